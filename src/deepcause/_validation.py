@@ -1,0 +1,153 @@
+"""Input checks shared by every estimator. Each message names the problem and the fix."""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DataValidationError, DeepCauseWarning
+
+__all__ = [
+    "require_dataframe",
+    "require_columns",
+    "check_finite",
+    "check_binary",
+    "check_group_sizes",
+    "check_not_constant",
+    "check_no_duplicate_columns",
+    "numeric_covariates",
+]
+
+
+def require_dataframe(data: object, what: str = "data") -> pd.DataFrame:
+    """Return ``data`` as a DataFrame or raise a clear ``TypeError``."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    raise DataValidationError(
+        f"{what} must be a pandas DataFrame with one column per variable, got "
+        f"{type(data).__name__}; wrap arrays with pd.DataFrame(array, columns=[...])"
+    )
+
+
+def _close(name: str, candidates: Iterable[str]) -> str:
+    matches = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=3, cutoff=0.5)
+    return f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], role: str = "variable") -> None:
+    """Raise if any of ``columns`` is missing from ``df``, suggesting close matches.
+
+    >>> require_columns(pd.DataFrame({"re74": [1]}), ["re75"])
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: variable 're75' is not a column of the data (did you mean 're74'?); available columns: ['re74']
+    """
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        parts = [f"{role} {c!r} is not a column of the data{_close(c, df.columns)}" for c in missing]
+        shown = list(map(str, df.columns[:20]))
+        more = "" if len(df.columns) <= 20 else f" ... ({len(df.columns)} in all)"
+        raise DataValidationError("; ".join(parts) + f"; available columns: {shown}{more}")
+
+
+def check_finite(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
+    """Raise if numeric columns contain NaN or inf, naming columns and row counts."""
+    cols = list(df.columns if columns is None else columns)
+    sub = df[cols]
+    problems = []
+    bad_rows = np.zeros(len(df), dtype=bool)
+    for c in cols:
+        col = sub[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            values = col.to_numpy(dtype=float, na_value=np.nan)
+            bad = ~np.isfinite(values)
+        else:
+            bad = col.isna().to_numpy()
+        if bad.any():
+            problems.append(f"{c!r} ({int(bad.sum())} rows)")
+            bad_rows |= bad
+    if problems:
+        raise DataValidationError(
+            f"missing or infinite values in {', '.join(problems)}; {int(bad_rows.sum())} rows "
+            "affected in all. Drop them (df.dropna()) or impute them before fitting."
+        )
+
+
+def check_binary(values: pd.Series | np.ndarray, name: str = "treatment") -> np.ndarray:
+    """Return a 0/1 integer array or raise showing the values seen.
+
+    Booleans and any two-valued numeric column with values {0, 1} are accepted.
+    """
+    arr = np.asarray(values)
+    if arr.dtype == bool:
+        return arr.astype(np.int64)
+    seen = pd.unique(pd.Series(arr).dropna())
+    if not np.issubdtype(arr.dtype, np.number) or not set(seen.tolist()) <= {0, 1}:
+        shown = sorted(map(str, seen))[:10]
+        raise DataValidationError(
+            f"{name} must be binary with values 0 and 1; values seen: {shown}"
+            f"{' ...' if len(seen) > 10 else ''}. Recode it (e.g. df[{name!r}] == value) or use "
+            "an estimator for multi-valued treatments."
+        )
+    return arr.astype(np.int64)
+
+
+def check_group_sizes(t: np.ndarray, name: str = "treatment", minimum: int = 2) -> None:
+    """Raise if a treatment arm has fewer than ``minimum`` units."""
+    for arm in (0, 1):
+        count = int(np.sum(t == arm))
+        if count < minimum:
+            raise DataValidationError(
+                f"{name} group {arm} has {count} unit(s); at least {minimum} are needed in each "
+                "group to estimate an effect."
+            )
+
+
+def check_not_constant(df: pd.DataFrame, columns: Sequence[str], role: str = "covariate") -> None:
+    """Raise if one of ``columns`` takes a single value."""
+    constant = [c for c in columns if df[c].nunique(dropna=False) <= 1]
+    if constant:
+        raise DataValidationError(
+            f"{role} column(s) {constant} are constant and carry no information; drop them."
+        )
+
+
+def check_no_duplicate_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise if two of ``columns`` hold identical values (or a name is repeated)."""
+    names = list(columns)
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise DataValidationError(f"column name(s) {repeated} appear more than once; rename them.")
+    sub = df[names]
+    hashes = pd.util.hash_pandas_object(sub.T, index=False) if len(names) > 1 else None
+    if hashes is not None and hashes.duplicated().any():
+        dup = hashes[hashes.duplicated(keep=False)]
+        groups = [list(map(str, sub.columns[(hashes == h).to_numpy()])) for h in dup.unique()]
+        raise DataValidationError(
+            f"columns {groups} hold identical values; keep one of each group."
+        )
+
+
+def numeric_covariates(df: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Return a float matrix of ``columns``; categorical ones are one-hot encoded with a warning."""
+    categorical = [
+        c
+        for c in columns
+        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])
+    ]
+    sub = df[list(columns)]
+    if categorical:
+        non_bool = [c for c in categorical if not pd.api.types.is_bool_dtype(df[c])]
+        if non_bool:
+            warnings.warn(
+                f"categorical column(s) {non_bool} were one-hot encoded (first level dropped); "
+                "encode them yourself to control the coding.",
+                DeepCauseWarning,
+                stacklevel=3,
+            )
+        sub = pd.get_dummies(sub, columns=categorical, drop_first=True, dtype=float)
+    return sub.to_numpy(dtype=float), [str(c) for c in sub.columns]
