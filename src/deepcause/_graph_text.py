@@ -1,0 +1,137 @@
+"""Hand-written tokenizer and parser of the graph text language (never ``eval``).
+
+Grammar (``;`` or a newline ends a statement, ``#`` starts a comment)::
+
+    statement := name (arrow name)*          # a bare name declares an isolated node
+    arrow     := "->" | "<-" | "<->"
+    name      := [letters digits _]+ | "quoted name"
+
+>>> parse_graph_text("Z -> X -> Y; X <-> Y  # confounded")
+(['Z', 'X', 'Y'], [('Z', 'X', 2), ('X', 'Y', 7)], [('X', 'Y', 15)])
+"""
+
+from __future__ import annotations
+
+from .exceptions import GraphError
+
+__all__ = ["parse_graph_text", "format_name", "syntax_error"]
+
+_ARROWS = ("<->", "->", "<-")
+
+
+def _is_name_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def format_name(name: str) -> str:
+    """Return ``name`` as written in the text language (quoted unless a plain word)."""
+    if name and all(_is_name_char(c) for c in name):
+        return name
+    return f'"{name}"'
+
+
+def syntax_error(text: str, pos: int, message: str) -> GraphError:
+    """Build a :class:`GraphError` pointing at character ``pos`` of ``text``."""
+    line_no = text.count("\n", 0, pos) + 1
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    line = text[start : end if end >= 0 else len(text)]
+    col = pos - start + 1
+    return GraphError(
+        f"graph syntax error at line {line_no}, column {col}: {message}\n    {line}\n"
+        f"    {' ' * (col - 1)}^"
+    )
+
+
+def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    """Split ``text`` into (kind, value, position) tokens; kinds: name, arrow, sep."""
+    tokens: list[tuple[str, str, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in " \t\r\f\v":
+            i += 1
+        elif c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif c in ";\n":
+            tokens.append(("sep", c, i))
+            i += 1
+        elif c in "<-=":
+            arrow = next((a for a in _ARROWS if text.startswith(a, i)), None)
+            if arrow is None:
+                j = i
+                while j < n and text[j] in "<>-=":
+                    j += 1
+                raise syntax_error(text, i, f"unknown arrow {text[i:j]!r}; use '->', '<-' or '<->'")
+            tokens.append(("arrow", arrow, i))
+            i += len(arrow)
+        elif _is_name_char(c):
+            j = i
+            while j < n and _is_name_char(text[j]):
+                j += 1
+            tokens.append(("name", text[i:j], i))
+            i = j
+        elif c == '"':
+            j = text.find('"', i + 1)
+            newline = text.find("\n", i + 1)
+            if j < 0 or (0 <= newline < j):
+                raise syntax_error(text, i, "unterminated quoted node name; add the closing '\"'")
+            if j == i + 1:
+                raise syntax_error(text, i, "empty quoted node name")
+            tokens.append(("name", text[i + 1 : j], i))
+            i = j + 1
+        else:
+            raise syntax_error(
+                text,
+                i,
+                f"unexpected character {c!r}; node names use letters, digits and '_' "
+                "(quote other names, e.g. \"age group\"), edges use '->', '<-' or '<->', "
+                "and statements end with ';' or a new line",
+            )
+    return tokens
+
+
+def parse_graph_text(
+    text: str,
+) -> tuple[list[str], list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+    """Parse ``text`` into (nodes in first-appearance order, directed, bidirected).
+
+    Edges carry the text position of their arrow, so callers can point at duplicates.
+    """
+    tokens = _tokenize(text)
+    nodes: dict[str, None] = {}
+    directed: list[tuple[str, str, int]] = []
+    bidirected: list[tuple[str, str, int]] = []
+    expect_name = True  # at the start of a statement or after an arrow
+    prev: str | None = None
+    pending: tuple[str, int] | None = None  # arrow waiting for its right-hand node
+    for kind, value, pos in tokens:
+        if kind == "name":
+            if not expect_name:
+                raise syntax_error(
+                    text, pos, f"expected an arrow or ';' before node {value!r} (after {prev!r})"
+                )
+            nodes.setdefault(value, None)
+            if pending is not None and prev is not None:
+                arrow, apos = pending
+                if arrow == "->":
+                    directed.append((prev, value, apos))
+                elif arrow == "<-":
+                    directed.append((value, prev, apos))
+                else:
+                    bidirected.append((prev, value, apos))
+            prev, pending, expect_name = value, None, False
+        elif kind == "arrow":
+            if expect_name:
+                raise syntax_error(text, pos, f"arrow {value!r} needs a node name on its left")
+            pending, expect_name = (value, pos), True
+        else:  # separator
+            if pending is not None:
+                raise syntax_error(
+                    text, pending[1], f"arrow {pending[0]!r} needs a node name on its right"
+                )
+            prev, expect_name = None, True
+    if pending is not None:
+        raise syntax_error(text, pending[1], f"arrow {pending[0]!r} needs a node name on its right")
+    return list(nodes), directed, bidirected

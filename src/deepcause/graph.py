@@ -1,0 +1,694 @@
+"""``CausalGraph``: an immutable acyclic directed mixed graph (ADMG).
+
+Directed edges ``A -> B`` are direct causes; bidirected edges ``A <-> B`` stand for an
+unobserved common cause. Build one from text, edge lists or networkx:
+
+>>> g = CausalGraph("Z -> X -> Y; Z -> Y; X <-> Y")
+>>> g.parents("Y") == {"X", "Z"}, g.spouses("X") == {"Y"}
+(True, True)
+>>> g.is_d_separated("Z", "Y", given=["X"])
+False
+>>> print(g)
+Z -> X; Z -> Y; X -> Y; X <-> Y
+
+Duplicate edges are an error in text (``X -> Y`` written twice is almost always a typo) but
+are tolerated in edge lists, where they are dropped. ``X -> Y`` together with ``Y -> X`` is a
+directed cycle and always an error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+from collections.abc import Iterable
+from typing import Any
+
+from ._graph_text import format_name, parse_graph_text, syntax_error
+from .exceptions import CycleError, GraphError, QueryError, UnknownNodeError
+
+__all__ = ["CausalGraph"]
+
+Nodes = str | Iterable[str]
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _reach(start: Iterable[str], adj: dict[str, frozenset[str]]) -> frozenset[str]:
+    """All nodes reachable from ``start`` (inclusive) following ``adj``."""
+    seen = set(start)
+    stack = list(seen)
+    while stack:
+        for w in adj[stack.pop()]:
+            if w not in seen:
+                seen.add(w)
+                stack.append(w)
+    return frozenset(seen)
+
+
+class CausalGraph:
+    """Immutable ADMG with observed nodes, directed and bidirected edges.
+
+    Parameters
+    ----------
+    text : str, optional
+        Graph in the text language: chains ``A -> B <- C``, ``A <-> B``, statements separated by
+        ``;`` or new lines, ``#`` comments, a bare name for an isolated node, ``"quoted names"``
+        for names with other characters.
+    nodes, directed, bidirected : iterables
+        Extra nodes and edge lists ``[(u, v), ...]``, combined with ``text``.
+    """
+
+    __slots__ = ("_nodes", "_index", "_pa", "_ch", "_sp", "_cache")
+
+    _nodes: tuple[str, ...]
+    _index: dict[str, int]
+    _pa: dict[str, frozenset[str]]
+    _ch: dict[str, frozenset[str]]
+    _sp: dict[str, frozenset[str]]
+    _cache: dict[Any, Any]
+
+    def __init__(
+        self,
+        text: str | CausalGraph | None = None,
+        *,
+        nodes: Iterable[str] = (),
+        directed: Iterable[tuple[str, str]] = (),
+        bidirected: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        if isinstance(text, CausalGraph):
+            directed = list(text.directed_edges) + list(directed)
+            bidirected = list(text.bidirected_edges) + list(bidirected)
+            nodes = list(text.nodes) + list(nodes)
+            text = None
+        names: dict[str, None] = {}
+        dir_pos: dict[tuple[str, str], int | None] = {}
+        bi_pos: dict[tuple[str, str], int | None] = {}
+        if text is not None:
+            if not isinstance(text, str):
+                raise GraphError(
+                    f"CausalGraph expects graph text such as 'X -> Y', got "
+                    f"{type(text).__name__}; use CausalGraph.from_edges or from_networkx"
+                )
+            tnodes, tdir, tbi = parse_graph_text(text)
+            names.update(dict.fromkeys(tnodes))
+            for u, v, pos in tdir:
+                self._check_pair(u, v, "->", text, pos)
+                if (u, v) in dir_pos:
+                    raise syntax_error(text, pos, f"duplicate edge {u} -> {v}; remove one of them")
+                dir_pos[(u, v)] = pos
+            for u, v, pos in tbi:
+                self._check_pair(u, v, "<->", text, pos)
+                key = (u, v) if u <= v else (v, u)
+                if key in bi_pos:
+                    raise syntax_error(
+                        text, pos, f"duplicate edge {key[0]} <-> {key[1]}; remove one of them"
+                    )
+                bi_pos[key] = pos
+        for name in nodes:
+            names.setdefault(self._check_name(name), None)
+        for edge in directed:
+            u, v = self._edge(edge, "directed")
+            self._check_pair(u, v, "->")
+            dir_pos.setdefault((u, v), None)
+            names.setdefault(u, None)
+            names.setdefault(v, None)
+        for edge in bidirected:
+            u, v = self._edge(edge, "bidirected")
+            self._check_pair(u, v, "<->")
+            bi_pos.setdefault((u, v) if u <= v else (v, u), None)
+            names.setdefault(u, None)
+            names.setdefault(v, None)
+        for u, v in dir_pos:
+            if (v, u) in dir_pos:
+                pos = dir_pos[(v, u)]
+                msg = (
+                    f"contradictory edges {u} -> {v} and {v} -> {u} form a directed cycle; keep "
+                    f"one direction (write {u} <-> {v} for an unobserved common cause)"
+                )
+                if text is not None and pos is not None:
+                    raise CycleError(str(syntax_error(text, pos, msg)), (u, v, u))
+                raise CycleError(msg, (u, v, u))
+        order = tuple(names)
+        pa: dict[str, set[str]] = {n: set() for n in order}
+        ch: dict[str, set[str]] = {n: set() for n in order}
+        sp: dict[str, set[str]] = {n: set() for n in order}
+        for u, v in dir_pos:
+            pa[v].add(u)
+            ch[u].add(v)
+        for u, v in bi_pos:
+            sp[u].add(v)
+            sp[v].add(u)
+        self._set(
+            order,
+            {n: frozenset(s) for n, s in pa.items()},
+            {n: frozenset(s) for n, s in ch.items()},
+            {n: frozenset(s) for n, s in sp.items()},
+        )
+        self._check_acyclic()
+
+    # ------------------------------------------------------------------ construction helpers
+    @staticmethod
+    def _check_name(name: object) -> str:
+        if not isinstance(name, str):
+            raise GraphError(
+                f"node names must be strings, got {name!r} ({type(name).__name__}); "
+                "convert them with str()"
+            )
+        if not name or '"' in name or "\n" in name:
+            raise GraphError(
+                f"invalid node name {name!r}: use a non-empty name without '\"' or newlines"
+            )
+        return name
+
+    @classmethod
+    def _edge(cls, edge: object, kind: str) -> tuple[str, str]:
+        if isinstance(edge, str) or not isinstance(edge, Iterable):
+            raise GraphError(f"each {kind} edge must be a pair (u, v), got {edge!r}")
+        pair = tuple(edge)
+        if len(pair) != 2:
+            raise GraphError(f"each {kind} edge must be a pair (u, v), got {edge!r}")
+        return cls._check_name(pair[0]), cls._check_name(pair[1])
+
+    @staticmethod
+    def _check_pair(u: str, v: str, arrow: str, text: str | None = None, pos: int = 0) -> None:
+        if u == v:
+            msg = f"self loop {u} {arrow} {u} is not allowed in a causal graph; remove it"
+            raise syntax_error(text, pos, msg) if text is not None else GraphError(msg)
+
+    def _set(
+        self,
+        nodes: tuple[str, ...],
+        pa: dict[str, frozenset[str]],
+        ch: dict[str, frozenset[str]],
+        sp: dict[str, frozenset[str]],
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "_nodes", nodes)
+        setter(self, "_index", {n: i for i, n in enumerate(nodes)})
+        setter(self, "_pa", pa)
+        setter(self, "_ch", ch)
+        setter(self, "_sp", sp)
+        setter(self, "_cache", {})
+
+    @classmethod
+    def _derived(
+        cls,
+        nodes: tuple[str, ...],
+        pa: dict[str, frozenset[str]],
+        ch: dict[str, frozenset[str]],
+        sp: dict[str, frozenset[str]],
+    ) -> CausalGraph:
+        """Build a graph from already-valid adjacency (no re-validation)."""
+        g = object.__new__(cls)
+        g._set(nodes, pa, ch, sp)
+        return g
+
+    def _check_acyclic(self) -> None:
+        indeg = {n: len(p) for n, p in self._pa.items()}
+        heap = [self._index[n] for n, d in indeg.items() if d == 0]
+        heapq.heapify(heap)
+        order: list[str] = []
+        while heap:
+            n = self._nodes[heapq.heappop(heap)]
+            order.append(n)
+            for c in self._ch[n]:
+                indeg[c] -= 1
+                if indeg[c] == 0:
+                    heapq.heappush(heap, self._index[c])
+        if len(order) < len(self._nodes):
+            cycle = self._find_cycle({n for n, d in indeg.items() if d > 0})
+            text = " -> ".join(cycle)
+            raise CycleError(
+                f"the graph has a directed cycle {text}; a causal graph must be acyclic. "
+                f"Remove or reverse one of these edges (use <-> for an unobserved common cause)",
+                cycle,
+            )
+        self._cache["topo"] = tuple(order)
+
+    def _find_cycle(self, remaining: set[str]) -> tuple[str, ...]:
+        # every remaining node has a parent among the remaining ones: walk parents until repeat
+        start = min(remaining, key=self._index.__getitem__)
+        path, pos = [start], {start: 0}
+        while True:
+            nxt = min(
+                (p for p in self._pa[path[-1]] if p in remaining), key=self._index.__getitem__
+            )
+            if nxt in pos:
+                cyc = path[pos[nxt] :]
+                cyc.reverse()  # parents walk goes backwards along the edges
+                k = min(range(len(cyc)), key=lambda i: self._index[cyc[i]])
+                cyc = cyc[k:] + cyc[:k]
+                return (*cyc, cyc[0])
+            pos[nxt] = len(path)
+            path.append(nxt)
+
+    @classmethod
+    def from_edges(
+        cls,
+        directed: Iterable[tuple[str, str]],
+        bidirected: Iterable[tuple[str, str]] = (),
+        nodes: Iterable[str] = (),
+    ) -> CausalGraph:
+        """Build a graph from edge lists; ``nodes`` adds isolated nodes and fixes the order.
+
+        >>> CausalGraph.from_edges([("A", "B")], bidirected=[("A", "B")], nodes=["C"]).nodes
+        ('C', 'A', 'B')
+        """
+        return cls(nodes=nodes, directed=directed, bidirected=bidirected)
+
+    @classmethod
+    def from_networkx(cls, graph: Any) -> CausalGraph:
+        """Build from a networkx ``DiGraph``; edges with ``bidirected=True`` are bidirected.
+
+        An edge ``(u, v)`` is directed unless it has ``bidirected=True`` (then it is directed
+        too only if it also has ``directed=True``, as :meth:`to_networkx` writes bow arcs).
+        """
+        import networkx as nx
+
+        if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
+            raise GraphError(
+                f"from_networkx expects a networkx.DiGraph, got {type(graph).__name__}"
+            )
+        directed, bidirected = [], []
+        for u, v, data in graph.edges(data=True):
+            if data.get("bidirected", False):
+                bidirected.append((u, v))
+                if data.get("directed", False):
+                    directed.append((u, v))
+            else:
+                directed.append((u, v))
+        return cls(nodes=list(graph.nodes), directed=directed, bidirected=bidirected)
+
+    # ------------------------------------------------------------------ basic accessors
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("CausalGraph is immutable; build a new graph instead")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("CausalGraph is immutable; build a new graph instead")
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self._nodes, self._pa, self._ch, self._sp)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self._set(*state)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """Node names in first-appearance order."""
+        return self._nodes
+
+    @property
+    def node_set(self) -> frozenset[str]:
+        """Node names as a frozenset."""
+        got = self._cache.get("nodeset")
+        if got is None:
+            got = self._cache["nodeset"] = frozenset(self._nodes)
+        return got
+
+    @property
+    def directed_edges(self) -> tuple[tuple[str, str], ...]:
+        """Directed edges ``(parent, child)``, sorted."""
+        got = self._cache.get("dir")
+        if got is None:
+            got = tuple(sorted((u, v) for v, ps in self._pa.items() for u in ps))
+            self._cache["dir"] = got
+        return got
+
+    @property
+    def bidirected_edges(self) -> tuple[tuple[str, str], ...]:
+        """Bidirected edges, each pair sorted, the list sorted."""
+        got = self._cache.get("bi")
+        if got is None:
+            got = tuple(sorted((u, v) for u, ss in self._sp.items() for v in ss if u < v))
+            self._cache["bi"] = got
+        return got
+
+    def has_edge(self, u: str, v: str, kind: str = "->") -> bool:
+        """Whether the edge ``u -> v`` (``kind="->"``) or ``u <-> v`` (``"<->"``) exists."""
+        adj = self._ch if kind == "->" else self._sp
+        return u in adj and v in adj[u]
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._pa
+
+    def __iter__(self):
+        return iter(self._nodes)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CausalGraph):
+            return NotImplemented
+        return self._pa == other._pa and self._sp == other._sp
+
+    def __hash__(self) -> int:
+        got = self._cache.get("hash")
+        if got is None:
+            got = hash((self.node_set, self.directed_edges, self.bidirected_edges))
+            self._cache["hash"] = got
+        return got
+
+    # ------------------------------------------------------------------ node checks
+    def check_nodes(
+        self, names: Nodes, role: str = "node", *, allow_empty: bool = False
+    ) -> tuple[str, ...]:
+        """Return ``names`` as a tuple of known node names (deduplicated, order kept).
+
+        Raises :class:`UnknownNodeError` naming unknown nodes with close-match suggestions and
+        :class:`QueryError` for an empty set unless ``allow_empty``.
+
+        >>> CausalGraph("age -> X -> Y").check_nodes(["X", "ag"], role="treatment")
+        Traceback (most recent call last):
+        ...
+        deepcause.exceptions.UnknownNodeError: treatment 'ag' is not a node of the graph (did you mean 'age'?); nodes: ['age', 'X', 'Y']
+        """
+        items = (names,) if isinstance(names, str) else tuple(dict.fromkeys(names))
+        if not items and not allow_empty:
+            raise QueryError(f"the {role} set is empty; name at least one node of the graph")
+        pa = self._pa
+        for name in items:
+            if name not in pa:
+                if not isinstance(name, str):
+                    raise UnknownNodeError(
+                        f"{role} {name!r} is not a node name (got {type(name).__name__}); "
+                        "node names are strings"
+                    )
+                close = difflib.get_close_matches(name, self._nodes, n=3, cutoff=0.5)
+                hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+                shown = list(self._nodes[:20])
+                more = "" if len(self._nodes) <= 20 else f" ... ({len(self._nodes)} in all)"
+                raise UnknownNodeError(
+                    f"{role} {name!r} is not a node of the graph{hint}; nodes: {shown}{more}"
+                )
+        return items
+
+    def _set_of(self, x: Nodes, role: str = "node") -> frozenset[str]:
+        if isinstance(x, str):
+            if x not in self._pa:
+                self.check_nodes(x, role)
+            return frozenset((x,))
+        xs = x if isinstance(x, frozenset) else frozenset(x)
+        if not xs <= self._pa.keys():
+            self.check_nodes(xs, role, allow_empty=True)
+        return xs
+
+    # ------------------------------------------------------------------ neighbourhoods
+    def _union(self, x: Nodes, adj: dict[str, frozenset[str]]) -> frozenset[str]:
+        if isinstance(x, str) and x in adj:
+            return adj[x]
+        xs = self._set_of(x)
+        if len(xs) == 1:
+            return adj[next(iter(xs))]
+        return frozenset().union(*(adj[n] for n in xs))
+
+    def parents(self, x: Nodes) -> frozenset[str]:
+        """Parents of ``x`` (union over nodes if ``x`` is a set)."""
+        return self._union(x, self._pa)
+
+    def children(self, x: Nodes) -> frozenset[str]:
+        """Children of ``x`` (union over nodes if ``x`` is a set)."""
+        return self._union(x, self._ch)
+
+    def spouses(self, x: Nodes) -> frozenset[str]:
+        """Nodes sharing a bidirected edge with ``x``."""
+        return self._union(x, self._sp)
+
+    def ancestors(self, x: Nodes) -> frozenset[str]:
+        """Ancestors of ``x``, including ``x`` itself."""
+        xs = self._set_of(x)
+        if len(xs) == 1:
+            (n,) = xs
+            key = ("an", n)
+            got = self._cache.get(key)
+            if got is None:
+                got = self._cache[key] = _reach(xs, self._pa)
+            return got
+        return _reach(xs, self._pa)
+
+    def descendants(self, x: Nodes) -> frozenset[str]:
+        """Descendants of ``x``, including ``x`` itself."""
+        xs = self._set_of(x)
+        if len(xs) == 1:
+            (n,) = xs
+            key = ("de", n)
+            got = self._cache.get(key)
+            if got is None:
+                got = self._cache[key] = _reach(xs, self._ch)
+            return got
+        return _reach(xs, self._ch)
+
+    def topological_order(self) -> tuple[str, ...]:
+        """Nodes with parents before children; ties broken by node order (deterministic)."""
+        got = self._cache.get("topo")
+        if got is None:
+            self._check_acyclic()
+            got = self._cache["topo"]
+        return got
+
+    # ------------------------------------------------------------------ derived graphs
+    def subgraph(self, nodes: Nodes) -> CausalGraph:
+        """Induced subgraph on ``nodes`` (both edge types), node order kept."""
+        keep = self._set_of(nodes)
+        order = tuple(n for n in self._nodes if n in keep)
+        pa, ch, sp = self._pa, self._ch, self._sp
+        return self._derived(
+            order,
+            {n: pa[n] & keep for n in order},
+            {n: ch[n] & keep for n in order},
+            {n: sp[n] & keep for n in order},
+        )
+
+    def remove_incoming(self, x: Nodes) -> CausalGraph:
+        """``G_{bar X}``: drop directed edges into ``x`` and bidirected edges touching ``x``."""
+        xs = self._set_of(x)
+        pa = dict(self._pa)
+        ch = dict(self._ch)
+        sp = dict(self._sp)
+        for n in xs:
+            for p in pa[n]:
+                ch[p] = ch[p] - xs
+            pa[n] = _EMPTY
+            for s in sp[n]:
+                sp[s] = sp[s] - xs
+            sp[n] = _EMPTY
+        return self._derived(self._nodes, pa, ch, sp)
+
+    def remove_outgoing(self, x: Nodes) -> CausalGraph:
+        """``G_{underline X}``: drop directed edges out of ``x``."""
+        xs = self._set_of(x)
+        pa = dict(self._pa)
+        ch = dict(self._ch)
+        for n in xs:
+            for c in ch[n]:
+                pa[c] = pa[c] - xs
+            ch[n] = _EMPTY
+        return self._derived(self._nodes, pa, ch, self._sp)
+
+    def remove_edges(
+        self, directed: Iterable[tuple[str, str]] = (), bidirected: Iterable[tuple[str, str]] = ()
+    ) -> CausalGraph:
+        """Copy without the given edges (edges that do not exist are ignored)."""
+        pa, ch, sp = dict(self._pa), dict(self._ch), dict(self._sp)
+        for u, v in directed:
+            if u in ch and v in ch[u]:
+                ch[u] = ch[u] - {v}
+                pa[v] = pa[v] - {u}
+        for u, v in bidirected:
+            if u in sp and v in sp[u]:
+                sp[u] = sp[u] - {v}
+                sp[v] = sp[v] - {u}
+        return self._derived(self._nodes, pa, ch, sp)
+
+    def districts(self) -> tuple[frozenset[str], ...]:
+        """C-components (connected components of the bidirected part), in node order."""
+        got = self._cache.get("districts")
+        if got is None:
+            of: dict[str, frozenset[str]] = {}
+            out = []
+            for n in self._nodes:
+                if n not in of:
+                    d = _reach((n,), self._sp)
+                    out.append(d)
+                    for m in d:
+                        of[m] = d
+            got = self._cache["districts"] = tuple(out)
+            self._cache["district_of"] = of
+        return got
+
+    def district(self, node: str) -> frozenset[str]:
+        """The district (c-component) containing ``node``."""
+        self._set_of(node)
+        self.districts()
+        return self._cache["district_of"][node]
+
+    # ------------------------------------------------------------------ separation
+    def is_d_separated(self, xs: Nodes, ys: Nodes, given: Nodes = ()) -> bool:
+        """m-separation (d-separation for ADMGs) of ``xs`` and ``ys`` given ``given``.
+
+        Nodes of ``xs``/``ys`` that are also in ``given`` are dropped (a conditioned variable
+        is independent of everything); overlapping ``xs`` and ``ys`` are never separated.
+
+        >>> CausalGraph("X -> M -> Y").is_d_separated("X", "Y", given="M")
+        True
+        """
+        return self._connecting_walk(xs, ys, given, want_path=False) is None
+
+    def connecting_path(self, xs: Nodes, ys: Nodes, given: Nodes = ()) -> str | None:
+        """A walk that m-connects ``xs`` and ``ys`` given ``given`` as text, or ``None``.
+
+        >>> CausalGraph("X <- U -> Y").connecting_path("X", "Y")
+        'X <- U -> Y'
+        """
+        return self._connecting_walk(xs, ys, given, want_path=True)
+
+    def _connecting_walk(self, xs: Nodes, ys: Nodes, given: Nodes, want_path: bool) -> Any:
+        z = self._set_of(given, "conditioning node")
+        x = self._set_of(xs) - z
+        y = self._set_of(ys) - z
+        if not x or not y:
+            return None
+        common = x & y
+        if common:
+            return next(iter(common)) if want_path else True
+        pa, ch, sp = self._pa, self._ch, self._sp
+        an_z = _reach(z, pa) if z else _EMPTY
+        # state (node, arrived_with_arrowhead); start as if arrived by a tail (never a collider)
+        start = [(n, False) for n in x]
+        seen = set(start)
+        back: dict[tuple[str, bool], tuple[tuple[str, bool], str]] = {}
+        stack = list(start)
+        while stack:
+            state = stack.pop()
+            v, head = state
+            moves: list[tuple[str, bool, str]] = []
+            # leaving through a tail at v (v -> child): v is a non-collider
+            if v not in z:
+                moves.extend((c, True, "->") for c in ch[v])
+                if not head:  # arrived by tail: leaving by an arrowhead at v is non-collider
+                    moves.extend((p, False, "<-") for p in pa[v])
+                    moves.extend((s, True, "<->") for s in sp[v])
+            if head and v in an_z:  # collider at v, open because v is an ancestor of given
+                moves.extend((p, False, "<-") for p in pa[v])
+                moves.extend((s, True, "<->") for s in sp[v])
+            for w, h, arrow in moves:
+                nxt = (w, h)
+                if nxt in seen:
+                    continue
+                seen.add(nxt)
+                if want_path:
+                    back[nxt] = (state, arrow)
+                if w in y:
+                    if not want_path:
+                        return True
+                    parts = [format_name(w)]
+                    cur = nxt
+                    while cur in back:
+                        prev, arr = back[cur]
+                        parts.append(arr)
+                        parts.append(format_name(prev[0]))
+                        cur = prev
+                    return " ".join(reversed(parts))
+                stack.append(nxt)
+        return None
+
+    # ------------------------------------------------------------------ projection
+    def latent_projection(self, latent: Nodes) -> CausalGraph:
+        """Project out ``latent`` nodes, keeping m-separation among the other nodes.
+
+        >>> print(CausalGraph("X <- U -> Y; X -> M -> Y").latent_projection(["U", "M"]))
+        X -> Y; X <-> Y
+        """
+        lat = self._set_of(latent, "latent node")
+        if not lat:
+            return self
+        pa, sp = self._pa, self._sp
+        keep = tuple(n for n in self._nodes if n not in lat)
+        # src[v]: v plus latents with a directed path to v through latents only
+        src: dict[str, frozenset[str]] = {}
+        for v in keep:
+            seen = {v}
+            stack = [v]
+            while stack:
+                for p in pa[stack.pop()]:
+                    if p in lat and p not in seen:
+                        seen.add(p)
+                        stack.append(p)
+            src[v] = frozenset(seen)
+        new_pa: dict[str, frozenset[str]] = {}
+        for v in keep:
+            new_pa[v] = frozenset(p for s in src[v] for p in pa[s] if p not in lat)
+        new_ch: dict[str, set[str]] = {v: set() for v in keep}
+        for v, ps in new_pa.items():
+            for p in ps:
+                new_ch[p].add(v)
+        reach_sp = {v: frozenset(s2 for s in src[v] for s2 in sp[s]) for v in keep}
+        new_sp: dict[str, set[str]] = {v: set() for v in keep}
+        for i, a in enumerate(keep):
+            la = src[a] - {a}
+            for b in keep[i + 1 :]:
+                if (la and not la.isdisjoint(src[b])) or not reach_sp[a].isdisjoint(src[b]):
+                    new_sp[a].add(b)
+                    new_sp[b].add(a)
+        return self._derived(
+            keep,
+            new_pa,
+            {v: frozenset(c) for v, c in new_ch.items()},
+            {v: frozenset(s) for v, s in new_sp.items()},
+        )
+
+    # ------------------------------------------------------------------ export
+    def to_networkx(self) -> Any:
+        """``networkx.DiGraph``; bidirected edges are pairs ``(u, v), (v, u)`` with
+        ``bidirected=True`` (a directed edge in the same place also gets ``directed=True``)."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(self._nodes)
+        for u, v in self.directed_edges:
+            g.add_edge(u, v, directed=True)
+        for u, v in self.bidirected_edges:
+            for a, b in ((u, v), (v, u)):
+                g.add_edge(a, b, bidirected=True, directed=g.has_edge(a, b))
+        return g
+
+    def _edge_statements(self) -> list[str]:
+        idx = self._index
+        dirs = sorted(self.directed_edges, key=lambda e: (idx[e[0]], idx[e[1]]))
+        bis = sorted(
+            (tuple(sorted(e, key=idx.__getitem__)) for e in self.bidirected_edges),
+            key=lambda e: (idx[e[0]], idx[e[1]]),
+        )
+        out = [f"{format_name(u)} -> {format_name(v)}" for u, v in dirs]
+        out += [f"{format_name(u)} <-> {format_name(v)}" for u, v in bis]
+        out += [
+            format_name(n) for n in self._nodes if not (self._pa[n] or self._ch[n] or self._sp[n])
+        ]
+        return out
+
+    def __str__(self) -> str:
+        return "; ".join(self._edge_statements())
+
+    def __repr__(self) -> str:
+        parts = self._edge_statements()
+        if len(parts) > 30:
+            return (
+                f"<CausalGraph: {len(self)} nodes, {len(self.directed_edges)} directed and "
+                f"{len(self.bidirected_edges)} bidirected edges>"
+            )
+        return f"CausalGraph({'; '.join(parts)!r})"
+
+    def to_dot(self) -> str:
+        """Graphviz DOT text; bidirected edges are dashed with arrowheads at both ends."""
+
+        def q(n: str) -> str:
+            return '"' + n.replace("\\", "\\\\") + '"'
+
+        lines = ["digraph {"]
+        lines += [f"  {q(n)};" for n in self._nodes]
+        lines += [f"  {q(u)} -> {q(v)};" for u, v in self.directed_edges]
+        lines += [
+            f"  {q(u)} -> {q(v)} [dir=both, style=dashed, constraint=false];"
+            for u, v in self.bidirected_edges
+        ]
+        lines.append("}")
+        return "\n".join(lines)
