@@ -12,12 +12,14 @@ from .exceptions import (
     NotIdentifiableError,
     PositivityWarning,
 )
+from .graph import CausalGraph
 from .results import EffectEstimate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "CausalGraph",
     "DataValidationError",
     "EffectEstimate",
     "EstimandNotSupportedError",
