@@ -1,0 +1,440 @@
+"""Balancing weights: entropy balancing and approximate residual balancing.
+
+* :class:`EntropyBalancing` — Hainmueller (2012). Weights of minimal Kullback-Leibler divergence
+  from uniform that make the weighted covariate means (and optionally second moments) of an arm
+  *exactly* equal to the target population's. Solved in its convex dual (Newton trust region on
+  ``p`` unknowns). Standard errors from the M-estimation sandwich that accounts for estimating
+  the target moments and the dual parameters.
+* :class:`ApproximateResidualBalancing` — Athey, Imbens & Wager (2018). A penalized (elastic-net)
+  outcome model per weighted arm plus approximately balancing weights
+  ``argmin_{gamma >= 0, sum gamma = 1} zeta ||gamma||^2 + (1 - zeta) ||m - X^T gamma||_inf^2``
+  that re-weight its residuals. The quadratic program is solved in its ``2p``-dimensional dual
+  (bound-constrained, smooth after splitting ``u = a - b``), so the cost per iteration is one
+  projection onto the simplex.
+
+Targets: ``ATT`` re-weights the controls to the treated means, ``ATC`` the treated to the control
+means, ``ATE`` both arms to the full-sample means.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(1)
+>>> X = rng.normal(size=(1000, 2))
+>>> t = rng.binomial(1, 1 / (1 + np.exp(-X[:, 0])))
+>>> y = 2 * X[:, 0] + X[:, 1] + 1.5 * t + rng.normal(size=1000)
+>>> est = EntropyBalancing().fit(X, t, y)
+>>> round(est.att().value, 1)
+1.5
+>>> bool(est.att().diagnostics["max_abs_smd_after"] < 1e-6)
+True
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, optimize
+
+from ..exceptions import DataValidationError, PositivityWarning
+from ..results import EffectEstimate
+from ._base import BackdoorData, BaseEffectEstimator
+
+__all__ = [
+    "EntropyBalancing",
+    "ApproximateResidualBalancing",
+    "balance_table",
+    "effective_sample_size",
+    "project_to_simplex",
+]
+
+
+# --------------------------------------------------------------------------- shared utilities
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size ``(sum w)^2 / sum w^2``."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / np.sum(w**2))
+
+
+def balance_table(
+    X: np.ndarray,
+    t: np.ndarray,
+    weights: np.ndarray,
+    names: tuple[str, ...] | list[str],
+    quantity: str,
+) -> pd.DataFrame:
+    """Standardized mean differences (target minus arm) before and after weighting.
+
+    ``weights`` holds one weight per unit (used within each arm, normalized per arm); the
+    standardizing scale is the pooled within-arm standard deviation.
+    """
+    t = np.asarray(t).astype(bool)
+    sd = np.sqrt((X[t].var(axis=0) + X[~t].var(axis=0)) / 2)
+    sd = np.where(sd > 0, sd, 1.0)
+    target = {"ATT": X[t], "ATC": X[~t], "ATE": X}[quantity].mean(axis=0)
+    rows = {}
+    for arm, mask in (("treated", t), ("control", ~t)):
+        w = weights[mask] / weights[mask].sum()
+        rows[f"smd_{arm}_before"] = (target - X[mask].mean(axis=0)) / sd
+        rows[f"smd_{arm}_after"] = (target - w @ X[mask]) / sd
+    return pd.DataFrame(rows, index=list(names))
+
+
+def project_to_simplex(v: np.ndarray) -> np.ndarray:
+    """Euclidean projection of ``v`` onto ``{x >= 0, sum x = 1}`` (sort-based, O(n log n))."""
+    u = np.sort(v)[::-1]
+    css = np.cumsum(u) - 1.0
+    k = np.arange(1, len(v) + 1)
+    rho = np.flatnonzero(u - css / k > 0)[-1]
+    return np.maximum(v - css[rho] / (rho + 1), 0.0)
+
+
+def _weighted_arms(quantity: str) -> tuple[int, ...]:
+    return {"ATT": (0,), "ATC": (1,), "ATE": (0, 1)}[quantity]
+
+
+def _target_mask(t: np.ndarray, quantity: str) -> np.ndarray:
+    return {"ATT": t == 1, "ATC": t == 0, "ATE": np.ones(len(t), bool)}[quantity]
+
+
+def _standardize(X: np.ndarray) -> np.ndarray:
+    sd = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def _independent_columns(C: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Indices of a maximal linearly independent set of the (centered) columns of ``C``."""
+    if C.shape[1] == 0:
+        return np.arange(0)
+    _, r, piv = linalg.qr(C - C.mean(axis=0), mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    keep = diag > tol * max(diag[0], 1e-300) * np.sqrt(len(C))
+    return np.sort(piv[keep])
+
+
+class _WeightingEstimator(BaseEffectEstimator):
+    """Weights per target quantity are computed on demand and cached in ``weights_``."""
+
+    _method = "Weighting"
+
+    def _fit(self, data: BackdoorData) -> None:
+        if data.X.shape[1] == 0:
+            raise DataValidationError(
+                f"{type(self).__name__} balances covariates but none were given; pass "
+                "covariates= (or an estimand with an adjustment set), or use a difference in means."
+            )
+        self.weights_: dict[str, np.ndarray] = {}
+        self._prepare(data)
+
+    def _prepare(self, data: BackdoorData) -> None:
+        """Hook for work shared by all target quantities."""
+
+    def weights(self, quantity: str = "ATT") -> np.ndarray:
+        """Per-unit weights for ``quantity`` (normalized to sum to one within each arm)."""
+        self._check_fitted()
+        if quantity not in self.weights_:
+            self._effect(quantity)
+        return self.weights_[quantity]
+
+    def _diagnostics(self, quantity: str, w: np.ndarray) -> dict[str, Any]:
+        data = self.data_
+        table = balance_table(data.X, data.t, w, data.covariate_names, quantity)
+        after = table[[c for c in table.columns if c.endswith("after")]].to_numpy()
+        before = table[[c for c in table.columns if c.endswith("before")]].to_numpy()
+        arms = {1: "treated", 0: "control"}
+        return {
+            "balance": table,
+            "max_abs_smd_before": float(np.abs(before).max()),
+            "max_abs_smd_after": float(np.abs(after).max()),
+            **{
+                f"ess_{arms[a]}": effective_sample_size(w[data.t == a])
+                for a in _weighted_arms(quantity)
+            },
+        }
+
+
+# --------------------------------------------------------------------------- entropy balancing
+class EntropyBalancing(_WeightingEstimator):
+    """Entropy balancing (Hainmueller 2012) with exact moment balance.
+
+    Parameters
+    ----------
+    moments : 1 balances means; 2 also balances squares of the non-binary covariates.
+    max_iter : iterations of the dual Newton solver.
+    tol : largest allowed absolute imbalance of a standardized moment.
+
+    Attributes
+    ----------
+    weights_ : dict quantity -> per-unit weights (normalized within each arm).
+    """
+
+    _method = "EntropyBalancing"
+
+    def __init__(self, moments: int = 1, max_iter: int = 500, tol: float = 1e-6) -> None:
+        self.moments = moments
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _prepare(self, data: BackdoorData) -> None:
+        if self.moments not in (1, 2):
+            raise DataValidationError(f"moments must be 1 or 2, got {self.moments!r}")
+        X = data.X
+        cols = [X]
+        if self.moments == 2:
+            binary = np.all((X == 0) | (X == 1), axis=0)
+            cols.append(X[:, ~binary] ** 2)
+        C = _standardize(np.hstack(cols))
+        self.features_ = C[:, _independent_columns(C)]
+
+    def _solve(self, C: np.ndarray, target: np.ndarray, arm: str) -> np.ndarray:
+        """Dual parameters ``lambda`` with ``sum_i w_i c_i = target`` for ``w ∝ exp(c λ)``."""
+        D = C - target
+
+        def parts(lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+            z = D @ lam
+            zmax = z.max()
+            e = np.exp(z - zmax)
+            s = e.sum()
+            w = e / s
+            return float(zmax + np.log(s)), w @ D, w, D
+
+        def fun(lam: np.ndarray) -> tuple[float, np.ndarray]:
+            f, g, _, _ = parts(lam)
+            return f, g
+
+        def hess(lam: np.ndarray) -> np.ndarray:
+            _, g, w, D_ = parts(lam)
+            return (D_ * w[:, None]).T @ D_ - np.outer(g, g)
+
+        res = optimize.minimize(
+            fun,
+            np.zeros(D.shape[1]),
+            jac=True,
+            hess=hess,
+            method="trust-exact",
+            options={"maxiter": self.max_iter, "gtol": self.tol * 1e-2},
+        )
+        lam = res.x
+        gap = np.abs(parts(lam)[1]).max()
+        if not np.isfinite(gap) or gap > self.tol:
+            raise DataValidationError(
+                f"EntropyBalancing could not balance the {arm} arm exactly (largest remaining "
+                f"standardized imbalance {gap:.3g}): the target moments lie outside (or on the "
+                "edge of) what the arm's covariates can reach, a sign of poor overlap. Use fewer "
+                "moments or covariates, trim the sample, or use ApproximateResidualBalancing."
+            )
+        return lam
+
+    def _effect(self, quantity: str) -> EffectEstimate:
+        data = self.data_
+        C, t, y = self.features_, data.t, data.y
+        s = _target_mask(t, quantity).astype(float)
+        m = s @ C / s.sum()
+        n, p = C.shape
+        weighted = _weighted_arms(quantity)
+        lams = {a: self._solve(C[t == a], m, "treated" if a else "control") for a in weighted}
+        D = C - m
+        w = np.zeros(n)
+        mus, e = {}, {}
+        for a in (0, 1):
+            in_a = (t == a).astype(float)
+            if a in weighted:
+                z = D @ lams[a]
+                e[a] = in_a * np.exp(z - z[t == a].max())
+            else:
+                e[a] = in_a
+            w += e[a] / e[a].sum()
+            mus[a] = float(e[a] @ y / e[a].sum())
+        value = mus[1] - mus[0]
+        self.weights_[quantity] = w
+        se = self._sandwich_se(D, y, s, e, lams, mus)
+        diagnostics = self._diagnostics(quantity, w)
+        diagnostics["n_moments"] = p
+        return EffectEstimate(
+            value=value,
+            std_error=se,
+            quantity=quantity,
+            method=self._method,
+            n=n,
+            estimand=data.estimand,
+            diagnostics=diagnostics,
+        )
+
+    @staticmethod
+    def _sandwich_se(
+        D: np.ndarray,
+        y: np.ndarray,
+        s: np.ndarray,
+        e: dict[int, np.ndarray],
+        lams: dict[int, np.ndarray],
+        mus: dict[int, float],
+    ) -> float:
+        """M-estimation standard error of ``mu1 - mu0``; parameters (m, lambda_a, mu_a)."""
+        n, p = D.shape
+        arms = sorted(lams)
+        # parameter layout: m (p), lambda for each weighted arm (p each), mu0, mu1
+        k = p + p * len(arms) + 2
+        G = np.zeros((n, k))
+        A = np.zeros((k, k))
+        G[:, :p] = s[:, None] * D
+        A[:p, :p] = -s.mean() * np.eye(p)
+        i_mu = {0: k - 2, 1: k - 1}
+        for j, a in enumerate(arms):
+            sl = slice(p + j * p, p + (j + 1) * p)
+            ea, lam = e[a], lams[a]
+            G[:, sl] = ea[:, None] * D
+            A[sl, sl] = (D * ea[:, None]).T @ D / n
+            A[sl, :p] = -np.outer((ea @ D) / n, lam) - ea.mean() * np.eye(p)
+            r = y - mus[a]
+            A[i_mu[a], sl] = (ea * r) @ D / n
+            A[i_mu[a], :p] = -(ea @ r) / n * lam
+        for a in (0, 1):
+            G[:, i_mu[a]] = e[a] * (y - mus[a])
+            A[i_mu[a], i_mu[a]] = -e[a].mean()
+        B = G.T @ G / n
+        grad = np.zeros(k)
+        grad[i_mu[1]], grad[i_mu[0]] = 1.0, -1.0
+        try:
+            h = linalg.solve(A.T, grad)
+        except linalg.LinAlgError:
+            return float("nan")
+        return float(np.sqrt(max(h @ B @ h, 0.0) / n))
+
+
+# --------------------------------------------------------------------------- residual balancing
+def _default_lasso(random_state: Any = None) -> Any:
+    from sklearn.linear_model import ElasticNetCV
+
+    return ElasticNetCV(l1_ratio=0.9, cv=5, max_iter=5000, random_state=random_state)
+
+
+def approximately_balancing_weights(
+    X: np.ndarray,
+    target: np.ndarray,
+    zeta: float = 0.5,
+    tol: float = 1e-15,
+    max_iter: int = 2000,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Solve ``min zeta ||g||^2 + (1 - zeta) ||target - X^T g||_inf^2`` over the simplex.
+
+    Uses the dual ``max_u u^T target - ||u||_1^2 / (4 (1 - zeta)) + h(X u)`` with
+    ``h(v) = min_{g in simplex} zeta ||g||^2 - v^T g`` (attained at the projection of
+    ``v / (2 zeta)`` onto the simplex). Returns the weights and the primal/dual values.
+    """
+    if not 0 < zeta < 1:
+        raise DataValidationError(f"zeta must be strictly between 0 and 1, got {zeta}")
+    n, p = X.shape
+    c = 1.0 - zeta
+
+    def gamma_of(u: np.ndarray) -> np.ndarray:
+        return project_to_simplex(X @ u / (2 * zeta))
+
+    def neg_dual(ab: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b = ab[:p], ab[p:]
+        u = a - b
+        g = gamma_of(u)
+        v = X @ u
+        l1 = a.sum() + b.sum()
+        val = u @ target - l1**2 / (4 * c) + zeta * g @ g - v @ g
+        imb = target - X.T @ g
+        grad_u = imb
+        pen = l1 / (2 * c)
+        return -val, np.concatenate([-(grad_u - pen), -(-grad_u - pen)])
+
+    res = optimize.minimize(
+        neg_dual,
+        np.zeros(2 * p),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0, None)] * (2 * p),
+        options={"maxiter": max_iter, "maxfun": 4 * max_iter, "ftol": tol, "gtol": 1e-12},
+    )
+    u = res.x[:p] - res.x[p:]
+    g = gamma_of(u)
+    primal = zeta * g @ g + c * np.abs(target - X.T @ g).max() ** 2
+    return g, {"primal": float(primal), "dual": float(-res.fun)}
+
+
+class ApproximateResidualBalancing(_WeightingEstimator):
+    """Approximate residual balancing (Athey, Imbens & Wager 2018).
+
+    For each re-weighted arm ``a``: fit a penalized outcome model on the arm, find the
+    approximately balancing weights ``gamma`` (covariates standardized by their full-sample
+    standard deviation) and estimate ``mu_a = mean_target(f_a(x)) + sum_i gamma_i (y_i - f_a(x_i))``.
+    The standard error is the paper's ``sqrt(sum gamma_i^2 r_i^2)`` per re-weighted arm, plus
+    ``s^2 / n`` for an arm that is its own target (the treated for the ATT).
+
+    Parameters
+    ----------
+    outcome_model : regressor fitted per arm on the standardized covariates (default:
+        ``ElasticNetCV(l1_ratio=0.9)``, the paper's elastic net).
+    zeta : trade-off between weight dispersion and imbalance (paper's default 0.5).
+    random_state : seed for the outcome model's cross-validation.
+    """
+
+    _method = "ApproximateResidualBalancing"
+
+    def __init__(
+        self, outcome_model: Any = None, zeta: float = 0.5, random_state: Any = None
+    ) -> None:
+        self.outcome_model = outcome_model
+        self.zeta = zeta
+        self.random_state = random_state
+
+    def _prepare(self, data: BackdoorData) -> None:
+        self.features_ = _standardize(data.X)
+        self.outcome_models_: dict[int, Any] = {}
+
+    def _outcome_model(self, arm: int) -> Any:
+        from .metalearners import seeded
+
+        if arm not in self.outcome_models_:
+            C, t, y = self.features_, self.data_.t, self.data_.y
+            base = _default_lasso() if self.outcome_model is None else self.outcome_model
+            self.outcome_models_[arm] = seeded(base, self.random_state).fit(
+                C[t == arm], y[t == arm]
+            )
+        return self.outcome_models_[arm]
+
+    def _effect(self, quantity: str) -> EffectEstimate:
+        data = self.data_
+        C, t, y = self.features_, data.t, data.y
+        target = _target_mask(t, quantity)
+        m = C[target].mean(axis=0)
+        w = np.zeros(data.n)
+        mus, variances, info = {}, {}, {}
+        for a in (0, 1):
+            in_a = t == a
+            if a in _weighted_arms(quantity):
+                model = self._outcome_model(a)
+                resid = y[in_a] - model.predict(C[in_a])
+                gamma, info[a] = approximately_balancing_weights(C[in_a], m, self.zeta)
+                mus[a] = float(np.mean(model.predict(C[target])) + gamma @ resid)
+                variances[a] = float(np.sum(gamma**2 * resid**2))
+                w[in_a] = gamma
+            else:
+                mus[a] = float(y[in_a].mean())
+                variances[a] = float(y[in_a].var(ddof=1) / in_a.sum())
+                w[in_a] = 1.0 / in_a.sum()
+        self.weights_[quantity] = w
+        diagnostics = self._diagnostics(quantity, w)
+        for a, d in info.items():
+            arm = "treated" if a else "control"
+            diagnostics[f"qp_gap_{arm}"] = d["primal"] - d["dual"]
+        if diagnostics["max_abs_smd_after"] > 0.25:
+            warnings.warn(
+                f"ApproximateResidualBalancing: the weights leave a standardized mean difference "
+                f"of {diagnostics['max_abs_smd_after']:.2f}; the estimate leans on the outcome "
+                "model to remove the rest (overlap may be limited).",
+                PositivityWarning,
+                stacklevel=3,
+            )
+        return EffectEstimate(
+            value=mus[1] - mus[0],
+            std_error=float(np.sqrt(variances[0] + variances[1])),
+            quantity=quantity,
+            method=self._method,
+            n=data.n,
+            estimand=data.estimand,
+            diagnostics=diagnostics,
+        )
