@@ -1,0 +1,173 @@
+"""DragonNet (Shi, Blei & Veitch 2019): outcome heads and a propensity head on one representation.
+
+The propensity head forces the representation to keep what predicts treatment — the
+information needed for adjustment — and *targeted regularization* adds a learned ``epsilon``
+and the term ``beta * mean((y - Q(t, x) - epsilon * h(t, x))^2)`` with the clever covariate
+``h = t / g(x) - (1 - t) / (1 - g(x))``. At a stationary point the perturbed outcome model
+``Q + epsilon * h`` solves the efficient-score equation, so its plug-in ATE is (asymptotically)
+the targeted-maximum-likelihood estimate. Effects use the perturbed heads when
+``targeted_regularization=True``.
+
+>>> import numpy as np
+>>> from deepcause.neural import DragonNet
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
+>>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
+>>> est = DragonNet(representation=(32, 32), heads=(16,), n_members=2, max_epochs=60,
+...                 random_state=0).fit(X, t, y)
+>>> abs(est.ate().value - 2.0) < 0.3
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .._progress import Verbose
+from ..exceptions import DataValidationError
+from ._base import NeuralEffectEstimator, hidden_sizes
+from ._training import Batch, mlp
+
+__all__ = ["DragonNet"]
+
+
+class DragonHeads(nn.Module):
+    """``x -> phi(x) -> (Q0, Q1, logit g)`` plus the targeted-regularization ``epsilon``."""
+
+    def __init__(
+        self,
+        n_features: int,
+        representation: Sequence[int],
+        heads: Sequence[int],
+        activation: str,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.phi = mlp(n_features, representation, None, activation, dropout)
+        width = representation[-1]
+        self.q0 = mlp(width, heads, 1, activation, dropout)
+        self.q1 = mlp(width, heads, 1, activation, dropout)
+        self.g = nn.Linear(width, 1)
+        self.epsilon = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        r = self.phi(x)
+        return self.q0(r)[:, 0], self.q1(r)[:, 0], self.g(r)[:, 0]
+
+
+def _bounded(logit: torch.Tensor, margin: float) -> torch.Tensor:
+    """Propensity squeezed into ``[margin, 1 - margin]`` so ``h`` stays bounded."""
+    return margin + (1.0 - 2.0 * margin) * torch.sigmoid(logit)
+
+
+class DragonNet(NeuralEffectEstimator):
+    """Three-headed network with optional targeted regularization.
+
+    Parameters
+    ----------
+    representation, heads : layer widths of the shared representation and of each outcome
+        head (the propensity head is linear on the representation, as in the paper).
+    alpha : weight of the propensity (cross-entropy) loss.
+    targeted_regularization : add the targeted-regularization term and use the perturbed
+        heads for effects.
+    beta : weight of the targeted-regularization term.
+    propensity_margin : the propensity used in ``h`` is kept in ``[m, 1 - m]``.
+    Other parameters as in :class:`~deepcause.neural.TARNet`.
+    """
+
+    method_name = "DragonNet"
+
+    def __init__(
+        self,
+        representation: Sequence[int] = (200, 200, 200),
+        heads: Sequence[int] = (100, 100),
+        alpha: float = 1.0,
+        targeted_regularization: bool = True,
+        beta: float = 1.0,
+        propensity_margin: float = 0.01,
+        activation: str = "elu",
+        dropout: float = 0.0,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int | None = 128,
+        max_epochs: int = 300,
+        patience: int = 20,
+        val_fraction: float = 0.2,
+        n_members: int = 5,
+        uncertainty: str | None = "bootstrap",
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: Verbose = "auto",
+    ) -> None:
+        self.representation = representation
+        self.heads = heads
+        self.alpha = alpha
+        self.targeted_regularization = targeted_regularization
+        self.beta = beta
+        self.propensity_margin = propensity_margin
+        self.activation = activation
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.n_members = n_members
+        self.uncertainty = uncertainty
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not 0 <= float(self.propensity_margin) < 0.5:
+            raise DataValidationError(
+                f"propensity_margin must be in [0, 0.5), got {self.propensity_margin}"
+            )
+        for name in ("alpha", "beta"):
+            if float(getattr(self, name)) < 0:
+                raise DataValidationError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    def _build(self, n_features: int) -> nn.Module:
+        return DragonHeads(
+            n_features,
+            hidden_sizes(self.representation, "representation"),
+            hidden_sizes(self.heads, "heads"),
+            self.activation,
+            float(self.dropout),
+        )
+
+    def _loss(self, net: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        x, t, y = batch[:3]
+        q0, q1, logit = net(x)
+        q = torch.where(t > 0.5, q1, q0)
+        loss = torch.mean((y - q) ** 2)
+        loss = loss + float(self.alpha) * F.binary_cross_entropy_with_logits(logit, t)
+        if self.targeted_regularization:
+            g = _bounded(logit, float(self.propensity_margin))
+            h = t / g - (1.0 - t) / (1.0 - g)
+            loss = loss + float(self.beta) * torch.mean((y - q - net.epsilon * h) ** 2)
+        return loss, loss
+
+    def _potential_outcomes(
+        self, net: nn.Module, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        q0, q1, logit = net(x)
+        if self.targeted_regularization:
+            g = _bounded(logit, float(self.propensity_margin))
+            q0, q1 = q0 - net.epsilon / (1.0 - g), q1 + net.epsilon / g
+        return q0, q1
+
+    def predict_propensity(self, X: object) -> np.ndarray:
+        """Estimated ``P(T = 1 | x)`` averaged over the members, as a numpy array."""
+        arr = self._check_predict_input(X)
+        x = self._tensor(self.x_scaler_.transform(arr))
+        with torch.no_grad():
+            g = torch.stack([torch.sigmoid(net(x)[2]) for net in self.networks_]).mean(0)
+        return g.double().cpu().numpy()
