@@ -1,0 +1,42 @@
+"""Deep causal generative models: neural mechanisms per node, sampling under interventions,
+counterfactuals by abduction-action-prediction, and save/load.
+
+>>> from deepcause.generative import CausalGenerativeModel, FlowMechanism
+"""
+
+from __future__ import annotations
+
+from .io import load_mechanism, load_model, save_mechanism, save_model
+from .mechanisms import (
+    MECHANISMS,
+    AdditiveNoiseMechanism,
+    CategoricalMechanism,
+    DiffusionMechanism,
+    FlowMechanism,
+    Mechanism,
+    NotInvertibleError,
+)
+from .model import (
+    CausalGenerativeModel,
+    DistrictStrategy,
+    LatentConfoundingError,
+    register_district_strategy,
+)
+
+__all__ = [
+    "MECHANISMS",
+    "AdditiveNoiseMechanism",
+    "CategoricalMechanism",
+    "CausalGenerativeModel",
+    "DiffusionMechanism",
+    "DistrictStrategy",
+    "FlowMechanism",
+    "LatentConfoundingError",
+    "Mechanism",
+    "NotInvertibleError",
+    "load_mechanism",
+    "load_model",
+    "register_district_strategy",
+    "save_mechanism",
+    "save_model",
+]

@@ -1,0 +1,243 @@
+"""How data columns become node tensors and back, and how ``do=`` specifications are checked.
+
+A *continuous* node is one or more float columns, standardised with the training mean and std
+(tensor ``(n, dim)``); a *discrete* node is one column whose sorted distinct values are its
+levels (tensor ``(n,)`` of level indices, one-hot encoded when used as a parent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..exceptions import DataValidationError, UnknownNodeError
+
+__all__ = ["NodeSpec", "infer_spec", "is_discrete_column", "parse_do", "MAX_LEVELS"]
+
+MAX_LEVELS = 20  # integer columns with at most this many distinct values are discrete
+
+
+def is_discrete_column(col: pd.Series) -> bool:
+    """Discrete: bool, category, object/string, integers with few levels, 2-valued floats."""
+    if pd.api.types.is_bool_dtype(col) or isinstance(col.dtype, pd.CategoricalDtype):
+        return True
+    if not pd.api.types.is_numeric_dtype(col):
+        return True
+    n_levels = col.nunique()
+    if pd.api.types.is_integer_dtype(col):
+        return n_levels <= MAX_LEVELS
+    return n_levels <= 2
+
+
+def _py(v: Any) -> Any:
+    """A JSON-friendly Python scalar."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+@dataclass
+class NodeSpec:
+    """Learned encoding of one node (JSON-serialisable through :meth:`to_dict`)."""
+
+    name: str
+    columns: list[str]
+    discrete: bool
+    levels: list[Any] | None = None
+    dtype: str | None = None
+    mean: list[float] | None = None
+    std: list[float] | None = None
+
+    @property
+    def dim(self) -> int:
+        return 1 if self.discrete else len(self.columns)
+
+    @property
+    def width(self) -> int:
+        """Number of context features this node contributes as a parent."""
+        return len(self.levels) if self.discrete else len(self.columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    # --------------------------------------------------------------- data <-> tensors
+    def encode_frame(self, df: pd.DataFrame, device: torch.device) -> torch.Tensor:
+        if self.discrete:
+            return self.encode_values(df[self.columns[0]].to_numpy(), device)
+        return self.encode_values(df[self.columns].to_numpy(dtype=float), device)
+
+    def encode_values(
+        self, values: Any, device: torch.device, n: int | None = None
+    ) -> torch.Tensor:
+        """Encode raw values (original units/levels); ``n`` broadcasts a single value."""
+        if self.discrete:
+            arr = np.asarray(values, dtype=object).reshape(-1)
+            codes = pd.Index(self.levels or [], dtype=object).get_indexer(arr).astype(np.int64)
+            if (codes < 0).any():
+                bad = arr[codes < 0][0]
+                raise DataValidationError(
+                    f"value {bad!r} is not a level of discrete node {self.name!r}; its "
+                    f"levels are {self.levels}"
+                )
+            if n is not None and codes.shape[0] == 1:
+                codes = np.repeat(codes, n)
+            return torch.as_tensor(codes, device=device)
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim == 1 and self.dim > 1 and n is not None and arr.shape[0] == self.dim:
+            arr = np.broadcast_to(arr, (n, self.dim))
+        elif arr.ndim == 0 and n is not None:
+            arr = np.full((n, self.dim), float(arr))
+        elif arr.ndim == 1 and self.dim == 1:
+            arr = arr[:, None]
+        z = (arr - np.asarray(self.mean)) / np.asarray(self.std)
+        return torch.as_tensor(np.ascontiguousarray(z), dtype=torch.float32, device=device)
+
+    def decode_values(self, t: torch.Tensor) -> np.ndarray:
+        """Raw values: ``(n,)`` for one-column nodes, ``(n, dim)`` for vector nodes."""
+        a = t.detach().cpu().numpy()
+        if self.discrete:
+            return np.asarray(self.levels, dtype=object)[a]
+        a = a.astype(np.float64) * np.asarray(self.std) + np.asarray(self.mean)
+        return a[:, 0] if self.dim == 1 else a
+
+    def to_columns(self, t: torch.Tensor) -> dict[str, Any]:
+        values = self.decode_values(t)
+        if self.discrete:
+            col = pd.Series(values)
+            with contextlib.suppress(TypeError, ValueError):
+                col = col.astype(self.dtype or "object")
+            return {self.columns[0]: col.to_numpy() if self.dtype != "category" else col}
+        if self.dim == 1:
+            return {self.columns[0]: values}
+        return {c: values[:, i] for i, c in enumerate(self.columns)}
+
+    def one_hot(self, t: torch.Tensor) -> torch.Tensor:
+        """Context features of this node's encoded values."""
+        if self.discrete:
+            return torch.nn.functional.one_hot(t, len(self.levels or [])).float()
+        return t
+
+
+def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool | None) -> NodeSpec:
+    """Build the :class:`NodeSpec` of a node from training data (``discrete=None``: infer)."""
+    if discrete is None:
+        discrete = len(columns) == 1 and is_discrete_column(df[columns[0]])
+    if discrete:
+        if len(columns) != 1:
+            raise DataValidationError(
+                f"node {name!r} spans {len(columns)} columns; discrete nodes must be one column"
+            )
+        col = df[columns[0]]
+        levels = sorted(pd.unique(col).tolist(), key=lambda v: (str(type(v)), v))
+        if len(levels) < 2:
+            raise DataValidationError(
+                f"discrete node {name!r} takes a single value {levels}; drop it"
+            )
+        if len(levels) > 200:
+            raise DataValidationError(
+                f"node {name!r} has {len(levels)} distinct non-numeric values; encode it numerically"
+            )
+        return NodeSpec(name, list(columns), True, [_py(v) for v in levels], str(col.dtype))
+    try:
+        values = df[columns].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise DataValidationError(
+            f"node {name!r} is modelled as continuous but column(s) {columns} are not numeric; "
+            "use a categorical mechanism or recode them"
+        ) from None
+    std = values.std(axis=0)
+    if np.any(std == 0):
+        bad = [c for c, s in zip(columns, std) if s == 0]
+        raise DataValidationError(f"column(s) {bad} of node {name!r} are constant; drop them")
+    return NodeSpec(name, list(columns), False, None, None, values.mean(0).tolist(), std.tolist())
+
+
+@dataclass(frozen=True)
+class DoSpec:
+    """A checked intervention on one node: a hard value (encoded tensor) or a shift function."""
+
+    node: str
+    value: torch.Tensor | None = None
+    shift: Callable[[np.ndarray], Any] | None = None
+
+
+def parse_do(
+    do: Mapping[str, Any] | None,
+    specs: Mapping[str, NodeSpec],
+    n: int,
+    device: torch.device,
+) -> dict[str, DoSpec]:
+    """Check a ``do=`` mapping against the model's nodes and encode hard values for ``n`` units."""
+    if do is None:
+        return {}
+    if not isinstance(do, Mapping):
+        raise DataValidationError(
+            f"do must be a mapping from node to value, array or callable, got {type(do).__name__}"
+        )
+    out: dict[str, DoSpec] = {}
+    for node, value in do.items():
+        if node not in specs:
+            owner = [s.name for s in specs.values() if node in s.columns and len(s.columns) > 1]
+            hint = (
+                f"; {node!r} is a column of vector node {owner[0]!r}, intervene on the node"
+                if owner
+                else _close(node, specs)
+            )
+            raise UnknownNodeError(
+                f"cannot intervene on {node!r}: it is not a node of the model{hint}"
+            )
+        spec = specs[node]
+        if callable(value):
+            out[node] = DoSpec(node, shift=value)
+            continue
+        out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device))
+    return out
+
+
+def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -> torch.Tensor:
+    arr = np.asarray(value, dtype=object if spec.discrete else float)
+    if spec.discrete:
+        ok = arr.ndim == 0 or (arr.ndim == 1 and arr.shape[0] in (1, n))
+        want = f"a level of the node or an array of {n} levels"
+    elif spec.dim == 1:
+        ok = arr.ndim == 0 or (arr.ndim == 1 and arr.shape[0] in (1, n)) or arr.shape == (n, 1)
+        want = f"a number or an array of length n = {n}"
+    else:
+        ok = arr.shape in ((spec.dim,), (n, spec.dim))
+        want = f"a vector of length {spec.dim} or an array of shape ({n}, {spec.dim})"
+    if not ok:
+        raise DataValidationError(
+            f"do-value for node {spec.name!r} has shape {arr.shape}; expected {want}"
+        )
+    if not spec.discrete and not np.all(np.isfinite(arr.astype(float))):
+        raise DataValidationError(f"do-value for node {spec.name!r} contains NaN or inf")
+    if not spec.discrete and arr.ndim == 2 and spec.dim == 1:
+        arr = arr[:, 0]
+    if not spec.discrete and spec.dim == 1 and arr.ndim == 1 and arr.shape[0] == 1:
+        arr = arr.reshape(())
+    return spec.encode_values(arr, device, n=n)
+
+
+def apply_shift(
+    spec: NodeSpec, shift: Callable, natural: torch.Tensor, device: torch.device
+) -> torch.Tensor:
+    """Apply a shift intervention to encoded natural values, in the node's original units."""
+    raw = spec.decode_values(natural)
+    n = natural.shape[0]
+    new = np.asarray(shift(raw), dtype=object if spec.discrete else float)
+    if new.shape != raw.shape:
+        raise DataValidationError(
+            f"the shift function for node {spec.name!r} returned shape {new.shape}; it must return "
+            f"an array of the same shape as its input {raw.shape}"
+        )
+    return spec.encode_values(new, device, n=n)
+
+
+def _close(name: str, candidates: Sequence[str] | Mapping[str, Any]) -> str:
+    m = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=3, cutoff=0.5)
+    return f" (did you mean {', '.join(map(repr, m))}?)" if m else f"; nodes: {list(candidates)}"

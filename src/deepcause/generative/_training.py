@@ -1,0 +1,126 @@
+"""Training loop shared by every mechanism: Adam on mini-batches with early stopping.
+
+Reproducible on CPU: the weights are (re)initialised, batches shuffled and the loss's own noise
+(diffusion) drawn from torch's global generator seeded with ``random_state`` inside
+``torch.random.fork_rng`` so the caller's global random state is left untouched. A random 15%
+of the rows (at most 2000) is held out; the step size is halved whenever its loss stalls for
+``patience / 4`` epochs, training stops after ``patience`` epochs without improvement and the
+best weights are restored.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from .._progress import Verbose, progress
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .mechanisms.base import Mechanism
+
+__all__ = ["train_mechanism", "torch_seed", "resolve_device"]
+
+_VALIDATION_SEED = 12345
+
+
+def torch_seed(random_state: int | np.random.Generator | None) -> int:
+    """A 63-bit torch seed from any numpy-style ``random_state``."""
+    rng = (
+        random_state
+        if isinstance(random_state, np.random.Generator)
+        else np.random.default_rng(random_state)
+    )
+    return int(rng.integers(0, 2**63 - 1))
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` picks CUDA when available, else CPU."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _reset_parameters(module: torch.nn.Module) -> None:
+    for m in module.modules():
+        reset = getattr(m, "reset_parameters", None)
+        if callable(reset) and m is not module:
+            reset()
+
+
+def train_mechanism(
+    mech: Mechanism,
+    x: torch.Tensor,
+    context: torch.Tensor,
+    *,
+    random_state: int | np.random.Generator | None = None,
+    verbose: Verbose = "auto",
+    desc: str = "",
+) -> list[float]:
+    """Train ``mech`` on ``(x, context)`` in place; returns the validation-loss history."""
+    n = x.shape[0]
+    seed = torch_seed(random_state)
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        _reset_parameters(mech)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        perm = torch.randperm(n, generator=gen).to(x.device)
+        n_val = min(2000, (3 * n) // 20) if n >= 50 else 0
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
+        x_tr, c_tr = x[train_idx], context[train_idx]
+        x_va, c_va = x[val_idx], context[val_idx]
+        opt = torch.optim.Adam(
+            mech.parameters(), lr=mech.learning_rate, weight_decay=mech.weight_decay
+        )
+        n_tr = x_tr.shape[0]
+        bs = max(1, min(mech.batch_size, n_tr))
+        n_batches = math.ceil(n_tr / bs)
+        history: list[float] = []
+        best, best_state, bad = math.inf, None, 0
+        mech.train()
+        for _epoch in progress(range(mech.max_epochs), verbose=verbose, desc=desc or mech.name):
+            order = torch.randperm(n_tr, generator=gen).to(x.device)
+            for b in range(n_batches):
+                idx = order[b * bs : (b + 1) * bs]
+                opt.zero_grad(set_to_none=True)
+                loss = mech.loss(x_tr[idx], c_tr[idx])
+                loss.backward()
+                opt.step()
+            if n_val == 0:
+                continue
+            val = _validation_loss(mech, x_va, c_va)
+            history.append(val)
+            if val < best - 1e-4:
+                best, bad = val, 0
+                best_state = copy.deepcopy(mech.state_dict())
+            else:
+                bad += 1
+                if bad >= mech.patience:
+                    break
+                if bad % max(1, mech.patience // 4) == 0:  # plateau: halve the step size
+                    for group in opt.param_groups:
+                        group["lr"] = max(group["lr"] * 0.5, mech.learning_rate / 64)
+        if best_state is not None:
+            mech.load_state_dict(best_state)
+        mech.eval()
+    if not all(math.isfinite(v) for v in history[-1:]):
+        raise FloatingPointError(
+            f"training of the {mech.name} mechanism{' for ' + desc if desc else ''} diverged "
+            "(non-finite loss); lower learning_rate or standardise the data"
+        )
+    return history
+
+
+@torch.no_grad()
+def _validation_loss(mech: Mechanism, x: torch.Tensor, context: torch.Tensor) -> float:
+    """Held-out loss with fixed loss noise so epochs are comparable."""
+    mech.eval()
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+        torch.manual_seed(_VALIDATION_SEED)
+        value = float(mech.loss(x, context))
+    mech.train()
+    return value

@@ -1,0 +1,232 @@
+"""The :class:`Mechanism` contract: a conditional distribution of one node given its parents.
+
+A mechanism is an ``nn.Module`` whose ``forward(context)`` returns a
+``torch.distributions.Distribution`` over the node (a *lazy distribution*). ``context`` is the
+encoded parents, a float tensor of shape ``(n, context_dim)`` (``context_dim`` may be 0); a node
+value is a float tensor ``(n, dim)`` for continuous nodes or an integer tensor ``(n,)`` of level
+indices for categorical ones.
+
+Every mechanism is also written as a deterministic function of exogenous noise,
+``x = decode(noise, context)``, with ``noise ~ sample_noise(n)`` (standard Gaussian for continuous
+mechanisms, Gumbel for categorical ones). This gives reproducible sampling with a
+``torch.Generator`` and counterfactuals by abduction: ``abduct(x, context)`` returns noise
+consistent with the observed ``x`` (``encode`` for invertible mechanisms, posterior sampling
+otherwise), which ``decode`` turns into the counterfactual under a new context.
+
+Mechanisms are built lazily: hyper-parameters go to ``__init__``; the layers are created by
+``build(dim, context_dim, n_classes)`` once the data's shapes are known (``__init__`` builds at
+once when ``dim`` and ``context_dim`` are given).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.distributions import Distribution
+
+from ...exceptions import DeepCauseError, NotFittedError
+
+__all__ = ["Mechanism", "NotInvertibleError", "mlp"]
+
+
+class NotInvertibleError(DeepCauseError, NotImplementedError):
+    """The mechanism cannot map observations back to noise (or cannot evaluate densities)."""
+
+
+def mlp(
+    d_in: int, d_out: int, hidden: tuple[int, ...], activation: type[nn.Module] = nn.SiLU
+) -> nn.Sequential:
+    """A plain multi-layer perceptron ``d_in -> hidden... -> d_out``."""
+    layers: list[nn.Module] = []
+    d = d_in
+    for h in hidden:
+        layers += [nn.Linear(d, h), activation()]
+        d = h
+    layers.append(nn.Linear(d, d_out))
+    return nn.Sequential(*layers)
+
+
+class Mechanism(nn.Module, ABC):
+    """Base class of node mechanisms. Subclasses set the class flags and implement the hooks.
+
+    Class flags: ``discrete`` (node values are level indices), ``invertible`` (``encode`` exists
+    and ``decode(encode(x)) == x`` up to ``inverse_atol``), ``has_log_prob`` (``log_prob`` of the
+    distribution is available).
+    """
+
+    discrete: ClassVar[bool] = False
+    invertible: ClassVar[bool] = True
+    has_log_prob: ClassVar[bool] = True
+    inverse_atol: ClassVar[float] = 1e-4
+    name: ClassVar[str] = "mechanism"
+
+    def __init__(
+        self,
+        dim: int | None = None,
+        context_dim: int | None = None,
+        n_classes: int | None = None,
+        *,
+        max_epochs: int = 200,
+        batch_size: int = 256,
+        learning_rate: float = 3e-3,
+        weight_decay: float = 0.0,
+        patience: int = 20,
+    ) -> None:
+        super().__init__()
+        self.max_epochs = int(max_epochs)
+        self.batch_size = int(batch_size)
+        self.learning_rate = float(learning_rate)
+        self.weight_decay = float(weight_decay)
+        self.patience = int(patience)
+        self.dim: int | None = None
+        self.context_dim: int | None = None
+        self.n_classes: int | None = None
+        self._init_dims = (dim, context_dim, n_classes)
+
+    def _maybe_build(self) -> None:
+        """Call at the end of subclass ``__init__``: build now if the shapes were given."""
+        dim, context_dim, n_classes = self._init_dims
+        if context_dim is not None and (dim is not None or n_classes is not None):
+            self.build(1 if dim is None else dim, context_dim, n_classes)
+
+    # ----------------------------------------------------------------- construction
+    def build(self, dim: int, context_dim: int, n_classes: int | None = None) -> Mechanism:
+        """Create the layers for a node of ``dim`` components with ``context_dim`` inputs."""
+        if self.discrete and (n_classes is None or n_classes < 2):
+            raise ValueError(f"{type(self).__name__} needs n_classes >= 2, got {n_classes}")
+        if not self.discrete and n_classes is not None:
+            raise ValueError(
+                f"{type(self).__name__} models continuous nodes; use CategoricalMechanism for a "
+                f"discrete node with {n_classes} levels"
+            )
+        self.dim, self.context_dim, self.n_classes = int(dim), int(context_dim), n_classes
+        self._build()
+        return self
+
+    @abstractmethod
+    def _build(self) -> None:
+        """Create the sub-modules (``self.dim``, ``self.context_dim``, ``self.n_classes`` are set)."""
+
+    @property
+    def is_built(self) -> bool:
+        return self.dim is not None
+
+    def _require_built(self) -> None:
+        if not self.is_built:
+            raise NotFittedError(
+                f"{type(self).__name__} has no layers yet; call build(dim, context_dim) or fit it"
+            )
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """JSON-serialisable hyper-parameters (the ``__init__`` keywords except the shapes)."""
+        return {
+            "max_epochs": self.max_epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "patience": self.patience,
+        }
+
+    def get_config(self) -> dict[str, Any]:
+        """Everything needed to rebuild an untrained copy: class name, shapes, hyper-parameters."""
+        return {
+            "type": self.name,
+            "dim": self.dim,
+            "context_dim": self.context_dim,
+            "n_classes": self.n_classes,
+            "hyperparameters": self.hyperparameters(),
+        }
+
+    def clone_unbuilt(self) -> Mechanism:
+        """A fresh, unbuilt mechanism with the same hyper-parameters."""
+        return type(self)(**self.hyperparameters())
+
+    # ----------------------------------------------------------------- the distribution
+    @abstractmethod
+    def forward(self, context: torch.Tensor) -> Distribution:
+        """The conditional distribution of the node given encoded parents ``context``."""
+
+    def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Training loss (mean negative log-likelihood unless a subclass says otherwise)."""
+        return -self(context).log_prob(x).mean()
+
+    def log_prob(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Log-density (or log-probability) of ``x`` given ``context``, shape ``(n,)``."""
+        if not self.has_log_prob:
+            raise NotInvertibleError(f"{type(self).__name__} does not provide log-densities")
+        return self(context).log_prob(x)
+
+    # ----------------------------------------------------------------- noise view
+    def noise_shape(self) -> tuple[int, ...]:
+        """Shape of one unit's exogenous noise."""
+        self._require_built()
+        return (int(self.dim),)
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Exogenous noise for ``n`` units (standard Gaussian unless overridden)."""
+        device = next(self.parameters()).device
+        return torch.randn((n, *self.noise_shape()), generator=generator, device=device)
+
+    @abstractmethod
+    def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Node values from noise and context (deterministic)."""
+
+    def encode(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """Noise from node values and context (invertible mechanisms only)."""
+        raise NotInvertibleError(
+            f"{type(self).__name__} is not invertible: it has no encode(); use abduct() to draw "
+            "noise from its posterior"
+        )
+
+    def abduct(
+        self, x: torch.Tensor, context: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Noise consistent with the observed ``x`` (``encode`` for invertible mechanisms)."""
+        return self.encode(x, context)
+
+    @torch.no_grad()
+    def sample_from_noise(
+        self, n: int, context: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Reproducible samples: ``decode(sample_noise(n, generator), context)``."""
+        return self.decode(self.sample_noise(n, generator), context)
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor | None = None,
+        *,
+        random_state: int | None = None,
+        verbose: bool | str = "auto",
+        desc: str = "",
+    ) -> Mechanism:
+        """Build (if needed) and train on ``x`` given ``context``; returns ``self``."""
+        from .._training import train_mechanism
+
+        n = x.shape[0]
+        if context is None:
+            context = torch.zeros((n, 0), dtype=torch.float32, device=x.device)
+        if not self.is_built:
+            if self.discrete:
+                n_classes = int(x.max().item()) + 1
+                self.build(1, context.shape[1], max(n_classes, 2))
+            else:
+                self.build(x.shape[1], context.shape[1])
+            self.to(x.device)
+        train_mechanism(self, x, context, random_state=random_state, verbose=verbose, desc=desc)
+        return self
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, context_dim={self.context_dim}" + (
+            f", n_classes={self.n_classes}" if self.n_classes else ""
+        )
+
+
+def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
+    """Sum over the last axis of the standard normal log-density."""
+    return (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1)

@@ -1,0 +1,471 @@
+"""``CausalGenerativeModel``: one neural mechanism per node of a causal graph.
+
+``fit(df)`` trains each node's mechanism on observational data (independently: the likelihood of
+a DAG model factorises over nodes). ``sample(n, do=...)`` pushes exogenous noise through the
+mechanisms in topological order, replacing intervened nodes; ``counterfactual(df, do=...)``
+abducts each unit's noise, acts and predicts; ``log_prob(df)`` sums the nodes' log-densities.
+
+Choosing mechanisms (``mechanisms=``): ``"auto"`` gives :class:`CategoricalMechanism` to
+discrete columns (bool, category, strings, integers with at most 20 levels, floats with two
+values) and :class:`AdditiveNoiseMechanism` with a flow noise model to continuous ones (fast,
+exact counterfactuals on additive-noise data, non-Gaussian noise captured; pass ``"flow"`` for
+non-additive or heteroscedastic mechanisms). A single name applies to every continuous node; a
+dict ``{node: name | Mechanism}`` sets nodes one by one (the rest stay ``"auto"``).
+
+Vector nodes: ``node_columns={"img": ["img_0", ..., "img_15"]}`` makes several columns one node;
+every other node is the column of the same name.
+
+Latent confounders (bidirected edges) are handled per district by a :class:`DistrictStrategy`
+registered under ``latent_strategy`` (see :func:`register_district_strategy`); without one,
+``fit`` refuses such graphs instead of silently ignoring the latents.
+
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> x = rng.normal(size=800)
+>>> df = pd.DataFrame({"X": x, "Y": 2 * x + rng.normal(size=800)})
+>>> m = CausalGenerativeModel("X -> Y", mechanisms="additive", max_epochs=30, random_state=0).fit(df)
+>>> s = m.sample(2000, do={"X": 1.0})
+>>> abs(float(s["Y"].mean()) - 2.0) < 0.25
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+
+from .._progress import Verbose
+from .._validation import check_finite, require_columns, require_dataframe
+from ..exceptions import DataValidationError, DeepCauseError, GraphError, NotFittedError
+from ._encoding import DoSpec, apply_shift, infer_spec, parse_do
+from ._training import resolve_device, torch_seed
+from .mechanisms import CategoricalMechanism, Mechanism, make_mechanism
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..graph import CausalGraph
+
+__all__ = [
+    "CausalGenerativeModel",
+    "DistrictStrategy",
+    "LatentConfoundingError",
+    "register_district_strategy",
+    "DISTRICT_STRATEGIES",
+    "DEFAULT_CONTINUOUS",
+]
+
+DEFAULT_CONTINUOUS = "additive"
+
+
+class LatentConfoundingError(DeepCauseError, NotImplementedError):
+    """The request needs latent-confounder support that is not available for these nodes."""
+
+
+# ---------------------------------------------------------------------- latent-confounder hook
+class DistrictStrategy(torch.nn.Module, ABC):
+    """Fits and samples the nodes of one district with bidirected edges (latent confounding).
+
+    The model asks a strategy for a latent noise vector per unit (``sample_latent``), appends it
+    to the parents of every node of the district, and otherwise samples as usual. ``fit`` must
+    set ``model.mechanisms_[node]`` for every node of the district to a trained mechanism whose
+    context is ``[encoded parents, latent]`` (see :meth:`CausalGenerativeModel.context`).
+    Strategies are ``nn.Module`` s so their parameters are saved with the model; ``get_config``
+    returns JSON-able keywords for ``__init__`` (after ``model`` and ``district``).
+    """
+
+    latent_dim: int = 0
+
+    def __init__(self, model: CausalGenerativeModel, district: Iterable[str]) -> None:
+        super().__init__()
+        self.district = tuple(n for n in model.order_ if n in set(district))
+
+    @abstractmethod
+    def fit(
+        self, model: CausalGenerativeModel, data: Mapping[str, torch.Tensor], random_state: int
+    ) -> None:
+        """Train the district's mechanisms on encoded data (all nodes, ``model.encode``)."""
+
+    @abstractmethod
+    def sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """Shared latent noise for ``n`` units, shape ``(n, latent_dim)``."""
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+DISTRICT_STRATEGIES: dict[str, type[DistrictStrategy]] = {}
+# Called as hook(model, do, n, random_state) before interventional sampling on a graph with
+# bidirected edges; may raise (e.g. NotIdentifiableError) or return a DataFrame of samples (a
+# query-specific route such as ID-GEN); returning None falls back to the district strategies.
+LATENT_SAMPLE_HOOKS: list[Callable[..., pd.DataFrame | None]] = []
+
+
+def register_district_strategy(name: str, cls: type[DistrictStrategy]) -> None:
+    """Make ``cls`` available as ``CausalGenerativeModel(latent_strategy=name)``."""
+    DISTRICT_STRATEGIES[name] = cls
+
+
+def _load_latent_support() -> None:
+    try:  # the latent-confounder module registers its strategies on import
+        importlib.import_module("deepcause.generative.districts")
+    except ModuleNotFoundError as exc:
+        if exc.name != "deepcause.generative.districts":
+            raise
+
+
+def _as_graph(graph: Any) -> CausalGraph:
+    from ..graph import CausalGraph
+
+    if isinstance(graph, CausalGraph):
+        return graph
+    if isinstance(graph, str):
+        return CausalGraph(graph)
+    raise GraphError(
+        f"graph must be a CausalGraph or its text form like 'Z -> X; X -> Y', got {type(graph).__name__}"
+    )
+
+
+class CausalGenerativeModel(BaseEstimator):
+    """Deep causal generative model over a causal graph (see the module docstring).
+
+    Parameters: ``graph`` (CausalGraph or text), ``mechanisms`` (``"auto"``, a mechanism name
+    for all continuous nodes, or a dict per node), ``node_columns`` (vector nodes),
+    ``max_epochs`` (overrides the mechanisms' default when not None), ``latent_strategy``
+    (district strategy for bidirected edges), ``device`` (``"auto"``: CUDA when present),
+    ``random_state`` and ``verbose`` (progress bars).
+    """
+
+    def __init__(
+        self,
+        graph: CausalGraph | str,
+        mechanisms: str | Mapping[str, str | Mechanism] = "auto",
+        node_columns: Mapping[str, list[str]] | None = None,
+        *,
+        max_epochs: int | None = None,
+        latent_strategy: str = "joint",
+        device: str = "auto",
+        random_state: int | None = None,
+        verbose: Verbose = "auto",
+    ) -> None:
+        self.graph = graph
+        self.mechanisms = mechanisms
+        self.node_columns = node_columns
+        self.max_epochs = max_epochs
+        self.latent_strategy = latent_strategy
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ================================================================== fitting
+    def fit(self, data: pd.DataFrame) -> CausalGenerativeModel:
+        """Train every node's mechanism on the observational ``data``; returns ``self``."""
+        df = require_dataframe(data)
+        graph = _as_graph(self.graph)
+        self.graph_ = graph
+        self.order_ = graph.topological_order()
+        self.device_ = resolve_device(self.device)
+        columns = self._node_columns(graph, df)
+        check_finite(df, [c for cols in columns.values() for c in cols])
+        if len(df) < 2:
+            raise DataValidationError(f"need at least 2 rows to fit, got {len(df)}")
+        self.parents_ = {v: [p for p in self.order_ if p in graph.parents(v)] for v in self.order_}
+        mechs = {v: self._resolve_mechanism(v, df, columns[v]) for v in self.order_}
+        self.specs_ = {
+            v: infer_spec(v, df, columns[v], discrete=mechs[v].discrete) for v in self.order_
+        }
+        rng = np.random.default_rng(self.random_state)
+        seeds = {v: torch_seed(rng) for v in self.order_}
+        self._rng_ = np.random.default_rng(torch_seed(rng))
+        data_t = {v: self.specs_[v].encode_frame(df, self.device_) for v in self.order_}
+
+        self.districts_ = self._make_districts(graph)
+        latent_nodes = {v for s in self.districts_ for v in s.district}
+        self.mechanisms_: dict[str, Mechanism] = {}
+        for v in self.order_:
+            if v in latent_nodes:
+                continue
+            spec, mech = self.specs_[v], mechs[v]
+            ctx = self.context(v, data_t)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seeds[v] % (2**62))
+                mech.build(spec.dim, ctx.shape[1], len(spec.levels) if spec.discrete else None)
+            mech.to(self.device_)
+            mech.fit(data_t[v], ctx, random_state=seeds[v], verbose=self.verbose, desc=v)
+            self.mechanisms_[v] = mech
+        for i, strategy in enumerate(self.districts_):
+            strategy.to(self.device_)
+            strategy.fit(self, data_t, random_state=seeds[strategy.district[0]] + i)
+        return self
+
+    def _node_columns(self, graph: CausalGraph, df: pd.DataFrame) -> dict[str, list[str]]:
+        given = dict(self.node_columns or {})
+        unknown = [v for v in given if v not in graph]
+        if unknown:
+            graph.check_nodes(unknown, role="node_columns key")
+        columns = {v: list(given.get(v, [v])) for v in graph.nodes}
+        for v, cols in columns.items():
+            if not cols:
+                raise DataValidationError(f"node_columns[{v!r}] is empty; list its columns")
+            missing = [c for c in cols if c not in df.columns]
+            if missing:
+                hint = (
+                    " Every node of the graph must be measured; an unmeasured common cause is "
+                    "written as a bidirected edge (X <-> Y) instead of a node."
+                )
+                try:
+                    require_columns(df, missing, role=f"node {v!r}: column")
+                except DataValidationError as exc:
+                    raise DataValidationError(str(exc) + hint) from None
+        used = [c for cols in columns.values() for c in cols]
+        dup = sorted({c for c in used if used.count(c) > 1})
+        if dup:
+            raise DataValidationError(f"column(s) {dup} belong to more than one node")
+        return columns
+
+    def _resolve_mechanism(self, node: str, df: pd.DataFrame, cols: list[str]) -> Mechanism:
+        from ._encoding import is_discrete_column
+
+        spec = self.mechanisms
+        overrides = {} if self.max_epochs is None else {"max_epochs": int(self.max_epochs)}
+        discrete = len(cols) == 1 and is_discrete_column(df[cols[0]])
+        if isinstance(spec, Mapping):
+            unknown = [v for v in spec if v not in self.graph_]
+            if unknown:
+                self.graph_.check_nodes(unknown, role="mechanisms key")
+            if node in spec:
+                return make_mechanism(spec[node], **overrides)
+            spec = "auto"
+        if discrete:
+            return CategoricalMechanism(**overrides)
+        name = DEFAULT_CONTINUOUS if spec == "auto" else spec
+        if name == "categorical":
+            raise DataValidationError(
+                f"node {node!r} is continuous (columns {cols}); the categorical mechanism only "
+                "models discrete nodes — give it per node: mechanisms={'node': 'categorical'}"
+            )
+        return make_mechanism(name, **overrides)
+
+    def _make_districts(self, graph: CausalGraph) -> list[DistrictStrategy]:
+        confounded = [d for d in graph.districts() if len(d) > 1]
+        if not confounded:
+            return []
+        _load_latent_support()
+        if self.latent_strategy not in DISTRICT_STRATEGIES:
+            edges = ", ".join(f"{a} <-> {b}" for a, b in graph.bidirected_edges)
+            raise LatentConfoundingError(
+                f"the graph has bidirected edges ({edges}) and latent strategy "
+                f"{self.latent_strategy!r} is not available (known: {sorted(DISTRICT_STRATEGIES)}). "
+                "Fitting each node on its parents would ignore the hidden confounders and give "
+                "wrong interventional samples."
+            )
+        cls = DISTRICT_STRATEGIES[self.latent_strategy]
+        return [cls(self, d) for d in confounded]
+
+    # ================================================================== encoding helpers
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mechanisms_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(data) first"
+            )
+
+    def encode(
+        self, data: pd.DataFrame, nodes: Iterable[str] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Encoded tensors of ``nodes`` (default all) from a data frame in training units."""
+        self._check_fitted()
+        df = require_dataframe(data)
+        nodes = list(self.order_ if nodes is None else nodes)
+        cols = [c for v in nodes for c in self.specs_[v].columns]
+        require_columns(df, cols)
+        check_finite(df, cols)
+        return {v: self.specs_[v].encode_frame(df, self.device_) for v in nodes}
+
+    def decode(self, values: Mapping[str, torch.Tensor], index: Any = None) -> pd.DataFrame:
+        """A data frame (original columns and units) from encoded node tensors."""
+        cols: dict[str, Any] = {}
+        for v in self.order_:
+            cols.update(self.specs_[v].to_columns(values[v]))
+        return pd.DataFrame(cols, index=index)
+
+    def context(
+        self,
+        node: str,
+        values: Mapping[str, torch.Tensor],
+        latents: Mapping[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """The mechanism input of ``node``: its encoded parents, then its district's latent."""
+        parts = [self.specs_[p].one_hot(values[p]) for p in self.parents_[node]]
+        if latents and node in latents:
+            parts.append(latents[node])
+        if not parts:
+            n = next(iter(values.values())).shape[0]
+            return torch.zeros((n, 0), device=self.device_)
+        return torch.cat(parts, dim=1)
+
+    def _generator(self, random_state: Any) -> torch.Generator:
+        seed = torch_seed(self._rng_ if random_state is None else random_state)
+        return torch.Generator(device=self.device_).manual_seed(seed)
+
+    def _latents(self, n: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for strategy in self.districts_:
+            z = strategy.sample_latent(n, gen)
+            out.update({v: z for v in strategy.district})
+        return out
+
+    # ================================================================== sampling
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        do: Mapping[str, Any] | None = None,
+        random_state: Any = None,
+        remove_edges: Iterable[tuple[str, str]] | None = None,
+    ) -> pd.DataFrame:
+        """``n`` samples from the observational (``do=None``) or interventional distribution.
+
+        ``do`` maps nodes to a value, an array of ``n`` values, or a callable shift applied to
+        the node's natural value. ``remove_edges`` (DECAF-style fair generation) cuts edges
+        ``(parent, child)`` at generation time: the child sees an independent draw of the parent
+        from its generated marginal instead of the unit's own value.
+        """
+        self._check_fitted()
+        n = _check_n(n)
+        if self.districts_ and do:
+            for hook in LATENT_SAMPLE_HOOKS:
+                result = hook(self, dict(do), n, random_state)
+                if result is not None:
+                    return result
+        specs = parse_do(do, self.specs_, n, self.device_)
+        cut = self._check_edges(remove_edges)
+        gen = self._generator(random_state)
+        noise = {v: self._mechanism(v).sample_noise(n, gen) for v in self.order_}
+        latents = self._latents(n, gen)
+        perms = {e: torch.randperm(n, generator=gen, device=self.device_) for e in cut}
+        values: dict[str, torch.Tensor] = {}
+        for v in self.order_:
+            if v in specs and specs[v].value is not None:
+                values[v] = specs[v].value
+                continue
+            seen = dict(values)
+            for p, c in cut:
+                if c == v:
+                    seen[p] = values[p][perms[(p, c)]]
+            x = self._mechanism(v).decode(noise[v], self.context(v, seen, latents))
+            values[v] = self._maybe_shift(v, x, specs)
+        return self.decode(values)
+
+    def _maybe_shift(self, v: str, x: torch.Tensor, specs: Mapping[str, DoSpec]) -> torch.Tensor:
+        if v in specs and specs[v].shift is not None:
+            return apply_shift(self.specs_[v], specs[v].shift, x, self.device_)
+        return x
+
+    def _mechanism(self, v: str) -> Mechanism:
+        mech = self.mechanisms_.get(v)
+        if mech is None:
+            raise LatentConfoundingError(
+                f"node {v!r} has no mechanism; its district strategy did not set one"
+            )
+        return mech
+
+    def _check_edges(self, edges: Iterable[tuple[str, str]] | None) -> list[tuple[str, str]]:
+        out = []
+        for edge in edges or ():
+            if not (isinstance(edge, tuple | list) and len(edge) == 2):
+                raise DataValidationError(f"remove_edges needs (parent, child) pairs, got {edge!r}")
+            p, c = edge
+            self.graph_.check_nodes([p, c], role="remove_edges node")
+            if p not in self.parents_[c]:
+                raise GraphError(f"cannot remove {p} -> {c}: the graph has no such edge")
+            out.append((p, c))
+        return out
+
+    # ================================================================== counterfactuals
+    @torch.no_grad()
+    def counterfactual(
+        self, factual: pd.DataFrame, do: Mapping[str, Any], random_state: Any = None
+    ) -> pd.DataFrame:
+        """Unit-level counterfactuals of the rows of ``factual`` under ``do``.
+
+        Abduction (each unit's noise from its factual values: exact for invertible mechanisms,
+        a posterior draw for categorical ones), action (``do``), prediction (decode). Nodes
+        that are not descendants of the intervened ones keep their factual values.
+        """
+        self._check_fitted()
+        df = require_dataframe(factual, "factual")
+        if not do:
+            raise DataValidationError("counterfactual() needs a non-empty do= intervention")
+        n = len(df)
+        specs = parse_do(do, self.specs_, n, self.device_)
+        affected = self.graph_.descendants(set(specs))
+        abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]
+        self._check_counterfactual_identifiable(abducted)
+        fact = self.encode(df)
+        gen = self._generator(random_state)
+        values: dict[str, torch.Tensor] = {}
+        for v in self.order_:
+            if v in specs and specs[v].value is not None:
+                values[v] = specs[v].value
+            elif v not in affected:
+                values[v] = fact[v]
+            else:
+                mech = self._mechanism(v)
+                u = mech.abduct(fact[v], self.context(v, fact), gen)
+                values[v] = self._maybe_shift(v, mech.decode(u, self.context(v, values)), specs)
+        return self.decode(values, index=df.index)
+
+    def _check_counterfactual_identifiable(self, nodes: Iterable[str]) -> None:
+        confounded = sorted(v for v in nodes if self.graph_.spouses(v))
+        if confounded:
+            raise LatentConfoundingError(
+                f"counterfactuals are not identifiable from this model for node(s) {confounded}: "
+                "they share hidden confounders (bidirected edges), so a unit's noise cannot be "
+                "recovered from its data. Interventional samples (sample(n, do=...)) may still be "
+                "available."
+            )
+
+    # ================================================================== densities
+    @torch.no_grad()
+    def log_prob(self, data: pd.DataFrame) -> np.ndarray:
+        """Log-density of each row under the fitted model (in the data's original units)."""
+        self._check_fitted()
+        if self.districts_:
+            raise LatentConfoundingError(
+                "log_prob needs the latent confounders integrated out; not available for graphs "
+                "with bidirected edges"
+            )
+        values = self.encode(data)
+        total = torch.zeros(len(data), device=self.device_, dtype=torch.float64)
+        for v in self.order_:
+            lp = self._mechanism(v).log_prob(values[v], self.context(v, values)).double()
+            spec = self.specs_[v]
+            if not spec.discrete:
+                lp = lp - float(np.log(spec.std).sum())
+            total += lp
+        return total.cpu().numpy()
+
+    # ================================================================== persistence
+    def save(self, path: str) -> None:
+        """Save to the directory ``path`` (``config.json`` + ``weights.pt``)."""
+        from .io import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str, device: str = "auto") -> CausalGenerativeModel:
+        """Load a model saved with :meth:`save` (no code is executed)."""
+        from .io import load_model
+
+        return load_model(path, device=device)
+
+
+def _check_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise DataValidationError(f"n must be a positive integer number of samples, got {n!r}")
+    return int(n)
