@@ -10,6 +10,20 @@ from .random_graphs import node_names, random_admg
 __all__ = ["admgs", "random_admg"]
 
 
+_BITS = 6
+
+
+def _coin(p: float) -> st.SearchStrategy[bool]:
+    """True with probability ``p`` (to 1/64), shrinking to False.
+
+    Built from fair booleans because hypothesis draws integers with a bias towards small
+    values, which would make graphs much sparser than asked.
+    """
+    threshold = round((1 - p) * 2**_BITS)
+    bits = st.tuples(*[st.booleans()] * _BITS)
+    return bits.map(lambda b: sum(int(v) << (_BITS - 1 - k) for k, v in enumerate(b)) >= threshold)
+
+
 @st.composite
 def admgs(
     draw: st.DrawFn,
@@ -28,12 +42,10 @@ def admgs(
     names = node_names(n)
     order = draw(st.permutations(names))
     directed, bidirected = [], []
-    # a draw of 0 (the shrink target) means "no edge"
-    thr_d, thr_b = 1000 - round(1000 * p_directed), 1000 - round(1000 * p_bidirected)
     for i in range(n):
         for j in range(i + 1, n):
-            if draw(st.integers(0, 999)) >= thr_d:
+            if draw(_coin(p_directed)):
                 directed.append((order[i], order[j]))
-            if draw(st.integers(0, 999)) >= thr_b:
+            if draw(_coin(p_bidirected)):
                 bidirected.append((order[i], order[j]))
     return CausalGraph(nodes=names, directed=directed, bidirected=bidirected)
