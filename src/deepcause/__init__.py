@@ -5,6 +5,15 @@ Graph -> identification -> estimand -> estimator or sampler -> result object.
 
 from __future__ import annotations
 
+from .criteria import (
+    Instrument,
+    backdoor_sets,
+    explain_instrument,
+    find_adjustment_set,
+    frontdoor_sets,
+    instruments,
+    is_valid_adjustment_set,
+)
 from .exceptions import (
     DataValidationError,
     EstimandNotSupportedError,
@@ -20,6 +29,13 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "CausalGraph",
+    "Instrument",
+    "backdoor_sets",
+    "explain_instrument",
+    "find_adjustment_set",
+    "frontdoor_sets",
+    "instruments",
+    "is_valid_adjustment_set",
     "DataValidationError",
     "EffectEstimate",
     "EstimandNotSupportedError",
