@@ -1,0 +1,888 @@
+"""Causal estimands: immutable expression trees over probability terms, and their evaluation.
+
+An :class:`Expression` is built from :class:`P` (a probability term ``P(A | B)``), :class:`Sum`
+(a sum over the values of some variables), :class:`Product` and :class:`Fraction`. All four are
+hashable frozen dataclasses. A :class:`Sum` *binds* its variables: inside it they range over their
+values, outside they do not exist, so ``Σ_{X} P(Y | X, M) P(X)`` inside an expression that also
+uses a fixed treatment ``X`` is printed with a prime (``Σ_{X'} P(Y | M, X') P(X')``).
+
+>>> e = Sum("Z", Product((P("Y", given=["X", "Z"]), P("Z"))))
+>>> print(e)
+Σ_{Z} P(Y | X, Z) P(Z)
+>>> print(e.to_text(ascii=True))
+sum_{Z} P(Y | X, Z) P(Z)
+>>> e.to_latex()
+'\\\\sum_{Z} P(Y \\\\mid X, Z) P(Z)'
+>>> print(simplify(Sum(["A", "B"], P(["A", "B", "C"]))))
+P(C)
+>>> print(simplify(Product((P("A", given=["B", "C"]), P("B", given="C")))))
+P(A, B | C)
+
+An :class:`Estimand` (returned by :func:`deepcause.identify`) is an expression plus its query;
+:meth:`Estimand.evaluate` computes it exactly on a joint probability table or on discrete samples.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import DataValidationError, QueryError
+
+__all__ = [
+    "Expression",
+    "P",
+    "Sum",
+    "Product",
+    "Fraction",
+    "ONE",
+    "simplify",
+    "Estimand",
+]
+
+_MAX_CELLS = 50_000_000  # largest dense factor evaluate() will build
+
+
+# ----------------------------------------------------------------------------- names
+
+
+def _natkey(name: str) -> list[tuple[int, int, str]]:
+    """Sort key putting X2 before X10."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t]
+
+
+def _sorted(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=_natkey)
+
+
+def _as_names(value: str | Iterable[str], what: str) -> frozenset[str]:
+    items = [value] if isinstance(value, str) else list(value)
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise QueryError(f"{what} must be variable names (non-empty strings), got {item!r}")
+    return frozenset(items)
+
+
+# ----------------------------------------------------------------------------- expressions
+
+
+class Expression:
+    """Base class of the expression tree; see the module docstring."""
+
+    __slots__ = ()
+
+    @property
+    def free_variables(self) -> frozenset[str]:
+        """Variables the expression is a function of (those not bound by a :class:`Sum`)."""
+        return self._free  # type: ignore[attr-defined]
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Every variable name occurring in the expression, bound or free."""
+        return _all_variables(self)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def to_text(self, ascii: bool = False) -> str:
+        """Readable notation; ``ascii=True`` writes ``sum_{Z}`` instead of ``Σ_{Z}``."""
+        return _render(self, "ascii" if ascii else "unicode", frozenset(self._free), {})  # type: ignore[attr-defined]
+
+    def to_latex(self) -> str:
+        """LaTeX source (without surrounding ``$``)."""
+        return _render(self, "latex", frozenset(self._free), {})  # type: ignore[attr-defined]
+
+    def _repr_latex_(self) -> str:
+        return f"${self.to_latex()}$"
+
+    def simplify(self) -> Expression:
+        """An equivalent, shorter expression (see :func:`simplify`)."""
+        return simplify(self)
+
+    def __mul__(self, other: Expression) -> Product:
+        return Product((self, other))
+
+    def __truediv__(self, other: Expression) -> Fraction:
+        return Fraction(self, other)
+
+    def table(self, data: pd.DataFrame | pd.Series, *, weights: str | None = None) -> pd.Series:
+        """Evaluate on data (see :meth:`Estimand.evaluate`) for every value of the free variables.
+
+        >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
+        >>> P("A", given="B").table(t).round(3).tolist()
+        [0.333, 0.429, 0.667, 0.571]
+        """
+        ctx = _Context(_prepare(data, _all_variables(self), weights))
+        factor = ctx.eval(self)
+        names = list(factor.vars)
+        arr = factor.arr
+        if not names:
+            return pd.Series([float(arr)], name=str(self))
+        index = _index([ctx.data.domains[v] for v in names], names)
+        return pd.Series(arr.reshape(-1), index=index, name=str(self))
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class P(Expression):
+    """A probability term ``P(variables | given)`` of the observational distribution.
+
+    >>> print(P(["Y", "X"], given="Z"))
+    P(X, Y | Z)
+    """
+
+    variables: frozenset[str]
+    given: frozenset[str]
+    _free: frozenset[str] = field(repr=False, compare=False, hash=False)
+
+    def __init__(self, variables: str | Iterable[str], given: str | Iterable[str] = ()) -> None:
+        v = _as_names(variables, "P variables")
+        g = _as_names(given, "P given")
+        if not v:
+            raise QueryError("a probability term needs at least one variable before the '|'")
+        if v & g:
+            raise QueryError(f"variables {_sorted(v & g)} are on both sides of the '|' in P(...)")
+        object.__setattr__(self, "variables", v)
+        object.__setattr__(self, "given", g)
+        object.__setattr__(self, "_free", v | g)
+
+    @classmethod
+    def _make(cls, variables: frozenset[str], given: frozenset[str]) -> P:
+        """Unchecked constructor for internal use (variables non-empty and disjoint from given)."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "variables", variables)
+        object.__setattr__(obj, "given", given)
+        object.__setattr__(obj, "_free", variables | given)
+        return obj
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Sum(Expression):
+    """``Σ_{variables} expression``: the sum over all values of ``variables``.
+
+    Variables that do not occur in ``expression`` are ignored (and dropped by ``simplify``).
+    """
+
+    variables: frozenset[str]
+    expression: Expression
+    _free: frozenset[str] = field(repr=False, compare=False, hash=False)
+
+    def __init__(self, variables: str | Iterable[str], expression: Expression) -> None:
+        if not isinstance(expression, Expression):
+            raise TypeError(f"Sum needs an Expression, got {type(expression).__name__}")
+        v = _as_names(variables, "summation variables")
+        object.__setattr__(self, "variables", v)
+        object.__setattr__(self, "expression", expression)
+        object.__setattr__(self, "_free", expression._free - v)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Product(Expression):
+    """The product of ``factors`` (the empty product is the constant 1, :data:`ONE`)."""
+
+    factors: tuple[Expression, ...]
+    _free: frozenset[str] = field(repr=False, compare=False, hash=False)
+
+    def __init__(self, factors: Iterable[Expression]) -> None:
+        fs = tuple(factors)
+        for f in fs:
+            if not isinstance(f, Expression):
+                raise TypeError(f"Product needs Expressions, got {type(f).__name__}")
+        object.__setattr__(self, "factors", fs)
+        object.__setattr__(self, "_free", frozenset().union(*(f._free for f in fs)))  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Fraction(Expression):
+    """``numerator / denominator``."""
+
+    numerator: Expression
+    denominator: Expression
+    _free: frozenset[str] = field(repr=False, compare=False, hash=False)
+
+    def __init__(self, numerator: Expression, denominator: Expression) -> None:
+        for part in (numerator, denominator):
+            if not isinstance(part, Expression):
+                raise TypeError(f"Fraction needs Expressions, got {type(part).__name__}")
+        object.__setattr__(self, "numerator", numerator)
+        object.__setattr__(self, "denominator", denominator)
+        object.__setattr__(self, "_free", numerator._free | denominator._free)  # type: ignore[attr-defined]
+
+
+ONE = Product(())
+"""The constant 1 (an empty product)."""
+
+
+def _all_variables(e: Expression) -> frozenset[str]:
+    if isinstance(e, P):
+        return e._free
+    if isinstance(e, Sum):
+        return e.variables | _all_variables(e.expression)
+    if isinstance(e, Product):
+        return frozenset().union(*(_all_variables(f) for f in e.factors))
+    if isinstance(e, Fraction):
+        return _all_variables(e.numerator) | _all_variables(e.denominator)
+    raise TypeError(f"not an expression: {e!r}")
+
+
+# ----------------------------------------------------------------------------- printing
+
+_SYMBOLS = {
+    "unicode": {"sum": "Σ", "mid": " | ", "one": "1"},
+    "ascii": {"sum": "sum", "mid": " | ", "one": "1"},
+    "latex": {"sum": "\\sum", "mid": " \\mid ", "one": "1"},
+}
+
+
+def _latex_name(name: str) -> str:
+    base, primes = name.rstrip("'"), "'" * (len(name) - len(name.rstrip("'")))
+    if re.fullmatch(r"[A-Za-z]", base):
+        out = base
+    elif m := re.fullmatch(r"([A-Za-z])_?(\d+)", base):
+        out = f"{m.group(1)}_{{{m.group(2)}}}"
+    else:
+        out = "\\mathrm{" + base.replace("\\", "").replace("_", "\\_") + "}"
+    return out + primes
+
+
+def _names_text(names: Iterable[str], style: str, rename: Mapping[str, str]) -> str:
+    shown = [rename.get(n, n) for n in _sorted(names)]
+    if style == "latex":
+        shown = [_latex_name(s) for s in shown]
+    return ", ".join(shown)
+
+
+def _render(e: Expression, style: str, scope: frozenset[str], rename: dict[str, str]) -> str:
+    sym = _SYMBOLS[style]
+    if isinstance(e, P):
+        text = _names_text(e.variables, style, rename)
+        if e.given:
+            text += sym["mid"] + _names_text(e.given, style, rename)
+        return f"P({text})"
+    if isinstance(e, Sum):
+        inner = dict(rename)
+        for v in _sorted(e.variables):
+            if v in scope:  # shadows a variable in use outside: prime it
+                inner[v] = rename.get(v, v) + "'"
+        body = _render(e.expression, style, scope | e.variables, inner)
+        if isinstance(e.expression, Fraction) and style != "latex":
+            body = f"({body})"
+        return f"{sym['sum']}_{{{_names_text(e.variables, style, inner)}}} {body}"
+    if isinstance(e, Product):
+        if not e.factors:
+            return sym["one"]
+        parts = []
+        for i, f in enumerate(e.factors):
+            text = _render(f, style, scope, rename)
+            last = i == len(e.factors) - 1
+            if isinstance(f, Sum) and not last:
+                text = f"\\left[{text}\\right]" if style == "latex" else f"[{text}]"
+            elif isinstance(f, Product) or (isinstance(f, Fraction) and style != "latex"):
+                text = f"({text})"
+            parts.append(text)
+        return " ".join(parts)
+    if isinstance(e, Fraction):
+        num = _render(e.numerator, style, scope, rename)
+        den = _render(e.denominator, style, scope, rename)
+        if style == "latex":
+            return f"\\frac{{{num}}}{{{den}}}"
+        if not isinstance(e.numerator, P):
+            num = f"({num})"
+        if not isinstance(e.denominator, P):
+            den = f"({den})"
+        return f"{num} / {den}"
+    raise TypeError(f"not an expression: {e!r}")
+
+
+# ----------------------------------------------------------------------------- simplification
+
+
+def _factors(e: Expression) -> list[Expression]:
+    return list(e.factors) if isinstance(e, Product) else [e]
+
+
+def _product(factors: Sequence[Expression]) -> Expression:
+    return factors[0] if len(factors) == 1 else Product(factors)
+
+
+def _merge_chain(factors: list[Expression]) -> list[Expression]:
+    """Collapse ``P(A | B, C) P(B | C)`` into ``P(A, B | C)`` until nothing changes."""
+    changed = True
+    while changed:
+        changed = False
+        for i, a in enumerate(factors):
+            if not isinstance(a, P):
+                continue
+            for j, b in enumerate(factors):
+                if j == i or not isinstance(b, P):
+                    continue
+                if a.given == b.variables | b.given and not (a.variables & a.given):
+                    merged = P._make(a.variables | b.variables, b.given)
+                    keep = [f for k, f in enumerate(factors) if k not in (i, j)]
+                    keep.insert(min(i, j), merged)
+                    factors, changed = keep, True
+                    break
+            if changed:
+                break
+    return factors
+
+
+def _simp_product(e: Product) -> Expression:
+    flat: list[Expression] = []
+    for f in e.factors:
+        f = _simp(f)
+        flat.extend(f.factors if isinstance(f, Product) else [f])
+    flat = _merge_chain(flat)
+    fractions = [f for f in flat if isinstance(f, Fraction)]
+    if fractions:  # a (b / c) -> (a b) / c, so common factors can cancel
+        nums = [f.numerator if isinstance(f, Fraction) else f for f in flat]
+        dens = [f.denominator for f in fractions]
+        return Fraction(_product(nums), _product(dens))
+    return ONE if not flat else _product(flat)
+
+
+def _simp_sum(e: Sum) -> Expression:
+    body = _simp(e.expression)
+    bound = e.variables & body._free  # type: ignore[attr-defined]
+    if not bound:
+        return body
+    if isinstance(body, Sum):
+        return Sum(bound | body.variables, body.expression)
+    if isinstance(body, P):
+        if bound & body.given:
+            return Sum(bound, body)
+        rest = body.variables - bound
+        return P._make(rest, body.given) if rest else ONE
+    if isinstance(body, Fraction):
+        if not (body.denominator._free & bound):  # type: ignore[attr-defined]
+            return Fraction(Sum(bound, body.numerator), body.denominator)
+        return Sum(bound, body)
+    factors = _factors(body)
+    outside = [f for f in factors if not (f._free & bound)]  # type: ignore[attr-defined]
+    inside = [f for f in factors if f._free & bound]  # type: ignore[attr-defined]
+    # sum out a variable occurring in a single factor, on the left of its '|': Σ_a P(a, B | C) = P(B | C)
+    changed = True
+    while changed:
+        changed = False
+        for v in list(bound):
+            holders = [i for i, f in enumerate(inside) if v in f._free]  # type: ignore[attr-defined]
+            if len(holders) == 1:
+                f = inside[holders[0]]
+                if isinstance(f, P) and v in f.variables:
+                    rest = f.variables - {v}
+                    if rest:
+                        inside[holders[0]] = P._make(rest, f.given)
+                    else:
+                        del inside[holders[0]]
+                    bound = bound - {v}
+                    changed = True
+    # split into independent groups: Σ_{a,b} f(a) g(b) = Σ_a f(a) Σ_b g(b)
+    groups: list[tuple[frozenset[str], list[Expression]]] = []
+    for f in inside:
+        vs = f._free & bound  # type: ignore[attr-defined]
+        joined = [g for g in groups if g[0] & vs]
+        for g in joined:
+            groups.remove(g)
+            vs = vs | g[0]
+        groups.append((vs, [x for g in joined for x in g[1]] + [f]))
+    sums: list[Expression] = [Sum(vs, _product(fs)) for vs, fs in groups]
+    # keep the original order of factors: outside ones first, then the sums (textbook style)
+    out = outside + sums
+    return ONE if not out else _product(out)
+
+
+def _simp_fraction(e: Fraction) -> Expression:
+    num, den = _simp(e.numerator), _simp(e.denominator)
+    if isinstance(num, Fraction):
+        num, den = num.numerator, Product((num.denominator, den))
+        den = _simp(den)
+    if isinstance(den, Fraction):
+        num, den = _simp(Product((num, den.denominator))), den.numerator
+    if den == ONE:
+        return num
+    if num == den:
+        return ONE
+    nf, df = _factors(num), _factors(den)
+    for d in list(df):  # cancel common factors
+        if d in nf:
+            nf.remove(d)
+            df.remove(d)
+    for d in list(df):  # P(A, B | C) / P(B | C) = P(A | B, C)
+        if not isinstance(d, P):
+            continue
+        for i, n in enumerate(nf):
+            if isinstance(n, P) and n.given == d.given and d.variables < n.variables:
+                nf[i] = P._make(n.variables - d.variables, n.given | d.variables)
+                df.remove(d)
+                break
+    if len(nf) == 1 and isinstance(nf[0], Sum) and len(df) == 1:
+        s, d = nf[0], df[0]
+        if not (d._free & s.variables):  # type: ignore[attr-defined]
+            # Σ_V f / d = Σ_V (f / d) when d does not depend on V; keep it if it simplifies
+            pushed = _simp(Fraction(s.expression, d))
+            if not isinstance(pushed, Fraction):
+                return Sum(s.variables, pushed)
+    num = ONE if not nf else _product(nf)
+    return num if not df else Fraction(num, _product(df))
+
+
+def _simp(e: Expression) -> Expression:
+    if isinstance(e, P):
+        return e
+    if isinstance(e, Product):
+        return _simp_product(e)
+    if isinstance(e, Sum):
+        return _simp_sum(e)
+    if isinstance(e, Fraction):
+        return _simp_fraction(e)
+    raise TypeError(f"not an expression: {e!r}")
+
+
+def simplify(expression: Expression) -> Expression:
+    """Return an equivalent expression in textbook form.
+
+    Rules: drop sums over variables that do not occur; sum a variable out of the one term it
+    occurs in (``Σ_a P(a, B | C) = P(B | C)``, ``Σ_a P(a | C) = 1``); pull factors that do not
+    depend on the summed variables out of a sum; collapse chain-rule products
+    (``P(A | B, C) P(B | C) = P(A, B | C)``); cancel common factors of fractions and turn
+    ``P(A, B | C) / P(B | C)`` into ``P(A | B, C)``. Like all symbolic algebra it assumes
+    positivity (``0/0`` cancels).
+
+    >>> print(simplify(Fraction(Sum("W", P(["W", "X", "Y"])), Sum(["W", "Y"], P(["W", "X", "Y"])))))
+    P(Y | X)
+    """
+    for _ in range(50):
+        new = _simp(expression)
+        if new == expression:
+            break
+        expression = new
+    return expression
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def _index(domains: Sequence[np.ndarray], names: Sequence[str]) -> pd.Index:
+    if len(names) == 1:
+        return pd.Index(domains[0], name=names[0])
+    return pd.MultiIndex.from_product(list(domains), names=list(names))
+
+
+class _Prepared:
+    """Discrete data as integer codes per variable plus normalised weights."""
+
+    def __init__(self, frame: pd.DataFrame, variables: Iterable[str], w: np.ndarray) -> None:
+        self.codes: dict[str, np.ndarray] = {}
+        self.domains: dict[str, np.ndarray] = {}
+        for v in _sorted(variables):
+            col = frame[v]
+            if col.isna().any():
+                raise DataValidationError(
+                    f"column {v!r} has {int(col.isna().sum())} missing values; drop or impute them"
+                )
+            try:
+                codes, uniques = pd.factorize(col, sort=True)
+            except TypeError:  # values that cannot be ordered
+                codes, uniques = pd.factorize(col, sort=False)
+            self.codes[v] = codes.astype(np.intp)
+            self.domains[v] = np.asarray(uniques)
+        self.w = w
+        self._cache: dict[tuple[str, ...], np.ndarray] = {}
+
+    def shape(self, names: Sequence[str]) -> tuple[int, ...]:
+        return tuple(len(self.domains[v]) for v in names)
+
+    def marginal(self, names: tuple[str, ...]) -> np.ndarray:
+        """Dense marginal probability array with one axis per name (in order)."""
+        if names in self._cache:
+            return self._cache[names]
+        if not names:
+            return np.array(1.0)
+        shape = self.shape(names)
+        size = int(np.prod(shape, dtype=np.int64))
+        _check_size(size, names)
+        flat = np.ravel_multi_index(tuple(self.codes[v] for v in names), shape)
+        arr = np.bincount(flat, weights=self.w, minlength=size).reshape(shape)
+        self._cache[names] = arr
+        return arr
+
+
+def _check_size(size: int, names: Sequence[str]) -> None:
+    if size > _MAX_CELLS:
+        raise DataValidationError(
+            f"evaluating the estimand needs a table over {list(names)} with {size:,} cells; "
+            "coarsen these variables (fewer distinct values) or use an estimator instead"
+        )
+
+
+def _prepare(
+    data: pd.DataFrame | pd.Series, variables: Iterable[str], weights: str | None
+) -> _Prepared:
+    variables = frozenset(variables)
+    if isinstance(data, pd.Series):  # a joint table indexed by the variables
+        if data.index.names is None or any(n is None for n in data.index.names):
+            raise DataValidationError(
+                "a probability Series needs a named (Multi)Index, one level per variable"
+            )
+        data = data.rename("probability").reset_index()
+        weights = "probability"
+    if not isinstance(data, pd.DataFrame):
+        raise DataValidationError(
+            f"data must be a pandas DataFrame of discrete samples or a joint probability table, "
+            f"got {type(data).__name__}"
+        )
+    if weights is None and "probability" in data.columns and "probability" not in variables:
+        weights = "probability"
+    from ._validation import require_columns
+
+    require_columns(data, _sorted(variables))
+    if weights is None:
+        if len(data) == 0:
+            raise DataValidationError("the data has no rows")
+        w = np.full(len(data), 1.0 / len(data))
+    else:
+        require_columns(data, [weights], role="weights column")
+        w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(w)) or (w < 0).any():
+            raise DataValidationError(
+                f"column {weights!r} must hold non-negative finite probabilities or counts"
+            )
+        total = w.sum()
+        if total <= 0:
+            raise DataValidationError(f"column {weights!r} sums to {total}; nothing to evaluate")
+        w = w / total
+    return _Prepared(data, variables, w)
+
+
+@dataclass
+class _Factor:
+    vars: tuple[str, ...]
+    arr: np.ndarray
+
+
+@dataclass
+class _Context:
+    """One evaluation: the data and the zero-probability events met on the way."""
+
+    data: _Prepared
+    zero_events: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]] = field(
+        default_factory=list
+    )
+
+    def _record(self, what: str, names: tuple[str, ...], den: np.ndarray) -> None:
+        zero = np.argwhere(den == 0)
+        if zero.size:
+            values = [
+                tuple(self.data.domains[v][i] for v, i in zip(names, row, strict=True))
+                for row in zero[:20]
+            ]
+            self.zero_events.append((what, names, values))
+
+    def _aligned(self, factors: Sequence[_Factor]) -> tuple[tuple[str, ...], list[np.ndarray]]:
+        order: list[str] = []
+        for f in factors:
+            order.extend(v for v in f.vars if v not in order)
+        _check_size(int(np.prod(self.data.shape(order), dtype=np.int64)), order)
+        pos = {v: i for i, v in enumerate(order)}
+        arrays = []
+        for f in factors:
+            perm = sorted(range(len(f.vars)), key=lambda i, f=f: pos[f.vars[i]])
+            arr = np.transpose(f.arr, perm) if f.vars else f.arr
+            shape = [len(self.data.domains[v]) if v in f.vars else 1 for v in order]
+            arrays.append(np.reshape(arr, shape))
+        return tuple(order), arrays
+
+    def eval(self, e: Expression) -> _Factor:
+        if isinstance(e, P):
+            given = tuple(_sorted(e.given))
+            names = tuple(_sorted(e.variables)) + given
+            joint = self.data.marginal(names)
+            if not given:
+                return _Factor(names, joint)
+            den = self.data.marginal(given)
+            self._record(str(e), given, den)
+            den_b = den.reshape((1,) * len(e.variables) + den.shape)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.where(den_b > 0, joint / np.where(den_b > 0, den_b, 1.0), np.nan)
+            return _Factor(names, out)
+        if isinstance(e, Sum):
+            body = self.eval(e.expression)
+            axes = tuple(i for i, v in enumerate(body.vars) if v in e.variables)
+            rest = tuple(v for v in body.vars if v not in e.variables)
+            return _Factor(rest, np.sum(body.arr, axis=axes) if axes else body.arr)
+        if isinstance(e, Product):
+            if not e.factors:
+                return _Factor((), np.array(1.0))
+            order, arrays = self._aligned([self.eval(f) for f in e.factors])
+            zero = np.zeros((1,) * len(order), dtype=bool)
+            prod = np.ones((1,) * len(order))
+            for a in arrays:
+                zero = zero | (a == 0)
+                prod = prod * a
+            # a term multiplied by a zero probability is zero even where another factor is
+            # undefined (conditioning on an impossible event)
+            return _Factor(order, np.where(zero, 0.0, prod))
+        if isinstance(e, Fraction):
+            num, den = self.eval(e.numerator), self.eval(e.denominator)
+            order, (a, b) = self._aligned([num, den])
+            self._record(f"the denominator {e.denominator}", den.vars, den.arr)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = np.where(b != 0, a / np.where(b != 0, b, 1.0), np.nan)
+            return _Factor(order, out)
+        raise TypeError(f"not an expression: {e!r}")
+
+
+# ----------------------------------------------------------------------------- the estimand
+
+
+def _query_text(
+    treatment: Sequence[str], outcome: Sequence[str], given: Sequence[str], latex: bool = False
+) -> str:
+    def names(ns: Sequence[str]) -> str:
+        return ", ".join(_latex_name(n) for n in ns) if latex else ", ".join(ns)
+
+    do = "\\mathrm{do}" if latex else "do"
+    mid = " \\mid " if latex else " | "
+    cond = f"{do}({names(treatment)})" + (f", {names(given)}" if given else "")
+    return f"P({names(outcome)}{mid}{cond})"
+
+
+@dataclass(frozen=True)
+class Estimand:
+    """An identified causal query ``P(outcome | do(treatment), given)`` and its expression.
+
+    Returned by :func:`deepcause.identify`. ``kind`` is ``"backdoor"`` (then ``adjustment_set``
+    holds the adjustment set, possibly empty), ``"frontdoor"`` (``mediators`` holds the
+    front-door set), ``"conditional"`` (a query with ``given`` variables) or ``"general"``
+    (any other output of the ID algorithm). The treatment values are not part of the query: the
+    expression is a function of them, supplied to :meth:`evaluate`.
+
+    >>> est = Estimand(Sum("Z", Product((P("Y", given=["X", "Z"]), P("Z")))), ("X",), ("Y",),
+    ...                kind="backdoor", adjustment_set=("Z",))
+    >>> print(est)
+    P(Y | do(X)) = Σ_{Z} P(Y | X, Z) P(Z)
+    >>> t = pd.DataFrame({"Z": [0, 0, 0, 0, 1, 1, 1, 1], "X": [0, 0, 1, 1] * 2,
+    ...                   "Y": [0, 1] * 4, "probability": [.2, .1, .05, .05, .1, .1, .1, .3]})
+    >>> est.evaluate(t, {"X": 1}).round(4).tolist()
+    [0.35, 0.65]
+    >>> round(est.probability(t, {"X": 1}, {"Y": 1}), 4)
+    0.65
+    """
+
+    expression: Expression
+    treatment: tuple[str, ...]
+    outcome: tuple[str, ...]
+    given: tuple[str, ...] = ()
+    kind: str = "general"
+    adjustment_set: tuple[str, ...] | None = None
+    mediators: tuple[str, ...] | None = None
+
+    @property
+    def query(self) -> str:
+        """The query in words, e.g. ``P(Y | do(X))``."""
+        return _query_text(self.treatment, self.outcome, self.given)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Every variable the estimand mentions (query and expression), sorted."""
+        names = _all_variables(self.expression) | set(self.treatment + self.outcome + self.given)
+        return tuple(_sorted(names))
+
+    def __str__(self) -> str:
+        return f"{self.query} = {self.expression}"
+
+    def to_text(self, ascii: bool = False) -> str:
+        """``str()`` with an optional ASCII-only spelling (``sum_{Z}`` for ``Σ_{Z}``)."""
+        return f"{self.query} = {self.expression.to_text(ascii=ascii)}"
+
+    def to_latex(self) -> str:
+        """LaTeX source of ``query = expression``."""
+        query = _query_text(self.treatment, self.outcome, self.given, latex=True)
+        return f"{query} = {self.expression.to_latex()}"
+
+    def _repr_latex_(self) -> str:
+        return f"${self.to_latex()}$"
+
+    def simplify(self) -> Estimand:
+        """The same estimand with a simplified expression."""
+        return replace(self, expression=simplify(self.expression))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (for JSON output)."""
+        return {
+            "query": self.query,
+            "estimand": str(self.expression),
+            "estimand_ascii": self.expression.to_text(ascii=True),
+            "latex": self.expression.to_latex(),
+            "kind": self.kind,
+            "treatment": list(self.treatment),
+            "outcome": list(self.outcome),
+            "given": list(self.given),
+            "adjustment_set": None if self.adjustment_set is None else list(self.adjustment_set),
+            "mediators": None if self.mediators is None else list(self.mediators),
+        }
+
+    # ------------------------------------------------------------------ evaluation
+
+    def _positions(
+        self, data: _Prepared, values: Mapping[str, Any], names: Sequence[str], role: str
+    ) -> dict[str, int]:
+        if not isinstance(values, Mapping):
+            raise QueryError(f"{role} values must be a mapping such as {{{names[0]!r}: 1}}")
+        missing = [n for n in names if n not in values]
+        extra = [k for k in values if k not in names]
+        if missing or extra:
+            raise QueryError(
+                f"{role} values must give exactly one value for each of {list(names)}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; not {role} variables: {extra}" if extra else "")
+            )
+        out = {}
+        for n in names:
+            domain = data.domains[n]
+            hits = np.flatnonzero(pd.Index(domain) == values[n])
+            if hits.size == 0:
+                shown = [v.item() if hasattr(v, "item") else v for v in domain[:20]]
+                raise DataValidationError(
+                    f"positivity violation: {role} value {n}={values[n]!r} never occurs in the "
+                    f"data (observed values: {shown}); the query is undefined there"
+                )
+            out[n] = int(hits[0])
+        return out
+
+    def evaluate(
+        self,
+        data: pd.DataFrame | pd.Series,
+        treatment_values: Mapping[str, Any],
+        given_values: Mapping[str, Any] | None = None,
+        *,
+        weights: str | None = None,
+    ) -> pd.Series:
+        """Exact value of ``P(outcome | do(treatment = values), given)`` on discrete data.
+
+        Parameters
+        ----------
+        data : either a DataFrame of discrete samples (one row per unit; the empirical
+            distribution is plugged in), or a joint probability table: a DataFrame with one
+            column per variable plus a column ``probability`` (or a Series with a MultiIndex
+            over the variables). ``weights`` names a column of probabilities, counts or
+            sampling weights to use instead (they are normalised).
+        treatment_values : one value per treatment variable, e.g. ``{"X": 1}``.
+        given_values : for a conditional query, the values of the ``given`` variables; when
+            omitted the result covers every combination of their values.
+
+        Returns a Series of probabilities indexed by the outcome values (a MultiIndex for
+        several outcomes, with the ``given`` variables appended when ``given_values`` is
+        omitted). The ID algorithm may return an expression that also mentions variables
+        outside the query (e.g. ``R`` in the napkin ``Σ_w P(x, y | r, w) P(w) / Σ_w P(x | r, w)
+        P(w)``) although its value provably does not depend on them; such variables are
+        averaged out with weights ``P(r)`` over the values where the expression is defined
+        (on the exact distribution every value gives the same answer; on a sample the average
+        uses all the data). Terms multiplied by a zero probability count as zero; a conditional the
+        estimand needs whose conditioning event has probability zero raises
+        :class:`~deepcause.exceptions.DataValidationError` naming the variables and values.
+        """
+        needed = set(self.variables)
+        prepared = _prepare(data, needed, weights)
+        tpos = self._positions(prepared, treatment_values, self.treatment, "treatment")
+        gpos: dict[str, int] = {}
+        if given_values is not None:
+            if not self.given:
+                raise QueryError("given_values were passed but the query has no given variables")
+            gpos = self._positions(prepared, given_values, self.given, "given")
+        ctx = _Context(prepared)
+        factor = ctx.eval(self.expression)
+        fixed = {**tpos, **gpos}
+        keep = list(self.outcome) + [g for g in self.given if g not in gpos]
+        arr, names = factor.arr, list(factor.vars)
+        index = tuple(fixed[v] if v in fixed else slice(None) for v in names)
+        arr = arr[index] if names else arr
+        names = [v for v in names if v not in fixed]
+        if not set(self.outcome) <= set(names):
+            raise QueryError(  # pragma: no cover - guarded by identify
+                f"the estimand depends on {names}, not on all the outcomes {list(self.outcome)}"
+            )
+        for v in keep:  # the answer does not depend on a given variable missing from it
+            if v not in names:
+                arr = np.repeat(arr[..., None], len(prepared.domains[v]), axis=-1)
+                names.append(v)
+        extras = [v for v in names if v not in keep]
+        arr = np.transpose(arr, [names.index(v) for v in keep + extras])
+        if extras:
+            arr = self._average_out(arr, prepared.marginal(tuple(extras)), len(self.outcome))
+        if np.isnan(arr).any():
+            raise DataValidationError(self._positivity_message(ctx, treatment_values, gpos))
+        label = _query_text(
+            [f"{k}={treatment_values[k]}" for k in self.treatment],
+            self.outcome,
+            [f"{k}={given_values[k]}" for k in self.given] if given_values else self.given,
+        )
+        index = _index([prepared.domains[v] for v in keep], keep)
+        return pd.Series(arr.reshape(-1), index=index, name=label)
+
+    @staticmethod
+    def _average_out(arr: np.ndarray, weights: np.ndarray, n_outcome: int) -> np.ndarray:
+        """Average the trailing axes (variables the answer provably does not depend on)."""
+        k = arr.ndim - weights.ndim
+        ok = ~np.isnan(arr).any(axis=tuple(range(n_outcome)), keepdims=True)
+        w = np.where(ok, weights.reshape((1,) * k + weights.shape), 0.0)
+        axes = tuple(range(k, arr.ndim))
+        num = np.sum(np.where(ok, arr, 0.0) * w, axis=axes)
+        den = np.sum(w, axis=axes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+    def _positivity_message(
+        self, ctx: _Context, treatment_values: Mapping[str, Any], gpos: Mapping[str, int]
+    ) -> str:
+        fixed = {**treatment_values}
+        parts = []
+        for what, names, rows in ctx.zero_events:
+            consistent = [
+                r
+                for r in rows
+                if all(n not in fixed or r[i] == fixed[n] for i, n in enumerate(names))
+            ] or rows
+            shown = "; ".join(
+                ", ".join(f"{n}={v!r}" for n, v in zip(names, r, strict=True))
+                for r in consistent[:3]
+            )
+            parts.append(f"{what} needs P({', '.join(names)}) > 0 but it is 0 at {shown}")
+        do = ", ".join(f"{k}={v!r}" for k, v in treatment_values.items())
+        detail = "; ".join(parts[:4]) if parts else "a conditioning event has probability 0"
+        given = " for some values of the given variables" if self.given and not gpos else ""
+        return (
+            f"positivity violation: {self.query} is undefined at do({do}){given}: {detail}. "
+            "Collect data where these combinations occur, merge sparse categories, or choose "
+            "other treatment values."
+        )
+
+    def probability(
+        self,
+        data: pd.DataFrame | pd.Series,
+        treatment_values: Mapping[str, Any],
+        outcome_values: Mapping[str, Any],
+        given_values: Mapping[str, Any] | None = None,
+        *,
+        weights: str | None = None,
+    ) -> float:
+        """``P(outcome = outcome_values | do(treatment = treatment_values), given = given_values)``."""
+        if self.given and given_values is None:
+            raise QueryError(f"{self.query} needs given_values for {list(self.given)}")
+        series = self.evaluate(data, treatment_values, given_values, weights=weights)
+        if not isinstance(outcome_values, Mapping):
+            raise QueryError("outcome_values must be a mapping such as {'Y': 1}")
+        missing = [n for n in self.outcome if n not in outcome_values]
+        if missing or set(outcome_values) - set(self.outcome):
+            raise QueryError(f"outcome_values must give one value for each of {list(self.outcome)}")
+        key = tuple(outcome_values[n] for n in self.outcome)
+        try:
+            return float(series.loc[key[0] if len(key) == 1 else key])
+        except KeyError:
+            raise DataValidationError(
+                f"outcome value(s) {dict(outcome_values)} never occur in the data"
+            ) from None
