@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .criteria import find_adjustment_set, frontdoor_sets
 from .estimand import ONE, Estimand, Expression, Fraction, P, Product, Sum, _query_text, _sorted
 from .estimand import simplify as _simplify
-from .criteria import find_adjustment_set, frontdoor_sets
 from .exceptions import NotIdentifiableError, QueryError
 from .graph import CausalGraph
 
