@@ -14,6 +14,7 @@ from .criteria import (
     instruments,
     is_valid_adjustment_set,
 )
+from .estimand import P, Estimand, Expression, Fraction, Product, Sum
 from .exceptions import (
     DataValidationError,
     EstimandNotSupportedError,
@@ -22,6 +23,7 @@ from .exceptions import (
     PositivityWarning,
 )
 from .graph import CausalGraph
+from .identify import identify
 from .results import EffectEstimate
 
 __version__ = "0.1.0"
@@ -42,4 +44,11 @@ __all__ = [
     "GraphError",
     "NotIdentifiableError",
     "PositivityWarning",
+    "identify",
+    "Estimand",
+    "Expression",
+    "P",
+    "Sum",
+    "Product",
+    "Fraction",
 ]
