@@ -14,7 +14,7 @@ from .criteria import (
     instruments,
     is_valid_adjustment_set,
 )
-from .estimand import P, Estimand, Expression, Fraction, Product, Sum
+from .estimand import Estimand, Expression, Fraction, P, Product, Sum
 from .exceptions import (
     DataValidationError,
     EstimandNotSupportedError,
