@@ -60,6 +60,18 @@ def default_regressor(random_state: Any = None) -> GradientBoostingRegressor:
     )
 
 
+def default_final_regressor(random_state: Any = None) -> GradientBoostingRegressor:
+    """Default model for noisy pseudo-outcomes: shallower, larger leaves (less variance)."""
+    return GradientBoostingRegressor(
+        n_estimators=100,
+        max_depth=2,
+        learning_rate=0.05,
+        subsample=0.8,
+        min_samples_leaf=50,
+        random_state=random_state,
+    )
+
+
 def default_classifier(random_state: Any = None) -> Any:
     """Default propensity model: standardized, lightly penalized logistic regression."""
     return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
@@ -325,7 +337,8 @@ class DRLearner(_MetaLearner):
     ----------
     outcome_model : regressor for ``E[Y | X, T = t]`` (default: gradient boosting).
     propensity_model : classifier for ``P(T = 1 | X)`` (default: logistic regression).
-    final_model : regressor of the pseudo-outcome on ``X`` (default: gradient boosting).
+    final_model : regressor of the pseudo-outcome on ``X`` (default: shallow gradient boosting
+        with large leaves, as pseudo-outcomes are noisy).
     n_folds : cross-fitting folds.
     clip : propensity scores are clipped to ``[clip, 1 - clip]``.
     random_state : seed for folds and models.
@@ -359,7 +372,7 @@ class DRLearner(_MetaLearner):
         t, y = data.t, data.y
         self.mu0_, self.mu1_, self.propensity_scores_ = mu0, mu1, e
         self.pseudo_outcome_ = mu1 - mu0 + t * (y - mu1) / e - (1 - t) * (y - mu0) / (1 - e)
-        final = default_regressor() if self.final_model is None else self.final_model
+        final = default_final_regressor() if self.final_model is None else self.final_model
         self.final_model_ = seeded(final, self.random_state).fit(
             _design(data.X), self.pseudo_outcome_
         )
