@@ -389,7 +389,11 @@ def _simp_sum(e: Sum) -> Expression:
             groups.remove(g)
             vs = vs | g[0]
         groups.append((vs, [x for g in joined for x in g[1]] + [f]))
-    sums: list[Expression] = [Sum(vs, _product(fs)) for vs, fs in groups]
+    # textbook order inside a sum: terms that depend on more outer variables first, sums last
+    sums: list[Expression] = [
+        Sum(vs, _product(sorted(fs, key=lambda f, vs=vs: (isinstance(f, Sum), -len(f._free - vs)))))  # type: ignore[attr-defined]
+        for vs, fs in groups
+    ]
     # keep the original order of factors: outside ones first, then the sums (textbook style)
     out = outside + sums
     return ONE if not out else _product(out)

@@ -363,7 +363,7 @@ def identify(
 
     >>> est = identify("W -> R -> X -> Y; W <-> X; W <-> Y", "X", "Y")   # the napkin
     >>> print(est)
-    P(Y | do(X)) = (Σ_{W} P(W) P(X, Y | R, W)) / (Σ_{W} P(W) P(X | R, W))
+    P(Y | do(X)) = (Σ_{W} P(X, Y | R, W) P(W)) / (Σ_{W} P(X | R, W) P(W))
     >>> est.kind
     'general'
     """
