@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "make_nonlinear_confounded",
     "make_limited_overlap",
     "make_frontdoor",
+    "make_selection",
 ]
 
 _POP_N = 200_000
@@ -279,4 +281,113 @@ def make_frontdoor(
         ),
         graph_spec="X -> M -> Y; X <-> Y",
         extras={"mediator": "M"},
+    )
+
+
+# --------------------------------------------------------------------------- sample selection
+_SELECTION_GRAPHS = {
+    "mar": "x -> t; x -> y; t -> y; x -> s; z -> s; t -> s; y -> w",
+    "unobservables": "x -> t; x -> y; t -> y; x -> s; z -> s; t -> s; y -> w; s <-> y",
+    "outcome": "x -> t; x -> y; t -> y; x -> s; y -> s; y -> w",
+}
+
+
+def _draw_selection(
+    rng: np.random.Generator,
+    n: int,
+    mechanism: str,
+    rho: float,
+    gamma: float,
+    do_t: int | None = None,
+) -> dict[str, np.ndarray]:
+    x = rng.standard_normal(n)
+    z = rng.standard_normal(n)
+    t = (rng.random(n) < expit(0.5 * x)).astype(np.int64)
+    if do_t is not None:
+        t = np.full(n, do_t, dtype=np.int64)
+    e = rng.standard_normal(n)
+    v = rng.standard_normal(n)
+    y = 1.0 + 2.0 * t + x + e
+    w = y + rng.standard_normal(n)
+    if mechanism == "outcome":
+        s = rng.random(n) < expit(-1.5 + 0.5 * x + gamma * y)
+    elif mechanism == "mar":
+        s = rng.random(n) < expit(0.2 + x + z + 0.5 * t)
+    else:  # selection on unobservables correlated with the outcome error
+        u = rho * e + np.sqrt(1.0 - rho * rho) * v
+        s = 0.2 + x + z + 0.5 * t + u > 0
+    return {"x": x, "z": z, "t": t, "y": y, "w": w, "s": s.astype(np.int64)}
+
+
+@functools.lru_cache(maxsize=32)
+def _selection_truth(mechanism: str, rho: float, gamma: float) -> dict[str, float]:
+    """Population truth by intervention on 200,000 fresh units (fixed seed, cached)."""
+    seed = 20_240_601
+    pop = _draw_selection(np.random.default_rng(seed), _POP_N, mechanism, rho, gamma)
+    y1 = _draw_selection(np.random.default_rng(seed), _POP_N, mechanism, rho, gamma, 1)["y"]
+    y0 = _draw_selection(np.random.default_rng(seed), _POP_N, mechanism, rho, gamma, 0)["y"]
+    return {
+        "E[Y]": float(pop["y"].mean()),
+        "ATE": float(np.mean(y1 - y0)),
+        "selected_share": float(pop["s"].mean()),
+    }
+
+
+def make_selection(
+    n: int,
+    mechanism: str = "unobservables",
+    rho: float = 0.7,
+    gamma: float = 1.0,
+    random_state: int | np.random.Generator | None = None,
+) -> CausalDataset:
+    """Outcome observed only for selected units, under three selection mechanisms.
+
+    SCM: ``x, z ~ N(0,1)``; ``t ~ Bern(expit(x/2))``; ``y = 1 + 2t + x + e``;
+    shadow ``w = y + N(0,1)``; selection indicator ``s``:
+
+    * ``"mar"``: ``s ~ Bern(expit(0.2 + x + z + t/2))`` (ignorable given ``x, z, t``:
+      inverse probability of selection weighting is valid);
+    * ``"unobservables"``: ``s = 1[0.2 + x + z + t/2 + u > 0]`` with standard normal ``u``,
+      ``corr(u, e) = rho`` (Heckman model; ``z`` is the excluded variable);
+    * ``"outcome"``: ``s ~ Bern(expit(-1.5 + x/2 + gamma y))`` (missing not at random; ``w``
+      is a shadow variable).
+
+    ``y`` is NaN where ``s == 0``. Truth from the simulator: ``E[Y]`` (mean of the latent
+    outcome of 200,000 fresh units, i.e. under ``do(S=1)``), ``ATE`` (``do(t=1)`` vs
+    ``do(t=0)`` with common random numbers: 2), and the outcome-equation coefficients
+    ``coef_const``, ``coef_t``, ``coef_x``. ``extras["y_latent"]`` holds the unmasked outcome.
+
+    >>> ds = make_selection(2000, "outcome", random_state=0)
+    >>> round(ds.truth["ATE"], 6), bool(ds.data["y"].isna().any())
+    (2.0, True)
+    """
+    n = _check_positive_int("n", n, 2)
+    if mechanism not in _SELECTION_GRAPHS:
+        raise DataValidationError(
+            f"mechanism must be one of {sorted(_SELECTION_GRAPHS)}; got {mechanism!r}"
+        )
+    if not -1.0 < float(rho) < 1.0:
+        raise DataValidationError(f"rho must be in (-1, 1); got {rho!r}")
+    rng = _rng(random_state)
+    sim = _draw_selection(rng, n, mechanism, float(rho), float(gamma))
+    truth = {
+        **_selection_truth(mechanism, float(rho), float(gamma)),
+        "coef_const": 1.0,
+        "coef_t": 2.0,
+        "coef_x": 1.0,
+    }
+    data = pd.DataFrame({k: sim[k] for k in ("x", "z", "t", "w", "s")})
+    data.insert(3, "y", np.where(sim["s"] == 1, sim["y"], np.nan))
+    return CausalDataset(
+        data=data,
+        treatment="t",
+        outcome="y",
+        covariates=("x",),
+        truth=truth,
+        description=(
+            f"simulated selection ({mechanism}): y observed for {int(sim['s'].sum())} of {n} "
+            "units (s == 1); z affects selection only, w is a shadow variable of y"
+        ),
+        graph_spec=_SELECTION_GRAPHS[mechanism],
+        extras={"y_latent": sim["y"], "selection": "s", "shadow": "w", "excluded": "z"},
     )
