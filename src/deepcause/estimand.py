@@ -82,7 +82,7 @@ class Expression:
         return self._free  # type: ignore[attr-defined]
 
     @property
-    def variables(self) -> frozenset[str]:
+    def all_variables(self) -> frozenset[str]:
         """Every variable name occurring in the expression, bound or free."""
         return _all_variables(self)
 
@@ -348,6 +348,10 @@ def _simp_product(e: Product) -> Expression:
 def _simp_sum(e: Sum) -> Expression:
     body = _simp(e.expression)
     bound = e.variables & body._free  # type: ignore[attr-defined]
+    if bound != e.variables & e.expression._free:  # type: ignore[attr-defined]
+        # the body became constant in a summed variable (e.g. Σ_a P(a) / P(a)): the sum would
+        # multiply by the number of values, which an expression cannot say; keep it as it was
+        return e
     if not bound:
         return body
     if isinstance(body, Sum):
@@ -562,6 +566,11 @@ def _prepare(
     return _Prepared(data, variables, w)
 
 
+def _py(value: Any) -> Any:
+    """A numpy scalar as the plain Python value (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 @dataclass
 class _Factor:
     vars: tuple[str, ...]
@@ -581,7 +590,7 @@ class _Context:
         zero = np.argwhere(den == 0)
         if zero.size:
             values = [
-                tuple(self.data.domains[v][i] for v, i in zip(names, row, strict=True))
+                tuple(_py(self.data.domains[v][i]) for v, i in zip(names, row, strict=True))
                 for row in zero[:20]
             ]
             self.zero_events.append((what, names, values))
@@ -750,7 +759,7 @@ class Estimand:
             domain = data.domains[n]
             hits = np.flatnonzero(pd.Index(domain) == values[n])
             if hits.size == 0:
-                shown = [v.item() if hasattr(v, "item") else v for v in domain[:20]]
+                shown = [_py(v) for v in domain[:20]]
                 raise DataValidationError(
                     f"positivity violation: {role} value {n}={values[n]!r} never occurs in the "
                     f"data (observed values: {shown}); the query is undefined there"
