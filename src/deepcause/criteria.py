@@ -182,7 +182,7 @@ def find_adjustment_set(
 
 
 def _optimal_set(g: CausalGraph, adj: _Adjustment) -> frozenset[str]:
-    bad = adj.forbidden | adj.xs
+    bad = adj.forbidden | adj.xs | adj.ys
     o = set(g.parents(adj.cn) - bad)
     if g.bidirected_edges:
         ok = g.ancestors(adj.xs | adj.ys) - bad
