@@ -162,7 +162,8 @@ class NeuralEffectEstimator(BaseEffectEstimator):
         self._tau_members_cache_: np.ndarray | None = None
 
     def _tensor(self, values: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(values, dtype=np.float32), device=self.device_)
+        array = np.ascontiguousarray(values, dtype=np.float32)
+        return torch.as_tensor(array, device=self.device_)
 
     def _batch(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, idx: np.ndarray) -> Batch:
         index = torch.as_tensor(idx, device=self.device_)

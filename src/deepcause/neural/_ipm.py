@@ -15,8 +15,6 @@ Each function takes the representations of the treated ``a`` (n_a, d) and of the
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 __all__ = ["mmd_linear", "mmd_rbf", "wasserstein", "IPMS"]
@@ -59,20 +57,23 @@ def wasserstein(
 
     The cost is the Euclidean distance; the regularisation is ``epsilon`` times the mean cost,
     so it does not depend on the scale of the representation. The transport plan is computed
-    in the log domain without gradient; the gradient flows through the cost (envelope theorem).
+    in double precision without gradient; the gradient flows through the cost (envelope
+    theorem), as in Shalit et al.'s implementation.
     """
     cost = torch.sqrt(_sq_dist(a, b) + 1e-10)
     with torch.no_grad():
-        reg = epsilon * cost.mean().clamp_min(1e-8)
-        log_a = torch.full((a.shape[0],), -math.log(a.shape[0]), dtype=a.dtype, device=a.device)
-        log_b = torch.full((b.shape[0],), -math.log(b.shape[0]), dtype=b.dtype, device=b.device)
-        kernel = -cost / reg
-        f = torch.zeros_like(log_a)
-        g = torch.zeros_like(log_b)
+        c = cost.double()
+        reg = epsilon * c.mean().clamp_min(1e-12)
+        # shifting each row by its minimum rescales rows of the kernel, which the scaling
+        # vector u absorbs; it keeps every row of the kernel away from underflow
+        kernel = torch.exp(-(c - c.min(dim=1, keepdim=True).values) / reg)
+        mass_a = torch.full((a.shape[0],), 1.0 / a.shape[0], dtype=c.dtype, device=c.device)
+        mass_b = torch.full((b.shape[0],), 1.0 / b.shape[0], dtype=c.dtype, device=c.device)
+        v = torch.ones_like(mass_b)
         for _ in range(n_iter):
-            f = log_a - torch.logsumexp(kernel + g[None, :], dim=1)
-            g = log_b - torch.logsumexp(kernel + f[:, None], dim=0)
-        plan = torch.exp(kernel + f[:, None] + g[None, :])
+            u = mass_a / (kernel @ v).clamp_min(1e-300)
+            v = mass_b / (kernel.T @ u).clamp_min(1e-300)
+        plan = (u[:, None] * kernel * v[None, :]).to(cost.dtype)
     return torch.sum(plan * cost)
 
 

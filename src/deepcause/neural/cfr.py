@@ -107,7 +107,12 @@ class CFR(TARNet):
 
     def _penalty(self, r: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         treated, control = r[t > 0.5], r[t <= 0.5]
-        if float(self.alpha) == 0 or len(treated) == 0 or len(control) == 0:
+        if (
+            not torch.is_grad_enabled()
+            or float(self.alpha) == 0
+            or len(treated) == 0
+            or len(control) == 0
+        ):
             return r.new_zeros(())
         if self.ipm == "wasserstein":
             distance = IPMS["wasserstein"](

@@ -1,0 +1,240 @@
+"""Neural estimators: accuracy against a simulator's known CATE, determinism, save/load, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from deepcause.exceptions import DataValidationError, NotFittedError  # noqa: E402
+from deepcause.neural import CEVAE, CFR, TARNet, DragonNet, load  # noqa: E402
+
+SMALL = {"n_members": 2, "max_epochs": 120, "patience": 12, "batch_size": 256, "verbose": False}
+ARCH = {
+    TARNet: {"representation": (48, 48), "heads": (24,)},
+    CFR: {"representation": (48, 48), "heads": (24,), "alpha": 0.5},
+    DragonNet: {"representation": (48, 48), "heads": (24,)},
+    CEVAE: {"hidden": (48,), "latent_dim": 5, "n_samples": 30},
+}
+TINY = {"n_members": 2, "max_epochs": 5, "batch_size": 64, "verbose": False}
+TINY_ARCH = {
+    TARNet: {"representation": (8,), "heads": (4,)},
+    CFR: {"representation": (8,), "heads": (4,)},
+    DragonNet: {"representation": (8,), "heads": (4,)},
+    CEVAE: {"hidden": (8,), "latent_dim": 2, "n_samples": 5},
+}
+
+
+def simulate(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A confounded SCM: X drives both T and Y; the CATE tau(x) is known exactly."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    propensity = 1.0 / (1.0 + np.exp(-(0.8 * X[:, 0] - 0.6 * X[:, 1])))
+    t = rng.binomial(1, propensity)
+    mu0 = 1.5 * X[:, 0] + 0.5 * X[:, 2] ** 2 + np.sin(X[:, 3])
+    tau = 1.0 + X[:, 1] + 0.5 * X[:, 0] * X[:, 4]
+    y = mu0 + t * tau + rng.normal(scale=0.5, size=n)
+    return X, t, y, tau
+
+
+@pytest.fixture(scope="module")
+def scm():
+    return simulate(700, 11)
+
+
+def tiny(cls, **kw):
+    return cls(**TINY_ARCH[cls], **{**TINY, **kw})
+
+
+# sqrt(PEHE) bars: the CATE has s.d. ~1.1 (a constant-effect prediction scores ~1.1) and
+# the naive difference in means is biased by ~0.9, so these bars need real adjustment.
+PEHE_BAR = {TARNet: 0.45, CFR: 0.45, DragonNet: 0.45, CEVAE: 0.8}
+
+
+@pytest.mark.parametrize("cls", [TARNet, CFR, DragonNet, CEVAE], ids=lambda c: c.__name__)
+def test_recovers_known_cate(cls, scm):
+    X, t, y, tau = scm
+    naive = y[t == 1].mean() - y[t == 0].mean()
+    assert abs(naive - tau.mean()) > 0.5  # the data really are confounded
+    est = cls(**ARCH[cls], **SMALL, random_state=0).fit(X, t, y)
+    X_new, _, _, tau_new = simulate(400, 12)
+    pehe_in = np.sqrt(np.mean((est.predict_cate(X) - tau) ** 2))
+    pehe_out = np.sqrt(np.mean((est.predict_cate(X_new) - tau_new) ** 2))
+    assert pehe_in < PEHE_BAR[cls], pehe_in
+    assert pehe_out < PEHE_BAR[cls] + 0.1, pehe_out
+    ate = est.ate()
+    # n = 700 with noise s.d. 0.5 and CATE s.d. 1.1: s.e. of the ATE ~0.07; allow ~4 s.e.
+    assert abs(ate.value - tau.mean()) < (0.3 if cls is not CEVAE else 0.5)
+    assert abs(est.att().value - tau[t == 1].mean()) < (0.35 if cls is not CEVAE else 0.6)
+    lo, hi = ate.conf_int()
+    assert np.isfinite(ate.std_error) and ate.std_error > 0 and lo < ate.value < hi
+    assert ate.method == cls.__name__ and ate.n == len(t)
+
+
+@pytest.mark.parametrize("cls", [TARNet, CFR, DragonNet, CEVAE], ids=lambda c: c.__name__)
+def test_same_seed_same_numbers(cls, scm):
+    X, t, y, _ = scm
+    a = tiny(cls, random_state=3).fit(X, t, y)
+    b = tiny(cls, random_state=3).fit(X, t, y)
+    c = tiny(cls, random_state=4).fit(X, t, y)
+    assert np.array_equal(a.predict_cate(X), b.predict_cate(X))
+    assert a.ate().value == b.ate().value and a.ate().std_error == b.ate().std_error
+    assert not np.array_equal(a.predict_cate(X), c.predict_cate(X))
+
+
+def test_seeding_leaves_global_rng_alone(scm):
+    X, t, y, _ = scm
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    tiny(TARNet, random_state=0).fit(X, t, y).ate()
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("cls", [TARNet, CFR, DragonNet, CEVAE], ids=lambda c: c.__name__)
+def test_save_load_round_trip(cls, scm, tmp_path):
+    X, t, y, _ = scm
+    est = tiny(cls, random_state=1).fit(X, t, y)
+    folder = est.save(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["class"] == cls.__name__
+    # the weights file holds tensors only: the safe loader reads it
+    tensors = torch.load(folder / "weights.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in tensors.values())
+    back = load(folder, device="cpu")
+    assert type(back) is cls and back.get_params() == {**est.get_params(), "device": "cpu"}
+    assert np.array_equal(back.predict_cate(X[:50]), est.predict_cate(X[:50]))
+    assert back.ate().value == est.ate().value
+    assert back.att().std_error == est.att().std_error
+    assert type(cls.load(folder, device="cpu")) is cls
+
+
+def test_load_rejects_other_class_and_missing_files(scm, tmp_path):
+    X, t, y, _ = scm
+    tiny(TARNet, random_state=0).fit(X, t, y).save(tmp_path / "m")
+    with pytest.raises(DataValidationError, match="holds a TARNet, not a DragonNet"):
+        DragonNet.load(tmp_path / "m")
+    with pytest.raises(DataValidationError, match="not a saved deepcause model"):
+        load(tmp_path / "nothing")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["class"] = "os.system"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(DataValidationError, match="known classes"):
+        load(tmp_path / "m")
+
+
+def test_dataframe_interface_and_uncertainty_none(scm):
+    X, t, y, tau = scm
+    df = pd.DataFrame(X, columns=[f"c{i}" for i in range(5)]).assign(treat=t, out=y)
+    est = tiny(DragonNet, random_state=0, uncertainty=None, n_members=1)
+    est.fit(df, treatment="treat", outcome="out")
+    ate = est.ate()
+    assert ate.std_error is None and np.isnan(ate.conf_int()[0])
+    # columns are matched by name, whatever their order
+    shuffled = df[["c4", "c3", "c2", "c1", "c0"]]
+    assert np.array_equal(est.predict_cate(shuffled), est.predict_cate(X))
+    with pytest.raises(DataValidationError, match=r"\['c0'\]"):
+        est.predict_cate(df.drop(columns="c0"))
+    mu = est.predict_potential_outcomes(X[:7])
+    assert mu.shape == (7, 2)
+    g = est.predict_propensity(X)
+    assert g.shape == (len(X),) and np.all((g > 0) & (g < 1))
+
+
+def test_bad_input_gives_clear_errors(scm):
+    X, t, y, _ = scm
+    est = tiny(TARNet, random_state=0)
+    with pytest.raises(DataValidationError, match="binary"):
+        est.fit(X, np.where(t == 1, 2, 0) + (np.arange(len(t)) % 3 == 0), y)
+    y_nan = y.copy()
+    y_nan[5] = np.nan
+    with pytest.raises(DataValidationError, match="missing or infinite"):
+        est.fit(X, t, y_nan)
+    with pytest.raises(DataValidationError, match="group 0 has 0 unit"):
+        est.fit(X, np.ones_like(t), y)
+    with pytest.raises(NotFittedError):
+        TARNet().predict_cate(X)
+    with pytest.raises(NotFittedError):
+        TARNet().ate()
+    with pytest.raises(DataValidationError, match="n_members >= 2"):
+        tiny(TARNet, n_members=1).fit(X, t, y)
+    with pytest.raises(DataValidationError, match="uncertainty"):
+        tiny(TARNet, uncertainty="magic").fit(X, t, y)
+    with pytest.raises(DataValidationError, match="ipm must be one of"):
+        tiny(CFR, ipm="kl").fit(X, t, y)
+    with pytest.raises(DataValidationError, match="must be 0/1"):
+        tiny(CEVAE, outcome_distribution="bernoulli").fit(X, t, y)
+    with pytest.raises(DataValidationError, match="at least one covariate"):
+        tiny(TARNet).fit(pd.DataFrame({"t": t, "y": y}), treatment="t", outcome="y")
+    fitted = tiny(TARNet, random_state=0).fit(X, t, y)
+    with pytest.raises(DataValidationError, match="5 columns"):
+        fitted.predict_cate(X[:, :3])
+    X_bad = X[:4].copy()
+    X_bad[1, 2] = np.inf
+    with pytest.raises(DataValidationError, match="1 row"):
+        fitted.predict_cate(X_bad)
+
+
+def test_cevae_bernoulli_outcome_and_binary_covariates():
+    rng = np.random.default_rng(5)
+    n = 600
+    z = rng.normal(size=n)
+    X = np.column_stack([z + rng.normal(scale=0.5, size=n), rng.binomial(1, 1 / (1 + np.exp(-z)))])
+    t = rng.binomial(1, 1 / (1 + np.exp(-z)))
+    p0, p1 = 1 / (1 + np.exp(-(z - 0.5))), 1 / (1 + np.exp(-(z + 0.7)))
+    y = rng.binomial(1, np.where(t == 1, p1, p0)).astype(float)
+    est = CEVAE(
+        hidden=(32,),
+        latent_dim=2,
+        n_samples=30,
+        outcome_distribution="bernoulli",
+        **{**SMALL, "max_epochs": 80},
+        random_state=0,
+    ).fit(X, t, y)
+    assert est.binary_columns_ == [1]
+    mu = est.predict_potential_outcomes(X)
+    assert np.all((mu >= 0) & (mu <= 1))
+    assert abs(est.ate().value - np.mean(p1 - p0)) < 0.12
+
+
+def test_cfr_penalty_balances_the_representation(scm):
+    """With a large alpha the treated and control representations are closer (Wasserstein)."""
+    from deepcause.neural._ipm import wasserstein
+
+    X, t, y, _ = scm
+    x = torch.as_tensor((X - X.mean(0)) / X.std(0), dtype=torch.float32)
+    mask = torch.as_tensor(t == 1)
+    kw = {**ARCH[CFR], **SMALL, "max_epochs": 60, "n_members": 2, "random_state": 0}
+    gaps = {}
+    for alpha in (0.0, 10.0):
+        est = CFR(**{**kw, "alpha": alpha, "normalize_representation": True}).fit(X, t, y)
+        with torch.no_grad():
+            r = est.networks_[0](x)[0]
+        gaps[alpha] = float(wasserstein(r[mask], r[~mask]))
+    assert gaps[10.0] < 0.7 * gaps[0.0], gaps
+
+
+def test_ipms_against_closed_forms():
+    from scipy.stats import wasserstein_distance
+
+    from deepcause.neural._ipm import mmd_linear, mmd_rbf, wasserstein
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(60, 1)), rng.normal(1.0, 1.5, size=(80, 1))
+    ta, tb = torch.as_tensor(a), torch.as_tensor(b)
+    exact = wasserstein_distance(a[:, 0], b[:, 0])
+    assert float(wasserstein(ta, tb, epsilon=0.01, n_iter=500)) == pytest.approx(exact, rel=0.05)
+    assert float(mmd_linear(ta, tb)) == pytest.approx((a.mean() - b.mean()) ** 2)
+    assert float(mmd_rbf(ta, ta)) == pytest.approx(0.0, abs=1e-12)
+    assert float(mmd_rbf(ta, tb)) > float(mmd_rbf(ta, torch.as_tensor(a + 0.01)))
+
+
+def test_importing_deepcause_does_not_import_torch():
+    code = "import sys, deepcause, deepcause.estimate; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
