@@ -14,6 +14,7 @@ from typing import TextIO
 # (title, "module:function") — each part of the library adds its own section here
 SECTIONS: list[tuple[str, str]] = [
     ("Identification: kidney stones, front door, napkin, bow", "deepcause.cli.demo_identify:run"),
+    ("Neural estimators: CFR on IHDP", "deepcause.cli.demo_neural:run"),
 ]
 
 
