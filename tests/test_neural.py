@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from deepcause.exceptions import DataValidationError, NotFittedError  # noqa: E402
-from deepcause.neural import CEVAE, CFR, TARNet, DragonNet, load  # noqa: E402
+from deepcause.neural import CEVAE, CFR, DragonNet, TARNet, load  # noqa: E402
 
 SMALL = {"n_members": 2, "max_epochs": 120, "patience": 12, "batch_size": 256, "verbose": False}
 ARCH = {
