@@ -1,6 +1,6 @@
 """Training loop shared by every mechanism: Adam on mini-batches with early stopping.
 
-Reproducible on CPU: the weights are (re)initialised, batches shuffled and the loss's own noise
+Reproducible on CPU: the layers are rebuilt (fresh initialisation), batches shuffled and the loss's own noise
 (diffusion) drawn from torch's global generator seeded with ``random_state`` inside
 ``torch.random.fork_rng`` so the caller's global random state is left untouched. A random 15%
 of the rows (at most 2000) is held out; the step size is halved whenever its loss stalls for
@@ -44,13 +44,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def _reset_parameters(module: torch.nn.Module) -> None:
-    for m in module.modules():
-        reset = getattr(m, "reset_parameters", None)
-        if callable(reset) and m is not module:
-            reset()
-
-
 def train_mechanism(
     mech: Mechanism,
     x: torch.Tensor,
@@ -66,7 +59,10 @@ def train_mechanism(
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        _reset_parameters(mech)
+        mech.build(
+            int(mech.dim), int(mech.context_dim), mech.n_classes
+        )  # seeded (re)initialisation
+        mech.to(x.device)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         perm = torch.randperm(n, generator=gen).to(x.device)
         n_val = min(2000, (3 * n) // 20) if n >= 50 else 0
@@ -107,6 +103,7 @@ def train_mechanism(
         if best_state is not None:
             mech.load_state_dict(best_state)
         mech.eval()
+        mech.after_training(x, context)
     if not all(math.isfinite(v) for v in history[-1:]):
         raise FloatingPointError(
             f"training of the {mech.name} mechanism{' for ' + desc if desc else ''} diverged "

@@ -298,13 +298,14 @@ class CausalGenerativeModel(BaseEstimator):
         node: str,
         values: Mapping[str, torch.Tensor],
         latents: Mapping[str, torch.Tensor] | None = None,
+        n: int | None = None,
     ) -> torch.Tensor:
         """The mechanism input of ``node``: its encoded parents, then its district's latent."""
         parts = [self.specs_[p].one_hot(values[p]) for p in self.parents_[node]]
         if latents and node in latents:
             parts.append(latents[node])
         if not parts:
-            n = next(iter(values.values())).shape[0]
+            n = n if n is not None else next(iter(values.values())).shape[0]
             return torch.zeros((n, 0), device=self.device_)
         return torch.cat(parts, dim=1)
 
@@ -357,7 +358,7 @@ class CausalGenerativeModel(BaseEstimator):
             for p, c in cut:
                 if c == v:
                     seen[p] = values[p][perms[(p, c)]]
-            x = self._mechanism(v).decode(noise[v], self.context(v, seen, latents))
+            x = self._mechanism(v).decode(noise[v], self.context(v, seen, latents, n=n))
             values[v] = self._maybe_shift(v, x, specs)
         return self.decode(values)
 
@@ -417,7 +418,8 @@ class CausalGenerativeModel(BaseEstimator):
             else:
                 mech = self._mechanism(v)
                 u = mech.abduct(fact[v], self.context(v, fact), gen)
-                values[v] = self._maybe_shift(v, mech.decode(u, self.context(v, values)), specs)
+                ctx = self.context(v, values, n=n)
+                values[v] = self._maybe_shift(v, mech.decode(u, ctx), specs)
         return self.decode(values, index=df.index)
 
     def _check_counterfactual_identifiable(self, nodes: Iterable[str]) -> None:

@@ -5,4 +5,12 @@ from __future__ import annotations
 
 from .random_graphs import node_names, random_admg
 
-__all__ = ["node_names", "random_admg"]
+__all__ = ["node_names", "random_admg", "check_mechanism"]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - check_mechanism needs torch: import on first use
+    if name == "check_mechanism":
+        from .mechanisms import check_mechanism
+
+        return check_mechanism
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,16 @@
 """Additive-noise mechanism: ``x = f(parents) + e`` with a learned noise distribution.
 
-``f`` is an MLP; the noise ``e`` is either Gaussian with a learned scale per component
-(``noise="gaussian"``) or a small unconditional normalizing flow (``noise="flow"``, the default,
-so skewed or heavy-tailed noise is captured). Abduction is exact: ``e = x - f(parents)``.
+``f`` is an MLP fitted with a Gaussian likelihood (learned scale per component). The noise
+``e`` is then modelled as
+
+* ``noise="empirical"`` (default): the training residuals ``x - f(parents)``, resampled (rows
+  jointly for vector nodes), so any noise shape is captured exactly; densities use a Gaussian
+  kernel estimate on (at most 1000 of) the residuals;
+* ``noise="gaussian"``: Gaussian with the learned scale.
+
+(For non-additive or heteroscedastic mechanisms use :class:`FlowMechanism`.)
+
+Abduction is exact in every case: ``e = x - f(parents)``.
 
 >>> import torch
 >>> torch.manual_seed(0) and None
@@ -18,13 +26,21 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import zuko
 from torch import nn
-from torch.distributions import AffineTransform, Distribution
+from torch.distributions import (
+    Categorical,
+    Distribution,
+    Independent,
+    MixtureSameFamily,
+    Normal,
+)
 
+from ...exceptions import NotFittedError
 from .base import Mechanism, mlp
 
 __all__ = ["AdditiveNoiseMechanism", "ContextNet"]
+
+_NOISES = ("empirical", "gaussian")
 
 
 class ContextNet(nn.Module):
@@ -47,11 +63,12 @@ class ContextNet(nn.Module):
 
 
 class AdditiveNoiseMechanism(Mechanism):
-    """``x = f(parents) + e``: MLP mean plus a learned noise distribution (``gaussian``/``flow``)."""
+    """``x = f(parents) + e``: MLP mean plus ``empirical`` (default) or ``gaussian`` noise."""
 
     name = "additive"
     invertible = True
     inverse_atol = 1e-3
+    _KDE_POINTS = 1000
 
     def __init__(
         self,
@@ -59,18 +76,14 @@ class AdditiveNoiseMechanism(Mechanism):
         context_dim: int | None = None,
         *,
         hidden: tuple[int, ...] = (64, 64),
-        noise: str = "flow",
-        flow_transforms: int = 2,
-        flow_hidden: tuple[int, ...] = (16, 16),
+        noise: str = "empirical",
         **train: Any,
     ) -> None:
         super().__init__(dim, context_dim, **train)
-        if noise not in ("gaussian", "flow"):
-            raise ValueError(f"noise must be 'gaussian' or 'flow', got {noise!r}")
+        if noise not in _NOISES:
+            raise ValueError(f"noise must be one of {_NOISES}, got {noise!r}")
         self.hidden = tuple(int(h) for h in hidden)
         self.noise = noise
-        self.flow_transforms = int(flow_transforms)
-        self.flow_hidden = tuple(int(h) for h in flow_hidden)
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -78,58 +91,76 @@ class AdditiveNoiseMechanism(Mechanism):
             **super().hyperparameters(),
             "hidden": list(self.hidden),
             "noise": self.noise,
-            "flow_transforms": self.flow_transforms,
-            "flow_hidden": list(self.flow_hidden),
         }
 
     def _build(self) -> None:
         d = int(self.dim)
         self.mean = ContextNet(int(self.context_dim), d, self.hidden)
-        if self.noise == "gaussian":
-            self.log_scale = nn.Parameter(torch.zeros(d))
-        else:
-            self.noise_flow = zuko.flows.NSF(
-                features=d,
-                context=0,
-                transforms=self.flow_transforms,
-                hidden_features=self.flow_hidden,
+        # log-scale = 10 * raw: preconditioning so Adam moves the scale as fast as the weights
+        self.log_scale_raw = nn.Parameter(torch.zeros(d))
+        self.register_buffer("residuals", torch.zeros((0, d)))
+
+    @property
+    def log_scale(self) -> torch.Tensor:
+        return 10.0 * self.log_scale_raw
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        key = prefix + "residuals"
+        if key in state_dict and self.is_built:  # the residual table's length is data-dependent
+            self.residuals = torch.zeros_like(state_dict[key], device=self.residuals.device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
+        if self.noise == "empirical":
+            with torch.no_grad():
+                self.residuals = (x - self.mean(context)).detach().clone()
+
+    def _require_residuals(self) -> None:
+        self._require_built()
+        if self.noise == "empirical" and self.residuals.shape[0] == 0:
+            raise NotFittedError(
+                "the empirical noise distribution is empty; fit the mechanism first"
             )
 
     # ------------------------------------------------------------------ noise <-> residual
     def _residual_to_noise(self, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Standard-normal noise and log|det| of the map residual -> noise."""
-        if self.noise == "gaussian":
-            z = e * torch.exp(-self.log_scale)
-            return z, (-self.log_scale).sum().expand(e.shape[0])
-        return self.noise_flow.transform().call_and_ladj(e)
+        """Standard-normal noise and log|det| of the map residual -> noise (Gaussian noise)."""
+        z = e * torch.exp(-self.log_scale)
+        return z, (-self.log_scale).sum().expand(e.shape[0])
 
     def _noise_to_residual(self, z: torch.Tensor) -> torch.Tensor:
-        if self.noise == "gaussian":
-            return z * torch.exp(self.log_scale)
-        return self.noise_flow.transform().inv(z)
+        return z if self.noise == "empirical" else z * torch.exp(self.log_scale)
 
     # ------------------------------------------------------------------ Mechanism API
     def forward(self, context: torch.Tensor) -> Distribution:
-        self._require_built()
+        self._require_residuals()
         f = self.mean(context)
-        shift = AffineTransform(-f, torch.ones_like(f), event_dim=1)
-        if self.noise == "gaussian":
-            scale = AffineTransform(
-                torch.zeros_like(f), torch.exp(-self.log_scale).expand_as(f), event_dim=1
-            )
-            transform = zuko.transforms.ComposedTransform(shift, scale)
-        else:
-            transform = zuko.transforms.ComposedTransform(shift, self.noise_flow.transform())
-        base = zuko.distributions.DiagNormal(torch.zeros_like(f), torch.ones_like(f))
-        return zuko.distributions.NormalizingFlow(transform, base)
+        if self.noise == "empirical":
+            m = self.residuals.shape[0]
+            pts = self.residuals[:: max(1, m // self._KDE_POINTS)]
+            k = pts.shape[0]
+            bw = 1.06 * pts.std(0).clamp_min(1e-6) * k ** (-0.2)  # Silverman's rule
+            comp = Independent(Normal(f[:, None, :] + pts[None], bw.expand(f.shape[0], k, -1)), 1)
+            weights = Categorical(logits=torch.zeros(f.shape[0], k, device=f.device))
+            return MixtureSameFamily(weights, comp)
+        return Independent(Normal(f, torch.exp(self.log_scale).expand_as(f)), 1)
 
     def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         z, ladj = self._residual_to_noise(x - self.mean(context))
         return (0.5 * z.pow(2).sum(-1) - ladj).mean()
 
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        if self.noise != "empirical":
+            return super().sample_noise(n, generator)
+        self._require_residuals()
+        device = self.residuals.device
+        idx = torch.randint(0, self.residuals.shape[0], (n,), generator=generator, device=device)
+        return self.residuals[idx]
+
     def encode(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         self._require_built()
-        return self._residual_to_noise(x - self.mean(context))[0]
+        e = x - self.mean(context)
+        return e if self.noise == "empirical" else self._residual_to_noise(e)[0]
 
     def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         self._require_built()

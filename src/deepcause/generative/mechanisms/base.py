@@ -145,6 +145,9 @@ class Mechanism(nn.Module, ABC):
         """A fresh, unbuilt mechanism with the same hyper-parameters."""
         return type(self)(**self.hyperparameters())
 
+    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
+        """Hook run once training ends (e.g. to store residuals); nothing by default."""
+
     # ----------------------------------------------------------------- the distribution
     @abstractmethod
     def forward(self, context: torch.Tensor) -> Distribution:

@@ -46,6 +46,7 @@ class FlowMechanism(Mechanism):
         bins: int = 8,
         **train: Any,
     ) -> None:
+        train.setdefault("learning_rate", 1e-3)  # splines are less stable than plain MLPs
         super().__init__(dim, context_dim, **train)
         if flow not in _FLOWS:
             raise ValueError(f"flow must be one of {sorted(_FLOWS)}, got {flow!r}")
