@@ -137,7 +137,7 @@ def _check_against_graph(
     graph.check_nodes(treatment, role="treatment")
     graph.check_nodes([outcome], role="outcome")
     graph.check_nodes(instruments, role="instrument")
-    graph.check_nodes(controls, role="control")
+    graph.check_nodes(controls, role="control", allow_empty=True)
     target = treatment[0] if len(treatment) == 1 else tuple(treatment)
     for z in instruments:
         reason = criteria.explain_instrument(graph, target, outcome, z, conditioning=controls)
