@@ -52,9 +52,11 @@ def tiny(cls, **kw):
     return cls(**TINY_ARCH[cls], **{**TINY, **kw})
 
 
-# sqrt(PEHE) bars: the CATE has s.d. ~1.1 (a constant-effect prediction scores ~1.1) and
-# the naive difference in means is biased by ~0.9, so these bars need real adjustment.
-PEHE_BAR = {TARNet: 0.45, CFR: 0.45, DragonNet: 0.45, CEVAE: 0.8}
+# sqrt(PEHE) bars: the CATE has s.d. 1.13 (the best constant-effect prediction scores 1.13)
+# and the naive difference in means is biased by 0.77, so the bars need real adjustment and
+# real heterogeneity. CEVAE's bar is looser: its latent-variable fit is known to be less
+# accurate (Louizos et al. report sqrt(PEHE) 2.7 on IHDP against 0.7-0.9 for CFR/TARNet).
+PEHE_BAR = {TARNet: 0.45, CFR: 0.45, DragonNet: 0.45, CEVAE: 0.9}
 
 
 @pytest.mark.parametrize("cls", [TARNet, CFR, DragonNet, CEVAE], ids=lambda c: c.__name__)
