@@ -505,12 +505,14 @@ class CausalGraph:
         if got is None:
             of: dict[str, frozenset[str]] = {}
             out = []
+            sp = self._sp
             for n in self._nodes:
-                if n not in of:
-                    d = _reach((n,), self._sp)
-                    out.append(d)
-                    for m in d:
-                        of[m] = d
+                if n in of:
+                    continue
+                d = _reach((n,), sp) if sp[n] else frozenset((n,))
+                out.append(d)
+                for m in d:
+                    of[m] = d
             got = self._cache["districts"] = tuple(out)
             self._cache["district_of"] = of
         return got
@@ -531,7 +533,43 @@ class CausalGraph:
         >>> CausalGraph("X -> M -> Y").is_d_separated("X", "Y", given="M")
         True
         """
-        return self._connecting_walk(xs, ys, given, want_path=False) is None
+        z = self._set_of(given, "conditioning node")
+        x = self._set_of(xs) - z
+        y = self._set_of(ys) - z
+        if not x or not y:
+            return True
+        if not x.isdisjoint(y):
+            return False
+        pa, ch, sp = self._pa, self._ch, self._sp
+        an_z = _reach(z, pa) if z else _EMPTY
+        # Bayes-ball reachability: nodes reached through a tail at them / an arrowhead at them
+        tail_seen, head_seen = set(x), set()
+        tails, heads = list(x), []
+        while tails or heads:
+            if tails:
+                v = tails.pop()
+                if v in z:
+                    continue
+                up, down = pa[v] - tail_seen, (ch[v] | sp[v]) - head_seen
+            else:
+                v = heads.pop()
+                down = ch[v] - head_seen if v not in z else _EMPTY
+                if v in an_z:  # an open collider
+                    up = pa[v] - tail_seen
+                    down = down | (sp[v] - head_seen)
+                else:
+                    up = _EMPTY
+            if up:
+                if not y.isdisjoint(up):
+                    return False
+                tail_seen |= up
+                tails.extend(up)
+            if down:
+                if not y.isdisjoint(down):
+                    return False
+                head_seen |= down
+                heads.extend(down)
+        return True
 
     def connecting_path(self, xs: Nodes, ys: Nodes, given: Nodes = ()) -> str | None:
         """A walk that m-connects ``xs`` and ``ys`` given ``given`` as text, or ``None``.
