@@ -449,13 +449,15 @@ class CausalGraph:
     def subgraph(self, nodes: Nodes) -> CausalGraph:
         """Induced subgraph on ``nodes`` (both edge types), node order kept."""
         keep = self._set_of(nodes)
+        if len(keep) == len(self._nodes):
+            return self
         order = tuple(n for n in self._nodes if n in keep)
         pa, ch, sp = self._pa, self._ch, self._sp
         return self._derived(
             order,
-            {n: pa[n] & keep for n in order},
-            {n: ch[n] & keep for n in order},
-            {n: sp[n] & keep for n in order},
+            {n: pa[n] & keep if pa[n] else _EMPTY for n in order},
+            {n: ch[n] & keep if ch[n] else _EMPTY for n in order},
+            {n: sp[n] & keep if sp[n] else _EMPTY for n in order},
         )
 
     def remove_incoming(self, x: Nodes) -> CausalGraph:
