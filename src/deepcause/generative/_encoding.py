@@ -164,6 +164,7 @@ class DoSpec:
     node: str
     value: torch.Tensor | None = None
     shift: Callable[[np.ndarray], Any] | None = None
+    raw: Any = None  # the hard value as given, written back exactly into the output
 
 
 def parse_do(
@@ -195,7 +196,7 @@ def parse_do(
         if callable(value):
             out[node] = DoSpec(node, shift=value)
             continue
-        out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device))
+        out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device), raw=value)
     return out
 
 

@@ -286,12 +286,30 @@ class CausalGenerativeModel(BaseEstimator):
         check_finite(df, cols)
         return {v: self.specs_[v].encode_frame(df, self.device_) for v in nodes}
 
-    def decode(self, values: Mapping[str, torch.Tensor], index: Any = None) -> pd.DataFrame:
-        """A data frame (original columns and units) from encoded node tensors."""
+    def decode(
+        self,
+        values: Mapping[str, torch.Tensor],
+        index: Any = None,
+        do: Mapping[str, DoSpec] | None = None,
+    ) -> pd.DataFrame:
+        """A data frame (original columns and units) from encoded node tensors.
+
+        Hard interventions in ``do`` are written back exactly as given (no float32 round trip).
+        """
         cols: dict[str, Any] = {}
         for v in self.order_:
             cols.update(self.specs_[v].to_columns(values[v]))
-        return pd.DataFrame(cols, index=index)
+        df = pd.DataFrame(cols, index=index)
+        for v, spec in (do or {}).items():
+            node = self.specs_[v]
+            if spec.value is None or node.discrete:
+                continue
+            raw = np.asarray(spec.raw, dtype=float)
+            if node.dim == 1:
+                df[node.columns[0]] = np.broadcast_to(raw.reshape(-1), (len(df),))
+            else:
+                df[node.columns] = np.broadcast_to(raw, (len(df), node.dim))
+        return df
 
     def context(
         self,
@@ -360,7 +378,7 @@ class CausalGenerativeModel(BaseEstimator):
                     seen[p] = values[p][perms[(p, c)]]
             x = self._mechanism(v).decode(noise[v], self.context(v, seen, latents, n=n))
             values[v] = self._maybe_shift(v, x, specs)
-        return self.decode(values)
+        return self.decode(values, do=specs)
 
     def _maybe_shift(self, v: str, x: torch.Tensor, specs: Mapping[str, DoSpec]) -> torch.Tensor:
         if v in specs and specs[v].shift is not None:
@@ -420,7 +438,7 @@ class CausalGenerativeModel(BaseEstimator):
                 u = mech.abduct(fact[v], self.context(v, fact), gen)
                 ctx = self.context(v, values, n=n)
                 values[v] = self._maybe_shift(v, mech.decode(u, ctx), specs)
-        return self.decode(values, index=df.index)
+        return self.decode(values, index=df.index, do=specs)
 
     def _check_counterfactual_identifiable(self, nodes: Iterable[str]) -> None:
         confounded = sorted(v for v in nodes if self.graph_.spouses(v))

@@ -1,6 +1,7 @@
 """Conditional normalizing-flow mechanism (zuko NSF or MAF with the parents as context).
 
-The flow maps the node ``x`` to standard-normal noise ``z = T_pa(x)``; ``encode`` applies
+A conditional location-scale layer (an MLP of the parents) standardises the node, then the
+flow maps it to standard-normal noise: ``z = T_pa((x - mu(pa)) / sigma(pa))``; ``encode`` applies
 ``T_pa`` and ``decode`` its inverse, so counterfactuals are exact up to the spline inversion
 (as in deep structural causal models, Pawlowski et al. 2020).
 
@@ -19,8 +20,10 @@ from typing import Any
 
 import torch
 import zuko
-from torch.distributions import Distribution
+from torch import nn
+from torch.distributions import AffineTransform, Distribution
 
+from .additive import ContextNet
 from .base import Mechanism
 
 __all__ = ["FlowMechanism"]
@@ -29,7 +32,7 @@ _FLOWS = {"nsf": zuko.flows.NSF, "maf": zuko.flows.MAF}
 
 
 class FlowMechanism(Mechanism):
-    """``x = T_pa^{-1}(z)``, ``z ~ N(0, I)``: a conditional NSF (default) or MAF from zuko."""
+    """``x = mu(pa) + sigma(pa) * T_pa^{-1}(z)``, ``z ~ N(0, I)``, ``T`` a zuko NSF or MAF."""
 
     name = "flow"
     invertible = True
@@ -46,7 +49,6 @@ class FlowMechanism(Mechanism):
         bins: int = 8,
         **train: Any,
     ) -> None:
-        train.setdefault("learning_rate", 1e-3)  # splines are less stable than plain MLPs
         super().__init__(dim, context_dim, **train)
         if flow not in _FLOWS:
             raise ValueError(f"flow must be one of {sorted(_FLOWS)}, got {flow!r}")
@@ -75,9 +77,20 @@ class FlowMechanism(Mechanism):
         if self.flow_type == "nsf":
             kwargs["bins"] = self.bins
         self.flow = _FLOWS[self.flow_type](**kwargs)
+        d = int(self.dim)
+        # conditional location-scale layer in front of the flow (splines shift mass slowly);
+        # the log-scale offset is multiplied by 10 so Adam moves it as fast as the weights
+        self.affine = ContextNet(int(self.context_dim), 2 * d, self.hidden)
+        self.log_scale_raw = nn.Parameter(torch.zeros(d))
 
     def _transform(self, context: torch.Tensor):  # noqa: ANN202 - a zuko Transform
-        return self.flow.transform(context if self.context_dim else None)
+        d = int(self.dim)
+        out = self.affine(context)
+        loc, log_scale = out[:, :d], out[:, d:] + 10.0 * self.log_scale_raw
+        inv_scale = torch.exp(-log_scale)
+        standardise = AffineTransform(-loc * inv_scale, inv_scale, event_dim=1)
+        flow = self.flow.transform(context if self.context_dim else None)
+        return zuko.transforms.ComposedTransform(standardise, flow)
 
     def forward(self, context: torch.Tensor) -> Distribution:
         self._require_built()
