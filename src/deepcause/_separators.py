@@ -151,6 +151,59 @@ class SeparatorSearch:
                     seen.add(nxt)
                     queue.append(nxt)
 
+    def minimum(self) -> frozenset[str] | None:
+        """A separator of minimum size (vertex min-cut by augmenting paths), or None."""
+        if not self.separable:
+            return None
+        adj = self.adj
+
+        # split every allowed node a into ("i", a) -> ("o", a) with capacity 1
+        def out(v: object) -> object:
+            return v if v in (_S, _T) else ("o", v)
+
+        def inn(v: object) -> object:
+            return v if v in (_S, _T) else ("i", v)
+
+        cap: dict[tuple[object, object], int] = {}
+        arcs: dict[object, list[object]] = {}
+
+        def arc(u: object, v: object, c: int) -> None:
+            if (u, v) not in cap:
+                arcs.setdefault(u, []).append(v)
+                arcs.setdefault(v, []).append(u)
+                cap.setdefault((v, u), 0)
+            cap[(u, v)] = max(cap.get((u, v), 0), c)
+
+        big = len(adj) + 1
+        for a in self.allowed:
+            arc(("i", a), ("o", a), 1)
+        for u, nbrs in adj.items():
+            if u == _T:
+                continue
+            for v in nbrs:
+                if v != _S:
+                    arc(out(u), inn(v), big)
+        while True:  # Edmonds-Karp; the flow is at most the number of allowed nodes
+            back: dict[object, object] = {_S: _S}
+            queue = [_S]
+            for u in queue:
+                for v in arcs.get(u, ()):
+                    if v not in back and cap[(u, v)] > 0:
+                        back[v] = u
+                        queue.append(v)
+                if _T in back:
+                    break
+            if _T not in back:
+                break
+            v = _T
+            while v != _S:
+                u = back[v]
+                cap[(u, v)] -= 1
+                cap[(v, u)] += 1
+                v = u
+        reached = set(back)
+        return frozenset(a for a in self.allowed if ("i", a) in reached and ("o", a) not in reached)
+
     def nearest_to(self, terminal: str) -> frozenset[str] | None:
         """The minimal separator closest to the ``"x"`` or ``"y"`` side, or None."""
         if not self.separable:

@@ -157,7 +157,8 @@ def find_adjustment_set(
     """One valid adjustment set, or ``None`` if none exists (or for ``"parents"``, if the
     parents of the treatment are not valid).
 
-    ``kind="minimal"``: a smallest of the minimal sets; ``"optimal"``: the O-set of Henckel,
+    ``kind="minimal"``: a minimal set of minimum size (a vertex min-cut in the augmented
+    graph, van der Zander et al. 2019); ``"optimal"``: the O-set of Henckel,
     Perković & Maathuis (2022) (smallest asymptotic variance among adjustment sets in DAGs;
     with bidirected edges it is extended along collider paths as in Runge (2021) and, if that
     set is not valid, the minimal set is returned); ``"parents"``: the treatment's parents.
@@ -165,9 +166,7 @@ def find_adjustment_set(
     xs, ys = _query(g, treatment, outcome)
     adj = _Adjustment(g, xs, ys)
     if kind == "minimal":
-        sets = SeparatorSearch(adj.pbd, xs, ys, adj.allowed).minimal(1024)
-        best = _sort_sets(g, sets)
-        return best[0] if best else None
+        return SeparatorSearch(adj.pbd, xs, ys, adj.allowed).minimum()
     if kind == "parents":
         z = g.parents(xs) - xs
         return z if adj.valid(z) else None
