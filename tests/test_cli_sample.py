@@ -93,3 +93,20 @@ def test_parse_do():
         parse_do(["X=1,X=2"])
     with pytest.raises(DataValidationError, match="number"):
         parse_do(["X+=a"])
+
+
+def test_demo_section_recovers_the_kidney_stone_truth():
+    import io
+    import re
+
+    from deepcause.cli.demo_generative import TRUTH, run
+
+    out = io.StringIO()
+    run(out)
+    text = out.getvalue()
+    for t in ("A", "B"):
+        row = re.search(rf"^\s+{t}\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", text, re.M)
+        assert row is not None, text
+        assert float(row.group(2)) == pytest.approx(TRUTH[t], abs=0.02)
+    model, truth = re.search(r"model (-?[\d.]+)\s+truth (-?[\d.]+)", text).groups()
+    assert float(model) == pytest.approx(float(truth), abs=0.15)

@@ -15,6 +15,7 @@ from typing import TextIO
 SECTIONS: list[tuple[str, str]] = [
     ("Identification: kidney stones, front door, napkin, bow", "deepcause.cli.demo_identify:run"),
     ("Neural estimators: CFR on IHDP", "deepcause.cli.demo_neural:run"),
+    ("Causal generative models: sampling under do()", "deepcause.cli.demo_generative:run"),
 ]
 
 
