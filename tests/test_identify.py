@@ -152,6 +152,9 @@ CASES = [
         None,
         False,
     ),  # fmt: skip
+    # front door with two treatments, and a front door behind a back door
+    ("X1 -> M; X2 -> M; M -> Y; X1 <-> Y; X2 <-> Y", ["X1", "X2"], "Y", None, True),
+    ("Z -> X -> M -> Y; Z -> Y; X <-> Y", "X", "Y", None, True),
     # Tian & Pearl: P(v | do(x)) identifiable iff no child of X is in X's district
     ("X -> A -> Y; X <-> Y", "X", ["A", "Y"], None, True),
     ("X -> A -> Y; X <-> A", "X", ["A", "Y"], None, False),
@@ -170,6 +173,12 @@ def test_textbook_verdicts_and_numbers(text, x, y, w, ok):
     ws = [] if w is None else [w] if isinstance(w, str) else w
     verdict = _check_query(g, xs, ys, ws, seed=len(text))
     assert (verdict != "hedge") == ok, verdict
+
+
+def test_multi_treatment_front_door():
+    est = identify(CASES[13][0], ["X1", "X2"], "Y")
+    assert est.kind == "frontdoor" and est.mediators == ("M",)
+    assert str(est.expression) == "Σ_{M} P(M | X1, X2) Σ_{X1', X2'} P(Y | M, X1', X2') P(X1', X2')"
 
 
 def test_running_example_uses_line_7_and_prints():

@@ -179,6 +179,15 @@ class Sum(Expression):
         object.__setattr__(self, "expression", expression)
         object.__setattr__(self, "_free", expression._free - v)  # type: ignore[attr-defined]
 
+    @classmethod
+    def _make(cls, variables: frozenset[str], expression: Expression) -> Sum:
+        """Unchecked constructor for internal use."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "variables", variables)
+        object.__setattr__(obj, "expression", expression)
+        object.__setattr__(obj, "_free", expression._free - variables)  # type: ignore[attr-defined]
+        return obj
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class Product(Expression):
@@ -194,6 +203,14 @@ class Product(Expression):
                 raise TypeError(f"Product needs Expressions, got {type(f).__name__}")
         object.__setattr__(self, "factors", fs)
         object.__setattr__(self, "_free", frozenset().union(*(f._free for f in fs)))  # type: ignore[attr-defined]
+
+    @classmethod
+    def _make(cls, factors: tuple[Expression, ...]) -> Product:
+        """Unchecked constructor for internal use."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "factors", factors)
+        object.__setattr__(obj, "_free", frozenset().union(*(f._free for f in factors)))  # type: ignore[attr-defined]
+        return obj
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -306,7 +323,7 @@ def _factors(e: Expression) -> list[Expression]:
 
 
 def _product(factors: Sequence[Expression]) -> Expression:
-    return factors[0] if len(factors) == 1 else Product(factors)
+    return factors[0] if len(factors) == 1 else Product._make(tuple(factors))
 
 
 def _merge_chain(factors: list[Expression]) -> list[Expression]:
@@ -345,6 +362,40 @@ def _simp_product(e: Product) -> Expression:
     return ONE if not flat else _product(flat)
 
 
+def _sum_out_heads(
+    factors: list[Expression], bound: frozenset[str]
+) -> tuple[list[Expression], frozenset[str]]:
+    """Sum out each variable that occurs in a single factor, left of its '|':
+    ``Σ_a P(a, B | C) g = P(B | C) g`` (a worklist, linear in the number of factors)."""
+    slots: list[Expression | None] = list(factors)
+    holders: dict[str, set[int]] = {v: set() for v in bound}
+    for i, f in enumerate(factors):
+        for v in f._free & bound:  # type: ignore[attr-defined]
+            holders[v].add(i)
+    todo = [v for v in bound if len(holders[v]) == 1]
+    removed: set[str] = set()
+    while todo:
+        v = todo.pop()
+        if v in removed or len(holders[v]) != 1:
+            continue
+        (i,) = holders[v]
+        f = slots[i]
+        if not isinstance(f, P) or v not in f.variables:
+            continue
+        removed.add(v)
+        holders[v] = set()
+        rest = f.variables - {v}
+        if rest:
+            slots[i] = P._make(rest, f.given)
+            continue
+        slots[i] = None  # Σ_v P(v | C) = 1: the whole factor goes
+        for u in f.given & bound:
+            holders[u].discard(i)
+            if len(holders[u]) == 1:
+                todo.append(u)
+    return [f for f in slots if f is not None], bound - removed
+
+
 def _simp_sum(e: Sum) -> Expression:
     body = _simp(e.expression)
     bound = e.variables & body._free  # type: ignore[attr-defined]
@@ -368,34 +419,35 @@ def _simp_sum(e: Sum) -> Expression:
     factors = _factors(body)
     outside = [f for f in factors if not (f._free & bound)]  # type: ignore[attr-defined]
     inside = [f for f in factors if f._free & bound]  # type: ignore[attr-defined]
-    # sum out a variable occurring in a single factor, on the left of its '|': Σ_a P(a, B | C) = P(B | C)
-    changed = True
-    while changed:
-        changed = False
-        for v in list(bound):
-            holders = [i for i, f in enumerate(inside) if v in f._free]  # type: ignore[attr-defined]
-            if len(holders) == 1:
-                f = inside[holders[0]]
-                if isinstance(f, P) and v in f.variables:
-                    rest = f.variables - {v}
-                    if rest:
-                        inside[holders[0]] = P._make(rest, f.given)
-                    else:
-                        del inside[holders[0]]
-                    bound = bound - {v}
-                    changed = True
-    # split into independent groups: Σ_{a,b} f(a) g(b) = Σ_a f(a) Σ_b g(b)
-    groups: list[tuple[frozenset[str], list[Expression]]] = []
+    inside, bound = _sum_out_heads(inside, bound)
+    outside += [f for f in inside if not (f._free & bound)]  # type: ignore[attr-defined]
+    inside = [f for f in inside if f._free & bound]  # type: ignore[attr-defined]
+    # split into independent groups: Σ_{a,b} f(a) g(b) = Σ_a f(a) Σ_b g(b) (union-find)
+    root: dict[str, str] = {}
+
+    def find(v: str) -> str:
+        while root.get(v, v) != v:
+            v = root[v]
+        return v
+
+    keys = []
     for f in inside:
-        vs = f._free & bound  # type: ignore[attr-defined]
-        joined = [g for g in groups if g[0] & vs]
-        for g in joined:
-            groups.remove(g)
-            vs = vs | g[0]
-        groups.append((vs, [x for g in joined for x in g[1]] + [f]))
+        vs = list(f._free & bound)  # type: ignore[attr-defined]
+        r0 = find(vs[0])
+        for v in vs[1:]:
+            r = find(v)
+            if r != r0:
+                root[r] = r0
+        keys.append(vs[0])
+    grouped: dict[str, list[Expression]] = {}
+    for f, k in zip(inside, keys, strict=True):
+        grouped.setdefault(find(k), []).append(f)
+    groups = [(frozenset().union(*(f._free for f in fs)) & bound, fs) for fs in grouped.values()]  # type: ignore[attr-defined]
     # textbook order inside a sum: terms that depend on more outer variables first, sums last
     sums: list[Expression] = [
-        Sum(vs, _product(sorted(fs, key=lambda f, vs=vs: (isinstance(f, Sum), -len(f._free - vs)))))  # type: ignore[attr-defined]
+        Sum._make(
+            vs, _product(sorted(fs, key=lambda f, vs=vs: (isinstance(f, Sum), -len(f._free - vs))))
+        )  # type: ignore[attr-defined]
         for vs, fs in groups
     ]
     # keep the original order of factors: outside ones first, then the sums (textbook style)

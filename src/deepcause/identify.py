@@ -170,23 +170,31 @@ def _marginal(dist: _Prod | None, keep: frozenset[str]) -> Expression:
             needed.update(f._free)  # type: ignore[attr-defined]
     kept.reverse()
     summed = frozenset(heads) - keep
-    body = kept[0] if len(kept) == 1 else Product(kept)
-    return Sum(summed, body) if summed else body
+    body = kept[0] if len(kept) == 1 else Product._make(tuple(kept))
+    return Sum._make(summed, body) if summed else body
 
 
-def _conditional(
-    s: _Struct, dist: _Prod | None, v: str, prefix: frozenset[str], nodes: frozenset[str]
-) -> Expression:
-    """``P(v | prefix)`` under ``dist`` restricted to ``nodes`` (prefix: earlier nodes)."""
+def _conditional(s: _Struct, dist: _Prod | None, v: str, nodes: frozenset[str]) -> Expression:
+    """``P(v | nodes before v)`` under ``dist`` restricted to ``nodes``."""
+    pos = s.pos
+    pv = pos[v]
     if dist is None:
         # the observational marginal over an ancestral set is Markov to its induced graph, so
         # v depends on its predecessors only through its district T and Pa(T) (Tian & Pearl)
-        upto = prefix | {v}
-        district = _component(s.sp, v, upto)
-        blanket = district.union(*(s.pa[t] for t in district)) & prefix
-        return P._make(frozenset((v,)), blanket)
+        sp = s.sp
+        district = {v}
+        stack = [v]
+        while stack:
+            for t in sp[stack.pop()]:
+                if t not in district and t in nodes and pos[t] < pv:
+                    district.add(t)
+                    stack.append(t)
+        blanket = district.union(*(s.pa[t] for t in district))
+        blanket.discard(v)
+        return P._make(frozenset((v,)), frozenset(blanket))
     if nodes == dist.nodes:
         return dist.factors[v]
+    prefix = frozenset(u for u in nodes if pos[u] < pv)
     num = _marginal(dist, prefix | {v})
     den = _marginal(dist, prefix)
     return num if den is ONE else Fraction(num, den)
@@ -222,33 +230,43 @@ def _id(
     pos = s.pos.__getitem__
     comps = _districts(s, nodes - x)
     if len(comps) > 1:  # line 4: factorise over the districts of G \ X
-        factors = [_id(s, c, nodes - c, nodes, dist) for c in comps]
+        factors = [_district_factor(s, c, nodes, dist) for c in comps]
         summed = nodes - (y | x)
-        body = Product(factors)
-        return Sum(summed, body) if summed else body
+        body = Product._make(tuple(factors))
+        return Sum._make(summed, body) if summed else body
     (comp,) = comps
     big = _component(s.sp, next(iter(comp)), nodes)
     if big == nodes:  # line 5: G is one district: hedge (G, G ∩ S)
         raise _Hedge(nodes, comp)
-    order = sorted(nodes, key=pos)
     if big == comp:  # line 6
-        factors, prefix = [], set()
-        for v in order:
-            if v in comp:
-                factors.append(_conditional(s, dist, v, frozenset(prefix), nodes))
-            prefix.add(v)
-        body = factors[0] if len(factors) == 1 else Product(factors)
+        factors = [_conditional(s, dist, v, nodes) for v in sorted(comp, key=pos)]
+        body = factors[0] if len(factors) == 1 else Product._make(tuple(factors))
         summed = comp - y
-        return Sum(summed, body) if summed else body
+        return Sum._make(summed, body) if summed else body
     # line 7: S lies inside a bigger district S'; recurse on G[S'] with the distribution of S'
-    new: dict[str, Expression] = {}
-    prefix = set()
-    for v in order:
-        if v in big:
-            new[v] = _conditional(s, dist, v, frozenset(prefix), nodes)
-        prefix.add(v)
-    sub = _Prod(big, tuple(v for v in order if v in big), new)
+    order = tuple(sorted(big, key=pos))
+    new = {v: _conditional(s, dist, v, nodes) for v in order}
+    sub = _Prod(big, order, new)
     return _id(s, y, x & big, big, sub)
+
+
+def _district_factor(
+    s: _Struct, c: frozenset[str], nodes: frozenset[str], dist: _Prod | None
+) -> Expression:
+    """ID(c, nodes \\ c) for a district ``c`` of G \\ X (line 4's sub-problems).
+
+    When ``c`` is also a district of G the answer is Q[c] = Π_{v ∈ c} P(v | predecessors)
+    (Tian & Pearl 2002), which is what the recursive call would reach through lines 2, 3 and 6;
+    computing it directly saves the recursion (most districts in large graphs are like this).
+    """
+    if len(c) == 1:
+        (v,) = c
+        if s.sp[v].isdisjoint(nodes):
+            return _conditional(s, dist, v, nodes)
+    elif _component(s.sp, next(iter(c)), nodes) == c:
+        factors = [_conditional(s, dist, v, nodes) for v in sorted(c, key=s.pos.__getitem__)]
+        return Product._make(tuple(factors))
+    return _id(s, c, nodes - c, nodes, dist)
 
 
 def _idc(
@@ -381,6 +399,12 @@ def identify(
             )
     s = _struct(g)
     query = _query_text(xs, ys, ws)
+    if not w:  # a back-door set answers the query at once (and is the simplest formula)
+        z = _backdoor_set(g, x, y)
+        if z is not None:
+            expr = _backdoor_formula(x, y, z)
+            adjustment = tuple(_sorted(z))
+            return Estimand(expr, xs, ys, ws, "backdoor", adjustment_set=adjustment)
     try:
         if w:
             expr, _ = _idc(s, y, x, w)
@@ -393,15 +417,11 @@ def identify(
         )
         exc.hedge_query = (hx, hy)  # the ID query the hedge is for: (treatment, outcome)
         raise exc from None
-    kind, adjustment, mediators = ("conditional" if w else "general"), None, None
-    if not w:
-        z = _backdoor_set(g, x, y)
-        if z is not None:
-            expr, kind, adjustment = _backdoor_formula(x, y, z), "backdoor", tuple(_sorted(z))
-        else:
-            m = _frontdoor_set(g, x, y)
-            if m is not None:
-                expr, kind, mediators = _frontdoor_formula(x, y, m), "frontdoor", tuple(_sorted(m))
+    kind, mediators = ("conditional" if w else "general"), None
+    if not w:  # identifiable without a back-door set: is it the front-door formula?
+        m = _frontdoor_set(g, x, y)
+        if m is not None:
+            expr, kind, mediators = _frontdoor_formula(x, y, m), "frontdoor", tuple(_sorted(m))
     if simplify:
         expr = _simplify(expr)
-    return Estimand(expr, xs, ys, ws, kind, adjustment, mediators)
+    return Estimand(expr, xs, ys, ws, kind, None, mediators)

@@ -1,0 +1,213 @@
+"""Benchmark: identify() on random ADMGs, side by side with y0 when it is installed.
+
+Random ADMGs (``deepcause.testing.random_admg``, average degree 3, 20% bidirected edges) with
+10 to 200 nodes; for each, single-treatment/single-outcome queries (X an ancestor of Y) and
+multi-variable queries (two treatments, two outcomes). Every query is answered by both
+libraries; the table shows the median time per query, the verdicts, how often the two
+libraries agree on identifiability, and the speed ratio. A last table evaluates both answers
+for the napkin graph against the truth computed by intervention.
+
+Run:  .venv/bin/python benchmarks/bench_identify.py          (deepcause only)
+      /work/peervenv/bin/python benchmarks/bench_identify.py  (with y0)
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+
+from deepcause.exceptions import NotIdentifiableError
+from deepcause.identify import identify
+from deepcause.testing import random_admg
+
+try:  # y0 is optional
+    from y0.algorithm.identify import identify_outcomes
+    from y0.dsl import Variable
+    from y0.graph import NxMixedGraph
+
+    HAVE_Y0 = True
+except ImportError:  # pragma: no cover - depends on the environment
+    HAVE_Y0 = False
+
+
+def make_queries(g, n_queries: int, multi: bool, rng: random.Random):
+    nodes = list(g.nodes)
+    out = []
+    tries = 0
+    while len(out) < n_queries and tries < 100 * n_queries:
+        tries += 1
+        ys = rng.sample(nodes, 2 if multi else 1)
+        anc = sorted(g.ancestors(ys) - set(ys))
+        if len(anc) < (2 if multi else 1):
+            continue
+        xs = rng.sample(anc, 2 if multi else 1)
+        out.append((xs, ys))
+    return out
+
+
+def time_call(fn, repeats: int) -> tuple[float, object]:
+    best = float("inf")
+    result = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def ours(g, xs, ys):
+    try:
+        return identify(g, xs, ys)
+    except NotIdentifiableError:
+        return None
+
+
+def _y0_name(name: str) -> str:
+    return f"v{name}"  # y0 rejects some names (e.g. "P")
+
+
+def y0_graph(g):
+    def pairs(edges):
+        return [(_y0_name(u), _y0_name(v)) for u, v in edges]
+
+    return NxMixedGraph.from_str_edges(
+        nodes=[_y0_name(n) for n in g.nodes],
+        directed=pairs(g.directed_edges),
+        undirected=pairs(g.bidirected_edges),
+    )
+
+
+Y0_ERROR = object()
+
+
+def theirs(yg, xs, ys):
+    try:
+        treatments = {Variable(_y0_name(x)) for x in xs}
+        return identify_outcomes(yg, treatments, {Variable(_y0_name(y)) for y in ys})
+    except Exception:  # y0 0.2.11 crashes when a node becomes isolated in G_bar(X)
+        return Y0_ERROR
+
+
+def run_size(
+    n: int, graphs: int, queries: int, repeats: int, use_y0: bool, seed: int, frac_bi: float
+):
+    rng = random.Random(seed)
+    rows = []
+    for multi in (False, True):
+        t_ours, t_y0, t_both = [], [], []
+        ident = hedges = agree = total = errors = 0
+        for gi in range(graphs):
+            g = random_admg(n, avg_degree=3.0, frac_bidirected=frac_bi, random_state=seed + gi)
+            yg = y0_graph(g) if use_y0 else None
+            for xs, ys in make_queries(g, queries, multi, rng):
+                dt, est = time_call(lambda g=g, xs=xs, ys=ys: ours(g, xs, ys), repeats)
+                t_ours.append(dt)
+                total += 1
+                ident += est is not None
+                hedges += est is None
+                if use_y0:
+                    dt2, expr = time_call(lambda yg=yg, xs=xs, ys=ys: theirs(yg, xs, ys), repeats)
+                    if expr is Y0_ERROR:
+                        errors += 1
+                        continue
+                    t_y0.append(dt2)
+                    t_both.append(t_ours[-1])
+                    agree += (expr is not None) == (est is not None)
+        med = statistics.median(t_ours) * 1e3
+        row = {
+            "nodes": n,
+            "bidirected": frac_bi,
+            "query": "2 X, 2 Y" if multi else "1 X, 1 Y",
+            "queries": total,
+            "identified": ident,
+            "hedge": hedges,
+            "ours_ms": med,
+        }
+        if use_y0:
+            med2 = statistics.median(t_y0) * 1e3
+            ratio = statistics.median(t_y0) / statistics.median(t_both)  # same queries
+            row.update(y0_ms=med2, ratio=ratio, agree=agree, errors=errors)
+        rows.append(row)
+    return rows
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def napkin_check(use_y0: bool) -> list[str]:
+    from deepcause.cli.demo_identify import _napkin_model
+    from deepcause.estimand import Estimand, P
+
+    joint, truth = _napkin_model()
+    est = identify("W -> R -> X -> Y; W <-> X; W <-> Y", "X", "Y")
+    lines = [
+        "| library | estimand for the napkin P(Y \\| do(X)) | P(Y=1 \\| do(X=1)) | truth |",
+        "|---|---|---|---|",
+        f"| deepcause | `{_cell(est.expression)}` | {est.probability(joint, {'X': 1}, {'Y': 1}):.6f} "
+        f"| {truth[1]:.6f} |",
+    ]
+    if use_y0:
+        g = NxMixedGraph.from_str_edges(
+            directed=[("W", "R"), ("R", "X"), ("X", "Y")], undirected=[("W", "X"), ("W", "Y")]
+        )
+        expr = identify_outcomes(g, Variable("X"), Variable("Y"))
+        text = str(expr)
+        value = "n/a"
+        if text.replace(" ", "") == "P(Y|X)":  # y0 0.2.11 returns P(Y | X) here
+            wrong = Estimand(P("Y", "X"), ("X",), ("Y",))
+            value = f"{wrong.probability(joint, {'X': 1}, {'Y': 1}):.6f}"
+        lines.append(f"| y0 | `{_cell(text)}` | {value} | {truth[1]:.6f} |")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,20,50,100,200")
+    parser.add_argument("--graphs", type=int, default=5, help="random graphs per size")
+    parser.add_argument("--queries", type=int, default=20, help="queries per graph and kind")
+    parser.add_argument("--repeats", type=int, default=3, help="timing repeats (best kept)")
+    parser.add_argument(
+        "--bidirected", default="0.2,0.5", help="fractions of bidirected edges (one table each)"
+    )
+    parser.add_argument("--no-y0", action="store_true")
+    args = parser.parse_args(argv)
+    use_y0 = HAVE_Y0 and not args.no_y0
+    rows = []
+    for frac in (float(f) for f in args.bidirected.split(",")):
+        for n in (int(s) for s in args.sizes.split(",")):
+            rows += run_size(n, args.graphs, args.queries, args.repeats, use_y0, n, frac)
+    head = "| nodes | bidirected | query | queries | identified | hedge | deepcause ms/query |"
+    sep = "|---|---|---|---|---|---|---|"
+    if use_y0:
+        head += " y0 ms/query | y0 / deepcause | same verdict | y0 crashed |"
+        sep += "---|---|---|---|"
+    print(f"python {sys.version.split()[0]}; y0 {'installed' if use_y0 else 'not installed'}")
+    print(
+        f"median time per query (best of {args.repeats} repeats), random ADMGs with average "
+        f"degree 3, {args.graphs} graphs per size, {args.queries} queries per graph and kind\n"
+    )
+    print(head)
+    print(sep)
+    for r in rows:
+        line = (
+            f"| {r['nodes']} | {r['bidirected']:.0%} | {r['query']} | {r['queries']} "
+            f"| {r['identified']} | {r['hedge']} "
+            f"| {r['ours_ms']:.3f} |"
+        )
+        if use_y0:
+            answered = r["queries"] - r["errors"]
+            line += (
+                f" {r['y0_ms']:.3f} | {r['ratio']:.1f}x | {r['agree']}/{answered} | {r['errors']} |"
+            )
+        print(line)
+    print()
+    print("\n".join(napkin_check(use_y0)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
