@@ -290,6 +290,12 @@ class TestInstruments:
         assert "is the treatment" in explain_instrument(g, "X", "Y", "X")
         assert "is the outcome" in explain_instrument(g, "X", "Y", "Y")
         assert "in the conditioning set" in explain_instrument(g, "X", "Y", "Q", ["Q"])
+        c = CausalGraph("Z -> X -> Y; Z -> K <- U -> Y; X <-> Y")
+        assert explain_instrument(c, "X", "Y", "Z") is None
+        assert explain_instrument(c, "X", "Y", "Z", ["K"]) == (
+            "Z is connected to Y through a collider opened by conditioning on K: Z -> K <- U -> Y"
+        )
+        assert instruments(c, "X", "Y") == (Instrument("Z"), Instrument("K", frozenset({"U"})))
         h = CausalGraph("Z -> X -> M -> Y; X -> K")
         assert explain_instrument(h, "X", "Y", "K") == (
             "K is affected by the treatment (X -> K); it must not be"

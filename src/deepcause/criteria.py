@@ -18,6 +18,7 @@ subsets.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -305,7 +306,10 @@ def instruments(g: CausalGraph, treatment: Nodes, outcome: Nodes) -> tuple[Instr
     holds no descendant of the treatment, ``Z`` is not a descendant of it either, ``Z`` and
     the treatment are m-connected given ``W``, and ``Z`` and the outcome are m-separated given
     ``W`` once the treatment's outgoing edges are removed. For each node the empty set is
-    tried first, then the separator of ``Z`` and the outcome nearest to the outcome.
+    tried first, then the separator of ``Z`` and the outcome nearest to the outcome. Like the
+    ancestral instruments of that paper, conditioning sets are searched among ancestors of
+    the treatment, outcome and instrument: an instrument that only works when conditioning on
+    some other collider is not reported (tests compare with brute force over these sets).
 
     >>> g = CausalGraph("Z -> X -> Y; X <-> Y; C -> Z2 -> X; C -> Y")
     >>> [str(i) for i in instruments(g, "X", "Y")]
@@ -377,8 +381,14 @@ def explain_instrument(
     given = f" given {', '.join(sorted(w))}" if w else ""
     path = g.remove_outgoing(x).connecting_path(z, y, w)
     if path is not None:
-        if "<" not in path:
+        arrows = re.findall(r" (<->|->|<-) ", path)
+        if all(a == "->" for a in arrows):
             return f"{z} has a path to {y} not through {x}{given}: {path}"
+        if any(a.endswith(">") and b.startswith("<") for a, b in itertools.pairwise(arrows)):
+            return (
+                f"{z} is connected to {y} through a collider opened by conditioning on "
+                f"{', '.join(sorted(w))}: {path}"
+            )
         return f"{z} is confounded with {y}{given}: {path}"
     if g.is_d_separated(z, x, w):
         return f"{z} is independent of {x}{given}: no open path links them"
