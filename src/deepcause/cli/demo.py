@@ -13,6 +13,7 @@ from typing import TextIO
 
 # (title, "module:function") — each part of the library adds its own section here
 SECTIONS: list[tuple[str, str]] = [
+    ("Graphs: adjustment sets, front door, instruments", "deepcause.cli.demo_graph:run"),
     ("Identification: kidney stones, front door, napkin, bow", "deepcause.cli.demo_identify:run"),
     ("Neural estimators: CFR on IHDP", "deepcause.cli.demo_neural:run"),
     ("Causal generative models: sampling under do()", "deepcause.cli.demo_generative:run"),
