@@ -77,7 +77,7 @@ def _gbr():
     [
         (lambda: TLearner(random_state=0), 0.75),
         (lambda: XLearner(random_state=0), 0.45),
-        (lambda: DRLearner(n_folds=2, random_state=0), 0.60),
+        (lambda: DRLearner(n_folds=2, random_state=0), 0.70),
     ],
 )
 def test_cate_learners_on_heterogeneous_effect(hetero, make, threshold):

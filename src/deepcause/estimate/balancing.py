@@ -39,6 +39,7 @@ from scipy import linalg, optimize
 from ..exceptions import DataValidationError, PositivityWarning
 from ..results import EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
+from ._nuisance import seeded, standardize
 
 __all__ = [
     "EntropyBalancing",
@@ -95,11 +96,6 @@ def _weighted_arms(quantity: str) -> tuple[int, ...]:
 
 def _target_mask(t: np.ndarray, quantity: str) -> np.ndarray:
     return {"ATT": t == 1, "ATC": t == 0, "ATE": np.ones(len(t), bool)}[quantity]
-
-
-def _standardize(X: np.ndarray) -> np.ndarray:
-    sd = X.std(axis=0)
-    return (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
 def _independent_columns(C: np.ndarray, tol: float = 1e-9) -> np.ndarray:
@@ -183,7 +179,7 @@ class EntropyBalancing(_WeightingEstimator):
         if self.moments == 2:
             binary = np.all((X == 0) | (X == 1), axis=0)
             cols.append(X[:, ~binary] ** 2)
-        C = _standardize(np.hstack(cols))
+        C = standardize(np.hstack(cols))
         self.features_ = C[:, _independent_columns(C)]
 
     def _solve(self, C: np.ndarray, target: np.ndarray, arm: str) -> np.ndarray:
@@ -382,12 +378,10 @@ class ApproximateResidualBalancing(_WeightingEstimator):
         self.random_state = random_state
 
     def _prepare(self, data: BackdoorData) -> None:
-        self.features_ = _standardize(data.X)
+        self.features_ = standardize(data.X)
         self.outcome_models_: dict[int, Any] = {}
 
     def _outcome_model(self, arm: int) -> Any:
-        from .metalearners import seeded
-
         if arm not in self.outcome_models_:
             C, t, y = self.features_, self.data_.t, self.data_.y
             base = _default_lasso() if self.outcome_model is None else self.outcome_model

@@ -40,8 +40,8 @@ import numpy as np
 
 from ..results import EffectEstimate
 from ._base import BackdoorData
+from ._nuisance import standardize
 from .balancing import (
-    _standardize,
     _target_mask,
     _weighted_arms,
     _WeightingEstimator,
@@ -186,7 +186,7 @@ class DifferentiatedConfounderBalancing(_WeightingEstimator):
         self.tol = tol
 
     def _prepare(self, data: BackdoorData) -> None:
-        self.features_ = _standardize(data.X)
+        self.features_ = standardize(data.X)
         sd = data.y.std()
         self.y_scale_ = sd if sd > 0 else 1.0
         self.confounder_weights_: dict[str, dict[int, np.ndarray]] = {}

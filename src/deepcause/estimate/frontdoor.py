@@ -38,6 +38,7 @@ from .._validation import check_finite, require_columns, require_dataframe
 from ..exceptions import DataValidationError, EstimandNotSupportedError, NotFittedError
 from ..results import EffectEstimate
 from ._base import _kind_error
+from ._nuisance import seeded
 
 __all__ = ["FrontDoor"]
 
@@ -148,8 +149,6 @@ class FrontDoor(BaseEstimator):
             model = LinearRegression()
             interactions = True
         else:
-            from .metalearners import seeded
-
             model = seeded(clone(self.outcome_model), self.random_state)
             interactions = False
         model.fit(self._features(M, codes, interactions), y)

@@ -33,17 +33,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone, is_classifier
+from sklearn.base import is_classifier
 from sklearn.ensemble import GradientBoostingRegressor
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_random_state
 
 from ..exceptions import DataValidationError, PositivityWarning
 from ..results import EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
+from ._nuisance import (
+    crossfit_outcomes,
+    crossfit_propensity,
+    default_propensity_model,
+    make_folds,
+    seeded,
+)
 
 __all__ = ["SLearner", "TLearner", "XLearner", "DRLearner"]
 
@@ -74,14 +78,7 @@ def default_final_regressor(random_state: Any = None) -> GradientBoostingRegress
 
 def default_classifier(random_state: Any = None) -> Any:
     """Default propensity model: standardized, lightly penalized logistic regression."""
-    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
-
-
-def seeded(model: Any, random_state: Any) -> Any:
-    """An unfitted clone of ``model`` with every ``random_state`` parameter set."""
-    model = clone(model)
-    seeds = {k: random_state for k in model.get_params() if k.endswith("random_state")}
-    return model.set_params(**seeds) if seeds and random_state is not None else model
+    return make_pipeline(StandardScaler(), default_propensity_model())
 
 
 def predict_proba1(model: Any, X: np.ndarray) -> np.ndarray:
@@ -115,29 +112,13 @@ def cross_fit_nuisances(
     random_state: Any,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-fold ``mu0(X)``, ``mu1(X)`` and ``e(X)`` (folds stratified by treatment)."""
-    n = data.n
-    mu0, mu1, e = np.empty(n), np.empty(n), np.empty(n)
-    X = _design(data.X)
     if n_folds < 2:
         raise DataValidationError(f"n_folds must be at least 2 for cross-fitting, got {n_folds}")
-    folds = StratifiedKFold(n_folds, shuffle=True, random_state=_int_seed(random_state))
-    for k, (train, test) in enumerate(folds.split(X, data.t)):
-        seed = None if random_state is None else _int_seed(random_state) + k
-        tr1, tr0 = train[data.t[train] == 1], train[data.t[train] == 0]
-        m1 = seeded(outcome_model, seed).fit(X[tr1], data.y[tr1])
-        m0 = seeded(outcome_model, seed).fit(X[tr0], data.y[tr0])
-        mu1[test], mu0[test] = m1.predict(X[test]), m0.predict(X[test])
-        ps = seeded(propensity_model, seed).fit(X[train], data.t[train])
-        e[test] = predict_proba1(ps, X[test])
+    X = _design(data.X)
+    folds = make_folds(data.t, n_folds, random_state)
+    mu0, mu1 = crossfit_outcomes(outcome_model, X, data.t, data.y, folds, n_folds, random_state)
+    e = crossfit_propensity(propensity_model, X, data.t, folds, n_folds, random_state)
     return mu0, mu1, e
-
-
-def _int_seed(random_state: Any) -> int | None:
-    if random_state is None:
-        return None
-    if isinstance(random_state, int | np.integer):
-        return int(random_state)
-    return int(check_random_state(random_state).randint(2**31 - 1))
 
 
 def _design(X: np.ndarray) -> np.ndarray:
