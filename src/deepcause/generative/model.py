@@ -7,10 +7,12 @@ abducts each unit's noise, acts and predicts; ``log_prob(df)`` sums the nodes' l
 
 Choosing mechanisms (``mechanisms=``): ``"auto"`` gives :class:`CategoricalMechanism` to
 discrete columns (bool, category, strings, integers with at most 20 levels, floats with two
-values) and :class:`AdditiveNoiseMechanism` with a flow noise model to continuous ones (fast,
-exact counterfactuals on additive-noise data, non-Gaussian noise captured; pass ``"flow"`` for
-non-additive or heteroscedastic mechanisms). A single name applies to every continuous node; a
-dict ``{node: name | Mechanism}`` sets nodes one by one (the rest stay ``"auto"``).
+values) and :class:`AdditiveNoiseMechanism` with empirical residual noise to continuous ones.
+That default won our tests: it trains fastest, recovers interventional means and unit-level
+counterfactuals of additive-noise SCMs best, and captures non-Gaussian noise exactly; pass
+``"flow"`` (conditional spline flow) for non-additive or heteroscedastic mechanisms, or
+``"diffusion"``. A single name applies to every continuous node; a dict
+``{node: name | Mechanism}`` sets nodes one by one (the rest stay ``"auto"``).
 
 Vector nodes: ``node_columns={"img": ["img_0", ..., "img_15"]}`` makes several columns one node;
 every other node is the column of the same name.
@@ -200,7 +202,7 @@ class CausalGenerativeModel(BaseEstimator):
             self.mechanisms_[v] = mech
         for i, strategy in enumerate(self.districts_):
             strategy.to(self.device_)
-            strategy.fit(self, data_t, random_state=seeds[strategy.district[0]] + i)
+            strategy.fit(self, data_t, random_state=(seeds[strategy.district[0]] + i) % (2**63 - 1))
         return self
 
     def _node_columns(self, graph: CausalGraph, df: pd.DataFrame) -> dict[str, list[str]]:
