@@ -1,6 +1,7 @@
 """Instrumental-variable estimators of a structural function (see :mod:`._base`)."""
 
 from ._base import BaseIVEstimator, InvalidInstrumentError, IVData, resolve_iv_data
+from .kerneliv import KernelIV
 from .tsls import PolynomialTwoStageLeastSquares, TwoStageLeastSquares, WaldEstimator
 
 __all__ = [
@@ -11,4 +12,5 @@ __all__ = [
     "TwoStageLeastSquares",
     "WaldEstimator",
     "PolynomialTwoStageLeastSquares",
+    "KernelIV",
 ]
