@@ -14,7 +14,7 @@ from deepcause.estimate.balancing import (
     effective_sample_size,
     project_to_simplex,
 )
-from deepcause.exceptions import DataValidationError
+from deepcause.exceptions import DataValidationError, EstimandNotSupportedError
 from deepcause.simulate import make_confounded_binary
 
 
@@ -159,3 +159,18 @@ def test_arb_deterministic():
     a = ApproximateResidualBalancing(random_state=2).fit(df, treatment="t", outcome="y").att()
     b = ApproximateResidualBalancing(random_state=2).fit(df, treatment="t", outcome="y").att()
     assert a.value == b.value and a.std_error == b.std_error
+
+
+def test_fit_from_identified_estimand_and_refusal():
+    from deepcause.graph import CausalGraph
+    from deepcause.identify import identify
+
+    d = make_confounded_binary(600, n_covariates=2, population_truth=False, random_state=0)
+    g = CausalGraph("x1 -> t -> y; x1 -> y; x2 -> t; x2 -> y")
+    r = EntropyBalancing().fit(d.data, identify(g, "t", "y")).att()
+    assert abs(r.value - d.truth["ATT"]) < 4 * r.std_error
+    fd = identify(CausalGraph("t -> x1 -> y; t <-> y"), "t", "y")
+    with pytest.raises(EstimandNotSupportedError, match="PlugIn or FrontDoor"):
+        EntropyBalancing().fit(d.data, fd)
+    with pytest.raises(EstimandNotSupportedError, match="PlugIn or FrontDoor"):
+        ApproximateResidualBalancing().fit(d.data, fd)
