@@ -22,7 +22,7 @@ from deepcause import (
 from deepcause.exceptions import QueryError, UnknownNodeError
 from deepcause.testing.strategies import admgs
 
-PROPS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def sets(*groups: str) -> set[frozenset[str]]:
@@ -342,3 +342,28 @@ def test_demo_section_runs():
     assert "front-door sets: {tar}" in text
     assert "instrument: nearc4 | smsa, south" in text
     assert "directed cycle X -> Y -> Z -> X" in text
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_minimal_sets_on_larger_random_graphs(seed):
+    from deepcause.testing import random_admg
+
+    g = random_admg(25, avg_degree=3.5, frac_bidirected=0.15, random_state=seed)
+    topo = g.topological_order()
+    checked = 0
+    for x in topo[5:15]:
+        for y in sorted(g.descendants(x) - {x})[:3]:
+            found = backdoor_sets(g, x, y, max_sets=50)
+            smallest = find_adjustment_set(g, x, y)
+            assert (smallest is None) == (not found)
+            for z in found:
+                assert is_valid_adjustment_set(g, x, y, z)
+                assert all(not is_valid_adjustment_set(g, x, y, z - {v}) for v in z)
+                assert len(smallest) <= len(z)
+                checked += 1
+            if smallest is not None:
+                assert is_valid_adjustment_set(g, x, y, smallest)
+            optimal = find_adjustment_set(g, x, y, kind="optimal")
+            assert (optimal is None) == (not found)
+            assert optimal is None or is_valid_adjustment_set(g, x, y, optimal)
+    assert checked > 0

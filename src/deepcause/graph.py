@@ -79,6 +79,8 @@ class CausalGraph:
             bidirected = list(text.bidirected_edges) + list(bidirected)
             nodes = list(text.nodes) + list(nodes)
             text = None
+        if isinstance(nodes, str):
+            nodes = (nodes,)
         names: dict[str, None] = {}
         dir_pos: dict[tuple[str, str], int | None] = {}
         bi_pos: dict[tuple[str, str], int | None] = {}
@@ -162,7 +164,10 @@ class CausalGraph:
     @classmethod
     def _edge(cls, edge: object, kind: str) -> tuple[str, str]:
         if isinstance(edge, str) or not isinstance(edge, Iterable):
-            raise GraphError(f"each {kind} edge must be a pair (u, v), got {edge!r}")
+            raise GraphError(
+                f"each {kind} edge must be a pair (u, v), got {edge!r}; pass a list of pairs "
+                f"such as [('X', 'Y')]"
+            )
         pair = tuple(edge)
         if len(pair) != 2:
             raise GraphError(f"each {kind} edge must be a pair (u, v), got {edge!r}")
@@ -543,8 +548,9 @@ class CausalGraph:
         if not x.isdisjoint(y):
             return False
         pa, ch, sp = self._pa, self._ch, self._sp
-        an_z = _reach(z, pa) if z else _EMPTY
-        # Bayes-ball reachability: nodes reached through a tail at them / an arrowhead at them
+        # Bayes-ball (Shachter 1998) on the ADMG: nodes reached through a tail at them / an
+        # arrowhead at them. A collider passes only if conditioned on; a conditioned descendant
+        # of a collider opens it through the walk bouncing back up from that descendant.
         tail_seen, head_seen = set(x), set()
         tails, heads = list(x), []
         while tails or heads:
@@ -555,12 +561,10 @@ class CausalGraph:
                 up, down = pa[v] - tail_seen, (ch[v] | sp[v]) - head_seen
             else:
                 v = heads.pop()
-                down = ch[v] - head_seen if v not in z else _EMPTY
-                if v in an_z:  # an open collider
-                    up = pa[v] - tail_seen
-                    down = down | (sp[v] - head_seen)
+                if v in z:  # open collider: bounce to parents and spouses
+                    up, down = pa[v] - tail_seen, sp[v] - head_seen
                 else:
-                    up = _EMPTY
+                    up, down = _EMPTY, ch[v] - head_seen
             if up:
                 if not y.isdisjoint(up):
                     return False

@@ -10,20 +10,6 @@ from .random_graphs import node_names, random_admg
 __all__ = ["admgs", "random_admg"]
 
 
-_BITS = 6
-
-
-def _coin(p: float) -> st.SearchStrategy[bool]:
-    """True with probability ``p`` (to 1/64), shrinking to False.
-
-    Built from fair booleans because hypothesis draws integers with a bias towards small
-    values, which would make graphs much sparser than asked.
-    """
-    threshold = round((1 - p) * 2**_BITS)
-    bits = st.tuples(*[st.booleans()] * _BITS)
-    return bits.map(lambda b: sum(int(v) << (_BITS - 1 - k) for k, v in enumerate(b)) >= threshold)
-
-
 @st.composite
 def admgs(
     draw: st.DrawFn,
@@ -36,16 +22,16 @@ def admgs(
 
     Directed edges only go from earlier to later nodes of a random order, so every drawn graph
     is acyclic; each node pair gets a directed edge with probability ``p_directed`` and,
-    independently, a bidirected edge with probability ``p_bidirected``.
+    independently, a bidirected edge with probability ``p_bidirected`` (to 1/256).
     """
     n = draw(st.integers(min_nodes, max_nodes))
     names = node_names(n)
     order = draw(st.permutations(names))
-    directed, bidirected = [], []
-    for i in range(n):
-        for j in range(i + 1, n):
-            if draw(_coin(p_directed)):
-                directed.append((order[i], order[j]))
-            if draw(_coin(p_bidirected)):
-                bidirected.append((order[i], order[j]))
+    pairs = [(order[i], order[j]) for i in range(n) for j in range(i + 1, n)]
+    # one byte per decision: hypothesis draws bytes uniformly (its integers favour small
+    # values, which would make graphs sparser than asked), and shrinks them towards 0 = no edge
+    coins = draw(st.binary(min_size=2 * len(pairs), max_size=2 * len(pairs)))
+    thr_d, thr_b = round((1 - p_directed) * 256), round((1 - p_bidirected) * 256)
+    directed = [e for e, c in zip(pairs, coins[::2]) if c >= thr_d]
+    bidirected = [e for e, c in zip(pairs, coins[1::2]) if c >= thr_b]
     return CausalGraph(nodes=names, directed=directed, bidirected=bidirected)
