@@ -22,9 +22,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ._graph_algorithms import reach as _reach
 from ._separators import SeparatorSearch
 from .exceptions import QueryError
-from .graph import CausalGraph, _reach
+from .graph import CausalGraph
 
 __all__ = [
     "Instrument",

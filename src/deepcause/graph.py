@@ -23,6 +23,8 @@ import heapq
 from collections.abc import Iterable
 from typing import Any
 
+from ._graph_algorithms import connecting_walk, find_cycle, m_separated, project
+from ._graph_algorithms import reach as _reach
 from ._graph_text import format_name, parse_graph_text, syntax_error
 from .exceptions import CycleError, GraphError, QueryError, UnknownNodeError
 
@@ -30,18 +32,6 @@ __all__ = ["CausalGraph"]
 
 Nodes = str | Iterable[str]
 _EMPTY: frozenset[str] = frozenset()
-
-
-def _reach(start: Iterable[str], adj: dict[str, frozenset[str]]) -> frozenset[str]:
-    """All nodes reachable from ``start`` (inclusive) following ``adj``."""
-    seen = set(start)
-    stack = list(seen)
-    while stack:
-        for w in adj[stack.pop()]:
-            if w not in seen:
-                seen.add(w)
-                stack.append(w)
-    return frozenset(seen)
 
 
 class CausalGraph:
@@ -220,7 +210,7 @@ class CausalGraph:
                 if indeg[c] == 0:
                     heapq.heappush(heap, self._index[c])
         if len(order) < len(self._nodes):
-            cycle = self._find_cycle({n for n, d in indeg.items() if d > 0})
+            cycle = find_cycle({n for n, d in indeg.items() if d > 0}, self._pa, self._index)
             text = " -> ".join(cycle)
             raise CycleError(
                 f"the graph has a directed cycle {text}; a causal graph must be acyclic. "
@@ -228,23 +218,6 @@ class CausalGraph:
                 cycle,
             )
         self._cache["topo"] = tuple(order)
-
-    def _find_cycle(self, remaining: set[str]) -> tuple[str, ...]:
-        # every remaining node has a parent among the remaining ones: walk parents until repeat
-        start = min(remaining, key=self._index.__getitem__)
-        path, pos = [start], {start: 0}
-        while True:
-            nxt = min(
-                (p for p in self._pa[path[-1]] if p in remaining), key=self._index.__getitem__
-            )
-            if nxt in pos:
-                cyc = path[pos[nxt] :]
-                cyc.reverse()  # parents walk goes backwards along the edges
-                k = min(range(len(cyc)), key=lambda i: self._index[cyc[i]])
-                cyc = cyc[k:] + cyc[:k]
-                return (*cyc, cyc[0])
-            pos[nxt] = len(path)
-            path.append(nxt)
 
     @classmethod
     def from_edges(
@@ -531,6 +504,10 @@ class CausalGraph:
         return self._cache["district_of"][node]
 
     # ------------------------------------------------------------------ separation
+    def _query_sets(self, xs: Nodes, ys: Nodes, given: Nodes) -> tuple[frozenset[str], ...]:
+        z = self._set_of(given, "conditioning node")
+        return self._set_of(xs) - z, self._set_of(ys) - z, z
+
     def is_d_separated(self, xs: Nodes, ys: Nodes, given: Nodes = ()) -> bool:
         """m-separation (d-separation for ADMGs) of ``xs`` and ``ys`` given ``given``.
 
@@ -540,42 +517,12 @@ class CausalGraph:
         >>> CausalGraph("X -> M -> Y").is_d_separated("X", "Y", given="M")
         True
         """
-        z = self._set_of(given, "conditioning node")
-        x = self._set_of(xs) - z
-        y = self._set_of(ys) - z
+        x, y, z = self._query_sets(xs, ys, given)
         if not x or not y:
             return True
         if not x.isdisjoint(y):
             return False
-        pa, ch, sp = self._pa, self._ch, self._sp
-        # Bayes-ball (Shachter 1998) on the ADMG: nodes reached through a tail at them / an
-        # arrowhead at them. A collider passes only if conditioned on; a conditioned descendant
-        # of a collider opens it through the walk bouncing back up from that descendant.
-        tail_seen, head_seen = set(x), set()
-        tails, heads = list(x), []
-        while tails or heads:
-            if tails:
-                v = tails.pop()
-                if v in z:
-                    continue
-                up, down = pa[v] - tail_seen, (ch[v] | sp[v]) - head_seen
-            else:
-                v = heads.pop()
-                if v in z:  # open collider: bounce to parents and spouses
-                    up, down = pa[v] - tail_seen, sp[v] - head_seen
-                else:
-                    up, down = _EMPTY, ch[v] - head_seen
-            if up:
-                if not y.isdisjoint(up):
-                    return False
-                tail_seen |= up
-                tails.extend(up)
-            if down:
-                if not y.isdisjoint(down):
-                    return False
-                head_seen |= down
-                heads.extend(down)
-        return True
+        return m_separated(self._pa, self._ch, self._sp, x, y, z)
 
     def connecting_path(self, xs: Nodes, ys: Nodes, given: Nodes = ()) -> str | None:
         """A walk that m-connects ``xs`` and ``ys`` given ``given`` as text, or ``None``.
@@ -583,57 +530,13 @@ class CausalGraph:
         >>> CausalGraph("X <- U -> Y").connecting_path("X", "Y")
         'X <- U -> Y'
         """
-        return self._connecting_walk(xs, ys, given, want_path=True)
-
-    def _connecting_walk(self, xs: Nodes, ys: Nodes, given: Nodes, want_path: bool) -> Any:
-        z = self._set_of(given, "conditioning node")
-        x = self._set_of(xs) - z
-        y = self._set_of(ys) - z
+        x, y, z = self._query_sets(xs, ys, given)
         if not x or not y:
             return None
         common = x & y
         if common:
-            return next(iter(common)) if want_path else True
-        pa, ch, sp = self._pa, self._ch, self._sp
-        an_z = _reach(z, pa) if z else _EMPTY
-        # state (node, arrived_with_arrowhead); start as if arrived by a tail (never a collider)
-        start = [(n, False) for n in x]
-        seen = set(start)
-        back: dict[tuple[str, bool], tuple[tuple[str, bool], str]] = {}
-        stack = list(start)
-        while stack:
-            state = stack.pop()
-            v, head = state
-            moves: list[tuple[str, bool, str]] = []
-            # leaving through a tail at v (v -> child): v is a non-collider
-            if v not in z:
-                moves.extend((c, True, "->") for c in ch[v])
-                if not head:  # arrived by tail: leaving by an arrowhead at v is non-collider
-                    moves.extend((p, False, "<-") for p in pa[v])
-                    moves.extend((s, True, "<->") for s in sp[v])
-            if head and v in an_z:  # collider at v, open because v is an ancestor of given
-                moves.extend((p, False, "<-") for p in pa[v])
-                moves.extend((s, True, "<->") for s in sp[v])
-            for w, h, arrow in moves:
-                nxt = (w, h)
-                if nxt in seen:
-                    continue
-                seen.add(nxt)
-                if want_path:
-                    back[nxt] = (state, arrow)
-                if w in y:
-                    if not want_path:
-                        return True
-                    parts = [format_name(w)]
-                    cur = nxt
-                    while cur in back:
-                        prev, arr = back[cur]
-                        parts.append(arr)
-                        parts.append(format_name(prev[0]))
-                        cur = prev
-                    return " ".join(reversed(parts))
-                stack.append(nxt)
-        return None
+            return format_name(min(common, key=self._index.__getitem__))
+        return connecting_walk(self._pa, self._ch, self._sp, x, y, z, self._index)
 
     # ------------------------------------------------------------------ projection
     def latent_projection(self, latent: Nodes) -> CausalGraph:
@@ -645,40 +548,7 @@ class CausalGraph:
         lat = self._set_of(latent, "latent node")
         if not lat:
             return self
-        pa, sp = self._pa, self._sp
-        keep = tuple(n for n in self._nodes if n not in lat)
-        # src[v]: v plus latents with a directed path to v through latents only
-        src: dict[str, frozenset[str]] = {}
-        for v in keep:
-            seen = {v}
-            stack = [v]
-            while stack:
-                for p in pa[stack.pop()]:
-                    if p in lat and p not in seen:
-                        seen.add(p)
-                        stack.append(p)
-            src[v] = frozenset(seen)
-        new_pa: dict[str, frozenset[str]] = {}
-        for v in keep:
-            new_pa[v] = frozenset(p for s in src[v] for p in pa[s] if p not in lat)
-        new_ch: dict[str, set[str]] = {v: set() for v in keep}
-        for v, ps in new_pa.items():
-            for p in ps:
-                new_ch[p].add(v)
-        reach_sp = {v: frozenset(s2 for s in src[v] for s2 in sp[s]) for v in keep}
-        new_sp: dict[str, set[str]] = {v: set() for v in keep}
-        for i, a in enumerate(keep):
-            la = src[a] - {a}
-            for b in keep[i + 1 :]:
-                if (la and not la.isdisjoint(src[b])) or not reach_sp[a].isdisjoint(src[b]):
-                    new_sp[a].add(b)
-                    new_sp[b].add(a)
-        return self._derived(
-            keep,
-            new_pa,
-            {v: frozenset(c) for v, c in new_ch.items()},
-            {v: frozenset(s) for v, s in new_sp.items()},
-        )
+        return self._derived(*project(self._nodes, self._pa, self._sp, lat))
 
     # ------------------------------------------------------------------ export
     def to_networkx(self) -> Any:
