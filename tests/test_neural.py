@@ -15,14 +15,21 @@ torch = pytest.importorskip("torch")
 from deepcause.exceptions import DataValidationError, NotFittedError  # noqa: E402
 from deepcause.neural import CEVAE, CFR, DragonNet, TARNet, load  # noqa: E402
 
-SMALL = {"n_members": 2, "max_epochs": 120, "patience": 12, "batch_size": 256, "verbose": False}
+SMALL = {
+    "device": "cpu",
+    "n_members": 2,
+    "max_epochs": 120,
+    "patience": 12,
+    "batch_size": 256,
+    "verbose": False,
+}
 ARCH = {
     TARNet: {"representation": (48, 48), "heads": (24,)},
     CFR: {"representation": (48, 48), "heads": (24,), "alpha": 0.5},
     DragonNet: {"representation": (48, 48), "heads": (24,)},
     CEVAE: {"hidden": (48,), "latent_dim": 5, "n_samples": 30},
 }
-TINY = {"n_members": 2, "max_epochs": 5, "batch_size": 64, "verbose": False}
+TINY = {"device": "cpu", "n_members": 2, "max_epochs": 5, "batch_size": 64, "verbose": False}
 TINY_ARCH = {
     TARNet: {"representation": (8,), "heads": (4,)},
     CFR: {"representation": (8,), "heads": (4,)},

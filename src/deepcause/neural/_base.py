@@ -207,7 +207,7 @@ class NeuralEffectEstimator(BaseEffectEstimator):
         with torch.no_grad(), seeded(int(seed) % (2**63), self.device_):
             for k, net in enumerate(self.networks_):
                 mu0, mu1 = self._potential_outcomes(net, x)
-                both = torch.stack([mu0, mu1]).double().cpu().numpy()
+                both = torch.stack([mu0, mu1]).cpu().double().numpy()
                 out[k] = self.y_scaler_.inverse(both[..., None])[..., 0]
         return out
 

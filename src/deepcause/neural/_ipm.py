@@ -62,7 +62,7 @@ def wasserstein(
     """
     cost = torch.sqrt(_sq_dist(a, b) + 1e-10)
     with torch.no_grad():
-        c = cost.double()
+        c = cost.to(torch.float32 if cost.device.type == "mps" else torch.float64)
         reg = epsilon * c.mean().clamp_min(1e-12)
         # shifting each row by its minimum rescales rows of the kernel, which the scaling
         # vector u absorbs; it keeps every row of the kernel away from underflow

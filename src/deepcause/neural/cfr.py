@@ -10,7 +10,8 @@ control representations together, so each head extrapolates less. Three distance
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
 >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
->>> est = CFR(alpha=1.0, n_members=2, max_epochs=150, random_state=0).fit(X, t, y)
+>>> est = CFR(alpha=1.0, representation=(32, 32), heads=(16,), n_members=2, max_epochs=60,
+...           random_state=0).fit(X, t, y)
 >>> abs(est.ate().value - 2.0) < 0.3
 True
 """

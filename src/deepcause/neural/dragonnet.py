@@ -170,4 +170,4 @@ class DragonNet(NeuralEffectEstimator):
         x = self._tensor(self.x_scaler_.transform(arr))
         with torch.no_grad():
             g = torch.stack([torch.sigmoid(net(x)[2]) for net in self.networks_]).mean(0)
-        return g.double().cpu().numpy()
+        return g.cpu().double().numpy()
