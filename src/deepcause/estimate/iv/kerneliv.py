@@ -6,14 +6,20 @@ regression; stage 2 regresses ``Y`` on the predicted embeddings, giving
 approximated with ``n_components`` Nyström landmarks (default) or random Fourier features, so a
 fit costs O(n m^2) time and O(n m) memory.
 
-Hyper-parameters follow the paper's sample-splitting criteria: the data are split in two halves;
-the stage-1 ridge ``lambda`` minimises the out-of-sample error of the embedding on the second
-half, the stage-2 ridge ``xi`` minimises the out-of-sample error ``|y - mu(z) alpha|^2`` on the
-first half. The same stage-2 criterion (a held-out estimate of the projected risk
-``E[(Y - E[h(T, X) | Z, X])^2]``) selects one Gaussian lengthscale per input column, by
-coordinate search over ``lengthscale_grid`` on standardized inputs (the lengthscale of a
-control is shared by both kernels). With ``cross_fit=True`` the final fit is the average of
-the two fits with the halves' roles swapped.
+Hyper-parameters follow the paper's sample-splitting criteria (Singh et al. 2019, App. A.5),
+with every embedding used for training or validation predicted out of sample: the data are
+split in halves ``a`` and ``b``; a stage-1 ridge is fitted on each half, its ``lambda``
+minimising the held-out embedding error on the other half. Stage 2 is trained on half ``b``
+with embeddings from half ``a``'s stage 1, and its ridge ``xi`` minimises the held-out error
+``|y - mu(z) alpha|^2`` on half ``a`` with embeddings from half ``b``'s stage 1 (an estimate of
+the projected risk ``E[(Y - E[h(T, X) | Z, X])^2]``). With ``cross_fit=True`` (default) the
+roles are also swapped, ``xi`` minimises the summed loss and the two fits are averaged.
+
+Kernels are Gaussian on standardized columns with one lengthscale per column (a control's
+lengthscale is shared by both kernels). With ``lengthscales="auto"`` a coordinate search over
+``lengthscale_grid`` picks them: the stage-2 criterion for the columns of ``h`` (treatments and
+controls) and the stage-1 criterion for the instrument-only columns. The search runs on at
+most ``search_rows`` rows with ``search_components`` features; the final fit uses all.
 
 >>> from deepcause.simulate_iv import make_demand, demand_test_points
 >>> ds = make_demand(2000, rho=0.5, random_state=0)
@@ -128,7 +134,7 @@ class KernelIV(BaseIVEstimator):
     ----------
     n_components : Nyström landmarks or random features per kernel.
     approximation : ``"nystrom"`` or ``"rff"``.
-    lengthscales : ``"auto"`` (coordinate search by the stage-2 criterion), a number, or one
+    lengthscales : ``"auto"`` (coordinate search by the KIV criteria), a number, or one
         value per input column in the order treatments, controls, instruments — in units of
         each column's standard deviation.
     lengthscale_grid : candidate lengthscales for the search.
