@@ -99,7 +99,8 @@ def draw_query(data, g, max_x=2, max_y=2):
 
 
 def _causal(g, xs, ys) -> bool:
-    return any(g.descendants(x) & ys for x in xs)
+    """Henckel et al.'s setting for the O-set formula: every outcome is caused by X."""
+    return ys <= g.descendants(xs)
 
 
 def minimal_only(valid: list[frozenset[str]]) -> set[frozenset[str]]:

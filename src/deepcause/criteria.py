@@ -162,8 +162,9 @@ def find_adjustment_set(
     ``kind="minimal"``: a minimal set of minimum size (a vertex min-cut in the augmented
     graph, van der Zander et al. 2019); ``"optimal"``: the O-set of Henckel,
     Perković & Maathuis (2022) (smallest asymptotic variance among adjustment sets in DAGs;
-    with bidirected edges it is extended along collider paths as in Runge (2021) and, if that
-    set is not valid, the minimal set is returned); ``"parents"``: the treatment's parents.
+    with bidirected edges it is extended along collider paths as in Runge (2021); whenever
+    the result is not valid (possible with bidirected edges, or when some outcome is not
+    caused by the treatment) the ``"minimal"`` set is returned instead); ``"parents"``: the treatment's parents.
     """
     xs, ys = _query(g, treatment, outcome)
     adj = _Adjustment(g, xs, ys)
