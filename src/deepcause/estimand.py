@@ -318,6 +318,9 @@ def _render(e: Expression, style: str, scope: frozenset[str], rename: dict[str, 
 # ----------------------------------------------------------------------------- simplification
 
 
+_Memo = dict[int, tuple[Expression, Expression]]
+
+
 def _factors(e: Expression) -> list[Expression]:
     return list(e.factors) if isinstance(e, Product) else [e]
 
@@ -348,18 +351,22 @@ def _merge_chain(factors: list[Expression]) -> list[Expression]:
     return factors
 
 
-def _simp_product(e: Product) -> Expression:
+def _simp_product(e: Product, memo: _Memo) -> Expression:
     flat: list[Expression] = []
     for f in e.factors:
-        f = _simp(f)
+        f = _simp(f, memo)
         flat.extend(f.factors if isinstance(f, Product) else [f])
+    n_flat = len(flat)
     flat = _merge_chain(flat)
     fractions = [f for f in flat if isinstance(f, Fraction)]
     if fractions:  # a (b / c) -> (a b) / c, so common factors can cancel
         nums = [f.numerator if isinstance(f, Fraction) else f for f in flat]
         dens = [f.denominator for f in fractions]
         return Fraction(_product(nums), _product(dens))
-    return ONE if not flat else _product(flat)
+    out = ONE if not flat else _product(flat)
+    if len(flat) == n_flat:  # simplified factors, nothing merged: no rule applies to the result
+        memo[id(out)] = (out, out)
+    return out
 
 
 def _sum_out_heads(
@@ -396,8 +403,8 @@ def _sum_out_heads(
     return [f for f in slots if f is not None], bound - removed
 
 
-def _simp_sum(e: Sum) -> Expression:
-    body = _simp(e.expression)
+def _simp_sum(e: Sum, memo: _Memo) -> Expression:
+    body = _simp(e.expression, memo)
     bound = e.variables & body._free  # type: ignore[attr-defined]
     if bound != e.variables & e.expression._free:  # type: ignore[attr-defined]
         # the body became constant in a summed variable (e.g. Σ_a P(a) / P(a)): the sum would
@@ -419,7 +426,9 @@ def _simp_sum(e: Sum) -> Expression:
     factors = _factors(body)
     outside = [f for f in factors if not (f._free & bound)]  # type: ignore[attr-defined]
     inside = [f for f in factors if f._free & bound]  # type: ignore[attr-defined]
+    n_bound = len(bound)
     inside, bound = _sum_out_heads(inside, bound)
+    stable = len(bound) == n_bound  # no term changed: the regrouped result is final
     outside += [f for f in inside if not (f._free & bound)]  # type: ignore[attr-defined]
     inside = [f for f in inside if f._free & bound]  # type: ignore[attr-defined]
     # split into independent groups: Σ_{a,b} f(a) g(b) = Σ_a f(a) Σ_b g(b) (union-find)
@@ -450,18 +459,23 @@ def _simp_sum(e: Sum) -> Expression:
         )  # type: ignore[attr-defined]
         for vs, fs in groups
     ]
+    if outside or len(sums) > 1:  # smaller sums than e: simplify them now (memoised)
+        sums = [_simp(x, memo) for x in sums]
     # keep the original order of factors: outside ones first, then the sums (textbook style)
     out = outside + sums
-    return ONE if not out else _product(out)
+    result = ONE if not out else _product(out)
+    if stable:
+        memo[id(result)] = (result, result)
+    return result
 
 
-def _simp_fraction(e: Fraction) -> Expression:
-    num, den = _simp(e.numerator), _simp(e.denominator)
+def _simp_fraction(e: Fraction, memo: _Memo) -> Expression:
+    num, den = _simp(e.numerator, memo), _simp(e.denominator, memo)
     if isinstance(num, Fraction):
         num, den = num.numerator, Product((num.denominator, den))
-        den = _simp(den)
+        den = _simp(den, memo)
     if isinstance(den, Fraction):
-        num, den = _simp(Product((num, den.denominator))), den.numerator
+        num, den = _simp(Product((num, den.denominator)), memo), den.numerator
     if den == ONE:
         return num
     if num == den:
@@ -483,23 +497,45 @@ def _simp_fraction(e: Fraction) -> Expression:
         s, d = nf[0], df[0]
         if not (d._free & s.variables):  # type: ignore[attr-defined]
             # Σ_V f / d = Σ_V (f / d) when d does not depend on V; keep it if it simplifies
-            pushed = _simp(Fraction(s.expression, d))
+            pushed = _simp(Fraction(s.expression, d), memo)
             if not isinstance(pushed, Fraction):
                 return Sum(s.variables, pushed)
     num = ONE if not nf else _product(nf)
     return num if not df else Fraction(num, _product(df))
 
 
-def _simp(e: Expression) -> Expression:
+def _dispatch(e: Expression, memo: _Memo) -> Expression:
     if isinstance(e, P):
         return e
     if isinstance(e, Product):
-        return _simp_product(e)
+        return _simp_product(e, memo)
     if isinstance(e, Sum):
-        return _simp_sum(e)
+        return _simp_sum(e, memo)
     if isinstance(e, Fraction):
-        return _simp_fraction(e)
+        return _simp_fraction(e, memo)
     raise TypeError(f"not an expression: {e!r}")
+
+
+def _simp(e: Expression, memo: _Memo) -> Expression:
+    """Simplify ``e`` to a fixed point; memoised by id, so shared and already simplified
+    subtrees cost nothing (the memo keeps the objects alive, so ids are not reused)."""
+    if type(e) is P:
+        return e
+    hit = memo.get(id(e))
+    if hit is not None:
+        return hit[1]
+    out = e
+    for _ in range(50):
+        if out is not e and (hit := memo.get(id(out))) is not None:
+            out = hit[1]  # a result the rules already know to be final
+            break
+        new = _dispatch(out, memo)
+        if new is out or new == out:
+            break
+        out = new
+    memo[id(e)] = (e, out)
+    memo[id(out)] = (out, out)
+    return out
 
 
 def simplify(expression: Expression) -> Expression:
@@ -515,12 +551,7 @@ def simplify(expression: Expression) -> Expression:
     >>> print(simplify(Fraction(Sum("W", P(["W", "X", "Y"])), Sum(["W", "Y"], P(["W", "X", "Y"])))))
     P(Y | X)
     """
-    for _ in range(50):
-        new = _simp(expression)
-        if new == expression:
-            break
-        expression = new
-    return expression
+    return _simp(expression, {})
 
 
 # ----------------------------------------------------------------------------- evaluation

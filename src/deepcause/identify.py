@@ -294,6 +294,13 @@ def _idc(
 # ----------------------------------------------------------------------------- shortcuts
 
 
+def _ancestral(s: _Struct, x: frozenset[str], y: frozenset[str]) -> CausalGraph:
+    """G[An(X ∪ Y)]: adjustment and front-door sets, and the m-separations that decide them,
+    live inside the ancestors of treatment and outcome, so the criteria see a smaller graph."""
+    anc = _ancestors(s.pa, x | y, s.nodes)
+    return s.graph if len(anc) == len(s.nodes) else s.graph.subgraph(anc)
+
+
 def _backdoor_set(g: CausalGraph, x: frozenset[str], y: frozenset[str]) -> frozenset[str] | None:
     return find_adjustment_set(g, x, y, kind="minimal")
 
@@ -400,7 +407,8 @@ def identify(
     s = _struct(g)
     query = _query_text(xs, ys, ws)
     if not w:  # a back-door set answers the query at once (and is the simplest formula)
-        z = _backdoor_set(g, x, y)
+        small = _ancestral(s, x, y)
+        z = _backdoor_set(small, x, y)
         if z is not None:
             expr = _backdoor_formula(x, y, z)
             adjustment = tuple(_sorted(z))
@@ -419,9 +427,9 @@ def identify(
         raise exc from None
     kind, mediators = ("conditional" if w else "general"), None
     if not w:  # identifiable without a back-door set: is it the front-door formula?
-        m = _frontdoor_set(g, x, y)
+        m = _frontdoor_set(small, x, y)
         if m is not None:
             expr, kind, mediators = _frontdoor_formula(x, y, m), "frontdoor", tuple(_sorted(m))
-    if simplify:
+    if simplify and mediators is None:  # the front-door formula is already in textbook form
         expr = _simplify(expr)
     return Estimand(expr, xs, ys, ws, kind, None, mediators)
