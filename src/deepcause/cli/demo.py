@@ -17,6 +17,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("Identification: kidney stones, front door, napkin, bow", "deepcause.cli.demo_identify:run"),
     ("Neural estimators: CFR on IHDP", "deepcause.cli.demo_neural:run"),
     ("Causal generative models: sampling under do()", "deepcause.cli.demo_generative:run"),
+    ("Instrumental variables: Card 2SLS vs OLS, KernelIV", "deepcause.cli.demo_iv:run"),
 ]
 
 
