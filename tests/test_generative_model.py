@@ -104,8 +104,13 @@ def test_counterfactuals_recover_the_unit_level_answer():
     scm = _scm("diamond")
     df = scm.sample(N_TRAIN, random_state=0)
     factual, truth = scm.counterfactual(500, do={"X": lambda x: x + 1.0}, random_state=3)
-    for mech in ("additive", "flow"):
-        model = _fit(scm.graph, df, mechanisms=mech)
+    do_truth = scm.sample(N_SAMPLE, do={"X": 1.0}, random_state=1)
+    for mech in ("additive", "flow", "diffusion"):  # every invertible mechanism
+        model = _fit(
+            scm.graph, df, mechanisms=mech, max_epochs=None if mech == "diffusion" else EPOCHS
+        )
+        samples = model.sample(N_SAMPLE, do={"X": 1.0}, random_state=2)
+        assert interventional_mean_error(samples["Y"], do_truth["Y"]) < 0.1, mech
         cf = model.counterfactual(factual, do={"X": lambda x: x + 1.0})
         assert list(cf.columns) == list(factual.columns) and cf.index.equals(factual.index)
         np.testing.assert_allclose(cf["Z"], factual["Z"])  # non-descendants keep their values

@@ -435,6 +435,8 @@ class CausalGenerativeModel(BaseEstimator):
                 values[v] = specs[v].value
             elif v not in affected:
                 values[v] = fact[v]
+            elif not any(p in affected for p in self.parents_[v]):
+                values[v] = self._maybe_shift(v, fact[v], specs)  # natural value is unchanged
             else:
                 mech = self._mechanism(v)
                 u = mech.abduct(fact[v], self.context(v, fact), gen)
