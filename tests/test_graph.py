@@ -228,6 +228,8 @@ class TestOperations:
         g = CausalGraph("age -> treat -> re78")
         assert g.check_nodes("treat") == ("treat",)
         assert g.check_nodes(["age", "treat", "age"]) == ("age", "treat")
+        assert g.check_nodes(["re78", "age"]) == ("re78", "age")  # sequences keep their order
+        assert g.check_nodes({"re78", "treat", "age"}) == ("age", "treat", "re78")  # sets: graph
         with pytest.raises(UnknownNodeError, match=r"outcome 're75'.*did you mean 're78'"):
             g.check_nodes(["re75"], role="outcome")
         with pytest.raises(QueryError, match="treatment set is empty"):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ._graph_algorithms import connecting_walk, find_cycle, m_separated, project
@@ -311,7 +311,7 @@ class CausalGraph:
     def __contains__(self, node: object) -> bool:
         return node in self._pa
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._nodes)
 
     def __eq__(self, other: object) -> bool:
@@ -340,7 +340,13 @@ class CausalGraph:
         ...
         deepcause.exceptions.UnknownNodeError: treatment 'ag' is not a node of the graph (did you mean 'age'?); nodes: ['age', 'X', 'Y']
         """
-        items = (names,) if isinstance(names, str) else tuple(dict.fromkeys(names))
+        if isinstance(names, str):
+            items: tuple[str, ...] = (names,)
+        elif isinstance(names, (set, frozenset)):  # unordered: use the graph's node order
+            index = self._index
+            items = tuple(sorted(names, key=lambda n: (index.get(n, len(index)), str(n))))
+        else:
+            items = tuple(dict.fromkeys(names))
         if not items and not allow_empty:
             raise QueryError(f"the {role} set is empty; name at least one node of the graph")
         pa = self._pa
