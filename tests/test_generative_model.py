@@ -326,3 +326,21 @@ def test_district_strategy_hook_plumbing(tmp_path):
             LATENT_SAMPLE_HOOKS.remove(refuse)
     finally:
         DISTRICT_STRATEGIES.pop("toy")
+
+
+def test_column_types_and_index_are_preserved():
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(0)
+    n = 600
+    a = rng.random(n) < 0.4
+    g = pd.Categorical(np.where(a, "x", np.where(rng.random(n) < 0.5, "y", "z")))
+    df = pd.DataFrame({"A": a, "G": g, "Y": a * 2.0 + rng.normal(size=n)}, index=np.arange(n) + 7)
+    model = _fit("A -> G -> Y; A -> Y", df, max_epochs=10)
+    s = model.sample(50, do={"A": True}, random_state=0)
+    assert s["A"].dtype == bool and s["Y"].dtype == np.float64
+    assert list(s["G"].cat.categories) == ["x", "y", "z"]
+    cf = model.counterfactual(df.head(4), do={"A": False})
+    assert cf.index.equals(df.index[:4]) and not cf.isna().any().any()
+    assert not cf["A"].any()
+    assert clone(model).get_params() == model.get_params()

@@ -108,10 +108,12 @@ class NodeSpec:
     def to_columns(self, t: torch.Tensor) -> dict[str, Any]:
         values = self.decode_values(t)
         if self.discrete:
+            if self.dtype == "category":
+                return {self.columns[0]: pd.Categorical(values, categories=self.levels)}
             col = pd.Series(values)
             with contextlib.suppress(TypeError, ValueError):
                 col = col.astype(self.dtype or "object")
-            return {self.columns[0]: col.to_numpy() if self.dtype != "category" else col}
+            return {self.columns[0]: col.to_numpy()}
         if self.dim == 1:
             return {self.columns[0]: values}
         return {c: values[:, i] for i, c in enumerate(self.columns)}
