@@ -13,7 +13,8 @@ Subclasses implement ``_fit(data: BackdoorData)`` and ``_effect(quantity) -> Eff
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -32,7 +33,12 @@ from .._validation import (
     require_columns,
     require_dataframe,
 )
-from ..exceptions import DataValidationError, EstimandNotSupportedError, NotFittedError
+from ..exceptions import (
+    DataValidationError,
+    EstimandNotSupportedError,
+    NotFittedError,
+    PositivityWarning,
+)
 from ..results import EffectEstimate
 
 __all__ = ["BackdoorData", "BaseEffectEstimator", "resolve_backdoor_data", "Quantity"]
@@ -59,8 +65,13 @@ class BackdoorData:
     def take(self, index: np.ndarray) -> BackdoorData:
         """Rows ``index`` of the data (for bootstrap and cross-fitting)."""
         return BackdoorData(
-            self.X[index], self.t[index], self.y[index], self.covariate_names,
-            self.treatment, self.outcome, self.estimand,
+            self.X[index],
+            self.t[index],
+            self.y[index],
+            self.covariate_names,
+            self.treatment,
+            self.outcome,
+            self.estimand,
         )
 
 
@@ -178,9 +189,14 @@ class BaseEffectEstimator(BaseEstimator):
     ) -> BaseEffectEstimator:
         """Fit on a DataFrame + estimand, a DataFrame + column names, or arrays (X, t, y)."""
         self.data_ = resolve_backdoor_data(
-            data, estimand, y,
-            treatment=treatment, outcome=outcome, covariates=covariates,
-            estimator=type(self).__name__, supported_kinds=self.supported_kinds,
+            data,
+            estimand,
+            y,
+            treatment=treatment,
+            outcome=outcome,
+            covariates=covariates,
+            estimator=type(self).__name__,
+            supported_kinds=self.supported_kinds,
         )
         self._fit(self.data_)
         return self
@@ -218,6 +234,10 @@ class BaseEffectEstimator(BaseEstimator):
         """Average treatment effect on the controls E[Y(1) - Y(0) | T = 0]."""
         return self.effect("ATC")
 
+    def diagnostics(self, quantity: str = "ATE") -> Mapping[str, Any]:
+        """Diagnostics (overlap, balance, effective sample size, ...) of the ``quantity`` fit."""
+        return self.effect(quantity).diagnostics
+
     # ---------------------------------------------------------------- bootstrap
     def bootstrap(
         self,
@@ -233,14 +253,16 @@ class BaseEffectEstimator(BaseEstimator):
         rng = np.random.default_rng(random_state)
         treated, control = np.flatnonzero(data.t == 1), np.flatnonzero(data.t == 0)
         draws = np.empty(n_boot)
-        for b in progress(range(n_boot), verbose=verbose, desc=f"bootstrap {quantity}"):
-            idx = np.concatenate(
-                [rng.choice(treated, treated.size), rng.choice(control, control.size)]
-            )
-            est = clone(self)
-            est.data_ = data.take(idx)
-            est._fit(est.data_)
-            draws[b] = est._effect(quantity).value
+        with warnings.catch_warnings():  # the point estimate already warned once
+            warnings.simplefilter("ignore", PositivityWarning)
+            for b in progress(range(n_boot), verbose=verbose, desc=f"bootstrap {quantity}"):
+                idx = np.concatenate(
+                    [rng.choice(treated, treated.size), rng.choice(control, control.size)]
+                )
+                est = clone(self)
+                est.data_ = data.take(idx)
+                est._fit(est.data_)
+                draws[b] = est._effect(quantity).value
         return EffectEstimate(
             value=point.value,
             std_error=float(np.std(draws, ddof=1)),

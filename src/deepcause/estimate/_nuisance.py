@@ -1,0 +1,207 @@
+"""Nuisance models shared by the back-door estimators: defaults, folds, cross-fitting, clipping.
+
+Default learners (chosen on LaLonde/IHDP and for speed, see ``benchmarks/bench_estimation.py``):
+
+* propensity: ``LogisticRegression(C=1.0)`` on standardized covariates;
+* outcome: ``RidgeCV`` (alphas 1e-3..1e3) per treatment arm on standardized covariates.
+
+Both are fast at any size (10 covariates, 10^7 rows in seconds) and do well on the LaLonde
+and IHDP benchmarks; pass any scikit-learn estimator to use something else (a classifier with
+``predict_proba`` for the propensity, a regressor for outcomes).
+
+>>> import numpy as np
+>>> folds = make_folds(np.array([0, 1] * 5), n_folds=2, random_state=0)
+>>> sorted(np.bincount(folds).tolist())
+[5, 5]
+>>> clip_bounds("auto", "ATE"), clip_bounds("auto", "ATT"), clip_bounds(0.02, "ATE")
+((0.05, 0.95), (0.0, 0.99), (0.02, 0.98))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, RidgeCV
+
+__all__ = [
+    "default_propensity_model",
+    "default_outcome_model",
+    "standardize",
+    "make_folds",
+    "crossfit_propensity",
+    "crossfit_outcomes",
+    "clip_bounds",
+    "crump_threshold",
+    "seeded",
+    "trim_bounds",
+]
+
+# propensity clipping used by clip="auto": (lower, upper) per quantity. For the ATE both tails
+# get weights 1/e and 1/(1-e), so both are clipped at 0.05 (max weight 20); the ATT only uses
+# the odds e/(1-e) of comparison units, so only the upper tail is clipped (max odds 99), and
+# symmetrically for the ATC.
+AUTO_CLIP: dict[str, tuple[float, float]] = {
+    "ATE": (0.05, 0.95),
+    "ATT": (0.0, 0.99),
+    "ATC": (0.01, 1.0),
+    "ATO": (0.0, 1.0),
+}
+
+
+def default_propensity_model() -> LogisticRegression:
+    """L2 logistic regression (C=1) — applied to standardized covariates."""
+    return LogisticRegression(C=1.0, max_iter=1000)
+
+
+def default_outcome_model() -> RidgeCV:
+    """Ridge regression with the penalty chosen by efficient leave-one-out CV."""
+    return RidgeCV(alphas=np.logspace(-3, 3, 7))
+
+
+def standardize(X: np.ndarray) -> np.ndarray:
+    """Centered and scaled float64 copy of ``X`` (constant columns are only centered)."""
+    Z = np.array(X, dtype=np.float64, order="C", copy=True)
+    if Z.shape[1] == 0:
+        return Z
+    mean = Z.mean(axis=0)
+    sd = Z.std(axis=0)
+    sd[sd == 0] = 1.0
+    Z -= mean
+    Z /= sd
+    return Z
+
+
+def make_folds(t: np.ndarray, n_folds: int, random_state: Any = None) -> np.ndarray:
+    """Fold id (0..n_folds-1) per unit, stratified by treatment arm, shuffled by the seed."""
+    if not isinstance(n_folds, int | np.integer) or n_folds < 1:
+        raise ValueError(f"n_folds must be a positive integer, got {n_folds!r}")
+    rng = np.random.default_rng(random_state)
+    folds = np.empty(len(t), dtype=np.int32)
+    offset = 0
+    for arm in (0, 1):
+        idx = np.flatnonzero(t == arm)
+        if n_folds > 1 and idx.size < n_folds:
+            raise ValueError(
+                f"treatment group {arm} has {idx.size} units, fewer than n_folds={n_folds}; "
+                "lower n_folds"
+            )
+        folds[rng.permutation(idx)] = (np.arange(idx.size) + offset) % n_folds
+        offset += idx.size
+    return folds
+
+
+def _fold_pairs(folds: np.ndarray, n_folds: int):
+    """(train mask, test mask) per fold; one fold means fit and predict on everything."""
+    if n_folds == 1:
+        everything = np.ones(len(folds), dtype=bool)
+        yield everything, everything
+        return
+    for k in range(n_folds):
+        test = folds == k
+        yield ~test, test
+
+
+def seeded(model: Any, random_state: Any) -> Any:
+    """Unfitted clone of ``model`` with ``random_state`` set when it has one left as None."""
+    fresh = clone(model)
+    params = fresh.get_params(deep=False)
+    if "random_state" in params and params["random_state"] is None and random_state is not None:
+        fresh.set_params(random_state=int(np.random.default_rng(random_state).integers(2**31)))
+    return fresh
+
+
+def _positive_proba(model: Any, X: np.ndarray) -> np.ndarray:
+    proba = model.predict_proba(X)
+    classes = list(getattr(model, "classes_", [0, 1]))
+    return proba[:, classes.index(1)]
+
+
+def crossfit_propensity(
+    model: Any,
+    X: np.ndarray,
+    t: np.ndarray,
+    folds: np.ndarray,
+    n_folds: int,
+    random_state: Any = None,
+) -> np.ndarray:
+    """Out-of-fold P(T=1 | X) (in-sample when ``n_folds == 1``)."""
+    e = np.empty(len(t), dtype=np.float64)
+    if X.shape[1] == 0:  # no covariates: the propensity is the treated share of the training fold
+        for train, test in _fold_pairs(folds, n_folds):
+            e[test] = t[train].mean()
+        return e
+    for train, test in _fold_pairs(folds, n_folds):
+        fitted = seeded(model, random_state).fit(X[train], t[train])
+        e[test] = _positive_proba(fitted, X[test])
+    return e
+
+
+def crossfit_outcomes(
+    model: Any,
+    X: np.ndarray,
+    t: np.ndarray,
+    y: np.ndarray,
+    folds: np.ndarray,
+    n_folds: int,
+    random_state: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold E[Y | X, T=0] and E[Y | X, T=1], one model per arm and fold."""
+    mus = (np.empty(len(t)), np.empty(len(t)))
+    for train, test in _fold_pairs(folds, n_folds):
+        for arm in (0, 1):
+            rows = train & (t == arm)
+            if X.shape[1] == 0:
+                mus[arm][test] = y[rows].mean()
+                continue
+            fitted = seeded(model, random_state).fit(X[rows], y[rows])
+            mus[arm][test] = np.asarray(fitted.predict(X[test]), dtype=np.float64).ravel()
+    return mus
+
+
+def clip_bounds(clip: Any, quantity: str) -> tuple[float, float]:
+    """``(lower, upper)`` propensity bounds for ``clip`` = ``"auto"``, ``None`` or a number."""
+    if clip is None or clip is False:
+        return 0.0, 1.0
+    if isinstance(clip, str):
+        if clip != "auto":
+            raise ValueError(f"clip must be 'auto', None or a number in [0, 0.5), got {clip!r}")
+        return AUTO_CLIP.get(quantity, (0.0, 1.0))
+    c = float(clip)
+    if not 0 <= c < 0.5:
+        raise ValueError(f"clip must be 'auto', None or a number in [0, 0.5), got {clip!r}")
+    return c, 1.0 - c
+
+
+def crump_threshold(e: np.ndarray) -> float:
+    """Optimal trimming level alpha of Crump, Hotz, Imbens & Mitnik (2009).
+
+    Units with ``alpha <= e <= 1 - alpha`` are kept; 0 when no trimming is needed.
+
+    >>> crump_threshold(np.full(10, 0.5))
+    0.0
+    """
+    e = np.clip(np.asarray(e, dtype=float), 1e-12, 1 - 1e-12)
+    g = np.sort(1.0 / (e * (1.0 - e)))
+    if g[-1] <= 2.0 * g.mean():
+        return 0.0
+    cummean = np.cumsum(g) / np.arange(1, g.size + 1)
+    ok = np.flatnonzero(g <= 2.0 * cummean)
+    gamma = 2.0 * cummean[ok[-1]]
+    return float(0.5 - np.sqrt(max(0.25 - 1.0 / gamma, 0.0)))
+
+
+def trim_bounds(trim: Any, e: np.ndarray) -> tuple[float, float] | None:
+    """Trimming interval for ``trim`` = ``None``, a level in (0, 0.5) or ``"crump"``."""
+    if trim is None:
+        return None
+    if isinstance(trim, str):
+        if trim != "crump":
+            raise ValueError(f"trim must be None, 'crump' or a number in (0, 0.5), got {trim!r}")
+        a = crump_threshold(e)
+    else:
+        a = float(trim)
+        if not 0 < a < 0.5:
+            raise ValueError(f"trim must be None, 'crump' or a number in (0, 0.5), got {trim!r}")
+    return a, 1.0 - a

@@ -1,0 +1,239 @@
+"""Overlap, balance and effective-sample-size diagnostics attached to every back-door fit.
+
+>>> import numpy as np
+>>> t = np.array([0, 0, 1, 1]); e = np.array([0.2, 0.4, 0.6, 0.8])
+>>> w = implied_weights(e, t, "ATE")
+>>> w.round(3).tolist()
+[1.25, 1.667, 1.667, 1.25]
+>>> overlap_summary(e, t)["n_extreme"]
+0
+>>> round(effective_sample_size(w, t)["treated"], 3)
+1.96
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import PositivityWarning
+
+__all__ = [
+    "implied_weights",
+    "overlap_summary",
+    "standardized_differences",
+    "balance_table",
+    "effective_sample_size",
+    "backdoor_diagnostics",
+    "warn_positivity",
+    "plot_overlap",
+    "plot_balance",
+]
+
+EXTREME = 0.01  # propensity scores below this or above 1 - this count as extreme
+
+
+def implied_weights(e: np.ndarray, t: np.ndarray, quantity: str) -> np.ndarray:
+    """Per-unit weights that make each arm look like the target population of ``quantity``.
+
+    ATE: 1/e (treated), 1/(1-e) (controls); ATT: 1, e/(1-e); ATC: (1-e)/e, 1;
+    ATO (overlap weights, Li, Morgan & Zaslavsky 2018): 1-e, e.
+    """
+    t1 = t == 1
+    if quantity == "ATE":
+        return np.where(t1, 1.0 / e, 1.0 / (1.0 - e))
+    if quantity == "ATT":
+        return np.where(t1, 1.0, e / (1.0 - e))
+    if quantity == "ATC":
+        return np.where(t1, (1.0 - e) / e, 1.0)
+    if quantity == "ATO":
+        return np.where(t1, 1.0 - e, e)
+    raise ValueError(f"quantity must be ATE, ATT, ATC or ATO, got {quantity!r}")
+
+
+def overlap_summary(e: np.ndarray, t: np.ndarray, eps: float = EXTREME) -> dict[str, Any]:
+    """Counts of extreme scores (< eps or > 1-eps) and min/max of the scores in each arm."""
+    out: dict[str, Any] = {"threshold": eps}
+    low, high = e < eps, e > 1 - eps
+    for arm, name in ((1, "treated"), (0, "control")):
+        g = t == arm
+        eg = e[g]
+        out[name] = {
+            "n": int(g.sum()),
+            "min": float(eg.min()),
+            "max": float(eg.max()),
+            "n_below": int((low & g).sum()),
+            "n_above": int((high & g).sum()),
+        }
+    out["n_extreme"] = int((low | high).sum())
+    out["share_extreme"] = float((low | high).mean())
+    return out
+
+
+def _weighted_moments(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return (w @ X) / w.sum()
+
+
+def standardized_differences(
+    X: np.ndarray, t: np.ndarray, w: np.ndarray | None = None
+) -> np.ndarray:
+    """Standardized mean differences (treated - control) / pooled unweighted s.d., per column."""
+    t1 = t == 1
+    X1, X0 = X[t1], X[~t1]
+    sd = np.sqrt((X1.var(axis=0, ddof=1) + X0.var(axis=0, ddof=1)) / 2.0)
+    sd[sd == 0] = 1.0
+    if w is None:
+        diff = X1.mean(axis=0) - X0.mean(axis=0)
+    else:
+        diff = _weighted_moments(X1, w[t1]) - _weighted_moments(X0, w[~t1])
+    return diff / sd
+
+
+def balance_table(
+    X: np.ndarray, t: np.ndarray, names: Sequence[str], w: np.ndarray | None
+) -> pd.DataFrame:
+    """SMD of every covariate before and after weighting (``w`` = None: unweighted only)."""
+    table = pd.DataFrame(
+        {"smd_before": standardized_differences(X, t)},
+        index=pd.Index(list(names), name="covariate"),
+    )
+    table["smd_after"] = standardized_differences(X, t, w) if w is not None else np.nan
+    return table
+
+
+def effective_sample_size(w: np.ndarray, t: np.ndarray) -> dict[str, float]:
+    """Kish effective sample size (sum w)^2 / sum w^2 of each arm."""
+    out = {}
+    for arm, name in ((1, "treated"), (0, "control")):
+        wg = w[t == arm]
+        ssq = float(wg @ wg)
+        out[name] = float(wg.sum() ** 2 / ssq) if ssq > 0 else 0.0
+    return out
+
+
+def backdoor_diagnostics(
+    X: np.ndarray,
+    t: np.ndarray,
+    names: Sequence[str],
+    e: np.ndarray | None,
+    w: np.ndarray | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The standard diagnostics dict: overlap, balance, ESS, plus ``extra`` entries."""
+    diag: dict[str, Any] = {}
+    if e is not None:
+        diag["overlap"] = overlap_summary(e, t)
+        diag["propensity"] = e
+        diag["treatment"] = t
+    diag["balance"] = balance_table(X, t, names, w) if X.shape[1] else pd.DataFrame()
+    if len(names):
+        diag["max_abs_smd_before"] = float(np.abs(diag["balance"]["smd_before"]).max())
+        if w is not None:
+            diag["max_abs_smd_after"] = float(np.abs(diag["balance"]["smd_after"]).max())
+    if w is not None:
+        diag["ess"] = effective_sample_size(w, t)
+        diag["weights"] = w
+    diag.update(extra)
+    return diag
+
+
+def warn_positivity(
+    e: np.ndarray, t: np.ndarray, quantity: str, estimator: str, handling: str, stacklevel: int = 3
+) -> int:
+    """Warn when units relevant to ``quantity`` have extreme scores; return their number.
+
+    ATT needs controls for every treated unit, so scores near 1 matter; ATC needs the reverse
+    (scores near 0); the ATE needs both. Overlap-weighted targets (ATO) never warn.
+    """
+    if quantity == "ATO":
+        return 0
+    parts = []
+    total = 0
+    sides = {"ATE": ("below", "above"), "ATT": ("above",), "ATC": ("below",)}[quantity]
+    for side in sides:
+        bad = e < EXTREME if side == "below" else e > 1 - EXTREME
+        for arm, name in ((1, "treated"), (0, "control")):
+            k = int((bad & (t == arm)).sum())
+            if k:
+                total += k
+                bound = f"< {EXTREME}" if side == "below" else f"> {1 - EXTREME}"
+                parts.append(f"{k} {name} unit(s) with propensity {bound}")
+    if total:
+        warnings.warn(
+            f"{estimator} {quantity}: limited overlap — {'; '.join(parts)} "
+            f"({total} of {len(e)} units). {handling}",
+            PositivityWarning,
+            stacklevel=stacklevel,
+        )
+    return total
+
+
+# ---------------------------------------------------------------------------- plots
+def _diagnostics_of(obj: Any) -> Mapping[str, Any]:
+    if isinstance(obj, Mapping):
+        return obj
+    diag = getattr(obj, "diagnostics", None)
+    if callable(diag):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PositivityWarning)
+            return diag()
+    if diag is None:
+        raise TypeError(
+            f"expected an EffectEstimate, a fitted estimator or a diagnostics mapping, got "
+            f"{type(obj).__name__}"
+        )
+    return diag
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "plotting needs matplotlib: pip install 'deepcause[plot]' (or pip install matplotlib)"
+        ) from exc
+    return plt
+
+
+def plot_overlap(obj: Any, ax: Any = None, bins: int = 30) -> Any:
+    """Histogram of propensity scores by treatment arm; returns the matplotlib Axes."""
+    diag = _diagnostics_of(obj)
+    if "propensity" not in diag:
+        raise ValueError("these diagnostics have no propensity scores to plot")
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    e, t = np.asarray(diag["propensity"]), np.asarray(diag["treatment"])
+    edges = np.linspace(0, 1, bins + 1)
+    ax.hist(e[t == 1], bins=edges, alpha=0.6, density=True, label="treated")
+    ax.hist(e[t == 0], bins=edges, alpha=0.6, density=True, label="control")
+    ax.set_xlabel("propensity score")
+    ax.set_ylabel("density")
+    ax.set_title("Propensity overlap")
+    ax.legend()
+    return ax
+
+
+def plot_balance(obj: Any, ax: Any = None, threshold: float = 0.1) -> Any:
+    """Love plot: |SMD| of each covariate before and after weighting; returns the Axes."""
+    diag = _diagnostics_of(obj)
+    table = diag.get("balance")
+    if table is None or len(table) == 0:
+        raise ValueError("these diagnostics have no covariate balance table to plot")
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.3 * len(table) + 1.5))
+    pos = np.arange(len(table))
+    ax.scatter(np.abs(table["smd_before"]), pos, label="before", marker="o")
+    if table["smd_after"].notna().any():
+        ax.scatter(np.abs(table["smd_after"]), pos, label="after", marker="x")
+    ax.axvline(threshold, color="grey", linestyle="--", linewidth=1)
+    ax.set_yticks(pos, list(map(str, table.index)))
+    ax.set_xlabel("|standardized mean difference|")
+    ax.set_title("Covariate balance")
+    ax.legend()
+    return ax
