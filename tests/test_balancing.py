@@ -11,9 +11,9 @@ from deepcause.estimate.balancing import (
     ApproximateResidualBalancing,
     EntropyBalancing,
     approximately_balancing_weights,
-    effective_sample_size,
     project_to_simplex,
 )
+from deepcause.estimate.diagnostics import effective_sample_size
 from deepcause.exceptions import DataValidationError, EstimandNotSupportedError
 from deepcause.simulate import make_confounded_binary
 
@@ -148,8 +148,8 @@ def test_arb_recovers_effect_in_sparse_high_dimension(quantity):
     assert np.all(w >= 0)
     t = df["t"].to_numpy()
     assert abs(w[t == 0].sum() - 1) < 1e-9
-    ess = r.diagnostics["ess_control"]
-    assert ess == pytest.approx(effective_sample_size(w[t == 0]))
+    ess = r.diagnostics["ess"]["control"]
+    assert ess == pytest.approx(effective_sample_size(w, t)["control"])
     assert r.diagnostics["max_abs_smd_after"] < r.diagnostics["max_abs_smd_before"]
     assert isinstance(r.diagnostics["balance"], pd.DataFrame)
 

@@ -33,7 +33,7 @@ def test_dcb_recovers_effect(quantity):
     w, c = est.weights(quantity), t == 0
     target = s[t == 1].mean() if quantity == "ATT" else s.mean()
     assert abs(target - w[c] @ s[c]) < 0.1 * s.std() < abs(target - s[c].mean())
-    assert r.diagnostics["ess_control"] > 20
+    assert r.diagnostics["ess"]["control"] > 20
 
 
 def test_dcb_standard_error_is_not_anticonservative():

@@ -33,54 +33,22 @@ import warnings
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import linalg, optimize
 
 from ..exceptions import DataValidationError, PositivityWarning
 from ..results import EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
 from ._nuisance import seeded, standardize
+from .diagnostics import backdoor_diagnostics
 
 __all__ = [
     "EntropyBalancing",
     "ApproximateResidualBalancing",
-    "balance_table",
-    "effective_sample_size",
     "project_to_simplex",
 ]
 
 
 # --------------------------------------------------------------------------- shared utilities
-def effective_sample_size(weights: np.ndarray) -> float:
-    """Kish's effective sample size ``(sum w)^2 / sum w^2``."""
-    w = np.asarray(weights, dtype=float)
-    return float(w.sum() ** 2 / np.sum(w**2))
-
-
-def balance_table(
-    X: np.ndarray,
-    t: np.ndarray,
-    weights: np.ndarray,
-    names: tuple[str, ...] | list[str],
-    quantity: str,
-) -> pd.DataFrame:
-    """Standardized mean differences (target minus arm) before and after weighting.
-
-    ``weights`` holds one weight per unit (used within each arm, normalized per arm); the
-    standardizing scale is the pooled within-arm standard deviation.
-    """
-    t = np.asarray(t).astype(bool)
-    sd = np.sqrt((X[t].var(axis=0) + X[~t].var(axis=0)) / 2)
-    sd = np.where(sd > 0, sd, 1.0)
-    target = {"ATT": X[t], "ATC": X[~t], "ATE": X}[quantity].mean(axis=0)
-    rows = {}
-    for arm, mask in (("treated", t), ("control", ~t)):
-        w = weights[mask] / weights[mask].sum()
-        rows[f"smd_{arm}_before"] = (target - X[mask].mean(axis=0)) / sd
-        rows[f"smd_{arm}_after"] = (target - w @ X[mask]) / sd
-    return pd.DataFrame(rows, index=list(names))
-
-
 def project_to_simplex(v: np.ndarray) -> np.ndarray:
     """Euclidean projection of ``v`` onto ``{x >= 0, sum x = 1}`` (sort-based, O(n log n))."""
     u = np.sort(v)[::-1]
@@ -133,20 +101,9 @@ class _WeightingEstimator(BaseEffectEstimator):
         return self.weights_[quantity]
 
     def _diagnostics(self, quantity: str, w: np.ndarray) -> dict[str, Any]:
+        """Balance table (SMD treated - control before/after weighting) and Kish ESS per arm."""
         data = self.data_
-        table = balance_table(data.X, data.t, w, data.covariate_names, quantity)
-        after = table[[c for c in table.columns if c.endswith("after")]].to_numpy()
-        before = table[[c for c in table.columns if c.endswith("before")]].to_numpy()
-        arms = {1: "treated", 0: "control"}
-        return {
-            "balance": table,
-            "max_abs_smd_before": float(np.abs(before).max()),
-            "max_abs_smd_after": float(np.abs(after).max()),
-            **{
-                f"ess_{arms[a]}": effective_sample_size(w[data.t == a])
-                for a in _weighted_arms(quantity)
-            },
-        }
+        return backdoor_diagnostics(data.X, data.t, data.covariate_names, None, w)
 
 
 # --------------------------------------------------------------------------- entropy balancing

@@ -48,6 +48,7 @@ from ._nuisance import (
     make_folds,
     seeded,
 )
+from .diagnostics import backdoor_diagnostics, implied_weights
 
 __all__ = ["SLearner", "TLearner", "XLearner", "DRLearner"]
 
@@ -383,9 +384,12 @@ class DRLearner(_MetaLearner):
             method=self._method,
             n=data.n,
             estimand=data.estimand,
-            diagnostics={
-                "propensity_min": float(e.min()),
-                "propensity_max": float(e.max()),
-                "cate_std": float(np.std(self.cate_)),
-            },
+            diagnostics=backdoor_diagnostics(
+                data.X,
+                t,
+                data.covariate_names,
+                e,
+                implied_weights(e, t, quantity),
+                cate_std=float(np.std(self.cate_)),
+            ),
         )
