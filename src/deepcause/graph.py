@@ -64,13 +64,13 @@ class CausalGraph:
         directed: Iterable[tuple[str, str]] = (),
         bidirected: Iterable[tuple[str, str]] = (),
     ) -> None:
+        if isinstance(nodes, str):
+            nodes = (nodes,)
         if isinstance(text, CausalGraph):
             directed = list(text.directed_edges) + list(directed)
             bidirected = list(text.bidirected_edges) + list(bidirected)
             nodes = list(text.nodes) + list(nodes)
             text = None
-        if isinstance(nodes, str):
-            nodes = (nodes,)
         names: dict[str, None] = {}
         dir_pos: dict[tuple[str, str], int | None] = {}
         bi_pos: dict[tuple[str, str], int | None] = {}
