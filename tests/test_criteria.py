@@ -22,7 +22,7 @@ from deepcause import (
 from deepcause.exceptions import QueryError, UnknownNodeError
 from deepcause.testing.strategies import admgs
 
-PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def sets(*groups: str) -> set[frozenset[str]]:

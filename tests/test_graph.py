@@ -15,7 +15,7 @@ from deepcause.exceptions import CycleError, GraphError, QueryError, UnknownNode
 from deepcause.testing import random_admg
 from deepcause.testing.strategies import admgs
 
-PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def explicit_dag(g: CausalGraph) -> nx.DiGraph:
