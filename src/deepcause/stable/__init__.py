@@ -1,0 +1,28 @@
+"""Stable learning: prediction that stays accurate when covariate correlations shift.
+
+Sample weights that remove the dependence between covariates (DWR, GBR, SRDO and our
+nonlinear decorrelation with weight control), usable with any scikit-learn estimator that
+accepts ``sample_weight``, plus the selection-bias simulation of this line of work.
+"""
+
+from .regressor import StableRegressor
+from .simulate import TEST_RATES, beta_stable, make_selection_bias
+from .weights import (
+    DWRWeights,
+    GlobalBalancingWeights,
+    NonlinearDecorrelationWeights,
+    SRDOWeights,
+    effective_sample_size,
+)
+
+__all__ = [
+    "StableRegressor",
+    "DWRWeights",
+    "GlobalBalancingWeights",
+    "SRDOWeights",
+    "NonlinearDecorrelationWeights",
+    "effective_sample_size",
+    "make_selection_bias",
+    "beta_stable",
+    "TEST_RATES",
+]
