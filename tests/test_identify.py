@@ -259,3 +259,19 @@ def test_estimand_is_hashable_and_frozen():
     with pytest.raises(AttributeError):
         est.kind = "general"  # type: ignore[misc]
     assert est.to_dict()["adjustment_set"] == ["Z"]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(admgs(min_nodes=3, max_nodes=8, p_directed=0.4, p_bidirected=0.3))
+def test_frontdoor_precheck_never_rejects_a_front_door(g):
+    """The quick necessary condition used before the full front-door criterion is sound."""
+    import sys
+
+    from deepcause.criteria import frontdoor_sets
+
+    mod = sys.modules["deepcause.identify"]
+    s = mod._struct(g)
+    order = g.topological_order()
+    x, y = frozenset({order[0]}), frozenset({order[-1]})
+    if frontdoor_sets(g, x, y):
+        assert mod._frontdoor_possible(s, x, y)

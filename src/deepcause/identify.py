@@ -104,13 +104,15 @@ def _districts(s: _Struct, within: frozenset[str]) -> list[frozenset[str]]:
 def _m_connected(
     s: _Struct,
     src: frozenset[str],
-    targets: frozenset[str],
+    targets: frozenset[str] | None,
     cond: frozenset[str],
     no_in: frozenset[str],
     no_out: frozenset[str],
-) -> bool:
+) -> bool | set[str]:
     """m-connection of ``src`` and ``targets`` given ``cond`` in G with edges into ``no_in``
-    and directed edges out of ``no_out`` removed (``G_{\\bar X, \\underline Z}``)."""
+    and directed edges out of ``no_out`` removed (``G_{\\bar X, \\underline Z}``).
+
+    With ``targets=None`` it returns every node m-connected to ``src`` instead."""
     pa, ch, sp = s.pa, s.ch, s.sp
     an = set(cond)
     stack = list(cond)
@@ -123,6 +125,7 @@ def _m_connected(
                 an.add(p)
                 stack.append(p)
     seen: set[tuple[str, bool]] = set()
+    reached: set[str] = set()
     todo = [(n, False) for n in src]
     while todo:
         state = todo.pop()
@@ -130,15 +133,16 @@ def _m_connected(
             continue
         seen.add(state)
         n, head = state
-        if n in targets:
+        if targets is not None and n in targets:
             return True
+        reached.add(n)
         open_tail = n not in cond
         if open_tail and n not in no_out:
             todo.extend((c, True) for c in ch[n] if c not in no_in)
         if (n in an if head else open_tail) and n not in no_in:
             todo.extend((p, False) for p in pa[n] if p not in no_out)
             todo.extend((t, True) for t in sp[n] if t not in no_in)
-    return False
+    return False if targets is not None else reached
 
 
 # ----------------------------------------------------------------------------- distributions
@@ -305,6 +309,41 @@ def _backdoor_set(g: CausalGraph, x: frozenset[str], y: frozenset[str]) -> froze
     return find_adjustment_set(g, x, y, kind="minimal")
 
 
+def _frontdoor_possible(s: _Struct, x: frozenset[str], y: frozenset[str]) -> bool:
+    """A quick necessary condition for a front-door set: the mediators on causal paths that
+    no back-door path reaches from X (front-door condition ii) intercept every directed path
+    from X to Y (condition i). Rejects most queries before the full criterion runs."""
+    ch, pa = s.ch, s.pa
+    down: set[str] = set()
+    stack = list(x)
+    while stack:  # descendants of X along paths that avoid X
+        for c in ch[stack.pop()]:
+            if c not in x and c not in down:
+                down.add(c)
+                stack.append(c)
+    if not (down & y):
+        return False
+    causal = set(y & down)
+    stack = list(causal)
+    while stack:  # ... that are ancestors of Y through such nodes
+        for p in pa[stack.pop()]:
+            if p in down and p not in causal:
+                causal.add(p)
+                stack.append(p)
+    confounded = _m_connected(s, x, None, _EMPTY, _EMPTY, x)  # reachable in G_{underline X}
+    free = causal - y - confounded  # type: ignore[operator]
+    seen = set(x)
+    stack = list(x)
+    while stack:  # does every directed path X -> Y pass through ``free``?
+        for c in ch[stack.pop()]:
+            if c in y:
+                return False
+            if c not in seen and c not in free:
+                seen.add(c)
+                stack.append(c)
+    return True
+
+
 def _frontdoor_set(g: CausalGraph, x: frozenset[str], y: frozenset[str]) -> frozenset[str] | None:
     sets = frontdoor_sets(g, x, y)
     return min(sets, key=lambda m: (len(m), _sorted(m))) if sets else None
@@ -405,31 +444,30 @@ def identify(
                 f"have only one role in a query"
             )
     s = _struct(g)
-    query = _query_text(xs, ys, ws)
-    if not w:  # a back-door set answers the query at once (and is the simplest formula)
+    if not w:  # a back-door set, else a front-door set, answers the query at once
         small = _ancestral(s, x, y)
         z = _backdoor_set(small, x, y)
         if z is not None:
             expr = _backdoor_formula(x, y, z)
             adjustment = tuple(_sorted(z))
             return Estimand(expr, xs, ys, ws, "backdoor", adjustment_set=adjustment)
+        m = _frontdoor_set(small, x, y) if _frontdoor_possible(s, x, y) else None
+        if m is not None:
+            expr = _frontdoor_formula(x, y, m)
+            return Estimand(expr, xs, ys, ws, "frontdoor", mediators=tuple(_sorted(m)))
     try:
         if w:
             expr, _ = _idc(s, y, x, w)
         else:
             expr = _id(s, y, x, s.nodes, None)
     except _Hedge as hedge:
+        query = _query_text(xs, ys, ws)
         hx, hy = hedge.query if w else (x, y)
         exc = NotIdentifiableError(
             _hedge_message(s, query, hx, hy, hedge), query=query, hedge=(hedge.f, hedge.f_prime)
         )
         exc.hedge_query = (hx, hy)  # the ID query the hedge is for: (treatment, outcome)
         raise exc from None
-    kind, mediators = ("conditional" if w else "general"), None
-    if not w:  # identifiable without a back-door set: is it the front-door formula?
-        m = _frontdoor_set(small, x, y)
-        if m is not None:
-            expr, kind, mediators = _frontdoor_formula(x, y, m), "frontdoor", tuple(_sorted(m))
-    if simplify and mediators is None:  # the front-door formula is already in textbook form
+    if simplify:
         expr = _simplify(expr)
-    return Estimand(expr, xs, ys, ws, kind, None, mediators)
+    return Estimand(expr, xs, ys, ws, "conditional" if w else "general")
