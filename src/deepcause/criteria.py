@@ -121,17 +121,19 @@ def backdoor_sets(
     found: list[frozenset[str]] = []
     order = [n for n in g.nodes if n in adj.allowed]
 
-    def walk(include: frozenset[str], pos: int, allowed: frozenset[str]) -> None:
-        if len(found) >= max_sets or adj.any_set(include, allowed) is None:
-            return
+    # LISTSEP: branch on each allowed node (leave out / take in), pruning branches without a
+    # valid set; every leaf is a valid set, so the delay per set is polynomial
+    stack = [(frozenset(), 0, adj.allowed)]
+    while stack and len(found) < max_sets:
+        include, pos, allowed = stack.pop()
+        if adj.any_set(include, allowed) is None:
+            continue
         if pos == len(order):
             found.append(include)
-            return
+            continue
         v = order[pos]
-        walk(include, pos + 1, allowed - {v})
-        walk(include | {v}, pos + 1, allowed)
-
-    walk(frozenset(), 0, adj.allowed)
+        stack.append((include | {v}, pos + 1, allowed))
+        stack.append((include, pos + 1, allowed - {v}))
     return _sort_sets(g, found)
 
 
@@ -164,7 +166,12 @@ def find_adjustment_set(
     Perković & Maathuis (2022) (smallest asymptotic variance among adjustment sets in DAGs;
     with bidirected edges it is extended along collider paths as in Runge (2021); whenever
     the result is not valid (possible with bidirected edges, or when some outcome is not
-    caused by the treatment) the ``"minimal"`` set is returned instead); ``"parents"``: the treatment's parents.
+    caused by the treatment) the ``"minimal"`` set is returned instead); ``"parents"``: the
+    treatment's parents.
+
+    >>> g = CausalGraph("A -> X -> Y; A -> B -> Y; C -> Y")
+    >>> [sorted(find_adjustment_set(g, "X", "Y", kind=k)) for k in ("minimal", "optimal")]
+    [['A'], ['B', 'C']]
     """
     xs, ys = _query(g, treatment, outcome)
     adj = _Adjustment(g, xs, ys)
