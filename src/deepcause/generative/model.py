@@ -73,12 +73,27 @@ class LatentConfoundingError(DeepCauseError, NotImplementedError):
 class DistrictStrategy(torch.nn.Module, ABC):
     """Fits and samples the nodes of one district with bidirected edges (latent confounding).
 
-    The model asks a strategy for a latent noise vector per unit (``sample_latent``), appends it
-    to the parents of every node of the district, and otherwise samples as usual. ``fit`` must
-    set ``model.mechanisms_[node]`` for every node of the district to a trained mechanism whose
-    context is ``[encoded parents, latent]`` (see :meth:`CausalGenerativeModel.context`).
-    Strategies are ``nn.Module`` s so their parameters are saved with the model; ``get_config``
-    returns JSON-able keywords for ``__init__`` (after ``model`` and ``district``).
+    Contract (what :class:`CausalGenerativeModel` relies on):
+
+    * ``fit`` is called after every node outside confounded districts has its mechanism, with
+      the encoded training data of *all* nodes (``model.encode(df)``). It must set
+      ``model.mechanisms_[v]`` for every ``v`` in ``self.district`` to a built, trained
+      :class:`Mechanism` whose input is ``model.context(v, values, {v: latent})``: the encoded
+      parents in ``model.parents_[v]`` order, then the district's latent (so
+      ``context_dim = parents' width + latent_dim``). Training may be joint (e.g. MMD / energy
+      distance on samples pushed through ``mech.decode(noise, context)``, which is
+      differentiable).
+    * ``sample_latent(n, generator)`` draws the shared latent for ``n`` units; sampling calls it
+      once per district and per call, after drawing every node's own noise.
+    * Strategies are ``nn.Module`` s: their parameters (and buffers) are saved with the model,
+      so create them in ``__init__``; ``get_config`` returns JSON-able keywords passed back to
+      ``__init__`` after ``model`` and ``district`` when a saved model is loaded.
+    * Register the class with :func:`register_district_strategy`; the module
+      ``deepcause.generative.districts`` is imported on demand so its registrations happen.
+
+    Query-level hooks (identification checks, ID-GEN) go in :data:`LATENT_SAMPLE_HOOKS`.
+    Counterfactuals are refused for nodes with bidirected edges, and ``log_prob`` for models with
+    confounded districts (:class:`LatentConfoundingError`).
     """
 
     latent_dim: int = 0
