@@ -115,18 +115,19 @@ def test_2sls_recovers_effect_where_ols_fails():
 
 def test_robust_se_calibrated_under_heteroskedasticity():
     """Across replications, HC1 s.e. matches the spread of the estimates; z-scores ~ N(0,1)."""
-    est_values, se_hc1, se_classic = [], [], []
-    for seed in range(60):
+    est_values, se_hc1 = [], []
+    for seed in range(40):
         ds = make_linear_iv(400, heteroskedastic=True, n_controls=1, random_state=seed)
-        e1 = _fit_linear(ds, cov_type="HC1")
-        e0 = _fit_linear(ds, cov_type="nonrobust")
-        est_values.append(e1.coef_["d"])
-        se_hc1.append(e1.std_error_["d"])
-        se_classic.append(e0.std_error_["d"])
+        d = ds.data
+        e1 = TwoStageLeastSquares(cov_type="HC1").fit(
+            d[["z1", "z2"]].to_numpy(), d["d"].to_numpy(), d["y"].to_numpy(), d[["x1"]].to_numpy()
+        )
+        est_values.append(e1.coef_["t"])
+        se_hc1.append(e1.std_error_["t"])
     spread = np.std(est_values, ddof=1)
-    # the sd of an sd estimate from 60 draws is ~9%: allow 30%
-    assert np.mean(se_hc1) == pytest.approx(spread, rel=0.3)
-    assert abs(np.mean(est_values) - 2.0) < 4 * spread / np.sqrt(60)
+    # the sd of an sd estimate from 40 draws is ~11%: allow 3 of those
+    assert np.mean(se_hc1) == pytest.approx(spread, rel=0.33)
+    assert abs(np.mean(est_values) - 2.0) < 4 * spread / np.sqrt(40)
 
 
 def test_several_treatments_and_cragg_donald():
@@ -315,3 +316,16 @@ def test_conditional_instrument_from_graph():
     assert abs(est.coef_["t"] - 2.0) < 4 * est.std_error_["t"]
     with pytest.raises(InvalidInstrumentError):
         TwoStageLeastSquares().fit(df, graph=g, treatment="t", outcome="y", instruments=["z"])
+
+
+def test_bootstrap_interval_matches_analytic_se():
+    ds = make_linear_iv(600, heteroskedastic=True, random_state=4)
+    est = _fit_linear(ds, cov_type="HC1")
+    boot = est.bootstrap(0, 1, n_boot=100, random_state=0)
+    assert boot.value == est.effect().value and boot.ci_method == "percentile"
+    # the s.d. of a bootstrap s.e. from 100 draws is ~7%; allow 25%
+    assert boot.std_error == pytest.approx(est.effect().std_error, rel=0.25)
+    lo, hi = boot.conf_int()
+    assert lo < 2.0 < hi
+    again = est.bootstrap(0, 1, n_boot=100, random_state=0)
+    np.testing.assert_array_equal(boot.bootstrap, again.bootstrap)

@@ -94,3 +94,14 @@ def test_kiv_errors():
         KernelIV().fit(df.head(10), **kw)
     with pytest.raises(NotFittedError):
         KernelIV().predict(np.ones(3))
+
+
+def test_kiv_bootstrap_keeps_chosen_lengthscales():
+    df, h = _sine_iv(600, 5)
+    kiv = KernelIV(n_components=80, lengthscale_grid=(0.5, 1.0), random_state=0)
+    kiv.fit(df, treatment="t", outcome="y", instruments=["z"])
+    boot = kiv.bootstrap(-1.0, 1.0, n_boot=20, random_state=1)
+    lo, hi = boot.conf_int()
+    assert lo < boot.value < hi and boot.std_error > 0
+    assert lo < h(1.0) - h(-1.0) + 0.5 and hi > h(1.0) - h(-1.0) - 0.5
+    assert kiv._bootstrap_params() == {"lengthscales": list(kiv.lengthscales_.values())}

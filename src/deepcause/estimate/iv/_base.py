@@ -22,14 +22,16 @@ implement ``_effect_std_error`` to give intervals.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
+from ..._progress import Verbose, progress
 from ..._validation import (
     check_finite,
     check_no_duplicate_columns,
@@ -37,7 +39,7 @@ from ..._validation import (
     require_columns,
     require_dataframe,
 )
-from ...exceptions import DataValidationError, NotFittedError, QueryError
+from ...exceptions import DataValidationError, NotFittedError, QueryError, WeakInstrumentWarning
 from ...results import EffectEstimate
 
 __all__ = ["IVData", "BaseIVEstimator", "InvalidInstrumentError", "resolve_iv_data"]
@@ -390,6 +392,10 @@ class BaseIVEstimator(BaseEstimator):
     def _effect_diagnostics(self) -> dict[str, Any]:
         return {}
 
+    def _bootstrap_params(self) -> dict[str, Any]:
+        """Parameters fixed in bootstrap refits (e.g. hyper-parameters chosen by a search)."""
+        return {}
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "data_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit() first")
@@ -467,16 +473,7 @@ class BaseIVEstimator(BaseEstimator):
         """
         self._check_fitted()
         data = self.data_
-        if X is None:
-            Xm = data.X if data.control_names else np.empty((1, 0))
-        else:
-            Xm = self._control_matrix(X, None, None)
-        n = Xm.shape[0]
-        T0, T1 = self._treatment_matrix(t0, n), self._treatment_matrix(t1, n)
-        if T0.shape[0] != n or T1.shape[0] != n:
-            raise DataValidationError(
-                f"t0 and t1 must be scalars, one value per treatment, or {n} rows"
-            )
+        T0, T1, Xm = self._effect_rows(t0, t1, X)
         diff = self._predict(T1, Xm) - self._predict(T0, Xm)
         se = self._effect_std_error(T0, T1, Xm)
         names = ", ".join(data.treatment_names)
@@ -488,4 +485,58 @@ class BaseIVEstimator(BaseEstimator):
             method=self.method_name or type(self).__name__,
             n=data.n,
             diagnostics=self._effect_diagnostics(),
+        )
+
+    def _effect_rows(self, t0: Any, t1: Any, X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        data = self.data_
+        if X is None:
+            Xm = data.X if data.control_names else np.empty((1, 0))
+        else:
+            Xm = self._control_matrix(X, None, None)
+        n = Xm.shape[0]
+        T0, T1 = self._treatment_matrix(t0, n), self._treatment_matrix(t1, n)
+        if T0.shape[0] != n or T1.shape[0] != n:
+            raise DataValidationError(
+                f"t0 and t1 must be scalars, one value per treatment, or {n} rows"
+            )
+        return T0, T1, Xm
+
+    def bootstrap(
+        self,
+        t0: Any = 0.0,
+        t1: Any = 1.0,
+        X: Any = None,
+        n_boot: int = 100,
+        random_state: int | None = 0,
+        verbose: Verbose = "auto",
+    ) -> EffectEstimate:
+        """Percentile-bootstrap interval for :meth:`effect`: refit clones on resampled rows.
+
+        Hyper-parameters chosen by a search in the original fit are kept fixed in the refits;
+        the effect is always averaged over the same rows of ``X``.
+        """
+        self._check_fitted()
+        if int(n_boot) < 2:
+            raise ValueError(f"n_boot must be at least 2, got {n_boot}")
+        point = self.effect(t0, t1, X)
+        T0, T1, Xm = self._effect_rows(t0, t1, X)
+        rng = np.random.default_rng(random_state)
+        template = clone(self).set_params(**self._bootstrap_params())
+        draws = np.empty(int(n_boot))
+        for b in progress(range(int(n_boot)), verbose=verbose, desc="bootstrap"):
+            est = clone(template)
+            est.data_ = self.data_.take(rng.integers(0, self.data_.n, self.data_.n))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", WeakInstrumentWarning)
+                est._fit(est.data_)
+            draws[b] = float(np.mean(est._predict(T1, Xm) - est._predict(T0, Xm)))
+        return EffectEstimate(
+            value=point.value,
+            std_error=float(np.std(draws, ddof=1)),
+            quantity=point.quantity,
+            method=point.method,
+            n=point.n,
+            bootstrap=draws,
+            ci_method="percentile",
+            diagnostics=point.diagnostics,
         )

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -330,6 +330,9 @@ class KernelIV(BaseIVEstimator):
         self.lambda_ = [s.lam for s in self.stages_]
         self.xi_ = [s.xi for s in self.stages_]
         self.validation_loss_ = float(np.mean([s.loss for s in self.stages_]))
+
+    def _bootstrap_params(self) -> dict[str, Any]:
+        return {"lengthscales": list(self.lengthscales_.values())}
 
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
         A = (np.hstack([T, X]) - self.tx_mean_) / self.tx_scale_
