@@ -18,6 +18,10 @@ SECTIONS: list[tuple[str, str]] = [
     ("Neural estimators: CFR on IHDP", "deepcause.cli.demo_neural:run"),
     ("Causal generative models: sampling under do()", "deepcause.cli.demo_generative:run"),
     ("Instrumental variables: Card 2SLS vs OLS, KernelIV", "deepcause.cli.demo_iv:run"),
+    (
+        "Estimation: job training on LaLonde (AIPW, IPW, matching)",
+        "deepcause.cli.demo_estimate:run",
+    ),
 ]
 
 
