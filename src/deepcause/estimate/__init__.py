@@ -9,7 +9,7 @@ from .diagnostics import plot_balance, plot_overlap
 from .doubly_robust import AIPW
 from .frontdoor import FrontDoor
 from .matching import Matching
-from .metalearners import DRLearner, SLearner, TLearner, XLearner
+from .metalearners import DRLearner, OutcomeRegression, SLearner, TLearner, XLearner
 from .plugin import PlugIn
 from .weighting import IPW
 
@@ -30,6 +30,7 @@ __all__ = [
     "DifferentiatedConfounderBalancing",
     "FrontDoor",
     "DRLearner",
+    "OutcomeRegression",
     "SLearner",
     "TLearner",
     "XLearner",

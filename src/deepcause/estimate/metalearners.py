@@ -50,7 +50,7 @@ from ._nuisance import (
 )
 from .diagnostics import backdoor_diagnostics, implied_weights
 
-__all__ = ["SLearner", "TLearner", "XLearner", "DRLearner"]
+__all__ = ["SLearner", "TLearner", "OutcomeRegression", "XLearner", "DRLearner"]
 
 
 # --------------------------------------------------------------------------- nuisance helpers
@@ -256,6 +256,10 @@ class TLearner(_MetaLearner):
 
     def _predict_cate(self, X: np.ndarray) -> np.ndarray:
         return self.model1_.predict(X) - self.model0_.predict(X)
+
+
+OutcomeRegression = TLearner
+"""Outcome regression (g-computation) is the T-learner: ``OutcomeRegression is TLearner``."""
 
 
 # --------------------------------------------------------------------------- X learner

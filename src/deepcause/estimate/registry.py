@@ -26,6 +26,7 @@ ESTIMATORS: dict[str, str] = {
     "matching": "deepcause.estimate.matching:Matching",
     "slearner": "deepcause.estimate.metalearners:SLearner",
     "tlearner": "deepcause.estimate.metalearners:TLearner",
+    "outcome_regression": "deepcause.estimate.metalearners:TLearner",
     "xlearner": "deepcause.estimate.metalearners:XLearner",
     "drlearner": "deepcause.estimate.metalearners:DRLearner",
     "entropy_balancing": "deepcause.estimate.balancing:EntropyBalancing",
