@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -51,9 +52,12 @@ _MAX_CELLS = 50_000_000  # largest dense factor evaluate() will build
 # ----------------------------------------------------------------------------- names
 
 
-def _natkey(name: str) -> list[tuple[int, int, str]]:
+@lru_cache(maxsize=4096)
+def _natkey(name: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key putting X2 before X10."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t]
+    return tuple(
+        (0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t
+    )
 
 
 def _sorted(names: Iterable[str]) -> list[str]:

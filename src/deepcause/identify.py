@@ -352,12 +352,12 @@ def _frontdoor_set(g: CausalGraph, x: frozenset[str], y: frozenset[str]) -> froz
 def _backdoor_formula(x: frozenset[str], y: frozenset[str], z: frozenset[str]) -> Expression:
     if not z:
         return P._make(y, x)
-    return Sum(z, Product((P._make(y, x | z), P._make(z, _EMPTY))))
+    return Sum._make(z, Product._make((P._make(y, x | z), P._make(z, _EMPTY))))
 
 
 def _frontdoor_formula(x: frozenset[str], y: frozenset[str], m: frozenset[str]) -> Expression:
-    inner = Sum(x, Product((P._make(y, x | m), P._make(x, _EMPTY))))
-    return Sum(m, Product((P._make(m, x), inner)))
+    inner = Sum._make(x, Product._make((P._make(y, x | m), P._make(x, _EMPTY))))
+    return Sum._make(m, Product._make((P._make(m, x), inner)))
 
 
 # ----------------------------------------------------------------------------- public API
