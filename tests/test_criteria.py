@@ -286,7 +286,9 @@ class TestInstruments:
         assert explain_instrument(g, "X", "Y", "I") == (
             "I is independent of X: no open path links them"
         )
-        assert explain_instrument(g, "X", "Y", "Q") == "Q is confounded with Y: Q <- C -> Y"
+        assert explain_instrument(g, "X", "Y", "Q") == (
+            "Q is confounded with Y: Q <- C -> Y (it is an instrument given C)"
+        )
         assert explain_instrument(g, "X", "Y", "Q", ["C"]) is None
         assert "is the treatment" in explain_instrument(g, "X", "Y", "X")
         assert "is the outcome" in explain_instrument(g, "X", "Y", "Y")
@@ -295,6 +297,7 @@ class TestInstruments:
         assert explain_instrument(c, "X", "Y", "Z") is None
         assert explain_instrument(c, "X", "Y", "Z", ["K"]) == (
             "Z is connected to Y through a collider opened by conditioning on K: Z -> K <- U -> Y"
+            " (it is an instrument without conditioning)"
         )
         assert instruments(c, "X", "Y") == (Instrument("Z"), Instrument("K", frozenset({"U"})))
         h = CausalGraph("Z -> X -> M -> Y; X -> K")

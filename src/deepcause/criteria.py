@@ -327,30 +327,35 @@ def instruments(g: CausalGraph, treatment: Nodes, outcome: Nodes) -> tuple[Instr
     x, y = _single(g, treatment, outcome)
     de_x = g.descendants(x)
     g_ux = g.remove_outgoing(x)
-    allowed_w = g.node_set - de_x - {y}
     out = []
     for z in g.nodes:
         if z in de_x or z == y:
             continue
-        if _is_instrument(g, g_ux, x, y, z, frozenset()):
-            out.append(Instrument(z))
-            continue
-        search = SeparatorSearch(g_ux, frozenset((z,)), frozenset((y,)), allowed_w - {z})
-        w = search.nearest_to("y")
-        if w is not None and _is_instrument(g, g_ux, x, y, z, w):
+        w = _conditioning_for(g, g_ux, x, y, z, de_x)
+        if w is not None:
             out.append(Instrument(z, w))
     return tuple(out)
 
 
+def _conditioning_for(
+    g: CausalGraph, g_ux: CausalGraph, x: str, y: str, z: str, de_x: frozenset[str]
+) -> frozenset[str] | None:
+    """A set making ``z`` an instrument (empty if none is needed), or None."""
+    if _is_instrument(g, g_ux, x, y, z, frozenset()):
+        return frozenset()
+    allowed = g.node_set - de_x - {y, z}
+    w = SeparatorSearch(g_ux, frozenset((z,)), frozenset((y,)), allowed).nearest_to("y")
+    return w if w is not None and _is_instrument(g, g_ux, x, y, z, w) else None
+
+
 def _directed_path(g: CausalGraph, src: str, dst: str) -> str:
     back: dict[str, str] = {src: src}
-    stack = [src]
-    while stack:
-        v = stack.pop()
+    queue = [src]
+    for v in queue:  # breadth first: a shortest path
         for c in sorted(g._ch[v], key=g._index.__getitem__):
             if c not in back:
                 back[c] = v
-                stack.append(c)
+                queue.append(c)
     path = [dst]
     while path[-1] != src:
         path.append(back[path[-1]])
@@ -388,17 +393,28 @@ def explain_instrument(
             f"({_directed_path(g, x, v)}); condition only on variables not caused by {x}"
         )
     given = f" given {', '.join(sorted(w))}" if w else ""
-    path = g.remove_outgoing(x).connecting_path(z, y, w)
+    g_ux = g.remove_outgoing(x)
+    path = g_ux.connecting_path(z, y, w)
     if path is not None:
         arrows = re.findall(r" (<->|->|<-) ", path)
         if all(a == "->" for a in arrows):
-            return f"{z} has a path to {y} not through {x}{given}: {path}"
-        if any(a.endswith(">") and b.startswith("<") for a, b in itertools.pairwise(arrows)):
-            return (
+            reason = f"{z} has a path to {y} not through {x}{given}: {path}"
+        elif any(a.endswith(">") and b.startswith("<") for a, b in itertools.pairwise(arrows)):
+            reason = (
                 f"{z} is connected to {y} through a collider opened by conditioning on "
                 f"{', '.join(sorted(w))}: {path}"
             )
-        return f"{z} is confounded with {y}{given}: {path}"
-    if g.is_d_separated(z, x, w):
-        return f"{z} is independent of {x}{given}: no open path links them"
-    return None
+        else:
+            reason = f"{z} is confounded with {y}{given}: {path}"
+    elif g.is_d_separated(z, x, w):
+        reason = f"{z} is independent of {x}{given}: no open path links them"
+    else:
+        return None
+    fix = _conditioning_for(g, g_ux, x, y, z, de_x)
+    if fix is not None:
+        reason += (
+            f" (it is an instrument given {', '.join(sorted(fix))})"
+            if fix
+            else " (it is an instrument without conditioning)"
+        )
+    return reason
