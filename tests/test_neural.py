@@ -247,3 +247,23 @@ def test_ipms_against_closed_forms():
 def test_importing_deepcause_does_not_import_torch():
     code = "import sys, deepcause, deepcause.estimate; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("method", ["tarnet", "cfr", "dragonnet", "cevae"])
+def test_registered_for_estimate_effect(method, scm):
+    api = pytest.importorskip("deepcause.estimate.api")
+    X, t, y, tau = scm
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)]).assign(t=t, y=y)
+    graph = "; ".join(f"x{i} -> t; x{i} -> y" for i in range(5)) + "; t -> y"
+    params = {**TINY_ARCH[api.get_estimator_class(method)], **TINY}
+    result = api.estimate_effect(df, graph, "t", "y", method=method, params=params)
+    assert result.method == api.get_estimator_class(method).method_name
+    assert result.estimand is not None and result.std_error > 0
+
+
+def test_progress_bar_only_when_asked(scm, capsys):
+    X, t, y, _ = scm
+    tiny(TARNet, random_state=0, verbose=True).fit(X, t, y)
+    assert "TARNet members" in capsys.readouterr().err
+    tiny(TARNet, random_state=0).fit(X, t, y)  # verbose=False
+    assert capsys.readouterr().err == ""
