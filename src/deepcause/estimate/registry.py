@@ -39,6 +39,10 @@ ESTIMATORS: dict[str, str] = {
     "cfr": "deepcause.neural:CFR",
     "dragonnet": "deepcause.neural:DragonNet",
     "cevae": "deepcause.neural:CEVAE",
+    "2sls": "deepcause.estimate.iv:TwoStageLeastSquares",
+    "wald": "deepcause.estimate.iv:WaldEstimator",
+    "poly2sls": "deepcause.estimate.iv:PolynomialTwoStageLeastSquares",
+    "kerneliv": "deepcause.estimate.iv:KernelIV",
 }
 
 
