@@ -329,3 +329,18 @@ def test_bootstrap_interval_matches_analytic_se():
     assert lo < 2.0 < hi
     again = est.bootstrap(0, 1, n_boot=100, random_state=0)
     np.testing.assert_array_equal(boot.bootstrap, again.bootstrap)
+
+
+def test_registry_and_estimand_refusal():
+    from deepcause.estimate.registry import get_estimator_class
+    from deepcause.exceptions import EstimandNotSupportedError
+
+    assert get_estimator_class("2sls") is TwoStageLeastSquares
+    assert get_estimator_class("kerneliv").__name__ == "KernelIV"
+
+    class _Estimand:  # what deepcause.identify returns: it has a kind and a treatment
+        kind, treatment = "backdoor", ("d",)
+
+    ds = make_linear_iv(100, random_state=0)
+    with pytest.raises(EstimandNotSupportedError, match="takes instruments"):
+        TwoStageLeastSquares().fit(ds.data, _Estimand(), treatment="d", outcome="y")

@@ -39,7 +39,13 @@ from ..._validation import (
     require_columns,
     require_dataframe,
 )
-from ...exceptions import DataValidationError, NotFittedError, QueryError, WeakInstrumentWarning
+from ...exceptions import (
+    DataValidationError,
+    EstimandNotSupportedError,
+    NotFittedError,
+    QueryError,
+    WeakInstrumentWarning,
+)
 from ...results import EffectEstimate
 
 __all__ = ["IVData", "BaseIVEstimator", "InvalidInstrumentError", "resolve_iv_data"]
@@ -227,6 +233,12 @@ def resolve_iv_data(
         return _resolve_arrays(data, T, Y, X, estimator)
     df = require_dataframe(data)
     if T is not None:  # second positional argument: a graph or Instrument result(s)
+        if hasattr(T, "kind") and hasattr(T, "treatment"):
+            raise EstimandNotSupportedError(
+                f"{estimator} takes instruments, not an identified Estimand (IV needs no "
+                "back-door identification): call fit(df, graph, treatment=, outcome=) to find "
+                "the instruments in the graph, or pass instruments=[...]"
+            )
         if _is_graph(T):
             if graph is not None:
                 raise DataValidationError(f"{estimator}.fit got two graphs; pass one")
