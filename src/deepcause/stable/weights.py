@@ -201,7 +201,7 @@ class GlobalBalancingWeights(_BaseWeights):
 
         def loss_grad(q: np.ndarray) -> tuple[float, np.ndarray]:
             W1 = q @ treat  # (p,) weight mass of the "treated" group of each column
-            W0 = 1.0 - W1
+            W0 = q @ (1.0 - treat)
             M1 = (treat * q[:, None]).T @ F / W1[:, None]  # (p, p): row j = treated means
             M0 = ((1.0 - treat) * q[:, None]).T @ F / W0[:, None]
             D = (M1 - M0) * off
@@ -299,9 +299,9 @@ class NonlinearDecorrelationWeights(_BaseWeights):
     def __init__(
         self,
         regressor: Any = None,
-        ess_penalty: float = 1e-2,
+        ess_penalty: float = 3e-2,
         n_folds: int = 2,
-        max_iter: int = 300,
+        max_iter: int = 500,
         random_state: int | None = 0,
     ) -> None:
         self.regressor = regressor

@@ -14,12 +14,13 @@ outcome values of unselected rows are ignored; a selected row without outcome is
 """
 
 from ._common import ExclusionRestrictionWarning
-from .heckman import HeckmanSelection, selection_graph
+from .heckman import HeckmanEffect, HeckmanSelection, selection_graph
 from .ipsw import SelectionIPW
 from .shadow import ShadowVariableEstimator
 
 __all__ = [
     "ExclusionRestrictionWarning",
+    "HeckmanEffect",
     "HeckmanSelection",
     "SelectionIPW",
     "ShadowVariableEstimator",
