@@ -244,6 +244,7 @@ def test_query_validation_messages():
         identify(g, [], "Y")
     with pytest.raises(QueryError, match="empty"):
         identify(g, "X", ())
+    assert identify(g, "X", "Y", given=[]).given == ()  # an empty given means no conditioning
 
 
 def test_accepts_strings_iterables_and_comma_lists():

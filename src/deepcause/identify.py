@@ -373,18 +373,21 @@ def _hedge_message(
     f, fp = hedge.f, hedge.f_prime
     fx = f & x
     links = sorted(f"{a} <-> {b}" for a in _sorted(fx) for b in _sorted(s.sp[a] & f) if b not in x)
-    link_text = f" (e.g. {', '.join(links[:3])})" if links else ""
+    edges = ", ".join(links[:4]) + (" ..." if len(links) > 4 else "")
+    confounding = (
+        f"measuring the unobserved common causes behind {edges}" if links else
+        f"measuring the unobserved common causes that tie {_braces(fx)} to the rest of F"
+    )  # fmt: skip
     return (
         f"{query} is not identifiable: the observed distribution does not determine it.\n"
-        f"Hedge: F = {_braces(f)} and F' = {_braces(fp)}. Each set is tied together by "
-        f"bidirected edges (unobserved common causes) and every node in it has a directed path "
-        f"to the outcome side; F contains the treatment {_braces(fx)}, F' = F without it does "
-        f"not{link_text}. Two causal models that differ only inside F agree on every observed "
-        f"probability but give different {query}.\n"
-        f"What would help: measuring a mediator that carries the whole effect of "
-        f"{_braces(fx)} on {_braces(y)} and shares no unobserved cause with the treatment "
-        f"(front-door), measuring the unobserved common causes behind the bidirected edges at "
-        f"{_braces(fx)}, or an instrument for the treatment (a variable that moves it and "
+        f"Hedge: F = {_braces(f)} and F' = {_braces(fp)}. Within each set the nodes are tied "
+        f"together by bidirected edges (unobserved common causes) and reach the outcome "
+        f"{_braces(y)} through directed edges; F contains the treatment {_braces(fx)}, while "
+        f"F' (a part of F) contains no treatment. Two causal models that differ only inside F "
+        f"agree on every observed probability but give different {query}.\n"
+        f"What would help: measuring a mediator that carries the whole effect of {_braces(fx)} "
+        f"on {_braces(y)} and shares no unobserved cause with the treatment (front door); "
+        f"{confounding}; or an instrument for the treatment (a variable that moves it and "
         f"affects the outcome only through it) with an instrumental-variable estimator."
     )
 
@@ -434,7 +437,9 @@ def identify(
     g = graph if isinstance(graph, CausalGraph) else CausalGraph(graph)
     xs = _node_set(g, treatment, "treatment")
     ys = _node_set(g, outcome, "outcome")
-    ws = () if given is None else _node_set(g, given, "given") if given != [] else ()
+    if given is not None and not isinstance(given, str):
+        given = list(given)  # an empty iterable means no conditioning
+    ws = _node_set(g, given, "given") if given else ()
     x, y, w = frozenset(xs), frozenset(ys), frozenset(ws)
     for a, b, name_a, name_b in ((x, y, "treatment", "outcome"), (w, x, "given", "treatment"),
                                  (w, y, "given", "outcome")):  # fmt: skip
