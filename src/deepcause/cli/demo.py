@@ -22,6 +22,7 @@ SECTIONS: list[tuple[str, str]] = [
         "Estimation: job training on LaLonde (AIPW, IPW, matching)",
         "deepcause.cli.demo_estimate:run",
     ),
+    ("Selection bias and stable prediction: Mroz Heckit", "deepcause.cli.demo_selection:run"),
 ]
 
 
