@@ -314,7 +314,7 @@ def test_conditional_instrument_from_graph():
     est = TwoStageLeastSquares().fit(df, g, treatment="t", outcome="y")
     assert est.data_.control_names == ("w",)
     assert abs(est.coef_["t"] - 2.0) < 4 * est.std_error_["t"]
-    with pytest.raises(InvalidInstrumentError):
+    with pytest.raises(InvalidInstrumentError, match=r"pass controls=\['w'\]"):
         TwoStageLeastSquares().fit(df, graph=g, treatment="t", outcome="y", instruments=["z"])
 
 

@@ -151,9 +151,15 @@ def _check_against_graph(
         reason = criteria.explain_instrument(graph, target, outcome, z, conditioning=controls)
         if reason is not None:
             given = f" given {sorted(controls)}" if controls else ""
+            hint = ""
+            if len(treatment) == 1:
+                for ins in criteria.instruments(graph, target, outcome):
+                    if ins.instrument == z and ins.conditioning:
+                        hint = f"; it is one given {sorted(ins.conditioning)}: pass controls="
+                        hint += f"{sorted(set(controls) | set(ins.conditioning))}"
             raise InvalidInstrumentError(
                 f"{z!r} is not a valid instrument for {target!r} -> {outcome!r}{given} in the "
-                f"graph: {reason}"
+                f"graph: {reason}{hint}"
             )
 
 
