@@ -16,8 +16,12 @@ outcome ``Y``, using excluded instruments ``Z`` and exogenous controls ``X``. Da
 Fitted estimators expose ``predict(T, X=None)`` (the structural function, not ``E[Y | T, X]``)
 and ``effect(t0, t1, X=None)`` (the average of ``h(t1, x) - h(t0, x)`` over the rows of ``X``,
 an :class:`~deepcause.results.EffectEstimate`). Subclasses implement ``_fit(data: IVData)`` and
-``_predict(T, X) -> ndarray``; those with a linear-in-parameters structural function also
-implement ``_effect_std_error`` to give intervals.
+``_predict(T, X) -> ndarray`` (``T`` and ``X`` are float matrices, ``X`` possibly with zero
+columns); those with a linear-in-parameters structural function also implement
+``_effect_std_error`` to give analytic intervals. Every estimator gets percentile-bootstrap
+intervals from :meth:`BaseIVEstimator.bootstrap`; ``_bootstrap_params`` returns the
+hyper-parameters (chosen by a search in the original fit) to keep fixed in the refits, and
+``_effect_diagnostics`` extra information attached to every ``EffectEstimate``.
 """
 
 from __future__ import annotations

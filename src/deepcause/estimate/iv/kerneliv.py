@@ -331,6 +331,14 @@ class KernelIV(BaseIVEstimator):
         self.xi_ = [s.xi for s in self.stages_]
         self.validation_loss_ = float(np.mean([s.loss for s in self.stages_]))
 
+    def _effect_diagnostics(self) -> dict[str, Any]:
+        return {
+            "lengthscales": dict(self.lengthscales_),
+            "lambda": list(self.lambda_),
+            "xi": list(self.xi_),
+            "validation_loss": self.validation_loss_,
+        }
+
     def _bootstrap_params(self) -> dict[str, Any]:
         return {"lengthscales": list(self.lengthscales_.values())}
 
