@@ -155,6 +155,40 @@ CASES = [
     # front door with two treatments, and a front door behind a back door
     ("X1 -> M; X2 -> M; M -> Y; X1 <-> Y; X2 <-> Y", ["X1", "X2"], "Y", None, True),
     ("Z -> X -> M -> Y; Z -> Y; X <-> Y", "X", "Y", None, True),
+    # literature graphs (structures as catalogued in y0's examples; y0 agrees on the verdicts)
+    (
+        "Z2 -> X; Z2 -> Z1; Z2 -> Z3; X -> Z1; Z3 -> Y; Z1 -> Y; Z2 <-> X; Z2 <-> Y; X <-> Z3; "
+        "X <-> Y",
+        "X",
+        "Y",
+        None,
+        True,
+    ),  # Pearl (2009) p. 92  # fmt: skip
+    ("X -> Z1; X -> Y; Z1 -> Z2; Z1 -> Y; Z2 -> Y; X <-> Z2; Z1 <-> Y", "X", "Y", None, True),
+    (
+        "X1 -> Z; X1 -> Y; X1 -> X2; Z -> X2; X2 -> Y; X1 <-> Z; Z <-> Y",
+        ["X1", "X2"],
+        "Y",
+        None,
+        True,
+    ),  # Pearl (2009) p. 119  # fmt: skip
+    (
+        "Z1 -> X1; X1 -> X2; X2 -> Y; Z2 -> Y; Z1 <-> Z2; Z1 <-> X2; Z2 <-> X2",
+        ["X1", "X2"],
+        "Y",
+        None,
+        True,
+    ),  # Pearl (2009) p. 125  # fmt: skip
+    (
+        "W1 -> W2; W3 -> W4; W2 -> X; W4 -> X; X -> Y; W1 <-> X; W1 <-> Y; W1 <-> W3; W3 <-> W2; "
+        "W3 <-> W5; W5 <-> W4",
+        "X",
+        "Y",
+        None,
+        True,
+    ),  # Tian (2002, thesis) p. 90  # fmt: skip
+    ("V1 -> V2 -> V3 -> V4 -> V5; V1 <-> V3; V2 <-> V4; V3 <-> V5", "V1", "V5", None, True),
+    ("V1 -> V2 -> V3 -> V4 -> V5; V1 <-> V5; V1 <-> V3; V2 <-> V4", "V1", "V5", None, True),
     # Tian & Pearl: P(v | do(x)) identifiable iff no child of X is in X's district
     ("X -> A -> Y; X <-> Y", "X", ["A", "Y"], None, True),
     ("X -> A -> Y; X <-> A", "X", ["A", "Y"], None, False),
