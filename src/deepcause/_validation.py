@@ -107,9 +107,18 @@ def check_group_sizes(t: np.ndarray, name: str = "treatment", minimum: int = 2) 
             )
 
 
+def _is_constant(col: pd.Series) -> bool:
+    if len(col) == 0:
+        return True
+    values = col.to_numpy()
+    if values.dtype.kind in "biuf":  # fast path; NaN-free columns (checked before) compare exactly
+        return bool((values == values[0]).all())
+    return col.nunique(dropna=False) <= 1
+
+
 def check_not_constant(df: pd.DataFrame, columns: Sequence[str], role: str = "covariate") -> None:
     """Raise if one of ``columns`` takes a single value."""
-    constant = [c for c in columns if df[c].nunique(dropna=False) <= 1]
+    constant = [c for c in columns if _is_constant(df[c])]
     if constant:
         raise DataValidationError(
             f"{role} column(s) {constant} are constant and carry no information; drop them."
@@ -122,11 +131,23 @@ def check_no_duplicate_columns(df: pd.DataFrame, columns: Sequence[str]) -> None
     repeated = sorted({c for c in names if names.count(c) > 1})
     if repeated:
         raise DataValidationError(f"column name(s) {repeated} appear more than once; rename them.")
-    sub = df[names]
-    hashes = pd.util.hash_pandas_object(sub.T, index=False) if len(names) > 1 else None
-    if hashes is not None and hashes.duplicated().any():
-        dup = hashes[hashes.duplicated(keep=False)]
-        groups = [list(map(str, sub.columns[(hashes == h).to_numpy()])) for h in dup.unique()]
+    if len(names) < 2:
+        return
+    # one O(n) fingerprint per column (no transposed copy), then exact comparison of candidates
+    prints: dict[tuple[int, int], list[str]] = {}
+    for c in names:
+        h = pd.util.hash_pandas_object(df[c], index=False).to_numpy()
+        key = (int(h.sum(dtype=np.uint64)), int((h[::7] ^ h[0]).sum(dtype=np.uint64)))
+        prints.setdefault(key, []).append(c)
+    groups = []
+    for cands in prints.values():
+        while len(cands) > 1:
+            first = df[cands[0]]
+            same = [c for c in cands[1:] if df[c].equals(first)]
+            if same:
+                groups.append([str(cands[0]), *map(str, same)])
+            cands = [c for c in cands[1:] if c not in same]
+    if groups:
         raise DataValidationError(
             f"columns {groups} hold identical values; keep one of each group."
         )
