@@ -426,7 +426,11 @@ def identify(
     UnknownNodeError : a name is not a node (close names are suggested).
     QueryError : an empty set, or treatment/outcome/given overlapping.
     NotIdentifiableError : no formula exists; ``.hedge`` holds ``(F, F')`` and the message
-        explains it.
+        explains it; ``.hedge_query`` is the ``(treatment, outcome)`` pair of the ID call the
+        hedge refutes (for ``given`` queries IDC may have moved given nodes into either).
+
+    The ID output may mention nodes outside the query (``R`` in the napkin below) although its
+    value does not depend on them; :meth:`~deepcause.estimand.Estimand.evaluate` handles that.
 
     >>> est = identify("W -> R -> X -> Y; W <-> X; W <-> Y", "X", "Y")   # the napkin
     >>> print(est)
