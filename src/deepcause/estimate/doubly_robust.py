@@ -89,7 +89,7 @@ class AIPW(BaseEffectEstimator):
     propensity_model : classifier with ``predict_proba`` (default logistic regression).
     outcome_model : regressor fitted separately in each arm (default ridge, penalty by LOO-CV).
     n_folds : cross-fitting folds (default 5; 1 = no cross-fitting).
-    clip : ``"auto"`` (ATE [0.05, 0.95], ATT upper 0.99, ATC lower 0.01), ``None`` or ``c``.
+    clip : ``"auto"`` (ATE [0.1, 0.9], ATT upper 0.99, ATC lower 0.01), ``None`` or ``c``.
     trim : ``None``, a level ``a`` or ``"crump"`` (drops units; changes the target population).
     normalize : Hajek-normalize the weighted residual terms (default True).
     random_state : seed for the folds and randomized learners.

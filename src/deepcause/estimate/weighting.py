@@ -111,7 +111,7 @@ class IPW(BaseEffectEstimator):
     propensity_model : scikit-learn classifier with ``predict_proba`` (default: logistic
         regression on standardized covariates).
     normalize : Hajek (normalized, default) or Horvitz-Thompson weights.
-    clip : ``"auto"`` (default: ATE [0.05, 0.95], ATT upper 0.99, ATC lower 0.01), ``None``,
+    clip : ``"auto"`` (default: ATE [0.1, 0.9], ATT upper 0.99, ATC lower 0.01), ``None``,
         or ``c`` for [c, 1-c]. Clipping is reported in ``diagnostics``.
     trim : ``None``, a level ``a`` (drop units with e outside [a, 1-a]) or ``"crump"``
         (Crump et al. 2009 optimal level); trimming changes the target population.

@@ -1,0 +1,321 @@
+"""Back-door estimators on LaLonde, IHDP, ACIC 2016 and simulated data of growing size.
+
+Run with either venv; with /work/peervenv/bin/python the installed peers (DoWhy, EconML) run
+on the same data side by side.
+
+    python benchmarks/bench_estimation.py                 # all sections
+    python benchmarks/bench_estimation.py --sections lalonde,ihdp --methods aipw,ipw
+    python benchmarks/bench_estimation.py --sections scaling --sizes 1e4,1e5,1e6 [--with-1e7]
+
+Tables: (1) ATT on NSW treated + PSID-1 controls vs the experimental 1794.34; (2) IHDP reps
+1-10 |ATE error| (in-sample, split="all"); (3) ACIC 2016 instances 1-5 |ATE error|; (4) wall
+time and peak memory (ru_maxrss of a fresh subprocess) of AIPW and IPW, and EconML's
+DRLearner with the same learners (logistic propensity, ridge outcome, same folds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from deepcause.datasets import load_acic2016, load_ihdp, load_lalonde
+from deepcause.estimate.registry import ESTIMATORS, make_estimator
+
+LALONDE_TRUTH = 1794.34
+SKIP = {"plugin", "frontdoor"}  # not back-door binary-treatment estimators
+
+# extra configurations shown besides the registry defaults
+VARIANTS = {
+    "aipw": {},
+    "aipw (trim=crump)": {"trim": "crump"},
+    "ipw": {},
+    "ipw (Horvitz-Thompson)": {"normalize": False},
+    "matching": {},
+    "matching (propensity, M=3)": {"distance": "propensity", "n_neighbors": 3},
+}
+
+
+def _methods(selected: list[str] | None) -> dict[str, tuple[str, dict]]:
+    table: dict[str, tuple[str, dict]] = {}
+    for label, params in VARIANTS.items():
+        table[label] = (label.split(" ")[0], params)
+    for name in ESTIMATORS:
+        if name not in SKIP and name not in table:
+            table[name] = (name, {})
+    if selected:
+        table = {k: v for k, v in table.items() if v[0] in selected}
+    return table
+
+
+def _fit(name: str, params: dict, ds, quantity: str, seed: int = 0):
+    est = make_estimator(name, **params)
+    if "random_state" in est.get_params():
+        est.set_params(random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(ds.data, treatment=ds.treatment, outcome=ds.outcome, covariates=ds.covariates)
+        return est.effect(quantity)
+
+
+def _fmt(x: float, digits: int = 0) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
+
+
+# ----------------------------------------------------------------------------- peers
+def _peers_available() -> dict[str, bool]:
+    out = {}
+    for mod in ("dowhy", "econml"):
+        try:
+            __import__(mod)
+            out[mod] = True
+        except Exception:
+            out[mod] = False
+    return out
+
+
+def _peer_att_lalonde(ds) -> list[tuple[str, float, str]]:
+    rows = []
+    avail = _peers_available()
+    X = ds.data[list(ds.covariates)].to_numpy(float)
+    T = ds.data[ds.treatment].to_numpy()
+    Y = ds.data[ds.outcome].to_numpy(float)
+    if avail["econml"]:
+        from econml.dml import LinearDML
+        from econml.dr import DRLearner
+
+        for label, make in (
+            ("EconML LinearDML", lambda s: LinearDML(discrete_treatment=True, random_state=s)),
+            ("EconML DRLearner", lambda s: DRLearner(random_state=s)),
+        ):
+            vals = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for s in range(3):
+                    est = make(s).fit(Y, T, X=X)
+                    vals.append(float(est.ate(X[T == 1])))
+            rows.append((label, float(np.mean(vals)), f"± {np.std(vals):,.0f} over 3 seeds"))
+    if avail["dowhy"]:
+        rows.append(("DoWhy IPW", _dowhy(ds, "att"), ""))
+    return rows
+
+
+def _dowhy(ds, target: str) -> float:
+    import logging
+
+    from dowhy import CausalModel
+
+    logging.getLogger("dowhy").setLevel(logging.ERROR)
+    df = ds.data.copy()
+    df[ds.treatment] = df[ds.treatment].astype(bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = CausalModel(
+            data=df,
+            treatment=ds.treatment,
+            outcome=ds.outcome,
+            common_causes=list(ds.covariates),
+        )
+        ident = model.identify_effect(proceed_when_unidentifiable=True)
+        est = model.estimate_effect(
+            ident, method_name="backdoor.propensity_score_weighting", target_units=target
+        )
+    return float(est.value)
+
+
+# ----------------------------------------------------------------------------- sections
+def section_lalonde(methods) -> None:
+    ds = load_lalonde("psid")
+    print("\n## LaLonde: NSW treated (185) + PSID-1 controls (2490), ATT")
+    print(f"\nExperimental benchmark {LALONDE_TRUTH:,.2f}; naive difference -15,204.78.\n")
+    print("| method | ATT | 95% CI | covers 1794 | abs. error | seconds |")
+    print("|---|---:|---:|:---:|---:|---:|")
+    for label, (name, params) in methods.items():
+        t0 = time.perf_counter()
+        try:
+            r = _fit(name, params, ds, "ATT")
+        except Exception as exc:  # report, keep going
+            print(f"| {label} | error: {type(exc).__name__}: {str(exc)[:60]} | | | | |")
+            continue
+        lo, hi = r.conf_int()
+        cover = "yes" if lo <= LALONDE_TRUTH <= hi else "no"
+        print(
+            f"| {label} | {_fmt(r.value)} | [{_fmt(lo)}, {_fmt(hi)}] | {cover} | "
+            f"{_fmt(abs(r.value - LALONDE_TRUTH))} | {time.perf_counter() - t0:.1f} |"
+        )
+    if "aipw" in methods:
+        vals = [_fit("aipw", {}, ds, "ATT", seed=s).value for s in range(5)]
+        print(f"\nAIPW over fold seeds 0-4: {np.mean(vals):,.0f} ± {np.std(vals):,.0f} (sd)")
+    peers = _peer_att_lalonde(ds)
+    if peers:
+        print("\n| peer (defaults) | ATT | note |\n|---|---:|---|")
+        for label, v, note in peers:
+            print(f"| {label} | {_fmt(v)} | {note} |")
+
+
+def _replication_table(title: str, datasets: list, methods, truth_key: str) -> None:
+    print(f"\n## {title}\n")
+    print("| method | mean abs. ATE error ± s.e. | max | per replication |")
+    print("|---|---:|---:|---|")
+    for label, (name, params) in methods.items():
+        errs = []
+        try:
+            for ds in datasets:
+                errs.append(abs(_fit(name, params, ds, "ATE").value - ds.truth[truth_key]))
+        except Exception as exc:
+            print(f"| {label} | error: {type(exc).__name__}: {str(exc)[:60]} | | |")
+            continue
+        e = np.array(errs)
+        se = e.std(ddof=1) / np.sqrt(len(e)) if len(e) > 1 else float("nan")
+        per = ", ".join(f"{x:.3f}" for x in e)
+        print(f"| {label} | {e.mean():.3f} ± {se:.3f} | {e.max():.3f} | {per} |")
+
+
+def _peer_replications(datasets, truth_key: str) -> None:
+    avail = _peers_available()
+    rows = []
+    if avail["econml"]:
+        from econml.dml import LinearDML
+        from econml.dr import DRLearner
+
+        for label, make in (
+            ("EconML LinearDML", lambda: LinearDML(discrete_treatment=True, random_state=0)),
+            ("EconML DRLearner", lambda: DRLearner(random_state=0)),
+        ):
+            errs = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for ds in datasets:
+                    X = ds.data[list(ds.covariates)].to_numpy(float)
+                    T = ds.data[ds.treatment].to_numpy()
+                    Y = ds.data[ds.outcome].to_numpy(float)
+                    est = make().fit(Y, T, X=X)
+                    errs.append(abs(float(est.ate(X)) - ds.truth[truth_key]))
+            rows.append((label, np.array(errs)))
+    if avail["dowhy"]:
+        errs = [abs(_dowhy(ds, "ate") - ds.truth[truth_key]) for ds in datasets]
+        rows.append(("DoWhy IPW", np.array(errs)))
+    if rows:
+        print("\n| peer (defaults) | mean abs. ATE error ± s.e. | max |\n|---|---:|---:|")
+        for label, e in rows:
+            print(
+                f"| {label} | {e.mean():.3f} ± {e.std(ddof=1) / np.sqrt(len(e)):.3f} | {e.max():.3f} |"
+            )
+
+
+def section_ihdp(methods) -> None:
+    datasets = [load_ihdp(r, split="all") for r in range(1, 11)]
+    _replication_table("IHDP replications 1-10 (in-sample ATE)", datasets, methods, "ATE")
+    _peer_replications(datasets, "ATE")
+
+
+def section_acic(methods) -> None:
+    datasets = [load_acic2016(i) for i in range(1, 6)]
+    _replication_table("ACIC 2016 instances 1-5 (ATE)", datasets, methods, "ATE")
+    _peer_replications(datasets, "ATE")
+
+
+# ----------------------------------------------------------------------------- scaling
+def child(method: str, n: int) -> None:
+    """Run one fit in this (fresh) process and print a JSON line."""
+    from deepcause.simulate import make_confounded_binary
+
+    ds = make_confounded_binary(n, n_covariates=10, population_truth=False, random_state=0)
+    truth = ds.truth["ATE"]
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method.startswith("econml"):
+            from econml.dr import DRLearner
+            from sklearn.linear_model import LogisticRegression, RidgeCV
+
+            X = ds.data[list(ds.covariates)].to_numpy()
+            T = ds.data["t"].to_numpy()
+            Y = ds.data["y"].to_numpy()
+            est = DRLearner(
+                model_propensity=LogisticRegression(C=1.0, max_iter=1000),
+                model_regression=RidgeCV(alphas=np.logspace(-3, 3, 7)),
+                cv=5,
+                random_state=0,
+            ).fit(Y, T, W=X)
+            value = float(est.ate())
+        else:
+            est = make_estimator(method)
+            est.fit(ds.data, treatment="t", outcome="y")
+            value = est.ate().value
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {"seconds": seconds, "peak_mib": peak, "data_mib": base, "err": abs(value - truth)}
+        )
+    )
+
+
+def section_scaling(sizes: list[int]) -> None:
+    print("\n## Scaling: simulated data, 10 covariates (fresh process per run)\n")
+    print(
+        "Peak = max resident memory of the process (includes the data: `data` column is the "
+        "peak after simulating the DataFrame). Learners: logistic propensity, ridge outcomes, "
+        "5 folds for AIPW and EconML."
+    )
+    print("\n| method | rows | seconds | peak MiB | data MiB | abs. ATE error |")
+    print("|---|---:|---:|---:|---:|---:|")
+    methods = ["aipw", "ipw"]
+    if _peers_available().get("econml"):
+        methods.append("econml DRLearner")
+    for n in sizes:
+        for m in methods:
+            cmd = [sys.executable, __file__, "--child", m, str(n)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(
+                    f"| {m} | {n:,} | failed: {proc.stderr.strip().splitlines()[-1][:80]} | | | |"
+                )
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(
+                f"| {m} | {n:,} | {r['seconds']:.1f} | {r['peak_mib']:.0f} | "
+                f"{r['data_mib']:.0f} | {r['err']:.4f} |",
+                flush=True,
+            )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sections", default="lalonde,ihdp,acic,scaling")
+    p.add_argument("--methods", default=None, help="comma-separated registry names")
+    p.add_argument("--sizes", default="1e4,1e5,1e6")
+    p.add_argument("--with-1e7", action="store_true")
+    p.add_argument("--child", nargs=2, metavar=("METHOD", "N"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        child(args.child[0], int(float(args.child[1])))
+        return
+    methods = _methods(args.methods.split(",") if args.methods else None)
+    sections = args.sections.split(",")
+    print(f"# bench_estimation (python {sys.executable})")
+    print(f"\npeers installed: {_peers_available()}")
+    if "lalonde" in sections:
+        section_lalonde(methods)
+    if "ihdp" in sections:
+        section_ihdp(methods)
+    if "acic" in sections:
+        section_acic(methods)
+    if "scaling" in sections:
+        sizes = [int(float(s)) for s in args.sizes.split(",")]
+        if args.with_1e7:
+            sizes.append(10_000_000)
+        section_scaling(sizes)
+
+
+if __name__ == "__main__":
+    main()
