@@ -55,6 +55,9 @@ METHODS = {
     "ours: nonlinear decorrelation": lambda info: StableRegressor(
         weighting=NonlinearDecorrelationWeights()
     ),
+    "ours + do-no-harm test": lambda info: StableRegressor(
+        weighting=NonlinearDecorrelationWeights(), do_no_harm=True
+    ),
     "oracle: OLS on S only": lambda info: _Oracle(info["stable"]),
 }
 

@@ -67,7 +67,7 @@ def test_simulation_matches_its_description():
 def test_covariance_loss_gradient_is_exact():
     rng = np.random.default_rng(1)
     F = rng.normal(size=(40, 4))
-    mask = 1.0 - np.eye(4)
+    mask = (1.0 - np.eye(4)) * np.array([1.0, 2.0, 0.5, 3.0])  # non-binary pair weights
     lg = _covariance_loss(F, mask)
     p0 = softmax(rng.normal(size=40))
     err = check_grad(lambda p: lg(p)[0], lambda p: lg(p)[1], p0)
@@ -182,3 +182,29 @@ def test_regressor_contract_and_errors(correlated):
 
     with pytest.raises(DataValidationError, match="sample_weight"):
         StableRegressor(estimator=NoWeights(), weighting=DWRWeights()).fit(correlated, y)
+
+
+def test_do_no_harm_keeps_ols_when_linear_model_is_right():
+    X, y, _ = make_selection_bias(800, p=10, r=2.5, kind="linear", random_state=6)
+    m = StableRegressor(do_no_harm=True).fit(X, y)
+    assert not m.used_weights_ and m.misspecification_pvalue_ > 0.01
+    np.testing.assert_allclose(m.coef_, LinearRegression().fit(X, y).coef_)
+    Xp, yp, _ = make_selection_bias(800, p=10, r=2.5, kind="poly", random_state=6)
+    mp = StableRegressor(do_no_harm=True).fit(Xp, yp)
+    assert mp.used_weights_ and mp.misspecification_pvalue_ < 0.01
+    with pytest.raises(DataValidationError, match="least squares"):
+        StableRegressor(estimator=Ridge(), do_no_harm=True).fit(X, y)
+
+
+def test_misspecification_test_has_nominal_size():
+    from deepcause.stable.regressor import _default_nonlinear_regressor, _misspecification_pvalue
+
+    rng = np.random.default_rng(7)
+    pvals = []
+    for _ in range(40):
+        X = rng.normal(size=(300, 3))
+        y = X @ [1.0, -1.0, 0.5] + rng.normal(size=300)
+        pvals.append(_misspecification_pvalue(X, y, _default_nonlinear_regressor(), 2, 0))
+    # under H0 the p-values are roughly uniform: few below 0.05, median near 0.5
+    assert np.mean(np.array(pvals) < 0.05) <= 0.15
+    assert 0.25 < np.median(pvals) < 0.75

@@ -108,7 +108,7 @@ def _covariance_loss(F: np.ndarray, mask: np.ndarray) -> Any:
         C = (F * p[:, None]).T @ F - np.outer(mu, mu)
         Cm = C * mask
         val = float(np.sum(Cm * Cm))
-        FC = F @ Cm
+        FC = F @ (Cm * mask)
         grad = 2.0 * (np.sum(FC * F, axis=1) - 2.0 * FC @ mu)
         return val, grad
 
@@ -300,12 +300,14 @@ class NonlinearDecorrelationWeights(_BaseWeights):
         self,
         regressor: Any = None,
         ess_penalty: float = 3e-2,
+        nonlinear_weight: float = 1.0,
         n_folds: int = 2,
         max_iter: int = 500,
         random_state: int | None = 0,
     ) -> None:
         self.regressor = regressor
         self.ess_penalty = ess_penalty
+        self.nonlinear_weight = nonlinear_weight
         self.n_folds = n_folds
         self.max_iter = max_iter
         self.random_state = random_state
@@ -340,7 +342,7 @@ class NonlinearDecorrelationWeights(_BaseWeights):
         mask = np.zeros((2 * p, 2 * p))
         mask[:p, :p] = 1.0 - np.eye(p)
         idx = np.arange(p)
-        mask[idx, p + idx] = mask[p + idx, idx] = 1.0
+        mask[idx, p + idx] = mask[p + idx, idx] = np.sqrt(float(self.nonlinear_weight))
         w, self.optimize_result_ = _optimize_weights(
             _covariance_loss(F, mask), n, float(self.ess_penalty), int(self.max_iter)
         )
