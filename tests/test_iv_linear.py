@@ -314,6 +314,13 @@ def test_conditional_instrument_from_graph():
     est = TwoStageLeastSquares().fit(df, g, treatment="t", outcome="y")
     assert est.data_.control_names == ("w",)
     assert abs(est.coef_["t"] - 2.0) < 4 * est.std_error_["t"]
+    # the Instrument result itself is accepted, bringing its conditioning set as controls
+    (ins,) = [i for i in found if i.instrument == "z"]
+    direct = TwoStageLeastSquares().fit(df, ins, treatment="t", outcome="y")
+    assert direct.data_.control_names == ("w",)
+    assert direct.coef_["t"] == pytest.approx(est.coef_["t"])
+    listed = TwoStageLeastSquares().fit(df, treatment="t", outcome="y", instruments=[ins])
+    assert listed.coef_["t"] == pytest.approx(est.coef_["t"])
     with pytest.raises(InvalidInstrumentError, match=r"pass controls=\['w'\]"):
         TwoStageLeastSquares().fit(df, graph=g, treatment="t", outcome="y", instruments=["z"])
 
