@@ -267,3 +267,20 @@ def test_progress_bar_only_when_asked(scm, capsys):
     assert "TARNet members" in capsys.readouterr().err
     tiny(TARNet, random_state=0).fit(X, t, y)  # verbose=False
     assert capsys.readouterr().err == ""
+
+
+def test_cli_estimate_method_dragonnet(tmp_path, capsys):
+    cli = pytest.importorskip("deepcause.cli")
+    pytest.importorskip("deepcause.cli.estimate")
+    rng = np.random.default_rng(2)
+    n = 300
+    z = rng.normal(size=n)
+    t = rng.binomial(1, 1 / (1 + np.exp(-z)))
+    y = z + 2.0 * t + rng.normal(scale=0.3, size=n)
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"z": z, "t": t, "y": y}).to_csv(path, index=False)
+    args = ["estimate", str(path), "-g", "z -> t; z -> y; t -> y", "-t", "t", "-o", "y"]
+    code = cli.main([*args, "--method", "dragonnet", "--json", "--seed", "1"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["method"] == "DragonNet" and out["ci_method"] == "t"
+    assert abs(out["value"] - 2.0) < 0.3 and out["ci_lower"] < out["value"] < out["ci_upper"]
