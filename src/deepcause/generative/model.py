@@ -363,6 +363,7 @@ class CausalGenerativeModel(BaseEstimator):
         do: Mapping[str, Any] | None = None,
         random_state: Any = None,
         remove_edges: Iterable[tuple[str, str]] | None = None,
+        allow_unidentified: bool = False,
     ) -> pd.DataFrame:
         """``n`` samples from the observational (``do=None``) or interventional distribution.
 
@@ -373,11 +374,31 @@ class CausalGenerativeModel(BaseEstimator):
         """
         self._check_fitted()
         n = _check_n(n)
+        identified = None
         if self.districts_ and do:
-            for hook in LATENT_SAMPLE_HOOKS:
-                result = hook(self, dict(do), n, random_state)
-                if result is not None:
-                    return result
+            # --- latent confounders (owner: latent-confounder helper): identification check.
+            # On a graph with bidirected edges the hooks raise NotIdentifiableError for an
+            # unidentifiable do(); allow_unidentified=True samples anyway with a warning and
+            # labels the result df.attrs["identified"] = False.
+            from ..exceptions import DeepCauseWarning, NotIdentifiableError
+
+            identified = True
+            try:
+                for hook in LATENT_SAMPLE_HOOKS:
+                    result = hook(self, dict(do), n, random_state)
+                    if result is not None:
+                        return result
+            except NotIdentifiableError as exc:
+                if not allow_unidentified:
+                    raise
+                import warnings
+
+                warnings.warn(
+                    f"sampling an unidentified interventional distribution: {exc.args[0]}",
+                    DeepCauseWarning,
+                    stacklevel=2,
+                )
+                identified = False
         specs = parse_do(do, self.specs_, n, self.device_)
         cut = self._check_edges(remove_edges)
         gen = self._generator(random_state)
@@ -395,7 +416,10 @@ class CausalGenerativeModel(BaseEstimator):
                     seen[p] = values[p][perms[(p, c)]]
             x = self._mechanism(v).decode(noise[v], self.context(v, seen, latents, n=n))
             values[v] = self._maybe_shift(v, x, specs)
-        return self.decode(values, do=specs)
+        out = self.decode(values, do=specs)
+        if identified is not None:
+            out.attrs["identified"] = identified
+        return out
 
     def _maybe_shift(self, v: str, x: torch.Tensor, specs: Mapping[str, DoSpec]) -> torch.Tensor:
         if v in specs and specs[v].shift is not None:
