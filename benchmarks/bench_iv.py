@@ -58,6 +58,7 @@ METHODS: list[tuple[str, Callable[[int, int], Any]]] = [
     ("2SLS (poly 3)", lambda n, seed: PolynomialTwoStageLeastSquares(degree=3)),
     ("2SLS (poly 4)", lambda n, seed: PolynomialTwoStageLeastSquares(degree=4)),
     ("KernelIV (Nystrom)", lambda n, seed: KernelIV(random_state=seed)),
+    ("KernelIV (RFF)", lambda n, seed: KernelIV(approximation="rff", random_state=seed)),
 ]
 
 
