@@ -129,7 +129,7 @@ def lalonde_rows(seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> list[dict]:
                 "sd over seeds": _fmt(float(np.std(values))) if seeded else "—",
                 "s.e.": _fmt(float(np.mean(ses))),
                 "95% CI (seed 0)": f"[{_fmt(values[0] - 1.96 * ses[0], 0)}, {_fmt(values[0] + 1.96 * ses[0], 0)}]",
-                "|ATT − 1794.34|": _fmt(abs(float(np.mean(values)) - LALONDE_ATT)),
+                "abs. error vs 1794.34": _fmt(abs(float(np.mean(values)) - LALONDE_ATT)),
                 "CI covers": f"{sum(covers)}/{len(covers)}",
                 "seconds": f"{(time.perf_counter() - t0) / len(values):.2f}",
             }
@@ -197,7 +197,7 @@ def ihdp_rows(replications=range(1, 11), seeds=(0, 1, 2)) -> list[dict]:
 def _ihdp_row(name: str, per_seed: list[float], t0: float, reps: int) -> dict:
     return {
         "estimator": name,
-        "mean |ATE err| (reps 1-10)": f"{np.mean(per_seed):.4f}",
+        "mean abs. ATE error": f"{np.mean(per_seed):.4f}",
         "sd over seeds": f"{np.std(per_seed):.4f}" if len(per_seed) > 1 else "—",
         "seeds": len(per_seed),
         "seconds / fit": f"{(time.perf_counter() - t0) / (len(per_seed) * reps):.2f}",
@@ -223,7 +223,7 @@ def simulated_rows(n: int = 3000, seed: int = 7) -> list[dict]:
             "estimate": f"{naive:.3f}",
             "truth": f"{ds.truth['ATE']:.3f}",
             "s.e.": "—",
-            "|err| / s.e.": "—",
+            "abs. err / s.e.": "—",
         }
     )
     for name, make in estimators.items():
@@ -242,7 +242,7 @@ def simulated_rows(n: int = 3000, seed: int = 7) -> list[dict]:
                     "estimate": f"{r.value:.3f}",
                     "truth": f"{ds.truth[quantity]:.3f}",
                     "s.e.": f"{r.std_error:.3f}",
-                    "|err| / s.e.": f"{err / r.std_error:.2f}",
+                    "abs. err / s.e.": f"{err / r.std_error:.2f}",
                 }
             )
     return rows

@@ -21,9 +21,11 @@ The regression term is averaged over controls (the paper sums; this only rescale
 Covariates and outcome are standardized internally. Beyond the paper's ATT, the ATC (swap arms)
 and ATE (each arm re-weighted to the full-sample means) use the same problem.
 
-The standard error treats the weights as fixed (as in approximate residual balancing):
-``sqrt(sum_j W_j^2 r_j^2 + s_t^2 / n_t)`` with regression residuals ``r``; use
-:meth:`bootstrap` for a fuller account.
+The standard error treats the weights as fixed: ``sqrt(sum_j W_j^2 * mean(r^2) + s_t^2 / n_t)``
+with the arm's regression residuals ``r`` (the unweighted mean of ``r^2``, because the
+``(1 + W) r^2`` term steers weight towards small-residual units, which would make
+``sum W^2 r^2`` too small). It ignores the estimation of the weights; :meth:`bootstrap` gives a
+fuller account.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -215,7 +217,9 @@ class DifferentiatedConfounderBalancing(_WeightingEstimator):
                 Ca = C[in_a] - C[in_a].mean(axis=0)
                 resid = (ys[in_a] - ys[in_a].mean() - Ca @ beta) * self.y_scale_
                 mus[a] = float(W @ y[in_a])
-                variances[a] = float(np.sum(W**2 * resid**2))
+                # the weights favour small residuals (the W r^2 term), so use the arm's average
+                # squared residual rather than the weighted one
+                variances[a] = float(np.sum(W**2) * np.mean(resid**2))
                 betas[a], iters[a] = beta, len(trace) - 1
                 w[in_a] = W
             else:
