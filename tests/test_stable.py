@@ -208,3 +208,11 @@ def test_misspecification_test_has_nominal_size():
     # under H0 the p-values are roughly uniform: few below 0.05, median near 0.5
     assert np.mean(np.array(pvals) < 0.05) <= 0.15
     assert 0.25 < np.median(pvals) < 0.75
+
+
+def test_do_no_harm_reports_the_weights_it_used():
+    X, y, _ = make_selection_bias(600, p=10, r=2.5, kind="linear", random_state=6)
+    m = StableRegressor(do_no_harm=True).fit(X, y)
+    if not m.used_weights_:
+        assert m.effective_sample_size_ == 600 and np.all(m.weights_ == 1)
+        assert m.weighting_.effective_sample_size_ < 600

@@ -54,7 +54,8 @@ class StableRegressor(RegressorMixin, BaseEstimator):
     ``weighting`` is any object with ``fit(X)`` setting ``weights_`` (default
     :class:`~deepcause.stable.NonlinearDecorrelationWeights`); ``estimator`` any regressor
     whose ``fit`` accepts ``sample_weight`` (default ``LinearRegression``). Fitted attributes:
-    ``estimator_``, ``weighting_``, ``weights_``, ``effective_sample_size_``, and ``coef_`` /
+    ``estimator_``, ``weighting_`` (its ``weights_`` are the computed weights), ``weights_``
+    and ``effective_sample_size_`` (of the weights actually used in the fit), and ``coef_`` /
     ``intercept_`` when the estimator has them.
 
     ``do_no_harm=True`` (linear least squares only) first tests whether the linear model is
@@ -117,6 +118,8 @@ class StableRegressor(RegressorMixin, BaseEstimator):
             if self.misspecification_pvalue_ >= float(self.alpha):
                 sample_weight = np.ones(len(y))
                 self.used_weights_ = False
+                self.weights_ = sample_weight
+                self.effective_sample_size_ = float(len(y))
         try:
             est.fit(X, y, sample_weight=sample_weight)
         except TypeError as exc:
