@@ -138,3 +138,26 @@ def test_errors_and_determinism():
     multi = identify(CausalGraph("Z -> X1 -> Y; Z -> X2 -> Y; Z -> Y"), ["X1", "X2"], "Y")
     with pytest.raises(EstimandNotSupportedError, match="effect"):
         PlugIn(n_boot=0).fit(_two_treatments(200, np.random.default_rng(0)), multi).ate()
+
+
+def test_probability_table_input():
+    table = pd.DataFrame(
+        {
+            "S": [0, 1, 0, 1] * 2,
+            "T": [0, 0, 1, 1] * 2,
+            "C": [1] * 4 + [0] * 4,
+            "probability": [
+                0.475 * 0.10,
+                0.025 * 0.90,
+                0.025 * 0.05,
+                0.475 * 0.85,
+                0.475 * 0.90,
+                0.025 * 0.10,
+                0.025 * 0.95,
+                0.475 * 0.15,
+            ],
+        }
+    )
+    est = identify(CausalGraph("S -> T -> C; S <-> C"), "S", "C")
+    r = PlugIn(n_boot=50).fit(table, est).probability({"S": 1}, {"C": 1})
+    assert r.value == pytest.approx(0.4525, abs=1e-12) and r.std_error is None

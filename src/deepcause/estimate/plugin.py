@@ -52,7 +52,8 @@ class PlugIn(BaseEstimator):
     After ``fit(df, estimand)``: :meth:`distribution` gives ``P(Y | do(x))`` as a Series,
     :meth:`probability` and :meth:`mean` give EffectEstimates of ``P(Y = y | do(x))`` and
     ``E[Y | do(x)]``, :meth:`effect` a contrast of means and :meth:`ate` the 1-vs-0 contrast of a
-    binary treatment.
+    binary treatment. ``df`` may also be a joint probability table (one row per cell plus a
+    ``probability`` column): it is evaluated exactly and no bootstrap is run.
     """
 
     supported_kinds = ("backdoor", "frontdoor", "general", "conditional")
@@ -83,7 +84,10 @@ class PlugIn(BaseEstimator):
         require_columns(df, variables)
         self._check_discrete(df, variables, kind)
         self.estimand_ = estimand
-        self.data_ = df[variables].reset_index(drop=True)
+        # a joint probability table (column "probability") is evaluated exactly, without bootstrap
+        self.table_ = "probability" in df.columns and "probability" not in variables
+        keep = variables + (["probability"] if self.table_ else [])
+        self.data_ = df[keep].reset_index(drop=True)
         self.n_ = len(self.data_)
         return self
 
@@ -121,7 +125,7 @@ class PlugIn(BaseEstimator):
 
     def _replicates(self, statistic: Any) -> np.ndarray | None:
         """Bootstrap replicates of ``statistic(frame, weights_column)``; NaN where undefined."""
-        if not self.n_boot:
+        if not self.n_boot or self.table_:
             return None
         rng = np.random.default_rng(self.random_state)
         frame = self.data_.copy()
