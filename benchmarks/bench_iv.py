@@ -176,14 +176,18 @@ def _evaluate(est: Any, points: pd.DataFrame) -> tuple[float, float]:
 
 
 def demand_rows(
-    ns: list[int], rhos: list[float], seeds: int, methods: list[tuple[str, Callable]]
+    ns: list[int],
+    rhos: list[float],
+    seeds: int,
+    methods: list[tuple[str, Callable]],
+    seed_start: int = 0,
 ) -> pd.DataFrame:
     test = demand_test_points(2800, random_state=10_000)
     grid = demand_grid()
     records = []
     for n in ns:
         for rho in rhos:
-            for seed in range(seeds):
+            for seed in range(seed_start, seed_start + seeds):
                 ds = make_demand(n, rho=rho, random_state=seed)
                 for name, factory in methods:
                     est = factory(n, seed)
@@ -253,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, nargs="+", default=[5000, 50000])
     parser.add_argument("--rho", type=float, nargs="+", default=[0.1, 0.5, 0.9])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seed-start", type=int, default=0, help="first seed")
+    parser.add_argument("--csv", help="also save the per-seed results to this CSV file")
     parser.add_argument("--methods", nargs="+", help="names of methods to run (default: all)")
     parser.add_argument("--no-peers", action="store_true", help="skip EconML")
     parser.add_argument("--no-card", action="store_true")
@@ -270,7 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         "## Demand design (Hartford et al. 2017), y = h + 158 e: MSE of h (mean ± s.e. over "
         f"seeds), effect MSE of h(p) - h({P0})\n"
     )
-    print(demand_table(demand_rows(args.n, args.rho, args.seeds, methods)))
+    results = demand_rows(args.n, args.rho, args.seeds, methods, args.seed_start)
+    if args.csv:
+        results.to_csv(args.csv, index=False)
+    print(demand_table(results))
     return 0
 
 
