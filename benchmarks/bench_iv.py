@@ -234,6 +234,11 @@ def _mean_se(values: pd.Series) -> str:
     return f"{v.mean():,.0f} ± {v.std(ddof=1) / np.sqrt(len(v)):,.0f}"
 
 
+def _seconds(values: pd.Series) -> str:
+    v = values.dropna()
+    return "—" if v.empty else f"{v.mean():.1f}"
+
+
 def demand_table(results: pd.DataFrame) -> str:
     rows = [
         "| n | rho | method | on-support MSE of h | grid MSE of h | effect MSE | fit s (wall) "
@@ -247,7 +252,7 @@ def demand_table(results: pd.DataFrame) -> str:
             rows.append(
                 f"| {n} | {rho} | {name} | {_mean_se(r['mse'])} | {_mean_se(r['grid_mse'])} | "
                 f"{_mean_se(r['effect_mse'])} | {r['seconds'].mean():.1f} | "
-                f"{r['cpu_seconds'].mean():.1f} | {len(r)} |"
+                f"{_seconds(r['cpu_seconds'])} | {len(r)} |"
             )
     return "\n".join(rows)
 
