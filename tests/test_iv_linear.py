@@ -351,3 +351,29 @@ def test_registry_and_estimand_refusal():
     ds = make_linear_iv(100, random_state=0)
     with pytest.raises(EstimandNotSupportedError, match="takes instruments"):
         TwoStageLeastSquares().fit(ds.data, _Estimand(), treatment="d", outcome="y")
+
+
+@needs_criteria
+def test_estimate_iv_effect_front_end(card):
+    from deepcause.estimate.iv import estimate_iv_effect, is_iv_method
+
+    assert is_iv_method("2sls") and is_iv_method("kerneliv")
+    assert not is_iv_method("aipw") and not is_iv_method("nope") and not is_iv_method(None)
+    g = "nearc4 -> educ -> lwage; educ <-> lwage; " + "; ".join(
+        f"{c} -> educ; {c} -> lwage" for c in CARD_CONTROLS
+    )
+    res = estimate_iv_effect(
+        card,
+        g,
+        "educ",
+        "lwage",
+        "2sls",
+        controls=CARD_CONTROLS,
+        params={"cov_type": "nonrobust"},
+    )
+    assert round(res.value, 5) == 0.13150 and round(res.std_error, 5) == 0.05496
+    assert res.diagnostics["instruments"] == ["nearc4"]
+    with pytest.raises(DataValidationError, match="needs instruments"):
+        estimate_iv_effect(card, None, "educ", "lwage")
+    with pytest.raises(DataValidationError, match="not an instrumental-variable method"):
+        estimate_iv_effect(card, g, "educ", "lwage", "aipw")

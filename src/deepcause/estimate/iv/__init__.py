@@ -1,6 +1,7 @@
 """Instrumental-variable estimators of a structural function (see :mod:`._base`)."""
 
 from ._base import BaseIVEstimator, InvalidInstrumentError, IVData, resolve_iv_data
+from .api import estimate_iv_effect, is_iv_method
 from .kerneliv import KernelIV
 from .tsls import PolynomialTwoStageLeastSquares, TwoStageLeastSquares, WaldEstimator
 
@@ -13,4 +14,6 @@ __all__ = [
     "WaldEstimator",
     "PolynomialTwoStageLeastSquares",
     "KernelIV",
+    "estimate_iv_effect",
+    "is_iv_method",
 ]
