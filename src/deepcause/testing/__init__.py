@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .random_graphs import node_names, random_admg
 
-__all__ = ["node_names", "random_admg", "check_mechanism"]
+__all__ = ["node_names", "random_admg", "check_mechanism", "check_estimator"]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - check_mechanism needs torch: import on first use
@@ -13,4 +13,8 @@ def __getattr__(name: str):  # noqa: ANN202 - check_mechanism needs torch: impor
         from .mechanisms import check_mechanism
 
         return check_mechanism
+    if name == "check_estimator":
+        from .estimators import check_estimator
+
+        return check_estimator
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
