@@ -1,0 +1,78 @@
+"""Small torch helpers shared by the neural IV estimators (DeepIV, DFIV, CB-IV).
+
+Importing this module imports torch; the neural IV modules are only imported when used (the
+method registry loads them by name), so ``deepcause.estimate`` never needs torch.
+
+>>> import numpy as np
+>>> seed = derive_seed(0)
+>>> seed == derive_seed(0)
+True
+>>> A = torch.randn(50, 3, dtype=torch.float64)
+>>> W = ridge(A, A @ torch.ones(3, 1, dtype=torch.float64), 1e-8)
+>>> bool(torch.allclose(W, torch.ones(3, 1, dtype=torch.float64), atol=1e-5))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+try:
+    import torch
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the neural IV estimators (DeepIV, DFIV, CB-IV) need PyTorch; install it with "
+        "`pip install deepcause[deep]`"
+    ) from exc
+
+from ...neural._training import Scaler, mlp, seeded
+
+__all__ = [
+    "Scaler",
+    "mlp",
+    "seeded",
+    "derive_seed",
+    "tensor",
+    "ridge",
+    "batches",
+    "check_positive",
+    "CPU",
+]
+
+CPU = torch.device("cpu")
+
+
+def derive_seed(random_state: int | None) -> int:
+    """One integer seed from ``random_state`` (``None`` draws a fresh one)."""
+    return int(np.random.default_rng(random_state).integers(2**31 - 1))
+
+
+def tensor(values: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A CPU tensor copy of ``values``."""
+    return torch.as_tensor(np.ascontiguousarray(values), dtype=dtype)
+
+
+def ridge(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:
+    """Ridge coefficients ``(A'A + n lam I)^-1 A'B`` (differentiable in ``A`` and ``B``)."""
+    n, d = A.shape
+    gram = A.T @ A + n * lam * torch.eye(d, dtype=A.dtype)
+    return torch.linalg.solve(gram, A.T @ B)
+
+
+def batches(n: int, batch_size: int | None, gen: torch.Generator) -> Iterator[torch.Tensor]:
+    """Index tensors of one shuffled pass over ``n`` rows (full batch when ``None``)."""
+    if batch_size is None or batch_size >= n:
+        yield torch.arange(n)
+        return
+    perm = torch.randperm(n, generator=gen)
+    for start in range(0, n, int(batch_size)):
+        yield perm[start : start + int(batch_size)]
+
+
+def check_positive(**values: float) -> None:
+    """Raise ``ValueError`` naming the first hyper-parameter that is not positive."""
+    for name, value in values.items():
+        if value is None or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
