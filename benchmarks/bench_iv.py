@@ -43,6 +43,7 @@ from deepcause.estimate.iv import (
     PolynomialTwoStageLeastSquares,
     TwoStageLeastSquares,
 )
+from deepcause.estimate.registry import get_estimator_class
 from deepcause.simulate_iv import demand_grid, demand_test_points, make_demand
 
 CARD_CONTROLS = ["exper", "expersq", "black", "smsa", "south", "smsa66"] + [
@@ -58,6 +59,8 @@ METHODS: list[tuple[str, Callable[[int, int], Any]]] = [
     ("2SLS (poly 3)", lambda n, seed: PolynomialTwoStageLeastSquares(degree=3)),
     ("2SLS (poly 4)", lambda n, seed: PolynomialTwoStageLeastSquares(degree=4)),
     ("KernelIV (Nystrom)", lambda n, seed: KernelIV(random_state=seed)),
+    # neural IV estimators need torch: resolved lazily through the method registry
+    ("DFIV", lambda n, seed: get_estimator_class("dfiv")(random_state=seed, verbose=False)),
     ("KernelIV (RFF)", lambda n, seed: KernelIV(approximation="rff", random_state=seed)),
 ]
 

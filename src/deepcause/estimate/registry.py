@@ -43,6 +43,7 @@ ESTIMATORS: dict[str, str] = {
     "wald": "deepcause.estimate.iv:WaldEstimator",
     "poly2sls": "deepcause.estimate.iv:PolynomialTwoStageLeastSquares",
     "kerneliv": "deepcause.estimate.iv:KernelIV",
+    "dfiv": "deepcause.estimate.iv.dfiv:DFIV",
     "heckman": "deepcause.estimate.selection:HeckmanEffect",
 }
 
