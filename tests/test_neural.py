@@ -284,3 +284,13 @@ def test_cli_estimate_method_dragonnet(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["method"] == "DragonNet" and out["ci_method"] == "t"
     assert abs(out["value"] - 2.0) < 0.3 and out["ci_lower"] < out["value"] < out["ci_upper"]
+
+
+def test_random_state_accepts_generator_and_none(scm):
+    X, t, y, _ = scm
+    a = tiny(TARNet, random_state=np.random.default_rng(7)).fit(X, t, y).ate().value
+    b = tiny(TARNet, random_state=np.random.default_rng(7)).fit(X, t, y).ate().value
+    assert a == b
+    assert np.isfinite(tiny(TARNet, random_state=None).fit(X, t, y).ate().value)
+    with pytest.raises(DataValidationError, match="random_state"):
+        tiny(TARNet, random_state="seven").fit(X, t, y)

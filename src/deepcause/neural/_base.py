@@ -124,7 +124,7 @@ class NeuralEffectEstimator(BaseEffectEstimator):
         x = self._tensor(self.x_scaler_.transform(data.X))
         t = self._tensor(data.t)
         y = self._tensor(self.y_scaler_.transform(data.y[:, None])[:, 0])
-        seeds = np.random.SeedSequence(self.random_state).generate_state(int(self.n_members))
+        seeds = _seed_sequence(self.random_state).generate_state(int(self.n_members))
         self.networks_: list[nn.Module] = []
         self.train_results_: list[TrainResult] = []
         members = progress(
@@ -203,7 +203,7 @@ class NeuralEffectEstimator(BaseEffectEstimator):
         """Array (n_members, 2, n) of mu0, mu1 on the outcome's own scale."""
         x = self._tensor(self.x_scaler_.transform(X))
         out = np.empty((len(self.networks_), 2, len(X)))
-        seed = 0 if self.random_state is None else self.random_state
+        seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else 0
         with torch.no_grad(), seeded(int(seed) % (2**63), self.device_):
             for k, net in enumerate(self.networks_):
                 mu0, mu1 = self._potential_outcomes(net, x)
@@ -312,6 +312,17 @@ class NeuralEffectEstimator(BaseEffectEstimator):
                 "deepcause.neural.load to read any saved model."
             )
         return model
+
+
+def _seed_sequence(random_state: Any) -> np.random.SeedSequence:
+    """Seeds for the members from an int, ``None`` (fresh entropy) or a numpy Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return np.random.SeedSequence(int(random_state.integers(2**63)))
+    if random_state is not None and not isinstance(random_state, (int, np.integer)):
+        raise DataValidationError(
+            f"random_state must be an int, None or a numpy Generator, got {random_state!r}"
+        )
+    return np.random.SeedSequence(random_state)
 
 
 def _jsonable(value: Any) -> Any:
