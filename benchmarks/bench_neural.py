@@ -141,6 +141,10 @@ def summary_table(results: dict[str, list[dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
+def _fmt(value: float) -> str:
+    return f"{value:.2f}" if np.isfinite(value) else "—"
+
+
 def per_rep_table(results: dict[str, list[dict[str, float]]], reps: list[int]) -> str:
     names = list(results)
     lines = [
@@ -149,8 +153,7 @@ def per_rep_table(results: dict[str, list[dict[str, float]]], reps: list[int]) -
     ]
     for i, rep in enumerate(reps):
         cells = [
-            f"{results[n][i]['pehe_in']:.2f} / {results[n][i]['pehe_out']:.2f} / "
-            f"{results[n][i]['ate_in']:.2f}"
+            " / ".join(_fmt(results[n][i][k]) for k in ("pehe_in", "pehe_out", "ate_in"))
             for n in names
         ]
         lines.append(f"| {rep} | " + " | ".join(cells) + " |")
