@@ -2,8 +2,16 @@
 
 ``TARNet``, ``CFR``, ``DragonNet`` and ``CEVAE`` share one contract with the other estimators
 (:class:`deepcause.estimate.BaseEffectEstimator`): ``fit`` on a DataFrame + estimand, column
-names or arrays; ``ate()``, ``att()``, ``atc()`` return an :class:`~deepcause.EffectEstimate`
-with a bootstrap-ensemble interval; ``predict_cate(X)``; ``save(path)`` / :func:`load`.
+names or arrays; ``ate()``, ``att()``, ``atc()`` return an :class:`~deepcause.EffectEstimate`;
+``predict_cate(X)``; ``save(path)`` / :func:`load` (JSON config + tensors read with
+``torch.load(weights_only=True)``).
+
+Intervals come from a *bootstrap ensemble* (``uncertainty="bootstrap"``, the default): each of
+the ``n_members`` networks is trained on a bootstrap resample drawn within each treatment arm
+and early-stopped on its out-of-bag rows; estimates average the members, the standard error is
+the standard deviation of the members' estimates and the interval is Student-t with
+``n_members - 1`` degrees of freedom. ``uncertainty=None`` trains every member on all rows and
+returns point estimates without a standard error.
 """
 
 from __future__ import annotations
