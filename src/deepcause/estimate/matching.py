@@ -210,9 +210,10 @@ class Matching(BaseEffectEstimator):
         if dropped:
             label = f"{quantity} (matched units)"
             text = ", ".join(f"{v} {k}" for k, v in dropped.items())
+            why = f"caliper={self.caliper}" if self.caliper is not None else "replace=False"
             warnings.warn(
-                f"Matching {quantity}: caliper={self.caliper} left {text} unit(s) without a match;"
-                f" the estimate is for the {n_t} matched units only.",
+                f"Matching {quantity}: {why} left {text} unit(s) without a match; the estimate "
+                f"is for the {n_t} matched units only.",
                 PositivityWarning,
                 stacklevel=3,
             )

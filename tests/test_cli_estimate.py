@@ -1,0 +1,84 @@
+"""``deepcause estimate`` and the estimation demo section."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deepcause.cli import main
+from deepcause.cli.demo import SECTIONS
+
+
+@pytest.fixture
+def csv(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 400
+    z = rng.normal(size=n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    y = 2 * t + z + rng.normal(size=n)
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"Z": z, "T": t, "Y": y}).to_csv(path, index=False)
+    return path
+
+
+def test_table_output(csv, capsys):
+    code = main(["estimate", str(csv), "--graph", "Z -> T -> Y; Z -> Y", "-t", "T", "-o", "Y"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "AIPW" in out and "95% CI" in out
+    assert "effective sample size" in out and "max |SMD|" in out
+
+
+def test_json_output_with_method_and_quantity(csv, capsys):
+    args = ["estimate", str(csv), "-t", "T", "-o", "Y", "--method", "matching", "-q", "ATT"]
+    assert main([*args, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["quantity"] == "ATT"
+    assert payload["method"].startswith("Matching")
+    assert payload["ci_lower"] < 2 < payload["ci_upper"]
+    assert set(payload["diagnostics"]["balance"]) == {"Z"}
+
+
+def test_bootstrap_and_graph_file(csv, tmp_path, capsys):
+    graph = tmp_path / "g.txt"
+    graph.write_text("Z -> T\nZ -> Y\nT -> Y  # effect\n")
+    args = ["estimate", str(csv), "-f", str(graph), "-t", "T", "-o", "Y", "-m", "ipw"]
+    assert main([*args, "--bootstrap", "20"]) == 0
+    assert "percentile" in capsys.readouterr().out
+
+
+def test_errors_exit_one(csv, capsys):
+    assert main(["estimate", str(csv), "-g", "Z -> T -> Y; Z -> Y", "-t", "T", "-o", "YY"]) == 1
+    assert "YY" in capsys.readouterr().err
+    assert main(["estimate", str(csv), "-g", "Q -> T -> Y; Q -> Y", "-t", "T", "-o", "Y"]) == 1
+    assert "graph node(s) 'Q'" in capsys.readouterr().err
+    assert main(["estimate", "missing.csv", "-t", "T", "-o", "Y"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["estimate", str(csv), "-t", "T", "-o", "Y", "-m", "apiw"]) == 1
+    assert "did you mean 'aipw'" in capsys.readouterr().err
+
+
+def test_not_identifiable_exit_three(csv, capsys):
+    assert main(["estimate", str(csv), "-g", "Z -> T -> Y; T <-> Y", "-t", "T", "-o", "Y"]) == 3
+    assert "not identifiable" in capsys.readouterr().err
+
+
+def test_list_methods(capsys):
+    assert main(["estimate", "--list-methods"]) == 0
+    names = capsys.readouterr().out.split()
+    assert {"aipw", "ipw", "matching"} <= set(names)
+
+
+def test_demo_section_runs():
+    target = dict(SECTIONS)["Estimation: job training on LaLonde (AIPW, IPW, matching)"]
+    assert target == "deepcause.cli.demo_estimate:run"
+    from deepcause.cli.demo_estimate import run
+
+    out = io.StringIO()
+    run(out)
+    text = out.getvalue()
+    assert "experimental benchmark" in text and "AIPW" in text
