@@ -6,6 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, clone
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+)
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import deepcause.estimate as estimate
@@ -86,6 +91,27 @@ def test_check_estimator_with_pluggable_nuisance_models():
         propensity_model=LogisticRegression(C=0.5), outcome_model=LinearRegression(), n_folds=2
     )
     check_estimator(est, atol=0.5)
+
+
+# scikit-learn ensembles define __len__ (an AttributeError before fit): `model or default`
+# crashed AIPW, IPW and Matching with them
+@pytest.mark.parametrize(
+    "est",
+    [
+        estimate.AIPW(
+            propensity_model=RandomForestClassifier(n_estimators=20, min_samples_leaf=20),
+            outcome_model=GradientBoostingRegressor(n_estimators=30),
+            n_folds=2,
+        ),
+        estimate.IPW(propensity_model=GradientBoostingClassifier(n_estimators=30)),
+        estimate.Matching(
+            propensity_model=RandomForestClassifier(n_estimators=20, min_samples_leaf=20)
+        ),
+    ],
+    ids=["AIPW", "IPW", "Matching"],
+)
+def test_ensemble_nuisance_models(est):
+    check_estimator(est)
 
 
 # ------------------------------------------------------------------ the checker can fail

@@ -121,7 +121,7 @@ class Matching(BaseEffectEstimator):
             raise ValueError(f"n_neighbors must be a positive integer, got {self.n_neighbors!r}")
         X = standardize(data.X)
         folds = np.zeros(data.n, dtype=np.int32)
-        ps = self.propensity_model or default_propensity_model()
+        ps = default_propensity_model() if self.propensity_model is None else self.propensity_model
         self.propensity_ = crossfit_propensity(ps, X, data.t, folds, 1, self.random_state)
         scale = 1.0
         if self.distance == "propensity":

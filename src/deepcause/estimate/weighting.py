@@ -143,7 +143,9 @@ class IPW(BaseEffectEstimator):
         self.random_state = random_state
 
     def _fit(self, data: BackdoorData) -> None:
-        model = self.propensity_model or default_propensity_model()
+        model = (
+            default_propensity_model() if self.propensity_model is None else self.propensity_model
+        )
         X = standardize(data.X)
         folds = make_folds(data.t, self.n_folds, self.random_state)
         self.propensity_ = crossfit_propensity(
