@@ -62,16 +62,25 @@ def default_outcome_model() -> RidgeCV:
     return RidgeCV(alphas=np.logspace(-3, 3, 7))
 
 
+# above this many covariate cells (rows x columns) the standardized working copy is float32,
+# halving the memory of the copy and of the fold-wise training matrices (5e7: 5e6 rows x 10)
+FLOAT32_CELLS = 50_000_000
+
+
 def standardize(X: np.ndarray) -> np.ndarray:
-    """Centered and scaled float64 copy of ``X`` (constant columns are only centered)."""
-    Z = np.array(X, dtype=np.float64, order="C", copy=True)
+    """Centered and scaled copy of ``X`` (constant columns are only centered).
+
+    float64, or float32 when ``X`` has more than ``FLOAT32_CELLS`` cells.
+    """
+    dtype = np.float32 if X.size > FLOAT32_CELLS else np.float64
+    Z = np.array(X, dtype=dtype, order="C", copy=True)
     if Z.shape[1] == 0:
         return Z
-    mean = Z.mean(axis=0)
-    sd = Z.std(axis=0)
+    mean = X.mean(axis=0)
+    sd = X.std(axis=0)
     sd[sd == 0] = 1.0
-    Z -= mean
-    Z /= sd
+    Z -= mean.astype(dtype)
+    Z /= sd.astype(dtype)
     return Z
 
 

@@ -142,7 +142,7 @@ def backdoor_diagnostics(
 
 
 def warn_positivity(
-    e: np.ndarray, t: np.ndarray, quantity: str, estimator: str, handling: str, stacklevel: int = 3
+    e: np.ndarray, t: np.ndarray, quantity: str, estimator: str, handling: str, stacklevel: int = 4
 ) -> int:
     """Warn when units relevant to ``quantity`` have extreme scores; return their number.
 
