@@ -6,6 +6,7 @@ counterfactuals by abduction-action-prediction, and save/load.
 
 from __future__ import annotations
 
+from .idgen import IDGenSampler
 from .io import load_mechanism, load_model, save_mechanism, save_model
 from .mechanisms import (
     MECHANISMS,
@@ -31,6 +32,7 @@ __all__ = [
     "DiffusionMechanism",
     "DistrictStrategy",
     "FlowMechanism",
+    "IDGenSampler",
     "LatentConfoundingError",
     "Mechanism",
     "NotInvertibleError",

@@ -65,7 +65,8 @@ class JointDistrictStrategy(DistrictStrategy):
 
     ``latent_dim``: width of the shared latent ``z``; ``hidden``: MLP widths of the district's
     mechanisms ``f_v(parents, z)`` and of the inference network ``q(z | district, parents)``;
-    ``max_epochs`` (the model's ``max_epochs`` overrides it when set), ``batch_size``,
+    ``max_epochs`` (the model's ``max_epochs`` overrides it when set), ``batch_size`` (None:
+    ``n / 8`` rows clipped to 128..512),
     ``learning_rate`` (Adam) and ``n_importance`` (importance samples per row).
     """
 
@@ -76,8 +77,8 @@ class JointDistrictStrategy(DistrictStrategy):
         *,
         latent_dim: int = 2,
         hidden: tuple[int, ...] | list[int] = (64, 64),
-        max_epochs: int = 150,
-        batch_size: int = 256,
+        max_epochs: int = 100,
+        batch_size: int | None = None,
         learning_rate: float = 3e-3,
         n_importance: int = 8,
     ) -> None:
@@ -85,7 +86,7 @@ class JointDistrictStrategy(DistrictStrategy):
         self.latent_dim = int(latent_dim)
         self.hidden = tuple(int(h) for h in hidden)
         self.max_epochs = int(max_epochs)
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.learning_rate = float(learning_rate)
         self.n_importance = int(n_importance)
         self.inputs = _district_inputs(model, self.district)
@@ -133,7 +134,8 @@ class JointDistrictStrategy(DistrictStrategy):
         params = [p for m in mechs.values() for p in m.parameters()]
         opt = torch.optim.Adam([*params, *self.encoder.parameters()], lr=self.learning_rate)
         n = next(iter(data.values())).shape[0]
-        bs = max(1, min(self.batch_size, n))
+        bs = self.batch_size or min(512, max(128, n // 8))  # ~8+ steps per epoch
+        bs = max(1, min(bs, n))
         gen = torch.Generator(device=device).manual_seed(seed)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
         self.train()

@@ -19,7 +19,16 @@ every other node is the column of the same name.
 
 Latent confounders (bidirected edges) are handled per district by a :class:`DistrictStrategy`
 registered under ``latent_strategy`` (see :func:`register_district_strategy`); without one,
-``fit`` refuses such graphs instead of silently ignoring the latents.
+``fit`` refuses such graphs instead of silently ignoring the latents. Two routes exist (see
+:mod:`deepcause.generative.districts` and :mod:`deepcause.generative.idgen`): the default
+``"joint"`` strategy trains each district's mechanisms jointly with a shared latent, giving a
+full neural causal model that samples any ``do()`` consistent with the data, but only
+identifiable queries are guaranteed correct, so ``sample(do=...)`` first runs
+:func:`deepcause.identify` and raises :class:`~deepcause.exceptions.NotIdentifiableError`
+otherwise (``allow_unidentified=True`` opts in, with a warning and
+``df.attrs["identified"] = False``); :class:`~deepcause.generative.idgen.IDGenSampler` trains
+query-specific generators along the ID recursion, correct by construction for one identifiable
+query. Counterfactuals of nodes with bidirected edges are refused.
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)

@@ -1,0 +1,341 @@
+"""Causal generative models on the ground-truth simulator suite (deepcause.generative.suite).
+
+For every SCM of the suite and every mechanism type: fit ``CausalGenerativeModel`` on
+``--n-train`` observational rows, draw ``--n-samples`` samples of ``P(outcome | do(x))`` for
+each query value and compare with samples from the intervened simulator: RBF-kernel MMD^2
+(median heuristic, on the outcome's columns), error of ``E[Y | do(x)]`` in units of std(Y)
+(truth from 100k simulator draws), unit-level counterfactual RMSE / std(Y) (no-latent cases;
+truth from the simulator with the same noise) and fit time. Latent-confounder graphs are fitted
+with their bidirected edges (district-wise joint training) and also with the ID-GEN sampler;
+the non-identifiable ``bow`` must be refused.
+
+DoWhy gcm runs side by side when importable here or in /work/peervenv (it is run there in a
+subprocess); it cannot express hidden confounders, so it gets the graph without bidirected
+edges.
+
+Run: ``.venv/bin/python benchmarks/bench_generative.py [--mechanisms additive flow]
+[--cases NAME ...] [--n-train 5000] [--n-samples 2000] [--out benchmarks/results/bench_generative.md]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PEER_PYTHON = "/work/peervenv/bin/python"
+
+
+# ----------------------------------------------------------------------------- DoWhy gcm
+def _gcm_worker(workdir: str) -> None:
+    """Runs inside a Python with dowhy: fit gcm, write interventional/counterfactual samples."""
+    import networkx as nx
+    from dowhy import gcm
+    from dowhy.gcm.causal_mechanisms import InvertibleFunctionalCausalModel
+
+    spec = json.loads(Path(workdir, "spec.json").read_text())
+    df = pd.read_csv(Path(workdir, "train.csv"))
+    g = nx.DiGraph()
+    g.add_nodes_from(df.columns)
+    g.add_edges_from(spec["edges"])
+    scm = gcm.InvertibleStructuralCausalModel(g)
+    gcm.auto.assign_causal_mechanisms(scm, df, quality=gcm.auto.AssignmentQuality.GOOD)
+    t0 = time.perf_counter()
+    gcm.fit(scm, df)
+    out = {"fit_time": time.perf_counter() - t0}
+    if spec["counterfactual"]:  # gcm counterfactuals need invertible (additive-noise) nodes
+        spec["counterfactual"] = all(
+            isinstance(scm.causal_mechanism(n), InvertibleFunctionalCausalModel)
+            or not list(g.predecessors(n))
+            for n in g.nodes
+        )
+    np.random.seed(0)  # noqa: NPY002  (gcm draws from the global numpy generator)
+    factual = pd.read_csv(Path(workdir, "factual.csv")) if spec["counterfactual"] else None
+    for i, v in enumerate(spec["values"]):
+        s = gcm.interventional_samples(
+            scm,
+            {c: (lambda x, v=v: np.full_like(x, v)) for c in spec["treatment"]},
+            num_samples_to_draw=spec["n_samples"],
+        )
+        s.to_csv(Path(workdir, f"do_{i}.csv"), index=False)
+        if factual is not None:
+            cf = gcm.counterfactual_samples(
+                scm,
+                {c: (lambda x, v=v: np.full_like(x, v)) for c in spec["treatment"]},
+                observed_data=factual,
+            )
+            cf.to_csv(Path(workdir, f"cf_{i}.csv"), index=False)
+    Path(workdir, "out.json").write_text(json.dumps(out))
+
+
+def _gcm_python() -> str | None:
+    try:
+        import dowhy  # noqa: F401
+
+        return sys.executable
+    except ImportError:
+        pass
+    if Path(PEER_PYTHON).exists():
+        ok = subprocess.run([PEER_PYTHON, "-c", "import dowhy"], capture_output=True)
+        if ok.returncode == 0:
+            return PEER_PYTHON
+    return None
+
+
+def run_gcm(python: str, case, df, values, n_samples, factual) -> dict | None:
+    """gcm on the graph without bidirected edges (vector nodes split into scalar columns)."""
+    cols = case.scm.node_columns
+    edges = [(a, b) for p, c in case.graph.directed_edges for a in cols[p] for b in cols[c]]
+    with tempfile.TemporaryDirectory() as d:
+        df.to_csv(Path(d, "train.csv"), index=False)
+        if factual is not None:
+            factual.to_csv(Path(d, "factual.csv"), index=False)
+        spec = {
+            "edges": edges,
+            "treatment": cols[case.treatment],
+            "values": list(values),
+            "n_samples": n_samples,
+            "counterfactual": factual is not None,
+        }
+        Path(d, "spec.json").write_text(json.dumps(spec))
+        t0 = time.perf_counter()
+        res = subprocess.run(
+            [python, os.path.abspath(__file__), "--gcm-worker", d],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore", "TQDM_DISABLE": "1"},
+        )
+        if res.returncode != 0:
+            print(f"  gcm failed on {case.name}: {res.stderr.strip()[-300:]}", file=sys.stderr)
+            return None
+        out = {"fit_time": time.perf_counter() - t0, "do": [], "cf": []}
+        for i in range(len(values)):
+            out["do"].append(pd.read_csv(Path(d, f"do_{i}.csv")))
+            if Path(d, f"cf_{i}.csv").exists():
+                out["cf"].append(pd.read_csv(Path(d, f"cf_{i}.csv")))
+        return out
+
+
+# ----------------------------------------------------------------------------- ours
+def score(case, samples, values, obs, truth_mean, truth_samples, cf_pred=None, cf_true=None):
+    from deepcause.metrics import counterfactual_rmse, interventional_mean_error, mmd_rbf
+
+    ycols = case.outcome_columns()
+    sd = float(np.linalg.norm(obs[ycols].std().to_numpy()))
+    mmds, errs, cfs = [], [], []
+    for i, _ in enumerate(values):
+        s = samples[i][ycols].to_numpy(float)
+        mmds.append(mmd_rbf(s, truth_samples[i][ycols].to_numpy(float)))
+        if len(ycols) == 1:
+            errs.append(interventional_mean_error(s[:, 0], truth_mean[i], scale=sd))
+        if cf_pred is not None:
+            cfs.append(
+                counterfactual_rmse(
+                    cf_pred[i][ycols].to_numpy(float), cf_true[i][ycols].to_numpy(float), scale=sd
+                )
+            )
+    return (
+        float(np.mean(mmds)),
+        float(np.mean(errs)) if errs else float("nan"),
+        float(np.mean(cfs)) if cfs else float("nan"),
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gcm-worker")
+    ap.add_argument("--mechanisms", nargs="*", default=["additive", "flow"])
+    ap.add_argument("--cases", nargs="+")
+    ap.add_argument("--n-train", type=int, default=5000)
+    ap.add_argument("--n-samples", type=int, default=2000)
+    ap.add_argument("--n-cf", type=int, default=1000)
+    ap.add_argument("--no-gcm", action="store_true")
+    ap.add_argument("--out")
+    ap.add_argument("--merge", nargs="+", help="row files (*.json) of partial runs to merge")
+    args = ap.parse_args()
+    if args.gcm_worker:
+        _gcm_worker(args.gcm_worker)
+        return
+    if args.merge:
+        rows = [r for f in args.merge for r in json.loads(Path(f).read_text())]
+        lines = [_line(r) for r in rows]
+        _write(args, lines, rows, "see rows")
+        print(Path(args.out).read_text())
+        return
+
+    import torch
+
+    from deepcause.exceptions import NotIdentifiableError
+    from deepcause.generative import CausalGenerativeModel
+    from deepcause.generative.idgen import IDGenSampler
+    from deepcause.generative.suite import simulator_suite
+
+    torch.set_num_threads(1)  # the benchmark machine is shared; 1 thread per process
+    os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
+    cases = [c for c in simulator_suite() if not args.cases or c.name in args.cases]
+    gcm_python = None if args.no_gcm else _gcm_python()
+    rows: list[dict] = []
+    lines: list[str] = []
+
+    def emit(row: dict) -> None:
+        rows.append(row)
+        line = _line(row)
+        lines.append(line)
+        print(line, flush=True)
+        if args.out:
+            _write(args, lines, rows, gcm_python)
+
+    print("| case | method | MMD² | mean err (sd) | CF RMSE (sd) | fit s |")
+    print("|---|---|---|---|---|---|")
+    for case in cases:
+        df = case.sample(args.n_train, random_state=0)
+        t = case.treatment
+        values = case.do_values
+        truth_samples = [
+            case.truth(args.n_samples, v, random_state=10 + i) for i, v in enumerate(values)
+        ]
+        truth_mean = [
+            float(case.truth(100_000, v, random_state=20 + i)[case.outcome_columns()[0]].mean())
+            for i, v in enumerate(values)
+        ]
+        factual = cf_true = None
+        if not case.has_latent:
+            noise = case.scm.sample_noise(args.n_cf, random_state=5)
+            factual = case.scm.to_frame(case.scm.propagate(noise))
+            cf_true = [case.scm.to_frame(case.scm.propagate(noise, {t: v})) for v in values]
+        for mech in args.mechanisms:
+            model = CausalGenerativeModel(
+                case.graph, mechanisms=mech, node_columns=case.node_columns, random_state=0
+            )
+            t0 = time.perf_counter()
+            try:
+                model.fit(df)
+                fit_s = time.perf_counter() - t0
+                samples = [
+                    model.sample(args.n_samples, do={t: v}, random_state=i)
+                    for i, v in enumerate(values)
+                ]
+            except NotIdentifiableError:
+                emit(
+                    {
+                        "case": case.name,
+                        "method": f"{mech} (refused: not identifiable)",
+                        "mmd": float("nan"),
+                        "mean_err": float("nan"),
+                        "cf_rmse": float("nan"),
+                        "fit_s": time.perf_counter() - t0,
+                    }
+                )
+                continue
+            cf_pred = None
+            if factual is not None:
+                cf_pred = [model.counterfactual(factual, do={t: v}, random_state=0) for v in values]
+            m, e, c = score(case, samples, values, df, truth_mean, truth_samples, cf_pred, cf_true)
+            emit(
+                {
+                    "case": case.name,
+                    "method": mech,
+                    "mmd": m,
+                    "mean_err": e,
+                    "cf_rmse": c,
+                    "fit_s": fit_s,
+                }
+            )
+            if case.has_latent and case.identifiable:
+                t0 = time.perf_counter()
+                ig = IDGenSampler(case.graph, t, case.outcome, mechanisms=mech, random_state=0).fit(
+                    df
+                )
+                fit_s = time.perf_counter() - t0
+                s = [
+                    ig.sample(args.n_samples, {t: v}, random_state=i) for i, v in enumerate(values)
+                ]
+                m, e, c = score(case, s, values, df, truth_mean, truth_samples)
+                emit(
+                    {
+                        "case": case.name,
+                        "method": f"idgen-{mech}",
+                        "mmd": m,
+                        "mean_err": e,
+                        "cf_rmse": c,
+                        "fit_s": fit_s,
+                    }
+                )
+        if gcm_python is not None:
+            out = run_gcm(gcm_python, case, df, values, args.n_samples, factual)
+            if out is not None:
+                cf_pred = out["cf"] or None
+                m, e, c = score(
+                    case, out["do"], values, df, truth_mean, truth_samples, cf_pred, cf_true
+                )
+                label = "dowhy-gcm" + (" (latents ignored)" if case.has_latent else "")
+                emit(
+                    {
+                        "case": case.name,
+                        "method": label,
+                        "mmd": m,
+                        "mean_err": e,
+                        "cf_rmse": c,
+                        "fit_s": out["fit_time"],
+                    }
+                )
+    if args.out:
+        _write(args, lines, rows, gcm_python)
+    print()
+    print(_summary(rows))
+
+
+def _line(row: dict) -> str:
+    return (
+        f"| {row['case']} | {row['method']} | {row['mmd']:.4f} | {row['mean_err']:.3f} | "
+        f"{row['cf_rmse']:.3f} | {row['fit_s']:.1f} |"
+    )
+
+
+def _summary(rows: list[dict]) -> str:
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return ""
+    df["latent"] = df["case"].isin(["frontdoor", "napkin", "bow_mediator", "bow"])
+    out = [
+        "| method | cases | mean MMD² | mean err (sd) | mean CF RMSE (sd) | max fit s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (latent, method), g in df.groupby(["latent", "method"], sort=True):
+        if "refused" in method:
+            continue
+        label = f"{method}{' [latent graphs]' if latent else ''}"
+        out.append(
+            f"| {label} | {len(g)} | {g['mmd'].mean():.4f} | {g['mean_err'].mean():.3f} | "
+            f"{g['cf_rmse'].mean():.3f} | {g['fit_s'].max():.1f} |"
+        )
+    return "\n".join(out)
+
+
+def _write(args, lines: list[str], rows: list[dict], gcm_python) -> None:
+    head = [
+        "# bench_generative",
+        "",
+        f"Command: `.venv/bin/python benchmarks/bench_generative.py {' '.join(sys.argv[1:])}`",
+        f"(n_train={args.n_train}, n_samples={args.n_samples}, dowhy gcm: "
+        f"{'yes' if gcm_python else 'not installed'}; torch threads 1 per process)",
+        "",
+        "| case | method | MMD² | mean err (sd) | CF RMSE (sd) | fit s |",
+        "|---|---|---|---|---|---|",
+    ]
+    text = "\n".join([*head, *lines, "", "## Summary", "", _summary(rows), ""])
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    Path(args.out).with_suffix(".json").write_text(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
