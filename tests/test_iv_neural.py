@@ -17,6 +17,8 @@ from sklearn.base import clone
 
 pytest.importorskip("torch")
 
+from deepcause.estimate.iv.cbiv import CBIV  # noqa: E402
+from deepcause.estimate.iv.deepiv import DeepIV  # noqa: E402
 from deepcause.estimate.iv.dfiv import DFIV  # noqa: E402
 from deepcause.estimate.registry import get_estimator_class  # noqa: E402
 from deepcause.exceptions import DataValidationError, NotFittedError  # noqa: E402
@@ -144,9 +146,117 @@ def test_dfiv_errors(sine: pd.DataFrame):
         DFIV().fit(sine, treatment="t", outcome="y", instruments=["zz"])
 
 
+# ---------------------------------------------------------------------- DeepIV
+def _small_deepiv(**kw) -> DeepIV:
+    params = dict(
+        n_components=5,
+        first_stage_hidden=(32,),
+        second_stage_hidden=(32, 32),
+        first_stage_epochs=20,
+        second_stage_epochs=20,
+        random_state=0,
+        verbose=False,
+    )
+    return DeepIV(**(params | kw))
+
+
+def test_deepiv_beats_confounded_regression(sine: pd.DataFrame, naive_mse: float):
+    est = _small_deepiv().fit(sine, **ROLES)
+    err = _mse(est)
+    assert err < naive_mse / 1.5 and err < 0.8
+    assert est.n_epochs_[0] <= 20 and len(est.second_stage_loss_) == est.n_epochs_[1]
+    eff = est.effect(-1.0, 1.0)
+    assert eff.method == "DeepIV" and eff.std_error is None
+    assert eff.diagnostics["gradient"] == "two_sample"
+
+
+def test_deepiv_deterministic_and_averaged(sine: pd.DataFrame):
+    quick = _small_deepiv(first_stage_epochs=2, second_stage_epochs=2)
+    first, again = (clone(quick).fit(sine, **ROLES).predict(GRID) for _ in range(2))
+    assert np.array_equal(first, again)
+    other = clone(quick).set_params(gradient="averaged", n_samples=3).fit(sine, **ROLES)
+    assert np.isfinite(other.predict(GRID)).all()
+    assert not np.array_equal(other.predict(GRID), first)
+
+
+def test_deepiv_errors(sine: pd.DataFrame):
+    with pytest.raises(ValueError, match="gradient"):
+        DeepIV(gradient="one").fit(sine, **ROLES)
+    with pytest.raises(ValueError, match="n_components"):
+        DeepIV(n_components=0).fit(sine, **ROLES)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        DeepIV(validation_fraction=0.7).fit(sine, **ROLES)
+    with pytest.raises(NotFittedError):
+        DeepIV().effect()
+
+
+# ---------------------------------------------------------------------- CB-IV
+def _hetero_iv(n: int, seed: int) -> tuple[pd.DataFrame, callable]:
+    """Effect of t varies with x1; u confounds t and y; h(t, x) = (1 + x1/2) t + sin(2 x2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2))
+    z, u = rng.normal(size=n), rng.normal(size=n)
+    t = z + 0.5 * x[:, 0] + u + 0.3 * rng.normal(size=n)
+
+    def h(t, x1, x2):
+        return (1 + 0.5 * np.asarray(x1)) * np.asarray(t) + np.sin(2 * np.asarray(x2))
+
+    y = h(t, x[:, 0], x[:, 1]) + 2 * u + 0.3 * rng.normal(size=n)
+    return pd.DataFrame({"z": z, "x1": x[:, 0], "x2": x[:, 1], "t": t, "y": y}), h
+
+
+def test_cbiv_recovers_heterogeneous_linear_effect():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    df, h = _hetero_iv(1200, 0)
+    kw = dict(treatment="t", outcome="y", instruments=["z"], controls=["x1", "x2"])
+    est = CBIV(n_epochs=30, alpha=0.01, random_state=0, verbose=False).fit(df, **kw)
+    rng = np.random.default_rng(1)
+    test = pd.DataFrame({"t": 1.5 * rng.normal(size=400), "x1": rng.normal(size=400)})
+    test["x2"] = rng.normal(size=400)
+    truth = h(test["t"], test["x1"], test["x2"])
+    err = np.mean((est.predict(test[["t"]], test[["x1", "x2"]]) - truth) ** 2)
+    naive = HistGradientBoostingRegressor(max_iter=100, random_state=0)
+    naive.fit(df[["t", "x1", "x2"]], df["y"])
+    err_naive = np.mean((naive.predict(test[["t", "x1", "x2"]]) - truth) ** 2)
+    assert err_naive > 1.0  # slope bias ~ 2 cov(u, t) / var(t | x) ~ 0.9
+    assert err < err_naive / 2
+    assert len(est.loss_) == 30 and np.all(np.isfinite(est.balance_))
+    assert est.treatment_hat_.shape == (1200,)
+    # average effect of t: 0 -> 1 is E[1 + x1/2] over the data
+    eff = est.effect(0.0, 1.0)
+    assert eff.value == pytest.approx(1 + 0.5 * df["x1"].mean(), abs=0.4)
+
+
+def test_cbiv_deterministic_binary_and_errors(sine: pd.DataFrame):
+    df, _ = _hetero_iv(300, 2)
+    kw = dict(treatment="t", outcome="y", instruments=["z"], controls=["x1", "x2"])
+    quick = CBIV(n_epochs=2, cv=2, random_state=3, verbose=False)
+    first, again = (clone(quick).fit(df, **kw).predict(df[["t"]], df[["x1", "x2"]]) for _ in (0, 1))
+    assert np.array_equal(first, again)
+    binary = df.assign(t=(df["t"] > 0).astype(float))
+    est = clone(quick).fit(binary, **kw)
+    assert ((est.treatment_hat_ >= 0) & (est.treatment_hat_ <= 1)).all()
+    no_balance = clone(quick).set_params(alpha=0.0).fit(df, **kw)
+    assert no_balance.balance_ == [0.0, 0.0]
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(DataValidationError, match="not binary"):
+        clone(quick).set_params(first_stage=LogisticRegression()).fit(df, **kw)
+    with pytest.raises(ValueError, match="alpha"):
+        CBIV(alpha=-1).fit(df, **kw)
+    with pytest.raises(DataValidationError, match="one treatment"):
+        CBIV().fit(
+            df.assign(t2=df["x1"] + df["z"]),
+            **(kw | {"treatment": ["t", "t2"], "instruments": ["z", "x2"], "controls": ["x1"]}),
+        )
+
+
 # ---------------------------------------------------------------------- shared
 def test_registry_and_lazy_torch():
     assert get_estimator_class("dfiv") is DFIV
+    assert get_estimator_class("deepiv") is DeepIV
+    assert get_estimator_class("cbiv") is CBIV
     code = "import sys, deepcause.estimate, deepcause.estimate.iv; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
