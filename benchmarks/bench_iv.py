@@ -61,6 +61,8 @@ METHODS: list[tuple[str, Callable[[int, int], Any]]] = [
     ("KernelIV (Nystrom)", lambda n, seed: KernelIV(random_state=seed)),
     # neural IV estimators need torch: resolved lazily through the method registry
     ("DFIV", lambda n, seed: get_estimator_class("dfiv")(random_state=seed, verbose=False)),
+    ("DeepIV", lambda n, seed: get_estimator_class("deepiv")(random_state=seed, verbose=False)),
+    ("CB-IV", lambda n, seed: get_estimator_class("cbiv")(random_state=seed, verbose=False)),
     ("KernelIV (RFF)", lambda n, seed: KernelIV(approximation="rff", random_state=seed)),
 ]
 

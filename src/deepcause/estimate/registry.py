@@ -44,6 +44,8 @@ ESTIMATORS: dict[str, str] = {
     "poly2sls": "deepcause.estimate.iv:PolynomialTwoStageLeastSquares",
     "kerneliv": "deepcause.estimate.iv:KernelIV",
     "dfiv": "deepcause.estimate.iv.dfiv:DFIV",
+    "deepiv": "deepcause.estimate.iv.deepiv:DeepIV",
+    "cbiv": "deepcause.estimate.iv.cbiv:CBIV",
     "heckman": "deepcause.estimate.selection:HeckmanEffect",
 }
 
