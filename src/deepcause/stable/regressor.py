@@ -54,17 +54,17 @@ class StableRegressor(RegressorMixin, BaseEstimator):
     ``weighting`` is any object with ``fit(X)`` setting ``weights_`` (default
     :class:`~deepcause.stable.NonlinearDecorrelationWeights`); ``estimator`` any regressor
     whose ``fit`` accepts ``sample_weight`` (default ``LinearRegression``). Fitted attributes:
-    ``estimator_``, ``weighting_`` (its ``weights_`` are the computed weights), ``weights_``
-    and ``effective_sample_size_`` (of the weights actually used in the fit), and ``coef_`` /
-    ``intercept_`` when the estimator has them.
+    ``estimator_``, ``weighting_``, ``weights_`` and ``effective_sample_size_`` (of the
+    weights actually used in the fit), and ``coef_`` / ``intercept_`` when the estimator has
+    them.
 
     ``do_no_harm=True`` (linear least squares only) first tests whether the linear model is
     misspecified: reweighting only buys stability when it is (Kuang et al. 2020); when it is
     correctly specified, unweighted least squares is unbiased in every environment and more
     efficient. The OLS residuals are predicted out of fold by ``nonlinear_regressor``
     (default: ridge on a degree-3 polynomial); if the predictions do not correlate with the
-    residuals (one-sided test at level ``alpha``) the unweighted fit is kept. Sets
-    ``misspecification_pvalue_`` and ``used_weights_``.
+    residuals (one-sided test at level ``alpha``) the unweighted fit is kept and no weights are
+    computed. Sets ``misspecification_pvalue_`` and ``used_weights_``.
 
     >>> from deepcause.stable import DWRWeights, make_selection_bias
     >>> X, y, info = make_selection_bias(300, p=10, r=2.5, random_state=0)
@@ -99,11 +99,7 @@ class StableRegressor(RegressorMixin, BaseEstimator):
         weighting = (
             NonlinearDecorrelationWeights() if self.weighting is None else clone(self.weighting)
         )
-        self.weighting_ = weighting.fit(X)
-        self.weights_ = np.asarray(self.weighting_.weights_, dtype=float)
-        self.effective_sample_size_ = float(self.weights_.sum() ** 2 / np.sum(self.weights_**2))
         est = LinearRegression() if self.estimator is None else clone(self.estimator)
-        sample_weight = self.weights_
         self.used_weights_ = True
         if self.do_no_harm:
             if not isinstance(est, LinearRegression):
@@ -115,11 +111,15 @@ class StableRegressor(RegressorMixin, BaseEstimator):
             self.misspecification_pvalue_ = _misspecification_pvalue(
                 X, y, reg, 2, self.random_state
             )
-            if self.misspecification_pvalue_ >= float(self.alpha):
-                sample_weight = np.ones(len(y))
-                self.used_weights_ = False
-                self.weights_ = sample_weight
-                self.effective_sample_size_ = float(len(y))
+            self.used_weights_ = self.misspecification_pvalue_ < float(self.alpha)
+        if self.used_weights_:
+            self.weighting_ = weighting.fit(X)
+            sample_weight = np.asarray(self.weighting_.weights_, dtype=float)
+        else:  # correctly specified: the weights are not needed and not computed
+            self.weighting_ = weighting
+            sample_weight = np.ones(len(y))
+        self.weights_ = sample_weight
+        self.effective_sample_size_ = float(sample_weight.sum() ** 2 / np.sum(sample_weight**2))
         try:
             est.fit(X, y, sample_weight=sample_weight)
         except TypeError as exc:

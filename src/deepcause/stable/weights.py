@@ -301,7 +301,7 @@ class NonlinearDecorrelationWeights(_BaseWeights):
         regressor: Any = None,
         ess_penalty: float = 3e-2,
         nonlinear_weight: float = 1.0,
-        n_folds: int = 2,
+        n_folds: int = 5,
         max_iter: int = 500,
         random_state: int | None = 0,
     ) -> None:
