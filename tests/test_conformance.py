@@ -17,6 +17,7 @@ import deepcause.estimate as estimate
 from deepcause.datasets import CausalDataset
 from deepcause.estimate.registry import ESTIMATORS, get_estimator_class
 from deepcause.testing import check_estimator
+from deepcause.testing.estimators import default_check_data
 
 # registry modules that hold IV and selection estimators (not back-door: not checked here)
 NOT_BACKDOOR = ("deepcause.estimate.iv", "deepcause.estimate.selection")
@@ -194,3 +195,15 @@ def test_check_estimator_accuracy_option():
     check_estimator(_Base(), atol=3.0)  # the naive difference is about 1.5 off
     with pytest.raises(AssertionError, match="from the truth"):
         check_estimator(_Base(), atol=0.75)
+
+
+def test_neural_save_after_a_dataframe_fit(tmp_path):
+    """pandas 3 hands out read-only arrays; saving must not warn (torch warns on those)."""
+    from deepcause.neural import TARNet, load
+
+    data = default_check_data(n=200)
+    est = TARNet(**SETTINGS["TARNet"], random_state=0).fit(
+        data.data, treatment=data.treatment, outcome=data.outcome
+    )
+    est.save(tmp_path / "tarnet")
+    assert load(tmp_path / "tarnet").ate().value == est.ate().value

@@ -290,10 +290,10 @@ class NeuralEffectEstimator(BaseEffectEstimator):
             "train_results": [r.__dict__ for r in self.train_results_],
             "extra": self._extra_config(),
         }
-        tensors: dict[str, torch.Tensor] = {
-            "data.X": torch.as_tensor(data.X, dtype=torch.float64),
-            "data.t": torch.as_tensor(data.t, dtype=torch.int64),
-            "data.y": torch.as_tensor(data.y, dtype=torch.float64),
+        tensors: dict[str, torch.Tensor] = {  # torch.tensor copies: pandas gives read-only arrays
+            "data.X": torch.tensor(data.X, dtype=torch.float64),
+            "data.t": torch.tensor(data.t, dtype=torch.int64),
+            "data.y": torch.tensor(data.y, dtype=torch.float64),
         }
         for k, net in enumerate(self.networks_):
             for name, value in net.state_dict().items():
