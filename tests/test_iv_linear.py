@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from threadpoolctl import threadpool_limits
 
 import deepcause
 from deepcause.estimate.iv import (
@@ -23,6 +24,13 @@ CARD = Path(deepcause.__file__).parent / "data" / "econ" / "card.csv"
 CARD_CONTROLS = ["exper", "expersq", "black", "smsa", "south", "smsa66"] + [
     f"reg66{i}" for i in range(2, 10)
 ]
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """Small dense problems: one BLAS thread per test worker avoids oversubscription."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,18 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.kernel_ridge import KernelRidge
+from threadpoolctl import threadpool_limits
 
 from deepcause.estimate.iv import KernelIV, TwoStageLeastSquares
 from deepcause.exceptions import DataValidationError, NotFittedError
 from deepcause.simulate_iv import demand_test_points, make_demand
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """Small dense problems: one BLAS thread per test worker avoids oversubscription."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 def _sine_iv(n: int, seed: int) -> tuple[pd.DataFrame, callable]:
