@@ -12,7 +12,8 @@ graph order) and samples by pushing samples through them:
   drops it (marginalisation);
 * a fraction ``N / D`` whose denominator marginalises part of the numerator is a conditional:
   ``N`` is sampled with the conditioning variables free, a conditional generator is trained
-  on these samples and evaluated at the requested values (trained at sampling time).
+  on these samples and evaluated at the requested values (trained in ``fit`` when the
+  numerator's inputs are free variables of the estimand, else at sampling time).
 
 Variables the estimand leaves free besides the treatment (e.g. ``W2`` in the napkin formula,
 which holds for any value) are drawn from their observed joint distribution.
@@ -87,6 +88,16 @@ def _factors(e: Expression) -> list[P]:
     raise LatentConfoundingError(f"ID-GEN cannot sample the expression {e}")
 
 
+def _fractions(e: Expression) -> list[Fraction]:
+    if isinstance(e, Sum):
+        return _fractions(e.expression)
+    if isinstance(e, Product):
+        return [f for x in e.factors for f in _fractions(x)]
+    if isinstance(e, Fraction):
+        return [e, *_fractions(e.numerator), *_fractions(e.denominator)]
+    return []
+
+
 class IDGenSampler(BaseEstimator):
     """Query-specific sampler of ``P(outcome | do(treatment))`` (ID-GEN; see the module doc).
 
@@ -143,6 +154,16 @@ class IDGenSampler(BaseEstimator):
                 factor.given,
                 torch_seed(self._rng_),
             )
+        # fractions whose inputs are free variables of the estimand (drawn from the data at
+        # sampling time) are trained once here, on the data's values of those inputs
+        free = _io(self.estimand_.expression)[0] - set(self.treatment_)
+        self.fractions_: dict[Fraction, CausalGenerativeModel] = {}
+        for frac in dict.fromkeys(_fractions(self.estimand_.expression)):
+            n_in = _io(frac.numerator)[0]
+            if n_in <= free:
+                rows = self._rng_.integers(0, len(self.data_), len(self.data_))
+                base = {k: self.data_[k].to_numpy()[rows] for k in n_in}
+                self.fractions_[frac] = self._fraction_model(frac, base, self._rng_)
         return self
 
     def _fit_conditional(
@@ -251,17 +272,30 @@ class IDGenSampler(BaseEstimator):
     ) -> Values:
         n_in, n_out = _io(e.numerator)
         _, cond = _io(e.denominator)
+        model = self.fractions_.get(e)
+        if model is None:  # inputs depend on this query: train on draws from the given values
+            rows = rng.integers(0, n, len(self.data_))
+            model = self._fraction_model(e, {k: given[k][rows] for k in n_in}, rng)
+        rest = [v for v in self.graph_.nodes if v in n_out - cond]
+        s = model.sample(n, do={k: given[k] for k in n_in | cond}, random_state=torch_seed(rng))
+        return {v: s[v].to_numpy() for v in rest}
+
+    def _fraction_model(
+        self, e: Fraction, base: Values, rng: np.random.Generator
+    ) -> CausalGenerativeModel:
+        """Generator of ``N / D``: the numerator's outputs given the denominator's.
+
+        ``base`` holds values of the numerator's inputs, one per training sample.
+        """
+        n_in, n_out = _io(e.numerator)
+        _, cond = _io(e.denominator)
         if not cond <= n_out:
             raise LatentConfoundingError(
                 f"ID-GEN: the denominator of {e} is not a marginal of its numerator"
             )
-        m = len(self.data_)  # train the conditional on as many samples as the data has
-        rows = rng.integers(0, n, m)
-        base = {k: given[k][rows] for k in n_in}
+        m = len(next(iter(base.values()))) if base else len(self.data_)
         joint = self._draw(e.numerator, base, m, rng)
         rest = [v for v in self.graph_.nodes if v in n_out - cond]
         cols = {**base, **joint}
         frame = pd.DataFrame({k: cols[k] for k in [*sorted(n_in | cond), *rest]})
-        model = self._fit_conditional(frame, rest, n_in | cond, torch_seed(rng))
-        s = model.sample(n, do={k: given[k] for k in n_in | cond}, random_state=torch_seed(rng))
-        return {v: s[v].to_numpy() for v in rest}
+        return self._fit_conditional(frame, rest, n_in | cond, torch_seed(rng))
