@@ -385,3 +385,19 @@ def test_estimate_iv_effect_front_end(card):
         estimate_iv_effect(card, None, "educ", "lwage")
     with pytest.raises(DataValidationError, match="not an instrumental-variable method"):
         estimate_iv_effect(card, g, "educ", "lwage", "aipw")
+
+
+def test_custom_feature_transformers():
+    from sklearn.preprocessing import SplineTransformer
+
+    ds = make_demand(3000, rho=0.5, random_state=2)
+    test = demand_test_points(1000, random_state=3)
+    kw = dict(treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+    sieve = TwoStageLeastSquares(
+        features=SplineTransformer(n_knots=5, degree=3),
+        instrument_features=SplineTransformer(n_knots=6, degree=3),
+    ).fit(ds.data, **kw)
+    assert sieve.coef_.index[1].startswith("p_sp")  # names from the transformer
+    lin = TwoStageLeastSquares().fit(ds.data, **kw)
+    mse = lambda e: np.mean((e.predict(test[["p", "t", "s"]]) - test["h"]) ** 2)  # noqa: E731
+    assert mse(sieve) < mse(lin)

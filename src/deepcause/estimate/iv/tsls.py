@@ -124,10 +124,9 @@ class TwoStageLeastSquares(BaseIVEstimator):
             self.add_const_ = True
             return ["const", *tx_names]
         self.features_ = clone(features).fit(np.hstack([data.T, data.X]))
-        F = self.features_.transform(np.hstack([data.T[:2], data.X[:2]]))
         names = _feature_names(self.features_, tx_names, "f")
-        probe = self.features_.transform(np.hstack([data.T, data.X])[: min(data.n, 200)])
-        self.add_const_ = not bool(np.any(np.ptp(probe, axis=0) == 0)) and F.shape[1] > 0
+        F = self.features_.transform(np.hstack([data.T, data.X]))
+        self.add_const_ = not bool(np.any(np.ptp(F, axis=0) == 0))
         return ["const", *names] if self.add_const_ else names
 
     # ------------------------------------------------------------------ fitting
