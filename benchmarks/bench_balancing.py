@@ -64,7 +64,7 @@ def markdown(rows: list[dict]) -> str:
     """A list of dicts as a GitHub markdown table (no tabulate dependency)."""
     cols = list(rows[0])
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(str(r[c]).replace("|", "\\|") for c in cols) + " |" for r in rows]
     return "\n".join(lines)
 
 
