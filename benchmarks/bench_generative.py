@@ -317,6 +317,29 @@ def _summary(rows: list[dict]) -> str:
             f"| {label} | {len(g)} | {g['mmd'].mean():.4f} | {g['mean_err'].mean():.3f} | "
             f"{g['cf_rmse'].mean():.3f} | {g['fit_s'].max():.1f} |"
         )
+    gcm = df[df["method"] == "dowhy-gcm"].set_index("case")
+    if not gcm.empty:
+        out += [
+            "",
+            "Paired with DoWhy gcm on the same no-latent cases (mean over the cases both ran):",
+            "",
+            "| method | cases | mean MMD² | gcm mean MMD² | mean err | gcm mean err | "
+            "CF RMSE | gcm CF RMSE |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for method, g in df[~df["latent"]].groupby("method", sort=True):
+            if method == "dowhy-gcm":
+                continue
+            g = g.set_index("case")
+            common = g.index.intersection(gcm.index)
+            if common.empty:
+                continue
+            a, b = g.loc[common], gcm.loc[common]
+            out.append(
+                f"| {method} | {len(common)} | {a['mmd'].mean():.4f} | {b['mmd'].mean():.4f} | "
+                f"{a['mean_err'].mean():.3f} | {b['mean_err'].mean():.3f} | "
+                f"{a['cf_rmse'].mean():.3f} | {b['cf_rmse'].mean():.3f} |"
+            )
     return "\n".join(out)
 
 
