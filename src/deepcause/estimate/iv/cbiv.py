@@ -19,6 +19,12 @@ Plugging ``E[T | Z, X]`` into ``g`` identifies ``h`` when it is linear in the tr
 nonlinear dose response prefer :class:`~deepcause.estimate.iv.dfiv.DFIV` or DeepIV. ``effect``
 has no analytic standard error; use :meth:`bootstrap` for an interval.
 
+Balancing trades information for independence: when a covariate both drives the treatment and
+modulates the effect (as the time of year ``t`` in the demand design), a strong penalty strips
+it from ``Phi(x)``. On that design (n = 5000, rho = 0.5, one seed) the on-support MSE was 492
+with ``alpha=0``, 717 with 1e-4, 869 with 1e-3 (the default), 4,064 with 0.01 and 4,353 with
+0.1; choose ``alpha`` by held-out outcome error when the covariates matter for the effect.
+
 >>> from deepcause.simulate_iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
 >>> est = CBIV(cv=2, n_epochs=5, random_state=0, verbose=False)
@@ -91,11 +97,11 @@ class CBIV(BaseIVEstimator):
         cv: int = 5,
         representation_hidden: Sequence[int] = (64, 32),
         outcome_hidden: Sequence[int] = (64, 32),
-        alpha: float = 0.1,
+        alpha: float = 1e-3,
         balance_steps: int = 2,
         n_epochs: int = 100,
         batch_size: int = 256,
-        learning_rate: float = 1e-3,
+        learning_rate: float = 3e-3,
         weight_decay: float = 1e-5,
         activation: str = "elu",
         random_state: int | None = None,

@@ -16,8 +16,11 @@ draws: lower variance but biased towards the regression on ``E[T | Z, X]`` (the 
 ``1 / n_samples``).
 
 Both networks stop early on a held-out ``validation_fraction`` of the rows (stage-1 negative
-log-likelihood; stage-2 one-sample-group loss), keeping the best epoch. ``effect`` has no
-analytic standard error; use :meth:`bootstrap` for an interval.
+log-likelihood; stage-2 one-sample-group loss), keeping the best epoch. The defaults (two groups
+of 4 draws, 100 epochs, learning rate 3e-3, response network 128-64) were chosen on the demand
+design of :mod:`deepcause.simulate_iv` (on-support MSE about 870 at n = 5000, rho = 0.5 and 0.9,
+against about 4,000 with 50 epochs at learning rate 1e-3 and one draw per group). ``effect``
+has no analytic standard error; use :meth:`bootstrap` for an interval.
 
 >>> from deepcause.simulate_iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
@@ -107,17 +110,17 @@ class DeepIV(BaseIVEstimator):
         self,
         n_components: int = 10,
         first_stage_hidden: Sequence[int] = (64, 32),
-        second_stage_hidden: Sequence[int] = (64, 32),
-        first_stage_epochs: int = 50,
-        second_stage_epochs: int = 50,
+        second_stage_hidden: Sequence[int] = (128, 64),
+        first_stage_epochs: int = 100,
+        second_stage_epochs: int = 100,
         gradient: str = "two_sample",
-        n_samples: int = 1,
+        n_samples: int = 4,
         batch_size: int = 256,
-        learning_rate: float = 1e-3,
+        learning_rate: float = 3e-3,
         weight_decay: float = 1e-5,
         dropout: float = 0.0,
         validation_fraction: float = 0.1,
-        patience: int = 10,
+        patience: int = 20,
         activation: str = "relu",
         random_state: int | None = None,
         verbose: Verbose = "auto",
