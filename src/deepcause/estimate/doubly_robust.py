@@ -121,7 +121,7 @@ class AIPW(BaseEffectEstimator):
         folds = make_folds(data.t, self.n_folds, self.random_state)
         # `is None`, not `or`: scikit-learn ensembles define __len__ (unfitted: AttributeError)
         ps = default_propensity_model() if self.propensity_model is None else self.propensity_model
-        om = default_outcome_model() if self.outcome_model is None else self.outcome_model
+        om = default_outcome_model(data.n) if self.outcome_model is None else self.outcome_model
         self.propensity_ = crossfit_propensity(
             ps, X, data.t, folds, self.n_folds, self.random_state
         )
