@@ -262,7 +262,7 @@ def child(method: str, n: int) -> None:
     )
 
 
-def section_scaling(sizes: list[int]) -> None:
+def section_scaling(sizes: list[int], only: list[str] | None = None) -> None:
     print("\n## Scaling: simulated data, 10 covariates (fresh process per run)\n")
     print(
         "Peak = max resident memory of the process (includes the data: `data` column is the "
@@ -274,6 +274,8 @@ def section_scaling(sizes: list[int]) -> None:
     methods = ["aipw", "ipw"]
     if _peers_available().get("econml"):
         methods.append("econml DRLearner")
+    if only:
+        methods = [m for m in methods if m.split(" ")[0] in only]
     for n in sizes:
         for m in methods:
             cmd = [sys.executable, __file__, "--child", m, str(n)]
@@ -316,7 +318,7 @@ def main() -> None:
         sizes = [int(float(s)) for s in args.sizes.split(",")]
         if args.with_1e7:
             sizes.append(10_000_000)
-        section_scaling(sizes)
+        section_scaling(sizes, args.methods.split(",") if args.methods else None)
 
 
 if __name__ == "__main__":
