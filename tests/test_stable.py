@@ -217,3 +217,19 @@ def test_do_no_harm_reports_the_weights_it_used():
     assert not m.used_weights_
     assert m.effective_sample_size_ == 600 and np.all(m.weights_ == 1)
     assert not hasattr(m.weighting_, "weights_")  # not computed when not needed
+
+
+def test_ensemble_nonlinear_regressor_is_accepted():
+    """An ensemble (which defines __len__) must not be mistaken for 'no model given'."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    from deepcause.stable import StableRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = X[:, 0] + X[:, 1] * X[:, 2] + 0.1 * rng.normal(size=300)
+    reg = StableRegressor(
+        do_no_harm=True, nonlinear_regressor=RandomForestRegressor(n_estimators=10, random_state=0)
+    )
+    reg.fit(X, y)
+    assert np.isfinite(reg.predict(X)).all()

@@ -107,7 +107,11 @@ class StableRegressor(RegressorMixin, BaseEstimator):
                     "do_no_harm=True compares weighted and unweighted least squares; use "
                     "estimator=None or LinearRegression()"
                 )
-            reg = self.nonlinear_regressor or _default_nonlinear_regressor()
+            reg = (
+                _default_nonlinear_regressor()
+                if self.nonlinear_regressor is None
+                else self.nonlinear_regressor
+            )
             self.misspecification_pvalue_ = _misspecification_pvalue(
                 X, y, reg, 2, self.random_state
             )
