@@ -156,14 +156,15 @@ class IPW(BaseEffectEstimator):
         data = self.data_
         e, keep, info = prepare_scores(self.propensity_, data.t, quantity, self.clip, self.trim)
         name = "IPW (Hajek)" if self.normalize or quantity == "ATO" else "IPW (Horvitz-Thompson)"
-        warn_positivity(self.propensity_[keep], data.t[keep], quantity, name, handling_text(info))
-        t, y = data.t[keep], data.y[keep]
-        w = implied_weights(e[keep], t, quantity)
+        sub = (lambda a: a) if keep.all() else (lambda a: a[keep])  # no copies when untrimmed
+        warn_positivity(sub(self.propensity_), sub(data.t), quantity, name, handling_text(info))
+        t, y = sub(data.t), sub(data.y)
+        w = implied_weights(sub(e), t, quantity)
         value, psi = weighted_arm_means(y, t, w, quantity, self.normalize)
         n = int(keep.sum())
         se = float(np.sqrt(psi @ psi) / n)
         diag = backdoor_diagnostics(
-            data.X[keep], t, data.covariate_names, self.propensity_[keep], w, **info
+            sub(data.X), t, data.covariate_names, sub(self.propensity_), w, **info
         )
         label = quantity if "trim_bounds" not in info else f"{quantity} (trimmed)"
         return EffectEstimate(
