@@ -82,3 +82,38 @@ def test_demo_section_runs():
     run(out)
     text = out.getvalue()
     assert "experimental benchmark" in text and "AIPW" in text
+
+
+def test_cli_iv_2sls_on_card_gives_the_textbook_coefficient(tmp_path, capsys):
+    """`deepcause estimate --method 2sls -z nearc4 --control ...` reproduces Wooldridge 15.4."""
+    import json
+
+    from deepcause.cli import main
+
+    controls = ["exper", "expersq", "black", "smsa", "south", "smsa66"]
+    controls += [f"reg66{i}" for i in range(2, 10)]
+    path = tmp_path / "card.csv"
+    from deepcause.datasets import load_card
+
+    load_card().data[["lwage", "educ", "nearc4", *controls]].to_csv(path, index=False)
+    argv = ["estimate", str(path), "-t", "educ", "-o", "lwage", "--method", "2sls"]
+    argv += ["-z", "nearc4", "--json"]
+    for c in controls:
+        argv += ["--control", c]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert round(out["value"], 5) == 0.13150
+    assert out["method"] == "2SLS"
+
+
+def test_cli_iv_refuses_a_non_instrument_named_in_the_graph(tmp_path, capsys):
+    from deepcause.cli import main
+    from deepcause.simulate_iv import make_linear_iv
+
+    ds = make_linear_iv(500, n_controls=0, random_state=0)
+    path = tmp_path / "iv.csv"
+    ds.data.to_csv(path, index=False)
+    graph = "z1 -> d -> y; z2 -> d; z1 -> y; d <-> y"
+    argv = ["estimate", str(path), "-g", graph, "-t", "d", "-o", "y", "--method", "2sls"]
+    assert main([*argv, "-z", "z1"]) == 1
+    assert "z1" in capsys.readouterr().err

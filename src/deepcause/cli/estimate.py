@@ -24,6 +24,7 @@ examples:
   deepcause estimate data.csv --graph "Z -> T -> Y; Z -> Y" --treatment T --outcome Y
   deepcause estimate lalonde.csv -t treat -o re78 --method matching --quantity ATT --json
   deepcause estimate data.csv -f model.txt -t T -o Y --method ipw --bootstrap 500
+  deepcause estimate card.csv -t educ -o lwage --method 2sls -z nearc4 --control exper
 
 Without --graph/--graph-file every other column is taken as a confounder of T and Y.
 Methods: see --list-methods. Warnings (e.g. limited overlap) are printed to stderr.
@@ -97,6 +98,7 @@ def _json_safe(diag: Any) -> dict[str, Any]:
 
 def _cmd(args: argparse.Namespace) -> int:
     from ..estimate.api import estimate_effect
+    from ..estimate.iv.api import estimate_iv_effect, is_iv_method
     from ..estimate.registry import available_methods
 
     if args.list_methods:
@@ -108,21 +110,37 @@ def _cmd(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise DataValidationError(f"data file {str(path)!r} does not exist")
     data = pd.read_csv(path)
-    g = _graph(args, data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = estimate_effect(
-                data,
-                g,
-                args.treatment,
-                args.outcome,
-                method=args.method,
-                quantity=args.quantity,
-                bootstrap=args.bootstrap,
-                random_state=args.seed,
-                extra_columns="error" if args.strict else "ignore",
-            )
+            if is_iv_method(args.method):
+                # IV needs no back-door identification: the instruments are checked against
+                # the graph (or found in it) instead
+                result = estimate_iv_effect(
+                    data,
+                    _graph(args, data) if (args.graph or args.graph_file) else None,
+                    args.treatment,
+                    args.outcome,
+                    method=args.method,
+                    instruments=args.instrument,
+                    controls=args.control,
+                    t0=args.t0,
+                    t1=args.t1,
+                    bootstrap=args.bootstrap,
+                    random_state=args.seed,
+                )
+            else:
+                result = estimate_effect(
+                    data,
+                    _graph(args, data),
+                    args.treatment,
+                    args.outcome,
+                    method=args.method,
+                    quantity=args.quantity,
+                    bootstrap=args.bootstrap,
+                    random_state=args.seed,
+                    extra_columns="error" if args.strict else "ignore",
+                )
         except NotIdentifiableError as exc:
             print(f"not identifiable: {exc}", file=sys.stderr)
             return 3
@@ -162,6 +180,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quantity", "-q", default="ATE", choices=["ATE", "ATT", "ATC", "ATO"], help="effect"
     )
+    iv = p.add_argument_group(
+        "instrumental variables (--method 2sls|wald|poly2sls|kerneliv|dfiv|...)"
+    )
+    iv.add_argument(
+        "--instrument",
+        "-z",
+        action="append",
+        help="instrument column (repeatable); without it the instruments are found in the graph",
+    )
+    iv.add_argument("--control", action="append", help="exogenous control column (repeatable)")
+    iv.add_argument("--t0", type=float, default=0.0, help="reference treatment value (default 0)")
+    iv.add_argument("--t1", type=float, default=1.0, help="treatment value compared (default 1)")
     p.add_argument("--bootstrap", "-b", type=int, default=0, help="bootstrap resamples")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
