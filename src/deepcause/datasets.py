@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import DataValidationError
+from .results import _freeze_array
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import CausalGraph
@@ -48,14 +49,6 @@ __all__ = [
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
-
-
-def _readonly(values: Any) -> np.ndarray | None:
-    if values is None:
-        return None
-    arr = np.array(values, dtype=float, copy=True).ravel()
-    arr.flags.writeable = False
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,8 +77,8 @@ class CausalDataset:
         object.__setattr__(self, "covariates", tuple(self.covariates))
         object.__setattr__(self, "truth", _frozen(self.truth))
         object.__setattr__(self, "extras", _frozen(self.extras))
-        object.__setattr__(self, "mu0", _readonly(self.mu0))
-        object.__setattr__(self, "mu1", _readonly(self.mu1))
+        object.__setattr__(self, "mu0", _freeze_array(self.mu0))
+        object.__setattr__(self, "mu1", _freeze_array(self.mu1))
         for arr in (self.mu0, self.mu1):
             if arr is not None and len(arr) != len(self.data):
                 raise DataValidationError(

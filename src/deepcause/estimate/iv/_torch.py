@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "`pip install deepcause[deep]`"
     ) from exc
 
+from ...exceptions import DataValidationError
 from ...neural._training import Scaler, mlp, seeded
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "ridge",
     "batches",
     "check_positive",
+    "standardized_tensors",
     "CPU",
 ]
 
@@ -76,3 +79,25 @@ def check_positive(**values: float) -> None:
     for name, value in values.items():
         if value is None or not np.isfinite(value) or value <= 0:
             raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def standardized_tensors(
+    est: Any, data: Any, name: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+    """Standardize an IV data set for a neural estimator ``est`` (named ``name`` in errors).
+
+    Sets ``est.t_scaler_``, ``est.x_scaler_``, ``est.y_mean_`` and ``est.y_scale_``; returns the
+    standardized treatment ``T``, controls ``X``, instruments-and-controls ``ZX`` (float32
+    tensors) and the standardized outcome as a numpy array.
+    """
+    if data.n < 20:
+        raise DataValidationError(f"{name} needs at least 20 rows, got {data.n}")
+    kx = data.X.shape[1]
+    est.t_scaler_ = Scaler.fit(data.T)
+    est.x_scaler_ = Scaler.fit(data.X) if kx else Scaler.identity(0)
+    z_scaler = Scaler.fit(data.Z)
+    est.y_mean_, est.y_scale_ = float(data.y.mean()), float(data.y.std() or 1.0)
+    T = tensor(est.t_scaler_.transform(data.T))
+    X = tensor(est.x_scaler_.transform(data.X)) if kx else torch.zeros(data.n, 0)
+    ZX = torch.cat([tensor(z_scaler.transform(data.Z)), X], dim=1)
+    return T, X, ZX, (data.y - est.y_mean_) / est.y_scale_

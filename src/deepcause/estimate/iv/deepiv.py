@@ -42,9 +42,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..._progress import Verbose, progress
-from ...exceptions import DataValidationError
 from ._base import BaseIVEstimator, IVData
-from ._torch import Scaler, batches, check_positive, derive_seed, mlp, seeded, tensor, torch
+from ._torch import (
+    batches,
+    check_positive,
+    derive_seed,
+    mlp,
+    seeded,
+    standardized_tensors,
+    tensor,
+    torch,
+)
 
 __all__ = ["DeepIV"]
 
@@ -190,17 +198,9 @@ class DeepIV(BaseIVEstimator):
     # ------------------------------------------------------------------ fit
     def _fit(self, data: IVData) -> None:
         self._check_params()
-        if data.n < 20:
-            raise DataValidationError(f"DeepIV needs at least 20 rows, got {data.n}")
         kt, kx, kz = data.T.shape[1], data.X.shape[1], data.Z.shape[1]
-        self.t_scaler_ = Scaler.fit(data.T)
-        self.x_scaler_ = Scaler.fit(data.X) if kx else Scaler.identity(0)
-        z_scaler = Scaler.fit(data.Z)
-        self.y_mean_, self.y_scale_ = float(data.y.mean()), float(data.y.std() or 1.0)
-        T = tensor(self.t_scaler_.transform(data.T))
-        X = tensor(self.x_scaler_.transform(data.X)) if kx else torch.zeros(data.n, 0)
-        ZX = torch.cat([tensor(z_scaler.transform(data.Z)), X], dim=1)
-        y = tensor((data.y - self.y_mean_) / self.y_scale_)
+        T, X, ZX, y_std = standardized_tensors(self, data, "DeepIV")
+        y = tensor(y_std)
         seed = derive_seed(self.random_state)
         perm = torch.as_tensor(np.random.default_rng(seed).permutation(data.n))
         n_val = int(round(float(self.validation_fraction) * data.n))
