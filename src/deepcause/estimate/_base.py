@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -64,15 +64,7 @@ class BackdoorData:
 
     def take(self, index: np.ndarray) -> BackdoorData:
         """Rows ``index`` of the data (for bootstrap and cross-fitting)."""
-        return BackdoorData(
-            self.X[index],
-            self.t[index],
-            self.y[index],
-            self.covariate_names,
-            self.treatment,
-            self.outcome,
-            self.estimand,
-        )
+        return replace(self, X=self.X[index], t=self.t[index], y=self.y[index])
 
 
 def _kind_error(estimator: str, kind: str, supported: Sequence[str]) -> EstimandNotSupportedError:

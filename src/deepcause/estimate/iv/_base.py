@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -83,17 +83,7 @@ class IVData:
 
     def take(self, index: np.ndarray) -> IVData:
         """Rows ``index`` of the data (for bootstrap, sample splitting and cross-fitting)."""
-        return IVData(
-            self.Z[index],
-            self.T[index],
-            self.y[index],
-            self.X[index],
-            self.instrument_names,
-            self.treatment_names,
-            self.control_names,
-            self.outcome,
-            self.graph,
-        )
+        return replace(self, Z=self.Z[index], T=self.T[index], y=self.y[index], X=self.X[index])
 
 
 # ---------------------------------------------------------------------- graph handling
