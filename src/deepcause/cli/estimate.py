@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..exceptions import DataValidationError, NotIdentifiableError
 from ..graph import CausalGraph
+from ._graph_args import add_graph_arguments, graph_from_args
 
 _EPILOG = """\
 examples:
@@ -32,13 +33,9 @@ Methods: see --list-methods. Warnings (e.g. limited overlap) are printed to stde
 
 
 def _graph(args: argparse.Namespace, data: pd.DataFrame) -> CausalGraph:
-    if args.graph_file is not None:
-        path = Path(args.graph_file)
-        if not path.is_file():
-            raise DataValidationError(f"graph file {str(path)!r} does not exist")
-        return CausalGraph(path.read_text(encoding="utf-8"))
-    if args.graph is not None:
-        return CausalGraph(args.graph)
+    given = graph_from_args(args)
+    if given is not None:
+        return given
     others = [str(c) for c in data.columns if c not in (args.treatment, args.outcome)]
     directed = [(c, args.treatment) for c in others] + [(c, args.outcome) for c in others]
     directed.append((args.treatment, args.outcome))
@@ -118,7 +115,7 @@ def _cmd(args: argparse.Namespace) -> int:
                 # the graph (or found in it) instead
                 result = estimate_iv_effect(
                     data,
-                    _graph(args, data) if (args.graph or args.graph_file) else None,
+                    graph_from_args(args),
                     args.treatment,
                     args.outcome,
                     method=args.method,
@@ -171,9 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", nargs="?", help="CSV file with a header row")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--graph", "-g", help='graph text, e.g. "Z -> T -> Y; Z -> Y"')
-    src.add_argument("--graph-file", "-f", help="file holding the graph text")
+    add_graph_arguments(p, required=False, example="Z -> T -> Y; Z -> Y")
     p.add_argument("--treatment", "-t", help="treatment column")
     p.add_argument("--outcome", "-o", help="outcome column")
     p.add_argument("--method", "-m", help="estimator (default: chosen from the estimand)")

@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from ..exceptions import DataValidationError, NotIdentifiableError
-from ..graph import CausalGraph
+from ..exceptions import NotIdentifiableError
 from ..identify import identify
+from ._graph_args import add_graph_arguments, graph_from_args
 
 EXIT_NOT_IDENTIFIABLE = 3
 
@@ -35,17 +34,8 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-def _graph(args: argparse.Namespace) -> CausalGraph:
-    if args.graph_file is not None:
-        path = Path(args.graph_file)
-        if not path.is_file():
-            raise DataValidationError(f"graph file {str(path)!r} does not exist")
-        return CausalGraph(path.read_text(encoding="utf-8"))
-    return CausalGraph(args.graph)
-
-
 def _cmd(args: argparse.Namespace) -> int:
-    g = _graph(args)
+    g = graph_from_args(args)
     given = _names(args.given)
     try:
         est = identify(g, _names(args.treatment), _names(args.outcome), given or None)
@@ -85,9 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--graph", "-g", help='graph text, e.g. "Z -> X -> Y; Z -> Y; X <-> Y"')
-    src.add_argument("--graph-file", "-f", help="file holding the graph text")
+    add_graph_arguments(p, required=True, example="Z -> X -> Y; Z -> Y; X <-> Y")
     p.add_argument("--treatment", "-t", required=True, help="treatment node(s), comma-separated")
     p.add_argument("--outcome", "-o", required=True, help="outcome node(s), comma-separated")
     p.add_argument("--given", "-w", help="conditioning node(s) for P(Y | do(X), W)")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..exceptions import DataValidationError
+from ._graph_args import add_graph_arguments, graph_from_args
 
 _EPILOG = """\
 examples:
@@ -74,13 +75,12 @@ def _number_or_text(value: str) -> object:
 
 def _cmd(args: argparse.Namespace) -> int:
     from ..generative import CausalGenerativeModel
-    from ..graph import CausalGraph
 
     path = Path(args.data)
     if not path.is_file():
         raise DataValidationError(f"data file {str(path)!r} does not exist")
     df = pd.read_csv(path)
-    graph = CausalGraph(Path(args.graph_file).read_text() if args.graph_file else args.graph)
+    graph = graph_from_args(args)
     do = parse_do(args.do)
     graph.check_nodes(list(do), role="--do node")
     model = CausalGenerativeModel(
@@ -133,9 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data", required=True, help="CSV file with one column per node")
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--graph", help='graph text, e.g. "Z -> X -> Y; Z -> Y"')
-    g.add_argument("--graph-file", help="file holding the graph text")
+    add_graph_arguments(p, required=True)
     p.add_argument("--do", action="append", help="intervention NODE=VALUE or NODE+=DELTA")
     p.add_argument("-n", type=int, default=1000, help="number of samples (default 1000)")
     p.add_argument("--out", default="samples.csv", help="output CSV ('-' for stdout)")

@@ -1,0 +1,30 @@
+"""The ``--graph TEXT | --graph-file FILE`` pair shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..exceptions import DataValidationError
+from ..graph import CausalGraph
+
+
+def add_graph_arguments(
+    parser: argparse.ArgumentParser, *, required: bool, example: str = "Z -> X -> Y; Z -> Y"
+) -> None:
+    """Add the mutually exclusive ``--graph/-g`` and ``--graph-file/-f`` options."""
+    src = parser.add_mutually_exclusive_group(required=required)
+    src.add_argument("--graph", "-g", help=f'graph text, e.g. "{example}"')
+    src.add_argument("--graph-file", "-f", help="file holding the graph text")
+
+
+def graph_from_args(args: argparse.Namespace) -> CausalGraph | None:
+    """The graph named by ``--graph``/``--graph-file``, or ``None`` when neither was given."""
+    if args.graph_file is not None:
+        path = Path(args.graph_file)
+        if not path.is_file():
+            raise DataValidationError(f"graph file {str(path)!r} does not exist")
+        return CausalGraph(path.read_text(encoding="utf-8"))
+    if args.graph is not None:
+        return CausalGraph(args.graph)
+    return None
