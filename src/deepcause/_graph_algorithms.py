@@ -7,7 +7,14 @@ from collections.abc import Iterable
 
 from ._graph_text import format_name
 
-__all__ = ["reach", "find_cycle", "m_separated", "connecting_walk", "project"]
+__all__ = [
+    "reach",
+    "proper_causal_nodes",
+    "find_cycle",
+    "m_separated",
+    "connecting_walk",
+    "project",
+]
 
 Adj = dict[str, frozenset[str]]
 _EMPTY: frozenset[str] = frozenset()
@@ -23,6 +30,25 @@ def reach(start: Iterable[str], adj: Adj) -> frozenset[str]:
                 seen.add(w)
                 stack.append(w)
     return frozenset(seen)
+
+
+def proper_causal_nodes(ch: Adj, pa: Adj, xs: frozenset[str], ys: frozenset[str]) -> frozenset[str]:
+    """Nodes outside ``xs`` on proper causal paths from ``xs`` to ``ys`` (empty: no such path)."""
+    down: set[str] = set()
+    stack = list(xs)
+    while stack:  # descendants in G with edges into X removed
+        for c in ch[stack.pop()]:
+            if c not in xs and c not in down:
+                down.add(c)
+                stack.append(c)
+    up = set(ys & down)
+    stack = list(up)
+    while stack:  # ancestors of Y through nodes of down only (paths avoid X)
+        for p in pa[stack.pop()]:
+            if p in down and p not in up:
+                up.add(p)
+                stack.append(p)
+    return frozenset(up)
 
 
 def find_cycle(remaining: set[str], pa: Adj, index: dict[str, int]) -> tuple[str, ...]:

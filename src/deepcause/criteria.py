@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ._graph_algorithms import proper_causal_nodes
 from ._graph_algorithms import reach as _reach
 from ._separators import SeparatorSearch
 from .exceptions import QueryError
@@ -55,22 +56,7 @@ def _query(g: CausalGraph, treatment: Nodes, outcome: Nodes) -> tuple[frozenset,
 
 def _causal_nodes(g: CausalGraph, xs: frozenset[str], ys: frozenset[str]) -> frozenset[str]:
     """Nodes outside ``xs`` on proper causal paths from ``xs`` to ``ys``."""
-    ch, pa = g._ch, g._pa
-    down: set[str] = set()
-    stack = list(xs)
-    while stack:  # descendants in G with edges into X removed
-        for c in ch[stack.pop()]:
-            if c not in xs and c not in down:
-                down.add(c)
-                stack.append(c)
-    up = set(ys & down)
-    stack = list(up)
-    while stack:  # ancestors of Y through nodes of down only (paths avoid X)
-        for p in pa[stack.pop()]:
-            if p in down and p not in up:
-                up.add(p)
-                stack.append(p)
-    return frozenset(up)
+    return proper_causal_nodes(g._ch, g._pa, xs, ys)
 
 
 class _Adjustment:

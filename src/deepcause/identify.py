@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ._graph_algorithms import proper_causal_nodes
 from .criteria import find_adjustment_set, frontdoor_sets
 from .estimand import ONE, Estimand, Expression, Fraction, P, Product, Sum, _query_text, _sorted
 from .estimand import simplify as _simplify
@@ -313,23 +314,10 @@ def _frontdoor_possible(s: _Struct, x: frozenset[str], y: frozenset[str]) -> boo
     """A quick necessary condition for a front-door set: the mediators on causal paths that
     no back-door path reaches from X (front-door condition ii) intercept every directed path
     from X to Y (condition i). Rejects most queries before the full criterion runs."""
-    ch, pa = s.ch, s.pa
-    down: set[str] = set()
-    stack = list(x)
-    while stack:  # descendants of X along paths that avoid X
-        for c in ch[stack.pop()]:
-            if c not in x and c not in down:
-                down.add(c)
-                stack.append(c)
-    if not (down & y):
+    ch = s.ch
+    causal = proper_causal_nodes(ch, s.pa, x, y)
+    if not causal:  # no directed path from X to Y
         return False
-    causal = set(y & down)
-    stack = list(causal)
-    while stack:  # ... that are ancestors of Y through such nodes
-        for p in pa[stack.pop()]:
-            if p in down and p not in causal:
-                causal.add(p)
-                stack.append(p)
     confounded = _m_connected(s, x, None, _EMPTY, _EMPTY, x)  # reachable in G_{underline X}
     free = causal - y - confounded  # type: ignore[operator]
     seen = set(x)
