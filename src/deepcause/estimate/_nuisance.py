@@ -3,13 +3,16 @@
 Default learners (chosen on LaLonde/IHDP and for speed, see ``benchmarks/bench_estimation.py``):
 
 * propensity: ``LogisticRegression(C=1.0)`` on standardized covariates;
-* outcome: per treatment arm on standardized covariates, ``RidgeCV`` (alphas 1e-3..1e3, LOO
-  choice) up to ``LARGE_N`` rows and plain ``Ridge(alpha=1)`` above (the LOO search is slow on
-  big data and the penalty no longer matters there).
+* outcome: per treatment arm on standardized covariates, shallow shrunk gradient boosting up to
+  ``SMALL_N`` rows (where it costs seconds and removes the bias of a linear fit to nonlinear
+  response surfaces: IHDP mean |ATE error| of AIPW 0.106 instead of 0.123 with ridge),
+  ``RidgeCV`` (alphas 1e-3..1e3, LOO choice) up to ``LARGE_N`` rows and plain
+  ``Ridge(alpha=1)`` above (the LOO search is slow on big data and the penalty no longer
+  matters there).
 
-Both are fast at any size (10 covariates, 10^7 rows in seconds) and do well on the LaLonde
-and IHDP benchmarks; pass any scikit-learn estimator to use something else (a classifier with
-``predict_proba`` for the propensity, a regressor for outcomes).
+The linear defaults are fast at any size (10 covariates, 10^7 rows in seconds); pass any
+scikit-learn estimator to use something else (a classifier with ``predict_proba`` for the
+propensity, a regressor for outcomes).
 
 >>> import numpy as np
 >>> folds = make_folds(np.array([0, 1] * 5), n_folds=2, random_state=0)
@@ -25,11 +28,13 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
 
 __all__ = [
     "default_propensity_model",
     "default_outcome_model",
+    "default_regressor",
     "standardize",
     "make_folds",
     "crossfit_propensity",
@@ -59,14 +64,32 @@ def default_propensity_model() -> LogisticRegression:
     return LogisticRegression(C=1.0, max_iter=1000)
 
 
+SMALL_N = 20_000
 LARGE_N = 100_000
 
 
-def default_outcome_model(n: int = 0) -> RidgeCV | Ridge:
-    """Ridge regression, penalty by efficient leave-one-out CV unless ``n > LARGE_N``."""
+def default_regressor(random_state: Any = None) -> GradientBoostingRegressor:
+    """Shallow, shrunk gradient boosting (200 trees of depth 3, learning rate 0.05)."""
+    return GradientBoostingRegressor(
+        n_estimators=200,
+        max_depth=3,
+        learning_rate=0.05,
+        subsample=0.8,
+        random_state=random_state,
+    )
+
+
+def default_outcome_model(n: int = 0) -> GradientBoostingRegressor | RidgeCV | Ridge:
+    """Gradient boosting up to ``SMALL_N`` rows, then ridge (LOO-CV penalty up to ``LARGE_N``).
+
+    >>> type(default_outcome_model(1_000)).__name__, type(default_outcome_model(50_000)).__name__
+    ('GradientBoostingRegressor', 'RidgeCV')
+    """
     if n > LARGE_N:
         return Ridge(alpha=1.0)
-    return RidgeCV(alphas=np.logspace(-3, 3, 7))
+    if n > SMALL_N:
+        return RidgeCV(alphas=np.logspace(-3, 3, 7))
+    return default_regressor()
 
 
 # above this many covariate cells (rows x columns) the standardized working copy is float32,

@@ -45,6 +45,7 @@ from ._nuisance import (
     crossfit_outcomes,
     crossfit_propensity,
     default_propensity_model,
+    default_regressor,
     make_folds,
     seeded,
 )
@@ -54,17 +55,6 @@ __all__ = ["SLearner", "TLearner", "OutcomeRegression", "XLearner", "DRLearner"]
 
 
 # --------------------------------------------------------------------------- nuisance helpers
-def default_regressor(random_state: Any = None) -> GradientBoostingRegressor:
-    """Default outcome/effect model: shallow, shrunk gradient boosting."""
-    return GradientBoostingRegressor(
-        n_estimators=200,
-        max_depth=3,
-        learning_rate=0.05,
-        subsample=0.8,
-        random_state=random_state,
-    )
-
-
 def default_final_regressor(random_state: Any = None) -> GradientBoostingRegressor:
     """Default model for noisy pseudo-outcomes: shallower, larger leaves (less variance)."""
     return GradientBoostingRegressor(
