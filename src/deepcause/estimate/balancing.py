@@ -174,7 +174,9 @@ class EntropyBalancing(_WeightingEstimator):
                 f"EntropyBalancing could not balance the {arm} arm exactly (largest remaining "
                 f"standardized imbalance {gap:.3g}): the target moments lie outside (or on the "
                 "edge of) what the arm's covariates can reach, a sign of poor overlap. Use fewer "
-                "moments or covariates, trim the sample, or use ApproximateResidualBalancing."
+                "moments or covariates, trim the sample, accept approximate balance (e.g. "
+                f"tol={max(0.05, round(2 * gap, 2))} allows standardized imbalances up to that "
+                "size), or use ApproximateResidualBalancing."
             )
         return lam
 
@@ -190,12 +192,11 @@ class EntropyBalancing(_WeightingEstimator):
         w = np.zeros(n)
         mus, e = {}, {}
         for a in (0, 1):
-            in_a = (t == a).astype(float)
-            if a in weighted:
-                z = D @ lams[a]
-                e[a] = in_a * np.exp(z - z[t == a].max())
-            else:
-                e[a] = in_a
+            in_a = t == a
+            e[a] = in_a.astype(float)
+            if a in weighted:  # exp only on the arm's rows (others may overflow)
+                z = D[in_a] @ lams[a]
+                e[a][in_a] = np.exp(z - z.max())
             w += e[a] / e[a].sum()
             mus[a] = float(e[a] @ y / e[a].sum())
         value = mus[1] - mus[0]
@@ -247,6 +248,8 @@ class EntropyBalancing(_WeightingEstimator):
         B = G.T @ G / n
         grad = np.zeros(k)
         grad[i_mu[1]], grad[i_mu[0]] = 1.0, -1.0
+        if not (np.isfinite(A).all() and np.isfinite(B).all()):
+            return float("nan")  # dual parameters diverged (balance only approximate)
         try:
             h = linalg.solve(A.T, grad)
         except linalg.LinAlgError:
