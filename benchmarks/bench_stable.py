@@ -58,6 +58,9 @@ METHODS = {
     "ours + do-no-harm test": lambda info: StableRegressor(
         weighting=NonlinearDecorrelationWeights(), do_no_harm=True
     ),
+    "ours: stable variable selection + OLS refit": lambda info: StableRegressor(
+        select_variables=True
+    ),
     "oracle: OLS on S only": lambda info: _Oracle(info["stable"]),
 }
 

@@ -2,10 +2,11 @@
 
 Sample weights that remove the dependence between covariates (DWR, GBR, SRDO and our
 nonlinear decorrelation with weight control), usable with any scikit-learn estimator that
-accepts ``sample_weight``, plus the selection-bias simulation of this line of work.
+accepts ``sample_weight``; stable variable selection (the Markov blanket of ``y``) followed by
+an unweighted refit; plus the selection-bias simulation of this line of work.
 """
 
-from .regressor import StableRegressor
+from .regressor import StableRegressor, StableVariableSelector
 from .simulate import TEST_RATES, beta_stable, make_selection_bias
 from .weights import (
     DWRWeights,
@@ -17,6 +18,7 @@ from .weights import (
 
 __all__ = [
     "StableRegressor",
+    "StableVariableSelector",
     "DWRWeights",
     "GlobalBalancingWeights",
     "SRDOWeights",

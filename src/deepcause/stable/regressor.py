@@ -1,4 +1,5 @@
-"""Any scikit-learn regressor trained on decorrelation-weighted samples."""
+"""Any scikit-learn regressor trained on decorrelation-weighted samples, or refitted on the
+stable variables found by :class:`StableVariableSelector`."""
 
 from __future__ import annotations
 
@@ -6,12 +7,113 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.feature_selection import SelectorMixin
 from sklearn.linear_model import LinearRegression
 
 from ..exceptions import DataValidationError, NotFittedError
-from .weights import NonlinearDecorrelationWeights
+from .weights import NonlinearDecorrelationWeights, _check_X, _poly_ridge_drop_one_predictions
 
-__all__ = ["StableRegressor"]
+__all__ = ["StableRegressor", "StableVariableSelector"]
+
+
+class StableVariableSelector(SelectorMixin, BaseEstimator):
+    """Select the variables ``y`` depends on given all the others (its Markov blanket).
+
+    Stable learning assumes ``P(y | S)`` is the same in every environment and the unstable
+    variables ``V`` carry no information on ``y`` beyond ``S`` (``y`` independent of ``V``
+    given ``S``): ``V`` predicts ``y`` in the training data only through its dependence on
+    ``S``, which changes between environments. ``S`` is then the Markov blanket of ``y``
+    among the columns and can be found from training data alone, by testing
+    ``y _||_ x_j | x_{-j}`` for every ``j``.
+
+    Test: generalised covariance measure (Shah and Peters 2020). ``y`` and ``x_j`` are both
+    predicted from the other active columns out of fold (``n_folds`` cross-fitting; ridge
+    regression, ``ridge_alpha``, on their standardized polynomial of ``degree``), and the
+    mean of the product of the two residuals is tested against zero (normal approximation).
+    Backward elimination: the variables that are clearly independent (p-value above 0.5)
+    and the least dependent one are dropped while any p-value exceeds ``alpha / p``
+    (Bonferroni over the ``p`` columns, so that a variable independent of ``y`` is kept
+    with probability at most about ``alpha``), and the tests are redone on the remaining
+    columns (the fewer the columns, the better the nonlinear regressions).
+
+    The linear model refitted on the selected columns without weights keeps the full
+    sample size (see ``StableRegressor(select_variables=True)``). Caveat: a variable that is
+    an effect of ``y`` is in its Markov blanket and would be kept.
+
+    Fitted: ``support_`` (mask of the selected columns; ``get_support()``, ``transform``),
+    ``statistics_`` and ``pvalues_`` (of the last test of each column), ``n_rounds_``.
+
+    >>> from deepcause.stable import make_selection_bias
+    >>> X, y, info = make_selection_bias(1000, p=10, r=2.5, random_state=0)
+    >>> sel = StableVariableSelector().fit(X, y)
+    >>> bool((sel.support_ == info["stable"]).all()), sel.transform(X).shape
+    (True, (1000, 5))
+    """
+
+    def __init__(
+        self,
+        alpha: float = 0.01,
+        degree: int = 3,
+        ridge_alpha: float = 10.0,
+        n_folds: int = 5,
+        random_state: int | None = 0,
+    ) -> None:
+        self.alpha = alpha
+        self.degree = degree
+        self.ridge_alpha = ridge_alpha
+        self.n_folds = n_folds
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> StableVariableSelector:
+        from scipy import stats
+
+        X = _check_X(X, minimum_columns=1)
+        y = np.asarray(y, dtype=float).ravel()
+        if len(X) != len(y):
+            raise DataValidationError(f"X has {len(X)} rows but y has {len(y)} values")
+        if not np.all(np.isfinite(y)):
+            raise DataValidationError("y contains NaN or infinite values")
+        if not 0 < float(self.alpha) < 1:
+            raise DataValidationError(f"alpha must be in (0, 1); got {self.alpha!r}")
+        if isinstance(self.n_folds, bool) or int(self.n_folds) < 2:
+            raise DataValidationError(f"n_folds must be an integer >= 2; got {self.n_folds!r}")
+        n, p = X.shape
+        active = np.arange(p)
+        statistics = np.zeros(p)
+        pvalues = np.ones(p)
+        rounds = 0
+        while active.size:
+            rounds += 1
+            Xa = X[:, active]
+            targets = [np.column_stack([y, Xa[:, j]]) for j in range(active.size)]
+            preds = _poly_ridge_drop_one_predictions(
+                Xa,
+                targets,
+                degree=int(self.degree),
+                alpha=float(self.ridge_alpha),
+                n_folds=int(self.n_folds),
+                random_state=self.random_state,
+            )
+            prod = np.column_stack([np.prod(t - g, axis=1) for t, g in zip(targets, preds)])
+            sd = prod.std(0)
+            stat = np.sqrt(n) * prod.mean(0) / np.where(sd > 0, sd, np.inf)
+            pval = 2.0 * stats.norm.sf(np.abs(stat))
+            statistics[active], pvalues[active] = stat, pval
+            if pval.max() <= float(self.alpha) / p:
+                break
+            drop = pval > 0.5
+            drop[np.argmax(pval)] = True
+            active = active[~drop]
+        self.support_ = np.zeros(p, dtype=bool)
+        self.support_[active] = True
+        self.statistics_, self.pvalues_, self.n_rounds_ = statistics, pvalues, rounds
+        self.n_features_in_ = p
+        return self
+
+    def _get_support_mask(self) -> np.ndarray:
+        if not hasattr(self, "support_"):
+            raise NotFittedError("StableVariableSelector is not fitted yet; call fit() first")
+        return self.support_
 
 
 def _misspecification_pvalue(
@@ -66,6 +168,13 @@ class StableRegressor(RegressorMixin, BaseEstimator):
     residuals (one-sided test at level ``alpha``) the unweighted fit is kept and no weights are
     computed. Sets ``misspecification_pvalue_`` and ``used_weights_``.
 
+    ``select_variables=True`` replaces the weighting by variable selection: ``selector``
+    (default :class:`StableVariableSelector` with this ``random_state``) keeps the variables
+    ``y`` depends on given the others, and ``estimator`` is fitted without weights on them
+    (full effective sample size; ``coef_`` is zero for the dropped columns). In the linear
+    case the dropped variables have true coefficient zero, so this does no harm. Sets
+    ``selector_``; ``support_`` marks the columns used (all of them without selection).
+
     >>> from deepcause.stable import DWRWeights, make_selection_bias
     >>> X, y, info = make_selection_bias(300, p=10, r=2.5, random_state=0)
     >>> model = StableRegressor(weighting=DWRWeights()).fit(X, y)
@@ -80,6 +189,8 @@ class StableRegressor(RegressorMixin, BaseEstimator):
         do_no_harm: bool = False,
         alpha: float = 0.01,
         nonlinear_regressor: Any = None,
+        select_variables: bool = False,
+        selector: Any = None,
         random_state: int | None = 0,
     ) -> None:
         self.estimator = estimator
@@ -87,7 +198,41 @@ class StableRegressor(RegressorMixin, BaseEstimator):
         self.do_no_harm = do_no_harm
         self.alpha = alpha
         self.nonlinear_regressor = nonlinear_regressor
+        self.select_variables = select_variables
+        self.selector = selector
         self.random_state = random_state
+
+    def _fit_selected(self, X: np.ndarray, y: np.ndarray, est: Any) -> StableRegressor:
+        from sklearn.dummy import DummyRegressor
+
+        if self.do_no_harm:
+            raise DataValidationError(
+                "select_variables=True and do_no_harm=True are alternatives: the refit on the "
+                "selected variables is unweighted already; set one of them"
+            )
+        selector = (
+            StableVariableSelector(random_state=self.random_state)
+            if self.selector is None
+            else clone(self.selector)
+        )
+        self.selector_ = selector.fit(X, y)
+        self.support_ = np.asarray(selector.get_support(), dtype=bool)
+        self.used_weights_ = False
+        self.weights_ = np.ones(len(y))
+        self.effective_sample_size_ = float(len(y))
+        self.n_features_in_ = X.shape[1]
+        if not self.support_.any():  # nothing predicts y: predict its mean
+            self.estimator_ = DummyRegressor().fit(X, y)
+            self.coef_, self.intercept_ = np.zeros(X.shape[1]), float(y.mean())
+            return self
+        self.estimator_ = est.fit(X[:, self.support_], y)
+        if hasattr(est, "coef_"):
+            coef = np.zeros(X.shape[1])
+            coef[self.support_] = np.ravel(est.coef_)
+            self.coef_ = coef
+        if hasattr(est, "intercept_"):
+            self.intercept_ = est.intercept_
+        return self
 
     def fit(self, X: Any, y: Any) -> StableRegressor:
         X = np.asarray(X, dtype=float)
@@ -100,6 +245,9 @@ class StableRegressor(RegressorMixin, BaseEstimator):
             NonlinearDecorrelationWeights() if self.weighting is None else clone(self.weighting)
         )
         est = LinearRegression() if self.estimator is None else clone(self.estimator)
+        if self.select_variables:
+            return self._fit_selected(X, y, est)
+        self.support_ = np.ones(X.shape[1], dtype=bool)
         self.used_weights_ = True
         if self.do_no_harm:
             if not isinstance(est, LinearRegression):
@@ -141,4 +289,12 @@ class StableRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         if not hasattr(self, "estimator_"):
             raise NotFittedError("StableRegressor is not fitted yet; call fit() first")
-        return self.estimator_.predict(np.asarray(X, dtype=float))
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise DataValidationError(
+                f"X must have {self.n_features_in_} columns like the training data; got shape "
+                f"{X.shape}"
+            )
+        if self.support_.any():  # all columns, unless variables were selected
+            X = X[:, self.support_]
+        return self.estimator_.predict(X)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import optimize
+from scipy import linalg, optimize
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, clone
 
@@ -113,6 +113,58 @@ def _covariance_loss(F: np.ndarray, mask: np.ndarray) -> Any:
         return val, grad
 
     return loss_grad
+
+
+def _poly_ridge_drop_one_predictions(
+    X: np.ndarray,
+    targets: list[np.ndarray],
+    columns: Any = None,
+    degree: int = 3,
+    alpha: float = 10.0,
+    n_folds: int = 5,
+    random_state: Any = 0,
+) -> list[np.ndarray]:
+    """Out-of-fold ridge predictions of ``targets[i]`` from a polynomial of ``X`` minus column
+    ``columns[i]``.
+
+    Equal to ``cross_val_predict(make_pipeline(PolynomialFeatures(degree,
+    include_bias=False), StandardScaler(), Ridge(alpha)), np.delete(X, j, 1), target)`` but the
+    polynomial features, their per-fold standardization and the inverse ``B`` of the full
+    ridge system ``Z'Z + alpha I`` are computed once per fold for all ``j``. The monomials
+    without ``x_j`` (set ``K``) are a subset of all monomials; the inverse of the sub-system
+    follows from ``B`` (Schur complement): ``A_KK^{-1} = B_KK - B_KJ B_JJ^{-1} B_JK`` with
+    ``J`` the monomials that contain ``x_j``. ``targets[i]`` is ``(n, m)``; returns a list of
+    ``(n, m)`` arrays.
+    """
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import PolynomialFeatures
+
+    n, p = X.shape
+    columns = list(range(p)) if columns is None else list(columns)
+    poly = PolynomialFeatures(int(degree), include_bias=False).fit(X)
+    Phi = poly.transform(X)
+    keep = [poly.powers_[:, j] == 0 for j in columns]
+    out = [np.empty_like(np.asarray(t, dtype=float)) for t in targets]
+    folds = KFold(int(n_folds), shuffle=True, random_state=random_state)
+    for train, test in folds.split(Phi):
+        mean = Phi[train].mean(0)
+        scale = Phi[train].std(0)
+        scale[scale == 0] = 1.0
+        Z = (Phi[train] - mean) / scale
+        Zt = (Phi[test] - mean) / scale
+        a = Z.T @ Z
+        a[np.diag_indices_from(a)] += float(alpha)
+        B = linalg.cho_solve(linalg.cho_factor(a, check_finite=False), np.eye(len(a)))
+        for i, k in enumerate(keep):
+            t = np.asarray(targets[i], dtype=float)
+            t_mean = t[train].mean(0)
+            v = B[:, k] @ (Z[:, k].T @ (t[train] - t_mean))
+            drop = ~k
+            coef = v[k] - B[np.ix_(k, drop)] @ linalg.solve(
+                B[np.ix_(drop, drop)], v[drop], assume_a="pos", check_finite=False
+            )
+            out[i][test] = Zt[:, k] @ coef + t_mean
+    return out
 
 
 class _BaseWeights(BaseEstimator):
@@ -279,8 +331,9 @@ class SRDOWeights(_BaseWeights):
 class NonlinearDecorrelationWeights(_BaseWeights):
     """Decorrelation of every variable from the others, linearly and nonlinearly (ours).
 
-    For each column ``j`` a ``regressor`` (default: ridge regression on a degree-3
-    polynomial of the other columns) predicts ``x_j`` from the others out of fold
+    For each column ``j`` a ``regressor`` (default: ridge regression, ``alpha=10``, on the
+    standardized degree-3 polynomial of the other columns, computed for all ``j`` at once)
+    predicts ``x_j`` from the others out of fold
     (``n_folds``-fold cross-fitting): ``g_j``. The weights minimise the squared weighted
     covariances of all pairs ``(x_j, x_k)`` and of every ``(x_j, g_j)`` — zero when, under
     the weights, no variable can be predicted from the others — plus
@@ -315,16 +368,15 @@ class NonlinearDecorrelationWeights(_BaseWeights):
     def _nonlinear_predictions(self, X: np.ndarray) -> np.ndarray:
         from sklearn.model_selection import KFold, cross_val_predict
 
-        if self.regressor is None:
-            from sklearn.linear_model import Ridge
-            from sklearn.pipeline import make_pipeline
-            from sklearn.preprocessing import PolynomialFeatures, StandardScaler
-
-            reg = make_pipeline(
-                PolynomialFeatures(3, include_bias=False), StandardScaler(), Ridge(alpha=10.0)
+        if self.regressor is None:  # the default model, with shared features and Gram matrix
+            preds = _poly_ridge_drop_one_predictions(
+                X,
+                [X[:, [j]] for j in range(X.shape[1])],
+                n_folds=int(self.n_folds),
+                random_state=self.random_state,
             )
-        else:
-            reg = self.regressor
+            return np.column_stack([g[:, 0] for g in preds])
+        reg = self.regressor
         folds = KFold(int(self.n_folds), shuffle=True, random_state=self.random_state)
         G = np.empty_like(X)
         for j in range(X.shape[1]):
