@@ -136,6 +136,19 @@ def test_heckman_recovers_truth_when_selection_on_unobservables():
         assert abs(eff.value - ds.truth["ATE"]) < 3 * eff.std_error
 
 
+def test_estimate_effect_takes_heckman_selection_covariates_from_the_graph():
+    from deepcause.estimate.api import estimate_effect
+
+    ds = make_selection(3000, "unobservables", random_state=0)
+    # w = y + noise is a descendant of the outcome: not a cause of selection
+    graph = "x -> t; x -> y; t -> y; x -> s; z -> s; t -> s; s <-> y; y -> w"
+    res = estimate_effect(ds.data, graph, "t", "y", method="heckman")
+    model = res.diagnostics["estimator"].model_
+    assert sorted(model.selection_coef_.index.drop("const")) == ["t", "x", "z"]
+    assert list(model.excluded_) == ["z"]
+    assert abs(res.value - ds.truth["ATE"]) < 4 * res.std_error
+
+
 def test_three_regimes_side_by_side():
     truth = {}
     for mech in ("mar", "outcome"):

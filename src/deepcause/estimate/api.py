@@ -106,8 +106,11 @@ def estimate_effect(
     name = method or default_method(estimand, data)
     cls = get_estimator_class(name)
     kwargs = dict(params or {})
-    if "random_state" in cls().get_params() and "random_state" not in kwargs:
+    defaults = cls().get_params()
+    if "random_state" in defaults and "random_state" not in kwargs:
         kwargs["random_state"] = random_state
+    if "graph" in defaults and "graph" not in kwargs:  # estimators that read roles off the graph
+        kwargs["graph"] = g
     est = cls(**kwargs).fit(data, estimand)
     if isinstance(est, BaseEffectEstimator):
         if bootstrap and hasattr(est, "bootstrap"):

@@ -336,10 +336,10 @@ class HeckmanEffect(BaseEstimator):
     ``fit(data, estimand)``: the outcome equation has the treatment and the estimand's
     adjustment set. The selection indicator is ``selection`` if given, else a 0/1 column of
     the data equal to "outcome observed", else "outcome observed" itself. Selection covariates
-    are ``selection_covariates`` if given, else every other numeric column except outcome and
-    selection indicator (so an excluded variable must be a column of the data, and columns
-    that are not causes of selection — e.g. descendants of the outcome — must be dropped or
-    ``selection_covariates`` given).
+    are ``selection_covariates`` if given, else the parents of the selection node in ``graph``
+    (``estimate_effect`` and the CLI pass the graph they identified with), else every other
+    numeric column except outcome and selection indicator (then columns that are not causes of
+    selection — e.g. descendants of the outcome — must be dropped).
 
     >>> from deepcause.simulate import make_selection
     >>> from deepcause.estimate.api import estimate_effect
@@ -355,10 +355,12 @@ class HeckmanEffect(BaseEstimator):
         selection: str | None = None,
         selection_covariates: Sequence[str] | None = None,
         method: str = "twostep",
+        graph: Any = None,
     ) -> None:
         self.selection = selection
         self.selection_covariates = selection_covariates
         self.method = method
+        self.graph = graph
 
     def fit(self, data: pd.DataFrame, estimand: Any) -> HeckmanEffect:
         if len(estimand.treatment) != 1 or len(estimand.outcome) != 1:
@@ -382,6 +384,8 @@ class HeckmanEffect(BaseEstimator):
             sel = "_selected"
             df = data.assign(_selected=observed.astype(int))
         covs = self.selection_covariates
+        if covs is None and self.graph is not None and sel in self.graph.nodes:
+            covs = _roles_from_graph(self.graph, y, sel)[1]
         if covs is None:
             covs = [
                 str(c)
