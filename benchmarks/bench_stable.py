@@ -5,7 +5,8 @@ Train at bias rate r = 2.5 (n = 2000); test on 10 environments r in
 {-3, -2, -1.7, -1.5, -1.3, 1.3, 1.5, 1.7, 2, 3} with 2000 rows each. Reported per method (means
 over seeds): average RMSE over the environments (true root mean squared error, not MSE),
 stability error (std of the RMSE over the environments), ||beta_S_hat - beta_S||_1, seed-to-seed
-sd and worst seed of the average RMSE, effective sample size of the weights, seconds per fit.
+sd and worst seed of the average RMSE, effective sample size of the weights, seconds per fit
+(wall clock) and CPU seconds per fit (process time; the machine may be shared).
 
 Run: ``python benchmarks/bench_stable.py [--seeds 10] [--settings poly:10,poly:20,linear:10,exp:10]``
 """
@@ -21,6 +22,7 @@ from sklearn.linear_model import LassoCV, LinearRegression
 
 from deepcause.stable import (
     TEST_RATES,
+    DeepGlobalBalancingWeights,
     DWRWeights,
     GlobalBalancingWeights,
     NonlinearDecorrelationWeights,
@@ -51,6 +53,9 @@ METHODS = {
     "Lasso (CV)": lambda info: LassoCV(cv=5, random_state=0),
     "DWR": lambda info: StableRegressor(weighting=DWRWeights()),
     "GBR": lambda info: StableRegressor(weighting=GlobalBalancingWeights()),
+    "DGBR (autoencoder global balancing)": lambda info: StableRegressor(
+        weighting=DeepGlobalBalancingWeights()
+    ),
     "SRDO": lambda info: StableRegressor(weighting=SRDOWeights()),
     "ours: nonlinear decorrelation": lambda info: StableRegressor(
         weighting=NonlinearDecorrelationWeights()
@@ -75,15 +80,15 @@ def run_setting(kind: str, p: int, seeds: int, methods: list[str]) -> dict[str, 
         ]
         for name in methods:
             model = METHODS[name](info)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.fit(X, y)
-            dt = time.perf_counter() - t0
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
             rmse = [np.sqrt(np.mean((model.predict(Xt) - yt) ** 2)) for Xt, yt, _ in tests]
             beta_err = float(np.abs(model.coef_[info["stable"]] - info["beta_s"]).sum())
             ess = getattr(model, "effective_sample_size_", float(len(y)))
-            out[name].append((np.mean(rmse), np.std(rmse), beta_err, ess, dt))
+            out[name].append((np.mean(rmse), np.std(rmse), beta_err, ess, dt, dc))
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -92,14 +97,15 @@ def table(kind: str, p: int, seeds: int, methods: list[str]) -> str:
     lines = [
         f"### f(S) = {'S beta_S + S1 S2 S3' if kind == 'poly' else 'S beta_S + exp(S1 S2 S3)' if kind == 'exp' else 'S beta_S (linear)'}, p = {p}, {seeds} seeds",
         "",
-        "| method | avg RMSE | stability error | beta_S L1 error | seed sd | worst seed | ESS | seconds |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | avg RMSE | stability error | beta_S L1 error | seed sd | worst seed | ESS "
+        "| seconds | CPU s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, a in res.items():
         lines.append(
             f"| {name} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} | {a[:, 2].mean():.3f} | "
             f"{a[:, 0].std(ddof=1) if len(a) > 1 else 0.0:.3f} | {a[:, 0].max():.3f} | "
-            f"{a[:, 3].mean():.0f} | {a[:, 4].mean():.2f} |"
+            f"{a[:, 3].mean():.0f} | {a[:, 4].mean():.2f} | {a[:, 5].mean():.2f} |"
         )
     return "\n".join(lines)
 
@@ -110,6 +116,12 @@ def main() -> None:
     parser.add_argument("--settings", default="poly:10,poly:20,linear:10,exp:10")
     parser.add_argument("--methods", default=",".join(METHODS))
     args = parser.parse_args()
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # DGBR needs torch; the other rows do not
+        pass
     methods = [m for m in METHODS if m in args.methods.split(",")]
     print("## Stable learning under selection bias (train r = 2.5, n = 2000)\n")
     for setting in args.settings.split(","):

@@ -1,6 +1,6 @@
 """Stable learning: prediction that stays accurate when covariate correlations shift.
 
-Sample weights that remove the dependence between covariates (DWR, GBR, SRDO and our
+Sample weights that remove the dependence between covariates (DWR, GBR, DGBR, SRDO and our
 nonlinear decorrelation with weight control), usable with any scikit-learn estimator that
 accepts ``sample_weight``; stable variable selection (the Markov blanket of ``y``) followed by
 an unweighted refit; plus the selection-bias simulation of this line of work.
@@ -9,6 +9,7 @@ an unweighted refit; plus the selection-bias simulation of this line of work.
 from .regressor import StableRegressor, StableVariableSelector
 from .simulate import TEST_RATES, beta_stable, make_selection_bias
 from .weights import (
+    DeepGlobalBalancingWeights,
     DWRWeights,
     GlobalBalancingWeights,
     NonlinearDecorrelationWeights,
@@ -21,6 +22,7 @@ __all__ = [
     "StableVariableSelector",
     "DWRWeights",
     "GlobalBalancingWeights",
+    "DeepGlobalBalancingWeights",
     "SRDOWeights",
     "NonlinearDecorrelationWeights",
     "effective_sample_size",

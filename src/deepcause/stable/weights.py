@@ -9,6 +9,8 @@ any estimator's ``fit(X, y, sample_weight=...)`` (see :class:`~deepcause.stable.
 * :class:`GlobalBalancingWeights` — GBR (Kuang et al. 2018): every variable in turn is a
   "treatment" (split at its median) and the weights balance the means of all other variables
   between its two groups.
+* :class:`DeepGlobalBalancingWeights` — DGBR's weights (Kuang et al. 2018): global
+  balancing of a learned autoencoder representation, trained jointly with the weights (torch).
 * :class:`SRDOWeights` — sample reweighting decorrelation operator (Shen et al. 2020): a
   classifier tells the data from a column-wise permuted copy (independent columns); the odds
   estimate the density ratio ``prod_j p(x_j) / p(x)``.
@@ -38,6 +40,7 @@ __all__ = [
     "GlobalBalancingWeights",
     "SRDOWeights",
     "NonlinearDecorrelationWeights",
+    "DeepGlobalBalancingWeights",
 ]
 
 
@@ -399,4 +402,123 @@ class NonlinearDecorrelationWeights(_BaseWeights):
             _covariance_loss(F, mask), n, float(self.ess_penalty), int(self.max_iter)
         )
         self._store(w)
+        return self
+
+
+class DeepGlobalBalancingWeights(_BaseWeights):
+    """Global balancing weights learned jointly with an autoencoder representation: the
+    weighting part of DGBR (deep global balancing regression, Kuang et al. 2018).
+
+    As in :class:`GlobalBalancingWeights`, every column ``j`` in turn is a binary treatment
+    ``x_j > median(x_j)``, but what is balanced between its two groups is a learned
+    nonlinear representation ``phi`` of the other columns (the encoder applied to the
+    standardized ``X`` with column ``j`` set to its mean; each of the ``dim`` outputs is
+    standardized so that the balance cannot be bought by shrinking it). The encoder and a
+    decoder are trained together with the weights on the joint loss
+
+    ``sum_j ||mean_w(phi_-j | T_j = 1) - mean_w(phi_-j | T_j = 0)||^2
+    + reconstruction_weight * weighted mean ||x - decoder(phi(x))||^2 + ess_penalty n / ESS``
+
+    (full-batch Adam in float32, ``n_epochs`` steps, learning rate ``lr``). The reconstruction term keeps
+    ``phi`` informative, so balancing it balances nonlinear functions of the covariates, not
+    only their means. DGBR's third term, the weighted loss of a predictor on ``phi``, is left
+    to the estimator that receives the weights (:class:`~deepcause.stable.StableRegressor`),
+    so that the weights serve any estimator. Needs PyTorch (``pip install deepcause[deep]``).
+
+    >>> rng = np.random.default_rng(4)
+    >>> z = rng.normal(size=(400, 1))
+    >>> X = np.hstack([z + 0.5 * rng.normal(size=(400, 2)), rng.normal(size=(400, 1))])
+    >>> dg = DeepGlobalBalancingWeights(n_epochs=200, random_state=0).fit(X)
+    >>> bool(abs(np.cov(X.T, aweights=dg.weights_)[0, 1]) < 0.7 * abs(np.cov(X.T)[0, 1]))
+    True
+    """
+
+    def __init__(
+        self,
+        hidden: int = 32,
+        dim: int | None = None,
+        reconstruction_weight: float = 1.0,
+        ess_penalty: float = 1e-3,
+        n_epochs: int = 300,
+        lr: float = 0.05,
+        random_state: int | None = 0,
+    ) -> None:
+        self.hidden = hidden
+        self.dim = dim
+        self.reconstruction_weight = reconstruction_weight
+        self.ess_penalty = ess_penalty
+        self.n_epochs = n_epochs
+        self.lr = lr
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any = None) -> DeepGlobalBalancingWeights:
+        try:
+            import torch
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "DeepGlobalBalancingWeights needs PyTorch; install it with "
+                "`pip install deepcause[deep]`"
+            ) from exc
+        X = _check_X(X)
+        n, p = X.shape
+        for name in ("hidden", "n_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise DataValidationError(f"{name} must be a positive integer; got {value!r}")
+        dim = p if self.dim is None else int(self.dim)
+        if dim < 1:
+            raise DataValidationError(f"dim must be a positive integer; got {self.dim!r}")
+        binary = np.array([np.unique(X[:, j]).size == 2 for j in range(p)])
+        cut = np.where(binary, X.min(0), np.median(X, axis=0))
+        treat_np = (cut < X).astype(float)
+        if np.any(treat_np.sum(0) == 0) or np.any(treat_np.sum(0) == n):
+            raise DataValidationError("a column cannot be split in two groups; drop it")
+        seed = int(np.random.default_rng(self.random_state).integers(0, 2**63 - 1))
+        gen = torch.Generator().manual_seed(seed)
+        dt = torch.float32
+        F = torch.as_tensor(_standardize(X), dtype=dt)
+        treat = torch.as_tensor(treat_np, dtype=dt)
+        hidden = int(self.hidden)
+
+        def layer(fan_in: int, fan_out: int) -> list[Any]:
+            bound = 1.0 / np.sqrt(fan_in)
+            w = (torch.rand(fan_in, fan_out, generator=gen, dtype=dt) * 2 - 1) * bound
+            return [w.requires_grad_(), torch.zeros(fan_out, dtype=dt, requires_grad=True)]
+
+        enc = layer(p, hidden) + layer(hidden, dim)
+        dec = layer(dim, hidden) + layer(hidden, p)
+        theta = torch.zeros(n, dtype=dt, requires_grad=True)
+        params = [theta, *enc, *dec]
+        opt = torch.optim.Adam(params, lr=float(self.lr))
+
+        def mlp(h: Any, ps: list[Any]) -> Any:
+            return torch.tanh(h @ ps[0] + ps[1]) @ ps[2] + ps[3]
+
+        def loss_fn() -> Any:
+            q = torch.softmax(theta, 0)
+            pre = F @ enc[0] + enc[1]  # (n, hidden)
+            code = torch.tanh(pre) @ enc[2] + enc[3]
+            mu, sd = code.mean(0), code.std(0) + 1e-6
+            # encoder of X with column j set to its mean (0 after standardizing), all j at once
+            pre_masked = pre.unsqueeze(0) - F.T.unsqueeze(2) * enc[0].unsqueeze(1)
+            phi = (torch.tanh(pre_masked) @ enc[2] + enc[3] - mu) / sd  # (p, n, dim)
+            w1 = q[:, None] * treat  # (n, p)
+            w0 = q[:, None] * (1.0 - treat)
+            m1 = torch.einsum("nj,jnd->jd", w1, phi) / w1.sum(0)[:, None]
+            m0 = torch.einsum("nj,jnd->jd", w0, phi) / w0.sum(0)[:, None]
+            balance = ((m1 - m0) ** 2).sum()
+            recon = (q * ((mlp(code, dec) - F) ** 2).sum(1)).sum()
+            return (
+                balance
+                + float(self.reconstruction_weight) * recon
+                + float(self.ess_penalty) * n * (q * q).sum()
+            )
+
+        for _ in range(int(self.n_epochs)):
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            opt.step()
+        self.loss_ = float(loss.detach())
+        self._store(torch.softmax(theta.detach(), 0).numpy() * n)
         return self
