@@ -111,6 +111,7 @@ ALL = {
     "additive-gaussian": lambda: AdditiveNoiseMechanism(noise="gaussian", max_epochs=5),
     "additive-empirical": lambda: AdditiveNoiseMechanism(max_epochs=5),
     "flow-nsf": lambda: FlowMechanism(max_epochs=5),
+    "flow-conditional": lambda: FlowMechanism(conditional=True, max_epochs=5),
     "flow-maf": lambda: FlowMechanism(flow="maf", max_epochs=5),
     "diffusion": lambda: DiffusionMechanism(max_epochs=20, steps=30, hidden=(32, 32)),
     "categorical": lambda: CategoricalMechanism(max_epochs=5),
@@ -120,6 +121,24 @@ ALL = {
 @pytest.mark.parametrize("kind", sorted(ALL))
 def test_every_mechanism_passes_the_conformance_checks(kind):
     check_mechanism(ALL[kind]())
+
+
+def test_flow_keeps_the_parent_dependent_flow_only_when_the_data_need_it():
+    rng = np.random.default_rng(0)
+    pa = rng.normal(size=(3000, 1))
+    u = rng.normal(size=(3000, 1))
+    location_scale = 0.5 * pa + (0.3 + 0.2 * np.tanh(pa)) * (u + 0.2 * u**3)
+    skew_flips = np.sign(pa) * (np.exp(0.8 * u) - np.exp(0.32))  # skewness changes sign with pa
+    ctx = torch.tensor(pa, dtype=torch.float32)
+    for y, want in ((location_scale, False), (skew_flips, True)):
+        m = FlowMechanism(max_epochs=60).fit(
+            torch.tensor(y, dtype=torch.float32), ctx, random_state=0
+        )
+        assert m.selection_["conditional"] is want, m.selection_
+        assert bool(m.uses_context) is want
+    assert FlowMechanism(dim=1, context_dim=2, conditional=False).context_flow is None
+    with pytest.raises(ValueError, match="conditional"):
+        FlowMechanism(conditional="yes")
 
 
 def test_vector_nodes_and_root_nodes():

@@ -22,7 +22,7 @@ from .._progress import Verbose, progress
 if TYPE_CHECKING:  # pragma: no cover
     from .mechanisms.base import Mechanism
 
-__all__ = ["train_mechanism", "torch_seed", "resolve_device"]
+__all__ = ["train_mechanism", "torch_seed", "resolve_device", "validation_split"]
 
 _VALIDATION_SEED = 12345
 
@@ -44,6 +44,26 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+def _split(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    perm = torch.randperm(n, generator=gen)
+    n_val = min(2000, (3 * n) // 20) if n >= 50 else 0
+    return perm[n_val:], perm[:n_val]
+
+
+def validation_split(
+    n: int, random_state: int | np.random.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``(train, validation)`` row indices :func:`train_mechanism` uses for ``random_state``.
+
+    Pass an ``int`` (a generator's state moves on each call). No validation rows when n < 50.
+
+    >>> tr, va = validation_split(1000, 0)
+    >>> len(tr), len(va), len(set(tr.tolist()) & set(va.tolist()))
+    (850, 150, 0)
+    """
+    return _split(n, torch.Generator(device="cpu").manual_seed(torch_seed(random_state)))
+
+
 def train_mechanism(
     mech: Mechanism,
     x: torch.Tensor,
@@ -52,21 +72,23 @@ def train_mechanism(
     random_state: int | np.random.Generator | None = None,
     verbose: Verbose = "auto",
     desc: str = "",
+    reinitialise: bool = True,
 ) -> list[float]:
-    """Train ``mech`` on ``(x, context)`` in place; returns the validation-loss history."""
+    """Train ``mech`` on ``(x, context)`` in place; returns the validation-loss history.
+
+    ``reinitialise=False`` keeps the current weights (continue training / warm start).
+    """
     n = x.shape[0]
     seed = torch_seed(random_state)
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        mech.build(
-            int(mech.dim), int(mech.context_dim), mech.n_classes
-        )  # seeded (re)initialisation
+        if reinitialise:
+            mech.build(int(mech.dim), int(mech.context_dim), mech.n_classes)  # seeded init
         mech.to(x.device)
         gen = torch.Generator(device="cpu").manual_seed(seed)
-        perm = torch.randperm(n, generator=gen).to(x.device)
-        n_val = min(2000, (3 * n) // 20) if n >= 50 else 0
-        val_idx, train_idx = perm[:n_val], perm[n_val:]
+        train_idx, val_idx = (t.to(x.device) for t in _split(n, gen))
+        n_val = val_idx.shape[0]
         x_tr, c_tr = x[train_idx], context[train_idx]
         x_va, c_va = x[val_idx], context[val_idx]
         opt = torch.optim.Adam(
