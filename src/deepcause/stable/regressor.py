@@ -30,6 +30,8 @@ class StableVariableSelector(SelectorMixin, BaseEstimator):
     predicted from the other active columns out of fold (``n_folds`` cross-fitting; ridge
     regression, ``ridge_alpha``, on their standardized polynomial of ``degree``), and the
     mean of the product of the two residuals is tested against zero (normal approximation).
+    The test needs both regressions to have little bias (their errors multiply), hence a
+    lighter ridge penalty than the decorrelation weights use.
     Backward elimination: the variables that are clearly independent (p-value above 0.5)
     and the least dependent one are dropped while any p-value exceeds ``alpha / p``
     (Bonferroni over the ``p`` columns, so that a variable independent of ``y`` is kept
@@ -54,7 +56,7 @@ class StableVariableSelector(SelectorMixin, BaseEstimator):
         self,
         alpha: float = 0.01,
         degree: int = 3,
-        ridge_alpha: float = 10.0,
+        ridge_alpha: float = 1.0,
         n_folds: int = 5,
         random_state: int | None = 0,
     ) -> None:
