@@ -159,13 +159,17 @@ def main() -> None:
     ap.add_argument("--n-cf", type=int, default=1000)
     ap.add_argument("--no-gcm", action="store_true")
     ap.add_argument("--out")
-    ap.add_argument("--merge", nargs="+", help="row files (*.json) of partial runs to merge")
+    ap.add_argument(
+        "--merge", nargs="+", help="row files of partial runs to merge (*.json or --out *.md)"
+    )
+    ap.add_argument("--drop", nargs="+", help="with --merge: leave out these methods' rows")
+    ap.add_argument("--note", nargs="+", help="paragraphs for the header (how rows were made)")
     args = ap.parse_args()
     if args.gcm_worker:
         _gcm_worker(args.gcm_worker)
         return
     if args.merge:
-        rows = [r for f in args.merge for r in json.loads(Path(f).read_text())]
+        rows = [r for f in args.merge for r in _read_rows(f, args.drop or [])]
         lines = [_line(r) for r in rows]
         _write(args, lines, rows, "see rows")
         print(Path(args.out).read_text())
@@ -193,8 +197,7 @@ def main() -> None:
         if args.out:
             _write(args, lines, rows, gcm_python)
 
-    print("| case | method | MMD² | mean err (sd) | CF RMSE (sd) | fit s |")
-    print("|---|---|---|---|---|---|")
+    print(_TABLE_HEAD)
     for case in cases:
         df = case.sample(args.n_train, random_state=0)
         t = case.treatment
@@ -215,10 +218,10 @@ def main() -> None:
             model = CausalGenerativeModel(
                 case.graph, mechanisms=mech, node_columns=case.node_columns, random_state=0
             )
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 model.fit(df)
-                fit_s = time.perf_counter() - t0
+                fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
                 samples = [
                     model.sample(args.n_samples, do={t: v}, random_state=i)
                     for i, v in enumerate(values)
@@ -232,6 +235,7 @@ def main() -> None:
                         "mean_err": float("nan"),
                         "cf_rmse": float("nan"),
                         "fit_s": time.perf_counter() - t0,
+                        "fit_cpu_s": time.process_time() - c0,
                     }
                 )
                 continue
@@ -247,14 +251,15 @@ def main() -> None:
                     "mean_err": e,
                     "cf_rmse": c,
                     "fit_s": fit_s,
+                    "fit_cpu_s": fit_cpu,
                 }
             )
             if case.has_latent and case.identifiable:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 ig = IDGenSampler(case.graph, t, case.outcome, mechanisms=mech, random_state=0).fit(
                     df
                 )
-                fit_s = time.perf_counter() - t0
+                fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
                 s = [
                     ig.sample(args.n_samples, {t: v}, random_state=i) for i, v in enumerate(values)
                 ]
@@ -267,6 +272,7 @@ def main() -> None:
                         "mean_err": e,
                         "cf_rmse": c,
                         "fit_s": fit_s,
+                        "fit_cpu_s": fit_cpu,
                     }
                 )
         if gcm_python is not None:
@@ -285,6 +291,7 @@ def main() -> None:
                         "mean_err": e,
                         "cf_rmse": c,
                         "fit_s": out["fit_time"],
+                        "fit_cpu_s": float("nan"),  # a subprocess: wall time only
                     }
                 )
     if args.out:
@@ -293,21 +300,49 @@ def main() -> None:
     print(_summary(rows))
 
 
+_TABLE_HEAD = (
+    "| case | method | MMD² | mean err (sd) | CF RMSE (sd) | fit s | fit CPU s |\n"
+    "|---|---|---|---|---|---|---|"
+)
+
+
 def _line(row: dict) -> str:
     return (
         f"| {row['case']} | {row['method']} | {row['mmd']:.4f} | {row['mean_err']:.3f} | "
-        f"{row['cf_rmse']:.3f} | {row['fit_s']:.1f} |"
+        f"{row['cf_rmse']:.3f} | {row['fit_s']:.1f} | {row.get('fit_cpu_s', float('nan')):.1f} |"
     )
+
+
+def _read_rows(path: str, drop: list[str]) -> list[dict]:
+    """Rows of a ``--out`` file: its ``.json`` twin, or the first table of a ``.md`` file."""
+    if path.endswith(".json"):
+        rows = json.loads(Path(path).read_text())
+    else:
+        rows = []
+        keys = ["case", "method", "mmd", "mean_err", "cf_rmse", "fit_s", "fit_cpu_s"]
+        for line in Path(path).read_text().split("## Summary")[0].splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) < 6 or cells[0] in ("case", "---") or not line.startswith("|"):
+                continue
+            rows.append(
+                {k: (v if i < 2 else float(v)) for i, (k, v) in enumerate(zip(keys, cells))}
+            )
+    return [
+        r for r in rows if not any(r["method"].split(" ")[0] in (d, f"idgen-{d}") for d in drop)
+    ]
 
 
 def _summary(rows: list[dict]) -> str:
     df = pd.DataFrame(rows)
     if df.empty:
         return ""
+    if "fit_cpu_s" not in df:
+        df["fit_cpu_s"] = float("nan")
     df["latent"] = df["case"].isin(["frontdoor", "napkin", "bow_mediator", "bow"])
     out = [
-        "| method | cases | mean MMD² | mean err (sd) | mean CF RMSE (sd) | max fit s |",
-        "|---|---|---|---|---|---|",
+        "| method | cases | mean MMD² | mean err (sd) | mean CF RMSE (sd) | max fit s | "
+        "max fit CPU s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for (latent, method), g in df.groupby(["latent", "method"], sort=True):
         if "refused" in method:
@@ -315,7 +350,8 @@ def _summary(rows: list[dict]) -> str:
         label = f"{method}{' [latent graphs]' if latent else ''}"
         out.append(
             f"| {label} | {len(g)} | {g['mmd'].mean():.4f} | {g['mean_err'].mean():.3f} | "
-            f"{g['cf_rmse'].mean():.3f} | {g['fit_s'].max():.1f} |"
+            f"{g['cf_rmse'].mean():.3f} | {g['fit_s'].max():.1f} | "
+            f"{g['fit_cpu_s'].max():.1f} |"
         )
     gcm = df[df["method"] == "dowhy-gcm"].set_index("case")
     if not gcm.empty:
@@ -343,16 +379,27 @@ def _summary(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def _argv() -> list[str]:
+    """The command line without the ``--note`` paragraphs (they are printed below it)."""
+    out, skip = [], False
+    for a in sys.argv[1:]:
+        if a.startswith("--"):
+            skip = a == "--note"
+        if not skip:
+            out.append(a)
+    return out + (["--note ..."] if "--note" in sys.argv else [])
+
+
 def _write(args, lines: list[str], rows: list[dict], gcm_python) -> None:
     head = [
         "# bench_generative",
         "",
-        f"Command: `.venv/bin/python benchmarks/bench_generative.py {' '.join(sys.argv[1:])}`",
+        f"Command: `.venv/bin/python benchmarks/bench_generative.py {' '.join(_argv())}`",
         f"(n_train={args.n_train}, n_samples={args.n_samples}, dowhy gcm: "
         f"{'yes' if gcm_python else 'not installed'}; torch threads 1 per process)",
+        *([""] + args.note if args.note else []),
         "",
-        "| case | method | MMD² | mean err (sd) | CF RMSE (sd) | fit s |",
-        "|---|---|---|---|---|---|",
+        _TABLE_HEAD,
     ]
     text = "\n".join([*head, *lines, "", "## Summary", "", _summary(rows), ""])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

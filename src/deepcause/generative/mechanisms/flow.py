@@ -1,8 +1,9 @@
 """Conditional normalizing-flow mechanism: a location-scale layer, then zuko NSF or MAF flows.
 
-The node is standardised by an MLP of the parents, its noise shape is a flow ``S`` that does not
-depend on the parents, and an optional second flow ``C_pa`` conditioned on the parents captures
-the rest: ``z = C_pa(S((x - mu(pa)) / sigma(pa)))`` is standard normal; ``encode`` applies this
+The node is standardised by an MLP of the parents, its noise shape is an element-wise flow ``S``
+that does not depend on the parents, and an optional second flow ``C_pa``, conditioned on the
+parents and autoregressive over the node's components (correlated noise of vector nodes),
+captures the rest: ``z = C_pa(S((x - mu(pa)) / sigma(pa)))`` is standard normal; ``encode`` applies this
 map and ``decode`` its inverse, so counterfactuals are exact up to the spline inversion (deep
 structural causal models, Pawlowski et al. 2020). Both flows start at the identity.
 
