@@ -100,28 +100,26 @@ def test_interventional_samples_match_the_simulator(name, diamond):
     assert mmd_rbf(bad[rest], truth[rest]) > 3 * max(mmd, 0.005), name
 
 
-def test_counterfactuals_recover_the_unit_level_answer():
+@pytest.mark.parametrize("mech", ["additive", "flow", "diffusion"])  # the invertible ones
+def test_counterfactuals_recover_the_unit_level_answer(mech):
     scm = _scm("diamond")
     df = scm.sample(N_TRAIN, random_state=0)
     factual, truth = scm.counterfactual(500, do={"X": lambda x: x + 1.0}, random_state=3)
     do_truth = scm.sample(N_SAMPLE, do={"X": 1.0}, random_state=1)
-    for mech in ("additive", "flow", "diffusion"):  # every invertible mechanism
-        model = _fit(
-            scm.graph, df, mechanisms=mech, max_epochs=None if mech == "diffusion" else EPOCHS
-        )
-        samples = model.sample(N_SAMPLE, do={"X": 1.0}, random_state=2)
-        assert interventional_mean_error(samples["Y"], do_truth["Y"]) < 0.1, mech
-        cf = model.counterfactual(factual, do={"X": lambda x: x + 1.0})
-        assert list(cf.columns) == list(factual.columns) and cf.index.equals(factual.index)
-        np.testing.assert_allclose(cf["Z"], factual["Z"])  # non-descendants keep their values
-        np.testing.assert_allclose(cf["X"], factual["X"] + 1.0, atol=1e-5)
-        rmse = counterfactual_rmse(cf["Y"], truth["Y"], scale=truth["Y"].std())
-        assert rmse < 0.1, (mech, rmse)
-        if mech == "additive":  # hard intervention, with per-unit values
-            values = factual["X"].to_numpy() - 0.5
-            cf2 = model.counterfactual(factual, do={"X": values})
-            _, truth2 = scm.counterfactual(500, do={"X": values}, random_state=3)
-            assert counterfactual_rmse(cf2["Y"], truth2["Y"], scale=truth2["Y"].std()) < 0.1
+    model = _fit(scm.graph, df, mechanisms=mech, max_epochs=None if mech == "diffusion" else EPOCHS)
+    samples = model.sample(N_SAMPLE, do={"X": 1.0}, random_state=2)
+    assert interventional_mean_error(samples["Y"], do_truth["Y"]) < 0.1, mech
+    cf = model.counterfactual(factual, do={"X": lambda x: x + 1.0})
+    assert list(cf.columns) == list(factual.columns) and cf.index.equals(factual.index)
+    np.testing.assert_allclose(cf["Z"], factual["Z"])  # non-descendants keep their values
+    np.testing.assert_allclose(cf["X"], factual["X"] + 1.0, atol=1e-5)
+    rmse = counterfactual_rmse(cf["Y"], truth["Y"], scale=truth["Y"].std())
+    assert rmse < 0.1, (mech, rmse)
+    if mech == "additive":  # hard intervention, with per-unit values
+        values = factual["X"].to_numpy() - 0.5
+        cf2 = model.counterfactual(factual, do={"X": values})
+        _, truth2 = scm.counterfactual(500, do={"X": values}, random_state=3)
+        assert counterfactual_rmse(cf2["Y"], truth2["Y"], scale=truth2["Y"].std()) < 0.1
 
 
 def test_flow_counterfactuals_are_unit_accurate_on_a_heteroscedastic_scm():
