@@ -14,6 +14,7 @@ from deepcause.generative import (
     FlowMechanism,
     NotInvertibleError,
 )
+from deepcause.generative.io import load_mechanism, save_mechanism
 from deepcause.generative.mechanisms import make_mechanism, mechanism_from_config
 from deepcause.testing import check_mechanism
 
@@ -123,7 +124,7 @@ def test_every_mechanism_passes_the_conformance_checks(kind):
     check_mechanism(ALL[kind]())
 
 
-def test_flow_keeps_the_parent_dependent_flow_only_when_the_data_need_it():
+def test_flow_keeps_the_parent_dependent_flow_only_when_the_data_need_it(tmp_path):
     rng = np.random.default_rng(0)
     pa = rng.normal(size=(3000, 1))
     u = rng.normal(size=(3000, 1))
@@ -136,6 +137,11 @@ def test_flow_keeps_the_parent_dependent_flow_only_when_the_data_need_it():
         )
         assert m.selection_["conditional"] is want, m.selection_
         assert bool(m.uses_context) is want
+    path = tmp_path / "flow"  # the decision is part of the saved state
+    save_mechanism(m, path)
+    back = load_mechanism(path)
+    assert bool(back.uses_context)
+    torch.testing.assert_close(back.encode(ctx[:50], ctx[:50]), m.encode(ctx[:50], ctx[:50]))
     assert FlowMechanism(dim=1, context_dim=2, conditional=False).context_flow is None
     with pytest.raises(ValueError, match="conditional"):
         FlowMechanism(conditional="yes")
