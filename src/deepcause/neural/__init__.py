@@ -16,18 +16,15 @@ returns point estimates without a standard error.
 
 from __future__ import annotations
 
-try:
-    import torch  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "deepcause.neural needs PyTorch; install it with `pip install deepcause[deep]`"
-    ) from exc
+from .._optional import require_torch
 
-from ._base import NeuralEffectEstimator, load
-from .cevae import CEVAE
-from .cfr import CFR
-from .dragonnet import DragonNet
-from .tarnet import TARNet
+require_torch("deepcause.neural")  # before the submodules, which import torch
+
+from ._base import NeuralEffectEstimator, load  # noqa: E402
+from .cevae import CEVAE  # noqa: E402
+from .cfr import CFR  # noqa: E402
+from .dragonnet import DragonNet  # noqa: E402
+from .tarnet import TARNet  # noqa: E402
 
 MODELS: dict[str, type[NeuralEffectEstimator]] = {
     "TARNet": TARNet,

@@ -452,13 +452,9 @@ class DeepGlobalBalancingWeights(_BaseWeights):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None) -> DeepGlobalBalancingWeights:
-        try:
-            import torch
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "DeepGlobalBalancingWeights needs PyTorch; install it with "
-                "`pip install deepcause[deep]`"
-            ) from exc
+        from .._optional import require_torch
+
+        torch = require_torch("DeepGlobalBalancingWeights")
         X = _check_X(X)
         n, p = X.shape
         for name in ("hidden", "n_epochs"):

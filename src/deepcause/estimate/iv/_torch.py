@@ -20,16 +20,12 @@ from typing import Any
 
 import numpy as np
 
-try:
-    import torch
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "the neural IV estimators (DeepIV, DFIV, CB-IV) need PyTorch; install it with "
-        "`pip install deepcause[deep]`"
-    ) from exc
+from ..._optional import require_torch
 
-from ...exceptions import DataValidationError
-from ...neural._training import Scaler, mlp, seeded
+torch = require_torch("the neural IV estimators (DeepIV, DFIV, CB-IV)")
+
+from ...exceptions import DataValidationError  # noqa: E402
+from ...neural._training import Scaler, mlp, seeded  # noqa: E402
 
 __all__ = [
     "Scaler",
