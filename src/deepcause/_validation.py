@@ -48,7 +48,9 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], role: str = "varia
     """
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        parts = [f"{role} {c!r} is not a column of the data{_close(c, df.columns)}" for c in missing]
+        parts = [
+            f"{role} {c!r} is not a column of the data{_close(c, df.columns)}" for c in missing
+        ]
         shown = list(map(str, df.columns[:20]))
         more = "" if len(df.columns) <= 20 else f" ... ({len(df.columns)} in all)"
         raise DataValidationError("; ".join(parts) + f"; available columns: {shown}{more}")

@@ -88,7 +88,7 @@ class AIPW(BaseEffectEstimator):
     ----------
     propensity_model : classifier with ``predict_proba`` (default logistic regression).
     outcome_model : regressor fitted separately in each arm (default: gradient boosting up to
-        20,000 rows, ridge with a LOO-CV penalty up to 100,000 rows, ridge alpha=1 above).
+        5,000 rows, histogram gradient boosting up to 100,000 rows, ridge alpha=1 above).
     n_folds : cross-fitting folds (default 5; 1 = no cross-fitting).
     clip : ``"auto"`` (ATE [0.1, 0.9], ATT upper 0.99, ATC lower 0.01), ``None`` or ``c``.
     trim : ``None``, a level ``a`` or ``"crump"`` (drops units; changes the target population).
