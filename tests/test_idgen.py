@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
-from deepcause.exceptions import DataValidationError, NotFittedError, NotIdentifiableError
+from deepcause.exceptions import (
+    DataValidationError,
+    NotFittedError,
+    NotIdentifiableError,
+    PositivityWarning,
+)
 from deepcause.generative.idgen import IDGenSampler
 from deepcause.generative.suite import get_case
 
@@ -15,9 +22,14 @@ N_TRAIN, N_SAMPLE, EPOCHS = 2000, 4000, 40
 def fitted(request):
     case = get_case(request.param)
     df = case.sample(N_TRAIN, random_state=0)
-    s = IDGenSampler(
-        case.graph, case.treatment, case.outcome, max_epochs=EPOCHS, random_state=0
-    ).fit(df)
+    s = IDGenSampler(case.graph, case.treatment, case.outcome, max_epochs=EPOCHS, random_state=0)
+    if case.name == "napkin":
+        # the napkin formula pairs W1 ~ P(W1) with a fixed W2, while W2 = W1 + noise in the
+        # data: most inputs of P(X, Y | W1, W2) are off the data (no warning on the front door)
+        with pytest.warns(PositivityWarning, match=r"P\(X, Y \| W1, W2\).*\['W1', 'W2'\]"):
+            s.fit(df)
+    else:
+        s.fit(df)
     return case, df, s
 
 
@@ -29,10 +41,13 @@ def test_effect_matches_truth(fitted) -> None:
         case.truth(200_000, hi, random_state=1)[y].mean()
         - case.truth(200_000, lo, random_state=1)[y].mean()
     )
-    est = float(
-        s.sample(N_SAMPLE, {t: hi}, random_state=2)[y].mean()
-        - s.sample(N_SAMPLE, {t: lo}, random_state=2)[y].mean()
-    )
+    with warnings.catch_warnings():  # napkin: do(X = +-1) is rare given some W2 (see fixture)
+        if case.name == "napkin":
+            warnings.simplefilter("ignore", PositivityWarning)
+        est = float(
+            s.sample(N_SAMPLE, {t: hi}, random_state=2)[y].mean()
+            - s.sample(N_SAMPLE, {t: lo}, random_state=2)[y].mean()
+        )
     sd = float(df[y].std())
     # sampling s.e. <= sd * sqrt(2 / 4000) = 0.022 sd; the rest is a 2000-row fit's error
     assert abs(est - truth) < 0.2 * sd, (case.name, est, truth, sd)

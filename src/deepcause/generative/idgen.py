@@ -15,6 +15,12 @@ graph order) and samples by pushing samples through them:
   on these samples and evaluated at the requested values (trained in ``fit`` when the
   numerator's inputs are free variables of the estimand, else at sampling time).
 
+Each generator is evaluated where the formula asks, which need not be where the data are (the
+napkin formula pairs ``W1`` from its marginal with a fixed ``W2``): when more than
+``SUPPORT_WARN_SHARE`` of the requested inputs of a factor lie beyond the 99.9% quantile of the
+training inputs' Mahalanobis distances, sampling warns (:class:`PositivityWarning`), as the
+samples then rest on the generator's extrapolation.
+
 Variables the estimand leaves free besides the treatment (e.g. ``W2`` in the napkin formula,
 which holds for any value) are drawn from their observed joint distribution.
 
@@ -36,6 +42,7 @@ P(Y | do(X)) = Σ_{M} P(M | X) Σ_{X'} P(Y | M, X') P(X')
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +53,7 @@ from sklearn.base import BaseEstimator
 from .._progress import Verbose
 from .._validation import require_columns, require_dataframe
 from ..estimand import Expression, Fraction, P, Product, Sum
-from ..exceptions import DataValidationError, NotFittedError
+from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ._training import torch_seed
 from .model import CausalGenerativeModel, LatentConfoundingError, _as_graph, _check_n
 
@@ -98,6 +105,35 @@ def _fractions(e: Expression) -> list[Fraction]:
     return []
 
 
+SUPPORT_WARN_SHARE = 0.2
+
+
+class _InputSupport:
+    """Where a conditional generator's inputs were seen: Mahalanobis distances of the training
+    inputs, and the share of new inputs beyond their 99.9% quantile.
+
+    >>> rng = np.random.default_rng(0)
+    >>> w1 = rng.normal(size=2000)
+    >>> support = _InputSupport(np.c_[w1, w1 + 0.1 * rng.normal(size=2000)])
+    >>> support.share_outside(np.c_[w1, w1])  # on the diagonal: inside
+    0.0
+    >>> support.share_outside(np.c_[w1, rng.normal(size=2000)]) > 0.5  # independent: outside
+    True
+    """
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.mean = X.mean(axis=0)
+        self.precision = np.linalg.pinv(np.atleast_2d(np.cov(X, rowvar=False)))
+        self.threshold = float(np.quantile(self._distance(X), 0.999))
+
+    def _distance(self, X: np.ndarray) -> np.ndarray:
+        D = X - self.mean
+        return np.einsum("ij,jk,ik->i", D, self.precision, D)
+
+    def share_outside(self, X: np.ndarray) -> float:
+        return float(np.mean(self._distance(X) > self.threshold))
+
+
 class IDGenSampler(BaseEstimator):
     """Query-specific sampler of ``P(outcome | do(treatment))`` (ID-GEN; see the module doc).
 
@@ -146,6 +182,7 @@ class IDGenSampler(BaseEstimator):
         self.estimand_ = identify(graph, self.treatment_, self.outcome_)
         self.data_ = df[list(graph.nodes)].reset_index(drop=True)
         self._rng_ = np.random.default_rng(self.random_state)
+        self._supports: dict[int, _InputSupport] = {}
         self.generators_: dict[P, CausalGenerativeModel] = {}
         for factor in dict.fromkeys(_factors(self.estimand_.expression)):
             self.generators_[factor] = self._fit_conditional(
@@ -186,7 +223,30 @@ class IDGenSampler(BaseEstimator):
             random_state=seed,
             verbose=self.verbose,
         )
+        if inputs:
+            self._supports[id(model)] = _InputSupport(df[inputs].to_numpy(dtype=float))
         return model.fit(df[[*inputs, *outputs]])
+
+    def _sample_model(
+        self, model: CausalGenerativeModel, what: Any, inputs: Values, n: int, rng: Any
+    ) -> pd.DataFrame:
+        """``model.sample`` at the ``inputs`` values, warning when they are off the data."""
+        support = self._supports.get(id(model))
+        if support is not None:
+            names = sorted(inputs)
+            share = support.share_outside(
+                np.column_stack([np.broadcast_to(inputs[k], (n,)) for k in names]).astype(float)
+            )
+            if share > SUPPORT_WARN_SHARE:
+                warnings.warn(
+                    f"ID-GEN evaluates {what} at values of {names} outside the training data "
+                    f"for {share:.0%} of the samples (beyond the 99.9% quantile of the inputs' "
+                    "Mahalanobis distances): positivity is weak there and the samples rest on "
+                    "extrapolation; a district-wise CausalGenerativeModel may be more reliable",
+                    PositivityWarning,
+                    stacklevel=4,
+                )
+        return model.sample(n, do=inputs, random_state=torch_seed(rng))
 
     # ------------------------------------------------------------------ sampling
     def sample(
@@ -237,7 +297,7 @@ class IDGenSampler(BaseEstimator):
             raise LatentConfoundingError(f"ID-GEN: {e} needs values of {lacking} first")
         if isinstance(e, P):
             model = self.generators_[e]
-            s = model.sample(n, do={b: given[b] for b in e.given}, random_state=torch_seed(rng))
+            s = self._sample_model(model, e, {b: given[b] for b in e.given}, n, rng)
             return {a: s[a].to_numpy() for a in e.variables}
         if isinstance(e, Sum):
             inner = {k: v for k, v in given.items() if k not in e.variables}
@@ -277,7 +337,7 @@ class IDGenSampler(BaseEstimator):
             rows = rng.integers(0, n, len(self.data_))
             model = self._fraction_model(e, {k: given[k][rows] for k in n_in}, rng)
         rest = [v for v in self.graph_.nodes if v in n_out - cond]
-        s = model.sample(n, do={k: given[k] for k in n_in | cond}, random_state=torch_seed(rng))
+        s = self._sample_model(model, e, {k: given[k] for k in n_in | cond}, n, rng)
         return {v: s[v].to_numpy() for v in rest}
 
     def _fraction_model(
