@@ -11,7 +11,7 @@ from ..exceptions import PositivityWarning
 def run(out: TextIO) -> None:
     """Estimate the ATT on LaLonde's observational design and compare with the experiment."""
     from ..datasets import load_lalonde
-    from ..estimate import AIPW, IPW, Matching, estimate_effect
+    from ..estimate import AIPW, IPW, EntropyBalancing, Matching, estimate_effect
     from .estimate import diagnostics_lines
 
     ds = load_lalonde("psid")
@@ -32,11 +32,17 @@ def run(out: TextIO) -> None:
     for line in diagnostics_lines(res.diagnostics):
         print(f"  {line}", file=out)
     print(f"\n{'method':<44} {'ATT':>8} {'95% CI':>20}", file=out)
-    estimators = [AIPW(), IPW(), Matching(), Matching(distance="propensity", n_neighbors=3)]
+    estimators = [
+        (None, AIPW()),
+        (None, IPW()),
+        (None, Matching()),
+        (None, Matching(distance="propensity", n_neighbors=3)),
+        ("Entropy balancing (means and variances)", EntropyBalancing(moments=2)),
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PositivityWarning)
-        for est in estimators:
+        for label, est in estimators:
             r = est.fit(ds.data, treatment=ds.treatment, outcome=ds.outcome).att()
             lo, hi = r.conf_int()
-            print(f"{r.method:<44} {r.value:>8.0f} [{lo:>8.0f}, {hi:>8.0f}]", file=out)
+            print(f"{label or r.method:<44} {r.value:>8.0f} [{lo:>8.0f}, {hi:>8.0f}]", file=out)
     print(f"{'experimental benchmark':<44} {truth:>8.0f}", file=out)
