@@ -74,7 +74,7 @@ def test_list_methods(capsys):
 
 
 def test_demo_section_runs():
-    target = dict(SECTIONS)["Estimation: job training on LaLonde (AIPW, IPW, matching)"]
+    target = dict(SECTIONS)["Estimation: job training on LaLonde (AIPW, IPW, matching, balancing)"]
     assert target == "deepcause.cli.demo_estimate:run"
     from deepcause.cli.demo_estimate import run
 

@@ -19,7 +19,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("Causal generative models: sampling under do()", "deepcause.cli.demo_generative:run"),
     ("Instrumental variables: Card 2SLS vs OLS, KernelIV", "deepcause.cli.demo_iv:run"),
     (
-        "Estimation: job training on LaLonde (AIPW, IPW, matching, entropy balancing)",
+        "Estimation: job training on LaLonde (AIPW, IPW, matching, balancing)",
         "deepcause.cli.demo_estimate:run",
     ),
     ("Selection bias and stable prediction: Mroz Heckit", "deepcause.cli.demo_selection:run"),
