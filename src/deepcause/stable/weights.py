@@ -170,6 +170,21 @@ def _poly_ridge_drop_one_predictions(
     return out
 
 
+def _column_treatments(X: np.ndarray) -> np.ndarray:
+    """Global balancing's treatments: column ``j`` split at its median (binary columns as they
+    are), as a 0/1 matrix; a column that cannot be split is an error."""
+    binary = np.array([np.unique(X[:, j]).size == 2 for j in range(X.shape[1])])
+    cut = np.where(binary, X.min(0), np.median(X, axis=0))
+    treat = (cut < X).astype(float)
+    counts = treat.sum(0)
+    bad = np.flatnonzero((counts == 0) | (counts == len(X)))
+    if bad.size:
+        raise DataValidationError(
+            f"column(s) {bad.tolist()} cannot be split in two groups (constant); drop them"
+        )
+    return treat
+
+
 class _BaseWeights(BaseEstimator):
     def _store(self, w: np.ndarray) -> None:
         w = np.asarray(w, dtype=float)
@@ -247,11 +262,7 @@ class GlobalBalancingWeights(_BaseWeights):
         X = _check_X(X)
         n, p = X.shape
         F = _standardize(X)
-        binary = np.array([np.unique(X[:, j]).size == 2 for j in range(p)])
-        cut = np.where(binary, X.min(0), np.median(X, axis=0))
-        treat = (cut < X).astype(float)
-        if np.any(treat.sum(0) == 0) or np.any(treat.sum(0) == n):
-            raise DataValidationError("a column cannot be split in two groups; drop it")
+        treat = _column_treatments(X)
         off = 1.0 - np.eye(p)
 
         def loss_grad(q: np.ndarray) -> tuple[float, np.ndarray]:
@@ -464,11 +475,7 @@ class DeepGlobalBalancingWeights(_BaseWeights):
         dim = p if self.dim is None else int(self.dim)
         if dim < 1:
             raise DataValidationError(f"dim must be a positive integer; got {self.dim!r}")
-        binary = np.array([np.unique(X[:, j]).size == 2 for j in range(p)])
-        cut = np.where(binary, X.min(0), np.median(X, axis=0))
-        treat_np = (cut < X).astype(float)
-        if np.any(treat_np.sum(0) == 0) or np.any(treat_np.sum(0) == n):
-            raise DataValidationError("a column cannot be split in two groups; drop it")
+        treat_np = _column_treatments(X)
         seed = int(np.random.default_rng(self.random_state).integers(0, 2**63 - 1))
         gen = torch.Generator().manual_seed(seed)
         dt = torch.float32
