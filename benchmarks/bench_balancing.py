@@ -39,7 +39,7 @@ from deepcause.estimate import (
     XLearner,
 )
 from deepcause.graph import CausalGraph
-from deepcause.identify import identify
+from deepcause.identification.algorithm import identify
 from deepcause.simulate import make_confounded_binary
 
 LALONDE_ATT = 1794.34

@@ -1,4 +1,4 @@
-"""Benchmark: adjustment-set search (deepcause.criteria), side by side with DoWhy.
+"""Benchmark: adjustment-set search (deepcause.graph.criteria), side by side with DoWhy.
 
 Graphs: X and Y with 25 common-cause covariates plus random edges among them (10% of
 covariate pairs), and random ADMGs with 50/100/200 nodes (``random_admg``, average degree 3,

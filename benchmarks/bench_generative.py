@@ -1,4 +1,4 @@
-"""Causal generative models on the ground-truth simulator suite (deepcause.generative.suite).
+"""Causal generative models on the ground-truth simulator suite (deepcause.simulate.suite).
 
 For every SCM of the suite and every mechanism type: fit ``CausalGenerativeModel`` on
 ``--n-train`` observational rows, draw ``--n-samples`` samples of ``P(outcome | do(x))`` for
@@ -180,7 +180,7 @@ def main() -> None:
     from deepcause.exceptions import NotIdentifiableError
     from deepcause.generative import CausalGenerativeModel
     from deepcause.generative.idgen import IDGenSampler
-    from deepcause.generative.suite import simulator_suite
+    from deepcause.simulate.suite import simulator_suite
 
     torch.set_num_threads(1)  # the benchmark machine is shared; 1 thread per process
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")

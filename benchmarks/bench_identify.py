@@ -20,9 +20,9 @@ import statistics
 import sys
 import time
 
-from deepcause.criteria import find_adjustment_set
 from deepcause.exceptions import NotIdentifiableError
-from deepcause.identify import identify
+from deepcause.graph.criteria import find_adjustment_set
+from deepcause.identification.algorithm import identify
 from deepcause.testing import random_admg
 
 try:  # y0 is optional
@@ -154,7 +154,7 @@ def _cell(text: object) -> str:
 
 def napkin_check(use_y0: bool) -> list[str]:
     from deepcause.cli.demo_identify import _napkin_model
-    from deepcause.estimand import Estimand, P
+    from deepcause.identification.estimand import Estimand, P
 
     joint, truth = _napkin_model()
     est = identify("W -> R -> X -> Y; W <-> X; W <-> Y", "X", "Y")

@@ -44,7 +44,7 @@ from deepcause.estimate.iv import (
     TwoStageLeastSquares,
 )
 from deepcause.estimate.registry import get_estimator_class
-from deepcause.simulate_iv import demand_grid, demand_test_points, make_demand
+from deepcause.simulate.iv import demand_grid, demand_test_points, make_demand
 
 CARD_CONTROLS = ["exper", "expersq", "black", "smsa", "south", "smsa66"] + [
     f"reg66{i}" for i in range(2, 10)
@@ -171,7 +171,7 @@ def card_table() -> str:
 def _evaluate(est: Any, points: pd.DataFrame) -> tuple[float, float]:
     """(MSE of h, MSE of h(p) - h(P0)) at ``points``; NaN when not available."""
     T, X = points[["p"]], points[["t", "s"]]
-    true_eff = points["h"] - deepcause.simulate_iv.demand_structural(P0, points["t"], points["s"])
+    true_eff = points["h"] - deepcause.simulate.iv.demand_structural(P0, points["t"], points["s"])
     if hasattr(est, "effect_from_p0"):
         eff = np.asarray(est.effect_from_p0(T, X)).ravel()
         return float("nan"), float(np.mean((eff - true_eff) ** 2))

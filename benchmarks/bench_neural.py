@@ -42,7 +42,7 @@ def neural_models(threads: int) -> dict[str, Callable[[], object]]:
     import torch
 
     torch.set_num_threads(threads)
-    from deepcause.neural import CEVAE, CFR, DragonNet, TARNet
+    from deepcause.estimate.neural import CEVAE, CFR, DragonNet, TARNet
 
     common = {"random_state": 0, "verbose": False}
     return {

@@ -20,15 +20,14 @@ import warnings
 import numpy as np
 from sklearn.linear_model import LassoCV, LinearRegression
 
+from deepcause.simulate import TEST_RATES, make_covariate_shift
 from deepcause.stable import (
-    TEST_RATES,
     DeepGlobalBalancingWeights,
     DWRWeights,
     GlobalBalancingWeights,
     NonlinearDecorrelationWeights,
     SRDOWeights,
     StableRegressor,
-    make_selection_bias,
 )
 
 
@@ -73,9 +72,9 @@ METHODS = {
 def run_setting(kind: str, p: int, seeds: int, methods: list[str]) -> dict[str, np.ndarray]:
     out: dict[str, list[tuple[float, ...]]] = {m: [] for m in methods}
     for seed in range(seeds):
-        X, y, info = make_selection_bias(2000, p=p, r=2.5, kind=kind, random_state=seed)
+        X, y, info = make_covariate_shift(2000, p=p, r=2.5, kind=kind, random_state=seed)
         tests = [
-            make_selection_bias(2000, p=p, r=r, kind=kind, random_state=10_000 * (seed + 1) + k)
+            make_covariate_shift(2000, p=p, r=r, kind=kind, random_state=10_000 * (seed + 1) + k)
             for k, r in enumerate(TEST_RATES)
         ]
         for name in methods:

@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from deepcause.generative import CausalGenerativeModel
-from deepcause.scm import SCM, Node, gaussian
+from deepcause.simulate.scm import SCM, Node, gaussian
 
 FEATURES = ["A", "age", "edu", "income"]
 SETTINGS = {

@@ -22,7 +22,7 @@ import pandas as pd
 
 from deepcause.datasets import load_lalonde
 from deepcause.estimate import AIPW, IPW, EntropyBalancing, Matching
-from deepcause.identify import identify
+from deepcause.identification.algorithm import identify
 
 
 def estimators(quick: bool) -> dict:

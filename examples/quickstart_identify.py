@@ -8,7 +8,7 @@ Four classic cases:
 3. napkin: no back-door or front-door set, yet the ID algorithm finds a formula;
 4. bow: X -> Y with an unmeasured common cause, not identifiable (the error explains why).
 
-Cases 2-4 sample binary data from a structural causal model (``deepcause.scm.SCM``) with latent
+Cases 2-4 sample binary data from a structural causal model (``deepcause.simulate.scm.SCM``) with latent
 nodes, so the truth ``P(Y=1 | do(X=x))`` is computed by intervening on the simulator and the
 estimate (``PlugIn``: the empirical distribution substituted into the formula, bootstrap
 interval) can be compared with it.
@@ -25,8 +25,8 @@ from typing import TextIO
 from deepcause.datasets import load_kidney_stones
 from deepcause.estimate import PlugIn
 from deepcause.exceptions import NotIdentifiableError
-from deepcause.identify import identify
-from deepcause.scm import SCM, Node, uniform
+from deepcause.identification.algorithm import identify
+from deepcause.simulate.scm import SCM, Node, uniform
 
 
 def binary(name: str, parents: tuple[str, ...], prob, latent: bool = False) -> Node:  # noqa: ANN001

@@ -177,7 +177,7 @@ def test_arb_deterministic():
 
 def test_fit_from_identified_estimand_and_refusal():
     from deepcause.graph import CausalGraph
-    from deepcause.identify import identify
+    from deepcause.identification.algorithm import identify
 
     d = make_confounded_binary(600, n_covariates=2, population_truth=False, random_state=0)
     g = CausalGraph("x1 -> t -> y; x1 -> y; x2 -> t; x2 -> y")

@@ -108,7 +108,7 @@ def test_cli_iv_2sls_on_card_gives_the_textbook_coefficient(tmp_path, capsys):
 
 def test_cli_iv_refuses_a_non_instrument_named_in_the_graph(tmp_path, capsys):
     from deepcause.cli import main
-    from deepcause.simulate_iv import make_linear_iv
+    from deepcause.simulate.iv import make_linear_iv
 
     ds = make_linear_iv(500, n_controls=0, random_state=0)
     path = tmp_path / "iv.csv"

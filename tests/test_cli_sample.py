@@ -9,7 +9,7 @@ import pytest
 from deepcause.cli import main
 from deepcause.cli.sample import parse_do
 from deepcause.exceptions import DataValidationError
-from deepcause.scm import SCM, Node, gaussian
+from deepcause.simulate.scm import SCM, Node, gaussian
 
 GRAPH = "Z -> X -> Y; Z -> Y"
 

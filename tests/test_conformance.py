@@ -199,7 +199,7 @@ def test_check_estimator_accuracy_option():
 
 def test_neural_save_after_a_dataframe_fit(tmp_path):
     """pandas 3 hands out read-only arrays; saving must not warn (torch warns on those)."""
-    from deepcause.neural import TARNet, load
+    from deepcause.estimate.neural import TARNet, load
 
     data = default_check_data(n=200)
     est = TARNet(**SETTINGS["TARNet"], random_state=0).fit(

@@ -1,4 +1,4 @@
-"""Tests of deepcause.criteria against hand-checked textbook answers and brute force."""
+"""Tests of deepcause.graph.criteria against hand-checked textbook answers and brute force."""
 
 from __future__ import annotations
 

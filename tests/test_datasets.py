@@ -30,7 +30,7 @@ def test_ihdp_split_sizes_and_disjoint():
     assert int(train.data["t"].sum()) + int(test.data["t"].sum()) == 139
     both = pd.concat([train.data, test.data])
     assert len(both.drop_duplicates()) == 747
-    rows = D._read_csv("ihdp", "ihdp_cfr_test_rows.csv")
+    rows = D.loaders._read_csv("ihdp", "ihdp_cfr_test_rows.csv")
     idx = rows.loc[rows["replication"] == 3, "row"].to_numpy()
     pd.testing.assert_frame_equal(test.data, full.data.iloc[np.sort(idx)].reset_index(drop=True))
     # truth on the split is the mean effect over the split's own rows

@@ -8,8 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepcause.estimand import ONE, Estimand, Fraction, P, Product, Sum, _Context, _prepare
 from deepcause.exceptions import DataValidationError, QueryError
+from deepcause.identification.estimand import (
+    ONE,
+    Estimand,
+    Fraction,
+    P,
+    Product,
+    Sum,
+    _Context,
+    _prepare,
+)
 
 BACKDOOR = Sum("Z", Product((P("Y", given=["X", "Z"]), P("Z"))))
 

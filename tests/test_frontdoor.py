@@ -11,7 +11,7 @@ from sklearn.linear_model import LinearRegression
 from deepcause.estimate.frontdoor import FrontDoor
 from deepcause.exceptions import DataValidationError, EstimandNotSupportedError
 from deepcause.graph import CausalGraph
-from deepcause.identify import identify
+from deepcause.identification.algorithm import identify
 
 
 def _smoking_table():

@@ -7,8 +7,8 @@ import pytest
 
 from deepcause.exceptions import DeepCauseWarning, NotIdentifiableError
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
-from deepcause.generative.suite import SimulatorCase, get_case
 from deepcause.graph import CausalGraph
+from deepcause.simulate.suite import SimulatorCase, get_case
 
 N_TRAIN, N_SAMPLE, EPOCHS = 2000, 4000, 40
 

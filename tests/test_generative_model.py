@@ -1,4 +1,4 @@
-"""CausalGenerativeModel against ground truth from the SCM simulator (deepcause.scm)."""
+"""CausalGenerativeModel against ground truth from the SCM simulator (deepcause.simulate.scm)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from deepcause.exceptions import (
 )
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
 from deepcause.metrics import counterfactual_rmse, interventional_mean_error, mmd_rbf
-from deepcause.scm import SCM, Node, gaussian, gumbel, laplace
+from deepcause.simulate.scm import SCM, Node, gaussian, gumbel, laplace
 
 N_TRAIN, N_SAMPLE, EPOCHS = 1500, 2000, 60
 

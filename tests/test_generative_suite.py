@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from deepcause.exceptions import NotIdentifiableError, UnknownNodeError
-from deepcause.generative.suite import GRAPHS, LATENT_CASES, get_case, simulator_suite
-from deepcause.identify import identify
+from deepcause.identification.algorithm import identify
+from deepcause.simulate.suite import GRAPHS, LATENT_CASES, get_case, simulator_suite
 
 SUITE = simulator_suite()
 

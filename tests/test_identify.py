@@ -15,7 +15,7 @@ from deepcause.testing.strategies import admgs
 
 from .test_identify_numeric import _check_query, check_hedge
 
-DATA = resources.files("deepcause") / "data" / "kidney_stones"
+DATA = resources.files("deepcause.datasets") / "data" / "kidney_stones"
 KIDNEY = "stone_size -> treatment -> success; stone_size -> success"
 
 
@@ -302,9 +302,9 @@ def test_frontdoor_precheck_never_rejects_a_front_door(g):
     """The quick necessary condition used before the full front-door criterion is sound."""
     import sys
 
-    from deepcause.criteria import frontdoor_sets
+    from deepcause.graph.criteria import frontdoor_sets
 
-    mod = sys.modules["deepcause.identify"]
+    mod = sys.modules["deepcause.identification.algorithm"]
     s = mod._struct(g)
     order = g.topological_order()
     x, y = frozenset({order[0]}), frozenset({order[-1]})

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from deepcause.exceptions import NotIdentifiableError
 from deepcause.graph import CausalGraph
-from deepcause.identify import identify
+from deepcause.identification.algorithm import identify
 from deepcause.testing.strategies import admgs
 
 SETTINGS = settings(

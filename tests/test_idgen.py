@@ -13,7 +13,7 @@ from deepcause.exceptions import (
     PositivityWarning,
 )
 from deepcause.generative.idgen import IDGenSampler
-from deepcause.generative.suite import get_case
+from deepcause.simulate.suite import get_case
 
 N_TRAIN, N_SAMPLE, EPOCHS = 2000, 4000, 40
 

@@ -18,9 +18,9 @@ from deepcause.estimate.iv import (
     WaldEstimator,
 )
 from deepcause.exceptions import DataValidationError, NotFittedError, WeakInstrumentWarning
-from deepcause.simulate_iv import demand_test_points, make_demand, make_linear_iv
+from deepcause.simulate.iv import demand_test_points, make_demand, make_linear_iv
 
-CARD = Path(deepcause.__file__).parent / "data" / "econ" / "card.csv"
+CARD = Path(deepcause.__file__).parent / "datasets" / "data" / "econ" / "card.csv"
 CARD_CONTROLS = ["exper", "expersq", "black", "smsa", "south", "smsa66"] + [
     f"reg66{i}" for i in range(2, 10)
 ]
@@ -264,13 +264,13 @@ def test_errors():
 # ---------------------------------------------------------------------- graphs
 def _criteria_ready() -> bool:
     try:
-        from deepcause.criteria import explain_instrument, instruments  # noqa: F401
+        from deepcause.graph.criteria import explain_instrument, instruments  # noqa: F401
     except ImportError:
         return False
     return True
 
 
-needs_criteria = pytest.mark.skipif(not _criteria_ready(), reason="deepcause.criteria not built")
+needs_criteria = pytest.mark.skipif(not _criteria_ready(), reason="deepcause.graph.criteria not built")
 
 
 @needs_criteria
@@ -305,8 +305,8 @@ def test_graph_validates_instruments(card):
 
 @needs_criteria
 def test_conditional_instrument_from_graph():
-    from deepcause.criteria import instruments
     from deepcause.graph import CausalGraph
+    from deepcause.graph.criteria import instruments
 
     # z is an instrument only given w (w confounds z and y)
     g = CausalGraph("w -> z; w -> y; z -> t -> y; t <-> y")
@@ -353,7 +353,7 @@ def test_registry_and_estimand_refusal():
     assert get_estimator_class("2sls") is TwoStageLeastSquares
     assert get_estimator_class("kerneliv").__name__ == "KernelIV"
 
-    class _Estimand:  # what deepcause.identify returns: it has a kind and a treatment
+    class _Estimand:  # what deepcause.identification.algorithm returns: it has a kind and a treatment
         kind, treatment = "backdoor", ("d",)
 
     ds = make_linear_iv(100, random_state=0)

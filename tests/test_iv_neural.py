@@ -109,7 +109,7 @@ def test_dfiv_is_deterministic(sine: pd.DataFrame, dfiv: DFIV):
 
 def test_dfiv_with_controls_demand():
     from deepcause.estimate.iv import TwoStageLeastSquares
-    from deepcause.simulate_iv import demand_test_points, make_demand
+    from deepcause.simulate.iv import demand_test_points, make_demand
 
     ds = make_demand(1500, rho=0.5, random_state=0)
     kw = dict(treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from deepcause.estimate.iv import KernelIV, TwoStageLeastSquares
 from deepcause.exceptions import DataValidationError, NotFittedError
-from deepcause.simulate_iv import demand_test_points, make_demand
+from deepcause.simulate.iv import demand_test_points, make_demand
 
 
 @pytest.fixture(autouse=True)

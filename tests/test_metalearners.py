@@ -7,9 +7,9 @@ import pytest
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.linear_model import LinearRegression
 
-from deepcause.estimand import Estimand, P, Product, Sum
 from deepcause.estimate.metalearners import DRLearner, SLearner, TLearner, XLearner
 from deepcause.exceptions import DataValidationError, EstimandNotSupportedError, NotFittedError
+from deepcause.identification.estimand import Estimand, P, Product, Sum
 from deepcause.simulate import make_confounded_binary
 
 

@@ -12,8 +12,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from deepcause.estimate.neural import CEVAE, CFR, DragonNet, TARNet, load  # noqa: E402
 from deepcause.exceptions import DataValidationError, NotFittedError  # noqa: E402
-from deepcause.neural import CEVAE, CFR, DragonNet, TARNet, load  # noqa: E402
 
 SMALL = {
     "device": "cpu",
@@ -214,7 +214,7 @@ def test_cevae_bernoulli_outcome_and_binary_covariates():
 
 def test_cfr_penalty_balances_the_representation(scm):
     """With a large alpha the treated and control representations are closer (Wasserstein)."""
-    from deepcause.neural._ipm import wasserstein
+    from deepcause.estimate.neural._ipm import wasserstein
 
     X, t, y, _ = scm
     x = torch.as_tensor((X - X.mean(0)) / X.std(0), dtype=torch.float32)
@@ -232,7 +232,7 @@ def test_cfr_penalty_balances_the_representation(scm):
 def test_ipms_against_closed_forms():
     from scipy.stats import wasserstein_distance
 
-    from deepcause.neural._ipm import mmd_linear, mmd_rbf, wasserstein
+    from deepcause.estimate.neural._ipm import mmd_linear, mmd_rbf, wasserstein
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(60, 1)), rng.normal(1.0, 1.5, size=(80, 1))

@@ -10,7 +10,7 @@ from deepcause.datasets import load_kidney_stones
 from deepcause.estimate.plugin import PlugIn
 from deepcause.exceptions import DataValidationError, EstimandNotSupportedError
 from deepcause.graph import CausalGraph
-from deepcause.identify import identify
+from deepcause.identification.algorithm import identify
 
 
 def smoking_table() -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Tests of the ground-truth SCM simulator (deepcause.scm)."""
+"""Tests of the ground-truth SCM simulator (deepcause.simulate.scm)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepcause.exceptions import CycleError, DataValidationError, GraphError, UnknownNodeError
-from deepcause.scm import SCM, Node, gaussian, laplace
+from deepcause.simulate.scm import SCM, Node, gaussian, laplace
 
 
 def _linear() -> SCM:

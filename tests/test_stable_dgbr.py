@@ -11,10 +11,10 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.linear_model import LinearRegression  # noqa: E402
 
 from deepcause.exceptions import DataValidationError  # noqa: E402
+from deepcause.simulate import make_covariate_shift  # noqa: E402
 from deepcause.stable import (  # noqa: E402
     DeepGlobalBalancingWeights,
     StableRegressor,
-    make_selection_bias,
 )
 
 
@@ -52,7 +52,7 @@ def test_dgbr_is_reproducible_and_depends_on_random_state(correlated):
 
 
 def test_dgbr_shrinks_the_spurious_coefficient():
-    X, y, info = make_selection_bias(1000, p=10, r=2.5, random_state=4)
+    X, y, info = make_covariate_shift(1000, p=10, r=2.5, random_state=4)
     ols = LinearRegression().fit(X, y)
     dg = StableRegressor(weighting=DeepGlobalBalancingWeights(random_state=0)).fit(X, y)
     # OLS leans on the biased V_b; the balanced fit much less, and its beta_S is closer

@@ -5,7 +5,15 @@ Graph -> identification -> estimand -> estimator or sampler -> result object.
 
 from __future__ import annotations
 
-from .criteria import (
+from .exceptions import (
+    DataValidationError,
+    EstimandNotSupportedError,
+    GraphError,
+    NotIdentifiableError,
+    PositivityWarning,
+)
+from .graph.causal_graph import CausalGraph
+from .graph.criteria import (
     Instrument,
     backdoor_sets,
     explain_instrument,
@@ -14,16 +22,8 @@ from .criteria import (
     instruments,
     is_valid_adjustment_set,
 )
-from .estimand import Estimand, Expression, Fraction, P, Product, Sum
-from .exceptions import (
-    DataValidationError,
-    EstimandNotSupportedError,
-    GraphError,
-    NotIdentifiableError,
-    PositivityWarning,
-)
-from .graph import CausalGraph
-from .identify import identify
+from .identification.algorithm import identify
+from .identification.estimand import Estimand, Expression, Fraction, P, Product, Sum
 from .results import EffectEstimate
 
 __version__ = "0.1.0"

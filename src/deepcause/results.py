@@ -43,7 +43,7 @@ class EffectEstimate:
     quantity : what was estimated, e.g. ``"ATE"``, ``"ATT"``, ``"ATC"``, ``"E[Y|do(T=1)]"``.
     method : the estimator's name, e.g. ``"AIPW"``.
     n : number of units used.
-    estimand : the identified :class:`~deepcause.estimand.Estimand`, when there is one.
+    estimand : the identified :class:`~deepcause.identification.estimand.Estimand`, when there is one.
     bootstrap : bootstrap replicates of the estimate; when given, ``conf_int`` uses
         percentile intervals (``ci_method="percentile"``) unless ``ci_method="normal"``.
     ci_method : ``"normal"`` (value ± z·se), ``"percentile"`` (bootstrap), or ``"t"`` with

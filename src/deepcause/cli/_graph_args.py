@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..exceptions import DataValidationError
-from ..graph import CausalGraph
+from ..graph.causal_graph import CausalGraph
 
 
 def add_graph_arguments(

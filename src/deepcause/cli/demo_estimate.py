@@ -10,7 +10,7 @@ from ..exceptions import PositivityWarning
 
 def run(out: TextIO) -> None:
     """Estimate the ATT on LaLonde's observational design and compare with the experiment."""
-    from ..datasets import load_lalonde
+    from ..datasets.loaders import load_lalonde
     from ..estimate import AIPW, IPW, EntropyBalancing, Matching, estimate_effect
     from .estimate import diagnostics_lines
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 _DATA = (
-    Path(__file__).resolve().parent.parent / "data" / "kidney_stones" / "kidney_stones_patients.csv"
+    Path(__file__).resolve().parent.parent / "datasets" / "data" / "kidney_stones" / "kidney_stones_patients.csv"
 )
 TRUTH = {"A": 0.83255, "B": 0.77888}
 
@@ -44,7 +44,7 @@ def _kidney(out: TextIO) -> None:
 
 def _continuous(out: TextIO) -> None:
     from ..generative import CausalGenerativeModel
-    from ..scm import SCM, Node, gaussian, gumbel
+    from ..simulate.scm import SCM, Node, gaussian, gumbel
 
     scm = SCM(
         [

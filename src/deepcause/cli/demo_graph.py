@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..criteria import (
+from ..exceptions import GraphError
+from ..graph.causal_graph import CausalGraph
+from ..graph.criteria import (
     backdoor_sets,
     explain_instrument,
     find_adjustment_set,
     frontdoor_sets,
     instruments,
 )
-from ..exceptions import GraphError
-from ..graph import CausalGraph
 
 PEARL = """
 # Pearl (1995), Fig. 3.4: which covariates must be adjusted for?

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import NotIdentifiableError
-from ..identify import identify
+from ..identification.algorithm import identify
 
 
 def _kidney(out: TextIO) -> None:
-    path = resources.files("deepcause") / "data" / "kidney_stones" / "kidney_stones_patients.csv"
+    path = resources.files("deepcause.datasets") / "data" / "kidney_stones" / "kidney_stones_patients.csv"
     with resources.as_file(path) as p:
         df = pd.read_csv(p)
     est = identify(

@@ -7,12 +7,12 @@ from typing import TextIO
 
 import numpy as np
 
-from ..criteria import explain_instrument, instruments
-from ..datasets import load_card
+from ..datasets.loaders import load_card
 from ..estimate.iv import InvalidInstrumentError, KernelIV, TwoStageLeastSquares
 from ..exceptions import WeakInstrumentWarning
-from ..graph import CausalGraph
-from ..simulate_iv import demand_test_points, make_demand
+from ..graph.causal_graph import CausalGraph
+from ..graph.criteria import explain_instrument, instruments
+from ..simulate.iv import demand_test_points, make_demand
 
 
 def _card(out: TextIO) -> None:

@@ -15,8 +15,8 @@ def run(out: TextIO) -> None:
     except ImportError:
         print("PyTorch is not installed: pip install deepcause[deep] to run this part.", file=out)
         return
-    from ..datasets import load_ihdp
-    from ..neural import CFR
+    from ..datasets.loaders import load_ihdp
+    from ..estimate.neural import CFR
 
     train, test = load_ihdp(1, split="train"), load_ihdp(1, split="test")
     covs = list(train.covariates)

@@ -9,11 +9,12 @@ from typing import TextIO
 import numpy as np
 from sklearn.linear_model import LinearRegression
 
-from ..datasets import load_mroz
+from ..datasets.loaders import load_mroz
 from ..estimate.selection import HeckmanSelection, SelectionIPW, ShadowVariableEstimator
 from ..exceptions import PositivityWarning
-from ..simulate import make_selection
-from ..stable import StableRegressor, make_selection_bias
+from ..simulate.designs import make_selection
+from ..simulate import make_covariate_shift
+from ..stable import StableRegressor
 
 
 def _mroz(out: TextIO) -> None:
@@ -69,9 +70,9 @@ def _regimes(out: TextIO) -> None:
 
 
 def _stable(out: TextIO) -> None:
-    X, y, info = make_selection_bias(1000, p=10, r=2.5, random_state=0)
+    X, y, info = make_covariate_shift(1000, p=10, r=2.5, random_state=0)
     tests = [
-        make_selection_bias(1000, p=10, r=r, random_state=10 + k)
+        make_covariate_shift(1000, p=10, r=r, random_state=10 + k)
         for k, r in enumerate((-3.0, -1.5, 1.5, 3.0))
     ]
     print(

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import DataValidationError, NotIdentifiableError
-from ..graph import CausalGraph
+from ..graph.causal_graph import CausalGraph
 from ._graph_args import add_graph_arguments, graph_from_args
 
 _EPILOG = """\

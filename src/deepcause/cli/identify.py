@@ -11,7 +11,7 @@ import json
 import sys
 
 from ..exceptions import NotIdentifiableError
-from ..identify import identify
+from ..identification.algorithm import identify
 from ._graph_args import add_graph_arguments, graph_from_args
 
 EXIT_NOT_IDENTIFIABLE = 3

@@ -3,7 +3,7 @@
 Estimators follow scikit-learn: hyper-parameters are ``__init__`` keywords stored as given,
 ``fit`` returns ``self``, learned state ends in ``_``. Data arrive as
 
-* ``fit(df, estimand)`` — a DataFrame plus an identified :class:`~deepcause.estimand.Estimand`
+* ``fit(df, estimand)`` — a DataFrame plus an identified :class:`~deepcause.identification.estimand.Estimand`
   (its ``kind`` must be in the estimator's ``supported_kinds``), or
 * ``fit(df, treatment="T", outcome="Y", covariates=[...])`` — column names, or
 * ``fit(X, t, y)`` — arrays.
@@ -99,7 +99,7 @@ def resolve_backdoor_data(
             if kind is None:
                 raise DataValidationError(
                     f"{estimator}.fit(df, estimand): the second argument must be an Estimand "
-                    f"from deepcause.identify, got {type(estimand).__name__}"
+                    f"from deepcause.identification.algorithm, got {type(estimand).__name__}"
                 )
             if kind not in supported_kinds:
                 raise _kind_error(estimator, kind, supported_kinds)

@@ -96,8 +96,8 @@ def estimate_effect(
     params : keyword arguments for the estimator.
     bootstrap : number of bootstrap resamples for percentile intervals (0: analytic intervals).
     """
-    from ..graph import CausalGraph
-    from ..identify import identify
+    from ..graph.causal_graph import CausalGraph
+    from ..identification.algorithm import identify
 
     data = require_dataframe(data)
     g = graph if isinstance(graph, CausalGraph) else CausalGraph(graph)

@@ -1,7 +1,7 @@
 """Plug-in estimation of any identified estimand on discrete data.
 
 :class:`PlugIn` substitutes the empirical distribution of the sample into the estimand's
-expression (:meth:`deepcause.estimand.Estimand.evaluate`, exact and vectorized), so it handles
+expression (:meth:`deepcause.identification.estimand.Estimand.evaluate`, exact and vectorized), so it handles
 every estimand the identification engine returns: back-door, front-door, napkin, conditional
 (IDC) and multi-treatment queries. Intervals come from the nonparametric bootstrap (resampling
 rows; each replicate is one weighted evaluation of the expression).
@@ -10,7 +10,7 @@ Kidney stones: P(success | do(A)) = 0.83255 and P(success | do(B)) = 0.77888 alt
 success rate is lower.
 
 >>> import pandas as pd
->>> from deepcause.estimand import Estimand, P, Product, Sum
+>>> from deepcause.identification.estimand import Estimand, P, Product, Sum
 >>> from deepcause.datasets import load_kidney_stones
 >>> df = load_kidney_stones().data
 >>> e = Sum("stone_size", Product((P("success", ["treatment", "stone_size"]), P("stone_size"))))
@@ -71,7 +71,7 @@ class PlugIn(BaseEstimator):
         if kind is None or not hasattr(estimand, "evaluate"):
             raise DataValidationError(
                 "PlugIn.fit(df, estimand): the second argument must be an Estimand from "
-                f"deepcause.identify, got {type(estimand).__name__}"
+                f"deepcause.identification.algorithm, got {type(estimand).__name__}"
             )
         if kind not in self.supported_kinds:
             hint = "TwoStageLeastSquares" if kind == "iv" else "an estimator for that kind"

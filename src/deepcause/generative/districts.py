@@ -13,7 +13,7 @@ samples also fits this model, but in our tests it learned the latent's role far 
 
 The fitted model samples any ``do()``, but matching the observed distribution only pins down
 *identifiable* queries. So before sampling ``do(...)`` on a graph with bidirected edges,
-:func:`identification_hook` runs :func:`deepcause.identify` for ``P(descendants | do(...))``
+:func:`identification_hook` runs :func:`deepcause.identification.algorithm` for ``P(descendants | do(...))``
 and raises :class:`~deepcause.exceptions.NotIdentifiableError` when it fails
 (``CausalGenerativeModel.sample(..., allow_unidentified=True)`` opts in to unidentified
 samples, labelled ``df.attrs["identified"] = False``, with a warning). Identified samples
@@ -24,7 +24,7 @@ by construction see :class:`deepcause.generative.idgen.IDGenSampler`.
 
 >>> import numpy as np, pandas as pd
 >>> from deepcause.generative import CausalGenerativeModel
->>> from deepcause.generative.suite import get_case
+>>> from deepcause.simulate.suite import get_case
 >>> case = get_case("bow")
 >>> m = CausalGenerativeModel(case.graph, max_epochs=5, random_state=0)
 >>> m = m.fit(case.sample(300, random_state=0))  # latent_strategy="joint" is the default
@@ -200,7 +200,7 @@ def identification_hook(
     Returns None (the district strategies then sample); hard and shift interventions are
     checked alike, on the descendants of the intervened nodes.
     """
-    from ..identify import identify
+    from ..identification.algorithm import identify
 
     graph = model.graph_
     treatment = [v for v in model.order_ if v in do]

@@ -1,7 +1,7 @@
 """ID-GEN: sampling an identifiable ``P(outcome | do(treatment))`` with conditional generators.
 
 Following Rahman, Jordan & Kocaoglu (NeurIPS 2024), the query is first identified
-(:func:`deepcause.identify`, the ID recursion); the estimand is a tree of probability factors
+(:func:`deepcause.identification.algorithm`, the ID recursion); the estimand is a tree of probability factors
 ``P(A | B)``, products, sums and fractions. :class:`IDGenSampler` trains one conditional
 generator per factor ``P(A | B)`` on the observational data (a
 :class:`~deepcause.generative.CausalGenerativeModel` over ``B -> A`` with the ``A`` chained in
@@ -30,7 +30,7 @@ edges trains the district-wise neural causal model once and samples any identifi
 whenever that query is identifiable (it never relies on a fitted latent), at the price of
 training generators per query.
 
->>> from deepcause.generative.suite import get_case
+>>> from deepcause.simulate.suite import get_case
 >>> case = get_case("bow_mediator")
 >>> s = IDGenSampler(case.graph, "X", "Y", max_epochs=20, random_state=0)
 >>> s = s.fit(case.sample(600, random_state=0))
@@ -52,13 +52,13 @@ from sklearn.base import BaseEstimator
 
 from .._progress import Verbose
 from .._validation import require_columns, require_dataframe
-from ..estimand import Expression, Fraction, P, Product, Sum
 from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
+from ..identification.estimand import Expression, Fraction, P, Product, Sum
 from ._training import torch_seed
 from .model import CausalGenerativeModel, LatentConfoundingError, _as_graph, _check_n
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..graph import CausalGraph
+    from ..graph.causal_graph import CausalGraph
 
 __all__ = ["IDGenSampler"]
 
@@ -169,7 +169,7 @@ class IDGenSampler(BaseEstimator):
 
     def fit(self, data: pd.DataFrame) -> IDGenSampler:
         """Identify the query and train a generator for every factor ``P(A | B)``."""
-        from ..identify import identify
+        from ..identification.algorithm import identify
 
         df = require_dataframe(data)
         graph = _as_graph(self.graph)
@@ -207,7 +207,7 @@ class IDGenSampler(BaseEstimator):
         self, df: pd.DataFrame, outputs: list[str], inputs: Iterable[str], seed: int
     ) -> CausalGenerativeModel:
         """A generator of ``outputs`` given ``inputs``: inputs -> every output, outputs chained."""
-        from ..graph import CausalGraph
+        from ..graph.causal_graph import CausalGraph
 
         inputs = sorted(inputs)
         edges = [(b, a) for b in inputs for a in outputs]

@@ -24,7 +24,7 @@ registered under ``latent_strategy`` (see :func:`register_district_strategy`); w
 ``"joint"`` strategy trains each district's mechanisms jointly with a shared latent, giving a
 full neural causal model that samples any ``do()`` consistent with the data, but only
 identifiable queries are guaranteed correct, so ``sample(do=...)`` first runs
-:func:`deepcause.identify` and raises :class:`~deepcause.exceptions.NotIdentifiableError`
+:func:`deepcause.identification.algorithm` and raises :class:`~deepcause.exceptions.NotIdentifiableError`
 otherwise (``allow_unidentified=True`` opts in, with a warning and
 ``df.attrs["identified"] = False``); :class:`~deepcause.generative.idgen.IDGenSampler` trains
 query-specific generators along the ID recursion, correct by construction for one identifiable
@@ -60,7 +60,7 @@ from ._training import resolve_device, torch_seed
 from .mechanisms import CategoricalMechanism, Mechanism, make_mechanism
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..graph import CausalGraph
+    from ..graph.causal_graph import CausalGraph
 
 __all__ = [
     "CausalGenerativeModel",
@@ -146,7 +146,7 @@ def _load_latent_support() -> None:
 
 
 def _as_graph(graph: Any) -> CausalGraph:
-    from ..graph import CausalGraph
+    from ..graph.causal_graph import CausalGraph
 
     if isinstance(graph, CausalGraph):
         return graph

@@ -7,7 +7,6 @@ an unweighted refit; plus the selection-bias simulation of this line of work.
 """
 
 from .regressor import StableRegressor, StableVariableSelector
-from .simulate import TEST_RATES, beta_stable, make_selection_bias
 from .weights import (
     DeepGlobalBalancingWeights,
     DWRWeights,
@@ -26,7 +25,4 @@ __all__ = [
     "SRDOWeights",
     "NonlinearDecorrelationWeights",
     "effective_sample_size",
-    "make_selection_bias",
-    "beta_stable",
-    "TEST_RATES",
 ]

@@ -45,8 +45,8 @@ class StableVariableSelector(SelectorMixin, BaseEstimator):
     Fitted: ``support_`` (mask of the selected columns; ``get_support()``, ``transform``),
     ``statistics_`` and ``pvalues_`` (of the last test of each column), ``n_rounds_``.
 
-    >>> from deepcause.stable import make_selection_bias
-    >>> X, y, info = make_selection_bias(1000, p=10, r=2.5, random_state=0)
+    >>> from deepcause.simulate import make_covariate_shift
+    >>> X, y, info = make_covariate_shift(1000, p=10, r=2.5, random_state=0)
     >>> sel = StableVariableSelector().fit(X, y)
     >>> bool((sel.support_ == info["stable"]).all()), sel.transform(X).shape
     (True, (1000, 5))
@@ -177,8 +177,9 @@ class StableRegressor(RegressorMixin, BaseEstimator):
     case the dropped variables have true coefficient zero, so this does no harm. Sets
     ``selector_``; ``support_`` marks the columns used (all of them without selection).
 
-    >>> from deepcause.stable import DWRWeights, make_selection_bias
-    >>> X, y, info = make_selection_bias(300, p=10, r=2.5, random_state=0)
+    >>> from deepcause.simulate import make_covariate_shift
+    >>> from deepcause.stable import DWRWeights
+    >>> X, y, info = make_covariate_shift(300, p=10, r=2.5, random_state=0)
     >>> model = StableRegressor(weighting=DWRWeights()).fit(X, y)
     >>> model.predict(X[:2]).shape, model.effective_sample_size_ <= 300
     ((2,), True)

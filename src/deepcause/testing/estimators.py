@@ -2,7 +2,7 @@
 
 ``check_estimator(est)`` runs copies (``sklearn.base.clone``) of ``est`` on a small confounded
 data set (or the :class:`~deepcause.datasets.CausalDataset` you pass) through the back-door
-:class:`~deepcause.estimand.Estimand` identified from the data set's graph, and checks:
+:class:`~deepcause.identification.estimand.Estimand` identified from the data set's graph, and checks:
 
 * ``get_params`` round-trips: ``type(est)(**params)``, ``clone`` and ``set_params`` give equal
   parameters, and ``fit`` changes neither the parameters nor the input DataFrame;
@@ -50,7 +50,7 @@ _GRAPHS = {
 
 def default_check_data(n: int = 400, random_state: int = 0) -> Any:
     """The data set used when ``check_estimator`` gets none: confounded binary, 3 covariates."""
-    from ..simulate import make_confounded_binary
+    from ..simulate.designs import make_confounded_binary
 
     return make_confounded_binary(
         n, n_covariates=3, random_state=random_state, population_truth=False
@@ -99,7 +99,7 @@ def _same_numbers(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 def _unsupported_estimand(est: Any, backdoor: Any, treatment: str, outcome: str) -> Any:
     """A real estimand of a kind ``est`` does not support (``None`` if it supports them all)."""
-    from ..identify import identify
+    from ..identification.algorithm import identify
 
     supported = tuple(getattr(est, "supported_kinds", ("backdoor",)))
     for kind in _OTHER_KINDS:
@@ -132,7 +132,7 @@ def check_estimator(
     meta-learners) must give a finite interval through ``bootstrap(n_boot=n_boot)`` instead;
     ``n_boot=0`` requires the interval from ``ate()`` itself.
     """
-    from ..identify import identify
+    from ..identification.algorithm import identify
     from ..results import EffectEstimate
 
     name = type(estimator).__name__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import CausalGraph
+from ..graph.causal_graph import CausalGraph
 
 __all__ = ["node_names", "random_admg"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from ..graph import CausalGraph
+from ..graph.causal_graph import CausalGraph
 from .random_graphs import node_names, random_admg
 
 __all__ = ["admgs", "random_admg"]

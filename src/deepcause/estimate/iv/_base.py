@@ -6,11 +6,11 @@ outcome ``Y``, using excluded instruments ``Z`` and exogenous controls ``X``. Da
 
 * ``fit(df, treatment="T", outcome="Y", instruments=["Z"], controls=[...])`` — column names;
   add ``graph=g`` to check every instrument against a causal graph (an invalid one is refused
-  with the reason, from :func:`deepcause.criteria.explain_instrument`);
+  with the reason, from :func:`deepcause.graph.criteria.explain_instrument`);
 * ``fit(df, g, treatment="T", outcome="Y")`` — a :class:`~deepcause.graph.CausalGraph` alone:
-  the instruments (and the controls they need) are found with :func:`deepcause.criteria.instruments`;
+  the instruments (and the controls they need) are found with :func:`deepcause.graph.criteria.instruments`;
 * ``fit(df, instrument, treatment=..., outcome=...)`` — one or several
-  :class:`~deepcause.criteria.Instrument` results (instrument + conditioning set);
+  :class:`~deepcause.graph.criteria.Instrument` results (instrument + conditioning set);
 * ``fit(Z, T, Y, X=None)`` — arrays.
 
 Fitted estimators expose ``predict(T, X=None)`` (the structural function, not ``E[Y | T, X]``)
@@ -114,7 +114,7 @@ def _as_names(value: Any, role: str) -> list[str]:
 
 
 def _instruments_from_graph(graph: Any, treatment: list[str], outcome: str) -> list[Any]:
-    from ... import criteria
+    from ...graph import criteria
 
     target = treatment[0] if len(treatment) == 1 else tuple(treatment)
     found = list(criteria.instruments(graph, target, outcome))
@@ -134,7 +134,7 @@ def _instruments_from_graph(graph: Any, treatment: list[str], outcome: str) -> l
 def _check_against_graph(
     graph: Any, treatment: list[str], outcome: str, instruments: list[str], controls: list[str]
 ) -> None:
-    from ... import criteria
+    from ...graph import criteria
 
     graph.check_nodes(treatment, role="treatment")
     graph.check_nodes([outcome], role="outcome")

@@ -25,7 +25,7 @@ from ..._optional import require_torch
 torch = require_torch("the neural IV estimators (DeepIV, DFIV, CB-IV)")
 
 from ...exceptions import DataValidationError  # noqa: E402
-from ...neural._training import Scaler, mlp, seeded  # noqa: E402
+from ..neural._training import Scaler, mlp, seeded  # noqa: E402
 
 __all__ = [
     "Scaler",

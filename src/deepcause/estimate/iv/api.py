@@ -4,7 +4,7 @@ The entry point for front-ends such as ``deepcause estimate --method 2sls --inst
 IV needs no back-door identification, so instead of ``identify`` the instruments are checked
 against the graph (or found in it when not given).
 
->>> from deepcause.simulate_iv import make_linear_iv
+>>> from deepcause.simulate.iv import make_linear_iv
 >>> ds = make_linear_iv(2000, n_controls=0, random_state=0)
 >>> res = estimate_iv_effect(ds.data, "z1 -> d -> y; z2 -> d; d <-> y", "d", "y", method="2sls")
 >>> res.method, bool(abs(res.value - 2.0) < 4 * res.std_error)
@@ -60,7 +60,7 @@ def estimate_iv_effect(
     instruments, or supplies them (with the controls they need) when ``instruments`` is None.
     ``bootstrap > 0`` gives percentile intervals from that many refits.
     """
-    from ...graph import CausalGraph
+    from ...graph.causal_graph import CausalGraph
     from ..registry import get_estimator_class
 
     cls = get_estimator_class(method)

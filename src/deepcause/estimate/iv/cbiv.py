@@ -25,7 +25,7 @@ it from ``Phi(x)``. On that design (n = 5000, rho = 0.5, one seed) the on-suppor
 with ``alpha=0``, 717 with 1e-4, 869 with 1e-3 (the default), 4,064 with 0.01 and 4,353 with
 0.1; choose ``alpha`` by held-out outcome error when the covariates matter for the effect.
 
->>> from deepcause.simulate_iv import make_demand, demand_test_points
+>>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
 >>> est = CBIV(cv=2, n_epochs=5, random_state=0, verbose=False)
 >>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])

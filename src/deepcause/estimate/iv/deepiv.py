@@ -18,11 +18,11 @@ draws: lower variance but biased towards the regression on ``E[T | Z, X]`` (the 
 Both networks stop early on a held-out ``validation_fraction`` of the rows (stage-1 negative
 log-likelihood; stage-2 one-sample-group loss), keeping the best epoch. The defaults (two groups
 of 4 draws, 100 epochs, learning rate 3e-3, response network 128-64) were chosen on the demand
-design of :mod:`deepcause.simulate_iv` (on-support MSE about 870 at n = 5000, rho = 0.5 and 0.9,
+design of :mod:`deepcause.simulate.iv` (on-support MSE about 870 at n = 5000, rho = 0.5 and 0.9,
 against about 4,000 with 50 epochs at learning rate 1e-3 and one draw per group). ``effect``
 has no analytic standard error; use :meth:`bootstrap` for an interval.
 
->>> from deepcause.simulate_iv import make_demand, demand_test_points
+>>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
 >>> est = DeepIV(first_stage_epochs=5, second_stage_epochs=5, random_state=0, verbose=False)
 >>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])

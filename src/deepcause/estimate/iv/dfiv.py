@@ -17,13 +17,13 @@ loss, back-propagated through both closed-form solutions. All rows of a half ent
 minutes on two CPU cores with the defaults (about 40 s of CPU time on one core; on a busy
 machine set ``torch.set_num_threads(1)`` or ``OMP_NUM_THREADS=1``, as torch's thread pool spins
 when cores are oversubscribed). The defaults (``lambda_1 = 0.01``, ``lambda_2 = 1e-4``, 100
-epochs of 10 + 1 steps) were tuned on the demand design of :mod:`deepcause.simulate_iv`.
+epochs of 10 + 1 steps) were tuned on the demand design of :mod:`deepcause.simulate.iv`.
 
 ``effect`` reports a sandwich standard error of ``u`` (2SLS-style, with the structural residual
 ``y - h(t, x)``) *conditional on the learned features*: it ignores the uncertainty of the
 feature learning, so treat it as a lower bound and use :meth:`bootstrap` for a full interval.
 
->>> from deepcause.simulate_iv import make_demand, demand_test_points
+>>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(1000, rho=0.5, random_state=0)
 >>> est = DFIV(n_epochs=20, random_state=0, verbose=False)
 >>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])

@@ -21,7 +21,7 @@ lengthscale is shared by both kernels). With ``lengthscales="auto"`` a coordinat
 controls) and the stage-1 criterion for the instrument-only columns. The search runs on at
 most ``search_rows`` rows with ``search_components`` features; the final fit uses all.
 
->>> from deepcause.simulate_iv import make_demand, demand_test_points
+>>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(1000, rho=0.5, random_state=0)
 >>> kiv = KernelIV(n_components=100, lengthscales=[4.0, 0.2, 4.0, 4.0], random_state=0)
 >>> kiv = kiv.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])

@@ -8,7 +8,7 @@ first-stage F statistics (one per treatment, robust Wald version under a robust 
 the Cragg-Donald minimum-eigenvalue F for several treatments, and the Sargan and Hansen J
 over-identification tests when there are more instruments than treatments.
 
->>> from deepcause.simulate_iv import make_linear_iv
+>>> from deepcause.simulate.iv import make_linear_iv
 >>> ds = make_linear_iv(2000, effect=2.0, random_state=0)
 >>> est = TwoStageLeastSquares().fit(ds.data, treatment="d", outcome="y",
 ...                                  instruments=["z1", "z2"], controls=["x1", "x2"])
@@ -315,7 +315,7 @@ class PolynomialTwoStageLeastSquares(TwoStageLeastSquares):
     (default: the same) the one in the instruments and controls. A nonlinear ``h`` is
     identified when the instrument polynomial has at least as many terms.
 
-    >>> from deepcause.simulate_iv import make_demand
+    >>> from deepcause.simulate.iv import make_demand
     >>> ds = make_demand(3000, rho=0.5, random_state=0)
     >>> est = PolynomialTwoStageLeastSquares(degree=2).fit(
     ...     ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])

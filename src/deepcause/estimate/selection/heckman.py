@@ -57,7 +57,7 @@ def selection_graph(
     >>> sorted(g.parents("S")), sorted(g.parents("Y")), g.bidirected_edges
     (['x', 'z'], ['x'], (('S', 'Y'),))
     """
-    from ...graph import CausalGraph
+    from ...graph.causal_graph import CausalGraph
 
     directed = [(c, outcome) for c in outcome_covariates]
     directed += [(c, selection) for c in selection_covariates]

@@ -16,9 +16,9 @@ returns point estimates without a standard error.
 
 from __future__ import annotations
 
-from .._optional import require_torch
+from ..._optional import require_torch
 
-require_torch("deepcause.neural")  # before the submodules, which import torch
+require_torch("deepcause.estimate.neural")  # before the submodules, which import torch
 
 from ._base import NeuralEffectEstimator, load  # noqa: E402
 from .cevae import CEVAE  # noqa: E402

@@ -10,7 +10,7 @@ normal) and ``p_v = p/2`` unstable ones ``V ~ N(0, I)``, independent of ``S``. O
 ``prod_b |r|^(-5 |f(S) - sign(r) V_b|)``, so for ``r > 1`` the spurious ``V_b`` tracks
 ``f(S)`` and for ``r < -1`` it tracks ``-f(S)``; ``|r|`` sets the strength.
 
->>> X, y, info = make_selection_bias(500, p=10, r=2.5, random_state=0)
+>>> X, y, info = make_covariate_shift(500, p=10, r=2.5, random_state=0)
 >>> X.shape, info["beta_s"][:3].round(3).tolist(), info["stable"][:5].tolist()
 ((500, 10), [0.333, -0.667, 1.0], [True, True, True, True, True])
 """
@@ -23,7 +23,7 @@ import numpy as np
 
 from ..exceptions import DataValidationError
 
-__all__ = ["make_selection_bias", "TEST_RATES", "beta_stable"]
+__all__ = ["make_covariate_shift", "TEST_RATES", "beta_stable"]
 
 TEST_RATES = (-3.0, -2.0, -1.7, -1.5, -1.3, 1.3, 1.5, 1.7, 2.0, 3.0)
 _NOISE_VAR = 0.3
@@ -49,7 +49,7 @@ def _candidates(
     return S, V, f
 
 
-def make_selection_bias(
+def make_covariate_shift(
     n: int,
     p: int = 10,
     r: float = 2.5,

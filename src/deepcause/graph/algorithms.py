@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from ._graph_text import format_name
+from .parser import format_name
 
 __all__ = [
     "reach",

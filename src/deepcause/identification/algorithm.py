@@ -1,7 +1,7 @@
 """Identification of causal queries: the ID and IDC algorithms of Shpitser & Pearl (2006).
 
 :func:`identify` turns ``P(Y | do(X), W)`` on a :class:`~deepcause.graph.CausalGraph` into an
-:class:`~deepcause.estimand.Estimand` over the observational distribution, or raises
+:class:`~deepcause.identification.estimand.Estimand` over the observational distribution, or raises
 :class:`~deepcause.exceptions.NotIdentifiableError` with a hedge (the witness of
 non-identifiability). Both algorithms are sound and complete.
 
@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ._graph_algorithms import proper_causal_nodes
-from .criteria import find_adjustment_set, frontdoor_sets
+from ..exceptions import NotIdentifiableError, QueryError
+from ..graph.algorithms import proper_causal_nodes
+from ..graph.causal_graph import CausalGraph
+from ..graph.criteria import find_adjustment_set, frontdoor_sets
 from .estimand import ONE, Estimand, Expression, Fraction, P, Product, Sum, _query_text, _sorted
 from .estimand import simplify as _simplify
-from .exceptions import NotIdentifiableError, QueryError
-from .graph import CausalGraph
 
 __all__ = ["identify"]
 
@@ -418,7 +418,7 @@ def identify(
         hedge refutes (for ``given`` queries IDC may have moved given nodes into either).
 
     The ID output may mention nodes outside the query (``R`` in the napkin below) although its
-    value does not depend on them; :meth:`~deepcause.estimand.Estimand.evaluate` handles that.
+    value does not depend on them; :meth:`~deepcause.identification.estimand.Estimand.evaluate` handles that.
 
     >>> est = identify("W -> R -> X -> Y; W <-> X; W <-> Y", "X", "Y")   # the napkin
     >>> print(est)

@@ -2,12 +2,12 @@
 
 TARNet plus a penalty ``alpha * IPM(phi(x) | T=1, phi(x) | T=0)`` that pulls the treated and
 control representations together, so each head extrapolates less. Three distances are offered
-(:mod:`deepcause.neural._ipm`): ``"wasserstein"`` (Sinkhorn, the default), ``"mmd_rbf"`` and
+(:mod:`deepcause.estimate.neural._ipm`): ``"wasserstein"`` (Sinkhorn, the default), ``"mmd_rbf"`` and
 ``"mmd_linear"``. On IHDP (``benchmarks/bench_neural.py``) ``CFR(n_members=10)`` was the most
 accurate model of this package.
 
 >>> import numpy as np
->>> from deepcause.neural import CFR
+>>> from deepcause.estimate.neural import CFR
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
 >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 import torch
 
-from .._progress import Verbose
-from ..exceptions import DataValidationError
+from ..._progress import Verbose
+from ...exceptions import DataValidationError
 from ._ipm import IPMS
 from .tarnet import TARNet
 

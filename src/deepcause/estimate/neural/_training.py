@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._progress import Verbose, progress
-from ..exceptions import DataValidationError
+from ..._progress import Verbose, progress
+from ...exceptions import DataValidationError
 
 __all__ = [
     "resolve_device",

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import CycleError, DataValidationError, GraphError, UnknownNodeError
+from ..exceptions import CycleError, DataValidationError, GraphError, UnknownNodeError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .graph import CausalGraph
+    from ..graph.causal_graph import CausalGraph
 
 __all__ = ["Node", "SCM", "gaussian", "uniform", "laplace", "gumbel", "student_t", "Intervention"]
 
@@ -162,7 +162,7 @@ class SCM:
     @property
     def graph(self) -> CausalGraph:
         """The causal graph over observed nodes; latent nodes become bidirected edges."""
-        from .graph import CausalGraph
+        from ..graph.causal_graph import CausalGraph
 
         directed = [(p, nd.name) for nd in self.nodes.values() for p in nd.parents]
         full = CausalGraph.from_edges(directed, nodes=self.order)

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import DataValidationError
-from .results import _freeze_array
+from ..exceptions import DataValidationError
+from ..results import _freeze_array
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .graph import CausalGraph
+    from ..graph.causal_graph import CausalGraph
 
 __all__ = [
     "CausalDataset",
@@ -88,7 +88,7 @@ class CausalDataset:
     @cached_property
     def graph(self) -> CausalGraph:
         """The causal graph of the design (built on first access)."""
-        from .graph import CausalGraph
+        from ..graph.causal_graph import CausalGraph
 
         if self.graph_spec is not None:
             return CausalGraph(self.graph_spec)
@@ -157,7 +157,7 @@ class SachsDataset:
 
     @cached_property
     def graph(self) -> CausalGraph:
-        from .graph import CausalGraph
+        from ..graph.causal_graph import CausalGraph
 
         return CausalGraph.from_edges(self.edges, nodes=self.proteins)
 
@@ -168,7 +168,7 @@ class SachsDataset:
 
 # --------------------------------------------------------------------------- file access
 def _read_csv(folder: str, name: str, **kwargs: Any) -> pd.DataFrame:
-    text = resources.files("deepcause.data").joinpath(folder, name).read_bytes()
+    text = resources.files("deepcause.datasets.data").joinpath(folder, name).read_bytes()
     return pd.read_csv(io.BytesIO(text), **kwargs)
 
 
@@ -314,7 +314,7 @@ def load_jobs(replication: int = 1) -> CausalDataset:
     ((642, 19), 0.07794, 144)
     """
     r = _check_int_range("replication", replication, 1, 10)
-    raw = resources.files("deepcause.data").joinpath("jobs", "jobs_DW_bin.new.10.test.npz")
+    raw = resources.files("deepcause.datasets.data").joinpath("jobs", "jobs_DW_bin.new.10.test.npz")
     with raw.open("rb") as fh, np.load(fh) as npz:
         x = npz["x"][:, :, r - 1]
         t = npz["t"][:, r - 1].astype(int)

@@ -22,11 +22,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ._graph_algorithms import proper_causal_nodes
-from ._graph_algorithms import reach as _reach
-from ._separators import SeparatorSearch
-from .exceptions import QueryError
-from .graph import CausalGraph
+from ..exceptions import QueryError
+from .algorithms import proper_causal_nodes
+from .algorithms import reach as _reach
+from .causal_graph import CausalGraph
+from .separators import SeparatorSearch
 
 __all__ = [
     "Instrument",

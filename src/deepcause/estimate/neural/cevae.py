@@ -9,7 +9,7 @@ treatment and outcome are unknown. Effects average ``E[y | do(t), z]`` over ``n_
 of ``t ~ q(t | x)``, ``y ~ q(y | x, t)``, ``z ~ q(z | x, t, y)``.
 
 >>> import numpy as np
->>> from deepcause.neural import CEVAE
+>>> from deepcause.estimate.neural import CEVAE
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
 >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
@@ -29,8 +29,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._progress import Verbose
-from ..exceptions import DataValidationError
+from ..._progress import Verbose
+from ...exceptions import DataValidationError
 from ._base import NeuralEffectEstimator, hidden_sizes
 from ._training import Batch, Scaler, mlp
 
@@ -151,7 +151,7 @@ class CEVAE(NeuralEffectEstimator):
     outcome_distribution : ``"gaussian"`` (outcome standardized, scale learned per arm) or
         ``"bernoulli"`` (outcome must be 0/1; effects are differences of probabilities).
     n_samples : Monte-Carlo draws per unit when predicting potential outcomes.
-    Other parameters as in :class:`~deepcause.neural.TARNet`. Covariates taking only the
+    Other parameters as in :class:`~deepcause.estimate.neural.TARNet`. Covariates taking only the
     values 0 and 1 get a Bernoulli likelihood, the others a Gaussian one (standardized).
     """
 

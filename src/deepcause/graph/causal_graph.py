@@ -23,10 +23,10 @@ import heapq
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ._graph_algorithms import connecting_walk, find_cycle, m_separated, project
-from ._graph_algorithms import reach as _reach
-from ._graph_text import format_name, parse_graph_text, syntax_error
-from .exceptions import CycleError, GraphError, QueryError, UnknownNodeError
+from ..exceptions import CycleError, GraphError, QueryError, UnknownNodeError
+from .algorithms import connecting_walk, find_cycle, m_separated, project
+from .algorithms import reach as _reach
+from .parser import format_name, parse_graph_text, syntax_error
 
 __all__ = ["CausalGraph"]
 

@@ -1,6 +1,6 @@
 """A suite of ground-truth SCMs for testing and benchmarking causal generative models.
 
-Every :class:`SimulatorCase` holds an :class:`~deepcause.scm.SCM`, a query ``P(outcome |
+Every :class:`SimulatorCase` holds an :class:`~deepcause.simulate.scm.SCM`, a query ``P(outcome |
 do(treatment = v))`` for a few values ``v`` and flags saying what a correct model can recover.
 The truth is computed by intervening on the simulator (:meth:`SimulatorCase.truth`); hidden
 confounders are latent nodes of the SCM, realised explicitly when simulating and left out of
@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import UnknownNodeError
-from ..scm import SCM, Node, gaussian, gumbel, laplace, uniform
+from .scm import SCM, Node, gaussian, gumbel, laplace, uniform
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..graph import CausalGraph
+    from ..graph.causal_graph import CausalGraph
 
 __all__ = ["SimulatorCase", "simulator_suite", "get_case", "GRAPHS", "FAMILIES", "LATENT_CASES"]
 

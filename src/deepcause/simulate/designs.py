@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from .datasets import CausalDataset
-from .exceptions import DataValidationError
+from ..datasets.loaders import CausalDataset
+from ..exceptions import DataValidationError
 
 __all__ = [
     "make_confounded_binary",

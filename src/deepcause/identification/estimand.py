@@ -18,7 +18,7 @@ P(C)
 >>> print(simplify(Product((P("A", given=["B", "C"]), P("B", given="C")))))
 P(A, B | C)
 
-An :class:`Estimand` (returned by :func:`deepcause.identify`) is an expression plus its query;
+An :class:`Estimand` (returned by :func:`deepcause.identification.algorithm`) is an expression plus its query;
 :meth:`Estimand.evaluate` computes it exactly on a joint probability table or on discrete samples.
 """
 
@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._expressions import (
+from ..exceptions import DataValidationError, QueryError
+from .expressions import (
     ONE,
     Expression,
     Fraction,
@@ -43,7 +44,6 @@ from ._expressions import (
     _sorted,
     simplify,
 )
-from .exceptions import DataValidationError, QueryError
 
 __all__ = [
     "Expression",
@@ -133,7 +133,7 @@ def _prepare(
         )
     if weights is None and "probability" in data.columns and "probability" not in variables:
         weights = "probability"
-    from ._validation import require_columns
+    from .._validation import require_columns
 
     require_columns(data, _sorted(variables))
     if weights is None:
@@ -256,7 +256,7 @@ def _query_text(
 class Estimand:
     """An identified causal query ``P(outcome | do(treatment), given)`` and its expression.
 
-    Returned by :func:`deepcause.identify`. ``kind`` is ``"backdoor"`` (then ``adjustment_set``
+    Returned by :func:`deepcause.identification.algorithm`. ``kind`` is ``"backdoor"`` (then ``adjustment_set``
     holds the adjustment set, possibly empty), ``"frontdoor"`` (``mediators`` holds the
     front-door set), ``"conditional"`` (a query with ``given`` variables) or ``"general"``
     (any other output of the ID algorithm). The treatment values are not part of the query: the

@@ -1,5 +1,5 @@
 """Expression trees for causal estimands: ``P``, ``Sum``, ``Product``, ``Fraction``, printing
-and simplification. Public names are re-exported by :mod:`deepcause.estimand`.
+and simplification. Public names are re-exported by :mod:`deepcause.identification.estimand`.
 
 >>> e = Sum("Z", Product((P("Y", given=["X", "Z"]), P("Z"))))
 >>> print(e)
@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from .exceptions import QueryError
+from ..exceptions import QueryError
 
 __all__ = ["Expression", "P", "Sum", "Product", "Fraction", "ONE", "simplify"]
 

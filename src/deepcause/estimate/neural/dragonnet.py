@@ -9,7 +9,7 @@ the targeted-maximum-likelihood estimate. Effects use the perturbed heads when
 ``targeted_regularization=True``.
 
 >>> import numpy as np
->>> from deepcause.neural import DragonNet
+>>> from deepcause.estimate.neural import DragonNet
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
 >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._progress import Verbose
-from ..exceptions import DataValidationError
+from ..._progress import Verbose
+from ...exceptions import DataValidationError
 from ._base import NeuralEffectEstimator, hidden_sizes
 from ._training import Batch, mlp
 
@@ -77,7 +77,7 @@ class DragonNet(NeuralEffectEstimator):
         heads for effects.
     beta : weight of the targeted-regularization term.
     propensity_margin : the propensity used in ``h`` is kept in ``[m, 1 - m]``.
-    Other parameters as in :class:`~deepcause.neural.TARNet`.
+    Other parameters as in :class:`~deepcause.estimate.neural.TARNet`.
     """
 
     method_name = "DragonNet"

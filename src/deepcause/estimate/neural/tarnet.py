@@ -5,7 +5,7 @@ The representation ``phi(x)`` is learned from both arms; the head for arm ``t`` 
 unit is the difference of its two heads.
 
 >>> import numpy as np
->>> from deepcause.neural import TARNet
+>>> from deepcause.estimate.neural import TARNet
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
 >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._progress import Verbose
+from ..._progress import Verbose
 from ._base import NeuralEffectEstimator, hidden_sizes
 from ._training import Batch, mlp
 

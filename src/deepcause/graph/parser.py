@@ -12,7 +12,7 @@ Grammar (``;`` or a newline ends a statement, ``#`` starts a comment)::
 
 from __future__ import annotations
 
-from .exceptions import GraphError
+from ..exceptions import GraphError
 
 __all__ = ["parse_graph_text", "format_name", "syntax_error"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .graph import CausalGraph
+from .causal_graph import CausalGraph
 
 __all__ = ["SeparatorSearch"]
 

@@ -25,10 +25,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .._progress import progress
-from ..estimate._base import BackdoorData, BaseEffectEstimator
-from ..exceptions import DataValidationError, NotFittedError
-from ..results import EffectEstimate
+from ..._progress import progress
+from ...exceptions import DataValidationError, NotFittedError
+from ...results import EffectEstimate
+from .._base import BackdoorData, BaseEffectEstimator
 from ._training import (
     Batch,
     Scaler,
@@ -309,7 +309,7 @@ class NeuralEffectEstimator(BaseEffectEstimator):
         if not isinstance(model, cls):
             raise DataValidationError(
                 f"{path} holds a {type(model).__name__}, not a {cls.__name__}; use "
-                "deepcause.neural.load to read any saved model."
+                "deepcause.estimate.neural.load to read any saved model."
             )
         return model
 

@@ -1,0 +1,14 @@
+"""Identification: the ID/IDC algorithms, the expression DSL and the :class:`Estimand`.
+
+>>> from deepcause.identification import identify
+>>> print(identify("Z -> X -> Y; Z -> Y", "X", "Y"))
+P(Y | do(X)) = Σ_{Z} P(Y | X, Z) P(Z)
+"""
+
+from __future__ import annotations
+
+from .algorithm import identify
+from .estimand import Estimand
+from .expressions import ONE, Expression, Fraction, P, Product, Sum, simplify
+
+__all__ = ["identify", "Estimand", "Expression", "P", "Sum", "Product", "Fraction", "ONE", "simplify"]
