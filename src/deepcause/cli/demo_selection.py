@@ -12,8 +12,8 @@ from sklearn.linear_model import LinearRegression
 from ..datasets.loaders import load_mroz
 from ..estimate.selection import HeckmanSelection, SelectionIPW, ShadowVariableEstimator
 from ..exceptions import PositivityWarning
-from ..simulate.designs import make_selection
 from ..simulate import make_covariate_shift
+from ..simulate.designs import make_selection
 from ..stable import StableRegressor
 
 
