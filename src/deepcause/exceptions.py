@@ -17,6 +17,8 @@ __all__ = [
     "DataValidationError",
     "EstimandNotSupportedError",
     "NotFittedError",
+    "InvalidParameterError",
+    "ModelFileError",
     "PositivityWarning",
     "WeakInstrumentWarning",
     "DeepCauseWarning",
@@ -76,6 +78,14 @@ class EstimandNotSupportedError(DeepCauseError, ValueError):
 
 class NotFittedError(DeepCauseError, AttributeError):
     """A method that needs a fitted model was called before ``fit``."""
+
+
+class InvalidParameterError(DeepCauseError, ValueError):
+    """A hyper-parameter given to ``__init__`` is outside its declared constraints (checked in ``fit``)."""
+
+
+class ModelFileError(DeepCauseError, ValueError):
+    """A saved model file is missing, corrupt, tampered with or from an unknown format version."""
 
 
 class DeepCauseWarning(UserWarning):

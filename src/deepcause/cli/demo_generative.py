@@ -17,7 +17,11 @@ import numpy as np
 import pandas as pd
 
 _DATA = (
-    Path(__file__).resolve().parent.parent / "datasets" / "data" / "kidney_stones" / "kidney_stones_patients.csv"
+    Path(__file__).resolve().parent.parent
+    / "datasets"
+    / "data"
+    / "kidney_stones"
+    / "kidney_stones_patients.csv"
 )
 TRUTH = {"A": 0.83255, "B": 0.77888}
 

@@ -14,7 +14,12 @@ from ..identification.algorithm import identify
 
 
 def _kidney(out: TextIO) -> None:
-    path = resources.files("deepcause.datasets") / "data" / "kidney_stones" / "kidney_stones_patients.csv"
+    path = (
+        resources.files("deepcause.datasets")
+        / "data"
+        / "kidney_stones"
+        / "kidney_stones_patients.csv"
+    )
     with resources.as_file(path) as p:
         df = pd.read_csv(p)
     est = identify(
