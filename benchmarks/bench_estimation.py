@@ -1,6 +1,6 @@
 """Back-door estimators on LaLonde, IHDP, ACIC 2016 and simulated data of growing size.
 
-Run with either venv; with /work/peervenv/bin/python the installed peers (DoWhy, EconML) run
+Run with either venv; with .bench-venv/bin/python the installed peers (DoWhy, EconML) run
 on the same data side by side.
 
     python benchmarks/bench_estimation.py                 # all sections

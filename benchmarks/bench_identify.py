@@ -9,7 +9,7 @@ libraries agree on identifiability, and the speed ratio. A last table evaluates 
 for the napkin graph against the truth computed by intervention.
 
 Run:  .venv/bin/python benchmarks/bench_identify.py          (deepcause only)
-      /work/peervenv/bin/python benchmarks/bench_identify.py  (with y0)
+      .bench-venv/bin/python benchmarks/bench_identify.py  (with y0)
 """
 
 from __future__ import annotations
