@@ -17,7 +17,6 @@ from ..estimate.selection import HeckmanSelection, SelectionIPW, ShadowVariableE
 from ..exceptions import PositivityWarning
 from ..simulate import make_covariate_shift
 from ..simulate.designs import make_selection
-
 from ..stable import StableRegressor
 
 __all__ = ["TITLE", "main"]
