@@ -270,7 +270,9 @@ def _criteria_ready() -> bool:
     return True
 
 
-needs_criteria = pytest.mark.skipif(not _criteria_ready(), reason="deepcause.graph.criteria not built")
+needs_criteria = pytest.mark.skipif(
+    not _criteria_ready(), reason="deepcause.graph.criteria not built"
+)
 
 
 @needs_criteria

@@ -7,19 +7,14 @@ Each subcommand lives in its own module exposing ``register(subparsers)``; the m
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from ..exceptions import DeepCauseError
+from . import demo, estimate, identify, sample
 
-# subcommand name -> module (relative to this package) defining register(subparsers)
-SUBCOMMANDS: dict[str, str] = {
-    "identify": ".identify",
-    "estimate": ".estimate",
-    "sample": ".sample",
-    "demo": ".demo",
-}
+# the subcommand modules, in the order of the help text; each defines register(subparsers)
+SUBCOMMANDS = (identify, estimate, sample, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,13 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Causal inference from a graph to answers.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in SUBCOMMANDS.values():
-        try:
-            module = importlib.import_module(module_name, __name__)
-        except ModuleNotFoundError as exc:  # subcommand not built yet in this checkout
-            if exc.name and exc.name.startswith(__name__):
-                continue
-            raise
+    for module in SUBCOMMANDS:
         module.register(sub)
     return parser
 
