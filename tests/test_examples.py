@@ -103,6 +103,7 @@ def test_selection_section_each_estimator_right_in_its_regime():
     assert worst["stable variables"] < worst["OLS"] - 0.2
 
 
+@pytest.mark.slow
 def test_neural_section_recovers_the_ihdp_surfaces():
     pytest.importorskip("torch")
     res = neural.main(quick=True, out=io.StringIO())
