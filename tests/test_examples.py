@@ -84,6 +84,7 @@ def test_iv_section_reproduces_card_and_recovers_the_structural_function():
     assert card["2sls_se"] == pytest.approx(published["2SLS_educ_se"], abs=5e-5)
     assert card["ols"] == pytest.approx(published["OLS_educ"], abs=5e-5)
     assert card["first_stage_f"] > 10 and card["weak_warning"]
+    assert res["graph"]["instruments"] == ["nearc4 | smsa66"]
     assert res["graph"]["refused"] is not None
     demand = res["demand"]
     # h is the simulator's structural function: KernelIV's error is a small share of var(h)
