@@ -74,7 +74,7 @@ def _number_or_text(value: str) -> object:
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    from ..generative import CausalGenerativeModel
+    from ..generative import CausalGenerativeModel  # guards torch (the optional deep extra)
 
     path = Path(args.data)
     if not path.is_file():

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from ..datasets import load_lalonde
-from ..estimate import AIPW, IPW, EntropyBalancing, Matching
+from ..estimate import AIPW, IPW, EntropyBalancing, Matching, plot_balance, plot_overlap
 from ..exceptions import PositivityWarning
 from ..identification.algorithm import identify
 
@@ -64,8 +64,6 @@ def _plot(fitted: Any, path: str, out: TextIO) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ..estimate import plot_balance, plot_overlap
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     plot_overlap(fitted, ax=axes[0])
