@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
@@ -10,7 +9,6 @@ import pandas as pd
 import pytest
 
 from deepcause.cli import main
-from deepcause.cli.demo import SECTIONS
 
 
 @pytest.fixture
@@ -73,15 +71,15 @@ def test_list_methods(capsys):
     assert {"aipw", "ipw", "matching"} <= set(names)
 
 
-def test_demo_section_runs():
-    target = dict(SECTIONS)["Estimation: job training on LaLonde (AIPW, IPW, matching, balancing)"]
-    assert target == "deepcause.cli.demo_estimate:run"
-    from deepcause.cli.demo_estimate import run
-
-    out = io.StringIO()
-    run(out)
-    text = out.getvalue()
-    assert "experimental benchmark" in text and "AIPW" in text
+def test_demo_estimation_brackets_the_experimental_benchmark(run_demo):
+    res = run_demo("estimation")
+    truth, table = res["truth"], res["table"]
+    assert truth == pytest.approx(1794.34, abs=0.01)  # the NSW experiment
+    assert res["naive"] < -10_000
+    assert len(table) >= 4
+    # every adjusted estimate's 95% interval covers the experimental ATT, with good balance
+    assert (table["CI low"] < truth).all() and (table["CI high"] > truth).all()
+    assert (table["max |SMD| after"] < 0.25).all()
 
 
 def test_cli_iv_2sls_on_card_gives_the_textbook_coefficient(tmp_path, capsys):

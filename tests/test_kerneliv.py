@@ -113,21 +113,3 @@ def test_kiv_bootstrap_keeps_chosen_lengthscales():
     assert lo < boot.value < hi and boot.std_error > 0
     assert lo < h(1.0) - h(-1.0) + 0.5 and hi > h(1.0) - h(-1.0) - 0.5
     assert kiv._bootstrap_params() == {"lengthscales": list(kiv.lengthscales_.values())}
-
-
-def test_demo_iv_section():
-    import io
-
-    from deepcause.cli.demo_iv import run
-
-    out = io.StringIO()
-    run(out)
-    text = out.getvalue()
-    assert "0.07469" in text and "0.13150 (s.e. 0.05496" in text
-    assert "refused" in text and "nearc4 | smsa66" in text
-    mse = {
-        line.split()[0]: float(line.rsplit(":", 1)[1].replace(",", ""))
-        for line in text.splitlines()
-        if "out-of-sample MSE" in line
-    }
-    assert mse["KernelIV"] < mse["linear"] / 5

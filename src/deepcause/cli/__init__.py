@@ -15,21 +15,16 @@ message and how to report it; ``--debug`` anywhere on the line shows the traceba
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from ..exceptions import DeepCauseError, NotIdentifiableError
+from . import demo, estimate, identify, sample
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_NOT_IDENTIFIABLE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
-# subcommand name -> module (relative to this package) defining register(subparsers)
-SUBCOMMANDS: dict[str, str] = {
-    "identify": ".identify",
-    "estimate": ".estimate",
-    "sample": ".sample",
-    "demo": ".demo",
-}
+# the subcommand modules, in the order of the help text; each defines register(subparsers)
+SUBCOMMANDS = (identify, estimate, sample, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,13 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Causal inference from a graph to answers.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in SUBCOMMANDS.values():
-        try:
-            module = importlib.import_module(module_name, __name__)
-        except ModuleNotFoundError as exc:  # subcommand not built yet in this checkout
-            if exc.name and exc.name.startswith(__name__):
-                continue
-            raise
+    for module in SUBCOMMANDS:
         module.register(sub)
     return parser
 

@@ -14,7 +14,6 @@ import sys
 import pandas as pd
 
 from ..exceptions import DataValidationError
-from ..generative import CausalGenerativeModel
 from ._graph_args import add_graph_arguments, graph_from_args
 from ._io import add_table_arguments, check_output, non_negative_int, positive_int, read_table
 
@@ -78,6 +77,8 @@ def _number_or_text(value: str) -> object:
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    from ..generative import CausalGenerativeModel  # guards torch (the optional deep extra)
+
     out = check_output(args.out, [args.data, args.graph_file], args.force)
     df = read_table(args.data, sep=args.sep, encoding=args.encoding)
     graph = graph_from_args(args)

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import torch
 
 from .._progress import Verbose, progress
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .mechanisms.base import Mechanism
 
 __all__ = ["train_mechanism", "torch_seed", "resolve_device", "validation_split"]
 
@@ -65,7 +62,7 @@ def validation_split(
 
 
 def train_mechanism(
-    mech: Mechanism,
+    mech: Any,
     x: torch.Tensor,
     context: torch.Tensor,
     *,
@@ -74,7 +71,8 @@ def train_mechanism(
     desc: str = "",
     reinitialise: bool = True,
 ) -> list[float]:
-    """Train ``mech`` on ``(x, context)`` in place; returns the validation-loss history.
+    """Train ``mech`` (a :class:`~deepcause.generative.mechanisms.base.Mechanism`) on
+    ``(x, context)`` in place; returns the validation-loss history.
 
     ``reinitialise=False`` keeps the current weights (continue training / warm start).
     """
@@ -135,7 +133,7 @@ def train_mechanism(
 
 
 @torch.no_grad()
-def _validation_loss(mech: Mechanism, x: torch.Tensor, context: torch.Tensor) -> float:
+def _validation_loss(mech: Any, x: torch.Tensor, context: torch.Tensor) -> float:
     """Held-out loss with fixed loss noise so epochs are comparable."""
     mech.eval()
     with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):

@@ -3,9 +3,9 @@
 A saved model is a directory with ``config.json`` (graph text, hyper-parameters, node
 encodings, mechanism types and shapes, the sampling random state) and ``weights.pt`` (one
 ``state_dict`` of tensors, read back with ``torch.load(..., weights_only=True)``). Mechanism
-classes are looked up in :data:`~deepcause.generative.mechanisms.MECHANISMS` and district
-strategies in :data:`~deepcause.generative.model.DISTRICT_STRATEGIES`, so loading never runs
-stored code.
+classes are looked up in :data:`~deepcause.generative.mechanisms.MECHANISMS` and the district
+strategy by name (:func:`~deepcause.generative.districts.district_strategy_class`), so loading
+never runs stored code.
 """
 
 from __future__ import annotations
@@ -18,12 +18,16 @@ import numpy as np
 import torch
 
 from ..exceptions import DataValidationError
+from ..graph.causal_graph import as_graph
 from ._encoding import NodeSpec
 from ._training import resolve_device
+from .districts import district_strategy_class
 from .mechanisms import Mechanism, mechanism_from_config
-from .model import DISTRICT_STRATEGIES, CausalGenerativeModel, _load_latent_support
 
-__all__ = ["save_model", "load_model", "save_mechanism", "load_mechanism"]
+# the model class, passed in by deepcause.generative.model (which imports this module)
+CausalGenerativeModel = Any
+
+__all__ = ["save_model", "read_model", "save_mechanism", "load_mechanism"]
 
 FORMAT_VERSION = 1
 
@@ -92,8 +96,8 @@ def _prefixed(weights: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.
     return {k[len(prefix) :]: t for k, t in weights.items() if k.startswith(prefix)}
 
 
-def load_model(path: str | Path, device: str = "auto") -> CausalGenerativeModel:
-    """Read a model written by :func:`save_model`."""
+def read_model(model_class: type, path: str | Path, device: str = "auto") -> CausalGenerativeModel:
+    """Read a ``model_class`` model written by :func:`save_model`."""
     src = Path(path)
     if not (src / "config.json").is_file() or not (src / "weights.pt").is_file():
         raise DataValidationError(
@@ -111,10 +115,8 @@ def load_model(path: str | Path, device: str = "auto") -> CausalGenerativeModel:
             for k, v in mech_param.items()
         }
     params["device"] = device
-    model = CausalGenerativeModel(**params)
-    from .model import _as_graph
-
-    model.graph_ = _as_graph(model.graph)
+    model = model_class(**params)
+    model.graph_ = as_graph(model.graph)
     model.order_ = tuple(config["order"])
     model.device_ = resolve_device(device)
     model.parents_ = {v: list(p) for v, p in config["parents"].items()}
@@ -125,10 +127,10 @@ def load_model(path: str | Path, device: str = "auto") -> CausalGenerativeModel:
         mech.load_state_dict(_prefixed(weights, f"mechanisms.{v}."))
         model.mechanisms_[v] = mech.to(model.device_).eval()
     model.districts_ = []
-    if config["districts"]:
-        _load_latent_support()
     for i, d in enumerate(config["districts"]):
-        cls = DISTRICT_STRATEGIES[d["strategy"]]
+        cls = district_strategy_class(d["strategy"])
+        if cls is None:
+            raise DataValidationError(f"unknown district strategy {d['strategy']!r} in {src}")
         strategy = cls(model, d["district"], **d["config"])
         strategy.load_state_dict(_prefixed(weights, f"districts.{i}."))
         model.districts_.append(strategy.to(model.device_))

@@ -26,9 +26,10 @@ from typing import Any
 from ..exceptions import CycleError, GraphError, QueryError, UnknownNodeError
 from .algorithms import connecting_walk, find_cycle, m_separated, project
 from .algorithms import reach as _reach
-from .parser import format_name, parse_graph_text, syntax_error
+from .convert import dot_text, networkx_edges, to_networkx
+from .parser import edge_statements, format_name, parse_graph_text, syntax_error
 
-__all__ = ["CausalGraph"]
+__all__ = ["CausalGraph", "as_graph"]
 
 Nodes = str | Iterable[str]
 _EMPTY: frozenset[str] = frozenset()
@@ -237,24 +238,14 @@ class CausalGraph:
     def from_networkx(cls, graph: Any) -> CausalGraph:
         """Build from a networkx ``DiGraph``; edges with ``bidirected=True`` are bidirected.
 
-        An edge ``(u, v)`` is directed unless it has ``bidirected=True`` (then it is directed
-        too only if it also has ``directed=True``, as :meth:`to_networkx` writes bow arcs).
-        """
-        import networkx as nx
+        See :func:`deepcause.graph.convert.networkx_edges` for how edges are read.
 
-        if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
-            raise GraphError(
-                f"from_networkx expects a networkx.DiGraph, got {type(graph).__name__}"
-            )
-        directed, bidirected = [], []
-        for u, v, data in graph.edges(data=True):
-            if data.get("bidirected", False):
-                bidirected.append((u, v))
-                if data.get("directed", False):
-                    directed.append((u, v))
-            else:
-                directed.append((u, v))
-        return cls(nodes=list(graph.nodes), directed=directed, bidirected=bidirected)
+        >>> import networkx as nx
+        >>> print(CausalGraph.from_networkx(nx.DiGraph([("X", "Y")])))
+        X -> Y
+        """
+        nodes, directed, bidirected = networkx_edges(graph)
+        return cls(nodes=nodes, directed=directed, bidirected=bidirected)
 
     # ------------------------------------------------------------------ basic accessors
     def __setattr__(self, name: str, value: object) -> None:
@@ -559,31 +550,15 @@ class CausalGraph:
     # ------------------------------------------------------------------ export
     def to_networkx(self) -> Any:
         """``networkx.DiGraph``; bidirected edges are pairs ``(u, v), (v, u)`` with
-        ``bidirected=True`` (a directed edge in the same place also gets ``directed=True``)."""
-        import networkx as nx
+        ``bidirected=True`` (a directed edge in the same place also gets ``directed=True``).
 
-        g = nx.DiGraph()
-        g.add_nodes_from(self._nodes)
-        for u, v in self.directed_edges:
-            g.add_edge(u, v, directed=True)
-        for u, v in self.bidirected_edges:
-            for a, b in ((u, v), (v, u)):
-                g.add_edge(a, b, bidirected=True, directed=g.has_edge(a, b))
-        return g
+        >>> sorted(CausalGraph("X -> Y").to_networkx().edges)
+        [('X', 'Y')]
+        """
+        return to_networkx(self._nodes, self.directed_edges, self.bidirected_edges)
 
     def _edge_statements(self) -> list[str]:
-        idx = self._index
-        dirs = sorted(self.directed_edges, key=lambda e: (idx[e[0]], idx[e[1]]))
-        bis = sorted(
-            (tuple(sorted(e, key=idx.__getitem__)) for e in self.bidirected_edges),
-            key=lambda e: (idx[e[0]], idx[e[1]]),
-        )
-        out = [f"{format_name(u)} -> {format_name(v)}" for u, v in dirs]
-        out += [f"{format_name(u)} <-> {format_name(v)}" for u, v in bis]
-        out += [
-            format_name(n) for n in self._nodes if not (self._pa[n] or self._ch[n] or self._sp[n])
-        ]
-        return out
+        return edge_statements(self._nodes, self.directed_edges, self.bidirected_edges)
 
     def __str__(self) -> str:
         return "; ".join(self._edge_statements())
@@ -598,17 +573,25 @@ class CausalGraph:
         return f"CausalGraph({'; '.join(parts)!r})"
 
     def to_dot(self) -> str:
-        """Graphviz DOT text; bidirected edges are dashed with arrowheads at both ends."""
+        """Graphviz DOT text; bidirected edges are dashed with arrowheads at both ends.
 
-        def q(n: str) -> str:
-            return '"' + n.replace("\\", "\\\\") + '"'
+        >>> print(CausalGraph("X <-> Y").to_dot().splitlines()[-2])
+          "X" -> "Y" [dir=both, style=dashed, constraint=false];
+        """
+        return dot_text(self._nodes, self.directed_edges, self.bidirected_edges)
 
-        lines = ["digraph {"]
-        lines += [f"  {q(n)};" for n in self._nodes]
-        lines += [f"  {q(u)} -> {q(v)};" for u, v in self.directed_edges]
-        lines += [
-            f"  {q(u)} -> {q(v)} [dir=both, style=dashed, constraint=false];"
-            for u, v in self.bidirected_edges
-        ]
-        lines.append("}")
-        return "\n".join(lines)
+
+def as_graph(graph: Any, role: str = "graph") -> CausalGraph:
+    """``graph`` itself if it is a :class:`CausalGraph`, parsed if it is graph text.
+
+    >>> as_graph("X -> Y").nodes
+    ('X', 'Y')
+    """
+    if isinstance(graph, CausalGraph):
+        return graph
+    if isinstance(graph, str):
+        return CausalGraph(graph)
+    raise GraphError(
+        f"{role} must be a CausalGraph or its text form like 'Z -> X; X -> Y', "
+        f"got {type(graph).__name__}"
+    )

@@ -12,9 +12,11 @@ Grammar (``;`` or a newline ends a statement, ``#`` starts a comment)::
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from ..exceptions import GraphError
 
-__all__ = ["parse_graph_text", "format_name", "syntax_error"]
+__all__ = ["parse_graph_text", "format_name", "syntax_error", "edge_statements"]
 
 _ARROWS = ("<->", "->", "<-")
 
@@ -135,3 +137,29 @@ def parse_graph_text(
     if pending is not None:
         raise syntax_error(text, pending[1], f"arrow {pending[0]!r} needs a node name on its right")
     return list(nodes), directed, bidirected
+
+
+def edge_statements(
+    nodes: Sequence[str],
+    directed: Iterable[tuple[str, str]],
+    bidirected: Iterable[tuple[str, str]],
+) -> list[str]:
+    """The graph as statements of the text language, in node order (the inverse of parsing).
+
+    Directed edges first, then bidirected ones, then isolated nodes.
+
+    >>> edge_statements(["Z", "X", "Y", "W"], [("X", "Y"), ("Z", "X")], [("Y", "X")])
+    ['Z -> X', 'X -> Y', 'X <-> Y', 'W']
+    """
+    idx = {n: i for i, n in enumerate(nodes)}
+    directed, bidirected = list(directed), list(bidirected)
+    dirs = sorted(directed, key=lambda e: (idx[e[0]], idx[e[1]]))
+    bis = sorted(
+        (tuple(sorted(e, key=idx.__getitem__)) for e in bidirected),
+        key=lambda e: (idx[e[0]], idx[e[1]]),
+    )
+    out = [f"{format_name(u)} -> {format_name(v)}" for u, v in dirs]
+    out += [f"{format_name(u)} <-> {format_name(v)}" for u, v in bis]
+    linked = {n for e in directed + bidirected for n in e}
+    out += [format_name(n) for n in nodes if n not in linked]
+    return out

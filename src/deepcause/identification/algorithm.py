@@ -27,8 +27,10 @@ from ..exceptions import NotIdentifiableError, QueryError
 from ..graph.algorithms import proper_causal_nodes
 from ..graph.causal_graph import CausalGraph
 from ..graph.criteria import find_adjustment_set, frontdoor_sets
-from .estimand import ONE, Estimand, Expression, Fraction, P, Product, Sum, _query_text, _sorted
-from .estimand import simplify as _simplify
+from ._names import _sorted
+from .estimand import Estimand, _query_text
+from .expressions import ONE, Expression, Fraction, P, Product, Sum
+from .expressions import simplify as _simplify
 
 __all__ = ["identify"]
 

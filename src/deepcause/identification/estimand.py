@@ -24,14 +24,16 @@ An :class:`Estimand` (returned by :func:`deepcause.identification.algorithm`) is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import DataValidationError, QueryError
+from ._names import _sorted
+from .evaluate import Context, Prepared, prepare, py_value, value_index
 from .expressions import (
     ONE,
     Expression,
@@ -41,7 +43,6 @@ from .expressions import (
     Sum,
     _all_variables,
     _latex_name,
-    _sorted,
     simplify,
 )
 
@@ -55,187 +56,6 @@ __all__ = [
     "simplify",
     "Estimand",
 ]
-
-_MAX_CELLS = 50_000_000  # largest dense factor evaluate() will build
-
-
-# ----------------------------------------------------------------------------- evaluation
-
-
-def _index(domains: Sequence[np.ndarray], names: Sequence[str]) -> pd.Index:
-    if len(names) == 1:
-        return pd.Index(domains[0], name=names[0])
-    return pd.MultiIndex.from_product(list(domains), names=list(names))
-
-
-class _Prepared:
-    """Discrete data as integer codes per variable plus normalised weights."""
-
-    def __init__(self, frame: pd.DataFrame, variables: Iterable[str], w: np.ndarray) -> None:
-        self.codes: dict[str, np.ndarray] = {}
-        self.domains: dict[str, np.ndarray] = {}
-        for v in _sorted(variables):
-            col = frame[v]
-            if col.isna().any():
-                raise DataValidationError(
-                    f"column {v!r} has {int(col.isna().sum())} missing values; drop or impute them"
-                )
-            try:
-                codes, uniques = pd.factorize(col, sort=True)
-            except TypeError:  # values that cannot be ordered
-                codes, uniques = pd.factorize(col, sort=False)
-            self.codes[v] = codes.astype(np.intp)
-            self.domains[v] = np.asarray(uniques)
-        self.w = w
-        self._cache: dict[tuple[str, ...], np.ndarray] = {}
-
-    def shape(self, names: Sequence[str]) -> tuple[int, ...]:
-        return tuple(len(self.domains[v]) for v in names)
-
-    def marginal(self, names: tuple[str, ...]) -> np.ndarray:
-        """Dense marginal probability array with one axis per name (in order)."""
-        if names in self._cache:
-            return self._cache[names]
-        if not names:
-            return np.array(1.0)
-        shape = self.shape(names)
-        size = int(np.prod(shape, dtype=np.int64))
-        _check_size(size, names)
-        flat = np.ravel_multi_index(tuple(self.codes[v] for v in names), shape)
-        arr = np.bincount(flat, weights=self.w, minlength=size).reshape(shape)
-        self._cache[names] = arr
-        return arr
-
-
-def _check_size(size: int, names: Sequence[str]) -> None:
-    if size > _MAX_CELLS:
-        raise DataValidationError(
-            f"evaluating the estimand needs a table over {list(names)} with {size:,} cells; "
-            "coarsen these variables (fewer distinct values) or use an estimator instead"
-        )
-
-
-def _prepare(
-    data: pd.DataFrame | pd.Series, variables: Iterable[str], weights: str | None
-) -> _Prepared:
-    variables = frozenset(variables)
-    if isinstance(data, pd.Series):  # a joint table indexed by the variables
-        if data.index.names is None or any(n is None for n in data.index.names):
-            raise DataValidationError(
-                "a probability Series needs a named (Multi)Index, one level per variable"
-            )
-        data = data.rename("probability").reset_index()
-        weights = "probability"
-    if not isinstance(data, pd.DataFrame):
-        raise DataValidationError(
-            f"data must be a pandas DataFrame of discrete samples or a joint probability table, "
-            f"got {type(data).__name__}"
-        )
-    if weights is None and "probability" in data.columns and "probability" not in variables:
-        weights = "probability"
-    from .._validation import require_columns
-
-    require_columns(data, _sorted(variables))
-    if weights is None:
-        if len(data) == 0:
-            raise DataValidationError("the data has no rows")
-        w = np.full(len(data), 1.0 / len(data))
-    else:
-        require_columns(data, [weights], role="weights column")
-        w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
-        if not np.all(np.isfinite(w)) or (w < 0).any():
-            raise DataValidationError(
-                f"column {weights!r} must hold non-negative finite probabilities or counts"
-            )
-        total = w.sum()
-        if total <= 0:
-            raise DataValidationError(f"column {weights!r} sums to {total}; nothing to evaluate")
-        w = w / total
-    return _Prepared(data, variables, w)
-
-
-def _py(value: Any) -> Any:
-    """A numpy scalar as the plain Python value (for messages)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-@dataclass
-class _Factor:
-    vars: tuple[str, ...]
-    arr: np.ndarray
-
-
-@dataclass
-class _Context:
-    """One evaluation: the data and the zero-probability events met on the way."""
-
-    data: _Prepared
-    zero_events: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]] = field(
-        default_factory=list
-    )
-
-    def _record(self, what: str, names: tuple[str, ...], den: np.ndarray) -> None:
-        zero = np.argwhere(den == 0)
-        if zero.size:
-            values = [
-                tuple(_py(self.data.domains[v][i]) for v, i in zip(names, row, strict=True))
-                for row in zero[:20]
-            ]
-            self.zero_events.append((what, names, values))
-
-    def _aligned(self, factors: Sequence[_Factor]) -> tuple[tuple[str, ...], list[np.ndarray]]:
-        order: list[str] = []
-        for f in factors:
-            order.extend(v for v in f.vars if v not in order)
-        _check_size(int(np.prod(self.data.shape(order), dtype=np.int64)), order)
-        pos = {v: i for i, v in enumerate(order)}
-        arrays = []
-        for f in factors:
-            perm = sorted(range(len(f.vars)), key=lambda i, f=f: pos[f.vars[i]])
-            arr = np.transpose(f.arr, perm) if f.vars else f.arr
-            shape = [len(self.data.domains[v]) if v in f.vars else 1 for v in order]
-            arrays.append(np.reshape(arr, shape))
-        return tuple(order), arrays
-
-    def eval(self, e: Expression) -> _Factor:
-        if isinstance(e, P):
-            given = tuple(_sorted(e.given))
-            names = tuple(_sorted(e.variables)) + given
-            joint = self.data.marginal(names)
-            if not given:
-                return _Factor(names, joint)
-            den = self.data.marginal(given)
-            self._record(str(e), given, den)
-            den_b = den.reshape((1,) * len(e.variables) + den.shape)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out = np.where(den_b > 0, joint / np.where(den_b > 0, den_b, 1.0), np.nan)
-            return _Factor(names, out)
-        if isinstance(e, Sum):
-            body = self.eval(e.expression)
-            axes = tuple(i for i, v in enumerate(body.vars) if v in e.variables)
-            rest = tuple(v for v in body.vars if v not in e.variables)
-            return _Factor(rest, np.sum(body.arr, axis=axes) if axes else body.arr)
-        if isinstance(e, Product):
-            if not e.factors:
-                return _Factor((), np.array(1.0))
-            order, arrays = self._aligned([self.eval(f) for f in e.factors])
-            zero = np.zeros((1,) * len(order), dtype=bool)
-            prod = np.ones((1,) * len(order))
-            for a in arrays:
-                zero = zero | (a == 0)
-                prod = prod * a
-            # a term multiplied by a zero probability is zero even where another factor is
-            # undefined (conditioning on an impossible event)
-            return _Factor(order, np.where(zero, 0.0, prod))
-        if isinstance(e, Fraction):
-            num, den = self.eval(e.numerator), self.eval(e.denominator)
-            order, (a, b) = self._aligned([num, den])
-            self._record(f"the denominator {e.denominator}", den.vars, den.arr)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out = np.where(b != 0, a / np.where(b != 0, b, 1.0), np.nan)
-            return _Factor(order, out)
-        raise TypeError(f"not an expression: {e!r}")
-
 
 # ----------------------------------------------------------------------------- the estimand
 
@@ -330,7 +150,7 @@ class Estimand:
     # ------------------------------------------------------------------ evaluation
 
     def _positions(
-        self, data: _Prepared, values: Mapping[str, Any], names: Sequence[str], role: str
+        self, data: Prepared, values: Mapping[str, Any], names: Sequence[str], role: str
     ) -> dict[str, int]:
         if not isinstance(values, Mapping):
             raise QueryError(f"{role} values must be a mapping such as {{{names[0]!r}: 1}}")
@@ -347,7 +167,7 @@ class Estimand:
             domain = data.domains[n]
             hits = np.flatnonzero(pd.Index(domain) == values[n])
             if hits.size == 0:
-                shown = [_py(v) for v in domain[:20]]
+                shown = [py_value(v) for v in domain[:20]]
                 raise DataValidationError(
                     f"positivity violation: {role} value {n}={values[n]!r} never occurs in the "
                     f"data (observed values: {shown}); the query is undefined there"
@@ -388,14 +208,14 @@ class Estimand:
         :class:`~deepcause.exceptions.DataValidationError` naming the variables and values.
         """
         needed = set(self.variables)
-        prepared = _prepare(data, needed, weights)
+        prepared = prepare(data, needed, weights)
         tpos = self._positions(prepared, treatment_values, self.treatment, "treatment")
         gpos: dict[str, int] = {}
         if given_values is not None:
             if not self.given:
                 raise QueryError("given_values were passed but the query has no given variables")
             gpos = self._positions(prepared, given_values, self.given, "given")
-        ctx = _Context(prepared)
+        ctx = Context(prepared)
         factor = ctx.eval(self.expression)
         fixed = {**tpos, **gpos}
         keep = list(self.outcome) + [g for g in self.given if g not in gpos]
@@ -422,7 +242,7 @@ class Estimand:
             self.outcome,
             [f"{k}={given_values[k]}" for k in self.given] if given_values else self.given,
         )
-        index = _index([prepared.domains[v] for v in keep], keep)
+        index = value_index([prepared.domains[v] for v in keep], keep)
         return pd.Series(arr.reshape(-1), index=index, name=label)
 
     @staticmethod
@@ -438,7 +258,7 @@ class Estimand:
             return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
     def _positivity_message(
-        self, ctx: _Context, treatment_values: Mapping[str, Any], gpos: Mapping[str, int]
+        self, ctx: Context, treatment_values: Mapping[str, Any], gpos: Mapping[str, int]
     ) -> str:
         fixed = {**treatment_values}
         parts = []

@@ -13,28 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import pandas as pd
 
 from ..exceptions import QueryError
+from ._names import _sorted
+from .evaluate import Context, Factor, prepare, value_index
 
 __all__ = ["Expression", "P", "Sum", "Product", "Fraction", "ONE", "simplify"]
 
 
 # ----------------------------------------------------------------------------- names
-
-
-@lru_cache(maxsize=4096)
-def _natkey(name: str) -> tuple[tuple[int, int, str], ...]:
-    """Sort key putting X2 before X10."""
-    return tuple(
-        (0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t
-    )
-
-
-def _sorted(names: Iterable[str]) -> list[str]:
-    return sorted(names, key=_natkey)
 
 
 def _as_names(value: str | Iterable[str], what: str) -> frozenset[str]:
@@ -94,16 +83,18 @@ class Expression:
         >>> P("A", given="B").table(t).round(3).tolist()
         [0.333, 0.429, 0.667, 0.571]
         """
-        from .estimand import _Context, _index, _prepare
-
-        ctx = _Context(_prepare(data, _all_variables(self), weights))
+        ctx = Context(prepare(data, _all_variables(self), weights))
         factor = ctx.eval(self)
         names = list(factor.vars)
         arr = factor.arr
         if not names:
             return pd.Series([float(arr)], name=str(self))
-        index = _index([ctx.data.domains[v] for v in names], names)
+        index = value_index([ctx.data.domains[v] for v in names], names)
         return pd.Series(arr.reshape(-1), index=index, name=str(self))
+
+    def _evaluate(self, ctx: Context) -> Factor:
+        """This node's dense factor (the evaluator calls back here; see :mod:`.evaluate`)."""
+        raise TypeError(f"not an expression: {self!r}")
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -138,6 +129,11 @@ class P(Expression):
         object.__setattr__(obj, "_free", variables | given)
         return obj
 
+    def _evaluate(self, ctx: Context) -> Factor:
+        return ctx.probability(
+            tuple(_sorted(self.variables)), tuple(_sorted(self.given)), str(self)
+        )
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class Sum(Expression):
@@ -167,6 +163,9 @@ class Sum(Expression):
         object.__setattr__(obj, "_free", expression._free - variables)  # type: ignore[attr-defined]
         return obj
 
+    def _evaluate(self, ctx: Context) -> Factor:
+        return ctx.marginalise(ctx.eval(self.expression), self.variables)
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class Product(Expression):
@@ -191,6 +190,9 @@ class Product(Expression):
         object.__setattr__(obj, "_free", frozenset().union(*(f._free for f in factors)))  # type: ignore[attr-defined]
         return obj
 
+    def _evaluate(self, ctx: Context) -> Factor:
+        return ctx.product([ctx.eval(f) for f in self.factors])
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class Fraction(Expression):
@@ -207,6 +209,10 @@ class Fraction(Expression):
         object.__setattr__(self, "numerator", numerator)
         object.__setattr__(self, "denominator", denominator)
         object.__setattr__(self, "_free", numerator._free | denominator._free)  # type: ignore[attr-defined]
+
+    def _evaluate(self, ctx: Context) -> Factor:
+        num, den = ctx.eval(self.numerator), ctx.eval(self.denominator)
+        return ctx.fraction(num, den, f"the denominator {self.denominator}")
 
 
 ONE = Product(())

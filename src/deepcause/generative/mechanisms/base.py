@@ -29,6 +29,7 @@ from torch import nn
 from torch.distributions import Distribution
 
 from ...exceptions import DeepCauseError, NotFittedError
+from .._training import train_mechanism
 
 __all__ = ["Mechanism", "NotInvertibleError", "mlp"]
 
@@ -209,8 +210,6 @@ class Mechanism(nn.Module, ABC):
         desc: str = "",
     ) -> Mechanism:
         """Build (if needed) and train on ``x`` given ``context``; returns ``self``."""
-        from .._training import train_mechanism
-
         n = x.shape[0]
         if context is None:
             context = torch.zeros((n, 0), dtype=torch.float32, device=x.device)

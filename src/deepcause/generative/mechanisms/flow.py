@@ -39,6 +39,7 @@ from zuko.flows.gaussianization import ElementWiseTransform
 from zuko.lazy import LazyComposedTransform
 from zuko.transforms import MonotonicAffineTransform, MonotonicRQSTransform
 
+from .._training import torch_seed, train_mechanism, validation_split
 from .additive import ContextNet
 from .base import Mechanism
 
@@ -193,7 +194,6 @@ class FlowMechanism(Mechanism):
         desc: str = "",
     ) -> FlowMechanism:
         """Train; under ``conditional="auto"`` also decide whether the parent-dependent flow stays."""
-        from .._training import torch_seed, train_mechanism, validation_split
 
         seed = torch_seed(random_state)  # one seed: both stages share the validation rows
         super().fit(x, context, random_state=seed, verbose=verbose, desc=desc)
