@@ -580,6 +580,11 @@ class BaseIVEstimator(EffectEstimator):
             ("n", str(data.n)),
             ("interval", f"{100 * (1 - alpha):g}%"),
         ]
-        diag = self._diagnostics()
         title = self.method_name or type(self).__name__
-        return Summary(title, rows, self._summary_table(alpha), diag.messages())
+        table = self._summary_table(alpha)
+        notes = self._diagnostics().messages()
+        if table["std_error"].isna().all():
+            notes.append(
+                f"{title} reports no valid standard error; use bootstrap() for an interval"
+            )
+        return Summary(title, rows, table, notes)

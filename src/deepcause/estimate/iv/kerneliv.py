@@ -185,7 +185,13 @@ class KernelIV(BaseIVEstimator):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_components": [Interval(Integral, 2, None, closed="left")],
         "approximation": [StrOptions({"nystrom", "rff"})],
-        "lengthscales": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither"), list, tuple, np.ndarray],
+        "lengthscales": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+            list,
+            tuple,
+            np.ndarray,
+        ],
         "lengthscale_grid": [list, tuple, np.ndarray],
         "n_search_passes": [Interval(Integral, 1, None, closed="left")],
         "search_rows": [Interval(Integral, 20, None, closed="left")],

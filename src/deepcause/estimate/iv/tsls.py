@@ -113,7 +113,7 @@ class TwoStageLeastSquares(BaseIVEstimator):
     ...     covariates=controls)
     >>> round(est.effect(treatment=1, control=0).value, 5), round(float(est.std_error_["educ"]), 5)
     (0.1315, 0.05496)
-    >>> est.coef_table().loc["educ", "p_value"] < 0.05
+    >>> bool(est.coef_table().loc["educ", "p_value"] < 0.05)
     True
     """
 
