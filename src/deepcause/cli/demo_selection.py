@@ -19,20 +19,24 @@ from ..stable import StableRegressor
 
 def _mroz(out: TextIO) -> None:
     m = load_mroz()
-    h = HeckmanSelection().fit(m.data, "lwage", "inlf", m.controls, m.selection_covariates)
-    mle = HeckmanSelection(method="mle").fit(
-        m.data, "lwage", "inlf", m.controls, m.selection_covariates
+    roles = dict(
+        outcome="lwage",
+        selection="inlf",
+        covariates=["educ", "exper", "expersq"],
+        instruments=["nwifeinc", "age", "kidslt6", "kidsge6"],
     )
+    h = HeckmanSelection().fit(m.data, **roles)
+    mle = HeckmanSelection(method="mle").fit(m.data, **roles)
     print("1. Mroz (1987): wages of 753 married women, observed for the 428 who work", file=out)
     print(
-        f"   Heckit (two-step): educ {h.coef_['educ']:.5f} (s.e. {h.std_errors_['educ']:.4f}), "
-        f"inverse Mills {h.coef_['lambda']:.5f} (s.e. {h.std_errors_['lambda']:.4f})",
+        f"   Heckit (two-step): educ {h.coef_['educ']:.5f} (s.e. {h.std_error_['educ']:.4f}), "
+        f"inverse Mills {h.coef_['lambda']:.5f} (s.e. {h.std_error_['lambda']:.4f})",
         file=out,
     )
     print("   Wooldridge Example 17.5:  educ 0.10907 (0.016), lambda 0.03226 (0.134)", file=out)
     print(
         f"   maximum likelihood: educ {mle.coef_['educ']:.5f}, rho {mle.rho_:.3f}; excluded "
-        f"from the wage equation: {', '.join(h.excluded_)}",
+        f"from the wage equation: {', '.join(h.data_.instrument_names)}",
         file=out,
     )
 
@@ -53,12 +57,14 @@ def _regimes(out: TextIO) -> None:
         d = make_selection(3000, mech, random_state=0).data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PositivityWarning)
-            ipsw = SelectionIPW().fit(d, "y", "s", ["x", "z", "t"]).mean_outcome().value
-            heck = HeckmanSelection().fit(d, "y", "s", ["x", "t"], ["x", "z", "t"])
-            shadow = ShadowVariableEstimator().fit(d, "y", "s", "w", ["x"]).mean_outcome().value
+            sim = dict(outcome="y", selection="s")
+            ipsw = SelectionIPW().fit(d, **sim, covariates=["x", "z", "t"]).mean().value
+            heck = HeckmanSelection().fit(d, **sim, covariates=["x", "t"], instruments=["z"])
+            shadow = ShadowVariableEstimator().fit(d, **sim, instruments=["w"], covariates=["x"])
+            shadow = shadow.mean().value
         naive = d.loc[d.s == 1, "y"].mean()
         print(
-            f"   {label:<32}{naive:8.3f}{ipsw:8.3f}{heck.mean_outcome().value:9.3f}{shadow:8.3f}",
+            f"   {label:<32}{naive:8.3f}{ipsw:8.3f}{heck.mean().value:9.3f}{shadow:8.3f}",
             file=out,
         )
     print(

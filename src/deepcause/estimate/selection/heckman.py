@@ -227,7 +227,11 @@ class HeckmanSelection(SelectionEstimator):
 
     def _fit_prepared(self, data: SelectionData) -> None:
         X = data.C if data.t is None else np.column_stack([data.C, data.t])
-        x_names = ["const", *data.covariate_names, *([data.treatment] if data.t is not None else [])]
+        x_names = [
+            "const",
+            *data.covariate_names,
+            *([data.treatment] if data.t is not None else []),
+        ]
         W = X if data.Z is None else np.column_stack([X, data.Z])
         w_names = [*x_names, *data.instrument_names]
         if data.Z is None:
