@@ -274,10 +274,11 @@ def test_deterministic():
 
 def test_heckman_without_covariates_or_rank_deficient_is_refused():
     ds = make_selection(1000, "unobservables", random_state=4)
-    with pytest.raises(DataValidationError, match="needs selection covariates"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExclusionRestrictionWarning)
-            HeckmanSelection().fit(ds.data, **SIM)
+    with (
+        pytest.raises(DataValidationError, match="needs selection covariates"),
+        pytest.warns(ExclusionRestrictionWarning),
+    ):
+        HeckmanSelection().fit(ds.data, **SIM)
     collinear = ds.data.assign(x2=2 * ds.data["x"])
     with pytest.raises(DataValidationError, match="rank-deficient"):
         HeckmanSelection().fit(collinear, **SIM, covariates=["x", "x2"], instruments=["z"])
