@@ -398,6 +398,14 @@ def test_estimate_iv_effect_front_end(card):
     assert round(res.value, 5) == 0.13150 and round(res.std_error, 5) == 0.05496
     assert res.diagnostics.extra["instruments"] == ["nearc4"]
     assert res.diagnostics.first_stage_f == pytest.approx(13.2558, abs=1e-3)
+    # estimate_effect dispatches IV methods (no back-door identification); in this graph nearc4
+    # is an instrument without conditioning, so no covariates are used
+    from deepcause.estimate.api import estimate_effect
+
+    nonrobust = {"cov_type": "nonrobust"}
+    via_api = estimate_effect(card, g, "educ", "lwage", method="2sls", params=nonrobust)
+    direct = estimate_iv_effect(card, g, "educ", "lwage", params=nonrobust)
+    assert via_api.value == direct.value and via_api.diagnostics.extra["covariates"] == []
     with pytest.raises(DataValidationError, match="needs instruments"):
         estimate_iv_effect(card, None, "educ", "lwage")
     with pytest.raises(DataValidationError, match="not an instrumental-variable method"):

@@ -165,7 +165,23 @@ def resolve_selection_data(
     treatment: str | None = None,
     instruments: Sequence[str] | None = None,
 ) -> SelectionData:
-    """Check the columns and the outcome/selection convention; return :class:`SelectionData`."""
+    """Check the columns and the outcome/selection convention; return :class:`SelectionData`.
+
+    Every role is a column name (or a list of them); categorical covariates are one-hot
+    encoded; a column may play one role only.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"y": [1.0, None, 2.0, 3.0], "s": [1, 0, 1, 1], "x": [0, 1, 2, 3]})
+    >>> d = resolve_selection_data(df, outcome="y", selection="s", covariates=["x"])
+    >>> d.C.shape, d.y.tolist()[:2]
+    ((4, 2), [1.0, nan])
+    >>> resolve_selection_data(df, outcome="y", selection="s", covariates=["s"])
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: column 's' is given both as selection and as covariate; each column can play one role.
+    """
     df = require_dataframe(data)
     if outcome is None or selection is None:
         raise DataValidationError("a selection estimator needs outcome= and selection= columns")
@@ -210,6 +226,18 @@ class SelectionEstimator(EffectEstimator):
     not; ``mean(treatment=t)`` is ``E[Y | do(T=t)]`` (estimators fitted with ``treatment=``).
     Subclasses implement ``_prepare``/``_fit_prepared`` and ``_mean_estimate(t)`` and
     ``_effect_estimate(t1, t0)`` returning ``(value, variance)``.
+
+    Examples
+    --------
+    >>> from deepcause.estimate.selection import SelectionIPW
+    >>> from deepcause.simulate import make_selection
+    >>> df = make_selection(3000, "mar", random_state=2).data
+    >>> est = SelectionIPW().fit(df, outcome="y", selection="s", covariates=["x", "z"],
+    ...                          treatment="t")
+    >>> [est.mean(treatment=t).query for t in (None, 1)]
+    ['E[y]', 'E[y | do(t=1)]']
+    >>> print(est.summary().as_text().splitlines()[0])
+    IPSW
     """
 
     _roles: ClassVar[tuple[str, ...]] = (
@@ -278,6 +306,16 @@ class SelectionEstimator(EffectEstimator):
 
         Unlike the other families the default is no intervention: ``mean()`` is the
         selection-corrected mean of the outcome over every unit, selected or not.
+
+        Examples
+        --------
+        >>> from deepcause.estimate.selection import ShadowVariableEstimator
+        >>> from deepcause.simulate import make_selection
+        >>> ds = make_selection(3000, "outcome", random_state=0)
+        >>> m = ShadowVariableEstimator().fit(ds.data, outcome="y", selection="s",
+        ...                                   instruments=["w"], covariates=["x"]).mean()
+        >>> bool(abs(m.value - ds.truth["E[Y]"]) < 3 * m.std_error)
+        True
         """
         return super().mean(treatment=treatment, population=population)
 

@@ -177,6 +177,11 @@ class HeckmanSelection(SelectionEstimator):
 
     @property
     def method_name(self) -> str:  # type: ignore[override]
+        """``"Heckman (twostep)"`` or ``"Heckman (mle)"``, the results' ``method``.
+
+        >>> HeckmanSelection(method="mle").method_name
+        'Heckman (mle)'
+        """
         return f"Heckman ({self.method})"
 
     # ------------------------------------------------------------------ fit
