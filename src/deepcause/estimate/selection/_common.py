@@ -50,6 +50,7 @@ __all__ = [
     "mills_ratio",
     "logistic_fit",
     "sandwich",
+    "central_jacobian",
 ]
 
 
@@ -399,6 +400,25 @@ def logistic_fit(X: np.ndarray, s: np.ndarray, ridge: float = 0.0) -> np.ndarray
     return res.x
 
 
+def central_jacobian(
+    fun: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, eps: float = 1e-6
+) -> np.ndarray:
+    """Jacobian of the vector function ``fun`` at ``theta`` by central differences.
+
+    >>> J = central_jacobian(lambda v: np.array([v[0] * v[1], v[1] ** 2]), np.array([2.0, 3.0]))
+    >>> np.round(J, 6).tolist()
+    [[3.0, 2.0], [0.0, 6.0]]
+    """
+    columns = []
+    for j in range(len(theta)):
+        step = eps * max(1.0, abs(theta[j]))
+        up, down = theta.copy(), theta.copy()
+        up[j] += step
+        down[j] -= step
+        columns.append((np.asarray(fun(up)) - np.asarray(fun(down))) / (2 * step))
+    return np.column_stack(columns)
+
+
 def sandwich(
     psi: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, eps: float = 1e-6
 ) -> np.ndarray:
@@ -408,14 +428,8 @@ def sandwich(
     estimate; ``A`` (mean Jacobian) is taken by central differences.
     """
     base = psi(theta)
-    n, k = base.shape
-    A = np.empty((k, k))
-    for j in range(k):
-        step = eps * max(1.0, abs(theta[j]))
-        up, down = theta.copy(), theta.copy()
-        up[j] += step
-        down[j] -= step
-        A[:, j] = (psi(up).mean(0) - psi(down).mean(0)) / (2 * step)
+    n = base.shape[0]
+    A = central_jacobian(lambda th: psi(th).mean(0), theta, eps)
     B = base.T @ base / n
     A_inv = np.linalg.inv(A)
     return A_inv @ B @ A_inv.T / n

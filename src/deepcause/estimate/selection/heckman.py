@@ -39,6 +39,7 @@ from ._common import (
     ExclusionRestrictionWarning,
     SelectionData,
     SelectionEstimator,
+    central_jacobian,
     mills_ratio,
     probit_fit,
     resolve_selection_data,
@@ -337,13 +338,7 @@ class HeckmanSelection(SelectionEstimator):
                 f"Heckman maximum likelihood did not converge ({res.message}); try "
                 "method='twostep' or rescale the covariates"
             )
-        hess = np.empty((len(theta), len(theta)))
-        for j in range(len(theta)):
-            step = 1e-5 * max(1.0, abs(theta[j]))
-            up, down = theta.copy(), theta.copy()
-            up[j] += step
-            down[j] -= step
-            hess[:, j] = (negloglik(up)[1] - negloglik(down)[1]) / (2 * step)
+        hess = central_jacobian(lambda th: negloglik(th)[1], theta, eps=1e-5)
         hess = 0.5 * (hess + hess.T)
         cov_theta = np.linalg.inv(hess)
         sigma, rho = float(np.exp(theta[-2])), float(np.tanh(theta[-1]))
