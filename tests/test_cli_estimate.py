@@ -97,7 +97,7 @@ def test_cli_iv_2sls_on_card_gives_the_textbook_coefficient(tmp_path, capsys):
     argv = ["estimate", str(path), "-t", "educ", "-o", "lwage", "--method", "2sls"]
     argv += ["-z", "nearc4", "--json"]
     for c in controls:
-        argv += ["--control", c]
+        argv += ["--covariate", c]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert round(out["value"], 5) == 0.13150

@@ -25,7 +25,7 @@ examples:
   deepcause estimate data.csv --graph "Z -> T -> Y; Z -> Y" --treatment T --outcome Y
   deepcause estimate lalonde.csv -t treat -o re78 --method matching --quantity ATT --json
   deepcause estimate data.csv -f model.txt -t T -o Y --method ipw --bootstrap 500
-  deepcause estimate card.csv -t educ -o lwage --method 2sls -z nearc4 --control exper
+  deepcause estimate card.csv -t educ -o lwage --method 2sls -z nearc4 --covariate exper
 
 Without --graph/--graph-file every other column is taken as a confounder of T and Y.
 Methods: see --list-methods. Warnings (e.g. limited overlap) are printed to stderr.
@@ -120,9 +120,9 @@ def _cmd(args: argparse.Namespace) -> int:
                     args.outcome,
                     method=args.method,
                     instruments=args.instrument,
-                    controls=args.control,
-                    t0=args.t0,
-                    t1=args.t1,
+                    covariates=args.covariate,
+                    treatment_value=args.t1,
+                    control_value=args.t0,
                     bootstrap=args.bootstrap,
                     random_state=args.seed,
                 )
@@ -184,7 +184,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         help="instrument column (repeatable); without it the instruments are found in the graph",
     )
-    iv.add_argument("--control", action="append", help="exogenous control column (repeatable)")
+    iv.add_argument("--covariate", action="append", help="exogenous covariate column (repeatable)")
     iv.add_argument("--t0", type=float, default=0.0, help="reference treatment value (default 0)")
     iv.add_argument("--t1", type=float, default=1.0, help="treatment value compared (default 1)")
     p.add_argument("--bootstrap", "-b", type=int, default=0, help="bootstrap resamples")

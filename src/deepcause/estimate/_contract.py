@@ -78,6 +78,8 @@ def _array_columns(key: str, value: Any) -> tuple[list[str], np.ndarray]:
     arr = np.asarray(value)
     if arr.ndim == 1 and role in ("treatment", "outcome", "selection"):
         return [name], arr[:, None]
+    if arr.ndim == 2 and role in ("outcome", "selection") and arr.shape[1] != 1:
+        raise DataValidationError(f"{key} must be one column, got shape {arr.shape}")
     arr = arr.reshape(len(arr), -1)
     return [f"{name}{i}" for i in range(arr.shape[1])], arr
 
@@ -185,7 +187,8 @@ class EffectEstimator(ParameterValidationMixin, BaseEstimator):
             cols, arr = _array_columns(key, value)
             parts.append(pd.DataFrame(arr, columns=cols))
             role = _ARRAY_ROLES[key][0]
-            roles[role] = cols[0] if role in ("treatment", "outcome", "selection") else cols
+            single = role in ("outcome", "selection") or (role == "treatment" and len(cols) == 1)
+            roles[role] = cols[0] if single else cols
         lengths = {len(p) for p in parts}
         if len(lengths) > 1:
             raise DataValidationError(

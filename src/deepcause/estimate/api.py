@@ -25,8 +25,9 @@ import pandas as pd
 
 from .._validation import _close, require_dataframe
 from ..exceptions import DataValidationError, EstimandNotSupportedError
-from ..results import EffectEstimate
+from ..results import Diagnostics, EffectEstimate
 from ._base import BaseEffectEstimator
+from .iv.api import estimate_iv_effect, is_iv_method
 from .registry import get_estimator_class
 
 __all__ = ["estimate_effect", "default_method"]
@@ -102,6 +103,17 @@ def estimate_effect(
     data = require_dataframe(data)
     g = graph if isinstance(graph, CausalGraph) else CausalGraph(graph)
     ignored = _check_graph_columns(g, data, extra_columns)
+    if is_iv_method(method) and quantity == "ATE":  # IV needs no back-door identification
+        return estimate_iv_effect(
+            data,
+            g,
+            treatment,
+            outcome,
+            method,
+            params=params,
+            bootstrap=bootstrap,
+            random_state=random_state,
+        )
     estimand = identify(g, treatment, outcome)
     name = method or default_method(estimand, data)
     cls = get_estimator_class(name)
@@ -109,9 +121,9 @@ def estimate_effect(
     defaults = cls().get_params()
     if "random_state" in defaults and "random_state" not in kwargs:
         kwargs["random_state"] = random_state
-    if "graph" in defaults and "graph" not in kwargs:  # estimators that read roles off the graph
-        kwargs["graph"] = g
-    est = cls(**kwargs).fit(data, estimand)
+    # estimators that read roles off the graph (Heckman: the selection equation)
+    roles = {"graph": g} if "graph" in getattr(cls, "_roles", ()) else {}
+    est = cls(**kwargs).fit(data, estimand, **roles)
     if isinstance(est, BaseEffectEstimator):
         if bootstrap and hasattr(est, "bootstrap"):
             result = est.bootstrap(quantity, n_boot=bootstrap, random_state=random_state)
@@ -124,7 +136,8 @@ def estimate_effect(
             f"{type(est).__name__} estimates the ATE only, not {quantity!r}; for ATT/ATC with a "
             "back-door estimand use method='aipw', 'ipw' or 'matching'"
         )
-    diagnostics = dict(result.diagnostics)
-    diagnostics["ignored_columns"] = ignored
-    diagnostics["estimator"] = est
+    diagnostics = Diagnostics.from_mapping(result.diagnostics)
+    diagnostics = dataclasses.replace(
+        diagnostics, extra={**diagnostics.extra, "ignored_columns": ignored}
+    )
     return dataclasses.replace(result, estimand=estimand, diagnostics=diagnostics)

@@ -46,7 +46,7 @@ ESTIMATORS: dict[str, str] = {
     "dfiv": "deepcause.estimate.iv.dfiv:DFIV",
     "deepiv": "deepcause.estimate.iv.deepiv:DeepIV",
     "cbiv": "deepcause.estimate.iv.cbiv:CBIV",
-    "heckman": "deepcause.estimate.selection:HeckmanEffect",
+    "heckman": "deepcause.estimate.selection:HeckmanSelection",
 }
 
 

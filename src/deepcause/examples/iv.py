@@ -25,12 +25,14 @@ TITLE = "Instrumental variables: Card 2SLS vs OLS, KernelIV"
 
 def _card(out: TextIO) -> dict[str, Any]:
     card = load_card()
-    df, controls = card.data, list(card.controls)
+    df = card.data
+    controls = ["exper", "expersq", "black", "smsa", "south", "smsa66"]
+    controls += [f"reg66{i}" for i in range(2, 10)]
     X = np.column_stack([np.ones(len(df)), df[["educ", *controls]]])
     ols = float(np.linalg.lstsq(X, df["lwage"].to_numpy(), rcond=None)[0][1])
-    kw = dict(treatment="educ", outcome="lwage", instruments=["nearc4"], controls=controls)
+    kw = dict(treatment="educ", outcome="lwage", instruments=["nearc4"], covariates=controls)
     est = TwoStageLeastSquares(cov_type="nonrobust").fit(df, **kw)
-    eff = est.effect(0, 1)
+    eff = est.effect(treatment=1, control=0)
     lo, hi = eff.conf_int()
     robust = TwoStageLeastSquares(cov_type="HC1").fit(df, **kw)
     print("1. Card (1995): return to a year of schooling, 3010 men, 14 controls", file=out)
@@ -81,9 +83,10 @@ def _graph(out: TextIO) -> dict[str, Any]:
     found = [str(iv) for iv in instruments(g, "educ", "lwage")]
     print("2. The graph decides what is an instrument", file=out)
     print(f"   graph: {g}\n   instruments(g, educ, lwage): {', '.join(found)}", file=out)
-    est = TwoStageLeastSquares().fit(card, g, treatment="educ", outcome="lwage")
+    est = TwoStageLeastSquares().fit(card, treatment="educ", outcome="lwage", graph=g)
     print(
-        f"   TwoStageLeastSquares().fit(card, g, ...) uses controls {list(est.data_.control_names)}"
+        "   TwoStageLeastSquares().fit(card, ..., graph=g) uses covariates "
+        f"{list(est.data_.covariate_names)}"
         f": educ coefficient {est.coef_['educ']:.4f}",
         file=out,
     )
@@ -104,7 +107,7 @@ def _demand(quick: bool, out: TextIO) -> dict[str, float]:
     n = 1500 if quick else 3000
     ds = make_demand(n, rho=0.5, random_state=0)
     test = demand_test_points(2000, random_state=1)
-    kw = dict(treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+    kw = dict(treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
     kiv = KernelIV(n_components=300, lengthscales=[4.0, 0.2, 4.0, 4.0], random_state=0)
     rows = {
         "linear 2SLS": TwoStageLeastSquares().fit(ds.data, **kw),

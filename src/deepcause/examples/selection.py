@@ -32,14 +32,18 @@ REGIMES = {
 
 def _mroz(out: TextIO) -> dict[str, float]:
     m = load_mroz()
-    h = HeckmanSelection().fit(m.data, "lwage", "inlf", m.controls, m.selection_covariates)
-    mle = HeckmanSelection(method="mle").fit(
-        m.data, "lwage", "inlf", m.controls, m.selection_covariates
+    roles = dict(
+        outcome="lwage",
+        selection="inlf",
+        covariates=["educ", "exper", "expersq"],
+        instruments=["nwifeinc", "age", "kidslt6", "kidsge6"],
     )
+    h = HeckmanSelection().fit(m.data, **roles)
+    mle = HeckmanSelection(method="mle").fit(m.data, **roles)
     print("1. Mroz (1987): wages of 753 married women, observed for the 428 who work", file=out)
     print(
-        f"   Heckit (two-step): educ {h.coef_['educ']:.5f} (s.e. {h.std_errors_['educ']:.4f}), "
-        f"inverse Mills {h.coef_['lambda']:.5f} (s.e. {h.std_errors_['lambda']:.4f})",
+        f"   Heckit (two-step): educ {h.coef_['educ']:.5f} (s.e. {h.std_error_['educ']:.4f}), "
+        f"inverse Mills {h.coef_['lambda']:.5f} (s.e. {h.std_error_['lambda']:.4f})",
         file=out,
     )
     print(
@@ -47,7 +51,7 @@ def _mroz(out: TextIO) -> dict[str, float]:
     )
     print(
         f"   maximum likelihood: educ {mle.coef_['educ']:.5f}, rho {mle.rho_:.3f}; excluded "
-        f"from the wage equation: {', '.join(h.excluded_)}",
+        f"from the wage equation: {', '.join(h.data_.instrument_names)}",
         file=out,
     )
     return {
@@ -67,18 +71,19 @@ def _regimes(n: int, out: TextIO) -> dict[str, dict[str, float]]:
     for mech, label in REGIMES.items():
         ds = make_selection(n, mech, random_state=0)
         d = ds.data
+        sim = dict(outcome="y", selection="s")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PositivityWarning)
             row = {
                 "naive": float(d.loc[d.s == 1, "y"].mean()),
-                "ipsw": SelectionIPW().fit(d, "y", "s", ["x", "z", "t"]).mean_outcome().value,
+                "ipsw": SelectionIPW().fit(d, **sim, covariates=["x", "z", "t"]).mean().value,
                 "heckman": HeckmanSelection()
-                .fit(d, "y", "s", ["x", "t"], ["x", "z", "t"])
-                .mean_outcome()
+                .fit(d, **sim, covariates=["x", "t"], instruments=["z"])
+                .mean()
                 .value,
                 "shadow": ShadowVariableEstimator()
-                .fit(d, "y", "s", "w", ["x"])
-                .mean_outcome()
+                .fit(d, **sim, instruments=["w"], covariates=["x"])
+                .mean()
                 .value,
                 "truth": float(ds.truth["E[Y]"]),
             }

@@ -28,7 +28,7 @@ with ``alpha=0``, 717 with 1e-4, 869 with 1e-3 (the default), 4,064 with 0.01 an
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
 >>> est = CBIV(cv=2, n_epochs=5, random_state=0, verbose=False)
->>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+>>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(300, random_state=1)
 >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
 >>> bool(mse < test["h"].var())
@@ -159,7 +159,7 @@ class CBIV(BaseIVEstimator):
         return pred[:, 1] if classify else pred
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, data: IVData) -> None:
+    def _fit_prepared(self, data: IVData) -> None:
         self._check_params(data)
         if data.n < 20:
             raise DataValidationError(f"CBIV needs at least 20 rows, got {data.n}")

@@ -25,7 +25,7 @@ has no analytic standard error; use :meth:`bootstrap` for an interval.
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
 >>> est = DeepIV(first_stage_epochs=5, second_stage_epochs=5, random_state=0, verbose=False)
->>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+>>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(300, random_state=1)
 >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
 >>> bool(mse < test["h"].var())
@@ -196,7 +196,7 @@ class DeepIV(BaseIVEstimator):
         return history
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, data: IVData) -> None:
+    def _fit_prepared(self, data: IVData) -> None:
         self._check_params()
         kt, kx, kz = data.T.shape[1], data.X.shape[1], data.Z.shape[1]
         T, X, ZX, y_std = standardized_tensors(self, data, "DeepIV")

@@ -26,7 +26,7 @@ feature learning, so treat it as a lower bound and use :meth:`bootstrap` for a f
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(1000, rho=0.5, random_state=0)
 >>> est = DFIV(n_epochs=20, random_state=0, verbose=False)
->>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+>>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(500, random_state=1)
 >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
 >>> bool(mse < 0.5 * test["h"].var())
@@ -174,7 +174,7 @@ class DFIV(BaseIVEstimator):
         return V, _outer(phi2 @ V, self._psi_x(X2))
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, data: IVData) -> None:
+    def _fit_prepared(self, data: IVData) -> None:
         self._check_params()
         kt, kx, kz = data.T.shape[1], data.X.shape[1], data.Z.shape[1]
         T, X, ZX, y_std = standardized_tensors(self, data, "DFIV")
