@@ -41,7 +41,7 @@ def card() -> pd.DataFrame:
 def _fit_linear(ds, **kw):
     return TwoStageLeastSquares(**kw).fit(
         ds.data,
-        treatment=list(ds.treatment),
+        treatment=ds.treatment,
         outcome=ds.outcome,
         instruments=list(ds.instruments),
         controls=list(ds.controls),

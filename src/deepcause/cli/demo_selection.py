@@ -12,8 +12,7 @@ from sklearn.linear_model import LinearRegression
 from ..datasets.loaders import load_mroz
 from ..estimate.selection import HeckmanSelection, SelectionIPW, ShadowVariableEstimator
 from ..exceptions import PositivityWarning
-from ..simulate import make_covariate_shift
-from ..simulate.designs import make_selection
+from ..simulate import make_covariate_shift, make_selection
 from ..stable import StableRegressor
 
 
@@ -70,9 +69,10 @@ def _regimes(out: TextIO) -> None:
 
 
 def _stable(out: TextIO) -> None:
-    X, y, info = make_covariate_shift(1000, p=10, r=2.5, random_state=0)
+    train = make_covariate_shift(1000, p=10, r=2.5, random_state=0).data
+    X, y = train.drop(columns="y").to_numpy(), train["y"].to_numpy()
     tests = [
-        make_covariate_shift(1000, p=10, r=r, random_state=10 + k)
+        make_covariate_shift(1000, p=10, r=r, random_state=10 + k).data
         for k, r in enumerate((-3.0, -1.5, 1.5, 3.0))
     ]
     print(
@@ -86,7 +86,10 @@ def _stable(out: TextIO) -> None:
     )
     for name, model in models:
         model.fit(X, y)
-        rmse = [np.sqrt(np.mean((model.predict(Xt) - yt) ** 2)) for Xt, yt, _ in tests]
+        rmse = [
+            np.sqrt(np.mean((model.predict(t.drop(columns="y").to_numpy()) - t["y"]) ** 2))
+            for t in tests
+        ]
         ess = getattr(model, "effective_sample_size_", len(y))
         print(
             f"   {name:<17} RMSE at r = -3, -1.5, 1.5, 3: "

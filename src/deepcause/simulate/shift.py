@@ -24,7 +24,7 @@ import pandas as pd
 from ..datasets.dataset import CausalDataset
 from ..exceptions import DataValidationError
 from ._common import check_choice, check_int, noiseless, zero_noise
-from .scm import SCM, Node, gaussian, no_noise, uniform
+from .scm import SCM, Node, gaussian, uniform
 
 __all__ = ["make_covariate_shift", "covariate_shift_scm", "TEST_RATES", "beta_stable"]
 
