@@ -93,7 +93,7 @@ def make_frontdoor(
     --------
     >>> ds = make_frontdoor(20_000, binary=True, random_state=0)
     >>> ds.mediators, round(ds.truth["ATE"], 2)
-    (('M',), 0.24)
+    (('M',), 0.12)
     """
     n = check_int("n", n, 2)
     scm = frontdoor_scm(bool(binary))

@@ -74,7 +74,7 @@ def demand_scm(rho: float = 0.5, noise_scale: float = 158.0) -> SCM:
     --------
     >>> scm = demand_scm()
     >>> scm.observed, str(scm.graph)
-    (('s', 't', 'c', 'p', 'y'), 't -> p; t -> y; s -> y; c -> p; p -> y; p <-> y')
+    (('s', 't', 'c', 'p', 'y'), 's -> y; t -> p; t -> y; c -> p; p -> y; p <-> y')
     """
     rho = float(rho)
     if not 0.0 <= rho < 1.0:

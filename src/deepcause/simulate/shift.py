@@ -64,7 +64,7 @@ def covariate_shift_scm(p: int = 10, r: float = 2.5, kind: str = "poly") -> SCM:
     --------
     >>> scm = covariate_shift_scm(10)
     >>> scm.columns[:2], scm.columns[-1], str(scm.graph)
-    (['S1', 'S2'], 'y', 'S -> y')
+    (['S1', 'S2'], 'y', 'S -> y; V')
     """
     p, r, kind = _check(p, r, kind)
     p_s, p_v, p_b = p - p // 2, p // 2, p // 10
