@@ -95,9 +95,7 @@ class SimulatorCase:
         """The data columns of the outcome node."""
         return list(self.scm.nodes[self.outcome].columns)
 
-    def dataset(
-        self, n: int, random_state: Any = None, n_truth: int = 100_000
-    ) -> CausalDataset:
+    def dataset(self, n: int, random_state: Any = None, n_truth: int = 100_000) -> CausalDataset:
         """``n`` observed rows as a :class:`~deepcause.datasets.CausalDataset` with its truth.
 
         ``truth`` holds ``E[outcome | do(treatment = v)]`` for every ``v`` in ``do_values``,
