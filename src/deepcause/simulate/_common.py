@@ -71,10 +71,12 @@ def effects_by_intervention(
     differences are unit-level effects.
     """
     t = scm.propagate(noise)[treatment]
-    diff = (
-        scm.propagate(noise, {treatment: 1})[outcome]
-        - scm.propagate(noise, {treatment: 0})[outcome]
-    )
+    y1 = scm.propagate(noise, {treatment: 1})[outcome]
+    return average_effects(y1 - scm.propagate(noise, {treatment: 0})[outcome], t)
+
+
+def average_effects(diff: np.ndarray, t: np.ndarray) -> dict[str, float]:
+    """ATE, ATT and ATC of unit-level effects ``diff`` (NaN for an empty arm)."""
     nan = float("nan")
     return {
         "ATE": float(diff.mean()),

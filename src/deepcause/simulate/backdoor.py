@@ -24,6 +24,7 @@ from scipy.special import expit
 from ..datasets.dataset import CausalDataset
 from ._common import (
     POP_N,
+    average_effects,
     check_choice,
     check_int,
     check_number,
@@ -158,14 +159,7 @@ def make_confounded_binary(
     values = scm.propagate(units)
     mu0 = noiseless(scm, units, ("y",), {"t": 0})["y"]
     mu1 = noiseless(scm, units, ("y",), {"t": 1})["y"]
-    t = values["t"]
-    tau = mu1 - mu0
-    nan = float("nan")
-    truth = {
-        "ATE": float(tau.mean()),
-        "ATT": float(tau[t == 1].mean()) if t.any() else nan,
-        "ATC": float(tau[t == 0].mean()) if (t == 0).any() else nan,
-    }
+    truth = average_effects(mu1 - mu0, values["t"])
     if population_truth:
         pop = scm.sample_noise(POP_N, int(rng.integers(2**31)))
         truth |= {f"{k}_pop": v for k, v in effects_by_intervention(scm, "t", "y", pop).items()}

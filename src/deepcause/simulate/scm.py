@@ -101,7 +101,17 @@ class Node:
     ``fn(pa, u)`` receives a dict of parent values (arrays of shape ``(n,)`` for scalar parents,
     ``(n, dim)`` for vector parents) and the node's noise ``u`` (as returned by ``noise``), and
     returns the node's values, shape ``(n,)`` (``dim == 1``) or ``(n, dim)``. ``noise(rng, n)``
-    draws the exogenous noise; the default is standard Gaussian of the node's dimension.
+    draws the exogenous noise; the default is standard Gaussian of the node's dimension
+    (:func:`no_noise` makes a deterministic node). ``latent`` nodes are simulated but not
+    returned; ``discrete`` nodes come back as integers; ``column_names`` names the data
+    columns (default: the node name, or ``name_0 ... name_{dim-1}`` for vectors).
+
+    Examples
+    --------
+    >>> x = Node("x", dim=2, column_names=("age", "income"))
+    >>> y = Node("y", ("x",), lambda pa, u: pa["x"].sum(1) + u, gaussian(0.1))
+    >>> x.columns, y.parents
+    (('age', 'income'), ('x',))
     """
 
     name: str
@@ -150,6 +160,9 @@ class Node:
 
 class SCM:
     """A structural causal model over :class:`Node` objects (given in any order).
+
+    Nodes are simulated, and draw their noise, in the order given whenever every node's
+    parents come before it; otherwise in the topological order closest to it.
 
     >>> scm = SCM([Node("U", latent=True), Node("X", ("U",), lambda pa, u: pa["U"] + u),
     ...            Node("Y", ("X", "U"), lambda pa, u: pa["X"] - pa["U"] + u)])
