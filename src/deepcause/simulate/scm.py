@@ -29,15 +29,13 @@ import difflib
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import CycleError, DataValidationError, GraphError, UnknownNodeError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..graph.causal_graph import CausalGraph
+from ..graph.causal_graph import CausalGraph
 
 __all__ = [
     "Node",
@@ -207,8 +205,6 @@ class SCM:
     @property
     def graph(self) -> CausalGraph:
         """The causal graph over observed nodes; latent nodes become bidirected edges."""
-        from ..graph.causal_graph import CausalGraph
-
         directed = [(p, nd.name) for nd in self.nodes.values() for p in nd.parents]
         full = CausalGraph.from_edges(directed, nodes=self.order)
         latent = [n for n in self.order if self.nodes[n].latent]
@@ -225,8 +221,6 @@ class SCM:
         >>> sorted(scm.column_graph.parents("y"))
         ['x1', 'x2']
         """
-        from ..graph.causal_graph import CausalGraph
-
         g = self.graph
         cols = self.node_columns
         directed = [(a, b) for u, v in g.directed_edges for a in cols[u] for b in cols[v]]
