@@ -68,7 +68,9 @@ def discrete_data(n: int = 2000, seed: int = 1) -> CausalDataset:
     t = rng.binomial(1, 1 / (1 + np.exp(0.5 - z1 - z2)))
     y = rng.binomial(1, 0.2 + 0.3 * t + 0.2 * z1 + 0.2 * z2)
     df = pd.DataFrame({"Z1": z1, "Z2": z2, "T": t, "Y": y})
-    return CausalDataset(df, "T", "Y", ("Z1", "Z2"), truth={"ATE": 0.3})
+    return CausalDataset(
+        df, {"treatment": "T", "outcome": "Y", "covariates": ("Z1", "Z2")}, {"ATE": 0.3}
+    )
 
 
 def test_the_backdoor_estimators_are_found():

@@ -15,8 +15,7 @@ from sklearn.linear_model import LinearRegression
 from ..datasets.loaders import load_mroz
 from ..estimate.selection import HeckmanSelection, SelectionIPW, ShadowVariableEstimator
 from ..exceptions import PositivityWarning
-from ..simulate import make_covariate_shift
-from ..simulate.designs import make_selection
+from ..simulate import make_covariate_shift, make_selection
 from ..stable import StableRegressor
 
 __all__ = ["TITLE", "main"]
@@ -101,9 +100,10 @@ def _regimes(n: int, out: TextIO) -> dict[str, dict[str, float]]:
 
 
 def _stable(n: int, out: TextIO) -> dict[str, list[float]]:
-    X, y, _ = make_covariate_shift(n, p=10, r=2.5, random_state=0)
+    train = make_covariate_shift(n, p=10, r=2.5, random_state=0).data
+    X, y = train.drop(columns="y").to_numpy(), train["y"].to_numpy()
     tests = [
-        make_covariate_shift(1000, p=10, r=r, random_state=10 + k)
+        make_covariate_shift(1000, p=10, r=r, random_state=10 + k).data
         for k, r in enumerate((-3.0, -1.5, 1.5, 3.0))
     ]
     print(
@@ -118,7 +118,10 @@ def _stable(n: int, out: TextIO) -> dict[str, list[float]]:
     res = {}
     for name, model in models.items():
         model.fit(X, y)
-        res[name] = [float(np.sqrt(np.mean((model.predict(Xt) - yt) ** 2))) for Xt, yt, _ in tests]
+        res[name] = [
+            float(np.sqrt(np.mean((model.predict(t.drop(columns="y").to_numpy()) - t["y"]) ** 2)))
+            for t in tests
+        ]
         ess = getattr(model, "effective_sample_size_", len(y))
         print(
             f"   {name:<17} RMSE at r = -3, -1.5, 1.5, 3: {', '.join(f'{v:.3f}' for v in res[name])}"

@@ -50,7 +50,7 @@ _GRAPHS = {
 
 def default_check_data(n: int = 400, random_state: int = 0) -> Any:
     """The data set used when ``check_estimator`` gets none: confounded binary, 3 covariates."""
-    from ..simulate.designs import make_confounded_binary
+    from ..simulate import make_confounded_binary
 
     return make_confounded_binary(
         n, n_covariates=3, random_state=random_state, population_truth=False
