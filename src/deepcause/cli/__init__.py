@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "estimate": ".estimate",
     "sample": ".sample",
     "demo": ".demo",
+    "bounds": ".bounds",
 }
 
 

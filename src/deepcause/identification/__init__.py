@@ -12,4 +12,16 @@ from .bounds import Bounds, bounds
 from .estimand import Estimand
 from .expressions import ONE, Expression, Fraction, P, Product, Sum, simplify
 
-__all__ = ["identify", "bounds", "Bounds", "Estimand", "Expression", "P", "Sum", "Product", "Fraction", "ONE", "simplify"]
+__all__ = [
+    "identify",
+    "bounds",
+    "Bounds",
+    "Estimand",
+    "Expression",
+    "P",
+    "Sum",
+    "Product",
+    "Fraction",
+    "ONE",
+    "simplify",
+]

@@ -113,22 +113,25 @@ def _weights(df: pd.DataFrame, what: str) -> np.ndarray:
     return w
 
 
-def _check_table_rows(df: pd.DataFrame, names: Sequence[str], what: str) -> None:
-    extra = [c for c in df.columns if c not in names and c != PROB]
+def _check_table_rows(df: pd.DataFrame, allowed: Sequence[str], what: str) -> None:
+    """Every column is a graph node or ``probability``; one row per combination of values."""
+    extra = [c for c in df.columns if c not in allowed and c != PROB]
     if extra:
         raise DataValidationError(
             f"column {extra[0]!r} of the {what} probability table is not a variable of the "
             f"query; sum it out (df.groupby([...])['probability'].sum()) or add it to the graph"
         )
-    if df.duplicated(subset=list(names)).any():
+    if df.duplicated(subset=[c for c in df.columns if c != PROB]).any():
         raise DataValidationError(
             f"the {what} probability table lists a combination of values twice; give one row "
             f"per combination (sum duplicates with df.groupby([...])['probability'].sum())"
         )
 
 
-def joint_from_data(data: object, names: Sequence[str]) -> Joint:
+def joint_from_data(data: object, names: Sequence[str], nodes: Sequence[str] = ()) -> Joint:
     """The :class:`Joint` of ``names`` from samples or from a probability table.
+
+    A table may also hold other graph ``nodes`` (summed out); any other column is refused.
 
     >>> df = pd.DataFrame({"X": [0, 1, 1, 1], "Y": [0, 0, 1, 1]})
     >>> j = joint_from_data(df, ["X", "Y"])
@@ -145,7 +148,7 @@ def joint_from_data(data: object, names: Sequence[str]) -> Joint:
     prob = np.zeros(shape)
     is_table = PROB in df.columns and PROB not in names
     if is_table:
-        _check_table_rows(df, names, "data")
+        _check_table_rows(df, (*names, *nodes), "data")
         w = _weights(df, "data")
         if abs(w.sum() - 1) > TOL:
             raise DataValidationError(
@@ -165,9 +168,7 @@ def _conditional(counts: np.ndarray, k: int) -> np.ndarray:
     return np.divide(counts, tot, out=np.zeros(counts.shape), where=tot > 0)
 
 
-def interventional_from_data(
-    data: object, joint: Joint, treated: Sequence[str]
-) -> Interventional:
+def interventional_from_data(data: object, joint: Joint, treated: Sequence[str]) -> Interventional:
     """``P(others | do(treated))`` from an experimental table or experimental samples.
 
     The columns are the treated variables and the measured outcomes (graph nodes), plus

@@ -10,8 +10,14 @@ import pandas as pd
 
 from ...exceptions import DataValidationError, QueryError
 from ...graph.causal_graph import CausalGraph
-from ._data import Interventional, Joint, interventional_from_data, joint_from_data
-from ._data import _levels, positions
+from ._data import (
+    Interventional,
+    Joint,
+    _levels,
+    interventional_from_data,
+    joint_from_data,
+    positions,
+)
 from ._plan import Plan, balke_pearl_plan, causation_plan, lp_plan, natural_plan
 from .result import Bounds
 
@@ -20,6 +26,7 @@ __all__ = ["bounds"]
 QUANTITIES = ("probability", "ate", "pns", "pn", "ps")
 METHODS = ("lp", "natural", "balke-pearl", "tian-pearl")
 _CAUSATION = ("pns", "pn", "ps")
+_LP = ("lp", "balke-pearl")  # methods that use every node of the pruned graph
 
 
 def _prune(graph: CausalGraph, keep: set[str]) -> CausalGraph:
@@ -79,7 +86,7 @@ def _query_text(joint: Joint, quantity: str, t: dict, c: dict | None, o: dict) -
         return p_t
     if quantity == "ate":
         return f"{p_t} - P({fmt(o)} | do({fmt(c)}))"
-    (y, yi), (x, _) = next(iter(o.items())), next(iter(c.items()))
+    y, yi = next(iter(o.items()))
     yv, ct = joint.levels[joint.axis(y)][yi], fmt(c)
     return {"pns": f"PNS = P({y}_[{fmt(t)}]={yv}, {y}_[{ct}]!={yv})",
             "pn": f"PN = P({y}_[{ct}]!={yv} | {fmt(t)}, {y}={yv})",
@@ -197,7 +204,7 @@ def bounds(
         if failed:
             plan.notes.append(f"{failed} of {n_boot} bootstrap resamples could not be bounded "
                               f"(e.g. a needed configuration was missing) and were dropped")  # fmt: skip
-    if misfit > 0:
+    if misfit > 1e-8:
         plan.notes.append(f"the data are outside the graph's model (L1 distance {misfit:.3g}); "
                           f"the bounds are for the nearest compatible distributions")  # fmt: skip
     n = [s.n for s in (obs, exp) if s is not None and s.n is not None]
@@ -217,9 +224,13 @@ def _prepare(g: CausalGraph, data: Any, treatment: Any, outcome: Any, control: A
     keep = set(xs) | set(ys)
     if isinstance(experimental, pd.DataFrame):
         keep |= {v for v in experimental.columns if v in g}
-    small = _prune(g, keep) if method == "lp" else g.subgraph(keep)
-    names = [v for v in g.topological_order() if v in small]
-    joint = joint_from_data(data, names) if data is not None else _levels_only(experimental, names)
+    small = _prune(g, keep)  # the graph that matters; closed forms need only keep's columns
+    names = [v for v in g.topological_order() if v in small and (method in _LP or v in keep)]
+    joint = (
+        joint_from_data(data, names, g.nodes)
+        if data is not None
+        else _levels_only(experimental, names)
+    )
     t, o = positions(joint, treatment, "treatment"), positions(joint, outcome, "outcome")
     c = None
     if quantity in _CAUSATION:
