@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 
 import numpy as np
@@ -113,19 +114,24 @@ def _causation_checks(joint: Joint, t: dict, o: dict, quantity: str) -> None:
         )
 
 
-def _bootstrap(plan: Plan, joint: Joint | None, exp: Interventional | None, n_boot: int,
-               random_state: Any) -> tuple[np.ndarray, np.ndarray, int]:  # fmt: skip
+def _bootstrap(
+    plan: Plan, joint: Joint | None, exp: Interventional | None, n_boot: int, random_state: Any
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Endpoints on ``n_boot`` resamples of the rows (of samples; tables are kept fixed)."""
+    if n_boot == 0 or not any(s is not None and s.n is not None for s in (joint, exp)):
+        return None, None
     rng = np.random.default_rng(random_state)
     out = np.full((n_boot, 2), np.nan)
-    failed = 0
     for b in range(n_boot):
         j = joint.resample(rng) if joint is not None and joint.n is not None else joint
         e = exp.resample(rng) if exp is not None else None
-        try:
+        with suppress(DataValidationError):  # e.g. a parent configuration missing
             out[b] = plan.compute(j, e)[:2]
-        except DataValidationError:  # e.g. a parent configuration missing from the resample
-            failed += 1
-    return out[:, 0], out[:, 1], failed
+    failed = int(np.isnan(out[:, 0]).sum())
+    if failed:
+        plan.notes.append(f"{failed} of {n_boot} bootstrap resamples could not be bounded "
+                          f"(e.g. a needed configuration was missing) and were dropped")  # fmt: skip
+    return out[:, 0], out[:, 1]
 
 
 def bounds(
@@ -198,12 +204,7 @@ def bounds(
                       method, monotonic, exp is not None)  # fmt: skip
     obs = joint if data is not None else None
     lo, hi, misfit = plan.compute(obs, exp)
-    lb = ub = None
-    if n_boot > 0 and any(s is not None and s.n is not None for s in (obs, exp)):
-        lb, ub, failed = _bootstrap(plan, obs, exp, n_boot, random_state)
-        if failed:
-            plan.notes.append(f"{failed} of {n_boot} bootstrap resamples could not be bounded "
-                              f"(e.g. a needed configuration was missing) and were dropped")  # fmt: skip
+    lb, ub = _bootstrap(plan, obs, exp, n_boot, random_state)
     if misfit > 1e-8:
         plan.notes.append(f"the data are outside the graph's model (L1 distance {misfit:.3g}); "
                           f"the bounds are for the nearest compatible distributions")  # fmt: skip
