@@ -357,3 +357,20 @@ def test_cli_bounds(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["bounds", "--data", str(path), "-g", "X -> Y"])
     assert exit_info.value.code == 2
+
+
+def test_adjusted_effect_used_for_probabilities_of_causation():
+    rng = np.random.default_rng(13)
+    scm = _scm(rng, ({"W": [], "X": ["W"], "Y": ["X", "W"]}, []))
+    exp = pd.DataFrame([{"X": x, "Y": y, "probability": scm.prob({"X": x}, {"Y": y})}
+                        for x in (0, 1) for y in (0, 1)])  # fmt: skip
+    kw = dict(treatment={"X": 1}, outcome={"Y": 1}, quantity="pns")
+    from_graph = deepcause.bounds(scm.graph, scm.table(), **kw)
+    given = deepcause.bounds("X -> Y; X <-> Y", scm.table().drop(columns="W")
+                             .groupby(["X", "Y"], as_index=False).sum(), experimental=exp, **kw)  # fmt: skip
+    assert abs(from_graph.lower - given.lower) < 1e-9 and abs(from_graph.upper - given.upper) < 1e-9
+    assert "identified from the graph (backdoor)" in from_graph.notes[0]
+    with pytest.raises(DataValidationError, match="lack one of the two values"):
+        deepcause.bounds("X -> Y; X <-> Y", scm.table().drop(columns="W")
+                         .groupby(["X", "Y"], as_index=False).sum(),
+                         experimental=exp[exp.X == 1], **kw)  # fmt: skip

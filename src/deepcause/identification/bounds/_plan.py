@@ -117,6 +117,11 @@ def _interventional(exp: Interventional, x: str, y: str, yi: int) -> tuple[float
         )
     axis = exp.others.index(y)
     sums = exp.prob.sum(axis=tuple(1 + i for i in range(len(exp.others)) if i != axis))
+    if np.any(sums.sum(axis=1) == 0):
+        raise DataValidationError(
+            f"the experimental data lack one of the two values of {x}; P({y} | do({x})) is "
+            f"needed at both the treatment and the control value"
+        )
     return tuple(float(v) for v in np.take(sums, yi, axis=1))
 
 

@@ -200,7 +200,7 @@ def bounds(
         raise QueryError(f"method={method!r} cannot use experimental data; use method='lp'")
     small, joint, exp, (t, c, o) = _prepare(g, data, treatment, outcome, control, quantity,
                                             experimental, method)  # fmt: skip
-    plan = _make_plan(g, small, joint if data is not None else None, (t, c, o), quantity,
+    plan = _make_plan(small, joint if data is not None else None, (t, c, o), quantity,
                       method, monotonic, exp is not None)  # fmt: skip
     obs = joint if data is not None else None
     lo, hi, misfit = plan.compute(obs, exp)
@@ -226,7 +226,8 @@ def _prepare(g: CausalGraph, data: Any, treatment: Any, outcome: Any, control: A
     if isinstance(experimental, pd.DataFrame):
         keep |= {v for v in experimental.columns if v in g}
     small = _prune(g, keep)  # the graph that matters; closed forms need only keep's columns
-    names = [v for v in g.topological_order() if v in small and (method in _LP or v in keep)]
+    every = method in _LP or (method == "tian-pearl" and experimental is None)
+    names = [v for v in g.topological_order() if v in small and (every or v in keep)]
     joint = (
         joint_from_data(data, names, g.nodes)
         if data is not None
@@ -242,7 +243,7 @@ def _prepare(g: CausalGraph, data: Any, treatment: Any, outcome: Any, control: A
     return small, joint, exp, (t, c, o)
 
 
-def _make_plan(g: CausalGraph, small: CausalGraph, obs: Joint | None, query: tuple,
+def _make_plan(small: CausalGraph, obs: Joint | None, query: tuple,
                quantity: str, method: str, monotonic: bool, has_exp: bool) -> Plan:  # fmt: skip
     t, c, o = query
     (x, ti), (y, yi) = next(iter(t.items())), next(iter(o.items()))
@@ -257,4 +258,4 @@ def _make_plan(g: CausalGraph, small: CausalGraph, obs: Joint | None, query: tup
             raise QueryError("method='balke-pearl' bounds quantity='ate' for one treatment and "
                              "one outcome; use method='lp'")  # fmt: skip
         return balke_pearl_plan(small, x, y, ti, c[x], yi)
-    return causation_plan(g, obs, (x, y, ti, c[x], yi), quantity, monotonic, has_exp)
+    return causation_plan(small, obs, (x, y, ti, c[x], yi), quantity, monotonic, has_exp)
