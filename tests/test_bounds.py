@@ -373,4 +373,58 @@ def test_adjusted_effect_used_for_probabilities_of_causation():
     with pytest.raises(DataValidationError, match="lack one of the two values"):
         deepcause.bounds("X -> Y; X <-> Y", scm.table().drop(columns="W")
                          .groupby(["X", "Y"], as_index=False).sum(),
-                         experimental=exp[exp.X == 1], **kw)  # fmt: skip
+                         experimental=exp[exp.X == 1], method="tian-pearl", **kw)  # fmt: skip
+
+
+def _iv_truth(scm, quantity):
+    """PNS/PN/PS of a binary IV SCM whose Y is a deterministic function of (X, U)."""
+    p_u = scm.p_latent[0]
+    _, cx = scm.cpt["X"]  # (z, u, x)
+    _, cy = scm.cpt["Y"]  # (x, u, y), one-hot
+    f = cy.argmax(axis=-1)  # f[x, u]
+    pz = scm.cpt["Z"][1]
+    pzxu = pz[:, None, None] * p_u[None, :, None] * cx  # (z, u, x)
+    pxu = pzxu.sum(axis=0)  # (u, x)
+    if quantity == "pns":
+        return float(p_u @ ((f[1] == 1) & (f[0] != 1)))
+    if quantity == "pn":
+        num = pxu[:, 1] * (f[1] == 1) * (f[0] != 1)
+        return float(num.sum() / (pxu[:, 1] * (f[1] == 1)).sum())
+    num = pxu[:, 0] * (f[0] != 1) * (f[1] == 1)
+    return float(num.sum() / (pxu[:, 0] * (f[0] != 1)).sum())
+
+
+def _deterministic_y(scm):
+    lat, cy = scm.cpt["Y"]
+    scm.cpt["Y"] = (lat, np.eye(2)[cy.argmax(axis=-1)])
+    return scm
+
+
+@pytest.mark.parametrize("quantity", ["pns", "pn", "ps"])
+def test_causation_lp_uses_the_instrument_and_contains_truth(quantity):
+    rng = np.random.default_rng(14)
+    narrower = 0
+    for _ in range(8):
+        scm = _deterministic_y(_scm(rng, IV, k_latent=6))
+        truth = _iv_truth(scm, quantity)
+        kw = dict(treatment={"X": 1}, outcome={"Y": 1}, quantity=quantity)
+        lp = deepcause.bounds(scm.graph, scm.table(), **kw)
+        tp = deepcause.bounds(scm.graph, scm.table(), method="tian-pearl", **kw)
+        assert lp.method == "lp" and lp.sharp
+        assert lp.lower - 1e-7 <= truth <= lp.upper + 1e-7
+        assert tp.lower - 1e-7 <= truth <= tp.upper + 1e-7
+        assert tp.lower - 1e-7 <= lp.lower and lp.upper <= tp.upper + 1e-7
+        narrower += lp.width < tp.width - 1e-3
+    assert narrower >= 2
+
+
+@pytest.mark.parametrize("quantity", ["pns", "pn", "ps"])
+def test_causation_lp_reproduces_tian_pearl_on_the_bow(quantity):
+    rng = np.random.default_rng(15)
+    for _ in range(10):
+        obs, exp, _ = _response_model(rng)
+        for e in (exp, None):
+            kw = dict(treatment={"X": 1}, outcome={"Y": 1}, quantity=quantity, experimental=e)
+            lp = deepcause.bounds("X -> Y; X <-> Y", obs, **kw)
+            tp = deepcause.bounds("X -> Y; X <-> Y", obs, method="tian-pearl", **kw)
+            assert abs(lp.lower - tp.lower) < 1e-9 and abs(lp.upper - tp.upper) < 1e-9

@@ -24,9 +24,17 @@ from .causation import (
     monotonicity_violation,
 )
 from .closed_form import balke_pearl_ate, natural_bounds
+from .counterfactual import causation_objective, check_causal_paths
 from .lp import ResponseModel, Term, check_positivity, lp_bounds
 
-__all__ = ["Plan", "lp_plan", "natural_plan", "balke_pearl_plan", "causation_plan"]
+__all__ = [
+    "Plan",
+    "lp_plan",
+    "lp_causation_plan",
+    "natural_plan",
+    "balke_pearl_plan",
+    "causation_plan",
+]
 
 Compute = Callable[[Joint | None, Interventional | None], tuple[float, float, float]]
 TOL = 1e-9
@@ -74,6 +82,22 @@ def lp_plan(graph: CausalGraph, joint: Joint, terms: list[Term]) -> Plan:
         notes.append("the confounded district is not a bidirected clique: one latent over it "
                      "is a larger model, so the bounds are valid but may not be sharp")  # fmt: skip
     return Plan(compute, "lp", model.clique or not model.district, notes)
+
+
+def lp_causation_plan(
+    graph: CausalGraph, joint: Joint, quantity: str, query: tuple[str, str, int, int, int]
+) -> Plan:
+    """PNS/PN/PS by the linear program (:mod:`.counterfactual`); ``query`` = (x, y, t, c, y)."""
+    model = ResponseModel.build(graph, joint.names, joint.cards)
+    check_causal_paths(model, graph, query[0], query[1])
+
+    def compute(j: Joint | None, exp: Interventional | None) -> tuple[float, float, float]:
+        assert j is not None
+        return lp_bounds(model, j, causation_objective(model, graph, j, quantity, query), exp)
+
+    notes = [f"linear program over {model.n_types} joint response types of the confounded "
+             f"district {{{', '.join(model.district)}}}"]  # fmt: skip
+    return Plan(compute, "lp", model.clique, notes)
 
 
 def natural_plan(graph: CausalGraph, terms: list[Term], x: list[str], y: list[str]) -> Plan:

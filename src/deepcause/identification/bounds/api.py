@@ -19,7 +19,15 @@ from ._data import (
     joint_from_data,
     positions,
 )
-from ._plan import Plan, balke_pearl_plan, causation_plan, lp_plan, natural_plan
+from ._plan import (
+    Plan,
+    balke_pearl_plan,
+    causation_plan,
+    lp_causation_plan,
+    lp_plan,
+    natural_plan,
+)
+from .lp import UnsupportedGraphError
 from .result import Bounds
 
 __all__ = ["bounds"]
@@ -41,7 +49,10 @@ def _prune(graph: CausalGraph, keep: set[str]) -> CausalGraph:
         nodes -= drop
 
 
-def _check_options(quantity: str, method: str | None, alpha: float, n_boot: int) -> str:
+def _check_options(
+    quantity: str, method: str | None, alpha: float, n_boot: int, monotonic: bool, data: object
+) -> tuple[str, bool]:
+    """The method to use, and whether it was chosen automatically (may fall back)."""
     if quantity not in QUANTITIES:
         raise QueryError(f"quantity must be one of {list(QUANTITIES)}, got {quantity!r}")
     if method is not None and method not in METHODS:
@@ -50,14 +61,20 @@ def _check_options(quantity: str, method: str | None, alpha: float, n_boot: int)
         raise QueryError(f"alpha must be in (0, 1), got {alpha!r}")
     if not isinstance(n_boot, int | np.integer) or n_boot < 0:
         raise QueryError(f"n_boot must be a non-negative integer, got {n_boot!r}")
+    if monotonic and quantity not in _CAUSATION:
+        raise QueryError("monotonic=True applies to quantity='pns', 'pn' or 'ps'")
+    causal = quantity in _CAUSATION
     if method is None:
-        return "tian-pearl" if quantity in _CAUSATION else "lp"
-    if (quantity in _CAUSATION) != (method == "tian-pearl"):
+        if causal and (monotonic or data is None):
+            return "tian-pearl", False
+        return "lp", causal
+    allowed = ("lp", "tian-pearl") if causal else ("lp", "natural", "balke-pearl")
+    if method not in allowed or (monotonic and method != "tian-pearl"):
         raise QueryError(
-            f"quantity={quantity!r} is bounded by method='tian-pearl' and 'probability'/'ate' by "
-            f"'lp', 'natural' or 'balke-pearl'; got method={method!r}"
+            f"quantity={quantity!r}{' with monotonic=True' if monotonic else ''} is bounded by "
+            f"method {' or '.join(repr(m) for m in allowed)}; got method={method!r}"
         )
-    return method
+    return method, False
 
 
 def _names(graph: CausalGraph, assignment: object, role: str) -> list[str]:
@@ -190,9 +207,7 @@ def bounds(
     (0.4, 0.9, 'lp', True)
     """
     g = graph if isinstance(graph, CausalGraph) else CausalGraph(graph)
-    method = _check_options(quantity, method, alpha, n_boot)
-    if monotonic and quantity not in _CAUSATION:
-        raise QueryError("monotonic=True applies to quantity='pns', 'pn' or 'ps'")
+    method, auto = _check_options(quantity, method, alpha, n_boot, monotonic, data)
     if data is None and not (quantity == "pns" and experimental is not None):
         raise DataValidationError("data is required (None is allowed only for PNS from "
                                   "experimental data alone)")  # fmt: skip
@@ -201,7 +216,7 @@ def bounds(
     small, joint, exp, (t, c, o) = _prepare(g, data, treatment, outcome, control, quantity,
                                             experimental, method)  # fmt: skip
     plan = _make_plan(small, joint if data is not None else None, (t, c, o), quantity,
-                      method, monotonic, exp is not None)  # fmt: skip
+                      (method, auto), monotonic, exp is not None)  # fmt: skip
     obs = joint if data is not None else None
     lo, hi, misfit = plan.compute(obs, exp)
     lb, ub = _bootstrap(plan, obs, exp, n_boot, random_state)
@@ -243,17 +258,29 @@ def _prepare(g: CausalGraph, data: Any, treatment: Any, outcome: Any, control: A
     return small, joint, exp, (t, c, o)
 
 
-def _make_plan(small: CausalGraph, obs: Joint | None, query: tuple,
-               quantity: str, method: str, monotonic: bool, has_exp: bool) -> Plan:  # fmt: skip
+def _make_plan(small: CausalGraph, obs: Joint | None, query: tuple, quantity: str,
+               method: tuple[str, bool], monotonic: bool, has_exp: bool) -> Plan:  # fmt: skip
     t, c, o = query
     (x, ti), (y, yi) = next(iter(t.items())), next(iter(o.items()))
     terms = [(1.0, t, o)] + ([(-1.0, c, o)] if quantity == "ate" else [])
-    if method == "lp":
+    name, auto = method
+    if name == "lp" and quantity in _CAUSATION:
+        assert obs is not None
+        try:
+            return lp_causation_plan(small, obs, quantity, (x, y, ti, c[x], yi))
+        except UnsupportedGraphError as exc:
+            if not auto:
+                raise
+            plan = causation_plan(small, obs, (x, y, ti, c[x], yi), quantity, monotonic, has_exp)
+            plan.notes.append(f"Tian-Pearl bounds, because the linear program does not apply: "
+                              f"{exc}")  # fmt: skip
+            return plan
+    if name == "lp":
         assert obs is not None
         return lp_plan(small, obs, terms)
-    if method == "natural":
+    if name == "natural":
         return natural_plan(small, terms, list(t), list(o))
-    if method == "balke-pearl":
+    if name == "balke-pearl":
         if quantity != "ate" or len(t) != 1 or len(o) != 1:
             raise QueryError("method='balke-pearl' bounds quantity='ate' for one treatment and "
                              "one outcome; use method='lp'")  # fmt: skip

@@ -85,6 +85,7 @@ class ResponseModel:
     district: tuple[str, ...]
     clique: bool
     indicators: dict[str, np.ndarray]  # d -> (types of d, cells): 1[r_d(pa_d(v)) = v_d]
+    tables: dict[str, np.ndarray]  # d -> (types of d, parent configurations): r_d(pa)
     coords: np.ndarray  # (variables, cells): level index of each variable in each cell
 
     @classmethod
@@ -104,15 +105,16 @@ class ResponseModel:
                 f"levels / drop parents of the confounded nodes {list(district)}"
             )
         coords = np.indices(cards).reshape(len(cards), -1)
-        indicators = {}
+        indicators, tables = {}, {}
         for d in district:
             pa = [pos[p] for p in parents[d]]
             pa_cards = [cards[i] for i in pa]
             conf = np.ravel_multi_index(coords[pa], pa_cards) if pa else np.zeros(n_cells, int)
             table = np.array(list(product(range(cards[pos[d]]), repeat=int(np.prod(pa_cards)))))
             indicators[d] = table[:, conf] == coords[pos[d]][None, :]
+            tables[d] = table
         clique = all(graph.has_edge(a, b, "<->") for a in district for b in district if a < b)
-        return cls(names, cards, parents, district, clique, indicators, coords)
+        return cls(names, cards, parents, district, clique, indicators, tables, coords)
 
     @property
     def n_types(self) -> int:
@@ -134,6 +136,12 @@ class ResponseModel:
         k = self.cards[joint.axis(node)]
         cond = np.divide(m, denom, out=np.full(m.shape, 1.0 / k), where=denom > 0)
         return np.broadcast_to(cond, joint.prob.shape)
+
+    def type_indices(self) -> dict[str, np.ndarray]:
+        """For each district node, its own type index in every joint type ``(types,)``."""
+        shape = [self.tables[d].shape[0] for d in self.district]
+        return dict(zip(self.district, np.unravel_index(np.arange(self.n_types), shape),
+                        strict=True))  # fmt: skip
 
     def cell_weights(self, joint: Joint, do: dict[str, int]) -> np.ndarray:
         """``prod_o P(o | pa_o)`` over unconfounded, untreated nodes times ``1[treated = do]``."""
@@ -216,10 +224,13 @@ def _misfit(a: np.ndarray, b: np.ndarray) -> float:
 def lp_bounds(
     model: ResponseModel,
     joint: Joint,
-    terms: Sequence[Term],
+    terms: Sequence[Term] | np.ndarray,
     experimental: Interventional | None = None,
 ) -> tuple[float, float, float]:
-    """``(lower, upper, misfit)`` of the query over the models compatible with the data."""
+    """``(lower, upper, misfit)`` of the query over the models compatible with the data.
+
+    ``terms`` are interventional probabilities, or directly the coefficients on ``q``.
+    """
     w = model.cell_weights(joint, {})
     keep = w > 0
     a = (model.type_matrix()[:, keep] * w[keep][None, :]).T
@@ -228,7 +239,7 @@ def lp_bounds(
         ea, eb = _experimental_rows(model, joint, experimental)
         a, b = np.vstack([a, ea]), np.r_[b, eb]
     a, b = np.vstack([np.ones((1, a.shape[1])), a]), np.r_[1.0, b]
-    c = objective(model, joint, terms)
+    c = terms if isinstance(terms, np.ndarray) else objective(model, joint, terms)
     lo, hi = _solve(c, a, b), _solve(-c, a, b)
     if lo.status == 0 and hi.status == 0:
         return float(lo.fun), float(-hi.fun), 0.0
