@@ -8,8 +8,9 @@ probability table) and optionally experimental data:
   any discrete ADMG whose confounded nodes form one district (:mod:`.lp`);
 - ``method="natural"``: Manski's natural bounds, any graph; ``"balke-pearl"``: the closed form
   for the binary instrumental-variable graph (:mod:`.closed_form`);
-- ``method="tian-pearl"``: bounds on PNS/PN/PS, or point values under monotonicity
-  (:mod:`.causation`).
+- PNS/PN/PS: by the same linear program with a cross-world objective (:mod:`.counterfactual`),
+  or ``method="tian-pearl"``: Tian & Pearl's closed-form bounds, and point values under
+  monotonicity (:mod:`.causation`).
 
 >>> import pandas as pd
 >>> from deepcause.identification.bounds import bounds

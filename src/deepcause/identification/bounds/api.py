@@ -77,6 +77,14 @@ def _check_options(
     return method, False
 
 
+def _check_sources(data: object, experimental: object, quantity: str, method: str) -> None:
+    if data is None and not (quantity == "pns" and experimental is not None):
+        raise DataValidationError("data is required (None is allowed only for PNS from "
+                                  "experimental data alone)")  # fmt: skip
+    if experimental is not None and method in ("natural", "balke-pearl"):
+        raise QueryError(f"method={method!r} cannot use experimental data; use method='lp'")
+
+
 def _names(graph: CausalGraph, assignment: object, role: str) -> list[str]:
     if not isinstance(assignment, Mapping) or not assignment:
         raise QueryError(
@@ -184,10 +192,14 @@ def bounds(
     experimental : optional P(outcome | do(treatment)) as samples from a randomised experiment
         or as a table (treatment and outcome columns plus ``probability``, summing to 1 within
         each treatment value); used as extra constraints.
-    method : ``"lp"`` (default for probability/ate: sharp bounds by linear programming over
-        response functions, for graphs whose confounded nodes form one district),
-        ``"natural"`` (Manski bounds, any graph), ``"balke-pearl"`` (closed form, binary IV
-        graph, ``"ate"``), ``"tian-pearl"`` (default for pns/pn/ps).
+    method : ``"lp"`` (the default): sharp bounds by linear programming over response
+        functions, for graphs whose confounded nodes form one district (for pns/pn/ps also
+        every node on a causal path from treatment to outcome must be in it; otherwise the
+        default falls back to ``"tian-pearl"`` with a note); ``"natural"`` (Manski bounds,
+        any graph); ``"balke-pearl"`` (closed form, binary IV graph, ``"ate"``);
+        ``"tian-pearl"`` (closed-form pns/pn/ps bounds from P(x, y) and P(y | do(x)), the
+        latter from ``experimental`` or from the graph when identifiable; the default with
+        ``monotonic=True`` or ``data=None``).
     monotonic : for pns/pn/ps, assume treatment never prevents the outcome; the quantities
         are then point values (the assumption is checked against the data).
     alpha, n_boot, random_state : level and number of bootstrap resamples of the rows (for
@@ -208,11 +220,7 @@ def bounds(
     """
     g = graph if isinstance(graph, CausalGraph) else CausalGraph(graph)
     method, auto = _check_options(quantity, method, alpha, n_boot, monotonic, data)
-    if data is None and not (quantity == "pns" and experimental is not None):
-        raise DataValidationError("data is required (None is allowed only for PNS from "
-                                  "experimental data alone)")  # fmt: skip
-    if experimental is not None and method in ("natural", "balke-pearl"):
-        raise QueryError(f"method={method!r} cannot use experimental data; use method='lp'")
+    _check_sources(data, experimental, quantity, method)
     small, joint, exp, (t, c, o) = _prepare(g, data, treatment, outcome, control, quantity,
                                             experimental, method)  # fmt: skip
     plan = _make_plan(small, joint if data is not None else None, (t, c, o), quantity,

@@ -126,13 +126,14 @@ class Bounds:
         rows = [("lower", f"{self.lower:.6g}"), ("upper", f"{self.upper:.6g}"),
                 ("width", f"{self.width:.6g}"),
                 ("method", f"{self.method} ({'sharp' if self.sharp else 'valid, not sharp'})")]  # fmt: skip
-        if self.n is not None:
+        if self.n is not None and self.lower_boot is not None:
             level = f"{100 * (1 - d['alpha']):g}% CI"
             rows += [
                 (f"lower {level}", f"[{d['lower_ci_low']:.4g}, {d['lower_ci_high']:.4g}]"),
                 (f"upper {level}", f"[{d['upper_ci_low']:.4g}, {d['upper_ci_high']:.4g}]"),
-                ("n", str(self.n)),
             ]
+        if self.n is not None:
+            rows.append(("n", str(self.n)))
         if self.misfit > 0:
             rows.append(("misfit (L1)", f"{self.misfit:.3g}"))
         width = max(len(k) for k, _ in rows)
