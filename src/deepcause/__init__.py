@@ -23,6 +23,7 @@ from .graph.criteria import (
     is_valid_adjustment_set,
 )
 from .identification.algorithm import identify
+from .identification.bounds import Bounds, bounds
 from .identification.estimand import Estimand, Expression, Fraction, P, Product, Sum
 from .results import EffectEstimate
 
@@ -45,6 +46,8 @@ __all__ = [
     "NotIdentifiableError",
     "PositivityWarning",
     "identify",
+    "bounds",
+    "Bounds",
     "Estimand",
     "Expression",
     "P",

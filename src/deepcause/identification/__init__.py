@@ -8,11 +8,14 @@ P(Y | do(X)) = Σ_{Z} P(Y | X, Z) P(Z)
 from __future__ import annotations
 
 from .algorithm import identify
+from .bounds import Bounds, bounds
 from .estimand import Estimand
 from .expressions import ONE, Expression, Fraction, P, Product, Sum, simplify
 
 __all__ = [
     "identify",
+    "bounds",
+    "Bounds",
     "Estimand",
     "Expression",
     "P",

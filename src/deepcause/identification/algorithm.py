@@ -378,7 +378,10 @@ def _hedge_message(
         f"What would help: measuring a mediator that carries the whole effect of {_braces(fx)} "
         f"on {_braces(y)} and shares no unobserved cause with the treatment (front door); "
         f"{confounding}; or an instrument for the treatment (a variable that moves it and "
-        f"affects the outcome only through it) with an instrumental-variable estimator."
+        f"affects the outcome only through it) with an instrumental-variable estimator.\n"
+        f"Bounds instead of a number: deepcause.bounds(graph, data, treatment={{...}}, "
+        f"outcome={{...}}) gives sharp bounds for discrete data (`deepcause bounds` on the "
+        f"command line)."
     )
 
 
