@@ -38,36 +38,98 @@ def _as_names(value: str | Iterable[str], what: str) -> frozenset[str]:
 
 
 class Expression:
-    """Base class of the expression tree; see the module docstring."""
+    """Base class of the immutable expression trees over probability terms.
+
+    The concrete nodes are :class:`P`, :class:`Sum`, :class:`Product` and :class:`Fraction`;
+    ``a * b`` builds a ``Product`` and ``a / b`` a ``Fraction``. Expressions print in textbook
+    notation, render to LaTeX, simplify and evaluate on discrete data (:meth:`table`).
+
+    Examples
+    --------
+    >>> e = Sum("Z", P("Y", given=["X", "Z"]) * P("Z"))
+    >>> print(e)
+    Σ_{Z} P(Y | X, Z) P(Z)
+    >>> sorted(e.free_variables)
+    ['X', 'Y']
+    """
 
     __slots__ = ()
 
     @property
     def free_variables(self) -> frozenset[str]:
-        """Variables the expression is a function of (those not bound by a :class:`Sum`)."""
+        """Variables the expression is a function of (those not bound by a :class:`Sum`).
+
+        >>> sorted(Sum("Z", P("Y", given=["X", "Z"])).free_variables)
+        ['X', 'Y']
+        """
         return self._free  # type: ignore[attr-defined]
 
     @property
     def all_variables(self) -> frozenset[str]:
-        """Every variable name occurring in the expression, bound or free."""
+        """Every variable name occurring in the expression, bound or free.
+
+        >>> sorted(Sum("Z", P("Y", given=["X", "Z"])).all_variables)
+        ['X', 'Y', 'Z']
+        """
         return _all_variables(self)
 
     def __str__(self) -> str:
         return self.to_text()
 
     def to_text(self, ascii: bool = False) -> str:
-        """Readable notation; ``ascii=True`` writes ``sum_{Z}`` instead of ``Σ_{Z}``."""
+        """The expression in readable notation (what ``str()`` returns).
+
+        A summed variable that is also used outside its sum is primed (``X'``).
+
+        Parameters
+        ----------
+        ascii : bool, default False
+            Write ``sum_{Z}`` instead of ``Σ_{Z}``.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> e = P("Y", given="X") * Sum("X", P("M", given="X") * P("X"))
+        >>> e.to_text(ascii=True)
+        "P(Y | X) sum_{X'} P(M | X') P(X')"
+        """
         return _render(self, "ascii" if ascii else "unicode", frozenset(self._free), {})  # type: ignore[attr-defined]
 
     def to_latex(self) -> str:
-        """LaTeX source (without surrounding ``$``)."""
+        """The expression as LaTeX source, without the surrounding ``$``.
+
+        Single letters stay as they are, ``X1`` becomes ``X_{1}`` and longer names are set
+        in ``\\mathrm``.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> print(Fraction(P(["Y", "X1"]), P("X1")).to_latex())
+        \\frac{P(X_{1}, Y)}{P(X_{1})}
+        """
         return _render(self, "latex", frozenset(self._free), {})  # type: ignore[attr-defined]
 
     def _repr_latex_(self) -> str:
         return f"${self.to_latex()}$"
 
     def simplify(self) -> Expression:
-        """An equivalent, shorter expression (see :func:`simplify`)."""
+        """An equivalent, shorter expression (see :func:`simplify` for the rules).
+
+        Returns
+        -------
+        Expression
+
+        Examples
+        --------
+        >>> print((P("A", given=["B", "C"]) * P("B", given="C")).simplify())
+        P(A, B | C)
+        """
         return simplify(self)
 
     def __mul__(self, other: Expression) -> Product:
@@ -77,8 +139,33 @@ class Expression:
         return Fraction(self, other)
 
     def table(self, data: pd.DataFrame | pd.Series, *, weights: str | None = None) -> pd.Series:
-        """Evaluate on data (see :meth:`Estimand.evaluate`) for every value of the free variables.
+        """Evaluate on data for every combination of values of the free variables.
 
+        Parameters
+        ----------
+        data : DataFrame or Series
+            Discrete samples (one row each), a joint probability table (a DataFrame with a
+            ``probability`` column) or a Series of probabilities indexed by the variables.
+        weights : str, optional
+            Column holding row weights or counts (defaults to ``probability`` when present).
+
+        Returns
+        -------
+        Series
+            The value for each combination of the free variables (one row and no index when
+            there are none), undefined (NaN) where a conditioning event has probability 0.
+
+        Raises
+        ------
+        DataValidationError
+            When a variable is not a column, has missing values, or the weights are invalid.
+
+        See Also
+        --------
+        deepcause.identification.Estimand.evaluate : the same for an identified query.
+
+        Examples
+        --------
         >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
         >>> P("A", given="B").table(t).round(3).tolist()
         [0.333, 0.429, 0.667, 0.571]
@@ -139,7 +226,33 @@ class P(Expression):
 class Sum(Expression):
     """``Σ_{variables} expression``: the sum over all values of ``variables``.
 
-    Variables that do not occur in ``expression`` are ignored (and dropped by ``simplify``).
+    The sum binds its variables: they are not free variables of the result. Variables that do
+    not occur in ``expression`` are ignored (and dropped by ``simplify``).
+
+    Parameters
+    ----------
+    variables : str or iterable of str
+        The summed variables.
+    expression : Expression
+        The body of the sum.
+
+    Raises
+    ------
+    TypeError
+        If ``expression`` is not an :class:`Expression`.
+    QueryError
+        If a variable name is not a non-empty string.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
+    >>> s = Sum("A", P(["A", "B"]))
+    >>> print(s)
+    Σ_{A} P(A, B)
+    >>> sorted(s.free_variables)
+    ['B']
+    >>> s.table(t).round(3).tolist()  # P(B = 0), P(B = 1)
+    [0.3, 0.7]
     """
 
     variables: frozenset[str]
@@ -169,7 +282,31 @@ class Sum(Expression):
 
 @dataclass(frozen=True, slots=True, init=False)
 class Product(Expression):
-    """The product of ``factors`` (the empty product is the constant 1, :data:`ONE`)."""
+    """The product of ``factors`` (the empty product is the constant 1, :data:`ONE`).
+
+    ``a * b`` is the same as ``Product((a, b))``.
+
+    Parameters
+    ----------
+    factors : iterable of Expression
+        The factors, in the order they are printed.
+
+    Raises
+    ------
+    TypeError
+        If a factor is not an :class:`Expression`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
+    >>> chain = Product((P("A", given="B"), P("B")))
+    >>> print(chain)
+    P(A | B) P(B)
+    >>> chain.table(t).round(3).tolist()  # equals the joint P(A, B)
+    [0.1, 0.3, 0.2, 0.4]
+    >>> print(Product(()))
+    1
+    """
 
     factors: tuple[Expression, ...]
     _free: frozenset[str] = field(repr=False, compare=False, hash=False)
@@ -196,7 +333,31 @@ class Product(Expression):
 
 @dataclass(frozen=True, slots=True, init=False)
 class Fraction(Expression):
-    """``numerator / denominator``."""
+    """``numerator / denominator``, undefined (NaN) where the denominator is zero.
+
+    ``a / b`` is the same as ``Fraction(a, b)``.
+
+    Parameters
+    ----------
+    numerator, denominator : Expression
+        The two parts.
+
+    Raises
+    ------
+    TypeError
+        If a part is not an :class:`Expression`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
+    >>> f = Fraction(P(["A", "B"]), P("B"))
+    >>> print(f)
+    P(A, B) / P(B)
+    >>> print(f.simplify())
+    P(A | B)
+    >>> f.table(t).round(3).tolist()  # P(A | B), the same as P("A", given="B")
+    [0.333, 0.429, 0.667, 0.571]
+    """
 
     numerator: Expression
     denominator: Expression
