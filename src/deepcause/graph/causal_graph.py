@@ -24,10 +24,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..exceptions import CycleError, GraphError, QueryError, UnknownNodeError
+from ._build import adjacency
 from .algorithms import connecting_walk, find_cycle, m_separated, project
 from .algorithms import reach as _reach
 from .convert import dot_text, networkx_edges, to_networkx
-from .parser import edge_statements, format_name, parse_graph_text, syntax_error
+from .parser import edge_statements, format_name
 
 __all__ = ["CausalGraph", "as_graph"]
 
@@ -72,104 +73,10 @@ class CausalGraph:
             bidirected = list(text.bidirected_edges) + list(bidirected)
             nodes = list(text.nodes) + list(nodes)
             text = None
-        names: dict[str, None] = {}
-        dir_pos: dict[tuple[str, str], int | None] = {}
-        bi_pos: dict[tuple[str, str], int | None] = {}
-        if text is not None:
-            if not isinstance(text, str):
-                raise GraphError(
-                    f"CausalGraph expects graph text such as 'X -> Y', got "
-                    f"{type(text).__name__}; use CausalGraph.from_edges or from_networkx"
-                )
-            tnodes, tdir, tbi = parse_graph_text(text)
-            names.update(dict.fromkeys(tnodes))
-            for u, v, pos in tdir:
-                self._check_pair(u, v, "->", text, pos)
-                if (u, v) in dir_pos:
-                    raise syntax_error(text, pos, f"duplicate edge {u} -> {v}; remove one of them")
-                dir_pos[(u, v)] = pos
-            for u, v, pos in tbi:
-                self._check_pair(u, v, "<->", text, pos)
-                key = (u, v) if u <= v else (v, u)
-                if key in bi_pos:
-                    raise syntax_error(
-                        text, pos, f"duplicate edge {key[0]} <-> {key[1]}; remove one of them"
-                    )
-                bi_pos[key] = pos
-        for name in nodes:
-            names.setdefault(self._check_name(name), None)
-        for edge in directed:
-            u, v = self._edge(edge, "directed")
-            self._check_pair(u, v, "->")
-            dir_pos.setdefault((u, v), None)
-            names.setdefault(u, None)
-            names.setdefault(v, None)
-        for edge in bidirected:
-            u, v = self._edge(edge, "bidirected")
-            self._check_pair(u, v, "<->")
-            bi_pos.setdefault((u, v) if u <= v else (v, u), None)
-            names.setdefault(u, None)
-            names.setdefault(v, None)
-        for u, v in dir_pos:
-            if (v, u) in dir_pos:
-                pos = dir_pos[(v, u)]
-                msg = (
-                    f"contradictory edges {u} -> {v} and {v} -> {u} form a directed cycle; keep "
-                    f"one direction (write {u} <-> {v} for an unobserved common cause)"
-                )
-                if text is not None and pos is not None:
-                    raise CycleError(str(syntax_error(text, pos, msg)), (u, v, u))
-                raise CycleError(msg, (u, v, u))
-        order = tuple(names)
-        pa: dict[str, set[str]] = {n: set() for n in order}
-        ch: dict[str, set[str]] = {n: set() for n in order}
-        sp: dict[str, set[str]] = {n: set() for n in order}
-        for u, v in dir_pos:
-            pa[v].add(u)
-            ch[u].add(v)
-        for u, v in bi_pos:
-            sp[u].add(v)
-            sp[v].add(u)
-        self._set(
-            order,
-            {n: frozenset(s) for n, s in pa.items()},
-            {n: frozenset(s) for n, s in ch.items()},
-            {n: frozenset(s) for n, s in sp.items()},
-        )
+        self._set(*adjacency(text, nodes, directed, bidirected))
         self._check_acyclic()
 
     # ------------------------------------------------------------------ construction helpers
-    @staticmethod
-    def _check_name(name: object) -> str:
-        if not isinstance(name, str):
-            raise GraphError(
-                f"node names must be strings, got {name!r} ({type(name).__name__}); "
-                "convert them with str()"
-            )
-        if not name or '"' in name or "\n" in name:
-            raise GraphError(
-                f"invalid node name {name!r}: use a non-empty name without '\"' or newlines"
-            )
-        return name
-
-    @classmethod
-    def _edge(cls, edge: object, kind: str) -> tuple[str, str]:
-        if isinstance(edge, str) or not isinstance(edge, Iterable):
-            raise GraphError(
-                f"each {kind} edge must be a pair (u, v), got {edge!r}; pass a list of pairs "
-                f"such as [('X', 'Y')]"
-            )
-        pair = tuple(edge)
-        if len(pair) != 2:
-            raise GraphError(f"each {kind} edge must be a pair (u, v), got {edge!r}")
-        return cls._check_name(pair[0]), cls._check_name(pair[1])
-
-    @staticmethod
-    def _check_pair(u: str, v: str, arrow: str, text: str | None = None, pos: int = 0) -> None:
-        if u == v:
-            msg = f"self loop {u} {arrow} {u} is not allowed in a causal graph; remove it"
-            raise syntax_error(text, pos, msg) if text is not None else GraphError(msg)
-
     def _set(
         self,
         nodes: tuple[str, ...],
