@@ -1,7 +1,7 @@
 """Internal: checked construction of a graph's adjacency from text and edge lists.
 
 :class:`~deepcause.graph.causal_graph.CausalGraph` calls :func:`adjacency`; acyclicity is
-checked by the graph itself afterwards.
+checked by :func:`topological`.
 
 >>> order, pa, ch, sp = adjacency("Z -> X -> Y", ["W"], [("Z", "Y")], [("X", "Y")])
 >>> order, sorted(pa["Y"]), sorted(sp["Y"])
@@ -10,14 +10,18 @@ checked by the graph itself afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+import heapq
+from collections.abc import Iterable, Sequence
 
-from ..exceptions import CycleError, GraphError
+from ..exceptions import CycleError, GraphError, UnknownNodeError
+from .algorithms import find_cycle
 from .parser import parse_graph_text, syntax_error
 
 __all__: list[str] = []
 
 Positions = dict[tuple[str, str], int | None]
+Adj = dict[str, frozenset[str]]
 
 
 def check_name(name: object) -> str:
@@ -131,4 +135,44 @@ def adjacency(
         {n: frozenset(s) for n, s in pa.items()},
         {n: frozenset(s) for n, s in ch.items()},
         {n: frozenset(s) for n, s in sp.items()},
+    )
+
+
+def topological(nodes: tuple[str, ...], pa: Adj, ch: Adj, index: dict[str, int]) -> tuple[str, ...]:
+    """Nodes with parents first, ties by ``index``; a :class:`CycleError` naming a cycle."""
+    indeg = {n: len(p) for n, p in pa.items()}
+    heap = [index[n] for n, d in indeg.items() if d == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    while heap:
+        n = nodes[heapq.heappop(heap)]
+        order.append(n)
+        for c in ch[n]:
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                heapq.heappush(heap, index[c])
+    if len(order) < len(nodes):
+        cycle = find_cycle({n for n, d in indeg.items() if d > 0}, pa, index)
+        text = " -> ".join(cycle)
+        raise CycleError(
+            f"the graph has a directed cycle {text}; a causal graph must be acyclic. "
+            f"Remove or reverse one of these edges (use <-> for an unobserved common cause)",
+            cycle,
+        )
+    return tuple(order)
+
+
+def unknown_node(name: object, role: str, nodes: Sequence[str]) -> UnknownNodeError:
+    """The error for a ``role`` name that is not among ``nodes``, with close matches."""
+    if not isinstance(name, str):
+        return UnknownNodeError(
+            f"{role} {name!r} is not a node name (got {type(name).__name__}); "
+            "node names are strings"
+        )
+    close = difflib.get_close_matches(name, nodes, n=3, cutoff=0.5)
+    hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+    shown = list(nodes[:20])
+    more = "" if len(nodes) <= 20 else f" ... ({len(nodes)} in all)"
+    return UnknownNodeError(
+        f"{role} {name!r} is not a node of the graph{hint}; nodes: {shown}{more}"
     )
