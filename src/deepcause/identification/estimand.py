@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataValidationError, QueryError
-from ._names import _sorted
+from ._names import _latex_name, _sorted
 from .evaluate import Context, Prepared, prepare, py_value, value_index
 from .expressions import (
     ONE,
@@ -42,7 +42,6 @@ from .expressions import (
     Product,
     Sum,
     _all_variables,
-    _latex_name,
     simplify,
 )
 

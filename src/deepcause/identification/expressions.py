@@ -10,20 +10,16 @@ P(C)
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ..exceptions import QueryError
-from ._names import _sorted
+from ._names import _SYMBOLS, _names_text, _sorted
 from .evaluate import Context, Factor, prepare, value_index
 
 __all__ = ["Expression", "P", "Sum", "Product", "Fraction", "ONE", "simplify"]
-
-
-# ----------------------------------------------------------------------------- names
 
 
 def _as_names(value: str | Iterable[str], what: str) -> frozenset[str]:
@@ -32,9 +28,6 @@ def _as_names(value: str | Iterable[str], what: str) -> frozenset[str]:
         if not isinstance(item, str) or not item:
             raise QueryError(f"{what} must be variable names (non-empty strings), got {item!r}")
     return frozenset(items)
-
-
-# ----------------------------------------------------------------------------- expressions
 
 
 class Expression:
@@ -49,8 +42,6 @@ class Expression:
     >>> e = Sum("Z", P("Y", given=["X", "Z"]) * P("Z"))
     >>> print(e)
     Σ_{Z} P(Y | X, Z) P(Z)
-    >>> sorted(e.free_variables)
-    ['X', 'Y']
     """
 
     __slots__ = ()
@@ -77,21 +68,10 @@ class Expression:
         return self.to_text()
 
     def to_text(self, ascii: bool = False) -> str:
-        """The expression in readable notation (what ``str()`` returns).
+        """The expression as text (what ``str()`` gives); ``ascii=True`` writes ``sum`` for ``Σ``.
 
         A summed variable that is also used outside its sum is primed (``X'``).
 
-        Parameters
-        ----------
-        ascii : bool, default False
-            Write ``sum_{Z}`` instead of ``Σ_{Z}``.
-
-        Returns
-        -------
-        str
-
-        Examples
-        --------
         >>> e = P("Y", given="X") * Sum("X", P("M", given="X") * P("X"))
         >>> e.to_text(ascii=True)
         "P(Y | X) sum_{X'} P(M | X') P(X')"
@@ -99,17 +79,8 @@ class Expression:
         return _render(self, "ascii" if ascii else "unicode", frozenset(self._free), {})  # type: ignore[attr-defined]
 
     def to_latex(self) -> str:
-        """The expression as LaTeX source, without the surrounding ``$``.
+        """The expression as LaTeX source, without the surrounding ``$`` (``X1`` becomes ``X_{1}``).
 
-        Single letters stay as they are, ``X1`` becomes ``X_{1}`` and longer names are set
-        in ``\\mathrm``.
-
-        Returns
-        -------
-        str
-
-        Examples
-        --------
         >>> print(Fraction(P(["Y", "X1"]), P("X1")).to_latex())
         \\frac{P(X_{1}, Y)}{P(X_{1})}
         """
@@ -121,12 +92,6 @@ class Expression:
     def simplify(self) -> Expression:
         """An equivalent, shorter expression (see :func:`simplify` for the rules).
 
-        Returns
-        -------
-        Expression
-
-        Examples
-        --------
         >>> print((P("A", given=["B", "C"]) * P("B", given="C")).simplify())
         P(A, B | C)
         """
@@ -152,17 +117,8 @@ class Expression:
         Returns
         -------
         Series
-            The value for each combination of the free variables (one row and no index when
-            there are none), undefined (NaN) where a conditioning event has probability 0.
-
-        Raises
-        ------
-        DataValidationError
-            When a variable is not a column, has missing values, or the weights are invalid.
-
-        See Also
-        --------
-        deepcause.identification.Estimand.evaluate : the same for an identified query.
+            One value per combination (NaN where a conditioning event has probability 0); a
+            bad column or weight raises ``DataValidationError``.
 
         Examples
         --------
@@ -236,21 +192,12 @@ class Sum(Expression):
     expression : Expression
         The body of the sum.
 
-    Raises
-    ------
-    TypeError
-        If ``expression`` is not an :class:`Expression`.
-    QueryError
-        If a variable name is not a non-empty string.
-
     Examples
     --------
     >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
     >>> s = Sum("A", P(["A", "B"]))
     >>> print(s)
     Σ_{A} P(A, B)
-    >>> sorted(s.free_variables)
-    ['B']
     >>> s.table(t).round(3).tolist()  # P(B = 0), P(B = 1)
     [0.3, 0.7]
     """
@@ -282,19 +229,12 @@ class Sum(Expression):
 
 @dataclass(frozen=True, slots=True, init=False)
 class Product(Expression):
-    """The product of ``factors`` (the empty product is the constant 1, :data:`ONE`).
-
-    ``a * b`` is the same as ``Product((a, b))``.
+    """The product of ``factors`` (``a * b``); the empty product is the constant :data:`ONE`.
 
     Parameters
     ----------
     factors : iterable of Expression
         The factors, in the order they are printed.
-
-    Raises
-    ------
-    TypeError
-        If a factor is not an :class:`Expression`.
 
     Examples
     --------
@@ -304,8 +244,6 @@ class Product(Expression):
     P(A | B) P(B)
     >>> chain.table(t).round(3).tolist()  # equals the joint P(A, B)
     [0.1, 0.3, 0.2, 0.4]
-    >>> print(Product(()))
-    1
     """
 
     factors: tuple[Expression, ...]
@@ -333,26 +271,17 @@ class Product(Expression):
 
 @dataclass(frozen=True, slots=True, init=False)
 class Fraction(Expression):
-    """``numerator / denominator``, undefined (NaN) where the denominator is zero.
-
-    ``a / b`` is the same as ``Fraction(a, b)``.
+    """``numerator / denominator`` (``a / b``), undefined (NaN) where the denominator is 0.
 
     Parameters
     ----------
     numerator, denominator : Expression
         The two parts.
 
-    Raises
-    ------
-    TypeError
-        If a part is not an :class:`Expression`.
-
     Examples
     --------
     >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
     >>> f = Fraction(P(["A", "B"]), P("B"))
-    >>> print(f)
-    P(A, B) / P(B)
     >>> print(f.simplify())
     P(A | B)
     >>> f.table(t).round(3).tolist()  # P(A | B), the same as P("A", given="B")
@@ -390,33 +319,6 @@ def _all_variables(e: Expression) -> frozenset[str]:
     if isinstance(e, Fraction):
         return _all_variables(e.numerator) | _all_variables(e.denominator)
     raise TypeError(f"not an expression: {e!r}")
-
-
-# ----------------------------------------------------------------------------- printing
-
-_SYMBOLS = {
-    "unicode": {"sum": "Σ", "mid": " | ", "one": "1"},
-    "ascii": {"sum": "sum", "mid": " | ", "one": "1"},
-    "latex": {"sum": "\\sum", "mid": " \\mid ", "one": "1"},
-}
-
-
-def _latex_name(name: str) -> str:
-    base, primes = name.rstrip("'"), "'" * (len(name) - len(name.rstrip("'")))
-    if re.fullmatch(r"[A-Za-z]", base):
-        out = base
-    elif m := re.fullmatch(r"([A-Za-z])_?(\d+)", base):
-        out = f"{m.group(1)}_{{{m.group(2)}}}"
-    else:
-        out = "\\mathrm{" + base.replace("\\", "").replace("_", "\\_") + "}"
-    return out + primes
-
-
-def _names_text(names: Iterable[str], style: str, rename: Mapping[str, str]) -> str:
-    shown = [rename.get(n, n) for n in _sorted(names)]
-    if style == "latex":
-        shown = [_latex_name(s) for s in shown]
-    return ", ".join(shown)
 
 
 def _render(e: Expression, style: str, scope: frozenset[str], rename: dict[str, str]) -> str:
@@ -459,9 +361,6 @@ def _render(e: Expression, style: str, scope: frozenset[str], rename: dict[str, 
             den = f"({den})"
         return f"{num} / {den}"
     raise TypeError(f"not an expression: {e!r}")
-
-
-# ----------------------------------------------------------------------------- simplification
 
 
 _Memo = dict[int, tuple[Expression, Expression]]
