@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataValidationError, QueryError
-from ._names import _sorted
+from ._names import _latex_name, _sorted
 from .evaluate import Context, Prepared, prepare, py_value, value_index
 from .expressions import (
     ONE,
@@ -42,7 +42,6 @@ from .expressions import (
     Product,
     Sum,
     _all_variables,
-    _latex_name,
     simplify,
 )
 
@@ -82,6 +81,21 @@ class Estimand:
     (any other output of the ID algorithm). The treatment values are not part of the query: the
     expression is a function of them, supplied to :meth:`evaluate`.
 
+    Parameters
+    ----------
+    expression : Expression
+        The identifying formula over observational probabilities.
+    treatment, outcome : tuple of str
+        The intervened and the outcome variables of ``P(outcome | do(treatment), given)``.
+    given : tuple of str, default ()
+        Conditioning variables of a conditional query.
+    kind : {"backdoor", "frontdoor", "conditional", "general"}, default "general"
+        Which form the expression has (estimators use it to pick an estimation strategy).
+    adjustment_set, mediators : tuple of str, optional
+        The adjustment set of a back-door estimand, the mediators of a front-door one.
+
+    Examples
+    --------
     >>> est = Estimand(Sum("Z", Product((P("Y", given=["X", "Z"]), P("Z")))), ("X",), ("Y",),
     ...                kind="backdoor", adjustment_set=("Z",))
     >>> print(est)
@@ -104,12 +118,20 @@ class Estimand:
 
     @property
     def query(self) -> str:
-        """The query in words, e.g. ``P(Y | do(X))``."""
+        """The query as text, e.g. ``P(Y | do(X))``.
+
+        >>> Estimand(P("Y", given="X"), ("X",), ("Y",)).query
+        'P(Y | do(X))'
+        """
         return _query_text(self.treatment, self.outcome, self.given)
 
     @property
     def variables(self) -> tuple[str, ...]:
-        """Every variable the estimand mentions (query and expression), sorted."""
+        """Every variable the estimand mentions (query and expression), sorted.
+
+        >>> Estimand(Sum("Z", P("Y", given=["X", "Z"]) * P("Z")), ("X",), ("Y",)).variables
+        ('X', 'Y', 'Z')
+        """
         names = _all_variables(self.expression) | set(self.treatment + self.outcome + self.given)
         return tuple(_sorted(names))
 
@@ -117,11 +139,31 @@ class Estimand:
         return f"{self.query} = {self.expression}"
 
     def to_text(self, ascii: bool = False) -> str:
-        """``str()`` with an optional ASCII-only spelling (``sum_{Z}`` for ``Σ_{Z}``)."""
+        """``query = expression`` as text (what ``str()`` returns).
+
+        Parameters
+        ----------
+        ascii : bool, default False
+            Write ``sum_{Z}`` instead of ``Σ_{Z}``.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> est = Estimand(Sum("Z", P("Y", given=["X", "Z"]) * P("Z")), ("X",), ("Y",))
+        >>> est.to_text(ascii=True)
+        'P(Y | do(X)) = sum_{Z} P(Y | X, Z) P(Z)'
+        """
         return f"{self.query} = {self.expression.to_text(ascii=ascii)}"
 
     def to_latex(self) -> str:
-        """LaTeX source of ``query = expression``."""
+        """LaTeX source of ``query = expression``, without the surrounding ``$``.
+
+        >>> print(Estimand(P("Y", given="X"), ("X",), ("Y",)).to_latex())
+        P(Y \\mid \\mathrm{do}(X)) = P(Y \\mid X)
+        """
         query = _query_text(self.treatment, self.outcome, self.given, latex=True)
         return f"{query} = {self.expression.to_latex()}"
 
@@ -129,11 +171,22 @@ class Estimand:
         return f"${self.to_latex()}$"
 
     def simplify(self) -> Estimand:
-        """The same estimand with a simplified expression."""
+        """The same estimand with its expression simplified (see :func:`simplify`).
+
+        >>> est = Estimand(Sum("Z", P(["Y", "Z"], given="X")), ("X",), ("Y",))
+        >>> print(est.simplify())
+        P(Y | do(X)) = P(Y | X)
+        """
         return replace(self, expression=simplify(self.expression))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (for JSON output)."""
+        """The estimand as plain data (strings, lists and None) for JSON output.
+
+        >>> d = Estimand(P("Y", given="X"), ("X",), ("Y",), kind="backdoor",
+        ...              adjustment_set=()).to_dict()
+        >>> d["query"], d["estimand"], d["adjustment_set"]
+        ('P(Y | do(X))', 'P(Y | X)', [])
+        """
         return {
             "query": self.query,
             "estimand": str(self.expression),
@@ -187,25 +240,54 @@ class Estimand:
 
         Parameters
         ----------
-        data : either a DataFrame of discrete samples (one row per unit; the empirical
-            distribution is plugged in), or a joint probability table: a DataFrame with one
-            column per variable plus a column ``probability`` (or a Series with a MultiIndex
-            over the variables). ``weights`` names a column of probabilities, counts or
-            sampling weights to use instead (they are normalised).
-        treatment_values : one value per treatment variable, e.g. ``{"X": 1}``.
-        given_values : for a conditional query, the values of the ``given`` variables; when
-            omitted the result covers every combination of their values.
+        data : DataFrame or Series
+            Either discrete samples (one row per unit; the empirical distribution is plugged
+            in), or a joint probability table: a DataFrame with one column per variable plus a
+            column ``probability`` (or a Series with a MultiIndex over the variables).
+        treatment_values : mapping
+            One value per treatment variable, e.g. ``{"X": 1}``.
+        given_values : mapping, optional
+            For a conditional query, the values of the ``given`` variables; when omitted the
+            result covers every combination of their values.
+        weights : str, optional
+            A column of probabilities, counts or sampling weights to use instead (they are
+            normalised).
 
-        Returns a Series of probabilities indexed by the outcome values (a MultiIndex for
-        several outcomes, with the ``given`` variables appended when ``given_values`` is
-        omitted). The ID algorithm may return an expression that also mentions variables
+        Returns
+        -------
+        Series
+            Probabilities indexed by the outcome values (a MultiIndex for several outcomes,
+            with the ``given`` variables appended when ``given_values`` is omitted).
+
+        Raises
+        ------
+        QueryError
+            When ``treatment_values`` or ``given_values`` do not name exactly the query's
+            variables.
+        DataValidationError
+            When a needed conditioning event has probability zero (positivity), naming the
+            variables and values, or when the data lack a variable.
+
+        Notes
+        -----
+        The ID algorithm may return an expression that also mentions variables
         outside the query (e.g. ``R`` in the napkin ``Σ_w P(x, y | r, w) P(w) / Σ_w P(x | r, w)
         P(w)``) although its value provably does not depend on them; such variables are
         averaged out with weights ``P(r)`` over the values where the expression is defined
         (on the exact distribution every value gives the same answer; on a sample the average
-        uses all the data). Terms multiplied by a zero probability count as zero; a conditional the
-        estimand needs whose conditioning event has probability zero raises
-        :class:`~deepcause.exceptions.DataValidationError` naming the variables and values.
+        uses all the data). Terms multiplied by a zero probability count as zero.
+
+        Examples
+        --------
+        The front-door estimand (``X`` acts on ``Y`` only through ``M``; ``X`` and ``Y`` are
+        confounded) on a joint probability table:
+
+        >>> from deepcause.identification import identify
+        >>> est = identify("X -> M -> Y; X <-> Y", "X", "Y")
+        >>> t = pd.DataFrame({"X": [0, 0, 0, 0, 1, 1, 1, 1], "M": [0, 0, 1, 1] * 2,
+        ...                   "Y": [0, 1] * 4, "probability": [.3, .1, .02, .08, .02, .03, .1, .35]})
+        >>> est.evaluate(t, {"X": 1}).round(4).tolist()
+        [0.2475, 0.7525]
         """
         needed = set(self.variables)
         prepared = prepare(data, needed, weights)
@@ -291,7 +373,37 @@ class Estimand:
         *,
         weights: str | None = None,
     ) -> float:
-        """``P(outcome = outcome_values | do(treatment = treatment_values), given = given_values)``."""
+        """One number: ``P(outcome = values | do(treatment = values), given = values)``.
+
+        Parameters
+        ----------
+        data : DataFrame or Series
+            Samples or a joint probability table, as for :meth:`evaluate`.
+        treatment_values, outcome_values : mapping
+            One value per treatment and per outcome variable.
+        given_values : mapping, optional
+            One value per ``given`` variable (required for a conditional query).
+        weights : str, optional
+            A column of probabilities, counts or sampling weights.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        QueryError
+            When a mapping does not name exactly the query's variables.
+        DataValidationError
+            When the outcome value never occurs in the data, or positivity fails.
+
+        Examples
+        --------
+        >>> est = Estimand(P("Y", given="X"), ("X",), ("Y",), kind="backdoor", adjustment_set=())
+        >>> t = pd.DataFrame({"X": [0, 0, 1, 1], "Y": [0, 1, 0, 1], "probability": [.4, .1, .2, .3]})
+        >>> est.probability(t, {"X": 1}, {"Y": 1})
+        0.6
+        """
         if self.given and given_values is None:
             raise QueryError(f"{self.query} needs given_values for {list(self.given)}")
         series = self.evaluate(data, treatment_values, given_values, weights=weights)

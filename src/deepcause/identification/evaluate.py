@@ -1,4 +1,4 @@
-"""Numeric evaluation of estimand expressions on discrete data (the evaluator behind
+"""Internal: numeric evaluation of estimand expressions on discrete data (the evaluator behind
 :meth:`Estimand.evaluate <deepcause.identification.estimand.Estimand.evaluate>` and
 :meth:`Expression.table <deepcause.identification.expressions.Expression.table>`).
 
@@ -7,6 +7,10 @@ normalised weights (:func:`prepare`); a :class:`Context` then computes dense fac
 per free variable. The expression nodes drive the recursion (each calls back the primitive it
 needs: :meth:`Context.probability`, :meth:`Context.marginalise`, :meth:`Context.product`,
 :meth:`Context.fraction`), so this module does not depend on the expression classes.
+
+Nothing here is public API (the classes skip input checks); evaluate through
+:meth:`Estimand.evaluate <deepcause.identification.estimand.Estimand.evaluate>` or
+:meth:`Expression.table <deepcause.identification.expressions.Expression.table>`.
 
 >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
 >>> ctx = Context(prepare(t, {"A", "B"}, None))
@@ -30,7 +34,7 @@ from .._validation import require_columns
 from ..exceptions import DataValidationError
 from ._names import _sorted
 
-__all__ = ["Context", "Factor", "Prepared", "prepare", "value_index", "MAX_CELLS"]
+__all__: list[str] = []  # internal to deepcause.identification; see the module docstring
 
 MAX_CELLS = 50_000_000  # largest dense factor an evaluation will build
 
@@ -76,6 +80,7 @@ class Prepared:
         self._cache: dict[tuple[str, ...], np.ndarray] = {}
 
     def shape(self, names: Sequence[str]) -> tuple[int, ...]:
+        """Number of distinct values of each of ``names``."""
         return tuple(len(self.domains[v]) for v in names)
 
     def marginal(self, names: tuple[str, ...]) -> np.ndarray:
