@@ -12,7 +12,6 @@ def run(out: TextIO) -> None:
     """Estimate the ATT on LaLonde's observational design and compare with the experiment."""
     from ..datasets.loaders import load_lalonde
     from ..estimate import AIPW, IPW, EntropyBalancing, Matching, estimate_effect
-    from .estimate import diagnostics_lines
 
     ds = load_lalonde("psid")
     truth, naive = 1794.34, -15204.78
@@ -23,14 +22,11 @@ def run(out: TextIO) -> None:
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PositivityWarning)
-        res = estimate_effect(ds.data, ds.graph, ds.treatment, ds.outcome, quantity="ATT")
-    print("\nestimate_effect(data, graph, 'treat', 're78', quantity='ATT'):\n", file=out)
+        res = estimate_effect(ds.data, ds.graph, ds.treatment, ds.outcome, population="treated")
+    print("\nestimate_effect(data, graph, 'treat', 're78', population='treated'):\n", file=out)
     print(res.summary(), file=out)
     for w in caught:
         print(f"warning: {w.message}", file=out)
-    print("\ndiagnostics", file=out)
-    for line in diagnostics_lines(res.diagnostics):
-        print(f"  {line}", file=out)
     print(f"\n{'method':<44} {'ATT':>8} {'95% CI':>20}", file=out)
     estimators = [
         (None, AIPW()),
@@ -42,7 +38,7 @@ def run(out: TextIO) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PositivityWarning)
         for label, est in estimators:
-            r = est.fit(ds.data, treatment=ds.treatment, outcome=ds.outcome).att()
+            r = est.fit(ds.data, treatment=ds.treatment, outcome=ds.outcome).effect(population="treated")
             lo, hi = r.conf_int()
             print(f"{label or r.method:<44} {r.value:>8.0f} [{lo:>8.0f}, {hi:>8.0f}]", file=out)
     print(f"{'experimental benchmark':<44} {truth:>8.0f}", file=out)
