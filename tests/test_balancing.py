@@ -17,6 +17,8 @@ from deepcause.estimate.diagnostics import effective_sample_size
 from deepcause.exceptions import DataValidationError, EstimandNotSupportedError
 from deepcause.simulate import make_confounded_binary
 
+POP = {"ATE": "all", "ATT": "treated", "ATC": "controls"}
+
 
 @pytest.fixture(scope="module")
 def ds():
@@ -36,7 +38,7 @@ def _fit(est, ds):
 @pytest.mark.parametrize("quantity", ["ATE", "ATT", "ATC"])
 def test_entropy_balancing_exact_balance_and_truth(ds, quantity):
     est = _fit(EntropyBalancing(), ds)
-    r = est.effect(quantity)
+    r = est.effect(population=POP[quantity])
     naive = ds.data.groupby("t")["y"].mean().diff().iloc[-1]
     truth = ds.truth[quantity]
     assert abs(naive - truth) > 1.0
@@ -50,15 +52,15 @@ def test_entropy_balancing_exact_balance_and_truth(ds, quantity):
     target = {"ATT": X[t == 1], "ATC": X[t == 0], "ATE": X}[quantity].mean(axis=0)
     for arm in (0, 1):
         np.testing.assert_allclose(w[t == arm] @ X[t == arm], target, atol=1e-5)
-    assert r.diagnostics["max_abs_smd_after"] < 1e-5 < r.diagnostics["max_abs_smd_before"]
+    assert r.diagnostics.max_abs_smd_after < 1e-5 < r.diagnostics.max_abs_smd_before
 
 
 @pytest.mark.parametrize("quantity", ["ATE", "ATC"])
 def test_entropy_balancing_second_moments(ds, quantity):
     # with squares balanced, x2^2 in the effect is balanced too: consistent for ATE/ATC
-    r = _fit(EntropyBalancing(moments=2), ds).effect(quantity)
+    r = _fit(EntropyBalancing(moments=2), ds).effect(population=POP[quantity])
     assert abs(r.value - ds.truth[quantity]) < 4 * r.std_error
-    assert r.diagnostics["n_moments"] == 10
+    assert r.diagnostics.extra["n_moments"] == 10
 
 
 def test_entropy_balancing_sandwich_standard_error_is_calibrated():
@@ -155,17 +157,17 @@ def test_arb_recovers_effect_in_sparse_high_dimension(quantity):
     naive = df.groupby("t")["y"].mean().diff().iloc[-1]
     assert abs(naive - 1.0) > 1.0
     est = ApproximateResidualBalancing(random_state=0).fit(df, treatment="t", outcome="y")
-    r = est.effect(quantity)
+    r = est.effect(population=POP[quantity])
     assert abs(r.value - 1.0) < 4 * r.std_error
     assert 0 < r.std_error < 0.3
     w = est.weights(quantity)
     assert np.all(w >= 0)
     t = df["t"].to_numpy()
     assert abs(w[t == 0].sum() - 1) < 1e-9
-    ess = r.diagnostics["ess"]["control"]
+    ess = r.diagnostics.ess["control"]
     assert ess == pytest.approx(effective_sample_size(w, t)["control"])
-    assert r.diagnostics["max_abs_smd_after"] < r.diagnostics["max_abs_smd_before"]
-    assert isinstance(r.diagnostics["balance"], pd.DataFrame)
+    assert r.diagnostics.max_abs_smd_after < r.diagnostics.max_abs_smd_before
+    assert isinstance(r.diagnostics.balance, pd.DataFrame)
 
 
 def test_arb_deterministic():

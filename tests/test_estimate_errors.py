@@ -103,7 +103,7 @@ def test_unsupported_quantity_and_not_fitted(df):
         AIPW().ate()
     est = fit(Matching(), df)
     with pytest.raises(EstimandNotSupportedError, match="not 'ATO'"):
-        est.effect("ATO")
+        est.effect(population="overlap")
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_estimate_effect_defaults_to_aipw(df):
     assert res.method == "AIPW"
     assert res.estimand is not None and res.estimand.kind == "backdoor"
     assert abs(res.value - 1.0) < 4 * res.std_error
-    assert res.diagnostics["ignored_columns"] == []
+    assert res.diagnostics.extra["ignored_columns"] == []
 
 
 def test_estimate_effect_graph_node_missing_from_data(df):
@@ -152,7 +152,7 @@ def test_estimate_effect_graph_node_missing_from_data(df):
 def test_estimate_effect_extra_columns_ignored_or_rejected(df):
     df["noise"] = np.arange(len(df), dtype=float)
     res = estimate_effect(df, GRAPH, "T", "Y", method="ipw", quantity="ATT")
-    assert res.diagnostics["ignored_columns"] == ["noise"]
+    assert res.diagnostics.extra["ignored_columns"] == ["noise"]
     assert res.quantity == "ATT"
     with pytest.raises(DataValidationError, match=r"\['noise'\] are not in the graph"):
         estimate_effect(df, GRAPH, "T", "Y", extra_columns="error")

@@ -12,6 +12,8 @@ from deepcause.exceptions import DataValidationError, EstimandNotSupportedError,
 from deepcause.identification.estimand import Estimand, P, Product, Sum
 from deepcause.simulate import make_confounded_binary
 
+POP = {"ATE": "all", "ATT": "treated", "ATC": "controls"}
+
 
 @pytest.fixture(scope="module")
 def constant():
@@ -47,7 +49,7 @@ def test_recovers_effect_within_standard_errors(constant, name, quantity):
     assert abs(naive - truth) > 1.0  # confounding is strong: a test that can fail
     est = _fit(LINEAR[name](), constant)
     result = (
-        est.bootstrap(quantity, n_boot=25, random_state=1) if name != "DR" else est.effect(quantity)
+        est.bootstrap(population=POP[quantity], n_boot=25, random_state=1) if name != "DR" else est.effect(population=POP[quantity])
     )
     assert result.std_error is not None and 0 < result.std_error < 0.3
     assert abs(result.value - truth) < 4 * result.std_error + 0.02
@@ -109,7 +111,7 @@ def test_deterministic_under_seed(hetero):
 def test_array_signature_and_errors(constant):
     X = constant.data[list(constant.covariates)].to_numpy()
     t, y = constant.data["t"].to_numpy(), constant.data["y"].to_numpy()
-    est = TLearner(LinearRegression()).fit(X, t, y)
+    est = TLearner(LinearRegression()).fit_arrays(X=X, t=t, y=y)
     assert est.predict_cate(X).shape == (len(X),)
     with pytest.raises(DataValidationError, match="columns"):
         est.predict_cate(X[:, :2])
