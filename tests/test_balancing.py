@@ -48,7 +48,7 @@ def test_entropy_balancing_exact_balance_and_truth(ds, quantity):
         assert abs(r.value - truth) < 4 * r.std_error
     X = ds.data[list(ds.covariates)].to_numpy()
     t = ds.data["t"].to_numpy()
-    w = est.weights(quantity)
+    w = est.weights(POP[quantity])
     target = {"ATT": X[t == 1], "ATC": X[t == 0], "ATE": X}[quantity].mean(axis=0)
     for arm in (0, 1):
         np.testing.assert_allclose(w[t == arm] @ X[t == arm], target, atol=1e-5)
@@ -82,7 +82,7 @@ def test_entropy_balancing_reports_infeasible_balance():
     t = np.r_[np.ones(50), np.zeros(200)]
     y = x + t + rng.normal(size=250)
     with pytest.raises(DataValidationError, match="overlap"):
-        EntropyBalancing().fit(x[:, None], t, y).att()
+        EntropyBalancing().fit_arrays(X=x[:, None], t=t, y=y).att()
 
 
 def test_entropy_balancing_tolerance_accepts_near_balance_without_nan():
@@ -93,8 +93,8 @@ def test_entropy_balancing_tolerance_accepts_near_balance_without_nan():
     t = np.r_[np.ones(100), np.zeros(400)]
     y = x + 2 * t + rng.normal(scale=0.1, size=500)
     with pytest.raises(DataValidationError, match="tol="):
-        EntropyBalancing().fit(x[:, None], t, y).att()
-    r = EntropyBalancing(tol=0.05).fit(x[:, None], t, y).att()
+        EntropyBalancing().fit_arrays(X=x[:, None], t=t, y=y).att()
+    r = EntropyBalancing(tol=0.05).fit_arrays(X=x[:, None], t=t, y=y).att()
     assert np.isfinite(r.value) and np.isfinite(r.std_error)
     assert abs(r.value - 2.0) < 0.15
 
@@ -160,7 +160,7 @@ def test_arb_recovers_effect_in_sparse_high_dimension(quantity):
     r = est.effect(population=POP[quantity])
     assert abs(r.value - 1.0) < 4 * r.std_error
     assert 0 < r.std_error < 0.3
-    w = est.weights(quantity)
+    w = est.weights(POP[quantity])
     assert np.all(w >= 0)
     t = df["t"].to_numpy()
     assert abs(w[t == 0].sum() - 1) < 1e-9

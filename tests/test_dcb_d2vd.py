@@ -32,7 +32,7 @@ def test_dcb_recovers_effect(quantity):
     assert 0 < r.std_error < 0.3
     # DCB balances the outcome-relevant direction s = 2 x0 + x1 + x4, not every covariate
     s = 2 * X[:, 0] + X[:, 1] + X[:, 4]
-    w, c = est.weights(quantity), t == 0
+    w, c = est.weights(POP[quantity]), t == 0
     target = s[t == 1].mean() if quantity == "ATT" else s.mean()
     assert abs(target - w[c] @ s[c]) < 0.1 * s.std() < abs(target - s[c].mean())
     assert r.diagnostics.ess["control"] > 20
@@ -100,7 +100,7 @@ def test_d2vd_separates_variables_and_recovers_ate():
     assert abs(att.value - 1.0) < 4 * att.std_error
     # adjustment variables reduce the variance of the transformed outcome: compare with the
     # same propensity model and no outcome adjustment
-    plain = D2VD(delta=1e6).fit_arrays(X=U, t=t, y=y)
+    plain = D2VD(outcome_penalty=1e6).fit_arrays(X=U, t=t, y=y)
     assert plain.adjustment_variables_ == ()
     assert r.std_error < 0.6 * plain.ate().std_error
 
@@ -108,8 +108,8 @@ def test_d2vd_separates_variables_and_recovers_ate():
 def test_d2vd_effect_modifier_in_gamma():
     U, t, y, tau = _decomposable(4000, 2, hetero=True)
     est = D2VD().fit_arrays(X=U, t=t, y=y)
-    assert np.argmax(np.abs(est.gamma_)) == 4
-    cate = est.predict_cate(U)
+    assert np.argmax(np.abs(est.effect_coef_)) == 4
+    cate = est.predict_cate(U)  # an array after fit_arrays (columns in fit order)
     assert np.corrcoef(cate, tau)[0, 1] > 0.8
 
 
