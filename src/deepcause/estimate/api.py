@@ -151,10 +151,8 @@ def estimate_effect(
     else:
         result = est.effect(**ask)
     diag = result.diagnostics
-    if ignored:
-        diag = dataclasses.replace(
-            diag,
-            notes=(*diag.notes, f"columns not in the graph (ignored): {ignored}"),
-            extra={**diag.extra, "ignored_columns": ignored},
-        )
+    note = (f"columns not in the graph (ignored): {ignored}",) if ignored else ()
+    diag = dataclasses.replace(
+        diag, notes=(*diag.notes, *note), extra={**diag.extra, "ignored_columns": ignored}
+    )
     return dataclasses.replace(result, estimand=estimand, diagnostics=diag)
