@@ -51,19 +51,19 @@ def main(quick: bool = False, plot: str | None = None, out: TextIO = sys.stdout)
     rows = [{"estimator": "naive difference in means", "ATT": naive}]
     fitted = {}
     for name, est in estimators(quick).items():
-        res = est.fit(ds.data, estimand).att()
+        res = est.fit(ds.data, estimand).effect(treatment=1, control=0, population="treated")
         fitted[name] = res
         lo, hi = res.conf_int()
         diag = res.diagnostics
-        overlap = diag.get("overlap", {})
+        overlap = diag.overlap or {}
         rows.append(
             {
                 "estimator": name,
                 "ATT": res.value,
                 "CI low": lo,
                 "CI high": hi,
-                "max |SMD| after": diag.get("max_abs_smd_after"),
-                "ESS controls": diag.get("ess", {}).get("control"),
+                "max |SMD| after": diag.max_abs_smd_after,
+                "ESS controls": (diag.ess or {}).get("control"),
                 "share extreme e(x)": overlap.get("share_extreme"),
             }
         )
@@ -75,8 +75,8 @@ def main(quick: bool = False, plot: str | None = None, out: TextIO = sys.stdout)
 
     aipw = fitted["AIPW (cross-fitted)"]
     print("\nCovariate balance of the AIPW (inverse-propensity) weights:", file=out)
-    print(aipw.diagnostics["balance"].round(3).to_string(), file=out)
-    ov = aipw.diagnostics["overlap"]
+    print(aipw.diagnostics.balance.round(3).to_string(), file=out)
+    ov = aipw.diagnostics.overlap
     print(
         f"\n{ov['n_extreme']} of {len(ds.data)} units have propensity below "
         f"{ov['threshold']} or above {1 - ov['threshold']}: most PSID households look nothing "

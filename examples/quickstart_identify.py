@@ -108,10 +108,10 @@ def simulated_case(
         print("", file=out)
         return {}
     print(f"   {estimand}   [{estimand.kind}]", file=out)
-    plug = PlugIn(n_boot=n_boot, random_state=seed).fit(df, estimand)
+    plug = PlugIn().fit(df, estimand)
     results = {}
-    for v in (1, 0):
-        est = plug.probability({x: v}, {y: 1})
+    for v in (1, 0):  # P(y=1 | do(x=v)) is the mean of the 0/1 outcome
+        est = plug.bootstrap(n_boot, random_state=seed, treatment={x: v}, control=None)
         lo, hi = est.conf_int()
         true = truth(scm, x, y, v, seed)
         results[v] = (est.value, est.std_error, true)
@@ -129,11 +129,11 @@ def kidney_stones(n_boot: int, seed: int, out: TextIO) -> dict[str, float]:
     estimand = identify(ds.graph, ds.treatment, ds.outcome)
     print("1. Kidney stones (Charig et al. 1986)", file=out)
     print(f"   graph: {ds.graph}\n   {estimand}   [{estimand.kind}]", file=out)
-    plug = PlugIn(n_boot=n_boot, random_state=seed).fit(ds.data, estimand)
+    plug = PlugIn().fit(ds.data, estimand)
     crude = ds.data.groupby(ds.treatment)[ds.outcome].mean()
     results = {}
     for arm in ("A", "B"):
-        est = plug.mean({ds.treatment: arm})
+        est = plug.bootstrap(n_boot, random_state=seed, treatment=arm, control=None)
         lo, hi = est.conf_int()
         results[arm] = est.value
         print(

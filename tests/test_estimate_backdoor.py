@@ -83,7 +83,9 @@ def test_aipw_interval_coverage():
         warnings.simplefilter("ignore", PositivityWarning)
         for _ in range(100):
             X, t, y = _arrays(rng, 500)
-            lo, hi = AIPW(n_folds=2, outcome_model=RidgeCV()).fit_arrays(X=X, t=t, y=y).ate().conf_int()
+            lo, hi = (
+                AIPW(n_folds=2, outcome_model=RidgeCV()).fit_arrays(X=X, t=t, y=y).ate().conf_int()
+            )
             hits += lo <= 2.0 <= hi
     assert 0.85 <= hits / 100 <= 0.99
 

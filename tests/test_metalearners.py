@@ -49,7 +49,9 @@ def test_recovers_effect_within_standard_errors(constant, name, quantity):
     assert abs(naive - truth) > 1.0  # confounding is strong: a test that can fail
     est = _fit(LINEAR[name](), constant)
     result = (
-        est.bootstrap(population=POP[quantity], n_boot=25, random_state=1) if name != "DR" else est.effect(population=POP[quantity])
+        est.bootstrap(population=POP[quantity], n_boot=25, random_state=1)
+        if name != "DR"
+        else est.effect(population=POP[quantity])
     )
     assert result.std_error is not None and 0 < result.std_error < 0.3
     assert abs(result.value - truth) < 4 * result.std_error + 0.02

@@ -38,7 +38,9 @@ def run(out: TextIO) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PositivityWarning)
         for label, est in estimators:
-            r = est.fit(ds.data, treatment=ds.treatment, outcome=ds.outcome).effect(population="treated")
+            r = est.fit(ds.data, treatment=ds.treatment, outcome=ds.outcome).effect(
+                population="treated"
+            )
             lo, hi = r.conf_int()
             print(f"{label or r.method:<44} {r.value:>8.0f} [{lo:>8.0f}, {hi:>8.0f}]", file=out)
     print(f"{'experimental benchmark':<44} {truth:>8.0f}", file=out)
