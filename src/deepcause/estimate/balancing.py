@@ -53,7 +53,11 @@ __all__ = [
 
 # --------------------------------------------------------------------------- shared utilities
 def project_to_simplex(v: np.ndarray) -> np.ndarray:
-    """Euclidean projection of ``v`` onto ``{x >= 0, sum x = 1}`` (sort-based, O(n log n))."""
+    """Euclidean projection of ``v`` onto ``{x >= 0, sum x = 1}`` (sort-based, O(n log n)).
+
+    >>> project_to_simplex(np.array([0.5, 2.0, -1.0])).tolist()
+    [0.0, 1.0, 0.0]
+    """
     u = np.sort(v)[::-1]
     css = np.cumsum(u) - 1.0
     k = np.arange(1, len(v) + 1)
@@ -319,6 +323,11 @@ def approximately_balancing_weights(
     Uses the dual ``max_u u^T target - ||u||_1^2 / (4 (1 - zeta)) + h(X u)`` with
     ``h(v) = min_{g in simplex} zeta ||g||^2 - v^T g`` (attained at the projection of
     ``v / (2 zeta)`` onto the simplex). Returns the weights and the primal/dual values.
+
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> g, info = approximately_balancing_weights(X, np.array([1.0]))
+    >>> round(float(g.sum()), 6), round(float(g @ X[:, 0]), 3)
+    (1.0, 1.0)
     """
     if not 0 < zeta < 1:
         raise DataValidationError(f"zeta must be strictly between 0 and 1, got {zeta}")

@@ -209,7 +209,22 @@ def _pyplot():
 
 
 def plot_overlap(obj: Any, ax: Any = None, bins: int = 30) -> Any:
-    """Histogram of propensity scores by treatment arm; returns the matplotlib Axes."""
+    """Histogram of propensity scores by treatment arm; returns the matplotlib Axes.
+
+    ``obj`` is an :class:`~deepcause.results.EffectEstimate` (or its ``Diagnostics``) whose
+    estimator reported propensity scores.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from deepcause.estimate import IPW
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(300, random_state=0, population_truth=False).data
+    >>> res = IPW().fit(df, treatment="t", outcome="y").effect()
+    >>> plot_overlap(res).get_xlabel()
+    'propensity score'
+    """
     diag = _diagnostics_of(obj)
     if diag.propensity is None or diag.treatment is None:
         raise ValueError("these diagnostics have no propensity scores to plot")
@@ -228,7 +243,19 @@ def plot_overlap(obj: Any, ax: Any = None, bins: int = 30) -> Any:
 
 
 def plot_balance(obj: Any, ax: Any = None, threshold: float = 0.1) -> Any:
-    """Love plot: |SMD| of each covariate before and after weighting; returns the Axes."""
+    """Love plot: |SMD| of each covariate before and after weighting; returns the Axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from deepcause.estimate import EntropyBalancing
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(300, random_state=0, population_truth=False).data
+    >>> res = EntropyBalancing().fit(df, treatment="t", outcome="y").att()
+    >>> len(plot_balance(res).get_yticklabels())
+    5
+    """
     table = _diagnostics_of(obj).balance
     if table is None or len(table) == 0:
         raise ValueError("these diagnostics have no covariate balance table to plot")
