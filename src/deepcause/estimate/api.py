@@ -144,7 +144,10 @@ def estimate_effect(
     defaults = cls().get_params()
     if "random_state" in defaults and "random_state" not in kwargs:
         kwargs["random_state"] = random_state
-    est = cls(**kwargs).fit(data, estimand)
+    if "graph" in defaults and "graph" not in kwargs:  # estimators that read roles off the graph
+        kwargs["graph"] = g
+    roles = {"graph": g} if "graph" in getattr(cls, "_roles", ()) else {}
+    est = cls(**kwargs).fit(data, estimand, **roles)
     ask = dict(treatment=treatment_value, control=control_value, population=population)
     if bootstrap:
         result = est.bootstrap(bootstrap, random_state=random_state, **ask)

@@ -128,8 +128,8 @@ class PlugIn(EffectEstimator):
 
     # ------------------------------------------------------------------ fitting
     def _estimand(self, df: pd.DataFrame, estimand: Any, roles: dict[str, Any]) -> Any:
-        if estimand is not None:
-            if roles:
+        if estimand is not None:  # (a graph= beside it is the one it was identified in)
+            if set(roles) - {"graph"}:
                 raise DataValidationError("PlugIn.fit takes an estimand or roles, not both")
             return estimand
         treatment, outcome = roles.get("treatment"), roles.get("outcome")
