@@ -184,6 +184,7 @@ def test_diagnostics_balance_and_ess(sim):
     assert 0 < d.ess["control"] < (sim.data["t"] == 0).sum()
 
 
+@pytest.mark.slow  # three default (gradient boosting) AIPW fits on 3000 rows
 def test_same_seed_same_result(sim):
     a = _fit(AIPW(random_state=3), sim).ate().value
     b = _fit(AIPW(random_state=3), sim).ate().value
