@@ -53,9 +53,9 @@ def _row(name: str, res: Any) -> dict[str, Any]:
         "ATT": res.value,
         "CI low": lo,
         "CI high": hi,
-        "max |SMD| after": diag.get("max_abs_smd_after"),
-        "ESS controls": diag.get("ess", {}).get("control"),
-        "share extreme e(x)": diag.get("overlap", {}).get("share_extreme"),
+        "max |SMD| after": diag.max_abs_smd_after,
+        "ESS controls": (diag.ess or {}).get("control"),
+        "share extreme e(x)": (diag.overlap or {}).get("share_extreme"),
     }
 
 
@@ -94,7 +94,7 @@ def main(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PositivityWarning)  # reported in the table instead
         for name, est in estimators(quick).items():
-            fitted[name] = est.fit(ds.data, estimand).att()
+            fitted[name] = est.fit(ds.data, estimand).effect(population="treated")
             rows.append(_row(name, fitted[name]))
     table = pd.DataFrame(rows).set_index("estimator")
     table["error vs experiment"] = table["ATT"] - truth
@@ -102,8 +102,8 @@ def main(
     print("(CI: 95% confidence interval; SMD: standardized mean difference)", file=out)
     aipw = fitted["AIPW (cross-fitted)"]
     print("\nCovariate balance of the AIPW (inverse-propensity) weights:", file=out)
-    print(aipw.diagnostics["balance"].round(3).to_string(), file=out)
-    ov = aipw.diagnostics["overlap"]
+    print(aipw.diagnostics.balance.round(3).to_string(), file=out)
+    ov = aipw.diagnostics.overlap
     print(
         f"\n{ov['n_extreme']} of {len(ds.data)} units have propensity below {ov['threshold']} "
         f"or above {1 - ov['threshold']}: most PSID households look nothing like the trainees, "

@@ -143,10 +143,11 @@ def _simulated(
         print("", file=out)
         return {"identified": False, "crude": crude, "truth": truth}
     print(f"   {estimand}   [{estimand.kind}]", file=out)
-    plug = PlugIn(n_boot=settings["n_boot"], random_state=seed).fit(df, estimand)
+    plug = PlugIn().fit(df, estimand)
     res: dict[str, Any] = {"identified": True, "kind": estimand.kind}
     for v in (1, 0):
-        est = plug.probability({x: v}, {y: 1})
+        # P(y=1 | do(x=v)) is the mean of the 0/1 outcome
+        est = plug.bootstrap(settings["n_boot"], random_state=seed, treatment={x: v}, control=None)
         lo, hi = est.conf_int()
         res[v] = {"estimate": est.value, "std_error": est.std_error, "truth": truth[v]}
         print(
@@ -163,11 +164,13 @@ def _kidney(settings: dict[str, int], out: TextIO) -> dict[str, Any]:
     estimand = identify(ds.graph, ds.treatment, ds.outcome)
     print("1. Kidney stones (Charig et al. 1986)", file=out)
     print(f"   graph: {ds.graph}\n   {estimand}   [{estimand.kind}]", file=out)
-    plug = PlugIn(n_boot=settings["n_boot"], random_state=settings["seed"]).fit(ds.data, estimand)
+    plug = PlugIn().fit(ds.data, estimand)
     crude = ds.data.groupby(ds.treatment)[ds.outcome].mean()
     res = {}
     for arm in ("A", "B"):
-        est = plug.mean({ds.treatment: arm})
+        est = plug.bootstrap(
+            settings["n_boot"], random_state=settings["seed"], treatment=arm, control=None
+        )
         lo, hi = est.conf_int()
         res[arm] = {"estimate": est.value, "crude": float(crude[arm])}
         print(
