@@ -23,6 +23,7 @@ from .graph.criteria import (
     is_valid_adjustment_set,
 )
 from .identification.algorithm import identify
+from .identification.counterfactual import CounterfactualEstimand, cf, identify_counterfactual
 from .identification.estimand import Estimand, Expression, Fraction, P, Product, Sum
 from .results import EffectEstimate
 
@@ -45,6 +46,9 @@ __all__ = [
     "NotIdentifiableError",
     "PositivityWarning",
     "identify",
+    "identify_counterfactual",
+    "cf",
+    "CounterfactualEstimand",
     "Estimand",
     "Expression",
     "P",

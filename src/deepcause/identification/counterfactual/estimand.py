@@ -3,9 +3,9 @@
 >>> from deepcause.identification.counterfactual import identify_counterfactual, cf
 >>> est = identify_counterfactual("Z -> X -> Y; Z -> Y", [cf("Y", {"X": 1}) == 1], given=[cf("X") == 0])
 >>> print(est)
-P(Y_{X=1}=1 | X=0) = Σ_{Z} P(Y=1 | X=1, Z) P(X=0, Z) / P(X=0)
+P(Y_{X=1}=1 | X=0) = (Σ_{Z} P(X=0, Z) P(Y=1 | X=1, Z)) / P(X=0)
 >>> est.to_latex()
-'P(Y_{X{=}1}{=}1 \\\\mid X{=}0) = \\\\frac{\\\\sum_{Z} P(Y{=}1 \\\\mid X{=}1, Z) P(X{=}0, Z)}{P(X{=}0)}'
+'P(Y_{X{=}1}{=}1 \\\\mid X{=}0) = \\\\frac{\\\\sum_{Z} P(X{=}0, Z) P(Y{=}1 \\\\mid X{=}1, Z)}{P(X{=}0)}'
 """
 
 from __future__ import annotations

@@ -49,6 +49,11 @@ class Term(Node):
     assign: tuple[Pair, ...]
     given: tuple[Pair, ...] = ()
 
+    def __post_init__(self) -> None:  # one spelling per term: pairs in natural name order
+        for name in ("assign", "given"):
+            pairs = tuple(sorted(getattr(self, name), key=lambda p: _natkey(p[0])))
+            object.__setattr__(self, name, pairs)
+
 
 @dataclass(frozen=True)
 class Total(Node):

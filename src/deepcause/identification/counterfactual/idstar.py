@@ -332,7 +332,7 @@ def identify_counterfactual(
     >>> est = identify_counterfactual("Z -> X -> Y; Z -> Y", [("Y", {"X": 1}, 1)],
     ...                               given=[("X", {}, 0)])
     >>> print(est)
-    P(Y_{X=1}=1 | X=0) = Σ_{Z} P(Y=1 | X=1, Z) P(X=0, Z) / P(X=0)
+    P(Y_{X=1}=1 | X=0) = (Σ_{Z} P(X=0, Z) P(Y=1 | X=1, Z)) / P(X=0)
 
     The probability of necessity is not identifiable without more assumptions:
 
