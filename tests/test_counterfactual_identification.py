@@ -83,7 +83,9 @@ class SCM:
         vals = self.world({})
         combos = list(itertools.product(*[range(self.card[v]) for v in self.order]))
         table = pd.DataFrame(combos, columns=self.order)
-        codes = np.ravel_multi_index(tuple(vals[v] for v in self.order), [self.card[v] for v in self.order])
+        codes = np.ravel_multi_index(
+            tuple(vals[v] for v in self.order), [self.card[v] for v in self.order]
+        )
         table["probability"] = np.bincount(codes, weights=self.weight, minlength=len(combos))
         return table
 
@@ -198,12 +200,21 @@ def test_random_graphs_every_identified_answer_is_exact() -> None:
     names = ["A", "B", "C", "D"]
     identified = refused = 0
     for trial in range(60):
-        edges = [f"{u} -> {v}" for i, u in enumerate(names) for v in names[i + 1 :] if rng.random() < 0.5]
-        edges += [f"{u} <-> {v}" for i, u in enumerate(names) for v in names[i + 1 :] if rng.random() < 0.2]
+        edges = [
+            f"{u} -> {v}" for i, u in enumerate(names) for v in names[i + 1 :] if rng.random() < 0.5
+        ]
+        edges += [
+            f"{u} <-> {v}"
+            for i, u in enumerate(names)
+            for v in names[i + 1 :]
+            if rng.random() < 0.2
+        ]
         text = "; ".join(edges + names)
         outcome, treat = names[3], names[int(rng.integers(0, 3))]
         query = [cf(outcome, {treat: int(rng.integers(0, 2))}) == int(rng.integers(0, 2))]
-        given = [cf(names[int(rng.integers(0, 3))]) == int(rng.integers(0, 2))] if trial % 2 else None
+        given = (
+            [cf(names[int(rng.integers(0, 3))]) == int(rng.integers(0, 2))] if trial % 2 else None
+        )
         if trial % 3 == 0:
             query.append(cf(names[int(rng.integers(1, 3))]) == int(rng.integers(0, 2)))
         try:
@@ -213,7 +224,9 @@ def test_random_graphs_every_identified_answer_is_exact() -> None:
             continue
         identified += 1
         scm = SCM(text, trial)
-        assert est.evaluate(scm.joint()) == pytest.approx(scm.truth(query, given or ()), abs=1e-9), (text, query, given, str(est))
+        assert est.evaluate(scm.joint()) == pytest.approx(
+            scm.truth(query, given or ()), abs=1e-9
+        ), (text, query, given, str(est))
     assert identified >= 20 and refused >= 5
 
 
@@ -222,7 +235,9 @@ def test_printing_latex_and_dict() -> None:
     assert est.to_latex().startswith("P(Y_{X{=}1}{=}1 \\mid X{=}0) = \\frac{\\sum_{Z}")
     assert "sum_{Z}" in est.to_text(ascii=True)
     d = est.to_dict()
-    assert d["kind"] == "counterfactual" and d["given"] == [{"variable": "X", "do": "", "value": "0"}]
+    assert d["kind"] == "counterfactual" and d["given"] == [
+        {"variable": "X", "do": "", "value": "0"}
+    ]
 
 
 def test_top_level_exports_and_tuple_queries() -> None:
@@ -241,4 +256,6 @@ def test_bad_queries_are_refused() -> None:
     with pytest.raises(QueryError, match="contradict"):
         identify_counterfactual(BACKDOOR, [cf("Y") == 1], given=[cf("X") == 1, cf("X") == 0])
     with pytest.raises(QueryError, match="nested"):
-        identify_counterfactual("X -> M -> Y", [cf("Y") == 1], given=[cf("Y", {"M": cf("M", {"X": 0})}) == 1])
+        identify_counterfactual(
+            "X -> M -> Y", [cf("Y") == 1], given=[cf("Y", {"M": cf("M", {"X": 0})}) == 1]
+        )

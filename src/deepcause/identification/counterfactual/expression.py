@@ -188,11 +188,11 @@ def _chain(factors: list[Node]) -> list[Node]:
     """``P(A | B, C) P(B | C) = P(A, B | C)`` until nothing merges."""
     for i, a in enumerate(factors):
         for j, b in enumerate(factors):
-            if i != j and isinstance(a, Term) and isinstance(b, Term):
-                if set(a.given) == set(b.assign + b.given):
-                    merged = Term(a.assign + b.assign, b.given)
-                    rest = [f for k, f in enumerate(factors) if k not in (i, j)]
-                    return _chain([*rest[: min(i, j)], merged, *rest[min(i, j) :]])
+            terms = i != j and isinstance(a, Term) and isinstance(b, Term)
+            if terms and set(a.given) == set(b.assign + b.given):  # type: ignore[union-attr]
+                merged = Term(a.assign + b.assign, b.given)  # type: ignore[union-attr]
+                rest = [f for k, f in enumerate(factors) if k not in (i, j)]
+                return _chain([*rest[: min(i, j)], merged, *rest[min(i, j) :]])
     return factors
 
 
@@ -257,7 +257,9 @@ def render(node: Node, style: str = "unicode") -> str:
 
 def _value(v: Any, style: str, names: Mapping[Symbol, str]) -> str:
     if isinstance(v, Symbol):
-        return _latex_name(names.get(v, v.variable)) if style == "latex" else names.get(v, v.variable)
+        return (
+            _latex_name(names.get(v, v.variable)) if style == "latex" else names.get(v, v.variable)
+        )
     return str(py_value(v))
 
 
@@ -336,7 +338,9 @@ class _Evaluator:
 
     def marginal(self, pairs: tuple[Pair, ...]) -> _Factor:
         arr = self.data.marginal(tuple(k for k, _ in pairs))
-        index = tuple(slice(None) if isinstance(v, Symbol) else self.position(k, v) for k, v in pairs)
+        index = tuple(
+            slice(None) if isinstance(v, Symbol) else self.position(k, v) for k, v in pairs
+        )
         return tuple(v for _, v in pairs if isinstance(v, Symbol)), arr[index] if pairs else arr
 
     def align(self, factors: Sequence[_Factor]) -> tuple[tuple[Symbol, ...], list[np.ndarray]]:

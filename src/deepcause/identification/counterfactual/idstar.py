@@ -24,7 +24,7 @@ from typing import Any
 from ...exceptions import NotIdentifiableError, QueryError
 from ...graph.algorithms import m_separated
 from ...graph.causal_graph import CausalGraph
-from ..algorithm import _struct, _Struct, identify
+from ..algorithm import _Struct, _struct, identify
 from ..expressions import P
 from .estimand import CounterfactualEstimand, query_text
 from .expression import ONE, ZERO, Indicator, Node, Term, bind, prod, ratio, simplify, total
@@ -82,7 +82,9 @@ def _tautologies(s: _Struct, events: Iterable[Ev]) -> tuple[list[Node], list[Ev]
     return factors, kept
 
 
-def _counterfactual_graph(s: _Struct, events: list[Ev]) -> tuple[CfGraph | None, list[Node], list[Ev]]:
+def _counterfactual_graph(
+    s: _Struct, events: list[Ev]
+) -> tuple[CfGraph | None, list[Node], list[Ev]]:
     """Lines 4 and 5: make-cg; ``None`` when the events are inconsistent. A merge that needs a
     summation index to equal a value substitutes it and records the indicator."""
     indicators: list[Node] = []
@@ -124,7 +126,10 @@ def _id_star(s: _Struct, events: list[Ev]) -> Node:
             sub_events = []
             for i in comp:
                 n = g.nodes[i]
-                pa = {p: ref[1] if isinstance(ref, tuple) else values[ref] for p, ref in n.parents.items()}
+                pa = {
+                    p: ref[1] if isinstance(ref, tuple) else values[ref]
+                    for p, ref in n.parents.items()
+                }
                 sub_events.append((n.var, frozenset(pa.items()), values[i]))
             terms.append(_id_star(s, sub_events))
         body = total(fresh, prod(terms))
@@ -190,7 +195,10 @@ def _interventional(s: _Struct, action: Mapping[str, Any], outcome: Mapping[str,
 
 def _separated(s: _Struct, g: CfGraph, d: int, ys: set[int], zs: set[int]) -> bool:
     """(Y_x ⊥ ys | zs) in the counterfactual graph with the edges out of ``d`` removed."""
-    pa = {i: frozenset(r for r in n.parents.values() if not isinstance(r, tuple) and r != d) for i, n in g.nodes.items()}
+    pa = {
+        i: frozenset(r for r in n.parents.values() if not isinstance(r, tuple) and r != d)
+        for i, n in g.nodes.items()
+    }
     ch: dict[int, set[int]] = {i: set() for i in g.nodes}
     for i, ps in pa.items():
         for p in ps:
@@ -207,7 +215,9 @@ def _idc_star(s: _Struct, gamma: list[Ev], delta: list[Ev]) -> Node:
     except _Fail:
         impossible = False
     if impossible:
-        raise QueryError("the conditioning events contradict each other (probability 0); P(γ | δ) is undefined")
+        raise QueryError(
+            "the conditioning events contradict each other (probability 0); P(γ | δ) is undefined"
+        )
     checked, given = _tautologies(s, gamma), _tautologies(s, delta)
     if checked is None or given is None:
         return ZERO
@@ -350,10 +360,7 @@ def identify_counterfactual(
     nested: list[Symbol] = []
     internal = _internal(events, nested)
     try:
-        if conds:
-            node = _idc_star(s, internal, _internal(conds, []))
-        else:
-            node = _id_star(s, internal)
+        node = _idc_star(s, internal, _internal(conds, [])) if conds else _id_star(s, internal)
     except _Fail as fail:
         raise NotIdentifiableError(
             f"{text} is not identifiable: the observed distribution does not determine it: "

@@ -244,7 +244,9 @@ def _observe(node: CfNode, value: Any) -> None:
         raise Inconsistent
 
 
-def make_cg(pa: Mapping[str, frozenset[str]], order: Mapping[str, int], events: list[Ev]) -> CfGraph:
+def make_cg(
+    pa: Mapping[str, frozenset[str]], order: Mapping[str, int], events: list[Ev]
+) -> CfGraph:
     """make-cg: the parallel worlds graph of ``events`` restricted to the ancestors of the
     events, with copies that are provably one variable merged (Lemma 24 of Shpitser & Pearl
     2008). Raises :class:`Inconsistent` when a merged node gets two values, and
@@ -278,7 +280,11 @@ def make_cg(pa: Mapping[str, frozenset[str]], order: Mapping[str, int], events: 
             fixed = dict(w)
             refs = {p: ("c", fixed[p]) if p in fixed else where[(p, w)] for p in pa[var]}
             target = next(
-                (g for g in groups if all(_agree(nodes, nodes[g].parents[p], refs[p]) for p in refs)),
+                (
+                    g
+                    for g in groups
+                    if all(_agree(nodes, nodes[g].parents[p], refs[p]) for p in refs)
+                ),
                 None,
             )
             if target is None:
