@@ -137,6 +137,20 @@ def test_ett_on_the_backdoor_graph_is_the_adjustment_on_the_untreated() -> None:
         ("X -> Y; X <-> Y", [cf("Y", {"X": 1}) == 1, cf("X") == 1], None),  # consistency
         ("Z -> X -> Y; Z <-> Y", [cf("Y", {"X": 0}) == 1], [cf("X") == 1]),
         ("X -> W -> Y; X -> Y", [cf("W", {"X": 0}) == 1], [cf("Y", {"X": 0}) == 0]),
+        # IDC* line 4 moves an observation that is no ancestor of the outcome's copy
+        (
+            "A -> B -> D; A -> C -> D",
+            [cf("D", {"B": 0}) == 1],
+            [cf("C", {"A": 1}) == 1, cf("C") == 0],
+        ),
+        # ... and relabels the other observations it causes (D = D_{B=0} when B = 0)
+        ("A -> D; B -> C; B -> D; A <-> C", [cf("C", {"B": 0}) == 1], [cf("D") == 1, cf("B") == 0]),
+        # a nested counterfactual inside IDC*
+        (
+            "A -> B -> D; A <-> C; B <-> D",
+            [cf("D", {"A": 0, "C": cf("C", {"A": 0})}) == 1],
+            [cf("C") == 0],
+        ),
     ],
 )
 def test_identified_queries_equal_the_enumerated_truth(text, query, given) -> None:

@@ -208,6 +208,42 @@ def _separated(s: _Struct, g: CfGraph, d: int, ys: set[int], zs: set[int]) -> bo
     return m_separated(pa, fch, sp, frozenset((d,)), frozenset(ys), frozenset(zs))  # type: ignore[arg-type]
 
 
+def _g_ancestors(g: CfGraph, i: int) -> set[int]:
+    seen, stack = {i}, [i]
+    while stack:
+        for ref in g.nodes[stack.pop()].parents.values():
+            if not isinstance(ref, tuple) and ref not in seen:
+                seen.add(ref)
+                stack.append(ref)
+    return seen
+
+
+def _move(s: _Struct, g: CfGraph, n_gamma: int) -> tuple[list[Ev], list[Ev]] | None:
+    """Line 4: an observation d with no back-door path to γ' becomes an action: it leaves δ'
+    and its value enters the subscripts of its descendants in the counterfactual graph (in γ'
+    and in the rest of δ': on the event d = y a descendant n equals n_y)."""
+    ids = g.of_event
+    g_nodes, d_nodes = list(dict.fromkeys(ids[:n_gamma])), list(dict.fromkeys(ids[n_gamma:]))
+    for d in d_nodes:
+        others = set(d_nodes) - {d}
+        ys = set(g_nodes) - others
+        if d in g_nodes or not ys or not _separated(s, g, d, ys, others):
+            continue
+        y = g.nodes[d]
+        relabeled = []
+        for i in [*g_nodes, *others]:  # on the event d = y, a descendant n of d is n_y
+            n = g.nodes[i]
+            world = n.world
+            if d in _g_ancestors(g, i):
+                if any(k == y.var for k, _ in world):
+                    break
+                world = relevant(s.pa, n.var, world | {(y.var, y.value)})
+            relabeled.append((n.var, world, n.value))
+        else:
+            return relabeled[: len(g_nodes)], relabeled[len(g_nodes) :]
+    return None
+
+
 def _idc_star(s: _Struct, gamma: list[Ev], delta: list[Ev]) -> Node:
     """IDC*(γ, δ, G): an expression for P(γ | δ) or :class:`_Fail`."""
     try:  # line 1: P(δ) = 0 leaves the query undefined
@@ -221,28 +257,15 @@ def _idc_star(s: _Struct, gamma: list[Ev], delta: list[Ev]) -> Node:
     checked, given = _tautologies(s, gamma), _tautologies(s, delta)
     if checked is None or given is None:
         return ZERO
-    n_gamma = len(checked[1])
     try:
         g = make_cg(s.pa, s.pos, checked[1] + given[1])  # line 2
     except Inconsistent:  # line 3
         return ZERO
-    ids = g.of_event
-    g_nodes, d_nodes = set(ids[:n_gamma]), list(dict.fromkeys(ids[n_gamma:]))
-    for d in d_nodes:  # line 4: an observation with no back-door path to γ becomes an action
-        others = set(d_nodes) - {d}
-        ys = g_nodes - others
-        if d in g_nodes or not ys or not _separated(s, g, d, ys, others):
-            continue
-        y = g.nodes[d]
-        moved = []
-        for i in dict.fromkeys(ids[:n_gamma]):
-            n = g.nodes[i]
-            if any(k == y.var for k, _ in n.world):
-                break
-            moved.append((n.var, relevant(s.pa, n.var, n.world | {(y.var, y.value)}), n.value))
-        else:
-            rest = [(g.nodes[i].var, g.nodes[i].world, g.nodes[i].value) for i in others]
-            return _idc_star(s, moved, rest)
+    except Substitute:  # depends on a nested index: skip line 4 (sound; lines 5-6 decide)
+        g = None
+    moved = None if g is None else _move(s, g, len(checked[1]))
+    if moved is not None:
+        return _idc_star(s, *moved)
     num = _id_star(s, gamma + delta)  # line 5
     return ratio(num, _id_star(s, delta))  # line 6
 
