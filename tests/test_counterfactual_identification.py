@@ -141,7 +141,7 @@ def test_ett_on_the_backdoor_graph_is_the_adjustment_on_the_untreated() -> None:
         (
             "A -> B -> D; A -> C -> D",
             [cf("D", {"B": 0}) == 1],
-            [cf("C", {"A": 1}) == 1, cf("C") == 0],
+            [cf("C", {"A": 1}) == 1, cf("C") == 1],
         ),
         # ... and relabels the other observations it causes (D = D_{B=0} when B = 0)
         ("A -> D; B -> C; B -> D; A <-> C", [cf("C", {"B": 0}) == 1], [cf("D") == 1, cf("B") == 0]),
