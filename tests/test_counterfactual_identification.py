@@ -157,6 +157,13 @@ def test_identified_queries_equal_the_enumerated_truth(text, query, given) -> No
     _check(text, query, given)
 
 
+def test_idc_line_4_does_not_intervene_on_a_non_ancestor() -> None:
+    # C_{A=0} is moved out of the conditioning, but D_{B=0} depends on the factual C (= 0),
+    # not on C_{A=0} (= 1): setting C=1 in D's subscript would be wrong (seeds with P(δ) > 0)
+    query, given = [cf("D", {"B": 0}) == 1], [cf("C", {"A": 0}) == 1, cf("C") == 0]
+    _check("A -> B -> D; A -> C -> D", query, given, seeds=(1, 2))
+
+
 def test_three_valued_variables() -> None:
     query = [cf("Y", {"X": 2}) == 1]
     _check(BACKDOOR, query, [cf("X") == 0], card=3)
