@@ -24,6 +24,7 @@ from .graph.criteria import (
 )
 from .identification.algorithm import identify
 from .identification.bounds import Bounds, bounds
+from .identification.counterfactual import CounterfactualEstimand, cf, identify_counterfactual
 from .identification.estimand import Estimand, Expression, Fraction, P, Product, Sum
 from .results import EffectEstimate
 
@@ -48,6 +49,9 @@ __all__ = [
     "identify",
     "bounds",
     "Bounds",
+    "identify_counterfactual",
+    "cf",
+    "CounterfactualEstimand",
     "Estimand",
     "Expression",
     "P",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .algorithm import identify
 from .bounds import Bounds, bounds
+from .counterfactual import CounterfactualEstimand, cf, identify_counterfactual
 from .estimand import Estimand
 from .expressions import ONE, Expression, Fraction, P, Product, Sum, simplify
 
@@ -16,6 +17,9 @@ __all__ = [
     "identify",
     "bounds",
     "Bounds",
+    "identify_counterfactual",
+    "cf",
+    "CounterfactualEstimand",
     "Estimand",
     "Expression",
     "P",
