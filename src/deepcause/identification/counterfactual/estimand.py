@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..expressions import _latex_name
+from .._names import _latex_name
 from .expression import Node, evaluate, render
 from .worlds import CounterfactualEvent, do_text
 

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import DataValidationError
-from .._names import _natkey
+from .._names import _latex_name, _natkey
 from ..evaluate import Prepared, prepare, py_value
-from ..expressions import Expression, Fraction, P, Product, Sum, _latex_name
+from ..expressions import Expression, Fraction, P, Product, Sum
 from .worlds import Symbol
 
 __all__ = ["Node", "Term", "Total", "Prod", "Ratio", "Indicator", "Const", "ZERO", "ONE"]
