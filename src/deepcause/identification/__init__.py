@@ -11,4 +11,14 @@ from .algorithm import identify
 from .estimand import Estimand
 from .expressions import ONE, Expression, Fraction, P, Product, Sum, simplify
 
-__all__ = ["identify", "Estimand", "Expression", "P", "Sum", "Product", "Fraction", "ONE", "simplify"]
+__all__ = [
+    "identify",
+    "Estimand",
+    "Expression",
+    "P",
+    "Sum",
+    "Product",
+    "Fraction",
+    "ONE",
+    "simplify",
+]
