@@ -15,6 +15,9 @@ __all__ = [
     "require_dataframe",
     "require_columns",
     "check_finite",
+    "check_scale",
+    "scaled_std",
+    "SAFE_MAX",
     "check_binary",
     "check_group_sizes",
     "check_not_constant",
@@ -62,8 +65,55 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], role: str = "varia
         raise DataValidationError("; ".join(parts) + f"; available columns: {shown}{more}")
 
 
+SAFE_MAX = 1e150  # larger magnitudes overflow squares, products and variances to inf
+
+
+def scaled_std(X: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Standard deviation computed on ``X / max|X|`` and scaled back, so it cannot overflow.
+
+    >>> x = np.array([[1e200], [-1e200], [3e200]])   # np.std(x) overflows to inf
+    >>> round(float(scaled_std(x)[0]) / 1e200, 4)
+    1.633
+    """
+    X = np.asarray(X, dtype=float)
+    top = np.max(np.abs(X), axis=axis, keepdims=True) if X.size else np.ones((1,) * X.ndim)
+    top = np.where((top > 0) & np.isfinite(top), top, 1.0)
+    return np.squeeze(top, axis=axis) * np.std(X / top, axis=axis)
+
+
+def check_scale(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
+    """Raise if a numeric column holds values beyond ``±SAFE_MAX`` or has a non-finite spread.
+
+    Such columns overflow to inf inside standardisation and least squares, and a confounder
+    silently turns into zeros; they are refused instead (NaN and inf: see
+    :func:`check_finite`).
+
+    >>> check_scale(pd.DataFrame({"income": [1.0, 2e300]}))
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: column 'income' has values up to 2e+300 in magnitude, beyond the safe range ±1e+150 where squares and variances overflow; rescale the column (e.g. divide it by 1e+300) before fitting
+    """
+    cols = list(df.columns if columns is None else columns)
+    for c in cols:
+        col = df[c]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        values = col.to_numpy(dtype=float, na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            continue
+        top = float(np.max(np.abs(finite)))
+        if top > SAFE_MAX or not np.isfinite(np.var(finite / top) * top):
+            raise DataValidationError(
+                f"column {c!r} has values up to {top:.3g} in magnitude, beyond the safe range "
+                f"±{SAFE_MAX:.0e} where squares and variances overflow; rescale the column "
+                f"(e.g. divide it by {10 ** np.floor(np.log10(top)):.0e}) before fitting"
+            )
+
+
 def check_finite(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
-    """Raise if numeric columns contain NaN or inf, naming columns and row counts.
+    """Raise if numeric columns contain NaN or inf, naming columns and row counts, or values
+    beyond the safe range (:func:`check_scale`).
 
     >>> check_finite(pd.DataFrame({"x": [1.0, np.inf, np.nan], "t": [0, 1, 1]}))
     Traceback (most recent call last):
@@ -89,6 +139,7 @@ def check_finite(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None
             f"missing or infinite values in {', '.join(problems)}; {int(bad_rows.sum())} rows "
             "affected in all. Drop them (df.dropna()) or impute them before fitting."
         )
+    check_scale(sub, cols)
 
 
 def check_binary(values: pd.Series | np.ndarray, name: str = "treatment") -> np.ndarray:
@@ -220,4 +271,5 @@ def numeric_covariates(df: pd.DataFrame, columns: Sequence[str]) -> tuple[np.nda
                 stacklevel=3,
             )
         sub = pd.get_dummies(sub, columns=categorical, drop_first=True, dtype=float)
+    check_scale(sub)
     return sub.to_numpy(dtype=float), [str(c) for c in sub.columns]

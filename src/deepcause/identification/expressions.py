@@ -375,25 +375,29 @@ def _product(factors: Sequence[Expression]) -> Expression:
 
 
 def _merge_chain(factors: list[Expression]) -> list[Expression]:
-    """Collapse ``P(A | B, C) P(B | C)`` into ``P(A, B | C)`` until nothing changes."""
-    changed = True
-    while changed:
-        changed = False
+    """Collapse ``P(A | B, C) P(B | C)`` into ``P(A, B | C)`` until nothing changes.
+
+    Each pass merges the first pair (in factor order) found through an index of the factors
+    by scope, so a pass costs O(n) rather than O(n^2) comparisons.
+    """
+    while True:
+        by_scope: dict[frozenset[str], list[int]] = {}
+        for j, b in enumerate(factors):
+            if isinstance(b, P):
+                by_scope.setdefault(b._free, []).append(j)  # type: ignore[attr-defined]
         for i, a in enumerate(factors):
-            if not isinstance(a, P):
+            if not isinstance(a, P) or a.variables & a.given:
                 continue
-            for j, b in enumerate(factors):
-                if j == i or not isinstance(b, P):
-                    continue
-                if a.given == b.variables | b.given and not (a.variables & a.given):
-                    merged = P._make(a.variables | b.variables, b.given)
-                    keep = [f for k, f in enumerate(factors) if k not in (i, j)]
-                    keep.insert(min(i, j), merged)
-                    factors, changed = keep, True
-                    break
-            if changed:
+            j = next((j for j in by_scope.get(a.given, ()) if j != i), None)
+            if j is not None:
+                b = factors[j]
+                merged = P._make(a.variables | b.variables, b.given)  # type: ignore[union-attr]
+                keep = [f for k, f in enumerate(factors) if k not in (i, j)]
+                keep.insert(min(i, j), merged)
+                factors = keep
                 break
-    return factors
+        else:
+            return factors
 
 
 def _simp_product(e: Product, memo: _Memo) -> Expression:

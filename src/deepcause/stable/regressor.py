@@ -11,6 +11,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.linear_model import LinearRegression
 
 from ..exceptions import DataValidationError, NotFittedError
+from ._features import BoundedPolynomialFeatures
 from .weights import NonlinearDecorrelationWeights, _check_X, _poly_ridge_drop_one_predictions
 
 __all__ = ["StableRegressor", "StableVariableSelector"]
@@ -146,11 +147,9 @@ def _misspecification_pvalue(
 def _default_nonlinear_regressor() -> Any:
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+    from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(
-        PolynomialFeatures(3, include_bias=False), StandardScaler(), Ridge(alpha=10.0)
-    )
+    return make_pipeline(BoundedPolynomialFeatures(3), StandardScaler(), Ridge(alpha=10.0))
 
 
 class StableRegressor(RegressorMixin, BaseEstimator):
@@ -167,7 +166,7 @@ class StableRegressor(RegressorMixin, BaseEstimator):
     misspecified: reweighting only buys stability when it is (Kuang et al. 2020); when it is
     correctly specified, unweighted least squares is unbiased in every environment and more
     efficient. The OLS residuals are predicted out of fold by ``nonlinear_regressor``
-    (default: ridge on a degree-3 polynomial); if the predictions do not correlate with the
+    (default: ridge on a degree-3 polynomial, bounded to 2,000 columns); if the predictions do not correlate with the
     residuals (one-sided test at level ``alpha``) the unweighted fit is kept and no weights are
     computed. Sets ``misspecification_pvalue_`` and ``used_weights_``.
 

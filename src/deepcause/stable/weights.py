@@ -33,6 +33,7 @@ from scipy.special import softmax
 from sklearn.base import BaseEstimator, clone
 
 from ..exceptions import DataValidationError, NotFittedError
+from ._features import BoundedPolynomialFeatures
 
 __all__ = [
     "effective_sample_size",
@@ -42,6 +43,8 @@ __all__ = [
     "NonlinearDecorrelationWeights",
     "DeepGlobalBalancingWeights",
 ]
+
+MAX_FEATURES = 2000  # polynomial columns of the default regressions (exact degree 3 up to p = 20)
 
 
 def effective_sample_size(weights: Any) -> float:
@@ -126,6 +129,7 @@ def _poly_ridge_drop_one_predictions(
     alpha: float = 10.0,
     n_folds: int = 5,
     random_state: Any = 0,
+    max_features: int = MAX_FEATURES,
 ) -> list[np.ndarray]:
     """Out-of-fold ridge predictions of ``targets[i]`` from a polynomial of ``X`` minus column
     ``columns[i]``.
@@ -137,14 +141,15 @@ def _poly_ridge_drop_one_predictions(
     without ``x_j`` (set ``K``) are a subset of all monomials; the inverse of the sub-system
     follows from ``B`` (Schur complement): ``A_KK^{-1} = B_KK - B_KJ B_JJ^{-1} B_JK`` with
     ``J`` the monomials that contain ``x_j``. ``targets[i]`` is ``(n, m)``; returns a list of
-    ``(n, m)`` arrays.
+    ``(n, m)`` arrays. With more than ``max_features`` monomials the expansion is reduced
+    (:class:`BoundedPolynomialFeatures`: no cubic cross terms, then no cross terms at all), so
+    memory stays ``O(n max_features + max_features^2)`` whatever the number of columns.
     """
     from sklearn.model_selection import KFold
-    from sklearn.preprocessing import PolynomialFeatures
 
     n, p = X.shape
     columns = list(range(p)) if columns is None else list(columns)
-    poly = PolynomialFeatures(int(degree), include_bias=False).fit(X)
+    poly = BoundedPolynomialFeatures(int(degree), max_features=max_features).fit(X)
     Phi = poly.transform(X)
     keep = [poly.powers_[:, j] == 0 for j in columns]
     out = [np.empty_like(np.asarray(t, dtype=float)) for t in targets]
@@ -317,10 +322,10 @@ class SRDOWeights(_BaseWeights):
         if self.classifier is None:
             from sklearn.linear_model import LogisticRegression
             from sklearn.pipeline import make_pipeline
-            from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+            from sklearn.preprocessing import StandardScaler
 
             clf = make_pipeline(
-                PolynomialFeatures(2, include_bias=False),
+                BoundedPolynomialFeatures(2),
                 StandardScaler(),
                 LogisticRegression(max_iter=2000),
             )
@@ -346,7 +351,9 @@ class NonlinearDecorrelationWeights(_BaseWeights):
     """Decorrelation of every variable from the others, linearly and nonlinearly (ours).
 
     For each column ``j`` a ``regressor`` (default: ridge regression, ``alpha=10``, on the
-    standardized degree-3 polynomial of the other columns, computed for all ``j`` at once)
+    standardized degree-3 polynomial of the other columns, computed for all ``j`` at once;
+    beyond 2,000 monomials, about ``p > 20``, the cubic and then all cross terms are left out,
+    see :class:`~deepcause.stable._features.BoundedPolynomialFeatures`)
     predicts ``x_j`` from the others out of fold
     (``n_folds``-fold cross-fitting): ``g_j``. The weights minimise the squared weighted
     covariances of all pairs ``(x_j, x_k)`` and of every ``(x_j, g_j)`` — zero when, under
