@@ -162,8 +162,9 @@ def check_binary(values: pd.Series | np.ndarray, name: str = "treatment") -> np.
         shown = sorted(map(str, seen))[:10]
         raise DataValidationError(
             f"{name} must be binary with values 0 and 1; values seen: {shown}"
-            f"{' ...' if len(seen) > 10 else ''}. Recode it (e.g. df[{name!r}] == value) or use "
-            "an estimator for multi-valued treatments."
+            f"{' ...' if len(seen) > 10 else ''}. Recode it as 0/1 (for example compare the "
+            "column with the level of interest, (column == level).astype(int)), or use an "
+            "estimator for multi-valued treatments (PlugIn on discrete data)."
         )
     return arr.astype(np.int64)
 
