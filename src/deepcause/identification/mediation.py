@@ -43,7 +43,7 @@ deepcause.exceptions.NotIdentifiableError: the natural direct and indirect effec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
