@@ -559,10 +559,11 @@ def identify_mediation(
     witness = _recanting_witness(q)
     if witness is not None:
         z, paths = witness
-        path = q.g.remove_outgoing({q.x} | q.ms).connecting_path(q.ms, q.y, ())
+        others = q.g.ancestors({q.x, q.y} | q.ms) - q.g.descendants(q.x)
+        path = q.g.remove_outgoing({q.x} | q.ms).connecting_path(q.ms, q.y, others)
         raise _refusal(
             q,
-            frozenset(),
+            others,
             "mediator-outcome",
             path or paths,
             extra=f"; {z} is a recanting witness: it is affected by {q.x} and affects both "
