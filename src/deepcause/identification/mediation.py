@@ -15,7 +15,7 @@ covariates makes the mediation formula valid,
 ``E[Y(x, M(x'))] = Σ_{m,w} E(Y | x, m, w) P(m | x', w) P(w)``.
 
 :func:`identify_mediation` searches the graph for such a ``W``. It checks, for a candidate
-``W`` of observed non-descendants of ``X`` (line numbers refer to the code below):
+``W`` of observed non-descendants of ``X``:
 
 1. no open treatment–mediator confounding: ``(M ⊥ X | W)`` in ``G`` without the edges out of
    ``X`` (``P(m | do(x'), w) = P(m | x', w)``, do-calculus rule 2);
@@ -62,12 +62,6 @@ __all__ = ["MediationEstimand", "identify_mediation"]
 #: most candidate covariate sets tried by the search (smallest first)
 MAX_CANDIDATE_SETS = 4096
 _KINDS = ("NDE", "NIE", "TE")
-_PAIR_TEXT = {
-    "treatment-mediator": "treatment–mediator",
-    "treatment-outcome": "treatment–outcome",
-    "mediator-outcome": "mediator–outcome",
-    "cross-world": "cross-world (mediator under x0 vs outcome under x1)",
-}
 
 
 # ----------------------------------------------------------------------------- the estimand
@@ -110,12 +104,20 @@ class MediationEstimand:
 
     @property
     def adjustment_set(self) -> tuple[str, ...]:
-        """The covariates ``W`` (the name other estimands use for their adjustment set)."""
+        """The covariates ``W`` (the name other estimands use for their adjustment set).
+
+        >>> MediationEstimand("X", ("M",), "Y", ("W",)).adjustment_set
+        ('W',)
+        """
         return self.covariates
 
     @property
     def query(self) -> str:
-        """The queries in words."""
+        """The nested counterfactual means the effects contrast, in words.
+
+        >>> MediationEstimand("X", ("M",), "Y").query
+        'NDE, NIE: E[Y(x1, M(x0))], E[Y(x0, M(x0))], E[Y(x1, M(x1))]'
+        """
         return "NDE, NIE: " + ", ".join(
             nested_label(self.outcome, self.treatment, self.mediators, a, b)
             for a, b in (("x1", "x0"), ("x0", "x0"), ("x1", "x1"))
@@ -309,11 +311,10 @@ class _Cells:
 
 # ----------------------------------------------------------------------------- rendering
 
+_PLAIN = {"bar": " | ", "eq": "=", "open": "[", "close": "]"}
 _STYLE = {
-    "unicode": {"sum": "Σ_{{{}}}", "minus": "−", "bar": " | ", "eq": "=", "open": "[",
-                "close": "]"},
-    "ascii": {"sum": "sum_{{{}}}", "minus": "-", "bar": " | ", "eq": "=", "open": "[",
-              "close": "]"},
+    "unicode": {**_PLAIN, "sum": "Σ_{{{}}}", "minus": "−"},
+    "ascii": {**_PLAIN, "sum": "sum_{{{}}}", "minus": "-"},
     "latex": {"sum": "\\sum_{{{}}}", "minus": "-", "bar": " \\mid ", "eq": " = ",
               "open": "\\left[", "close": "\\right]"},
 }  # fmt: skip
@@ -457,7 +458,7 @@ def _refusal(
     q: _Query, w: frozenset[str], kind: str, path: str, extra: str = "", fix: str = ""
 ) -> Exception:
     given = f" given W = {{{', '.join(q._ordered(w))}}}" if w else ""
-    text = _PAIR_TEXT[kind]
+    text = kind.replace("-", "–")
     what = {
         "treatment-mediator": f"an unobserved cause shared by {q.x} and the mediators",
         "treatment-outcome": f"an unobserved cause shared by {q.x} and {q.y}",
@@ -501,6 +502,33 @@ def _check_query(
                 f"{x} to {y} (the graph has no path {x} -> ... -> {m} -> ... -> {y})"
             )
     return _Query(g, x, ms, y)
+
+
+def _witness_refusal(q: _Query, z: str, paths: str) -> Exception:
+    others = q.g.ancestors({q.x, q.y} | q.ms) - q.g.descendants(q.x)
+    path = q.g.remove_outgoing({q.x} | q.ms).connecting_path(q.ms, q.y, others)
+    return _refusal(
+        q,
+        others,
+        "mediator-outcome",
+        path or paths,
+        extra=f"; {z} is a recanting witness: it is affected by {q.x} and affects both "
+        f"the mediators and {q.y} ({paths}), so adjusting for it would block a part of the "
+        f"effect, and the natural effects are not identified",
+        fix=f"Counting {z} as a mediator too (mediators=[..., {z!r}]) identifies the natural "
+        f"effects through both",
+    )
+
+
+def _given(q: _Query, covariates: Iterable[str]) -> frozenset[str]:
+    w = frozenset(q.g.check_nodes(list(covariates), "covariate", allow_empty=True))
+    bad = sorted(w & (q.g.descendants(q.x) | {q.y}))
+    if bad:
+        raise QueryError(
+            f"covariates {bad} are the outcome or descendants of the treatment {q.x!r}; the "
+            "mediation formula needs covariates that the treatment does not affect"
+        )
+    return w
 
 
 def identify_mediation(
@@ -558,31 +586,8 @@ def identify_mediation(
     q = _check_query(graph, treatment, mediators, outcome)
     witness = _recanting_witness(q)
     if witness is not None:
-        z, paths = witness
-        others = q.g.ancestors({q.x, q.y} | q.ms) - q.g.descendants(q.x)
-        path = q.g.remove_outgoing({q.x} | q.ms).connecting_path(q.ms, q.y, others)
-        raise _refusal(
-            q,
-            others,
-            "mediator-outcome",
-            path or paths,
-            extra=f"; {z} is a recanting witness: it is affected by {q.x} and affects both "
-            f"the mediators and {q.y} ({paths}), so adjusting for it would block a part of the "
-            f"effect, and the natural effects are not identified",
-            fix=f"Counting {z} as a mediator too (mediators=[..., {z!r}]) identifies the natural "
-            f"effects through both",
-        )
-    if covariates is not None:
-        w = frozenset(q.g.check_nodes(list(covariates), "covariate", allow_empty=True))
-        bad = sorted(w & (q.g.descendants(q.x) | {q.y}))
-        if bad:
-            raise QueryError(
-                f"covariates {bad} are the outcome or descendants of the treatment {q.x!r}; the "
-                "mediation formula needs covariates that the treatment does not affect"
-            )
-        candidates: Iterable[frozenset[str]] = (w,)
-    else:
-        candidates = _candidate_sets(q)
+        raise _witness_refusal(q, *witness)
+    candidates = _candidate_sets(q) if covariates is None else (_given(q, covariates),)
     last = frozenset()
     for w in candidates:
         last = w
