@@ -394,3 +394,16 @@ def test_identify_mediation_rejects_bad_queries(args, error, match):
 def test_covariates_affected_by_treatment_are_rejected():
     with pytest.raises(QueryError, match="descendants of the treatment"):
         identify_mediation("X -> M -> Y; X -> Z -> Y", "X", "M", "Y", covariates=["Z"])
+
+
+def test_twin_network_links_the_worlds_through_shared_errors():
+    """Cross-world check: Y(x, m) and M(x') share Z's error under a recanting witness, not when
+    the only descendant of X besides M comes after the mediator."""
+    from deepcause.identification.mediation import _check_query, _twin
+
+    witness = _twin(_check_query("X -> Z -> M -> Y; Z -> Y; X -> M; X -> Y", "X", "M", "Y"))
+    path = witness.connecting_path("Y[a]", "M[b]")
+    assert path == '"Y[a]" <- "Z[a]" <-> "Z[b]" -> "M[b]"'
+    after = _twin(_check_query("X -> M -> Z -> Y; X -> Y; Z <-> Y", "X", "M", "Y"))
+    assert after.connecting_path("Y[a]", "M[b]") is None
+    assert "M[a]" not in after and "X" not in after  # fixed by the intervention
