@@ -54,8 +54,8 @@ import pandas as pd
 from ..exceptions import DataValidationError, NotIdentifiableError, QueryError
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..graph.criteria import _directed_path
+from ._names import _latex_name
 from .evaluate import Prepared, prepare, py_value
-from .expressions import _latex_name
 
 __all__ = ["MediationEstimand", "identify_mediation"]
 
