@@ -64,7 +64,8 @@ def dummy_outcome(
     covariates plus noise, scaled to the outcome's standard deviation. The second is the
     sharper check: the dummy outcome is confounded exactly like the real one, so an estimator
     that adjusts badly for the covariates gives a non-zero effect. Passing:
-    ``|mean dummy effect| <= z * sd / sqrt(k)``. Other parameters as in
+    each dummy effect within its own standard
+    error of 0 (see :attr:`RefutationResult.rule`). Other parameters as in
     :func:`~deepcause.estimate.refute.placebo_treatment`.
 
     Returns
@@ -112,7 +113,7 @@ def dummy_outcome(
         random_state=random_state,
         alpha=alpha,
         reference_is_zero=True,
-        scale="mean",
+        scale="standardized",
         ask=dict(contrast=contrast, population=population),
     )
 
@@ -141,7 +142,7 @@ def _control_run(
         random_state=0,
         alpha=alpha,
         reference_is_zero=True,
-        scale="mean",
+        scale="standardized",
         ask=ask,
         notes=(f"control fitted with {_roles_text(control_roles)}",),
     )
@@ -247,7 +248,7 @@ def negative_control_exposure(
     >>> df = make_confounded_binary(800, n_covariates=2, random_state=2,
     ...                             population_truth=False).data
     >>> rng = np.random.default_rng(0)
-    >>> df["e"] = (df["x1"] + rng.standard_normal(len(df)) > 0).astype(int)  # no effect on y
+    >>> df["e"] = (rng.random(len(df)) < 1 / (1 + np.exp(-df["x1"]))).astype(int)  # not -> y
     >>> negative_control_exposure(IPW(), df, treatment="t", outcome="y", negative_control="e",
     ...                           covariates=["x1", "x2"]).passed
     True

@@ -45,7 +45,7 @@ def partial_r2(t_value: Any, dof: float) -> Any:
 
     Examples
     --------
-    >>> round(partial_r2(4.18445, 783), 4)
+    >>> round(float(partial_r2(4.18445, 783)), 4)
     0.0219
     """
     t2 = np.square(t_value)
@@ -133,7 +133,7 @@ def benchmark_bounds(
     --------
     >>> b = benchmark_bounds(partial_r2(-2.680, 783), partial_r2(-9.789, 783), kd=[1, 2])
     >>> b.round(3).values.tolist()
-    [[1.0, 1.0, 0.009, 0.124], [2.0, 2.0, 0.018, 0.248]]
+    [[1.0, 1.0, 0.009, 0.125], [2.0, 2.0, 0.018, 0.249]]
     """
     kd = np.atleast_1d(np.asarray(kd, dtype=float))
     ky = kd if ky is None else np.atleast_1d(np.asarray(ky, dtype=float))

@@ -80,8 +80,8 @@ def fit_effect(
     >>> df = make_confounded_binary(500, n_covariates=2, random_state=0,
     ...                             population_truth=False).data
     >>> e = fit_effect(IPW(), df, treatment="t", outcome="y", covariates=["x1", "x2"])
-    >>> e.method, abs(e.value - 2) < 0.5
-    ('IPW', True)
+    >>> e.method.startswith("IPW"), abs(e.value - 2) < 0.5
+    (True, True)
     """
     if not hasattr(estimator, "fit"):
         raise DataValidationError(
@@ -194,7 +194,8 @@ def placebo_treatment(
     """Replace the treatment by a random permutation of itself: the effect should vanish.
 
     A permuted treatment is independent of the covariates and of the outcome, so every sound
-    estimator gives 0 up to noise. Passing: ``|mean placebo effect| <= z * sd / sqrt(k)``.
+    estimator gives 0 up to noise. Passing: each placebo effect within its own standard error of 0
+    (see :attr:`RefutationResult.rule`).
 
     Parameters
     ----------
@@ -252,7 +253,7 @@ def placebo_treatment(
         random_state=random_state,
         alpha=alpha,
         reference_is_zero=True,
-        scale="mean",
+        scale="standardized",
         ask=dict(contrast=contrast, population=population),
     )
 

@@ -7,7 +7,8 @@ what passing means and the rule that gave the verdict.
 >>> from deepcause.results import EffectEstimate
 >>> res = RefutationResult(
 ...     refuter="placebo treatment", original=EffectEstimate(2.0, 0.1, method="IPW", n=500),
-...     estimates=np.array([0.05, -0.02, 0.01]), reference=0.0,
+...     estimates=np.array([0.05, -0.02, 0.01]), std_errors=np.array([0.1, 0.1, 0.1]),
+...     reference=0.0,
 ...     expectation="the effect of a randomly permuted treatment is 0")
 >>> res.passed
 True
@@ -39,9 +40,9 @@ def _fmt(x: float | None) -> str:
 class RefutationResult:
     """What one refuter did to an estimate, and whether the estimate survived it.
 
-    The verdict compares the mean of the refuter's new estimates with a reference value (0 for
-    refuters that remove the effect, the original estimate for refuters that should leave it
-    unchanged): the estimate passes when ``|mean(new) - reference| <= z_{1-alpha/2} * scale``.
+    The verdict compares the refuter's new estimates with a reference value (0 for refuters
+    that remove the effect, the original estimate for refuters that should leave it
+    unchanged) by the rule ``scale`` names (see :attr:`rule`).
 
     Parameters
     ----------
@@ -57,12 +58,13 @@ class RefutationResult:
         What passing means, in words.
     std_errors : array, optional
         Standard errors of the new estimates (used as the scale with one simulation).
-    scale : {"mean", "spread"}
-        ``"mean"``: the tolerance is the standard error of the mean of the new estimates (their
-        standard deviation over ``sqrt(k)``; with one simulation its own standard error) — the
-        test that the new estimates are centred on ``reference``. ``"spread"``: the tolerance
-        is the standard deviation of the new estimates — the check that ``reference`` lies
-        inside their distribution.
+    scale : {"standardized", "spread"}
+        ``"standardized"`` (refuters whose answer is known, usually 0): each new estimate is
+        compared with its own standard error, ``sum(((new_i - reference) / se_i)^2)`` against
+        the chi-square(k) quantile — the test that every new estimate is the reference up to
+        noise. ``"spread"`` (refuters that should leave the estimate unchanged):
+        ``|mean(new) - reference| <= z * sd(new)``, the check that the reference lies inside
+        the distribution of the refits.
     alpha : float
         Level of the check (default 0.05).
     notes : tuple of str
@@ -85,7 +87,7 @@ class RefutationResult:
     reference: float
     expectation: str
     std_errors: np.ndarray | None = None
-    scale: str = "mean"
+    scale: str = "standardized"
     alpha: float = 0.05
     notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
@@ -98,8 +100,8 @@ class RefutationResult:
             se = np.array(self.std_errors, dtype=float, copy=True).ravel()
             se.flags.writeable = False
             object.__setattr__(self, "std_errors", se)
-        if self.scale not in ("mean", "spread"):
-            raise ValueError(f"scale must be 'mean' or 'spread', got {self.scale!r}")
+        if self.scale not in ("standardized", "spread"):
+            raise ValueError(f"scale must be 'standardized' or 'spread', got {self.scale!r}")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
         object.__setattr__(self, "notes", tuple(self.notes))
@@ -111,29 +113,33 @@ class RefutationResult:
         finite = self.estimates[np.isfinite(self.estimates)]
         return float(finite.mean()) if finite.size else math.nan
 
-    @property
-    def tolerance_scale(self) -> float:
-        """The scale the distance to ``reference`` is measured in (see the class docstring)."""
-        finite = self.estimates[np.isfinite(self.estimates)]
-        k = finite.size
-        if k >= 2:
-            sd = float(np.std(finite, ddof=1))
-            return sd / math.sqrt(k) if self.scale == "mean" else sd
-        if self.std_errors is not None and np.isfinite(self.std_errors).any():
-            return float(np.nanmean(self.std_errors))
-        return math.nan if self.original.std_error is None else float(self.original.std_error)
+    def _standard_errors(self) -> np.ndarray:
+        fallback = math.nan if self.original.std_error is None else self.original.std_error
+        if self.std_errors is None:
+            return np.full(self.estimates.shape, fallback)
+        return np.where(np.isfinite(self.std_errors), self.std_errors, fallback)
 
     @property
     def statistic(self) -> float:
-        """``|mean(new) - reference| / scale``."""
-        scale = self.tolerance_scale
+        """The check's statistic (see :attr:`rule`)."""
+        ok = np.isfinite(self.estimates)
+        if self.scale == "standardized":
+            se = self._standard_errors()[ok]
+            if not (se > 0).all():
+                return math.inf
+            return float(np.sum(((self.estimates[ok] - self.reference) / se) ** 2))
+        finite = self.estimates[ok]
+        scale = float(np.std(finite, ddof=1)) if finite.size >= 2 else self._standard_errors()[0]
         if not math.isfinite(scale) or scale <= 0:
             return 0.0 if self.new_value == self.reference else math.inf
         return abs(self.new_value - self.reference) / scale
 
     @property
     def critical_value(self) -> float:
-        """``z_{1-alpha/2}``."""
+        """The largest passing statistic: a chi-square or a normal quantile."""
+        k = int(np.isfinite(self.estimates).sum())
+        if self.scale == "standardized":
+            return float(stats.chi2.ppf(1 - self.alpha, max(k, 1)))
         return float(stats.norm.ppf(1 - self.alpha / 2))
 
     @property
@@ -144,12 +150,18 @@ class RefutationResult:
     @property
     def rule(self) -> str:
         """The verdict's rule in words."""
-        what = "sd(new)/sqrt(k)" if self.scale == "mean" else "sd(new)"
-        if self.estimates.size < 2:
-            what = "the new estimate's standard error"
+        ref = _fmt(self.reference)
+        if self.scale == "standardized":
+            k = int(np.isfinite(self.estimates).sum())
+            return (
+                f"pass if sum over the k={k} new estimates of ((new - {ref}) / its standard "
+                f"error)^2 <= {self.critical_value:.3g}, the chi-square({k}) {1 - self.alpha:g} "
+                "quantile (each new estimate is within its own noise of the reference)"
+            )
+        what = "sd(new)" if self.estimates.size >= 2 else "the new estimate's standard error"
         return (
-            f"pass if |mean(new) - {_fmt(self.reference)}| <= {self.critical_value:.3g} x "
-            f"{what} (alpha = {self.alpha:g})"
+            f"pass if |mean(new) - {ref}| <= {self.critical_value:.3g} x {what} "
+            f"(alpha = {self.alpha:g})"
         )
 
     # ---------------------------------------------------------------- output

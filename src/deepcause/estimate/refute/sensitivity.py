@@ -177,7 +177,7 @@ def evalue(
     >>> round(evalue(3.9, 1.8, 8.7).limit, 2)
     3.0
     >>> round(evalue(0.5, scale="difference", sd=1.0, se=0.1).point, 3)
-    2.517
+    2.529
     """
     if isinstance(estimate, EffectEstimate):
         scale, se = "difference", estimate.std_error if se is None else se
