@@ -107,13 +107,15 @@ def bias_adjusted(
     adj = sign * (abs(estimate) - bias) if reduce else sign * (abs(estimate) + bias)
     se = np.sqrt((1 - r2y) / (1 - r2d)) * std_error * math.sqrt(dof / (dof - 1))
     crit = abs(stats.t.ppf(alpha / 2, dof))
+    with np.errstate(divide="ignore", invalid="ignore"):  # R²_{Y~Z|D,X} = 1: se = 0
+        t_adj = adj / se
     return pd.DataFrame(
         {
             "r2dz_x": r2d + 0 * r2y,
             "r2yz_dx": r2y + 0 * r2d,
             "adjusted_estimate": adj,
             "adjusted_se": se,
-            "adjusted_t": adj / se,
+            "adjusted_t": t_adj,
             "adjusted_lower": adj - crit * se,
             "adjusted_upper": adj + crit * se,
         }
@@ -431,7 +433,7 @@ def ovb_sensitivity(
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(0)
     >>> x = rng.standard_normal(2000); d = x + rng.standard_normal(2000)
-    >>> df = pd.DataFrame({"x": x, "d": d, "y": 0.2 * d + x + rng.standard_normal(2000)})
+    >>> df = pd.DataFrame({"x": x, "d": d, "y": 0.2 * d + 0.5 * x + rng.standard_normal(2000)})
     >>> r = ovb_sensitivity(df, treatment="d", outcome="y", covariates=["x"],
     ...                     benchmark_covariates="x", kd=1)
     >>> round(r.estimate, 1), bool(r.rv_q > 0.15)
