@@ -131,6 +131,8 @@ def _simulate(
             try:
                 res = fit_effect(estimator, frame, **ask, **roles)
             except (DeepCauseError, np.linalg.LinAlgError):
+                if n_simulations == 1:  # one fit (a negative control): its error is the news
+                    raise
                 continue
             values[i] = res.value
             errors[i] = np.nan if res.std_error is None else res.std_error
