@@ -388,6 +388,29 @@ def _benchmark_table(
     return pd.concat(parts, ignore_index=True)
 
 
+def _check_inputs(
+    data: Any, treatment: str, outcome: str, covariates: list[str], benchmark_covariates: Any
+) -> tuple[pd.DataFrame, list[str]]:
+    """The regression's columns (validated) and the benchmark names."""
+    df = require_dataframe(data)
+    benchmarks = (
+        [benchmark_covariates]
+        if isinstance(benchmark_covariates, str)
+        else list(benchmark_covariates or [])
+    )
+    require_columns(df, [treatment, outcome], role="variable")
+    require_columns(df, covariates, role="covariate")
+    missing = [b for b in benchmarks if b not in covariates]
+    if missing:
+        raise DataValidationError(
+            f"benchmark covariate(s) {missing} must be among the covariates {covariates}"
+        )
+    used = df[[treatment, outcome, *covariates]]
+    if used.isna().any().any():
+        raise DataValidationError("the regression variables contain missing values; drop them")
+    return used, benchmarks
+
+
 def ovb_sensitivity(
     data: pd.DataFrame,
     *,
@@ -439,23 +462,8 @@ def ovb_sensitivity(
     >>> round(r.estimate, 1), bool(r.rv_q > 0.15)
     (0.2, True)
     """
-    df = require_dataframe(data)
     covariates = list(covariates)
-    benchmarks = (
-        [benchmark_covariates]
-        if isinstance(benchmark_covariates, str)
-        else list(benchmark_covariates or [])
-    )
-    require_columns(df, [treatment, outcome], role="variable")
-    require_columns(df, covariates, role="covariate")
-    missing = [b for b in benchmarks if b not in covariates]
-    if missing:
-        raise DataValidationError(
-            f"benchmark covariate(s) {missing} must be among the covariates {covariates}"
-        )
-    used = df[[treatment, outcome, *covariates]]
-    if used.isna().any().any():
-        raise DataValidationError("the regression variables contain missing values; drop them")
+    used, benchmarks = _check_inputs(data, treatment, outcome, covariates, benchmark_covariates)
     y = used[outcome].to_numpy(dtype=float)
     d = used[treatment].to_numpy(dtype=float)
     X, cols = _design(used, covariates)
