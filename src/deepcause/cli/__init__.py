@@ -19,12 +19,12 @@ import sys
 from collections.abc import Sequence
 
 from ..exceptions import DeepCauseError, NotIdentifiableError
-from . import bounds, demo, estimate, identify, sample
+from . import bounds, demo, estimate, identify, refute, sample
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_NOT_IDENTIFIABLE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
 # the subcommand modules, in the order of the help text; each defines register(subparsers)
-SUBCOMMANDS = (identify, estimate, bounds, sample, demo)
+SUBCOMMANDS = (identify, estimate, refute, bounds, sample, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
