@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	# the CPU build of torch first, so nothing below pulls a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[all]"
+	# the Darfur data of Cinelli & Hazlett (2020) for the sensitivity tests (data only: --no-deps)
+	$(PY) -m pip install -q --no-deps pysensemakr==0.0.8
 	touch $(STAMP)
 
 install: $(STAMP)

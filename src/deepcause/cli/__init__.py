@@ -1,4 +1,4 @@
-"""Command-line interface: ``deepcause identify | estimate | bounds | sample | demo``.
+"""Command-line interface: ``deepcause identify | estimate | refute | bounds | sample | demo``.
 
 Each subcommand lives in its own module exposing ``register(subparsers)``; the module sets
 ``func`` on its parser, which receives the parsed arguments and returns an exit code.
