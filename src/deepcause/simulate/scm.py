@@ -374,9 +374,9 @@ class SCM:
                             "use sample(n, do=...) for per-unit values"
                         )
                     fn = (
-                        lambda a, node: lambda pa, u: np.broadcast_to(
-                            a, node.value_shape(len(u))
-                        ).copy()
+                        lambda a, node: (
+                            lambda pa, u: np.broadcast_to(a, node.value_shape(len(u))).copy()
+                        )
                     )(arr, nd)
                     nd = replace(nd, parents=(), fn=fn)
             new_nodes.append(nd)
