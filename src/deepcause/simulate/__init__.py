@@ -15,6 +15,7 @@ builds its SCM (``backdoor_scm``, ``frontdoor_scm``, ``selection_scm``, ``demand
 
 from __future__ import annotations
 
+from ._readers import AttributeReader, train_attribute_readers
 from ._render import COLOR_NAMES, PALETTE, read_color, read_digit, render_digits
 from .backdoor import (
     backdoor_scm,
@@ -103,4 +104,6 @@ __all__ = [
     "read_color",
     "PALETTE",
     "COLOR_NAMES",
+    "AttributeReader",
+    "train_attribute_readers",
 ]
