@@ -2,7 +2,8 @@
 
 One SCM type (:class:`SCM` of :class:`Node` objects) underlies every design; each design module
 builds its SCM (``backdoor_scm``, ``frontdoor_scm``, ``selection_scm``, ``demand_scm``,
-``linear_iv_scm``, ``covariate_shift_scm``) and its ``make_*`` function returns a
+``linear_iv_scm``, ``covariate_shift_scm``, and the image SCMs of :mod:`.images`) and its
+``make_*`` function returns a
 :class:`~deepcause.datasets.CausalDataset` whose ``truth`` is computed by intervening on
 ``ds.scm``.
 
@@ -14,6 +15,8 @@ builds its SCM (``backdoor_scm``, ``frontdoor_scm``, ``selection_scm``, ``demand
 
 from __future__ import annotations
 
+from ._readers import AttributeReader, train_attribute_readers
+from ._render import COLOR_NAMES, PALETTE, read_color, read_digit, render_digits
 from .backdoor import (
     backdoor_scm,
     make_confounded_binary,
@@ -21,6 +24,19 @@ from .backdoor import (
     make_nonlinear_confounded,
 )
 from .frontdoor import frontdoor_scm, make_frontdoor
+from .images import (
+    ImageSCM,
+    RenderSpec,
+    colored_digits_napkin,
+    confounded_digit_label,
+    frontdoor_image_mediator,
+    make_colored_digits_napkin,
+    make_confounded_digit_label,
+    make_frontdoor_image_mediator,
+    make_morpho_digits,
+    morpho_digits,
+    sample_attributes,
+)
 from .iv import (
     demand_grid,
     demand_psi,
@@ -72,4 +88,22 @@ __all__ = [
     "GRAPHS",
     "FAMILIES",
     "LATENT_CASES",
+    "ImageSCM",
+    "RenderSpec",
+    "colored_digits_napkin",
+    "confounded_digit_label",
+    "frontdoor_image_mediator",
+    "morpho_digits",
+    "make_colored_digits_napkin",
+    "make_confounded_digit_label",
+    "make_frontdoor_image_mediator",
+    "make_morpho_digits",
+    "sample_attributes",
+    "render_digits",
+    "read_digit",
+    "read_color",
+    "PALETTE",
+    "COLOR_NAMES",
+    "AttributeReader",
+    "train_attribute_readers",
 ]
