@@ -176,6 +176,8 @@ class KernelIV(BaseIVEstimator):
         half-decade grid).
     cross_fit : bool, default True
         Average the fits with the two halves' roles swapped.
+    weak_instrument_threshold : float, default 10
+        Warn (``WeakInstrumentWarning``, as 2SLS) when the first-stage F is below this.
     random_state : int, Generator or None, default None
         Seed for the split, landmarks or random features.
 
@@ -187,6 +189,20 @@ class KernelIV(BaseIVEstimator):
         Chosen ridge penalties per split.
     validation_loss_ : float
         Stage-2 held-out loss of the chosen setting.
+    first_stage_f_ : dict
+        Treatment -> cross-fitted first-stage F: each treatment is predicted out of sample
+        from the stage-1 instrument features (ridge, halves swapped) and the F statistic of
+        that prediction given the covariates is reported (F(1, n - k) when the instruments
+        are irrelevant, so Stock-Yogo's 10 applies as for one instrument).
+
+    Notes
+    -----
+    ``effect()`` and ``mean()`` carry a sandwich standard error that treats stage 2 as a ridge
+    2SLS on the predicted embeddings with the stage-1 fit, lengthscales and penalties held
+    fixed. It measures sampling noise, not the regularisation bias: with few rows the
+    lengthscale search can pick a wiggly or an over-smoothed ``h`` and the interval then
+    misses (on a 1,000-row linear design the error was 2 to 6 standard errors for some
+    seeds). Check the estimate with ``bootstrap()`` and fixed ``lengthscales``.
     search_path_ : list
         ``(lengthscales, loss)`` of every setting the search tried.
 
