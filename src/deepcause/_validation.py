@@ -100,9 +100,9 @@ def check_scale(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
             continue
         values = col.to_numpy(dtype=float, na_value=np.nan)
         finite = values[np.isfinite(values)]
-        if finite.size == 0:
+        top = float(np.max(np.abs(finite))) if finite.size else 0.0
+        if top == 0.0:  # empty or all zeros: nothing can overflow (and 0 / 0 would warn)
             continue
-        top = float(np.max(np.abs(finite)))
         if top > SAFE_MAX or not np.isfinite(np.var(finite / top) * top):
             raise DataValidationError(
                 f"column {c!r} has values up to {top:.3g} in magnitude, beyond the safe range "
