@@ -25,10 +25,10 @@ NOT_BACKDOOR = ("deepcause.estimate.iv", "deepcause.estimate.selection")
 NEURAL = {"n_members": 2, "max_epochs": 4, "batch_size": None, "verbose": False}
 # tiny settings; classes not listed run with their defaults
 SETTINGS = {
-    "TARNet": {"representation": (8,), "heads": (8,), **NEURAL},
-    "CFR": {"representation": (8,), "heads": (8,), **NEURAL},
-    "DragonNet": {"representation": (8,), "heads": (8,), **NEURAL},
-    "CEVAE": {"hidden": (8,), "latent_dim": 2, "n_samples": 5, **NEURAL},
+    "TARNet": {"representation_hidden_sizes": (8,), "head_hidden_sizes": (8,), **NEURAL},
+    "CFR": {"representation_hidden_sizes": (8,), "head_hidden_sizes": (8,), **NEURAL},
+    "DragonNet": {"representation_hidden_sizes": (8,), "head_hidden_sizes": (8,), **NEURAL},
+    "CEVAE": {"hidden_sizes": (8,), "latent_dim": 2, "n_samples": 5, **NEURAL},
     "PlugIn": {"n_boot": 30},
     "DRLearner": {"n_folds": 2},
     # light models: their intervals come from 20 bootstrap refits

@@ -26,11 +26,13 @@ import copy
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
 from ._optional import require_torch
+from ._parameters import Interval
 from ._progress import Verbose, progress
 from .exceptions import InvalidParameterError
 
@@ -39,9 +41,11 @@ nn = torch.nn
 
 __all__ = [
     "ACTIVATIONS",
+    "RANDOM_STATE",
     "Scaler",
     "TrainResult",
     "batches",
+    "check_hidden_sizes",
     "fit_adam",
     "mlp",
     "resolve_device",
@@ -60,6 +64,8 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "silu": nn.SiLU,
 }
 _SEED_BOUND = 2**63 - 1
+#: the declared constraint of every ``random_state``: a non-negative int, a Generator or None
+RANDOM_STATE = [Interval(Integral, 0, None, closed="left"), np.random.Generator, None]
 
 
 def resolve_device(device: Any = "auto") -> torch.device:
@@ -162,6 +168,27 @@ def mlp(
     if n_out is not None:
         layers.append(nn.Linear(width, int(n_out)))
     return nn.Sequential(*layers)
+
+
+def check_hidden_sizes(owner: object, *names: str) -> None:
+    """Refuse layer-width parameters that are not non-empty tuples of positive integers.
+
+    >>> class Net:
+    ...     hidden_sizes = 32
+    >>> check_hidden_sizes(Net(), "hidden_sizes")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.InvalidParameterError: Net: hidden_sizes must be a non-empty tuple ...
+    """
+    for name in names:
+        value = getattr(owner, name)
+        ok = isinstance(value, tuple | list) and len(value) > 0
+        ok = ok and all(isinstance(s, Integral) and not isinstance(s, bool) for s in value)
+        if not ok or min(value) < 1:
+            raise InvalidParameterError(
+                f"{type(owner).__name__}: {name} must be a non-empty tuple of positive layer "
+                f"widths such as (64, 32), got {value!r}"
+            )
 
 
 def tensor(values: Any, dtype: Any = None, device: Any = "cpu") -> torch.Tensor:

@@ -54,7 +54,7 @@ from .._progress import Verbose
 from .._validation import require_columns, require_dataframe
 from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..identification.estimand import Expression, Fraction, P, Product, Sum
-from ._training import torch_seed
+from .._torch import seed_from
 from .model import CausalGenerativeModel, LatentConfoundingError, _as_graph, _check_n
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -189,7 +189,7 @@ class IDGenSampler(BaseEstimator):
                 self.data_,
                 sorted(factor.variables, key=graph.nodes.index),
                 factor.given,
-                torch_seed(self._rng_),
+                seed_from(self._rng_),
             )
         # fractions whose inputs are free variables of the estimand (drawn from the data at
         # sampling time) are trained once here, on the data's values of those inputs
@@ -246,7 +246,7 @@ class IDGenSampler(BaseEstimator):
                     PositivityWarning,
                     stacklevel=4,
                 )
-        return model.sample(n, do=inputs, random_state=torch_seed(rng))
+        return model.sample(n, do=inputs, random_state=seed_from(rng))
 
     # ------------------------------------------------------------------ sampling
     def sample(
@@ -358,4 +358,4 @@ class IDGenSampler(BaseEstimator):
         rest = [v for v in self.graph_.nodes if v in n_out - cond]
         cols = {**base, **joint}
         frame = pd.DataFrame({k: cols[k] for k in [*sorted(n_in | cond), *rest]})
-        return self._fit_conditional(frame, rest, n_in | cond, torch_seed(rng))
+        return self._fit_conditional(frame, rest, n_in | cond, seed_from(rng))

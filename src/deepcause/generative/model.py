@@ -45,6 +45,8 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
+from numbers import Integral
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,11 +54,12 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
+from .._parameters import Interval, ParameterValidationMixin, StrOptions
 from .._progress import Verbose
+from .._torch import RANDOM_STATE, resolve_device, seed_from, seeded
 from .._validation import check_finite, require_columns, require_dataframe
 from ..exceptions import DataValidationError, DeepCauseError, GraphError, NotFittedError
 from ._encoding import DoSpec, apply_shift, infer_spec, parse_do
-from ._training import resolve_device, torch_seed
 from .mechanisms import CategoricalMechanism, Mechanism, make_mechanism
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -157,15 +160,24 @@ def _as_graph(graph: Any) -> CausalGraph:
     )
 
 
-class CausalGenerativeModel(BaseEstimator):
+class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
     """Deep causal generative model over a causal graph (see the module docstring).
 
     Parameters: ``graph`` (CausalGraph or text), ``mechanisms`` (``"auto"``, a mechanism name
     for all continuous nodes, or a dict per node), ``node_columns`` (vector nodes),
     ``max_epochs`` (overrides the mechanisms' default when not None), ``latent_strategy``
     (district strategy for bidirected edges), ``device`` (``"auto"``: CUDA when present),
-    ``random_state`` and ``verbose`` (progress bars).
+    ``random_state`` and ``verbose`` (progress bars). ``max_epochs=0`` and other values outside
+    ``_parameter_constraints`` are refused by ``fit``.
     """
+
+    _parameter_constraints = {
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "latent_strategy": [str],
+        "device": [str, torch.device],
+        "random_state": RANDOM_STATE,
+        "verbose": ["boolean", StrOptions({"auto"})],
+    }
 
     def __init__(
         self,
@@ -191,6 +203,7 @@ class CausalGenerativeModel(BaseEstimator):
     # ================================================================== fitting
     def fit(self, data: pd.DataFrame) -> CausalGenerativeModel:
         """Train every node's mechanism on the observational ``data``; returns ``self``."""
+        self._validate_params()
         df = require_dataframe(data)
         graph = _as_graph(self.graph)
         self.graph_ = graph
@@ -206,8 +219,8 @@ class CausalGenerativeModel(BaseEstimator):
             v: infer_spec(v, df, columns[v], discrete=mechs[v].discrete) for v in self.order_
         }
         rng = np.random.default_rng(self.random_state)
-        seeds = {v: torch_seed(rng) for v in self.order_}
-        self._rng_ = np.random.default_rng(torch_seed(rng))
+        seeds = {v: seed_from(rng) for v in self.order_}
+        self._rng_ = np.random.default_rng(seed_from(rng))
         data_t = {v: self.specs_[v].encode_frame(df, self.device_) for v in self.order_}
 
         self.districts_ = self._make_districts(graph)
@@ -218,8 +231,7 @@ class CausalGenerativeModel(BaseEstimator):
                 continue
             spec, mech = self.specs_[v], mechs[v]
             ctx = self.context(v, data_t)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seeds[v] % (2**62))
+            with seeded(seeds[v] % (2**62)):
                 mech.build(spec.dim, ctx.shape[1], len(spec.levels) if spec.discrete else None)
             mech.to(self.device_)
             mech.fit(data_t[v], ctx, random_state=seeds[v], verbose=self.verbose, desc=v)
@@ -354,7 +366,7 @@ class CausalGenerativeModel(BaseEstimator):
         return torch.cat(parts, dim=1)
 
     def _generator(self, random_state: Any) -> torch.Generator:
-        seed = torch_seed(self._rng_ if random_state is None else random_state)
+        seed = seed_from(self._rng_ if random_state is None else random_state)
         return torch.Generator(device=self.device_).manual_seed(seed)
 
     def _latents(self, n: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
@@ -523,11 +535,11 @@ class CausalGenerativeModel(BaseEstimator):
         return total.cpu().numpy()
 
     # ================================================================== persistence
-    def save(self, path: str) -> None:
-        """Save to the directory ``path`` (``config.json`` + ``weights.pt``)."""
+    def save(self, path: str | Path) -> Path:
+        """Save to the directory ``path`` (checked format of :mod:`deepcause._persistence`)."""
         from .io import save_model
 
-        save_model(self, path)
+        return save_model(self, path)
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> CausalGenerativeModel:

@@ -26,8 +26,10 @@ from ..._persistence import Bundle, init_params, read_bundle, restoring, save_bu
 from ..._progress import progress
 from ..._torch import (
     ACTIVATIONS,
+    RANDOM_STATE,
     Scaler,
     TrainResult,
+    check_hidden_sizes,
     fit_adam,
     nn,
     resolve_device,
@@ -65,22 +67,9 @@ NEURAL_CONSTRAINTS: dict[str, list[Any]] = {
     "n_members": _POSITIVE_INT,
     "uncertainty": [StrOptions({"bootstrap"}), None],
     "device": [str, torch.device],
-    "random_state": ["random_state", np.random.Generator],
+    "random_state": RANDOM_STATE,
     "verbose": ["boolean", StrOptions({"auto"})],
 }
-
-
-def check_sizes(owner: object, *names: str) -> None:
-    """Refuse layer-width parameters that are not non-empty tuples of positive integers."""
-    for name in names:
-        value = getattr(owner, name)
-        ok = isinstance(value, tuple) and len(value) > 0
-        ok = ok and all(isinstance(s, Integral) and not isinstance(s, bool) for s in value)
-        if not ok or min(value) < 1:
-            raise InvalidParameterError(
-                f"{type(owner).__name__}: {name} must be a non-empty tuple of positive layer "
-                f"widths such as (64, 32), got {value!r}"
-            )
 
 
 class NeuralEffectEstimator(EffectEstimator):
@@ -128,7 +117,7 @@ class NeuralEffectEstimator(EffectEstimator):
     # ------------------------------------------------------------------ contract hooks
     def _validate_params(self) -> None:
         super()._validate_params()
-        check_sizes(self, *self._size_parameters)
+        check_hidden_sizes(self, *self._size_parameters)
         if self.uncertainty == "bootstrap" and self.n_members < 2:
             raise InvalidParameterError(
                 f"{type(self).__name__}: uncertainty='bootstrap' needs n_members >= 2 (the "
