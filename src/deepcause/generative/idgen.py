@@ -51,10 +51,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .._progress import Verbose
+from .._torch import seed_from
 from .._validation import require_columns, require_dataframe
 from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..identification.estimand import Expression, Fraction, P, Product, Sum
-from .._torch import seed_from
 from .model import CausalGenerativeModel, LatentConfoundingError, _as_graph, _check_n
 
 if TYPE_CHECKING:  # pragma: no cover
