@@ -1,12 +1,8 @@
-"""Small torch helpers shared by the neural IV estimators (DeepIV, DFIV, CB-IV).
+"""Torch helpers of the neural IV estimators (DeepIV, DFIV, CB-IV) beyond :mod:`deepcause._torch`.
 
 Importing this module imports torch; the neural IV modules are only imported when used (the
 method registry loads them by name), so ``deepcause.estimate`` never needs torch.
 
->>> import numpy as np
->>> seed = derive_seed(0)
->>> seed == derive_seed(0)
-True
 >>> A = torch.randn(50, 3, dtype=torch.float64)
 >>> W = ridge(A, A @ torch.ones(3, 1, dtype=torch.float64), 1e-8)
 >>> bool(torch.allclose(W, torch.ones(3, 1, dtype=torch.float64), atol=1e-5))
@@ -15,66 +11,46 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
-from ..._optional import require_torch
+from ..._parameters import Interval, ParameterValidationMixin, StrOptions
+from ..._torch import ACTIVATIONS, RANDOM_STATE, Scaler, tensor, torch
+from ...exceptions import DataValidationError
 
-torch = require_torch("the neural IV estimators (DeepIV, DFIV, CB-IV)")
+__all__ = ["IV_CONSTRAINTS", "ridge", "standardized_tensors", "validate_parameters"]
 
-from ...exceptions import DataValidationError  # noqa: E402
-from ..neural._training import Scaler, mlp, seeded  # noqa: E402
+_POSITIVE = [Interval(Real, 0, None, closed="neither")]
+_POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
 
-__all__ = [
-    "Scaler",
-    "mlp",
-    "seeded",
-    "derive_seed",
-    "tensor",
-    "ridge",
-    "batches",
-    "check_positive",
-    "standardized_tensors",
-    "CPU",
-]
-
-CPU = torch.device("cpu")
+#: constraints of the hyper-parameters the neural IV estimators share
+IV_CONSTRAINTS: dict[str, list[Any]] = {
+    "max_epochs": _POSITIVE_INT,
+    "batch_size": [Interval(Integral, 2, None, closed="left")],
+    "learning_rate": _POSITIVE,
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "random_state": RANDOM_STATE,
+    "verbose": ["boolean", StrOptions({"auto"})],
+}
 
 
-def derive_seed(random_state: int | None) -> int:
-    """One integer seed from ``random_state`` (``None`` draws a fresh one)."""
-    return int(np.random.default_rng(random_state).integers(2**31 - 1))
+def validate_parameters(est: Any) -> None:
+    """Check ``est``'s hyper-parameters against its ``_parameter_constraints``.
 
-
-def tensor(values: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A CPU tensor copy of ``values``."""
-    return torch.as_tensor(np.ascontiguousarray(values), dtype=dtype)
+    The IV base class validates through the same mixin once it follows the effect contract;
+    calling the mixin's method directly keeps these classes independent of that base.
+    """
+    ParameterValidationMixin._validate_params(est)
 
 
 def ridge(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:
     """Ridge coefficients ``(A'A + n lam I)^-1 A'B`` (differentiable in ``A`` and ``B``)."""
     n, d = A.shape
-    gram = A.T @ A + n * lam * torch.eye(d, dtype=A.dtype)
+    gram = A.T @ A + n * lam * torch.eye(d, dtype=A.dtype, device=A.device)
     return torch.linalg.solve(gram, A.T @ B)
-
-
-def batches(n: int, batch_size: int | None, gen: torch.Generator) -> Iterator[torch.Tensor]:
-    """Index tensors of one shuffled pass over ``n`` rows (full batch when ``None``)."""
-    if batch_size is None or batch_size >= n:
-        yield torch.arange(n)
-        return
-    perm = torch.randperm(n, generator=gen)
-    for start in range(0, n, int(batch_size)):
-        yield perm[start : start + int(batch_size)]
-
-
-def check_positive(**values: float) -> None:
-    """Raise ``ValueError`` naming the first hyper-parameter that is not positive."""
-    for name, value in values.items():
-        if value is None or not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
 
 
 def standardized_tensors(
