@@ -167,7 +167,7 @@ def test_deepiv_beats_confounded_regression(sine: pd.DataFrame, naive_mse: float
     est = _small_deepiv().fit(sine, **ROLES)
     err = _mse(est)
     assert err < naive_mse / 1.5 and err < 0.8
-    assert est.n_epochs_[0] <= 20 and len(est.second_stage_loss_) == est.n_epochs_[1]
+    assert est.epochs_[0] <= 20 and len(est.second_stage_loss_) == est.epochs_[1]
     eff = est.effect(-1.0, 1.0)
     assert eff.method == "DeepIV" and eff.std_error is None
     assert eff.diagnostics.extra["gradient"] == "two_sample"

@@ -30,8 +30,8 @@ def run(out: TextIO) -> None:
     est = CFR(
         ipm="wasserstein",
         alpha=1.0,
-        representation=(64, 64),
-        heads=(32,),
+        representation_hidden_sizes=(64, 64),
+        head_hidden_sizes=(32,),
         n_members=3,
         random_state=0,
         verbose=False,
@@ -51,7 +51,7 @@ def run(out: TextIO) -> None:
         file=out,
     )
     for name, part in (("in-sample", train), ("out-of-sample", test)):
-        cate = est.predict_cate(part.data[covs].to_numpy(dtype=float))
+        cate = est.predict_cate(part.data)
         truth = part.mu1 - part.mu0
         pehe = float(np.sqrt(np.mean((cate - truth) ** 2)))
         print(

@@ -104,7 +104,7 @@ class DeepIV(BaseIVEstimator):
     random_state, verbose : seed (same seed, same fit on the CPU) and progress bars.
 
     Fitted attributes: ``first_stage_loss_``, ``second_stage_loss_`` (validation loss per
-    epoch), ``n_epochs_`` (epochs run by each stage).
+    epoch), ``epochs_`` (epochs run by each stage).
     """
 
     method_name: ClassVar[str] = "DeepIV"
@@ -222,7 +222,7 @@ class DeepIV(BaseIVEstimator):
                 "DeepIV stage 2",
                 gen,
             )
-        self.n_epochs_ = (len(self.first_stage_loss_), len(self.second_stage_loss_))
+        self.epochs_ = (len(self.first_stage_loss_), len(self.second_stage_loss_))
 
     # ------------------------------------------------------------------ predict
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -235,7 +235,7 @@ class DeepIV(BaseIVEstimator):
     def _effect_diagnostics(self) -> dict[str, Any]:
         return {
             "gradient": self.gradient,
-            "epochs": self.n_epochs_,
+            "epochs": self.epochs_,
             "first_stage_val_nll": min(self.first_stage_loss_, default=None),
             "second_stage_val_loss": min(self.second_stage_loss_, default=None),
         }
