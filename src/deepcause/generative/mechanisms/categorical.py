@@ -62,7 +62,9 @@ class CategoricalMechanism(Mechanism):
         return {**super().hyperparameters(), "hidden_sizes": self.hidden_sizes}
 
     def _build(self) -> None:
-        self.logits = ContextNet(int(self.context_dim), int(self.n_classes), tuple(self.hidden_sizes))
+        self.logits = ContextNet(
+            int(self.context_dim), int(self.n_classes), tuple(self.hidden_sizes)
+        )
 
     def forward(self, context: torch.Tensor) -> Distribution:
         self._require_built()
