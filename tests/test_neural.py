@@ -354,3 +354,16 @@ def test_random_state_accepts_generator_and_none(scm):
     b = tiny(TARNet, random_state=np.random.default_rng(7)).fit_arrays(X=X, t=t, y=y).ate().value
     assert a == b
     assert np.isfinite(tiny(TARNet, random_state=None).fit_arrays(X=X, t=t, y=y).ate().value)
+
+
+def test_fit_with_an_identified_estimand_and_unused_roles(scm):
+    from deepcause import identify
+
+    X, t, y, _ = scm
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)]).assign(t=t, y=y)
+    graph = "; ".join(f"x{i} -> t; x{i} -> y" for i in range(5)) + "; t -> y"
+    est = tiny(CFR, random_state=0).fit(df, identify(graph, "t", "y"))
+    assert est.data_.covariate_names == tuple(f"x{i}" for i in range(5))
+    assert est.effect().estimand is not None
+    with pytest.raises(DataValidationError, match="does not take instruments="):
+        tiny(CFR).fit(df, treatment="t", outcome="y", instruments=["x0"])
