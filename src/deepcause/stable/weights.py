@@ -434,7 +434,7 @@ class DeepGlobalBalancingWeights(ParameterValidationMixin, _BaseWeights):
     ``sum_j ||mean_w(phi_-j | T_j = 1) - mean_w(phi_-j | T_j = 0)||^2
     + reconstruction_weight * weighted mean ||x - decoder(phi(x))||^2 + ess_penalty n / ESS``
 
-    (full-batch Adam in float32, ``max_epochs`` steps at ``learning_rate``). The
+    (full-batch Adam in float32, ``max_epochs`` steps at ``learning_rate``, on ``device``). The
     reconstruction term keeps ``phi`` informative, so balancing it balances nonlinear
     functions of the covariates, not only their means. DGBR's third term, the weighted loss of
     a predictor on ``phi``, is left to the estimator that receives the weights
@@ -456,6 +456,7 @@ class DeepGlobalBalancingWeights(ParameterValidationMixin, _BaseWeights):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "random_state": [Interval(Integral, 0, None, closed="left"), np.random.Generator, None],
+        "device": [str],
         "verbose": ["boolean", StrOptions({"auto"})],
     }
 
@@ -468,6 +469,7 @@ class DeepGlobalBalancingWeights(ParameterValidationMixin, _BaseWeights):
         max_epochs: int = 300,
         learning_rate: float = 0.05,
         random_state: int | None = None,
+        device: str = "auto",
         verbose: bool | str = "auto",
     ) -> None:
         self.hidden_sizes = hidden_sizes
@@ -477,21 +479,32 @@ class DeepGlobalBalancingWeights(ParameterValidationMixin, _BaseWeights):
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
         self.random_state = random_state
+        self.device = device
         self.verbose = verbose
 
     def fit(self, X: Any, y: Any = None) -> DeepGlobalBalancingWeights:
-        from .._torch import check_hidden_sizes, mlp, seed_from, seeded, tensor, torch
+        from .._torch import (
+            check_hidden_sizes,
+            mlp,
+            resolve_device,
+            seed_from,
+            seeded,
+            tensor,
+            torch,
+        )
 
         self._validate_params()
         check_hidden_sizes(self, "hidden_sizes")
         X = _check_X(X)
         n, p = X.shape
-        sizes = tuple(self.hidden_sizes)
+        sizes, device = tuple(self.hidden_sizes), resolve_device(self.device)
         with seeded(seed_from(self.random_state)):
             encoder = mlp(p, sizes, p if self.dim is None else self.dim, activation="tanh")
             decoder = mlp(encoder[-1].out_features, sizes[::-1], p, activation="tanh")
-        F, treat = tensor(_standardize(X)), tensor(_column_treatments(X))
-        theta = torch.zeros(n, requires_grad=True)
+        encoder, decoder = encoder.to(device), decoder.to(device)
+        F = tensor(_standardize(X), device=device)
+        treat = tensor(_column_treatments(X), device=device)
+        theta = torch.zeros(n, requires_grad=True, device=device)
         params = [theta, *encoder.parameters(), *decoder.parameters()]
         opt = torch.optim.Adam(params, lr=float(self.learning_rate))
         first, rest = encoder[0], encoder[1:]
@@ -522,5 +535,5 @@ class DeepGlobalBalancingWeights(ParameterValidationMixin, _BaseWeights):
             loss.backward()
             opt.step()
         self.loss_ = float(loss.detach())
-        self._store(torch.softmax(theta.detach(), 0).numpy() * n)
+        self._store(torch.softmax(theta.detach(), 0).cpu().double().numpy() * n)
         return self
