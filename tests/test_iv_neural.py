@@ -277,6 +277,8 @@ def test_registry_and_lazy_torch():
         (CBIV, {"learning_rate": 0.0}, "learning_rate"),
         (DFIV, {"random_state": -1}, "random_state"),
         (DeepIV, {"activation": "swish"}, "activation"),
+        (CBIV, {"device": "gpu"}, "device"),
+        (DFIV, {"device": 3}, "device"),
     ],
 )
 def test_declared_parameter_constraints(cls, params, match, sine: pd.DataFrame):

@@ -17,10 +17,16 @@ from typing import Any
 import numpy as np
 
 from ..._parameters import Interval, ParameterValidationMixin, StrOptions
-from ..._torch import ACTIVATIONS, RANDOM_STATE, Scaler, tensor, torch
+from ..._torch import ACTIVATIONS, RANDOM_STATE, Scaler, resolve_device, tensor, torch
 from ...exceptions import DataValidationError
 
-__all__ = ["IV_CONSTRAINTS", "ridge", "standardized_tensors", "validate_parameters"]
+__all__ = [
+    "IV_CONSTRAINTS",
+    "ridge",
+    "scaled_inputs",
+    "standardized_tensors",
+    "validate_parameters",
+]
 
 _POSITIVE = [Interval(Real, 0, None, closed="neither")]
 _POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
@@ -33,6 +39,7 @@ IV_CONSTRAINTS: dict[str, list[Any]] = {
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "activation": [StrOptions(set(ACTIVATIONS))],
     "random_state": RANDOM_STATE,
+    "device": [str, torch.device],
     "verbose": ["boolean", StrOptions({"auto"})],
 }
 
@@ -58,18 +65,27 @@ def standardized_tensors(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
     """Standardize an IV data set for a neural estimator ``est`` (named ``name`` in errors).
 
-    Sets ``est.t_scaler_``, ``est.x_scaler_``, ``est.y_mean_`` and ``est.y_scale_``; returns the
-    standardized treatment ``T``, controls ``X``, instruments-and-controls ``ZX`` (float32
-    tensors) and the standardized outcome as a numpy array.
+    Sets ``est.device_`` (from ``est.device``), ``est.t_scaler_``, ``est.x_scaler_``,
+    ``est.y_mean_`` and ``est.y_scale_``; returns the standardized treatment ``T``, controls
+    ``X``, instruments-and-controls ``ZX`` (float32 tensors on the device) and the standardized
+    outcome as a numpy array.
     """
     if data.n < 20:
         raise DataValidationError(f"{name} needs at least 20 rows, got {data.n}")
+    est.device_ = resolve_device(est.device)
     kx = data.X.shape[1]
     est.t_scaler_ = Scaler.fit(data.T)
     est.x_scaler_ = Scaler.fit(data.X) if kx else Scaler.identity(0)
     z_scaler = Scaler.fit(data.Z)
     est.y_mean_, est.y_scale_ = float(data.y.mean()), float(data.y.std() or 1.0)
-    T = tensor(est.t_scaler_.transform(data.T))
-    X = tensor(est.x_scaler_.transform(data.X)) if kx else torch.zeros(data.n, 0)
-    ZX = torch.cat([tensor(z_scaler.transform(data.Z)), X], dim=1)
+    T, X = scaled_inputs(est, data.T, data.X)
+    ZX = torch.cat([tensor(z_scaler.transform(data.Z), device=est.device_), X], dim=1)
     return T, X, ZX, (data.y - est.y_mean_) / est.y_scale_
+
+
+def scaled_inputs(est: Any, T: np.ndarray, X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Treatments and controls standardized with ``est``'s fitted scalers, on ``est.device_``."""
+    Tt = tensor(est.t_scaler_.transform(T), device=est.device_)
+    if X.shape[1] == 0:
+        return Tt, torch.zeros(len(T), 0, device=est.device_)
+    return Tt, tensor(est.x_scaler_.transform(X), device=est.device_)

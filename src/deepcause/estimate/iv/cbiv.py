@@ -52,6 +52,7 @@ from ..._torch import (
     batches,
     check_hidden_sizes,
     mlp,
+    resolve_device,
     seed_from,
     seeded,
     tensor,
@@ -59,7 +60,7 @@ from ..._torch import (
 )
 from ...exceptions import DataValidationError
 from ._base import BaseIVEstimator, IVData
-from ._torch import IV_CONSTRAINTS, validate_parameters
+from ._torch import IV_CONSTRAINTS, scaled_inputs, validate_parameters
 
 __all__ = ["CBIV"]
 
@@ -94,7 +95,8 @@ class CBIV(BaseIVEstimator):
     balance_steps : updates of the critic ``q`` per update of the outcome networks.
     max_epochs, batch_size, learning_rate, weight_decay : Adam settings (every epoch runs).
     activation : ``"relu"``, ``"elu"`` or ``"tanh"``.
-    random_state, verbose : seed (same seed, same fit on the CPU) and progress bar.
+    random_state, device, verbose : seed (same seed, same fit on the CPU), ``"auto"`` (a
+        CUDA GPU when present), ``"cpu"`` or ``"cuda"``, and progress bar.
 
     Fitted attributes: ``treatment_hat_`` (out-of-fold ``t_hat``), ``loss_``, ``balance_``
     (per epoch: outcome MSE and CLUB bound, standardized units).
@@ -123,6 +125,7 @@ class CBIV(BaseIVEstimator):
         weight_decay: float = 1e-5,
         activation: str = "elu",
         random_state: int | None = None,
+        device: str = "auto",
         verbose: Verbose = "auto",
     ) -> None:
         self.first_stage = first_stage
@@ -137,6 +140,7 @@ class CBIV(BaseIVEstimator):
         self.weight_decay = weight_decay
         self.activation = activation
         self.random_state = random_state
+        self.device = device
         self.verbose = verbose
 
     def _check_params(self, data: IVData) -> None:
@@ -182,18 +186,21 @@ class CBIV(BaseIVEstimator):
         self.t_scaler_ = Scaler.fit(data.T)
         self.x_scaler_ = Scaler.fit(data.X) if kx else Scaler.identity(0)
         self.y_mean_, self.y_scale_ = float(data.y.mean()), float(data.y.std() or 1.0)
-        t_hat = tensor(self.t_scaler_.transform(self.treatment_hat_[:, None]))
-        X = tensor(self.x_scaler_.transform(data.X)) if kx else torch.zeros(data.n, 0)
-        y = tensor((data.y - self.y_mean_) / self.y_scale_)[:, None]
+        self.device_ = resolve_device(self.device)
+        t_hat, X = scaled_inputs(self, self.treatment_hat_[:, None], data.X)
+        y = tensor((data.y - self.y_mean_) / self.y_scale_, device=self.device_)[:, None]
         act = self.activation
         gen = torch.Generator().manual_seed(seed)
         balance = kx > 0 and float(self.alpha) > 0
-        with seeded(seed):
+        with seeded(seed, self.device_):
             hidden = tuple(self.representation_hidden_sizes)
             self.representation_ = mlp(kx, hidden, None, act) if kx else None
             width = int(hidden[-1]) if kx else 0
             self.outcome_net_ = mlp(width + 1, tuple(self.outcome_hidden_sizes), 1, act)
             critic = _GaussianCritic(width, max(width // 2, 4), act) if balance else None
+            for net in (self.representation_, self.outcome_net_, critic):
+                if net is not None:
+                    net.to(self.device_)
             self._train(X, t_hat, y, critic, gen)
 
     def _rep(self, X: torch.Tensor) -> torch.Tensor:
@@ -238,10 +245,10 @@ class CBIV(BaseIVEstimator):
 
     # ------------------------------------------------------------------ predict
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
-        Tt = tensor(self.t_scaler_.transform(T))
-        Xt = tensor(self.x_scaler_.transform(X)) if X.shape[1] else torch.zeros(len(T), 0)
+        Tt, Xt = scaled_inputs(self, T, X)
         with torch.no_grad():
-            out = self.outcome_net_(torch.cat([self._rep(Xt), Tt], 1))[:, 0].double().numpy()
+            out = self.outcome_net_(torch.cat([self._rep(Xt), Tt], 1))[:, 0].cpu().double()
+        out = out.numpy()
         return self.y_mean_ + self.y_scale_ * out
 
     def _effect_diagnostics(self) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from ..._parameters import Interval, StrOptions
 from ..._progress import Verbose
 from ..._torch import check_hidden_sizes, fit_adam, mlp, seed_from, seeded, tensor, torch
 from ._base import BaseIVEstimator, IVData
-from ._torch import IV_CONSTRAINTS, standardized_tensors, validate_parameters
+from ._torch import IV_CONSTRAINTS, scaled_inputs, standardized_tensors, validate_parameters
 
 __all__ = ["DeepIV"]
 
@@ -101,7 +101,8 @@ class DeepIV(BaseIVEstimator):
     validation_fraction : held-out rows for early stopping (0 disables it).
     patience : epochs without validation improvement before stopping.
     activation : ``"relu"``, ``"elu"`` or ``"tanh"``.
-    random_state, verbose : seed (same seed, same fit on the CPU) and progress bars.
+    random_state, device, verbose : seed (same seed, same fit on the CPU), ``"auto"`` (a
+        CUDA GPU when present), ``"cpu"`` or ``"cuda"``, and progress bars.
 
     Fitted attributes: ``first_stage_loss_``, ``second_stage_loss_`` (validation loss per
     epoch), ``epochs_`` (epochs run by each stage).
@@ -134,6 +135,7 @@ class DeepIV(BaseIVEstimator):
         patience: int = 20,
         activation: str = "relu",
         random_state: int | None = None,
+        device: str = "auto",
         verbose: Verbose = "auto",
     ) -> None:
         self.n_components = n_components
@@ -150,6 +152,7 @@ class DeepIV(BaseIVEstimator):
         self.patience = patience
         self.activation = activation
         self.random_state = random_state
+        self.device = device
         self.verbose = verbose
 
     def _train(self, net, step_loss, n_train: int, val_loss, desc: str, gen):
@@ -176,17 +179,17 @@ class DeepIV(BaseIVEstimator):
         check_hidden_sizes(self, "treatment_hidden_sizes", "response_hidden_sizes")
         kt, kx, kz = data.T.shape[1], data.X.shape[1], data.Z.shape[1]
         T, X, ZX, y_std = standardized_tensors(self, data, "DeepIV")
-        y = tensor(y_std)
+        y = tensor(y_std, device=self.device_)
         seed = seed_from(self.random_state)
         perm = torch.as_tensor(np.random.default_rng(seed).permutation(data.n))
         n_val = int(round(float(self.validation_fraction) * data.n))
         tr, va = (perm[n_val:], perm[:n_val]) if n_val else (perm, perm)
         act, s = self.activation, int(self.n_samples)
         gen = torch.Generator().manual_seed(seed)
-        with seeded(seed):
+        with seeded(seed, self.device_):
             self.treatment_net_ = _MixtureDensity(
                 kz + kx, tuple(self.treatment_hidden_sizes), int(self.n_components), kt, act
-            )
+            ).to(self.device_)
             mdn = self.treatment_net_
             self.first_stage_loss_ = self._train(
                 mdn,
@@ -200,7 +203,7 @@ class DeepIV(BaseIVEstimator):
                 p.requires_grad_(False)
             self.response_net_ = mlp(
                 kt + kx, tuple(self.response_hidden_sizes), 1, act, float(self.dropout)
-            )
+            ).to(self.device_)
             net = self.response_net_
 
             def group_mean(rows: torch.Tensor) -> torch.Tensor:
@@ -226,10 +229,9 @@ class DeepIV(BaseIVEstimator):
 
     # ------------------------------------------------------------------ predict
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
-        Tt = tensor(self.t_scaler_.transform(T))
-        Xt = tensor(self.x_scaler_.transform(X)) if X.shape[1] else torch.zeros(len(T), 0)
+        Tt, Xt = scaled_inputs(self, T, X)
         with torch.no_grad():
-            out = self.response_net_(torch.cat([Tt, Xt], dim=1))[:, 0].double().numpy()
+            out = self.response_net_(torch.cat([Tt, Xt], dim=1))[:, 0].cpu().double().numpy()
         return self.y_mean_ + self.y_scale_ * out
 
     def _effect_diagnostics(self) -> dict[str, Any]:

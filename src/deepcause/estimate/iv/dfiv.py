@@ -44,13 +44,19 @@ from ..._parameters import Interval
 from ..._progress import Verbose, progress
 from ..._torch import check_hidden_sizes, mlp, seed_from, seeded, tensor, torch
 from ._base import BaseIVEstimator, IVData
-from ._torch import IV_CONSTRAINTS, ridge, standardized_tensors, validate_parameters
+from ._torch import (
+    IV_CONSTRAINTS,
+    ridge,
+    scaled_inputs,
+    standardized_tensors,
+    validate_parameters,
+)
 
 __all__ = ["DFIV"]
 
 
 def _with_const(F: torch.Tensor) -> torch.Tensor:
-    return torch.cat([F, torch.ones(len(F), 1, dtype=F.dtype)], dim=1)
+    return torch.cat([F, torch.ones(len(F), 1, dtype=F.dtype, device=F.device)], dim=1)
 
 
 def _outer(A: torch.Tensor, B: torch.Tensor | None) -> torch.Tensor:
@@ -81,6 +87,7 @@ class DFIV(BaseIVEstimator):
     activation : ``"relu"``, ``"elu"`` or ``"tanh"``.
     random_state : seed of the split and the network weights (same seed, same fit, bit for
         bit on the CPU).
+    device : ``"auto"`` (a CUDA GPU when present), ``"cpu"`` or ``"cuda"``.
     verbose : progress bar over epochs (``"auto"``: only on a terminal).
 
     Fitted attributes: ``stage1_loss_``, ``stage2_loss_`` (per epoch, standardized units),
@@ -116,6 +123,7 @@ class DFIV(BaseIVEstimator):
         split: float = 0.5,
         activation: str = "relu",
         random_state: int | None = None,
+        device: str = "auto",
         verbose: Verbose = "auto",
     ) -> None:
         self.treatment_hidden_sizes = treatment_hidden_sizes
@@ -133,6 +141,7 @@ class DFIV(BaseIVEstimator):
         self.split = split
         self.activation = activation
         self.random_state = random_state
+        self.device = device
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
@@ -172,13 +181,14 @@ class DFIV(BaseIVEstimator):
         self._check_params()
         kt, kx, kz = data.T.shape[1], data.X.shape[1], data.Z.shape[1]
         T, X, ZX, y_std = standardized_tensors(self, data, "DFIV")
-        y = tensor(y_std, torch.float64)[:, None]
+        y = tensor(y_std, torch.float64, device=self.device_)[:, None]
         seed = seed_from(self.random_state)
         perm = np.random.default_rng(seed).permutation(data.n)
         n1 = int(round(float(self.split) * data.n))
-        i1, i2 = torch.as_tensor(perm[:n1]), torch.as_tensor(perm[n1:])
+        i1 = torch.as_tensor(perm[:n1], device=self.device_)
+        i2 = torch.as_tensor(perm[n1:], device=self.device_)
         act = self.activation
-        with seeded(seed):
+        with seeded(seed, self.device_):
             use_controls = kx > 0 and self.control_hidden_sizes is not None
             t_in = kt if use_controls else kt + kx
             self.treatment_net_ = mlp(
@@ -190,6 +200,9 @@ class DFIV(BaseIVEstimator):
                 else None
             )
             self.instrument_net_ = mlp(kz + kx, tuple(self.instrument_hidden_sizes), None, act)
+            for net in (self.treatment_net_, self.control_net_, self.instrument_net_):
+                if net is not None:
+                    net.to(self.device_)
             self._train(T, X, ZX, y, i1, i2)
         self._finalize(T, X, ZX, y, i1, i2)
 
@@ -241,21 +254,19 @@ class DFIV(BaseIVEstimator):
             # sandwich covariance of u with the structural residual on half 2
             resid = y[i2] - self._psi(T[i2], X[i2]) @ u
             m = len(design)
-            bread = torch.linalg.inv(
-                design.T @ design + m * lam2 * torch.eye(design.shape[1], dtype=design.dtype)
-            )
+            eye = torch.eye(design.shape[1], dtype=design.dtype, device=design.device)
+            bread = torch.linalg.inv(design.T @ design + m * lam2 * eye)
             meat = (design * resid**2).T @ design
             cov = bread @ meat @ bread
-        self.coef_ = u.numpy().ravel()
-        self.coef_cov_ = cov.numpy()
+        self.coef_ = u.cpu().numpy().ravel()
+        self.coef_cov_ = cov.cpu().numpy()
         self.n_features_ = int(len(self.coef_))
 
     # ------------------------------------------------------------------ predict
     def _features(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
-        Tt = tensor(self.t_scaler_.transform(T))
-        Xt = tensor(self.x_scaler_.transform(X)) if X.shape[1] else torch.zeros(len(T), 0)
+        Tt, Xt = scaled_inputs(self, T, X)
         with torch.no_grad():
-            return self._psi(Tt, Xt).numpy()
+            return self._psi(Tt, Xt).cpu().numpy()
 
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
         return self.y_mean_ + self.y_scale_ * (self._features(T, X) @ self.coef_)
