@@ -9,7 +9,7 @@ libraries agree on identifiability, and the speed ratio. A last table evaluates 
 for the napkin graph against the truth computed by intervention.
 
 Run:  .venv/bin/python benchmarks/bench_identify.py          (deepcause only)
-      /work/peervenv/bin/python benchmarks/bench_identify.py  (with y0)
+      .bench-venv/bin/python benchmarks/bench_identify.py  (with y0)
 """
 
 from __future__ import annotations
@@ -153,10 +153,12 @@ def _cell(text: object) -> str:
 
 
 def napkin_check(use_y0: bool) -> list[str]:
-    from deepcause.cli.demo_identify import _napkin_model
+    from deepcause.examples.identification import napkin_scm
     from deepcause.identification.estimand import Estimand, P
 
-    joint, truth = _napkin_model()
+    scm = napkin_scm()  # truth by intervening on the simulator; the estimand sees samples
+    joint = scm.sample(400_000, random_state=0)
+    truth = {1: float(scm.sample(400_000, do={"X": 1}, random_state=1)["Y"].mean())}
     est = identify("W -> R -> X -> Y; W <-> X; W <-> Y", "X", "Y")
     lines = [
         "| library | estimand for the napkin P(Y \\| do(X)) | P(Y=1 \\| do(X=1)) | truth |",

@@ -31,6 +31,12 @@ from deepcause.stable import (
 )
 
 
+def _draw(*args, **kwargs):
+    """``make_covariate_shift`` as arrays: covariates X, outcome y and the truth."""
+    ds = make_covariate_shift(*args, **kwargs)
+    return ds.data[list(ds.covariates)].to_numpy(), ds.data[ds.outcome].to_numpy(), ds.truth
+
+
 class _Oracle:
     """OLS on the stable variables only (not available in practice)."""
 
@@ -72,9 +78,9 @@ METHODS = {
 def run_setting(kind: str, p: int, seeds: int, methods: list[str]) -> dict[str, np.ndarray]:
     out: dict[str, list[tuple[float, ...]]] = {m: [] for m in methods}
     for seed in range(seeds):
-        X, y, info = make_covariate_shift(2000, p=p, r=2.5, kind=kind, random_state=seed)
+        X, y, info = _draw(2000, p=p, r=2.5, kind=kind, random_state=seed)
         tests = [
-            make_covariate_shift(2000, p=p, r=r, kind=kind, random_state=10_000 * (seed + 1) + k)
+            _draw(2000, p=p, r=r, kind=kind, random_state=10_000 * (seed + 1) + k)
             for k, r in enumerate(TEST_RATES)
         ]
         for name in methods:

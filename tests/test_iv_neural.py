@@ -94,7 +94,7 @@ def test_dfiv_beats_confounded_regression(dfiv: DFIV, sine: pd.DataFrame, naive_
     # average effect of t: -1 -> 1, truth h(1) - h(-1) = 4 sin(1) + 1 = 4.37
     # (regression's slope bias of ~0.6 per unit of t would put it 1.2 off)
     median_fit = fits[int(np.argsort(errs)[1])]
-    eff = median_fit.effect(-1.0, 1.0)
+    eff = median_fit.effect(treatment=1.0, control=-1.0)
     assert eff.value == pytest.approx(h_true(1.0) - h_true(-1.0), abs=0.8)
     assert eff.value == pytest.approx(float(np.diff(median_fit.predict([-1.0, 1.0]))[0]))
     assert eff.method == "DFIV" and eff.std_error is not None and eff.std_error > 0
@@ -116,7 +116,7 @@ def test_dfiv_with_controls_demand():
     from deepcause.simulate.iv import demand_test_points, make_demand
 
     ds = make_demand(1500, rho=0.5, random_state=0)
-    kw = dict(treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+    kw = dict(treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
     est = DFIV(
         max_epochs=40,
         stage1_steps=5,
@@ -168,7 +168,7 @@ def test_deepiv_beats_confounded_regression(sine: pd.DataFrame, naive_mse: float
     err = _mse(est)
     assert err < naive_mse / 1.5 and err < 0.8
     assert est.epochs_[0] <= 20 and len(est.second_stage_loss_) == est.epochs_[1]
-    eff = est.effect(-1.0, 1.0)
+    eff = est.effect(treatment=1.0, control=-1.0)
     assert eff.method == "DeepIV" and eff.std_error is None
     assert eff.diagnostics.extra["gradient"] == "two_sample"
 
@@ -212,7 +212,7 @@ def test_cbiv_recovers_heterogeneous_linear_effect():
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     df, h = _hetero_iv(1200, 0)
-    kw = dict(treatment="t", outcome="y", instruments=["z"], controls=["x1", "x2"])
+    kw = dict(treatment="t", outcome="y", instruments=["z"], covariates=["x1", "x2"])
     est = CBIV(max_epochs=30, alpha=0.01, random_state=0, verbose=False).fit(df, **kw)
     rng = np.random.default_rng(1)
     test = pd.DataFrame({"t": 1.5 * rng.normal(size=400), "x1": rng.normal(size=400)})
@@ -227,13 +227,13 @@ def test_cbiv_recovers_heterogeneous_linear_effect():
     assert len(est.loss_) == 30 and np.all(np.isfinite(est.balance_))
     assert est.treatment_hat_.shape == (1200,)
     # average effect of t: 0 -> 1 is E[1 + x1/2] over the data
-    eff = est.effect(0.0, 1.0)
+    eff = est.effect(treatment=1.0, control=0.0)
     assert eff.value == pytest.approx(1 + 0.5 * df["x1"].mean(), abs=0.4)
 
 
 def test_cbiv_deterministic_binary_and_errors(sine: pd.DataFrame):
     df, _ = _hetero_iv(300, 2)
-    kw = dict(treatment="t", outcome="y", instruments=["z"], controls=["x1", "x2"])
+    kw = dict(treatment="t", outcome="y", instruments=["z"], covariates=["x1", "x2"])
     quick = CBIV(max_epochs=2, cv=2, random_state=3, verbose=False)
     first, again = (clone(quick).fit(df, **kw).predict(df[["t"]], df[["x1", "x2"]]) for _ in (0, 1))
     assert np.array_equal(first, again)
@@ -251,7 +251,7 @@ def test_cbiv_deterministic_binary_and_errors(sine: pd.DataFrame):
     with pytest.raises(DataValidationError, match="one treatment"):
         CBIV().fit(
             df.assign(t2=df["x1"] + df["z"]),
-            **(kw | {"treatment": ["t", "t2"], "instruments": ["z", "x2"], "controls": ["x1"]}),
+            **(kw | {"treatment": ["t", "t2"], "instruments": ["z", "x2"], "covariates": ["x1"]}),
         )
 
 

@@ -18,6 +18,12 @@ from deepcause.stable import (  # noqa: E402
 )
 
 
+def _draw(*args, **kwargs):
+    """``make_covariate_shift`` as arrays: covariates X, outcome y and the truth."""
+    ds = make_covariate_shift(*args, **kwargs)
+    return ds.data[list(ds.covariates)].to_numpy(), ds.data[ds.outcome].to_numpy(), ds.truth
+
+
 @pytest.fixture(scope="module")
 def correlated():
     rng = np.random.default_rng(0)
@@ -52,7 +58,7 @@ def test_dgbr_is_reproducible_and_depends_on_random_state(correlated):
 
 
 def test_dgbr_shrinks_the_spurious_coefficient():
-    X, y, info = make_covariate_shift(1000, p=10, r=2.5, random_state=4)
+    X, y, info = _draw(1000, p=10, r=2.5, random_state=4)
     ols = LinearRegression().fit(X, y)
     dg = StableRegressor(weighting=DeepGlobalBalancingWeights(random_state=0)).fit(X, y)
     # OLS leans on the biased V_b; the balanced fit much less, and its beta_S is closer

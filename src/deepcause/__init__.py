@@ -23,6 +23,8 @@ from .graph.criteria import (
     is_valid_adjustment_set,
 )
 from .identification.algorithm import identify
+from .identification.bounds import Bounds, bounds
+from .identification.counterfactual import CounterfactualEstimand, cf, identify_counterfactual
 from .identification.estimand import Estimand, Expression, Fraction, P, Product, Sum
 from .results import EffectEstimate
 
@@ -45,6 +47,11 @@ __all__ = [
     "NotIdentifiableError",
     "PositivityWarning",
     "identify",
+    "bounds",
+    "Bounds",
+    "identify_counterfactual",
+    "cf",
+    "CounterfactualEstimand",
     "Estimand",
     "Expression",
     "P",

@@ -24,7 +24,13 @@ __all__ = [
 
 
 def require_dataframe(data: object, what: str = "data") -> pd.DataFrame:
-    """Return ``data`` as a DataFrame or raise a clear ``TypeError``."""
+    """Return ``data`` if it is a DataFrame, else raise :class:`DataValidationError`.
+
+    >>> require_dataframe([[1, 2]], what="X")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: X must be a pandas DataFrame with one column per variable, got list; wrap arrays with pd.DataFrame(array, columns=[...])
+    """
     if isinstance(data, pd.DataFrame):
         return data
     raise DataValidationError(
@@ -57,7 +63,13 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], role: str = "varia
 
 
 def check_finite(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
-    """Raise if numeric columns contain NaN or inf, naming columns and row counts."""
+    """Raise if numeric columns contain NaN or inf, naming columns and row counts.
+
+    >>> check_finite(pd.DataFrame({"x": [1.0, np.inf, np.nan], "t": [0, 1, 1]}))
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: missing or infinite values in 'x' (2 rows); 2 rows affected in all. Drop them (df.dropna()) or impute them before fitting.
+    """
     cols = list(df.columns if columns is None else columns)
     sub = df[cols]
     problems = []
@@ -83,6 +95,13 @@ def check_binary(values: pd.Series | np.ndarray, name: str = "treatment") -> np.
     """Return a 0/1 integer array or raise showing the values seen.
 
     Booleans and any two-valued numeric column with values {0, 1} are accepted.
+
+    >>> check_binary(pd.Series([True, False, True]))
+    array([1, 0, 1])
+    >>> check_binary([0, 1, 2], name="dose")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: dose must be binary with values 0 and 1; values seen: ['0', '1', '2']...
     """
     arr = np.asarray(values)
     if arr.dtype == bool:
@@ -99,7 +118,13 @@ def check_binary(values: pd.Series | np.ndarray, name: str = "treatment") -> np.
 
 
 def check_group_sizes(t: np.ndarray, name: str = "treatment", minimum: int = 2) -> None:
-    """Raise if a treatment arm has fewer than ``minimum`` units."""
+    """Raise if a treatment arm has fewer than ``minimum`` units.
+
+    >>> check_group_sizes(np.array([1, 1, 1, 0]))
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: treatment group 0 has 1 unit(s); at least 2 are needed in each group to estimate an effect.
+    """
     for arm in (0, 1):
         count = int(np.sum(t == arm))
         if count < minimum:
@@ -119,7 +144,13 @@ def _is_constant(col: pd.Series) -> bool:
 
 
 def check_not_constant(df: pd.DataFrame, columns: Sequence[str], role: str = "covariate") -> None:
-    """Raise if one of ``columns`` takes a single value."""
+    """Raise if one of ``columns`` takes a single value.
+
+    >>> check_not_constant(pd.DataFrame({"age": [30, 40], "site": [1, 1]}), ["age", "site"])
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: covariate column(s) ['site'] are constant and carry no information; drop them.
+    """
     constant = [c for c in columns if _is_constant(df[c])]
     if constant:
         raise DataValidationError(
@@ -128,7 +159,15 @@ def check_not_constant(df: pd.DataFrame, columns: Sequence[str], role: str = "co
 
 
 def check_no_duplicate_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
-    """Raise if two of ``columns`` hold identical values (or a name is repeated)."""
+    """Raise if two of ``columns`` hold identical values (or a name is repeated).
+
+    >>> df = pd.DataFrame({"a": [1, 2, 3], "b": [1, 2, 3], "c": [3, 2, 1]})
+    >>> check_no_duplicate_columns(df, ["a", "c"])  # fine: nothing raised
+    >>> check_no_duplicate_columns(df, ["a", "b", "c"])
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: columns [['a', 'b']] hold identical values; keep one of each group.
+    """
     names = list(columns)
     repeated = sorted({c for c in names if names.count(c) > 1})
     if repeated:
@@ -156,7 +195,15 @@ def check_no_duplicate_columns(df: pd.DataFrame, columns: Sequence[str]) -> None
 
 
 def numeric_covariates(df: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Return a float matrix of ``columns``; categorical ones are one-hot encoded with a warning."""
+    """Return a float matrix of ``columns``; categorical ones are one-hot encoded with a warning.
+
+    Boolean columns become 0/1 without a warning.
+
+    >>> X, names = numeric_covariates(pd.DataFrame({"age": [30, 40], "smoker": [True, False]}),
+    ...                               ["age", "smoker"])
+    >>> X.tolist(), names
+    ([[30.0, 1.0], [40.0, 0.0]], ['age', 'smoker_True'])
+    """
     categorical = [
         c
         for c in columns

@@ -1,31 +1,36 @@
 """``deepcause estimate``: identify and estimate a causal effect from a CSV file and a graph.
 
-Exit codes: 0 estimated, 1 bad input (missing column, bad graph, unsupported quantity, ...),
-2 usage error, 3 not identifiable.
+The result is printed through :meth:`deepcause.results.EffectEstimate.summary` (text, or
+``--markdown`` / ``--latex``), or as JSON (``--json``, from ``to_dict``). Exit codes: 0
+estimated, 1 bad input (missing column, bad graph, unsupported population, ...), 2 usage error,
+3 not identifiable.
+
+>>> import argparse
+>>> sub = argparse.ArgumentParser().add_subparsers()
+>>> register(sub)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from ..exceptions import DataValidationError, NotIdentifiableError
 from ..graph.causal_graph import CausalGraph
+from ..results import POPULATIONS
 from ._graph_args import add_graph_arguments, graph_from_args
 
 _EPILOG = """\
 examples:
   deepcause estimate data.csv --graph "Z -> T -> Y; Z -> Y" --treatment T --outcome Y
-  deepcause estimate lalonde.csv -t treat -o re78 --method matching --quantity ATT --json
+  deepcause estimate lalonde.csv -t treat -o re78 --method matching --population treated --json
   deepcause estimate data.csv -f model.txt -t T -o Y --method ipw --bootstrap 500
-  deepcause estimate card.csv -t educ -o lwage --method 2sls -z nearc4 --control exper
+  deepcause estimate card.csv -t educ -o lwage --method 2sls -z nearc4 --covariate exper
 
 Without --graph/--graph-file every other column is taken as a confounder of T and Y.
 Methods: see --list-methods. Warnings (e.g. limited overlap) are printed to stderr.
@@ -40,57 +45,6 @@ def _graph(args: argparse.Namespace, data: pd.DataFrame) -> CausalGraph:
     directed = [(c, args.treatment) for c in others] + [(c, args.outcome) for c in others]
     directed.append((args.treatment, args.outcome))
     return CausalGraph.from_edges(directed, nodes=[*others, args.treatment, args.outcome])
-
-
-def _fmt(x: Any) -> str:
-    return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.4g}"
-
-
-def diagnostics_lines(diag: Any) -> list[str]:
-    """Readable lines summarising back-door diagnostics (overlap, ESS, balance, clipping)."""
-    lines = []
-    ov = diag.get("overlap")
-    if ov:
-        for g in ("treated", "control"):
-            d = ov[g]
-            lines.append(
-                f"propensity ({g}, n={d['n']})  min {d['min']:.3g}  max {d['max']:.3g}  "
-                f"< {ov['threshold']}: {d['n_below']}  > {1 - ov['threshold']}: {d['n_above']}"
-            )
-    if "clip_bounds" in diag:
-        lo, hi = diag["clip_bounds"]
-        lines.append(f"propensity clipped to [{lo:.3g}, {hi:.3g}]: {diag['n_clipped']} units")
-    if "trim_bounds" in diag:
-        lines.append(f"trimmed (dropped) units: {diag['n_trimmed']}")
-    if "ess" in diag:
-        ess = diag["ess"]
-        lines.append(
-            f"effective sample size  treated {ess['treated']:.1f}  control {ess['control']:.1f}"
-        )
-    if "max_abs_smd_before" in diag:
-        lines.append(
-            f"max |SMD|  before {diag['max_abs_smd_before']:.3f}  after "
-            f"{_fmt(diag.get('max_abs_smd_after'))}"
-        )
-    if diag.get("ignored_columns"):
-        lines.append(f"columns not in the graph (ignored): {diag['ignored_columns']}")
-    return lines
-
-
-def _json_safe(diag: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in ("overlap", "clip_bounds", "n_clipped", "trim_bounds", "n_trimmed", "ess"):
-        if key in diag:
-            out[key] = diag[key]
-    for key in ("max_abs_smd_before", "max_abs_smd_after", "ignored_columns"):
-        if key in diag:
-            out[key] = diag[key]
-    balance = diag.get("balance")
-    if balance is not None and len(balance):
-        out["balance"] = {
-            str(k): {c: float(v) for c, v in row.items()} for k, row in balance.iterrows()
-        }
-    return out
 
 
 def _cmd(args: argparse.Namespace) -> int:
@@ -120,9 +74,9 @@ def _cmd(args: argparse.Namespace) -> int:
                     args.outcome,
                     method=args.method,
                     instruments=args.instrument,
-                    controls=args.control,
-                    t0=args.t0,
-                    t1=args.t1,
+                    covariates=args.covariate,
+                    treatment_value=args.t1,
+                    control_value=args.t0,
                     bootstrap=args.bootstrap,
                     random_state=args.seed,
                 )
@@ -133,7 +87,7 @@ def _cmd(args: argparse.Namespace) -> int:
                     args.treatment,
                     args.outcome,
                     method=args.method,
-                    quantity=args.quantity,
+                    population=args.population,
                     bootstrap=args.bootstrap,
                     random_state=args.seed,
                     extra_columns="error" if args.strict else "ignore",
@@ -144,18 +98,17 @@ def _cmd(args: argparse.Namespace) -> int:
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     alpha = 1 - args.level
-    if args.json:
+    if args.format == "json":
         payload = result.to_dict(alpha)
-        payload["diagnostics"] = _json_safe(result.diagnostics)
         payload["warnings"] = [str(w.message) for w in caught]
         print(json.dumps(payload, indent=2, default=float))
         return 0
-    print(result.summary(alpha))
-    lines = diagnostics_lines(result.diagnostics)
-    if lines:
-        print("\ndiagnostics")
-        for line in lines:
-            print(f"  {line}")
+    summary = result.summary(alpha)
+    print(
+        {"markdown": summary.as_markdown, "latex": summary.as_latex}.get(
+            args.format, summary.as_text
+        )()
+    )
     return 0
 
 
@@ -173,7 +126,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outcome", "-o", help="outcome column")
     p.add_argument("--method", "-m", help="estimator (default: chosen from the estimand)")
     p.add_argument(
-        "--quantity", "-q", default="ATE", choices=["ATE", "ATT", "ATC", "ATO"], help="effect"
+        "--population",
+        "-p",
+        default="all",
+        choices=list(POPULATIONS),
+        help="whose effect: all units (ATE), the treated (ATT), the controls (ATC) or the "
+        "overlap population (ATO, IPW only); default all",
     )
     iv = p.add_argument_group(
         "instrumental variables (--method 2sls|wald|poly2sls|kerneliv|dfiv|...)"
@@ -184,13 +142,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         help="instrument column (repeatable); without it the instruments are found in the graph",
     )
-    iv.add_argument("--control", action="append", help="exogenous control column (repeatable)")
+    iv.add_argument("--covariate", action="append", help="exogenous covariate column (repeatable)")
     iv.add_argument("--t0", type=float, default=0.0, help="reference treatment value (default 0)")
     iv.add_argument("--t1", type=float, default=1.0, help="treatment value compared (default 1)")
     p.add_argument("--bootstrap", "-b", type=int, default=0, help="bootstrap resamples")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--strict", action="store_true", help="error on columns not in the graph")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", dest="format", action="store_const", const="json", help="print JSON")
+    out.add_argument(
+        "--markdown", dest="format", action="store_const", const="markdown", help="Markdown"
+    )
+    out.add_argument("--latex", dest="format", action="store_const", const="latex", help="LaTeX")
     p.add_argument("--list-methods", action="store_true", help="list estimation methods")
     p.set_defaults(func=_cmd)

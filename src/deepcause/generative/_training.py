@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from .._progress import Verbose, progress
 from .._torch import seed_from, seeded, torch, torch_generator
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .mechanisms.base import Mechanism
 
 __all__ = ["train_mechanism", "validation_split"]
 
@@ -48,7 +45,7 @@ def validation_split(
 
 
 def train_mechanism(
-    mech: Mechanism,
+    mech: Any,
     x: torch.Tensor,
     context: torch.Tensor,
     *,
@@ -57,7 +54,8 @@ def train_mechanism(
     desc: str = "",
     reinitialise: bool = True,
 ) -> list[float]:
-    """Train ``mech`` on ``(x, context)`` in place; returns the validation-loss history.
+    """Train ``mech`` (a :class:`~deepcause.generative.mechanisms.base.Mechanism`) on
+    ``(x, context)`` in place; returns the validation-loss history.
 
     ``reinitialise=False`` keeps the current weights (continue training / warm start).
     """
@@ -116,7 +114,7 @@ def train_mechanism(
 
 
 @torch.no_grad()
-def _validation_loss(mech: Mechanism, x: torch.Tensor, context: torch.Tensor) -> float:
+def _validation_loss(mech: Any, x: torch.Tensor, context: torch.Tensor) -> float:
     """Held-out loss with fixed loss noise so epochs are comparable."""
     mech.eval()
     with seeded(_VALIDATION_SEED, x.device):

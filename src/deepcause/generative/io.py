@@ -4,9 +4,9 @@ Both use the one checked format of :mod:`deepcause._persistence`: a directory wi
 ``config.json`` (format version, class, hyper-parameters, fitted state such as the graph
 text, node encodings, mechanism shapes and the sampling random state, plus SHA-256 checksums)
 and ``weights.pt`` (tensors only, read with ``torch.load(weights_only=True)``). Mechanism
-classes are looked up in :data:`~deepcause.generative.mechanisms.MECHANISMS` and district
-strategies in :data:`~deepcause.generative.model.DISTRICT_STRATEGIES`, so loading never runs
-stored code; an edited, truncated or swapped file raises
+classes are looked up in :data:`~deepcause.generative.mechanisms.MECHANISMS` and the district
+strategy by name (:func:`~deepcause.generative.districts.district_strategy_class`), so loading
+never runs stored code; an edited, truncated or swapped file raises
 :class:`~deepcause.exceptions.ModelFileError`.
 
 >>> import tempfile
@@ -27,13 +27,15 @@ import numpy as np
 from .._persistence import read_bundle, restoring, save_bundle
 from .._torch import resolve_device
 from ..exceptions import ModelFileError
+from ..graph.causal_graph import as_graph
 from ._encoding import NodeSpec
+from .districts import district_strategy_class
 from .mechanisms import MECHANISMS, Mechanism, mechanism_from_config
-from .model import DISTRICT_STRATEGIES, CausalGenerativeModel, _as_graph, _load_latent_support
 
-__all__ = ["save_model", "load_model", "save_mechanism", "load_mechanism"]
+# the model class, passed in by deepcause.generative.model (which imports this module)
+CausalGenerativeModel = Any
 
-_MODEL = "CausalGenerativeModel"
+__all__ = ["save_model", "read_model", "save_mechanism", "load_mechanism"]
 
 
 def _model_params(model: CausalGenerativeModel) -> dict[str, Any]:
@@ -78,12 +80,13 @@ def save_model(model: CausalGenerativeModel, path: str | Path) -> Path:
         tensors.update({f"mechanisms.{v}.{k}": t for k, t in m.state_dict().items()})
     for i, s in enumerate(model.districts_):
         tensors.update({f"districts.{i}.{k}": t for k, t in s.state_dict().items()})
-    return save_bundle(path, _MODEL, _model_params(model), state, tensors)
+    return save_bundle(path, type(model).__name__, _model_params(model), state, tensors)
 
 
-def load_model(path: str | Path, device: str = "auto") -> CausalGenerativeModel:
-    """Read a model written by :func:`save_model` (checksums verified, no code executed)."""
-    bundle = read_bundle(path, known=[_MODEL])
+def read_model(model_class: type, path: str | Path, device: str = "auto") -> CausalGenerativeModel:
+    """Read a ``model_class`` model written by :func:`save_model` (checksums verified, no code
+    executed)."""
+    bundle = read_bundle(path, known=[model_class.__name__])
     with restoring(bundle):
         params, state = dict(bundle.params), bundle.state
         if isinstance(params["mechanisms"], dict):
@@ -91,9 +94,9 @@ def load_model(path: str | Path, device: str = "auto") -> CausalGenerativeModel:
                 k: (v if isinstance(v, str) else mechanism_from_config({**v, "dim": None}))
                 for k, v in params["mechanisms"].items()
             }
-        model = CausalGenerativeModel(**{**params, "device": device})
+        model = model_class(**{**params, "device": device})
         model._validate_params()
-        model.graph_ = _as_graph(model.graph)
+        model.graph_ = as_graph(model.graph)
         model.order_ = tuple(state["order"])
         model.device_ = resolve_device(device)
         model.parents_ = {v: list(p) for v, p in state["parents"].items()}
@@ -104,10 +107,11 @@ def load_model(path: str | Path, device: str = "auto") -> CausalGenerativeModel:
             mech.load_state_dict(bundle.prefixed(f"mechanisms.{v}."))
             model.mechanisms_[v] = mech.to(model.device_).eval()
         model.districts_ = []
-        if state["districts"]:
-            _load_latent_support()
         for i, d in enumerate(state["districts"]):
-            strategy = DISTRICT_STRATEGIES[d["strategy"]](model, d["district"], **d["config"])
+            cls = district_strategy_class(d["strategy"])
+            if cls is None:
+                raise ValueError(f"unknown district strategy {d['strategy']!r}")
+            strategy = cls(model, d["district"], **d["config"])
             strategy.load_state_dict(bundle.prefixed(f"districts.{i}."))
             model.districts_.append(strategy.to(model.device_))
         rng = np.random.default_rng()

@@ -1,4 +1,10 @@
-"""Graph algorithms on adjacency dicts (``node -> frozenset``), used by :mod:`deepcause.graph`."""
+"""Internal graph algorithms on adjacency dicts (``node -> frozenset`` of neighbours).
+
+Nothing here is public API: the functions take the raw parent / child / spouse maps of a
+:class:`~deepcause.graph.causal_graph.CausalGraph` and skip all input checks. Use the graph's
+methods instead (``ancestors``, ``is_d_separated``, ``connecting_path``,
+``latent_projection``), which validate their arguments.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,7 @@ from collections.abc import Iterable
 
 from .parser import format_name
 
-__all__ = [
-    "reach",
-    "proper_causal_nodes",
-    "find_cycle",
-    "m_separated",
-    "connecting_walk",
-    "project",
-]
+__all__: list[str] = []  # internal helpers of deepcause.graph; see the module docstring
 
 Adj = dict[str, frozenset[str]]
 _EMPTY: frozenset[str] = frozenset()

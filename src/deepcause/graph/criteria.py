@@ -271,7 +271,25 @@ def frontdoor_sets(
 # ---------------------------------------------------------------------------------- instruments
 @dataclass(frozen=True)
 class Instrument:
-    """An instrument ``instrument`` for the effect, valid given ``conditioning``."""
+    """An instrumental variable for an effect, valid given a conditioning set.
+
+    Returned by :func:`instruments`; ``str()`` gives ``"Z | W"`` (``"Z"`` when unconditional).
+
+    Parameters
+    ----------
+    instrument : str
+        The instrument node ``Z``.
+    conditioning : frozenset of str, default frozenset()
+        The set ``W`` the instrument is valid given.
+
+    Examples
+    --------
+    >>> g = CausalGraph("Z -> X -> Y; X <-> Y; W -> Z; W -> Y")
+    >>> [str(iv) for iv in instruments(g, "X", "Y")]
+    ['Z | W']
+    >>> Instrument("Z", frozenset({"W"})) in instruments(g, "X", "Y")
+    True
+    """
 
     instrument: str
     conditioning: frozenset[str] = frozenset()

@@ -20,10 +20,35 @@ _S, _T = ("side", "s"), ("side", "t")
 
 
 class SeparatorSearch:
-    """Minimal separators of ``xs`` and ``ys`` in ``g`` using only ``allowed`` nodes.
+    """Minimal m-separators of ``xs`` and ``ys`` in ``g`` using only ``allowed`` nodes.
 
-    ``allowed`` nodes outside ``An(xs ∪ ys)`` are never needed by a minimal separator and are
-    ignored. ``separable`` is False when no subset of ``allowed`` m-separates the sets.
+    The engine behind :func:`~deepcause.graph.backdoor_sets` and
+    :func:`~deepcause.graph.find_adjustment_set`; it does not check its input (node names must
+    be nodes of ``g``, the three sets disjoint). ``allowed`` nodes outside ``An(xs ∪ ys)`` are
+    never needed by a minimal separator and are ignored.
+
+    Parameters
+    ----------
+    g : CausalGraph
+        The graph.
+    xs, ys : frozenset of str
+        The two sets to separate.
+    allowed : frozenset of str
+        Nodes a separator may use.
+
+    Attributes
+    ----------
+    separable : bool
+        False when no subset of ``allowed`` m-separates ``xs`` and ``ys``.
+
+    Examples
+    --------
+    >>> g = CausalGraph("X <- A -> B -> Y; X <- C -> Y; X <-> D -> Y")
+    >>> search = SeparatorSearch(g, frozenset("X"), frozenset("Y"), frozenset("ABCD"))
+    >>> [sorted(s) for s in search.minimal(10)]
+    [['A', 'C', 'D'], ['B', 'C', 'D']]
+    >>> SeparatorSearch(g, frozenset("X"), frozenset("Y"), frozenset("ABC")).separable  # D needed
+    False
     """
 
     def __init__(
@@ -130,7 +155,24 @@ class SeparatorSearch:
         return self._neighbours(other)
 
     def minimal(self, max_sets: int) -> Iterator[frozenset[str]]:
-        """Yield minimal separators (each a frozenset of node names), at most ``max_sets``."""
+        """Yield the minimal separators, at most ``max_sets`` of them (none if not separable).
+
+        Parameters
+        ----------
+        max_sets : int
+            How many to list at most (the listing has polynomial delay per separator).
+
+        Yields
+        ------
+        frozenset of str
+
+        Examples
+        --------
+        >>> g = CausalGraph("X <- A -> M -> Y; X -> Y")
+        >>> [sorted(s) for s in SeparatorSearch(g, frozenset("A"), frozenset("Y"),
+        ...                                     frozenset("XM")).minimal(5)]
+        [['M', 'X']]
+        """
         if not self.separable:
             return
         first = self._close({_S}, _T)
@@ -152,7 +194,12 @@ class SeparatorSearch:
                     queue.append(nxt)
 
     def minimum(self) -> frozenset[str] | None:
-        """A separator of minimum size (vertex min-cut by augmenting paths), or None."""
+        """A separator of minimum size (a vertex min-cut by augmenting paths), or None.
+
+        >>> g = CausalGraph("X <- A -> B -> Y; A -> C -> Y; X <- D -> Y")
+        >>> sorted(SeparatorSearch(g, frozenset("X"), frozenset("Y"), frozenset("ABCD")).minimum())
+        ['A', 'D']
+        """
         if not self.separable:
             return None
         adj = self.adj
@@ -205,7 +252,13 @@ class SeparatorSearch:
         return frozenset(a for a in self.allowed if ("i", a) in reached and ("o", a) not in reached)
 
     def nearest_to(self, terminal: str) -> frozenset[str] | None:
-        """The minimal separator closest to the ``"x"`` or ``"y"`` side, or None."""
+        """The minimal separator closest to the ``"x"`` or the ``"y"`` side, or None.
+
+        >>> g = CausalGraph("X <- A -> B -> Y")
+        >>> s = SeparatorSearch(g, frozenset("X"), frozenset("Y"), frozenset("AB"))
+        >>> sorted(s.nearest_to("x")), sorted(s.nearest_to("y"))
+        (['A'], ['B'])
+        """
         if not self.separable:
             return None
         near, far = (_S, _T) if terminal == "x" else (_T, _S)

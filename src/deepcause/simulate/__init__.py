@@ -1,5 +1,11 @@
 """Structural causal models and simulation designs whose truth comes from intervening on them.
 
+One SCM type (:class:`SCM` of :class:`Node` objects) underlies every design; each design module
+builds its SCM (``backdoor_scm``, ``frontdoor_scm``, ``selection_scm``, ``demand_scm``,
+``linear_iv_scm``, ``covariate_shift_scm``) and its ``make_*`` function returns a
+:class:`~deepcause.datasets.CausalDataset` whose ``truth`` is computed by intervening on
+``ds.scm``.
+
 >>> from deepcause.simulate import SCM, Node, gaussian
 >>> scm = SCM([Node("X", noise=gaussian()), Node("Y", ["X"], lambda p, u: 2 * p["X"] + u, gaussian())])
 >>> round(float(scm.sample(20_000, do={"X": 1.0}, random_state=0)["Y"].mean()), 1)
@@ -8,24 +14,26 @@
 
 from __future__ import annotations
 
-from .designs import (
+from .backdoor import (
+    backdoor_scm,
     make_confounded_binary,
-    make_frontdoor,
     make_limited_overlap,
     make_nonlinear_confounded,
-    make_selection,
 )
+from .frontdoor import frontdoor_scm, make_frontdoor
 from .iv import (
-    IVDataset,
     demand_grid,
     demand_psi,
+    demand_scm,
     demand_structural,
     demand_test_points,
+    linear_iv_scm,
     make_demand,
     make_linear_iv,
 )
-from .scm import SCM, Intervention, Node, gaussian, gumbel, laplace, student_t, uniform
-from .shift import TEST_RATES, beta_stable, make_covariate_shift
+from .scm import SCM, Intervention, Node, gaussian, gumbel, laplace, no_noise, student_t, uniform
+from .selection import make_selection, selection_scm
+from .shift import TEST_RATES, beta_stable, covariate_shift_scm, make_covariate_shift
 from .suite import FAMILIES, GRAPHS, LATENT_CASES, SimulatorCase, get_case, simulator_suite
 
 __all__ = [
@@ -37,18 +45,24 @@ __all__ = [
     "laplace",
     "gumbel",
     "student_t",
+    "no_noise",
+    "backdoor_scm",
     "make_confounded_binary",
     "make_nonlinear_confounded",
     "make_limited_overlap",
+    "frontdoor_scm",
     "make_frontdoor",
+    "selection_scm",
     "make_selection",
-    "IVDataset",
+    "demand_scm",
     "make_demand",
+    "linear_iv_scm",
     "make_linear_iv",
     "demand_psi",
     "demand_structural",
     "demand_test_points",
     "demand_grid",
+    "covariate_shift_scm",
     "make_covariate_shift",
     "TEST_RATES",
     "beta_stable",

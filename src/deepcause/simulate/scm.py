@@ -26,19 +26,28 @@ applied to the node's natural value (``lambda x: x + 1``).
 from __future__ import annotations
 
 import difflib
+import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import CycleError, DataValidationError, GraphError, UnknownNodeError
+from ..graph.causal_graph import CausalGraph
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..graph.causal_graph import CausalGraph
-
-__all__ = ["Node", "SCM", "gaussian", "uniform", "laplace", "gumbel", "student_t", "Intervention"]
+__all__ = [
+    "Node",
+    "SCM",
+    "gaussian",
+    "uniform",
+    "laplace",
+    "gumbel",
+    "student_t",
+    "no_noise",
+    "Intervention",
+]
 
 NoiseFn = Callable[[np.random.Generator, int], np.ndarray]
 Intervention = float | int | np.ndarray | Sequence[float] | Callable[[np.ndarray], np.ndarray]
@@ -69,6 +78,16 @@ def student_t(df: float = 3.0, scale: float = 1.0, dim: int = 1) -> NoiseFn:
     return lambda rng, n: scale * _squeeze(rng.standard_t(df, size=(n, dim)))
 
 
+def no_noise(dim: int = 1) -> NoiseFn:
+    """No exogenous noise: a deterministic node (its noise is zero and draws no random numbers).
+
+    >>> import numpy as np
+    >>> no_noise()(np.random.default_rng(0), 3)
+    array([0., 0., 0.])
+    """
+    return lambda rng, n: _squeeze(np.zeros((n, dim)))
+
+
 def _squeeze(a: np.ndarray) -> np.ndarray:
     return a[:, 0] if a.ndim == 2 and a.shape[1] == 1 else a
 
@@ -80,7 +99,17 @@ class Node:
     ``fn(pa, u)`` receives a dict of parent values (arrays of shape ``(n,)`` for scalar parents,
     ``(n, dim)`` for vector parents) and the node's noise ``u`` (as returned by ``noise``), and
     returns the node's values, shape ``(n,)`` (``dim == 1``) or ``(n, dim)``. ``noise(rng, n)``
-    draws the exogenous noise; the default is standard Gaussian of the node's dimension.
+    draws the exogenous noise; the default is standard Gaussian of the node's dimension
+    (:func:`no_noise` makes a deterministic node). ``latent`` nodes are simulated but not
+    returned; ``discrete`` nodes come back as integers; ``column_names`` names the data
+    columns (default: the node name, or ``name_0 ... name_{dim-1}`` for vectors).
+
+    Examples
+    --------
+    >>> x = Node("x", dim=2, column_names=("age", "income"))
+    >>> y = Node("y", ("x",), lambda pa, u: pa["x"].sum(1) + u, gaussian(0.1))
+    >>> x.columns, y.parents
+    (('age', 'income'), ('x',))
     """
 
     name: str
@@ -92,6 +121,7 @@ class Node:
     dim: int = 1
     latent: bool = False
     discrete: bool = False
+    column_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -101,6 +131,14 @@ class Node:
             raise GraphError(f"node {self.name!r} lists itself as a parent")
         if int(self.dim) < 1:
             raise GraphError(f"node {self.name!r} has dim={self.dim}; it must be at least 1")
+        if self.column_names is not None:
+            names = tuple(self.column_names)
+            if len(names) != self.dim or len(set(names)) != len(names):
+                raise GraphError(
+                    f"node {self.name!r} has dim={self.dim} but column_names={names!r}; "
+                    f"give {self.dim} distinct names"
+                )
+            object.__setattr__(self, "column_names", names)
 
     def draw_noise(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` noise values for this node."""
@@ -110,7 +148,9 @@ class Node:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Data columns of this node: its name, or ``name_0 ... name_{dim-1}`` for vectors."""
+        """Data columns: ``column_names`` if given, else the name or ``name_0 ... name_{dim-1}``."""
+        if self.column_names is not None:
+            return self.column_names
         if self.dim == 1:
             return (self.name,)
         return tuple(f"{self.name}_{i}" for i in range(self.dim))
@@ -118,6 +158,9 @@ class Node:
 
 class SCM:
     """A structural causal model over :class:`Node` objects (given in any order).
+
+    Nodes are simulated, and draw their noise, in the order given whenever every node's
+    parents come before it; otherwise in the topological order closest to it.
 
     >>> scm = SCM([Node("U", latent=True), Node("X", ("U",), lambda pa, u: pa["U"] + u),
     ...            Node("Y", ("X", "U"), lambda pa, u: pa["X"] - pa["U"] + u)])
@@ -162,12 +205,27 @@ class SCM:
     @property
     def graph(self) -> CausalGraph:
         """The causal graph over observed nodes; latent nodes become bidirected edges."""
-        from ..graph.causal_graph import CausalGraph
-
         directed = [(p, nd.name) for nd in self.nodes.values() for p in nd.parents]
         full = CausalGraph.from_edges(directed, nodes=self.order)
         latent = [n for n in self.order if self.nodes[n].latent]
         return full.latent_projection(latent) if latent else full
+
+    @property
+    def column_graph(self) -> CausalGraph:
+        """The observed causal graph over data columns: each column takes its node's edges.
+
+        Equal to :attr:`graph` when every node is one column; a vector node's columns are
+        mutually unconnected and each has all the node's parents, children and bidirected arcs.
+
+        >>> scm = SCM([Node("x", dim=2, column_names=("x1", "x2")), Node("y", ("x",))])
+        >>> sorted(scm.column_graph.parents("y"))
+        ['x1', 'x2']
+        """
+        g = self.graph
+        cols = self.node_columns
+        directed = [(a, b) for u, v in g.directed_edges for a in cols[u] for b in cols[v]]
+        bidirected = [(a, b) for u, v in g.bidirected_edges for a in cols[u] for b in cols[v]]
+        return CausalGraph.from_edges(directed, bidirected, nodes=self.columns)
 
     # ------------------------------------------------------------------ simulation
     def sample_noise(self, n: int, random_state: Any = None) -> dict[str, np.ndarray]:
@@ -242,7 +300,7 @@ class SCM:
                 if callable(value):
                     old = nd.fn
                     fn = (lambda f, g: lambda pa, u: g(np.asarray(f(pa, u), float)))(old, value)
-                    nd = Node(name, nd.parents, fn, nd.noise, nd.dim, nd.latent, nd.discrete)
+                    nd = replace(nd, fn=fn)
                 else:
                     arr = np.asarray(value, dtype=float)
                     if arr.ndim > (0 if nd.dim == 1 else 1):
@@ -251,7 +309,7 @@ class SCM:
                             f"vector of length {nd.dim}); use sample(n, do=...) for per-unit values"
                         )
                     fn = (lambda a: lambda pa, u: np.broadcast_to(a, np.shape(u)).copy())(arr)
-                    nd = Node(name, (), fn, nd.noise, nd.dim, nd.latent, nd.discrete)
+                    nd = replace(nd, parents=(), fn=fn)
             new_nodes.append(nd)
         return SCM(new_nodes)
 
@@ -266,7 +324,7 @@ class SCM:
                 continue
             v = values[name]
             if nd.dim == 1:
-                cols[name] = v.astype(np.int64) if nd.discrete else v
+                cols[nd.columns[0]] = v.astype(np.int64) if nd.discrete else v
             else:
                 for i, c in enumerate(nd.columns):
                     cols[c] = v[:, i]
@@ -324,21 +382,28 @@ def _broadcast(value: Any, n: int, nd: Node) -> np.ndarray:
 
 
 def _topological(nodes: Mapping[str, Node]) -> tuple[str, ...]:
-    """Kahn's algorithm, ties broken by definition order (deterministic)."""
+    """Topological order that keeps the definition order wherever the parents allow.
+
+    Kahn's algorithm with the earliest-defined ready node first, so nodes listed parents-first
+    are simulated (and draw their noise) exactly in the order they were given.
+    """
+    index = {n: i for i, n in enumerate(nodes)}
     indeg = {n: len(nd.parents) for n, nd in nodes.items()}
     children: dict[str, list[str]] = {n: [] for n in nodes}
     for n, nd in nodes.items():
         for p in nd.parents:
             children[p].append(n)
-    ready = [n for n in nodes if indeg[n] == 0]
+    ready = [index[n] for n in nodes if indeg[n] == 0]
+    heapq.heapify(ready)
+    names = list(nodes)
     order: list[str] = []
     while ready:
-        n = ready.pop(0)
+        n = names[heapq.heappop(ready)]
         order.append(n)
         for c in children[n]:
             indeg[c] -= 1
             if indeg[c] == 0:
-                ready.append(c)
+                heapq.heappush(ready, index[c])
     if len(order) < len(nodes):
         rest = [n for n in nodes if n not in order]
         raise CycleError(f"the SCM has a directed cycle among {rest}", cycle=tuple(rest))

@@ -46,9 +46,10 @@ class StableVariableSelector(SelectorMixin, BaseEstimator):
     ``statistics_`` and ``pvalues_`` (of the last test of each column), ``n_rounds_``.
 
     >>> from deepcause.simulate import make_covariate_shift
-    >>> X, y, info = make_covariate_shift(1000, p=10, r=2.5, random_state=0)
+    >>> ds = make_covariate_shift(1000, p=10, r=2.5, random_state=0)
+    >>> X, y = ds.data[list(ds.covariates)].to_numpy(), ds.data["y"].to_numpy()
     >>> sel = StableVariableSelector().fit(X, y)
-    >>> bool((sel.support_ == info["stable"]).all()), sel.transform(X).shape
+    >>> bool((sel.support_ == ds.truth["stable"]).all()), sel.transform(X).shape
     (True, (1000, 5))
     """
 
@@ -179,7 +180,8 @@ class StableRegressor(RegressorMixin, BaseEstimator):
 
     >>> from deepcause.simulate import make_covariate_shift
     >>> from deepcause.stable import DWRWeights
-    >>> X, y, info = make_covariate_shift(300, p=10, r=2.5, random_state=0)
+    >>> ds = make_covariate_shift(300, p=10, r=2.5, random_state=0)
+    >>> X, y = ds.data[list(ds.covariates)].to_numpy(), ds.data["y"].to_numpy()
     >>> model = StableRegressor(weighting=DWRWeights()).fit(X, y)
     >>> model.predict(X[:2]).shape, model.effective_sample_size_ <= 300
     ((2,), True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._parameters import Interval, ParameterValidationMixin, StrOptions
+from ..._parameters import Interval, StrOptions
 from ..._torch import ACTIVATIONS, RANDOM_STATE, Scaler, resolve_device, tensor, torch
 from ...exceptions import DataValidationError
 
@@ -25,7 +25,6 @@ __all__ = [
     "ridge",
     "scaled_inputs",
     "standardized_tensors",
-    "validate_parameters",
 ]
 
 _POSITIVE = [Interval(Real, 0, None, closed="neither")]
@@ -42,15 +41,6 @@ IV_CONSTRAINTS: dict[str, list[Any]] = {
     "device": [str, torch.device],
     "verbose": ["boolean", StrOptions({"auto"})],
 }
-
-
-def validate_parameters(est: Any) -> None:
-    """Check ``est``'s hyper-parameters against its ``_parameter_constraints``.
-
-    The IV base class validates through the same mixin once it follows the effect contract;
-    calling the mixin's method directly keeps these classes independent of that base.
-    """
-    ParameterValidationMixin._validate_params(est)
 
 
 def ridge(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:

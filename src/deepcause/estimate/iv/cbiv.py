@@ -28,7 +28,7 @@ with ``alpha=0``, 717 with 1e-4, 869 with 1e-3 (the default), 4,064 with 0.01 an
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
 >>> est = CBIV(cv=2, max_epochs=5, random_state=0, verbose=False)
->>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+>>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(300, random_state=1)
 >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
 >>> bool(mse < test["h"].var())
@@ -60,7 +60,7 @@ from ..._torch import (
 )
 from ...exceptions import DataValidationError
 from ._base import BaseIVEstimator, IVData
-from ._torch import IV_CONSTRAINTS, scaled_inputs, validate_parameters
+from ._torch import IV_CONSTRAINTS, scaled_inputs
 
 __all__ = ["CBIV"]
 
@@ -143,9 +143,11 @@ class CBIV(BaseIVEstimator):
         self.device = device
         self.verbose = verbose
 
-    def _check_params(self, data: IVData) -> None:
-        validate_parameters(self)
+    def _validate_params(self) -> None:
+        super()._validate_params()
         check_hidden_sizes(self, "representation_hidden_sizes", "outcome_hidden_sizes")
+
+    def _check_data(self, data: IVData) -> None:
         if data.T.shape[1] != 1:
             raise DataValidationError(
                 f"CBIV models one treatment column, got {list(data.treatment_names)}; fit one "
@@ -176,8 +178,8 @@ class CBIV(BaseIVEstimator):
         return pred[:, 1] if classify else pred
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, data: IVData) -> None:
-        self._check_params(data)
+    def _fit_prepared(self, data: IVData) -> None:
+        self._check_data(data)
         if data.n < 20:
             raise DataValidationError(f"CBIV needs at least 20 rows, got {data.n}")
         seed = seed_from(self.random_state)

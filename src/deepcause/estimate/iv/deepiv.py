@@ -26,7 +26,7 @@ has no analytic standard error; use :meth:`bootstrap` for an interval.
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
 >>> est = DeepIV(max_epochs=5, random_state=0, verbose=False)
->>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+>>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(300, random_state=1)
 >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
 >>> bool(mse < test["h"].var())
@@ -46,7 +46,7 @@ from ..._parameters import Interval, StrOptions
 from ..._progress import Verbose
 from ..._torch import check_hidden_sizes, fit_adam, mlp, seed_from, seeded, tensor, torch
 from ._base import BaseIVEstimator, IVData
-from ._torch import IV_CONSTRAINTS, scaled_inputs, standardized_tensors, validate_parameters
+from ._torch import IV_CONSTRAINTS, scaled_inputs, standardized_tensors
 
 __all__ = ["DeepIV"]
 
@@ -174,9 +174,11 @@ class DeepIV(BaseIVEstimator):
         return list(result.history)
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, data: IVData) -> None:
-        validate_parameters(self)
+    def _validate_params(self) -> None:
+        super()._validate_params()
         check_hidden_sizes(self, "treatment_hidden_sizes", "response_hidden_sizes")
+
+    def _fit_prepared(self, data: IVData) -> None:
         kt, kx, kz = data.T.shape[1], data.X.shape[1], data.Z.shape[1]
         T, X, ZX, y_std = standardized_tensors(self, data, "DeepIV")
         y = tensor(y_std, device=self.device_)

@@ -26,7 +26,7 @@ feature learning, so treat it as a lower bound and use :meth:`bootstrap` for a f
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(1000, rho=0.5, random_state=0)
 >>> est = DFIV(max_epochs=20, random_state=0, verbose=False)
->>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+>>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(500, random_state=1)
 >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
 >>> bool(mse < 0.5 * test["h"].var())
@@ -49,7 +49,6 @@ from ._torch import (
     ridge,
     scaled_inputs,
     standardized_tensors,
-    validate_parameters,
 )
 
 __all__ = ["DFIV"]
@@ -145,8 +144,8 @@ class DFIV(BaseIVEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self) -> None:
-        validate_parameters(self)
+    def _validate_params(self) -> None:
+        super()._validate_params()
         check_hidden_sizes(self, "treatment_hidden_sizes", "instrument_hidden_sizes")
         if self.control_hidden_sizes is not None:
             check_hidden_sizes(self, "control_hidden_sizes")
@@ -177,8 +176,7 @@ class DFIV(BaseIVEstimator):
         return V, _outer(phi2 @ V, self._psi_x(X2))
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, data: IVData) -> None:
-        self._check_params()
+    def _fit_prepared(self, data: IVData) -> None:
         kt, kx, kz = data.T.shape[1], data.X.shape[1], data.Z.shape[1]
         T, X, ZX, y_std = standardized_tensors(self, data, "DFIV")
         y = tensor(y_std, torch.float64, device=self.device_)[:, None]

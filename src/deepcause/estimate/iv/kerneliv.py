@@ -15,16 +15,16 @@ with embeddings from half ``a``'s stage 1, and its ridge ``xi`` minimises the he
 the projected risk ``E[(Y - E[h(T, X) | Z, X])^2]``). With ``cross_fit=True`` (default) the
 roles are also swapped, ``xi`` minimises the summed loss and the two fits are averaged.
 
-Kernels are Gaussian on standardized columns with one lengthscale per column (a control's
+Kernels are Gaussian on standardized columns with one lengthscale per column (a covariate's
 lengthscale is shared by both kernels). With ``lengthscales="auto"`` a coordinate search over
 ``lengthscale_grid`` picks them: the stage-2 criterion for the columns of ``h`` (treatments and
-controls) and the stage-1 criterion for the instrument-only columns. The search runs on at
+covariates) and the stage-1 criterion for the instrument-only columns. The search runs on at
 most ``search_rows`` rows with ``search_components`` features; the final fit uses all.
 
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(1000, rho=0.5, random_state=0)
 >>> kiv = KernelIV(n_components=100, lengthscales=[4.0, 0.2, 4.0, 4.0], random_state=0)
->>> kiv = kiv.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+>>> kiv = kiv.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(500, random_state=1)
 >>> mse = float(((kiv.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
 >>> bool(mse < 0.1 * test["h"].var())
@@ -35,11 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ...exceptions import DataValidationError
+from ..._parameters import Interval, StrOptions
+from ...exceptions import DataValidationError, InvalidParameterError
 from ._base import BaseIVEstimator, IVData
 
 __all__ = ["KernelIV"]
@@ -128,29 +130,77 @@ def _ridge_path_stage2(
 
 
 class KernelIV(BaseIVEstimator):
-    """KernelIV with Nyström or random-Fourier features (see module docstring).
+    """KernelIV with Nyström or random-Fourier features (see the module docstring).
 
     Parameters
     ----------
-    n_components : Nyström landmarks or random features per kernel.
-    approximation : ``"nystrom"`` or ``"rff"``.
-    lengthscales : ``"auto"`` (coordinate search by the KIV criteria), a number, or one
-        value per input column in the order treatments, controls, instruments — in units of
-        each column's standard deviation.
-    lengthscale_grid : candidate lengthscales for the search.
-    n_search_passes : passes of the coordinate search over the columns.
-    search_rows, search_components : the search runs on at most this many random rows with at
-        most this many features (the final fit uses all rows and ``n_components``).
-    lambda_grid, xi_grid : candidate stage-1 and stage-2 ridge penalties (``None``: 10^-8..1
-        and 10^-10..1 on a half-decade grid).
-    cross_fit : average the fits with the two halves' roles swapped.
-    random_state : seed for the split, landmarks or random features.
+    n_components : int, default 1000
+        Nyström landmarks or random features per kernel.
+    approximation : {"nystrom", "rff"}, default "nystrom"
+        Kernel approximation.
+    lengthscales : "auto", float or sequence of float, default "auto"
+        ``"auto"`` (coordinate search by the KIV criteria), a number, or one value per input
+        column in the order treatments, covariates, instruments — in units of each column's
+        standard deviation.
+    lengthscale_grid : sequence of float
+        Candidate lengthscales for the search.
+    n_search_passes : int, default 2
+        Passes of the coordinate search over the columns.
+    search_rows, search_components : int
+        The search runs on at most this many random rows with at most this many features (the
+        final fit uses all rows and ``n_components``).
+    lambda_grid, xi_grid : sequence of float, optional
+        Candidate stage-1 and stage-2 ridge penalties (``None``: 10^-8..1 and 10^-10..1 on a
+        half-decade grid).
+    cross_fit : bool, default True
+        Average the fits with the two halves' roles swapped.
+    random_state : int, Generator or None, default None
+        Seed for the split, landmarks or random features.
 
-    Fitted attributes: ``lengthscales_`` (dict column -> lengthscale), ``lambda_``, ``xi_``,
-    ``validation_loss_`` (stage-2 held-out loss of the chosen setting), ``search_path_``.
+    Attributes
+    ----------
+    lengthscales_ : dict
+        Column -> chosen lengthscale.
+    lambda_, xi_ : list of float
+        Chosen ridge penalties per split.
+    validation_loss_ : float
+        Stage-2 held-out loss of the chosen setting.
+    search_path_ : list
+        ``(lengthscales, loss)`` of every setting the search tried.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> z, u = rng.normal(size=(2, 800))
+    >>> t = z + u
+    >>> df = pd.DataFrame({"z": z, "t": t, "y": np.sin(t) + 2 * u + 0.1 * rng.normal(size=800)})
+    >>> kiv = KernelIV(n_components=100, lengthscales=0.5, random_state=0)
+    >>> kiv = kiv.fit(df, treatment="t", outcome="y", instruments=["z"])
+    >>> bool(abs(kiv.effect(treatment=1, control=-1).value - 2 * np.sin(1)) < 0.5)
+    True
     """
 
     method_name: ClassVar[str] = "KernelIV"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_components": [Interval(Integral, 2, None, closed="left")],
+        "approximation": [StrOptions({"nystrom", "rff"})],
+        "lengthscales": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+            list,
+            tuple,
+            np.ndarray,
+        ],
+        "lengthscale_grid": [list, tuple, np.ndarray],
+        "n_search_passes": [Interval(Integral, 1, None, closed="left")],
+        "search_rows": [Interval(Integral, 20, None, closed="left")],
+        "search_components": [Interval(Integral, 2, None, closed="left")],
+        "lambda_grid": [None, list, tuple, np.ndarray],
+        "xi_grid": [None, list, tuple, np.ndarray],
+        "cross_fit": ["boolean"],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -179,29 +229,19 @@ class KernelIV(BaseIVEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ helpers
-    def _check_params(self, n_inputs: int) -> np.ndarray | None:
-        if self.approximation not in ("nystrom", "rff"):
-            raise ValueError(
-                f"approximation must be 'nystrom' or 'rff', got {self.approximation!r}"
-            )
-        if int(self.n_components) < 2:
-            raise ValueError(f"n_components must be at least 2, got {self.n_components}")
+    def _fixed_lengthscales(self, n_inputs: int) -> np.ndarray | None:
+        """The given lengthscales, one per input column; ``None`` with ``"auto"``."""
         if isinstance(self.lengthscales, str):
-            if self.lengthscales != "auto":
-                raise ValueError(
-                    f"lengthscales must be 'auto', a number or a sequence, got "
-                    f"{self.lengthscales!r}"
-                )
             if len(self.lengthscale_grid) == 0 or min(self.lengthscale_grid) <= 0:
-                raise ValueError("lengthscale_grid must hold positive numbers")
+                raise InvalidParameterError("KernelIV: lengthscale_grid must hold positive numbers")
             return None
         ls = np.atleast_1d(np.asarray(self.lengthscales, dtype=float)).ravel()
         if ls.size == 1:
             ls = np.repeat(ls, n_inputs)
         if ls.size != n_inputs or np.any(ls <= 0):
-            raise ValueError(
-                f"lengthscales must be positive, one per column (treatments, controls, "
-                f"instruments: {n_inputs} in all), got {self.lengthscales!r}"
+            raise InvalidParameterError(
+                f"KernelIV: lengthscales must be positive, one per column (treatments, "
+                f"covariates, instruments: {n_inputs} in all), got {self.lengthscales!r}"
             )
         return ls
 
@@ -212,7 +252,7 @@ class KernelIV(BaseIVEstimator):
 
     def _split_ls(self, ls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lengthscales of the structural inputs [t, x] and instrument inputs [z, x]."""
-        kt, kx = self.n_treatments_, self.n_controls_
+        kt, kx = self.n_treatments_, self.n_covariates_
         tx = ls[: kt + kx]
         zx = np.concatenate([ls[kt + kx :], ls[kt : kt + kx]])
         return tx, zx
@@ -275,12 +315,12 @@ class KernelIV(BaseIVEstimator):
         if len(y) > self.search_rows:
             idx = rng.choice(len(y), size=int(self.search_rows), replace=False)
             A, B, y = A[idx], B[idx], y[idx]
-        k = A.shape[1] + B.shape[1] - self.n_controls_
+        k = A.shape[1] + B.shape[1] - self.n_covariates_
         grid = sorted(float(g) for g in self.lengthscale_grid)
         ls = np.full(k, min(grid, key=lambda g: abs(g - 1.0)))
         cache: dict[tuple[float, ...], tuple[float, float]] = {}
         m = min(int(self.search_components), int(self.n_components))
-        n_structural = self.n_treatments_ + self.n_controls_
+        n_structural = self.n_treatments_ + self.n_covariates_
 
         def losses(values: np.ndarray) -> tuple[float, float]:
             key = tuple(values)
@@ -308,11 +348,11 @@ class KernelIV(BaseIVEstimator):
         return ls
 
     # ------------------------------------------------------------------ fit / predict
-    def _fit(self, data: IVData) -> None:
+    def _fit_prepared(self, data: IVData) -> None:
         self.n_treatments_ = data.T.shape[1]
-        self.n_controls_ = data.X.shape[1]
-        self.input_names_ = (*data.treatment_names, *data.control_names, *data.instrument_names)
-        fixed = self._check_params(len(self.input_names_))
+        self.n_covariates_ = data.X.shape[1]
+        self.input_names_ = (*data.treatment_names, *data.covariate_names, *data.instrument_names)
+        fixed = self._fixed_lengthscales(len(self.input_names_))
         if data.n < 20:
             raise DataValidationError(f"KernelIV needs at least 20 rows, got {data.n}")
         TX = np.hstack([data.T, data.X])
