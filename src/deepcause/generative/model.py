@@ -470,7 +470,7 @@ def load_model(path: str, device: str = "auto") -> CausalGenerativeModel:
     >>> df = pd.DataFrame({"X": np.arange(40.0), "Y": np.arange(40.0) % 3})
     >>> m = CausalGenerativeModel("X -> Y", max_epochs=2, random_state=0).fit(df)
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     m.save(d)
+    ...     _ = m.save(d)
     ...     load_model(d).sample(3, random_state=0).shape
     (3, 2)
     """
