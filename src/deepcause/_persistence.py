@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from ._torch import torch
-from .exceptions import ModelFileError
+from .exceptions import DataValidationError, ModelFileError
 
 __all__ = [
     "CONFIG_FILE",
@@ -96,9 +96,9 @@ def jsonable(value: Any) -> Any:
         return value.item()
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    raise ModelFileError(
-        f"cannot save {value!r} ({type(value).__name__}) in a JSON config; pass plain numbers, "
-        "strings, lists or None"
+    raise DataValidationError(
+        f"cannot save {value!r} ({type(value).__name__}) in a JSON config; a saved model holds "
+        "plain numbers, strings, lists or None (never code)"
     )
 
 
