@@ -125,6 +125,7 @@ def test_every_mechanism_passes_the_conformance_checks(kind):
     check_mechanism(ALL[kind]())
 
 
+@pytest.mark.slow  # about 12 s: two flows trained on two designs
 def test_flow_keeps_the_parent_dependent_flow_only_when_the_data_need_it(tmp_path):
     rng = np.random.default_rng(0)
     pa = rng.normal(size=(3000, 1))
