@@ -112,8 +112,11 @@ def seed_from(random_state: int | np.random.Generator | None) -> int:
 
 
 def torch_generator(random_state: int | np.random.Generator | None, device: Any = "cpu"):
-    """A ``torch.Generator`` on ``device`` seeded from ``random_state`` (see :func:`seed_from`)."""
+    """A ``torch.Generator`` on ``device``: an int seeds it directly, a numpy Generator or
+    ``None`` through :func:`seed_from`."""
     gen = torch.Generator(device=torch.device(device))
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        return gen.manual_seed(int(random_state) % _SEED_BOUND)
     return gen.manual_seed(seed_from(random_state))
 
 

@@ -41,7 +41,7 @@ def validation_split(
     >>> len(tr), len(va), len(set(tr.tolist()) & set(va.tolist()))
     (850, 150, 0)
     """
-    return _split(n, torch_generator(random_state))
+    return _split(n, torch_generator(seed_from(random_state)))  # as train_mechanism derives it
 
 
 def train_mechanism(
