@@ -18,8 +18,6 @@ from deepcause.testing import registered_cases
 
 # Families converted to the one contract on other branches (issue #11): delete after merging.
 CONVERTED_ON_ANOTHER_BRANCH = {
-    "tarnet", "cfr", "dragonnet", "cevae",  # neural
-    "dfiv", "deepiv", "cbiv",  # neural IV
 }  # fmt: skip
 _XFAIL = pytest.mark.xfail(strict=False, reason="family converted on another branch")
 # networks, and D2VD's unpenalized refit (about 0.6 s per fit, 21 fits): slow

@@ -51,12 +51,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .._progress import Verbose
+from .._torch import seed_from
 from .._validation import require_columns, require_dataframe
 from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
-from ._training import torch_seed
 from .districts import LatentConfoundingError
 from .model import CausalGenerativeModel, _check_n
 
@@ -187,7 +187,7 @@ class IDGenSampler(BaseEstimator):
                 self.data_,
                 sorted(factor.variables, key=graph.nodes.index),
                 factor.given,
-                torch_seed(self._rng_),
+                seed_from(self._rng_),
             )
         # fractions whose inputs are free variables of the estimand (drawn from the data at
         # sampling time) are trained once here, on the data's values of those inputs
@@ -242,7 +242,7 @@ class IDGenSampler(BaseEstimator):
                     PositivityWarning,
                     stacklevel=4,
                 )
-        return model.sample(n, do=inputs, random_state=torch_seed(rng))
+        return model.sample(n, do=inputs, random_state=seed_from(rng))
 
     # ------------------------------------------------------------------ sampling
     def sample(
@@ -354,4 +354,4 @@ class IDGenSampler(BaseEstimator):
         rest = [v for v in self.graph_.nodes if v in n_out - cond]
         cols = {**base, **joint}
         frame = pd.DataFrame({k: cols[k] for k in [*sorted(n_in | cond), *rest]})
-        return self._fit_conditional(frame, rest, n_in | cond, torch_seed(rng))
+        return self._fit_conditional(frame, rest, n_in | cond, seed_from(rng))
