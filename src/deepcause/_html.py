@@ -57,6 +57,7 @@ figure{margin:10px 0;text-align:center}
 figure img{max-width:100%;height:auto}
 figcaption{color:var(--muted);font-size:13px}
 .figures{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start;justify-content:center}
+.figures figure{flex:1 1 430px;max-width:560px}
 .math{background:#f8f9fb;border:1px solid var(--line);border-radius:6px;padding:12px;
 overflow-x:auto;text-align:center}
 .mathtext{font-family:"DejaVu Serif",Georgia,serif;font-size:16px;white-space:pre-wrap}
@@ -212,7 +213,15 @@ def figure_uri(fig: Any, fmt: str = "png", dpi: int = 110) -> str:
     meta = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None}
     buf = io.BytesIO()
     with rc_context({"svg.hashsalt": "deepcause", "svg.fonttype": "path"}):
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.06, metadata=meta)
+        fig.savefig(
+            buf,
+            format=fmt,
+            dpi=dpi,
+            bbox_inches="tight",
+            pad_inches=0.06,
+            metadata=meta,
+            transparent=fmt == "svg",
+        )
     data = re.sub(rb"<!DOCTYPE[^>]*>", b"", buf.getvalue())
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -281,8 +290,10 @@ def estimand_html(estimand: Any, query: str = "") -> str:
 def facts_table(rows: Sequence[tuple[str, str]]) -> str:
     """A two-column ``<table>`` of ``(label, value)`` rows (both escaped)."""
     esc = html.escape
-    return "<table>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows) + (
-        "</table>"
+    return (
+        "<table>"
+        + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+        + ("</table>")
     )
 
 
