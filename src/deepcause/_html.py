@@ -60,6 +60,7 @@ figcaption{color:var(--muted);font-size:13px}
 .figures figure{flex:1 1 430px;max-width:560px}
 .math{background:#f8f9fb;border:1px solid var(--line);border-radius:6px;padding:12px;
 overflow-x:auto;text-align:center}
+.math img{max-width:100%;height:auto}
 .mathtext{font-family:"DejaVu Serif",Georgia,serif;font-size:16px;white-space:pre-wrap}
 pre{background:#1d2330;color:#e8ecf3;padding:12px 14px;border-radius:6px;overflow-x:auto;
 font-size:13px;white-space:pre-wrap;word-break:break-all}

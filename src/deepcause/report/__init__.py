@@ -17,12 +17,12 @@ Results do not keep their data, so a report with refutations starts from the dat
 >>> rep = build_report(df, "x1 -> t; x2 -> t; x1 -> y; x2 -> y; t -> y", "t", "y",
 ...                    method="ipw", refute=False)
 >>> rep.html.count("<img ")
-6
+5
 """
 
 from .._html import Report, Section
 from .build import DEFAULT_REFUTERS, build_report, data_fingerprint
-from .figures import graph_layout, plot_graph, plot_refutations
+from .figures import graph_figsize, graph_layout, plot_graph, plot_refutations
 
 __all__ = [
     "build_report",
@@ -33,4 +33,5 @@ __all__ = [
     "plot_graph",
     "plot_refutations",
     "graph_layout",
+    "graph_figsize",
 ]

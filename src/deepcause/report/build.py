@@ -37,7 +37,7 @@ from ..estimate.registry import get_estimator_class
 from ..exceptions import DataValidationError, DeepCauseError
 from ..graph.causal_graph import as_graph
 from ..results import EffectEstimate
-from .figures import plot_graph, plot_refutations
+from .figures import graph_figsize, plot_graph, plot_refutations
 
 __all__ = ["build_report", "DEFAULT_REFUTERS"]
 
@@ -252,17 +252,12 @@ def _graph_html(graph: Any, est: EffectEstimate, roles: dict[str, Any], opts: di
         "causal graph",
         "The assumed causal graph: solid arrows are direct causes, dashed double-headed "
         "arcs are unobserved common causes.",
-        size=_graph_size(graph),
+        size=graph_figsize(graph),
     )
     return (
         fig
         + f"<details><summary>graph text</summary><pre>{html.escape(str(graph))}</pre></details>"
     )
-
-
-def _graph_size(graph: Any) -> tuple[float, float]:
-    n = len(graph.nodes)
-    return (min(11.0, 1.6 * math.sqrt(n) + 4.0), min(7.0, 0.5 * math.sqrt(n) + 2.8))
 
 
 def build_report(

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..graph.causal_graph import as_graph
 
-__all__ = ["plot_graph", "plot_refutations"]
+__all__ = ["plot_graph", "plot_refutations", "graph_layout", "graph_figsize"]
 
 _ROLE_COLORS = {
     "treatment": "#8fb3e8",
@@ -41,22 +41,38 @@ def _axes(ax: Any, size: tuple[float, float]) -> Any:
 
 
 def graph_layout(graph: Any) -> dict[str, np.ndarray]:
-    """Node positions, causes to the left: layers are the directed part's topological generations.
+    """Node positions in grid units: causes to the left, one column per topological generation
+    of the directed part, the nodes of a column one unit apart and centred on 0.
 
     Examples
     --------
-    >>> pos = graph_layout("a -> b -> c")
-    >>> bool(pos["a"][0] < pos["b"][0] < pos["c"][0])
-    True
+    >>> pos = graph_layout("a -> b -> c; a -> d")
+    >>> pos["a"].tolist(), pos["b"].tolist(), pos["d"].tolist()
+    ([0.0, 0.0], [1.6, 0.5], [1.6, -0.5])
     """
     g = as_graph(graph)
     dag = nx.DiGraph()
     dag.add_nodes_from(g.nodes)
     dag.add_edges_from(g.directed_edges)
+    order = {v: i for i, v in enumerate(g.nodes)}
+    pos = {}
     for layer, nodes in enumerate(nx.topological_generations(dag)):
-        for node in sorted(nodes):
-            dag.nodes[node]["layer"] = layer
-    return nx.multipartite_layout(dag, subset_key="layer")
+        ranked = sorted(nodes, key=order.__getitem__)
+        for i, node in enumerate(ranked):
+            pos[node] = np.array([1.6 * layer, (len(ranked) - 1) / 2 - i])
+    return pos
+
+
+def graph_figsize(graph: Any) -> tuple[float, float]:
+    """The figure size (inches) at which :func:`plot_graph`'s nodes do not overlap.
+
+    >>> graph_figsize("a -> b")
+    (4.4, 2.6)
+    """
+    pos = graph_layout(graph)
+    xs = {float(p[0]) for p in pos.values()}
+    rows = max(np.unique([float(p[0]) for p in pos.values()], return_counts=True)[1])
+    return (round(1.6 * len(xs) + 1.2, 2), round(0.8 * int(rows) + 1.8, 2))
 
 
 def _roles(g: Any, treatment: Any, outcome: Any, adjustment: Any, instruments: Any) -> list[str]:
@@ -105,10 +121,7 @@ def plot_graph(
     """
     g = as_graph(graph)
     pos = graph_layout(g)
-    layers = {v: round(float(p[0]), 6) for v, p in pos.items()}
-    width = len(set(layers.values()))
-    height = max(np.unique(list(layers.values()), return_counts=True)[1])
-    ax = _axes(ax, (1.7 * width + 1.5, 1.0 * height + 1.6))
+    ax = _axes(ax, graph_figsize(g))
     roles = _roles(g, treatment, outcome, adjustment, instruments)
     dag = nx.DiGraph()
     dag.add_nodes_from(g.nodes)
@@ -120,7 +133,7 @@ def plot_graph(
         node_size=_NODE_SIZE,
         edgecolors="#1d2330",
     )
-    nx.draw_networkx_labels(dag, pos, ax=ax, font_size=9)
+    nx.draw_networkx_labels(dag, pos, ax=ax, font_size=8)
     # edges that skip a layer bend, so they do not run through the nodes in between
     near = [(u, v) for u, v in g.directed_edges if _span(pos, u, v) <= 1]
     far = [e for e in g.directed_edges if e not in set(near)]
@@ -144,7 +157,7 @@ def plot_graph(
     )
     _legend(ax, roles, bool(g.directed_edges), bool(g.bidirected_edges))
     ax.set_axis_off()
-    ax.margins(0.18)
+    ax.margins(x=0.12, y=0.15)
     return ax
 
 
