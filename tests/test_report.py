@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from deepcause.cli import main
+from deepcause.estimate import estimate_effect
 from deepcause.report import build_report, plot_graph
 from deepcause.results import EffectEstimate
 from deepcause.simulate import make_confounded_binary
@@ -152,8 +153,6 @@ def test_an_omitted_confounder_fails_the_negative_control():
 
 def test_estimate_only_report(tmp_path, design):
     df, _ = design
-    from deepcause.estimate import estimate_effect
-
     est = estimate_effect(df, GRAPH, "t", "y", method="ipw")
     out = tmp_path / "estimate.html"
     rep = est.report(out, code="estimate_effect(df, GRAPH, 't', 'y', method='ipw')")
