@@ -22,6 +22,10 @@ demo: install
 	$(VENV)/bin/deepcause demo
 
 test: install
+	# headless Chromium for the report's browser test (tests/test_report.py skips it without one)
+	command -v chromium >/dev/null 2>&1 || (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium could not be installed (not root?): the report's browser test will be skipped"
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m pytest -q -n 2 src tests
 

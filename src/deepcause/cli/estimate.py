@@ -109,14 +109,9 @@ def _cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "estimate",
-        help="estimate a causal effect from a CSV file and a graph",
-        description="Identify the effect of --treatment on --outcome and estimate it.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_estimate_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``deepcause estimate`` that also define a report: data, graph, roles,
+    method, population, instruments, bootstrap, level, seed and ``--strict``."""
     p.add_argument("data", nargs="?", help="CSV file with a header row")
     add_table_arguments(p)
     add_graph_arguments(p, required=False, example="Z -> T -> Y; Z -> Y")
@@ -151,6 +146,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     p.add_argument("--strict", action="store_true", help="error on columns not in the graph")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "estimate",
+        help="estimate a causal effect from a CSV file and a graph",
+        description="Identify the effect of --treatment on --outcome and estimate it.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_estimate_arguments(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", dest="format", action="store_const", const="json", help="print JSON")
     out.add_argument(

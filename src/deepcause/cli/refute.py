@@ -38,6 +38,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..estimate.refute.negative import negative_controls
 from ..exceptions import DataValidationError, EstimandNotSupportedError
 from ..graph.causal_graph import CausalGraph
 from ._graph_args import add_graph_arguments, graph_from_args
@@ -74,23 +75,6 @@ def _graph(args: argparse.Namespace, data: pd.DataFrame) -> CausalGraph:
     directed = [(c, args.treatment) for c in others] + [(c, args.outcome) for c in others]
     directed.append((args.treatment, args.outcome))
     return CausalGraph.from_edges(directed, nodes=[*others, args.treatment, args.outcome])
-
-
-def _is_binary(series: pd.Series) -> bool:
-    return set(pd.unique(series.dropna()).tolist()) <= {0, 1}
-
-
-def negative_controls(
-    graph: CausalGraph, data: pd.DataFrame, treatment: str, outcome: str, adjustment: Any
-) -> tuple[str | None, str | None]:
-    """The first negative-control outcome and exposure the graph names (or ``None``)."""
-    skip = {treatment, outcome, *adjustment}
-    nodes = sorted(v for v in graph.nodes if v not in skip and v in data.columns)
-    reach_t, anc = graph.descendants(treatment), graph.ancestors([treatment, outcome])
-    nco = [v for v in nodes if v not in reach_t and v not in anc]
-    anc_y, desc_y = graph.ancestors(outcome), graph.descendants(outcome)
-    nce = [v for v in nodes if v not in anc_y and v not in desc_y and _is_binary(data[v])]
-    return (nco[0] if nco else None), (nce[0] if nce else None)
 
 
 def _plan(args: argparse.Namespace, nco: str | None, nce: str | None) -> dict[str, dict]:

@@ -28,7 +28,12 @@ from ...exceptions import DataValidationError
 from .refuters import _check_roles, _run
 from .results import RefutationResult
 
-__all__ = ["dummy_outcome", "negative_control_outcome", "negative_control_exposure"]
+__all__ = [
+    "dummy_outcome",
+    "negative_control_outcome",
+    "negative_control_exposure",
+    "negative_controls",
+]
 
 _KINDS = ("noise", "covariates")
 
@@ -277,3 +282,51 @@ def negative_control_exposure(
         alpha,
         dict(contrast=contrast, population=population),
     )
+
+
+def _is_binary(series: pd.Series) -> bool:
+    return set(pd.unique(series.dropna()).tolist()) <= {0, 1}
+
+
+def negative_controls(
+    graph: Any, data: pd.DataFrame, treatment: str, outcome: str, adjustment: Sequence[str]
+) -> tuple[str | None, str | None]:
+    """The first negative-control outcome and exposure that ``graph`` names (or ``None``).
+
+    A negative-control outcome is a data column that is neither a descendant of the treatment
+    nor an ancestor of the treatment or the outcome; a negative-control exposure is a binary
+    column that is neither an ancestor nor a descendant of the outcome. The treatment, the
+    outcome and the ``adjustment`` covariates are never chosen.
+
+    Parameters
+    ----------
+    graph : CausalGraph
+        The causal graph.
+    data : DataFrame
+        The data (a candidate must be one of its columns).
+    treatment, outcome : str
+        The roles of the estimate.
+    adjustment : sequence of str
+        The adjustment covariates.
+
+    Returns
+    -------
+    (str or None, str or None)
+        The negative-control outcome and exposure.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from deepcause.graph import CausalGraph
+    >>> g = CausalGraph("z -> t -> y; z -> y; z -> n")
+    >>> df = pd.DataFrame({"z": [0, 1], "t": [0, 1], "y": [0.1, 0.9], "n": [0.3, 0.2]})
+    >>> negative_controls(g, df, "t", "y", ["z"])
+    ('n', None)
+    """
+    skip = {treatment, outcome, *adjustment}
+    nodes = sorted(v for v in graph.nodes if v not in skip and v in data.columns)
+    reach_t, anc = graph.descendants(treatment), graph.ancestors([treatment, outcome])
+    nco = [v for v in nodes if v not in reach_t and v not in anc]
+    anc_y, desc_y = graph.ancestors(outcome), graph.descendants(outcome)
+    nce = [v for v in nodes if v not in anc_y and v not in desc_y and _is_binary(data[v])]
+    return (nco[0] if nco else None), (nce[0] if nce else None)
