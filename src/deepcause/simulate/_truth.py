@@ -55,7 +55,9 @@ def check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def check_number(name: str, value: Any, minimum: float | None = None, strict: bool = False) -> float:
+def check_number(
+    name: str, value: Any, minimum: float | None = None, strict: bool = False
+) -> float:
     """Refuse a non-finite number, or one below ``minimum`` (at or below it when ``strict``).
 
     >>> check_number("sigma", 1, minimum=0.0)
@@ -64,9 +66,7 @@ def check_number(name: str, value: Any, minimum: float | None = None, strict: bo
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
         raise DataValidationError(f"{name} must be a number; got {value!r}")
     v = float(value)
-    bad = not np.isfinite(v) or (
-        minimum is not None and (v <= minimum if strict else v < minimum)
-    )
+    bad = not np.isfinite(v) or (minimum is not None and (v <= minimum if strict else v < minimum))
     if bad:
         bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
         raise DataValidationError(f"{name} must be a finite number{bound}; got {value!r}")

@@ -25,8 +25,6 @@ treated mean is about 200 and the control mean about 220: the naive contrast is 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy.special import expit
 
