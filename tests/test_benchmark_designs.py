@@ -15,6 +15,7 @@ from deepcause.exceptions import DataValidationError
 from deepcause.simulate.acic import acic_scm, make_acic
 from deepcause.simulate.ihdp import ihdp_covariates, make_ihdp
 from deepcause.simulate.kang_schafer import kang_schafer_scm, make_kang_schafer
+from deepcause.simulate.lalonde_style import make_lalonde_style
 
 
 def _naive(ds) -> float:
@@ -170,3 +171,23 @@ def test_acic_share_and_overlap_knobs():
 def test_acic_bad_arguments(kwargs, match):
     with pytest.raises(DataValidationError, match=match):
         acic_scm(**kwargs)
+
+
+# --------------------------------------------------------------------------- LaLonde style
+def test_lalonde_style_att_truth_and_strong_selection():
+    ds = make_lalonde_style(2675, random_state=0, pop_n=50_000)
+    t = ds.data["treat"].to_numpy() == 1
+    assert 100 < t.sum() < 280
+    assert ds.truth["ATT"] == pytest.approx(float(np.mean((ds.mu1 - ds.mu0)[t])))
+    assert ds.truth["ATT_pop"] > ds.truth["ATE_pop"] + 500  # effect heterogeneous, selected on
+    # the comparison group differs strongly: earnings, age; the naive contrast has the wrong sign
+    x = ds.data
+    assert x.loc[~t, "re75"].mean() > 2 * x.loc[t, "re75"].mean()
+    assert _naive(ds) < 0 < ds.truth["ATT"]
+
+
+def test_lalonde_style_bad_arguments():
+    with pytest.raises(DataValidationError, match="noise_sd must be a finite number >= 0"):
+        make_lalonde_style(100, noise_sd=-1.0)
+    with pytest.raises(DataValidationError, match=r"treated_share must be in \(0, 1\)"):
+        make_lalonde_style(100, treated_share=1.0)

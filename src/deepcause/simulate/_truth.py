@@ -22,12 +22,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.optimize import brentq
+from scipy.special import expit
 
 from ..datasets.loaders import CausalDataset
 from ..exceptions import DataValidationError
 from .scm import SCM
 
-__all__ = ["check_choice", "check_int", "check_number", "effects", "scm_dataset", "POP_N"]
+__all__ = [
+    "check_choice",
+    "check_int",
+    "check_number",
+    "effects",
+    "intercept_for_share",
+    "scm_dataset",
+    "POP_N",
+]
 
 POP_N = 200_000
 
@@ -87,6 +97,15 @@ def effects(mu0: np.ndarray, mu1: np.ndarray, t: np.ndarray, suffix: str = "") -
         f"ATT{suffix}": float(tau[t == 1].mean()) if (t == 1).any() else nan,
         f"ATC{suffix}": float(tau[t == 0].mean()) if (t == 0).any() else nan,
     }
+
+
+def intercept_for_share(score: np.ndarray, share: float) -> float:
+    """Intercept ``a`` such that the mean of ``expit(a + score)`` equals ``share``.
+
+    >>> round(intercept_for_share(np.zeros(10), 0.5), 6)
+    0.0
+    """
+    return float(brentq(lambda a: float(expit(a + score).mean()) - share, -60.0, 60.0))
 
 
 def _potential(

@@ -28,12 +28,11 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import expit
 
 from ..datasets.loaders import CausalDataset
 from ..exceptions import DataValidationError
-from ._truth import POP_N, check_choice, check_int, check_number, scm_dataset
+from ._truth import POP_N, check_choice, check_int, check_number, intercept_for_share, scm_dataset
 from .scm import SCM, Node, gumbel, uniform
 
 __all__ = ["make_acic", "acic_scm"]
@@ -99,7 +98,7 @@ def _intercept(treatment: str, kappa: float, share: float) -> float:
     """Intercept ``a`` with mean ``expit(a + kappa s)`` = ``share`` over 200,000 draws."""
     cov = SCM(_covariate_nodes())
     s = kappa * _score(cov.propagate(cov.sample_noise(POP_N, 20_160_101)), treatment)
-    return float(brentq(lambda a: float(expit(a + s).mean()) - share, -50.0, 50.0))
+    return intercept_for_share(s, share)
 
 
 def acic_scm(
