@@ -6,6 +6,10 @@ calibration), never against numbers copied from the bundled replications.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,3 +195,25 @@ def test_lalonde_style_bad_arguments():
         make_lalonde_style(100, noise_sd=-1.0)
     with pytest.raises(DataValidationError, match=r"treated_share must be in \(0, 1\)"):
         make_lalonde_style(100, treated_share=1.0)
+
+
+def test_generated_frames_are_writable():
+    ds = make_ihdp("A", random_state=0)
+    ds.data.iloc[0, 2] = 99.0  # the cached covariates are read-only; the frame is a copy
+    assert make_ihdp("A", random_state=0).data.iloc[0, 2] != 99.0
+
+
+# --------------------------------------------------------------------------- the study script
+def test_study_defaults_script_runs_on_generated_data(tmp_path, monkeypatch):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "study_defaults.py"
+    spec = importlib.util.spec_from_file_location("study_defaults", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "study_defaults", module)  # dataclasses look it up
+    spec.loader.exec_module(module)
+    out = tmp_path / "study.md"
+    argv = ["--reps", "2", "--designs", "ihdp_a", "--settings", "t_ridge,aipw_ridge"]
+    assert module.main([*argv, "--out", str(out), "--quiet"]) == 0
+    text = out.read_text()
+    assert "| aipw_ridge |" in text and "--reps 2" in text and "ihdp_npci" not in text
+    with pytest.raises(SystemExit, match="unknown design"):
+        module.main(["--designs", "ihdp_npci_1", "--out", str(out)])

@@ -83,7 +83,7 @@ def ihdp_covariates() -> pd.DataFrame:
     ((747, 26), 139, [1.0, 2.0])
     """
     t, X = _hill_sample()
-    df = pd.DataFrame(X, columns=list(_COVARIATES))
+    df = pd.DataFrame(X.copy(), columns=list(_COVARIATES))
     df.insert(0, "t", t)
     return df
 
@@ -160,7 +160,7 @@ def make_ihdp(
     truth.update({f"{k}_pop": truth[k] for k in ("ATE", "ATT", "ATC")})
     noisy = effects(y0, y1, t, suffix="_noisy")
     truth.update({k: noisy[k] for k in ("ATE_noisy", "ATT_noisy")})
-    data = pd.DataFrame(X, columns=list(_COVARIATES))
+    data = pd.DataFrame(X.copy(), columns=list(_COVARIATES))
     data.insert(0, "y", np.where(t == 1, y1, y0))
     data.insert(0, "t", t)
     return CausalDataset(
