@@ -45,6 +45,8 @@ POP_N = 200_000
 def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
     """Refuse ``value`` unless it is one of ``allowed`` (the message lists them).
 
+    Examples
+    --------
     >>> check_choice("setting", "A", ("A", "B"))
     'A'
     """
@@ -57,6 +59,8 @@ def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
 def check_int(name: str, value: Any, minimum: int) -> int:
     """Refuse anything but an integer ``>= minimum`` (booleans included).
 
+    Examples
+    --------
     >>> check_int("n", 10, 2)
     10
     """
@@ -70,6 +74,8 @@ def check_number(
 ) -> float:
     """Refuse a non-finite number, or one below ``minimum`` (at or below it when ``strict``).
 
+    Examples
+    --------
     >>> check_number("sigma", 1, minimum=0.0)
     1.0
     """
@@ -86,6 +92,8 @@ def check_number(
 def effects(mu0: np.ndarray, mu1: np.ndarray, t: np.ndarray, suffix: str = "") -> dict[str, float]:
     """``ATE``/``ATT``/``ATC`` (with ``suffix``) as means of ``mu1 - mu0`` over the groups.
 
+    Examples
+    --------
     >>> effects(np.zeros(4), np.array([1.0, 1, 3, 3]), np.array([0, 0, 1, 1]))
     {'ATE': 2.0, 'ATT': 3.0, 'ATC': 1.0}
     """
@@ -102,6 +110,8 @@ def effects(mu0: np.ndarray, mu1: np.ndarray, t: np.ndarray, suffix: str = "") -
 def intercept_for_share(score: np.ndarray, share: float) -> float:
     """Intercept ``a`` such that the mean of ``expit(a + score)`` equals ``share``.
 
+    Examples
+    --------
     >>> round(intercept_for_share(np.zeros(10), 0.5), 6)
     0.0
     """

@@ -110,6 +110,8 @@ def acic_scm(
 ) -> SCM:
     """The SCM of :func:`make_acic` (latent nodes ``e``, ``mu0``, ``tau``).
 
+    Examples
+    --------
     >>> scm = acic_scm(heterogeneity="none")
     >>> df = scm.sample(50_000, do={"t": 1}, random_state=0)
     >>> d0 = scm.sample(50_000, do={"t": 0}, random_state=0)

@@ -78,6 +78,8 @@ def _hill_sample() -> tuple[np.ndarray, np.ndarray]:
 def ihdp_covariates() -> pd.DataFrame:
     """Hill's 747 IHDP units: ``t`` and the covariates ``x1..x25`` as used by both settings.
 
+    Examples
+    --------
     >>> df = ihdp_covariates()
     >>> df.shape, int(df["t"].sum()), sorted(df["x14"].unique().tolist())
     ((747, 26), 139, [1.0, 2.0])

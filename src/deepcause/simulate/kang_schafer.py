@@ -58,6 +58,8 @@ def kang_schafer_scm(effect: float = 0.0, covariates: str = "x") -> SCM:
 
     The propensity ``e`` is a latent node; ``t`` is ``1[u < e]`` with ``u ~ U(0, 1)``.
 
+    Examples
+    --------
     >>> scm = kang_schafer_scm()
     >>> scm.observed
     ('x1', 'x2', 'x3', 'x4', 't', 'y')

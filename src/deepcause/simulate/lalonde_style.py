@@ -101,6 +101,8 @@ def _intercept(share: float) -> float:
 def lalonde_style_scm(treated_share: float = 0.07, noise_sd: float = 5000.0) -> SCM:
     """The SCM of :func:`make_lalonde_style` (latent nodes ``e``, ``mu0``, ``tau``).
 
+    Examples
+    --------
     >>> scm = lalonde_style_scm()
     >>> scm.observed[-2:]
     ('treat', 're78')
