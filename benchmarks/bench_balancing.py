@@ -113,9 +113,9 @@ def lalonde_rows(seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> list[dict]:
                 warnings.simplefilter("ignore")
                 est = make(seed).fit(df, treatment="treat", outcome="re78", covariates=cov)
                 r = (
-                    est.bootstrap("ATT", n_boot=30, random_state=seed, verbose=False)
+                    est.bootstrap(30, random_state=seed, population="treated", verbose=False)
                     if isinstance(est, TLearner)
-                    else est.att()
+                    else est.effect(treatment=1, control=0, population="treated")
                 )
             lo, hi = r.conf_int()
             values.append(r.value)
@@ -231,9 +231,10 @@ def simulated_rows(n: int = 3000, seed: int = 7) -> list[dict]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 est = make(0).fit(ds.data, treatment="t", outcome="y", covariates=ds.covariates)
-                r = est.effect(quantity)
+                population = {"ATE": "all", "ATT": "treated"}[quantity]
+                r = est.effect(treatment=1, control=0, population=population)
                 if r.std_error is None:
-                    r = est.bootstrap(quantity, n_boot=50, random_state=0, verbose=False)
+                    r = est.bootstrap(50, random_state=0, population=population, verbose=False)
             err = abs(r.value - ds.truth[quantity])
             rows.append(
                 {
@@ -252,10 +253,10 @@ def discrete_rows() -> list[dict]:
     """Kidney stones (back-door) and the smoking table (front-door) through PlugIn/FrontDoor."""
     ks = load_kidney_stones()
     g = CausalGraph("stone_size -> treatment -> success; stone_size -> success")
-    plug = PlugIn(n_boot=200, random_state=0).fit(ks.data, identify(g, "treatment", "success"))
+    plug = PlugIn().fit(ks.data, identify(g, "treatment", "success"))
     rows = []
     for arm, truth in (("A", 0.83255), ("B", 0.77888)):
-        r = plug.mean({"treatment": arm})
+        r = plug.bootstrap(200, random_state=0, treatment=arm, control=None)
         lo, hi = r.conf_int()
         rows.append(
             {
@@ -276,13 +277,11 @@ def discrete_rows() -> list[dict]:
     )
     smoke = pd.DataFrame({"S": s, "T": t, "C": c.astype(int)})
     est = identify(CausalGraph("S -> T -> C; S <-> C"), "S", "C")
-    plug = PlugIn(n_boot=200, random_state=0).fit(smoke, est)
-    fd = FrontDoor(n_boot=200, random_state=0).fit(smoke, est)
-    for x, truth in ((1, 0.4525), (0, 0.4975)):
-        for name, r in (
-            ("PlugIn", plug.probability({"S": x}, {"C": 1})),
-            ("FrontDoor", fd.mean(x)),
-        ):
+    plug = PlugIn().fit(smoke, est)
+    fd = FrontDoor().fit(smoke, est)
+    for x, truth in ((1, 0.4525), (0, 0.4975)):  # P(C=1 | do(S=x)) = E[C | do(S=x)]
+        for name, fitted in (("PlugIn", plug), ("FrontDoor", fd)):
+            r = fitted.bootstrap(200, random_state=0, treatment=x, control=None)
             lo, hi = r.conf_int()
             rows.append(
                 {

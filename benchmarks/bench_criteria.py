@@ -8,7 +8,7 @@ repeats (DoWhy: one run), in milliseconds. DoWhy's
 ``CausalModel.identify_effect`` runs on the 25-covariate graph when dowhy is importable.
 
 Run:  .venv/bin/python benchmarks/bench_criteria.py          (deepcause only)
-      /work/peervenv/bin/python benchmarks/bench_criteria.py  (with DoWhy)
+      .bench-venv/bin/python benchmarks/bench_criteria.py  (with DoWhy)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Back-door estimators on LaLonde, IHDP, ACIC 2016 and simulated data of growing size.
 
-Run with either venv; with /work/peervenv/bin/python the installed peers (DoWhy, EconML) run
+Run with either venv; with .bench-venv/bin/python the installed peers (DoWhy, EconML) run
 on the same data side by side.
 
     python benchmarks/bench_estimation.py                 # all sections
@@ -61,6 +61,9 @@ def _methods(selected: list[str] | None) -> dict[str, tuple[str, dict]]:
     return table
 
 
+POPULATION = {"ATE": "all", "ATT": "treated", "ATC": "controls"}
+
+
 def _fit(name: str, params: dict, ds, quantity: str, seed: int = 0):
     est = make_estimator(name, **params)
     if "random_state" in est.get_params():
@@ -68,7 +71,7 @@ def _fit(name: str, params: dict, ds, quantity: str, seed: int = 0):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(ds.data, treatment=ds.treatment, outcome=ds.outcome, covariates=ds.covariates)
-        return est.effect(quantity)
+        return est.effect(treatment=1, control=0, population=POPULATION[quantity])
 
 
 def _fmt(x: float, digits: int = 0) -> str:

@@ -9,7 +9,7 @@ truth from the simulator with the same noise) and fit time. Latent-confounder gr
 with their bidirected edges (district-wise joint training) and also with the ID-GEN sampler;
 the non-identifiable ``bow`` must be refused.
 
-DoWhy gcm runs side by side when importable here or in /work/peervenv (it is run there in a
+DoWhy gcm runs side by side when importable here or in .bench-venv (built by ``make bench-env``; run there in a
 subprocess); it cannot express hidden confounders, so it gets the graph without bidirected
 edges.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PEER_PYTHON = "/work/peervenv/bin/python"
+PEER_PYTHON = str(Path(__file__).resolve().parent.parent / ".bench-venv" / "bin" / "python")
 
 
 # ----------------------------------------------------------------------------- DoWhy gcm

@@ -9,7 +9,9 @@ libraries agree on identifiability, and the speed ratio. A last table evaluates 
 for the napkin graph against the truth computed by intervention.
 
 Run:  .venv/bin/python benchmarks/bench_identify.py          (deepcause only)
-      /work/peervenv/bin/python benchmarks/bench_identify.py  (with y0)
+      .venv/bin/python benchmarks/bench_identify.py --confounders 1000,2000,10000
+          (only the many-confounder rows: C_i -> X, C_i -> Y, X -> Y and variants)
+      .bench-venv/bin/python benchmarks/bench_identify.py  (with y0; built by `make bench-env`)
 """
 
 from __future__ import annotations
@@ -153,10 +155,12 @@ def _cell(text: object) -> str:
 
 
 def napkin_check(use_y0: bool) -> list[str]:
-    from deepcause.cli.demo_identify import _napkin_model
+    from deepcause.examples.identification import napkin_scm
     from deepcause.identification.estimand import Estimand, P
 
-    joint, truth = _napkin_model()
+    scm = napkin_scm()  # truth by intervening on the simulator; the estimand sees samples
+    joint = scm.sample(400_000, random_state=0)
+    truth = {1: float(scm.sample(400_000, do={"X": 1}, random_state=1)["Y"].mean())}
     est = identify("W -> R -> X -> Y; W <-> X; W <-> Y", "X", "Y")
     lines = [
         "| library | estimand for the napkin P(Y \\| do(X)) | P(Y=1 \\| do(X=1)) | truth |",
@@ -178,6 +182,50 @@ def napkin_check(use_y0: bool) -> list[str]:
     return lines
 
 
+CONFOUNDED = {  # name -> (extra directed edges, bidirected edges) beside C_i -> X, C_i -> Y
+    "X -> Y": ([("X", "Y")], []),
+    "mediator + 3 bidirected": (
+        [("X", "M"), ("M", "Y"), ("X", "Y")],
+        [("C0", "C1"), ("C2", "Y"), ("C3", "X")],
+    ),
+    "front door (X <-> Y)": ([("X", "M"), ("M", "Y")], [("X", "Y")]),
+    "napkin (ID recursion)": ([("W", "R"), ("R", "X"), ("X", "Y")], [("W", "X"), ("W", "Y")]),
+}
+
+
+def confounder_rows(sizes: list[int]) -> list[str]:
+    """Seconds (one run) of the adjustment-set functions and identify with k confounders."""
+    from deepcause import CausalGraph
+    from deepcause.graph.criteria import backdoor_sets, is_valid_adjustment_set
+
+    calls = {
+        "find_adjustment_set": lambda g, k: find_adjustment_set(g, "X", "Y"),
+        "backdoor_sets": lambda g, k: backdoor_sets(g, "X", "Y"),
+        "backdoor_sets(minimal=False)": lambda g, k: backdoor_sets(
+            g, "X", "Y", minimal=False, max_sets=16
+        ),
+        "is_valid_adjustment_set": lambda g, k: is_valid_adjustment_set(
+            g, "X", "Y", [f"C{i}" for i in range(k)]
+        ),
+        "identify": lambda g, k: ours(g, "X", "Y"),
+    }
+    lines = [
+        "| confounders | graph | " + " | ".join(calls) + " | identify kind |",
+        "|---|---|" + "---|" * (len(calls) + 1),
+    ]
+    for k in sizes:
+        base = [(f"C{i}", "X") for i in range(k)] + [(f"C{i}", "Y") for i in range(k)]
+        for name, (directed, bidirected) in CONFOUNDED.items():
+            g = CausalGraph(directed=base + directed, bidirected=bidirected)
+            cells, est = [], None
+            for call in calls.values():
+                dt, est = time_call(lambda call=call, g=g, k=k: call(g, k), 1)
+                cells.append(f"{dt:.3f}")
+            kind = est.kind if est is not None else "not identifiable"
+            lines.append(f"| {k} | {name} | " + " | ".join(cells) + f" | {kind} |")
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,20,50,100,200")
@@ -188,7 +236,14 @@ def main(argv=None) -> int:
         "--bidirected", default="0.2,0.5", help="fractions of bidirected edges (one table each)"
     )
     parser.add_argument("--no-y0", action="store_true")
+    parser.add_argument(
+        "--confounders", default="", help="only the many-confounder rows, e.g. 1000,2000,10000"
+    )
     args = parser.parse_args(argv)
+    if args.confounders:
+        print("seconds per call (one run), k confounders C_i -> X, C_i -> Y\n")
+        print("\n".join(confounder_rows([int(k) for k in args.confounders.split(",")])))
+        return 0
     use_y0 = HAVE_Y0 and not args.no_y0
     rows = []
     for frac in (float(f) for f in args.bidirected.split(",")):

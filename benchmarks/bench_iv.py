@@ -15,7 +15,7 @@ Prints markdown tables:
 
 Methods are registered in ``METHODS`` as ``(name, factory)`` where ``factory(n, seed)`` returns
 an unfitted estimator with the deepcause IV contract (``fit(df, treatment=, outcome=,
-instruments=, controls=)`` and ``predict(T, X)``). To add an estimator (e.g. DeepIV, DFIV,
+instruments=, covariates=)`` and ``predict(T, X)``). To add an estimator (e.g. DeepIV, DFIV,
 CB-IV), append one line to ``METHODS``. Baselines: gradient boosting ignoring the instrument,
 and EconML's IV estimators when installed (effect-only: only the effect column is comparable).
 
@@ -30,7 +30,6 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +37,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 import deepcause
+from deepcause.datasets import load_card
 from deepcause.estimate.iv import (
     KernelIV,
     PolynomialTwoStageLeastSquares,
@@ -49,7 +49,7 @@ from deepcause.simulate.iv import demand_grid, demand_test_points, make_demand
 CARD_CONTROLS = ["exper", "expersq", "black", "smsa", "south", "smsa66"] + [
     f"reg66{i}" for i in range(2, 10)
 ]
-ROLES = dict(treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+ROLES = dict(treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 P0 = 17.5
 
 # (name, factory(n, seed) -> unfitted IV estimator); add new IV estimators here
@@ -148,10 +148,10 @@ BASELINES: list[tuple[str, Callable[[int, int], Any]]] = [
 
 # ---------------------------------------------------------------------- Card
 def card_table() -> str:
-    df = pd.read_csv(Path(deepcause.__file__).parent / "data" / "econ" / "card.csv")
+    df = load_card().data
     X = np.column_stack([np.ones(len(df)), df[["educ", *CARD_CONTROLS]]])
     ols = np.linalg.lstsq(X, df["lwage"].to_numpy(), rcond=None)[0][1]
-    kw = dict(treatment="educ", outcome="lwage", instruments=["nearc4"], controls=CARD_CONTROLS)
+    kw = dict(treatment="educ", outcome="lwage", instruments=["nearc4"], covariates=CARD_CONTROLS)
     classic = TwoStageLeastSquares(cov_type="nonrobust").fit(df, **kw)
     robust = TwoStageLeastSquares(cov_type="HC1").fit(df, **kw)
     rows = [

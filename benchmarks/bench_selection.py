@@ -19,6 +19,14 @@ from deepcause.exceptions import PositivityWarning
 from deepcause.metrics import replication_summary
 from deepcause.simulate import make_selection
 
+MROZ_ROLES = dict(
+    outcome="lwage",
+    selection="inlf",
+    covariates=["educ", "exper", "expersq"],
+    instruments=["nwifeinc", "age", "kidslt6", "kidsge6"],
+)
+SIM = dict(outcome="y", selection="s")
+
 
 def mroz_table() -> str:
     m = load_mroz()
@@ -29,17 +37,15 @@ def mroz_table() -> str:
     rows.append("| Wooldridge Ex. 17.5 (textbook) | 0.10907 | 0.016 | 0.03226 | 0.134 | — | — |")
     for method in ("twostep", "mle"):
         t0 = time.perf_counter()
-        h = HeckmanSelection(method=method).fit(
-            m.data, "lwage", "inlf", m.controls, m.selection_covariates
-        )
+        h = HeckmanSelection(method=method).fit(m.data, **MROZ_ROLES)
         dt = time.perf_counter() - t0
         rows.append(
             f"| deepcause Heckman ({method}) | {h.coef_['educ']:.5f} | "
-            f"{h.std_errors_['educ']:.4f} | {h.coef_['lambda']:.5f} | "
-            f"{h.std_errors_['lambda']:.4f} | {h.rho_:.4f} | {dt:.3f} |"
+            f"{h.std_error_['educ']:.4f} | {h.coef_['lambda']:.5f} | "
+            f"{h.std_error_['lambda']:.4f} | {h.rho_:.4f} | {dt:.3f} |"
         )
     sel = m.data[m.data.inlf == 1]
-    X = np.column_stack([np.ones(len(sel)), sel[list(m.controls)].to_numpy(float)])
+    X = np.column_stack([np.ones(len(sel)), sel[MROZ_ROLES["covariates"]].to_numpy(float)])
     b = np.linalg.lstsq(X, sel["lwage"].to_numpy(float), rcond=None)[0]
     rows.append(f"| naive OLS on the 428 selected | {b[1]:.5f} | — | — | — | — | — |")
     return "\n".join(rows)
@@ -54,19 +60,23 @@ def _estimators(mechanism: str):
         return s.loc[s.t == 1, "y"].mean() - s.loc[s.t == 0, "y"].mean(), None
 
     def ipsw(d):
-        e = SelectionIPW().fit(d, "y", "s", ["x", "z"], treatment="t")
-        return e.mean_outcome(), e.effect()
+        e = SelectionIPW().fit(d, **SIM, covariates=["x", "z"], treatment="t")
+        return e.mean(), e.effect(treatment=1, control=0)
 
     def heck(method):
         def run(d):
-            h = HeckmanSelection(method=method).fit(d, "y", "s", ["x", "t"], ["x", "z", "t"])
-            return h.mean_outcome(), h.effect("t")
+            h = HeckmanSelection(method=method).fit(
+                d, **SIM, covariates=["x"], treatment="t", instruments=["z"]
+            )
+            return h.mean(), h.effect(treatment=1, control=0)
 
         return run
 
     def shadow(d):
-        e = ShadowVariableEstimator().fit(d, "y", "s", "w", ["x"], treatment="t")
-        return e.mean_outcome(), e.effect()
+        e = ShadowVariableEstimator().fit(
+            d, **SIM, instruments=["w"], covariates=["x"], treatment="t"
+        )
+        return e.mean(), e.effect(treatment=1, control=0)
 
     return {
         "naive (selected only)": lambda d: (naive(d)[0], naive_ate(d)[0]),

@@ -9,6 +9,11 @@ sd and worst seed of the average RMSE, effective sample size of the weights, sec
 (wall clock) and CPU seconds per fit (process time; the machine may be shared).
 
 Run: ``python benchmarks/bench_stable.py [--seeds 10] [--settings poly:10,poly:20,linear:10,exp:10]``
+
+``wide:100`` (p = 100, the scale check of issue 12): the simulator's rejection sampling cannot
+draw p >= 40 in reasonable time, so the p = 20 "poly" design is widened with p - 20 unstable
+columns ``0.7 S_{1..10} M + 0.7 noise`` (M a fixed random 10 x (p - 20) mixing); their relation
+to S is the same in every environment, the selection bias acts through the original V_b.
 """
 
 from __future__ import annotations
@@ -69,14 +74,30 @@ METHODS = {
 }
 
 
+def _shift(n: int, p: int, r: float, kind: str, seed: int):
+    """``make_covariate_shift`` as arrays: covariates X, outcome y and the truth."""
+    ds = make_covariate_shift(n, p=p, r=r, kind=kind, random_state=seed)
+    return ds.data[list(ds.covariates)].to_numpy(), ds.data[ds.outcome].to_numpy(), ds.truth
+
+
+def _draw(kind: str, p: int, r: float, seed: int):
+    """One training or test sample; ``wide`` widens the p = 20 design with correlated noise
+    columns (the rejection sampler of the covariate-shift design cannot reach p >= 40)."""
+    if kind != "wide":
+        return _shift(2000, p, r, kind, seed)
+    X, y, info = _shift(2000, 20, r, "poly", seed)
+    mix = np.random.default_rng(1).normal(size=(10, p - 20)) / np.sqrt(10)
+    noise = np.random.default_rng(seed + 1).normal(size=(len(y), p - 20))
+    extra = 0.7 * X[:, :10] @ mix + 0.7 * noise
+    info = dict(info, stable=np.r_[info["stable"], np.zeros(p - 20, dtype=bool)])
+    return np.hstack([X, extra]), y, info
+
+
 def run_setting(kind: str, p: int, seeds: int, methods: list[str]) -> dict[str, np.ndarray]:
     out: dict[str, list[tuple[float, ...]]] = {m: [] for m in methods}
     for seed in range(seeds):
-        X, y, info = make_covariate_shift(2000, p=p, r=2.5, kind=kind, random_state=seed)
-        tests = [
-            make_covariate_shift(2000, p=p, r=r, kind=kind, random_state=10_000 * (seed + 1) + k)
-            for k, r in enumerate(TEST_RATES)
-        ]
+        X, y, info = _draw(kind, p, 2.5, seed)
+        tests = [_draw(kind, p, r, 10_000 * (seed + 1) + k) for k, r in enumerate(TEST_RATES)]
         for name in methods:
             model = METHODS[name](info)
             t0, c0 = time.perf_counter(), time.process_time()
@@ -94,7 +115,7 @@ def run_setting(kind: str, p: int, seeds: int, methods: list[str]) -> dict[str, 
 def table(kind: str, p: int, seeds: int, methods: list[str]) -> str:
     res = run_setting(kind, p, seeds, methods)
     lines = [
-        f"### f(S) = {'S beta_S + S1 S2 S3' if kind == 'poly' else 'S beta_S + exp(S1 S2 S3)' if kind == 'exp' else 'S beta_S (linear)'}, p = {p}, {seeds} seeds",
+        f"### f(S) = {'S beta_S + S1 S2 S3' if kind in ('poly', 'wide') else 'S beta_S + exp(S1 S2 S3)' if kind == 'exp' else 'S beta_S (linear)'}, p = {p}, {seeds} seeds",
         "",
         "| method | avg RMSE | stability error | beta_S L1 error | seed sd | worst seed | ESS "
         "| seconds | CPU s |",

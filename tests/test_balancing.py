@@ -17,6 +17,8 @@ from deepcause.estimate.diagnostics import effective_sample_size
 from deepcause.exceptions import DataValidationError, EstimandNotSupportedError
 from deepcause.simulate import make_confounded_binary
 
+POP = {"ATE": "all", "ATT": "treated", "ATC": "controls"}
+
 
 @pytest.fixture(scope="module")
 def ds():
@@ -36,7 +38,7 @@ def _fit(est, ds):
 @pytest.mark.parametrize("quantity", ["ATE", "ATT", "ATC"])
 def test_entropy_balancing_exact_balance_and_truth(ds, quantity):
     est = _fit(EntropyBalancing(), ds)
-    r = est.effect(quantity)
+    r = est.effect(population=POP[quantity])
     naive = ds.data.groupby("t")["y"].mean().diff().iloc[-1]
     truth = ds.truth[quantity]
     assert abs(naive - truth) > 1.0
@@ -46,19 +48,19 @@ def test_entropy_balancing_exact_balance_and_truth(ds, quantity):
         assert abs(r.value - truth) < 4 * r.std_error
     X = ds.data[list(ds.covariates)].to_numpy()
     t = ds.data["t"].to_numpy()
-    w = est.weights(quantity)
+    w = est.weights(POP[quantity])
     target = {"ATT": X[t == 1], "ATC": X[t == 0], "ATE": X}[quantity].mean(axis=0)
     for arm in (0, 1):
         np.testing.assert_allclose(w[t == arm] @ X[t == arm], target, atol=1e-5)
-    assert r.diagnostics["max_abs_smd_after"] < 1e-5 < r.diagnostics["max_abs_smd_before"]
+    assert r.diagnostics.max_abs_smd_after < 1e-5 < r.diagnostics.max_abs_smd_before
 
 
 @pytest.mark.parametrize("quantity", ["ATE", "ATC"])
 def test_entropy_balancing_second_moments(ds, quantity):
     # with squares balanced, x2^2 in the effect is balanced too: consistent for ATE/ATC
-    r = _fit(EntropyBalancing(moments=2), ds).effect(quantity)
+    r = _fit(EntropyBalancing(moments=2), ds).effect(population=POP[quantity])
     assert abs(r.value - ds.truth[quantity]) < 4 * r.std_error
-    assert r.diagnostics["n_moments"] == 10
+    assert r.diagnostics.extra["n_moments"] == 10
 
 
 def test_entropy_balancing_sandwich_standard_error_is_calibrated():
@@ -80,7 +82,7 @@ def test_entropy_balancing_reports_infeasible_balance():
     t = np.r_[np.ones(50), np.zeros(200)]
     y = x + t + rng.normal(size=250)
     with pytest.raises(DataValidationError, match="overlap"):
-        EntropyBalancing().fit(x[:, None], t, y).att()
+        EntropyBalancing().fit_arrays(X=x[:, None], t=t, y=y).att()
 
 
 def test_entropy_balancing_tolerance_accepts_near_balance_without_nan():
@@ -91,8 +93,8 @@ def test_entropy_balancing_tolerance_accepts_near_balance_without_nan():
     t = np.r_[np.ones(100), np.zeros(400)]
     y = x + 2 * t + rng.normal(scale=0.1, size=500)
     with pytest.raises(DataValidationError, match="tol="):
-        EntropyBalancing().fit(x[:, None], t, y).att()
-    r = EntropyBalancing(tol=0.05).fit(x[:, None], t, y).att()
+        EntropyBalancing().fit_arrays(X=x[:, None], t=t, y=y).att()
+    r = EntropyBalancing(tol=0.05).fit_arrays(X=x[:, None], t=t, y=y).att()
     assert np.isfinite(r.value) and np.isfinite(r.std_error)
     assert abs(r.value - 2.0) < 0.15
 
@@ -155,17 +157,17 @@ def test_arb_recovers_effect_in_sparse_high_dimension(quantity):
     naive = df.groupby("t")["y"].mean().diff().iloc[-1]
     assert abs(naive - 1.0) > 1.0
     est = ApproximateResidualBalancing(random_state=0).fit(df, treatment="t", outcome="y")
-    r = est.effect(quantity)
+    r = est.effect(population=POP[quantity])
     assert abs(r.value - 1.0) < 4 * r.std_error
     assert 0 < r.std_error < 0.3
-    w = est.weights(quantity)
+    w = est.weights(POP[quantity])
     assert np.all(w >= 0)
     t = df["t"].to_numpy()
     assert abs(w[t == 0].sum() - 1) < 1e-9
-    ess = r.diagnostics["ess"]["control"]
+    ess = r.diagnostics.ess["control"]
     assert ess == pytest.approx(effective_sample_size(w, t)["control"])
-    assert r.diagnostics["max_abs_smd_after"] < r.diagnostics["max_abs_smd_before"]
-    assert isinstance(r.diagnostics["balance"], pd.DataFrame)
+    assert r.diagnostics.max_abs_smd_after < r.diagnostics.max_abs_smd_before
+    assert isinstance(r.diagnostics.balance, pd.DataFrame)
 
 
 def test_arb_deterministic():

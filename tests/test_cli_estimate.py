@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
@@ -10,7 +9,6 @@ import pandas as pd
 import pytest
 
 from deepcause.cli import main
-from deepcause.cli.demo import SECTIONS
 
 
 @pytest.fixture
@@ -30,11 +28,19 @@ def test_table_output(csv, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "AIPW" in out and "95% CI" in out
-    assert "effective sample size" in out and "max |SMD|" in out
+    assert "effective sample size" in out and "max |standardized mean difference|" in out
+    assert "[1] " in out  # diagnostics print as numbered notes of the summary
 
 
-def test_json_output_with_method_and_quantity(csv, capsys):
-    args = ["estimate", str(csv), "-t", "T", "-o", "Y", "--method", "matching", "-q", "ATT"]
+@pytest.mark.parametrize(("flag", "marker"), [("--markdown", "**AIPW**"), ("--latex", "tabular")])
+def test_markdown_and_latex_output(csv, capsys, flag, marker):
+    args = ["estimate", str(csv), "-g", "Z -> T -> Y; Z -> Y", "-t", "T", "-o", "Y", flag]
+    assert main(args) == 0
+    assert marker in capsys.readouterr().out
+
+
+def test_json_output_with_method_and_population(csv, capsys):
+    args = ["estimate", str(csv), "-t", "T", "-o", "Y", "--method", "matching", "-p", "treated"]
     assert main([*args, "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["quantity"] == "ATT"
@@ -73,15 +79,15 @@ def test_list_methods(capsys):
     assert {"aipw", "ipw", "matching"} <= set(names)
 
 
-def test_demo_section_runs():
-    target = dict(SECTIONS)["Estimation: job training on LaLonde (AIPW, IPW, matching, balancing)"]
-    assert target == "deepcause.cli.demo_estimate:run"
-    from deepcause.cli.demo_estimate import run
-
-    out = io.StringIO()
-    run(out)
-    text = out.getvalue()
-    assert "experimental benchmark" in text and "AIPW" in text
+def test_demo_estimation_brackets_the_experimental_benchmark(run_demo):
+    res = run_demo("estimation")
+    truth, table = res["truth"], res["table"]
+    assert truth == pytest.approx(1794.34, abs=0.01)  # the NSW experiment
+    assert res["naive"] < -10_000
+    assert len(table) >= 4
+    # every adjusted estimate's 95% interval covers the experimental ATT, with good balance
+    assert (table["CI low"] < truth).all() and (table["CI high"] > truth).all()
+    assert (table["max |SMD| after"] < 0.25).all()
 
 
 def test_cli_iv_2sls_on_card_gives_the_textbook_coefficient(tmp_path, capsys):
@@ -99,7 +105,7 @@ def test_cli_iv_2sls_on_card_gives_the_textbook_coefficient(tmp_path, capsys):
     argv = ["estimate", str(path), "-t", "educ", "-o", "lwage", "--method", "2sls"]
     argv += ["-z", "nearc4", "--json"]
     for c in controls:
-        argv += ["--control", c]
+        argv += ["--covariate", c]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert round(out["value"], 5) == 0.13150

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 
+import pytest
+
 from deepcause.cli import main
-from deepcause.cli.demo_identify import run as demo_run
 from deepcause.cli.identify import EXIT_NOT_IDENTIFIABLE
 
 
@@ -52,12 +52,29 @@ def test_bad_input_exit_1(capsys):
     assert main(["identify", "-f", "/nonexistent/graph.txt", "-t", "X", "-o", "Y"]) == 1
 
 
-def test_demo_section_prints_the_worked_examples():
-    out = io.StringIO()
-    demo_run(out)
-    text = out.getvalue()
-    assert "P(success | do(treatment=A)) = 0.83255" in text
-    assert "P(success | do(treatment=B)) = 0.77888" in text
-    assert "P(cancer=1 | do(smoking=1)) = 0.4525" in text
-    assert "P(Y=1 | do(X=1)) = 0.700000   truth by intervention 0.700000" in text
-    assert "is not identifiable" in text
+def test_demo_identification_numbers_match_the_truth(run_demo):
+    res = run_demo("identification")
+    from deepcause.datasets import load_kidney_stones
+
+    truth = load_kidney_stones().truth
+    for arm in ("A", "B"):  # exact back-door value on the Charig et al. counts
+        assert res["kidney"][arm]["estimate"] == pytest.approx(
+            truth[f"P(success|do({arm}))"], abs=1e-9
+        )
+    assert round(res["kidney"]["A"]["estimate"], 5) == 0.83255
+    assert res["kidney"]["A"]["crude"] < res["kidney"]["B"]["crude"]  # Simpson's paradox
+    assert res["frontdoor"]["kind"] == "frontdoor" and res["napkin"]["kind"] == "general"
+    for case in ("frontdoor", "napkin"):
+        for v in (0, 1):
+            r = res[case][v]  # truth by intervention on the simulator (MC error ~0.001)
+            assert abs(r["estimate"] - r["truth"]) < 4 * r["std_error"] + 0.005, (case, r)
+    bow = res["bow"]
+    assert not bow["identified"]
+    assert all(abs(bow["crude"][v] - bow["truth"][v]) > 0.1 for v in (0, 1))
+
+
+def test_demo_unknown_section_exits_2_with_one_line(capsys):
+    assert main(["demo", "--only", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "'nope'" in err and "identification" in err and "generative" in err

@@ -1,97 +1,57 @@
-"""check_estimator over every back-door estimator of the registry and of deepcause.estimate."""
+"""The conformance checks, one test id per (registered estimator, check)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, clone
-from sklearn.ensemble import (
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
-    RandomForestClassifier,
-)
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LinearRegression
 
-import deepcause.estimate as estimate
-from deepcause.datasets import CausalDataset
-from deepcause.estimate.registry import ESTIMATORS, get_estimator_class
-from deepcause.testing import check_estimator
-from deepcause.testing.estimators import default_check_data
+from deepcause.estimate import AIPW, IPW, BaseEffectEstimator, Matching
+from deepcause.estimate.registry import get_estimator_class
+from deepcause.results import EffectEstimate
+from deepcause.testing import check_estimator, estimator_checks, registered_cases
+from deepcause.testing.cases import backdoor_case
 
-# registry modules that hold IV and selection estimators (not back-door: not checked here)
-NOT_BACKDOOR = ("deepcause.estimate.iv", "deepcause.estimate.selection")
-
-NEURAL = {"n_members": 2, "max_epochs": 4, "batch_size": None, "verbose": False}
-# tiny settings; classes not listed run with their defaults
-SETTINGS = {
-    "TARNet": {"representation": (8,), "heads": (8,), **NEURAL},
-    "CFR": {"representation": (8,), "heads": (8,), **NEURAL},
-    "DragonNet": {"representation": (8,), "heads": (8,), **NEURAL},
-    "CEVAE": {"hidden": (8,), "latent_dim": 2, "n_samples": 5, **NEURAL},
-    "PlugIn": {"n_boot": 30},
-    "DRLearner": {"n_folds": 2},
-    # light models: their intervals come from 20 bootstrap refits
-    "SLearner": {"model": LinearRegression()},
-    "TLearner": {"model": LinearRegression()},
-    "XLearner": {"outcome_model": LinearRegression(), "propensity_model": LogisticRegression()},
-}
-# how close the ATE must be to the truth (standard errors are about 0.1 at n = 400; a method
-# that ignores the confounders is off by about 1.5), None: no accuracy check (tiny networks)
-ATOL = {"TARNet": None, "CFR": None, "DragonNet": None, "CEVAE": None, "PlugIn": 0.1}
+# Families converted to the one contract on other branches (issue #11): delete after merging.
+CONVERTED_ON_ANOTHER_BRANCH = {
+}  # fmt: skip
+_XFAIL = pytest.mark.xfail(strict=False, reason="family converted on another branch")
+# checks that train networks several times: slow
+_SLOW_METHODS = {"tarnet", "cfr", "dragonnet", "cevae", "dfiv", "deepiv", "cbiv", "kerneliv"}
 
 
-def _backdoor_classes() -> dict[str, type]:
-    found: dict[str, type] = {}
-    targets = [target for target in ESTIMATORS.values() if not target.startswith(NOT_BACKDOOR)]
-    classes = [get_estimator_class(m) for m in ESTIMATORS if ESTIMATORS[m] in targets]
-    classes += [getattr(estimate, name) for name in estimate.__all__]
-    for cls in classes:
-        kinds = getattr(cls, "supported_kinds", ())
-        if (
-            isinstance(cls, type)
-            and issubclass(cls, BaseEstimator)
-            and "backdoor" in kinds
-            and cls is not estimate.BaseEffectEstimator
-        ):
-            found.setdefault(cls.__name__, cls)
-    return dict(sorted(found.items()))
+def build(method: str, params: dict) -> BaseEstimator:
+    """A fresh estimator of ``method`` with its fast settings (models cloned)."""
+    kwargs = {k: clone(v) if isinstance(v, BaseEstimator) else v for k, v in params.items()}
+    return get_estimator_class(method)(**kwargs)
 
 
-CLASSES = _backdoor_classes()
+def _params() -> list:
+    out = []
+    for method, params, case in registered_cases():
+        marks = [_XFAIL] if method in CONVERTED_ON_ANOTHER_BRANCH else []
+        if method in _SLOW_METHODS:
+            marks.append(pytest.mark.slow)
+        try:  # the list of checks depends on the class (predict_cate, save, roles, ...)
+            names = [name for name, _ in estimator_checks(build(method, params), case())]
+        except Exception:  # noqa: BLE001 - a class that cannot be built fails in its test
+            names = ["check_not_fitted"]
+        out += [pytest.param(method, name, id=f"{method}-{name}", marks=marks) for name in names]
+    return out
 
 
-def discrete_data(n: int = 2000, seed: int = 1) -> CausalDataset:
-    """Binary confounders; E[Y | do(T=t), Z] = 0.2 + 0.3 t + 0.2 Z1 + 0.2 Z2, so ATE = 0.3."""
-    rng = np.random.default_rng(seed)
-    z1, z2 = rng.binomial(1, 0.5, n), rng.binomial(1, 0.4, n)
-    t = rng.binomial(1, 1 / (1 + np.exp(0.5 - z1 - z2)))
-    y = rng.binomial(1, 0.2 + 0.3 * t + 0.2 * z1 + 0.2 * z2)
-    df = pd.DataFrame({"Z1": z1, "Z2": z2, "T": t, "Y": y})
-    return CausalDataset(df, "T", "Y", ("Z1", "Z2"), truth={"ATE": 0.3})
+@pytest.mark.parametrize(("method", "check"), _params())
+def test_conformance(method, check):
+    _, params, case = next(c for c in registered_cases() if c[0] == method)
+    checks = dict(estimator_checks(build(method, params), case()))
+    checks[check]()
 
 
-def test_the_backdoor_estimators_are_found():
-    assert {"AIPW", "IPW", "TLearner", "PlugIn"} <= set(CLASSES)
-    assert "FrontDoor" not in CLASSES  # front-door only
-
-
-@pytest.mark.parametrize("name", list(CLASSES))
-def test_check_estimator(name):
-    cls = CLASSES[name]
-    data = discrete_data() if name == "PlugIn" else None
-    params = {
-        k: clone(v) if isinstance(v, BaseEstimator) else v
-        for k, v in SETTINGS.get(name, {}).items()
-    }
-    check_estimator(cls(**params), data, atol=ATOL.get(name, 0.75))
-
-
-def test_check_estimator_with_pluggable_nuisance_models():
-    est = estimate.AIPW(
-        propensity_model=LogisticRegression(C=0.5), outcome_model=LinearRegression(), n_folds=2
-    )
-    check_estimator(est, atol=0.5)
+def test_every_registered_method_is_enumerated():
+    methods = {m for m, _, _ in registered_cases()}
+    assert {"aipw", "ipw", "plugin", "frontdoor", "2sls", "tarnet", "heckman"} <= methods
 
 
 # scikit-learn ensembles define __len__ (an AttributeError before fit): `model or default`
@@ -99,15 +59,13 @@ def test_check_estimator_with_pluggable_nuisance_models():
 @pytest.mark.parametrize(
     "est",
     [
-        estimate.AIPW(
+        AIPW(
             propensity_model=RandomForestClassifier(n_estimators=20, min_samples_leaf=20),
-            outcome_model=GradientBoostingRegressor(n_estimators=30),
+            outcome_model=LinearRegression(),
             n_folds=2,
         ),
-        estimate.IPW(propensity_model=GradientBoostingClassifier(n_estimators=30)),
-        estimate.Matching(
-            propensity_model=RandomForestClassifier(n_estimators=20, min_samples_leaf=20)
-        ),
+        IPW(propensity_model=GradientBoostingClassifier(n_estimators=30)),
+        Matching(propensity_model=RandomForestClassifier(n_estimators=20, min_samples_leaf=20)),
     ],
     ids=["AIPW", "IPW", "Matching"],
 )
@@ -115,95 +73,74 @@ def test_ensemble_nuisance_models(est):
     check_estimator(est)
 
 
-# ------------------------------------------------------------------ the checker can fail
-class _Base(estimate.BaseEffectEstimator):
+# ------------------------------------------------------------------ the checks can fail
+class _Naive(BaseEffectEstimator):
     """Difference of arm means with a normal interval (wrong under confounding)."""
+
+    _parameter_constraints = {"shift": [float]}
 
     def __init__(self, shift: float = 0.0) -> None:
         self.shift = shift
 
-    def _fit(self, data):  # noqa: ANN001
-        self.effect_ = data.y[data.t == 1].mean() - data.y[data.t == 0].mean()
+    def _fit_prepared(self, data):  # noqa: ANN001
+        self.means_ = np.array([data.y[data.t == a].mean() for a in (0, 1)])
 
-    def _effect(self, quantity):  # noqa: ANN001
-        from deepcause.results import EffectEstimate
-
-        return EffectEstimate(value=self.effect_ + self.shift, std_error=0.1, quantity=quantity)
+    def _contrast(self, c, quantity):  # noqa: ANN001
+        return EffectEstimate(float(self.means_ @ c) + self.shift, 0.1, quantity=quantity)
 
 
-class _NotSelf(_Base):
+class _NotSelf(_Naive):
     def fit(self, *args, **kwargs):  # noqa: ANN002, ANN003
         super().fit(*args, **kwargs)
-        return None
 
 
-class _Random(_Base):
-    def _fit(self, data):  # noqa: ANN001
-        super()._fit(data)
-        self.effect_ += np.random.default_rng().normal()
+class _Random(_Naive):
+    def _fit_prepared(self, data):  # noqa: ANN001
+        super()._fit_prepared(data)
+        self.means_[1] += np.random.default_rng().normal()
 
 
-class _ChangesParams(_Base):
+class _ChangesParams(_Naive):
     def __init__(self, shift: float = 0.0) -> None:
         self.shift = float(shift) + 1
 
 
-class _NoCI(_Base):
-    def _effect(self, quantity):  # noqa: ANN001
-        from deepcause.results import EffectEstimate
+class _NoInterval(_Naive):
+    def _contrast(self, c, quantity):  # noqa: ANN001
+        return EffectEstimate(float(self.means_ @ c), quantity=quantity)
 
-        return EffectEstimate(value=self.effect_, quantity=quantity)
-
-
-class _NanTolerant(_Base):
-    def fit(self, data, estimand=None, y=None, **kwargs):  # noqa: ANN001, ANN003
-        if isinstance(data, pd.DataFrame):
-            data = data.fillna(0)
-        return super().fit(data, estimand, y, **kwargs)
+    def bootstrap(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        return self.effect()
 
 
-class _AnyKind(_Base):
-    def fit(self, data, estimand=None, y=None, **kwargs):  # noqa: ANN001, ANN003
-        if getattr(estimand, "kind", "backdoor") != "backdoor":  # should refuse it
-            self.effect_ = 0.0
-            self.data_ = None
-            return self
-        return super().fit(data, estimand, y, **kwargs)
+class _NanTolerant(_Naive):
+    def fit(self, data, estimand=None, **roles):  # noqa: ANN001, ANN003
+        return super().fit(data.fillna(0), estimand, **roles)
+
+
+class _ColumnOrder(_Naive):
+    def predict_cate(self, data):  # noqa: ANN001
+        return np.asarray(data, dtype=float)[:, 0]
 
 
 @pytest.mark.parametrize(
-    ("est", "message", "n_boot"),
+    ("est", "check", "message"),
     [
-        (_NotSelf(), "not self", 20),
-        (_Random(), "two fits", 20),
-        (_ChangesParams(), "parameters as given", 20),
-        (_NoCI(), r"ate\(\) confidence interval", 0),
-        (_NanTolerant(), "NaN", 20),
-        (_AnyKind(), "'frontdoor' estimand did not raise", 20),
+        (_NotSelf(), "check_fit_returns_self", "not self"),
+        (_Random(), "check_same_seed_same_numbers", "differ"),
+        (_ChangesParams(), "check_params_round_trip", "as given"),
+        (_NoInterval(), "check_finite_estimate_with_interval", "interval"),
+        (_NanTolerant(), "check_bad_data", "NaN"),
+        (_ColumnOrder(), "check_predict_cate_by_name", "column order"),
     ],
 )
-def test_check_estimator_catches(est, message, n_boot):
+def test_the_checks_catch(est, check, message):
+    checks = dict(estimator_checks(est, backdoor_case()))
     with pytest.raises(AssertionError, match=message):
-        check_estimator(est, n_boot=n_boot)
+        checks[check]()
 
 
-def test_point_estimators_give_an_interval_through_bootstrap():
-    check_estimator(_NoCI(), n_boot=5)
-
-
-def test_check_estimator_accuracy_option():
-    check_estimator(_Base(), atol=3.0)  # the naive difference is about 1.5 off
-    with pytest.raises(AssertionError, match="from the truth"):
-        check_estimator(_Base(), atol=0.75)
-
-
-def test_neural_save_after_a_dataframe_fit(tmp_path):
-    """pandas 3 hands out read-only arrays; saving must not warn (torch warns on those)."""
-    from deepcause.estimate.neural import TARNet, load
-
-    data = default_check_data(n=200)
-    est = TARNet(**SETTINGS["TARNet"], random_state=0).fit(
-        data.data, treatment=data.treatment, outcome=data.outcome
-    )
-    est.save(tmp_path / "tarnet")
-    assert load(tmp_path / "tarnet").ate().value == est.ate().value
+def test_check_estimator_reports_every_failure():
+    with pytest.raises(AssertionError, match=r"fails \d+ check\(s\)"):
+        check_estimator(_Random())
+    check_estimator(_Naive())  # biased, but conforms

@@ -334,20 +334,6 @@ def test_instruments_match_brute_force(g, data):
         assert (explain_instrument(g, x, y, z) is None) == (frozenset() in ok_sets)
 
 
-def test_demo_section_runs():
-    import io
-
-    from deepcause.cli.demo_graph import run
-
-    out = io.StringIO()
-    run(out)
-    text = out.getvalue()
-    assert "minimal adjustment sets: {Z1, Z3}, {Z2, Z3}" in text
-    assert "front-door sets: {tar}" in text
-    assert "instrument: nearc4 | smsa, south" in text
-    assert "directed cycle X -> Y -> Z -> X" in text
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_minimal_sets_on_larger_random_graphs(seed):
     from deepcause.testing import random_admg

@@ -128,12 +128,18 @@ def test_kidney_stones():
 
 def test_sachs():
     s = D.load_sachs()
-    assert s.data.shape == (7466, 21) and len(s.edges) == 20
-    assert set(s.graph.nodes) == set(s.proteins)
+    proteins = s.roles["variables"]
+    assert s.data.shape == (7466, 21) and len(s.extras["edges"]) == 20 and len(proteins) == 11
+    assert set(s.graph.nodes) == set(proteins)
     assert ("mek", "erk") in s.graph.directed_edges
-    assert len(s.observational()) == 853
+    assert set(s.graph.directed_edges) == set(s.extras["edges"])
+    condition = s.data[s.roles["condition"][0]]
+    assert (condition == "cd3cd28").sum() == 853
+    assert set(s.extras["targets"]) <= set(s.roles["interventions"])
+    assert set(s.extras["targets"].values()) <= set(proteins)
+    assert s.treatment is None and s.outcome is None
     cdt = D.load_sachs("cdt")
-    assert len(cdt.edges) == 18
+    assert len(cdt.extras["edges"]) == 18 and cdt.extras["reference"] == "cdt"
     with pytest.raises(CycleError):
         _ = cdt.graph
 
@@ -141,7 +147,7 @@ def test_sachs():
 def test_card_and_mroz():
     card = D.load_card()
     assert (
-        not card.data[[card.outcome, card.treatment, *card.instruments, *card.controls]]
+        not card.data[[card.outcome, card.treatment, *card.instruments, *card.covariates]]
         .isna()
         .any()
         .any()
@@ -152,7 +158,7 @@ def test_card_and_mroz():
     assert mroz.data.loc[~sel, "lwage"].isna().all() and mroz.data.loc[sel, "lwage"].notna().all()
     # OLS on the selected sample reproduces the README's 0.10749
     sub = mroz.data[sel]
-    X = np.column_stack([np.ones(len(sub)), sub[list(mroz.controls)].to_numpy(float)])
+    X = np.column_stack([np.ones(len(sub)), sub[list(mroz.covariates)].to_numpy(float)])
     beta = np.linalg.lstsq(X, sub["lwage"].to_numpy(float), rcond=None)[0]
     assert beta[1] == pytest.approx(mroz.truth["OLS_selected_educ"], abs=5e-6)
 
@@ -170,5 +176,86 @@ def test_causal_dataset_graph_and_immutability():
         ihdp.mu0[0] = 1.0
     with pytest.raises(TypeError):
         ihdp.truth["ATE"] = 0.0  # type: ignore[index]
+    with pytest.raises(AttributeError, match="read-only"):
+        ds.data = ds.data  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ds.roles["treatment"] = ("age",)  # type: ignore[index]
+    with pytest.raises(ValueError):
+        ihdp.extras["y_cfactual"][0] = 1.0
+    df = pd.DataFrame({"t": [0, 1], "y": [0.0, 1.0]})
     with pytest.raises(DataValidationError, match="rows"):
-        D.CausalDataset(pd.DataFrame({"t": [0, 1]}), "t", "y", (), mu0=[1.0])
+        D.CausalDataset(df, {"treatment": "t", "outcome": "y"}, extras={"mu0": [1.0]})
+
+
+@pytest.mark.parametrize(
+    "roles, match",
+    [
+        ({"treatment": "t", "outcome": "z"}, r"\['z'\]"),
+        ({"treatmnt": "t"}, "did you mean 'treatment'"),
+        ({"treatment": ("t", "y")}, "one column"),
+        ({"covariates": [1]}, "strings"),
+        (["t"], "mapping"),
+    ],
+)
+def test_causal_dataset_refuses_bad_roles(roles, match):
+    df = pd.DataFrame({"t": [0, 1], "y": [0.0, 1.0]})
+    with pytest.raises(DataValidationError, match=match):
+        D.CausalDataset(df, roles)
+
+
+def test_causal_dataset_truth_is_frozen_and_graph_from_text():
+    df = pd.DataFrame({"x": [0.0, 1.0], "t": [0, 1], "y": [0.0, 1.0]})
+    ds = D.CausalDataset(
+        df,
+        {"treatment": "t", "outcome": "y", "covariates": "x"},
+        {"ATE": 1.0, "beta": np.array([1.0, 2.0]), "gamma": [1.0, -1.0]},
+        graph="x -> t -> y; x -> y; t <-> y",
+    )
+    assert ds.truth["gamma"] == (1.0, -1.0) and ds.covariates == ("x",)
+    with pytest.raises(ValueError):
+        ds.truth["beta"][0] = 0.0
+    assert ds.graph.bidirected_edges and ds.mu0 is None and ds.tau is None
+    assert "treatment='t'" in repr(ds) and "ATE=1" in repr(ds)
+    with pytest.raises(DataValidationError, match="CausalGraph"):
+        D.CausalDataset(df, {"outcome": "y"}, graph=42)
+
+
+LOADERS = [
+    D.load_ihdp,
+    D.load_lalonde,
+    D.load_jobs,
+    D.load_acic2016,
+    D.load_nhefs,
+    D.load_kidney_stones,
+    D.load_sachs,
+    D.load_card,
+    D.load_mroz,
+]
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda f: f.__name__)
+def test_every_loader_returns_a_causal_dataset_with_valid_roles(loader):
+    ds = loader()
+    assert isinstance(ds, D.CausalDataset) and ds.scm is None
+    assert set(ds.roles) <= set(D.ROLES) and ds.roles
+    for cols in ds.roles.values():
+        assert cols and set(cols) <= set(ds.data.columns)
+    if ds.treatment is not None:  # effect data: the graph is over the role columns
+        graph = ds.graph
+        assert ds.treatment in graph and ds.outcome in graph
+        assert set(ds.covariates) <= set(graph.parents(ds.treatment))
+        assert set(ds.instruments) <= set(graph.parents(ds.treatment)) - set(
+            graph.parents(ds.outcome)
+        )
+    assert ds.description
+
+
+def test_econ_roles_match_the_textbook():
+    card = D.load_card()
+    assert (card.treatment, card.outcome, card.instruments) == ("educ", "lwage", ("nearc4",))
+    assert len(card.covariates) == 14
+    assert {frozenset(e) for e in card.graph.bidirected_edges} == {frozenset({"educ", "lwage"})}
+    mroz = D.load_mroz()
+    assert mroz.treatment is None and mroz.selection == "inlf"
+    assert mroz.covariates == ("educ", "exper", "expersq") and len(mroz.selection_covariates) == 7
+    assert "kidslt6" in mroz.graph.parents("inlf") and "kidslt6" not in mroz.graph.parents("lwage")

@@ -16,9 +16,8 @@ from deepcause.identification.estimand import (
     P,
     Product,
     Sum,
-    _Context,
-    _prepare,
 )
+from deepcause.identification.evaluate import Context, prepare
 
 BACKDOOR = Sum("Z", Product((P("Y", given=["X", "Z"]), P("Z"))))
 
@@ -133,7 +132,7 @@ def expressions(depth: int = 3):
 
 
 def _dense(expr, table, order):
-    ctx = _Context(_prepare(table, expr.all_variables | set(order), None))
+    ctx = Context(prepare(table, expr.all_variables | set(order), None))
     f = ctx.eval(expr)
     arr = f.arr
     # broadcast to all of ``order`` (a simplified expression may have lost a free variable)

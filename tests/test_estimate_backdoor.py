@@ -15,6 +15,8 @@ from deepcause.estimate._nuisance import crump_threshold, make_folds
 from deepcause.exceptions import PositivityWarning
 from deepcause.simulate import make_confounded_binary
 
+POP = {"ATE": "all", "ATT": "treated", "ATC": "controls"}
+
 
 @pytest.fixture(scope="module")
 def sim():
@@ -41,7 +43,7 @@ def _fit(est, ds):
 @pytest.mark.parametrize("quantity", ["ATE", "ATT", "ATC"])
 def test_recovers_sample_truth(sim, est, quantity):
     # heterogeneous effect: ATE, ATT and ATC differ, so each estimand is checked on its own
-    res = _fit(clone(est), sim).effect(quantity)
+    res = _fit(clone(est), sim).effect(population=POP[quantity])
     truth = sim.truth[quantity]
     assert res.quantity == quantity
     assert res.std_error > 0
@@ -81,7 +83,9 @@ def test_aipw_interval_coverage():
         warnings.simplefilter("ignore", PositivityWarning)
         for _ in range(100):
             X, t, y = _arrays(rng, 500)
-            lo, hi = AIPW(n_folds=2, outcome_model=RidgeCV()).fit(X, t, y).ate().conf_int()
+            lo, hi = (
+                AIPW(n_folds=2, outcome_model=RidgeCV()).fit_arrays(X=X, t=t, y=y).ate().conf_int()
+            )
             hits += lo <= 2.0 <= hi
     assert 0.85 <= hits / 100 <= 0.99
 
@@ -94,7 +98,7 @@ def test_matching_interval_coverage():
         warnings.simplefilter("ignore", PositivityWarning)
         for _ in range(40):
             X, t, y = _arrays(rng, 400)
-            lo, hi = Matching().fit(X, t, y).att().conf_int()
+            lo, hi = Matching().fit_arrays(X=X, t=t, y=y).att().conf_int()
             hits += lo <= 2.0 <= hi
     assert 0.8 <= hits / 40 <= 1.0
 
@@ -102,13 +106,13 @@ def test_matching_interval_coverage():
 def test_ipw_overlap_weights_target_constant_effect():
     rng = np.random.default_rng(5)
     X, t, y = _arrays(rng, 4000)
-    res = IPW().fit(X, t, y).effect("ATO")
+    res = IPW().fit_arrays(X=X, t=t, y=y).effect(population="overlap")
     assert res.quantity == "ATO"
     assert abs(res.value - 2.0) < 4 * res.std_error
     # with an unpenalized logistic score, overlap weights balance covariate means exactly
     logit = LogisticRegression(C=1e10, tol=1e-10, max_iter=10_000)
-    exact = IPW(propensity_model=logit).fit(X, t, y)
-    assert exact.effect("ATO").diagnostics["max_abs_smd_after"] < 1e-4
+    exact = IPW(propensity_model=logit).fit_arrays(X=X, t=t, y=y)
+    assert exact.effect(population="overlap").diagnostics.max_abs_smd_after < 1e-4
 
 
 def test_limited_overlap_warns_and_clips():
@@ -117,10 +121,11 @@ def test_limited_overlap_warns_and_clips():
     with pytest.warns(PositivityWarning, match=r"treated unit\(s\) with propensity"):
         res = est.ate()
     d = res.diagnostics
-    assert d["clip_bounds"] == (0.1, 0.9)
-    assert d["n_clipped"] > 0
-    assert d["overlap"]["n_extreme"] > 0
-    assert d["overlap"]["treated"]["max"] > 0.99
+    assert d.extra["clip_bounds"] == (0.1, 0.9)
+    assert any("clipped to [0.1, 0.9]" in note for note in d.notes)
+    assert d.extra["n_clipped"] > 0
+    assert d.overlap["n_extreme"] > 0
+    assert d.overlap["treated"]["max"] > 0.99
     # the estimate stays sane: no explosion despite extreme scores
     assert abs(res.value - ds.truth["ATE"]) < 1.0
 
@@ -129,7 +134,7 @@ def test_trimming_changes_target_and_reports(sim):
     ds = make_confounded_binary(2000, overlap=0.3, population_truth=False, random_state=2)
     res = _fit(IPW(trim="crump"), ds).ate()  # no warning: the kept units overlap
     assert res.quantity == "ATE (trimmed)"
-    trimmed = res.diagnostics["n_trimmed"]
+    trimmed = res.diagnostics.extra["n_trimmed"]
     assert trimmed["treated"] + trimmed["control"] > 0
     assert res.n == ds.data.shape[0] - trimmed["treated"] - trimmed["control"]
 
@@ -149,9 +154,9 @@ def test_matching_without_replacement_uses_each_control_once():
     rng = np.random.default_rng(1)
     X, t, y = _arrays(rng, 600)
     t[X[:, 2] > 0.3] = 0  # about 2 controls per treated unit
-    est = Matching(replace=False, n_neighbors=1).fit(X, t, y)
+    est = Matching(replace=False, n_neighbors=1).fit_arrays(X=X, t=t, y=y)
     res = est.att()
-    assert res.diagnostics["max_times_used"] == 1.0
+    assert res.diagnostics.extra["max_times_used"] == 1.0
     tgt, src, valid = est._match(1)
     used = src[valid]
     assert len(np.unique(used)) == len(used)
@@ -164,21 +169,22 @@ def test_matching_caliper_drops_units_with_warning():
     with pytest.warns(PositivityWarning, match="without a match"):
         res = est.att()
     assert res.quantity == "ATT (matched units)"
-    assert res.diagnostics["n_unmatched"]["treated"] > 0
+    assert res.diagnostics.extra["n_unmatched"]["treated"] > 0
     assert res.n < int(ds.data["t"].sum())
 
 
 def test_diagnostics_balance_and_ess(sim):
     est = _fit(IPW(), sim)
-    d = est.diagnostics("ATT")
-    table = d["balance"]
+    d = est.att().diagnostics
+    table = d.balance
     assert list(table.columns) == ["smd_before", "smd_after"]
     assert list(table.index) == list(sim.covariates)
-    assert d["max_abs_smd_after"] < d["max_abs_smd_before"]
-    assert d["ess"]["treated"] == pytest.approx(int(sim.data["t"].sum()))
-    assert 0 < d["ess"]["control"] < (sim.data["t"] == 0).sum()
+    assert d.max_abs_smd_after < d.max_abs_smd_before
+    assert d.ess["treated"] == pytest.approx(int(sim.data["t"].sum()))
+    assert 0 < d.ess["control"] < (sim.data["t"] == 0).sum()
 
 
+@pytest.mark.slow  # three default (gradient boosting) AIPW fits on 3000 rows
 def test_same_seed_same_result(sim):
     a = _fit(AIPW(random_state=3), sim).ate().value
     b = _fit(AIPW(random_state=3), sim).ate().value
@@ -189,7 +195,8 @@ def test_same_seed_same_result(sim):
 
 def test_bootstrap_percentile_interval(sim):
     est = _fit(IPW(), sim)
-    res = est.bootstrap("ATE", n_boot=30, random_state=0, verbose=False)
+    res = est.bootstrap(n_boot=30, random_state=0, verbose=False)
+    assert res.quantity == "ATE" and res.diagnostics.extra["bootstrap_failures"] == 0
     assert res.ci_method == "percentile"
     lo, hi = res.conf_int()
     assert lo < res.value < hi
@@ -213,3 +220,36 @@ def test_no_covariates_gives_difference_in_means():
     df = pd.DataFrame({"t": t, "y": y})
     res = AIPW().fit(df, treatment="t", outcome="y", covariates=[]).ate()
     assert res.value == pytest.approx(y[t == 1].mean() - y[t == 0].mean(), abs=0.05)
+
+
+@pytest.mark.parametrize("est", [AIPW(random_state=0), IPW(), Matching()], ids=str)
+@pytest.mark.parametrize("population", ["all", "treated", "controls"])
+def test_means_contrast_to_the_effect(sim, est, population):
+    """mean(treatment=1) - mean(treatment=0) is effect(treatment=1, control=0), and the
+    reversed contrast is its negative with the same standard error."""
+    fitted = _fit(clone(est), sim)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PositivityWarning)
+        m1 = fitted.mean(treatment=1, population=population)
+        m0 = fitted.mean(treatment=0, population=population)
+        eff = fitted.effect(treatment=1, control=0, population=population)
+        rev = fitted.effect(treatment=0, control=1, population=population)
+    assert m1.value - m0.value == pytest.approx(eff.value, abs=1e-9)
+    assert rev.value == pytest.approx(-eff.value) and rev.std_error == pytest.approx(eff.std_error)
+    assert m1.quantity == "mean" and rev.quantity == "effect"
+    assert m1.query.startswith("E[y | do(t=1)")
+    mu1 = sim.mu1[sim.data["t"].to_numpy() == 1] if population == "treated" else None
+    if population == "all":
+        mu1 = sim.mu1
+    if mu1 is not None:  # the potential-outcome mean against the simulator's truth
+        assert abs(m1.value - float(np.mean(mu1))) < 4 * m1.std_error
+
+
+def test_effect_refuses_non_binary_values_and_equal_arms(sim):
+    from deepcause.exceptions import DataValidationError
+
+    est = _fit(IPW(), sim)
+    with pytest.raises(DataValidationError, match="must be 0 or 1"):
+        est.effect(treatment=2, control=0)
+    with pytest.raises(DataValidationError, match="both 1"):
+        est.effect(treatment=1, control=1)

@@ -15,6 +15,7 @@ from deepcause.exceptions import (
     DataValidationError,
     DeepCauseWarning,
     EstimandNotSupportedError,
+    InvalidParameterError,
     NotFittedError,
     UnknownNodeError,
 )
@@ -102,23 +103,25 @@ def test_unsupported_quantity_and_not_fitted(df):
     with pytest.raises(NotFittedError, match="call fit"):
         AIPW().ate()
     est = fit(Matching(), df)
-    with pytest.raises(EstimandNotSupportedError, match="not 'ATO'"):
-        est.effect("ATO")
+    with pytest.raises(EstimandNotSupportedError, match="not 'overlap'"):
+        est.effect(population="overlap")
 
 
 @pytest.mark.parametrize(
     "est, match",
     [
-        (IPW(clip="sometimes"), "clip must be"),
-        (IPW(clip=0.7), "clip must be"),
-        (IPW(trim=0.9), "trim must be"),
-        (Matching(distance="cosine"), "distance must be one of"),
-        (Matching(n_neighbors=0), "n_neighbors must be"),
+        (IPW(clip="sometimes"), "'clip' parameter of IPW must be"),
+        (IPW(clip=0.7), "'clip' parameter"),
+        (IPW(trim=0.9), "'trim' parameter"),
+        (Matching(distance="cosine"), "'distance' parameter of Matching must be a str among"),
+        (Matching(n_neighbors=0), "'n_neighbors' parameter"),
+        (AIPW(n_folds=0), "'n_folds' parameter"),
+        (IPW(random_state="seed"), "'random_state' parameter"),
     ],
 )
 def test_bad_hyper_parameters(df, est, match):
-    with pytest.raises(ValueError, match=match):
-        fit(est, df).ate()
+    with pytest.raises(InvalidParameterError, match=match):
+        fit(est, df)
 
 
 def test_caliper_with_no_match_is_an_error(df):
@@ -141,7 +144,7 @@ def test_estimate_effect_defaults_to_aipw(df):
     assert res.method == "AIPW"
     assert res.estimand is not None and res.estimand.kind == "backdoor"
     assert abs(res.value - 1.0) < 4 * res.std_error
-    assert res.diagnostics["ignored_columns"] == []
+    assert res.diagnostics.extra["ignored_columns"] == []
 
 
 def test_estimate_effect_graph_node_missing_from_data(df):
@@ -151,8 +154,8 @@ def test_estimate_effect_graph_node_missing_from_data(df):
 
 def test_estimate_effect_extra_columns_ignored_or_rejected(df):
     df["noise"] = np.arange(len(df), dtype=float)
-    res = estimate_effect(df, GRAPH, "T", "Y", method="ipw", quantity="ATT")
-    assert res.diagnostics["ignored_columns"] == ["noise"]
+    res = estimate_effect(df, GRAPH, "T", "Y", method="ipw", population="treated")
+    assert res.diagnostics.extra["ignored_columns"] == ["noise"]
     assert res.quantity == "ATT"
     with pytest.raises(DataValidationError, match=r"\['noise'\] are not in the graph"):
         estimate_effect(df, GRAPH, "T", "Y", extra_columns="error")
@@ -172,16 +175,18 @@ def test_estimate_effect_frontdoor_default_and_quantity_error():
     y = 1.5 * m + 2 * u + rng.normal(size=n)
     data = pd.DataFrame({"X": x, "M": m, "Y": y})
     graph = "X -> M -> Y; X <-> Y"
-    res = estimate_effect(data, graph, "X", "Y", params={"n_boot": 20})
-    assert abs(res.value - 3.0) < 0.3
-    with pytest.raises(EstimandNotSupportedError, match="ATE only"):
-        estimate_effect(data, graph, "X", "Y", quantity="ATT", params={"n_boot": 20})
+    res = estimate_effect(data, graph, "X", "Y", bootstrap=20)
+    assert res.method == "FrontDoor" and abs(res.value - 3.0) < 0.3
+    with pytest.raises(EstimandNotSupportedError, match="not 'treated'"):
+        estimate_effect(data, graph, "X", "Y", population="treated")
 
 
 def test_plots_with_agg_backend(df):
     est = fit(IPW(), df)
-    ax = plot_overlap(est)
+    ax = plot_overlap(est.ate())
     assert ax.get_xlabel() == "propensity score"
+    with pytest.raises(TypeError, match="expected an EffectEstimate"):
+        plot_overlap(est)  # the fitted estimator: plot one of its results
     ax = plot_balance(est.att())
     assert len(ax.get_yticklabels()) == 2
     with pytest.raises(TypeError, match="expected an EffectEstimate"):

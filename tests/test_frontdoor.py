@@ -47,8 +47,8 @@ def test_linear_front_door_recovers_ate_and_naive_fails():
     rng = np.random.default_rng(0)
     df = _linear_fd(4000, rng)
     est = identify(CausalGraph("X -> M -> Y; X <-> Y"), "X", "Y")
-    fd = FrontDoor(outcome_model=LinearRegression(), n_boot=100, random_state=0).fit(df, est)
-    r = fd.ate()
+    fd = FrontDoor(outcome_model=LinearRegression(), random_state=0).fit(df, est)
+    r = fd.bootstrap(100, random_state=0)
     truth = _truth(1) - _truth(0)
     assert abs(r.value - truth) < 4 * r.std_error + 0.02
     lo, hi = r.conf_int(0.01)
@@ -56,16 +56,18 @@ def test_linear_front_door_recovers_ate_and_naive_fails():
     naive = df.groupby("X")["Y"].mean().diff().iloc[-1]
     assert abs(naive - truth) > 1.0
     for x in (0, 1):
-        m = fd.mean(x)
+        m = fd.bootstrap(100, random_state=0, treatment=x, control=None)
+        assert m.query == f"E[Y | do(X={x})]"
         assert abs(m.value - _truth(x)) < 4 * m.std_error + 0.02
 
 
 def test_three_level_treatment_with_default_model():
     rng = np.random.default_rng(1)
     df = _linear_fd(6000, rng, levels=3)
-    fd = FrontDoor(n_boot=60, random_state=0).fit(df, treatment="X", outcome="Y", mediators=["M"])
-    assert fd.levels_.tolist() == [0, 1, 2]
-    r = fd.effect(2, 0)
+    fd = FrontDoor().fit(df, treatment="X", outcome="Y", mediators=["M"])
+    assert fd.data_.levels.tolist() == [0, 1, 2]
+    r = fd.bootstrap(60, random_state=0, treatment=2, control=0)
+    assert r.query == "E[Y | do(X=2)] − E[Y | do(X=0)]"
     truth = _truth(2) - _truth(0)
     assert abs(r.value - truth) < 4 * r.std_error + 0.02
 
@@ -81,18 +83,18 @@ def test_nonlinear_outcome_model_matches_monte_carlo_truth():
     mc = np.random.default_rng(9).normal(size=1_000_000)
     truth = np.mean(np.tanh(2 * (1 + mc))) - np.mean(np.tanh(2 * mc))
     model = GradientBoostingRegressor(n_estimators=60, max_depth=2)
-    fd = FrontDoor(outcome_model=model, n_boot=25, random_state=0)
-    r = fd.fit(df, treatment="X", outcome="Y", mediators=["M"]).ate()
+    fd = FrontDoor(outcome_model=model, random_state=0)
+    r = fd.fit(df, treatment="X", outcome="Y", mediators=["M"]).bootstrap(25, random_state=0)
     assert abs(r.value - truth) < 4 * r.std_error + 0.02
 
 
 def test_discrete_mediator_reproduces_smoking_numbers():
     df = _smoking_table()
     est = identify(CausalGraph("S -> T -> C; S <-> C"), "S", "C")
-    fd = FrontDoor(n_boot=50, random_state=0).fit(df, est)
-    assert fd.discrete_
-    assert fd.mean(1).value == pytest.approx(0.4525, abs=1e-12)
-    assert fd.mean(0).value == pytest.approx(0.4975, abs=1e-12)
+    fd = FrontDoor().fit(df, est)
+    assert fd.data_.discrete
+    assert fd.mean(treatment=1).value == pytest.approx(0.4525, abs=1e-12)
+    assert fd.mean(treatment=0).value == pytest.approx(0.4975, abs=1e-12)
 
 
 def test_refuses_back_door_estimand_and_bad_input():
@@ -103,14 +105,18 @@ def test_refuses_back_door_estimand_and_bad_input():
         FrontDoor().fit(df, backdoor)
     with pytest.raises(DataValidationError, match="mediators"):
         FrontDoor().fit(df, treatment="X", outcome="Y")
-    fd = FrontDoor(n_boot=0).fit(df, treatment="X", outcome="Y", mediators=["M"])
+    fd = FrontDoor().fit(df, treatment="X", outcome="Y", mediators=["M"])
     assert fd.ate().std_error is None
     with pytest.raises(DataValidationError, match="treatment value 7"):
-        fd.mean(7)
+        fd.mean(treatment=7)
+    with pytest.raises(EstimandNotSupportedError, match="population"):
+        fd.effect(population="treated")
 
 
 def test_deterministic():
     df = _linear_fd(500, np.random.default_rng(4))
-    a = FrontDoor(n_boot=20, random_state=1).fit(df, treatment="X", outcome="Y", mediators=["M"])
-    b = FrontDoor(n_boot=20, random_state=1).fit(df, treatment="X", outcome="Y", mediators=["M"])
-    np.testing.assert_array_equal(a.ate().bootstrap, b.ate().bootstrap)
+    a = FrontDoor().fit(df, treatment="X", outcome="Y", mediators=["M"])
+    b = FrontDoor().fit(df, treatment="X", outcome="Y", mediators=["M"])
+    np.testing.assert_array_equal(
+        a.bootstrap(20, random_state=1).bootstrap, b.bootstrap(20, random_state=1).bootstrap
+    )

@@ -8,8 +8,10 @@ import pytest
 
 from deepcause.exceptions import (
     DataValidationError,
+    DeepCauseWarning,
     GraphError,
     NotFittedError,
+    NotIdentifiableError,
     UnknownNodeError,
 )
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
@@ -287,17 +289,11 @@ def test_errors_are_clear(diamond):
         CausalGenerativeModel(42).fit(df)
 
 
-def test_district_strategy_hook_plumbing(tmp_path):
-    """A toy strategy (shared Gaussian latent appended to the parents) exercises the hook."""
+def test_district_strategy_plumbing(tmp_path):
+    """A toy strategy class (shared Gaussian latent appended to the parents) exercises the contract."""
     import torch
 
-    from deepcause.exceptions import NotIdentifiableError
     from deepcause.generative import AdditiveNoiseMechanism, DistrictStrategy
-    from deepcause.generative.model import (
-        DISTRICT_STRATEGIES,
-        LATENT_SAMPLE_HOOKS,
-        register_district_strategy,
-    )
 
     class SharedNoise(DistrictStrategy):
         latent_dim = 1
@@ -313,37 +309,28 @@ def test_district_strategy_hook_plumbing(tmp_path):
         def sample_latent(self, n, generator):  # noqa: ANN001
             return torch.randn((n, self.latent_dim), generator=generator)
 
-    register_district_strategy("toy", SharedNoise)
-    try:
-        scm = _scm("diamond")
-        df = scm.sample(300, random_state=0)
-        model = _fit("Z -> X -> M -> Y; Z -> Y; X <-> Y", df, latent_strategy="toy")
-        assert [s.district for s in model.districts_] == [("X", "Y")]
-        assert model.mechanisms_["Y"].context_dim == 3  # parents M, Z + one latent
-        s = model.sample(50, random_state=0)
-        pd.testing.assert_frame_equal(s, model.sample(50, random_state=0))
+    scm = _scm("diamond")
+    df = scm.sample(300, random_state=0)
+    model = _fit("Z -> X -> M -> Y; Z -> Y; X <-> Y", df, latent_strategy=SharedNoise)
+    assert [s.district for s in model.districts_] == [("X", "Y")]
+    assert model.mechanisms_["Y"].context_dim == 3  # parents M, Z + one latent
+    s = model.sample(50, random_state=0)
+    pd.testing.assert_frame_equal(s, model.sample(50, random_state=0))
+    assert model.sample(5, do={"X": 0.0}).attrs["identified"]  # front-door: identifiable
+    with pytest.raises(DataValidationError, match="cannot save"):  # a saved model names no code
         model.save(tmp_path / "toy")
-        loaded = CausalGenerativeModel.load(tmp_path / "toy")
-        pd.testing.assert_frame_equal(loaded.sample(50, random_state=0), s)
-        with pytest.raises(LatentConfoundingError, match="not identifiable"):
-            model.counterfactual(df.head(3), do={"X": 0.0})
-        with pytest.raises(LatentConfoundingError, match="'Y'"):  # Y is confounded too
-            model.counterfactual(df.head(3), do={"M": 0.0})
-        with pytest.raises(LatentConfoundingError, match="log_prob"):
-            model.log_prob(df)
-
-        def refuse(model, do, n, random_state):  # noqa: ANN001 - an identification hook
-            raise NotIdentifiableError(f"toy: {sorted(do)} refused")
-
-        LATENT_SAMPLE_HOOKS.append(refuse)
-        try:
-            with pytest.raises(NotIdentifiableError, match="toy"):
-                model.sample(5, do={"X": 0.0})
-            assert len(model.sample(5)) == 5  # observational sampling does not ask the hook
-        finally:
-            LATENT_SAMPLE_HOOKS.remove(refuse)
-    finally:
-        DISTRICT_STRATEGIES.pop("toy")
+    with pytest.raises(LatentConfoundingError, match="not identifiable"):
+        model.counterfactual(df.head(3), do={"X": 0.0})
+    with pytest.raises(LatentConfoundingError, match="'Y'"):  # Y is confounded too
+        model.counterfactual(df.head(3), do={"M": 0.0})
+    with pytest.raises(LatentConfoundingError, match="log_prob"):
+        model.log_prob(df)
+    bow = _fit("X -> Y; X <-> Y", df[["X", "Y"]], latent_strategy=SharedNoise)
+    with pytest.raises(NotIdentifiableError):
+        bow.sample(5, do={"X": 0.0})
+    with pytest.warns(DeepCauseWarning, match="unidentified"):
+        assert not bow.sample(5, do={"X": 0.0}, allow_unidentified=True).attrs["identified"]
+    assert len(bow.sample(5)) == 5  # observational sampling needs no identification
 
 
 def test_column_types_and_index_are_preserved():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from deepcause.datasets import CausalDataset
 from deepcause.exceptions import NotIdentifiableError, UnknownNodeError
 from deepcause.identification.algorithm import identify
 from deepcause.simulate.suite import GRAPHS, LATENT_CASES, get_case, simulator_suite
@@ -72,3 +73,17 @@ def test_counterfactual_truth_uses_the_same_noise() -> None:
 def test_unknown_case() -> None:
     with pytest.raises(UnknownNodeError, match="known"):
         get_case("nope")
+
+
+@pytest.mark.parametrize("case", SUITE, ids=lambda c: c.name)
+def test_case_dataset_truth_is_the_scm_under_intervention(case) -> None:
+    ds = case.dataset(200, random_state=0, n_truth=20_000)
+    assert isinstance(ds, CausalDataset) and ds.scm is case.scm
+    assert (ds.treatment, ds.outcome) == (case.treatment, case.outcome)
+    for cols in ds.roles.values():
+        assert set(cols) <= set(ds.data.columns)
+    y = case.outcome
+    for v in case.do_values:
+        independent = case.scm.sample(20_000, do={case.treatment: v}, random_state=99)[y]
+        se = independent.std() / np.sqrt(len(independent)) + 1e-12
+        assert abs(ds.truth[f"E[{y}|do({case.treatment}={v:g})]"] - independent.mean()) < 6 * se

@@ -10,7 +10,12 @@ from sklearn.kernel_ridge import KernelRidge
 from threadpoolctl import threadpool_limits
 
 from deepcause.estimate.iv import KernelIV, TwoStageLeastSquares
-from deepcause.exceptions import DataValidationError, NotFittedError
+from deepcause.exceptions import (
+    DataValidationError,
+    InvalidParameterError,
+    NotFittedError,
+    WeakInstrumentWarning,
+)
 from deepcause.simulate.iv import demand_test_points, make_demand
 
 
@@ -51,15 +56,20 @@ def test_kiv_recovers_nonlinear_h_where_regression_is_biased():
     assert set(kiv.lengthscales_) == {"t", "z"}
     assert kiv.search_path_ and np.isfinite(kiv.validation_loss_)
     # the average effect of moving t from -1 to 1 on the population
-    eff = kiv.effect(-1.0, 1.0)
+    eff = kiv.effect(treatment=1.0, control=-1.0)
     assert eff.value == pytest.approx(h(1.0) - h(-1.0), abs=0.5)
-    assert eff.std_error is None and eff.method == "KernelIV"
+    assert eff.method == "KernelIV" and 0 < eff.std_error < 1  # sandwich, hyper-parameters fixed
+    assert eff.query == "E[y | do(t=1)] − E[y | do(t=-1)]"
+    # E[y | do(t)] is the structural function itself here (no covariates)
+    assert kiv.mean(treatment=1.0).value == pytest.approx(float(kiv.predict([1.0])[0]))
+    text = kiv.summary().as_text()
+    assert "no valid standard error" not in text and kiv.first_stage_f_["t"] > 10
 
 
 def test_kiv_demand_beats_linear_2sls():
     ds = make_demand(2000, rho=0.5, random_state=0)
     test = demand_test_points(1000, random_state=1)
-    kw = dict(treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+    kw = dict(treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
     kiv = KernelIV(n_components=250, lengthscales=[2.0, 0.35, 2.0, 1.0], random_state=0)
     kiv.fit(ds.data, **kw)
     lin = TwoStageLeastSquares().fit(ds.data, **kw)
@@ -78,7 +88,7 @@ def test_kiv_random_features_and_determinism():
     assert np.mean((est.predict(grid) - h(grid)) ** 2) < 0.2
     again = clone(est).fit(df, treatment="t", outcome="y", instruments=["z"])
     np.testing.assert_array_equal(est.predict(grid), again.predict(grid))
-    arrays = clone(est).fit(df[["z"]].to_numpy(), df["t"].to_numpy(), df["y"].to_numpy())
+    arrays = clone(est).fit_arrays(Z=df[["z"]], t=df["t"].to_numpy(), y=df["y"].to_numpy())
     np.testing.assert_array_equal(est.predict(grid), arrays.predict(grid))
     other = KernelIV(approximation="rff", n_components=150, lengthscales=0.5, random_state=4)
     other.fit(df, treatment="t", outcome="y", instruments=["z"])
@@ -88,12 +98,14 @@ def test_kiv_random_features_and_determinism():
 def test_kiv_errors():
     df, _ = _sine_iv(100, 2)
     kw = dict(treatment="t", outcome="y", instruments=["z"])
-    with pytest.raises(ValueError, match="approximation"):
+    with pytest.raises(InvalidParameterError, match="approximation"):
         KernelIV(approximation="exact").fit(df, **kw)
-    with pytest.raises(ValueError, match="one per column"):
+    with pytest.raises(InvalidParameterError, match="one per column"):
         KernelIV(lengthscales=[1.0, 2.0, 3.0]).fit(df, **kw)
-    with pytest.raises(ValueError, match="lengthscales must be 'auto'"):
+    with pytest.raises(InvalidParameterError, match="'lengthscales' parameter"):
         KernelIV(lengthscales="median").fit(df, **kw)
+    with pytest.raises(InvalidParameterError, match="random_state"):
+        KernelIV(random_state="seed").fit(df, **kw)
     with pytest.raises(DataValidationError, match="at least one instrument"):
         KernelIV().fit(df, treatment="t", outcome="y")
     with pytest.raises(DataValidationError, match="constant"):
@@ -108,26 +120,21 @@ def test_kiv_bootstrap_keeps_chosen_lengthscales():
     df, h = _sine_iv(600, 5)
     kiv = KernelIV(n_components=80, lengthscale_grid=(0.5, 1.0), random_state=0)
     kiv.fit(df, treatment="t", outcome="y", instruments=["z"])
-    boot = kiv.bootstrap(-1.0, 1.0, n_boot=20, random_state=1)
+    boot = kiv.bootstrap(n_boot=20, random_state=1, treatment=1.0, control=-1.0)
     lo, hi = boot.conf_int()
     assert lo < boot.value < hi and boot.std_error > 0
     assert lo < h(1.0) - h(-1.0) + 0.5 and hi > h(1.0) - h(-1.0) - 0.5
     assert kiv._bootstrap_params() == {"lengthscales": list(kiv.lengthscales_.values())}
 
 
-def test_demo_iv_section():
-    import io
-
-    from deepcause.cli.demo_iv import run
-
-    out = io.StringIO()
-    run(out)
-    text = out.getvalue()
-    assert "0.07469" in text and "0.13150 (s.e. 0.05496" in text
-    assert "refused" in text and "nearc4 | smsa66" in text
-    mse = {
-        line.split()[0]: float(line.rsplit(":", 1)[1].replace(",", ""))
-        for line in text.splitlines()
-        if "out-of-sample MSE" in line
-    }
-    assert mse["KernelIV"] < mse["linear"] / 5
+def test_kiv_irrelevant_instrument_warns_with_a_small_first_stage_f():
+    """Issue 12: KernelIV with an irrelevant instrument warned nothing and gave no interval."""
+    rng = np.random.default_rng(0)
+    z, u, w = rng.normal(size=(3, 800))
+    df = pd.DataFrame({"z": z, "t": u + w, "y": np.sin(u + w) + 2 * u})
+    kiv = KernelIV(n_components=80, lengthscales=0.5, random_state=0)
+    with pytest.warns(WeakInstrumentWarning, match="KernelIV"):
+        kiv.fit(df, treatment="t", outcome="y", instruments=["z"])
+    eff = kiv.effect(treatment=1.0, control=-1.0)
+    assert kiv.first_stage_f_["t"] < 10 and eff.diagnostics.first_stage_f < 10
+    assert np.isfinite(eff.std_error) and "weak instrument" in kiv.summary().as_text()

@@ -12,6 +12,8 @@ from deepcause.exceptions import DataValidationError, EstimandNotSupportedError,
 from deepcause.identification.estimand import Estimand, P, Product, Sum
 from deepcause.simulate import make_confounded_binary
 
+POP = {"ATE": "all", "ATT": "treated", "ATC": "controls"}
+
 
 @pytest.fixture(scope="module")
 def constant():
@@ -47,7 +49,9 @@ def test_recovers_effect_within_standard_errors(constant, name, quantity):
     assert abs(naive - truth) > 1.0  # confounding is strong: a test that can fail
     est = _fit(LINEAR[name](), constant)
     result = (
-        est.bootstrap(quantity, n_boot=25, random_state=1) if name != "DR" else est.effect(quantity)
+        est.bootstrap(population=POP[quantity], n_boot=25, random_state=1)
+        if name != "DR"
+        else est.effect(population=POP[quantity])
     )
     assert result.std_error is not None and 0 < result.std_error < 0.3
     assert abs(result.value - truth) < 4 * result.std_error + 0.02
@@ -83,19 +87,23 @@ def _gbr():
 def test_cate_learners_on_heterogeneous_effect(hetero, make, threshold):
     tau = hetero.mu1 - hetero.mu0  # tau(x) = 2 + x1 + (x2^2 - 1) / 2
     est = _fit(make(), hetero)
-    cate = est.cate(hetero.data)
-    pehe = float(np.sqrt(np.mean((cate.to_numpy() - tau) ** 2)))
+    cate = est.predict_cate(hetero.data)
+    pehe = float(np.sqrt(np.mean((cate - tau) ** 2)))
     assert pehe < threshold
     # a constant-effect fit (the ATE everywhere) is much worse: sqrt PEHE = sd(tau) ~ 1.2
     assert pehe < 0.6 * np.std(tau)
-    X = hetero.data[list(hetero.covariates)].to_numpy()
-    np.testing.assert_allclose(est.predict_cate(X[:5]), cate.to_numpy()[:5])
+    # columns are selected by name: another order gives the same numbers
+    reordered = hetero.data[list(hetero.covariates)[::-1]].iloc[:5]
+    np.testing.assert_array_equal(est.predict_cate(reordered), est.predict_cate(hetero.data[:5]))
+    # the effect at given covariate values averages the CATE over those rows
+    at = est.effect(treatment=1, control=0, X=hetero.data.iloc[:5])
+    assert at.quantity == "CATE" and at.value == pytest.approx(cate[:5].mean())
 
 
 def test_linear_s_learner_has_no_heterogeneity(hetero):
     # documents the S-learner's known bias towards a constant effect with an additive model
     est = _fit(SLearner(LinearRegression()), hetero)
-    assert np.ptp(est.cate(hetero.data)) < 1e-8
+    assert np.ptp(est.predict_cate(hetero.data)) < 1e-8
 
 
 def test_deterministic_under_seed(hetero):
@@ -109,12 +117,15 @@ def test_deterministic_under_seed(hetero):
 def test_array_signature_and_errors(constant):
     X = constant.data[list(constant.covariates)].to_numpy()
     t, y = constant.data["t"].to_numpy(), constant.data["y"].to_numpy()
-    est = TLearner(LinearRegression()).fit(X, t, y)
+    est = TLearner(LinearRegression()).fit_arrays(X=X, t=t, y=y)
     assert est.predict_cate(X).shape == (len(X),)
     with pytest.raises(DataValidationError, match="columns"):
         est.predict_cate(X[:, :2])
+    fitted = _fit(TLearner(LinearRegression()), constant)
     with pytest.raises(DataValidationError, match="x1"):
-        _fit(TLearner(LinearRegression()), constant).cate(constant.data.drop(columns="x1"))
+        fitted.predict_cate(constant.data.drop(columns="x1"))
+    with pytest.raises(DataValidationError, match="by name"):
+        fitted.predict_cate(X)  # fitted on a DataFrame: an array has no column names
     with pytest.raises(NotFittedError):
         TLearner().ate()
 

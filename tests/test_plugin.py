@@ -33,18 +33,20 @@ def test_kidney_stones_back_door():
     g = CausalGraph("stone_size -> treatment -> success; stone_size -> success")
     est = identify(g, "treatment", "success")
     assert est.kind == "backdoor"
-    plug = PlugIn(n_boot=100, random_state=0).fit(ds.data, est)
-    a, b = plug.mean({"treatment": "A"}), plug.mean({"treatment": "B"})
+    plug = PlugIn().fit(ds.data, est)
+    a, b = plug.mean(treatment={"treatment": "A"}), plug.mean(treatment={"treatment": "B"})
     assert round(a.value, 5) == 0.83255 and round(b.value, 5) == 0.77888
     assert a.value == pytest.approx(ds.truth["P(success|do(A))"], abs=1e-12)
+    assert a.std_error is None and a.query == "E[success | do(treatment=A)]"
+    a = plug.bootstrap(100, random_state=0, treatment={"treatment": "A"}, control=None)
     assert 0 < a.std_error < 0.05
     lo, hi = a.conf_int()
     assert lo < 0.83255 < hi
-    diff = plug.effect({"treatment": "A"}, {"treatment": "B"})
+    diff = plug.effect(treatment={"treatment": "A"}, control={"treatment": "B"})
     assert diff.value == pytest.approx(0.05367, abs=1e-5)
     naive = ds.data.groupby("treatment")["success"].mean()
     assert naive["A"] < naive["B"]  # Simpson's paradox: the crude comparison points the other way
-    p = plug.probability({"treatment": "B"}, {"success": 1})
+    p = plug.probability(treatment={"treatment": "B"}, outcome={"success": 1})
     assert p.value == pytest.approx(b.value)
 
 
@@ -52,15 +54,15 @@ def test_smoking_front_door():
     df = smoking_table()
     est = identify(CausalGraph("S -> T -> C; S <-> C"), "S", "C")
     assert est.kind == "frontdoor"
-    plug = PlugIn(n_boot=100, random_state=1).fit(df, est)
-    p1 = plug.probability({"S": 1}, {"C": 1})
-    p0 = plug.probability({"S": 0}, {"C": 1})
+    plug = PlugIn().fit(df, est)
+    p1 = plug.probability(treatment={"S": 1}, outcome={"C": 1})
+    p0 = plug.probability(treatment={"S": 0}, outcome={"C": 1})
     assert p1.value == pytest.approx(0.4525, abs=1e-12)
     assert p0.value == pytest.approx(0.4975, abs=1e-12)
-    assert 0 < p1.std_error < 0.05
+    assert 0 < plug.bootstrap(50, random_state=0).std_error < 0.05
     ate = plug.ate()
     assert ate.quantity == "ATE" and ate.value == pytest.approx(-0.045, abs=1e-12)
-    dist = plug.distribution({"S": 1})
+    dist = plug.distribution(treatment={"S": 1})
     assert dist.sum() == pytest.approx(1.0)
     # the naive association says smoking is harmful (0.85 vs 0.10-ish); the front-door says not
     assert df.groupby("S")["C"].mean().diff().iloc[-1] > 0.7
@@ -82,9 +84,9 @@ def test_napkin_matches_intervention_truth():
     df = _napkin_sample(30_000, rng)
     est = identify(CausalGraph("W1 -> W2 -> X -> Y; W1 <-> X; W1 <-> Y"), "X", "Y")
     assert est.kind == "general"
-    plug = PlugIn(n_boot=60, random_state=0).fit(df, est)
+    plug = PlugIn().fit(df, est)
     for x in (0, 1):
-        r = plug.mean({"X": x})
+        r = plug.bootstrap(50, random_state=0, treatment={"X": x}, control=None)
         assert abs(r.value - truth[x]) < 4 * r.std_error + 0.002
     naive = df.groupby("X")["Y"].mean()
     assert abs(naive[1] - naive[0] - (truth[1] - truth[0])) > 0.05
@@ -103,14 +105,16 @@ def test_multi_treatment_and_conditional_queries():
     df = _two_treatments(20_000, rng)
     g = CausalGraph("Z -> X1 -> Y; Z -> X2 -> Y; Z -> Y; X1 -> X2")
     est = identify(g, ["X1", "X2"], "Y")
-    plug = PlugIn(n_boot=50, random_state=0).fit(df, est)
-    r = plug.mean({"X1": 1, "X2": 0})
+    plug = PlugIn().fit(df, est)
+    r = plug.bootstrap(50, random_state=0, treatment={"X1": 1, "X2": 0}, control=None)
     truth = 0.05 + 0.3 + 0.4 * 0.5  # exact under do(X1=1, X2=0)
     assert abs(r.value - truth) < 4 * r.std_error
     # conditional (IDC) query P(Y | do(X1, X2), Z = 1): truth 0.05 + 0.3 + 0.4
     cond = identify(g, ["X1", "X2"], "Y", given=["Z"])
-    plug_c = PlugIn(n_boot=50, random_state=0).fit(df, cond)
-    rc = plug_c.mean({"X1": 1, "X2": 0}, given_values={"Z": 1})
+    plug_c = PlugIn().fit(df, cond)
+    rc = plug_c.bootstrap(
+        50, random_state=0, treatment={"X1": 1, "X2": 0}, control=None, given={"Z": 1}
+    )
     assert abs(rc.value - 0.75) < 4 * rc.std_error
 
 
@@ -132,12 +136,14 @@ def test_errors_and_determinism():
     est = identify(CausalGraph("S -> T -> C; S <-> C"), "S", "C")
     with pytest.raises(DataValidationError, match="Estimand"):
         PlugIn().fit(df, "S -> C")
-    a = PlugIn(n_boot=20, random_state=3).fit(df, est).ate()
-    b = PlugIn(n_boot=20, random_state=3).fit(df, est).ate()
+    a = PlugIn().fit(df, est).bootstrap(20, random_state=3)
+    b = PlugIn().fit(df, est).bootstrap(20, random_state=3)
     np.testing.assert_array_equal(a.bootstrap, b.bootstrap)
     multi = identify(CausalGraph("Z -> X1 -> Y; Z -> X2 -> Y; Z -> Y"), ["X1", "X2"], "Y")
-    with pytest.raises(EstimandNotSupportedError, match="effect"):
-        PlugIn(n_boot=0).fit(_two_treatments(200, np.random.default_rng(0)), multi).ate()
+    with pytest.raises(EstimandNotSupportedError, match="mapping"):
+        PlugIn().fit(_two_treatments(200, np.random.default_rng(0)), multi).ate()
+    with pytest.raises(DataValidationError, match="estimand or roles"):
+        PlugIn().fit(df, est, treatment="S")
 
 
 def test_probability_table_input():
@@ -159,5 +165,18 @@ def test_probability_table_input():
         }
     )
     est = identify(CausalGraph("S -> T -> C; S <-> C"), "S", "C")
-    r = PlugIn(n_boot=50).fit(table, est).probability({"S": 1}, {"C": 1})
+    r = PlugIn().fit(table, est).probability(treatment={"S": 1}, outcome={"C": 1})
     assert r.value == pytest.approx(0.4525, abs=1e-12) and r.std_error is None
+    with pytest.raises(EstimandNotSupportedError, match="probability table"):
+        PlugIn().fit(table, est).bootstrap(10)
+
+
+def test_fit_by_roles_or_graph_matches_the_estimand():
+    ds = load_kidney_stones()
+    graph = "stone_size -> treatment -> success; stone_size -> success"
+    by_graph = PlugIn().fit(ds.data, graph=graph, treatment="treatment", outcome="success")
+    by_roles = PlugIn().fit(
+        ds.data, treatment="treatment", outcome="success", covariates=["stone_size"]
+    )
+    for plug in (by_graph, by_roles):
+        assert round(plug.mean(treatment="A").value, 5) == 0.83255

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepcause.exceptions import CycleError, DataValidationError, GraphError, UnknownNodeError
-from deepcause.simulate.scm import SCM, Node, gaussian, laplace
+from deepcause.simulate.scm import SCM, Node, gaussian, laplace, no_noise
 
 
 def _linear() -> SCM:
@@ -120,3 +120,39 @@ def test_errors_name_the_problem():
     bad = SCM([Node("A", fn=lambda pa, u: np.zeros(3))])
     with pytest.raises(DataValidationError, match="shape"):
         bad.sample(5)
+
+
+def test_definition_order_is_kept_when_parents_allow():
+    # a root listed after a child of the first root is still simulated in the listed order
+    scm = SCM([Node("A"), Node("B", ("A",)), Node("C"), Node("D", ("C", "B"))])
+    assert scm.order == ("A", "B", "C", "D")
+    # so its noise is drawn in that order: B's noise comes before C's
+    noise = scm.sample_noise(3, random_state=0)
+    rng = np.random.default_rng(0)
+    for name in ("A", "B", "C", "D"):
+        np.testing.assert_array_equal(noise[name], rng.standard_normal(3))
+    assert SCM([Node("Y", ("X",)), Node("X")]).order == ("X", "Y")
+
+
+def test_column_names_no_noise_and_column_graph():
+    scm = SCM(
+        [
+            Node("x", dim=2, column_names=("age", "income")),
+            Node("t", ("x",), lambda pa, u: pa["x"].sum(1), no_noise()),
+            Node("y", ("t", "x"), lambda pa, u: pa["t"] + u),
+        ]
+    )
+    df = scm.sample(50, random_state=0)
+    assert list(df.columns) == ["age", "income", "t", "y"]
+    np.testing.assert_allclose(df["t"], df["age"] + df["income"])  # no noise on t
+    g = scm.column_graph
+    assert g.parents("y") == frozenset({"t", "age", "income"})
+    assert g.parents("t") == frozenset({"age", "income"})
+    assert set(scm.graph.nodes) == {"x", "t", "y"}
+    hard = scm.sample(4, do={"x": np.array([1.0, 2.0])}, random_state=0)
+    assert hard["t"].tolist() == [3.0] * 4
+    with pytest.raises(GraphError, match="distinct"):
+        Node("x", dim=2, column_names=("a",))
+    one = SCM([Node("z", column_names=("zz",)), Node("w", ("z",))])
+    assert list(one.sample(3, random_state=0).columns) == ["zz", "w"]
+    assert str(one.column_graph) == "zz -> w"

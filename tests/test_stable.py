@@ -22,6 +22,12 @@ from deepcause.stable import (
 from deepcause.stable.weights import _covariance_loss
 
 
+def _draw(*args, **kwargs):
+    """``make_covariate_shift`` as arrays: covariates X, outcome y and the truth."""
+    ds = make_covariate_shift(*args, **kwargs)
+    return ds.data[list(ds.covariates)].to_numpy(), ds.data[ds.outcome].to_numpy(), ds.truth
+
+
 def _corr_offdiag(X, w=None):
     c = np.cov(X.T, aweights=w)
     d = np.sqrt(np.diag(c))
@@ -37,7 +43,7 @@ def correlated():
 
 
 def test_simulation_matches_its_description():
-    X, y, info = make_covariate_shift(3000, p=10, r=2.5, kind="linear", random_state=0)
+    X, y, info = _draw(3000, p=10, r=2.5, kind="linear", random_state=0)
     S, V = X[:, :5], X[:, 5:]
     np.testing.assert_allclose(info["beta_s"], [1 / 3, -2 / 3, 1, -1 / 3, 2 / 3])
     assert np.allclose(beta_stable(8)[6:], [1 / 3, -2 / 3])
@@ -45,21 +51,21 @@ def test_simulation_matches_its_description():
     assert np.var(y - S @ info["beta_s"]) == pytest.approx(0.3, rel=0.1)
     # V_b tracks f(S) for r > 0 and -f(S) for r < 0; unbiased V stay independent of S
     assert np.corrcoef(V[:, -1], info["f"])[0, 1] > 0.8
-    Xn, _, infon = make_covariate_shift(3000, p=10, r=-2.5, kind="linear", random_state=0)
+    Xn, _, infon = _draw(3000, p=10, r=-2.5, kind="linear", random_state=0)
     assert np.corrcoef(Xn[:, -1], infon["f"])[0, 1] < -0.8
     assert np.abs(np.corrcoef(np.column_stack([S, V[:, :-1]]).T)[5:, :5]).max() < 0.1
     # S_j = 0.8 Z_j + 0.2 Z_{j+1}: neighbours correlate 0.16 / 0.68 before selection
-    Xw, _, _ = make_covariate_shift(3000, p=10, r=1.0001, kind="linear", random_state=0)
+    Xw, _, _ = _draw(3000, p=10, r=1.0001, kind="linear", random_state=0)
     assert np.corrcoef(Xw[:, 0], Xw[:, 1])[0, 1] == pytest.approx(0.16 / 0.68, abs=0.05)
-    X20, _, info20 = make_covariate_shift(100, p=20, random_state=1)
+    X20, _, info20 = _draw(100, p=20, random_state=1)
     assert X20.shape == (100, 20) and info20["biased"].sum() == 2
     assert len(TEST_RATES) == 10
-    a = make_covariate_shift(50, random_state=3)[1]
-    b = make_covariate_shift(50, random_state=3)[1]
+    a = _draw(50, random_state=3)[1]
+    b = _draw(50, random_state=3)[1]
     np.testing.assert_array_equal(a, b)
     for bad in ({"p": 15}, {"r": 1.0}, {"kind": "cubic"}, {"n": 0}):
         with pytest.raises(DataValidationError):
-            make_covariate_shift(**{"n": 10, **bad})
+            _draw(**{"n": 10, **bad})
 
 
 def test_covariance_loss_gradient_is_exact():
@@ -137,10 +143,9 @@ def test_nonlinear_dependence_is_removed_where_linear_decorrelation_is_blind():
 
 
 def test_reweighting_is_more_stable_than_ols_under_selection_bias():
-    X, y, info = make_covariate_shift(1000, p=10, r=2.5, random_state=4)
+    X, y, info = _draw(1000, p=10, r=2.5, random_state=4)
     tests = [
-        make_covariate_shift(1000, p=10, r=r, random_state=50 + k)
-        for k, r in enumerate((-3.0, -1.5, 1.5, 3.0))
+        _draw(1000, p=10, r=r, random_state=50 + k) for k, r in enumerate((-3.0, -1.5, 1.5, 3.0))
     ]
 
     def scores(model):
@@ -183,11 +188,11 @@ def test_regressor_contract_and_errors(correlated):
 
 
 def test_do_no_harm_keeps_ols_when_linear_model_is_right():
-    X, y, _ = make_covariate_shift(800, p=10, r=2.5, kind="linear", random_state=6)
+    X, y, _ = _draw(800, p=10, r=2.5, kind="linear", random_state=6)
     m = StableRegressor(do_no_harm=True).fit(X, y)
     assert not m.used_weights_ and m.misspecification_pvalue_ > 0.01
     np.testing.assert_allclose(m.coef_, LinearRegression().fit(X, y).coef_)
-    Xp, yp, _ = make_covariate_shift(800, p=10, r=2.5, kind="poly", random_state=6)
+    Xp, yp, _ = _draw(800, p=10, r=2.5, kind="poly", random_state=6)
     fast = NonlinearDecorrelationWeights(n_folds=2)
     mp = StableRegressor(weighting=fast, do_no_harm=True).fit(Xp, yp)
     assert mp.used_weights_ and mp.misspecification_pvalue_ < 0.01
@@ -210,7 +215,7 @@ def test_misspecification_test_has_nominal_size():
 
 
 def test_do_no_harm_reports_the_weights_it_used():
-    X, y, _ = make_covariate_shift(600, p=10, r=2.5, kind="linear", random_state=6)
+    X, y, _ = _draw(600, p=10, r=2.5, kind="linear", random_state=6)
     m = StableRegressor(do_no_harm=True).fit(X, y)
     assert not m.used_weights_
     assert m.effective_sample_size_ == 600 and np.all(m.weights_ == 1)

@@ -10,12 +10,18 @@ pytest.importorskip("torch")
 from sklearn.base import clone  # noqa: E402
 from sklearn.linear_model import LinearRegression  # noqa: E402
 
-from deepcause.exceptions import DataValidationError  # noqa: E402
+from deepcause.exceptions import InvalidParameterError  # noqa: E402
 from deepcause.simulate import make_covariate_shift  # noqa: E402
 from deepcause.stable import (  # noqa: E402
     DeepGlobalBalancingWeights,
     StableRegressor,
 )
+
+
+def _draw(*args, **kwargs):
+    """``make_covariate_shift`` as arrays: covariates X, outcome y and the truth."""
+    ds = make_covariate_shift(*args, **kwargs)
+    return ds.data[list(ds.covariates)].to_numpy(), ds.data[ds.outcome].to_numpy(), ds.truth
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +50,15 @@ def test_dgbr_weights_balance_and_keep_a_valid_weighting(correlated):
 
 
 def test_dgbr_is_reproducible_and_depends_on_random_state(correlated):
-    a = DeepGlobalBalancingWeights(n_epochs=50, random_state=1).fit(correlated).weights_
-    b = clone(DeepGlobalBalancingWeights(n_epochs=50, random_state=1)).fit(correlated).weights_
-    c = DeepGlobalBalancingWeights(n_epochs=50, random_state=2).fit(correlated).weights_
+    a = DeepGlobalBalancingWeights(max_epochs=50, random_state=1).fit(correlated).weights_
+    b = clone(DeepGlobalBalancingWeights(max_epochs=50, random_state=1)).fit(correlated).weights_
+    c = DeepGlobalBalancingWeights(max_epochs=50, random_state=2).fit(correlated).weights_
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
 
 def test_dgbr_shrinks_the_spurious_coefficient():
-    X, y, info = make_covariate_shift(1000, p=10, r=2.5, random_state=4)
+    X, y, info = _draw(1000, p=10, r=2.5, random_state=4)
     ols = LinearRegression().fit(X, y)
     dg = StableRegressor(weighting=DeepGlobalBalancingWeights(random_state=0)).fit(X, y)
     # OLS leans on the biased V_b; the balanced fit much less, and its beta_S is closer
@@ -64,7 +70,17 @@ def test_dgbr_shrinks_the_spurious_coefficient():
     assert beta_err(dg) < beta_err(ols)
 
 
-@pytest.mark.parametrize("bad", [{"hidden": 0}, {"n_epochs": 1.5}, {"dim": 0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"hidden_sizes": 0},
+        {"hidden_sizes": (8, 0)},
+        {"max_epochs": 1.5},
+        {"max_epochs": 0},
+        {"learning_rate": 0.0},
+        {"dim": 0},
+    ],
+)
 def test_dgbr_rejects_bad_settings(bad, correlated):
-    with pytest.raises(DataValidationError):
+    with pytest.raises(InvalidParameterError, match=next(iter(bad))):
         DeepGlobalBalancingWeights(**bad).fit(correlated)

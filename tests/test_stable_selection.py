@@ -21,6 +21,12 @@ from deepcause.stable import (
 from deepcause.stable.weights import _poly_ridge_drop_one_predictions
 
 
+def _draw(*args, **kwargs):
+    """``make_covariate_shift`` as arrays: covariates X, outcome y and the truth."""
+    ds = make_covariate_shift(*args, **kwargs)
+    return ds.data[list(ds.covariates)].to_numpy(), ds.data[ds.outcome].to_numpy(), ds.truth
+
+
 def _beta_error(model, info):
     return float(np.abs(model.coef_[info["stable"]] - info["beta_s"]).sum())
 
@@ -42,7 +48,7 @@ def test_shared_polynomial_ridge_equals_the_sklearn_pipeline():
 
 
 def test_selector_finds_the_stable_variables_and_drops_the_spurious_one():
-    X, y, info = make_covariate_shift(1000, p=10, r=2.5, kind="poly", random_state=1)
+    X, y, info = _draw(1000, p=10, r=2.5, kind="poly", random_state=1)
     # the biased V_b is strongly predictive in the training data...
     assert abs(LinearRegression().fit(X, y).coef_[-1]) > 0.3
     sel = StableVariableSelector().fit(X, y)
@@ -53,10 +59,9 @@ def test_selector_finds_the_stable_variables_and_drops_the_spurious_one():
 
 
 def test_selection_refit_beats_ols_and_reweighting_on_beta_and_stability():
-    X, y, info = make_covariate_shift(1000, p=10, r=2.5, kind="poly", random_state=2)
+    X, y, info = _draw(1000, p=10, r=2.5, kind="poly", random_state=2)
     tests = [
-        make_covariate_shift(1000, p=10, r=r, random_state=70 + k)
-        for k, r in enumerate((-3.0, -1.5, 1.5, 3.0))
+        _draw(1000, p=10, r=r, random_state=70 + k) for k, r in enumerate((-3.0, -1.5, 1.5, 3.0))
     ]
 
     def rmse(model):
@@ -74,7 +79,7 @@ def test_selection_refit_beats_ols_and_reweighting_on_beta_and_stability():
 
 
 def test_selection_does_no_harm_in_the_linear_case():
-    X, y, info = make_covariate_shift(800, p=10, r=2.5, kind="linear", random_state=3)
+    X, y, info = _draw(800, p=10, r=2.5, kind="linear", random_state=3)
     ours = StableRegressor(select_variables=True).fit(X, y)
     ols = LinearRegression().fit(X, y)
     np.testing.assert_array_equal(ours.support_, info["stable"])
@@ -85,7 +90,7 @@ def test_selection_does_no_harm_in_the_linear_case():
 
 
 def test_selection_is_reproducible_and_depends_on_random_state():
-    X, y, _ = make_covariate_shift(400, p=10, r=2.5, random_state=4)
+    X, y, _ = _draw(400, p=10, r=2.5, random_state=4)
     a = StableVariableSelector(n_folds=2, random_state=5).fit(X, y)
     b = clone(a).fit(X, y)
     c = StableVariableSelector(n_folds=2, random_state=6).fit(X, y)
@@ -105,7 +110,7 @@ def test_selector_with_no_signal_selects_nothing_and_regressor_predicts_the_mean
 
 
 def test_selection_errors_are_clear():
-    X, y, _ = make_covariate_shift(200, p=10, r=2.5, random_state=8)
+    X, y, _ = _draw(200, p=10, r=2.5, random_state=8)
     with pytest.raises(NotFittedError):
         StableVariableSelector().get_support()
     with pytest.raises(DataValidationError, match="rows"):

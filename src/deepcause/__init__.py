@@ -23,7 +23,10 @@ from .graph.criteria import (
     is_valid_adjustment_set,
 )
 from .identification.algorithm import identify
+from .identification.bounds import Bounds, bounds
+from .identification.counterfactual import CounterfactualEstimand, cf, identify_counterfactual
 from .identification.estimand import Estimand, Expression, Fraction, P, Product, Sum
+from .identification.mediation import MediationEstimand, identify_mediation
 from .results import EffectEstimate
 
 __version__ = "0.1.0"
@@ -45,6 +48,13 @@ __all__ = [
     "NotIdentifiableError",
     "PositivityWarning",
     "identify",
+    "identify_mediation",
+    "MediationEstimand",
+    "bounds",
+    "Bounds",
+    "identify_counterfactual",
+    "cf",
+    "CounterfactualEstimand",
     "Estimand",
     "Expression",
     "P",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -34,6 +35,7 @@ from sklearn.utils._param_validation import InvalidParameterError as _SklearnPar
 from .exceptions import InvalidParameterError, NotFittedError
 
 __all__ = [
+    "RANDOM_STATE",
     "HasMethods",
     "Interval",
     "Options",
@@ -41,6 +43,9 @@ __all__ = [
     "ParameterValidationMixin",
     "check_is_fitted",
 ]
+
+#: the constraint of every ``random_state``: None, a non-negative int, a RandomState or a Generator
+RANDOM_STATE: list[Any] = ["random_state", np.random.Generator]
 
 
 class ParameterValidationMixin:

@@ -15,6 +15,9 @@ __all__ = [
     "require_dataframe",
     "require_columns",
     "check_finite",
+    "check_scale",
+    "scaled_std",
+    "SAFE_MAX",
     "check_binary",
     "check_group_sizes",
     "check_not_constant",
@@ -24,7 +27,13 @@ __all__ = [
 
 
 def require_dataframe(data: object, what: str = "data") -> pd.DataFrame:
-    """Return ``data`` as a DataFrame or raise a clear ``TypeError``."""
+    """Return ``data`` if it is a DataFrame, else raise :class:`DataValidationError`.
+
+    >>> require_dataframe([[1, 2]], what="X")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: X must be a pandas DataFrame with one column per variable, got list; wrap arrays with pd.DataFrame(array, columns=[...])
+    """
     if isinstance(data, pd.DataFrame):
         return data
     raise DataValidationError(
@@ -56,8 +65,61 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], role: str = "varia
         raise DataValidationError("; ".join(parts) + f"; available columns: {shown}{more}")
 
 
+SAFE_MAX = 1e150  # larger magnitudes overflow squares, products and variances to inf
+
+
+def scaled_std(X: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Standard deviation computed on ``X / max|X|`` and scaled back, so it cannot overflow.
+
+    >>> x = np.array([[1e200], [-1e200], [3e200]])   # np.std(x) overflows to inf
+    >>> round(float(scaled_std(x)[0]) / 1e200, 4)
+    1.633
+    """
+    X = np.asarray(X, dtype=float)
+    top = np.max(np.abs(X), axis=axis, keepdims=True) if X.size else np.ones((1,) * X.ndim)
+    top = np.where((top > 0) & np.isfinite(top), top, 1.0)
+    return np.squeeze(top, axis=axis) * np.std(X / top, axis=axis)
+
+
+def check_scale(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
+    """Raise if a numeric column holds values beyond ``±SAFE_MAX`` or has a non-finite spread.
+
+    Such columns overflow to inf inside standardisation and least squares, and a confounder
+    silently turns into zeros; they are refused instead (NaN and inf: see
+    :func:`check_finite`).
+
+    >>> check_scale(pd.DataFrame({"income": [1.0, 2e300]}))
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: column 'income' has values up to 2e+300 in magnitude, beyond the safe range ±1e+150 where squares and variances overflow; rescale the column (e.g. divide it by 1e+300) before fitting
+    """
+    cols = list(df.columns if columns is None else columns)
+    for c in cols:
+        col = df[c]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        values = col.to_numpy(dtype=float, na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        top = float(np.max(np.abs(finite))) if finite.size else 0.0
+        if top == 0.0:  # empty or all zeros: nothing can overflow (and 0 / 0 would warn)
+            continue
+        if top > SAFE_MAX or not np.isfinite(np.var(finite / top) * top):
+            raise DataValidationError(
+                f"column {c!r} has values up to {top:.3g} in magnitude, beyond the safe range "
+                f"±{SAFE_MAX:.0e} where squares and variances overflow; rescale the column "
+                f"(e.g. divide it by {10 ** np.floor(np.log10(top)):.0e}) before fitting"
+            )
+
+
 def check_finite(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
-    """Raise if numeric columns contain NaN or inf, naming columns and row counts."""
+    """Raise if numeric columns contain NaN or inf, naming columns and row counts, or values
+    beyond the safe range (:func:`check_scale`).
+
+    >>> check_finite(pd.DataFrame({"x": [1.0, np.inf, np.nan], "t": [0, 1, 1]}))
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: missing or infinite values in 'x' (2 rows); 2 rows affected in all. Drop them (df.dropna()) or impute them before fitting.
+    """
     cols = list(df.columns if columns is None else columns)
     sub = df[cols]
     problems = []
@@ -77,12 +139,20 @@ def check_finite(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None
             f"missing or infinite values in {', '.join(problems)}; {int(bad_rows.sum())} rows "
             "affected in all. Drop them (df.dropna()) or impute them before fitting."
         )
+    check_scale(sub, cols)
 
 
 def check_binary(values: pd.Series | np.ndarray, name: str = "treatment") -> np.ndarray:
     """Return a 0/1 integer array or raise showing the values seen.
 
     Booleans and any two-valued numeric column with values {0, 1} are accepted.
+
+    >>> check_binary(pd.Series([True, False, True]))
+    array([1, 0, 1])
+    >>> check_binary([0, 1, 2], name="dose")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: dose must be binary with values 0 and 1; values seen: ['0', '1', '2']...
     """
     arr = np.asarray(values)
     if arr.dtype == bool:
@@ -92,14 +162,21 @@ def check_binary(values: pd.Series | np.ndarray, name: str = "treatment") -> np.
         shown = sorted(map(str, seen))[:10]
         raise DataValidationError(
             f"{name} must be binary with values 0 and 1; values seen: {shown}"
-            f"{' ...' if len(seen) > 10 else ''}. Recode it (e.g. df[{name!r}] == value) or use "
-            "an estimator for multi-valued treatments."
+            f"{' ...' if len(seen) > 10 else ''}. Recode it as 0/1 (for example compare the "
+            "column with the level of interest, (column == level).astype(int)), or use an "
+            "estimator for multi-valued treatments (PlugIn on discrete data)."
         )
     return arr.astype(np.int64)
 
 
 def check_group_sizes(t: np.ndarray, name: str = "treatment", minimum: int = 2) -> None:
-    """Raise if a treatment arm has fewer than ``minimum`` units."""
+    """Raise if a treatment arm has fewer than ``minimum`` units.
+
+    >>> check_group_sizes(np.array([1, 1, 1, 0]))
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: treatment group 0 has 1 unit(s); at least 2 are needed in each group to estimate an effect.
+    """
     for arm in (0, 1):
         count = int(np.sum(t == arm))
         if count < minimum:
@@ -119,7 +196,13 @@ def _is_constant(col: pd.Series) -> bool:
 
 
 def check_not_constant(df: pd.DataFrame, columns: Sequence[str], role: str = "covariate") -> None:
-    """Raise if one of ``columns`` takes a single value."""
+    """Raise if one of ``columns`` takes a single value.
+
+    >>> check_not_constant(pd.DataFrame({"age": [30, 40], "site": [1, 1]}), ["age", "site"])
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: covariate column(s) ['site'] are constant and carry no information; drop them.
+    """
     constant = [c for c in columns if _is_constant(df[c])]
     if constant:
         raise DataValidationError(
@@ -128,7 +211,15 @@ def check_not_constant(df: pd.DataFrame, columns: Sequence[str], role: str = "co
 
 
 def check_no_duplicate_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
-    """Raise if two of ``columns`` hold identical values (or a name is repeated)."""
+    """Raise if two of ``columns`` hold identical values (or a name is repeated).
+
+    >>> df = pd.DataFrame({"a": [1, 2, 3], "b": [1, 2, 3], "c": [3, 2, 1]})
+    >>> check_no_duplicate_columns(df, ["a", "c"])  # fine: nothing raised
+    >>> check_no_duplicate_columns(df, ["a", "b", "c"])
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: columns [['a', 'b']] hold identical values; keep one of each group.
+    """
     names = list(columns)
     repeated = sorted({c for c in names if names.count(c) > 1})
     if repeated:
@@ -156,7 +247,15 @@ def check_no_duplicate_columns(df: pd.DataFrame, columns: Sequence[str]) -> None
 
 
 def numeric_covariates(df: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Return a float matrix of ``columns``; categorical ones are one-hot encoded with a warning."""
+    """Return a float matrix of ``columns``; categorical ones are one-hot encoded with a warning.
+
+    Boolean columns become 0/1 without a warning.
+
+    >>> X, names = numeric_covariates(pd.DataFrame({"age": [30, 40], "smoker": [True, False]}),
+    ...                               ["age", "smoker"])
+    >>> X.tolist(), names
+    ([[30.0, 1.0], [40.0, 0.0]], ['age', 'smoker_True'])
+    """
     categorical = [
         c
         for c in columns
@@ -173,4 +272,5 @@ def numeric_covariates(df: pd.DataFrame, columns: Sequence[str]) -> tuple[np.nda
                 stacklevel=3,
             )
         sub = pd.get_dummies(sub, columns=categorical, drop_first=True, dtype=float)
+    check_scale(sub)
     return sub.to_numpy(dtype=float), [str(c) for c in sub.columns]

@@ -26,15 +26,44 @@ __all__ = [
 
 
 class DeepCauseError(Exception):
-    """Base class of all deepcause errors."""
+    """Base class of all deepcause errors.
+
+    Examples
+    --------
+    >>> from deepcause import CausalGraph
+    >>> try:
+    ...     CausalGraph("X -> Y -> X")
+    ... except ValueError as err:  # every DeepCauseError is also a built-in error type
+    ...     print(type(err).__name__, "DeepCauseError" in [c.__name__ for c in type(err).__mro__])
+    CycleError True
+    """
 
 
 class GraphError(DeepCauseError, ValueError):
-    """A causal graph is malformed (cycle, self loop, contradictory edge, bad syntax...)."""
+    """A causal graph is malformed (cycle, self loop, contradictory edge, bad syntax...).
+
+    Examples
+    --------
+    >>> from deepcause import CausalGraph
+    >>> CausalGraph("X -> X")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.GraphError: ...
+    """
 
 
 class CycleError(GraphError):
-    """The directed part of a graph has a cycle; ``cycle`` holds the nodes in order."""
+    """The directed part of a graph has a cycle; ``cycle`` holds the nodes in order.
+
+    Examples
+    --------
+    >>> from deepcause import CausalGraph
+    >>> try:
+    ...     CausalGraph("A -> B; B -> C; C -> A")
+    ... except ValueError as err:
+    ...     print(type(err).__name__, err.cycle)
+    CycleError ('A', 'B', 'C', 'A')
+    """
 
     def __init__(self, message: str, cycle: tuple[str, ...] = ()) -> None:
         super().__init__(message)
@@ -42,11 +71,29 @@ class CycleError(GraphError):
 
 
 class UnknownNodeError(GraphError):
-    """A query or operation names a node that is not in the graph."""
+    """A query or operation names a node that is not in the graph.
+
+    Examples
+    --------
+    >>> from deepcause import CausalGraph
+    >>> CausalGraph("X -> Y").parents("Z")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.UnknownNodeError: ...
+    """
 
 
 class QueryError(DeepCauseError, ValueError):
-    """A causal query is malformed (empty sets, treatment overlapping outcome, ...)."""
+    """A causal query is malformed (empty sets, treatment overlapping outcome, ...).
+
+    Examples
+    --------
+    >>> from deepcause import identify
+    >>> identify("X -> Y", "X", "X")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.QueryError: ...
+    """
 
 
 class NotIdentifiableError(DeepCauseError, ValueError):
@@ -54,6 +101,15 @@ class NotIdentifiableError(DeepCauseError, ValueError):
 
     The identification engine sets ``hedge`` (a pair of node sets ``(F, F_prime)``), ``query``
     (readable text of the query) and may add more structured detail.
+
+    Examples
+    --------
+    >>> from deepcause import identify
+    >>> try:
+    ...     identify("X -> Y; X <-> Y", "X", "Y")
+    ... except ValueError as err:
+    ...     print(type(err).__name__, sorted(err.hedge[0]))
+    NotIdentifiableError ['X', 'Y']
     """
 
     def __init__(
@@ -69,32 +125,99 @@ class NotIdentifiableError(DeepCauseError, ValueError):
 
 
 class DataValidationError(DeepCauseError, ValueError):
-    """Input data cannot be used as given (missing column, NaN, wrong type, ...)."""
+    """Input data cannot be used as given (missing column, NaN, wrong type, ...).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from deepcause.estimate import IPW
+    >>> IPW().fit(pd.DataFrame({"t": [0, 1], "y": [1.0, 2.0]}), treatment="t", outcome="z")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: ...
+    """
 
 
 class EstimandNotSupportedError(DeepCauseError, ValueError):
-    """An estimator was given an estimand it cannot compute; the message names one that can."""
+    """An estimator was given an estimand it cannot compute; the message names one that can.
+
+    Examples
+    --------
+    >>> from deepcause import identify
+    >>> from deepcause.estimate import IPW
+    >>> from deepcause.simulate import make_frontdoor
+    >>> ds = make_frontdoor(200, random_state=0)
+    >>> IPW().fit(ds.data, identify(ds.graph, "X", "Y"))
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.EstimandNotSupportedError: ...
+    """
 
 
 class NotFittedError(DeepCauseError, AttributeError):
-    """A method that needs a fitted model was called before ``fit``."""
+    """A method that needs a fitted model was called before ``fit``.
+
+    Examples
+    --------
+    >>> from deepcause.estimate import IPW
+    >>> IPW().ate()
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.NotFittedError: IPW is not fitted yet; call fit() first
+    """
 
 
 class InvalidParameterError(DeepCauseError, ValueError):
-    """A hyper-parameter given to ``__init__`` is outside its declared constraints (checked in ``fit``)."""
+    """A hyper-parameter given to ``__init__`` is outside its declared constraints.
+
+    Raised by ``fit``, which validates the declared ``_parameter_constraints`` first.
+
+    Examples
+    --------
+    >>> issubclass(InvalidParameterError, ValueError)
+    True
+    """
 
 
 class ModelFileError(DeepCauseError, ValueError):
-    """A saved model file is missing, corrupt, tampered with or from an unknown format version."""
+    """A saved model file is missing, corrupt, tampered with or from an unknown format version.
+
+    Examples
+    --------
+    >>> issubclass(ModelFileError, DeepCauseError) and issubclass(ModelFileError, ValueError)
+    True
+    """
 
 
 class DeepCauseWarning(UserWarning):
-    """Base class of deepcause warnings."""
+    """Base class of deepcause warnings.
+
+    Examples
+    --------
+    >>> issubclass(PositivityWarning, DeepCauseWarning)
+    True
+    """
 
 
 class PositivityWarning(DeepCauseWarning):
-    """Treatment groups overlap poorly: some units have propensity scores near 0 or 1."""
+    """Treatment groups overlap poorly: some units have propensity scores near 0 or 1.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("limited overlap", PositivityWarning)
+    >>> caught[0].category.__name__
+    'PositivityWarning'
+    """
 
 
 class WeakInstrumentWarning(DeepCauseWarning):
-    """An instrument is weak (first-stage F statistic below 10)."""
+    """An instrument is weak (first-stage F statistic below 10).
+
+    Examples
+    --------
+    >>> issubclass(WeakInstrumentWarning, DeepCauseWarning)
+    True
+    """

@@ -43,6 +43,26 @@ def _freeze_array(values: Any) -> np.ndarray | None:
     return arr
 
 
+_UNSAFE = object()
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` as plain JSON types, or the ``_UNSAFE`` marker."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        items = {str(k): _json_safe(v) for k, v in value.items()}
+        return _UNSAFE if any(v is _UNSAFE for v in items.values()) else items
+    if isinstance(value, list | tuple):
+        items = [_json_safe(v) for v in value]
+        return _UNSAFE if any(v is _UNSAFE for v in items) else items
+    return _UNSAFE
+
+
 def query_label(
     outcome: str, treatment: str, t1: Any = 1, t0: Any = None, population: str = "all"
 ) -> str:
@@ -146,6 +166,32 @@ class Diagnostics:
         items = dict(mapping or {})
         extra = {k: v for k, v in items.items() if k not in known}
         return cls(**{k: v for k, v in items.items() if k in known}, extra=extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-serialisable facts: overlap, balance, ESS, SMD, first-stage F, notes.
+
+        Per-unit arrays (propensity, weights) are left out; ``extra`` keeps its JSON-safe
+        entries (numbers, strings, lists and mappings of them).
+
+        >>> Diagnostics(first_stage_f=25.0, extra={"k": 2, "model": object()}).to_dict()
+        {'first_stage_f': 25.0, 'notes': ['first-stage F = 25'], 'extra': {'k': 2}}
+        """
+        out: dict[str, Any] = {}
+        for name in ("overlap", "max_abs_smd_before", "max_abs_smd_after", "ess"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = _json_safe(value)
+        if self.first_stage_f is not None:
+            out["first_stage_f"] = float(self.first_stage_f)
+        if self.balance is not None and len(self.balance):
+            out["balance"] = {
+                str(k): {c: _json_safe(v) for c, v in row.items()}
+                for k, row in self.balance.iterrows()
+            }
+        out["notes"] = self.messages()
+        extra = {k: _json_safe(v) for k, v in self.extra.items()}
+        out["extra"] = {k: v for k, v in extra.items() if v is not _UNSAFE}
+        return out
 
     def messages(self) -> list[str]:
         """The diagnostics as sentences, for ``summary()``'s numbered notes."""
@@ -294,12 +340,14 @@ class EffectEstimate:
             "n": self.n,
             "estimand": None if self.estimand is None else str(self.estimand),
             "notes": self.diagnostics.messages(),
+            "diagnostics": self.diagnostics.to_dict(),
         }
 
     def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:
         """One-row tidy DataFrame of the estimate."""
         d = self.to_dict(alpha)
         d["notes"] = "; ".join(d["notes"])
+        del d["diagnostics"]
         return pd.DataFrame([d])
 
     def summary(self, alpha: float = 0.05) -> Summary:
@@ -307,10 +355,13 @@ class EffectEstimate:
         rows = [("query", self.query or self.quantity), ("method", self.method), ("n", str(self.n))]
         if self.estimand is not None:
             rows.append(("estimand", str(self.estimand)))
-        rows.append(("interval", f"{100 * (1 - alpha):g}% ({self.ci_method})"))
+        rows.append(("interval", f"{100 * (1 - alpha):g}% CI ({self.ci_method})"))
         notes = self.diagnostics.messages()
         if self.std_error is None and self.bootstrap is None:
-            notes.append(f"{self.method or 'this estimator'} reports no valid standard error")
+            notes.append(
+                f"{self.method or 'this estimator'} reports no valid standard error; call "
+                "bootstrap() for an interval"
+            )
         return Summary(self.method or "EffectEstimate", rows, self.coef_table(alpha), notes)
 
     def __str__(self) -> str:

@@ -24,7 +24,17 @@ def graph_from_args(args: argparse.Namespace) -> CausalGraph | None:
         path = Path(args.graph_file)
         if not path.is_file():
             raise DataValidationError(f"graph file {str(path)!r} does not exist")
-        return CausalGraph(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        try:
+            if b"\x00" in raw:
+                raise UnicodeDecodeError("utf-8", raw, 0, 1, "NUL byte")
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataValidationError(
+                f"graph file {str(path)!r} is not UTF-8 text; write the graph as text, "
+                "e.g. 'Z -> X -> Y; Z -> Y'"
+            ) from None
+        return CausalGraph(text)
     if args.graph is not None:
         return CausalGraph(args.graph)
     return None

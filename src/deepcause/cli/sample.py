@@ -1,18 +1,21 @@
 """``deepcause sample``: fit a causal generative model on a CSV and write samples under do().
 
-Exit codes: 0 success, 1 bad input (unknown node, malformed graph, do-value or data), 2 usage.
+Exit codes: 0 success, 1 bad input (unknown node, malformed graph, do-value, data or output
+path), 2 usage, 3 the interventional query is not identifiable from the graph.
+The output path is checked before training: an existing file is overwritten only with
+``--force``, and never when it is one of the inputs.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import pandas as pd
 
 from ..exceptions import DataValidationError
 from ._graph_args import add_graph_arguments, graph_from_args
+from ._io import add_table_arguments, check_output, non_negative_int, positive_int, read_table
 
 _EPILOG = """\
 examples:
@@ -74,15 +77,14 @@ def _number_or_text(value: str) -> object:
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    from ..generative import CausalGenerativeModel
+    from ..generative import CausalGenerativeModel  # guards torch (the optional deep extra)
 
-    path = Path(args.data)
-    if not path.is_file():
-        raise DataValidationError(f"data file {str(path)!r} does not exist")
-    df = pd.read_csv(path)
+    out = check_output(args.out, [args.data, args.graph_file], args.force)
+    df = read_table(args.data, sep=args.sep, encoding=args.encoding)
     graph = graph_from_args(args)
     do = parse_do(args.do)
-    graph.check_nodes(list(do), role="--do node")
+    if do:
+        graph.check_nodes(list(do), role="--do node")
     model = CausalGenerativeModel(
         graph,
         mechanisms=args.mechanism,
@@ -91,10 +93,10 @@ def _cmd(args: argparse.Namespace) -> int:
         verbose=not args.quiet and "auto",
     ).fit(df)
     samples = model.sample(args.n, do=_match_levels(do, df), random_state=args.seed)
-    if args.out == "-":
+    if out is None:
         samples.to_csv(sys.stdout, index=False)
     else:
-        samples.to_csv(args.out, index=False)
+        samples.to_csv(out, index=False)
         what = ", ".join(f"{k}={v}" if not callable(v) else f"{k} shifted" for k, v in do.items())
         print(
             f"wrote {len(samples)} samples{f' under do({what})' if do else ''} to {args.out}",
@@ -135,15 +137,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="CSV file with one column per node")
     add_graph_arguments(p, required=True)
     p.add_argument("--do", action="append", help="intervention NODE=VALUE or NODE+=DELTA")
-    p.add_argument("-n", type=int, default=1000, help="number of samples (default 1000)")
+    add_table_arguments(p)
+    p.add_argument("-n", type=positive_int, default=1000, help="number of samples (default 1000)")
     p.add_argument("--out", default="samples.csv", help="output CSV ('-' for stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.add_argument(
         "--mechanism",
         choices=_MECHANISMS,
         default="auto",
         help="mechanism for continuous nodes (discrete ones are categorical)",
     )
-    p.add_argument("--epochs", type=int, default=None, help="maximum training epochs per node")
-    p.add_argument("--seed", type=int, default=None, help="random seed (reproducible output)")
+    p.add_argument(
+        "--epochs", type=positive_int, default=None, help="maximum training epochs per node"
+    )
+    p.add_argument(
+        "--seed", type=non_negative_int, default=None, help="random seed (reproducible output)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd)

@@ -1,16 +1,15 @@
-"""Bundled benchmark data (offline, no downloads), each as a dataset with roles and truth.
+"""Bundled benchmark data (offline, no downloads), each a :class:`CausalDataset` with roles and truth.
 
 >>> from deepcause.datasets import load_kidney_stones
->>> load_kidney_stones().data.shape
-(700, 3)
+>>> ds = load_kidney_stones()
+>>> ds.data.shape, ds.treatment, ds.outcome, ds.covariates
+((700, 3), 'treatment', 'success', ('stone_size',))
 """
 
 from __future__ import annotations
 
+from .dataset import ROLES, CausalDataset
 from .loaders import (
-    CausalDataset,
-    EconDataset,
-    SachsDataset,
     load_acic2016,
     load_card,
     load_ihdp,
@@ -24,8 +23,7 @@ from .loaders import (
 
 __all__ = [
     "CausalDataset",
-    "EconDataset",
-    "SachsDataset",
+    "ROLES",
     "load_ihdp",
     "load_lalonde",
     "load_jobs",

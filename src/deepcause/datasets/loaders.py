@@ -1,9 +1,10 @@
 """Loaders for the benchmark data bundled in ``deepcause/data`` (offline, no downloads).
 
-Every effect benchmark comes back as a :class:`CausalDataset`: the observed data, the roles of
-the columns, the ground truth when it is known and, for semi-synthetic sets, the noiseless
-potential outcomes ``mu0``/``mu1``. Instrumental-variable and selection data (Card, Mroz) come
-back as :class:`EconDataset`, the Sachs protein data as :class:`SachsDataset`.
+Every loader returns a :class:`~deepcause.datasets.CausalDataset`: the observed data, the roles
+of the columns (treatment, outcome, covariates; instruments and controls for Card; selection
+for Mroz; variables, interventions and condition for Sachs), the ground truth or reference
+numbers when known and, for semi-synthetic sets, the noiseless potential outcomes
+``extras["mu0"]``/``extras["mu1"]`` (also ``ds.mu0``/``ds.mu1``).
 
 >>> ds = load_ihdp(1)
 >>> ds.data.shape, round(ds.truth["ATE"], 4)
@@ -15,26 +16,16 @@ back as :class:`EconDataset`, the Sachs protein data as :class:`SachsDataset`.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
 from importlib import resources
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import DataValidationError
-from ..results import _freeze_array
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..graph.causal_graph import CausalGraph
+from .dataset import CausalDataset
 
 __all__ = [
-    "CausalDataset",
-    "EconDataset",
-    "SachsDataset",
     "load_ihdp",
     "load_lalonde",
     "load_jobs",
@@ -45,125 +36,6 @@ __all__ = [
     "load_card",
     "load_mroz",
 ]
-
-
-def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping or {}))
-
-
-@dataclass(frozen=True, eq=False)
-class CausalDataset:
-    """A data set for effect estimation with its column roles and known truth.
-
-    ``truth`` maps quantity names (``"ATE"``, ``"ATT"``, ...) to true values (empty when
-    unknown); ``mu0``/``mu1`` are the noiseless expected potential outcomes per row when known.
-    ``graph_spec`` (graph text) overrides the default graph covariates -> treatment,
-    covariates -> outcome, treatment -> outcome. ``extras`` holds per-row arrays that are not
-    observed data (noisy counterfactuals, sample indicators, ...).
-    """
-
-    data: pd.DataFrame
-    treatment: str
-    outcome: str
-    covariates: tuple[str, ...]
-    truth: Mapping[str, float] = field(default_factory=dict)
-    mu0: np.ndarray | None = None
-    mu1: np.ndarray | None = None
-    description: str = ""
-    graph_spec: str | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "covariates", tuple(self.covariates))
-        object.__setattr__(self, "truth", _frozen(self.truth))
-        object.__setattr__(self, "extras", _frozen(self.extras))
-        object.__setattr__(self, "mu0", _freeze_array(self.mu0))
-        object.__setattr__(self, "mu1", _freeze_array(self.mu1))
-        for arr in (self.mu0, self.mu1):
-            if arr is not None and len(arr) != len(self.data):
-                raise DataValidationError(
-                    f"mu0/mu1 have {len(arr)} values but the data have {len(self.data)} rows"
-                )
-
-    @cached_property
-    def graph(self) -> CausalGraph:
-        """The causal graph of the design (built on first access)."""
-        from ..graph.causal_graph import CausalGraph
-
-        if self.graph_spec is not None:
-            return CausalGraph(self.graph_spec)
-        directed = [(c, self.treatment) for c in self.covariates]
-        directed += [(c, self.outcome) for c in self.covariates]
-        directed.append((self.treatment, self.outcome))
-        return CausalGraph.from_edges(directed, nodes=[*self.covariates, self.treatment])
-
-    @property
-    def tau(self) -> np.ndarray | None:
-        """Noiseless individual effects ``mu1 - mu0`` (``None`` when unknown)."""
-        if self.mu0 is None or self.mu1 is None:
-            return None
-        return self.mu1 - self.mu0
-
-    def __repr__(self) -> str:
-        truth = ", ".join(f"{k}={v:.4g}" for k, v in self.truth.items() if _is_number(v))
-        return (
-            f"CausalDataset(n={len(self.data)}, treatment={self.treatment!r}, "
-            f"outcome={self.outcome!r}, covariates={len(self.covariates)}, truth={{{truth}}})"
-        )
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.floating, np.integer))
-
-
-@dataclass(frozen=True, eq=False)
-class EconDataset:
-    """Real econometrics data with the textbook roles of its columns and reference results.
-
-    ``instruments`` and ``controls`` describe an IV design (Card); ``selection`` is the 0/1
-    column saying when ``outcome`` is observed, with ``selection_covariates`` for the selection
-    equation and ``controls`` for the outcome equation (Mroz). ``truth`` holds the published
-    reference numbers recomputed from the file.
-    """
-
-    data: pd.DataFrame
-    outcome: str
-    treatment: str | None = None
-    instruments: tuple[str, ...] = ()
-    controls: tuple[str, ...] = ()
-    selection: str | None = None
-    selection_covariates: tuple[str, ...] = ()
-    truth: Mapping[str, float] = field(default_factory=dict)
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "truth", _frozen(self.truth))
-
-
-@dataclass(frozen=True, eq=False)
-class SachsDataset:
-    """Sachs et al. (2005) flow cytometry: data, reference edges and reagent targets.
-
-    ``graph`` builds the reference :class:`~deepcause.graph.CausalGraph` (the CMU list is a
-    DAG; the CDT list has a directed cycle and raises ``CycleError``, so use ``edges`` there).
-    """
-
-    data: pd.DataFrame
-    proteins: tuple[str, ...]
-    edges: tuple[tuple[str, str], ...]
-    targets: Mapping[str, str]
-    reference: str
-    description: str = ""
-
-    @cached_property
-    def graph(self) -> CausalGraph:
-        from ..graph.causal_graph import CausalGraph
-
-        return CausalGraph.from_edges(self.edges, nodes=self.proteins)
-
-    def observational(self) -> pd.DataFrame:
-        """The 853 cells of the general-stimulus condition ``cd3cd28`` (no inhibitor)."""
-        return self.data[self.data["condition"] == "cd3cd28"].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- file access
@@ -227,19 +99,15 @@ def load_ihdp(replication: int = 1, split: str = "all") -> CausalDataset:
     mu0, mu1 = raw["mu0"].to_numpy(float), raw["mu1"].to_numpy(float)
     data = raw[["t", "y", *covs]].astype({"t": int})
     return CausalDataset(
-        data=data,
-        treatment="t",
-        outcome="y",
-        covariates=covs,
+        data,
+        {"treatment": "t", "outcome": "y", "covariates": covs},
         truth=_effects(mu0, mu1, t),
-        mu0=mu0,
-        mu1=mu1,
         description=(
             f"IHDP replication {r} ({split} split, {len(data)} rows, {int(t.sum())} treated); "
             "semi-synthetic outcomes (Hill 2011, surface B); truth = mean(mu1 - mu0) over these "
             "rows. x1-x6 standardized continuous, x7-x25 binary (x14 coded 1/2)."
         ),
-        extras={"y_cfactual": raw["y_cfactual"].to_numpy(float)},
+        extras={"mu0": mu0, "mu1": mu1, "y_cfactual": raw["y_cfactual"].to_numpy(float)},
     )
 
 
@@ -287,10 +155,8 @@ def load_lalonde(controls: str = "experimental") -> CausalDataset:
         )
     data = data[["treat", "re78", *_LALONDE_COVARIATES]].reset_index(drop=True)
     return CausalDataset(
-        data=data,
-        treatment="treat",
-        outcome="re78",
-        covariates=_LALONDE_COVARIATES,
+        data,
+        {"treatment": "treat", "outcome": "re78", "covariates": _LALONDE_COVARIATES},
         truth={"ATT": exp_att},
         description=(
             f"LaLonde NSW (Dehejia-Wahba): 185 treated + {controls} controls "
@@ -328,10 +194,8 @@ def load_jobs(replication: int = 1) -> CausalDataset:
     data.insert(0, "t", t)
     gt = _read_csv("jobs", "jobs_test_ground_truth.csv").set_index("replication")
     return CausalDataset(
-        data=data,
-        treatment="t",
-        outcome="y",
-        covariates=covs,
+        data,
+        {"treatment": "t", "outcome": "y", "covariates": covs},
         truth={"ATT": att, "ATT_test": float(gt.loc[r, "att_experimental_test"])},
         description=(
             f"Jobs test split, replication {r}: NSW experimental units + PSID controls, binary "
@@ -372,19 +236,20 @@ def load_acic2016(instance: int = 1, one_hot: bool = True) -> CausalDataset:
     data = pd.concat([pd.DataFrame({"z": t, "y": y}), x], axis=1)
     mu0, mu1 = zymu["mu0"].to_numpy(float), zymu["mu1"].to_numpy(float)
     return CausalDataset(
-        data=data,
-        treatment="z",
-        outcome="y",
-        covariates=tuple(x.columns),
+        data,
+        {"treatment": "z", "outcome": "y", "covariates": tuple(x.columns)},
         truth=_effects(mu0, mu1, t),
-        mu0=mu0,
-        mu1=mu1,
         description=(
             f"ACIC 2016 instance {i} (causallib sample): real covariates, simulated treatment "
             f"and outcomes; {int(t.sum())} treated of {len(t)}. Categorical covariates "
             f"{'one-hot (drop first)' if one_hot else 'kept as pandas category'}."
         ),
-        extras={"y0": zymu["y0"].to_numpy(float), "y1": zymu["y1"].to_numpy(float)},
+        extras={
+            "mu0": mu0,
+            "mu1": mu1,
+            "y0": zymu["y0"].to_numpy(float),
+            "y1": zymu["y1"].to_numpy(float),
+        },
     )
 
 
@@ -418,10 +283,8 @@ def load_nhefs() -> CausalDataset:
     keep = raw["wt82_71"].notna()
     data = raw.loc[keep, ["qsmk", "wt82_71", *_NHEFS_CONFOUNDERS]].reset_index(drop=True)
     return CausalDataset(
-        data=data,
-        treatment="qsmk",
-        outcome="wt82_71",
-        covariates=_NHEFS_CONFOUNDERS,
+        data,
+        {"treatment": "qsmk", "outcome": "wt82_71", "covariates": _NHEFS_CONFOUNDERS},
         truth={"book_IPW": 3.4, "book_standardization": 3.5},
         description=(
             f"NHEFS: {len(data)} of {len(raw)} people ({int((~keep).sum())} dropped: no 1982 "
@@ -464,10 +327,8 @@ def load_kidney_stones(kind: str = "patients") -> CausalDataset:
     else:
         data, outcome = _read_csv("kidney_stones", "kidney_stones_patients.csv"), "success"
     return CausalDataset(
-        data=data,
-        treatment="treatment",
-        outcome=outcome,
-        covariates=("stone_size",),
+        data,
+        {"treatment": "treatment", "outcome": outcome, "covariates": ("stone_size",)},
         truth=truth,
         description=(
             "Kidney stones (Charig et al. 1986): treatment A (open surgery) vs B (PCNL); A is "
@@ -502,27 +363,32 @@ _SACHS_TARGETS = {
 }
 
 
-def load_sachs(reference: str = "cmu") -> SachsDataset:
+def load_sachs(reference: str = "cmu") -> CausalDataset:
     """Sachs et al. (2005) protein signalling data (7466 cells) with a reference graph.
 
-    ``reference="cmu"`` gives the 20-edge consensus DAG; ``"cdt"`` the 18-edge list of the
-    Causal Discovery Toolbox (it has a directed cycle, so use ``.edges`` rather than ``.graph``).
-    ``targets`` maps each reagent indicator column to the protein it acts on.
+    Roles: ``variables`` (the 11 proteins), ``interventions`` (the 9 reagent 0/1 columns) and
+    ``condition`` (the experimental condition; ``"cd3cd28"`` alone is the 853 observational
+    cells). ``reference="cmu"`` gives the 20-edge consensus DAG as ``graph``; ``"cdt"`` the
+    18-edge list of the Causal Discovery Toolbox (it has a directed cycle, so ``graph`` raises
+    ``CycleError``: use ``extras["edges"]``). ``extras["targets"]`` maps each reagent column to
+    the protein it acts on.
 
     >>> sachs = load_sachs()
-    >>> sachs.data.shape, len(sachs.edges), len(sachs.graph.nodes)
+    >>> sachs.data.shape, len(sachs.extras["edges"]), len(sachs.graph.nodes)
     ((7466, 21), 20, 11)
+    >>> int((sachs.data[sachs.roles["condition"][0]] == "cd3cd28").sum())
+    853
     """
     _check_choice("reference", reference, ("cmu", "cdt"))
     data = _read_csv("sachs", "sachs.csv")
     edges_df = _read_csv("sachs", f"sachs_graph_{reference}.csv")
     edges = tuple(zip(edges_df["cause"].astype(str), edges_df["effect"].astype(str)))
-    return SachsDataset(
-        data=data,
-        proteins=_SACHS_PROTEINS,
-        edges=edges,
-        targets=MappingProxyType(dict(_SACHS_TARGETS)),
-        reference=reference,
+    reagents = [c for c in data.columns if c not in (*_SACHS_PROTEINS, "condition")]
+    return CausalDataset(
+        data,
+        {"variables": _SACHS_PROTEINS, "interventions": reagents, "condition": "condition"},
+        graph="; ".join([*_SACHS_PROTEINS, *(f"{a} -> {b}" for a, b in edges)]),
+        extras={"edges": edges, "targets": _SACHS_TARGETS, "reference": reference},
         description=(
             "Sachs et al. (2005): 11 proteins, 9 conditions (column 'condition' and 0/1 reagent "
             f"columns); reference graph '{reference}' ({len(edges)} edges). Raw intensities; "
@@ -532,7 +398,7 @@ def load_sachs(reference: str = "cmu") -> SachsDataset:
 
 
 # --------------------------------------------------------------------------- econ classics
-def load_card() -> EconDataset:
+def load_card() -> CausalDataset:
     """Card (1995) college proximity: return to schooling by 2SLS (Wooldridge Ex. 15.4).
 
     Outcome ``lwage``, treatment ``educ``, instrument ``nearc4``, controls ``exper, expersq,
@@ -553,12 +419,9 @@ def load_card() -> EconDataset:
         "smsa66",
         *[f"reg66{i}" for i in range(2, 10)],
     )
-    return EconDataset(
-        data=data,
-        outcome="lwage",
-        treatment="educ",
-        instruments=("nearc4",),
-        controls=controls,
+    return CausalDataset(
+        data,
+        {"treatment": "educ", "outcome": "lwage", "instruments": "nearc4", "covariates": controls},
         truth={"2SLS_educ": 0.13150, "2SLS_educ_se": 0.05496, "OLS_educ": 0.07469},
         description=(
             "Card (1995), NLS young men 1976 (3010 rows): lwage on educ, educ instrumented by "
@@ -568,7 +431,7 @@ def load_card() -> EconDataset:
     )
 
 
-def load_mroz() -> EconDataset:
+def load_mroz() -> CausalDataset:
     """Mroz (1987) married women's wages: the Heckman selection example (Wooldridge Ex. 17.5).
 
     ``selection="inlf"`` (in the labour force, 428 of 753); ``lwage`` is observed only when
@@ -583,20 +446,22 @@ def load_mroz() -> EconDataset:
     ((753, 22), 428, 325)
     """
     data = _read_csv("econ", "mroz.csv")
-    return EconDataset(
-        data=data,
-        outcome="lwage",
-        controls=("educ", "exper", "expersq"),
-        selection="inlf",
-        selection_covariates=(
-            "nwifeinc",
-            "educ",
-            "exper",
-            "expersq",
-            "age",
-            "kidslt6",
-            "kidsge6",
-        ),
+    return CausalDataset(
+        data,
+        {
+            "outcome": "lwage",
+            "covariates": ("educ", "exper", "expersq"),
+            "selection": "inlf",
+            "selection_covariates": (
+                "nwifeinc",
+                "educ",
+                "exper",
+                "expersq",
+                "age",
+                "kidslt6",
+                "kidsge6",
+            ),
+        },
         truth={
             "heckit_educ": 0.10907,
             "heckit_educ_se": 0.016,

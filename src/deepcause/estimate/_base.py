@@ -1,28 +1,38 @@
-"""The estimator contract shared by every effect estimator.
+"""The back-door family on the one effect contract (:mod:`deepcause.estimate._contract`).
 
-Estimators follow scikit-learn: hyper-parameters are ``__init__`` keywords stored as given,
-``fit`` returns ``self``, learned state ends in ``_``. Data arrive as
+A back-door estimator is fitted on a DataFrame with a binary 0/1 treatment, either through an
+identified back-door :class:`~deepcause.identification.estimand.Estimand` or with roles by
+keyword, and estimates linear combinations of the two potential-outcome means
+``m_a = E[Y | do(T=a)]`` over a population (all units, the treated, the controls, or the
+overlap population where supported). A subclass implements two hooks:
 
-* ``fit(df, estimand)`` — a DataFrame plus an identified :class:`~deepcause.identification.estimand.Estimand`
-  (its ``kind`` must be in the estimator's ``supported_kinds``), or
-* ``fit(df, treatment="T", outcome="Y", covariates=[...])`` — column names, or
-* ``fit(X, t, y)`` — arrays.
+* ``_fit_prepared(data: BackdoorData)`` learns the nuisances;
+* ``_contrast(c, quantity)`` returns the :class:`~deepcause.results.EffectEstimate` of
+  ``c[0] * m_0 + c[1] * m_1`` over the population ``quantity`` (``"ATE"``, ``"ATT"``, ``"ATC"``
+  or ``"ATO"``); ``effect(treatment=1, control=0)`` asks for ``c = (-1, 1)`` and
+  ``mean(treatment=1)`` for ``c = (0, 1)``.
 
-Subclasses implement ``_fit(data: BackdoorData)`` and ``_effect(quantity) -> EffectEstimate``.
+>>> from deepcause.estimate import IPW
+>>> from deepcause.simulate import make_confounded_binary
+>>> df = make_confounded_binary(1000, random_state=0, population_truth=False).data
+>>> est = IPW().fit(df, treatment="t", outcome="y", covariates=["x1", "x2", "x3", "x4", "x5"])
+>>> m1, m0 = est.mean(treatment=1).value, est.mean(treatment=0).value
+>>> bool(abs((m1 - m0) - est.effect(treatment=1, control=0).value) < 1e-9)
+True
+>>> est.effect(treatment=1, control=0, population="treated").quantity
+'ATT'
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
 
-from .._progress import Verbose, progress
 from .._validation import (
     check_binary,
     check_finite,
@@ -33,46 +43,77 @@ from .._validation import (
     require_columns,
     require_dataframe,
 )
-from ..exceptions import (
-    DataValidationError,
-    EstimandNotSupportedError,
-    NotFittedError,
-    PositivityWarning,
-)
-from ..results import EffectEstimate
+from ..exceptions import DataValidationError, EstimandNotSupportedError
+from ..results import POPULATIONS, EffectEstimate
+from ._contract import EffectEstimator
 
-__all__ = ["BackdoorData", "BaseEffectEstimator", "resolve_backdoor_data", "Quantity"]
-
-Quantity = Literal["ATE", "ATT", "ATC"]
+__all__ = ["BackdoorData", "BaseEffectEstimator", "resolve_backdoor_data", "kind_error"]
 
 
 @dataclass(frozen=True)
 class BackdoorData:
-    """Validated arrays for a back-door problem with a binary treatment."""
+    """Validated arrays of a back-door problem with a binary treatment.
 
-    X: np.ndarray  # (n, p) float covariates (p may be 0)
-    t: np.ndarray  # (n,) int 0/1
-    y: np.ndarray  # (n,) float
+    Parameters
+    ----------
+    X : ndarray of shape (n, p)
+        Float covariates (categorical columns one-hot encoded; ``p`` may be 0).
+    t : ndarray of shape (n,)
+        Treatment, 0/1 integers.
+    y : ndarray of shape (n,)
+        Outcome.
+    covariate_names : tuple of str
+        Names of the columns of ``X``.
+    treatment, outcome : str
+        Column names of the treatment and the outcome.
+    estimand : Estimand, optional
+        The identified estimand the data were fitted through.
+    columns : tuple of str
+        The covariate columns of the original frame (before any one-hot encoding).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = BackdoorData(np.zeros((4, 1)), np.array([0, 1, 0, 1]), np.arange(4.0), ("x",))
+    >>> d.n, d.take(np.array([1, 3])).t.tolist()
+    (4, [1, 1])
+    """
+
+    X: np.ndarray
+    t: np.ndarray
+    y: np.ndarray
     covariate_names: tuple[str, ...]
-    treatment: str = "T"
-    outcome: str = "Y"
+    treatment: str = "t"
+    outcome: str = "y"
     estimand: Any = None
+    columns: tuple[str, ...] | None = None
 
     @property
     def n(self) -> int:
+        """Number of units."""
         return len(self.t)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The covariate columns of the original frame (selected by name in ``predict_cate``)."""
+        return self.covariate_names if self.columns is None else self.columns
 
     def take(self, index: np.ndarray) -> BackdoorData:
         """Rows ``index`` of the data (for bootstrap and cross-fitting)."""
         return replace(self, X=self.X[index], t=self.t[index], y=self.y[index])
 
 
-def _kind_error(estimator: str, kind: str, supported: Sequence[str]) -> EstimandNotSupportedError:
+def kind_error(estimator: str, kind: str, supported: Sequence[str]) -> EstimandNotSupportedError:
+    """The error for an estimand of a kind ``estimator`` cannot use, naming alternatives.
+
+    >>> str(kind_error("IPW", "frontdoor", ("backdoor",)))
+    'IPW needs a backdoor estimand; this one is frontdoor: use PlugIn or FrontDoor.'
+    """
     alternatives = {
         "frontdoor": "PlugIn or FrontDoor",
         "general": "PlugIn",
         "conditional": "PlugIn",
-        "backdoor": "AIPW, IPW, OutcomeRegression or PlugIn",
+        "backdoor": "AIPW, IPW, TLearner or PlugIn",
         "iv": "TwoStageLeastSquares, DeepIV or KernelIV",
     }
     hint = alternatives.get(kind, "PlugIn")
@@ -81,10 +122,29 @@ def _kind_error(estimator: str, kind: str, supported: Sequence[str]) -> Estimand
     )
 
 
+def _roles_from_estimand(
+    estimand: Any, estimator: str, supported_kinds: Sequence[str]
+) -> tuple[str, str, list[str]]:
+    kind = getattr(estimand, "kind", None)
+    if kind is None:
+        raise DataValidationError(
+            f"{estimator}.fit(df, estimand): the second argument must be an Estimand from "
+            f"deepcause.identification.identify, got {type(estimand).__name__}"
+        )
+    if kind not in supported_kinds:
+        raise kind_error(estimator, kind, supported_kinds)
+    treat, out = tuple(estimand.treatment), tuple(estimand.outcome)
+    if len(treat) != 1 or len(out) != 1:
+        raise EstimandNotSupportedError(
+            f"{estimator} handles one treatment and one outcome; the estimand has treatment "
+            f"{list(treat)} and outcome {list(out)}: use PlugIn."
+        )
+    return treat[0], out[0], list(estimand.adjustment_set or ())
+
+
 def resolve_backdoor_data(
     data: Any,
     estimand: Any = None,
-    y: Any = None,
     *,
     treatment: str | None = None,
     outcome: str | None = None,
@@ -92,177 +152,151 @@ def resolve_backdoor_data(
     estimator: str = "this estimator",
     supported_kinds: Sequence[str] = ("backdoor",),
 ) -> BackdoorData:
-    """Turn any of the accepted ``fit`` signatures into validated :class:`BackdoorData`."""
-    if isinstance(data, pd.DataFrame):
-        if estimand is not None:
-            kind = getattr(estimand, "kind", None)
-            if kind is None:
-                raise DataValidationError(
-                    f"{estimator}.fit(df, estimand): the second argument must be an Estimand "
-                    f"from deepcause.identification.algorithm, got {type(estimand).__name__}"
-                )
-            if kind not in supported_kinds:
-                raise _kind_error(estimator, kind, supported_kinds)
-            treat = tuple(estimand.treatment)
-            out = tuple(estimand.outcome)
-            if len(treat) != 1 or len(out) != 1:
-                raise EstimandNotSupportedError(
-                    f"{estimator} handles one treatment and one outcome; the estimand has "
-                    f"treatment {list(treat)} and outcome {list(out)}: use PlugIn."
-                )
-            treatment, outcome = treat[0], out[0]
-            covariates = list(estimand.adjustment_set or ())
-        if treatment is None or outcome is None:
+    """Validate a DataFrame and an estimand (or roles) into :class:`BackdoorData`.
+
+    Without ``covariates`` every other column is a covariate.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"t": [0, 1, 0, 1], "y": [1.0, 2, 3, 4], "x": [0.1, 0.5, 0.2, 0.9]})
+    >>> resolve_backdoor_data(df, treatment="t", outcome="y").covariate_names
+    ('x',)
+    """
+    df = require_dataframe(data)
+    if estimand is not None:
+        if treatment is not None or outcome is not None or covariates is not None:
             raise DataValidationError(
-                f"{estimator}.fit needs an estimand or treatment= and outcome= column names"
+                f"{estimator}.fit takes an estimand or roles (treatment=, outcome=, "
+                "covariates=), not both"
             )
-        df = require_dataframe(data)
-        if covariates is None:
-            covariates = [c for c in df.columns if c not in (treatment, outcome)]
-        covariates = list(covariates)
-        require_columns(df, [treatment], role="treatment")
-        require_columns(df, [outcome], role="outcome")
-        require_columns(df, covariates, role="covariate")
-        used = [treatment, outcome, *covariates]
-        check_finite(df, used)
-        t = check_binary(df[treatment].to_numpy(), name=f"treatment {treatment!r}")
-        if not pd.api.types.is_numeric_dtype(df[outcome]):
-            raise DataValidationError(
-                f"outcome {outcome!r} must be numeric (got dtype {df[outcome].dtype}); encode it."
-            )
-        yv = df[outcome].to_numpy(dtype=float)
-        if covariates:
-            check_no_duplicate_columns(df, covariates)
-            check_not_constant(df, covariates)
-            X, names = numeric_covariates(df, covariates)
-        else:
-            X, names = np.empty((len(df), 0)), []
-        check_group_sizes(t, name=f"treatment {treatment!r}")
-        return BackdoorData(X, t, yv, tuple(names), treatment, outcome, estimand)
-    # array signature fit(X, t, y)
-    if estimand is None or y is None:
+        treatment, outcome, covariates = _roles_from_estimand(estimand, estimator, supported_kinds)
+    if treatment is None or outcome is None:
         raise DataValidationError(
-            f"{estimator}.fit takes (DataFrame, estimand), (DataFrame, treatment=, outcome=) "
-            "or arrays (X, t, y)"
+            f"{estimator}.fit needs an estimand or treatment= and outcome= column names"
         )
-    X = np.asarray(data, dtype=float)
-    if X.ndim == 1:
-        X = X[:, None]
-    t_arr, y_arr = np.asarray(estimand).ravel(), np.asarray(y, dtype=float).ravel()
-    if not (len(X) == len(t_arr) == len(y_arr)):
+    if covariates is None:
+        covariates = [c for c in df.columns if c not in (treatment, outcome)]
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    require_columns(df, [treatment], role="treatment")
+    require_columns(df, [outcome], role="outcome")
+    require_columns(df, covariates, role="covariate")
+    check_finite(df, [treatment, outcome, *covariates])
+    t = check_binary(df[treatment].to_numpy(), name=f"treatment {treatment!r}")
+    if not pd.api.types.is_numeric_dtype(df[outcome]):
         raise DataValidationError(
-            f"X, t and y must have the same number of rows; got {len(X)}, {len(t_arr)}, "
-            f"{len(y_arr)}"
+            f"outcome {outcome!r} must be numeric (got dtype {df[outcome].dtype}); encode it."
         )
-    names = [f"x{i}" for i in range(X.shape[1])]
-    frame = pd.DataFrame(X, columns=names).assign(t=t_arr, y=y_arr)
-    check_finite(frame)
-    t = check_binary(t_arr, name="treatment t")
-    check_group_sizes(t, name="treatment t")
-    return BackdoorData(X, t, y_arr, tuple(names), "t", "y", None)
+    y = df[outcome].to_numpy(dtype=float)
+    if covariates:
+        check_no_duplicate_columns(df, covariates)
+        check_not_constant(df, covariates)
+        X, names = numeric_covariates(df, covariates)
+    else:
+        X, names = np.empty((len(df), 0)), []
+    check_group_sizes(t, name=f"treatment {treatment!r}")
+    columns = None if names == [str(c) for c in covariates] else tuple(map(str, covariates))
+    return BackdoorData(X, t, y, tuple(names), str(treatment), str(outcome), estimand, columns)
 
 
-class BaseEffectEstimator(BaseEstimator):
-    """Base class for binary-treatment effect estimators (see module docstring)."""
+def _arm(value: Any, role: str, estimator: str) -> int:
+    if isinstance(value, bool | np.bool_) or value not in (0, 1):
+        raise DataValidationError(
+            f"{estimator} estimates effects of a binary 0/1 treatment; {role} must be 0 or 1, "
+            f"got {value!r}"
+        )
+    return int(value)
+
+
+class BaseEffectEstimator(EffectEstimator):
+    """Base class of the back-door estimators (binary treatment; see the module docstring).
+
+    Examples
+    --------
+    >>> from deepcause.estimate import AIPW
+    >>> issubclass(AIPW, BaseEffectEstimator), AIPW._populations
+    (True, ('all', 'treated', 'controls'))
+    """
 
     supported_kinds: ClassVar[tuple[str, ...]] = ("backdoor",)
-    supported_quantities: ClassVar[tuple[str, ...]] = ("ATE", "ATT", "ATC")
+    _roles: ClassVar[tuple[str, ...]] = ("treatment", "outcome", "covariates")
+    _populations: ClassVar[tuple[str, ...]] = ("all", "treated", "controls")
 
-    # ---------------------------------------------------------------- fitting
-    def fit(
-        self,
-        data: Any,
-        estimand: Any = None,
-        y: Any = None,
-        *,
-        treatment: str | None = None,
-        outcome: str | None = None,
-        covariates: Sequence[str] | None = None,
-    ) -> BaseEffectEstimator:
-        """Fit on a DataFrame + estimand, a DataFrame + column names, or arrays (X, t, y)."""
-        self.data_ = resolve_backdoor_data(
+    # ---------------------------------------------------------------- contract hooks
+    def _prepare(self, data: Any, estimand: Any, **roles: Any) -> BackdoorData:
+        return resolve_backdoor_data(
             data,
             estimand,
-            y,
-            treatment=treatment,
-            outcome=outcome,
-            covariates=covariates,
             estimator=type(self).__name__,
             supported_kinds=self.supported_kinds,
+            **roles,
         )
-        self._fit(self.data_)
-        return self
 
-    def _fit(self, data: BackdoorData) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _bootstrap_index(self, rng: np.random.Generator) -> np.ndarray:
+        """Resample within each treatment arm (keeps both arms' sizes)."""
+        t = self.data_.t
+        treated, control = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
+        return np.concatenate(
+            [rng.choice(treated, treated.size), rng.choice(control, control.size)]
+        )
 
-    def _effect(self, quantity: str) -> EffectEstimate:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _covariate_names(self) -> tuple[str, ...]:
+        return self.data_.names
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "data_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit() first")
+    def _covariate_matrix(self, data: Any) -> np.ndarray:
+        d = self.data_
+        if d.columns is None or not isinstance(data, pd.DataFrame):
+            return super()._covariate_matrix(data)
+        # categorical covariates were one-hot encoded in fit: encode the same way, by name
+        require_columns(data, list(d.columns), role="covariate")
+        sub = data[list(d.columns)]
+        coded = [c for c in d.columns if c not in d.covariate_names]
+        dummies = pd.get_dummies(sub, columns=coded, dtype=float)
+        return dummies.reindex(columns=list(d.covariate_names), fill_value=0.0).to_numpy(float)
 
-    # ---------------------------------------------------------------- effects
-    def effect(self, quantity: str = "ATE") -> EffectEstimate:
-        """The effect ``quantity`` (``"ATE"``, ``"ATT"`` or ``"ATC"``) as an EffectEstimate."""
-        self._check_fitted()
-        if quantity not in self.supported_quantities:
-            raise EstimandNotSupportedError(
-                f"{type(self).__name__} estimates {list(self.supported_quantities)}, not "
-                f"{quantity!r}"
+    def _effect(self, *, treatment: Any, control: Any, population: str, X: Any) -> EffectEstimate:
+        name = type(self).__name__
+        c = np.zeros(2)
+        c[_arm(treatment, "treatment", name)] += 1.0
+        c[_arm(control, "control", name)] -= 1.0
+        if not c.any():
+            raise DataValidationError(
+                f"{name}.effect: treatment and control are both {treatment!r}; the contrast is 0"
             )
-        return self._effect(quantity)
+        if X is not None:
+            return self._effect_at(X, c)
+        return self._named(self._contrast(c, POPULATIONS[population]), c, population)
 
-    def ate(self) -> EffectEstimate:
-        """Average treatment effect E[Y(1) - Y(0)]."""
-        return self.effect("ATE")
+    def _mean(self, *, treatment: Any, population: str) -> EffectEstimate:
+        c = np.zeros(2)
+        c[_arm(treatment, "treatment", type(self).__name__)] = 1.0
+        return self._named(self._contrast(c, POPULATIONS[population]), c, population)
 
-    def att(self) -> EffectEstimate:
-        """Average treatment effect on the treated E[Y(1) - Y(0) | T = 1]."""
-        return self.effect("ATT")
+    # ---------------------------------------------------------------- family hooks
+    def _fit_prepared(self, data: BackdoorData) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    def atc(self) -> EffectEstimate:
-        """Average treatment effect on the controls E[Y(1) - Y(0) | T = 0]."""
-        return self.effect("ATC")
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:  # pragma: no cover
+        raise NotImplementedError
 
-    def diagnostics(self, quantity: str = "ATE") -> Mapping[str, Any]:
-        """Diagnostics (overlap, balance, effective sample size, ...) of the ``quantity`` fit."""
-        return self.effect(quantity).diagnostics
-
-    # ---------------------------------------------------------------- bootstrap
-    def bootstrap(
-        self,
-        quantity: str = "ATE",
-        n_boot: int = 200,
-        random_state: int | None = 0,
-        verbose: Verbose = "auto",
-    ) -> EffectEstimate:
-        """Percentile bootstrap: refit a clone on resamples stratified by treatment arm."""
-        self._check_fitted()
-        point = self.effect(quantity)
-        data = self.data_
-        rng = np.random.default_rng(random_state)
-        treated, control = np.flatnonzero(data.t == 1), np.flatnonzero(data.t == 0)
-        draws = np.empty(n_boot)
-        with warnings.catch_warnings():  # the point estimate already warned once
-            warnings.simplefilter("ignore", PositivityWarning)
-            for b in progress(range(n_boot), verbose=verbose, desc=f"bootstrap {quantity}"):
-                idx = np.concatenate(
-                    [rng.choice(treated, treated.size), rng.choice(control, control.size)]
-                )
-                est = clone(self)
-                est.data_ = data.take(idx)
-                est._fit(est.data_)
-                draws[b] = est._effect(quantity).value
-        return EffectEstimate(
-            value=point.value,
-            std_error=float(np.std(draws, ddof=1)),
-            quantity=point.quantity,
-            method=point.method,
-            n=point.n,
-            estimand=point.estimand,
-            bootstrap=draws,
-            ci_method="percentile",
-            diagnostics=point.diagnostics,
+    def _effect_at(self, X: Any, c: np.ndarray) -> EffectEstimate:
+        raise EstimandNotSupportedError(
+            f"{type(self).__name__} estimates population effects; effect(X=...) needs a CATE "
+            "model (SLearner, TLearner, XLearner, DRLearner, D2VD or a neural estimator)"
         )
+
+    # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _named(result: EffectEstimate, c: np.ndarray, population: str) -> EffectEstimate:
+        """Name the quantity: ``ATE``/``ATT``/... for (1, 0), ``mean`` or ``effect`` otherwise."""
+        head = POPULATIONS[population]
+        name = head if c[1] == 1 and c[0] == -1 else "mean" if 0 in c else "effect"
+        tail = result.quantity[len(head) :] if result.quantity.startswith(head) else ""
+        return dataclasses.replace(result, quantity=name + tail)
+
+    @staticmethod
+    def _population_mask(t: np.ndarray, quantity: str) -> np.ndarray:
+        """Units of the population of ``quantity`` (all for ATE/ATO, one arm for ATT/ATC)."""
+        if quantity == "ATT":
+            return t == 1
+        if quantity == "ATC":
+            return t == 0
+        return np.ones(len(t), dtype=bool)

@@ -78,6 +78,8 @@ def _array_columns(key: str, value: Any) -> tuple[list[str], np.ndarray]:
     arr = np.asarray(value)
     if arr.ndim == 1 and role in ("treatment", "outcome", "selection"):
         return [name], arr[:, None]
+    if arr.ndim == 2 and role in ("outcome", "selection") and arr.shape[1] != 1:
+        raise DataValidationError(f"{key} must be one column, got shape {arr.shape}")
     arr = arr.reshape(len(arr), -1)
     return [f"{name}{i}" for i in range(arr.shape[1])], arr
 
@@ -185,7 +187,8 @@ class EffectEstimator(ParameterValidationMixin, BaseEstimator):
             cols, arr = _array_columns(key, value)
             parts.append(pd.DataFrame(arr, columns=cols))
             role = _ARRAY_ROLES[key][0]
-            roles[role] = cols[0] if role in ("treatment", "outcome", "selection") else cols
+            single = role in ("outcome", "selection") or (role == "treatment" and len(cols) == 1)
+            roles[role] = cols[0] if single else cols
         lengths = {len(p) for p in parts}
         if len(lengths) > 1:
             raise DataValidationError(
@@ -259,6 +262,12 @@ class EffectEstimator(ParameterValidationMixin, BaseEstimator):
         est._fit_prepared(est.data_)
         return est
 
+    def _ask(self, control: Any, **query: Any) -> EffectEstimate:
+        """``effect(control=..., **query)``, or ``mean(**query)`` when ``control`` is None."""
+        if control is None:
+            return self.mean(**query)
+        return self.effect(control=control, **query)
+
     def bootstrap(
         self,
         n_boot: int = 200,
@@ -268,26 +277,29 @@ class EffectEstimator(ParameterValidationMixin, BaseEstimator):
         control: Any = 0,
         population: str = "all",
         verbose: Verbose = "auto",
+        **query: Any,
     ) -> EffectEstimate:
         """Nonparametric bootstrap of ``effect(...)``: refit clones on resampled rows.
 
         Returns the point estimate with the bootstrap standard error and percentile interval.
-        Resamples on which the refit fails (for example a bootstrap sample without a treated
-        unit) are dropped and counted in ``diagnostics.extra["bootstrap_failures"]``; more than
-        10% failures is an error.
+        ``control=None`` bootstraps ``mean(treatment=...)`` instead of an effect; further
+        keywords (``query``) go to ``effect``/``mean`` (e.g. PlugIn's ``given``). Resamples on
+        which the refit fails (for example a bootstrap sample without a treated unit) are
+        dropped and counted in ``diagnostics.extra["bootstrap_failures"]``; more than 10%
+        failures is an error.
         """
         check_is_fitted(self)
         if not isinstance(n_boot, int | np.integer) or n_boot < 2:
             raise DataValidationError(f"n_boot must be an integer of at least 2, got {n_boot!r}")
-        ask = dict(treatment=treatment, control=control, population=population)
-        point = self.effect(**ask)
+        ask = dict(treatment=treatment, population=population, **query)
+        point = self._ask(control, **ask)
         rng = np.random.default_rng(random_state)
         draws = np.full(n_boot, np.nan)
         with warnings.catch_warnings():  # the point estimate already warned once
             warnings.simplefilter("ignore", DeepCauseWarning)
             for b in progress(range(n_boot), verbose=verbose, desc="bootstrap"):
                 try:
-                    draws[b] = self._refit(self._bootstrap_index(rng)).effect(**ask).value
+                    draws[b] = self._refit(self._bootstrap_index(rng))._ask(control, **ask).value
                 except (DeepCauseError, np.linalg.LinAlgError):
                     continue
         failures = int(np.isnan(draws).sum())

@@ -30,6 +30,8 @@ from sklearn.base import clone
 from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from ..exceptions import DataValidationError
+
 __all__ = [
     "default_propensity_model",
     "default_outcome_model",
@@ -120,14 +122,14 @@ def standardize(X: np.ndarray) -> np.ndarray:
 def make_folds(t: np.ndarray, n_folds: int, random_state: Any = None) -> np.ndarray:
     """Fold id (0..n_folds-1) per unit, stratified by treatment arm, shuffled by the seed."""
     if not isinstance(n_folds, int | np.integer) or n_folds < 1:
-        raise ValueError(f"n_folds must be a positive integer, got {n_folds!r}")
+        raise DataValidationError(f"n_folds must be a positive integer, got {n_folds!r}")
     rng = np.random.default_rng(random_state)
     folds = np.empty(len(t), dtype=np.int32)
     offset = 0
     for arm in (0, 1):
         idx = np.flatnonzero(t == arm)
         if n_folds > 1 and idx.size < n_folds:
-            raise ValueError(
+            raise DataValidationError(
                 f"treatment group {arm} has {idx.size} units, fewer than n_folds={n_folds}; "
                 "lower n_folds"
             )
@@ -210,11 +212,15 @@ def clip_bounds(clip: Any, quantity: str) -> tuple[float, float]:
         return 0.0, 1.0
     if isinstance(clip, str):
         if clip != "auto":
-            raise ValueError(f"clip must be 'auto', None or a number in [0, 0.5), got {clip!r}")
+            raise DataValidationError(
+                f"clip must be 'auto', None or a number in [0, 0.5), got {clip!r}"
+            )
         return AUTO_CLIP.get(quantity, (0.0, 1.0))
     c = float(clip)
     if not 0 <= c < 0.5:
-        raise ValueError(f"clip must be 'auto', None or a number in [0, 0.5), got {clip!r}")
+        raise DataValidationError(
+            f"clip must be 'auto', None or a number in [0, 0.5), got {clip!r}"
+        )
     return c, 1.0 - c
 
 
@@ -242,10 +248,14 @@ def trim_bounds(trim: Any, e: np.ndarray) -> tuple[float, float] | None:
         return None
     if isinstance(trim, str):
         if trim != "crump":
-            raise ValueError(f"trim must be None, 'crump' or a number in (0, 0.5), got {trim!r}")
+            raise DataValidationError(
+                f"trim must be None, 'crump' or a number in (0, 0.5), got {trim!r}"
+            )
         a = crump_threshold(e)
     else:
         a = float(trim)
         if not 0 < a < 0.5:
-            raise ValueError(f"trim must be None, 'crump' or a number in (0, 0.5), got {trim!r}")
+            raise DataValidationError(
+                f"trim must be None, 'crump' or a number in (0, 0.5), got {trim!r}"
+            )
     return a, 1.0 - a

@@ -5,8 +5,8 @@ FrontDoor for a front-door estimand, PlugIn for any other (discrete) identified 
 
 Graph and data must agree: a graph node that is not a data column is an error (every node of
 the graph is an observed variable; unobserved confounding is written as ``A <-> B``). Data
-columns that are not in the graph are ignored (listed in ``diagnostics["ignored_columns"]``),
-or rejected with ``extra_columns="error"``.
+columns that are not in the graph are ignored (listed in ``diagnostics.extra["ignored_columns"]``
+and in a note of the summary), or rejected with ``extra_columns="error"``.
 
 >>> from deepcause.simulate import make_confounded_binary
 >>> ds = make_confounded_binary(1000, n_covariates=2, random_state=0, population_truth=False)
@@ -25,8 +25,10 @@ import pandas as pd
 
 from .._validation import _close, require_dataframe
 from ..exceptions import DataValidationError, EstimandNotSupportedError
+from ..graph.causal_graph import CausalGraph
+from ..identification import identify
 from ..results import EffectEstimate
-from ._base import BaseEffectEstimator
+from .iv.api import estimate_iv_effect, is_iv_method
 from .registry import get_estimator_class
 
 __all__ = ["estimate_effect", "default_method"]
@@ -38,7 +40,14 @@ def _is_binary(series: pd.Series) -> bool:
 
 
 def default_method(estimand: Any, data: pd.DataFrame) -> str:
-    """The registry name of the default estimator for ``estimand`` on ``data``."""
+    """The registry name of the default estimator for ``estimand`` on ``data``.
+
+    >>> import pandas as pd
+    >>> from deepcause.identification import identify
+    >>> df = pd.DataFrame({"Z": [0, 1], "T": [0, 1], "Y": [0.5, 1.5]})
+    >>> default_method(identify("Z -> T -> Y; Z -> Y", "T", "Y"), df)
+    'aipw'
+    """
     if estimand.kind == "frontdoor" and len(estimand.treatment) == 1:
         return "frontdoor"
     if (
@@ -77,8 +86,10 @@ def estimate_effect(
     treatment: str,
     outcome: str,
     method: str | None = None,
-    quantity: str = "ATE",
+    population: str = "all",
     *,
+    treatment_value: Any = 1,
+    control_value: Any = 0,
     params: Mapping[str, Any] | None = None,
     bootstrap: int = 0,
     random_state: Any = 0,
@@ -88,43 +99,82 @@ def estimate_effect(
 
     Parameters
     ----------
-    data : one column per graph node (extra columns: see ``extra_columns``).
-    graph : a :class:`~deepcause.graph.CausalGraph` or its text, e.g. ``"Z -> T -> Y; Z -> Y"``.
-    method : registry name (see :func:`deepcause.estimate.registry.available_methods`);
-        default chosen by :func:`default_method`.
-    quantity : ``"ATE"``, ``"ATT"``, ``"ATC"`` (back-door estimators) — ``"ATO"`` for IPW.
-    params : keyword arguments for the estimator.
-    bootstrap : number of bootstrap resamples for percentile intervals (0: analytic intervals).
-    """
-    from ..graph.causal_graph import CausalGraph
-    from ..identification.algorithm import identify
+    data : DataFrame
+        One column per graph node (extra columns: see ``extra_columns``).
+    graph : CausalGraph or str
+        The causal graph or its text, e.g. ``"Z -> T -> Y; Z -> Y"``.
+    treatment, outcome : str
+        Column names.
+    method : str, optional
+        Registry name (see :func:`deepcause.estimate.registry.available_methods`); default
+        chosen by :func:`default_method`.
+    population : {"all", "treated", "controls", "overlap"}, default "all"
+        Whose effect (``"overlap"`` for IPW only).
+    treatment_value, control_value : default 1 and 0
+        The contrast ``E[Y | do(T=treatment_value)] − E[Y | do(T=control_value)]``.
+    params : mapping, optional
+        Keyword arguments for the estimator.
+    bootstrap : int, default 0
+        Bootstrap resamples for percentile intervals (0: the estimator's own interval).
+    random_state : int, Generator or None, default 0
+        Seed of the estimator (when it has one) and of the bootstrap.
+    extra_columns : {"ignore", "error"}, default "ignore"
+        What to do with data columns that are not graph nodes.
 
+    Returns
+    -------
+    EffectEstimate
+        With the identified estimand attached; the fitted estimator is not kept (fit one
+        yourself with :func:`deepcause.estimate.registry.make_estimator` to reuse it).
+
+    Examples
+    --------
+    >>> from deepcause.datasets import load_kidney_stones
+    >>> df = load_kidney_stones().data
+    >>> res = estimate_effect(df, "stone_size -> treatment -> success; stone_size -> success",
+    ...                       "treatment", "success", treatment_value="A", control_value="B")
+    >>> res.method, round(res.value, 4)
+    ('PlugIn', 0.0537)
+    """
     data = require_dataframe(data)
     g = graph if isinstance(graph, CausalGraph) else CausalGraph(graph)
     ignored = _check_graph_columns(g, data, extra_columns)
+    if is_iv_method(method):  # IV needs no back-door identification
+        if population != "all":
+            raise EstimandNotSupportedError(
+                f"instrumental-variable methods estimate the effect over everyone "
+                f"(population='all'), not population={population!r}"
+            )
+        return estimate_iv_effect(
+            data,
+            g,
+            treatment,
+            outcome,
+            method,
+            treatment_value=treatment_value,
+            control_value=control_value,
+            params=params,
+            bootstrap=bootstrap,
+            random_state=random_state,
+        )
     estimand = identify(g, treatment, outcome)
-    name = method or default_method(estimand, data)
-    cls = get_estimator_class(name)
+    cls = get_estimator_class(method or default_method(estimand, data))
     kwargs = dict(params or {})
     defaults = cls().get_params()
     if "random_state" in defaults and "random_state" not in kwargs:
         kwargs["random_state"] = random_state
     if "graph" in defaults and "graph" not in kwargs:  # estimators that read roles off the graph
         kwargs["graph"] = g
-    est = cls(**kwargs).fit(data, estimand)
-    if isinstance(est, BaseEffectEstimator):
-        if bootstrap and hasattr(est, "bootstrap"):
-            result = est.bootstrap(quantity, n_boot=bootstrap, random_state=random_state)
-        else:
-            result = est.effect(quantity)
-    elif quantity == "ATE":
-        result = est.ate()
+    roles = {"graph": g} if "graph" in getattr(cls, "_roles", ()) else {}
+    est = cls(**kwargs).fit(data, estimand, **roles)
+    ask = dict(treatment=treatment_value, control=control_value, population=population)
+    if bootstrap:
+        result = est.bootstrap(bootstrap, random_state=random_state, **ask)
     else:
-        raise EstimandNotSupportedError(
-            f"{type(est).__name__} estimates the ATE only, not {quantity!r}; for ATT/ATC with a "
-            "back-door estimand use method='aipw', 'ipw' or 'matching'"
-        )
-    diagnostics = dict(result.diagnostics)
-    diagnostics["ignored_columns"] = ignored
-    diagnostics["estimator"] = est
-    return dataclasses.replace(result, estimand=estimand, diagnostics=diagnostics)
+        result = est.effect(**ask)
+    diag = result.diagnostics
+    note = (f"columns not in the graph (ignored): {ignored}",) if ignored else ()
+    diag = dataclasses.replace(
+        diag, notes=(*diag.notes, *note), extra={**diag.extra, "ignored_columns": ignored}
+    )
+    return dataclasses.replace(result, estimand=estimand, diagnostics=diag)

@@ -12,31 +12,33 @@
   (bound-constrained, smooth after splitting ``u = a - b``), so the cost per iteration is one
   projection onto the simplex.
 
-Targets: ``ATT`` re-weights the controls to the treated means, ``ATC`` the treated to the control
-means, ``ATE`` both arms to the full-sample means.
+Populations: ``"treated"`` re-weights the controls to the treated means, ``"controls"`` the
+treated to the control means, ``"all"`` both arms to the full-sample means.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(1)
 >>> X = rng.normal(size=(1000, 2))
 >>> t = rng.binomial(1, 1 / (1 + np.exp(-X[:, 0])))
 >>> y = 2 * X[:, 0] + X[:, 1] + 1.5 * t + rng.normal(size=1000)
->>> est = EntropyBalancing().fit(X, t, y)
->>> round(est.att().value, 1)
-1.5
->>> bool(est.att().diagnostics["max_abs_smd_after"] < 1e-6)
-True
+>>> est = EntropyBalancing().fit_arrays(X=X, t=t, y=y)
+>>> att = est.effect(treatment=1, control=0, population="treated")
+>>> round(att.value, 1), bool(att.diagnostics.max_abs_smd_after < 1e-6)
+(1.5, True)
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import linalg, optimize
+from sklearn.linear_model import ElasticNetCV
 
+from .._parameters import RANDOM_STATE, HasMethods, Interval, Options, check_is_fitted
 from ..exceptions import DataValidationError, PositivityWarning
-from ..results import EffectEstimate
+from ..results import POPULATIONS, EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
 from ._nuisance import seeded, standardize
 from .diagnostics import backdoor_diagnostics
@@ -44,13 +46,18 @@ from .diagnostics import backdoor_diagnostics
 __all__ = [
     "EntropyBalancing",
     "ApproximateResidualBalancing",
+    "approximately_balancing_weights",
     "project_to_simplex",
 ]
 
 
 # --------------------------------------------------------------------------- shared utilities
 def project_to_simplex(v: np.ndarray) -> np.ndarray:
-    """Euclidean projection of ``v`` onto ``{x >= 0, sum x = 1}`` (sort-based, O(n log n))."""
+    """Euclidean projection of ``v`` onto ``{x >= 0, sum x = 1}`` (sort-based, O(n log n)).
+
+    >>> project_to_simplex(np.array([0.5, 2.0, -1.0])).tolist()
+    [0.0, 1.0, 0.0]
+    """
     u = np.sort(v)[::-1]
     css = np.cumsum(u) - 1.0
     k = np.arange(1, len(v) + 1)
@@ -60,10 +67,6 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
 
 def _weighted_arms(quantity: str) -> tuple[int, ...]:
     return {"ATT": (0,), "ATC": (1,), "ATE": (0, 1)}[quantity]
-
-
-def _target_mask(t: np.ndarray, quantity: str) -> np.ndarray:
-    return {"ATT": t == 1, "ATC": t == 0, "ATE": np.ones(len(t), bool)}[quantity]
 
 
 def _independent_columns(C: np.ndarray, tol: float = 1e-9) -> np.ndarray:
@@ -77,33 +80,63 @@ def _independent_columns(C: np.ndarray, tol: float = 1e-9) -> np.ndarray:
 
 
 class _WeightingEstimator(BaseEffectEstimator):
-    """Weights per target quantity are computed on demand and cached in ``weights_``."""
+    """Weights per population are computed on demand and cached in ``weights_``."""
 
     _method = "Weighting"
 
-    def _fit(self, data: BackdoorData) -> None:
+    def _fit_prepared(self, data: BackdoorData) -> None:
         if data.X.shape[1] == 0:
             raise DataValidationError(
                 f"{type(self).__name__} balances covariates but none were given; pass "
                 "covariates= (or an estimand with an adjustment set), or use a difference in means."
             )
         self.weights_: dict[str, np.ndarray] = {}
-        self._prepare(data)
+        self._setup(data)
 
-    def _prepare(self, data: BackdoorData) -> None:
-        """Hook for work shared by all target quantities."""
+    def _setup(self, data: BackdoorData) -> None:
+        """Hook for work shared by all populations."""
 
-    def weights(self, quantity: str = "ATT") -> np.ndarray:
-        """Per-unit weights for ``quantity`` (normalized to sum to one within each arm)."""
-        self._check_fitted()
+    def weights(self, population: str = "treated") -> np.ndarray:
+        """Per-unit weights for ``population`` (normalized to sum to one within each arm).
+
+        Examples
+        --------
+        >>> from deepcause.simulate import make_confounded_binary
+        >>> df = make_confounded_binary(300, random_state=0, population_truth=False).data
+        >>> w = EntropyBalancing().fit(df, treatment="t", outcome="y").weights("treated")
+        >>> round(float(w[df["t"].to_numpy() == 0].sum()), 6)
+        1.0
+        """
+        check_is_fitted(self)
+        self._check_population(population)
+        quantity = POPULATIONS[population]
         if quantity not in self.weights_:
-            self._effect(quantity)
+            self._contrast(np.array([-1.0, 1.0]), quantity)
         return self.weights_[quantity]
 
-    def _diagnostics(self, quantity: str, w: np.ndarray) -> dict[str, Any]:
-        """Balance table (SMD treated - control before/after weighting) and Kish ESS per arm."""
+    def _arm_result(
+        self,
+        c: np.ndarray,
+        quantity: str,
+        mus: dict[int, float],
+        variances: dict[int, float],
+        w: np.ndarray,
+        **extra: Any,
+    ) -> EffectEstimate:
+        """The estimate of ``c0 m0 + c1 m1`` from independent per-arm means and variances."""
         data = self.data_
-        return backdoor_diagnostics(data.X, data.t, data.covariate_names, None, w)
+        self.weights_[quantity] = w
+        return EffectEstimate(
+            value=c[0] * mus[0] + c[1] * mus[1],
+            std_error=float(np.sqrt(c[0] ** 2 * variances[0] + c[1] ** 2 * variances[1])),
+            quantity=quantity,
+            method=self._method,
+            n=data.n,
+            estimand=data.estimand,
+            diagnostics=backdoor_diagnostics(
+                data.X, data.t, data.covariate_names, None, w, **extra
+            ),
+        )
 
 
 # --------------------------------------------------------------------------- entropy balancing
@@ -112,25 +145,44 @@ class EntropyBalancing(_WeightingEstimator):
 
     Parameters
     ----------
-    moments : 1 balances means; 2 also balances squares of the non-binary covariates.
-    max_iter : iterations of the dual Newton solver.
-    tol : largest allowed absolute imbalance of a standardized moment.
+    moments : {1, 2}, default 1
+        1 balances means; 2 also balances squares of the non-binary covariates.
+    max_iter : int, default 500
+        Iterations of the dual Newton solver.
+    tol : float, default 1e-6
+        Largest allowed absolute imbalance of a standardized moment.
 
     Attributes
     ----------
-    weights_ : dict quantity -> per-unit weights (normalized within each arm).
+    weights_ : dict
+        Population short name (``"ATT"``, ...) -> per-unit weights (normalized within each arm).
+
+    Notes
+    -----
+    The solver is deterministic: there is no ``random_state``.
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> ds = make_confounded_binary(800, random_state=4, population_truth=False)
+    >>> est = EntropyBalancing().fit(ds.data, treatment="t", outcome="y")
+    >>> round(est.effect(treatment=1, control=0, population="treated").value, 1)
+    2.0
     """
 
     _method = "EntropyBalancing"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "moments": [Options(Integral, {1, 2})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+    }
 
     def __init__(self, moments: int = 1, max_iter: int = 500, tol: float = 1e-6) -> None:
         self.moments = moments
         self.max_iter = max_iter
         self.tol = tol
 
-    def _prepare(self, data: BackdoorData) -> None:
-        if self.moments not in (1, 2):
-            raise DataValidationError(f"moments must be 1 or 2, got {self.moments!r}")
+    def _setup(self, data: BackdoorData) -> None:
         X = data.X
         cols = [X]
         if self.moments == 2:
@@ -180,10 +232,10 @@ class EntropyBalancing(_WeightingEstimator):
             )
         return lam
 
-    def _effect(self, quantity: str) -> EffectEstimate:
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
         data = self.data_
         C, t, y = self.features_, data.t, data.y
-        s = _target_mask(t, quantity).astype(float)
+        s = self._population_mask(t, quantity).astype(float)
         m = s @ C / s.sum()
         n, p = C.shape
         weighted = _weighted_arms(quantity)
@@ -199,19 +251,15 @@ class EntropyBalancing(_WeightingEstimator):
                 e[a][in_a] = np.exp(z - z.max())
             w += e[a] / e[a].sum()
             mus[a] = float(e[a] @ y / e[a].sum())
-        value = mus[1] - mus[0]
         self.weights_[quantity] = w
-        se = self._sandwich_se(D, y, s, e, lams, mus)
-        diagnostics = self._diagnostics(quantity, w)
-        diagnostics["n_moments"] = p
         return EffectEstimate(
-            value=value,
-            std_error=se,
+            value=c[0] * mus[0] + c[1] * mus[1],
+            std_error=self._sandwich_se(D, y, s, e, lams, mus, c),
             quantity=quantity,
             method=self._method,
             n=n,
             estimand=data.estimand,
-            diagnostics=diagnostics,
+            diagnostics=backdoor_diagnostics(data.X, t, data.covariate_names, None, w, n_moments=p),
         )
 
     @staticmethod
@@ -222,8 +270,9 @@ class EntropyBalancing(_WeightingEstimator):
         e: dict[int, np.ndarray],
         lams: dict[int, np.ndarray],
         mus: dict[int, float],
+        c: np.ndarray,
     ) -> float:
-        """M-estimation standard error of ``mu1 - mu0``; parameters (m, lambda_a, mu_a)."""
+        """M-estimation standard error of ``c0 mu0 + c1 mu1``; parameters (m, lambda_a, mu_a)."""
         n, p = D.shape
         arms = sorted(lams)
         # parameter layout: m (p), lambda for each weighted arm (p each), mu0, mu1
@@ -247,7 +296,7 @@ class EntropyBalancing(_WeightingEstimator):
             A[i_mu[a], i_mu[a]] = -e[a].mean()
         B = G.T @ G / n
         grad = np.zeros(k)
-        grad[i_mu[1]], grad[i_mu[0]] = 1.0, -1.0
+        grad[i_mu[1]], grad[i_mu[0]] = c[1], c[0]
         if not (np.isfinite(A).all() and np.isfinite(B).all()):
             return float("nan")  # dual parameters diverged (balance only approximate)
         try:
@@ -259,8 +308,6 @@ class EntropyBalancing(_WeightingEstimator):
 
 # --------------------------------------------------------------------------- residual balancing
 def _default_lasso(random_state: Any = None) -> Any:
-    from sklearn.linear_model import ElasticNetCV
-
     return ElasticNetCV(l1_ratio=0.9, cv=5, max_iter=5000, random_state=random_state)
 
 
@@ -276,6 +323,11 @@ def approximately_balancing_weights(
     Uses the dual ``max_u u^T target - ||u||_1^2 / (4 (1 - zeta)) + h(X u)`` with
     ``h(v) = min_{g in simplex} zeta ||g||^2 - v^T g`` (attained at the projection of
     ``v / (2 zeta)`` onto the simplex). Returns the weights and the primal/dual values.
+
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> g, info = approximately_balancing_weights(X, np.array([1.0]))
+    >>> round(float(g.sum()), 6), round(float(g @ X[:, 0]), 3)
+    (1.0, 1.0)
     """
     if not 0 < zeta < 1:
         raise DataValidationError(f"zeta must be strictly between 0 and 1, got {zeta}")
@@ -322,13 +374,31 @@ class ApproximateResidualBalancing(_WeightingEstimator):
 
     Parameters
     ----------
-    outcome_model : regressor fitted per arm on the standardized covariates (default:
-        ``ElasticNetCV(l1_ratio=0.9)``, the paper's elastic net).
-    zeta : trade-off between weight dispersion and imbalance (paper's default 0.5).
-    random_state : seed for the outcome model's cross-validation.
+    outcome_model : regressor, optional
+        Fitted per arm on the standardized covariates (default: ``ElasticNetCV(l1_ratio=0.9)``,
+        the paper's elastic net).
+    zeta : float, default 0.5
+        Trade-off between weight dispersion and imbalance (the paper's default).
+    random_state : int, Generator or None, default None
+        Seed for the outcome model's cross-validation.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> ds = make_confounded_binary(800, random_state=5, population_truth=False)
+    >>> est = ApproximateResidualBalancing(outcome_model=LinearRegression())
+    >>> res = est.fit(ds.data, treatment="t", outcome="y").effect(population="treated")
+    >>> round(res.value, 1), res.quantity
+    (2.0, 'ATT')
     """
 
     _method = "ApproximateResidualBalancing"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "outcome_model": [HasMethods(["fit", "predict"]), None],
+        "zeta": [Interval(Real, 0, 1, closed="neither")],
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(
         self, outcome_model: Any = None, zeta: float = 0.5, random_state: Any = None
@@ -337,7 +407,7 @@ class ApproximateResidualBalancing(_WeightingEstimator):
         self.zeta = zeta
         self.random_state = random_state
 
-    def _prepare(self, data: BackdoorData) -> None:
+    def _setup(self, data: BackdoorData) -> None:
         self.features_ = standardize(data.X)
         self.outcome_models_: dict[int, Any] = {}
 
@@ -350,45 +420,38 @@ class ApproximateResidualBalancing(_WeightingEstimator):
             )
         return self.outcome_models_[arm]
 
-    def _effect(self, quantity: str) -> EffectEstimate:
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
         data = self.data_
         C, t, y = self.features_, data.t, data.y
-        target = _target_mask(t, quantity)
+        target = self._population_mask(t, quantity)
         m = C[target].mean(axis=0)
         w = np.zeros(data.n)
-        mus, variances, info = {}, {}, {}
+        mus, variances, gaps = {}, {}, {}
         for a in (0, 1):
             in_a = t == a
             if a in _weighted_arms(quantity):
                 model = self._outcome_model(a)
                 resid = y[in_a] - model.predict(C[in_a])
-                gamma, info[a] = approximately_balancing_weights(C[in_a], m, self.zeta)
+                gamma, info = approximately_balancing_weights(C[in_a], m, self.zeta)
                 mus[a] = float(np.mean(model.predict(C[target])) + gamma @ resid)
                 variances[a] = float(np.sum(gamma**2 * resid**2))
                 w[in_a] = gamma
+                gaps[f"qp_gap_{'treated' if a else 'control'}"] = info["primal"] - info["dual"]
             else:
-                mus[a] = float(y[in_a].mean())
-                variances[a] = float(y[in_a].var(ddof=1) / in_a.sum())
-                w[in_a] = 1.0 / in_a.sum()
-        self.weights_[quantity] = w
-        diagnostics = self._diagnostics(quantity, w)
-        for a, d in info.items():
-            arm = "treated" if a else "control"
-            diagnostics[f"qp_gap_{arm}"] = d["primal"] - d["dual"]
-        if diagnostics["max_abs_smd_after"] > 0.25:
+                mus[a], variances[a], w[in_a] = _own_arm(y[in_a])
+        result = self._arm_result(c, quantity, mus, variances, w, **gaps)
+        smd = result.diagnostics.max_abs_smd_after
+        if smd is not None and smd > 0.25:
             warnings.warn(
                 f"ApproximateResidualBalancing: the weights leave a standardized mean difference "
-                f"of {diagnostics['max_abs_smd_after']:.2f}; the estimate leans on the outcome "
-                "model to remove the rest (overlap may be limited).",
+                f"of {smd:.2f}; the estimate leans on the outcome model to remove the rest "
+                "(overlap may be limited).",
                 PositivityWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
-        return EffectEstimate(
-            value=mus[1] - mus[0],
-            std_error=float(np.sqrt(variances[0] + variances[1])),
-            quantity=quantity,
-            method=self._method,
-            n=data.n,
-            estimand=data.estimand,
-            diagnostics=diagnostics,
-        )
+        return result
+
+
+def _own_arm(y: np.ndarray) -> tuple[float, float, float]:
+    """Mean, variance of the mean and the uniform weight of an arm that is its own target."""
+    return float(y.mean()), float(y.var(ddof=1) / len(y)), 1.0 / len(y)

@@ -7,29 +7,31 @@ coefficient ``alpha``) and irrelevant variables (neither). With the transformed 
 (``E[Y+ | U] = tau(U)`` for any ``alpha`` when ``p`` is the propensity score), D²VD solves
 
     min_{alpha, beta, gamma}  mean((Y - U alpha) * R(beta) - U gamma)^2
-                              + lam ||gamma||_1 + delta ||alpha||_1 + eta ||beta||_1
+                              + effect_penalty ||gamma||_1 + outcome_penalty ||alpha||_1
+                              + propensity_penalty ||beta||_1
     s.t.  mean(log(1 + exp((1 - 2T) U beta))) <= tau,    alpha ⊙ beta = 0
 
 By default the likelihood constraint is tight (``beta`` is the L1 logistic fit on the variables
-``alpha`` leaves free); with ``kappa`` it enters as a Lagrangian term ``kappa * logistic loss``
-(see the parameter). The problem is solved by block coordinate descent with proximal-gradient (soft-thresholding) steps,
+``alpha`` leaves free); with the parameter ``alpha`` (the paper's Lagrange multiplier) it enters
+as a Lagrangian term ``alpha * logistic loss``. The problem is solved by block coordinate descent with proximal-gradient (soft-thresholding) steps,
 each block restricted so that ``alpha ⊙ beta = 0`` holds exactly at every iterate (``beta`` is
 initialized first, from the L1 logistic fit, so confounders are claimed by the propensity model;
 ``alpha`` is then fitted on the remaining variables). Intercepts are unpenalized; ``U`` and ``Y``
 are standardized internally.
 
 Subtracting ``U alpha`` (the adjustment variables' contribution) from ``Y`` leaves the transformed
-outcome unbiased and reduces its variance, which is the point of the decomposition. The ATE is
-``mean(Y+)`` with standard error ``sd(Y+) / sqrt(n)``; ATT and ATC use the corresponding
-weighted transformed outcomes; ``predict_cate`` returns ``gamma_0 + U gamma``.
+outcome unbiased and reduces its variance, which is the point of the decomposition. The effect
+on all units is ``mean(Y+)``; the potential-outcome means add ``U alpha`` back (an AIPW-type
+estimator with the outcome model ``U alpha`` in both arms), with influence-function standard
+errors; ``predict_cate`` returns ``gamma_0 + U gamma``.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> U = rng.normal(size=(3000, 6))
 >>> t = rng.binomial(1, 1 / (1 + np.exp(-U[:, 0] - U[:, 1])))
 >>> y = U[:, 0] + 2 * U[:, 2] + 2 * U[:, 3] + 1.0 * t + rng.normal(size=3000)
->>> est = D2VD().fit(U, t, y)
->>> round(est.ate().value, 1)
+>>> est = D2VD().fit_arrays(X=U, t=t, y=y)
+>>> round(est.effect(treatment=1, control=0).value, 1)
 1.0
 >>> est.confounders_, est.adjustment_variables_
 (('x0', 'x1'), ('x2', 'x3'))
@@ -37,70 +39,118 @@ weighted transformed outcomes; ``predict_cate`` returns ``gamma_0 + U gamma``.
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .._parameters import Interval, StrOptions
 from ..exceptions import DataValidationError
 from ..results import EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
 from .dcb import _soft
+from .diagnostics import backdoor_diagnostics
+from .doubly_robust import aipw_arm_means
+from .weighting import contrast_se
 
-__all__ = ["D2VD", "DataDrivenVariableDecomposition"]
+__all__ = ["D2VD"]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + np.tanh(0.5 * z))
 
 
-class DataDrivenVariableDecomposition(BaseEffectEstimator):
+_PENALTY = [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")]
+
+
+class D2VD(BaseEffectEstimator):
     """D²VD: separates confounders, adjustment and irrelevant variables and estimates effects.
 
     Parameters
     ----------
-    lam, delta, eta : L1 penalties on ``gamma`` (effect heterogeneity), ``alpha`` (outcome) and
-        ``beta`` (propensity), on the standardized scale; ``"auto"`` sets each to 1.5 times the
-        universal threshold ``sqrt(2 log(2p) / n)`` times the noise scale of its score.
-    kappa : weight of the logistic-likelihood term (Lagrange multiplier of the paper's
-        likelihood constraint ``loss(beta) <= tau``). ``None`` (default) makes the constraint
-        tight (``tau`` at its minimum): ``beta`` is then the L1-penalized logistic fit on the
-        variables not claimed by ``alpha``. A finite ``kappa`` lets the squared-error term pull
-        ``beta`` away from the likelihood optimum, which shrinks the propensity model and
-        biases the estimate on our simulations (larger ``kappa`` = less bias).
-    clip : propensity scores are clipped to ``[clip, 1 - clip]``.
-    max_iter, tol : outer block-coordinate iterations and relative tolerance on the objective.
-    threshold : coefficients with absolute value below this count as zero when the variables
-        are classified.
-    refit : after the decomposition, refit ``beta`` (logistic) on the confounders and ``alpha``
-        on the adjustment variables without L1 penalties before estimating effects (a relaxed
+    effect_penalty, outcome_penalty, propensity_penalty : float or "auto", default "auto"
+        L1 penalties on ``gamma`` (effect heterogeneity), ``alpha`` (outcome) and ``beta``
+        (propensity), on the standardized scale (the paper's ``lambda``, ``delta``, ``eta``);
+        ``"auto"`` sets each to 1.5 times the universal threshold ``sqrt(2 log(2p) / n)`` times
+        the noise scale of its score.
+    alpha : float, optional
+        Weight of the logistic-likelihood term (Lagrange multiplier of the paper's likelihood
+        constraint ``loss(beta) <= tau``). ``None`` (default) makes the constraint tight:
+        ``beta`` is then the L1-penalized logistic fit on the variables not claimed by the
+        outcome model. A finite ``alpha`` lets the squared-error term pull ``beta`` away from
+        the likelihood optimum, which shrinks the propensity model and biases the estimate on
+        our simulations (larger ``alpha`` = less bias).
+    clip : float, default 0.01
+        Propensity scores are clipped to ``[clip, 1 - clip]``.
+    max_iter : int, default 50
+        Outer block-coordinate iterations.
+    tol : float, default 1e-7
+        Relative tolerance on the objective.
+    threshold : float, default 1e-6
+        Coefficients with absolute value below this count as zero when the variables are
+        classified.
+    refit : bool, default True
+        After the decomposition, refit ``beta`` (logistic) on the confounders and ``alpha`` on
+        the adjustment variables without L1 penalties before estimating effects (a relaxed
         lasso step; the L1-shrunk propensity model otherwise biases the transformed outcome).
         ``False`` keeps the penalized fit of the paper's objective.
 
     Attributes
     ----------
-    confounders_, adjustment_variables_, irrelevant_variables_ : tuples of covariate names.
-    alpha_, beta_, gamma_ : coefficients on the standardized covariates.
-    propensity_scores_ : fitted ``p``; transformed_outcome_ : ``Y+`` (original scale).
+    confounders_, adjustment_variables_, irrelevant_variables_ : tuple of str
+        Covariate names of each class.
+    outcome_coef_, propensity_coef_, effect_coef_ : ndarray
+        ``alpha``, ``beta``, ``gamma`` on the standardized covariates.
+    propensity_scores_ : ndarray
+        Fitted ``p``.
+    transformed_outcome_ : ndarray
+        ``Y+`` (original scale).
+
+    Notes
+    -----
+    The solver is deterministic: there is no ``random_state``.
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> ds = make_confounded_binary(1500, random_state=7, population_truth=False)
+    >>> est = D2VD().fit(ds.data, treatment="t", outcome="y")
+    >>> res = est.effect(treatment=1, control=0)
+    >>> bool(abs(res.value - ds.truth["ATE"]) < 4 * res.std_error)
+    True
+    >>> est.predict_cate(ds.data.iloc[:2]).shape
+    (2,)
     """
 
     _method = "D2VD"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "effect_penalty": _PENALTY,
+        "outcome_penalty": _PENALTY,
+        "propensity_penalty": _PENALTY,
+        "alpha": [Interval(Real, 0, None, closed="neither"), None],
+        "clip": [Interval(Real, 0, 0.5, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "threshold": [Interval(Real, 0, None, closed="left")],
+        "refit": ["boolean"],
+    }
 
     def __init__(
         self,
-        lam: float | str = "auto",
-        delta: float | str = "auto",
-        eta: float | str = "auto",
-        kappa: float | None = None,
+        effect_penalty: float | str = "auto",
+        outcome_penalty: float | str = "auto",
+        propensity_penalty: float | str = "auto",
+        alpha: float | None = None,
         clip: float = 0.01,
         max_iter: int = 50,
         tol: float = 1e-7,
         threshold: float = 1e-6,
         refit: bool = True,
     ) -> None:
-        self.lam = lam
-        self.delta = delta
-        self.eta = eta
-        self.kappa = kappa
+        self.effect_penalty = effect_penalty
+        self.outcome_penalty = outcome_penalty
+        self.propensity_penalty = propensity_penalty
+        self.alpha = alpha
         self.clip = clip
         self.max_iter = max_iter
         self.tol = tol
@@ -119,13 +169,13 @@ class DataDrivenVariableDecomposition(BaseEffectEstimator):
         R, _, p = self._R(b0, beta, U, t)
         e = (y - a0 - U @ alpha) * R - g0 - U @ gamma
         nll = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
-        kappa = 1.0 if self.kappa is None else self.kappa
+        weight = 1.0 if self.alpha is None else self.alpha
         return float(
             np.mean(e**2)
-            + kappa * nll
-            + self.penalties_["lam"] * np.abs(gamma).sum()
-            + self.penalties_["delta"] * np.abs(alpha).sum()
-            + self.penalties_["eta"] * np.abs(beta).sum()
+            + weight * nll
+            + self.penalties_["effect"] * np.abs(gamma).sum()
+            + self.penalties_["outcome"] * np.abs(alpha).sum()
+            + self.penalties_["propensity"] * np.abs(beta).sum()
         )
 
     def _penalties(self, U, t, y, b0, beta) -> dict[str, float]:
@@ -137,19 +187,18 @@ class DataDrivenVariableDecomposition(BaseEffectEstimator):
         """
         n, p = U.shape
         z = 1.5 * np.sqrt(2 * np.log(2 * p) / n)
-        out = {"eta": self.eta if self.eta != "auto" else 0.5 * z}
+        eta = self.propensity_penalty
+        out = {"propensity": 0.5 * z if eta == "auto" else float(eta)}
         if beta is None:
-            return {**out, "delta": 0.0, "lam": 0.0}
+            return {**out, "outcome": 0.0, "effect": 0.0}
         R, _, _ = self._R(b0, beta, U, t)
         r = y - y.mean()
         auto = {
-            "delta": 2 * np.sqrt(np.mean(R**4 * r**2)) * z,
-            "lam": 2 * np.std(r * R) * z,
+            "outcome": 2 * np.sqrt(np.mean(R**4 * r**2)) * z,
+            "effect": 2 * np.std(r * R) * z,
         }
-        for key in ("delta", "lam"):
-            value = getattr(self, key)
-            if isinstance(value, str) and value != "auto":
-                raise DataValidationError(f"{key} must be a number or 'auto', got {value!r}")
+        for key in ("outcome", "effect"):
+            value = getattr(self, f"{key}_penalty")
             out[key] = float(auto[key] if value == "auto" else value)
         return out
 
@@ -187,20 +236,20 @@ class DataDrivenVariableDecomposition(BaseEffectEstimator):
         return float(x_old[0]), out
 
     def _beta_step(
-        self, U, t, y_adj, g, b0, beta, free, kappa, eta=None
+        self, U, t, y_adj, g, b0, beta, free, weight, eta=None
     ) -> tuple[float, np.ndarray]:
-        """Proximal gradient with backtracking on (squared error + kappa * logistic loss)."""
+        """Proximal gradient with backtracking on (squared error + weight * logistic loss)."""
         n = len(t)
 
         def smooth(b0_, beta_):
             R, dR, p = self._R(b0_, beta_, U, t)
             e = y_adj * R - g
             nll = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
-            val = np.mean(e**2) + kappa * nll
-            dz = 2 * e * y_adj * dR / n + kappa * (p - t) / n
+            val = np.mean(e**2) + weight * nll
+            dz = 2 * e * y_adj * dR / n + weight * (p - t) / n
             return val, np.sum(dz), U.T @ dz
 
-        eta = self.penalties_["eta"] if eta is None else eta
+        eta = self.penalties_["propensity"] if eta is None else eta
         step = 1.0
         for _ in range(1000):
             val, gb0, gbeta = smooth(b0, beta)
@@ -222,9 +271,11 @@ class DataDrivenVariableDecomposition(BaseEffectEstimator):
         return b0, beta
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, data: BackdoorData) -> None:
+    def _fit_prepared(self, data: BackdoorData) -> None:
         if data.X.shape[1] == 0:
-            raise DataValidationError("D2VD decomposes covariates but none were given")
+            raise DataValidationError(
+                "D2VD decomposes covariates but none were given; pass covariates="
+            )
         X = data.X
         self.x_mean_, sd = X.mean(axis=0), X.std(axis=0)
         self.x_scale_ = np.where(sd > 0, sd, 1.0)
@@ -247,17 +298,17 @@ class DataDrivenVariableDecomposition(BaseEffectEstimator):
             # alpha: weighted lasso on the variables the propensity model does not use
             free_a = np.abs(beta) <= self.threshold
             target = y - (g0 + U @ gamma) / R
-            a0, alpha = self._lasso(U, target, R**2, alpha, a0, pen["delta"], free_a)
+            a0, alpha = self._lasso(U, target, R**2, alpha, a0, pen["outcome"], free_a)
             # gamma: lasso of the transformed outcome on U
             ystar = (y - a0 - U @ alpha) * R
-            g0, gamma = self._lasso(U, ystar, np.ones(n), gamma, g0, pen["lam"], everything)
+            g0, gamma = self._lasso(U, ystar, np.ones(n), gamma, g0, pen["effect"], everything)
             # beta: on the variables alpha does not use
             free_b = np.abs(alpha) <= self.threshold
-            if self.kappa is None:  # tight likelihood constraint: penalized MLE on free variables
+            if self.alpha is None:  # tight likelihood constraint: penalized MLE on free variables
                 b0, beta = self._beta_step(U, t, zeros, zeros, b0, beta, free_b, 1.0)
             else:
                 y_adj, fit = y - a0 - U @ alpha, g0 + U @ gamma
-                b0, beta = self._beta_step(U, t, y_adj, fit, b0, beta, free_b, self.kappa)
+                b0, beta = self._beta_step(U, t, y_adj, fit, b0, beta, free_b, self.alpha)
             trace.append(self._objective(U, t, y, a0, alpha, b0, beta, g0, gamma))
             if abs(trace[-2] - trace[-1]) <= self.tol * max(1.0, abs(trace[-1])):
                 break
@@ -272,7 +323,7 @@ class DataDrivenVariableDecomposition(BaseEffectEstimator):
         self.confounders_ = tuple(names[conf].tolist())
         self.adjustment_variables_ = tuple(names[adj].tolist())
         self.irrelevant_variables_ = tuple(names[~conf & ~adj].tolist())
-        self.alpha_, self.beta_, self.gamma_ = alpha, beta, gamma
+        self.outcome_coef_, self.propensity_coef_, self.effect_coef_ = alpha, beta, gamma
         self.intercepts_ = {"alpha": a0, "beta": b0, "gamma": g0}
         self.objective_trace_ = trace
         R, _, prop = self._R(b0, beta, U, t)
@@ -280,38 +331,51 @@ class DataDrivenVariableDecomposition(BaseEffectEstimator):
         self.adjusted_outcome_ = data.y - self.y_scale_ * (a0 + U @ alpha)  # original scale
         self.transformed_outcome_ = self.adjusted_outcome_ * R
 
-    def predict_cate(self, X: Any) -> np.ndarray:
-        """``tau(x) = gamma_0 + u(x) gamma`` (original outcome scale)."""
-        self._check_fitted()
-        U = (np.atleast_2d(np.asarray(X, dtype=float)) - self.x_mean_) / self.x_scale_
-        return self.y_scale_ * (self.intercepts_["gamma"] + U @ self.gamma_)
+    def predict_cate(self, data: Any) -> np.ndarray:
+        """``tau(x) = gamma_0 + u(x) gamma`` (original outcome scale) for each row of ``data``.
 
-    def _effect(self, quantity: str) -> EffectEstimate:
-        t, p, f = self.data_.t, self.propensity_scores_, self.adjusted_outcome_
-        if quantity == "ATE":
-            score, denom = self.transformed_outcome_, np.ones(len(t))
-        elif quantity == "ATT":
-            score, denom = f * (t - p) / (1 - p), t.astype(float)
-        else:
-            score, denom = f * (t - p) / p, (1 - t).astype(float)
-        value = float(score.sum() / denom.sum())
-        infl = (score - value * denom) / denom.mean()
+        ``data`` is a DataFrame holding the fitted covariate columns (selected by name; other
+        columns are ignored), or an array after :meth:`fit_arrays`.
+
+        Examples
+        --------
+        >>> from deepcause.simulate import make_confounded_binary
+        >>> df = make_confounded_binary(800, random_state=8, population_truth=False).data
+        >>> est = D2VD().fit(df, treatment="t", outcome="y")
+        >>> cols = ["x5", "x4", "x3", "x2", "x1"]
+        >>> bool((est.predict_cate(df[cols]) == est.predict_cate(df)).all())
+        True
+        """
+        U = (self._covariate_matrix(data) - self.x_mean_) / self.x_scale_
+        return self.y_scale_ * (self.intercepts_["gamma"] + U @ self.effect_coef_)
+
+    def _effect_at(self, X: Any, c: np.ndarray) -> EffectEstimate:
+        tau = self.predict_cate(X)
         return EffectEstimate(
-            value=value,
-            std_error=float(np.std(infl, ddof=1) / np.sqrt(len(t))),
-            quantity=quantity,
-            method=self._method,
-            n=len(t),
-            estimand=self.data_.estimand,
-            diagnostics={
-                "confounders": self.confounders_,
-                "adjustment_variables": self.adjustment_variables_,
-                "irrelevant_variables": self.irrelevant_variables_,
-                "propensity_min": float(p.min()),
-                "propensity_max": float(p.max()),
-                "iterations": len(self.objective_trace_) - 1,
-            },
+            value=float(c[1] * tau.mean()), quantity="CATE", method=self._method, n=len(tau)
         )
 
-
-D2VD = DataDrivenVariableDecomposition
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
+        data = self.data_
+        p = self.propensity_scores_
+        g = data.y - self.adjusted_outcome_  # the outcome model U alpha, in both arms
+        means, psi = aipw_arm_means(data.y, data.t, p, g, g, quantity, normalize=False)
+        return EffectEstimate(
+            value=float(means @ c),
+            std_error=contrast_se(psi, c),
+            quantity=quantity,
+            method=self._method,
+            n=data.n,
+            estimand=data.estimand,
+            diagnostics=backdoor_diagnostics(
+                data.X,
+                data.t,
+                data.covariate_names,
+                p,
+                None,
+                confounders=self.confounders_,
+                adjustment_variables=self.adjustment_variables_,
+                irrelevant_variables=self.irrelevant_variables_,
+                iterations=len(self.objective_trace_) - 1,
+            ),
+        )

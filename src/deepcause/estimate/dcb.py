@@ -3,8 +3,9 @@
 DCB learns control-unit sample weights ``W`` and confounder weights ``beta`` jointly:
 
     min_{W, beta}  (beta^T (xbar_t - X_c^T W))^2                         (differentiated balance)
-                 + lambda * mean_j (1 + W_j) (y_j - x_j^T beta)^2         (outcome regression)
-                 + delta ||W||_2^2 + mu ||beta||_2^2 + nu ||beta||_1
+                 + alpha * mean_j (1 + W_j) (y_j - x_j^T beta)^2          (outcome regression)
+                 + weight_penalty ||W||_2^2 + ridge_penalty ||beta||_2^2
+                 + lasso_penalty ||beta||_1
     s.t. W >= 0, sum W = 1
 
 ``beta`` is both the outcome regression on the controls (weighted by ``1 + W``, so the
@@ -17,7 +18,8 @@ accelerated proximal gradient (soft-thresholding) on its ``p``-dimensional quadr
 problem, ``W`` in closed form up to a one-dimensional monotone root (a projection onto the
 simplex, which enforces the paper's constraints ``W >= 0, (sum W - 1)^2 <= eps`` with
 ``eps = 0``). The objective decreases monotonically.
-The regression term is averaged over controls (the paper sums; this only rescales ``lambda``).
+The regression term is averaged over controls (the paper sums; this only rescales its weight,
+the paper's ``lambda``, here ``alpha``).
 Covariates and outcome are standardized internally. Beyond the paper's ATT, the ATC (swap arms)
 and ATE (each arm re-weighted to the full-sample means) use the same problem.
 
@@ -32,25 +34,24 @@ fuller account.
 >>> X = rng.normal(size=(1000, 10))
 >>> t = rng.binomial(1, 1 / (1 + np.exp(-X[:, 0] - X[:, 1])))
 >>> y = 2 * X[:, 0] + 1.0 * t + rng.normal(size=1000)
->>> round(DifferentiatedConfounderBalancing().fit(X, t, y).att().value, 1)
+>>> round(DCB().fit_arrays(X=X, t=t, y=y).effect(population="treated").value, 1)
 1.0
 """
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
 import numpy as np
 
+from .._parameters import Interval
 from ..results import EffectEstimate
 from ._base import BackdoorData
 from ._nuisance import standardize
-from .balancing import (
-    _target_mask,
-    _weighted_arms,
-    _WeightingEstimator,
-    project_to_simplex,
-)
+from .balancing import _own_arm, _weighted_arms, _WeightingEstimator, project_to_simplex
 
-__all__ = ["DifferentiatedConfounderBalancing", "DCB"]
+__all__ = ["DCB", "dcb_weights"]
 
 
 def _soft(x: np.ndarray, k: float) -> np.ndarray:
@@ -63,19 +64,19 @@ def _beta_step(
     d: np.ndarray,
     W: np.ndarray,
     beta: np.ndarray,
-    lambda_: float,
-    mu: float,
-    nu: float,
+    alpha: float,
+    ridge: float,
+    lasso: float,
     iters: int = 500,
 ) -> np.ndarray:
-    """Exact-ish block update of ``beta``: FISTA on ``b'Hb - 2g'b + nu ||b||_1`` (p-dim)."""
+    """Exact-ish block update of ``beta``: FISTA on ``b'Hb - 2g'b + lasso ||b||_1`` (p-dim)."""
     n, p = X.shape
-    H = np.outer(d, d) + lambda_ * (X.T * (1 + W)) @ X / n + mu * np.eye(p)
-    g = lambda_ * X.T @ ((1 + W) * y) / n
+    H = np.outer(d, d) + alpha * (X.T * (1 + W)) @ X / n + ridge * np.eye(p)
+    g = alpha * X.T @ ((1 + W) * y) / n
     L = 2 * np.linalg.eigvalsh(H)[-1]
     z, b_old, s = beta.copy(), beta.copy(), 1.0
     for _ in range(iters):
-        b = _soft(z - (2 * H @ z - 2 * g) / L, nu / L)
+        b = _soft(z - (2 * H @ z - 2 * g) / L, lasso / L)
         s_new = (1 + np.sqrt(1 + 4 * s * s)) / 2
         z = b + (s - 1) / s_new * (b - b_old)
         if np.max(np.abs(b - b_old)) < 1e-12:
@@ -112,16 +113,23 @@ def dcb_weights(
     X: np.ndarray,
     y: np.ndarray,
     target: np.ndarray,
-    lambda_: float = 1.0,
-    delta: float = 1e-2,
-    mu: float = 1e-3,
-    nu: float = 1e-3,
+    alpha: float = 1.0,
+    weight_penalty: float = 1e-2,
+    ridge_penalty: float = 1e-3,
+    lasso_penalty: float = 1e-3,
     max_iter: int = 200,
     tol: float = 1e-10,
 ) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """Solve the DCB problem for one arm by exact alternating block updates.
 
     Returns ``(W, beta, objective trace)``; the objective never increases.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)); y = X[:, 0] + rng.normal(size=200)
+    >>> W, beta, trace = dcb_weights(X, y, np.array([0.5, 0.0, 0.0]))
+    >>> round(float(W.sum()), 6), bool(np.all(np.diff(trace) <= 1e-12))
+    (1.0, True)
     """
     n, p = X.shape
     # centering within the arm plays the role of the regression's intercept; it leaves the
@@ -136,115 +144,130 @@ def dcb_weights(
         r = y - X @ beta
         return float(
             (beta @ d) ** 2
-            + lambda_ * np.mean((1 + W) * r**2)
-            + delta * W @ W
-            + mu * beta @ beta
-            + nu * np.abs(beta).sum()
+            + alpha * np.mean((1 + W) * r**2)
+            + weight_penalty * W @ W
+            + ridge_penalty * beta @ beta
+            + lasso_penalty * np.abs(beta).sum()
         )
 
     trace = [objective(W, beta)]
     for _ in range(max_iter):
-        beta = _beta_step(X, y, target - X.T @ W, W, beta, lambda_, mu, nu)
+        d = target - X.T @ W
+        beta = _beta_step(X, y, d, W, beta, alpha, ridge_penalty, lasso_penalty)
         v = X @ beta
-        W = _w_step(v, lambda_ * (y - v) ** 2 / n, float(beta @ target), delta)
+        W = _w_step(v, alpha * (y - v) ** 2 / n, float(beta @ target), weight_penalty)
         trace.append(objective(W, beta))
         if abs(trace[-2] - trace[-1]) <= tol * max(1.0, abs(trace[-1])):
             break
     return W, beta, trace
 
 
-class DifferentiatedConfounderBalancing(_WeightingEstimator):
-    """DCB sample weights (see the module docstring for the objective).
+class DCB(_WeightingEstimator):
+    """Differentiated Confounder Balancing sample weights (see the module docstring).
 
     Parameters
     ----------
-    lambda_ : weight of the (1 + W)-weighted outcome regression term.
-    delta : penalty on ``||W||^2`` (weight dispersion; larger = more uniform weights).
-    mu, nu : ridge and lasso penalties on the confounder weights ``beta``.
-    max_iter, tol : alternating block updates and relative tolerance on the objective.
+    alpha : float, default 1.0
+        Weight of the (1 + W)-weighted outcome regression term (the paper's ``lambda``).
+    weight_penalty : float, default 1e-2
+        Penalty on ``||W||^2`` (weight dispersion; larger = more uniform weights; ``delta``).
+    ridge_penalty, lasso_penalty : float, default 1e-3
+        Ridge and lasso penalties on the confounder weights ``beta`` (``mu`` and ``nu``).
+    max_iter : int, default 200
+        Alternating block updates.
+    tol : float, default 1e-10
+        Relative tolerance on the objective.
 
-    Attributes (after an effect is computed)
-    ----------------------------------------
-    weights_ : dict quantity -> per-unit weights (normalized within each arm).
-    confounder_weights_ : dict quantity -> {arm: beta} on the standardized covariates.
+    Attributes
+    ----------
+    weights_ : dict
+        Population short name -> per-unit weights (normalized within each arm).
+    confounder_weights_ : dict
+        Population short name -> {arm: beta} on the standardized covariates.
+
+    Notes
+    -----
+    The solver is deterministic: there is no ``random_state``.
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> ds = make_confounded_binary(600, random_state=6, population_truth=False)
+    >>> res = DCB().fit(ds.data, treatment="t", outcome="y").effect(population="treated")
+    >>> res.quantity, bool(abs(res.value - ds.truth["ATT"]) < 4 * res.std_error)
+    ('ATT', True)
     """
 
     _method = "DCB"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "weight_penalty": [Interval(Real, 0, None, closed="neither")],
+        "ridge_penalty": [Interval(Real, 0, None, closed="left")],
+        "lasso_penalty": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
-        lambda_: float = 1.0,
-        delta: float = 1e-2,
-        mu: float = 1e-3,
-        nu: float = 1e-3,
+        alpha: float = 1.0,
+        weight_penalty: float = 1e-2,
+        ridge_penalty: float = 1e-3,
+        lasso_penalty: float = 1e-3,
         max_iter: int = 200,
         tol: float = 1e-10,
     ) -> None:
-        self.lambda_ = lambda_
-        self.delta = delta
-        self.mu = mu
-        self.nu = nu
+        self.alpha = alpha
+        self.weight_penalty = weight_penalty
+        self.ridge_penalty = ridge_penalty
+        self.lasso_penalty = lasso_penalty
         self.max_iter = max_iter
         self.tol = tol
 
-    def _prepare(self, data: BackdoorData) -> None:
+    def _setup(self, data: BackdoorData) -> None:
         self.features_ = standardize(data.X)
         sd = data.y.std()
         self.y_scale_ = sd if sd > 0 else 1.0
         self.confounder_weights_: dict[str, dict[int, np.ndarray]] = {}
 
-    def _effect(self, quantity: str) -> EffectEstimate:
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
         data = self.data_
         C, t, y = self.features_, data.t, data.y
         ys = (y - y.mean()) / self.y_scale_
-        m = C[_target_mask(t, quantity)].mean(axis=0)
+        m = C[self._population_mask(t, quantity)].mean(axis=0)
         w = np.zeros(data.n)
         mus, variances, betas, iters = {}, {}, {}, {}
         for a in (0, 1):
             in_a = t == a
-            if a in _weighted_arms(quantity):
-                W, beta, trace = dcb_weights(
-                    C[in_a],
-                    ys[in_a],
-                    m,
-                    self.lambda_,
-                    self.delta,
-                    self.mu,
-                    self.nu,
-                    self.max_iter,
-                    self.tol,
-                )
-                Ca = C[in_a] - C[in_a].mean(axis=0)
-                resid = (ys[in_a] - ys[in_a].mean() - Ca @ beta) * self.y_scale_
-                mus[a] = float(W @ y[in_a])
-                # the weights favour small residuals (the W r^2 term), so use the arm's average
-                # squared residual rather than the weighted one
-                variances[a] = float(np.sum(W**2) * np.mean(resid**2))
-                betas[a], iters[a] = beta, len(trace) - 1
-                w[in_a] = W
-            else:
-                mus[a] = float(y[in_a].mean())
-                variances[a] = float(y[in_a].var(ddof=1) / in_a.sum())
-                w[in_a] = 1.0 / in_a.sum()
-        self.weights_[quantity] = w
+            if a not in _weighted_arms(quantity):
+                mus[a], variances[a], w[in_a] = _own_arm(y[in_a])
+                continue
+            W, beta, trace = dcb_weights(
+                C[in_a],
+                ys[in_a],
+                m,
+                self.alpha,
+                self.weight_penalty,
+                self.ridge_penalty,
+                self.lasso_penalty,
+                self.max_iter,
+                self.tol,
+            )
+            Ca = C[in_a] - C[in_a].mean(axis=0)
+            resid = (ys[in_a] - ys[in_a].mean() - Ca @ beta) * self.y_scale_
+            mus[a] = float(W @ y[in_a])
+            # the weights favour small residuals (the W r^2 term), so use the arm's average
+            # squared residual rather than the weighted one
+            variances[a] = float(np.sum(W**2) * np.mean(resid**2))
+            betas[a], iters[a] = beta, len(trace) - 1
+            w[in_a] = W
         self.confounder_weights_[quantity] = betas
-        diagnostics = self._diagnostics(quantity, w)
-        diagnostics["iterations"] = iters
-        diagnostics["confounder_weights"] = {
+        named = {
             ("treated" if a else "control"): dict(
                 zip(data.covariate_names, b.tolist(), strict=True)
             )
             for a, b in betas.items()
         }
-        return EffectEstimate(
-            value=mus[1] - mus[0],
-            std_error=float(np.sqrt(variances[0] + variances[1])),
-            quantity=quantity,
-            method=self._method,
-            n=data.n,
-            estimand=data.estimand,
-            diagnostics=diagnostics,
+        return self._arm_result(
+            c, quantity, mus, variances, w, iterations=iters, confounder_weights=named
         )
-
-
-DCB = DifferentiatedConfounderBalancing

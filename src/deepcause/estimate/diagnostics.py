@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import PositivityWarning
+from ..results import Diagnostics
 
 __all__ = [
     "implied_weights",
@@ -121,28 +122,40 @@ def backdoor_diagnostics(
     names: Sequence[str],
     e: np.ndarray | None,
     w: np.ndarray | None,
+    notes: Sequence[str] = (),
     **extra: Any,
-) -> dict[str, Any]:
-    """The standard diagnostics dict: overlap, balance, ESS, plus ``extra`` entries."""
-    diag: dict[str, Any] = {}
+) -> Diagnostics:
+    """The typed :class:`~deepcause.results.Diagnostics` of a back-door fit.
+
+    Overlap of the propensity scores ``e`` (if any), the balance table and largest absolute
+    standardized mean differences before/after weighting with ``w``, the Kish effective sample
+    size per arm; ``notes`` become numbered notes of ``summary()``, ``extra`` goes to
+    ``Diagnostics.extra``.
+
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); t = np.array([0, 0, 1, 1])
+    >>> d = backdoor_diagnostics(X, t, ["x"], None, np.ones(4))
+    >>> round(d.max_abs_smd_before, 3), d.ess["treated"]
+    (2.828, 2.0)
+    """
+    fields: dict[str, Any] = {"notes": tuple(notes), "extra": extra}
     if e is not None:
-        diag["overlap"] = overlap_summary(e, t)
-        diag["propensity"] = e
-        diag["treatment"] = t
-    diag["balance"] = balance_table(X, t, names, w) if X.shape[1] else pd.DataFrame()
-    if len(names):
-        diag["max_abs_smd_before"] = float(np.abs(diag["balance"]["smd_before"]).max())
+        fields.update(overlap=overlap_summary(e, t), propensity=e, treatment=t)
+    if X.shape[1]:
+        table = balance_table(X, t, names, w)
+        fields["balance"] = table
+        fields["max_abs_smd_before"] = float(np.abs(table["smd_before"]).max())
         if w is not None:
-            diag["max_abs_smd_after"] = float(np.abs(diag["balance"]["smd_after"]).max())
+            fields["max_abs_smd_after"] = float(np.abs(table["smd_after"]).max())
     if w is not None:
-        diag["ess"] = effective_sample_size(w, t)
-        diag["weights"] = w
-    diag.update(extra)
-    return diag
+        fields.update(ess=effective_sample_size(w, t), weights=w)
+        if e is None:
+            fields["treatment"] = t
+    return Diagnostics(**fields)
 
 
 def warn_positivity(
-    e: np.ndarray, t: np.ndarray, quantity: str, estimator: str, handling: str, stacklevel: int = 4
+    e: np.ndarray, t: np.ndarray, quantity: str, estimator: str, handling: str, stacklevel: int = 5
 ) -> int:
     """Warn when units relevant to ``quantity`` have extreme scores; return their number.
 
@@ -173,18 +186,14 @@ def warn_positivity(
 
 
 # ---------------------------------------------------------------------------- plots
-def _diagnostics_of(obj: Any) -> Mapping[str, Any]:
-    if isinstance(obj, Mapping):
+def _diagnostics_of(obj: Any) -> Diagnostics:
+    if isinstance(obj, Diagnostics):
         return obj
     diag = getattr(obj, "diagnostics", None)
-    if callable(diag):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PositivityWarning)
-            return diag()
-    if diag is None:
+    if not isinstance(diag, Diagnostics):
         raise TypeError(
-            f"expected an EffectEstimate, a fitted estimator or a diagnostics mapping, got "
-            f"{type(obj).__name__}"
+            f"expected an EffectEstimate or its Diagnostics, got {type(obj).__name__}; plot the "
+            "result of est.effect(...)"
         )
     return diag
 
@@ -200,14 +209,29 @@ def _pyplot():
 
 
 def plot_overlap(obj: Any, ax: Any = None, bins: int = 30) -> Any:
-    """Histogram of propensity scores by treatment arm; returns the matplotlib Axes."""
+    """Histogram of propensity scores by treatment arm; returns the matplotlib Axes.
+
+    ``obj`` is an :class:`~deepcause.results.EffectEstimate` (or its ``Diagnostics``) whose
+    estimator reported propensity scores.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from deepcause.estimate import IPW
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(300, random_state=0, population_truth=False).data
+    >>> res = IPW().fit(df, treatment="t", outcome="y").effect()
+    >>> plot_overlap(res).get_xlabel()
+    'propensity score'
+    """
     diag = _diagnostics_of(obj)
-    if "propensity" not in diag:
+    if diag.propensity is None or diag.treatment is None:
         raise ValueError("these diagnostics have no propensity scores to plot")
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    e, t = np.asarray(diag["propensity"]), np.asarray(diag["treatment"])
+    e, t = diag.propensity, diag.treatment
     edges = np.linspace(0, 1, bins + 1)
     ax.hist(e[t == 1], bins=edges, alpha=0.6, density=True, label="treated")
     ax.hist(e[t == 0], bins=edges, alpha=0.6, density=True, label="control")
@@ -219,9 +243,20 @@ def plot_overlap(obj: Any, ax: Any = None, bins: int = 30) -> Any:
 
 
 def plot_balance(obj: Any, ax: Any = None, threshold: float = 0.1) -> Any:
-    """Love plot: |SMD| of each covariate before and after weighting; returns the Axes."""
-    diag = _diagnostics_of(obj)
-    table = diag.get("balance")
+    """Love plot: |SMD| of each covariate before and after weighting; returns the Axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from deepcause.estimate import EntropyBalancing
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(300, random_state=0, population_truth=False).data
+    >>> res = EntropyBalancing().fit(df, treatment="t", outcome="y").att()
+    >>> len(plot_balance(res).get_yticklabels())
+    5
+    """
+    table = _diagnostics_of(obj).balance
     if table is None or len(table) == 0:
         raise ValueError("these diagnostics have no covariate balance table to plot")
     plt = _pyplot()

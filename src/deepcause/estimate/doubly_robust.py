@@ -1,29 +1,32 @@
 """Augmented IPW (doubly robust) with K-fold cross-fitting and influence-function errors.
 
 Nuisances: propensity e(x) and per-arm outcome regressions mu0(x), mu1(x), each predicted
-out-of-fold (Chernozhukov et al. 2018). Each quantity uses its own efficient influence function
-(Robins, Rotnitzky & Zhao 1994; Hahn 1998 for ATT/ATC):
+out-of-fold (Chernozhukov et al. 2018). Each potential-outcome mean ``m_a`` of the target
+population has its own efficient influence function (Robins, Rotnitzky & Zhao 1994; Hahn 1998
+for the treated and control populations); effects are contrasts of the two:
 
-* ATE: psi = mu1 - mu0 + w1 (Y - mu1) - w0 (Y - mu0) - tau, w1 = T/e, w0 = (1-T)/(1-e)
-* ATT: psi = [T (Y - mu0 - tau) - (1-T) e/(1-e) (Y - mu0)] / P(T=1)
-* ATC: psi = [(1-T) (mu1 - Y - tau) + T (1-e)/e (Y - mu1)] / P(T=0)
+* all units: ``phi_a = mu_a + w_a (Y - mu_a)``, ``w_1 = T/e``, ``w_0 = (1-T)/(1-e)``;
+* treated: ``m_1`` is the treated outcome mean, ``m_0 = mean_treated(mu_0) + sum w_0 (Y - mu_0)
+  / n_1`` with odds weights ``w_0 = (1-T) e/(1-e)``; symmetrically for the controls.
 
 With ``normalize=True`` (default) the weighted residual terms are Hajek-normalized within each
 arm, which keeps the estimator bounded by the outcome range when some weights are large.
 
 >>> from deepcause.simulate import make_confounded_binary
 >>> ds = make_confounded_binary(2000, random_state=0, population_truth=False)
->>> res = AIPW().fit(ds.data, treatment="t", outcome="y").ate()
+>>> res = AIPW(random_state=0).fit(ds.data, treatment="t", outcome="y").effect()
 >>> bool(abs(res.value - ds.truth["ATE"]) < 4 * res.std_error)
 True
 """
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .._parameters import RANDOM_STATE, HasMethods, Interval, StrOptions
 from ..results import EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
 from ._nuisance import (
@@ -35,12 +38,12 @@ from ._nuisance import (
     standardize,
 )
 from .diagnostics import backdoor_diagnostics, implied_weights, warn_positivity
-from .weighting import handling_text, prepare_scores
+from .weighting import contrast_se, handling_text, prepare_scores, score_notes
 
-__all__ = ["AIPW", "aipw_scores"]
+__all__ = ["AIPW", "aipw_arm_means"]
 
 
-def aipw_scores(
+def aipw_arm_means(
     y: np.ndarray,
     t: np.ndarray,
     e: np.ndarray,
@@ -48,37 +51,38 @@ def aipw_scores(
     mu1: np.ndarray,
     quantity: str,
     normalize: bool = True,
-) -> tuple[float, np.ndarray]:
-    """Point estimate and influence function values of the AIPW estimator of ``quantity``."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Doubly robust potential-outcome means ``(m0, m1)`` of ``quantity``'s population.
+
+    Returns the means and their influence functions, shape ``(n, 2)``; the effect
+    ``m1 - m0`` and its influence function follow by contrast. ``quantity`` is ``"ATE"``
+    (all units), ``"ATT"`` (treated) or ``"ATC"`` (controls).
+
+    >>> import numpy as np
+    >>> y = np.array([1.0, 2, 3, 5]); t = np.array([0, 0, 1, 1]); e = np.full(4, 0.5)
+    >>> m, psi = aipw_arm_means(y, t, e, np.full(4, 1.5), np.full(4, 4.0), "ATE")
+    >>> m.tolist(), np.allclose(psi.mean(axis=0), 0)
+    ([1.5, 4.0], True)
+    """
+    if quantity not in ("ATE", "ATT", "ATC"):
+        raise ValueError(f"quantity must be ATE, ATT or ATC, got {quantity!r}")
     n = len(y)
-    t1 = t == 1
-    r1 = np.where(t1, y - mu1, 0.0)
-    r0 = np.where(t1, 0.0, y - mu0)
-    if quantity == "ATE":
-        w1 = np.where(t1, 1.0 / e, 0.0)
-        w0 = np.where(t1, 0.0, 1.0 / (1.0 - e))
-        s1 = w1.sum() if normalize else n
-        s0 = w0.sum() if normalize else n
-        phi = mu1 - mu0 + n * (w1 * r1 / s1 - w0 * r0 / s0)
-        value = float(phi.mean())
-        return value, phi - value
-    if quantity == "ATT":
-        n1 = float(t1.sum())
-        w0 = np.where(t1, 0.0, e / (1.0 - e))
-        s0 = w0.sum() if normalize else n1
-        direct = np.where(t1, y - mu0, 0.0)
-        value = float((direct.sum() - n1 * (w0 @ r0) / s0) / n1)
-        psi = (n / n1) * (np.where(t1, y - mu0 - value, 0.0) - n1 * w0 * r0 / s0)
-        return value, psi
-    if quantity == "ATC":
-        n0 = float((~t1).sum())
-        w1 = np.where(t1, (1.0 - e) / e, 0.0)
-        s1 = w1.sum() if normalize else n0
-        direct = np.where(t1, 0.0, mu1 - y)
-        value = float((direct.sum() + n0 * (w1 @ r1) / s1) / n0)
-        psi = (n / n0) * (np.where(t1, 0.0, mu1 - y - value) + n0 * w1 * r1 / s1)
-        return value, psi
-    raise ValueError(f"quantity must be ATE, ATT or ATC, got {quantity!r}")
+    mus = (mu0, mu1)
+    w = implied_weights(e, t, quantity)
+    pop = BaseEffectEstimator._population_mask(t, quantity)
+    n_p = float(pop.sum())
+    means, psi = np.empty(2), np.empty((n, 2))
+    for arm in (0, 1):
+        in_arm = t == arm
+        if quantity != "ATE" and (arm == 1) == (quantity == "ATT"):  # the population's own arm
+            means[arm] = float(y[pop].mean())
+            psi[:, arm] = (n / n_p) * np.where(pop, y - means[arm], 0.0)
+            continue
+        wr = np.where(in_arm, w * (y - mus[arm]), 0.0)
+        s = float(w[in_arm].sum()) if normalize else n_p
+        means[arm] = float(mus[arm][pop].mean() + wr.sum() / s)
+        psi[:, arm] = (n / n_p) * (np.where(pop, mus[arm] - means[arm], 0.0) + n_p * wr / s)
+    return means, psi
 
 
 class AIPW(BaseEffectEstimator):
@@ -86,17 +90,47 @@ class AIPW(BaseEffectEstimator):
 
     Parameters
     ----------
-    propensity_model : classifier with ``predict_proba`` (default logistic regression).
-    outcome_model : regressor fitted separately in each arm (default: gradient boosting up to
-        5,000 rows, histogram gradient boosting up to 100,000 rows, ridge alpha=1 above).
-    n_folds : cross-fitting folds (default 5; 1 = no cross-fitting).
-    clip : ``"auto"`` (ATE [0.1, 0.9], ATT upper 0.99, ATC lower 0.01), ``None`` or ``c``.
-    trim : ``None``, a level ``a`` or ``"crump"`` (drops units; changes the target population).
-    normalize : Hajek-normalize the weighted residual terms (default True).
-    random_state : seed for the folds and randomized learners.
+    propensity_model : classifier with ``predict_proba``, optional
+        Default: logistic regression.
+    outcome_model : regressor, optional
+        Fitted separately in each arm (default: gradient boosting up to 5,000 rows, histogram
+        gradient boosting up to 100,000 rows, ridge alpha=1 above).
+    n_folds : int, default 5
+        Cross-fitting folds (1 = no cross-fitting).
+    clip : "auto", None or float, default "auto"
+        ``"auto"``: all units [0.1, 0.9], treated upper 0.99, controls lower 0.01; ``c``:
+        [c, 1-c].
+    trim : None, float or "crump", default None
+        Drops units with extreme scores (changes the target population).
+    normalize : bool, default True
+        Hajek-normalize the weighted residual terms.
+    random_state : int, Generator or None, default None
+        Seed for the folds and randomized learners.
 
+    Notes
+    -----
     Covariates are standardized once (no outcome information) before the nuisance fits.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> ds = make_confounded_binary(1000, random_state=2, population_truth=False)
+    >>> est = AIPW(outcome_model=LinearRegression(), random_state=0)
+    >>> res = est.fit(ds.data, treatment="t", outcome="y").effect(treatment=1, control=0)
+    >>> bool(abs(res.value - ds.truth["ATE"]) < 4 * res.std_error), res.quantity
+    (True, 'ATE')
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "propensity_model": [HasMethods(["fit", "predict_proba"]), None],
+        "outcome_model": [HasMethods(["fit", "predict"]), None],
+        "n_folds": [Interval(Integral, 1, None, closed="left")],
+        "clip": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="left"), None],
+        "trim": [StrOptions({"crump"}), Interval(Real, 0, 0.5, closed="neither"), None],
+        "normalize": ["boolean"],
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(
         self,
@@ -106,7 +140,7 @@ class AIPW(BaseEffectEstimator):
         clip: Any = "auto",
         trim: Any = None,
         normalize: bool = True,
-        random_state: Any = 0,
+        random_state: Any = None,
     ) -> None:
         self.propensity_model = propensity_model
         self.outcome_model = outcome_model
@@ -116,7 +150,7 @@ class AIPW(BaseEffectEstimator):
         self.normalize = normalize
         self.random_state = random_state
 
-    def _fit(self, data: BackdoorData) -> None:
+    def _fit_prepared(self, data: BackdoorData) -> None:
         X = standardize(data.X)
         folds = make_folds(data.t, self.n_folds, self.random_state)
         # `is None`, not `or`: scikit-learn ensembles define __len__ (unfitted: AttributeError)
@@ -129,28 +163,31 @@ class AIPW(BaseEffectEstimator):
             om, X, data.t, data.y, folds, self.n_folds, self.random_state
         )
 
-    def _effect(self, quantity: str) -> EffectEstimate:
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
         data = self.data_
         e, keep, info = prepare_scores(self.propensity_, data.t, quantity, self.clip, self.trim)
         warn_positivity(self.propensity_[keep], data.t[keep], quantity, "AIPW", handling_text(info))
         sub = (lambda a: a) if keep.all() else (lambda a: a[keep])
         t = sub(data.t)
-        value, psi = aipw_scores(
+        means, psi = aipw_arm_means(
             sub(data.y), t, sub(e), sub(self.mu0_), sub(self.mu1_), quantity, self.normalize
         )
-        n = len(t)
-        se = float(np.sqrt(psi @ psi) / n)
         w = implied_weights(sub(e), t, quantity)
         diag = backdoor_diagnostics(
-            sub(data.X), t, data.covariate_names, sub(self.propensity_), w, **info
+            sub(data.X),
+            t,
+            data.covariate_names,
+            sub(self.propensity_),
+            w,
+            notes=score_notes(info),
+            **info,
         )
-        label = quantity if "trim_bounds" not in info else f"{quantity} (trimmed)"
         return EffectEstimate(
-            value=value,
-            std_error=se,
-            quantity=label,
+            value=float(means @ c),
+            std_error=contrast_se(psi, c),
+            quantity=quantity if "trim_bounds" not in info else f"{quantity} (trimmed)",
             method="AIPW",
-            n=n,
+            n=len(t),
             estimand=data.estimand,
             diagnostics=diag,
         )

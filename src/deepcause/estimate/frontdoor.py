@@ -10,7 +10,7 @@ The front-door formula ``E[Y | do(x)] = sum_x' P(x') E_{M | x}[ E[Y | M, x'] ]``
 3. the empirical ``P(x')``:
    ``E[Y | do(x)] = sum_x' P(x') mean_{i: X_i = x} Q(M_i, x')``.
 
-Intervals: nonparametric bootstrap of the whole procedure.
+Intervals: :meth:`FrontDoor.bootstrap` refits the whole procedure on resampled rows.
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)
@@ -19,73 +19,123 @@ Intervals: nonparametric bootstrap of the whole procedure.
 >>> m = 2 * x + rng.normal(size=3000)
 >>> y = 1.5 * m + 2 * u + rng.normal(size=3000)
 >>> df = pd.DataFrame({"X": x, "M": m, "Y": y})
->>> fd = FrontDoor(n_boot=50, random_state=0).fit(df, treatment="X", outcome="Y", mediators=["M"])
->>> round(fd.ate().value, 1)  # truth 2 * 1.5 = 3
+>>> fd = FrontDoor().fit(df, treatment="X", outcome="Y", mediators=["M"])
+>>> round(fd.effect(treatment=1, control=0).value, 1)  # truth 2 * 1.5 = 3
 3.0
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, replace
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 
+from .._parameters import RANDOM_STATE, HasMethods, Interval, StrOptions
 from .._validation import check_finite, require_columns, require_dataframe
-from ..exceptions import DataValidationError, EstimandNotSupportedError, NotFittedError
+from ..exceptions import DataValidationError, EstimandNotSupportedError
 from ..results import EffectEstimate
-from ._base import _kind_error
+from ._base import kind_error
+from ._contract import EffectEstimator
 from ._nuisance import seeded
 
-__all__ = ["FrontDoor"]
+__all__ = ["FrontDoor", "FrontDoorData"]
 
 
-class FrontDoor(BaseEstimator):
+@dataclass(frozen=True)
+class FrontDoorData:
+    """Validated front-door sample: mediators, treatment level codes and outcome.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = FrontDoorData(np.zeros((3, 1)), np.array([0, 1, 1]), np.ones(3), np.array([0, 1]),
+    ...                   "x", "y", ("m",), None, True)
+    >>> d.n, d.take(np.array([1])).codes.tolist()
+    (3, [1])
+    """
+
+    M: np.ndarray
+    codes: np.ndarray
+    y: np.ndarray
+    levels: np.ndarray
+    treatment: str
+    outcome: str
+    mediators: tuple[str, ...]
+    estimand: Any
+    discrete: bool
+
+    @property
+    def n(self) -> int:
+        """Number of units."""
+        return len(self.y)
+
+    def take(self, index: np.ndarray) -> FrontDoorData:
+        """Rows ``index`` (a bootstrap resample)."""
+        return replace(self, M=self.M[index], codes=self.codes[index], y=self.y[index])
+
+
+class FrontDoor(EffectEstimator):
     """Front-door adjustment with an outcome regression and empirical mediator distributions.
 
     Parameters
     ----------
-    outcome_model : ``"auto"`` (cell means for discrete mediators, else linear regression on
-        mediators, one-hot treatment and their interactions) or a scikit-learn regressor fitted
-        on ``[mediators, one-hot treatment]``.
-    n_boot : bootstrap replicates for standard errors and percentile intervals (0 = none).
-    max_levels : mediators with at most this many distinct values count as discrete.
-    random_state : seed of the bootstrap and the outcome model.
+    outcome_model : "auto" or regressor, default "auto"
+        ``"auto"``: cell means for discrete mediators, else linear regression on mediators,
+        one-hot treatment and their interactions; or a scikit-learn regressor fitted on
+        ``[mediators, one-hot treatment]``.
+    max_levels : int, default 20
+        Mediators with at most this many distinct values count as discrete (and a treatment
+        with more levels is refused).
+    random_state : int, Generator or None, default None
+        Seed of a randomized ``outcome_model``.
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_frontdoor
+    >>> ds = make_frontdoor(3000, binary=True, random_state=1)
+    >>> fd = FrontDoor().fit(ds.data, treatment="X", outcome="Y", mediators=["M"])
+    >>> res = fd.bootstrap(30, random_state=0, treatment=1, control=0)
+    >>> lo, hi = res.conf_int(0.01)
+    >>> bool(lo < ds.truth["ATE"] < hi)
+    True
     """
 
-    supported_kinds = ("frontdoor",)
+    supported_kinds: ClassVar[tuple[str, ...]] = ("frontdoor",)
+    _roles: ClassVar[tuple[str, ...]] = ("treatment", "outcome", "mediators")
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "outcome_model": [StrOptions({"auto"}), HasMethods(["fit", "predict"])],
+        "max_levels": [Interval(Integral, 2, None, closed="left")],
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(
-        self,
-        outcome_model: Any = "auto",
-        n_boot: int = 200,
-        max_levels: int = 20,
-        random_state: Any = None,
+        self, outcome_model: Any = "auto", max_levels: int = 20, random_state: Any = None
     ) -> None:
         self.outcome_model = outcome_model
-        self.n_boot = n_boot
         self.max_levels = max_levels
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def fit(
+    def _prepare(
         self,
-        data: pd.DataFrame,
-        estimand: Any = None,
+        data: Any,
+        estimand: Any,
         *,
         treatment: str | None = None,
         outcome: str | None = None,
         mediators: Sequence[str] | None = None,
-    ) -> FrontDoor:
-        """Fit on ``(df, estimand)`` with a front-door estimand, or on column names."""
+    ) -> FrontDoorData:
         df = require_dataframe(data)
         if estimand is not None:
             kind = getattr(estimand, "kind", None)
             if kind != "frontdoor":
-                raise _kind_error("FrontDoor", str(kind), self.supported_kinds)
+                raise kind_error("FrontDoor", str(kind), self.supported_kinds)
             if len(estimand.treatment) != 1 or len(estimand.outcome) != 1:
                 raise EstimandNotSupportedError(
                     "FrontDoor handles one treatment and one outcome; use PlugIn"
@@ -97,42 +147,47 @@ class FrontDoor(BaseEstimator):
                 "FrontDoor.fit needs a front-door estimand or treatment=, outcome= and "
                 "mediators= column names"
             )
-        mediators = list(mediators)
+        mediators = [mediators] if isinstance(mediators, str) else list(mediators)
         require_columns(df, [treatment], role="treatment")
         require_columns(df, [outcome], role="outcome")
         require_columns(df, mediators, role="mediator")
         check_finite(df, [outcome, *mediators])
         if not pd.api.types.is_numeric_dtype(df[outcome]):
             raise DataValidationError(f"outcome {outcome!r} must be numeric; encode it first")
-        levels = pd.unique(df[treatment])
+        levels = np.sort(pd.unique(df[treatment]))
         if len(levels) > self.max_levels:
             raise DataValidationError(
                 f"FrontDoor needs a discrete treatment; {treatment!r} has {len(levels)} distinct "
                 "values. Discretize it or use a continuous-treatment estimator."
             )
-        self.treatment_, self.outcome_, self.mediators_ = treatment, outcome, tuple(mediators)
-        self.estimand_ = estimand
-        self.levels_ = np.sort(levels)
-        self.codes_ = np.searchsorted(self.levels_, df[treatment].to_numpy())
-        self.M_ = df[mediators].to_numpy(dtype=float)
-        self.y_ = df[outcome].to_numpy(dtype=float)
-        self.discrete_ = all(df[m].nunique() <= self.max_levels for m in mediators)
-        self.means_ = self._means(np.arange(len(df)))
-        return self
+        return FrontDoorData(
+            M=df[mediators].to_numpy(dtype=float),
+            codes=np.searchsorted(levels, df[treatment].to_numpy()),
+            y=df[outcome].to_numpy(dtype=float),
+            levels=levels,
+            treatment=str(treatment),
+            outcome=str(outcome),
+            mediators=tuple(mediators),
+            estimand=estimand,
+            discrete=all(df[m].nunique() <= self.max_levels for m in mediators),
+        )
+
+    def _fit_prepared(self, data: FrontDoorData) -> None:
+        self.means_ = self._means(data)
 
     # ------------------------------------------------------------------ core
     def _features(self, M: np.ndarray, codes: np.ndarray, interactions: bool) -> np.ndarray:
-        onehot = np.eye(len(self.levels_))[codes][:, 1:]
+        onehot = np.eye(len(self.data_.levels))[codes][:, 1:]
         parts = [M, onehot]
         if interactions:
             parts.append((M[:, :, None] * onehot[:, None, :]).reshape(len(M), -1))
         return np.hstack(parts)
 
-    def _q_matrix(self, idx: np.ndarray) -> np.ndarray:
-        """``Q[i, k] = E[Y | M_i, X = level k]`` for the units ``idx`` (fitted on ``idx``)."""
-        M, codes, y = self.M_[idx], self.codes_[idx], self.y_[idx]
-        K = len(self.levels_)
-        if self.outcome_model == "auto" and self.discrete_:
+    def _q_matrix(self, data: FrontDoorData) -> np.ndarray:
+        """``Q[i, k] = E[Y | M_i, X = level k]`` for the units of ``data`` (fitted on them)."""
+        M, codes, y = data.M, data.codes, data.y
+        K = len(data.levels)
+        if self.outcome_model == "auto" and data.discrete:
             cells = np.unique(M, axis=0, return_inverse=True)[1].ravel()
             n_cells = cells.max() + 1
             flat = cells * K + codes
@@ -141,98 +196,64 @@ class FrontDoor(BaseEstimator):
             if (counts == 0).any():
                 raise DataValidationError(
                     "positivity violation: some mediator value never occurs together with some "
-                    f"treatment value of {self.treatment_!r}; the front-door formula needs "
+                    f"treatment value of {data.treatment!r}; the front-door formula needs "
                     "P(M = m, X = x') > 0 for all m, x'"
                 )
             return (sums / counts)[cells]
         if self.outcome_model == "auto":
-            model = LinearRegression()
-            interactions = True
+            model, interactions = LinearRegression(), True
         else:
-            model = seeded(clone(self.outcome_model), self.random_state)
-            interactions = False
+            model, interactions = seeded(clone(self.outcome_model), self.random_state), False
         model.fit(self._features(M, codes, interactions), y)
-        Q = np.empty((len(idx), K))
+        Q = np.empty((data.n, K))
         for k in range(K):
-            Q[:, k] = model.predict(self._features(M, np.full(len(idx), k), interactions))
+            Q[:, k] = model.predict(self._features(M, np.full(data.n, k), interactions))
         return Q
 
-    def _means(self, idx: np.ndarray) -> np.ndarray:
-        """``E[Y | do(X = level k)]`` for every level ``k`` on the units ``idx``."""
-        codes = self.codes_[idx]
-        K = len(self.levels_)
-        counts = np.bincount(codes, minlength=K).astype(float)
+    def _means(self, data: FrontDoorData) -> np.ndarray:
+        """``E[Y | do(X = level k)]`` for every level ``k``."""
+        K = len(data.levels)
+        counts = np.bincount(data.codes, minlength=K).astype(float)
         if (counts == 0).any():
             raise DataValidationError("a treatment level has no units in the sample")
-        px = counts / counts.sum()
-        inner = self._q_matrix(idx) @ px  # sum_x' P(x') Q(M_i, x')
-        return np.bincount(codes, weights=inner, minlength=K) / counts
-
-    def _boot(self) -> np.ndarray | None:
-        if not self.n_boot:
-            return None
-        rng = np.random.default_rng(self.random_state)
-        n = len(self.y_)
-        draws = np.full((self.n_boot, len(self.levels_)), np.nan)
-        for b in range(self.n_boot):
-            try:
-                draws[b] = self._means(rng.integers(0, n, n))
-            except DataValidationError:
-                continue
-        return draws
+        inner = self._q_matrix(data) @ (counts / counts.sum())  # sum_x' P(x') Q(M_i, x')
+        return np.bincount(data.codes, weights=inner, minlength=K) / counts
 
     # ------------------------------------------------------------------ results
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "means_"):
-            raise NotFittedError("FrontDoor is not fitted yet; call fit() first")
-
     def _level(self, value: Any) -> int:
-        hits = np.flatnonzero(self.levels_ == value)
+        levels = self.data_.levels
+        hits = np.flatnonzero(levels == value)
         if hits.size == 0:
             raise DataValidationError(
-                f"treatment value {value!r} of {self.treatment_!r} is not in the data "
-                f"(levels: {self.levels_.tolist()})"
+                f"treatment value {value!r} of {self.data_.treatment!r} is not in the data "
+                f"(levels: {levels.tolist()})"
             )
         return int(hits[0])
 
     def _result(self, weights: np.ndarray, quantity: str) -> EffectEstimate:
-        if not hasattr(self, "boot_"):
-            self.boot_ = self._boot()
-        draws = None if self.boot_ is None else self.boot_ @ weights
-        if draws is not None:
-            draws = draws[np.isfinite(draws)]
-        se = float(np.std(draws, ddof=1)) if draws is not None and draws.size > 1 else None
+        data = self.data_
         return EffectEstimate(
             value=float(self.means_ @ weights),
-            std_error=se,
             quantity=quantity,
             method="FrontDoor",
-            n=len(self.y_),
-            estimand=self.estimand_,
-            bootstrap=draws if se is not None else None,
-            diagnostics={"mediators": self.mediators_, "discrete_mediators": self.discrete_},
+            n=data.n,
+            estimand=data.estimand,
+            diagnostics={
+                "notes": ("no analytic standard error: call bootstrap() for an interval",),
+                "mediators": data.mediators,
+                "discrete_mediators": data.discrete,
+            },
         )
 
-    def mean(self, value: Any) -> EffectEstimate:
-        """``E[Y | do(X = value)]``."""
-        self._check_fitted()
-        w = np.zeros(len(self.levels_))
-        w[self._level(value)] = 1.0
-        return self._result(w, f"E[{self.outcome_} | do({self.treatment_}={value})]")
+    def _mean(self, *, treatment: Any, population: str) -> EffectEstimate:
+        w = np.zeros(len(self.data_.levels))
+        w[self._level(treatment)] = 1.0
+        return self._result(w, "mean")
 
-    def effect(self, treatment: Any = 1, control: Any = 0) -> EffectEstimate:
-        """``E[Y | do(X = treatment)] - E[Y | do(X = control)]``."""
-        self._check_fitted()
-        w = np.zeros(len(self.levels_))
+    def _effect(self, *, treatment: Any, control: Any, population: str, X: Any) -> EffectEstimate:
+        if X is not None:
+            raise EstimandNotSupportedError("FrontDoor estimates population effects; drop X=")
+        w = np.zeros(len(self.data_.levels))
         w[self._level(treatment)] += 1.0
         w[self._level(control)] -= 1.0
-        return self._result(
-            w,
-            "ATE"
-            if (treatment, control) == (1, 0)
-            else f"E[{self.outcome_} | do({treatment})] - E[{self.outcome_} | do({control})]",
-        )
-
-    def ate(self) -> EffectEstimate:
-        """``E[Y | do(X = 1)] - E[Y | do(X = 0)]`` for a 0/1 treatment."""
-        return self.effect(1, 0)
+        return self._result(w, "ATE" if (treatment, control) == (1, 0) else "effect")

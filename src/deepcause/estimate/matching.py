@@ -8,7 +8,7 @@ come from a vectorized greedy assignment (closest pairs first) and the same form
 
 >>> from deepcause.simulate import make_confounded_binary
 >>> ds = make_confounded_binary(1000, random_state=0, population_truth=False)
->>> res = Matching().fit(ds.data, treatment="t", outcome="y").att()
+>>> res = Matching().fit(ds.data, treatment="t", outcome="y").effect(population="treated")
 >>> bool(abs(res.value - ds.truth["ATT"]) < 4 * res.std_error)
 True
 """
@@ -16,14 +16,16 @@ True
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import linalg
 from scipy.spatial import cKDTree
 from sklearn.linear_model import LinearRegression
 
-from ..exceptions import PositivityWarning
+from .._parameters import RANDOM_STATE, HasMethods, Interval, StrOptions
+from ..exceptions import DataValidationError, PositivityWarning
 from ..results import EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
 from ._nuisance import crossfit_propensity, default_propensity_model, standardize
@@ -72,26 +74,55 @@ def _greedy_without_replacement(
 
 
 class Matching(BaseEffectEstimator):
-    """Nearest-neighbour matching estimator of the ATE, ATT and ATC.
+    """Nearest-neighbour matching estimator of effects and potential-outcome means.
 
     Parameters
     ----------
-    distance : ``"mahalanobis"`` (default), ``"euclidean"`` (standardized covariates) or
-        ``"propensity"`` (absolute difference of the logit propensity score).
-    n_neighbors : matches per unit (M).
-    caliper : maximum match distance; for ``"propensity"`` in standard deviations of the
-        logit score (0.2 is common), otherwise in (Mahalanobis or standardized) distance units.
-        Units without a match within the caliper are dropped (with a ``PositivityWarning``).
-    replace : match with replacement (default) or greedily without replacement.
-    bias_correction : regression bias adjustment (Abadie & Imbens 2011, default on) with a linear model per
-        arm.
-    propensity_model : classifier for the score (diagnostics and ``"propensity"`` distance).
-    n_variance_neighbors : J, same-arm neighbours used to estimate the conditional variance.
-    random_state : seed for randomized propensity learners.
+    distance : {"mahalanobis", "euclidean", "propensity"}, default "mahalanobis"
+        Mahalanobis, Euclidean on standardized covariates, or the absolute difference of the
+        logit propensity score.
+    n_neighbors : int, default 1
+        Matches per unit (M).
+    caliper : float, optional
+        Maximum match distance; for ``"propensity"`` in standard deviations of the logit score
+        (0.2 is common), otherwise in (Mahalanobis or standardized) distance units. Units
+        without a match within the caliper are dropped (with a ``PositivityWarning``).
+    replace : bool, default True
+        Match with replacement, or greedily without replacement.
+    bias_correction : bool, default True
+        Regression bias adjustment (Abadie & Imbens 2011) with a linear model per arm.
+    propensity_model : classifier, optional
+        For the score (diagnostics and the ``"propensity"`` distance).
+    n_variance_neighbors : int, default 2
+        J, same-arm neighbours used to estimate the conditional variance.
+    random_state : int, Generator or None, default None
+        Seed for randomized propensity learners.
 
-    The Abadie-Imbens variance treats the matching metric (and any estimated propensity score)
-    as fixed.
+    Notes
+    -----
+    The Abadie-Imbens variance treats the matching metric (and any estimated propensity
+    score) as fixed. A potential-outcome mean is the average of observed and imputed
+    outcomes of the target units, with the same variance formula.
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> ds = make_confounded_binary(600, random_state=3, population_truth=False)
+    >>> est = Matching(n_neighbors=2).fit(ds.data, treatment="t", outcome="y")
+    >>> round(est.effect(treatment=1, control=0).value, 1)
+    2.0
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "distance": [StrOptions(set(_DISTANCES))],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "caliper": [Interval(Real, 0, None, closed="neither"), None],
+        "replace": ["boolean"],
+        "bias_correction": ["boolean"],
+        "propensity_model": [HasMethods(["fit", "predict_proba"]), None],
+        "n_variance_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(
         self,
@@ -102,7 +133,7 @@ class Matching(BaseEffectEstimator):
         bias_correction: bool = True,
         propensity_model: Any = None,
         n_variance_neighbors: int = 2,
-        random_state: Any = 0,
+        random_state: Any = None,
     ) -> None:
         self.distance = distance
         self.n_neighbors = n_neighbors
@@ -114,11 +145,7 @@ class Matching(BaseEffectEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, data: BackdoorData) -> None:
-        if self.distance not in _DISTANCES:
-            raise ValueError(f"distance must be one of {list(_DISTANCES)}, got {self.distance!r}")
-        if not isinstance(self.n_neighbors, int | np.integer) or self.n_neighbors < 1:
-            raise ValueError(f"n_neighbors must be a positive integer, got {self.n_neighbors!r}")
+    def _fit_prepared(self, data: BackdoorData) -> None:
         X = standardize(data.X)
         folds = np.zeros(data.n, dtype=np.int32)
         ps = default_propensity_model() if self.propensity_model is None else self.propensity_model
@@ -135,7 +162,10 @@ class Matching(BaseEffectEstimator):
         else:
             Z = X
         if Z.shape[1] == 0:
-            raise ValueError("Matching needs at least one covariate")
+            raise DataValidationError(
+                "Matching needs at least one covariate; pass covariates= or use a difference in "
+                "means"
+            )
         self.max_dist_ = np.inf if self.caliper is None else float(self.caliper) * scale
         self.space_ = Z
         self.arms_ = {arm: np.flatnonzero(data.t == arm) for arm in (0, 1)}
@@ -170,15 +200,15 @@ class Matching(BaseEffectEstimator):
         return tgt, src[np.where(valid, j, 0)], valid
 
     # ------------------------------------------------------------------ effects
-    def _effect(self, quantity: str) -> EffectEstimate:
-        data = self.data_
-        y, n = data.y, data.n
-        targets = {"ATE": (1, 0), "ATT": (1,), "ATC": (0,)}[quantity]
-        tau_i = np.full(n, np.nan)
-        K = np.zeros(n)  # sum over matches of 1/M_i
-        Q = np.zeros(n)  # sum over matches of 1/M_i^2
+    def _imputed(self, quantity: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Observed/imputed outcomes ``(n, 2)`` of the target units (NaN rows: not targets or
+        unmatched), the sums of 1/M_i and 1/M_i^2 over each unit's uses as a match, and the
+        number of unmatched targets per arm."""
+        y, n = self.data_.y, self.data_.n
+        yhat = np.full((n, 2), np.nan)
+        K, Q = np.zeros(n), np.zeros(n)
         unmatched = {}
-        for arm in targets:
+        for arm in {"ATE": (1, 0), "ATT": (1,), "ATC": (0,)}[quantity]:
             tgt, src, valid = self._match(arm)
             m_i = valid.sum(axis=1)
             ok = m_i > 0
@@ -188,51 +218,56 @@ class Matching(BaseEffectEstimator):
             if self.bias_correction:
                 mu = self.mu_[1 - arm]
                 contrib = contrib + np.where(valid, mu[tgt][:, None] - mu[src], 0.0)
-            y_cf = contrib.sum(axis=1) * inv
-            sign = 1.0 if arm == 1 else -1.0
-            tau_i[tgt[ok]] = sign * (y[tgt[ok]] - y_cf[ok])
+            yhat[tgt[ok], arm] = y[tgt[ok]]
+            yhat[tgt[ok], 1 - arm] = (contrib.sum(axis=1) * inv)[ok]
             w = np.broadcast_to(inv[:, None], valid.shape)[valid]
             K += np.bincount(src[valid], weights=w, minlength=n)
             Q += np.bincount(src[valid], weights=w**2, minlength=n)
-        in_target = np.isfinite(tau_i)
-        n_t = int(in_target.sum())
-        if n_t == 0:
-            raise ValueError(
-                f"no unit found a match within caliper={self.caliper}; widen the caliper"
-            )
-        value = float(tau_i[in_target].mean())
-        own = in_target.astype(float)
-        extra = (own + K) ** 2 - own - Q
-        var = ((tau_i[in_target] - value) ** 2).sum() + extra @ self.sigma2_
-        se = float(np.sqrt(var) / n_t)
-        label = quantity
+        return yhat, K, Q, unmatched
+
+    def _warn_unmatched(self, quantity: str, unmatched: dict, n_t: int) -> None:
         dropped = {k: v for k, v in unmatched.items() if v}
         if dropped:
-            label = f"{quantity} (matched units)"
             text = ", ".join(f"{v} {k}" for k, v in dropped.items())
             why = f"caliper={self.caliper}" if self.caliper is not None else "replace=False"
             warnings.warn(
                 f"Matching {quantity}: {why} left {text} unit(s) without a match; the estimate "
                 f"is for the {n_t} matched units only.",
                 PositivityWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
         else:
             warn_positivity(
                 self.propensity_,
-                data.t,
+                self.data_.t,
                 quantity,
                 "Matching",
                 "Nearest neighbours were used regardless; a caliper drops units without close "
                 "matches.",
+                stacklevel=6,
             )
-        weights = own + K
+
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
+        data = self.data_
+        yhat, K, Q, unmatched = self._imputed(quantity)
+        in_target = np.isfinite(yhat[:, 0])
+        n_t = int(in_target.sum())
+        if n_t == 0:
+            raise DataValidationError(
+                f"no unit found a match within caliper={self.caliper}; widen the caliper"
+            )
+        phi = yhat[in_target] @ c
+        value = float(phi.mean())
+        own = in_target.astype(float)
+        extra = ((own + K) ** 2 - own - Q) * c[data.t] ** 2
+        se = float(np.sqrt(((phi - value) ** 2).sum() + extra @ self.sigma2_) / n_t)
+        self._warn_unmatched(quantity, unmatched, n_t)
         diag = backdoor_diagnostics(
             data.X,
             data.t,
             data.covariate_names,
             self.propensity_,
-            weights,
+            own + K,
             n_unmatched=unmatched,
             distance=self.distance,
             max_times_used=float(K.max() * self.n_neighbors),
@@ -242,7 +277,7 @@ class Matching(BaseEffectEstimator):
         return EffectEstimate(
             value=value,
             std_error=se,
-            quantity=label,
+            quantity=quantity if not any(unmatched.values()) else f"{quantity} (matched units)",
             method=method,
             n=n_t,
             estimand=data.estimand,

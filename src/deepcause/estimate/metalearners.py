@@ -1,45 +1,48 @@
 """Meta-learners for conditional average treatment effects (CATE).
 
 * :class:`SLearner` — one outcome model on ``[X, t]``; ``tau(x) = mu(x, 1) - mu(x, 0)``.
-* :class:`TLearner` — one outcome model per arm ("outcome regression");
+* :class:`TLearner` — one outcome model per arm (outcome regression, g-computation);
   ``tau(x) = mu_1(x) - mu_0(x)``.
 * :class:`XLearner` — Künzel et al. (2019): imputed effects of each arm are regressed on ``X``
   and blended with the propensity score.
 * :class:`DRLearner` — Kennedy (2023): cross-fitted doubly robust pseudo-outcomes regressed on
-  ``X``; its ATE/ATT/ATC are the cross-fitted AIPW estimates with influence-function standard
-  errors.
+  ``X``; its population effects and means are the cross-fitted AIPW estimates with
+  influence-function standard errors.
 
-Every learner has ``predict_cate(X)`` (array in, array out), ``cate(df)`` (DataFrame with the
-covariate columns in, Series out) and ``ate()``/``att()``/``atc()``. The S/T/X-learners give
+Every learner has ``predict_cate(data)`` (covariates selected from a DataFrame by name),
+``effect(...)`` (the CATE averaged over a population, or over the rows of ``X=``) and
+``mean(treatment=a)`` (the outcome models averaged over a population). The S/T/X-learners give
 point estimates; call ``bootstrap()`` for intervals. Nuisance models are any scikit-learn
 estimators.
 
->>> import numpy as np
+>>> import numpy as np, pandas as pd
 >>> from sklearn.linear_model import LinearRegression
 >>> rng = np.random.default_rng(0)
->>> X = rng.normal(size=(400, 2))
->>> t = rng.binomial(1, 1 / (1 + np.exp(-X[:, 0])))
->>> y = X[:, 0] + t * (1 + X[:, 1]) + rng.normal(scale=0.1, size=400)
->>> est = TLearner(LinearRegression()).fit(X, t, y)
->>> round(est.ate().value, 1)
+>>> df = pd.DataFrame(rng.normal(size=(400, 2)), columns=["a", "b"])
+>>> df["t"] = rng.binomial(1, 1 / (1 + np.exp(-df["a"])))
+>>> df["y"] = df["a"] + df["t"] * (1 + df["b"]) + rng.normal(scale=0.1, size=400)
+>>> est = TLearner(LinearRegression()).fit(df, treatment="t", outcome="y", covariates=["a", "b"])
+>>> round(est.effect(treatment=1, control=0).value, 1)
 1.0
->>> np.round(est.predict_cate([[0.0, 1.0]]), 1)
+>>> np.round(est.predict_cate(pd.DataFrame({"b": [1.0], "a": [0.0]})), 1)
 array([2.])
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .._parameters import RANDOM_STATE, HasMethods, Interval
 from ..exceptions import DataValidationError, PositivityWarning
-from ..results import EffectEstimate
+from ..results import Diagnostics, EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
 from ._nuisance import (
     crossfit_outcomes,
@@ -50,8 +53,10 @@ from ._nuisance import (
     seeded,
 )
 from .diagnostics import backdoor_diagnostics, implied_weights
+from .doubly_robust import aipw_arm_means
+from .weighting import contrast_se
 
-__all__ = ["SLearner", "TLearner", "OutcomeRegression", "XLearner", "DRLearner"]
+__all__ = ["SLearner", "TLearner", "XLearner", "DRLearner"]
 
 
 # --------------------------------------------------------------------------- nuisance helpers
@@ -80,15 +85,17 @@ def predict_proba1(model: Any, X: np.ndarray) -> np.ndarray:
 
 
 def clip_propensity(e: np.ndarray, clip: float, estimator: str) -> np.ndarray:
-    """Clip propensity scores to ``[clip, 1 - clip]`` and warn when many were clipped."""
+    """Clip propensity scores to ``[clip, 1 - clip]`` and warn when many were clipped.
+
+    >>> clip_propensity(np.array([0.001] + [0.5] * 20), 0.01, "DRLearner")[:2].tolist()
+    [0.01, 0.5]
+    """
     outside = np.mean((e < clip) | (e > 1 - clip))
     if outside > 0.05:
-        import warnings
-
         warnings.warn(
             f"{estimator}: {100 * outside:.1f}% of propensity scores are outside "
-            f"[{clip}, {1 - clip}] and were clipped; overlap is poor, consider trimming or an "
-            "ATT/overlap-weighted target.",
+            f"[{clip}, {1 - clip}] and were clipped; overlap is poor, consider trimming or the "
+            "treated/overlap population.",
             PositivityWarning,
             stacklevel=3,
         )
@@ -103,8 +110,6 @@ def cross_fit_nuisances(
     random_state: Any,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-fold ``mu0(X)``, ``mu1(X)`` and ``e(X)`` (folds stratified by treatment)."""
-    if n_folds < 2:
-        raise DataValidationError(f"n_folds must be at least 2 for cross-fitting, got {n_folds}")
     X = _design(data.X)
     folds = make_folds(data.t, n_folds, random_state)
     mu0, mu1 = crossfit_outcomes(outcome_model, X, data.t, data.y, folds, n_folds, random_state)
@@ -118,68 +123,78 @@ def _design(X: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- base class
+_MODEL = [HasMethods(["fit", "predict"]), None]
+_POINT_NOTE = "point estimate; call bootstrap() for a standard error and interval"
+
+
 class _MetaLearner(BaseEffectEstimator):
-    """Shared CATE plumbing: ``predict_cate``, ``cate`` and averaged effects."""
+    """Shared CATE plumbing: ``predict_cate``, population effects and means."""
 
     _method = "MetaLearner"
 
-    def predict_cate(self, X: Any) -> np.ndarray:
-        """CATE ``tau(x)`` for each row of ``X`` (same columns, same order as in ``fit``)."""
-        self._check_fitted()
-        X = np.asarray(X, dtype=float)
-        if X.ndim == 1:
-            X = X[None, :] if self.data_.X.shape[1] > 1 else X[:, None]
-        p = self.data_.X.shape[1]
-        if X.shape[1] != max(p, 0) and not (p == 0 and X.shape[1] == 1):
-            raise DataValidationError(
-                f"{type(self).__name__}.predict_cate: X has {X.shape[1]} columns but the model "
-                f"was fitted on {p} covariates {list(self.data_.covariate_names)}"
-            )
-        return self._predict_cate(_design(X))
+    def predict_cate(self, data: Any) -> np.ndarray:
+        """CATE ``tau(x)`` for each row of ``data``.
 
-    def cate(self, df: pd.DataFrame) -> pd.Series:
-        """CATE for each row of ``df`` (which must hold the fitted covariate columns)."""
-        self._check_fitted()
-        names = list(self.data_.covariate_names)
-        missing = [c for c in names if c not in df.columns]
-        if missing:
-            raise DataValidationError(
-                f"{type(self).__name__}.cate: covariate column(s) {missing} are not in the data; "
-                f"the model was fitted on {names}"
-            )
-        values = (
-            self.predict_cate(df[names].to_numpy(dtype=float))
-            if names
-            else (self._predict_cate(np.ones((len(df), 1))))
-        )
-        return pd.Series(values, index=df.index, name="cate")
+        ``data`` is a DataFrame holding the fitted covariate columns (selected by name, in any
+        order; other columns are ignored), or an array after :meth:`fit_arrays`.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from deepcause.simulate import make_confounded_binary
+        >>> df = make_confounded_binary(300, random_state=0, population_truth=False).data
+        >>> est = SLearner(LinearRegression()).fit(df, treatment="t", outcome="y")
+        >>> shuffled = df[["x2", "x1", "x3", "x5", "x4"]]
+        >>> bool((est.predict_cate(shuffled) == est.predict_cate(df)).all())
+        True
+        >>> est.predict_cate(df[["x1", "x2"]])
+        Traceback (most recent call last):
+        ...
+        deepcause.exceptions.DataValidationError: covariate 'x3' is not a column of the data ...
+        """
+        return self._predict_cate(_design(self._covariate_matrix(data)))
 
     def _predict_cate(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _fit(self, data: BackdoorData) -> None:
-        self.cate_ = None
+    def _predict_arm(self, X: np.ndarray, arm: int) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def _fit_prepared(self, data: BackdoorData) -> None:
         self._fit_models(data)
         self.cate_ = self._predict_cate(_design(data.X))
 
     def _fit_models(self, data: BackdoorData) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _effect(self, quantity: str) -> EffectEstimate:
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
         data = self.data_
-        mask = {"ATE": np.ones(data.n, bool), "ATT": data.t == 1, "ATC": data.t == 0}[quantity]
-        tau = self.cate_[mask]
+        mask = self._population_mask(data.t, quantity)
+        if c[0] == -c[1]:  # an effect: the CATE averaged over the population
+            value = c[1] * float(np.mean(self.cate_[mask]))
+        else:  # potential-outcome means: the outcome models averaged over the population
+            X = _design(data.X[mask])
+            value = sum(c[a] * float(np.mean(self._predict_arm(X, a))) for a in (0, 1) if c[a])
         return EffectEstimate(
-            value=float(np.mean(tau)),
+            value=value,
             std_error=None,
             quantity=quantity,
             method=self._method,
             n=data.n,
             estimand=data.estimand,
-            diagnostics={
-                "cate_std": float(np.std(tau)),
-                "note": "point estimate; call bootstrap() for a standard error and interval",
-            },
+            diagnostics=Diagnostics(
+                notes=(_POINT_NOTE,), extra={"cate_std": float(np.std(self.cate_[mask]))}
+            ),
+        )
+
+    def _effect_at(self, X: Any, c: np.ndarray) -> EffectEstimate:
+        tau = self.predict_cate(X)
+        return EffectEstimate(
+            value=float(c[1] * tau.mean()),
+            quantity="CATE",
+            method=self._method,
+            n=len(tau),
+            diagnostics=Diagnostics(extra={"cate_std": float(np.std(tau))}),
         )
 
 
@@ -189,11 +204,27 @@ class SLearner(_MetaLearner):
 
     Parameters
     ----------
-    model : regressor fitted on ``[X, t]`` (default: gradient boosting).
-    random_state : seed for the model.
+    model : regressor, optional
+        Fitted on ``[X, t]`` (default: gradient boosting).
+    random_state : int, Generator or None, default None
+        Seed for the model.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(500, random_state=1, population_truth=False).data
+    >>> est = SLearner(LinearRegression()).fit(df, treatment="t", outcome="y")
+    >>> res = est.effect(treatment=1, control=0)
+    >>> bool(abs(res.value - 2.0) < 0.3), est.mean(treatment=1).quantity
+    (True, 'mean')
     """
 
     _method = "S-learner"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "model": _MODEL,
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(self, model: Any = None, random_state: Any = None) -> None:
         self.model = model
@@ -203,12 +234,12 @@ class SLearner(_MetaLearner):
         base = default_regressor() if self.model is None else self.model
         self.model_ = seeded(base, self.random_state).fit(np.column_stack([data.X, data.t]), data.y)
 
-    def _predict_cate(self, X: np.ndarray) -> np.ndarray:
+    def _predict_arm(self, X: np.ndarray, arm: int) -> np.ndarray:
         X = X[:, : self.data_.X.shape[1]]
-        ones, zeros = np.ones((len(X), 1)), np.zeros((len(X), 1))
-        return self.model_.predict(np.hstack([X, ones])) - self.model_.predict(
-            np.hstack([X, zeros])
-        )
+        return self.model_.predict(np.hstack([X, np.full((len(X), 1), float(arm))]))
+
+    def _predict_cate(self, X: np.ndarray) -> np.ndarray:
+        return self._predict_arm(X, 1) - self._predict_arm(X, 0)
 
 
 class TLearner(_MetaLearner):
@@ -216,12 +247,29 @@ class TLearner(_MetaLearner):
 
     Parameters
     ----------
-    model : regressor for ``E[Y | X, T = 1]`` and ``E[Y | X, T = 0]`` (default: gradient boosting).
-    control_model : optional separate regressor for the control arm.
-    random_state : seed for the models.
+    model : regressor, optional
+        For ``E[Y | X, T = 1]`` and ``E[Y | X, T = 0]`` (default: gradient boosting).
+    control_model : regressor, optional
+        A separate regressor for the control arm.
+    random_state : int, Generator or None, default None
+        Seed for the models.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(500, random_state=1, population_truth=False).data
+    >>> est = TLearner(LinearRegression()).fit(df, treatment="t", outcome="y")
+    >>> bool(abs(est.effect(population="treated").value - 2.0) < 0.3)
+    True
     """
 
     _method = "T-learner"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "model": _MODEL,
+        "control_model": _MODEL,
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(
         self, model: Any = None, control_model: Any = None, random_state: Any = None
@@ -238,18 +286,27 @@ class TLearner(_MetaLearner):
         self.model1_ = seeded(base, self.random_state).fit(X[t1], data.y[t1])
         self.model0_ = seeded(base0, self.random_state).fit(X[~t1], data.y[~t1])
 
-    def predict_outcomes(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``(mu0(X), mu1(X))``: predicted potential-outcome means."""
-        self._check_fitted()
-        X = _design(np.atleast_2d(np.asarray(X, dtype=float)))
-        return self.model0_.predict(X), self.model1_.predict(X)
+    def predict_outcomes(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu0(x), mu1(x))`` for each row of ``data`` (covariates selected by name).
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from deepcause.simulate import make_confounded_binary
+        >>> df = make_confounded_binary(300, random_state=1, population_truth=False).data
+        >>> est = TLearner(LinearRegression()).fit(df, treatment="t", outcome="y")
+        >>> mu0, mu1 = est.predict_outcomes(df.iloc[:3])
+        >>> mu0.shape, bool(((mu1 - mu0) > 1.5).all())
+        ((3,), True)
+        """
+        X = _design(self._covariate_matrix(data))
+        return self._predict_arm(X, 0), self._predict_arm(X, 1)
+
+    def _predict_arm(self, X: np.ndarray, arm: int) -> np.ndarray:
+        return (self.model0_, self.model1_)[arm].predict(X)
 
     def _predict_cate(self, X: np.ndarray) -> np.ndarray:
         return self.model1_.predict(X) - self.model0_.predict(X)
-
-
-OutcomeRegression = TLearner
-"""Outcome regression (g-computation) is the T-learner: ``OutcomeRegression is TLearner``."""
 
 
 # --------------------------------------------------------------------------- X learner
@@ -260,14 +317,34 @@ class XLearner(_MetaLearner):
     ``D1 = Y - mu_0(X)`` (treated) and ``D0 = mu_1(X) - Y`` (controls) on ``X``; the CATE is
     ``e(x) tau_0(x) + (1 - e(x)) tau_1(x)`` with the propensity score ``e``.
 
+    ``mean(treatment=a)`` averages the stage-1 model ``mu_a``.
+
     Parameters
     ----------
-    outcome_model, effect_model : regressors for stage 1 and 2 (default: gradient boosting).
-    propensity_model : classifier for ``e(x)`` (default: logistic regression).
-    random_state : seed for every model.
+    outcome_model, effect_model : regressor, optional
+        Stage 1 and 2 models (default: gradient boosting).
+    propensity_model : classifier, optional
+        For ``e(x)`` (default: logistic regression).
+    random_state : int, Generator or None, default None
+        Seed for every model.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression, LogisticRegression
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(500, random_state=1, population_truth=False).data
+    >>> est = XLearner(LinearRegression(), propensity_model=LogisticRegression())
+    >>> bool(abs(est.fit(df, treatment="t", outcome="y").effect().value - 2.0) < 0.3)
+    True
     """
 
     _method = "X-learner"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "outcome_model": _MODEL,
+        "effect_model": _MODEL,
+        "propensity_model": _MODEL,
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(
         self,
@@ -291,9 +368,13 @@ class XLearner(_MetaLearner):
         mu0 = seeded(out, rs).fit(X[~t1], data.y[~t1])
         d1 = data.y[t1] - mu0.predict(X[t1])
         d0 = mu1.predict(X[~t1]) - data.y[~t1]
+        self.outcome_models_ = (mu0, mu1)
         self.tau1_ = seeded(eff, rs).fit(X[t1], d1)
         self.tau0_ = seeded(eff, rs).fit(X[~t1], d0)
         self.propensity_ = seeded(ps, rs).fit(X, data.t)
+
+    def _predict_arm(self, X: np.ndarray, arm: int) -> np.ndarray:
+        return self.outcome_models_[arm].predict(X)
 
     def _predict_cate(self, X: np.ndarray) -> np.ndarray:
         g = predict_proba1(self.propensity_, X)
@@ -305,22 +386,47 @@ class DRLearner(_MetaLearner):
     """DR-learner (Kennedy 2023) with cross-fitted nuisances.
 
     Pseudo-outcome ``phi = mu1 - mu0 + t (y - mu1) / e - (1 - t) (y - mu0) / (1 - e)`` from
-    out-of-fold ``mu0, mu1, e``; the CATE model regresses ``phi`` on ``X``. The ATE is
-    ``mean(phi)`` (cross-fitted AIPW) with standard error ``sd(phi) / sqrt(n)``; ATT and ATC use
-    their doubly robust scores.
+    out-of-fold ``mu0, mu1, e``; the CATE model regresses ``phi`` on ``X``. Population effects
+    and potential-outcome means are the (unnormalized) cross-fitted AIPW estimates with
+    influence-function standard errors.
 
     Parameters
     ----------
-    outcome_model : regressor for ``E[Y | X, T = t]`` (default: gradient boosting).
-    propensity_model : classifier for ``P(T = 1 | X)`` (default: logistic regression).
-    final_model : regressor of the pseudo-outcome on ``X`` (default: shallow gradient boosting
-        with large leaves, as pseudo-outcomes are noisy).
-    n_folds : cross-fitting folds.
-    clip : propensity scores are clipped to ``[clip, 1 - clip]``.
-    random_state : seed for folds and models.
+    outcome_model : regressor, optional
+        For ``E[Y | X, T = t]`` (default: gradient boosting).
+    propensity_model : classifier, optional
+        For ``P(T = 1 | X)`` (default: logistic regression).
+    final_model : regressor, optional
+        Of the pseudo-outcome on ``X`` (default: shallow gradient boosting with large leaves,
+        as pseudo-outcomes are noisy).
+    n_folds : int, default 5
+        Cross-fitting folds (at least 2).
+    clip : float, default 0.01
+        Propensity scores are clipped to ``[clip, 1 - clip]``.
+    random_state : int, Generator or None, default None
+        Seed for folds and models.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(800, random_state=1, population_truth=False).data
+    >>> est = DRLearner(LinearRegression(), final_model=LinearRegression(), n_folds=2,
+    ...                 random_state=0).fit(df, treatment="t", outcome="y")
+    >>> res = est.effect(treatment=1, control=0)
+    >>> bool(abs(res.value - 2.0) < 4 * res.std_error)
+    True
     """
 
     _method = "DR-learner"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "outcome_model": _MODEL,
+        "propensity_model": _MODEL,
+        "final_model": _MODEL,
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "clip": [Interval(Real, 0, 0.5, closed="neither")],
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(
         self,
@@ -356,24 +462,14 @@ class DRLearner(_MetaLearner):
     def _predict_cate(self, X: np.ndarray) -> np.ndarray:
         return self.final_model_.predict(X)
 
-    def _effect(self, quantity: str) -> EffectEstimate:
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
         data = self.data_
-        t, y, e = data.t, data.y, self.propensity_scores_
-        mu0, mu1 = self.mu0_, self.mu1_
-        if quantity == "ATE":
-            score, denom = self.pseudo_outcome_, np.ones(data.n)
-        elif quantity == "ATT":  # E[t (y - mu0) - (1 - t) e/(1-e) (y - mu0)] / P(T=1)
-            score = t * (y - mu0) - (1 - t) * e / (1 - e) * (y - mu0)
-            denom = t.astype(float)
-        else:  # ATC
-            score = (1 - t) * (mu1 - y) + t * (1 - e) / e * (y - mu1)
-            denom = (1 - t).astype(float)
-        value = float(np.sum(score) / np.sum(denom))
-        influence = (score - value * denom) / np.mean(denom)
-        se = float(np.std(influence, ddof=1) / np.sqrt(data.n))
+        t, e = data.t, self.propensity_scores_
+        means, psi = aipw_arm_means(data.y, t, e, self.mu0_, self.mu1_, quantity, normalize=False)
+        mask = self._population_mask(t, quantity)
         return EffectEstimate(
-            value=value,
-            std_error=se,
+            value=float(means @ c),
+            std_error=contrast_se(psi, c),
             quantity=quantity,
             method=self._method,
             n=data.n,
@@ -384,6 +480,6 @@ class DRLearner(_MetaLearner):
                 data.covariate_names,
                 e,
                 implied_weights(e, t, quantity),
-                cate_std=float(np.std(self.cate_)),
+                cate_std=float(np.std(self.cate_[mask])),
             ),
         )

@@ -3,93 +3,170 @@
 :class:`PlugIn` substitutes the empirical distribution of the sample into the estimand's
 expression (:meth:`deepcause.identification.estimand.Estimand.evaluate`, exact and vectorized), so it handles
 every estimand the identification engine returns: back-door, front-door, napkin, conditional
-(IDC) and multi-treatment queries. Intervals come from the nonparametric bootstrap (resampling
-rows; each replicate is one weighted evaluation of the expression).
+(IDC) and multi-treatment queries. Intervals come from :meth:`~PlugIn.bootstrap` (resampling
+rows; each replicate is one evaluation of the expression).
 
 Kidney stones: P(success | do(A)) = 0.83255 and P(success | do(B)) = 0.77888 although A's crude
 success rate is lower.
 
->>> import pandas as pd
->>> from deepcause.identification.estimand import Estimand, P, Product, Sum
 >>> from deepcause.datasets import load_kidney_stones
 >>> df = load_kidney_stones().data
->>> e = Sum("stone_size", Product((P("success", ["treatment", "stone_size"]), P("stone_size"))))
->>> est = Estimand(e, ("treatment",), ("success",), kind="backdoor",
-...                adjustment_set=("stone_size",))
->>> plug = PlugIn(n_boot=50, random_state=0).fit(df, est)
->>> round(plug.mean({"treatment": "A"}).value, 5), round(plug.mean({"treatment": "B"}).value, 5)
+>>> plug = PlugIn().fit(df, treatment="treatment", outcome="success", covariates=["stone_size"])
+>>> round(plug.mean(treatment="A").value, 5), round(plug.mean(treatment="B").value, 5)
 (0.83255, 0.77888)
+>>> res = plug.bootstrap(50, random_state=0, treatment="A", control="B")
+>>> round(res.value, 4), res.query
+(0.0537, 'E[success | do(treatment=A)] − E[success | do(treatment=B)]')
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
-from .._validation import require_dataframe
-from ..exceptions import DataValidationError, EstimandNotSupportedError, NotFittedError
+from .._parameters import Interval, check_is_fitted
+from .._validation import require_columns, require_dataframe
+from ..exceptions import DataValidationError, EstimandNotSupportedError
+from ..identification import Estimand, P, Product, Sum, identify
 from ..results import EffectEstimate
+from ._base import kind_error
+from ._contract import EffectEstimator
 
-__all__ = ["PlugIn"]
-
-_WEIGHT = "__deepcause_plugin_weight__"
+__all__ = ["PlugIn", "PlugInData"]
 
 
-class PlugIn(BaseEstimator):
+@dataclass(frozen=True)
+class PlugInData:
+    """The discrete sample (or probability table) a :class:`PlugIn` evaluates its estimand on.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> d = PlugInData(pd.DataFrame({"x": [0, 1, 1]}), estimand=None)
+    >>> d.n, d.take(np.array([2, 2])).frame["x"].tolist()
+    (3, [1, 1])
+    """
+
+    frame: pd.DataFrame
+    estimand: Any
+    table: bool = False
+
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return len(self.frame)
+
+    @property
+    def treatment(self) -> str:
+        """The treatment name(s), for query labels."""
+        return ", ".join(self.estimand.treatment)
+
+    @property
+    def outcome(self) -> str:
+        """The outcome name(s), for query labels."""
+        return ", ".join(self.estimand.outcome)
+
+    def take(self, index: np.ndarray) -> PlugInData:
+        """Rows ``index`` (a bootstrap resample)."""
+        frame = self.frame.iloc[index].reset_index(drop=True)
+        return PlugInData(frame, self.estimand, self.table)
+
+
+def _backdoor_estimand(treatment: Any, outcome: str, covariates: Sequence[str]) -> Estimand:
+    treat = (treatment,) if isinstance(treatment, str) else tuple(treatment)
+    covs = tuple(covariates)
+    term = P(outcome, given=[*treat, *covs])
+    expression = Sum(covs, Product((term, P(covs)))) if covs else term
+    return Estimand(expression, treat, (outcome,), kind="backdoor", adjustment_set=covs)
+
+
+class PlugIn(EffectEstimator):
     """Empirical plug-in of an identified estimand (discrete variables only).
+
+    Fit with an :class:`~deepcause.identification.estimand.Estimand`, a ``graph=`` (the query
+    ``treatment`` -> ``outcome`` is identified in it), or back-door roles (``covariates=``,
+    default: every other column). ``data`` may also be a joint probability table (one row per
+    cell plus a ``probability`` column): it is evaluated exactly and has no bootstrap.
 
     Parameters
     ----------
-    n_boot : bootstrap replicates for standard errors and percentile intervals (0 = none).
-    max_levels : a float column with more distinct values than this is treated as continuous
-        and rejected (use a regression or weighting estimator for those).
-    random_state : seed of the bootstrap.
+    max_levels : int, default 50
+        A float column with more distinct values than this is treated as continuous and
+        rejected (use a regression or weighting estimator for those).
 
-    After ``fit(df, estimand)``: :meth:`distribution` gives ``P(Y | do(x))`` as a Series,
-    :meth:`probability` and :meth:`mean` give EffectEstimates of ``P(Y = y | do(x))`` and
-    ``E[Y | do(x)]``, :meth:`effect` a contrast of means and :meth:`ate` the 1-vs-0 contrast of a
-    binary treatment. ``df`` may also be a joint probability table (one row per cell plus a
-    ``probability`` column): it is evaluated exactly and no bootstrap is run.
+    Notes
+    -----
+    ``treatment`` and ``control`` of :meth:`effect` / :meth:`mean` are values of the single
+    treatment, or mappings ``{name: value}`` for several treatments; ``given`` holds the values
+    of the conditioning variables of a conditional (IDC) estimand. :meth:`distribution` gives
+    ``P(Y | do(x))`` as a Series and :meth:`probability` ``P(Y = y | do(x))``. Estimates are
+    exact plug-in values without a standard error: :meth:`bootstrap` gives the interval.
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_frontdoor
+    >>> ds = make_frontdoor(4000, binary=True, random_state=0)
+    >>> plug = PlugIn().fit(ds.data, graph=ds.graph, treatment="X", outcome="Y")
+    >>> res = plug.effect(treatment=1, control=0)
+    >>> plug.estimand_.kind, bool(abs(res.value - ds.truth["ATE"]) < 0.05)
+    ('frontdoor', True)
     """
 
-    supported_kinds = ("backdoor", "frontdoor", "general", "conditional")
+    supported_kinds: ClassVar[tuple[str, ...]] = ("backdoor", "frontdoor", "general", "conditional")
+    _roles: ClassVar[tuple[str, ...]] = ("treatment", "outcome", "covariates", "graph")
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "max_levels": [Interval(Integral, 1, None, closed="left")],
+    }
 
-    def __init__(self, n_boot: int = 200, max_levels: int = 50, random_state: Any = None) -> None:
-        self.n_boot = n_boot
+    def __init__(self, max_levels: int = 50) -> None:
         self.max_levels = max_levels
-        self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data: pd.DataFrame, estimand: Any) -> PlugIn:
-        """Store the discrete sample and the estimand (checked for continuous columns)."""
+    def _estimand(self, df: pd.DataFrame, estimand: Any, roles: dict[str, Any]) -> Any:
+        if estimand is not None:  # (a graph= beside it is the one it was identified in)
+            if set(roles) - {"graph"}:
+                raise DataValidationError("PlugIn.fit takes an estimand or roles, not both")
+            return estimand
+        treatment, outcome = roles.get("treatment"), roles.get("outcome")
+        if treatment is None or outcome is None:
+            raise DataValidationError(
+                "PlugIn.fit needs an estimand, or treatment= and outcome= (with graph= or "
+                "covariates=)"
+            )
+        if "graph" in roles:
+            return identify(roles["graph"], treatment, outcome)
+        treat = [treatment] if isinstance(treatment, str) else list(treatment)
+        covariates = roles.get("covariates")
+        if covariates is None:
+            skip = {*treat, outcome, "probability"}
+            covariates = [c for c in df.columns if c not in skip]
+        return _backdoor_estimand(treat, outcome, covariates)
+
+    def _prepare(self, data: Any, estimand: Any, **roles: Any) -> PlugInData:
         df = require_dataframe(data)
+        estimand = self._estimand(df, estimand, roles)
         kind = getattr(estimand, "kind", None)
         if kind is None or not hasattr(estimand, "evaluate"):
             raise DataValidationError(
                 "PlugIn.fit(df, estimand): the second argument must be an Estimand from "
-                f"deepcause.identification.algorithm, got {type(estimand).__name__}"
+                f"deepcause.identification.identify, got {type(estimand).__name__}"
             )
         if kind not in self.supported_kinds:
-            hint = "TwoStageLeastSquares" if kind == "iv" else "an estimator for that kind"
-            raise EstimandNotSupportedError(
-                f"PlugIn evaluates identified probability estimands, not {kind!r}: use {hint}."
-            )
+            raise kind_error("PlugIn", kind, self.supported_kinds)
         variables = list(estimand.variables)
-        from .._validation import require_columns
-
         require_columns(df, variables)
         self._check_discrete(df, variables, kind)
-        self.estimand_ = estimand
-        # a joint probability table (column "probability") is evaluated exactly, without bootstrap
-        self.table_ = "probability" in df.columns and "probability" not in variables
-        keep = variables + (["probability"] if self.table_ else [])
-        self.data_ = df[keep].reset_index(drop=True)
-        self.n_ = len(self.data_)
-        return self
+        table = "probability" in df.columns and "probability" not in variables
+        keep = variables + (["probability"] if table else [])
+        return PlugInData(df[keep].reset_index(drop=True), estimand, table)
+
+    def _fit_prepared(self, data: PlugInData) -> None:
+        self.estimand_ = data.estimand
 
     def _check_discrete(self, df: pd.DataFrame, variables: list[str], kind: str) -> None:
         continuous = [
@@ -111,61 +188,33 @@ class PlugIn(BaseEstimator):
                 f"{alternative} or discretize them with pd.cut/pd.qcut."
             )
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "estimand_"):
-            raise NotFittedError("PlugIn is not fitted yet; call fit(df, estimand) first")
-
     # ------------------------------------------------------------------ evaluation
-    def distribution(
-        self, treatment_values: Mapping[str, Any], given_values: Mapping[str, Any] | None = None
-    ) -> pd.Series:
-        """``P(outcome | do(treatment_values), given_values)`` as a Series over outcome values."""
-        self._check_fitted()
-        return self.estimand_.evaluate(self.data_, treatment_values, given_values)
+    def _values(self, value: Any, role: str) -> Mapping[str, Any]:
+        if isinstance(value, Mapping):
+            return value
+        treat = self.estimand_.treatment
+        if len(treat) != 1:
+            raise EstimandNotSupportedError(
+                f"the estimand has several treatments {list(treat)}; pass {role} as a mapping "
+                "{name: value}"
+            )
+        return {treat[0]: value}
 
-    def _replicates(self, statistic: Any) -> np.ndarray | None:
-        """Bootstrap replicates of ``statistic(frame, weights_column)``; NaN where undefined."""
-        if not self.n_boot or self.table_:
-            return None
-        rng = np.random.default_rng(self.random_state)
-        frame = self.data_.copy()
-        draws = np.full(self.n_boot, np.nan)
-        for b in range(self.n_boot):
-            frame[_WEIGHT] = rng.multinomial(self.n_, np.full(self.n_, 1.0 / self.n_))
-            try:
-                draws[b] = statistic(frame, _WEIGHT)
-            except DataValidationError:  # a resample without some needed cell
-                continue
-        return draws
-
-    def _estimate(self, statistic: Any, quantity: str) -> EffectEstimate:
-        value = statistic(self.data_, None)
-        draws = self._replicates(statistic)
-        diagnostics: dict[str, Any] = {}
-        se = None
-        if draws is not None:
-            ok = np.isfinite(draws)
-            diagnostics["bootstrap_failures"] = int((~ok).sum())
-            draws = draws[ok]
-            se = float(np.std(draws, ddof=1)) if draws.size > 1 else None
-            if draws.size < 2:
-                draws = None
+    def _result(self, value: float, quantity: str, query: str) -> EffectEstimate:
         return EffectEstimate(
             value=value,
-            std_error=se,
             quantity=quantity,
             method="PlugIn",
-            n=self.n_,
+            n=self.data_.n,
             estimand=self.estimand_,
-            bootstrap=draws,
-            diagnostics=diagnostics,
+            query=query,
         )
 
     def _outcome_mean(self, series: pd.Series) -> float:
         if len(self.estimand_.outcome) != 1 or isinstance(series.index, pd.MultiIndex):
             raise EstimandNotSupportedError(
                 "mean() needs a single outcome without free given variables; use "
-                "distribution() or probability() for joint outcomes, or pass given_values"
+                "distribution() or probability() for joint outcomes, or pass given="
             )
         values = series.index.to_numpy()
         if not np.issubdtype(values.dtype, np.number) and not np.issubdtype(values.dtype, np.bool_):
@@ -175,78 +224,118 @@ class PlugIn(BaseEstimator):
             )
         return float(np.dot(values.astype(float), series.to_numpy()))
 
+    def _do_mean(self, treatment: Mapping[str, Any], given: Any) -> float:
+        return self._outcome_mean(self.estimand_.evaluate(self.data_.frame, treatment, given))
+
+    def distribution(self, *, treatment: Any, given: Mapping[str, Any] | None = None) -> pd.Series:
+        """``P(outcome | do(treatment), given)`` as a Series over the outcome's values.
+
+        Examples
+        --------
+        >>> from deepcause.datasets import load_kidney_stones
+        >>> plug = PlugIn().fit(load_kidney_stones().data, treatment="treatment",
+        ...                     outcome="success", covariates=["stone_size"])
+        >>> plug.distribution(treatment="A").round(5).tolist()
+        [0.16745, 0.83255]
+        """
+        check_is_fitted(self)
+        return self.estimand_.evaluate(
+            self.data_.frame, self._values(treatment, "treatment"), given
+        )
+
     def probability(
         self,
-        treatment_values: Mapping[str, Any],
-        outcome_values: Mapping[str, Any],
-        given_values: Mapping[str, Any] | None = None,
+        *,
+        treatment: Any,
+        outcome: Mapping[str, Any],
+        given: Mapping[str, Any] | None = None,
     ) -> EffectEstimate:
-        """``P(outcome = outcome_values | do(treatment_values), given_values)`` with intervals."""
-        self._check_fitted()
-        est = self.estimand_
+        """``P(outcome | do(treatment), given)`` for outcome values ``{name: value}``.
 
-        def stat(frame: pd.DataFrame, w: str | None) -> float:
-            return est.probability(frame, treatment_values, outcome_values, given_values, weights=w)
-
-        return self._estimate(stat, _label("P", est, treatment_values, outcome_values))
+        Examples
+        --------
+        >>> from deepcause.datasets import load_kidney_stones
+        >>> plug = PlugIn().fit(load_kidney_stones().data, treatment="treatment",
+        ...                     outcome="success", covariates=["stone_size"])
+        >>> p = plug.probability(treatment="B", outcome={"success": 1})
+        >>> round(p.value, 5), p.query
+        (0.77888, 'P(success=1 | do(treatment=B))')
+        """
+        check_is_fitted(self)
+        do = self._values(treatment, "treatment")
+        value = self.estimand_.probability(self.data_.frame, do, outcome, given)
+        return self._result(value, "probability", _label("P", self.estimand_, do, outcome))
 
     def mean(
-        self, treatment_values: Mapping[str, Any], given_values: Mapping[str, Any] | None = None
+        self, *, treatment: Any = 1, population: str = "all", given: Mapping[str, Any] | None = None
     ) -> EffectEstimate:
-        """``E[outcome | do(treatment_values), given_values]`` (numeric outcome) with intervals."""
-        self._check_fitted()
-        est = self.estimand_
+        """``E[outcome | do(treatment), given]`` (numeric outcome).
 
-        def stat(frame: pd.DataFrame, w: str | None) -> float:
-            return self._outcome_mean(
-                est.evaluate(frame, treatment_values, given_values, weights=w)
-            )
-
-        return self._estimate(stat, _label("E", est, treatment_values))
+        Examples
+        --------
+        >>> from deepcause.datasets import load_kidney_stones
+        >>> plug = PlugIn().fit(load_kidney_stones().data, treatment="treatment",
+        ...                     outcome="success", covariates=["stone_size"])
+        >>> plug.mean(treatment="A").query
+        'E[success | do(treatment=A)]'
+        """
+        check_is_fitted(self)
+        self._check_population(population)
+        do = self._values(treatment, "treatment")
+        return self._result(self._do_mean(do, given), "mean", _label("E", self.estimand_, do))
 
     def effect(
         self,
-        treatment: Mapping[str, Any],
-        control: Mapping[str, Any],
-        given_values: Mapping[str, Any] | None = None,
+        *,
+        treatment: Any = 1,
+        control: Any = 0,
+        population: str = "all",
+        X: Any = None,
+        given: Mapping[str, Any] | None = None,
     ) -> EffectEstimate:
-        """``E[Y | do(treatment)] - E[Y | do(control)]`` with bootstrap intervals."""
-        self._check_fitted()
-        est = self.estimand_
+        """``E[Y | do(treatment), given] − E[Y | do(control), given]``.
 
-        def stat(frame: pd.DataFrame, w: str | None) -> float:
-            hi = self._outcome_mean(est.evaluate(frame, treatment, given_values, weights=w))
-            lo = self._outcome_mean(est.evaluate(frame, control, given_values, weights=w))
-            return hi - lo
+        Examples
+        --------
+        >>> from deepcause.datasets import load_kidney_stones
+        >>> plug = PlugIn().fit(load_kidney_stones().data, treatment="treatment",
+        ...                     outcome="success", covariates=["stone_size"])
+        >>> round(plug.effect(treatment="A", control="B").value, 5)
+        0.05367
+        """
+        check_is_fitted(self)
+        self._check_population(population)
+        if X is not None:
+            raise EstimandNotSupportedError("PlugIn estimates population quantities; drop X=")
+        hi, lo = self._values(treatment, "treatment"), self._values(control, "control")
+        value = self._do_mean(hi, given) - self._do_mean(lo, given)
+        query = f"{_label('E', self.estimand_, hi)} − {_label('E', self.estimand_, lo)}"
+        quantity = "ATE" if (treatment, control) == (1, 0) else "effect"
+        return self._result(value, quantity, query)
 
-        quantity = f"{_label('E', est, treatment)} - {_label('E', est, control)}"
-        return self._estimate(stat, quantity)
+    def bootstrap(
+        self, n_boot: int = 200, random_state: Any = None, **kwargs: Any
+    ) -> EffectEstimate:
+        """Bootstrap interval of ``effect(...)`` (``control=None``: of ``mean(...)``).
 
-    def ate(self) -> EffectEstimate:
-        """``E[Y | do(T=1)] - E[Y | do(T=0)]`` for a single binary (0/1) treatment."""
-        self._check_fitted()
-        treat = self.estimand_.treatment
-        if len(treat) != 1:
+        A probability table has no sampling variability and is refused.
+
+        Examples
+        --------
+        >>> from deepcause.datasets import load_kidney_stones
+        >>> plug = PlugIn().fit(load_kidney_stones().data, treatment="treatment",
+        ...                     outcome="success", covariates=["stone_size"])
+        >>> res = plug.bootstrap(30, random_state=0, treatment="A", control=None)
+        >>> 0 < res.std_error < 0.05
+        True
+        """
+        check_is_fitted(self)
+        if self.data_.table:
             raise EstimandNotSupportedError(
-                f"ate() needs one treatment, the estimand has {list(treat)}; use effect()"
+                "PlugIn was fitted on a probability table (exact, no sampling variability); "
+                "bootstrap needs a sample"
             )
-        levels = set(pd.unique(self.data_[treat[0]]).tolist())
-        if not levels <= {0, 1}:
-            raise DataValidationError(
-                f"ate() needs a 0/1 treatment; {treat[0]!r} takes values {sorted(map(str, levels))}"
-                "; use effect(treatment={...}, control={...})"
-            )
-        est = self.effect({treat[0]: 1}, {treat[0]: 0})
-        return EffectEstimate(
-            value=est.value,
-            std_error=est.std_error,
-            quantity="ATE",
-            method="PlugIn",
-            n=est.n,
-            estimand=est.estimand,
-            bootstrap=est.bootstrap,
-            diagnostics=est.diagnostics,
-        )
+        return super().bootstrap(n_boot, random_state, **kwargs)
 
 
 def _label(

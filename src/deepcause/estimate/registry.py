@@ -26,13 +26,12 @@ ESTIMATORS: dict[str, str] = {
     "matching": "deepcause.estimate.matching:Matching",
     "slearner": "deepcause.estimate.metalearners:SLearner",
     "tlearner": "deepcause.estimate.metalearners:TLearner",
-    "outcome_regression": "deepcause.estimate.metalearners:TLearner",
     "xlearner": "deepcause.estimate.metalearners:XLearner",
     "drlearner": "deepcause.estimate.metalearners:DRLearner",
     "entropy_balancing": "deepcause.estimate.balancing:EntropyBalancing",
     "residual_balancing": "deepcause.estimate.balancing:ApproximateResidualBalancing",
-    "dcb": "deepcause.estimate.dcb:DifferentiatedConfounderBalancing",
-    "d2vd": "deepcause.estimate.d2vd:DataDrivenVariableDecomposition",
+    "dcb": "deepcause.estimate.dcb:DCB",
+    "d2vd": "deepcause.estimate.d2vd:D2VD",
     "plugin": "deepcause.estimate.plugin:PlugIn",
     "frontdoor": "deepcause.estimate.frontdoor:FrontDoor",
     "tarnet": "deepcause.estimate.neural:TARNet",
@@ -46,17 +45,27 @@ ESTIMATORS: dict[str, str] = {
     "dfiv": "deepcause.estimate.iv.dfiv:DFIV",
     "deepiv": "deepcause.estimate.iv.deepiv:DeepIV",
     "cbiv": "deepcause.estimate.iv.cbiv:CBIV",
-    "heckman": "deepcause.estimate.selection:HeckmanEffect",
+    "heckman": "deepcause.estimate.selection:HeckmanSelection",
+    "selection_ipw": "deepcause.estimate.selection:SelectionIPW",
+    "shadow": "deepcause.estimate.selection:ShadowVariableEstimator",
 }
 
 
 def available_methods() -> list[str]:
-    """Registered method names, sorted."""
+    """Registered method names, sorted.
+
+    >>> available_methods()[:3]
+    ['2sls', 'aipw', 'cbiv']
+    """
     return sorted(ESTIMATORS)
 
 
 def get_estimator_class(method: str) -> type:
-    """The estimator class registered under ``method`` (case-insensitive, '-' = '_')."""
+    """The estimator class registered under ``method`` (case-insensitive, '-' = '_').
+
+    >>> get_estimator_class("Entropy-Balancing").__name__
+    'EntropyBalancing'
+    """
     key = str(method).lower().replace("-", "_")
     if key not in ESTIMATORS:
         close = difflib.get_close_matches(key, ESTIMATORS, n=3, cutoff=0.5)
@@ -69,5 +78,9 @@ def get_estimator_class(method: str) -> type:
 
 
 def make_estimator(method: str, **params: Any) -> Any:
-    """An instance of the estimator registered under ``method`` with ``params``."""
+    """An instance of the estimator registered under ``method`` with ``params``.
+
+    >>> make_estimator("ipw", n_folds=2).n_folds
+    2
+    """
     return get_estimator_class(method)(**params)

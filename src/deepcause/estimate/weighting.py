@@ -1,22 +1,25 @@
-"""Inverse probability weighting (Horvitz-Thompson and Hajek) with clipping, trimming and
+"""Inverse probability weighting (Hajek and Horvitz-Thompson) with clipping, trimming and
 overlap weights.
 
 >>> from deepcause.simulate import make_confounded_binary
 >>> ds = make_confounded_binary(2000, random_state=0, population_truth=False)
 >>> est = IPW().fit(ds.data, treatment="t", outcome="y")
->>> res = est.ate()
+>>> res = est.effect(treatment=1, control=0)
 >>> bool(abs(res.value - ds.truth["ATE"]) < 4 * res.std_error)
 True
->>> est.effect("ATO").quantity
+>>> est.effect(treatment=1, control=0, population="overlap").quantity
 'ATO'
 """
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .._parameters import RANDOM_STATE, HasMethods, Interval, StrOptions
+from ..exceptions import DataValidationError
 from ..results import EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
 from ._nuisance import (
@@ -29,7 +32,7 @@ from ._nuisance import (
 )
 from .diagnostics import backdoor_diagnostics, implied_weights, warn_positivity
 
-__all__ = ["IPW", "prepare_scores", "weighted_arm_means"]
+__all__ = ["IPW", "prepare_scores", "weighted_arm_means", "contrast_se", "score_notes"]
 
 
 def prepare_scores(
@@ -48,7 +51,7 @@ def prepare_scores(
         }
         for arm in (0, 1):
             if int((keep & (t == arm)).sum()) < 2:
-                raise ValueError(
+                raise DataValidationError(
                     f"trimming to [{bounds[0]:.3g}, {bounds[1]:.3g}] leaves fewer than 2 units in "
                     f"treatment group {arm}; use a smaller trim level"
                 )
@@ -73,34 +76,59 @@ def handling_text(info: dict[str, Any]) -> str:
             f"{n['control']} control), so the target is the trimmed population"
         )
     else:
-        text += "; consider trim='crump' or the overlap-weighted effect('ATO')"
+        text += "; consider trim='crump' or the overlap population (population='overlap')"
     return text + "."
+
+
+def score_notes(info: dict[str, Any]) -> tuple[str, ...]:
+    """Summary notes about clipped or trimmed propensity scores (none when nothing happened).
+
+    >>> score_notes({"clip_bounds": (0.1, 0.9), "n_clipped": 0})
+    ()
+    """
+    if info["n_clipped"] or "trim_bounds" in info:
+        return (handling_text(info),)
+    return ()
 
 
 def weighted_arm_means(
     y: np.ndarray, t: np.ndarray, w: np.ndarray, quantity: str, normalize: bool
-) -> tuple[float, np.ndarray]:
-    """Weighted difference of arm means and its influence function (scores ``e`` fixed).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted arm means ``(m0, m1)`` and their influence functions, shape ``(n, 2)``.
 
-    Hajek (``normalize``): each arm mean is sum(w y) / sum(w) over that arm. Horvitz-Thompson:
-    divided by the size of the target population instead (n, n1 or n0).
+    Hajek (``normalize``): each arm mean is ``sum(w y) / sum(w)`` over that arm.
+    Horvitz-Thompson: divided by the size of the target population instead (n, n1 or n0).
+    The scores behind ``w`` are held fixed.
+
+    >>> import numpy as np
+    >>> m, psi = weighted_arm_means(np.array([1.0, 2, 3, 4]), np.array([0, 0, 1, 1]),
+    ...                             np.ones(4), "ATE", True)
+    >>> m.tolist(), psi.shape
+    ([1.5, 3.5], (4, 2))
     """
     n = len(y)
-    t1 = (t == 1).astype(float)
-    t0 = 1.0 - t1
-    value = 0.0
-    psi = np.zeros(n)
-    for sign, arm in ((1.0, t1), (-1.0, t0)):
-        wa = w * arm
+    means, psi = np.empty(2), np.empty((n, 2))
+    for arm in (0, 1):
+        wa = w * (t == arm)
         if normalize or quantity == "ATO":
             d = wa
         else:
-            d = {"ATE": np.ones(n), "ATT": t1, "ATC": t0}[quantity]
+            d = BaseEffectEstimator._population_mask(t, quantity).astype(float)
         denom = d.sum()
-        mean = float(wa @ y / denom)
-        value += sign * mean
-        psi += sign * n * (wa * y - mean * d) / denom
-    return value, psi
+        means[arm] = float(wa @ y / denom)
+        psi[:, arm] = n * (wa * y - means[arm] * d) / denom
+    return means, psi
+
+
+def contrast_se(psi: np.ndarray, c: np.ndarray) -> float:
+    """Standard error ``sqrt(sum (psi @ c)^2) / n`` of a contrast of arm means.
+
+    >>> import numpy as np
+    >>> contrast_se(np.array([[1.0, -1.0], [-1.0, 1.0]]), np.array([-1.0, 1.0]))
+    1.4142135623730951
+    """
+    v = psi @ c
+    return float(np.sqrt(v @ v) / len(v))
 
 
 class IPW(BaseEffectEstimator):
@@ -108,23 +136,46 @@ class IPW(BaseEffectEstimator):
 
     Parameters
     ----------
-    propensity_model : scikit-learn classifier with ``predict_proba`` (default: logistic
-        regression on standardized covariates).
-    normalize : Hajek (normalized, default) or Horvitz-Thompson weights.
-    clip : ``"auto"`` (default: ATE [0.1, 0.9], ATT upper 0.99, ATC lower 0.01), ``None``,
-        or ``c`` for [c, 1-c]. Clipping is reported in ``diagnostics``.
-    trim : ``None``, a level ``a`` (drop units with e outside [a, 1-a]) or ``"crump"``
-        (Crump et al. 2009 optimal level); trimming changes the target population.
-    n_folds : 1 (default) fits the propensity model on all data; >1 cross-fits it.
-    random_state : seed for folds and randomized learners.
+    propensity_model : classifier with ``predict_proba``, optional
+        Default: logistic regression on standardized covariates.
+    normalize : bool, default True
+        Hajek (normalized) or Horvitz-Thompson weights.
+    clip : "auto", None or float, default "auto"
+        ``"auto"``: all units [0.1, 0.9], treated population upper 0.99, controls lower 0.01;
+        ``c`` clips to [c, 1-c]. Clipping is reported in the summary's notes.
+    trim : None, float or "crump", default None
+        Drop units with scores outside [a, 1-a] (``"crump"``: Crump et al. 2009's optimal
+        level); trimming changes the target population.
+    n_folds : int, default 1
+        1 fits the propensity model on all data; more cross-fits it.
+    random_state : int, Generator or None, default None
+        Seed for folds and randomized learners.
 
+    Notes
+    -----
     Standard errors come from the influence function with the scores held fixed, which is
     conservative for the ATE with a correctly specified propensity model (Hirano, Imbens &
     Ridder 2003); use ``bootstrap`` for intervals that include propensity estimation.
-    Effect ``"ATO"`` uses the overlap weights of Li, Morgan & Zaslavsky (2018).
+    ``population="overlap"`` uses the overlap weights of Li, Morgan & Zaslavsky (2018).
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> ds = make_confounded_binary(1000, random_state=1, population_truth=False)
+    >>> est = IPW(random_state=0).fit(ds.data, treatment="t", outcome="y")
+    >>> est.mean(treatment=1).quantity, est.att().quantity
+    ('mean', 'ATT')
     """
 
-    supported_quantities: ClassVar[tuple[str, ...]] = ("ATE", "ATT", "ATC", "ATO")
+    _populations: ClassVar[tuple[str, ...]] = ("all", "treated", "controls", "overlap")
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "propensity_model": [HasMethods(["fit", "predict_proba"]), None],
+        "normalize": ["boolean"],
+        "clip": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="left"), None],
+        "trim": [StrOptions({"crump"}), Interval(Real, 0, 0.5, closed="neither"), None],
+        "n_folds": [Interval(Integral, 1, None, closed="left")],
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(
         self,
@@ -133,7 +184,7 @@ class IPW(BaseEffectEstimator):
         clip: Any = "auto",
         trim: Any = None,
         n_folds: int = 1,
-        random_state: Any = 0,
+        random_state: Any = None,
     ) -> None:
         self.propensity_model = propensity_model
         self.normalize = normalize
@@ -142,7 +193,7 @@ class IPW(BaseEffectEstimator):
         self.n_folds = n_folds
         self.random_state = random_state
 
-    def _fit(self, data: BackdoorData) -> None:
+    def _fit_prepared(self, data: BackdoorData) -> None:
         model = (
             default_propensity_model() if self.propensity_model is None else self.propensity_model
         )
@@ -152,27 +203,31 @@ class IPW(BaseEffectEstimator):
             model, X, data.t, folds, self.n_folds, self.random_state
         )
 
-    def _effect(self, quantity: str) -> EffectEstimate:
+    def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
         data = self.data_
         e, keep, info = prepare_scores(self.propensity_, data.t, quantity, self.clip, self.trim)
         name = "IPW (Hajek)" if self.normalize or quantity == "ATO" else "IPW (Horvitz-Thompson)"
         sub = (lambda a: a) if keep.all() else (lambda a: a[keep])  # no copies when untrimmed
-        warn_positivity(sub(self.propensity_), sub(data.t), quantity, name, handling_text(info))
+        handling = handling_text(info)
+        warn_positivity(sub(self.propensity_), sub(data.t), quantity, name, handling)
         t, y = sub(data.t), sub(data.y)
         w = implied_weights(sub(e), t, quantity)
-        value, psi = weighted_arm_means(y, t, w, quantity, self.normalize)
-        n = int(keep.sum())
-        se = float(np.sqrt(psi @ psi) / n)
+        means, psi = weighted_arm_means(y, t, w, quantity, self.normalize)
         diag = backdoor_diagnostics(
-            sub(data.X), t, data.covariate_names, sub(self.propensity_), w, **info
+            sub(data.X),
+            t,
+            data.covariate_names,
+            sub(self.propensity_),
+            w,
+            notes=score_notes(info),
+            **info,
         )
-        label = quantity if "trim_bounds" not in info else f"{quantity} (trimmed)"
         return EffectEstimate(
-            value=value,
-            std_error=se,
-            quantity=label,
+            value=float(means @ c),
+            std_error=contrast_se(psi, c),
+            quantity=quantity if "trim_bounds" not in info else f"{quantity} (trimmed)",
             method=name,
-            n=n,
+            n=int(keep.sum()),
             estimand=data.estimand,
             diagnostics=diag,
         )

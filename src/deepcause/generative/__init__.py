@@ -6,8 +6,9 @@ counterfactuals by abduction-action-prediction, and save/load.
 
 from __future__ import annotations
 
+from .districts import DistrictStrategy, JointDistrictStrategy, LatentConfoundingError
 from .idgen import IDGenSampler
-from .io import load_mechanism, load_model, save_mechanism, save_model
+from .io import load_mechanism, save_mechanism, save_model
 from .mechanisms import (
     MECHANISMS,
     AdditiveNoiseMechanism,
@@ -17,12 +18,7 @@ from .mechanisms import (
     Mechanism,
     NotInvertibleError,
 )
-from .model import (
-    CausalGenerativeModel,
-    DistrictStrategy,
-    LatentConfoundingError,
-    register_district_strategy,
-)
+from .model import CausalGenerativeModel, load_model
 
 __all__ = [
     "MECHANISMS",
@@ -33,12 +29,12 @@ __all__ = [
     "DistrictStrategy",
     "FlowMechanism",
     "IDGenSampler",
+    "JointDistrictStrategy",
     "LatentConfoundingError",
     "Mechanism",
     "NotInvertibleError",
     "load_mechanism",
     "load_model",
-    "register_district_strategy",
     "save_mechanism",
     "save_model",
 ]

@@ -13,8 +13,8 @@ samples also fits this model, but in our tests it learned the latent's role far 
 
 The fitted model samples any ``do()``, but matching the observed distribution only pins down
 *identifiable* queries. So before sampling ``do(...)`` on a graph with bidirected edges,
-:func:`identification_hook` runs :func:`deepcause.identification.algorithm` for ``P(descendants | do(...))``
-and raises :class:`~deepcause.exceptions.NotIdentifiableError` when it fails
+:class:`~deepcause.generative.model.CausalGenerativeModel` runs
+:func:`deepcause.identification.identify` for ``P(descendants | do(...))`` and raises :class:`~deepcause.exceptions.NotIdentifiableError` when it fails
 (``CausalGenerativeModel.sample(..., allow_unidentified=True)`` opts in to unidentified
 samples, labelled ``df.attrs["identified"] = False``, with a warning). Identified samples
 carry ``df.attrs["identified"] = True``. The joint distribution of the
@@ -38,32 +38,88 @@ NotIdentifiableError
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pandas as pd
 import torch
 
 from .._progress import progress
-from ._training import torch_seed
+from .._torch import mlp, seed_from, seeded
+from ..exceptions import DeepCauseError
 from .mechanisms import AdditiveNoiseMechanism, CategoricalMechanism, Mechanism
-from .mechanisms.base import mlp
-from .model import (
-    LATENT_SAMPLE_HOOKS,
-    DistrictStrategy,
-    register_district_strategy,
-)
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .model import CausalGenerativeModel
+__all__ = [
+    "DistrictStrategy",
+    "JointDistrictStrategy",
+    "LatentConfoundingError",
+    "district_strategy_class",
+]
 
-__all__ = ["JointDistrictStrategy", "identification_hook"]
+# the fitted CausalGenerativeModel a strategy works for (model.py imports this module)
+_Model = Any
+
+
+class LatentConfoundingError(DeepCauseError, NotImplementedError):
+    """The request needs latent-confounder support that is not available for these nodes.
+
+    >>> issubclass(LatentConfoundingError, NotImplementedError)
+    True
+    """
+
+
+class DistrictStrategy(torch.nn.Module, ABC):
+    """Fits and samples the nodes of one district with bidirected edges (latent confounding).
+
+    Contract (what :class:`~deepcause.generative.model.CausalGenerativeModel` relies on):
+
+    * ``fit`` is called after every node outside confounded districts has its mechanism, with
+      the encoded training data of *all* nodes (``model.encode(df)``). It must set
+      ``model.mechanisms_[v]`` for every ``v`` in ``self.district`` to a built, trained
+      :class:`~deepcause.generative.mechanisms.Mechanism` whose input is
+      ``model.context(v, values, {v: latent})``: the encoded parents in ``model.parents_[v]``
+      order, then the district's latent (so ``context_dim = parents' width + latent_dim``).
+      Training may be joint (e.g. MMD / energy distance on samples pushed through
+      ``mech.decode(noise, context)``, which is differentiable).
+    * ``sample_latent(n, generator)`` draws the shared latent for ``n`` units; sampling calls it
+      once per district and per call, after drawing every node's own noise.
+    * Strategies are ``nn.Module`` s: their parameters (and buffers) are saved with the model,
+      so create them in ``__init__``; ``get_config`` returns JSON-able keywords passed back to
+      ``__init__`` after ``model`` and ``district`` when a saved model is loaded.
+    * Pass the class as ``CausalGenerativeModel(latent_strategy=cls)``; the built-in
+      :class:`JointDistrictStrategy` is ``latent_strategy="joint"`` (the default). Only the
+      built-in strategy can be saved (a saved model never names code to run).
+
+    Counterfactuals are refused for nodes with bidirected edges, and ``log_prob`` for models
+    with confounded districts (:class:`LatentConfoundingError`).
+
+    >>> issubclass(JointDistrictStrategy, DistrictStrategy)
+    True
+    """
+
+    latent_dim: int = 0
+
+    def __init__(self, model: _Model, district: Iterable[str]) -> None:
+        super().__init__()
+        self.district = tuple(n for n in model.order_ if n in set(district))
+
+    @abstractmethod
+    def fit(self, model: _Model, data: Mapping[str, torch.Tensor], random_state: int) -> None:
+        """Train the district's mechanisms on encoded data (all nodes, ``model.encode``)."""
+
+    @abstractmethod
+    def sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """Shared latent noise for ``n`` units, shape ``(n, latent_dim)``."""
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-able keywords for ``__init__`` (after ``model`` and ``district``)."""
+        return {}
 
 
 class JointDistrictStrategy(DistrictStrategy):
     """Joint training of one confounded district with a shared latent (importance-weighted ELBO).
 
-    ``latent_dim``: width of the shared latent ``z``; ``hidden``: MLP widths of the district's
+    ``latent_dim``: width of the shared latent ``z``; ``hidden_sizes``: MLP widths of the district's
     mechanisms ``f_v(parents, z)`` and of the inference network ``q(z | district, parents)``;
     ``max_epochs`` (the model's ``max_epochs`` overrides it when set), ``batch_size`` (None:
     ``n / 8`` rows clipped to 128..512),
@@ -72,11 +128,11 @@ class JointDistrictStrategy(DistrictStrategy):
 
     def __init__(
         self,
-        model: CausalGenerativeModel,
+        model: _Model,
         district: Iterable[str],
         *,
         latent_dim: int = 2,
-        hidden: tuple[int, ...] | list[int] = (64, 64),
+        hidden_sizes: tuple[int, ...] | list[int] = (64, 64),
         max_epochs: int = 100,
         batch_size: int | None = None,
         learning_rate: float = 3e-3,
@@ -84,19 +140,19 @@ class JointDistrictStrategy(DistrictStrategy):
     ) -> None:
         super().__init__(model, district)
         self.latent_dim = int(latent_dim)
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
         self.max_epochs = int(max_epochs)
         self.batch_size = batch_size
         self.learning_rate = float(learning_rate)
         self.n_importance = int(n_importance)
         self.inputs = _district_inputs(model, self.district)
         width = sum(model.specs_[v].width for v in self.inputs)
-        self.encoder = mlp(width, 2 * self.latent_dim, self.hidden)
+        self.encoder = mlp(width, self.hidden_sizes, 2 * self.latent_dim, activation="silu")
 
     def get_config(self) -> dict[str, Any]:
         return {
             "latent_dim": self.latent_dim,
-            "hidden": list(self.hidden),
+            "hidden_sizes": list(self.hidden_sizes),
             "max_epochs": self.max_epochs,
             "batch_size": self.batch_size,
             "learning_rate": self.learning_rate,
@@ -108,22 +164,19 @@ class JointDistrictStrategy(DistrictStrategy):
         return torch.randn((n, self.latent_dim), generator=generator, device=device)
 
     # ------------------------------------------------------------------ training
-    def fit(
-        self, model: CausalGenerativeModel, data: Mapping[str, torch.Tensor], random_state: int
-    ) -> None:
+    def fit(self, model: _Model, data: Mapping[str, torch.Tensor], random_state: int) -> None:
         device = model.device_
-        seed = torch_seed(random_state)
+        seed = seed_from(random_state)
         epochs = self.max_epochs if model.max_epochs is None else int(model.max_epochs)
         mechs: dict[str, Mechanism] = {}
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed % (2**62))
+        with seeded(seed % (2**62)):
             for v in self.district:
                 spec = model.specs_[v]
                 width = sum(model.specs_[p].width for p in model.parents_[v]) + self.latent_dim
                 mech: Mechanism = (
-                    CategoricalMechanism(hidden=self.hidden)
+                    CategoricalMechanism(hidden_sizes=self.hidden_sizes)
                     if spec.discrete
-                    else AdditiveNoiseMechanism(noise="gaussian", hidden=self.hidden)
+                    else AdditiveNoiseMechanism(noise="gaussian", hidden_sizes=self.hidden_sizes)
                 )
                 levels = len(spec.levels or []) if spec.discrete else None
                 mechs[v] = mech.build(spec.dim, width, levels).to(device)
@@ -159,7 +212,7 @@ class JointDistrictStrategy(DistrictStrategy):
 
     def _iwae(
         self,
-        model: CausalGenerativeModel,
+        model: _Model,
         mechs: Mapping[str, Mechanism],
         values: Mapping[str, torch.Tensor],
         gen: torch.Generator,
@@ -180,7 +233,7 @@ class JointDistrictStrategy(DistrictStrategy):
         return (torch.logsumexp(log_w, dim=0) - math.log(k)).mean()
 
 
-def _district_inputs(model: CausalGenerativeModel, district: tuple[str, ...]) -> list[str]:
+def _district_inputs(model: _Model, district: tuple[str, ...]) -> list[str]:
     """The district's nodes and their parents, in topological order (encoder inputs)."""
     members = set(district)
     for v in district:
@@ -188,28 +241,17 @@ def _district_inputs(model: CausalGenerativeModel, district: tuple[str, ...]) ->
     return [v for v in model.order_ if v in members]
 
 
-register_district_strategy("joint", JointDistrictStrategy)
+def district_strategy_class(strategy: Any) -> type[DistrictStrategy] | None:
+    """The strategy class for ``latent_strategy``: ``"joint"`` or a :class:`DistrictStrategy`
+    subclass; None for anything else.
 
-
-# ---------------------------------------------------------------------- query-level check
-def identification_hook(
-    model: CausalGenerativeModel, do: Mapping[str, Any], n: int, random_state: Any
-) -> pd.DataFrame | None:
-    """Raise :class:`~deepcause.exceptions.NotIdentifiableError` unless ``P(descendants | do)`` is identifiable.
-
-    Returns None (the district strategies then sample); hard and shift interventions are
-    checked alike, on the descendants of the intervened nodes.
+    >>> district_strategy_class("joint").__name__
+    'JointDistrictStrategy'
+    >>> district_strategy_class("none") is None
+    True
     """
-    from ..identification.algorithm import identify
-
-    graph = model.graph_
-    treatment = [v for v in model.order_ if v in do]
-    affected = [v for v in model.order_ if v in graph.descendants(treatment) and v not in do]
-    if not affected:
-        return None
-    identify(graph, treatment, affected)  # raises NotIdentifiableError
+    if isinstance(strategy, type) and issubclass(strategy, DistrictStrategy):
+        return strategy
+    if isinstance(strategy, str) and strategy == "joint":
+        return JointDistrictStrategy
     return None
-
-
-if identification_hook not in LATENT_SAMPLE_HOOKS:
-    LATENT_SAMPLE_HOOKS.append(identification_hook)

@@ -44,21 +44,21 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .._progress import Verbose
+from .._torch import seed_from
 from .._validation import require_columns, require_dataframe
 from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
-from ..identification.estimand import Expression, Fraction, P, Product, Sum
-from ._training import torch_seed
-from .model import CausalGenerativeModel, LatentConfoundingError, _as_graph, _check_n
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..graph.causal_graph import CausalGraph
+from ..graph.causal_graph import CausalGraph, as_graph
+from ..identification.algorithm import identify
+from ..identification.expressions import Expression, Fraction, P, Product, Sum
+from .districts import LatentConfoundingError
+from .model import CausalGenerativeModel, _check_n
 
 __all__ = ["IDGenSampler"]
 
@@ -169,10 +169,8 @@ class IDGenSampler(BaseEstimator):
 
     def fit(self, data: pd.DataFrame) -> IDGenSampler:
         """Identify the query and train a generator for every factor ``P(A | B)``."""
-        from ..identification.algorithm import identify
-
         df = require_dataframe(data)
-        graph = _as_graph(self.graph)
+        graph = as_graph(self.graph)
         self.graph_ = graph
         self.treatment_ = self._names(self.treatment)
         self.outcome_ = self._names(self.outcome)
@@ -189,7 +187,7 @@ class IDGenSampler(BaseEstimator):
                 self.data_,
                 sorted(factor.variables, key=graph.nodes.index),
                 factor.given,
-                torch_seed(self._rng_),
+                seed_from(self._rng_),
             )
         # fractions whose inputs are free variables of the estimand (drawn from the data at
         # sampling time) are trained once here, on the data's values of those inputs
@@ -207,8 +205,6 @@ class IDGenSampler(BaseEstimator):
         self, df: pd.DataFrame, outputs: list[str], inputs: Iterable[str], seed: int
     ) -> CausalGenerativeModel:
         """A generator of ``outputs`` given ``inputs``: inputs -> every output, outputs chained."""
-        from ..graph.causal_graph import CausalGraph
-
         inputs = sorted(inputs)
         edges = [(b, a) for b in inputs for a in outputs]
         edges += [(a, c) for i, a in enumerate(outputs) for c in outputs[i + 1 :]]
@@ -246,7 +242,7 @@ class IDGenSampler(BaseEstimator):
                     PositivityWarning,
                     stacklevel=4,
                 )
-        return model.sample(n, do=inputs, random_state=torch_seed(rng))
+        return model.sample(n, do=inputs, random_state=seed_from(rng))
 
     # ------------------------------------------------------------------ sampling
     def sample(
@@ -358,4 +354,4 @@ class IDGenSampler(BaseEstimator):
         rest = [v for v in self.graph_.nodes if v in n_out - cond]
         cols = {**base, **joint}
         frame = pd.DataFrame({k: cols[k] for k in [*sorted(n_in | cond), *rest]})
-        return self._fit_conditional(frame, rest, n_in | cond, torch_seed(rng))
+        return self._fit_conditional(frame, rest, n_in | cond, seed_from(rng))

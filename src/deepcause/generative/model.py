@@ -17,17 +17,18 @@ counterfactuals of additive-noise SCMs best, and captures non-Gaussian noise exa
 Vector nodes: ``node_columns={"img": ["img_0", ..., "img_15"]}`` makes several columns one node;
 every other node is the column of the same name.
 
-Latent confounders (bidirected edges) are handled per district by a :class:`DistrictStrategy`
-registered under ``latent_strategy`` (see :func:`register_district_strategy`); without one,
-``fit`` refuses such graphs instead of silently ignoring the latents. Two routes exist (see
-:mod:`deepcause.generative.districts` and :mod:`deepcause.generative.idgen`): the default
-``"joint"`` strategy trains each district's mechanisms jointly with a shared latent, giving a
-full neural causal model that samples any ``do()`` consistent with the data, but only
-identifiable queries are guaranteed correct, so ``sample(do=...)`` first runs
-:func:`deepcause.identification.algorithm` and raises :class:`~deepcause.exceptions.NotIdentifiableError`
-otherwise (``allow_unidentified=True`` opts in, with a warning and
-``df.attrs["identified"] = False``); :class:`~deepcause.generative.idgen.IDGenSampler` trains
-query-specific generators along the ID recursion, correct by construction for one identifiable
+Latent confounders (bidirected edges) are handled per district by a
+:class:`~deepcause.generative.districts.DistrictStrategy` chosen by ``latent_strategy`` (the
+built-in ``"joint"``, or a subclass); without one, ``fit`` refuses such graphs instead of
+silently ignoring the latents. Two routes exist (see :mod:`deepcause.generative.districts` and
+:mod:`deepcause.generative.idgen`): the default ``"joint"`` strategy trains each district's
+mechanisms jointly with a shared latent, giving a full neural causal model that samples any
+``do()`` consistent with the data, but only identifiable queries are guaranteed correct, so
+``sample(do=...)`` first runs :func:`deepcause.identification.identify` and raises
+:class:`~deepcause.exceptions.NotIdentifiableError` otherwise (``allow_unidentified=True`` opts
+in, with a warning and ``df.attrs["identified"] = False``);
+:class:`~deepcause.generative.idgen.IDGenSampler` trains query-specific generators along the ID
+recursion, correct by construction for one identifiable
 query. Counterfactuals of nodes with bidirected edges are refused.
 
 >>> import numpy as np, pandas as pd
@@ -42,130 +43,58 @@ True
 
 from __future__ import annotations
 
-import importlib
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+import warnings
+from collections.abc import Iterable, Mapping
+from numbers import Integral
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
+from .._parameters import Interval, ParameterValidationMixin, StrOptions
 from .._progress import Verbose
+from .._torch import RANDOM_STATE, resolve_device, seed_from, seeded
 from .._validation import check_finite, require_columns, require_dataframe
-from ..exceptions import DataValidationError, DeepCauseError, GraphError, NotFittedError
-from ._encoding import DoSpec, apply_shift, infer_spec, parse_do
-from ._training import resolve_device, torch_seed
+from ..exceptions import (
+    DataValidationError,
+    DeepCauseWarning,
+    GraphError,
+    NotFittedError,
+    NotIdentifiableError,
+)
+from ..graph.causal_graph import CausalGraph, as_graph
+from ..identification.algorithm import identify
+from ._encoding import DoSpec, apply_shift, infer_spec, is_discrete_column, parse_do
+from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
+from .io import read_model, save_model
 from .mechanisms import CategoricalMechanism, Mechanism, make_mechanism
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..graph.causal_graph import CausalGraph
-
-__all__ = [
-    "CausalGenerativeModel",
-    "DistrictStrategy",
-    "LatentConfoundingError",
-    "register_district_strategy",
-    "DISTRICT_STRATEGIES",
-    "DEFAULT_CONTINUOUS",
-]
+__all__ = ["CausalGenerativeModel", "load_model", "DEFAULT_CONTINUOUS"]
 
 DEFAULT_CONTINUOUS = "additive"
 
 
-class LatentConfoundingError(DeepCauseError, NotImplementedError):
-    """The request needs latent-confounder support that is not available for these nodes."""
-
-
-# ---------------------------------------------------------------------- latent-confounder hook
-class DistrictStrategy(torch.nn.Module, ABC):
-    """Fits and samples the nodes of one district with bidirected edges (latent confounding).
-
-    Contract (what :class:`CausalGenerativeModel` relies on):
-
-    * ``fit`` is called after every node outside confounded districts has its mechanism, with
-      the encoded training data of *all* nodes (``model.encode(df)``). It must set
-      ``model.mechanisms_[v]`` for every ``v`` in ``self.district`` to a built, trained
-      :class:`Mechanism` whose input is ``model.context(v, values, {v: latent})``: the encoded
-      parents in ``model.parents_[v]`` order, then the district's latent (so
-      ``context_dim = parents' width + latent_dim``). Training may be joint (e.g. MMD / energy
-      distance on samples pushed through ``mech.decode(noise, context)``, which is
-      differentiable).
-    * ``sample_latent(n, generator)`` draws the shared latent for ``n`` units; sampling calls it
-      once per district and per call, after drawing every node's own noise.
-    * Strategies are ``nn.Module`` s: their parameters (and buffers) are saved with the model,
-      so create them in ``__init__``; ``get_config`` returns JSON-able keywords passed back to
-      ``__init__`` after ``model`` and ``district`` when a saved model is loaded.
-    * Register the class with :func:`register_district_strategy`; the module
-      ``deepcause.generative.districts`` is imported on demand so its registrations happen.
-
-    Query-level hooks (identification checks, ID-GEN) go in :data:`LATENT_SAMPLE_HOOKS`.
-    Counterfactuals are refused for nodes with bidirected edges, and ``log_prob`` for models with
-    confounded districts (:class:`LatentConfoundingError`).
-    """
-
-    latent_dim: int = 0
-
-    def __init__(self, model: CausalGenerativeModel, district: Iterable[str]) -> None:
-        super().__init__()
-        self.district = tuple(n for n in model.order_ if n in set(district))
-
-    @abstractmethod
-    def fit(
-        self, model: CausalGenerativeModel, data: Mapping[str, torch.Tensor], random_state: int
-    ) -> None:
-        """Train the district's mechanisms on encoded data (all nodes, ``model.encode``)."""
-
-    @abstractmethod
-    def sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        """Shared latent noise for ``n`` units, shape ``(n, latent_dim)``."""
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-
-DISTRICT_STRATEGIES: dict[str, type[DistrictStrategy]] = {}
-# Called as hook(model, do, n, random_state) before interventional sampling on a graph with
-# bidirected edges; may raise (e.g. NotIdentifiableError) or return a DataFrame of samples (a
-# query-specific route such as ID-GEN); returning None falls back to the district strategies.
-LATENT_SAMPLE_HOOKS: list[Callable[..., pd.DataFrame | None]] = []
-
-
-def register_district_strategy(name: str, cls: type[DistrictStrategy]) -> None:
-    """Make ``cls`` available as ``CausalGenerativeModel(latent_strategy=name)``."""
-    DISTRICT_STRATEGIES[name] = cls
-
-
-def _load_latent_support() -> None:
-    try:  # the latent-confounder module registers its strategies on import
-        importlib.import_module("deepcause.generative.districts")
-    except ModuleNotFoundError as exc:
-        if exc.name != "deepcause.generative.districts":
-            raise
-
-
-def _as_graph(graph: Any) -> CausalGraph:
-    from ..graph.causal_graph import CausalGraph
-
-    if isinstance(graph, CausalGraph):
-        return graph
-    if isinstance(graph, str):
-        return CausalGraph(graph)
-    raise GraphError(
-        f"graph must be a CausalGraph or its text form like 'Z -> X; X -> Y', got {type(graph).__name__}"
-    )
-
-
-class CausalGenerativeModel(BaseEstimator):
+class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
     """Deep causal generative model over a causal graph (see the module docstring).
 
     Parameters: ``graph`` (CausalGraph or text), ``mechanisms`` (``"auto"``, a mechanism name
     for all continuous nodes, or a dict per node), ``node_columns`` (vector nodes),
     ``max_epochs`` (overrides the mechanisms' default when not None), ``latent_strategy``
-    (district strategy for bidirected edges), ``device`` (``"auto"``: CUDA when present),
-    ``random_state`` and ``verbose`` (progress bars).
+    (district strategy for bidirected edges: ``"joint"`` or a ``DistrictStrategy`` subclass), ``device`` (``"auto"``: CUDA when present),
+    ``random_state`` and ``verbose`` (progress bars). ``max_epochs=0`` and other values outside
+    ``_parameter_constraints`` are refused by ``fit``.
     """
+
+    _parameter_constraints = {
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "latent_strategy": [str, type],
+        "device": [str, torch.device],
+        "random_state": RANDOM_STATE,
+        "verbose": ["boolean", StrOptions({"auto"})],
+    }
 
     def __init__(
         self,
@@ -174,7 +103,7 @@ class CausalGenerativeModel(BaseEstimator):
         node_columns: Mapping[str, list[str]] | None = None,
         *,
         max_epochs: int | None = None,
-        latent_strategy: str = "joint",
+        latent_strategy: str | type[DistrictStrategy] = "joint",
         device: str = "auto",
         random_state: int | None = None,
         verbose: Verbose = "auto",
@@ -191,8 +120,9 @@ class CausalGenerativeModel(BaseEstimator):
     # ================================================================== fitting
     def fit(self, data: pd.DataFrame) -> CausalGenerativeModel:
         """Train every node's mechanism on the observational ``data``; returns ``self``."""
+        self._validate_params()
         df = require_dataframe(data)
-        graph = _as_graph(self.graph)
+        graph = as_graph(self.graph)
         self.graph_ = graph
         self.order_ = graph.topological_order()
         self.device_ = resolve_device(self.device)
@@ -206,8 +136,8 @@ class CausalGenerativeModel(BaseEstimator):
             v: infer_spec(v, df, columns[v], discrete=mechs[v].discrete) for v in self.order_
         }
         rng = np.random.default_rng(self.random_state)
-        seeds = {v: torch_seed(rng) for v in self.order_}
-        self._rng_ = np.random.default_rng(torch_seed(rng))
+        seeds = {v: seed_from(rng) for v in self.order_}
+        self._rng_ = np.random.default_rng(seed_from(rng))
         data_t = {v: self.specs_[v].encode_frame(df, self.device_) for v in self.order_}
 
         self.districts_ = self._make_districts(graph)
@@ -218,8 +148,7 @@ class CausalGenerativeModel(BaseEstimator):
                 continue
             spec, mech = self.specs_[v], mechs[v]
             ctx = self.context(v, data_t)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seeds[v] % (2**62))
+            with seeded(seeds[v] % (2**62)):
                 mech.build(spec.dim, ctx.shape[1], len(spec.levels) if spec.discrete else None)
             mech.to(self.device_)
             mech.fit(data_t[v], ctx, random_state=seeds[v], verbose=self.verbose, desc=v)
@@ -255,8 +184,6 @@ class CausalGenerativeModel(BaseEstimator):
         return columns
 
     def _resolve_mechanism(self, node: str, df: pd.DataFrame, cols: list[str]) -> Mechanism:
-        from ._encoding import is_discrete_column
-
         spec = self.mechanisms
         overrides = {} if self.max_epochs is None else {"max_epochs": int(self.max_epochs)}
         discrete = len(cols) == 1 and is_discrete_column(df[cols[0]])
@@ -281,16 +208,15 @@ class CausalGenerativeModel(BaseEstimator):
         confounded = [d for d in graph.districts() if len(d) > 1]
         if not confounded:
             return []
-        _load_latent_support()
-        if self.latent_strategy not in DISTRICT_STRATEGIES:
+        cls = district_strategy_class(self.latent_strategy)
+        if cls is None:
             edges = ", ".join(f"{a} <-> {b}" for a, b in graph.bidirected_edges)
             raise LatentConfoundingError(
                 f"the graph has bidirected edges ({edges}) and latent strategy "
-                f"{self.latent_strategy!r} is not available (known: {sorted(DISTRICT_STRATEGIES)}). "
-                "Fitting each node on its parents would ignore the hidden confounders and give "
-                "wrong interventional samples."
+                f"{self.latent_strategy!r} is not available (use 'joint' or a DistrictStrategy "
+                "subclass). Fitting each node on its parents would ignore the hidden confounders "
+                "and give wrong interventional samples."
             )
-        cls = DISTRICT_STRATEGIES[self.latent_strategy]
         return [cls(self, d) for d in confounded]
 
     # ================================================================== encoding helpers
@@ -354,7 +280,7 @@ class CausalGenerativeModel(BaseEstimator):
         return torch.cat(parts, dim=1)
 
     def _generator(self, random_state: Any) -> torch.Generator:
-        seed = torch_seed(self._rng_ if random_state is None else random_state)
+        seed = seed_from(self._rng_ if random_state is None else random_state)
         return torch.Generator(device=self.device_).manual_seed(seed)
 
     def _latents(self, n: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
@@ -385,29 +311,7 @@ class CausalGenerativeModel(BaseEstimator):
         n = _check_n(n)
         identified = None
         if self.districts_ and do:
-            # --- latent confounders (owner: latent-confounder helper): identification check.
-            # On a graph with bidirected edges the hooks raise NotIdentifiableError for an
-            # unidentifiable do(); allow_unidentified=True samples anyway with a warning and
-            # labels the result df.attrs["identified"] = False.
-            from ..exceptions import DeepCauseWarning, NotIdentifiableError
-
-            identified = True
-            try:
-                for hook in LATENT_SAMPLE_HOOKS:
-                    result = hook(self, dict(do), n, random_state)
-                    if result is not None:
-                        return result
-            except NotIdentifiableError as exc:
-                if not allow_unidentified:
-                    raise
-                import warnings
-
-                warnings.warn(
-                    f"sampling an unidentified interventional distribution: {exc.args[0]}",
-                    DeepCauseWarning,
-                    stacklevel=2,
-                )
-                identified = False
+            identified = self._identified(do, allow_unidentified)
         specs = parse_do(do, self.specs_, n, self.device_)
         cut = self._check_edges(remove_edges)
         gen = self._generator(random_state)
@@ -429,6 +333,30 @@ class CausalGenerativeModel(BaseEstimator):
         if identified is not None:
             out.attrs["identified"] = identified
         return out
+
+    def _identified(self, do: Mapping[str, Any], allow_unidentified: bool) -> bool:
+        """Whether ``P(descendants | do)`` is identifiable on a graph with bidirected edges.
+
+        Raises :class:`~deepcause.exceptions.NotIdentifiableError` when it is not, unless
+        ``allow_unidentified`` (then a warning; the samples are labelled unidentified).
+        """
+        treatment = [v for v in self.order_ if v in do]
+        descendants = self.graph_.descendants(treatment)
+        affected = [v for v in self.order_ if v in descendants and v not in do]
+        if not affected:
+            return True
+        try:
+            identify(self.graph_, treatment, affected)
+        except NotIdentifiableError as exc:
+            if not allow_unidentified:
+                raise
+            warnings.warn(
+                f"sampling an unidentified interventional distribution: {exc.args[0]}",
+                DeepCauseWarning,
+                stacklevel=3,
+            )
+            return False
+        return True
 
     def _maybe_shift(self, v: str, x: torch.Tensor, specs: Mapping[str, DoSpec]) -> torch.Tensor:
         if v in specs and specs[v].shift is not None:
@@ -523,18 +451,30 @@ class CausalGenerativeModel(BaseEstimator):
         return total.cpu().numpy()
 
     # ================================================================== persistence
-    def save(self, path: str) -> None:
-        """Save to the directory ``path`` (``config.json`` + ``weights.pt``)."""
-        from .io import save_model
-
-        save_model(self, path)
+    def save(self, path: str | Path) -> Path:
+        """Save to the directory ``path`` and return it (the checked format of
+        :mod:`deepcause._persistence`)."""
+        return save_model(self, path)
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> CausalGenerativeModel:
         """Load a model saved with :meth:`save` (no code is executed)."""
-        from .io import load_model
+        return read_model(cls, path, device=device)
 
-        return load_model(path, device=device)
+
+def load_model(path: str, device: str = "auto") -> CausalGenerativeModel:
+    """Read a model written by :func:`~deepcause.generative.io.save_model` or
+    :meth:`CausalGenerativeModel.save` (no code is executed).
+
+    >>> import tempfile, numpy as np, pandas as pd
+    >>> df = pd.DataFrame({"X": np.arange(40.0), "Y": np.arange(40.0) % 3})
+    >>> m = CausalGenerativeModel("X -> Y", max_epochs=2, random_state=0).fit(df)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = m.save(d)
+    ...     load_model(d).sample(3, random_state=0).shape
+    (3, 2)
+    """
+    return CausalGenerativeModel.load(path, device=device)
 
 
 def _check_n(n: Any) -> int:

@@ -1,20 +1,19 @@
-"""Graph algorithms on adjacency dicts (``node -> frozenset``), used by :mod:`deepcause.graph`."""
+"""Internal graph algorithms on adjacency dicts (``node -> frozenset`` of neighbours).
+
+Nothing here is public API: the functions take the raw parent / child / spouse maps of a
+:class:`~deepcause.graph.causal_graph.CausalGraph` and skip all input checks. Use the graph's
+methods instead (``ancestors``, ``is_d_separated``, ``connecting_path``,
+``latent_projection``), which validate their arguments.
+"""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable
 
 from .parser import format_name
 
-__all__ = [
-    "reach",
-    "proper_causal_nodes",
-    "find_cycle",
-    "m_separated",
-    "connecting_walk",
-    "project",
-]
+__all__: list[str] = []  # internal helpers of deepcause.graph; see the module docstring
 
 Adj = dict[str, frozenset[str]]
 _EMPTY: frozenset[str] = frozenset()
@@ -72,11 +71,32 @@ def m_separated(
     pa: Adj, ch: Adj, sp: Adj, x: frozenset[str], y: frozenset[str], z: frozenset[str]
 ) -> bool:
     """m-separation of disjoint non-empty ``x`` and ``y`` given ``z`` (disjoint from both)."""
+    return not ball_reach(pa, ch, sp, x, (), z, y, bool)
+
+
+def ball_reach(
+    pa: Adj,
+    ch: Adj,
+    sp: Adj,
+    tails: Iterable[str],
+    heads: Iterable[str],
+    z: Container[str],
+    targets: frozenset[str],
+    stop: Callable[[set[str]], bool],
+) -> set[str]:
+    """The nodes of ``targets`` that m-connecting walks given ``z`` reach from a start.
+
+    The walks start at ``tails`` (entered through a tail: the walk came up from a child) and
+    at ``heads`` (entered through an arrowhead). The search ends early once ``stop(hits)``.
+    """
     # Bayes-ball (Shachter 1998) on the ADMG: nodes reached through a tail at them / an
     # arrowhead at them. A collider passes only if conditioned on; a conditioned descendant
     # of a collider opens it through the walk bouncing back up from that descendant.
-    tail_seen, head_seen = set(x), set()
-    tails, heads = list(x), []
+    tail_seen, head_seen = set(tails), set(heads)
+    tails, heads = list(tail_seen), list(head_seen)
+    hits = (tail_seen | head_seen) & targets
+    if hits and stop(hits):
+        return hits
     while tails or heads:
         if tails:
             v = tails.pop()
@@ -89,17 +109,15 @@ def m_separated(
                 up, down = pa[v] - tail_seen, sp[v] - head_seen
             else:
                 up, down = _EMPTY, ch[v] - head_seen
-        if up:
-            if not y.isdisjoint(up):
-                return False
-            tail_seen |= up
-            tails.extend(up)
-        if down:
-            if not y.isdisjoint(down):
-                return False
-            head_seen |= down
-            heads.extend(down)
-    return True
+        for new, seen, todo in ((up, tail_seen, tails), (down, head_seen, heads)):
+            if new:
+                if not targets.isdisjoint(new):
+                    hits |= new & targets
+                    if stop(hits):
+                        return hits
+                seen |= new
+                todo.extend(new)
+    return hits
 
 
 def connecting_walk(

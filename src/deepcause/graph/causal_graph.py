@@ -18,17 +18,17 @@ directed cycle and always an error.
 
 from __future__ import annotations
 
-import difflib
-import heapq
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..exceptions import CycleError, GraphError, QueryError, UnknownNodeError
-from .algorithms import connecting_walk, find_cycle, m_separated, project
+from ..exceptions import GraphError, QueryError
+from ._build import adjacency, topological, unknown_node
+from .algorithms import connecting_walk, m_separated, project
 from .algorithms import reach as _reach
-from .parser import format_name, parse_graph_text, syntax_error
+from .convert import dot_text, networkx_edges, to_networkx
+from .parser import edge_statements, format_name
 
-__all__ = ["CausalGraph"]
+__all__ = ["CausalGraph", "as_graph"]
 
 Nodes = str | Iterable[str]
 _EMPTY: frozenset[str] = frozenset()
@@ -39,12 +39,31 @@ class CausalGraph:
 
     Parameters
     ----------
-    text : str, optional
+    text : str or CausalGraph, optional
         Graph in the text language: chains ``A -> B <- C``, ``A <-> B``, statements separated by
         ``;`` or new lines, ``#`` comments, a bare name for an isolated node, ``"quoted names"``
-        for names with other characters.
+        for names with other characters. A ``CausalGraph`` is copied.
     nodes, directed, bidirected : iterables
         Extra nodes and edge lists ``[(u, v), ...]``, combined with ``text``.
+
+    Raises
+    ------
+    GraphError
+        On a syntax error, a self loop, a duplicate edge in the text or a bad node name.
+    CycleError
+        If the directed edges form a cycle (the message names it).
+
+    Examples
+    --------
+    >>> g = CausalGraph("X -> M -> Y; X <-> Y", nodes=["W"])
+    >>> g.nodes, g.district("X") == {"X", "Y"}
+    (('X', 'M', 'Y', 'W'), True)
+    >>> g.is_d_separated("X", "Y", given="M")  # the confounder X <-> Y keeps them connected
+    False
+    >>> CausalGraph("X -> Y -> X")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.CycleError: ...contradictory edges X -> Y and Y -> X form a directed cycle...
     """
 
     __slots__ = ("_nodes", "_index", "_pa", "_ch", "_sp", "_cache")
@@ -71,104 +90,10 @@ class CausalGraph:
             bidirected = list(text.bidirected_edges) + list(bidirected)
             nodes = list(text.nodes) + list(nodes)
             text = None
-        names: dict[str, None] = {}
-        dir_pos: dict[tuple[str, str], int | None] = {}
-        bi_pos: dict[tuple[str, str], int | None] = {}
-        if text is not None:
-            if not isinstance(text, str):
-                raise GraphError(
-                    f"CausalGraph expects graph text such as 'X -> Y', got "
-                    f"{type(text).__name__}; use CausalGraph.from_edges or from_networkx"
-                )
-            tnodes, tdir, tbi = parse_graph_text(text)
-            names.update(dict.fromkeys(tnodes))
-            for u, v, pos in tdir:
-                self._check_pair(u, v, "->", text, pos)
-                if (u, v) in dir_pos:
-                    raise syntax_error(text, pos, f"duplicate edge {u} -> {v}; remove one of them")
-                dir_pos[(u, v)] = pos
-            for u, v, pos in tbi:
-                self._check_pair(u, v, "<->", text, pos)
-                key = (u, v) if u <= v else (v, u)
-                if key in bi_pos:
-                    raise syntax_error(
-                        text, pos, f"duplicate edge {key[0]} <-> {key[1]}; remove one of them"
-                    )
-                bi_pos[key] = pos
-        for name in nodes:
-            names.setdefault(self._check_name(name), None)
-        for edge in directed:
-            u, v = self._edge(edge, "directed")
-            self._check_pair(u, v, "->")
-            dir_pos.setdefault((u, v), None)
-            names.setdefault(u, None)
-            names.setdefault(v, None)
-        for edge in bidirected:
-            u, v = self._edge(edge, "bidirected")
-            self._check_pair(u, v, "<->")
-            bi_pos.setdefault((u, v) if u <= v else (v, u), None)
-            names.setdefault(u, None)
-            names.setdefault(v, None)
-        for u, v in dir_pos:
-            if (v, u) in dir_pos:
-                pos = dir_pos[(v, u)]
-                msg = (
-                    f"contradictory edges {u} -> {v} and {v} -> {u} form a directed cycle; keep "
-                    f"one direction (write {u} <-> {v} for an unobserved common cause)"
-                )
-                if text is not None and pos is not None:
-                    raise CycleError(str(syntax_error(text, pos, msg)), (u, v, u))
-                raise CycleError(msg, (u, v, u))
-        order = tuple(names)
-        pa: dict[str, set[str]] = {n: set() for n in order}
-        ch: dict[str, set[str]] = {n: set() for n in order}
-        sp: dict[str, set[str]] = {n: set() for n in order}
-        for u, v in dir_pos:
-            pa[v].add(u)
-            ch[u].add(v)
-        for u, v in bi_pos:
-            sp[u].add(v)
-            sp[v].add(u)
-        self._set(
-            order,
-            {n: frozenset(s) for n, s in pa.items()},
-            {n: frozenset(s) for n, s in ch.items()},
-            {n: frozenset(s) for n, s in sp.items()},
-        )
+        self._set(*adjacency(text, nodes, directed, bidirected))
         self._check_acyclic()
 
     # ------------------------------------------------------------------ construction helpers
-    @staticmethod
-    def _check_name(name: object) -> str:
-        if not isinstance(name, str):
-            raise GraphError(
-                f"node names must be strings, got {name!r} ({type(name).__name__}); "
-                "convert them with str()"
-            )
-        if not name or '"' in name or "\n" in name:
-            raise GraphError(
-                f"invalid node name {name!r}: use a non-empty name without '\"' or newlines"
-            )
-        return name
-
-    @classmethod
-    def _edge(cls, edge: object, kind: str) -> tuple[str, str]:
-        if isinstance(edge, str) or not isinstance(edge, Iterable):
-            raise GraphError(
-                f"each {kind} edge must be a pair (u, v), got {edge!r}; pass a list of pairs "
-                f"such as [('X', 'Y')]"
-            )
-        pair = tuple(edge)
-        if len(pair) != 2:
-            raise GraphError(f"each {kind} edge must be a pair (u, v), got {edge!r}")
-        return cls._check_name(pair[0]), cls._check_name(pair[1])
-
-    @staticmethod
-    def _check_pair(u: str, v: str, arrow: str, text: str | None = None, pos: int = 0) -> None:
-        if u == v:
-            msg = f"self loop {u} {arrow} {u} is not allowed in a causal graph; remove it"
-            raise syntax_error(text, pos, msg) if text is not None else GraphError(msg)
-
     def _set(
         self,
         nodes: tuple[str, ...],
@@ -198,26 +123,7 @@ class CausalGraph:
         return g
 
     def _check_acyclic(self) -> None:
-        indeg = {n: len(p) for n, p in self._pa.items()}
-        heap = [self._index[n] for n, d in indeg.items() if d == 0]
-        heapq.heapify(heap)
-        order: list[str] = []
-        while heap:
-            n = self._nodes[heapq.heappop(heap)]
-            order.append(n)
-            for c in self._ch[n]:
-                indeg[c] -= 1
-                if indeg[c] == 0:
-                    heapq.heappush(heap, self._index[c])
-        if len(order) < len(self._nodes):
-            cycle = find_cycle({n for n, d in indeg.items() if d > 0}, self._pa, self._index)
-            text = " -> ".join(cycle)
-            raise CycleError(
-                f"the graph has a directed cycle {text}; a causal graph must be acyclic. "
-                f"Remove or reverse one of these edges (use <-> for an unobserved common cause)",
-                cycle,
-            )
-        self._cache["topo"] = tuple(order)
+        self._cache["topo"] = topological(self._nodes, self._pa, self._ch, self._index)
 
     @classmethod
     def from_edges(
@@ -237,24 +143,14 @@ class CausalGraph:
     def from_networkx(cls, graph: Any) -> CausalGraph:
         """Build from a networkx ``DiGraph``; edges with ``bidirected=True`` are bidirected.
 
-        An edge ``(u, v)`` is directed unless it has ``bidirected=True`` (then it is directed
-        too only if it also has ``directed=True``, as :meth:`to_networkx` writes bow arcs).
-        """
-        import networkx as nx
+        See :func:`deepcause.graph.convert.networkx_edges` for how edges are read.
 
-        if not isinstance(graph, nx.DiGraph) or graph.is_multigraph():
-            raise GraphError(
-                f"from_networkx expects a networkx.DiGraph, got {type(graph).__name__}"
-            )
-        directed, bidirected = [], []
-        for u, v, data in graph.edges(data=True):
-            if data.get("bidirected", False):
-                bidirected.append((u, v))
-                if data.get("directed", False):
-                    directed.append((u, v))
-            else:
-                directed.append((u, v))
-        return cls(nodes=list(graph.nodes), directed=directed, bidirected=bidirected)
+        >>> import networkx as nx
+        >>> print(CausalGraph.from_networkx(nx.DiGraph([("X", "Y")])))
+        X -> Y
+        """
+        nodes, directed, bidirected = networkx_edges(graph)
+        return cls(nodes=nodes, directed=directed, bidirected=bidirected)
 
     # ------------------------------------------------------------------ basic accessors
     def __setattr__(self, name: str, value: object) -> None:
@@ -271,12 +167,20 @@ class CausalGraph:
 
     @property
     def nodes(self) -> tuple[str, ...]:
-        """Node names in first-appearance order."""
+        """Node names in first-appearance order.
+
+        >>> CausalGraph("Z -> X; W -> X").nodes
+        ('Z', 'X', 'W')
+        """
         return self._nodes
 
     @property
     def node_set(self) -> frozenset[str]:
-        """Node names as a frozenset."""
+        """Node names as a frozenset.
+
+        >>> CausalGraph("X -> Y").node_set == {"X", "Y"}
+        True
+        """
         got = self._cache.get("nodeset")
         if got is None:
             got = self._cache["nodeset"] = frozenset(self._nodes)
@@ -284,7 +188,11 @@ class CausalGraph:
 
     @property
     def directed_edges(self) -> tuple[tuple[str, str], ...]:
-        """Directed edges ``(parent, child)``, sorted."""
+        """Directed edges ``(parent, child)``, sorted.
+
+        >>> CausalGraph("Z -> X -> Y; Z -> Y").directed_edges
+        (('X', 'Y'), ('Z', 'X'), ('Z', 'Y'))
+        """
         got = self._cache.get("dir")
         if got is None:
             got = tuple(sorted((u, v) for v, ps in self._pa.items() for u in ps))
@@ -293,7 +201,11 @@ class CausalGraph:
 
     @property
     def bidirected_edges(self) -> tuple[tuple[str, str], ...]:
-        """Bidirected edges, each pair sorted, the list sorted."""
+        """Bidirected edges, each pair sorted, the list sorted.
+
+        >>> CausalGraph("Y <-> X -> Y").bidirected_edges
+        (('X', 'Y'),)
+        """
         got = self._cache.get("bi")
         if got is None:
             got = tuple(sorted((u, v) for u, ss in self._sp.items() for v in ss if u < v))
@@ -301,7 +213,14 @@ class CausalGraph:
         return got
 
     def has_edge(self, u: str, v: str, kind: str = "->") -> bool:
-        """Whether the edge ``u -> v`` (``kind="->"``) or ``u <-> v`` (``"<->"``) exists."""
+        """Whether the edge ``u -> v`` (``kind="->"``) or ``u <-> v`` (``kind="<->"``) exists.
+
+        Unknown node names give False rather than an error.
+
+        >>> g = CausalGraph("X -> Y; X <-> Y")
+        >>> g.has_edge("X", "Y"), g.has_edge("Y", "X"), g.has_edge("Y", "X", kind="<->")
+        (True, False, True)
+        """
         adj = self._ch if kind == "->" else self._sp
         return u in adj and v in adj[u]
 
@@ -332,9 +251,30 @@ class CausalGraph:
     ) -> tuple[str, ...]:
         """Return ``names`` as a tuple of known node names (deduplicated, order kept).
 
-        Raises :class:`UnknownNodeError` naming unknown nodes with close-match suggestions and
-        :class:`QueryError` for an empty set unless ``allow_empty``.
+        Parameters
+        ----------
+        names : str or iterable of str
+            One node name or several; a set is put in the graph's node order.
+        role : str, default "node"
+            What the names are, for the error message (e.g. ``"treatment"``).
+        allow_empty : bool, default False
+            Accept an empty collection.
 
+        Returns
+        -------
+        tuple of str
+
+        Raises
+        ------
+        UnknownNodeError
+            Naming an unknown node, with close-match suggestions.
+        QueryError
+            For an empty collection unless ``allow_empty``.
+
+        Examples
+        --------
+        >>> CausalGraph("age -> X -> Y").check_nodes({"Y", "age"})
+        ('age', 'Y')
         >>> CausalGraph("age -> X -> Y").check_nodes(["X", "ag"], role="treatment")
         Traceback (most recent call last):
         ...
@@ -352,18 +292,7 @@ class CausalGraph:
         pa = self._pa
         for name in items:
             if name not in pa:
-                if not isinstance(name, str):
-                    raise UnknownNodeError(
-                        f"{role} {name!r} is not a node name (got {type(name).__name__}); "
-                        "node names are strings"
-                    )
-                close = difflib.get_close_matches(name, self._nodes, n=3, cutoff=0.5)
-                hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
-                shown = list(self._nodes[:20])
-                more = "" if len(self._nodes) <= 20 else f" ... ({len(self._nodes)} in all)"
-                raise UnknownNodeError(
-                    f"{role} {name!r} is not a node of the graph{hint}; nodes: {shown}{more}"
-                )
+                raise unknown_node(name, role, self._nodes)
         return items
 
     def _set_of(self, x: Nodes, role: str = "node") -> frozenset[str]:
@@ -386,43 +315,76 @@ class CausalGraph:
         return frozenset().union(*(adj[n] for n in xs))
 
     def parents(self, x: Nodes) -> frozenset[str]:
-        """Parents of ``x`` (union over nodes if ``x`` is a set)."""
+        """Parents of ``x`` (the union over the nodes if ``x`` is several nodes).
+
+        Parameters
+        ----------
+        x : str or iterable of str
+            One node name or several.
+
+        Returns
+        -------
+        frozenset of str
+            Empty for a root node; an unknown name raises ``UnknownNodeError``.
+
+        Examples
+        --------
+        >>> sorted(CausalGraph("A -> X; B -> Y; X -> Y").parents(["X", "Y"]))
+        ['A', 'B', 'X']
+        """
         return self._union(x, self._pa)
 
     def children(self, x: Nodes) -> frozenset[str]:
-        """Children of ``x`` (union over nodes if ``x`` is a set)."""
+        """Children of ``x`` (a node name, or the union over several); see :meth:`parents`.
+
+        >>> sorted(CausalGraph("X -> Y; X -> M").children("X"))
+        ['M', 'Y']
+        """
         return self._union(x, self._ch)
 
     def spouses(self, x: Nodes) -> frozenset[str]:
-        """Nodes sharing a bidirected edge with ``x``."""
+        """Nodes sharing a bidirected edge with ``x`` (or with any of several nodes).
+
+        >>> sorted(CausalGraph("X <-> Y; X <-> Z; X -> W").spouses("X"))
+        ['Y', 'Z']
+        """
         return self._union(x, self._sp)
 
     def ancestors(self, x: Nodes) -> frozenset[str]:
-        """Ancestors of ``x``, including ``x`` itself."""
-        xs = self._set_of(x)
-        if len(xs) == 1:
-            (n,) = xs
-            key = ("an", n)
-            got = self._cache.get(key)
-            if got is None:
-                got = self._cache[key] = _reach(xs, self._pa)
-            return got
-        return _reach(xs, self._pa)
+        """Ancestors of ``x`` (a node name or several), including ``x`` itself.
+
+        Bidirected edges do not make ancestors.
+
+        >>> sorted(CausalGraph("A -> X -> Y; B <-> X").ancestors("Y"))
+        ['A', 'X', 'Y']
+        """
+        return self._closure(x, self._pa, "an")
 
     def descendants(self, x: Nodes) -> frozenset[str]:
-        """Descendants of ``x``, including ``x`` itself."""
+        """Descendants of ``x`` (a node name or several), including ``x`` itself.
+
+        >>> sorted(CausalGraph("A -> X -> Y; A -> Z").descendants("X"))
+        ['X', 'Y']
+        """
+        return self._closure(x, self._ch, "de")
+
+    def _closure(self, x: Nodes, adj: dict[str, frozenset[str]], tag: str) -> frozenset[str]:
+        """Nodes reachable from ``x`` along ``adj``; cached per single node under ``tag``."""
         xs = self._set_of(x)
-        if len(xs) == 1:
-            (n,) = xs
-            key = ("de", n)
-            got = self._cache.get(key)
-            if got is None:
-                got = self._cache[key] = _reach(xs, self._ch)
-            return got
-        return _reach(xs, self._ch)
+        if len(xs) != 1:
+            return _reach(xs, adj)
+        key = (tag, next(iter(xs)))
+        got = self._cache.get(key)
+        if got is None:
+            got = self._cache[key] = _reach(xs, adj)
+        return got
 
     def topological_order(self) -> tuple[str, ...]:
-        """Nodes with parents before children; ties broken by node order (deterministic)."""
+        """Nodes with parents before children; ties broken by node order (deterministic).
+
+        >>> CausalGraph("Y <- X <- Z; W").topological_order()
+        ('Z', 'X', 'Y', 'W')
+        """
         got = self._cache.get("topo")
         if got is None:
             self._check_acyclic()
@@ -431,7 +393,11 @@ class CausalGraph:
 
     # ------------------------------------------------------------------ derived graphs
     def subgraph(self, nodes: Nodes) -> CausalGraph:
-        """Induced subgraph on ``nodes`` (both edge types), node order kept."""
+        """The induced subgraph (a new ``CausalGraph``) on ``nodes``, node order kept.
+
+        >>> print(CausalGraph("Z -> X -> Y; Z <-> Y").subgraph(["X", "Y"]))
+        X -> Y
+        """
         keep = self._set_of(nodes)
         if len(keep) == len(self._nodes):
             return self
@@ -445,7 +411,13 @@ class CausalGraph:
         )
 
     def remove_incoming(self, x: Nodes) -> CausalGraph:
-        """``G_{bar X}``: drop directed edges into ``x`` and bidirected edges touching ``x``."""
+        """``G_{bar X}``: drop directed edges into ``x`` and bidirected edges touching ``x``.
+
+        This is the graph after the intervention ``do(x)``.
+
+        >>> print(CausalGraph("Z -> X -> Y; X <-> Y").remove_incoming("X"))
+        X -> Y; Z
+        """
         xs = self._set_of(x)
         pa = dict(self._pa)
         ch = dict(self._ch)
@@ -460,7 +432,11 @@ class CausalGraph:
         return self._derived(self._nodes, pa, ch, sp)
 
     def remove_outgoing(self, x: Nodes) -> CausalGraph:
-        """``G_{underline X}``: drop directed edges out of ``x``."""
+        """``G_{underline X}``: drop directed edges out of ``x`` (as in the back-door criterion).
+
+        >>> CausalGraph("Z -> X -> Y; Z -> Y").remove_outgoing("X").is_d_separated("X", "Y", "Z")
+        True
+        """
         xs = self._set_of(x)
         pa = dict(self._pa)
         ch = dict(self._ch)
@@ -473,7 +449,13 @@ class CausalGraph:
     def remove_edges(
         self, directed: Iterable[tuple[str, str]] = (), bidirected: Iterable[tuple[str, str]] = ()
     ) -> CausalGraph:
-        """Copy without the given edges (edges that do not exist are ignored)."""
+        """A new graph without the ``directed`` and ``bidirected`` edges (pairs ``(u, v)``).
+
+        Edges that do not exist are ignored; a bidirected edge may be given either way round.
+
+        >>> print(CausalGraph("X -> Y; X <-> Y").remove_edges(bidirected=[("Y", "X")]))
+        X -> Y
+        """
         pa, ch, sp = dict(self._pa), dict(self._ch), dict(self._sp)
         for u, v in directed:
             if u in ch and v in ch[u]:
@@ -486,7 +468,11 @@ class CausalGraph:
         return self._derived(self._nodes, pa, ch, sp)
 
     def districts(self) -> tuple[frozenset[str], ...]:
-        """C-components (connected components of the bidirected part), in node order."""
+        """C-components (connected components of the bidirected part), in node order.
+
+        >>> [sorted(d) for d in CausalGraph("A <-> B; B -> C; C <-> D; E").districts()]
+        [['A', 'B'], ['C', 'D'], ['E']]
+        """
         got = self._cache.get("districts")
         if got is None:
             of: dict[str, frozenset[str]] = {}
@@ -504,7 +490,11 @@ class CausalGraph:
         return got
 
     def district(self, node: str) -> frozenset[str]:
-        """The district (c-component) containing ``node``."""
+        """The district (c-component) containing ``node``; see :meth:`districts`.
+
+        >>> sorted(CausalGraph("X <-> M; M -> Y; Y <-> X").district("M"))
+        ['M', 'X', 'Y']
+        """
         self._set_of(node)
         self.districts()
         return self._cache["district_of"][node]
@@ -559,31 +549,15 @@ class CausalGraph:
     # ------------------------------------------------------------------ export
     def to_networkx(self) -> Any:
         """``networkx.DiGraph``; bidirected edges are pairs ``(u, v), (v, u)`` with
-        ``bidirected=True`` (a directed edge in the same place also gets ``directed=True``)."""
-        import networkx as nx
+        ``bidirected=True`` (a directed edge in the same place also gets ``directed=True``).
 
-        g = nx.DiGraph()
-        g.add_nodes_from(self._nodes)
-        for u, v in self.directed_edges:
-            g.add_edge(u, v, directed=True)
-        for u, v in self.bidirected_edges:
-            for a, b in ((u, v), (v, u)):
-                g.add_edge(a, b, bidirected=True, directed=g.has_edge(a, b))
-        return g
+        >>> sorted(CausalGraph("X -> Y").to_networkx().edges)
+        [('X', 'Y')]
+        """
+        return to_networkx(self._nodes, self.directed_edges, self.bidirected_edges)
 
     def _edge_statements(self) -> list[str]:
-        idx = self._index
-        dirs = sorted(self.directed_edges, key=lambda e: (idx[e[0]], idx[e[1]]))
-        bis = sorted(
-            (tuple(sorted(e, key=idx.__getitem__)) for e in self.bidirected_edges),
-            key=lambda e: (idx[e[0]], idx[e[1]]),
-        )
-        out = [f"{format_name(u)} -> {format_name(v)}" for u, v in dirs]
-        out += [f"{format_name(u)} <-> {format_name(v)}" for u, v in bis]
-        out += [
-            format_name(n) for n in self._nodes if not (self._pa[n] or self._ch[n] or self._sp[n])
-        ]
-        return out
+        return edge_statements(self._nodes, self.directed_edges, self.bidirected_edges)
 
     def __str__(self) -> str:
         return "; ".join(self._edge_statements())
@@ -598,17 +572,25 @@ class CausalGraph:
         return f"CausalGraph({'; '.join(parts)!r})"
 
     def to_dot(self) -> str:
-        """Graphviz DOT text; bidirected edges are dashed with arrowheads at both ends."""
+        """Graphviz DOT text; bidirected edges are dashed with arrowheads at both ends.
 
-        def q(n: str) -> str:
-            return '"' + n.replace("\\", "\\\\") + '"'
+        >>> print(CausalGraph("X <-> Y").to_dot().splitlines()[-2])
+          "X" -> "Y" [dir=both, style=dashed, constraint=false];
+        """
+        return dot_text(self._nodes, self.directed_edges, self.bidirected_edges)
 
-        lines = ["digraph {"]
-        lines += [f"  {q(n)};" for n in self._nodes]
-        lines += [f"  {q(u)} -> {q(v)};" for u, v in self.directed_edges]
-        lines += [
-            f"  {q(u)} -> {q(v)} [dir=both, style=dashed, constraint=false];"
-            for u, v in self.bidirected_edges
-        ]
-        lines.append("}")
-        return "\n".join(lines)
+
+def as_graph(graph: Any, role: str = "graph") -> CausalGraph:
+    """``graph`` itself if it is a :class:`CausalGraph`, parsed if it is graph text.
+
+    >>> as_graph("X -> Y").nodes
+    ('X', 'Y')
+    """
+    if isinstance(graph, CausalGraph):
+        return graph
+    if isinstance(graph, str):
+        return CausalGraph(graph)
+    raise GraphError(
+        f"{role} must be a CausalGraph or its text form like 'Z -> X; X -> Y', "
+        f"got {type(graph).__name__}"
+    )

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..exceptions import QueryError
-from .algorithms import proper_causal_nodes
+from .algorithms import ball_reach, proper_causal_nodes
 from .algorithms import reach as _reach
 from .causal_graph import CausalGraph
 from .separators import SeparatorSearch
@@ -104,23 +104,102 @@ def backdoor_sets(
     if minimal:
         search = SeparatorSearch(adj.pbd, xs, ys, adj.allowed)
         return _sort_sets(g, search.minimal(max_sets))
-    found: list[frozenset[str]] = []
-    order = [n for n in g.nodes if n in adj.allowed]
+    return _sort_sets(g, _list_all(adj, [n for n in g.nodes if n in adj.allowed], max_sets))
 
-    # LISTSEP: branch on each allowed node (leave out / take in), pruning branches without a
-    # valid set; every leaf is a valid set, so the delay per set is polynomial
-    stack = [(frozenset(), 0, adj.allowed)]
+
+class _Given:
+    """The set ``Z \\ {v}``, ``Z = anc ∩ allowed`` minus ``out``, for membership tests only."""
+
+    __slots__ = ("anc", "allowed", "out", "v")
+
+    def __init__(self, anc: set[str], allowed: frozenset[str], out: set[str], v: str) -> None:
+        self.anc, self.allowed, self.out, self.v = anc, allowed, out, v
+
+    def __contains__(self, u: object) -> bool:
+        return u in self.anc and u in self.allowed and u not in self.out and u != self.v
+
+
+def _without_keeps_valid(adj: _Adjustment, anc: set[str], out: set[str], v: str) -> bool:
+    """Whether the valid set ``Z = anc ∩ R`` stays valid without its member ``v``.
+
+    Dropping ``v`` only closes colliders and opens ``v`` itself, so ``Z \\ {v}`` fails exactly
+    when an m-connecting walk passes through ``v`` as a non-collider: two walks out of ``v``,
+    one reaching X and one reaching Y, not both leaving through an arrowhead at ``v``. Both
+    are searched from ``v``, which costs the neighbourhood of ``v``, not the whole graph.
+    """
+    g, xs, ys = adj.pbd, adj.xs, adj.ys
+    pa, ch, sp = g._pa, g._ch, g._sp
+    given = _Given(anc, adj.allowed, out, v)
+    ends = xs | ys
+
+    def sides(hits: set[str]) -> tuple[bool, bool]:
+        return not xs.isdisjoint(hits), not ys.isdisjoint(hits)
+
+    tx, ty = sides(ball_reach(pa, ch, sp, (), ch[v], given, ends, lambda h: all(sides(h))))
+    if tx and ty:
+        return False
+
+    def done(h: set[str]) -> bool:
+        hx, hy = sides(h)
+        return (tx and hy) or (ty and hx)
+
+    return not done(ball_reach(pa, ch, sp, pa[v], sp[v], given, ends, done))
+
+
+def _list_all(adj: _Adjustment, order: list[str], max_sets: int) -> list[frozenset[str]]:
+    """LISTSEP (van der Zander et al. 2019): all valid sets, at most ``max_sets``.
+
+    Branch on each allowed node in ``order`` (leave out first, then take in), pruning branches
+    without a valid set; every leaf is a valid set. A branch is feasible iff ``Z = An(X ∪ Y ∪
+    include) ∩ R`` is valid (``R``: nodes not left out). Decisions live in shared sets that
+    are undone on backtracking, and a child's ``Z`` equals its parent's unless it takes in a
+    non-ancestor or leaves out a member of ``Z``; the latter is decided locally.
+    """
+    g = adj.pbd
+    anc = set(g.ancestors(adj.xs | adj.ys))
+    inc: list[str] = []
+    out: set[str] = set()
+
+    def z_now() -> frozenset[str]:
+        return frozenset(u for u in anc if u in adj.allowed and u not in out)
+
+    found: list[frozenset[str]] = []
+    if not g.is_d_separated(adj.xs, adj.ys, z_now()):
+        return found
+    # actions: (0, pos) valid node at depth pos; (1, pos) leave order[pos] out; (2, pos) take it
+    # in; (3, pos, added) undo the decision on order[pos] and the ancestors it added
+    stack: list[tuple] = [(0, 0)]
     while stack and len(found) < max_sets:
-        include, pos, allowed = stack.pop()
-        if adj.any_set(include, allowed) is None:
+        act, pos, *rest = stack.pop()
+        if act == 0:
+            if pos == len(order):
+                found.append(frozenset(inc))
+            else:
+                stack += [(2, pos), (1, pos)]
             continue
-        if pos == len(order):
-            found.append(include)
+        if act == 3:
+            v = order[pos]
+            out.discard(v)
+            if inc and inc[-1] == v:
+                inc.pop()
+            anc.difference_update(rest[0])
             continue
         v = order[pos]
-        stack.append((include | {v}, pos + 1, allowed))
-        stack.append((include, pos + 1, allowed - {v}))
-    return _sort_sets(g, found)
+        added: list[str] = []
+        if act == 1:
+            ok = v not in anc or _without_keeps_valid(adj, anc, out, v)
+            out.add(v)
+        else:
+            inc.append(v)
+            ok = True
+            if v not in anc:
+                added = [u for u in g.ancestors(v) if u not in anc]
+                anc.update(added)
+                ok = g.is_d_separated(adj.xs, adj.ys, z_now())
+        stack.append((3, pos, added))
+        if ok:
+            stack.append((0, pos + 1))
+    return found
 
 
 def is_valid_adjustment_set(g: CausalGraph, treatment: Nodes, outcome: Nodes, z: Nodes) -> bool:
@@ -271,7 +350,25 @@ def frontdoor_sets(
 # ---------------------------------------------------------------------------------- instruments
 @dataclass(frozen=True)
 class Instrument:
-    """An instrument ``instrument`` for the effect, valid given ``conditioning``."""
+    """An instrumental variable for an effect, valid given a conditioning set.
+
+    Returned by :func:`instruments`; ``str()`` gives ``"Z | W"`` (``"Z"`` when unconditional).
+
+    Parameters
+    ----------
+    instrument : str
+        The instrument node ``Z``.
+    conditioning : frozenset of str, default frozenset()
+        The set ``W`` the instrument is valid given.
+
+    Examples
+    --------
+    >>> g = CausalGraph("Z -> X -> Y; X <-> Y; W -> Z; W -> Y")
+    >>> [str(iv) for iv in instruments(g, "X", "Y")]
+    ['Z | W']
+    >>> Instrument("Z", frozenset({"W"})) in instruments(g, "X", "Y")
+    True
+    """
 
     instrument: str
     conditioning: frozenset[str] = frozenset()

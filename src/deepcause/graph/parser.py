@@ -12,9 +12,12 @@ Grammar (``;`` or a newline ends a statement, ``#`` starts a comment)::
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from ..exceptions import GraphError
 
-__all__ = ["parse_graph_text", "format_name", "syntax_error"]
+# syntax_error is internal (CausalGraph uses it to point at duplicate edges in the text)
+__all__ = ["parse_graph_text", "format_name", "edge_statements"]
 
 _ARROWS = ("<->", "->", "<-")
 
@@ -24,14 +27,41 @@ def _is_name_char(c: str) -> bool:
 
 
 def format_name(name: str) -> str:
-    """Return ``name`` as written in the text language (quoted unless a plain word)."""
+    """Return ``name`` as it is written in the graph text language.
+
+    Names made only of letters, digits and ``_`` are written as they are; any other name is
+    put in double quotes, so that :func:`parse_graph_text` reads it back unchanged.
+
+    Parameters
+    ----------
+    name : str
+        A node name.
+
+    Returns
+    -------
+    str
+        ``name`` itself, or ``name`` in double quotes.
+
+    Examples
+    --------
+    >>> format_name("age_group"), format_name("age group")
+    ('age_group', '"age group"')
+    >>> parse_graph_text(format_name("age group") + " -> Y")[0]
+    ['age group', 'Y']
+    """
     if name and all(_is_name_char(c) for c in name):
         return name
     return f'"{name}"'
 
 
 def syntax_error(text: str, pos: int, message: str) -> GraphError:
-    """Build a :class:`GraphError` pointing at character ``pos`` of ``text``."""
+    """Internal: a :class:`GraphError` pointing at character ``pos`` of ``text``.
+
+    >>> print(syntax_error("X -> -> Y", 5, "arrow '->' needs a node name on its left"))
+    graph syntax error at line 1, column 6: arrow '->' needs a node name on its left
+        X -> -> Y
+             ^
+    """
     line_no = text.count("\n", 0, pos) + 1
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
@@ -95,9 +125,46 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
 def parse_graph_text(
     text: str,
 ) -> tuple[list[str], list[tuple[str, str, int]], list[tuple[str, str, int]]]:
-    """Parse ``text`` into (nodes in first-appearance order, directed, bidirected).
+    """Parse graph text into its nodes and edges, without checking the graph itself.
 
-    Edges carry the text position of their arrow, so callers can point at duplicates.
+    This is the tokenizer and parser behind :class:`~deepcause.graph.CausalGraph`; it checks
+    only the syntax (see the module docstring for the grammar). Self loops, duplicate edges
+    and cycles are left for ``CausalGraph`` to reject.
+
+    Parameters
+    ----------
+    text : str
+        Statements such as ``"Z -> X -> Y; X <-> Y"``, separated by ``;`` or new lines, with
+        ``#`` comments and ``"quoted names"`` for names with other characters.
+
+    Returns
+    -------
+    nodes : list of str
+        Node names in order of first appearance.
+    directed : list of (str, str, int)
+        ``(parent, child, position)`` for each ``->`` or ``<-``; ``position`` is the index of
+        the arrow in ``text``, so callers can point at a faulty edge.
+    bidirected : list of (str, str, int)
+        ``(u, v, position)`` for each ``<->``, in the order written.
+
+    Raises
+    ------
+    GraphError
+        On a syntax error, with the line, the column and a caret under the offending text.
+
+    Examples
+    --------
+    >>> nodes, directed, bidirected = parse_graph_text('Y <- "age group" -> X; X -> Y')
+    >>> nodes
+    ['Y', 'age group', 'X']
+    >>> [(u, v) for u, v, _ in directed]
+    [('age group', 'Y'), ('age group', 'X'), ('X', 'Y')]
+    >>> parse_graph_text("X ->")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.GraphError: graph syntax error at line 1, column 3: arrow '->' needs a node name on its right
+        X ->
+          ^
     """
     tokens = _tokenize(text)
     nodes: dict[str, None] = {}
@@ -135,3 +202,44 @@ def parse_graph_text(
     if pending is not None:
         raise syntax_error(text, pending[1], f"arrow {pending[0]!r} needs a node name on its right")
     return list(nodes), directed, bidirected
+
+
+def edge_statements(
+    nodes: Sequence[str],
+    directed: Iterable[tuple[str, str]],
+    bidirected: Iterable[tuple[str, str]],
+) -> list[str]:
+    """The graph as statements of the text language (the inverse of :func:`parse_graph_text`).
+
+    Parameters
+    ----------
+    nodes : sequence of str
+        All node names; the order sorts the statements.
+    directed : iterable of (str, str)
+        Directed edges ``(parent, child)``.
+    bidirected : iterable of (str, str)
+        Bidirected edges, in either orientation.
+
+    Returns
+    -------
+    list of str
+        One statement per edge, ordered by the positions of their nodes in ``nodes``:
+        directed edges first, then bidirected ones, then isolated nodes.
+
+    Examples
+    --------
+    >>> edge_statements(["Z", "X", "Y", "W"], [("X", "Y"), ("Z", "X")], [("Y", "X")])
+    ['Z -> X', 'X -> Y', 'X <-> Y', 'W']
+    """
+    idx = {n: i for i, n in enumerate(nodes)}
+    directed, bidirected = list(directed), list(bidirected)
+    dirs = sorted(directed, key=lambda e: (idx[e[0]], idx[e[1]]))
+    bis = sorted(
+        (tuple(sorted(e, key=idx.__getitem__)) for e in bidirected),
+        key=lambda e: (idx[e[0]], idx[e[1]]),
+    )
+    out = [f"{format_name(u)} -> {format_name(v)}" for u, v in dirs]
+    out += [f"{format_name(u)} <-> {format_name(v)}" for u, v in bis]
+    linked = {n for e in directed + bidirected for n in e}
+    out += [format_name(n) for n in nodes if n not in linked]
+    return out

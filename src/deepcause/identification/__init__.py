@@ -8,11 +8,21 @@ P(Y | do(X)) = Σ_{Z} P(Y | X, Z) P(Z)
 from __future__ import annotations
 
 from .algorithm import identify
+from .bounds import Bounds, bounds
+from .counterfactual import CounterfactualEstimand, cf, identify_counterfactual
 from .estimand import Estimand
 from .expressions import ONE, Expression, Fraction, P, Product, Sum, simplify
+from .mediation import MediationEstimand, identify_mediation
 
 __all__ = [
     "identify",
+    "identify_mediation",
+    "MediationEstimand",
+    "bounds",
+    "Bounds",
+    "identify_counterfactual",
+    "cf",
+    "CounterfactualEstimand",
     "Estimand",
     "Expression",
     "P",

@@ -27,8 +27,10 @@ from ..exceptions import NotIdentifiableError, QueryError
 from ..graph.algorithms import proper_causal_nodes
 from ..graph.causal_graph import CausalGraph
 from ..graph.criteria import find_adjustment_set, frontdoor_sets
-from .estimand import ONE, Estimand, Expression, Fraction, P, Product, Sum, _query_text, _sorted
-from .estimand import simplify as _simplify
+from ._names import _sorted
+from .estimand import Estimand, _query_text
+from .expressions import ONE, Expression, Fraction, P, Product, Sum
+from .expressions import simplify as _simplify
 
 __all__ = ["identify"]
 
@@ -376,7 +378,10 @@ def _hedge_message(
         f"What would help: measuring a mediator that carries the whole effect of {_braces(fx)} "
         f"on {_braces(y)} and shares no unobserved cause with the treatment (front door); "
         f"{confounding}; or an instrument for the treatment (a variable that moves it and "
-        f"affects the outcome only through it) with an instrumental-variable estimator."
+        f"affects the outcome only through it) with an instrumental-variable estimator.\n"
+        f"Bounds instead of a number: deepcause.bounds(graph, data, treatment={{...}}, "
+        f"outcome={{...}}) gives sharp bounds for discrete data (`deepcause bounds` on the "
+        f"command line)."
     )
 
 

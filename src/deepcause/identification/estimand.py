@@ -24,14 +24,16 @@ An :class:`Estimand` (returned by :func:`deepcause.identification.algorithm`) is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import DataValidationError, QueryError
+from ._names import _latex_name, _sorted
+from .evaluate import Context, Prepared, prepare, py_value, value_index
 from .expressions import (
     ONE,
     Expression,
@@ -40,8 +42,6 @@ from .expressions import (
     Product,
     Sum,
     _all_variables,
-    _latex_name,
-    _sorted,
     simplify,
 )
 
@@ -55,187 +55,6 @@ __all__ = [
     "simplify",
     "Estimand",
 ]
-
-_MAX_CELLS = 50_000_000  # largest dense factor evaluate() will build
-
-
-# ----------------------------------------------------------------------------- evaluation
-
-
-def _index(domains: Sequence[np.ndarray], names: Sequence[str]) -> pd.Index:
-    if len(names) == 1:
-        return pd.Index(domains[0], name=names[0])
-    return pd.MultiIndex.from_product(list(domains), names=list(names))
-
-
-class _Prepared:
-    """Discrete data as integer codes per variable plus normalised weights."""
-
-    def __init__(self, frame: pd.DataFrame, variables: Iterable[str], w: np.ndarray) -> None:
-        self.codes: dict[str, np.ndarray] = {}
-        self.domains: dict[str, np.ndarray] = {}
-        for v in _sorted(variables):
-            col = frame[v]
-            if col.isna().any():
-                raise DataValidationError(
-                    f"column {v!r} has {int(col.isna().sum())} missing values; drop or impute them"
-                )
-            try:
-                codes, uniques = pd.factorize(col, sort=True)
-            except TypeError:  # values that cannot be ordered
-                codes, uniques = pd.factorize(col, sort=False)
-            self.codes[v] = codes.astype(np.intp)
-            self.domains[v] = np.asarray(uniques)
-        self.w = w
-        self._cache: dict[tuple[str, ...], np.ndarray] = {}
-
-    def shape(self, names: Sequence[str]) -> tuple[int, ...]:
-        return tuple(len(self.domains[v]) for v in names)
-
-    def marginal(self, names: tuple[str, ...]) -> np.ndarray:
-        """Dense marginal probability array with one axis per name (in order)."""
-        if names in self._cache:
-            return self._cache[names]
-        if not names:
-            return np.array(1.0)
-        shape = self.shape(names)
-        size = int(np.prod(shape, dtype=np.int64))
-        _check_size(size, names)
-        flat = np.ravel_multi_index(tuple(self.codes[v] for v in names), shape)
-        arr = np.bincount(flat, weights=self.w, minlength=size).reshape(shape)
-        self._cache[names] = arr
-        return arr
-
-
-def _check_size(size: int, names: Sequence[str]) -> None:
-    if size > _MAX_CELLS:
-        raise DataValidationError(
-            f"evaluating the estimand needs a table over {list(names)} with {size:,} cells; "
-            "coarsen these variables (fewer distinct values) or use an estimator instead"
-        )
-
-
-def _prepare(
-    data: pd.DataFrame | pd.Series, variables: Iterable[str], weights: str | None
-) -> _Prepared:
-    variables = frozenset(variables)
-    if isinstance(data, pd.Series):  # a joint table indexed by the variables
-        if data.index.names is None or any(n is None for n in data.index.names):
-            raise DataValidationError(
-                "a probability Series needs a named (Multi)Index, one level per variable"
-            )
-        data = data.rename("probability").reset_index()
-        weights = "probability"
-    if not isinstance(data, pd.DataFrame):
-        raise DataValidationError(
-            f"data must be a pandas DataFrame of discrete samples or a joint probability table, "
-            f"got {type(data).__name__}"
-        )
-    if weights is None and "probability" in data.columns and "probability" not in variables:
-        weights = "probability"
-    from .._validation import require_columns
-
-    require_columns(data, _sorted(variables))
-    if weights is None:
-        if len(data) == 0:
-            raise DataValidationError("the data has no rows")
-        w = np.full(len(data), 1.0 / len(data))
-    else:
-        require_columns(data, [weights], role="weights column")
-        w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
-        if not np.all(np.isfinite(w)) or (w < 0).any():
-            raise DataValidationError(
-                f"column {weights!r} must hold non-negative finite probabilities or counts"
-            )
-        total = w.sum()
-        if total <= 0:
-            raise DataValidationError(f"column {weights!r} sums to {total}; nothing to evaluate")
-        w = w / total
-    return _Prepared(data, variables, w)
-
-
-def _py(value: Any) -> Any:
-    """A numpy scalar as the plain Python value (for messages)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-@dataclass
-class _Factor:
-    vars: tuple[str, ...]
-    arr: np.ndarray
-
-
-@dataclass
-class _Context:
-    """One evaluation: the data and the zero-probability events met on the way."""
-
-    data: _Prepared
-    zero_events: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]] = field(
-        default_factory=list
-    )
-
-    def _record(self, what: str, names: tuple[str, ...], den: np.ndarray) -> None:
-        zero = np.argwhere(den == 0)
-        if zero.size:
-            values = [
-                tuple(_py(self.data.domains[v][i]) for v, i in zip(names, row, strict=True))
-                for row in zero[:20]
-            ]
-            self.zero_events.append((what, names, values))
-
-    def _aligned(self, factors: Sequence[_Factor]) -> tuple[tuple[str, ...], list[np.ndarray]]:
-        order: list[str] = []
-        for f in factors:
-            order.extend(v for v in f.vars if v not in order)
-        _check_size(int(np.prod(self.data.shape(order), dtype=np.int64)), order)
-        pos = {v: i for i, v in enumerate(order)}
-        arrays = []
-        for f in factors:
-            perm = sorted(range(len(f.vars)), key=lambda i, f=f: pos[f.vars[i]])
-            arr = np.transpose(f.arr, perm) if f.vars else f.arr
-            shape = [len(self.data.domains[v]) if v in f.vars else 1 for v in order]
-            arrays.append(np.reshape(arr, shape))
-        return tuple(order), arrays
-
-    def eval(self, e: Expression) -> _Factor:
-        if isinstance(e, P):
-            given = tuple(_sorted(e.given))
-            names = tuple(_sorted(e.variables)) + given
-            joint = self.data.marginal(names)
-            if not given:
-                return _Factor(names, joint)
-            den = self.data.marginal(given)
-            self._record(str(e), given, den)
-            den_b = den.reshape((1,) * len(e.variables) + den.shape)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out = np.where(den_b > 0, joint / np.where(den_b > 0, den_b, 1.0), np.nan)
-            return _Factor(names, out)
-        if isinstance(e, Sum):
-            body = self.eval(e.expression)
-            axes = tuple(i for i, v in enumerate(body.vars) if v in e.variables)
-            rest = tuple(v for v in body.vars if v not in e.variables)
-            return _Factor(rest, np.sum(body.arr, axis=axes) if axes else body.arr)
-        if isinstance(e, Product):
-            if not e.factors:
-                return _Factor((), np.array(1.0))
-            order, arrays = self._aligned([self.eval(f) for f in e.factors])
-            zero = np.zeros((1,) * len(order), dtype=bool)
-            prod = np.ones((1,) * len(order))
-            for a in arrays:
-                zero = zero | (a == 0)
-                prod = prod * a
-            # a term multiplied by a zero probability is zero even where another factor is
-            # undefined (conditioning on an impossible event)
-            return _Factor(order, np.where(zero, 0.0, prod))
-        if isinstance(e, Fraction):
-            num, den = self.eval(e.numerator), self.eval(e.denominator)
-            order, (a, b) = self._aligned([num, den])
-            self._record(f"the denominator {e.denominator}", den.vars, den.arr)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out = np.where(b != 0, a / np.where(b != 0, b, 1.0), np.nan)
-            return _Factor(order, out)
-        raise TypeError(f"not an expression: {e!r}")
-
 
 # ----------------------------------------------------------------------------- the estimand
 
@@ -262,6 +81,21 @@ class Estimand:
     (any other output of the ID algorithm). The treatment values are not part of the query: the
     expression is a function of them, supplied to :meth:`evaluate`.
 
+    Parameters
+    ----------
+    expression : Expression
+        The identifying formula over observational probabilities.
+    treatment, outcome : tuple of str
+        The intervened and the outcome variables of ``P(outcome | do(treatment), given)``.
+    given : tuple of str, default ()
+        Conditioning variables of a conditional query.
+    kind : {"backdoor", "frontdoor", "conditional", "general"}, default "general"
+        Which form the expression has (estimators use it to pick an estimation strategy).
+    adjustment_set, mediators : tuple of str, optional
+        The adjustment set of a back-door estimand, the mediators of a front-door one.
+
+    Examples
+    --------
     >>> est = Estimand(Sum("Z", Product((P("Y", given=["X", "Z"]), P("Z")))), ("X",), ("Y",),
     ...                kind="backdoor", adjustment_set=("Z",))
     >>> print(est)
@@ -284,12 +118,20 @@ class Estimand:
 
     @property
     def query(self) -> str:
-        """The query in words, e.g. ``P(Y | do(X))``."""
+        """The query as text, e.g. ``P(Y | do(X))``.
+
+        >>> Estimand(P("Y", given="X"), ("X",), ("Y",)).query
+        'P(Y | do(X))'
+        """
         return _query_text(self.treatment, self.outcome, self.given)
 
     @property
     def variables(self) -> tuple[str, ...]:
-        """Every variable the estimand mentions (query and expression), sorted."""
+        """Every variable the estimand mentions (query and expression), sorted.
+
+        >>> Estimand(Sum("Z", P("Y", given=["X", "Z"]) * P("Z")), ("X",), ("Y",)).variables
+        ('X', 'Y', 'Z')
+        """
         names = _all_variables(self.expression) | set(self.treatment + self.outcome + self.given)
         return tuple(_sorted(names))
 
@@ -297,11 +139,31 @@ class Estimand:
         return f"{self.query} = {self.expression}"
 
     def to_text(self, ascii: bool = False) -> str:
-        """``str()`` with an optional ASCII-only spelling (``sum_{Z}`` for ``Σ_{Z}``)."""
+        """``query = expression`` as text (what ``str()`` returns).
+
+        Parameters
+        ----------
+        ascii : bool, default False
+            Write ``sum_{Z}`` instead of ``Σ_{Z}``.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> est = Estimand(Sum("Z", P("Y", given=["X", "Z"]) * P("Z")), ("X",), ("Y",))
+        >>> est.to_text(ascii=True)
+        'P(Y | do(X)) = sum_{Z} P(Y | X, Z) P(Z)'
+        """
         return f"{self.query} = {self.expression.to_text(ascii=ascii)}"
 
     def to_latex(self) -> str:
-        """LaTeX source of ``query = expression``."""
+        """LaTeX source of ``query = expression``, without the surrounding ``$``.
+
+        >>> print(Estimand(P("Y", given="X"), ("X",), ("Y",)).to_latex())
+        P(Y \\mid \\mathrm{do}(X)) = P(Y \\mid X)
+        """
         query = _query_text(self.treatment, self.outcome, self.given, latex=True)
         return f"{query} = {self.expression.to_latex()}"
 
@@ -309,11 +171,22 @@ class Estimand:
         return f"${self.to_latex()}$"
 
     def simplify(self) -> Estimand:
-        """The same estimand with a simplified expression."""
+        """The same estimand with its expression simplified (see :func:`simplify`).
+
+        >>> est = Estimand(Sum("Z", P(["Y", "Z"], given="X")), ("X",), ("Y",))
+        >>> print(est.simplify())
+        P(Y | do(X)) = P(Y | X)
+        """
         return replace(self, expression=simplify(self.expression))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (for JSON output)."""
+        """The estimand as plain data (strings, lists and None) for JSON output.
+
+        >>> d = Estimand(P("Y", given="X"), ("X",), ("Y",), kind="backdoor",
+        ...              adjustment_set=()).to_dict()
+        >>> d["query"], d["estimand"], d["adjustment_set"]
+        ('P(Y | do(X))', 'P(Y | X)', [])
+        """
         return {
             "query": self.query,
             "estimand": str(self.expression),
@@ -330,7 +203,7 @@ class Estimand:
     # ------------------------------------------------------------------ evaluation
 
     def _positions(
-        self, data: _Prepared, values: Mapping[str, Any], names: Sequence[str], role: str
+        self, data: Prepared, values: Mapping[str, Any], names: Sequence[str], role: str
     ) -> dict[str, int]:
         if not isinstance(values, Mapping):
             raise QueryError(f"{role} values must be a mapping such as {{{names[0]!r}: 1}}")
@@ -347,7 +220,7 @@ class Estimand:
             domain = data.domains[n]
             hits = np.flatnonzero(pd.Index(domain) == values[n])
             if hits.size == 0:
-                shown = [_py(v) for v in domain[:20]]
+                shown = [py_value(v) for v in domain[:20]]
                 raise DataValidationError(
                     f"positivity violation: {role} value {n}={values[n]!r} never occurs in the "
                     f"data (observed values: {shown}); the query is undefined there"
@@ -367,35 +240,64 @@ class Estimand:
 
         Parameters
         ----------
-        data : either a DataFrame of discrete samples (one row per unit; the empirical
-            distribution is plugged in), or a joint probability table: a DataFrame with one
-            column per variable plus a column ``probability`` (or a Series with a MultiIndex
-            over the variables). ``weights`` names a column of probabilities, counts or
-            sampling weights to use instead (they are normalised).
-        treatment_values : one value per treatment variable, e.g. ``{"X": 1}``.
-        given_values : for a conditional query, the values of the ``given`` variables; when
-            omitted the result covers every combination of their values.
+        data : DataFrame or Series
+            Either discrete samples (one row per unit; the empirical distribution is plugged
+            in), or a joint probability table: a DataFrame with one column per variable plus a
+            column ``probability`` (or a Series with a MultiIndex over the variables).
+        treatment_values : mapping
+            One value per treatment variable, e.g. ``{"X": 1}``.
+        given_values : mapping, optional
+            For a conditional query, the values of the ``given`` variables; when omitted the
+            result covers every combination of their values.
+        weights : str, optional
+            A column of probabilities, counts or sampling weights to use instead (they are
+            normalised).
 
-        Returns a Series of probabilities indexed by the outcome values (a MultiIndex for
-        several outcomes, with the ``given`` variables appended when ``given_values`` is
-        omitted). The ID algorithm may return an expression that also mentions variables
+        Returns
+        -------
+        Series
+            Probabilities indexed by the outcome values (a MultiIndex for several outcomes,
+            with the ``given`` variables appended when ``given_values`` is omitted).
+
+        Raises
+        ------
+        QueryError
+            When ``treatment_values`` or ``given_values`` do not name exactly the query's
+            variables.
+        DataValidationError
+            When a needed conditioning event has probability zero (positivity), naming the
+            variables and values, or when the data lack a variable.
+
+        Notes
+        -----
+        The ID algorithm may return an expression that also mentions variables
         outside the query (e.g. ``R`` in the napkin ``Σ_w P(x, y | r, w) P(w) / Σ_w P(x | r, w)
         P(w)``) although its value provably does not depend on them; such variables are
         averaged out with weights ``P(r)`` over the values where the expression is defined
         (on the exact distribution every value gives the same answer; on a sample the average
-        uses all the data). Terms multiplied by a zero probability count as zero; a conditional the
-        estimand needs whose conditioning event has probability zero raises
-        :class:`~deepcause.exceptions.DataValidationError` naming the variables and values.
+        uses all the data). Terms multiplied by a zero probability count as zero.
+
+        Examples
+        --------
+        The front-door estimand (``X`` acts on ``Y`` only through ``M``; ``X`` and ``Y`` are
+        confounded) on a joint probability table:
+
+        >>> from deepcause.identification import identify
+        >>> est = identify("X -> M -> Y; X <-> Y", "X", "Y")
+        >>> t = pd.DataFrame({"X": [0, 0, 0, 0, 1, 1, 1, 1], "M": [0, 0, 1, 1] * 2,
+        ...                   "Y": [0, 1] * 4, "probability": [.3, .1, .02, .08, .02, .03, .1, .35]})
+        >>> est.evaluate(t, {"X": 1}).round(4).tolist()
+        [0.2475, 0.7525]
         """
         needed = set(self.variables)
-        prepared = _prepare(data, needed, weights)
+        prepared = prepare(data, needed, weights)
         tpos = self._positions(prepared, treatment_values, self.treatment, "treatment")
         gpos: dict[str, int] = {}
         if given_values is not None:
             if not self.given:
                 raise QueryError("given_values were passed but the query has no given variables")
             gpos = self._positions(prepared, given_values, self.given, "given")
-        ctx = _Context(prepared)
+        ctx = Context(prepared)
         factor = ctx.eval(self.expression)
         fixed = {**tpos, **gpos}
         keep = list(self.outcome) + [g for g in self.given if g not in gpos]
@@ -422,7 +324,7 @@ class Estimand:
             self.outcome,
             [f"{k}={given_values[k]}" for k in self.given] if given_values else self.given,
         )
-        index = _index([prepared.domains[v] for v in keep], keep)
+        index = value_index([prepared.domains[v] for v in keep], keep)
         return pd.Series(arr.reshape(-1), index=index, name=label)
 
     @staticmethod
@@ -438,7 +340,7 @@ class Estimand:
             return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
     def _positivity_message(
-        self, ctx: _Context, treatment_values: Mapping[str, Any], gpos: Mapping[str, int]
+        self, ctx: Context, treatment_values: Mapping[str, Any], gpos: Mapping[str, int]
     ) -> str:
         fixed = {**treatment_values}
         parts = []
@@ -471,7 +373,37 @@ class Estimand:
         *,
         weights: str | None = None,
     ) -> float:
-        """``P(outcome = outcome_values | do(treatment = treatment_values), given = given_values)``."""
+        """One number: ``P(outcome = values | do(treatment = values), given = values)``.
+
+        Parameters
+        ----------
+        data : DataFrame or Series
+            Samples or a joint probability table, as for :meth:`evaluate`.
+        treatment_values, outcome_values : mapping
+            One value per treatment and per outcome variable.
+        given_values : mapping, optional
+            One value per ``given`` variable (required for a conditional query).
+        weights : str, optional
+            A column of probabilities, counts or sampling weights.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        QueryError
+            When a mapping does not name exactly the query's variables.
+        DataValidationError
+            When the outcome value never occurs in the data, or positivity fails.
+
+        Examples
+        --------
+        >>> est = Estimand(P("Y", given="X"), ("X",), ("Y",), kind="backdoor", adjustment_set=())
+        >>> t = pd.DataFrame({"X": [0, 0, 1, 1], "Y": [0, 1, 0, 1], "probability": [.4, .1, .2, .3]})
+        >>> est.probability(t, {"X": 1}, {"Y": 1})
+        0.6
+        """
         if self.given and given_values is None:
             raise QueryError(f"{self.query} needs given_values for {list(self.given)}")
         series = self.evaluate(data, treatment_values, given_values, weights=weights)

@@ -10,31 +10,16 @@ P(C)
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import pandas as pd
 
 from ..exceptions import QueryError
+from ._names import _SYMBOLS, _names_text, _sorted
+from .evaluate import Context, Factor, prepare, value_index
 
 __all__ = ["Expression", "P", "Sum", "Product", "Fraction", "ONE", "simplify"]
-
-
-# ----------------------------------------------------------------------------- names
-
-
-@lru_cache(maxsize=4096)
-def _natkey(name: str) -> tuple[tuple[int, int, str], ...]:
-    """Sort key putting X2 before X10."""
-    return tuple(
-        (0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t
-    )
-
-
-def _sorted(names: Iterable[str]) -> list[str]:
-    return sorted(names, key=_natkey)
 
 
 def _as_names(value: str | Iterable[str], what: str) -> frozenset[str]:
@@ -45,40 +30,71 @@ def _as_names(value: str | Iterable[str], what: str) -> frozenset[str]:
     return frozenset(items)
 
 
-# ----------------------------------------------------------------------------- expressions
-
-
 class Expression:
-    """Base class of the expression tree; see the module docstring."""
+    """Base class of the immutable expression trees over probability terms.
+
+    The concrete nodes are :class:`P`, :class:`Sum`, :class:`Product` and :class:`Fraction`;
+    ``a * b`` builds a ``Product`` and ``a / b`` a ``Fraction``. Expressions print in textbook
+    notation, render to LaTeX, simplify and evaluate on discrete data (:meth:`table`).
+
+    Examples
+    --------
+    >>> e = Sum("Z", P("Y", given=["X", "Z"]) * P("Z"))
+    >>> print(e)
+    Σ_{Z} P(Y | X, Z) P(Z)
+    """
 
     __slots__ = ()
 
     @property
     def free_variables(self) -> frozenset[str]:
-        """Variables the expression is a function of (those not bound by a :class:`Sum`)."""
+        """Variables the expression is a function of (those not bound by a :class:`Sum`).
+
+        >>> sorted(Sum("Z", P("Y", given=["X", "Z"])).free_variables)
+        ['X', 'Y']
+        """
         return self._free  # type: ignore[attr-defined]
 
     @property
     def all_variables(self) -> frozenset[str]:
-        """Every variable name occurring in the expression, bound or free."""
+        """Every variable name occurring in the expression, bound or free.
+
+        >>> sorted(Sum("Z", P("Y", given=["X", "Z"])).all_variables)
+        ['X', 'Y', 'Z']
+        """
         return _all_variables(self)
 
     def __str__(self) -> str:
         return self.to_text()
 
     def to_text(self, ascii: bool = False) -> str:
-        """Readable notation; ``ascii=True`` writes ``sum_{Z}`` instead of ``Σ_{Z}``."""
+        """The expression as text (what ``str()`` gives); ``ascii=True`` writes ``sum`` for ``Σ``.
+
+        A summed variable that is also used outside its sum is primed (``X'``).
+
+        >>> e = P("Y", given="X") * Sum("X", P("M", given="X") * P("X"))
+        >>> e.to_text(ascii=True)
+        "P(Y | X) sum_{X'} P(M | X') P(X')"
+        """
         return _render(self, "ascii" if ascii else "unicode", frozenset(self._free), {})  # type: ignore[attr-defined]
 
     def to_latex(self) -> str:
-        """LaTeX source (without surrounding ``$``)."""
+        """The expression as LaTeX source, without the surrounding ``$`` (``X1`` becomes ``X_{1}``).
+
+        >>> print(Fraction(P(["Y", "X1"]), P("X1")).to_latex())
+        \\frac{P(X_{1}, Y)}{P(X_{1})}
+        """
         return _render(self, "latex", frozenset(self._free), {})  # type: ignore[attr-defined]
 
     def _repr_latex_(self) -> str:
         return f"${self.to_latex()}$"
 
     def simplify(self) -> Expression:
-        """An equivalent, shorter expression (see :func:`simplify`)."""
+        """An equivalent, shorter expression (see :func:`simplify` for the rules).
+
+        >>> print((P("A", given=["B", "C"]) * P("B", given="C")).simplify())
+        P(A, B | C)
+        """
         return simplify(self)
 
     def __mul__(self, other: Expression) -> Product:
@@ -88,22 +104,40 @@ class Expression:
         return Fraction(self, other)
 
     def table(self, data: pd.DataFrame | pd.Series, *, weights: str | None = None) -> pd.Series:
-        """Evaluate on data (see :meth:`Estimand.evaluate`) for every value of the free variables.
+        """Evaluate on data for every combination of values of the free variables.
 
+        Parameters
+        ----------
+        data : DataFrame or Series
+            Discrete samples (one row each), a joint probability table (a DataFrame with a
+            ``probability`` column) or a Series of probabilities indexed by the variables.
+        weights : str, optional
+            Column holding row weights or counts (defaults to ``probability`` when present).
+
+        Returns
+        -------
+        Series
+            One value per combination (NaN where a conditioning event has probability 0); a
+            bad column or weight raises ``DataValidationError``.
+
+        Examples
+        --------
         >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
         >>> P("A", given="B").table(t).round(3).tolist()
         [0.333, 0.429, 0.667, 0.571]
         """
-        from .estimand import _Context, _index, _prepare
-
-        ctx = _Context(_prepare(data, _all_variables(self), weights))
+        ctx = Context(prepare(data, _all_variables(self), weights))
         factor = ctx.eval(self)
         names = list(factor.vars)
         arr = factor.arr
         if not names:
             return pd.Series([float(arr)], name=str(self))
-        index = _index([ctx.data.domains[v] for v in names], names)
+        index = value_index([ctx.data.domains[v] for v in names], names)
         return pd.Series(arr.reshape(-1), index=index, name=str(self))
+
+    def _evaluate(self, ctx: Context) -> Factor:
+        """This node's dense factor (the evaluator calls back here; see :mod:`.evaluate`)."""
+        raise TypeError(f"not an expression: {self!r}")
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -138,12 +172,34 @@ class P(Expression):
         object.__setattr__(obj, "_free", variables | given)
         return obj
 
+    def _evaluate(self, ctx: Context) -> Factor:
+        return ctx.probability(
+            tuple(_sorted(self.variables)), tuple(_sorted(self.given)), str(self)
+        )
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class Sum(Expression):
     """``Σ_{variables} expression``: the sum over all values of ``variables``.
 
-    Variables that do not occur in ``expression`` are ignored (and dropped by ``simplify``).
+    The sum binds its variables: they are not free variables of the result. Variables that do
+    not occur in ``expression`` are ignored (and dropped by ``simplify``).
+
+    Parameters
+    ----------
+    variables : str or iterable of str
+        The summed variables.
+    expression : Expression
+        The body of the sum.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
+    >>> s = Sum("A", P(["A", "B"]))
+    >>> print(s)
+    Σ_{A} P(A, B)
+    >>> s.table(t).round(3).tolist()  # P(B = 0), P(B = 1)
+    [0.3, 0.7]
     """
 
     variables: frozenset[str]
@@ -167,10 +223,28 @@ class Sum(Expression):
         object.__setattr__(obj, "_free", expression._free - variables)  # type: ignore[attr-defined]
         return obj
 
+    def _evaluate(self, ctx: Context) -> Factor:
+        return ctx.marginalise(ctx.eval(self.expression), self.variables)
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class Product(Expression):
-    """The product of ``factors`` (the empty product is the constant 1, :data:`ONE`)."""
+    """The product of ``factors`` (``a * b``); the empty product is the constant :data:`ONE`.
+
+    Parameters
+    ----------
+    factors : iterable of Expression
+        The factors, in the order they are printed.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
+    >>> chain = Product((P("A", given="B"), P("B")))
+    >>> print(chain)
+    P(A | B) P(B)
+    >>> chain.table(t).round(3).tolist()  # equals the joint P(A, B)
+    [0.1, 0.3, 0.2, 0.4]
+    """
 
     factors: tuple[Expression, ...]
     _free: frozenset[str] = field(repr=False, compare=False, hash=False)
@@ -191,10 +265,28 @@ class Product(Expression):
         object.__setattr__(obj, "_free", frozenset().union(*(f._free for f in factors)))  # type: ignore[attr-defined]
         return obj
 
+    def _evaluate(self, ctx: Context) -> Factor:
+        return ctx.product([ctx.eval(f) for f in self.factors])
+
 
 @dataclass(frozen=True, slots=True, init=False)
 class Fraction(Expression):
-    """``numerator / denominator``."""
+    """``numerator / denominator`` (``a / b``), undefined (NaN) where the denominator is 0.
+
+    Parameters
+    ----------
+    numerator, denominator : Expression
+        The two parts.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"A": [0, 0, 1, 1], "B": [0, 1, 0, 1], "probability": [.1, .3, .2, .4]})
+    >>> f = Fraction(P(["A", "B"]), P("B"))
+    >>> print(f.simplify())
+    P(A | B)
+    >>> f.table(t).round(3).tolist()  # P(A | B), the same as P("A", given="B")
+    [0.333, 0.429, 0.667, 0.571]
+    """
 
     numerator: Expression
     denominator: Expression
@@ -207,6 +299,10 @@ class Fraction(Expression):
         object.__setattr__(self, "numerator", numerator)
         object.__setattr__(self, "denominator", denominator)
         object.__setattr__(self, "_free", numerator._free | denominator._free)  # type: ignore[attr-defined]
+
+    def _evaluate(self, ctx: Context) -> Factor:
+        num, den = ctx.eval(self.numerator), ctx.eval(self.denominator)
+        return ctx.fraction(num, den, f"the denominator {self.denominator}")
 
 
 ONE = Product(())
@@ -223,33 +319,6 @@ def _all_variables(e: Expression) -> frozenset[str]:
     if isinstance(e, Fraction):
         return _all_variables(e.numerator) | _all_variables(e.denominator)
     raise TypeError(f"not an expression: {e!r}")
-
-
-# ----------------------------------------------------------------------------- printing
-
-_SYMBOLS = {
-    "unicode": {"sum": "Σ", "mid": " | ", "one": "1"},
-    "ascii": {"sum": "sum", "mid": " | ", "one": "1"},
-    "latex": {"sum": "\\sum", "mid": " \\mid ", "one": "1"},
-}
-
-
-def _latex_name(name: str) -> str:
-    base, primes = name.rstrip("'"), "'" * (len(name) - len(name.rstrip("'")))
-    if re.fullmatch(r"[A-Za-z]", base):
-        out = base
-    elif m := re.fullmatch(r"([A-Za-z])_?(\d+)", base):
-        out = f"{m.group(1)}_{{{m.group(2)}}}"
-    else:
-        out = "\\mathrm{" + base.replace("\\", "").replace("_", "\\_") + "}"
-    return out + primes
-
-
-def _names_text(names: Iterable[str], style: str, rename: Mapping[str, str]) -> str:
-    shown = [rename.get(n, n) for n in _sorted(names)]
-    if style == "latex":
-        shown = [_latex_name(s) for s in shown]
-    return ", ".join(shown)
 
 
 def _render(e: Expression, style: str, scope: frozenset[str], rename: dict[str, str]) -> str:
@@ -294,9 +363,6 @@ def _render(e: Expression, style: str, scope: frozenset[str], rename: dict[str, 
     raise TypeError(f"not an expression: {e!r}")
 
 
-# ----------------------------------------------------------------------------- simplification
-
-
 _Memo = dict[int, tuple[Expression, Expression]]
 
 
@@ -309,25 +375,29 @@ def _product(factors: Sequence[Expression]) -> Expression:
 
 
 def _merge_chain(factors: list[Expression]) -> list[Expression]:
-    """Collapse ``P(A | B, C) P(B | C)`` into ``P(A, B | C)`` until nothing changes."""
-    changed = True
-    while changed:
-        changed = False
+    """Collapse ``P(A | B, C) P(B | C)`` into ``P(A, B | C)`` until nothing changes.
+
+    Each pass merges the first pair (in factor order) found through an index of the factors
+    by scope, so a pass costs O(n) rather than O(n^2) comparisons.
+    """
+    while True:
+        by_scope: dict[frozenset[str], list[int]] = {}
+        for j, b in enumerate(factors):
+            if isinstance(b, P):
+                by_scope.setdefault(b._free, []).append(j)  # type: ignore[attr-defined]
         for i, a in enumerate(factors):
-            if not isinstance(a, P):
+            if not isinstance(a, P) or a.variables & a.given:
                 continue
-            for j, b in enumerate(factors):
-                if j == i or not isinstance(b, P):
-                    continue
-                if a.given == b.variables | b.given and not (a.variables & a.given):
-                    merged = P._make(a.variables | b.variables, b.given)
-                    keep = [f for k, f in enumerate(factors) if k not in (i, j)]
-                    keep.insert(min(i, j), merged)
-                    factors, changed = keep, True
-                    break
-            if changed:
+            j = next((j for j in by_scope.get(a.given, ()) if j != i), None)
+            if j is not None:
+                b = factors[j]
+                merged = P._make(a.variables | b.variables, b.given)  # type: ignore[union-attr]
+                keep = [f for k, f in enumerate(factors) if k not in (i, j)]
+                keep.insert(min(i, j), merged)
+                factors = keep
                 break
-    return factors
+        else:
+            return factors
 
 
 def _simp_product(e: Product, memo: _Memo) -> Expression:

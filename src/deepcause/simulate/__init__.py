@@ -1,5 +1,12 @@
 """Structural causal models and simulation designs whose truth comes from intervening on them.
 
+One SCM type (:class:`SCM` of :class:`Node` objects) underlies every design; each design module
+builds its SCM (``backdoor_scm``, ``frontdoor_scm``, ``selection_scm``, ``demand_scm``,
+``linear_iv_scm``, ``covariate_shift_scm``, and the image SCMs of :mod:`.images`) and its
+``make_*`` function returns a
+:class:`~deepcause.datasets.CausalDataset` whose ``truth`` is computed by intervening on
+``ds.scm``.
+
 >>> from deepcause.simulate import SCM, Node, gaussian
 >>> scm = SCM([Node("X", noise=gaussian()), Node("Y", ["X"], lambda p, u: 2 * p["X"] + u, gaussian())])
 >>> round(float(scm.sample(20_000, do={"X": 1.0}, random_state=0)["Y"].mean()), 1)
@@ -8,24 +15,41 @@
 
 from __future__ import annotations
 
-from .designs import (
+from ._readers import AttributeReader, train_attribute_readers
+from ._render import COLOR_NAMES, PALETTE, read_color, read_digit, render_digits
+from .backdoor import (
+    backdoor_scm,
     make_confounded_binary,
-    make_frontdoor,
     make_limited_overlap,
     make_nonlinear_confounded,
-    make_selection,
+)
+from .frontdoor import frontdoor_scm, make_frontdoor
+from .images import (
+    ImageSCM,
+    RenderSpec,
+    colored_digits_napkin,
+    confounded_digit_label,
+    frontdoor_image_mediator,
+    make_colored_digits_napkin,
+    make_confounded_digit_label,
+    make_frontdoor_image_mediator,
+    make_morpho_digits,
+    morpho_digits,
+    sample_attributes,
 )
 from .iv import (
-    IVDataset,
     demand_grid,
     demand_psi,
+    demand_scm,
     demand_structural,
     demand_test_points,
+    linear_iv_scm,
     make_demand,
     make_linear_iv,
 )
-from .scm import SCM, Intervention, Node, gaussian, gumbel, laplace, student_t, uniform
-from .shift import TEST_RATES, beta_stable, make_covariate_shift
+from .scm import SCM, Intervention, Node, gaussian, gumbel, laplace, no_noise, student_t, uniform
+from .selection import make_selection, selection_scm
+from .shift import TEST_RATES, beta_stable, covariate_shift_scm, make_covariate_shift
 from .suite import FAMILIES, GRAPHS, LATENT_CASES, SimulatorCase, get_case, simulator_suite
 
 __all__ = [
@@ -37,18 +61,24 @@ __all__ = [
     "laplace",
     "gumbel",
     "student_t",
+    "no_noise",
+    "backdoor_scm",
     "make_confounded_binary",
     "make_nonlinear_confounded",
     "make_limited_overlap",
+    "frontdoor_scm",
     "make_frontdoor",
+    "selection_scm",
     "make_selection",
-    "IVDataset",
+    "demand_scm",
     "make_demand",
+    "linear_iv_scm",
     "make_linear_iv",
     "demand_psi",
     "demand_structural",
     "demand_test_points",
     "demand_grid",
+    "covariate_shift_scm",
     "make_covariate_shift",
     "TEST_RATES",
     "beta_stable",
@@ -58,4 +88,22 @@ __all__ = [
     "GRAPHS",
     "FAMILIES",
     "LATENT_CASES",
+    "ImageSCM",
+    "RenderSpec",
+    "colored_digits_napkin",
+    "confounded_digit_label",
+    "frontdoor_image_mediator",
+    "morpho_digits",
+    "make_colored_digits_napkin",
+    "make_confounded_digit_label",
+    "make_frontdoor_image_mediator",
+    "make_morpho_digits",
+    "sample_attributes",
+    "render_digits",
+    "read_digit",
+    "read_color",
+    "PALETTE",
+    "COLOR_NAMES",
+    "AttributeReader",
+    "train_attribute_readers",
 ]

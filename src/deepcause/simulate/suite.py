@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..datasets.dataset import CausalDataset
 from ..exceptions import UnknownNodeError
 from .scm import SCM, Node, gaussian, gumbel, laplace, uniform
 
@@ -73,6 +74,7 @@ class SimulatorCase:
 
     @property
     def has_latent(self) -> bool:
+        """Whether the observed graph has bidirected edges (hidden confounding)."""
         return bool(self.graph.bidirected_edges)
 
     @property
@@ -90,7 +92,36 @@ class SimulatorCase:
         return self.scm.sample(n, do={self.treatment: value}, random_state=random_state)
 
     def outcome_columns(self) -> list[str]:
+        """The data columns of the outcome node."""
         return list(self.scm.nodes[self.outcome].columns)
+
+    def dataset(self, n: int, random_state: Any = None, n_truth: int = 100_000) -> CausalDataset:
+        """``n`` observed rows as a :class:`~deepcause.datasets.CausalDataset` with its truth.
+
+        ``truth`` holds ``E[outcome | do(treatment = v)]`` for every ``v`` in ``do_values``,
+        from ``n_truth`` fresh units of the SCM (the same units under every ``v``).
+
+        Examples
+        --------
+        >>> ds = get_case("chain_linear").dataset(500, random_state=0)
+        >>> ds.treatment, ds.outcome, {k: round(v, 1) for k, v in ds.truth.items()}
+        ('A', 'C', {'E[C|do(A=-1)]': 0.8, 'E[C|do(A=1)]': -0.8})
+        """
+        rng = np.random.default_rng(random_state)
+        data = self.scm.sample(n, random_state=rng)
+        pop = self.scm.sample_noise(n_truth, int(rng.integers(2**31)))
+        t, y = self.treatment, self.outcome
+        truth = {
+            f"E[{y}|do({t}={v:g})]": float(self.scm.propagate(pop, {t: v})[y].mean())
+            for v in self.do_values
+        }
+        return CausalDataset(
+            data,
+            {"treatment": t, "outcome": y},
+            truth,
+            scm=self.scm,
+            description=f"simulator case {self.name!r} ({self.family})",
+        )
 
 
 # ----------------------------------------------------------------------------- mechanisms

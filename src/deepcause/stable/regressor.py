@@ -11,6 +11,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.linear_model import LinearRegression
 
 from ..exceptions import DataValidationError, NotFittedError
+from ._features import BoundedPolynomialFeatures
 from .weights import NonlinearDecorrelationWeights, _check_X, _poly_ridge_drop_one_predictions
 
 __all__ = ["StableRegressor", "StableVariableSelector"]
@@ -46,9 +47,10 @@ class StableVariableSelector(SelectorMixin, BaseEstimator):
     ``statistics_`` and ``pvalues_`` (of the last test of each column), ``n_rounds_``.
 
     >>> from deepcause.simulate import make_covariate_shift
-    >>> X, y, info = make_covariate_shift(1000, p=10, r=2.5, random_state=0)
+    >>> ds = make_covariate_shift(1000, p=10, r=2.5, random_state=0)
+    >>> X, y = ds.data[list(ds.covariates)].to_numpy(), ds.data["y"].to_numpy()
     >>> sel = StableVariableSelector().fit(X, y)
-    >>> bool((sel.support_ == info["stable"]).all()), sel.transform(X).shape
+    >>> bool((sel.support_ == ds.truth["stable"]).all()), sel.transform(X).shape
     (True, (1000, 5))
     """
 
@@ -145,11 +147,9 @@ def _misspecification_pvalue(
 def _default_nonlinear_regressor() -> Any:
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+    from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(
-        PolynomialFeatures(3, include_bias=False), StandardScaler(), Ridge(alpha=10.0)
-    )
+    return make_pipeline(BoundedPolynomialFeatures(3), StandardScaler(), Ridge(alpha=10.0))
 
 
 class StableRegressor(RegressorMixin, BaseEstimator):
@@ -166,7 +166,7 @@ class StableRegressor(RegressorMixin, BaseEstimator):
     misspecified: reweighting only buys stability when it is (Kuang et al. 2020); when it is
     correctly specified, unweighted least squares is unbiased in every environment and more
     efficient. The OLS residuals are predicted out of fold by ``nonlinear_regressor``
-    (default: ridge on a degree-3 polynomial); if the predictions do not correlate with the
+    (default: ridge on a degree-3 polynomial, bounded to 2,000 columns); if the predictions do not correlate with the
     residuals (one-sided test at level ``alpha``) the unweighted fit is kept and no weights are
     computed. Sets ``misspecification_pvalue_`` and ``used_weights_``.
 
@@ -179,7 +179,8 @@ class StableRegressor(RegressorMixin, BaseEstimator):
 
     >>> from deepcause.simulate import make_covariate_shift
     >>> from deepcause.stable import DWRWeights
-    >>> X, y, info = make_covariate_shift(300, p=10, r=2.5, random_state=0)
+    >>> ds = make_covariate_shift(300, p=10, r=2.5, random_state=0)
+    >>> X, y = ds.data[list(ds.covariates)].to_numpy(), ds.data["y"].to_numpy()
     >>> model = StableRegressor(weighting=DWRWeights()).fit(X, y)
     >>> model.predict(X[:2]).shape, model.effective_sample_size_ <= 300
     ((2,), True)

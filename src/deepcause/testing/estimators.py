@@ -1,60 +1,72 @@
-"""Conformance checks every binary-treatment effect estimator must pass.
+"""Conformance checks for every causal-effect estimator, one small named check each.
 
-``check_estimator(est)`` runs copies (``sklearn.base.clone``) of ``est`` on a small confounded
-data set (or the :class:`~deepcause.datasets.CausalDataset` you pass) through the back-door
-:class:`~deepcause.identification.estimand.Estimand` identified from the data set's graph, and checks:
-
-* ``get_params`` round-trips: ``type(est)(**params)``, ``clone`` and ``set_params`` give equal
-  parameters, and ``fit`` changes neither the parameters nor the input DataFrame;
-* ``ate()`` before ``fit`` raises :class:`~deepcause.exceptions.NotFittedError`, and so does a
-  ``clone`` of a fitted estimator (a clone carries no learned state);
-* ``fit`` returns ``self``;
-* ``ate()`` returns an :class:`~deepcause.results.EffectEstimate` with ``quantity == "ATE"``, a
-  finite value and a finite confidence interval ``lower <= upper`` (from ``bootstrap()`` when
-  ``ate()`` is documented as a point estimate only), and, with ``atol``, a value within
-  ``atol`` of the data set's true ATE;
-* determinism: two fits with the same ``random_state`` give the same numbers bit for bit;
-* bad input is refused with :class:`~deepcause.exceptions.DataValidationError` (at ``fit`` or
-  at ``ate()``): a treatment with three values, a NaN outcome, a NaN covariate, a single arm;
-* an estimand whose ``kind`` is not in ``supported_kinds`` is refused with
-  :class:`~deepcause.exceptions.EstimandNotSupportedError` naming that kind.
-
-Raises ``AssertionError`` naming the estimator and the failed property.
+Like scikit-learn's ``parametrize_with_checks``: :func:`estimator_checks` lists the checks that
+apply to an estimator as ``(name, callable)`` pairs, so a test suite can give each its own test
+id; :func:`check_estimator` runs them all and raises an ``AssertionError`` naming every failure.
+Each check runs on clones, on a :class:`~deepcause.testing.cases.CheckCase` (default: the
+confounded binary back-door case).
 
 >>> from deepcause.estimate import IPW
->>> check_estimator(IPW(), atol=0.75)
+>>> [name for name, _ in estimator_checks(IPW())][:3]
+['check_not_fitted', 'check_fit_returns_self', 'check_params_round_trip']
+>>> check_estimator(IPW(random_state=0))
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+import tempfile
 from collections.abc import Callable
-from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from ..exceptions import DataValidationError, EstimandNotSupportedError, NotFittedError
+from ..estimate._base import BaseEffectEstimator
+from ..estimate._contract import ROLES
+from ..exceptions import (
+    DataValidationError,
+    DeepCauseError,
+    EstimandNotSupportedError,
+    InvalidParameterError,
+    NotFittedError,
+)
+from ..identification import identify
+from ..results import POPULATIONS, EffectEstimate
+from .cases import CheckCase, backdoor_case
 
-__all__ = ["check_estimator", "default_check_data"]
+__all__ = ["check_estimator", "estimator_checks"]
 
-# kinds tried, in order, when looking for an estimand the estimator does not support
-_OTHER_KINDS = ("frontdoor", "general", "iv")
-_GRAPHS = {
-    "frontdoor": "{t} -> M -> {y}; {t} <-> {y}",
-    "general": "W1 -> W2 -> {t} -> {y}; W1 <-> {t}; W1 <-> {y}",  # the napkin
-}
+Check = Callable[[Any, CheckCase], None]
 
 
-def default_check_data(n: int = 400, random_state: int = 0) -> Any:
-    """The data set used when ``check_estimator`` gets none: confounded binary, 3 covariates."""
-    from ..simulate.designs import make_confounded_binary
+# ------------------------------------------------------------------ helpers
+def _fresh(est: Any) -> Any:
+    new = clone(est)
+    if "random_state" in new.get_params(deep=False) and new.random_state is None:
+        new.set_params(random_state=0)
+    return new
 
-    return make_confounded_binary(
-        n, n_covariates=3, random_state=random_state, population_truth=False
-    )
+
+def _fit(est: Any, case: CheckCase, data: pd.DataFrame | None = None, **roles: Any) -> Any:
+    return est.fit(case.data if data is None else data, **{**case.roles, **roles})
+
+
+def _raises(kind: type[Exception], call: Callable[[], Any], what: str) -> Exception:
+    try:
+        call()
+    except kind as err:
+        assert str(err).strip(), f"{what} raised {kind.__name__} with an empty message"
+        return err
+    except Exception as err:  # noqa: BLE001 - reported as a conformance failure
+        raise AssertionError(
+            f"{what} raised {type(err).__name__} ({err}) instead of {kind.__name__}"
+        ) from err
+    raise AssertionError(f"{what} did not raise {kind.__name__}")
 
 
 def _same_params(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -75,166 +87,275 @@ def _same_params(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return True
 
 
-def _raises(kind: type[Exception], call: Callable[[], Any], name: str, what: str) -> Exception:
-    try:
-        call()
-    except kind as err:
-        return err
-    except Exception as err:  # noqa: BLE001 - reported as a conformance failure
-        raise AssertionError(
-            f"{name}: {what} raised {type(err).__name__} ({err}) instead of {kind.__name__}"
-        ) from err
-    raise AssertionError(f"{name}: {what} did not raise {kind.__name__}")
-
-
-def _numbers(result: Any) -> tuple[float, ...]:
+def _numbers(result: EffectEstimate) -> tuple[float, ...]:
     lo, hi = result.conf_int(0.05)
     se = math.nan if result.std_error is None else result.std_error
     return (result.value, se, lo, hi)
 
 
-def _same_numbers(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return all((x == y) or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b))
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True))
 
 
-def _unsupported_estimand(est: Any, backdoor: Any, treatment: str, outcome: str) -> Any:
-    """A real estimand of a kind ``est`` does not support (``None`` if it supports them all)."""
-    from ..identification.algorithm import identify
-
-    supported = tuple(getattr(est, "supported_kinds", ("backdoor",)))
-    for kind in _OTHER_KINDS:
-        if kind in supported:
-            continue
-        if kind in _GRAPHS:
-            found = identify(_GRAPHS[kind].format(t=treatment, y=outcome), treatment, outcome)
-            if found.kind == kind:
-                return found
-        else:  # no graph gives an IV "estimand": relabel the back-door one
-            return replace(backdoor, kind=kind)
-    return None
+# ------------------------------------------------------------------ the checks
+def check_not_fitted(est: Any, case: CheckCase) -> None:
+    """``effect()`` before ``fit`` and on a clone of a fitted estimator raise NotFittedError."""
+    _raises(NotFittedError, lambda: _fresh(est).effect(), "effect() before fit")
+    fitted = _fit(_fresh(est), case)
+    _raises(NotFittedError, lambda: clone(fitted).effect(), "effect() on a clone of a fit")
 
 
-def check_estimator(
-    estimator: Any,
-    data: Any = None,
-    *,
-    random_state: int = 0,
-    atol: float | None = None,
-    n_boot: int = 20,
-) -> None:
-    """Run the conformance checks on clones of ``estimator``; raise ``AssertionError`` on failure.
-
-    ``data`` is a :class:`~deepcause.datasets.CausalDataset` with a binary treatment and a graph
-    in which the treatment's effect is identified by back-door adjustment (default:
-    :func:`default_check_data`). ``random_state`` is set on the clones that have that
-    parameter. With ``atol``, the ATE must be within ``atol`` of ``data.truth["ATE"]``. An
-    estimator whose ``ate()`` is a point estimate only (no standard error, e.g. the S/T/X
-    meta-learners) must give a finite interval through ``bootstrap(n_boot=n_boot)`` instead;
-    ``n_boot=0`` requires the interval from ``ate()`` itself.
-    """
-    from ..identification.algorithm import identify
-    from ..results import EffectEstimate
-
-    name = type(estimator).__name__
-    ds = default_check_data(random_state=random_state) if data is None else data
-    df, treatment, outcome = ds.data, ds.treatment, ds.outcome
-    estimand = identify(ds.graph, treatment, outcome)
-    assert estimand.kind == "backdoor", f"check data: the estimand is {estimand.kind}, not backdoor"
-
-    # ---------------------------------------------------------------- parameters
-    params = estimator.get_params(deep=False)
-    rebuilt = type(estimator)(**params).get_params(deep=False)
-    assert _same_params(params, rebuilt), f"{name}: __init__ does not store parameters as given"
-    assert _same_params(params, clone(estimator).get_params(deep=False)), (
-        f"{name}: clone changes the parameters"
-    )
-    probe = clone(estimator)
-    assert probe.set_params(**params) is probe, f"{name}: set_params does not return self"
-
-    def fresh() -> Any:
-        est = clone(estimator)
-        if "random_state" in params:
-            est.set_params(random_state=random_state)
-        return est
-
-    # ---------------------------------------------------------------- fit / not fitted
-    _raises(NotFittedError, fresh().ate, name, "ate() before fit")
-    est = fresh()
-    before_params = est.get_params(deep=False)
-    before_data = df.copy(deep=True)
-    fitted = est.fit(df, estimand)
-    assert fitted is est, f"{name}: fit returned {type(fitted).__name__}, not self"
-    assert _same_params(before_params, est.get_params(deep=False)), (
-        f"{name}: fit changed the hyper-parameters"
-    )
+def check_fit_returns_self(est: Any, case: CheckCase) -> None:
+    """``fit`` returns ``self`` and changes neither the hyper-parameters nor the input frame."""
+    new = _fresh(est)
+    before, frame = new.get_params(deep=False), case.data.copy(deep=True)
+    fitted = _fit(new, case)
+    assert fitted is new, f"fit returned {type(fitted).__name__}, not self"
+    assert _same_params(before, new.get_params(deep=False)), "fit changed the hyper-parameters"
     try:
-        pd.testing.assert_frame_equal(df, before_data)
+        pd.testing.assert_frame_equal(case.data, frame)
     except AssertionError as err:
-        raise AssertionError(f"{name}: fit modified the input DataFrame") from err
+        raise AssertionError("fit modified the input DataFrame") from err
 
-    # ---------------------------------------------------------------- the estimate
-    result = est.ate()
-    assert isinstance(result, EffectEstimate), (
-        f"{name}: ate() returned {type(result).__name__}, not EffectEstimate"
-    )
-    assert result.quantity == "ATE", f"{name}: ate() has quantity {result.quantity!r}"
+
+def check_params_round_trip(est: Any, case: CheckCase) -> None:
+    """``type(est)(**get_params())``, ``clone`` and ``set_params`` keep the parameters."""
+    params = est.get_params(deep=False)
+    rebuilt = type(est)(**params).get_params(deep=False)
+    assert _same_params(params, rebuilt), "__init__ does not store parameters as given"
+    assert _same_params(params, clone(est).get_params(deep=False)), "clone changes parameters"
+    probe = clone(est)
+    assert probe.set_params(**params) is probe, "set_params does not return self"
+
+
+def check_same_seed_same_numbers(est: Any, case: CheckCase) -> None:
+    """Two fits with the same ``random_state`` give the same estimate bit for bit."""
+    a = _numbers(_fit(_fresh(est), case).effect(treatment=1, control=0))
+    b = _numbers(_fit(_fresh(est), case).effect(treatment=1, control=0))
+    assert _same(a, b), f"two fits with the same random_state differ: {a} vs {b}"
+
+
+def check_finite_estimate_with_interval(est: Any, case: CheckCase) -> None:
+    """``effect(treatment=1, control=0)`` is finite with a finite interval (or via bootstrap)."""
+    fitted = _fit(_fresh(est), case)
+    result = fitted.effect(treatment=1, control=0)
+    assert isinstance(result, EffectEstimate), f"effect() returned {type(result).__name__}"
+    assert result.query, "effect() has no query label"
     value, _, lo, hi = _numbers(result)
-    assert math.isfinite(value), f"{name}: ate() value is {value}"
-    where = "ate()"
-    if math.isnan(lo) and math.isnan(hi) and n_boot and hasattr(est, "bootstrap"):
-        # point-estimate-only estimators (documented as such) must give one via bootstrap()
-        where = f"bootstrap(n_boot={n_boot})"
-        boot = est.bootstrap("ATE", n_boot=n_boot, random_state=random_state, verbose=False)
-        assert boot.value == value, f"{name}: {where} changes the point estimate"
+    assert math.isfinite(value), f"effect() value is {value}"
+    if math.isnan(lo) and math.isnan(hi):  # a point estimate: the bootstrap gives the interval
+        boot = fitted.bootstrap(10, random_state=0, treatment=1, control=0, verbose=False)
+        assert boot.value == value, "bootstrap() changes the point estimate"
         lo, hi = boot.conf_int(0.05)
-    assert math.isfinite(lo) and math.isfinite(hi) and lo <= hi, (
-        f"{name}: {where} confidence interval is ({lo}, {hi})"
-    )
-    truth = ds.truth.get("ATE") if atol is not None else None
-    if truth is not None:
-        assert abs(value - truth) <= atol, (
-            f"{name}: ATE {value:.4f} is {abs(value - truth):.4f} from the truth {truth:.4f} "
-            f"(> atol {atol})"
-        )
+    assert math.isfinite(lo) and math.isfinite(hi) and lo <= hi, f"interval ({lo}, {hi})"
 
-    # ---------------------------------------------------------------- clone and determinism
-    _raises(NotFittedError, clone(est).ate, name, "ate() on a clone of a fitted estimator")
-    again = _numbers(fresh().fit(df, estimand).ate())
-    assert _same_numbers(_numbers(result), again), (
-        f"{name}: two fits with random_state={random_state} differ: {_numbers(result)} vs {again}"
-    )
 
-    # ---------------------------------------------------------------- bad data
-    covariate = ds.covariates[0] if ds.covariates else None
-    t_values = df[treatment].to_numpy()
-    bad_frames = {
-        "a treatment with values 0, 1, 2": df.assign(
-            **{treatment: np.where(np.arange(len(df)) % 5 == 0, 2, t_values)}
-        ),
-        "a NaN outcome": df.assign(**{outcome: df[outcome].where(df.index != df.index[3])}),
-        "a single treatment arm": df.assign(**{treatment: np.ones(len(df), dtype=t_values.dtype)}),
+def check_keyword_only(est: Any, case: CheckCase) -> None:
+    """``effect(1, 0)`` and ``mean(1)`` are TypeErrors (keyword-only: no silent flip)."""
+    fitted = _fit(_fresh(est), case)
+    for call in (lambda: fitted.effect(1, 0), lambda: fitted.mean(1)):
+        _raises(TypeError, call, "a positional treatment value")
+
+
+def check_bad_data(est: Any, case: CheckCase) -> None:
+    """Missing role columns, NaN covariates and a non-numeric outcome raise DataValidationError."""
+    df, roles = case.data, case.roles
+    treatment, outcome = roles["treatment"], roles["outcome"]
+    bad = {
+        "a missing treatment column": df.drop(columns=[treatment]),
+        "a non-numeric outcome": df.assign(**{outcome: df[outcome].map(lambda v: f"v{v}")}),
     }
-    if covariate is not None:
-        bad_frames["a NaN covariate"] = df.assign(
-            **{covariate: df[covariate].astype(float).where(df.index != df.index[5])}
+    cols = [c for r in ("covariates", "instruments", "mediators") for c in roles.get(r, ())]
+    if cols:
+        bad["a NaN in a covariate"] = df.assign(
+            **{cols[0]: df[cols[0]].astype(float).where(df.index != df.index[5])}
         )
-    for what, bad in bad_frames.items():
-        err = _raises(
+    if isinstance(est, BaseEffectEstimator):
+        t = df[treatment].to_numpy()
+        bad["a treatment with values 0, 1, 2"] = df.assign(
+            **{treatment: np.where(np.arange(len(df)) % 5 == 0, 2, t)}
+        )
+        bad["a single treatment arm"] = df.assign(**{treatment: np.ones(len(df), dtype=int)})
+    else:  # continuous or any-valued treatments (IV, selection): a constant one is refused
+        bad["a constant treatment"] = df.assign(**{treatment: 1.0})
+    if roles.get("instruments"):
+        bad["a constant instrument"] = df.assign(**{roles["instruments"][0]: 1.0})
+    if "selection" in roles:
+        s = roles["selection"]
+        bad["a selection indicator with values 0, 1, 2"] = df.assign(**{s: df[s] * 2})
+        first_selected = df.index[df[s] == 1][0]
+        bad["an outcome missing for a selected row"] = df.assign(
+            **{outcome: df[outcome].mask(df.index == first_selected)}
+        )
+    for what, frame in bad.items():
+        _raises(
             DataValidationError,
-            lambda bad=bad: fresh().fit(bad, estimand).ate(),
-            name,
+            lambda frame=frame: _fit(_fresh(est), case, frame).effect(treatment=1, control=0),
             f"fit on data with {what}",
         )
-        assert str(err).strip(), f"{name}: empty error message for data with {what}"
 
-    # ---------------------------------------------------------------- unsupported estimand
-    other = _unsupported_estimand(estimator, estimand, treatment, outcome)
-    if other is not None:
-        extra = df.assign(**{v: df[outcome].to_numpy() for v in ("M", "W1", "W2")})
-        err = _raises(
-            EstimandNotSupportedError,
-            lambda: fresh().fit(extra, other).ate(),
-            name,
-            f"fit with a {other.kind!r} estimand",
+
+def check_unsupported_populations(est: Any, case: CheckCase) -> None:
+    """Unknown populations are DataValidationErrors; unsupported ones EstimandNotSupported,
+    in ``effect`` and ``mean`` alike (IV and selection estimators target ``"all"`` only)."""
+    fitted = _fit(_fresh(est), case)
+    _raises(DataValidationError, lambda: fitted.effect(population="everyone"), "population='?'")
+    for population in POPULATIONS:
+        if population not in type(est)._populations:
+            for name in ("effect", "mean"):
+                _raises(
+                    EstimandNotSupportedError,
+                    lambda p=population, n=name: getattr(fitted, n)(population=p),
+                    f"{name}(population={population!r})",
+                )
+
+
+def check_rejects_unused_roles(est: Any, case: CheckCase) -> None:
+    """``fit`` with a role the estimator does not take names its roles."""
+    unused = next(r for r in ROLES if r not in type(est)._roles)
+    value = case.roles["outcome"] if unused in ("selection",) else [case.roles["outcome"]]
+    err = _raises(
+        DataValidationError,
+        lambda: _fit(_fresh(est), case, **{unused: value}),
+        f"fit(..., {unused}=...)",
+    )
+    assert "its roles are" in str(err), f"the error does not name the roles: {err}"
+
+
+def check_unsupported_estimand(est: Any, case: CheckCase) -> None:
+    """An estimand of a kind the estimator does not support is refused, naming the kind."""
+    supported = getattr(est, "supported_kinds", ())
+    kind, graph = next((k, g) for k, g in _KIND_GRAPHS if k not in supported)
+    estimand = identify(graph, "T", "Y")
+    frame = pd.DataFrame({"T": [0, 1] * 20, "M": [0.0, 1.0] * 20, "Y": np.arange(40.0)})
+    err = _raises(
+        EstimandNotSupportedError,
+        lambda: _fresh(est).fit(frame.assign(Z=frame["M"]), estimand),
+        f"fit with a {kind!r} estimand",
+    )
+    assert kind in str(err), f"the error does not name the kind {kind!r}: {err}"
+
+
+_KIND_GRAPHS = (("frontdoor", "T -> M -> Y; T <-> Y"), ("backdoor", "Z -> T -> Y; Z -> Y"))
+
+
+def check_invalid_parameter(est: Any, case: CheckCase) -> None:
+    """A declared hyper-parameter with a wrong value raises InvalidParameterError in fit."""
+    name = next(iter(type(est)._parameter_constraints))
+    bad = _fresh(est).set_params(**{name: object()})
+    _raises(InvalidParameterError, lambda: _fit(bad, case), f"fit with {name}=object()")
+
+
+def check_predict_cate_by_name(est: Any, case: CheckCase) -> None:
+    """``predict_cate`` gives identical results for the covariates in two column orders and
+    refuses a frame that lacks one."""
+    fitted = _fit(_fresh(est), case)
+    cols = list(case.covariates)
+    a = fitted.predict_cate(case.data[cols])
+    b = fitted.predict_cate(case.data[cols[::-1]])
+    np.testing.assert_array_equal(a, b, err_msg="predict_cate depends on the column order")
+    _raises(
+        DataValidationError,
+        lambda: fitted.predict_cate(case.data[cols[1:]]),
+        "predict_cate on a frame without a covariate",
+    )
+
+
+def check_save_load(est: Any, case: CheckCase) -> None:
+    """``save(path)`` returns the path and ``load`` restores the same estimates."""
+    fitted = _fit(_fresh(est), case)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = fitted.save(Path(tmp) / "model")
+        assert isinstance(path, Path), f"save() returned {type(path).__name__}, not a Path"
+        loaded = type(est).load(path)
+    a = _numbers(fitted.effect(treatment=1, control=0))
+    b = _numbers(loaded.effect(treatment=1, control=0))
+    assert _same(a, b), f"the loaded model differs: {a} vs {b}"
+
+
+# ------------------------------------------------------------------ enumeration
+def _applies(est: Any, case: CheckCase) -> dict[str, bool]:
+    cls = type(est)
+    return {
+        "check_unsupported_populations": set(POPULATIONS) != set(getattr(cls, "_populations", ())),
+        "check_rejects_unused_roles": any(r not in getattr(cls, "_roles", ROLES) for r in ROLES),
+        # supported_kinds = () (IV: roles only) still refuses every kind, naming it
+        "check_unsupported_estimand": hasattr(cls, "supported_kinds")
+        and any(k not in cls.supported_kinds for k, _ in _KIND_GRAPHS),
+        "check_invalid_parameter": bool(getattr(cls, "_parameter_constraints", {})),
+        "check_predict_cate_by_name": hasattr(est, "predict_cate") and len(case.covariates) > 1,
+        "check_save_load": hasattr(est, "save") and hasattr(cls, "load"),
+    }
+
+
+_CHECKS: tuple[Check, ...] = (
+    check_not_fitted,
+    check_fit_returns_self,
+    check_params_round_trip,
+    check_same_seed_same_numbers,
+    check_finite_estimate_with_interval,
+    check_keyword_only,
+    check_bad_data,
+    check_unsupported_populations,
+    check_rejects_unused_roles,
+    check_unsupported_estimand,
+    check_invalid_parameter,
+    check_predict_cate_by_name,
+    check_save_load,
+)
+
+
+def estimator_checks(estimator: Any, case: CheckCase | None = None) -> list[tuple[str, Callable]]:
+    """The checks that apply to ``estimator``, as ``(name, callable())`` pairs.
+
+    Parameters
+    ----------
+    estimator : EffectEstimator
+        An unfitted estimator (the checks work on clones; ``random_state=None`` becomes 0).
+    case : CheckCase, optional
+        Data, roles and truth (default: :func:`~deepcause.testing.cases.backdoor_case`).
+
+    Examples
+    --------
+    >>> from deepcause.estimate import TLearner
+    >>> names = [name for name, _ in estimator_checks(TLearner())]
+    >>> "check_predict_cate_by_name" in names, "check_save_load" in names
+    (True, False)
+    """
+    case = backdoor_case() if case is None else case
+    applies = _applies(estimator, case)
+    return [
+        (check.__name__, functools.partial(check, estimator, case))
+        for check in _CHECKS
+        if applies.get(check.__name__, True)
+    ]
+
+
+def check_estimator(estimator: Any, case: CheckCase | None = None) -> None:
+    """Run every applicable check; raise one ``AssertionError`` listing all failures.
+
+    Examples
+    --------
+    >>> from deepcause.estimate import AIPW
+    >>> from sklearn.linear_model import LinearRegression
+    >>> check_estimator(AIPW(outcome_model=LinearRegression(), n_folds=2))
+    """
+    failures = []
+    for name, check in estimator_checks(estimator, case):
+        try:
+            check()
+        except (AssertionError, DeepCauseError, TypeError, ValueError) as err:
+            failures.append(f"{name}: {err}")
+    if failures:
+        raise AssertionError(
+            f"{type(estimator).__name__} fails {len(failures)} check(s):\n" + "\n".join(failures)
         )
-        assert other.kind in str(err), f"{name}: the error does not name the kind: {err}"
+
+
+def with_case(case: CheckCase, **changes: Any) -> CheckCase:
+    """A copy of ``case`` with fields replaced (e.g. other roles).
+
+    >>> with_case(backdoor_case(), name="renamed").name
+    'renamed'
+    """
+    return dataclasses.replace(case, **changes)

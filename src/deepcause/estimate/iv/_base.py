@@ -2,40 +2,53 @@
 
 An IV estimator learns the *structural function* ``h(t, x) = E[Y | do(T=t), X=x]`` of a
 treatment ``T`` (one or several continuous or discrete columns) that is confounded with the
-outcome ``Y``, using excluded instruments ``Z`` and exogenous controls ``X``. Data arrive as
+outcome ``Y``, using excluded instruments ``Z`` and exogenous covariates ``X`` (which act as
+their own instruments). It follows the one effect contract of
+:class:`~deepcause.estimate._contract.EffectEstimator`::
 
-* ``fit(df, treatment="T", outcome="Y", instruments=["Z"], controls=[...])`` — column names;
-  add ``graph=g`` to check every instrument against a causal graph (an invalid one is refused
-  with the reason, from :func:`deepcause.graph.criteria.explain_instrument`);
-* ``fit(df, g, treatment="T", outcome="Y")`` — a :class:`~deepcause.graph.CausalGraph` alone:
-  the instruments (and the controls they need) are found with :func:`deepcause.graph.criteria.instruments`;
-* ``fit(df, instrument, treatment=..., outcome=...)`` — one or several
-  :class:`~deepcause.graph.criteria.Instrument` results (instrument + conditioning set);
-* ``fit(Z, T, Y, X=None)`` — arrays.
+    est.fit(df, treatment="T", outcome="Y", instruments=["Z"], covariates=[...])
+    est.fit(df, treatment="T", outcome="Y", graph=g)   # instruments (+ covariates) from g
+    est.fit(df, treatment="T", outcome="Y", instruments=[Instrument(...)])
+    est.fit_arrays(Z=..., t=..., y=..., X=None)
 
-Fitted estimators expose ``predict(T, X=None)`` (the structural function, not ``E[Y | T, X]``)
-and ``effect(t0, t1, X=None)`` (the average of ``h(t1, x) - h(t0, x)`` over the rows of ``X``,
-an :class:`~deepcause.results.EffectEstimate`). Subclasses implement ``_fit(data: IVData)`` and
-``_predict(T, X) -> ndarray`` (``T`` and ``X`` are float matrices, ``X`` possibly with zero
-columns); those with a linear-in-parameters structural function also implement
-``_effect_std_error`` to give analytic intervals. Every estimator gets percentile-bootstrap
-intervals from :meth:`BaseIVEstimator.bootstrap`; ``_bootstrap_params`` returns the
-hyper-parameters (chosen by a search in the original fit) to keep fixed in the refits, and
-``_effect_diagnostics`` extra information attached to every ``EffectEstimate``.
+    est.effect(treatment=t1, control=t0, X=None)  # mean over the rows of X of h(t1,x)-h(t0,x)
+    est.mean(treatment=t)                         # mean over the training rows of h(t, x)
+    est.predict(T, X=None)                        # h(t, x) at given rows (pointwise)
+    est.bootstrap(n_boot=200, random_state=0)     # percentile interval of effect()
+    est.summary()                                 # Summary with weak-instrument notes
+
+With ``graph=`` every instrument is checked against the causal graph (an invalid one is refused
+with the reason, from :func:`deepcause.graph.criteria.explain_instrument`); with a graph and no
+``instruments=`` they are found with :func:`deepcause.graph.criteria.instruments`, together with
+the covariates they need.
+
+Subclasses implement ``_fit_prepared(data: IVData)`` and ``_predict(T, X) -> ndarray`` (``T``
+and ``X`` float matrices, ``X`` possibly with zero columns); those with a linear-in-parameters
+structural function also implement ``_effect_std_error(T0, T1, X)`` and ``_mean_std_error(T,
+X)`` for analytic intervals. ``_effect_diagnostics()`` returns a mapping sorted into the typed
+:class:`~deepcause.results.Diagnostics` (``first_stage_f``, ``notes``, the rest in ``extra``),
+and ``_bootstrap_params()`` the hyper-parameters chosen by a search in the original fit, kept
+fixed in bootstrap refits.
+
+>>> from deepcause.estimate.iv import TwoStageLeastSquares
+>>> from deepcause.simulate.iv import make_linear_iv
+>>> ds = make_linear_iv(2000, effect=2.0, random_state=0)
+>>> est = TwoStageLeastSquares().fit(ds.data, treatment="d", outcome="y",
+...                                  instruments=["z1", "z2"], covariates=["x1", "x2"])
+>>> est.effect(treatment=1, control=0).query
+'E[y | do(d=1)] − E[y | do(d=0)]'
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
 
-from ..._progress import Verbose, progress
+from ..._parameters import check_is_fitted
 from ..._validation import (
     check_finite,
     check_no_duplicate_columns,
@@ -43,20 +56,31 @@ from ..._validation import (
     require_columns,
     require_dataframe,
 )
-from ...exceptions import (
-    DataValidationError,
-    EstimandNotSupportedError,
-    NotFittedError,
-    QueryError,
-    WeakInstrumentWarning,
-)
-from ...results import EffectEstimate
+from ...exceptions import DataValidationError, EstimandNotSupportedError, QueryError
+from ...graph import criteria
+from ...graph.causal_graph import CausalGraph
+from ...graph.criteria import Instrument
+from ...results import Diagnostics, EffectEstimate, Summary
+from .._contract import EffectEstimator
 
 __all__ = ["IVData", "BaseIVEstimator", "InvalidInstrumentError", "resolve_iv_data"]
 
 
 class InvalidInstrumentError(QueryError):
-    """A variable given as an instrument is not one in the causal graph (the reason is said)."""
+    """A variable given as an instrument is not one in the causal graph (the reason is said).
+
+    Examples
+    --------
+    >>> from deepcause.graph import CausalGraph
+    >>> from deepcause.estimate.iv import TwoStageLeastSquares
+    >>> from deepcause.simulate.iv import make_linear_iv
+    >>> df = make_linear_iv(200, n_controls=0, random_state=0).data
+    >>> g = CausalGraph("z1 -> d -> y; z2 -> d; d <-> y; z1 -> y")
+    >>> TwoStageLeastSquares().fit(df, treatment="d", outcome="y", instruments=["z1"], graph=g)
+    Traceback (most recent call last):
+    ...
+    deepcause.estimate.iv._base.InvalidInstrumentError: 'z1' is not a valid instrument ...
+    """
 
 
 @dataclass(frozen=True)
@@ -64,7 +88,15 @@ class IVData:
     """Validated arrays of an IV problem.
 
     ``Z`` holds the excluded instruments, ``T`` the endogenous treatments, ``X`` the exogenous
-    controls (which act as their own instruments); ``X`` may have zero columns.
+    covariates (which act as their own instruments); ``X`` may have zero columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = IVData(np.ones((3, 1)), np.zeros((3, 1)), np.arange(3.0), np.empty((3, 0)),
+    ...            ("z",), ("t",), ())
+    >>> d.n, d.take(np.array([0, 0])).n, d.treatment
+    (3, 2, 't')
     """
 
     Z: np.ndarray  # (n, kz)
@@ -73,49 +105,69 @@ class IVData:
     X: np.ndarray  # (n, kx)
     instrument_names: tuple[str, ...]
     treatment_names: tuple[str, ...]
-    control_names: tuple[str, ...]
+    covariate_names: tuple[str, ...]
     outcome: str = "y"
     graph: Any = None
 
     @property
     def n(self) -> int:
+        """Number of rows."""
         return len(self.y)
+
+    @property
+    def treatment(self) -> str:
+        """The treatment column(s) as one label."""
+        return ", ".join(self.treatment_names)
 
     def take(self, index: np.ndarray) -> IVData:
         """Rows ``index`` of the data (for bootstrap, sample splitting and cross-fitting)."""
         return replace(self, Z=self.Z[index], T=self.T[index], y=self.y[index], X=self.X[index])
 
 
-# ---------------------------------------------------------------------- graph handling
-def _is_graph(obj: Any) -> bool:
-    return hasattr(obj, "directed_edges") and hasattr(obj, "bidirected_edges")
+# ---------------------------------------------------------------------- roles and graphs
+def _refuse_positional(estimand: Any, estimator: str) -> None:
+    """The second positional slot of ``fit`` is an estimand, which IV has no use for."""
+    if isinstance(estimand, CausalGraph):
+        raise DataValidationError(
+            f"{estimator}.fit takes the graph by keyword: fit(df, treatment=..., outcome=..., "
+            "graph=g)"
+        )
+    if isinstance(estimand, Instrument) or (
+        isinstance(estimand, list | tuple) and any(isinstance(i, Instrument) for i in estimand)
+    ):
+        raise DataValidationError(
+            f"{estimator}.fit takes Instrument results by keyword: fit(df, ..., instruments=[...])"
+        )
+    kind = getattr(estimand, "kind", type(estimand).__name__)
+    raise EstimandNotSupportedError(
+        f"{estimator} takes instruments, not an identified {kind} Estimand (IV needs no "
+        "identification): pass graph=g to find the instruments in the graph, or instruments=[...]"
+    )
 
 
-def _is_instrument(obj: Any) -> bool:
-    return hasattr(obj, "instrument") and hasattr(obj, "conditioning")
-
-
-def _as_names(value: Any, role: str) -> list[str]:
+def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
-    if isinstance(value, str) or _is_instrument(value):
-        value = [value]
+    if isinstance(value, str | Instrument):
+        return [value]
+    return list(value)
+
+
+def _instrument_names(items: list[Any]) -> list[str]:
     names = []
-    for v in value:
-        if _is_instrument(v):
+    for v in items:
+        if isinstance(v, Instrument):
             names.append(str(v.instrument))
         elif isinstance(v, str):
             names.append(v)
         else:
             raise DataValidationError(
-                f"{role} must be column names (str) or Instrument objects, got {v!r}"
+                f"instruments must be column names (str) or Instrument objects, got {v!r}"
             )
     return names
 
 
-def _instruments_from_graph(graph: Any, treatment: list[str], outcome: str) -> list[Any]:
-    from ...graph import criteria
-
+def _instruments_from_graph(graph: CausalGraph, treatment: list[str], outcome: str) -> list[Any]:
     target = treatment[0] if len(treatment) == 1 else tuple(treatment)
     found = list(criteria.instruments(graph, target, outcome))
     if not found:
@@ -125,62 +177,84 @@ def _instruments_from_graph(graph: Any, treatment: list[str], outcome: str) -> l
             f"{outcome!r} only through it and share no confounder with it. Measure one, or "
             "use a back-door or front-door estimator if the graph allows."
         )
-    # take the instruments that need the fewest controls, then all others valid with them
+    # take the instruments that need the fewest covariates, then all others valid with them
     found.sort(key=lambda ins: (len(ins.conditioning), str(ins.instrument)))
     base = frozenset(found[0].conditioning)
     return [ins for ins in found if frozenset(ins.conditioning) <= base]
 
 
 def _check_against_graph(
-    graph: Any, treatment: list[str], outcome: str, instruments: list[str], controls: list[str]
+    graph: CausalGraph,
+    treatment: list[str],
+    outcome: str,
+    instruments: list[str],
+    covariates: list[str],
 ) -> None:
-    from ...graph import criteria
-
     graph.check_nodes(treatment, role="treatment")
     graph.check_nodes([outcome], role="outcome")
     graph.check_nodes(instruments, role="instrument")
-    graph.check_nodes(controls, role="control", allow_empty=True)
+    graph.check_nodes(covariates, role="covariate", allow_empty=True)
     target = treatment[0] if len(treatment) == 1 else tuple(treatment)
     for z in instruments:
-        reason = criteria.explain_instrument(graph, target, outcome, z, conditioning=controls)
-        if reason is not None:
-            given = f" given {sorted(controls)}" if controls else ""
-            hint = ""
-            if len(treatment) == 1:
-                for ins in criteria.instruments(graph, target, outcome):
-                    if ins.instrument == z and ins.conditioning:
-                        hint = f"; it is one given {sorted(ins.conditioning)}: pass controls="
-                        hint += f"{sorted(set(controls) | set(ins.conditioning))}"
-            raise InvalidInstrumentError(
-                f"{z!r} is not a valid instrument for {target!r} -> {outcome!r}{given} in the "
-                f"graph: {reason}{hint}"
-            )
-
-
-# ---------------------------------------------------------------------- data resolution
-def _numeric_block(df: pd.DataFrame, cols: list[str], role: str) -> tuple[np.ndarray, list[str]]:
-    if not cols:
-        return np.empty((len(df), 0)), []
-    return numeric_covariates(df, cols)
-
-
-def _check_columns_vary(M: np.ndarray, names: Sequence[str], role: str, fix: str) -> None:
-    if M.shape[0] == 0:
-        raise DataValidationError("the data have no rows")
-    constant = [n for n, col in zip(names, M.T) if np.ptp(col) == 0]
-    if constant:
-        raise DataValidationError(
-            f"{role} {constant} {'is' if len(constant) == 1 else 'are'} constant and carr"
-            f"{'ies' if len(constant) == 1 else 'y'} no information; {fix}"
+        reason = criteria.explain_instrument(graph, target, outcome, z, conditioning=covariates)
+        if reason is None:
+            continue
+        given = f" given {sorted(covariates)}" if covariates else ""
+        hint = ""
+        if len(treatment) == 1:
+            for ins in criteria.instruments(graph, target, outcome):
+                if ins.instrument == z and ins.conditioning:
+                    needed = sorted(set(covariates) | set(ins.conditioning))
+                    hint = f"; it is one given {sorted(ins.conditioning)}: pass covariates={needed}"
+        raise InvalidInstrumentError(
+            f"{z!r} is not a valid instrument for {target!r} -> {outcome!r}{given} in the "
+            f"graph: {reason}{hint}"
         )
 
 
-def _check_order(kz: int, kt: int, estimator: str) -> None:
+def _resolve_roles(
+    treatment: list[str], outcome: str, instruments: Any, covariates: Any, graph: Any
+) -> tuple[list[str], list[str]]:
+    """Instrument and covariate column names from the roles (and the graph)."""
+    if instruments is None and graph is not None:
+        instruments = _instruments_from_graph(graph, treatment, outcome)
+    items = _as_list(instruments)
+    znames = _instrument_names(items)
+    if covariates is None:
+        needed = set().union(*[set(i.conditioning) for i in items if isinstance(i, Instrument)])
+        xnames = sorted(needed)
+    else:
+        xnames = _as_list(covariates)
+    roles = {"treatment": treatment, "outcome": [outcome], "instrument": znames}
+    seen: dict[str, str] = {}
+    for role, names in {**roles, "covariate": xnames}.items():
+        for name in names:
+            if name in seen and seen[name] != role:
+                raise DataValidationError(
+                    f"column {name!r} is given both as {seen[name]} and as {role}; each column "
+                    "can play one role."
+                )
+            seen[name] = role
+    return znames, xnames
+
+
+# ---------------------------------------------------------------------- data resolution
+def _check_columns_vary(M: np.ndarray, names: Sequence[str], role: str, fix: str) -> None:
+    constant = [n for n, col in zip(names, M.T) if np.ptp(col) == 0]
+    if constant:
+        one = len(constant) == 1
+        raise DataValidationError(
+            f"{role} {constant} {'is' if one else 'are'} constant and carr"
+            f"{'ies' if one else 'y'} no information; {fix}"
+        )
+
+
+def _check_sizes(n: int, kz: int, kt: int, kx: int, estimator: str) -> None:
     if kz == 0:
         raise DataValidationError(
             f"{estimator} needs at least one instrument: pass instruments=['z', ...] (columns "
-            "that move the treatment and affect the outcome only through it), or a causal "
-            "graph to find them in."
+            "that move the treatment and affect the outcome only through it), or graph= to "
+            "find them in."
         )
     if kz < kt:
         raise DataValidationError(
@@ -188,103 +262,22 @@ def _check_order(kz: int, kt: int, estimator: str) -> None:
             "identified (at least one instrument per treatment is needed). Add instruments or "
             "model fewer treatments."
         )
+    if n <= kz + kx + 1:
+        raise DataValidationError(
+            f"{estimator}: {n} rows are too few for {kz} instrument(s) and {kx} covariate(s); "
+            "the first stage needs more rows than columns."
+        )
 
 
-def _finish(
-    Z: np.ndarray,
-    T: np.ndarray,
-    y: np.ndarray,
-    X: np.ndarray,
-    znames: list[str],
+def _frame_to_data(
+    df: pd.DataFrame,
     tnames: list[str],
-    xnames: list[str],
     outcome: str,
+    znames: list[str],
+    xnames: list[str],
     graph: Any,
     estimator: str,
 ) -> IVData:
-    _check_order(Z.shape[1], T.shape[1], estimator)
-    _check_columns_vary(Z, znames, "instrument", "drop it; an instrument must vary.")
-    _check_columns_vary(T, tnames, "treatment", "there is no variation to learn an effect from.")
-    if X.shape[1]:
-        _check_columns_vary(X, xnames, "control", "drop it.")
-    return IVData(Z, T, y, X, tuple(znames), tuple(tnames), tuple(xnames), outcome, graph)
-
-
-def resolve_iv_data(
-    data: Any,
-    T: Any = None,
-    Y: Any = None,
-    X: Any = None,
-    *,
-    treatment: str | Sequence[str] | None = None,
-    outcome: str | None = None,
-    instruments: Any = None,
-    controls: Sequence[str] | None = None,
-    graph: Any = None,
-    estimator: str = "this estimator",
-) -> IVData:
-    """Turn any accepted ``fit`` signature (see the module docstring) into :class:`IVData`."""
-    if not isinstance(data, pd.DataFrame):
-        if not isinstance(data, np.ndarray | list | tuple) or isinstance(data, str):
-            raise DataValidationError(
-                f"{estimator}.fit takes a DataFrame (with treatment=, outcome=, instruments=) "
-                f"or arrays (Z, T, Y, X=None); got {type(data).__name__}"
-            )
-        return _resolve_arrays(data, T, Y, X, estimator)
-    df = require_dataframe(data)
-    if T is not None:  # second positional argument: a graph or Instrument result(s)
-        if hasattr(T, "kind") and hasattr(T, "treatment"):
-            raise EstimandNotSupportedError(
-                f"{estimator} takes instruments, not an identified Estimand (IV needs no "
-                "back-door identification): call fit(df, graph, treatment=, outcome=) to find "
-                "the instruments in the graph, or pass instruments=[...]"
-            )
-        if _is_graph(T):
-            if graph is not None:
-                raise DataValidationError(f"{estimator}.fit got two graphs; pass one")
-            graph = T
-        elif _is_instrument(T) or (
-            isinstance(T, list | tuple) and T and all(_is_instrument(i) for i in T)
-        ):
-            if instruments is not None:
-                raise DataValidationError(
-                    f"{estimator}.fit got instruments twice (positionally and instruments=)"
-                )
-            instruments = T
-        else:
-            raise DataValidationError(
-                f"with a DataFrame, the second argument of {estimator}.fit must be a "
-                f"CausalGraph or Instrument result(s), got {type(T).__name__}; pass column "
-                "names as treatment=, outcome=, instruments=, controls="
-            )
-    if treatment is None or outcome is None:
-        raise DataValidationError(
-            f"{estimator}.fit(df, ...) needs treatment= and outcome= column names"
-        )
-    tnames = [treatment] if isinstance(treatment, str) else list(treatment)
-    if instruments is None and graph is not None:
-        instruments = _instruments_from_graph(graph, tnames, outcome)
-    items = (
-        []
-        if instruments is None
-        else (
-            [instruments]
-            if isinstance(instruments, str) or _is_instrument(instruments)
-            else list(instruments)
-        )
-    )
-    znames = _as_names(items, "instruments")
-    if controls is None:
-        needed = set().union(*[set(i.conditioning) for i in items if _is_instrument(i)])
-        controls = sorted(needed)
-    xnames = list(controls)
-    _check_roles(tnames, outcome, znames, xnames)
-    require_columns(df, tnames, role="treatment")
-    require_columns(df, [outcome], role="outcome")
-    require_columns(df, znames, role="instrument")
-    require_columns(df, xnames, role="control")
-    if graph is not None:
-        _check_against_graph(graph, tnames, outcome, znames, xnames)
     used = [*tnames, outcome, *znames, *xnames]
     check_finite(df, used)
     check_no_duplicate_columns(df, used)
@@ -293,24 +286,58 @@ def resolve_iv_data(
             raise DataValidationError(
                 f"column {c!r} must be numeric (got dtype {df[c].dtype}); encode it."
             )
-    Zm, zn = _numeric_block(df, znames, "instrument")
-    Xm, xn = _numeric_block(df, xnames, "control")
-    Tm = df[tnames].to_numpy(dtype=float)
+    Z, zn = numeric_covariates(df, znames)
+    X, xn = numeric_covariates(df, xnames) if xnames else (np.empty((len(df), 0)), [])
+    T = df[tnames].to_numpy(dtype=float)
+    if len(df) == 0:
+        raise DataValidationError("the data have no rows")
+    _check_sizes(len(df), Z.shape[1], T.shape[1], X.shape[1], estimator)
+    _check_columns_vary(Z, zn, "instrument", "drop it; an instrument must vary.")
+    _check_columns_vary(T, tnames, "treatment", "there is no variation to learn an effect from.")
+    _check_columns_vary(X, xn, "covariate", "drop it.")
     y = df[outcome].to_numpy(dtype=float)
-    return _finish(Zm, Tm, y, Xm, zn, tnames, xn, outcome, graph, estimator)
+    return IVData(Z, T, y, X, tuple(zn), tuple(tnames), tuple(xn), outcome, graph)
 
 
-def _check_roles(tnames: list[str], outcome: str, znames: list[str], xnames: list[str]) -> None:
-    roles = {"treatment": tnames, "outcome": [outcome], "instrument": znames, "control": xnames}
-    seen: dict[str, str] = {}
-    for role, names in roles.items():
-        for name in names:
-            if name in seen and seen[name] != role:
-                raise DataValidationError(
-                    f"column {name!r} is given both as {seen[name]} and as {role}; each column "
-                    "can play one role."
-                )
-            seen[name] = role
+def resolve_iv_data(
+    data: Any,
+    *,
+    treatment: str | Sequence[str] | None = None,
+    outcome: str | None = None,
+    instruments: Any = None,
+    covariates: Sequence[str] | None = None,
+    graph: Any = None,
+    estimator: str = "this estimator",
+) -> IVData:
+    """Validate a DataFrame and the IV roles into :class:`IVData`.
+
+    ``instruments`` are column names or :class:`~deepcause.graph.criteria.Instrument` results
+    (whose conditioning sets become the covariates when ``covariates`` is None); ``graph`` (a
+    :class:`~deepcause.graph.CausalGraph` or its text) checks them, or supplies them when
+    ``instruments`` is None.
+
+    Examples
+    --------
+    >>> from deepcause.simulate.iv import make_linear_iv
+    >>> df = make_linear_iv(300, n_controls=0, random_state=0).data
+    >>> d = resolve_iv_data(df, treatment="d", outcome="y", graph="z1 -> d -> y; d <-> y")
+    >>> d.instrument_names, d.covariate_names, d.n
+    (('z1',), (), 300)
+    """
+    df = require_dataframe(data)
+    if treatment is None or outcome is None:
+        raise DataValidationError(f"{estimator}.fit needs treatment= and outcome= column names")
+    if graph is not None and not isinstance(graph, CausalGraph):
+        graph = CausalGraph(graph)
+    tnames = [treatment] if isinstance(treatment, str) else list(treatment)
+    znames, xnames = _resolve_roles(tnames, outcome, instruments, covariates, graph)
+    require_columns(df, tnames, role="treatment")
+    require_columns(df, [outcome], role="outcome")
+    require_columns(df, znames, role="instrument")
+    require_columns(df, xnames, role="covariate")
+    if graph is not None:
+        _check_against_graph(graph, tnames, outcome, znames, xnames)
+    return _frame_to_data(df, tnames, outcome, znames, xnames, graph, estimator)
 
 
 def _as_2d(a: Any, name: str) -> np.ndarray:
@@ -322,95 +349,83 @@ def _as_2d(a: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _resolve_arrays(Z: Any, T: Any, Y: Any, X: Any, estimator: str) -> IVData:
-    if T is None or Y is None:
-        raise DataValidationError(f"{estimator}.fit(Z, T, Y, X=None) needs Z, T and Y arrays")
-    Zm, Tm = _as_2d(Z, "Z"), _as_2d(T, "T")
-    y = np.asarray(Y, dtype=float)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise DataValidationError(f"Y must be one outcome column, got shape {y.shape}")
-    Xm = np.empty((len(y), 0)) if X is None else _as_2d(X, "X")
-    sizes = {"Z": len(Zm), "T": len(Tm), "Y": len(y), "X": len(Xm)}
-    if len(set(sizes.values())) > 1:
-        raise DataValidationError(f"Z, T, Y and X must have the same number of rows; got {sizes}")
-    for name, M in (("Z", Zm), ("T", Tm), ("Y", y[:, None]), ("X", Xm)):
-        bad = ~np.isfinite(M).all(axis=1)
-        if bad.any():
-            raise DataValidationError(
-                f"{name} has missing or infinite values in {int(bad.sum())} rows; drop or "
-                "impute them before fitting."
-            )
-    znames = [f"z{i}" for i in range(Zm.shape[1])]
-    tnames = [f"t{i}" for i in range(Tm.shape[1])] if Tm.shape[1] > 1 else ["t"]
-    xnames = [f"x{i}" for i in range(Xm.shape[1])]
-    return _finish(Zm, Tm, y, Xm, znames, tnames, xnames, "y", None, estimator)
-
-
-def _shown(values: np.ndarray) -> str:
-    """A treatment value for labels: the number when all rows share it, else ``t``."""
-    if values.shape[1] == 1 and np.ptp(values) == 0:
-        return f"{float(values[0, 0]):g}"
-    return "t"
+def _assign(names: Sequence[str], T: np.ndarray) -> str:
+    """``d=1`` for a treatment set to one value in every row, ``d=t`` otherwise."""
+    if len(T) and np.all(np.ptp(T, axis=0) == 0):
+        return ", ".join(f"{n}={float(v):g}" for n, v in zip(names, T[0]))
+    return ", ".join(f"{n}=t" for n in names)
 
 
 # ---------------------------------------------------------------------- estimator base
-class BaseIVEstimator(BaseEstimator):
-    """Base class of IV estimators of a structural function (see module docstring)."""
+class BaseIVEstimator(EffectEstimator):
+    """Base class of IV estimators of a structural function (see the module docstring).
 
+    Examples
+    --------
+    >>> from deepcause.estimate.iv import TwoStageLeastSquares
+    >>> from deepcause.simulate.iv import make_linear_iv
+    >>> ds = make_linear_iv(2000, effect=2.0, n_controls=0, random_state=0)
+    >>> est = TwoStageLeastSquares().fit(ds.data, treatment="d", outcome="y",
+    ...                                  instruments=["z1", "z2"])
+    >>> round(est.effect(treatment=3, control=1).value, 1), est.mean(treatment=0).quantity
+    (4.0, 'mean')
+    """
+
+    _roles: ClassVar[tuple[str, ...]] = (
+        "treatment",
+        "outcome",
+        "covariates",
+        "instruments",
+        "graph",
+    )
+    _populations: ClassVar[tuple[str, ...]] = ("all",)
+    #: no identified estimand is taken (instruments are roles): every kind is refused
+    supported_kinds: ClassVar[tuple[str, ...]] = ()
     #: short name used in results (``EffectEstimate.method``)
     method_name: ClassVar[str] = ""
 
-    def fit(
-        self,
-        data: Any,
-        T: Any = None,
-        Y: Any = None,
-        X: Any = None,
-        *,
-        treatment: str | Sequence[str] | None = None,
-        outcome: str | None = None,
-        instruments: Any = None,
-        controls: Sequence[str] | None = None,
-        graph: Any = None,
-    ) -> BaseIVEstimator:
-        """Fit on a DataFrame + column names (and optionally a graph) or arrays (Z, T, Y, X)."""
-        self.data_ = resolve_iv_data(
-            data,
-            T,
-            Y,
-            X,
-            treatment=treatment,
-            outcome=outcome,
-            instruments=instruments,
-            controls=controls,
-            graph=graph,
-            estimator=type(self).__name__,
-        )
-        self._fit(self.data_)
-        return self
-
-    def _fit(self, data: IVData) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # ---------------------------------------------------------------- hooks
+    def _prepare(self, data: Any, estimand: Any, **roles: Any) -> IVData:
+        name = type(self).__name__
+        if estimand is not None:
+            _refuse_positional(estimand, name)
+        return resolve_iv_data(data, estimator=name, **roles)
 
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
     def _effect_std_error(self, T0: np.ndarray, T1: np.ndarray, X: np.ndarray) -> float | None:
-        """Standard error of mean(h(T1, X) - h(T0, X)); ``None`` when not available."""
+        """Standard error of mean(h(T1, X) - h(T0, X)) given the rows X; None if unknown."""
         return None
 
-    def _effect_diagnostics(self) -> dict[str, Any]:
+    def _mean_std_error(self, T: np.ndarray, X: np.ndarray) -> float | None:
+        """Standard error of mean(h(T, X)) given the rows X; None if unknown."""
+        return None
+
+    def _effect_diagnostics(self) -> Mapping[str, Any]:
         return {}
 
-    def _bootstrap_params(self) -> dict[str, Any]:
-        """Parameters fixed in bootstrap refits (e.g. hyper-parameters chosen by a search)."""
-        return {}
+    def _query_names(self) -> tuple[str, str]:
+        return self.data_.outcome, self.data_.treatment
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "data_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit() first")
+    def _covariate_names(self) -> tuple[str, ...]:
+        return self.data_.covariate_names
+
+    def _diagnostics(self) -> Diagnostics:
+        data = self.data_
+        facts = dict(self._effect_diagnostics())
+        notes = list(facts.pop("notes", ()))
+        if data.graph is not None:
+            notes.append(
+                f"instruments {list(data.instrument_names)} checked against the causal graph "
+                f"(valid given the covariates {list(data.covariate_names)})"
+            )
+        facts |= {
+            "notes": tuple(notes),
+            "instruments": list(data.instrument_names),
+            "covariates": list(data.covariate_names),
+        }
+        return Diagnostics.from_mapping(facts)
 
     # ---------------------------------------------------------------- inputs at predict time
     def _treatment_matrix(self, T: Any, n: int | None = None) -> np.ndarray:
@@ -428,127 +443,151 @@ class BaseIVEstimator(BaseEstimator):
                 M = M[:, None]
         if M.ndim != 2 or M.shape[1] != len(names):
             raise DataValidationError(
-                f"T must have {len(names)} column(s) {list(names)}, got shape {np.shape(M)}"
+                f"the treatment values must have {len(names)} column(s) {list(names)}, got "
+                f"shape {np.shape(M)}"
             )
         if n is not None and M.shape[0] == 1 and n != 1:
             M = np.broadcast_to(M, (n, M.shape[1]))
         return np.ascontiguousarray(M, dtype=float)
 
-    def _control_matrix(self, X: Any, T: Any, n: int | None) -> np.ndarray:
-        names = self.data_.control_names
+    def _covariates_at(self, X: Any, T: Any = None) -> np.ndarray | None:
+        """The covariate rows of ``X`` (or of a DataFrame ``T`` holding them), by name."""
+        names = self.data_.covariate_names
         if not names:
-            return np.empty((n or 1, 0))
+            return None
         if X is None and isinstance(T, pd.DataFrame) and set(names) <= set(T.columns):
             X = T
         if X is None:
             raise DataValidationError(
-                f"the structural function depends on the controls {list(names)}: pass X (rows "
-                "of controls) or a DataFrame T holding them"
+                f"the structural function depends on the covariates {list(names)}: pass X (rows "
+                "of covariates) or a DataFrame holding them"
             )
         if isinstance(X, pd.DataFrame):
-            require_columns(X, names, role="control")
+            require_columns(X, names, role="covariate")
             M = X[list(names)].to_numpy(dtype=float)
         else:
             M = _as_2d(X, "X")
         if M.shape[1] != len(names):
             raise DataValidationError(
-                f"X must have {len(names)} control column(s) {list(names)}, got {M.shape[1]}"
+                f"X must have {len(names)} covariate column(s) {list(names)}, got {M.shape[1]}"
             )
         return M
 
     # ---------------------------------------------------------------- public API
     def predict(self, T: Any, X: Any = None) -> np.ndarray:
-        """The structural function ``h(t, x) = E[Y | do(T=t), X=x]`` at the given rows.
+        """The structural function ``h(t, x) = E[Y | do(T=t), X=x]`` at given rows.
 
-        ``T`` is an array (one column per treatment) or a DataFrame with the treatment columns
-        (and the controls, if ``X`` is not given).
+        Pointwise, unlike :meth:`mean` (its average over the population) and not the
+        regression ``E[Y | T=t, X=x]``, which is confounded. ``T`` is an array (one column per
+        treatment) or a DataFrame with the treatment columns (and the covariates, selected by
+        name, when ``X`` is not given).
+
+        Examples
+        --------
+        >>> from deepcause.estimate.iv import TwoStageLeastSquares
+        >>> from deepcause.simulate.iv import make_linear_iv
+        >>> ds = make_linear_iv(2000, effect=2.0, n_controls=0, random_state=0)
+        >>> est = TwoStageLeastSquares().fit(ds.data, treatment="d", outcome="y",
+        ...                                  instruments=["z1", "z2"])
+        >>> h = est.predict([0.0, 1.0])
+        >>> round(float(h[1] - h[0]), 1)
+        2.0
         """
-        self._check_fitted()
-        Xm = self._control_matrix(X, T, None)
-        n = Xm.shape[0] if self.data_.control_names else None
-        Tm = self._treatment_matrix(T, n)
-        if self.data_.control_names and Tm.shape[0] != Xm.shape[0]:
+        check_is_fitted(self)
+        Xm = self._covariates_at(X, T)
+        Tm = self._treatment_matrix(T, None if Xm is None else Xm.shape[0])
+        if Xm is None:
+            Xm = np.empty((Tm.shape[0], 0))
+        if Tm.shape[0] != Xm.shape[0]:
             raise DataValidationError(
-                f"T has {Tm.shape[0]} rows but X has {Xm.shape[0]}; give one row of controls "
+                f"T has {Tm.shape[0]} rows but X has {Xm.shape[0]}; give one row of covariates "
                 "per treatment row"
             )
-        if not self.data_.control_names:
-            Xm = np.empty((Tm.shape[0], 0))
         return np.asarray(self._predict(Tm, Xm), dtype=float).ravel()
 
-    def effect(self, t0: Any = 0.0, t1: Any = 1.0, X: Any = None) -> EffectEstimate:
-        """Average effect of moving the treatment from ``t0`` to ``t1``: mean of h(t1,x)-h(t0,x).
+    def _effect(self, *, treatment: Any, control: Any, population: str, X: Any) -> EffectEstimate:
+        return self._average(treatment, control, X)
 
-        The average runs over the rows of ``X`` (default: the controls of the training data).
-        With a linear structural function this is the coefficient of the treatment times
-        ``t1 - t0``.
-        """
-        self._check_fitted()
+    def _mean(self, *, treatment: Any, population: str) -> EffectEstimate:
+        return self._average(treatment, None, None)
+
+    def _average(self, t1: Any, t0: Any, X: Any) -> EffectEstimate:
+        """Mean over the rows of ``X`` (default: the training covariates) of h(t1,x) - h(t0,x),
+        or of h(t1, x) when ``t0`` is None."""
         data = self.data_
-        T0, T1, Xm = self._effect_rows(t0, t1, X)
-        diff = self._predict(T1, Xm) - self._predict(T0, Xm)
-        se = self._effect_std_error(T0, T1, Xm)
-        names = ", ".join(data.treatment_names)
-        quantity = f"E[{data.outcome}|do({names}={_shown(T1)})] - E[{data.outcome}|do({names}={_shown(T0)})]"
+        if X is None:
+            Xm = data.X if data.covariate_names else np.empty((1, 0))
+        else:
+            Xm = self._covariates_at(X)
+            Xm = np.empty((1, 0)) if Xm is None else Xm
+        n = Xm.shape[0]
+        T1 = self._treatment_matrix(t1, n)
+        T0 = None if t0 is None else self._treatment_matrix(t0, n)
+        if T1.shape[0] != n or (T0 is not None and T0.shape[0] != n):
+            raise DataValidationError(
+                f"treatment and control must be scalars, one value per treatment, or {n} rows"
+            )
+        values = np.asarray(self._predict(T1, Xm), dtype=float)
+        if T0 is None:
+            se = self._mean_std_error(T1, Xm)
+        else:
+            values = values - self._predict(T0, Xm)
+            se = self._effect_std_error(T0, T1, Xm)
+        if se is not None and X is None and n > 1:
+            # the average runs over a sample of the population: add its sampling variance
+            se = float(np.sqrt(se**2 + np.var(values, ddof=1) / n))
+        cond = ", X" if X is not None else ""
+        names = data.treatment_names
+        query = f"E[{data.outcome} | do({_assign(names, T1)}){cond}]"
+        if T0 is not None:
+            query += f" − E[{data.outcome} | do({_assign(names, T0)}){cond}]"
+        quantity = "mean" if T0 is None else ("ATE" if X is None else "CATE")
         return EffectEstimate(
-            value=float(np.mean(diff)),
+            value=float(np.mean(values)),
             std_error=se,
             quantity=quantity,
             method=self.method_name or type(self).__name__,
             n=data.n,
-            diagnostics=self._effect_diagnostics(),
+            diagnostics=self._diagnostics(),
+            query=query,
         )
 
-    def _effect_rows(self, t0: Any, t1: Any, X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        data = self.data_
-        if X is None:
-            Xm = data.X if data.control_names else np.empty((1, 0))
-        else:
-            Xm = self._control_matrix(X, None, None)
-        n = Xm.shape[0]
-        T0, T1 = self._treatment_matrix(t0, n), self._treatment_matrix(t1, n)
-        if T0.shape[0] != n or T1.shape[0] != n:
-            raise DataValidationError(
-                f"t0 and t1 must be scalars, one value per treatment, or {n} rows"
-            )
-        return T0, T1, Xm
+    def _summary_table(self, alpha: float) -> pd.DataFrame:
+        return self.effect().coef_table(alpha)
 
-    def bootstrap(
-        self,
-        t0: Any = 0.0,
-        t1: Any = 1.0,
-        X: Any = None,
-        n_boot: int = 100,
-        random_state: int | None = 0,
-        verbose: Verbose = "auto",
-    ) -> EffectEstimate:
-        """Percentile-bootstrap interval for :meth:`effect`: refit clones on resampled rows.
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """A :class:`~deepcause.results.Summary`: the roles, a table and numbered notes.
 
-        Hyper-parameters chosen by a search in the original fit are kept fixed in the refits;
-        the effect is always averaged over the same rows of ``X``.
+        The table is the coefficient table for linear estimators (:class:`TwoStageLeastSquares`)
+        and the effect of a unit change of the treatment otherwise; the notes hold the
+        weak-instrument and over-identification diagnostics.
+
+        Examples
+        --------
+        >>> from deepcause.estimate.iv import TwoStageLeastSquares
+        >>> from deepcause.simulate.iv import make_linear_iv
+        >>> ds = make_linear_iv(2000, n_controls=0, random_state=0)
+        >>> est = TwoStageLeastSquares().fit(ds.data, treatment="d", outcome="y",
+        ...                                  instruments=["z1", "z2"])
+        >>> text = est.summary().as_text()
+        >>> "first-stage F" in text and "Sargan" in text
+        True
         """
-        self._check_fitted()
-        if int(n_boot) < 2:
-            raise ValueError(f"n_boot must be at least 2, got {n_boot}")
-        point = self.effect(t0, t1, X)
-        T0, T1, Xm = self._effect_rows(t0, t1, X)
-        rng = np.random.default_rng(random_state)
-        template = clone(self).set_params(**self._bootstrap_params())
-        draws = np.empty(int(n_boot))
-        for b in progress(range(int(n_boot)), verbose=verbose, desc="bootstrap"):
-            est = clone(template)
-            est.data_ = self.data_.take(rng.integers(0, self.data_.n, self.data_.n))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", WeakInstrumentWarning)
-                est._fit(est.data_)
-            draws[b] = float(np.mean(est._predict(T1, Xm) - est._predict(T0, Xm)))
-        return EffectEstimate(
-            value=point.value,
-            std_error=float(np.std(draws, ddof=1)),
-            quantity=point.quantity,
-            method=point.method,
-            n=point.n,
-            bootstrap=draws,
-            ci_method="percentile",
-            diagnostics=point.diagnostics,
-        )
+        check_is_fitted(self)
+        data = self.data_
+        rows = [
+            ("outcome", data.outcome),
+            ("treatment", data.treatment),
+            ("instruments", ", ".join(data.instrument_names)),
+            ("covariates", ", ".join(data.covariate_names) or "none"),
+            ("n", str(data.n)),
+            ("interval", f"{100 * (1 - alpha):g}%"),
+        ]
+        title = self.method_name or type(self).__name__
+        table = self._summary_table(alpha)
+        notes = self._diagnostics().messages()
+        if table["std_error"].isna().all():
+            notes.append(
+                f"{title} reports no valid standard error; use bootstrap() for an interval"
+            )
+        return Summary(title, rows, table, notes)

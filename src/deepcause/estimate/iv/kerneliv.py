@@ -15,16 +15,16 @@ with embeddings from half ``a``'s stage 1, and its ridge ``xi`` minimises the he
 the projected risk ``E[(Y - E[h(T, X) | Z, X])^2]``). With ``cross_fit=True`` (default) the
 roles are also swapped, ``xi`` minimises the summed loss and the two fits are averaged.
 
-Kernels are Gaussian on standardized columns with one lengthscale per column (a control's
+Kernels are Gaussian on standardized columns with one lengthscale per column (a covariate's
 lengthscale is shared by both kernels). With ``lengthscales="auto"`` a coordinate search over
 ``lengthscale_grid`` picks them: the stage-2 criterion for the columns of ``h`` (treatments and
-controls) and the stage-1 criterion for the instrument-only columns. The search runs on at
+covariates) and the stage-1 criterion for the instrument-only columns. The search runs on at
 most ``search_rows`` rows with ``search_components`` features; the final fit uses all.
 
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(1000, rho=0.5, random_state=0)
 >>> kiv = KernelIV(n_components=100, lengthscales=[4.0, 0.2, 4.0, 4.0], random_state=0)
->>> kiv = kiv.fit(ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+>>> kiv = kiv.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(500, random_state=1)
 >>> mse = float(((kiv.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
 >>> bool(mse < 0.1 * test["h"].var())
@@ -35,12 +35,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ...exceptions import DataValidationError
+from ..._parameters import Interval, StrOptions
+from ...exceptions import DataValidationError, InvalidParameterError
 from ._base import BaseIVEstimator, IVData
+from ._strength import partial_f, warn_weak_instruments
 
 __all__ = ["KernelIV"]
 
@@ -90,6 +93,27 @@ class _Stage:
     xi: float
     loss: float
     stage1_loss: float
+    #: sandwich pieces: S = H M' diag(u^2) M H, r = H M' u^2 / n2, s0 = sum u^2 / n2^2
+    S: np.ndarray | None = None
+    r: np.ndarray | None = None
+    s0: float = 0.0
+
+    def variance(self, g: np.ndarray, with_intercept: bool) -> float:
+        """Sandwich variance of ``g @ alpha`` (plus the intercept ``y_mean`` if asked)."""
+        v = float(g @ self.S @ g)
+        return v + 2.0 * float(g @ self.r) + self.s0 if with_intercept else v
+
+
+def _sandwich_pieces(
+    M: np.ndarray, P: np.ndarray, yc: np.ndarray, alpha: np.ndarray, xi: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Stage 2 as a 2SLS with ridge: residuals ``u = y - h(t, x)`` (structural, as in 2SLS),
+    bread ``H = (M'M + n xi)^-1`` with the predicted embeddings ``M``; stage 1 held fixed."""
+    n2 = len(M)
+    u2 = (yc - P @ alpha) ** 2
+    H = np.linalg.pinv(M.T @ M + n2 * xi * np.eye(M.shape[1]), hermitian=True)
+    HM = H @ M.T
+    return (HM * u2) @ HM.T, HM @ u2 / n2, float(u2.sum()) / n2**2
 
 
 def _ridge_path_stage1(
@@ -128,29 +152,94 @@ def _ridge_path_stage2(
 
 
 class KernelIV(BaseIVEstimator):
-    """KernelIV with Nyström or random-Fourier features (see module docstring).
+    """KernelIV with Nyström or random-Fourier features (see the module docstring).
 
     Parameters
     ----------
-    n_components : Nyström landmarks or random features per kernel.
-    approximation : ``"nystrom"`` or ``"rff"``.
-    lengthscales : ``"auto"`` (coordinate search by the KIV criteria), a number, or one
-        value per input column in the order treatments, controls, instruments — in units of
-        each column's standard deviation.
-    lengthscale_grid : candidate lengthscales for the search.
-    n_search_passes : passes of the coordinate search over the columns.
-    search_rows, search_components : the search runs on at most this many random rows with at
-        most this many features (the final fit uses all rows and ``n_components``).
-    lambda_grid, xi_grid : candidate stage-1 and stage-2 ridge penalties (``None``: 10^-8..1
-        and 10^-10..1 on a half-decade grid).
-    cross_fit : average the fits with the two halves' roles swapped.
-    random_state : seed for the split, landmarks or random features.
+    n_components : int, default 1000
+        Nyström landmarks or random features per kernel.
+    approximation : {"nystrom", "rff"}, default "nystrom"
+        Kernel approximation.
+    lengthscales : "auto", float or sequence of float, default "auto"
+        ``"auto"`` (coordinate search by the KIV criteria), a number, or one value per input
+        column in the order treatments, covariates, instruments — in units of each column's
+        standard deviation.
+    lengthscale_grid : sequence of float
+        Candidate lengthscales for the search.
+    n_search_passes : int, default 2
+        Passes of the coordinate search over the columns.
+    search_rows, search_components : int
+        The search runs on at most this many random rows with at most this many features (the
+        final fit uses all rows and ``n_components``).
+    lambda_grid, xi_grid : sequence of float, optional
+        Candidate stage-1 and stage-2 ridge penalties (``None``: 10^-8..1 and 10^-10..1 on a
+        half-decade grid).
+    cross_fit : bool, default True
+        Average the fits with the two halves' roles swapped.
+    weak_instrument_threshold : float, default 10
+        Warn (``WeakInstrumentWarning``, as 2SLS) when the first-stage F is below this.
+    random_state : int, Generator or None, default None
+        Seed for the split, landmarks or random features.
 
-    Fitted attributes: ``lengthscales_`` (dict column -> lengthscale), ``lambda_``, ``xi_``,
-    ``validation_loss_`` (stage-2 held-out loss of the chosen setting), ``search_path_``.
+    Attributes
+    ----------
+    lengthscales_ : dict
+        Column -> chosen lengthscale.
+    lambda_, xi_ : list of float
+        Chosen ridge penalties per split.
+    validation_loss_ : float
+        Stage-2 held-out loss of the chosen setting.
+    first_stage_f_ : dict
+        Treatment -> cross-fitted first-stage F: each treatment is predicted out of sample
+        from the stage-1 instrument features (ridge, halves swapped) and the F statistic of
+        that prediction given the covariates is reported (F(1, n - k) when the instruments
+        are irrelevant, so Stock-Yogo's 10 applies as for one instrument).
+
+    Notes
+    -----
+    ``effect()`` and ``mean()`` carry a sandwich standard error that treats stage 2 as a ridge
+    2SLS on the predicted embeddings with the stage-1 fit, lengthscales and penalties held
+    fixed. It measures sampling noise, not the regularisation bias: with few rows the
+    lengthscale search can pick a wiggly or an over-smoothed ``h`` and the interval then
+    misses (on a 1,000-row linear design the error was 2 to 6 standard errors for some
+    seeds). Check the estimate with ``bootstrap()`` and fixed ``lengthscales``.
+    search_path_ : list
+        ``(lengthscales, loss)`` of every setting the search tried.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> z, u = rng.normal(size=(2, 800))
+    >>> t = z + u
+    >>> df = pd.DataFrame({"z": z, "t": t, "y": np.sin(t) + 2 * u + 0.1 * rng.normal(size=800)})
+    >>> kiv = KernelIV(n_components=100, lengthscales=0.5, random_state=0)
+    >>> kiv = kiv.fit(df, treatment="t", outcome="y", instruments=["z"])
+    >>> bool(abs(kiv.effect(treatment=1, control=-1).value - 2 * np.sin(1)) < 0.5)
+    True
     """
 
     method_name: ClassVar[str] = "KernelIV"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_components": [Interval(Integral, 2, None, closed="left")],
+        "approximation": [StrOptions({"nystrom", "rff"})],
+        "lengthscales": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+            list,
+            tuple,
+            np.ndarray,
+        ],
+        "lengthscale_grid": [list, tuple, np.ndarray],
+        "n_search_passes": [Interval(Integral, 1, None, closed="left")],
+        "search_rows": [Interval(Integral, 20, None, closed="left")],
+        "search_components": [Interval(Integral, 2, None, closed="left")],
+        "lambda_grid": [None, list, tuple, np.ndarray],
+        "xi_grid": [None, list, tuple, np.ndarray],
+        "cross_fit": ["boolean"],
+        "weak_instrument_threshold": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -164,6 +253,7 @@ class KernelIV(BaseIVEstimator):
         lambda_grid: Sequence[float] | None = None,
         xi_grid: Sequence[float] | None = None,
         cross_fit: bool = True,
+        weak_instrument_threshold: float = 10.0,
         random_state: int | None = None,
     ) -> None:
         self.n_components = n_components
@@ -176,32 +266,23 @@ class KernelIV(BaseIVEstimator):
         self.lambda_grid = lambda_grid
         self.xi_grid = xi_grid
         self.cross_fit = cross_fit
+        self.weak_instrument_threshold = weak_instrument_threshold
         self.random_state = random_state
 
     # ------------------------------------------------------------------ helpers
-    def _check_params(self, n_inputs: int) -> np.ndarray | None:
-        if self.approximation not in ("nystrom", "rff"):
-            raise ValueError(
-                f"approximation must be 'nystrom' or 'rff', got {self.approximation!r}"
-            )
-        if int(self.n_components) < 2:
-            raise ValueError(f"n_components must be at least 2, got {self.n_components}")
+    def _fixed_lengthscales(self, n_inputs: int) -> np.ndarray | None:
+        """The given lengthscales, one per input column; ``None`` with ``"auto"``."""
         if isinstance(self.lengthscales, str):
-            if self.lengthscales != "auto":
-                raise ValueError(
-                    f"lengthscales must be 'auto', a number or a sequence, got "
-                    f"{self.lengthscales!r}"
-                )
             if len(self.lengthscale_grid) == 0 or min(self.lengthscale_grid) <= 0:
-                raise ValueError("lengthscale_grid must hold positive numbers")
+                raise InvalidParameterError("KernelIV: lengthscale_grid must hold positive numbers")
             return None
         ls = np.atleast_1d(np.asarray(self.lengthscales, dtype=float)).ravel()
         if ls.size == 1:
             ls = np.repeat(ls, n_inputs)
         if ls.size != n_inputs or np.any(ls <= 0):
-            raise ValueError(
-                f"lengthscales must be positive, one per column (treatments, controls, "
-                f"instruments: {n_inputs} in all), got {self.lengthscales!r}"
+            raise InvalidParameterError(
+                f"KernelIV: lengthscales must be positive, one per column (treatments, "
+                f"covariates, instruments: {n_inputs} in all), got {self.lengthscales!r}"
             )
         return ls
 
@@ -212,7 +293,7 @@ class KernelIV(BaseIVEstimator):
 
     def _split_ls(self, ls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lengthscales of the structural inputs [t, x] and instrument inputs [z, x]."""
-        kt, kx = self.n_treatments_, self.n_controls_
+        kt, kx = self.n_treatments_, self.n_covariates_
         tx = ls[: kt + kx]
         zx = np.concatenate([ls[kt + kx :], ls[kt : kt + kx]])
         return tx, zx
@@ -226,8 +307,11 @@ class KernelIV(BaseIVEstimator):
         seed: int,
         cross_fit: bool,
         m: int,
+        final: bool = False,
     ) -> tuple[_FeatureMap, list[_Stage]]:
-        """Fit KIV with fixed lengthscales on standardized inputs; one or two splits."""
+        """Fit KIV with fixed lengthscales on standardized inputs; one or two splits.
+
+        ``final``: also the sandwich pieces of each split and the first-stage strength."""
         rng = np.random.default_rng(seed)
         n = len(y)
         perm = rng.permutation(n)
@@ -267,6 +351,12 @@ class KernelIV(BaseIVEstimator):
             )
             for (tr, _, _, _, lam), (losses, solve) in zip(runs, paths)
         ]
+        if final:
+            for stage, (tr, _, W_tr, _, _) in zip(stages, runs):
+                yc = y[tr] - stage.y_mean
+                M = Q[tr] @ W_tr
+                stage.S, stage.r, stage.s0 = _sandwich_pieces(M, P[tr], yc, stage.alpha, stage.xi)
+            self._first_stage_strength(Q, A, halves, lam_grid)
         return fa, stages
 
     def _search(self, A: np.ndarray, B: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
@@ -275,12 +365,12 @@ class KernelIV(BaseIVEstimator):
         if len(y) > self.search_rows:
             idx = rng.choice(len(y), size=int(self.search_rows), replace=False)
             A, B, y = A[idx], B[idx], y[idx]
-        k = A.shape[1] + B.shape[1] - self.n_controls_
+        k = A.shape[1] + B.shape[1] - self.n_covariates_
         grid = sorted(float(g) for g in self.lengthscale_grid)
         ls = np.full(k, min(grid, key=lambda g: abs(g - 1.0)))
         cache: dict[tuple[float, ...], tuple[float, float]] = {}
         m = min(int(self.search_components), int(self.n_components))
-        n_structural = self.n_treatments_ + self.n_controls_
+        n_structural = self.n_treatments_ + self.n_covariates_
 
         def losses(values: np.ndarray) -> tuple[float, float]:
             key = tuple(values)
@@ -307,12 +397,33 @@ class KernelIV(BaseIVEstimator):
         self.search_path_ = [(dict(zip(self.input_names_, key)), v[0]) for key, v in cache.items()]
         return ls
 
+    def _first_stage_strength(
+        self, Q: np.ndarray, A: np.ndarray, halves: tuple[np.ndarray, np.ndarray], grid: np.ndarray
+    ) -> None:
+        """Cross-fitted first-stage F per treatment (``first_stage_f_``).
+
+        Each treatment is predicted out of sample from the stage-1 instrument features ``Q``
+        (ridge on one half, penalty by held-out error on the other, and the roles swapped);
+        the F statistic of that prediction, partialled on the covariates, is the first-stage F
+        of 2SLS with it as the one instrument (F(1, n - k) under irrelevant instruments)."""
+        kt = self.n_treatments_
+        T, X = A[:, :kt] - A[:, :kt].mean(0), A[:, kt:]
+        a, b = halves
+        T_hat = np.empty_like(T)
+        for fit_on, held_out in ((a, b), (b, a)):
+            _, W, _ = _ridge_path_stage1(Q[fit_on], T[fit_on], Q[held_out], T[held_out], grid)
+            T_hat[held_out] = Q[held_out] @ W
+        self.first_stage_f_ = {
+            name: partial_f(T[:, j], T_hat[:, j], X) for j, name in enumerate(self.treatment_names_)
+        }
+
     # ------------------------------------------------------------------ fit / predict
-    def _fit(self, data: IVData) -> None:
+    def _fit_prepared(self, data: IVData) -> None:
         self.n_treatments_ = data.T.shape[1]
-        self.n_controls_ = data.X.shape[1]
-        self.input_names_ = (*data.treatment_names, *data.control_names, *data.instrument_names)
-        fixed = self._check_params(len(self.input_names_))
+        self.n_covariates_ = data.X.shape[1]
+        self.treatment_names_ = data.treatment_names
+        self.input_names_ = (*data.treatment_names, *data.covariate_names, *data.instrument_names)
+        fixed = self._fixed_lengthscales(len(self.input_names_))
         if data.n < 20:
             raise DataValidationError(f"KernelIV needs at least 20 rows, got {data.n}")
         TX = np.hstack([data.T, data.X])
@@ -324,15 +435,37 @@ class KernelIV(BaseIVEstimator):
         seed = int(np.random.default_rng(self.random_state).integers(2**31 - 1))
         ls = fixed if fixed is not None else self._search(A, B, data.y, seed)
         self.feature_map_, self.stages_ = self._run(
-            A, B, data.y, ls, seed, bool(self.cross_fit), int(self.n_components)
+            A, B, data.y, ls, seed, bool(self.cross_fit), int(self.n_components), final=True
+        )
+        warn_weak_instruments(
+            self.first_stage_f_, self.weak_instrument_threshold, "KernelIV", stacklevel=4
         )
         self.lengthscales_ = dict(zip(self.input_names_, map(float, ls)))
         self.lambda_ = [s.lam for s in self.stages_]
         self.xi_ = [s.xi for s in self.stages_]
         self.validation_loss_ = float(np.mean([s.loss for s in self.stages_]))
 
+    def _features(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
+        return self.feature_map_((np.hstack([T, X]) - self.tx_mean_) / self.tx_scale_)
+
+    def _stage_std_error(self, g: np.ndarray, with_intercept: bool) -> float:
+        """Standard error of the average over the splits of ``g @ alpha`` (+ ``y_mean``);
+        the splits' outcome rows are disjoint, so their errors are taken as independent."""
+        k = len(self.stages_)
+        var = sum(s.variance(g - with_intercept * s.phi_mean, with_intercept) for s in self.stages_)
+        return float(np.sqrt(max(var, 0.0))) / k
+
+    def _effect_std_error(self, T0: np.ndarray, T1: np.ndarray, X: np.ndarray) -> float:
+        g = (self._features(T1, X) - self._features(T0, X)).mean(0)
+        return self._stage_std_error(g, with_intercept=False)
+
+    def _mean_std_error(self, T: np.ndarray, X: np.ndarray) -> float:
+        return self._stage_std_error(self._features(T, X).mean(0), with_intercept=True)
+
     def _effect_diagnostics(self) -> dict[str, Any]:
         return {
+            "first_stage_f": min(self.first_stage_f_.values()),
+            "first_stage_f_by_treatment": dict(self.first_stage_f_),
             "lengthscales": dict(self.lengthscales_),
             "lambda": list(self.lambda_),
             "xi": list(self.xi_),
@@ -343,7 +476,6 @@ class KernelIV(BaseIVEstimator):
         return {"lengthscales": list(self.lengthscales_.values())}
 
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
-        A = (np.hstack([T, X]) - self.tx_mean_) / self.tx_scale_
-        P = self.feature_map_(A)
+        P = self._features(T, X)
         preds = [s.y_mean + (P - s.phi_mean) @ s.alpha for s in self.stages_]
         return np.mean(preds, axis=0)

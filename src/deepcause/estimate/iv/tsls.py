@@ -11,16 +11,18 @@ over-identification tests when there are more instruments than treatments.
 >>> from deepcause.simulate.iv import make_linear_iv
 >>> ds = make_linear_iv(2000, effect=2.0, random_state=0)
 >>> est = TwoStageLeastSquares().fit(ds.data, treatment="d", outcome="y",
-...                                  instruments=["z1", "z2"], controls=["x1", "x2"])
->>> round(est.effect(0, 1).value, 1)
+...                                  instruments=["z1", "z2"], covariates=["x1", "x2"])
+>>> round(est.effect(treatment=1, control=0).value, 1)
 2.0
 >>> est.first_stage_f_["d"] > 10, est.overid_test_["sargan"]["df"]
 (True, 1)
+>>> est.coef_table().columns.tolist()
+['estimate', 'std_error', 'ci_lower', 'ci_upper', 'p_value']
 """
 
 from __future__ import annotations
 
-import warnings
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,12 +32,15 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-from ...exceptions import DataValidationError, WeakInstrumentWarning
+from ..._parameters import HasMethods, Interval, StrOptions, check_is_fitted
+from ...exceptions import DataValidationError
+from ...results import coef_table
 from ._base import BaseIVEstimator, IVData
+from ._strength import warn_weak_instruments
 
 __all__ = ["TwoStageLeastSquares", "WaldEstimator", "PolynomialTwoStageLeastSquares"]
 
-_COV_TYPES = ("nonrobust", "HC0", "HC1")
+_TRANSFORMER = [None, HasMethods(["fit", "transform"])]
 
 
 def _lstsq(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -64,26 +69,61 @@ def _sandwich(Dhat: np.ndarray, u: np.ndarray, cov_type: str, n: int, k: int) ->
 
 
 class TwoStageLeastSquares(BaseIVEstimator):
-    """Two-stage least squares with several instruments, treatments and exogenous controls.
+    """Two-stage least squares with several instruments, treatments and exogenous covariates.
 
     Parameters
     ----------
-    cov_type : ``"HC1"`` (default, heteroskedasticity-robust with the n/(n-k) correction),
-        ``"HC0"`` or ``"nonrobust"`` (classical, as in textbooks).
-    features : ``None`` for ``h = [1, t, x] @ beta``, or a scikit-learn transformer applied to
-        the matrix ``[t, x]`` (treatments first, then controls) for a nonlinear ``h``; a
-        constant column is added unless the transformer makes one.
-    instrument_features : ``None`` for ``[1, z, x]``, or a transformer of ``[z, x]``; it needs at
-        least as many columns as ``features`` makes.
-    weak_instrument_threshold : warn (``WeakInstrumentWarning``) when a first-stage F statistic
-        is below this (Staiger-Stock / Stock-Yogo rule of thumb, 10).
+    cov_type : {"HC1", "HC0", "nonrobust"}, default "HC1"
+        ``"HC1"`` is heteroskedasticity-robust with the n/(n-k) correction, ``"nonrobust"``
+        classical (as in textbooks).
+    features : transformer, optional
+        ``None`` for ``h = [1, t, x] @ beta``, or a scikit-learn transformer applied to the
+        matrix ``[t, x]`` (treatments first, then covariates) for a nonlinear ``h``; a constant
+        column is added unless the transformer makes one.
+    instrument_features : transformer, optional
+        ``None`` for ``[1, z, x]``, or a transformer of ``[z, x]``; it needs at least as many
+        columns as ``features`` makes.
+    weak_instrument_threshold : float, default 10
+        Warn (``WeakInstrumentWarning``) when a first-stage F statistic is below this
+        (Staiger-Stock / Stock-Yogo rule of thumb).
 
-    Fitted attributes: ``coef_``, ``std_error_`` (Series by regressor name), ``cov_``,
-    ``first_stage_f_`` (dict treatment -> F), ``cragg_donald_f_``, ``overid_test_`` (``None``
-    when exactly identified), ``df_resid_``.
+    Attributes
+    ----------
+    coef_, std_error_ : pandas.Series
+        Coefficients and standard errors by regressor name (``const``, treatments, covariates).
+    cov_ : pandas.DataFrame
+        Their covariance.
+    first_stage_f_ : dict
+        Treatment -> first-stage F (robust Wald version under a robust ``cov_type``).
+    cragg_donald_f_ : float
+        Cragg-Donald minimum-eigenvalue F (equals the first-stage F with one treatment).
+    overid_test_ : dict or None
+        Sargan and Hansen J tests (``statistic, df, pvalue``); ``None`` when exactly
+        identified.
+    df_resid_ : int
+        Residual degrees of freedom.
+
+    Examples
+    --------
+    >>> from deepcause.datasets import load_card
+    >>> controls = ["exper", "expersq", "black", "smsa", "south", "smsa66"]
+    >>> controls += [f"reg66{i}" for i in range(2, 10)]
+    >>> est = TwoStageLeastSquares(cov_type="nonrobust").fit(
+    ...     load_card().data, treatment="educ", outcome="lwage", instruments=["nearc4"],
+    ...     covariates=controls)
+    >>> round(est.effect(treatment=1, control=0).value, 5), round(float(est.std_error_["educ"]), 5)
+    (0.1315, 0.05496)
+    >>> bool(est.coef_table().loc["educ", "p_value"] < 0.05)
+    True
     """
 
     method_name: ClassVar[str] = "2SLS"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "cov_type": [StrOptions({"nonrobust", "HC0", "HC1"})],
+        "features": _TRANSFORMER,
+        "instrument_features": _TRANSFORMER,
+        "weak_instrument_threshold": [Interval(Real, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -118,7 +158,7 @@ class TwoStageLeastSquares(BaseIVEstimator):
         return self.features, self.instrument_features
 
     def _setup_features(self, data: IVData, features: Any) -> list[str]:
-        tx_names = [*data.treatment_names, *data.control_names]
+        tx_names = [*data.treatment_names, *data.covariate_names]
         if features is None:
             self.features_ = None
             self.add_const_ = True
@@ -130,9 +170,7 @@ class TwoStageLeastSquares(BaseIVEstimator):
         return ["const", *names] if self.add_const_ else names
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, data: IVData) -> None:
-        if self.cov_type not in _COV_TYPES:
-            raise ValueError(f"cov_type must be one of {_COV_TYPES}, got {self.cov_type!r}")
+    def _fit_prepared(self, data: IVData) -> None:
         features, instrument_features = self._feature_spec()
         names = self._setup_features(data, features)
         self.instrument_features_ = (
@@ -218,58 +256,82 @@ class TwoStageLeastSquares(BaseIVEstimator):
         }
 
     def _warn_weak(self) -> None:
-        weak = {k: v for k, v in self.first_stage_f_.items() if v < self.weak_instrument_threshold}
-        if weak:
-            shown = ", ".join(f"{k!r}: F = {v:.2f}" for k, v in weak.items())
-            warnings.warn(
-                f"weak instrument(s) for {shown} (below {self.weak_instrument_threshold:g}); "
-                "2SLS is biased towards OLS and its confidence intervals are unreliable. Find "
-                "stronger instruments or use weak-IV-robust inference (Anderson-Rubin).",
-                WeakInstrumentWarning,
-                stacklevel=4,
-            )
+        warn_weak_instruments(
+            self.first_stage_f_, self.weak_instrument_threshold, self.method_name or "2SLS"
+        )
 
     # ------------------------------------------------------------------ prediction
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
         return self._design(T, X) @ self.coef_.to_numpy()
 
-    def _effect_std_error(self, T0: np.ndarray, T1: np.ndarray, X: np.ndarray) -> float:
-        g = (self._design(T1, X) - self._design(T0, X)).mean(axis=0)
+    def _linear_std_error(self, D: np.ndarray) -> float:
+        g = D.mean(axis=0)
         return float(np.sqrt(max(g @ self.cov_.to_numpy() @ g, 0.0)))
 
+    def _effect_std_error(self, T0: np.ndarray, T1: np.ndarray, X: np.ndarray) -> float:
+        return self._linear_std_error(self._design(T1, X) - self._design(T0, X))
+
+    def _mean_std_error(self, T: np.ndarray, X: np.ndarray) -> float:
+        return self._linear_std_error(self._design(T, X))
+
     def _effect_diagnostics(self) -> dict[str, Any]:
+        notes = []
+        if len(self.first_stage_f_) > 1:
+            each = ", ".join(f"{k} {v:.3g}" for k, v in self.first_stage_f_.items())
+            notes.append(
+                f"first-stage F per treatment: {each}; Cragg-Donald F = {self.cragg_donald_f_:.3g}"
+            )
+        if self.overid_test_ is not None:
+            sargan, hansen = self.overid_test_["sargan"], self.overid_test_["hansen_j"]
+            reject = min(sargan["pvalue"], hansen["pvalue"]) < 0.05
+            notes.append(
+                ("exclusion warning: " if reject else "")
+                + f"over-identification ({sargan['df']} extra instrument(s)): Sargan "
+                f"{sargan['statistic']:.3g} (p = {sargan['pvalue']:.3g}), Hansen J "
+                f"{hansen['statistic']:.3g} (p = {hansen['pvalue']:.3g})"
+                + ("; some instrument violates the exclusion restriction" if reject else "")
+            )
         return {
-            "first_stage_f": dict(self.first_stage_f_),
+            "first_stage_f": min(self.first_stage_f_.values()),
+            "notes": tuple(notes),
+            "first_stage_f_by_treatment": dict(self.first_stage_f_),
             "cragg_donald_f": self.cragg_donald_f_,
             "overid_test": self.overid_test_,
             "cov_type": self.cov_type,
         }
 
-    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Coefficient table: estimate, standard error, z, p-value and confidence interval."""
-        self._check_fitted()
-        z = self.coef_ / self.std_error_
-        crit = stats.norm.ppf(1 - alpha / 2)
-        return pd.DataFrame(
-            {
-                "coef": self.coef_,
-                "std_error": self.std_error_,
-                "z": z,
-                "pvalue": 2 * stats.norm.sf(np.abs(z)),
-                "ci_lower": self.coef_ - crit * self.std_error_,
-                "ci_upper": self.coef_ + crit * self.std_error_,
-            }
-        )
+    def coef_table(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The structural coefficients: ``estimate, std_error, ci_lower, ci_upper, p_value``.
+
+        Normal intervals and p-values with the standard errors of ``cov_type``.
+
+        Examples
+        --------
+        >>> from deepcause.simulate.iv import make_linear_iv
+        >>> ds = make_linear_iv(2000, effect=2.0, random_state=0)
+        >>> est = TwoStageLeastSquares().fit(ds.data, treatment="d", outcome="y",
+        ...                                  instruments=["z1", "z2"], covariates=["x1", "x2"])
+        >>> table = est.coef_table(alpha=0.1)
+        >>> list(table.index), bool(table.loc["d", "ci_lower"] < 2.0 < table.loc["d", "ci_upper"])
+        (['const', 'd', 'x1', 'x2'], True)
+        """
+        check_is_fitted(self)
+        return coef_table(self.coef_, self.std_error_, list(self.coef_.index), alpha)
+
+    def _summary_table(self, alpha: float) -> pd.DataFrame:
+        return self.coef_table(alpha)
 
 
 class WaldEstimator(TwoStageLeastSquares):
-    """The Wald (ratio) estimator: one instrument, one treatment, no controls.
+    """The Wald (ratio) estimator: one instrument, one treatment, no covariates.
 
     ``beta = cov(z, y) / cov(z, t)``; for a binary instrument this is
     ``(E[Y|Z=1] - E[Y|Z=0]) / (E[T|Z=1] - E[T|Z=0])``. Standard errors are those of the
-    just-identified IV regression (delta method). ``reduced_form_`` and ``first_stage_`` hold
-    the numerator and the denominator.
+    just-identified IV regression (delta method). Parameters as :class:`TwoStageLeastSquares`;
+    ``reduced_form_`` and ``first_stage_`` hold the numerator and the denominator.
 
+    Examples
+    --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(0)
     >>> z = rng.integers(0, 2, 4000); w = rng.normal(size=4000)
@@ -284,12 +346,12 @@ class WaldEstimator(TwoStageLeastSquares):
 
     method_name: ClassVar[str] = "Wald"
 
-    def _fit(self, data: IVData) -> None:
+    def _fit_prepared(self, data: IVData) -> None:
         if data.Z.shape[1] != 1 or data.T.shape[1] != 1 or data.X.shape[1]:
             raise DataValidationError(
-                f"WaldEstimator takes exactly one instrument, one treatment and no controls "
+                f"WaldEstimator takes exactly one instrument, one treatment and no covariates "
                 f"(got {data.Z.shape[1]}, {data.T.shape[1]}, {data.X.shape[1]}); use "
-                "TwoStageLeastSquares for several instruments or controls."
+                "TwoStageLeastSquares for several instruments or covariates."
             )
         if self.features is not None or self.instrument_features is not None:
             raise DataValidationError(
@@ -305,25 +367,39 @@ class WaldEstimator(TwoStageLeastSquares):
             zc = z - z.mean()
             self.reduced_form_ = float(zc @ data.y / (zc @ zc))
             self.first_stage_ = float(zc @ data.T[:, 0] / (zc @ zc))
-        super()._fit(data)
+        super()._fit_prepared(data)
 
 
 class PolynomialTwoStageLeastSquares(TwoStageLeastSquares):
     """Sieve 2SLS with polynomial features of standardized ``[t, x]`` and ``[z, x]``.
 
-    ``degree`` sets the polynomial in the treatments and controls; ``instrument_degree``
-    (default: the same) the one in the instruments and controls. A nonlinear ``h`` is
-    identified when the instrument polynomial has at least as many terms.
+    A nonlinear ``h`` is identified when the instrument polynomial has at least as many terms.
 
+    Parameters
+    ----------
+    degree : int, default 2
+        Degree of the polynomial in the treatments and covariates.
+    instrument_degree : int, optional
+        Degree of the polynomial in the instruments and covariates (default: ``degree``).
+    cov_type, weak_instrument_threshold
+        As in :class:`TwoStageLeastSquares`.
+
+    Examples
+    --------
     >>> from deepcause.simulate.iv import make_demand
     >>> ds = make_demand(3000, rho=0.5, random_state=0)
     >>> est = PolynomialTwoStageLeastSquares(degree=2).fit(
-    ...     ds.data, treatment="p", outcome="y", instruments=["c"], controls=["t", "s"])
+    ...     ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
     >>> est.coef_.shape
     (10,)
     """
 
     method_name: ClassVar[str] = "polynomial 2SLS"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **TwoStageLeastSquares._parameter_constraints,
+        "degree": [Interval(Integral, 1, None, closed="left")],
+        "instrument_degree": [None, Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -339,9 +415,6 @@ class PolynomialTwoStageLeastSquares(TwoStageLeastSquares):
 
     def _feature_spec(self) -> tuple[Any, Any]:
         zdeg = self.degree if self.instrument_degree is None else self.instrument_degree
-        for name, deg in (("degree", self.degree), ("instrument_degree", zdeg)):
-            if not isinstance(deg, int | np.integer) or deg < 1:
-                raise ValueError(f"{name} must be a positive integer, got {deg!r}")
         return (
             make_pipeline(StandardScaler(), PolynomialFeatures(self.degree, include_bias=False)),
             make_pipeline(StandardScaler(), PolynomialFeatures(zdeg, include_bias=False)),

@@ -11,17 +11,25 @@ Three regimes, side by side:
 
 Data convention (all three): one row per unit; ``selection`` is 0/1 (1 = outcome observed);
 outcome values of unselected rows are ignored; a selected row without outcome is an error.
+Roles by keyword: ``outcome=``, ``selection=``, ``covariates=``, ``treatment=`` and
+``instruments=`` (Heckman's excluded selection variables; the shadow variable).
+
+>>> from deepcause.simulate import make_selection
+>>> df = make_selection(3000, "mar", random_state=0).data
+>>> m = SelectionIPW().fit(df, outcome="y", selection="s", covariates=["x", "z", "t"]).mean()
+>>> m.query, bool(abs(m.value - 2.0) < 4 * m.std_error)
+('E[y]', True)
 """
 
-from ._common import ExclusionRestrictionWarning
-from .heckman import HeckmanEffect, HeckmanSelection, selection_graph
+from ._common import ExclusionRestrictionWarning, SelectionEstimator
+from .heckman import HeckmanSelection, selection_graph
 from .ipsw import SelectionIPW
 from .shadow import ShadowVariableEstimator
 
 __all__ = [
     "ExclusionRestrictionWarning",
-    "HeckmanEffect",
     "HeckmanSelection",
+    "SelectionEstimator",
     "SelectionIPW",
     "ShadowVariableEstimator",
     "selection_graph",

@@ -14,8 +14,8 @@ an outcome model, is not implemented). Standard errors: sandwich of the stacked 
 >>> from deepcause.simulate import make_selection
 >>> ds = make_selection(4000, mechanism="outcome", random_state=0)
 >>> est = ShadowVariableEstimator().fit(ds.data, outcome="y", selection="s",
-...                                     shadow="w", covariates=["x"])
->>> m = est.mean_outcome()
+...                                     instruments=["w"], covariates=["x"])
+>>> m = est.mean()
 >>> naive = ds.data.loc[ds.data.s == 1, "y"].mean()
 >>> bool(abs(m.value - ds.truth["E[Y]"]) < 3 * m.std_error < abs(naive - ds.truth["E[Y]"]))
 True
@@ -23,15 +23,17 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import expit
 
+from ..._parameters import Interval
 from ...exceptions import DataValidationError
-from ._common import logistic_fit
+from ._common import SelectionData, logistic_fit, resolve_selection_data
 from .ipsw import _WeightedSelection
 
 __all__ = ["ShadowVariableEstimator"]
@@ -40,51 +42,85 @@ __all__ = ["ShadowVariableEstimator"]
 class ShadowVariableEstimator(_WeightedSelection):
     """Selection-on-the-outcome weighting identified by a shadow variable.
 
-    Fitted attributes: ``selection_coef_`` (``alpha`` for the covariates and ``gamma`` for the
-    outcome, index ``outcome``), ``selection_weights_``, ``effective_sample_size_``, ``cov_``.
-    Raises when the shadow variable is not associated with the outcome among the selected
-    (then the equations do not identify ``gamma``).
+    ``fit(data, *, outcome=, selection=, instruments=[shadow], covariates=(), treatment=None)``:
+    the shadow variable is passed as the one ``instruments`` column (a "nonresponse
+    instrument", d'Haultfoeuille 2010): fully observed, associated with the outcome given the
+    covariates, and independent of selection given covariates and outcome. ``mean()`` is
+    ``E[Y]`` over every unit; with a binary ``treatment``, ``mean(treatment=t)`` is ``E[Y(t)]``
+    and ``effect(treatment=1, control=0)`` the ATE.
+
+    Parameters
+    ----------
+    max_iter : int, default 200
+        Scales the function-evaluation budget of the root finder.
+
+    Attributes
+    ----------
+    selection_coef_ : pandas.Series
+        ``alpha`` for the covariates (and treatment) and ``gamma`` for the outcome (index: the
+        outcome's name).
+    shadow_tstat_ : float
+        |t| of the shadow variable in the regression of the outcome on it among the selected.
+    selection_weights_, effective_sample_size_, cov_
+        As in :class:`~deepcause.estimate.selection.SelectionIPW`.
+
+    Raises
+    ------
+    DataValidationError
+        When the shadow variable is not associated with the outcome among the selected (then
+        the equations do not identify ``gamma``).
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_selection
+    >>> ds = make_selection(6000, mechanism="outcome", random_state=8)
+    >>> sh = ShadowVariableEstimator().fit(ds.data, outcome="y", selection="s",
+    ...                                    instruments=["w"], covariates=["x"], treatment="t")
+    >>> eff = sh.effect(treatment=1, control=0)
+    >>> bool(abs(eff.value - ds.truth["ATE"]) < 3 * eff.std_error)
+    True
     """
 
-    _name = "shadow variable IPW"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+    method_name: ClassVar[str] = "shadow variable IPW"
 
     def __init__(self, max_iter: int = 200) -> None:
         self.max_iter = max_iter
 
-    def fit(
-        self,
-        data: pd.DataFrame,
-        outcome: str,
-        selection: str,
-        shadow: str,
-        covariates: Sequence[str] = (),
-        treatment: str | None = None,
-    ) -> ShadowVariableEstimator:
-        """Fit; ``shadow`` is one fully observed column, not among the covariates."""
-        if not isinstance(shadow, str):
-            raise DataValidationError(f"shadow must be one column name; got {shadow!r}")
-        if shadow in covariates or shadow in (outcome, selection, treatment):
+    def _prepare(self, data: Any, estimand: Any, **roles: Any) -> SelectionData:
+        self._refuse_estimand(estimand)
+        shadow = roles.get("instruments")
+        shadow = [shadow] if isinstance(shadow, str) else list(shadow or [])
+        if len(shadow) != 1:
             raise DataValidationError(
-                f"shadow variable {shadow!r} must not also be a covariate, the outcome, the "
-                "selection indicator or the treatment"
+                f"ShadowVariableEstimator needs one shadow variable as instruments=['w'] (fully "
+                f"observed, predicts the outcome, no effect on selection given it); got {shadow}"
             )
-        df = self._prepare(data, outcome, selection, covariates, treatment, extra=[shadow])
-        C = self._C if self._t is None else np.column_stack([self._C, self._t])
-        zs = df[shadow].to_numpy(dtype=float)
+        return resolve_selection_data(data, **roles)
+
+    def _check_relevance(self, C: np.ndarray, zs: np.ndarray) -> None:
+        """The shadow variable must predict Y given C among the selected."""
         sel = self._s == 1
-        # relevance: Z must predict Y given C among the selected
         Xr = np.column_stack([C[sel], zs[sel]])
         coef, *_ = np.linalg.lstsq(Xr, self._y[sel], rcond=None)
         resid = self._y[sel] - Xr @ coef
         cov = np.linalg.pinv(Xr.T @ Xr) * (resid @ resid / max(sel.sum() - Xr.shape[1], 1))
-        tstat = abs(coef[-1]) / np.sqrt(cov[-1, -1])
-        self.shadow_tstat_ = float(tstat)
-        if tstat < 2.0:
+        self.shadow_tstat_ = float(abs(coef[-1]) / np.sqrt(cov[-1, -1]))
+        if self.shadow_tstat_ < 2.0:
+            d = self.data_
             raise DataValidationError(
-                f"shadow variable {shadow!r} is not associated with {outcome!r} among the "
-                f"selected units (|t| = {tstat:.2f} < 2): it cannot identify selection on the "
-                "outcome. A shadow variable must predict the outcome."
+                f"shadow variable {d.instrument_names[0]!r} is not associated with "
+                f"{d.outcome!r} among the selected units (|t| = {self.shadow_tstat_:.2f} < 2): "
+                "it cannot identify selection on the outcome. A shadow variable must predict "
+                "the outcome."
             )
+
+    def _fit_selection(self, data: SelectionData) -> None:
+        C = self._C if self._t is None else np.column_stack([self._C, self._t])
+        zs = data.Z[:, 0]
+        self._check_relevance(C, zs)
         self._D = np.column_stack([C, np.zeros(len(C))])  # last column replaced by y
         self._H = np.column_stack([C, zs])
         start = np.concatenate([logistic_fit(C, self._s), [0.0]])
@@ -110,10 +146,9 @@ class ShadowVariableEstimator(_WeightedSelection):
                     "shadow variable is strongly related to the outcome"
                 )
         self._theta_sel = sol.x
-        names = ["const", *self._c_names[1:], *([treatment] if treatment else []), outcome]
+        treat = [str(data.treatment)] if self._t is not None else []
+        names = ["const", *data.covariate_names, *treat, data.outcome]
         self.selection_coef_ = pd.Series(sol.x, index=names)
-        self._finish()
-        return self
 
     def _selection_prob(self, theta: np.ndarray) -> np.ndarray:
         return expit(self._D[:, :-1] @ theta[:-1] + theta[-1] * self._y)

@@ -1,0 +1,33 @@
+"""The worked examples behind ``deepcause demo`` and ``examples/*.py``, one module per section.
+
+Each module has a ``TITLE`` and ``main(quick=False, *, out=sys.stdout)`` that prints its section
+to ``out`` and returns its numbers (a dict, or a DataFrame for tables), so tests check the
+numbers against the truth instead of the text. :data:`SECTIONS` maps the section names of
+``deepcause demo --only NAME`` to the modules, in the order the demo runs them. The neural,
+generative and fairness sections need PyTorch (the ``deep`` extra) when they run.
+
+>>> list(SECTIONS)
+['graph', 'identification', 'estimation', 'iv', 'selection', 'neural', 'generative', 'fairness']
+>>> import io
+>>> SECTIONS["graph"].main(out=io.StringIO())["frontdoor"]
+[['tar']]
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import estimation, fairness, generative, graph, identification, iv, neural, selection
+
+__all__ = ["SECTIONS"]
+
+SECTIONS: dict[str, ModuleType] = {
+    "graph": graph,
+    "identification": identification,
+    "estimation": estimation,
+    "iv": iv,
+    "selection": selection,
+    "neural": neural,
+    "generative": generative,
+    "fairness": fairness,
+}
