@@ -1,12 +1,10 @@
-"""Shared pieces of the published benchmark designs: argument checks and truth from an SCM.
-
-The truth of an SCM-based design is obtained by intervening on the SCM itself:
+"""Truth of the published benchmark designs by intervention on their SCM (built on ``_common``).
 
 * sample truth (``ATE``, ``ATT``, ``ATC``): the units' own noiseless potential outcomes
-  ``mu0``/``mu1``, i.e. the SCM propagated from the units' noise under ``do(t=0)`` and
-  ``do(t=1)`` with the outcome's (additive, mean-zero) noise set to zero;
+  ``mu0``/``mu1`` (:func:`~deepcause.simulate._common.noiseless` under ``do(t=0)``/``do(t=1)``:
+  the SCM propagated from the units' noise with the outcome's additive noise set to zero);
 * population truth (``ATE_pop``, ``ATT_pop``, ``ATC_pop``, ``E[Y(1)]_pop``, ``E[Y(0)]_pop``):
-  a large fresh draw propagated under ``do(t=1)`` and ``do(t=0)`` with common random numbers.
+  a fresh draw of ``pop_n`` units under ``do(t=1)`` and ``do(t=0)`` with common random numbers.
 
 >>> from deepcause.simulate.scm import SCM, Node, uniform
 >>> scm = SCM([Node("x"), Node("t", ("x",), lambda p, u: (u < 0.5).astype(float), uniform(0, 1)),
@@ -25,86 +23,41 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from ..datasets.loaders import CausalDataset
+from ..datasets import CausalDataset
 from ..exceptions import DataValidationError
+from ._common import POP_N, average_effects, noiseless
 from .scm import SCM
 
-__all__ = [
-    "check_choice",
-    "check_int",
-    "check_number",
-    "effects",
-    "intercept_for_share",
-    "scm_dataset",
-    "POP_N",
-]
-
-POP_N = 200_000
+__all__ = ["check_real", "check_share", "intercept_for_share", "scm_dataset"]
 
 
-def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
-    """Refuse ``value`` unless it is one of ``allowed`` (the message lists them).
+def check_real(name: str, value: Any) -> float:
+    """``value`` as a finite float of either sign (bools and strings refused).
 
     Examples
     --------
-    >>> check_choice("setting", "A", ("A", "B"))
-    'A'
-    """
-    if not isinstance(value, str | int | float) or value not in allowed:
-        shown = ", ".join(repr(a) for a in allowed)
-        raise DataValidationError(f"{name} must be one of {shown}; got {value!r}")
-    return value
-
-
-def check_int(name: str, value: Any, minimum: int) -> int:
-    """Refuse anything but an integer ``>= minimum`` (booleans included).
-
-    Examples
-    --------
-    >>> check_int("n", 10, 2)
-    10
-    """
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise DataValidationError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def check_number(
-    name: str, value: Any, minimum: float | None = None, strict: bool = False
-) -> float:
-    """Refuse a non-finite number, or one below ``minimum`` (at or below it when ``strict``).
-
-    Examples
-    --------
-    >>> check_number("sigma", 1, minimum=0.0)
-    1.0
+    >>> check_real("effect", -2)
+    -2.0
     """
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise DataValidationError(f"{name} must be a number; got {value!r}")
-    v = float(value)
-    bad = not np.isfinite(v) or (minimum is not None and (v <= minimum if strict else v < minimum))
-    if bad:
-        bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
-        raise DataValidationError(f"{name} must be a finite number{bound}; got {value!r}")
-    return v
+        raise DataValidationError(f"{name} must be a finite number; got {value!r}")
+    if not np.isfinite(float(value)):
+        raise DataValidationError(f"{name} must be a finite number; got {value!r}")
+    return float(value)
 
 
-def effects(mu0: np.ndarray, mu1: np.ndarray, t: np.ndarray, suffix: str = "") -> dict[str, float]:
-    """``ATE``/``ATT``/``ATC`` (with ``suffix``) as means of ``mu1 - mu0`` over the groups.
+def check_share(name: str, value: Any) -> float:
+    """``value`` as a float strictly between 0 and 1.
 
     Examples
     --------
-    >>> effects(np.zeros(4), np.array([1.0, 1, 3, 3]), np.array([0, 0, 1, 1]))
-    {'ATE': 2.0, 'ATT': 3.0, 'ATC': 1.0}
+    >>> check_share("treated_share", 0.35)
+    0.35
     """
-    tau = np.asarray(mu1, float) - np.asarray(mu0, float)
-    t = np.asarray(t)
-    nan = float("nan")
-    return {
-        f"ATE{suffix}": float(tau.mean()),
-        f"ATT{suffix}": float(tau[t == 1].mean()) if (t == 1).any() else nan,
-        f"ATC{suffix}": float(tau[t == 0].mean()) if (t == 0).any() else nan,
-    }
+    share = check_real(name, value)
+    if not 0.0 < share < 1.0:
+        raise DataValidationError(f"{name} must be in (0, 1); got {value!r}")
+    return share
 
 
 def intercept_for_share(score: np.ndarray, share: float) -> float:
@@ -119,13 +72,12 @@ def intercept_for_share(score: np.ndarray, share: float) -> float:
 
 
 def _potential(
-    scm: SCM, noise: dict[str, np.ndarray], treatment: str, outcome: str
-) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """(y under do(t=0), y under do(t=1), natural values) for the same noise."""
-    natural = scm.propagate(noise)
-    y0 = scm.propagate(noise, do={treatment: 0})[outcome]
-    y1 = scm.propagate(noise, do={treatment: 1})[outcome]
-    return y0, y1, natural
+    scm: SCM, noise: dict[str, np.ndarray], treatment: str, outcome: str, silent: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome under ``do(t=0)`` and ``do(t=1)`` for the same noise (``silent`` noise at 0)."""
+    y0 = noiseless(scm, noise, silent, {treatment: 0})[outcome]
+    y1 = noiseless(scm, noise, silent, {treatment: 1})[outcome]
+    return y0, y1
 
 
 def scm_dataset(
@@ -138,37 +90,43 @@ def scm_dataset(
     treatment: str = "t",
     outcome: str = "y",
     pop_n: int = POP_N,
-    extras: dict[str, Any] | None = None,
 ) -> CausalDataset:
     """Draw ``n`` units from ``scm`` and return them with truth obtained by intervening on it.
 
-    The outcome node must add its own noise (mean zero) to its mean: ``mu0``/``mu1`` are the
-    outcome under ``do(treatment=0/1)`` with that noise set to zero. ``extras`` gets the SCM
-    (``"scm"``), the latent nodes' values of the drawn units (``"latent"``) and ``extras``.
+    The outcome node must add its own mean-zero noise to its mean: ``mu0``/``mu1`` are the
+    outcome under ``do(treatment=0/1)`` with that noise set to zero. The data set carries the
+    SCM (``ds.scm``); ``extras`` holds ``mu0``, ``mu1`` and the latent nodes' values of the
+    drawn units (``extras["latent"]``).
+
+    Examples
+    --------
+    >>> from deepcause.simulate.scm import SCM, Node
+    >>> scm = SCM([Node("x"), Node("t", ("x",), lambda p, u: (u > p["x"]).astype(float)),
+    ...            Node("y", ("x", "t"), lambda p, u: p["x"] * (1 + p["t"]) + u)])
+    >>> ds = scm_dataset(scm, 500, 1, covariates=("x",), description="toy", pop_n=200_000)
+    >>> round(ds.truth["ATE_pop"], 1), bool(ds.truth["ATT"] < 0 < ds.truth["ATC"])
+    (0.0, True)
     """
     rng = np.random.default_rng(random_state)
     noise = scm.sample_noise(n, rng)
-    quiet = {**noise, outcome: np.zeros_like(noise[outcome])}
-    mu0, mu1, _ = _potential(scm, quiet, treatment, outcome)
+    mu0, mu1 = _potential(scm, noise, treatment, outcome, (outcome,))
     values = scm.propagate(noise)
     t = values[treatment].astype(np.int64)
-    frame = scm.to_frame(values)
-    data = frame[[treatment, outcome, *covariates]].astype({treatment: np.int64})
-    truth = effects(mu0, mu1, t)
+    data = scm.to_frame(values)[[treatment, outcome, *covariates]].astype({treatment: np.int64})
+    truth = average_effects(mu1 - mu0, t)
     pop_noise = scm.sample_noise(pop_n, rng)
-    y0, y1, natural = _potential(scm, pop_noise, treatment, outcome)
-    truth.update(effects(y0, y1, natural[treatment], suffix="_pop"))
+    y0, y1 = _potential(scm, pop_noise, treatment, outcome, ())
+    pop = average_effects(y1 - y0, scm.propagate(pop_noise)[treatment])
+    truth.update({f"{k}_pop": v for k, v in pop.items()})
     truth["E[Y(1)]_pop"] = float(y1.mean())
     truth["E[Y(0)]_pop"] = float(y0.mean())
     latent = {k: values[k] for k in scm.order if scm.nodes[k].latent}
+    roles = {"treatment": treatment, "outcome": outcome, "covariates": list(covariates)}
     return CausalDataset(
-        data=data,
-        treatment=treatment,
-        outcome=outcome,
-        covariates=tuple(covariates),
-        truth=truth,
-        mu0=mu0,
-        mu1=mu1,
+        data,
+        roles,
+        truth,
+        scm=scm,
+        extras={"mu0": mu0, "mu1": mu1, "latent": latent},
         description=description,
-        extras={"scm": scm, "latent": latent, **(extras or {})},
     )

@@ -30,9 +30,9 @@ import functools
 import numpy as np
 from scipy.special import expit
 
-from ..datasets.loaders import CausalDataset
-from ..exceptions import DataValidationError
-from ._truth import POP_N, check_choice, check_int, check_number, intercept_for_share, scm_dataset
+from ..datasets import CausalDataset
+from ._common import POP_N, check_choice, check_int
+from ._truth import check_share, intercept_for_share, scm_dataset
 from .scm import SCM, Node, gumbel, uniform
 
 __all__ = ["make_acic", "acic_scm"]
@@ -122,9 +122,7 @@ def acic_scm(
     check_choice("heterogeneity", heterogeneity, tuple(_HETEROGENEITY))
     check_choice("overlap", overlap, tuple(_KAPPA))
     check_choice("treatment", treatment, ("linear", "nonlinear"))
-    share = check_number("treated_share", treated_share, minimum=0.0, strict=True)
-    if share >= 1.0:
-        raise DataValidationError(f"treated_share must be in (0, 1); got {treated_share!r}")
+    share = check_share("treated_share", treated_share)
     kappa, h = _KAPPA[overlap], _HETEROGENEITY[heterogeneity]
     a = _intercept(treatment, kappa, share)
     u01 = uniform(0, 1)
@@ -171,8 +169,8 @@ def make_acic(
         Columns ``t, y, x1..x10``. Truth from intervening on the SCM: sample
         ``ATE``/``ATT``/``ATC`` from the units' noiseless potential outcomes ``mu0``/``mu1``,
         population ``ATE_pop``/``ATT_pop``/``ATC_pop`` from ``pop_n`` fresh units under
-        ``do(t=1)`` and ``do(t=0)``. ``extras``: the SCM and the latent values (propensity
-        ``e``, ``mu0``, ``tau``) of the drawn units.
+        ``do(t=1)`` and ``do(t=0)``. ``ds.scm`` is the SCM; ``extras``: ``mu0``, ``mu1`` and
+        ``latent`` (the propensity ``e``, ``mu0``, ``tau`` nodes of the drawn units).
 
     Examples
     --------
@@ -183,7 +181,7 @@ def make_acic(
     >>> make_acic(100, overlap="none")
     Traceback (most recent call last):
     ...
-    deepcause.exceptions.DataValidationError: overlap must be one of 'full', 'limited'; got 'none'
+    deepcause.exceptions.DataValidationError: overlap must be 'full' or 'limited'; got 'none'
     """
     n = check_int("n", n, 2)
     pop_n = check_int("pop_n", pop_n, 2)

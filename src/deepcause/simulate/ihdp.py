@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..datasets.loaders import CausalDataset
-from ._truth import check_choice, check_number, effects
+from ..datasets import CausalDataset
+from ._common import average_effects, check_choice, check_number
+from ._truth import check_real
 
 __all__ = ["make_ihdp", "ihdp_covariates", "IHDP_CONTINUOUS", "IHDP_BINARY"]
 
@@ -134,8 +135,8 @@ def make_ihdp(
         ``mu1 - mu0`` (the conditional effects the IHDP literature scores against); the 747 units
         are the whole population, so ``ATE_pop``/``ATT_pop``/``ATC_pop`` equal them;
         ``ATE_noisy``/``ATT_noisy`` use the noisy potential outcomes (Hill's sample effects).
-        ``extras``: ``y_cfactual`` (the noisy other potential outcome), ``beta`` and, for B,
-        ``omega``.
+        ``extras``: ``mu0``, ``mu1``, ``y_cfactual`` (the noisy other potential outcome),
+        ``beta`` and, for B, ``omega``. No SCM (``ds.scm`` is None): the covariates are real.
 
     Examples
     --------
@@ -148,34 +149,31 @@ def make_ihdp(
     >>> make_ihdp("C")
     Traceback (most recent call last):
     ...
-    deepcause.exceptions.DataValidationError: setting must be one of 'A', 'B'; got 'C'
+    deepcause.exceptions.DataValidationError: setting must be 'A' or 'B'; got 'C'
     """
     check_choice("setting", setting, ("A", "B"))
-    sigma = check_number("sigma", sigma, minimum=0.0)
-    effect = check_number("effect", effect)
+    sigma = check_number("sigma", sigma, 0.0)
+    effect = check_real("effect", effect)
     rng = np.random.default_rng(random_state)
     t, X = _hill_sample()
     mu0, mu1, coefs = _surface(setting, X, t, rng, effect)
     y0 = mu0 + sigma * rng.standard_normal(len(t))
     y1 = mu1 + sigma * rng.standard_normal(len(t))
-    truth = effects(mu0, mu1, t)
+    truth = average_effects(mu1 - mu0, t)
     truth.update({f"{k}_pop": truth[k] for k in ("ATE", "ATT", "ATC")})
-    noisy = effects(y0, y1, t, suffix="_noisy")
-    truth.update({k: noisy[k] for k in ("ATE_noisy", "ATT_noisy")})
+    noisy = average_effects(y1 - y0, t)
+    truth.update({f"{k}_noisy": noisy[k] for k in ("ATE", "ATT")})
     data = pd.DataFrame(X.copy(), columns=list(_COVARIATES))
     data.insert(0, "y", np.where(t == 1, y1, y0))
     data.insert(0, "t", t)
+    roles = {"treatment": "t", "outcome": "y", "covariates": list(_COVARIATES)}
     return CausalDataset(
-        data=data,
-        treatment="t",
-        outcome="y",
-        covariates=_COVARIATES,
-        truth=truth,
-        mu0=mu0,
-        mu1=mu1,
+        data,
+        roles,
+        truth,
+        extras={"mu0": mu0, "mu1": mu1, "y_cfactual": np.where(t == 1, y0, y1), **coefs},
         description=(
             f"generated IHDP replication, Hill (2011) response surface {setting} (747 units, "
             "139 treated; real covariates and treatment); truth = mean(mu1 - mu0)"
         ),
-        extras={"y_cfactual": np.where(t == 1, y0, y1), **coefs},
     )

@@ -28,8 +28,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from ..datasets.loaders import CausalDataset
-from ._truth import POP_N, check_choice, check_int, check_number, scm_dataset
+from ..datasets import CausalDataset
+from ._common import POP_N, check_choice, check_int
+from ._truth import check_real, scm_dataset
 from .scm import SCM, Node, uniform
 
 __all__ = ["make_kang_schafer", "kang_schafer_scm"]
@@ -67,7 +68,7 @@ def kang_schafer_scm(effect: float = 0.0, covariates: str = "x") -> SCM:
     >>> abs(float(df["y"].mean()) - 210) < 0.5
     True
     """
-    effect = check_number("effect", effect)
+    effect = check_real("effect", effect)
     check_choice("covariates", covariates, ("x", "z"))
     zs = [Node(f"z{i}", latent=covariates == "x") for i in range(1, 5)]
     z_names = tuple(f"z{i}" for i in range(1, 5))
@@ -112,8 +113,8 @@ def make_kang_schafer(
         Columns ``t, y`` and ``x1..x4`` (or ``z1..z4``). Truth from intervening on the SCM:
         sample ``ATE``/``ATT``/``ATC`` from the units' noiseless potential outcomes, population
         ``ATE_pop``... and ``E[Y(1)]_pop`` (about ``210 + effect``), ``E[Y(0)]_pop`` (about
-        210) from ``pop_n`` fresh units under ``do(t=1)``/``do(t=0)``. ``extras``: the SCM,
-        the latent values (``z``'s and the propensity ``e``) of the drawn units.
+        210) from ``pop_n`` fresh units under ``do(t=1)``/``do(t=0)``. ``ds.scm`` is the SCM;
+        ``extras``: ``mu0``, ``mu1`` and ``latent`` (the ``z``'s and the propensity ``e``).
 
     Examples
     --------

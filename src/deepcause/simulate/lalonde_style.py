@@ -22,9 +22,9 @@ import functools
 import numpy as np
 from scipy.special import expit
 
-from ..datasets.loaders import CausalDataset
-from ..exceptions import DataValidationError
-from ._truth import POP_N, check_int, check_number, intercept_for_share, scm_dataset
+from ..datasets import CausalDataset
+from ._common import POP_N, check_int, check_number
+from ._truth import check_share, intercept_for_share, scm_dataset
 from .scm import SCM, Node, uniform
 
 __all__ = ["make_lalonde_style", "lalonde_style_scm"]
@@ -107,10 +107,8 @@ def lalonde_style_scm(treated_share: float = 0.07, noise_sd: float = 5000.0) -> 
     >>> scm.observed[-2:]
     ('treat', 're78')
     """
-    share = check_number("treated_share", treated_share, minimum=0.0, strict=True)
-    if share >= 1.0:
-        raise DataValidationError(f"treated_share must be in (0, 1); got {treated_share!r}")
-    sd = check_number("noise_sd", noise_sd, minimum=0.0)
+    share = check_share("treated_share", treated_share)
+    sd = check_number("noise_sd", noise_sd, 0.0)
     a = _intercept(share)
     return SCM(
         [
