@@ -152,10 +152,11 @@ def test_learned_order_without_a_prior_is_a_dag():
     """Without ``concept_order`` the acyclicity constraint holds, but least squares over
     standardized labels does not orient the shadow edges correctly on this scene (the
     shadows are near-deterministic, so regressing a root on them fits better): we assert
-    only what holds, a DAG, and report the orientation in the module docs."""
+    only what holds (a DAG; not the true one, so that a future fix shows up here)."""
     ds = make_pendulum(1500, size=16, random_state=0)
     vae = CausalVAE(
         concept_dim=2, hidden_sizes=(128,), max_epochs=20, random_state=0, verbose=False
     ).fit(ds.data)
-    assert vae.history_[-1]["h"] < 1e-2
-    assert vae.learned_graph(threshold=THRESHOLD).is_acyclic()
+    assert vae.history_[-1]["h"] < 1e-2  # the acyclicity constraint holds
+    graph = vae.learned_graph(threshold=THRESHOLD)  # a CausalGraph is acyclic by construction
+    assert set(graph.directed_edges) != TRUE_EDGES  # measured: only shadow_length -> light

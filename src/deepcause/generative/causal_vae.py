@@ -21,6 +21,13 @@ concept's mechanism output moves by exactly the intervened change, so the null i
 (every concept set to its own abducted value) decodes the reconstruction: composition error
 equals reconstruction error.
 
+On the pendulum scene (:func:`deepcause.simulate.make_pendulum`) the learned concept DAG
+matches the true one (``angle, light -> shadow_length, shadow_position``, every ``|A|`` above
+0.3 exactly on the four true edges) when ``concept_order`` gives a causal order, as the
+paper's reference code does by initialising ``A``; learned from the labels alone (no order)
+the constraint gives a DAG but not the true orientation: the shadows are near-deterministic
+in the roots, so least squares prefers regressing a root on them.
+
 >>> import numpy as np
 >>> from deepcause.simulate import make_pendulum
 >>> ds = make_pendulum(300, size=16, random_state=0)
