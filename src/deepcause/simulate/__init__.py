@@ -47,6 +47,14 @@ from .iv import (
     make_demand,
     make_linear_iv,
 )
+from .pendulum import (
+    PendulumReader,
+    make_pendulum,
+    pendulum_scm,
+    render_pendulum,
+    shadow_geometry,
+    train_pendulum_readers,
+)
 from .scm import SCM, Intervention, Node, gaussian, gumbel, laplace, no_noise, student_t, uniform
 from .selection import make_selection, selection_scm
 from .shift import TEST_RATES, beta_stable, covariate_shift_scm, make_covariate_shift
@@ -106,4 +114,10 @@ __all__ = [
     "COLOR_NAMES",
     "AttributeReader",
     "train_attribute_readers",
+    "pendulum_scm",
+    "make_pendulum",
+    "render_pendulum",
+    "shadow_geometry",
+    "PendulumReader",
+    "train_pendulum_readers",
 ]
