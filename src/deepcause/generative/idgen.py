@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import BaseEstimator
 
 from .._progress import Verbose
@@ -57,10 +58,10 @@ from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
-from .districts import LatentConfoundingError
+from .districts import QUERY_ROUTES, LatentConfoundingError
 from .model import CausalGenerativeModel, _check_n
 
-__all__ = ["IDGenSampler"]
+__all__ = ["IDGenSampler", "IDGenRoute"]
 
 Values = dict[str, np.ndarray]
 
@@ -401,3 +402,75 @@ class IDGenSampler(BaseEstimator):
         keys = (n_in | cond) - self._drop(e)
         frame = pd.DataFrame({k: cols[k] for k in [*sorted(keys), *rest]})
         return self._fit_conditional(frame, rest, keys, seed_from(rng))
+
+
+class IDGenRoute:
+    """``CausalGenerativeModel(graph, latent_strategy="idgen")``: ID-GEN behind the model's API.
+
+    ``fit`` only stores the data; each query ``sample(n, do=..., given=...)`` trains (on first
+    use, then reuses) an :class:`IDGenSampler` for ``P(descendants of do | do(...), given)``,
+    the nodes whose distribution a ``do()`` changes (what the ``"joint"`` route guarantees
+    too), with the model's ``mechanisms``, ``max_epochs``, ``random_state`` and ``verbose``.
+    Non-identifiable queries raise :class:`~deepcause.exceptions.NotIdentifiableError`.
+
+    >>> from deepcause.simulate.suite import get_case
+    >>> case = get_case("bow_mediator")
+    >>> m = CausalGenerativeModel(case.graph, latent_strategy="idgen", max_epochs=10,
+    ...                           random_state=0).fit(case.sample(400, random_state=0))
+    >>> list(m.sample(50, do={"X": 1.0}, random_state=0).columns)
+    ['X', 'M', 'Y']
+    """
+
+    def __init__(self, model: CausalGenerativeModel, data: pd.DataFrame) -> None:
+        if model.node_columns:
+            raise DataValidationError(
+                "latent_strategy='idgen' takes one column per node; drop node_columns or use "
+                "latent_strategy='joint'"
+            )
+        self.model = model
+        self.graph = as_graph(model.graph)
+        require_columns(data, list(self.graph.nodes), role="node")
+        self.data = data[list(self.graph.nodes)].reset_index(drop=True)
+        self.samplers: dict[tuple[tuple[str, ...], tuple[str, ...]], IDGenSampler] = {}
+
+    def sampler(self, do: Iterable[str], given: Iterable[str]) -> IDGenSampler:
+        """The (fitted) sampler of the query with treatment ``do`` and conditioning ``given``."""
+        order = self.graph.topological_order()
+        t = tuple(v for v in order if v in set(do))
+        z = tuple(v for v in order if v in set(given))
+        if (t, z) not in self.samplers:
+            if not t:
+                raise DataValidationError(
+                    "latent_strategy='idgen' samples interventional queries: give do={node: value}"
+                )
+            self.graph.check_nodes([*t, *z], role="do/given")
+            desc = self.graph.descendants(list(t))
+            outcome = [v for v in order if v in desc and v not in t and v not in z]
+            if not outcome:
+                raise DataValidationError(f"nothing to sample: {list(t)} has no descendants")
+            m = self.model
+            s = IDGenSampler(self.graph, list(t), outcome, list(z) or None,
+                             mechanisms=m.mechanisms, max_epochs=m.max_epochs,
+                             random_state=m.random_state, verbose=m.verbose)  # fmt: skip
+            self.samplers[(t, z)] = s.fit(self.data)
+        return self.samplers[(t, z)]
+
+    def sample(
+        self,
+        n: int,
+        do: Mapping[str, Any] | None,
+        given: Mapping[str, Any] | None,
+        random_state: Any,
+    ) -> pd.DataFrame:
+        """Samples of the query's nodes (treatment, given, outcome, in graph order)."""
+        do, given = dict(do or {}), dict(given or {})
+        with torch.enable_grad():  # the model's sample() runs under no_grad; training needs it
+            s = self.sampler(do, given)
+        out = s.sample(n, do, random_state=random_state, given=given)
+        order = [v for v in self.graph.topological_order() if v in out.columns]
+        res = out[order]
+        res.attrs.update(out.attrs)
+        return res
+
+
+QUERY_ROUTES["idgen"] = IDGenRoute
