@@ -12,17 +12,27 @@ graph order) and samples by pushing samples through them:
   drops it (marginalisation);
 * a fraction ``N / D`` whose denominator marginalises part of the numerator is a conditional:
   ``N`` is sampled with the conditioning variables free, a conditional generator is trained
-  on these samples and evaluated at the requested values (trained in ``fit`` when the
-  numerator's inputs are free variables of the estimand, else at sampling time).
+  on these samples and evaluated at the requested values (trained in ``fit``, on inputs drawn
+  jointly as whole rows of the data, when the numerator's inputs are inputs of the estimand;
+  else at sampling time).
 
-Each generator is evaluated where the formula asks, which need not be where the data are (the
-napkin formula pairs ``W1`` from its marginal with a fixed ``W2``): when more than
-``SUPPORT_WARN_SHARE`` of the requested inputs of a factor lie beyond the 99.9% quantile of the
-training inputs' Mahalanobis distances, sampling warns (:class:`PositivityWarning`), as the
-samples then rest on the generator's extrapolation.
+Conditional queries ``P(y | do(x), z)`` (``given=``) are identified by IDC; its estimand is such
+a fraction, so the same machinery samples them (``sample(n, do=..., given=...)``).
 
-Variables the estimand leaves free besides the treatment (e.g. ``W2`` in the napkin formula,
-which holds for any value) are drawn from their observed joint distribution.
+Merge: factors that share variables share one generator: ``P(A | B)`` is read off the chained
+generator of ``P(A, A' | B)`` when ``A`` comes first in graph order (the napkin's denominator
+``P(X | W1, W2)`` from its numerator ``P(X, Y | W1, W2)``).
+
+Support: variables the estimand leaves free besides the treatment and ``given`` (``W2`` in
+the napkin formula, which holds for any value) are drawn from the data, and a top-level
+fraction's generator is trained *without* them (valid because the estimand does not depend on
+them): it is then queried at ``do(X = x)`` alone, on its training support, instead of at ``x``
+paired with an unrelated ``W2``. This cut the napkin bias from 0.17 to about 0.05 s.d.
+(additive) and from 0.24 to 0.01 s.d. (flow) on the generative suite. The factors inside the
+numerator are still evaluated where the formula asks (the napkin pairs ``W1`` from its marginal
+with a fixed ``W2``; no identity avoids that), so when more than ``SUPPORT_WARN_SHARE`` of the
+requested inputs of a factor lie beyond the 99.9% quantile of the training inputs' Mahalanobis
+distances, ``fit``/``sample`` warn (:class:`PositivityWarning`).
 
 When to use which route: :class:`~deepcause.generative.CausalGenerativeModel` with bidirected
 edges trains the district-wise neural causal model once and samples any identifiable ``do()``

@@ -88,7 +88,8 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
     Parameters: ``graph`` (CausalGraph or text), ``mechanisms`` (``"auto"``, a mechanism name
     for all continuous nodes, or a dict per node), ``node_columns`` (vector nodes),
     ``max_epochs`` (overrides the mechanisms' default when not None), ``latent_strategy``
-    (district strategy for bidirected edges: ``"joint"`` or a ``DistrictStrategy`` subclass), ``device`` (``"auto"``: CUDA when present),
+    (district strategy for bidirected edges: ``"joint"``, a ``DistrictStrategy`` subclass, or
+    ``"idgen"``: per-query ID-GEN, :class:`~deepcause.generative.idgen.IDGenRoute`), ``device`` (``"auto"``: CUDA when present),
     ``random_state`` and ``verbose`` (progress bars). ``max_epochs=0`` and other values outside
     ``_parameter_constraints`` are refused by ``fit``.
     """
