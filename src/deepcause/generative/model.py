@@ -68,7 +68,12 @@ from ..exceptions import (
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ._encoding import DoSpec, apply_shift, infer_spec, is_discrete_column, parse_do
-from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
+from .districts import (
+    QUERY_ROUTES,
+    DistrictStrategy,
+    LatentConfoundingError,
+    district_strategy_class,
+)
 from .io import read_model, save_model
 from .mechanisms import CategoricalMechanism, Mechanism, make_mechanism
 
@@ -83,7 +88,8 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
     Parameters: ``graph`` (CausalGraph or text), ``mechanisms`` (``"auto"``, a mechanism name
     for all continuous nodes, or a dict per node), ``node_columns`` (vector nodes),
     ``max_epochs`` (overrides the mechanisms' default when not None), ``latent_strategy``
-    (district strategy for bidirected edges: ``"joint"`` or a ``DistrictStrategy`` subclass), ``device`` (``"auto"``: CUDA when present),
+    (district strategy for bidirected edges: ``"joint"``, a ``DistrictStrategy`` subclass, or
+    ``"idgen"``: per-query ID-GEN, :class:`~deepcause.generative.idgen.IDGenRoute`), ``device`` (``"auto"``: CUDA when present),
     ``random_state`` and ``verbose`` (progress bars). ``max_epochs=0`` and other values outside
     ``_parameter_constraints`` are refused by ``fit``.
     """
@@ -122,6 +128,10 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
         """Train every node's mechanism on the observational ``data``; returns ``self``."""
         self._validate_params()
         df = require_dataframe(data)
+        if isinstance(self.latent_strategy, str) and self.latent_strategy in QUERY_ROUTES:
+            self.route_ = QUERY_ROUTES[self.latent_strategy](self, df)  # e.g. "idgen"
+            return self
+        self.route_ = None
         graph = as_graph(self.graph)
         self.graph_ = graph
         self.order_ = graph.topological_order()
@@ -221,6 +231,11 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
 
     # ================================================================== encoding helpers
     def _check_fitted(self) -> None:
+        if getattr(self, "route_", None) is not None:
+            raise LatentConfoundingError(
+                f"latent_strategy={self.latent_strategy!r} answers sample(n, do=..., given=...) "
+                "only; use latent_strategy='joint' for counterfactuals, log_prob and save"
+            )
         if not hasattr(self, "mechanisms_"):
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit(data) first"
@@ -299,14 +314,25 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
         random_state: Any = None,
         remove_edges: Iterable[tuple[str, str]] | None = None,
         allow_unidentified: bool = False,
+        given: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
         """``n`` samples from the observational (``do=None``) or interventional distribution.
 
         ``do`` maps nodes to a value, an array of ``n`` values, or a callable shift applied to
         the node's natural value. ``remove_edges`` (DECAF-style fair generation) cuts edges
         ``(parent, child)`` at generation time: the child sees an independent draw of the parent
-        from its generated marginal instead of the unit's own value.
+        from its generated marginal instead of the unit's own value. ``given`` (conditional
+        queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node) needs
+        ``latent_strategy="idgen"``.
         """
+        if getattr(self, "route_", None) is not None:
+            return self.route_.sample(n, do, given, random_state)
+        if given:
+            raise DataValidationError(
+                "given= (a conditional query P(y | do(x), z)) is answered by "
+                "latent_strategy='idgen'; refit with CausalGenerativeModel(graph, "
+                "latent_strategy='idgen')"
+            )
         self._check_fitted()
         n = _check_n(n)
         identified = None
