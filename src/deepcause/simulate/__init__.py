@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ._readers import AttributeReader, train_attribute_readers
 from ._render import COLOR_NAMES, PALETTE, read_color, read_digit, render_digits
+from .acic import acic_scm, make_acic
 from .backdoor import (
     backdoor_scm,
     make_confounded_binary,
@@ -24,6 +25,7 @@ from .backdoor import (
     make_nonlinear_confounded,
 )
 from .frontdoor import frontdoor_scm, make_frontdoor
+from .ihdp import ihdp_covariates, make_ihdp
 from .images import (
     ImageSCM,
     RenderSpec,
@@ -47,6 +49,8 @@ from .iv import (
     make_demand,
     make_linear_iv,
 )
+from .kang_schafer import kang_schafer_scm, make_kang_schafer
+from .lalonde_style import lalonde_style_scm, make_lalonde_style
 from .pendulum import (
     PendulumReader,
     make_pendulum,
@@ -61,6 +65,14 @@ from .shift import TEST_RATES, beta_stable, covariate_shift_scm, make_covariate_
 from .suite import FAMILIES, GRAPHS, LATENT_CASES, SimulatorCase, get_case, simulator_suite
 
 __all__ = [
+    "make_ihdp",
+    "ihdp_covariates",
+    "make_kang_schafer",
+    "kang_schafer_scm",
+    "make_acic",
+    "acic_scm",
+    "make_lalonde_style",
+    "lalonde_style_scm",
     "SCM",
     "Node",
     "Intervention",
