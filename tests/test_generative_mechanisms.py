@@ -17,7 +17,7 @@ from deepcause.generative import (
 )
 from deepcause.generative.io import load_mechanism, save_mechanism
 from deepcause.generative.mechanisms import make_mechanism, mechanism_from_config
-from deepcause.testing import check_mechanism
+from deepcause.testing.mechanisms import check_mechanism
 
 EULER = 0.5772156649
 

@@ -38,9 +38,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..estimate.api import _check_graph_columns, default_method
+from ..estimate.refute import refute
 from ..estimate.refute.negative import negative_controls
+from ..estimate.registry import get_estimator_class
 from ..exceptions import DataValidationError, EstimandNotSupportedError
 from ..graph.causal_graph import CausalGraph
+from ..identification.algorithm import identify
 from ._graph_args import add_graph_arguments, graph_from_args
 from ._io import add_table_arguments, non_negative_int, open_unit_float, positive_int, read_table
 
@@ -98,11 +102,6 @@ def _plan(args: argparse.Namespace, nco: str | None, nce: str | None) -> dict[st
 
 
 def _run(args: argparse.Namespace) -> tuple[Any, list[Any], list[str]]:
-    from ..estimate.api import _check_graph_columns, default_method
-    from ..estimate.refute import refute
-    from ..estimate.registry import get_estimator_class
-    from ..identification.algorithm import identify
-
     data = read_table(args.data, sep=args.sep, encoding=args.encoding)
     graph = _graph(args, data)
     _check_graph_columns(graph, data, "error" if args.strict else "ignore")

@@ -20,17 +20,6 @@ control, population, X)`` and optionally ``_mean(treatment, population)`` return
 :class:`~deepcause.results.EffectEstimate`. Each class declares the roles it takes
 (``_roles``), the populations it can target (``_populations``) and its hyper-parameters'
 constraints (``_parameter_constraints``, validated in ``fit``).
-
->>> from deepcause.estimate import IPW
->>> from deepcause.simulate import make_confounded_binary
->>> df = make_confounded_binary(1000, random_state=0, population_truth=False).data
->>> est = IPW().fit(df, treatment="t", outcome="y", covariates=["x1", "x2", "x3"])
->>> est.effect(treatment=1, control=0).query
-'E[y | do(t=1)] − E[y | do(t=0)]'
->>> IPW().fit(df, treatment="t", outcome="y", instruments=["x1"])
-Traceback (most recent call last):
-...
-deepcause.exceptions.DataValidationError: IPW.fit does not take instruments=; its roles are treatment=, outcome=, covariates=
 """
 
 from __future__ import annotations
@@ -85,7 +74,21 @@ def _array_columns(key: str, value: Any) -> tuple[list[str], np.ndarray]:
 
 
 class EffectEstimator(ParameterValidationMixin, BaseEstimator):
-    """Base class of every causal-effect estimator (see the module docstring for the contract)."""
+    """Base class of every causal-effect estimator (see the module docstring for the contract).
+
+    Examples
+    --------
+    >>> from deepcause.estimate import IPW
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(1000, random_state=0, population_truth=False).data
+    >>> est = IPW().fit(df, treatment="t", outcome="y", covariates=["x1", "x2", "x3"])
+    >>> est.effect(treatment=1, control=0).query
+    'E[y | do(t=1)] − E[y | do(t=0)]'
+    >>> IPW().fit(df, treatment="t", outcome="y", instruments=["x1"])
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: IPW.fit does not take instruments=; its roles are treatment=, outcome=, covariates=
+    """
 
     _roles: ClassVar[tuple[str, ...]] = ("treatment", "outcome", "covariates")
     _populations: ClassVar[tuple[str, ...]] = ("all",)

@@ -81,6 +81,13 @@ def main(
 
     ``table`` is a DataFrame indexed by estimator (ATT, 95% interval, balance, effective
     sample size); ``plot`` saves overlap and balance plots of the AIPW fit (needs matplotlib).
+
+    Examples
+    --------
+    >>> import io
+    >>> res = main(quick=True, out=io.StringIO())
+    >>> round(res["truth"])  # the experimental ATT the estimators are judged against
+    1794
     """
     ds = load_lalonde("psid")
     truth = ds.truth["ATT"]

@@ -104,7 +104,14 @@ def _errors(out: TextIO) -> list[str]:
 
 
 def main(quick: bool = False, *, out: TextIO = sys.stdout) -> dict[str, Any]:
-    """Print the graph examples; return the sets found (``quick`` changes nothing: all exact)."""
+    """Print the graph examples; return the sets found (``quick`` changes nothing: all exact).
+
+    Examples
+    --------
+    >>> import io
+    >>> main(out=io.StringIO())["adjustment"]["minimal"]
+    ['Z1', 'Z3']
+    """
     res = _adjustment(out)
     res["frontdoor"] = _frontdoor(out)
     res.update(_instruments(out))

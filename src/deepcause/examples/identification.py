@@ -191,6 +191,13 @@ def main(quick: bool = False, *, out: TextIO = sys.stdout, seed: int = 0) -> dic
     ``quick`` uses 3,000 samples per simulated case and 30 bootstrap resamples (else 20,000
     and 200). Each simulated case returns ``{x value: {"estimate", "std_error", "truth"}}``
     plus ``identified`` (and ``kind``); the bow returns the crude and true probabilities.
+
+    Examples
+    --------
+    >>> import io
+    >>> res = main(quick=True, out=io.StringIO())
+    >>> round(res["kidney"]["A"]["estimate"], 3), res["kidney"]["A"]["crude"]  # Simpson's paradox
+    (0.833, 0.78)
     """
     settings = (
         {"n": 3000, "n_boot": 30, "seed": seed}

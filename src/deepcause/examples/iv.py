@@ -130,5 +130,12 @@ def _demand(quick: bool, out: TextIO) -> dict[str, float]:
 
 def main(quick: bool = False, *, out: TextIO = sys.stdout) -> dict[str, Any]:
     """Print the IV examples; return the Card estimates, the graph check and the demand MSEs
-    (``quick``: 1,500 instead of 3,000 demand samples)."""
+    (``quick``: 1,500 instead of 3,000 demand samples).
+
+    Examples
+    --------
+    >>> import io
+    >>> round(main(quick=True, out=io.StringIO())["card"]["2sls"], 4)  # Card (1995): 0.1315
+    0.1315
+    """
     return {"card": _card(out), "graph": _graph(out), "demand": _demand(quick, out)}

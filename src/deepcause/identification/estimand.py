@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..exceptions import DataValidationError, QueryError
 from ._names import _latex_name, _sorted
-from .evaluate import Context, Prepared, prepare, py_value, value_index
+from .evaluate import Context, Factor, Prepared, prepare, py_value, value_index
 from .expressions import (
     ONE,
     Expression,
@@ -289,8 +289,7 @@ class Estimand:
         >>> est.evaluate(t, {"X": 1}).round(4).tolist()
         [0.2475, 0.7525]
         """
-        needed = set(self.variables)
-        prepared = prepare(data, needed, weights)
+        prepared = prepare(data, set(self.variables), weights)
         tpos = self._positions(prepared, treatment_values, self.treatment, "treatment")
         gpos: dict[str, int] = {}
         if given_values is not None:
@@ -298,9 +297,26 @@ class Estimand:
                 raise QueryError("given_values were passed but the query has no given variables")
             gpos = self._positions(prepared, given_values, self.given, "given")
         ctx = Context(prepared)
-        factor = ctx.eval(self.expression)
-        fixed = {**tpos, **gpos}
         keep = list(self.outcome) + [g for g in self.given if g not in gpos]
+        arr = self._arrange(ctx.eval(self.expression), {**tpos, **gpos}, keep, prepared)
+        if np.isnan(arr).any():
+            raise DataValidationError(self._positivity_message(ctx, treatment_values, gpos))
+        label = _query_text(
+            [f"{k}={treatment_values[k]}" for k in self.treatment],
+            self.outcome,
+            [f"{k}={given_values[k]}" for k in self.given] if given_values else self.given,
+        )
+        index = value_index([prepared.domains[v] for v in keep], keep)
+        return pd.Series(arr.reshape(-1), index=index, name=label)
+
+    def _arrange(
+        self, factor: Factor, fixed: Mapping[str, int], keep: list[str], prepared: Prepared
+    ) -> np.ndarray:
+        """The factor's array at the ``fixed`` value positions, with axes in ``keep`` order.
+
+        Variables in ``keep`` the factor lacks are broadcast; the remaining ones (which the
+        answer provably does not depend on) are averaged out (see :meth:`_average_out`).
+        """
         arr, names = factor.arr, list(factor.vars)
         index = tuple(fixed[v] if v in fixed else slice(None) for v in names)
         arr = arr[index] if names else arr
@@ -317,15 +333,7 @@ class Estimand:
         arr = np.transpose(arr, [names.index(v) for v in keep + extras])
         if extras:
             arr = self._average_out(arr, prepared.marginal(tuple(extras)), len(self.outcome))
-        if np.isnan(arr).any():
-            raise DataValidationError(self._positivity_message(ctx, treatment_values, gpos))
-        label = _query_text(
-            [f"{k}={treatment_values[k]}" for k in self.treatment],
-            self.outcome,
-            [f"{k}={given_values[k]}" for k in self.given] if given_values else self.given,
-        )
-        index = value_index([prepared.domains[v] for v in keep], keep)
-        return pd.Series(arr.reshape(-1), index=index, name=label)
+        return arr
 
     @staticmethod
     def _average_out(arr: np.ndarray, weights: np.ndarray, n_outcome: int) -> np.ndarray:

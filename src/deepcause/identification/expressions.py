@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..exceptions import QueryError
+from ._groups import connected_groups
 from ._names import _SYMBOLS, _names_text, _sorted
 from .evaluate import Context, Factor, prepare, value_index
 
@@ -480,27 +481,9 @@ def _simp_sum(e: Sum, memo: _Memo) -> Expression:
     stable = len(bound) == n_bound  # no term changed: the regrouped result is final
     outside += [f for f in inside if not (f._free & bound)]  # type: ignore[attr-defined]
     inside = [f for f in inside if f._free & bound]  # type: ignore[attr-defined]
-    # split into independent groups: Σ_{a,b} f(a) g(b) = Σ_a f(a) Σ_b g(b) (union-find)
-    root: dict[str, str] = {}
-
-    def find(v: str) -> str:
-        while root.get(v, v) != v:
-            v = root[v]
-        return v
-
-    keys = []
-    for f in inside:
-        vs = list(f._free & bound)  # type: ignore[attr-defined]
-        r0 = find(vs[0])
-        for v in vs[1:]:
-            r = find(v)
-            if r != r0:
-                root[r] = r0
-        keys.append(vs[0])
-    grouped: dict[str, list[Expression]] = {}
-    for f, k in zip(inside, keys, strict=True):
-        grouped.setdefault(find(k), []).append(f)
-    groups = [(frozenset().union(*(f._free for f in fs)) & bound, fs) for fs in grouped.values()]  # type: ignore[attr-defined]
+    # split into independent groups: Σ_{a,b} f(a) g(b) = Σ_a f(a) Σ_b g(b)
+    grouped = connected_groups(inside, [f._free & bound for f in inside])  # type: ignore[attr-defined]
+    groups = [(frozenset().union(*(f._free for f in fs)) & bound, fs) for fs in grouped]  # type: ignore[attr-defined]
     # textbook order inside a sum: terms that depend on more outer variables first, sums last
     sums: list[Expression] = [
         Sum._make(

@@ -293,34 +293,26 @@ def build_report(
     treatment, outcome : str
         Column names.
     method : str, optional
-        Estimator name as in :func:`~deepcause.estimate.estimate_effect` (IV methods such as
-        ``"2sls"`` go through :func:`~deepcause.estimate.iv.estimate_iv_effect`).
+        Estimator name as in :func:`~deepcause.estimate.estimate_effect`, or an IV method
+        (``"2sls"``, ...) as in :func:`~deepcause.estimate.iv.estimate_iv_effect`.
     population : {"all", "treated", "controls", "overlap"}, default "all"
         Whose effect.
     treatment_value, control_value : default 1 and 0
         The contrast.
     instruments, covariates : list of str, optional
         For IV methods: the instruments (default: found in the graph) and exogenous covariates.
-    bootstrap : int, default 0
-        Bootstrap resamples for the interval.
+    bootstrap, n_simulations : int, default 0 and 20
+        Bootstrap resamples for the interval; refits per refuter.
     refute : bool, default True
         Run the refuters (back-door estimates only).
     refuters : list of str, optional
-        Refuter names (default :data:`DEFAULT_REFUTERS` plus the negative controls the graph
-        names).
-    n_simulations : int, default 20
-        Refits per refuter.
-    alpha : float, default 0.05
-        Level of the intervals and checks.
-    random_state : int or None, default 0
-        Seed of the estimator, the bootstrap and the refuters.
+        Refuter names (default :data:`DEFAULT_REFUTERS` plus the graph's negative controls).
+    alpha, random_state : float and int or None, default 0.05 and 0
+        Level of the intervals and checks; seed of the estimator, bootstrap and refuters.
     extra_columns : {"ignore", "error"}, default "ignore"
         Data columns that are not graph nodes.
-    title : str, optional
-        The report's title.
-    code : str, optional
-        The code or command shown as having produced the report (default: this call, with the
-        data named ``data`` and identified by its fingerprint).
+    title, code : str, optional
+        The title, and the code shown as making the report (default: this call on ``data``).
 
     Returns
     -------
@@ -340,29 +332,39 @@ def build_report(
     ['Causal graph', 'Estimand', 'Estimate', 'Diagnostics', 'Refutations', 'Sensitivity', 'Reproduce']
     >>> path = rep.save(pathlib.Path(tempfile.mkdtemp()) / "report.html")
     """
-    data = require_dataframe(data)
-    g = None if graph is None else as_graph(graph)
+    opts = {k: v for k, v in locals().items() if k in _DEFAULTS}  # in _DEFAULTS' order
+    data, g = require_dataframe(data), None if graph is None else as_graph(graph)
     roles = {"treatment": treatment, "outcome": outcome}
-    opts = dict(
-        method=method,
-        population=population,
-        treatment_value=treatment_value,
-        control_value=control_value,
-        instruments=instruments,
-        covariates=covariates,
-        bootstrap=bootstrap,
-        refute=refute,
-        refuters=refuters,
-        n_simulations=n_simulations,
-        alpha=alpha,
-        random_state=random_state,
-        extra_columns=extra_columns,
-    )
+    est, sections, caught = _run(data, g, roles, opts)
+    report = _assemble(data, g, est, roles, opts, sections, caught, title, code)
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=2)
+    return report
+
+
+def _run(
+    data: pd.DataFrame, g: Any, roles: dict[str, Any], opts: dict[str, Any]
+) -> tuple[EffectEstimate, list[Section], list[warnings.WarningMessage]]:
+    """Estimate, refute and lay out the sections, recording every warning raised."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est = _estimate(data, g, roles, opts)
-        results, reason = _refutations(data, g, est, opts)
-        sections = _sections(data, g, est, roles, opts, results, reason)
+        sections = _sections(data, g, est, roles, opts, *_refutations(data, g, est, opts))
+    return est, sections, caught
+
+
+def _assemble(
+    data: pd.DataFrame,
+    g: Any,
+    est: EffectEstimate,
+    roles: dict[str, Any],
+    opts: dict[str, Any],
+    sections: list[Section],
+    caught: list[warnings.WarningMessage],
+    title: str | None,
+    code: str | None,
+) -> Report:
+    """The report from its sections, plus the warnings caught and the code to rerun it."""
     notes = sorted({str(w.message) for w in caught})
     if code is None:
         shown = {k: v for k, v in {**roles, **opts}.items() if v != _DEFAULTS.get(k, v)}
@@ -374,14 +376,11 @@ def build_report(
         sections.insert(3, Section("Warnings", f"<ul>{items}</ul>"))
     sections.append(Section("Reproduce", provenance_html(code, facts)))
     label = est.query or est.quantity
-    report = Report(
-        title or f"Effect of {treatment} on {outcome}",
+    return Report(
+        title or f"Effect of {roles['treatment']} on {roles['outcome']}",
         sections,
         f"{label} · {est.method} · n = {est.n}",
     )
-    for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=2)
-    return report
 
 
 _DEFAULTS = dict(

@@ -40,6 +40,7 @@ import pandas as pd
 
 from ..exceptions import CycleError, DataValidationError, GraphError, UnknownNodeError
 from ..graph.causal_graph import CausalGraph
+from .noise import NoiseFn, _squeeze, gaussian, gumbel, laplace, no_noise, student_t, uniform
 
 __all__ = [
     "Node",
@@ -53,47 +54,7 @@ __all__ = [
     "Intervention",
 ]
 
-NoiseFn = Callable[[np.random.Generator, int], np.ndarray]
 Intervention = float | int | np.ndarray | Sequence[float] | Callable[[np.ndarray], np.ndarray]
-
-
-def gaussian(scale: float = 1.0, dim: int = 1) -> NoiseFn:
-    """Gaussian noise with standard deviation ``scale``."""
-    return lambda rng, n: scale * _squeeze(rng.standard_normal((n, dim)))
-
-
-def uniform(low: float = -1.0, high: float = 1.0, dim: int = 1) -> NoiseFn:
-    """Uniform noise on ``[low, high)``."""
-    return lambda rng, n: _squeeze(rng.uniform(low, high, size=(n, dim)))
-
-
-def laplace(scale: float = 1.0, dim: int = 1) -> NoiseFn:
-    """Laplace noise with scale ``scale`` (std ``sqrt(2) * scale``)."""
-    return lambda rng, n: _squeeze(rng.laplace(0.0, scale, size=(n, dim)))
-
-
-def gumbel(scale: float = 1.0, dim: int = 1) -> NoiseFn:
-    """Gumbel noise (skewed) with scale ``scale``."""
-    return lambda rng, n: _squeeze(rng.gumbel(0.0, scale, size=(n, dim)))
-
-
-def student_t(df: float = 3.0, scale: float = 1.0, dim: int = 1) -> NoiseFn:
-    """Heavy-tailed Student-t noise."""
-    return lambda rng, n: scale * _squeeze(rng.standard_t(df, size=(n, dim)))
-
-
-def no_noise(dim: int = 1) -> NoiseFn:
-    """No exogenous noise: a deterministic node (its noise is zero and draws no random numbers).
-
-    >>> import numpy as np
-    >>> no_noise()(np.random.default_rng(0), 3)
-    array([0., 0., 0.])
-    """
-    return lambda rng, n: _squeeze(np.zeros((n, dim)))
-
-
-def _squeeze(a: np.ndarray) -> np.ndarray:
-    return a[:, 0] if a.ndim == 2 and a.shape[1] == 1 else a
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,29 @@ Fn = Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray]
 class SimulatorCase:
     """One ground-truth SCM plus the interventional query to check.
 
-    ``invertible``: every observed node is strictly monotone in its own scalar noise, so unit
-    counterfactuals are identified (for models without latent confounding). ``identifiable``:
-    ``P(outcome | do(treatment))`` is identifiable from the observed graph.
+    Parameters
+    ----------
+    name, family : str
+        The case's name (``"chain_linear"``) and mechanism family (``"linear"``, ``"latent"``...).
+    scm : SCM
+        The simulator; latent nodes are hidden confounders.
+    treatment, outcome : str
+        The query ``P(outcome | do(treatment = v))``.
+    do_values : tuple of float
+        The values ``v`` to check.
+    invertible : bool, default True
+        Every observed node is strictly monotone in its own scalar noise, so unit
+        counterfactuals are identified (for models without latent confounding).
+    identifiable : bool, default True
+        ``P(outcome | do(treatment))`` is identifiable from the observed graph.
+
+    Examples
+    --------
+    >>> case = get_case("bow")
+    >>> str(case.graph), case.has_latent, case.identifiable
+    ('X -> Y; X <-> Y', True, False)
+    >>> case.sample(5, random_state=0).shape
+    (5, 2)
     """
 
     name: str
@@ -275,7 +295,23 @@ def _latent(name: str) -> SimulatorCase:
 
 
 def simulator_suite(families: Iterable[str] | None = None) -> list[SimulatorCase]:
-    """All cases (or those whose ``family`` is in ``families``), in a fixed order."""
+    """All cases (or those whose ``family`` is in ``families``), in a fixed order.
+
+    Parameters
+    ----------
+    families : iterable of str, optional
+        Keep these families: ``linear``, ``nonlinear``, ``heteroscedastic``, ``binary``,
+        ``vector``, ``latent``.
+
+    Returns
+    -------
+    list of SimulatorCase
+
+    Examples
+    --------
+    >>> [c.name for c in simulator_suite(["latent"])]
+    ['frontdoor', 'napkin', 'bow_mediator', 'bow']
+    """
     cases = [_structured(g, f) for f in FAMILIES for g in GRAPHS]
     cases += [_structured(g, "binary") for g in ("chain", "diamond")]
     cases.append(_vector())
@@ -287,7 +323,24 @@ def simulator_suite(families: Iterable[str] | None = None) -> list[SimulatorCase
 
 
 def get_case(name: str) -> SimulatorCase:
-    """The case called ``name`` (e.g. ``"diamond_nonlinear"``, ``"napkin"``)."""
+    """The case called ``name`` (e.g. ``"diamond_nonlinear"``, ``"napkin"``).
+
+    Parameters
+    ----------
+    name : str
+        A case name from :func:`simulator_suite`; an unknown name raises ``UnknownNodeError``
+        listing the known ones.
+
+    Returns
+    -------
+    SimulatorCase
+
+    Examples
+    --------
+    >>> case = get_case("napkin")
+    >>> str(case.graph), case.identifiable
+    ('W1 -> W2; W2 -> X; X -> Y; W1 <-> X; W1 <-> Y', True)
+    """
     for case in simulator_suite():
         if case.name == name:
             return case

@@ -1,7 +1,8 @@
 """Testing helpers: random causal graphs (``random_admg``), the estimator conformance checks
 (``estimator_checks``, ``check_estimator``) on small simulated cases with known truth
-(:mod:`deepcause.testing.cases`), and, in :mod:`deepcause.testing.strategies`, hypothesis
-strategies (needs ``hypothesis``).
+(:mod:`deepcause.testing.cases`), in :mod:`deepcause.testing.mechanisms` the generative
+mechanism checks (``check_mechanism``, needs torch), and, in :mod:`deepcause.testing.strategies`,
+hypothesis strategies (needs ``hypothesis``).
 
 >>> from deepcause.testing import estimator_checks
 >>> from deepcause.estimate import IPW
@@ -18,17 +19,8 @@ from .random_graphs import node_names, random_admg
 __all__ = [
     "node_names",
     "random_admg",
-    "check_mechanism",
     "check_estimator",
     "estimator_checks",
     "CheckCase",
     "registered_cases",
 ]
-
-
-def __getattr__(name: str):  # noqa: ANN202 - check_mechanism needs torch: import on first use
-    if name == "check_mechanism":
-        from .mechanisms import check_mechanism
-
-        return check_mechanism
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

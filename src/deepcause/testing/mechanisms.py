@@ -9,9 +9,6 @@ invertible mechanisms ``decode(encode(x)) == x`` within ``inverse_atol``; ``abdu
 :class:`~deepcause.generative.NotInvertibleError` when ``has_log_prob`` is false); and a
 save/load round trip reproduces samples bit for bit. Raises ``AssertionError`` naming the
 failed property.
-
->>> from deepcause.generative import AdditiveNoiseMechanism
->>> check_mechanism(AdditiveNoiseMechanism(noise="gaussian", hidden_sizes=(8,), max_epochs=2))
 """
 
 from __future__ import annotations
@@ -19,8 +16,15 @@ from __future__ import annotations
 import tempfile
 
 import numpy as np
-import torch
-from torch.distributions import Distribution
+
+from .._optional import require_torch
+
+torch = require_torch("deepcause.testing.check_mechanism")
+
+from torch.distributions import Distribution  # noqa: E402 - after the guarded torch import
+
+from ..generative.io import load_mechanism, save_mechanism  # noqa: E402
+from ..generative.mechanisms import Mechanism, NotInvertibleError  # noqa: E402
 
 __all__ = ["check_mechanism"]
 
@@ -43,10 +47,13 @@ def _sample(mech, ctx: torch.Tensor, seed: int) -> torch.Tensor:  # noqa: ANN001
 
 
 def check_mechanism(mech, n: int = 300, random_state: int = 0) -> None:  # noqa: ANN001
-    """Run the conformance checks on (copies of) ``mech``; raise ``AssertionError`` on failure."""
-    from ..generative.io import load_mechanism, save_mechanism
-    from ..generative.mechanisms import Mechanism, NotInvertibleError
+    """Run the conformance checks on (copies of) ``mech``; raise ``AssertionError`` on failure.
 
+    Examples
+    --------
+    >>> from deepcause.generative import AdditiveNoiseMechanism
+    >>> check_mechanism(AdditiveNoiseMechanism(noise="gaussian", hidden_sizes=(8,), max_epochs=2))
+    """
     assert isinstance(mech, Mechanism), f"{type(mech).__name__} is not a Mechanism"
     name = type(mech).__name__
     x, ctx = _data(mech.discrete, n, random_state)

@@ -24,15 +24,6 @@ modulates the effect (as the time of year ``t`` in the demand design), a strong 
 it from ``Phi(x)``. On that design (n = 5000, rho = 0.5, one seed) the on-support MSE was 492
 with ``alpha=0``, 717 with 1e-4, 869 with 1e-3 (the default), 4,064 with 0.01 and 4,353 with
 0.1; choose ``alpha`` by held-out outcome error when the covariates matter for the effect.
-
->>> from deepcause.simulate.iv import make_demand, demand_test_points
->>> ds = make_demand(500, rho=0.5, random_state=0)
->>> est = CBIV(cv=2, max_epochs=5, random_state=0, verbose=False)
->>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
->>> test = demand_test_points(300, random_state=1)
->>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
->>> bool(mse < test["h"].var())
-True
 """
 
 from __future__ import annotations
@@ -100,6 +91,17 @@ class CBIV(BaseIVEstimator):
 
     Fitted attributes: ``treatment_hat_`` (out-of-fold ``t_hat``), ``loss_``, ``balance_``
     (per epoch: outcome MSE and CLUB bound, standardized units).
+
+    Examples
+    --------
+    >>> from deepcause.simulate.iv import make_demand, demand_test_points
+    >>> ds = make_demand(500, rho=0.5, random_state=0)
+    >>> est = CBIV(cv=2, max_epochs=5, random_state=0, verbose=False)
+    >>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
+    >>> test = demand_test_points(300, random_state=1)
+    >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
+    >>> bool(mse < test["h"].var())
+    True
     """
 
     method_name: ClassVar[str] = "CB-IV"

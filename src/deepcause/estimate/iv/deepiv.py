@@ -22,15 +22,6 @@ of 4 draws, 100 epochs, learning rate 3e-3, response network 128-64) were chosen
 design of :mod:`deepcause.simulate.iv` (on-support MSE about 870 at n = 5000, rho = 0.5 and 0.9,
 against about 4,000 with 50 epochs at learning rate 1e-3 and one draw per group). ``effect``
 has no analytic standard error; use :meth:`bootstrap` for an interval.
-
->>> from deepcause.simulate.iv import make_demand, demand_test_points
->>> ds = make_demand(500, rho=0.5, random_state=0)
->>> est = DeepIV(max_epochs=5, random_state=0, verbose=False)
->>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
->>> test = demand_test_points(300, random_state=1)
->>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
->>> bool(mse < test["h"].var())
-True
 """
 
 from __future__ import annotations
@@ -106,6 +97,17 @@ class DeepIV(BaseIVEstimator):
 
     Fitted attributes: ``first_stage_loss_``, ``second_stage_loss_`` (validation loss per
     epoch), ``epochs_`` (epochs run by each stage).
+
+    Examples
+    --------
+    >>> from deepcause.simulate.iv import make_demand, demand_test_points
+    >>> ds = make_demand(500, rho=0.5, random_state=0)
+    >>> est = DeepIV(max_epochs=5, random_state=0, verbose=False)
+    >>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
+    >>> test = demand_test_points(300, random_state=1)
+    >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
+    >>> bool(mse < test["h"].var())
+    True
     """
 
     method_name: ClassVar[str] = "DeepIV"

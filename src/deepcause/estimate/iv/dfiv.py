@@ -22,15 +22,6 @@ epochs of 10 + 1 steps) were tuned on the demand design of :mod:`deepcause.simul
 ``effect`` reports a sandwich standard error of ``u`` (2SLS-style, with the structural residual
 ``y - h(t, x)``) *conditional on the learned features*: it ignores the uncertainty of the
 feature learning, so treat it as a lower bound and use :meth:`bootstrap` for a full interval.
-
->>> from deepcause.simulate.iv import make_demand, demand_test_points
->>> ds = make_demand(1000, rho=0.5, random_state=0)
->>> est = DFIV(max_epochs=20, random_state=0, verbose=False)
->>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
->>> test = demand_test_points(500, random_state=1)
->>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
->>> bool(mse < 0.5 * test["h"].var())
-True
 """
 
 from __future__ import annotations
@@ -91,6 +82,17 @@ class DFIV(BaseIVEstimator):
 
     Fitted attributes: ``stage1_loss_``, ``stage2_loss_`` (per epoch, standardized units),
     ``coef_`` (``u``), ``n_features_``.
+
+    Examples
+    --------
+    >>> from deepcause.simulate.iv import make_demand, demand_test_points
+    >>> ds = make_demand(1000, rho=0.5, random_state=0)
+    >>> est = DFIV(max_epochs=20, random_state=0, verbose=False)
+    >>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
+    >>> test = demand_test_points(500, random_state=1)
+    >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
+    >>> bool(mse < 0.5 * test["h"].var())
+    True
     """
 
     method_name: ClassVar[str] = "DFIV"

@@ -11,24 +11,6 @@ standard error — only when you ask for it.
 
 Subclasses define ``_build(n_features)`` (the network), ``_loss(net, batch)`` (objective and
 monitored validation loss) and ``_potential_outcomes(net, x)`` (standardized mu0, mu1).
-
->>> import tempfile
->>> import numpy as np, pandas as pd
->>> from deepcause.estimate.neural import TARNet, load
->>> rng = np.random.default_rng(1)
->>> df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
->>> df["t"] = rng.binomial(1, 0.5, 200)
->>> df["y"] = df["a"] + 1.5 * df["t"] + rng.normal(scale=0.1, size=200)
->>> est = TARNet(representation_hidden_sizes=(16,), head_hidden_sizes=(8,), n_members=2,
-...              max_epochs=100, learning_rate=3e-3, random_state=0, verbose=False)
->>> est = est.fit(df, treatment="t", outcome="y", covariates=["a", "b"])
->>> ate = est.effect(treatment=1, control=0)
->>> ate.query, abs(ate.value - 1.5) < 0.4
-('E[y | do(t=1)] − E[y | do(t=0)]', True)
->>> bool(np.allclose(est.predict_cate(df[["b", "a"]]), est.predict_cate(df)))  # by name
-True
->>> load(est.save(tempfile.mkdtemp() + "/tarnet")).effect().value == ate.value
-True
 """
 
 from __future__ import annotations
@@ -91,7 +73,18 @@ NEURAL_CONSTRAINTS: dict[str, list[Any]] = {
 
 
 class NeuralEffectEstimator(EffectEstimator):
-    """Base class: ensemble training, standardization, effects, intervals, save/load."""
+    """Base class: ensemble training, standardization, effects, intervals, save/load.
+
+    Subclasses (:class:`~deepcause.estimate.neural.TARNet`, ``CFR``, ``DragonNet``, ``CEVAE``)
+    define the network and its loss; the contract is the one of
+    :class:`~deepcause.estimate._contract.EffectEstimator`.
+
+    Examples
+    --------
+    >>> from deepcause.estimate.neural import TARNet
+    >>> issubclass(TARNet, NeuralEffectEstimator), TARNet(n_members=3).get_params()["n_members"]
+    (True, 3)
+    """
 
     method_name: ClassVar[str] = "neural"
     supported_kinds: ClassVar[tuple[str, ...]] = ("backdoor",)
@@ -419,6 +412,26 @@ def load(path: str | Path, device: str = "auto") -> NeuralEffectEstimator:
     Weights are read with ``torch.load(weights_only=True)`` after their SHA-256 checksum is
     verified; the model class comes from a fixed table of this package's estimators. Any
     missing, corrupt or edited file raises :class:`~deepcause.exceptions.ModelFileError`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np, pandas as pd
+    >>> from deepcause.estimate.neural import TARNet, load
+    >>> rng = np.random.default_rng(1)
+    >>> df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    >>> df["t"] = rng.binomial(1, 0.5, 200)
+    >>> df["y"] = df["a"] + 1.5 * df["t"] + rng.normal(scale=0.1, size=200)
+    >>> est = TARNet(representation_hidden_sizes=(16,), head_hidden_sizes=(8,), n_members=2,
+    ...              max_epochs=100, learning_rate=3e-3, random_state=0, verbose=False)
+    >>> est = est.fit(df, treatment="t", outcome="y", covariates=["a", "b"])
+    >>> ate = est.effect(treatment=1, control=0)
+    >>> ate.query, abs(ate.value - 1.5) < 0.4
+    ('E[y | do(t=1)] − E[y | do(t=0)]', True)
+    >>> bool(np.allclose(est.predict_cate(df[["b", "a"]]), est.predict_cate(df)))  # by name
+    True
+    >>> load(est.save(tempfile.mkdtemp() + "/tarnet")).effect().value == ate.value
+    True
     """
     classes = _known_classes()
     bundle = read_bundle(path, known=classes)

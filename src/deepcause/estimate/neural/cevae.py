@@ -7,16 +7,6 @@ inference network ``q(z | x, t, y)`` (one head per arm) is trained with the ELBO
 with the auxiliary networks ``q(t | x)`` and ``q(y | x, t)`` that let it run on new units whose
 treatment and outcome are unknown. Effects average ``E[y | do(t), z]`` over ``n_samples`` draws
 of ``t ~ q(t | x)``, ``y ~ q(y | x, t)``, ``z ~ q(z | x, t, y)``.
-
->>> import numpy as np
->>> from deepcause.estimate.neural import CEVAE
->>> rng = np.random.default_rng(0)
->>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
->>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
->>> est = CEVAE(hidden_sizes=(32,), latent_dim=4, n_members=2, max_epochs=60, n_samples=20,
-...             random_state=0).fit_arrays(X=X, t=t, y=y)
->>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.5
-True
 """
 
 from __future__ import annotations
@@ -155,6 +145,18 @@ class CEVAE(NeuralEffectEstimator):
     n_samples : Monte-Carlo draws per unit when predicting potential outcomes.
     Other parameters as in :class:`~deepcause.estimate.neural.TARNet`. Covariates taking only the
     values 0 and 1 get a Bernoulli likelihood, the others a Gaussian one (standardized).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepcause.estimate.neural import CEVAE
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
+    >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
+    >>> est = CEVAE(hidden_sizes=(32,), latent_dim=4, n_members=2, max_epochs=60, n_samples=20,
+    ...             random_state=0).fit_arrays(X=X, t=t, y=y)
+    >>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.5
+    True
     """
 
     method_name = "CEVAE"

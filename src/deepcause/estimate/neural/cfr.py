@@ -5,16 +5,6 @@ control representations together, so each head extrapolates less. Three distance
 (:mod:`deepcause.estimate.neural._ipm`): ``"wasserstein"`` (Sinkhorn, the default), ``"mmd_rbf"`` and
 ``"mmd_linear"``. On IHDP (``benchmarks/bench_neural.py``) ``CFR(n_members=10)`` was the most
 accurate model of this package.
-
->>> import numpy as np
->>> from deepcause.estimate.neural import CFR
->>> rng = np.random.default_rng(0)
->>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
->>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
->>> est = CFR(alpha=1.0, representation_hidden_sizes=(32, 32), head_hidden_sizes=(16,),
-...           n_members=2, max_epochs=60, random_state=0).fit_arrays(X=X, t=t, y=y)
->>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.3
-True
 """
 
 from __future__ import annotations
@@ -42,6 +32,18 @@ class CFR(TARNet):
         iterations of the Sinkhorn solver for ``"wasserstein"``.
     normalize_representation : scale each representation vector to unit length, so the penalty
         cannot be met by shrinking the representation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepcause.estimate.neural import CFR
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
+    >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
+    >>> est = CFR(alpha=1.0, representation_hidden_sizes=(32, 32), head_hidden_sizes=(16,),
+    ...           n_members=2, max_epochs=60, random_state=0).fit_arrays(X=X, t=t, y=y)
+    >>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.3
+    True
     """
 
     method_name = "CFR"

@@ -7,16 +7,6 @@ and the term ``beta * mean((y - Q(t, x) - epsilon * h(t, x))^2)`` with the cleve
 ``Q + epsilon * h`` solves the efficient-score equation, so its plug-in ATE is (asymptotically)
 the targeted-maximum-likelihood estimate. Effects use the perturbed heads when
 ``targeted_regularization=True``.
-
->>> import numpy as np
->>> from deepcause.estimate.neural import DragonNet
->>> rng = np.random.default_rng(0)
->>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
->>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
->>> est = DragonNet(representation_hidden_sizes=(32, 32), head_hidden_sizes=(16,), n_members=2,
-...                 max_epochs=60, random_state=0).fit_arrays(X=X, t=t, y=y)
->>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.3
-True
 """
 
 from __future__ import annotations
@@ -80,6 +70,18 @@ class DragonNet(NeuralEffectEstimator):
     beta : weight of the targeted-regularization term.
     propensity_margin : the propensity used in ``h`` is kept in ``[m, 1 - m]``.
     Other parameters as in :class:`~deepcause.estimate.neural.TARNet`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepcause.estimate.neural import DragonNet
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
+    >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
+    >>> est = DragonNet(representation_hidden_sizes=(32, 32), head_hidden_sizes=(16,), n_members=2,
+    ...                 max_epochs=60, random_state=0).fit_arrays(X=X, t=t, y=y)
+    >>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.3
+    True
     """
 
     method_name = "DragonNet"

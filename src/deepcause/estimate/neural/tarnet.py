@@ -3,18 +3,6 @@
 The representation ``phi(x)`` is learned from both arms; the head for arm ``t`` predicts
 ``E[Y | x, T=t]`` and is trained only on that arm's rows (the factual loss). The effect of a
 unit is the difference of its two heads.
-
->>> import numpy as np, pandas as pd
->>> from deepcause.estimate.neural import TARNet
->>> rng = np.random.default_rng(0)
->>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
->>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
->>> df = pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(t=t, y=y)
->>> est = TARNet(representation_hidden_sizes=(32, 32), head_hidden_sizes=(16,), n_members=2,
-...              max_epochs=60, random_state=0)
->>> est = est.fit(df, treatment="t", outcome="y", covariates=["x1", "x2", "x3"])
->>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.3
-True
 """
 
 from __future__ import annotations
@@ -28,7 +16,7 @@ from ..._torch import mlp, nn, torch
 from ._base import NeuralEffectEstimator
 from ._training import Batch
 
-__all__ = ["TARNet", "TwoHeadNet"]
+__all__ = ["TARNet"]  # TwoHeadNet is TARNet's internal torch module
 
 
 class TwoHeadNet(nn.Module):
@@ -79,6 +67,20 @@ class TARNet(NeuralEffectEstimator):
     device : ``"auto"`` (GPU when available), ``"cpu"``, ``"cuda"``...
     random_state : seed; the same seed gives the same numbers on CPU.
     verbose : progress bar over members (``"auto"``: only on a terminal).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from deepcause.estimate.neural import TARNet
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
+    >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
+    >>> df = pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(t=t, y=y)
+    >>> est = TARNet(representation_hidden_sizes=(32, 32), head_hidden_sizes=(16,), n_members=2,
+    ...              max_epochs=60, random_state=0)
+    >>> est = est.fit(df, treatment="t", outcome="y", covariates=["x1", "x2", "x3"])
+    >>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.3
+    True
     """
 
     method_name = "TARNet"

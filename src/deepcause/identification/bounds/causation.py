@@ -30,8 +30,20 @@ __all__ = ["CausationInputs", "causation_bounds", "monotone_value", "monotonicit
 class CausationInputs:
     """Observational cells and (optionally) interventional outcome probabilities.
 
-    ``p_xy`` = P(X=x, Y=y), ``p_xny`` = P(X=x, Y≠y), ``p_nxy`` = P(X=x', Y=y),
-    ``p_nxny`` = P(X=x', Y≠y); ``p_yx`` = P(Y=y | do(x)) and ``p_ynx`` = P(Y=y | do(x')).
+    Parameters
+    ----------
+    p_xy, p_xny, p_nxy, p_nxny : float or None
+        P(X=x, Y=y), P(X=x, Y≠y), P(X=x', Y=y) and P(X=x', Y≠y); None without observational
+        data.
+    p_yx, p_ynx : float, optional
+        P(Y=y | do(x)) and P(Y=y | do(x')), when experimental data or an identified effect
+        give them.
+
+    Examples
+    --------
+    >>> d = CausationInputs(0.3, 0.2, 0.1, 0.4, p_yx=0.6, p_ynx=0.2)
+    >>> d.observational, d.experimental, round(d.p_y, 2)
+    (True, True, 0.4)
     """
 
     p_xy: float | None
@@ -43,14 +55,17 @@ class CausationInputs:
 
     @property
     def observational(self) -> bool:
+        """Whether the observational cells are known."""
         return self.p_xy is not None
 
     @property
     def experimental(self) -> bool:
+        """Whether the interventional probabilities are known."""
         return self.p_yx is not None
 
     @property
     def p_y(self) -> float:
+        """P(Y=y) from the observational cells."""
         return self.p_xy + self.p_nxy
 
 
@@ -113,6 +128,23 @@ def monotonicity_violation(d: CausationInputs) -> float:
 
     Monotonicity implies ``P(y_x) >= P(y_{x'})`` and, with observational data,
     ``P(y_x) >= P(y) >= P(y_{x'})``.
+
+    Parameters
+    ----------
+    d : CausationInputs
+        Needs the interventional probabilities.
+
+    Returns
+    -------
+    float
+        The largest violated gap, 0 when the data are compatible with monotonicity.
+
+    Examples
+    --------
+    >>> monotonicity_violation(CausationInputs(0.3, 0.2, 0.1, 0.4, p_yx=0.6, p_ynx=0.2))
+    0.0
+    >>> round(monotonicity_violation(CausationInputs(None, None, None, None, 0.3, 0.5)), 2)
+    0.2
     """
     gaps = [d.p_ynx - d.p_yx]
     if d.observational:
@@ -121,7 +153,28 @@ def monotonicity_violation(d: CausationInputs) -> float:
 
 
 def monotone_value(quantity: str, d: CausationInputs) -> float:
-    """Point value of PNS, PN or PS under monotonicity (needs interventional probabilities)."""
+    """Point value of PNS, PN or PS under monotonicity (needs interventional probabilities).
+
+    Parameters
+    ----------
+    quantity : {"pns", "pn", "ps"}
+        The probability of causation.
+    d : CausationInputs
+        PNS needs ``p_yx`` and ``p_ynx``; PN and PS also the observational cells (a missing
+        input raises ``QueryError``).
+
+    Returns
+    -------
+    float
+        PNS = P(y_x) - P(y_{x'}), PN = (P(y) - P(y_{x'})) / P(x, y) or
+        PS = (P(y_x) - P(y)) / P(x', y').
+
+    Examples
+    --------
+    >>> d = CausationInputs(0.3, 0.2, 0.1, 0.4, p_yx=0.6, p_ynx=0.2)
+    >>> [round(monotone_value(q, d), 4) for q in ("pns", "pn", "ps")]
+    [0.4, 0.6667, 0.5]
+    """
     if not d.experimental:
         raise QueryError(
             f"under monotonicity {quantity.upper()} still needs P(y | do(x)); pass "

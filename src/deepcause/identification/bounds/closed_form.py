@@ -60,8 +60,30 @@ def balke_pearl_ate(
 ) -> tuple[float, float]:
     """Balke–Pearl bounds on ``P(Y=y | do(X=treat)) - P(Y=y | do(X=control))``.
 
-    ``zxy`` names the instrument, treatment and outcome; all three must be binary and every
-    instrument value observed.
+    Parameters
+    ----------
+    joint : Joint
+        The observed distribution (from ``joint_from_data``).
+    zxy : sequence of three str
+        The instrument, treatment and outcome; all three must be binary and every instrument
+        value observed (else ``QueryError``).
+    treat, control, y : int
+        Level indices of the treatment values compared and of the outcome event.
+
+    Returns
+    -------
+    (float, float)
+        The sharp lower and upper bounds.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ._data import joint_from_data
+    >>> iv = pd.DataFrame({"Z": [0, 0, 0, 1, 1, 1], "X": [0, 0, 1, 1, 1, 0],
+    ...                    "Y": [0, 1, 1, 1, 0, 0], "probability": [.25, .1, .15, .3, .1, .1]})
+    >>> j = joint_from_data(iv, ["Z", "X", "Y"])
+    >>> [round(v, 3) for v in balke_pearl_ate(j, ("Z", "X", "Y"), 1, 0, 1)]
+    [0.1, 0.6]
     """
     if any(joint.cards[joint.axis(v)] != 2 for v in zxy):
         raise QueryError("the Balke–Pearl bounds need a binary instrument, treatment and outcome; "

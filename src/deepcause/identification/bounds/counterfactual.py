@@ -30,7 +30,29 @@ __all__ = ["check_causal_paths", "causation_objective"]
 
 
 def check_causal_paths(model: ResponseModel, graph: CausalGraph, x: str, y: str) -> list[str]:
-    """The nodes strictly after ``x`` on causal paths to ``y`` (all in the district), in order."""
+    """The nodes strictly after ``x`` on causal paths to ``y`` (all in the district), in order.
+
+    Parameters
+    ----------
+    model : ResponseModel
+        The response-function model of ``graph``.
+    graph : CausalGraph
+        The graph.
+    x, y : str
+        Treatment and outcome.
+
+    Returns
+    -------
+    list of str
+        The path nodes in the model's order; a path node outside the confounded district
+        raises :class:`~.lp.UnsupportedGraphError`.
+
+    Examples
+    --------
+    >>> g = CausalGraph("X -> Y; X <-> Y")
+    >>> check_causal_paths(ResponseModel.build(g, ("X", "Y"), (2, 2)), g, "X", "Y")
+    ['Y']
+    """
     between = (graph.descendants(x) & graph.ancestors(y)) - {x}
     outside = sorted(between - set(model.district))
     if outside:
@@ -61,7 +83,39 @@ def causation_objective(
     model: ResponseModel, graph: CausalGraph, joint: Joint, quantity: str,
     query: tuple[str, str, int, int, int],
 ) -> np.ndarray:  # fmt: skip
-    """Coefficients on ``q`` of PNS, PN or PS; ``query`` is ``(x, y, treat, control, event)``."""
+    """Coefficients on ``q`` of PNS, PN or PS; ``query`` is ``(x, y, treat, control, event)``.
+
+    Parameters
+    ----------
+    model, graph, joint : ResponseModel, CausalGraph, Joint
+        The response-function model, its graph and the observed distribution.
+    quantity : {"pns", "pn", "ps"}
+        The probability of causation.
+    query : tuple
+        Treatment and outcome names, then the level indices of the treated and control values
+        and of the outcome event.
+
+    Returns
+    -------
+    ndarray
+        One coefficient per joint response type, the objective for :func:`~.lp.lp_bounds`.
+
+    Examples
+    --------
+    PNS on the bow graph from observational data alone: Tian & Pearl's ``[0, P(x, y) +
+    P(x', y')]``.
+
+    >>> import pandas as pd
+    >>> from ._data import joint_from_data
+    >>> from .lp import lp_bounds
+    >>> g = CausalGraph("X -> Y; X <-> Y")
+    >>> m = ResponseModel.build(g, ("X", "Y"), (2, 2))
+    >>> t = pd.DataFrame({"X": [0, 0, 1, 1], "Y": [0, 1, 0, 1], "probability": [.4, .1, .2, .3]})
+    >>> j = joint_from_data(t, ["X", "Y"])
+    >>> lo, hi, misfit = lp_bounds(m, j, causation_objective(m, g, j, "pns", ("X", "Y", 1, 0, 1)))
+    >>> round(lo, 3), round(hi, 3)
+    (0.0, 0.7)
+    """
     x, y, t, c, yi = query
     path = check_causal_paths(model, graph, x, y)
     p_rv = model.type_matrix() * model.cell_weights(joint, {})[None, :]

@@ -52,7 +52,18 @@ Term = tuple[float, dict[str, int], dict[str, int]]
 
 
 class UnsupportedGraphError(DeepCauseError, ValueError):
-    """The graph is outside the class where the compatible models form a polytope."""
+    """The graph is outside the class where the compatible models form a polytope.
+
+    A :class:`~deepcause.exceptions.DeepCauseError` and ``ValueError``; the message names the
+    offending districts or nodes and the method to use instead.
+
+    Examples
+    --------
+    >>> confounded_district(CausalGraph("A <-> B; C <-> D"))
+    Traceback (most recent call last):
+    ...
+    deepcause.identification.bounds.lp.UnsupportedGraphError: linear-programming bounds need every confounded node in one district, ...
+    """
 
 
 def confounded_district(graph: CausalGraph) -> tuple[str, ...]:
@@ -229,7 +240,37 @@ def lp_bounds(
 ) -> tuple[float, float, float]:
     """``(lower, upper, misfit)`` of the query over the models compatible with the data.
 
-    ``terms`` are interventional probabilities, or directly the coefficients on ``q``.
+    Parameters
+    ----------
+    model : ResponseModel
+        The response-function parametrisation of the graph.
+    joint : Joint
+        The observed distribution (samples or an exact table).
+    terms : list of (sign, do, event) or ndarray
+        The query as a signed sum of interventional probabilities (level indices), or directly
+        its coefficients on the joint response types ``q``.
+    experimental : Interventional, optional
+        Known ``P(y | do(t))`` added as constraints.
+
+    Returns
+    -------
+    (float, float, float)
+        The bounds, and the L1 distance from the data to the nearest distribution the graph
+        allows (0 when compatible; a probability table incompatible with the graph raises
+        ``DataValidationError``).
+
+    Examples
+    --------
+    The average effect in the binary instrumental-variable graph (Balke & Pearl's bounds):
+
+    >>> import pandas as pd
+    >>> from ._data import joint_from_data
+    >>> iv = pd.DataFrame({"Z": [0, 0, 0, 1, 1, 1], "X": [0, 0, 1, 1, 1, 0],
+    ...                    "Y": [0, 1, 1, 1, 0, 0], "probability": [.25, .1, .15, .3, .1, .1]})
+    >>> m = ResponseModel.build(CausalGraph("Z -> X -> Y; X <-> Y"), ("Z", "X", "Y"), (2, 2, 2))
+    >>> ate = [(1.0, {"X": 1}, {"Y": 1}), (-1.0, {"X": 0}, {"Y": 1})]
+    >>> [round(v, 3) for v in lp_bounds(m, joint_from_data(iv, ["Z", "X", "Y"]), ate)]
+    [0.1, 0.6, 0.0]
     """
     w = model.cell_weights(joint, {})
     keep = w > 0

@@ -37,14 +37,37 @@ Pair = tuple[str, Any]
 
 
 class Node:
-    """Base class of the estimand tree."""
+    """Base class of the estimand tree of a
+    :class:`~deepcause.identification.counterfactual.CounterfactualEstimand` (its
+    ``expression``): :class:`Term`, :class:`Total`, :class:`Prod`, :class:`Ratio`,
+    :class:`Indicator` and :class:`Const`. Trees are immutable and print with :func:`render`.
+
+    Examples
+    --------
+    >>> from deepcause.identification.counterfactual import identify_counterfactual, cf
+    >>> est = identify_counterfactual("X -> Y", [cf("Y", {"X": 1}) == 1])
+    >>> isinstance(est.expression, Node), render(est.expression)
+    (True, 'P(Y=1 | X=1)')
+    """
 
     __slots__ = ()
 
 
 @dataclass(frozen=True)
 class Term(Node):
-    """``P(assign | given)`` with each variable at a value or a summation index."""
+    """``P(assign | given)`` with each variable at a value or a summation index.
+
+    Parameters
+    ----------
+    assign, given : tuple of (str, value) pairs
+        Variable names with a constant value or a :class:`~.worlds.Symbol` (summation index);
+        stored sorted by name.
+
+    Examples
+    --------
+    >>> render(Term((("Y", 1),), given=(("X", 0),)))
+    'P(Y=1 | X=0)'
+    """
 
     assign: tuple[Pair, ...]
     given: tuple[Pair, ...] = ()
@@ -57,7 +80,21 @@ class Term(Node):
 
 @dataclass(frozen=True)
 class Total(Node):
-    """``Σ_{symbols} body``."""
+    """``Σ_{symbols} body``: a sum over the values of summation indices.
+
+    Parameters
+    ----------
+    symbols : tuple of Symbol
+        The summation indices.
+    body : Node
+        The summand.
+
+    Examples
+    --------
+    >>> z = Symbol("Z")
+    >>> render(Total((z,), Term((("Y", 1), ("Z", z)))))
+    'Σ_{Z} P(Y=1, Z)'
+    """
 
     symbols: tuple[Symbol, ...]
     body: Node
@@ -65,18 +102,40 @@ class Total(Node):
 
 @dataclass(frozen=True)
 class Prod(Node):
+    """A product of ``factors`` (a tuple of nodes; :func:`prod` builds simplified ones).
+
+    Examples
+    --------
+    >>> render(Prod((Term((("Y", 1),), (("X", 1),)), Term((("X", 1),)))))
+    'P(Y=1 | X=1) P(X=1)'
+    """
+
     factors: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Ratio(Node):
+    """The quotient ``num / den`` of two nodes.
+
+    Examples
+    --------
+    >>> render(Ratio(Term((("X", 1), ("Y", 1))), Term((("X", 1),))))
+    'P(X=1, Y=1) / P(X=1)'
+    """
+
     num: Node
     den: Node
 
 
 @dataclass(frozen=True)
 class Indicator(Node):
-    """``[a = b]``: 1 when the summation index ``a`` equals ``b`` (a value or an index)."""
+    """``[a = b]``: 1 when the summation index ``a`` equals ``b`` (a value or an index).
+
+    Examples
+    --------
+    >>> render(Indicator(Symbol("Z"), 1))
+    '[Z = 1]'
+    """
 
     a: Symbol
     b: Any
@@ -84,6 +143,14 @@ class Indicator(Node):
 
 @dataclass(frozen=True)
 class Const(Node):
+    """The constant ``value`` (``ZERO`` and ``ONE`` are the two the algorithm produces).
+
+    Examples
+    --------
+    >>> render(Const(1)), ONE == Const(1)
+    ('1', True)
+    """
+
     value: int
 
 

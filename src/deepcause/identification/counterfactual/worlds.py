@@ -29,7 +29,8 @@ from typing import Any
 from ...exceptions import QueryError
 from .._names import _natkey, _sorted
 
-__all__ = ["CounterfactualEvent", "CounterfactualVariable", "Symbol", "cf", "make_cg"]
+# make_cg (the parallel-worlds step of ID*) is internal: its inputs are ID*'s working structures
+__all__ = ["CounterfactualEvent", "CounterfactualVariable", "Symbol", "cf"]
 
 _UIDS = count()
 
