@@ -151,6 +151,9 @@ class EntropyBalancing(_WeightingEstimator):
         Iterations of the dual Newton solver.
     tol : float, default 1e-6
         Largest allowed absolute imbalance of a standardized moment.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Attributes
     ----------
@@ -177,10 +180,17 @@ class EntropyBalancing(_WeightingEstimator):
         "tol": [Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(self, moments: int = 1, max_iter: int = 500, tol: float = 1e-6) -> None:
+    def __init__(
+        self,
+        moments: int = 1,
+        max_iter: int = 500,
+        tol: float = 1e-6,
+        allow_no_overlap: bool = False,
+    ) -> None:
         self.moments = moments
         self.max_iter = max_iter
         self.tol = tol
+        self.allow_no_overlap = allow_no_overlap
 
     def _setup(self, data: BackdoorData) -> None:
         X = data.X
@@ -381,6 +391,9 @@ class ApproximateResidualBalancing(_WeightingEstimator):
         Trade-off between weight dispersion and imbalance (the paper's default).
     random_state : int, Generator or None, default None
         Seed for the outcome model's cross-validation.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -401,11 +414,16 @@ class ApproximateResidualBalancing(_WeightingEstimator):
     }
 
     def __init__(
-        self, outcome_model: Any = None, zeta: float = 0.5, random_state: Any = None
+        self,
+        outcome_model: Any = None,
+        zeta: float = 0.5,
+        random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.outcome_model = outcome_model
         self.zeta = zeta
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _setup(self, data: BackdoorData) -> None:
         self.features_ = standardize(data.X)

@@ -94,6 +94,9 @@ class D2VD(BaseEffectEstimator):
         the adjustment variables without L1 penalties before estimating effects (a relaxed
         lasso step; the L1-shrunk propensity model otherwise biases the transformed outcome).
         ``False`` keeps the penalized fit of the paper's objective.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Attributes
     ----------
@@ -146,6 +149,7 @@ class D2VD(BaseEffectEstimator):
         tol: float = 1e-7,
         threshold: float = 1e-6,
         refit: bool = True,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.effect_penalty = effect_penalty
         self.outcome_penalty = outcome_penalty
@@ -156,6 +160,7 @@ class D2VD(BaseEffectEstimator):
         self.tol = tol
         self.threshold = threshold
         self.refit = refit
+        self.allow_no_overlap = allow_no_overlap
 
     # ------------------------------------------------------------------ pieces
     def _R(self, beta0: float, beta: np.ndarray, U: np.ndarray, t: np.ndarray):

@@ -177,6 +177,9 @@ class DCB(_WeightingEstimator):
         Alternating block updates.
     tol : float, default 1e-10
         Relative tolerance on the objective.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Attributes
     ----------
@@ -216,6 +219,7 @@ class DCB(_WeightingEstimator):
         lasso_penalty: float = 1e-3,
         max_iter: int = 200,
         tol: float = 1e-10,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.alpha = alpha
         self.weight_penalty = weight_penalty
@@ -223,6 +227,7 @@ class DCB(_WeightingEstimator):
         self.lasso_penalty = lasso_penalty
         self.max_iter = max_iter
         self.tol = tol
+        self.allow_no_overlap = allow_no_overlap
 
     def _setup(self, data: BackdoorData) -> None:
         self.features_ = standardize(data.X)

@@ -106,6 +106,9 @@ class AIPW(BaseEffectEstimator):
         Hajek-normalize the weighted residual terms.
     random_state : int, Generator or None, default None
         Seed for the folds and randomized learners.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Notes
     -----
@@ -141,6 +144,7 @@ class AIPW(BaseEffectEstimator):
         trim: Any = None,
         normalize: bool = True,
         random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.propensity_model = propensity_model
         self.outcome_model = outcome_model
@@ -149,6 +153,7 @@ class AIPW(BaseEffectEstimator):
         self.trim = trim
         self.normalize = normalize
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_prepared(self, data: BackdoorData) -> None:
         X = standardize(data.X)

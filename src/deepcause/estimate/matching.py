@@ -97,6 +97,9 @@ class Matching(BaseEffectEstimator):
         J, same-arm neighbours used to estimate the conditional variance.
     random_state : int, Generator or None, default None
         Seed for randomized propensity learners.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Notes
     -----
@@ -134,6 +137,7 @@ class Matching(BaseEffectEstimator):
         propensity_model: Any = None,
         n_variance_neighbors: int = 2,
         random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.distance = distance
         self.n_neighbors = n_neighbors
@@ -143,6 +147,7 @@ class Matching(BaseEffectEstimator):
         self.propensity_model = propensity_model
         self.n_variance_neighbors = n_variance_neighbors
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     # ------------------------------------------------------------------ fit
     def _fit_prepared(self, data: BackdoorData) -> None:

@@ -208,6 +208,9 @@ class SLearner(_MetaLearner):
         Fitted on ``[X, t]`` (default: gradient boosting).
     random_state : int, Generator or None, default None
         Seed for the model.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -226,9 +229,15 @@ class SLearner(_MetaLearner):
         "random_state": RANDOM_STATE,
     }
 
-    def __init__(self, model: Any = None, random_state: Any = None) -> None:
+    def __init__(
+        self,
+        model: Any = None,
+        random_state: Any = None,
+        allow_no_overlap: bool = False,
+    ) -> None:
         self.model = model
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_models(self, data: BackdoorData) -> None:
         base = default_regressor() if self.model is None else self.model
@@ -253,6 +262,9 @@ class TLearner(_MetaLearner):
         A separate regressor for the control arm.
     random_state : int, Generator or None, default None
         Seed for the models.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -272,11 +284,16 @@ class TLearner(_MetaLearner):
     }
 
     def __init__(
-        self, model: Any = None, control_model: Any = None, random_state: Any = None
+        self,
+        model: Any = None,
+        control_model: Any = None,
+        random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.model = model
         self.control_model = control_model
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_models(self, data: BackdoorData) -> None:
         base = default_regressor() if self.model is None else self.model
@@ -327,6 +344,9 @@ class XLearner(_MetaLearner):
         For ``e(x)`` (default: logistic regression).
     random_state : int, Generator or None, default None
         Seed for every model.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -352,11 +372,13 @@ class XLearner(_MetaLearner):
         effect_model: Any = None,
         propensity_model: Any = None,
         random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.outcome_model = outcome_model
         self.effect_model = effect_model
         self.propensity_model = propensity_model
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_models(self, data: BackdoorData) -> None:
         out = default_regressor() if self.outcome_model is None else self.outcome_model
@@ -405,6 +427,9 @@ class DRLearner(_MetaLearner):
         Propensity scores are clipped to ``[clip, 1 - clip]``.
     random_state : int, Generator or None, default None
         Seed for folds and models.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -436,6 +461,7 @@ class DRLearner(_MetaLearner):
         n_folds: int = 5,
         clip: float = 0.01,
         random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.outcome_model = outcome_model
         self.propensity_model = propensity_model
@@ -443,6 +469,7 @@ class DRLearner(_MetaLearner):
         self.n_folds = n_folds
         self.clip = clip
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_models(self, data: BackdoorData) -> None:
         out = default_regressor() if self.outcome_model is None else self.outcome_model

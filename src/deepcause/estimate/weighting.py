@@ -150,6 +150,9 @@ class IPW(BaseEffectEstimator):
         1 fits the propensity model on all data; more cross-fits it.
     random_state : int, Generator or None, default None
         Seed for folds and randomized learners.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Notes
     -----
@@ -185,6 +188,7 @@ class IPW(BaseEffectEstimator):
         trim: Any = None,
         n_folds: int = 1,
         random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.propensity_model = propensity_model
         self.normalize = normalize
@@ -192,6 +196,7 @@ class IPW(BaseEffectEstimator):
         self.trim = trim
         self.n_folds = n_folds
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_prepared(self, data: BackdoorData) -> None:
         model = (
