@@ -26,6 +26,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -225,10 +226,10 @@ class BaseEffectEstimator(EffectEstimator):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._parameter_constraints = {
-            **BaseEffectEstimator._shared_constraints,
-            **cls.__dict__.get("_parameter_constraints", {}),
-        }
+        own = cls.__dict__.get("_parameter_constraints", cls._parameter_constraints)
+        params = inspect.signature(cls.__init__).parameters
+        shared = {k: v for k, v in BaseEffectEstimator._shared_constraints.items() if k in params}
+        cls._parameter_constraints = {**shared, **own}
 
     # ---------------------------------------------------------------- overlap
     def _check_prepared(self, data: BackdoorData) -> None:
@@ -242,7 +243,8 @@ class BaseEffectEstimator(EffectEstimator):
         self.overlap_ = report
         name = type(self).__name__
         if report.status != "none":
-            warn_limited(name, report, data.n, stacklevel=5)
+            if not self._restricts_to_overlap():  # trimming/calipers handle limited overlap
+                warn_limited(name, report, data.n, stacklevel=5)
             return
         quantities = [POPULATIONS[p] for p in self._populations]
         if self._overlap_allowed() or not all(report.affects(q) for q in quantities):
@@ -253,10 +255,12 @@ class BaseEffectEstimator(EffectEstimator):
         )
         raise overlap_error(name, label, report, self._overlap_fixes(report))
 
+    def _restricts_to_overlap(self) -> bool:
+        """Whether the estimator drops units without overlap itself (``trim=``, ``caliper=``)."""
+        return any(getattr(self, k, None) is not None for k in ("trim", "caliper"))
+
     def _overlap_allowed(self) -> bool:
-        return bool(getattr(self, "allow_no_overlap", False)) or (
-            getattr(self, "trim", None) is not None
-        )
+        return bool(getattr(self, "allow_no_overlap", False)) or self._restricts_to_overlap()
 
     def _overlap_fixes(self, report: OverlapReport) -> str:
         params = self.get_params(deep=False)
@@ -285,12 +289,12 @@ class BaseEffectEstimator(EffectEstimator):
         extra = {**diag.extra, "overlap_check": report.to_dict()}
         notes = list(diag.notes)
         if report.affects(quantity):
-            trimmed = getattr(self, "trim", None) is not None
+            trimmed = self._restricts_to_overlap()
             extra["extrapolated"] = not trimmed
             notes.append(
                 f"no overlap: {report.region}; "
                 + (
-                    "trimming restricts the target to the units with overlap"
+                    "trimming/the caliper restricts the target to units with overlap"
                     if trimmed
                     else "EXTRAPOLATED (allow_no_overlap=True): the estimate there rests on "
                     "model extrapolation, not on data"

@@ -36,7 +36,7 @@ limited the overlap is.
 >>> report.status, report.sides
 ('none', ('treated', 'controls'))
 >>> report.region
-'x1 separates the arms (treated x1 >= 0.00287, controls x1 <= -0.00153)'
+'x1 separates the arms (treated x1 >= 0.00886, controls x1 <= -0.00445)'
 >>> check_overlap(X, rng.binomial(1, 0.5, 400), ["x1", "x2"]).status
 'ok'
 """
@@ -71,10 +71,11 @@ __all__ = [
 
 NONE_EPS = 1e-3  # scores beyond [NONE_EPS, 1 - NONE_EPS] count as "at 0 or 1"
 NONE_SHARE = 0.10  # ... for at least this share of an arm: no overlap on that side
-REGION_SHARE = 0.20  # share of an arm beyond the other arm's range of one covariate ...
+REGION_SHARE = 0.15  # share of an arm beyond the other arm's range of one covariate ...
+REGION_MARGIN = 0.25  # ... by more than this many standard deviations of the covariate ...
 REGION_MIN = 20  # ... and at least this many units: a region without comparison units
 LIMITED_EPS = 0.01
-LIMITED_SHARE = 0.05
+LIMITED_SHARE = 0.10
 MIN_ARM = 10  # separation checks need this many units per arm (else chance separations)
 LP_ROWS = 20_000  # linear separability is checked on at most this many rows
 POPULATION_SIDES = {"ATE": ("treated", "controls"), "ATT": ("treated",), "ATC": ("controls",)}
@@ -190,7 +191,8 @@ def _beyond_range(X: np.ndarray, t: np.ndarray, names: Sequence[str]) -> dict[st
     out: dict[str, str] = {}
     for arm, side, other in ((1, "treated", "controls"), (0, "controls", "treated")):
         xa, xb = X[t == arm], X[t != arm]
-        above, below = xa > xb.max(0), xa < xb.min(0)
+        margin = REGION_MARGIN * X.std(0)
+        above, below = xa > xb.max(0) + margin, xa < xb.min(0) - margin
         count = (above | below).sum(0)
         j = int(np.argmax(count))
         if count[j] >= max(REGION_MIN, REGION_SHARE * len(xa)):
