@@ -267,7 +267,9 @@ def check_overlap(
     sides = tuple(s for s in ("treated", "controls") if s in regions)
     region = "; ".join(dict.fromkeys(regions[s] for s in sides))
     share = float(limited.mean())
-    status = "none" if sides else "limited" if share >= LIMITED_SHARE else "ok"
+    # arms under MIN_ARM units are too small to assess (the estimators' own checks apply)
+    limited_ = share >= LIMITED_SHARE and min(n1, n0) >= MIN_ARM
+    status = "none" if sides else "limited" if limited_ else "ok"
     return OverlapReport(status, sides, region, e, share, ess)
 
 
