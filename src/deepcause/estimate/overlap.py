@@ -239,6 +239,15 @@ def check_overlap(
 
     ``model`` is the propensity classifier of the check (default
     :func:`default_check_model`), cross-fitted over ``n_folds`` folds.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.normal(size=(1000, 2))
+    >>> t = np.where(X[:, 0] > 1, 1, rng.binomial(1, 0.5, 1000))  # no controls beyond x = 1
+    >>> r = check_overlap(X, t, ["age", "income"])
+    >>> r.sides, r.affects("ATC"), r.region.split(",")[0]
+    (('treated',), False, '101 of 554 treated (18%) have age > 1')
     """
     t = np.asarray(t).astype(int)
     names = [str(n) for n in names]
@@ -303,7 +312,13 @@ def limited_overlap_message(estimator: str, report: OverlapReport, n: int) -> st
 
 
 def warn_limited(estimator: str, report: OverlapReport, n: int, stacklevel: int = 4) -> None:
-    """Issue the limited-overlap :class:`PositivityWarning` when ``report.status == "limited"``."""
+    """Issue the limited-overlap :class:`PositivityWarning` when ``report.status == "limited"``.
+
+    Examples
+    --------
+    >>> r = OverlapReport("ok", (), "", np.ones(1), 0.0, {})
+    >>> warn_limited("IPW", r, 10)  # nothing to say
+    """
     if report.status == "limited":
         warnings.warn(
             limited_overlap_message(estimator, report, n), PositivityWarning, stacklevel=stacklevel
