@@ -10,21 +10,28 @@ from deepcause.estimate import DCB, SLearner, TLearner, XLearner
 from deepcause.simulate import make_confounded_binary
 
 
-@pytest.mark.parametrize("cls", [SLearner, TLearner, XLearner])
-def test_metalearners_have_an_interval_by_default(cls):
+def test_xlearner_has_an_interval_by_default():
     ds = make_confounded_binary(400, random_state=0, population_truth=False)
-    res = cls(random_state=0).fit(ds.data, treatment="t", outcome="y").effect()
+    res = XLearner(random_state=0).fit(ds.data, treatment="t", outcome="y").effect()
     lo, hi = res.conf_int()
     assert res.std_error is not None and 0 < res.std_error < 1
     assert np.isfinite(lo) and np.isfinite(hi)
     assert any("influence function" in note for note in res.diagnostics.notes)
 
 
-def test_tlearner_interval_covers_over_seeds():
+@pytest.mark.parametrize("cls", [SLearner, TLearner])
+def test_plugin_learners_say_they_have_no_valid_interval(cls):
+    ds = make_confounded_binary(300, random_state=0, population_truth=False)
+    res = cls(random_state=0).fit(ds.data, treatment="t", outcome="y").effect()
+    assert res.std_error is None and np.isnan(res.conf_int()[0])
+    assert any("no valid interval" in note for note in res.summary().notes)
+
+
+def test_xlearner_interval_covers_over_seeds():
     covered, ses = [], []
     for seed in range(20):
         ds = make_confounded_binary(300, random_state=100 + seed, population_truth=False)
-        est = TLearner(LinearRegression(), random_state=0).fit(ds.data, treatment="t", outcome="y")
+        est = XLearner(LinearRegression(), random_state=0).fit(ds.data, treatment="t", outcome="y")
         res = est.effect()
         lo, hi = res.conf_int()
         covered.append(lo <= ds.truth["ATE"] <= hi)

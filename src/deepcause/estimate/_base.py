@@ -221,6 +221,8 @@ class BaseEffectEstimator(EffectEstimator):
     supported_kinds: ClassVar[tuple[str, ...]] = ("backdoor",)
     _roles: ClassVar[tuple[str, ...]] = ("treatment", "outcome", "covariates")
     _populations: ClassVar[tuple[str, ...]] = ("all", "treated", "controls")
+    #: a caveat about the estimator's interval (e.g. measured coverage), a note of every result
+    _interval_note: ClassVar[str] = ""
     #: constraints of the parameters every back-door estimator has (merged into subclasses')
     _shared_constraints: ClassVar[dict[str, list[Any]]] = {"allow_no_overlap": ["boolean"]}
 
@@ -286,6 +288,8 @@ class BaseEffectEstimator(EffectEstimator):
         if report is None:
             return result
         diag = result.diagnostics
+        if self._interval_note:
+            diag = dataclasses.replace(diag, notes=(*diag.notes, self._interval_note))
         extra = {**diag.extra, "overlap_check": report.to_dict()}
         notes = list(diag.notes)
         if report.affects(quantity):

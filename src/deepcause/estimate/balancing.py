@@ -143,6 +143,9 @@ class _WeightingEstimator(BaseEffectEstimator):
 class EntropyBalancing(_WeightingEstimator):
     """Entropy balancing (Hainmueller 2012) with exact moment balance.
 
+    Interval coverage (bench_coverage, nominal 95%, ATE): 94-96% with good overlap, 89% under
+    limited overlap (0.25): slightly anti-conservative there.
+
     Parameters
     ----------
     moments : {1, 2}, default 1
@@ -172,6 +175,11 @@ class EntropyBalancing(_WeightingEstimator):
     >>> round(est.effect(treatment=1, control=0, population="treated").value, 1)
     2.0
     """
+
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE): 94-96% with good overlap, "
+        "89% under limited overlap (0.25): slightly anti-conservative there"
+    )
 
     _method = "EntropyBalancing"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -376,6 +384,9 @@ def approximately_balancing_weights(
 class ApproximateResidualBalancing(_WeightingEstimator):
     """Approximate residual balancing (Athey, Imbens & Wager 2018).
 
+    Interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): 100%, 100% and
+    88% under limited overlap (0.25): slightly anti-conservative there.
+
     For each re-weighted arm ``a``: fit a penalized outcome model on the arm, find the
     approximately balancing weights ``gamma`` (covariates standardized by their full-sample
     standard deviation) and estimate ``mu_a = mean_target(f_a(x)) + sum_i gamma_i (y_i - f_a(x_i))``.
@@ -405,6 +416,12 @@ class ApproximateResidualBalancing(_WeightingEstimator):
     >>> round(res.value, 1), res.quantity
     (2.0, 'ATT')
     """
+
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): "
+        "100%, 100% and 88% under limited overlap (0.25): slightly anti-conservative "
+        "there"
+    )
 
     _method = "ApproximateResidualBalancing"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {

@@ -194,6 +194,9 @@ def dcb_weights(
 class DCB(_WeightingEstimator):
     """Differentiated Confounder Balancing sample weights (see the module docstring).
 
+    Interval coverage (bench_coverage, nominal 95%, ATE): 97%, 99% (nonlinear; conservative) and
+    96% under limited overlap (0.25).
+
     Parameters
     ----------
     alpha : float, default 1.0
@@ -229,6 +232,11 @@ class DCB(_WeightingEstimator):
     >>> res.quantity, bool(abs(res.value - ds.truth["ATT"]) < 4 * res.std_error)
     ('ATT', True)
     """
+
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE): 97%, 99% (nonlinear; "
+        "conservative) and 96% under limited overlap (0.25)"
+    )
 
     _method = "DCB"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {

@@ -88,6 +88,10 @@ def aipw_arm_means(
 class AIPW(BaseEffectEstimator):
     """Cross-fitted augmented inverse probability weighting (doubly robust) estimator.
 
+    Interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): 100% and 88%
+    with good overlap, 0% under limited overlap (0.25), where clipping to [0.1, 0.9] biases the
+    ATE; the interval is not valid there: use trim= or the treated population.
+
     Parameters
     ----------
     propensity_model : classifier with ``predict_proba``, optional
@@ -124,6 +128,13 @@ class AIPW(BaseEffectEstimator):
     >>> bool(abs(res.value - ds.truth["ATE"]) < 4 * res.std_error), res.quantity
     (True, 'ATE')
     """
+
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): "
+        "100% and 88% with good overlap, 0% under limited overlap (0.25), where clipping "
+        "to [0.1, 0.9] biases the ATE; the interval is not valid there: use trim= or the "
+        "treated population"
+    )
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "propensity_model": [HasMethods(["fit", "predict_proba"]), None],

@@ -76,6 +76,9 @@ def _greedy_without_replacement(
 class Matching(BaseEffectEstimator):
     """Nearest-neighbour matching estimator of effects and potential-outcome means.
 
+    Interval coverage (bench_coverage, nominal 95%, ATE): 96-97% with good overlap, 100% under
+    limited overlap (0.25; conservative there).
+
     Parameters
     ----------
     distance : {"mahalanobis", "euclidean", "propensity"}, default "mahalanobis"
@@ -115,6 +118,11 @@ class Matching(BaseEffectEstimator):
     >>> round(est.effect(treatment=1, control=0).value, 1)
     2.0
     """
+
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE): 96-97% with good overlap, "
+        "100% under limited overlap (0.25; conservative there)"
+    )
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "distance": [StrOptions(set(_DISTANCES))],
