@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	# the CPU build of torch first, so nothing below pulls a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[all]"
+	# the Darfur data of Cinelli & Hazlett (2020) for the sensitivity tests (data only: --no-deps)
+	$(PY) -m pip install -q --no-deps pysensemakr==0.0.8
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,6 +22,10 @@ demo: install
 	$(VENV)/bin/deepcause demo
 
 test: install
+	# headless Chromium for the report's browser test (tests/test_report.py skips it without one)
+	command -v chromium >/dev/null 2>&1 || (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium could not be installed (not root?): the report's browser test will be skipped"
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m pytest -q -n 2 src tests
 

@@ -88,8 +88,8 @@ def evaluate(make: Callable[[], object], rep: int) -> dict[str, float]:
     lo, hi = ate.conf_int(0.05)
     row["covered"] = float(lo <= tau_in.mean() <= hi) if np.isfinite(lo) else np.nan
     if hasattr(est, "predict_cate"):
-        cate_in = est.predict_cate(train.data[covs].to_numpy(dtype=float))
-        cate_out = est.predict_cate(test.data[covs].to_numpy(dtype=float))
+        cate_in = est.predict_cate(train.data)  # covariates selected by name
+        cate_out = est.predict_cate(test.data)
         row["pehe_in"] = float(np.sqrt(np.mean((cate_in - tau_in) ** 2)))
         row["pehe_out"] = float(np.sqrt(np.mean((cate_out - tau_out) ** 2)))
         row["ate_out"] = abs(cate_out.mean() - tau_out.mean())

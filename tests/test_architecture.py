@@ -31,6 +31,7 @@ RANK = {
     "stable": 5,
     "testing": 6,
     "examples": 7,
+    "report": 7,
     "cli": 8,
 }
 # siblings of the same rank may not use each other

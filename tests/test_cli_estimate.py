@@ -90,8 +90,6 @@ def test_demo_estimation_brackets_the_experimental_benchmark(run_demo):
     assert (table["max |SMD| after"] < 0.25).all()
 
 
-# the IV family moves to the one contract on another branch (issue #11): delete after merging
-@pytest.mark.xfail(strict=False, reason="family converted on another branch")
 def test_cli_iv_2sls_on_card_gives_the_textbook_coefficient(tmp_path, capsys):
     """`deepcause estimate --method 2sls -z nearc4 --control ...` reproduces Wooldridge 15.4."""
     import json

@@ -16,9 +16,6 @@ from deepcause.testing.cases import backdoor_case
 
 # Families converted to the one contract on other branches (issue #11): delete after merging.
 CONVERTED_ON_ANOTHER_BRANCH = {
-    "tarnet", "cfr", "dragonnet", "cevae",  # neural
-    "2sls", "wald", "poly2sls", "kerneliv", "dfiv", "deepiv", "cbiv",  # IV
-    "heckman",  # selection
 }  # fmt: skip
 _XFAIL = pytest.mark.xfail(strict=False, reason="family converted on another branch")
 # checks that train networks several times: slow

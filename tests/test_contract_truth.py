@@ -18,9 +18,6 @@ from deepcause.testing import registered_cases
 
 # Families converted to the one contract on other branches (issue #11): delete after merging.
 CONVERTED_ON_ANOTHER_BRANCH = {
-    "tarnet", "cfr", "dragonnet", "cevae",  # neural
-    "2sls", "wald", "poly2sls", "kerneliv", "dfiv", "deepiv", "cbiv",  # IV
-    "heckman",  # selection
 }  # fmt: skip
 _XFAIL = pytest.mark.xfail(strict=False, reason="family converted on another branch")
 # networks, and D2VD's unpenalized refit (about 0.6 s per fit, 21 fits): slow
@@ -35,6 +32,20 @@ _SLOW_METHODS = {
     "kerneliv",
     "d2vd",
 }
+# estimators that return a point estimate and leave the interval to bootstrap()
+_POINT_ONLY = {"slearner", "tlearner", "xlearner", "d2vd"}
+_POINT_ONLY |= {"plugin", "frontdoor", "dfiv", "deepiv", "cbiv"}
+# KernelIV's sandwich interval holds the lengthscales and ridge penalties fixed: on the linear
+# IV case its auto-tuned fit is biased by several standard errors (search picks a wiggly or an
+# over-smoothed h), so the interval misses; strict, so a fix turns this test green loudly
+_KNOWN_MISS = {"kerneliv"}
+# the conformance settings train networks for a handful of epochs (enough to test the contract);
+# a coverage claim needs a network trained to convergence on the case: 40 full-batch epochs at
+# a larger step, and three ensemble members so the t interval has two degrees of freedom
+_TRUTH_SETTINGS = {
+    m: {"n_members": 3, "max_epochs": 40, "learning_rate": 1e-2}
+    for m in ("tarnet", "cfr", "dragonnet", "cevae")
+}
 ALPHA = 0.01  # 99% intervals: one test per estimator, so a 1-in-20 miss would be flaky
 
 
@@ -42,6 +53,8 @@ def _params() -> list:
     out = []
     for method, params, case in registered_cases():
         marks = [_XFAIL] if method in CONVERTED_ON_ANOTHER_BRANCH else []
+        if method in _KNOWN_MISS:
+            marks.append(pytest.mark.xfail(strict=True, reason="KernelIV interval misses"))
         if method in _SLOW_METHODS:
             marks.append(pytest.mark.slow)
         out.append(pytest.param(method, params, case, id=method, marks=marks))
@@ -58,11 +71,13 @@ def _covers(result: EffectEstimate, truth: float, what: str) -> None:
 def test_intervals_cover_the_truth(method, params, make_case):
     case = make_case()
     kwargs = {k: clone(v) if isinstance(v, BaseEstimator) else v for k, v in params.items()}
+    kwargs.update(_TRUTH_SETTINGS.get(method, {}))
     est = get_estimator_class(method)(**kwargs).fit(case.data, **case.roles)
 
     effect = est.effect(treatment=1, control=0)
     assert math.isfinite(effect.value) and effect.query
-    if effect.std_error is not None:
+    if method not in _POINT_ONLY:  # every other estimator reports an interval of its own
+        assert effect.std_error is not None, "effect() reports no interval"
         _covers(effect, case.effect_truth, "effect()")
     boot = est.bootstrap(n_boot=20, random_state=0)
     assert boot.value == effect.value and boot.bootstrap.size >= 18
@@ -74,6 +89,10 @@ def test_intervals_cover_the_truth(method, params, make_case):
     assert math.isfinite(mean.value) and mean.query.startswith("E[")
     if case.mean_truth is not None and mean.std_error is not None:
         _covers(mean, case.mean_truth, "mean(treatment=1)")
+    if case.outcome_mean_truth is not None:  # selection: mean() without treatment is E[Y]
+        plain = est.mean(treatment=None)
+        assert plain.query == f"E[{case.roles['outcome']}]", plain.query
+        _covers(plain, case.outcome_mean_truth, "mean(treatment=None), E[Y]")
 
     summary = boot.summary()
     assert isinstance(summary, Summary)

@@ -7,6 +7,7 @@ import pytest
 import torch
 from scipy import stats
 
+from deepcause.exceptions import InvalidParameterError
 from deepcause.generative import (
     AdditiveNoiseMechanism,
     CategoricalMechanism,
@@ -39,7 +40,7 @@ CONTINUOUS = {
     "additive-gaussian": lambda: AdditiveNoiseMechanism(noise="gaussian", max_epochs=80),
     "additive-empirical": lambda: AdditiveNoiseMechanism(max_epochs=80),
     "flow": lambda: FlowMechanism(max_epochs=80),
-    "diffusion": lambda: DiffusionMechanism(max_epochs=150, steps=50, hidden=(64, 64)),
+    "diffusion": lambda: DiffusionMechanism(max_epochs=150, steps=50, hidden_sizes=(64, 64)),
 }
 
 
@@ -114,7 +115,7 @@ ALL = {
     "flow-nsf": lambda: FlowMechanism(max_epochs=5),
     "flow-conditional": lambda: FlowMechanism(conditional=True, max_epochs=5),
     "flow-maf": lambda: FlowMechanism(flow="maf", max_epochs=5),
-    "diffusion": lambda: DiffusionMechanism(max_epochs=20, steps=30, hidden=(32, 32)),
+    "diffusion": lambda: DiffusionMechanism(max_epochs=20, steps=30, hidden_sizes=(32, 32)),
     "categorical": lambda: CategoricalMechanism(max_epochs=5),
 }
 
@@ -124,6 +125,7 @@ def test_every_mechanism_passes_the_conformance_checks(kind):
     check_mechanism(ALL[kind]())
 
 
+@pytest.mark.slow  # about 12 s: two flows trained on two designs
 def test_flow_keeps_the_parent_dependent_flow_only_when_the_data_need_it(tmp_path):
     rng = np.random.default_rng(0)
     pa = rng.normal(size=(3000, 1))
@@ -143,8 +145,8 @@ def test_flow_keeps_the_parent_dependent_flow_only_when_the_data_need_it(tmp_pat
     assert bool(back.uses_context)
     torch.testing.assert_close(back.encode(ctx[:50], ctx[:50]), m.encode(ctx[:50], ctx[:50]))
     assert FlowMechanism(dim=1, context_dim=2, conditional=False).context_flow is None
-    with pytest.raises(ValueError, match="conditional"):
-        FlowMechanism(conditional="yes")
+    with pytest.raises(InvalidParameterError, match="conditional"):
+        FlowMechanism(conditional="yes").build(1, 2)
 
 
 def test_vector_nodes_and_root_nodes():
@@ -169,8 +171,8 @@ def test_diffusion_has_no_density_and_errors_are_clear():
         CategoricalMechanism(context_dim=1, n_classes=2).encode(torch.zeros(2), torch.zeros(2, 1))
     with pytest.raises(ValueError, match="unknown mechanism"):
         make_mechanism("gan")
-    with pytest.raises(ValueError, match="noise"):
-        AdditiveNoiseMechanism(noise="cauchy")
+    with pytest.raises(InvalidParameterError, match="noise"):
+        AdditiveNoiseMechanism(noise="cauchy").build(1, 1)
     with pytest.raises(ValueError, match="n_classes"):
         CategoricalMechanism(context_dim=1, n_classes=1)
     with pytest.raises(ValueError, match="continuous"):
@@ -179,3 +181,21 @@ def test_diffusion_has_no_density_and_errors_are_clear():
         mechanism_from_config({"type": "os.system"})
     with pytest.raises(AttributeError, match="fit"):
         FlowMechanism().decode(torch.zeros(1, 1), torch.zeros(1, 1))
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: AdditiveNoiseMechanism(max_epochs=0), "max_epochs"),
+        (lambda: AdditiveNoiseMechanism(hidden_sizes=64), "hidden_sizes"),
+        (lambda: CategoricalMechanism(hidden_sizes=(8, 0)), "hidden_sizes"),
+        (lambda: FlowMechanism(learning_rate=0.0), "learning_rate"),
+        (lambda: FlowMechanism(flow="realnvp"), "flow"),
+        (lambda: DiffusionMechanism(steps=1), "steps"),
+        (lambda: DiffusionMechanism(batch_size=0), "batch_size"),
+    ],
+)
+def test_declared_parameter_constraints_are_checked_before_training(make, match):
+    x = torch.randn(60, 1)
+    with pytest.raises(InvalidParameterError, match=match):
+        make().fit(x, torch.randn(60, 1), random_state=0)

@@ -10,7 +10,12 @@ from sklearn.kernel_ridge import KernelRidge
 from threadpoolctl import threadpool_limits
 
 from deepcause.estimate.iv import KernelIV, TwoStageLeastSquares
-from deepcause.exceptions import DataValidationError, InvalidParameterError, NotFittedError
+from deepcause.exceptions import (
+    DataValidationError,
+    InvalidParameterError,
+    NotFittedError,
+    WeakInstrumentWarning,
+)
 from deepcause.simulate.iv import demand_test_points, make_demand
 
 
@@ -53,11 +58,12 @@ def test_kiv_recovers_nonlinear_h_where_regression_is_biased():
     # the average effect of moving t from -1 to 1 on the population
     eff = kiv.effect(treatment=1.0, control=-1.0)
     assert eff.value == pytest.approx(h(1.0) - h(-1.0), abs=0.5)
-    assert eff.std_error is None and eff.method == "KernelIV"
+    assert eff.method == "KernelIV" and 0 < eff.std_error < 1  # sandwich, hyper-parameters fixed
     assert eff.query == "E[y | do(t=1)] − E[y | do(t=-1)]"
     # E[y | do(t)] is the structural function itself here (no covariates)
     assert kiv.mean(treatment=1.0).value == pytest.approx(float(kiv.predict([1.0])[0]))
-    assert "no valid standard error" in kiv.summary().as_text()
+    text = kiv.summary().as_text()
+    assert "no valid standard error" not in text and kiv.first_stage_f_["t"] > 10
 
 
 def test_kiv_demand_beats_linear_2sls():
@@ -119,3 +125,16 @@ def test_kiv_bootstrap_keeps_chosen_lengthscales():
     assert lo < boot.value < hi and boot.std_error > 0
     assert lo < h(1.0) - h(-1.0) + 0.5 and hi > h(1.0) - h(-1.0) - 0.5
     assert kiv._bootstrap_params() == {"lengthscales": list(kiv.lengthscales_.values())}
+
+
+def test_kiv_irrelevant_instrument_warns_with_a_small_first_stage_f():
+    """Issue 12: KernelIV with an irrelevant instrument warned nothing and gave no interval."""
+    rng = np.random.default_rng(0)
+    z, u, w = rng.normal(size=(3, 800))
+    df = pd.DataFrame({"z": z, "t": u + w, "y": np.sin(u + w) + 2 * u})
+    kiv = KernelIV(n_components=80, lengthscales=0.5, random_state=0)
+    with pytest.warns(WeakInstrumentWarning, match="KernelIV"):
+        kiv.fit(df, treatment="t", outcome="y", instruments=["z"])
+    eff = kiv.effect(treatment=1.0, control=-1.0)
+    assert kiv.first_stage_f_["t"] < 10 and eff.diagnostics.first_stage_f < 10
+    assert np.isfinite(eff.std_error) and "weak instrument" in kiv.summary().as_text()

@@ -13,7 +13,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from deepcause.estimate.neural import CEVAE, CFR, DragonNet, TARNet, load  # noqa: E402
-from deepcause.exceptions import DataValidationError, NotFittedError  # noqa: E402
+from deepcause.exceptions import (  # noqa: E402
+    DataValidationError,
+    EstimandNotSupportedError,
+    InvalidParameterError,
+    ModelFileError,
+    NotFittedError,
+)
 
 SMALL = {
     "device": "cpu",
@@ -24,17 +30,17 @@ SMALL = {
     "verbose": False,
 }
 ARCH = {
-    TARNet: {"representation": (48, 48), "heads": (24,)},
-    CFR: {"representation": (48, 48), "heads": (24,), "alpha": 0.5},
-    DragonNet: {"representation": (48, 48), "heads": (24,)},
-    CEVAE: {"hidden": (48,), "latent_dim": 5, "n_samples": 30},
+    TARNet: {"representation_hidden_sizes": (48, 48), "head_hidden_sizes": (24,)},
+    CFR: {"representation_hidden_sizes": (48, 48), "head_hidden_sizes": (24,), "alpha": 0.5},
+    DragonNet: {"representation_hidden_sizes": (48, 48), "head_hidden_sizes": (24,)},
+    CEVAE: {"hidden_sizes": (48,), "latent_dim": 5, "n_samples": 30},
 }
 TINY = {"device": "cpu", "n_members": 2, "max_epochs": 5, "batch_size": 64, "verbose": False}
 TINY_ARCH = {
-    TARNet: {"representation": (8,), "heads": (4,)},
-    CFR: {"representation": (8,), "heads": (4,)},
-    DragonNet: {"representation": (8,), "heads": (4,)},
-    CEVAE: {"hidden": (8,), "latent_dim": 2, "n_samples": 5},
+    TARNet: {"representation_hidden_sizes": (8,), "head_hidden_sizes": (4,)},
+    CFR: {"representation_hidden_sizes": (8,), "head_hidden_sizes": (4,)},
+    DragonNet: {"representation_hidden_sizes": (8,), "head_hidden_sizes": (4,)},
+    CEVAE: {"hidden_sizes": (8,), "latent_dim": 2, "n_samples": 5},
 }
 
 
@@ -56,7 +62,7 @@ def scm():
 
 
 def tiny(cls, **kw):
-    return cls(**TINY_ARCH[cls], **{**TINY, **kw})
+    return cls(**{**TINY_ARCH[cls], **TINY, **kw})
 
 
 # sqrt(PEHE) bars: the CATE has s.d. 1.13 (the best constant-effect prediction scores 1.13)
@@ -71,7 +77,7 @@ def test_recovers_known_cate(cls, scm):
     X, t, y, tau = scm
     naive = y[t == 1].mean() - y[t == 0].mean()
     assert abs(naive - tau.mean()) > 0.5  # the data really are confounded
-    est = cls(**ARCH[cls], **SMALL, random_state=0).fit(X, t, y)
+    est = cls(**ARCH[cls], **SMALL, random_state=0).fit_arrays(X=X, t=t, y=y)
     X_new, _, _, tau_new = simulate(400, 12)
     pehe_in = np.sqrt(np.mean((est.predict_cate(X) - tau) ** 2))
     pehe_out = np.sqrt(np.mean((est.predict_cate(X_new) - tau_new) ** 2))
@@ -89,9 +95,9 @@ def test_recovers_known_cate(cls, scm):
 @pytest.mark.parametrize("cls", [TARNet, CFR, DragonNet, CEVAE], ids=lambda c: c.__name__)
 def test_same_seed_same_numbers(cls, scm):
     X, t, y, _ = scm
-    a = tiny(cls, random_state=3).fit(X, t, y)
-    b = tiny(cls, random_state=3).fit(X, t, y)
-    c = tiny(cls, random_state=4).fit(X, t, y)
+    a = tiny(cls, random_state=3).fit_arrays(X=X, t=t, y=y)
+    b = tiny(cls, random_state=3).fit_arrays(X=X, t=t, y=y)
+    c = tiny(cls, random_state=4).fit_arrays(X=X, t=t, y=y)
     assert np.array_equal(a.predict_cate(X), b.predict_cate(X))
     assert a.ate().value == b.ate().value and a.ate().std_error == b.ate().std_error
     assert not np.array_equal(a.predict_cate(X), c.predict_cate(X))
@@ -102,17 +108,18 @@ def test_seeding_leaves_global_rng_alone(scm):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    tiny(TARNet, random_state=0).fit(X, t, y).ate()
+    tiny(TARNet, random_state=0).fit_arrays(X=X, t=t, y=y).ate()
     assert torch.equal(torch.rand(3), expected)
 
 
 @pytest.mark.parametrize("cls", [TARNet, CFR, DragonNet, CEVAE], ids=lambda c: c.__name__)
 def test_save_load_round_trip(cls, scm, tmp_path):
     X, t, y, _ = scm
-    est = tiny(cls, random_state=1).fit(X, t, y)
+    est = tiny(cls, random_state=1).fit_arrays(X=X, t=t, y=y)
     folder = est.save(tmp_path / "model")
+    assert folder == tmp_path / "model"
     config = json.loads((folder / "config.json").read_text())
-    assert config["class"] == cls.__name__
+    assert config["class"] == cls.__name__ and config["deepcause_format"] == 1
     # the weights file holds tensors only: the safe loader reads it
     tensors = torch.load(folder / "weights.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in tensors.values())
@@ -121,38 +128,70 @@ def test_save_load_round_trip(cls, scm, tmp_path):
     assert np.array_equal(back.predict_cate(X[:50]), est.predict_cate(X[:50]))
     assert back.ate().value == est.ate().value
     assert back.att().std_error == est.att().std_error
+    assert back.mean(treatment=0).value == est.mean(treatment=0).value
     assert type(cls.load(folder, device="cpu")) is cls
 
 
-def test_load_rejects_other_class_and_missing_files(scm, tmp_path):
+def test_load_rejects_other_class(scm, tmp_path):
     X, t, y, _ = scm
-    tiny(TARNet, random_state=0).fit(X, t, y).save(tmp_path / "m")
-    with pytest.raises(DataValidationError, match="holds a TARNet, not a DragonNet"):
+    tiny(TARNet, random_state=0).fit_arrays(X=X, t=t, y=y).save(tmp_path / "m")
+    with pytest.raises(ModelFileError, match="holds a TARNet, not a DragonNet"):
         DragonNet.load(tmp_path / "m")
-    with pytest.raises(DataValidationError, match="not a saved deepcause model"):
-        load(tmp_path / "nothing")
-    config = json.loads((tmp_path / "m" / "config.json").read_text())
-    config["class"] = "os.system"
-    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    with pytest.raises(DataValidationError, match="known classes"):
-        load(tmp_path / "m")
+    assert type(TARNet.load(tmp_path / "m")) is TARNet
+
+
+def test_effect_mean_and_populations_agree(scm):
+    X, t, y, _ = scm
+    est = tiny(TARNet, random_state=0).fit_arrays(X=X, t=t, y=y)
+    ate = est.effect(treatment=1, control=0)
+    assert ate.query == "E[y | do(t=1)] − E[y | do(t=0)]" and ate.quantity == "ATE"
+    assert est.ate().value == ate.value
+    m1, m0 = est.mean(treatment=1), est.mean(treatment=0)
+    assert m1.value - m0.value == pytest.approx(ate.value)
+    assert m1.query == "E[y | do(t=1)]" and m1.std_error > 0
+    assert est.effect(treatment=0, control=1).value == pytest.approx(-ate.value)
+    # the three populations weight the same unit-level effects
+    cate = est.predict_cate(X)
+    assert est.att().value == pytest.approx(cate[t == 1].mean())
+    assert est.effect(population="controls").value == pytest.approx(cate[t == 0].mean())
+    assert est.effect(X=X[:30]).value == pytest.approx(cate[:30].mean())
+    assert est.effect(X=X[:30]).quantity == "CATE"
+    with pytest.raises(EstimandNotSupportedError, match="must be 0 or 1"):
+        est.effect(treatment=2, control=0)
+    with pytest.raises(EstimandNotSupportedError, match="overlap"):
+        est.effect(population="overlap")
+    with pytest.raises(TypeError):
+        est.effect(1, 0)  # keyword-only: the order can never silently flip
+
+
+def test_bootstrap_refits_on_arm_stratified_resamples(scm):
+    X, t, y, _ = scm
+    est = tiny(TARNet, random_state=0, uncertainty=None, n_members=1, max_epochs=3)
+    est.fit_arrays(X=X[:200], t=t[:200], y=y[:200])
+    boot = est.bootstrap(n_boot=3, random_state=0, verbose=False)
+    assert boot.value == est.ate().value and len(boot.bootstrap) == 3 and boot.std_error > 0
 
 
 def test_dataframe_interface_and_uncertainty_none(scm):
     X, t, y, tau = scm
     df = pd.DataFrame(X, columns=[f"c{i}" for i in range(5)]).assign(treat=t, out=y)
     est = tiny(DragonNet, random_state=0, uncertainty=None, n_members=1)
-    est.fit(df, treatment="treat", outcome="out")
-    ate = est.ate()
+    est.fit(df, treatment="treat", outcome="out", covariates=[f"c{i}" for i in range(5)])
+    ate = est.effect(treatment=1, control=0)
     assert ate.std_error is None and np.isnan(ate.conf_int()[0])
     # columns are matched by name, whatever their order
     shuffled = df[["c4", "c3", "c2", "c1", "c0"]]
-    assert np.array_equal(est.predict_cate(shuffled), est.predict_cate(X))
-    with pytest.raises(DataValidationError, match=r"\['c0'\]"):
+    assert np.array_equal(est.predict_cate(shuffled), est.predict_cate(df))
+    assert np.array_equal(
+        est.predict_potential_outcomes(shuffled), est.predict_potential_outcomes(df)
+    )
+    with pytest.raises(DataValidationError, match="c0"):
         est.predict_cate(df.drop(columns="c0"))
-    mu = est.predict_potential_outcomes(X[:7])
+    with pytest.raises(DataValidationError, match="selected by name"):
+        est.predict_cate(X)  # fitted on a frame: an array has no column names
+    mu = est.predict_potential_outcomes(df.iloc[:7])
     assert mu.shape == (7, 2)
-    g = est.predict_propensity(X)
+    g = est.predict_propensity(df)
     assert g.shape == (len(X),) and np.all((g > 0) & (g < 1))
 
 
@@ -160,34 +199,55 @@ def test_bad_input_gives_clear_errors(scm):
     X, t, y, _ = scm
     est = tiny(TARNet, random_state=0)
     with pytest.raises(DataValidationError, match="binary"):
-        est.fit(X, np.where(t == 1, 2, 0) + (np.arange(len(t)) % 3 == 0), y)
+        est.fit_arrays(X=X, t=np.where(t == 1, 2, 0) + (np.arange(len(t)) % 3 == 0), y=y)
     y_nan = y.copy()
     y_nan[5] = np.nan
     with pytest.raises(DataValidationError, match="missing or infinite"):
-        est.fit(X, t, y_nan)
+        est.fit_arrays(X=X, t=t, y=y_nan)
     with pytest.raises(DataValidationError, match="group 0 has 0 unit"):
-        est.fit(X, np.ones_like(t), y)
+        est.fit_arrays(X=X, t=np.ones_like(t), y=y)
+    with pytest.raises(DataValidationError, match="fit_arrays"):
+        est.fit(X, t)
     with pytest.raises(NotFittedError):
         TARNet().predict_cate(X)
     with pytest.raises(NotFittedError):
         TARNet().ate()
-    with pytest.raises(DataValidationError, match="n_members >= 2"):
-        tiny(TARNet, n_members=1).fit(X, t, y)
-    with pytest.raises(DataValidationError, match="uncertainty"):
-        tiny(TARNet, uncertainty="magic").fit(X, t, y)
-    with pytest.raises(DataValidationError, match="ipm must be one of"):
-        tiny(CFR, ipm="kl").fit(X, t, y)
-    with pytest.raises(DataValidationError, match="must be 0/1"):
-        tiny(CEVAE, outcome_distribution="bernoulli").fit(X, t, y)
     with pytest.raises(DataValidationError, match="at least one covariate"):
         tiny(TARNet).fit(pd.DataFrame({"t": t, "y": y}), treatment="t", outcome="y")
-    fitted = tiny(TARNet, random_state=0).fit(X, t, y)
-    with pytest.raises(DataValidationError, match="5 columns"):
+    fitted = tiny(TARNet, random_state=0).fit_arrays(X=X, t=t, y=y)
+    with pytest.raises(DataValidationError, match="expected 5 covariate columns"):
         fitted.predict_cate(X[:, :3])
     X_bad = X[:4].copy()
     X_bad[1, 2] = np.inf
     with pytest.raises(DataValidationError, match="1 row"):
         fitted.predict_cate(X_bad)
+    with pytest.raises(DataValidationError, match="must be 0/1"):
+        tiny(CEVAE, outcome_distribution="bernoulli").fit_arrays(X=X, t=t, y=y)
+
+
+@pytest.mark.parametrize(
+    ("cls", "params", "match"),
+    [
+        (TARNet, {"max_epochs": 0}, "max_epochs"),
+        (TARNet, {"n_members": 1}, "n_members >= 2"),
+        (TARNet, {"uncertainty": "magic"}, "uncertainty"),
+        (TARNet, {"learning_rate": -1.0}, "learning_rate"),
+        (TARNet, {"validation_fraction": 1.0}, "validation_fraction"),
+        (TARNet, {"representation_hidden_sizes": 32}, "tuple of positive layer widths"),
+        (TARNet, {"head_hidden_sizes": (8, 0)}, "head_hidden_sizes"),
+        (TARNet, {"random_state": "seven"}, "random_state"),
+        (TARNet, {"activation": "gelu"}, "activation"),
+        (CFR, {"ipm": "kl"}, "ipm"),
+        (CFR, {"alpha": -1.0}, "alpha"),
+        (DragonNet, {"propensity_margin": 0.5}, "propensity_margin"),
+        (CEVAE, {"latent_dim": 0}, "latent_dim"),
+        (CEVAE, {"hidden_sizes": ()}, "hidden_sizes"),
+    ],
+)
+def test_declared_parameter_constraints(cls, params, match, scm):
+    X, t, y, _ = scm
+    with pytest.raises(InvalidParameterError, match=match):
+        tiny(cls, **params).fit_arrays(X=X, t=t, y=y)
 
 
 def test_cevae_bernoulli_outcome_and_binary_covariates():
@@ -199,13 +259,13 @@ def test_cevae_bernoulli_outcome_and_binary_covariates():
     p0, p1 = 1 / (1 + np.exp(-(z - 0.5))), 1 / (1 + np.exp(-(z + 0.7)))
     y = rng.binomial(1, np.where(t == 1, p1, p0)).astype(float)
     est = CEVAE(
-        hidden=(32,),
+        hidden_sizes=(32,),
         latent_dim=2,
         n_samples=30,
         outcome_distribution="bernoulli",
         **{**SMALL, "max_epochs": 80},
         random_state=0,
-    ).fit(X, t, y)
+    ).fit_arrays(X=X, t=t, y=y)
     assert est.binary_columns_ == [1]
     mu = est.predict_potential_outcomes(X)
     assert np.all((mu >= 0) & (mu <= 1))
@@ -222,7 +282,9 @@ def test_cfr_penalty_balances_the_representation(scm):
     kw = {**ARCH[CFR], **SMALL, "max_epochs": 60, "n_members": 2, "random_state": 0}
     gaps = {}
     for alpha in (0.0, 10.0):
-        est = CFR(**{**kw, "alpha": alpha, "normalize_representation": True}).fit(X, t, y)
+        est = CFR(**{**kw, "alpha": alpha, "normalize_representation": True}).fit_arrays(
+            X=X, t=t, y=y
+        )
         with torch.no_grad():
             r = est.networks_[0](x)[0]
         gaps[alpha] = float(wasserstein(r[mask], r[~mask]))
@@ -263,9 +325,9 @@ def test_registered_for_estimate_effect(method, scm):
 
 def test_progress_bar_only_when_asked(scm, capsys):
     X, t, y, _ = scm
-    tiny(TARNet, random_state=0, verbose=True).fit(X, t, y)
+    tiny(TARNet, random_state=0, verbose=True).fit_arrays(X=X, t=t, y=y)
     assert "TARNet members" in capsys.readouterr().err
-    tiny(TARNet, random_state=0).fit(X, t, y)  # verbose=False
+    tiny(TARNet, random_state=0).fit_arrays(X=X, t=t, y=y)  # verbose=False
     assert capsys.readouterr().err == ""
 
 
@@ -288,9 +350,20 @@ def test_cli_estimate_method_dragonnet(tmp_path, capsys):
 
 def test_random_state_accepts_generator_and_none(scm):
     X, t, y, _ = scm
-    a = tiny(TARNet, random_state=np.random.default_rng(7)).fit(X, t, y).ate().value
-    b = tiny(TARNet, random_state=np.random.default_rng(7)).fit(X, t, y).ate().value
+    a = tiny(TARNet, random_state=np.random.default_rng(7)).fit_arrays(X=X, t=t, y=y).ate().value
+    b = tiny(TARNet, random_state=np.random.default_rng(7)).fit_arrays(X=X, t=t, y=y).ate().value
     assert a == b
-    assert np.isfinite(tiny(TARNet, random_state=None).fit(X, t, y).ate().value)
-    with pytest.raises(DataValidationError, match="random_state"):
-        tiny(TARNet, random_state="seven").fit(X, t, y)
+    assert np.isfinite(tiny(TARNet, random_state=None).fit_arrays(X=X, t=t, y=y).ate().value)
+
+
+def test_fit_with_an_identified_estimand_and_unused_roles(scm):
+    from deepcause import identify
+
+    X, t, y, _ = scm
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)]).assign(t=t, y=y)
+    graph = "; ".join(f"x{i} -> t; x{i} -> y" for i in range(5)) + "; t -> y"
+    est = tiny(CFR, random_state=0).fit(df, identify(graph, "t", "y"))
+    assert est.data_.covariate_names == tuple(f"x{i}" for i in range(5))
+    assert est.effect().estimand is not None
+    with pytest.raises(DataValidationError, match="does not take instruments="):
+        tiny(CFR).fit(df, treatment="t", outcome="y", instruments=["x0"])

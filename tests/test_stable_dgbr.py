@@ -10,7 +10,7 @@ pytest.importorskip("torch")
 from sklearn.base import clone  # noqa: E402
 from sklearn.linear_model import LinearRegression  # noqa: E402
 
-from deepcause.exceptions import DataValidationError  # noqa: E402
+from deepcause.exceptions import InvalidParameterError  # noqa: E402
 from deepcause.simulate import make_covariate_shift  # noqa: E402
 from deepcause.stable import (  # noqa: E402
     DeepGlobalBalancingWeights,
@@ -50,9 +50,9 @@ def test_dgbr_weights_balance_and_keep_a_valid_weighting(correlated):
 
 
 def test_dgbr_is_reproducible_and_depends_on_random_state(correlated):
-    a = DeepGlobalBalancingWeights(n_epochs=50, random_state=1).fit(correlated).weights_
-    b = clone(DeepGlobalBalancingWeights(n_epochs=50, random_state=1)).fit(correlated).weights_
-    c = DeepGlobalBalancingWeights(n_epochs=50, random_state=2).fit(correlated).weights_
+    a = DeepGlobalBalancingWeights(max_epochs=50, random_state=1).fit(correlated).weights_
+    b = clone(DeepGlobalBalancingWeights(max_epochs=50, random_state=1)).fit(correlated).weights_
+    c = DeepGlobalBalancingWeights(max_epochs=50, random_state=2).fit(correlated).weights_
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
@@ -70,7 +70,17 @@ def test_dgbr_shrinks_the_spurious_coefficient():
     assert beta_err(dg) < beta_err(ols)
 
 
-@pytest.mark.parametrize("bad", [{"hidden": 0}, {"n_epochs": 1.5}, {"dim": 0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"hidden_sizes": 0},
+        {"hidden_sizes": (8, 0)},
+        {"max_epochs": 1.5},
+        {"max_epochs": 0},
+        {"learning_rate": 0.0},
+        {"dim": 0},
+    ],
+)
 def test_dgbr_rejects_bad_settings(bad, correlated):
-    with pytest.raises(DataValidationError):
+    with pytest.raises(InvalidParameterError, match=next(iter(bad))):
         DeepGlobalBalancingWeights(**bad).fit(correlated)

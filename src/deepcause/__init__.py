@@ -26,6 +26,7 @@ from .identification.algorithm import identify
 from .identification.bounds import Bounds, bounds
 from .identification.counterfactual import CounterfactualEstimand, cf, identify_counterfactual
 from .identification.estimand import Estimand, Expression, Fraction, P, Product, Sum
+from .identification.mediation import MediationEstimand, identify_mediation
 from .results import EffectEstimate
 
 __version__ = "0.1.0"
@@ -47,6 +48,8 @@ __all__ = [
     "NotIdentifiableError",
     "PositivityWarning",
     "identify",
+    "identify_mediation",
+    "MediationEstimand",
     "bounds",
     "Bounds",
     "identify_counterfactual",

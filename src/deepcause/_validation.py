@@ -100,9 +100,9 @@ def check_scale(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
             continue
         values = col.to_numpy(dtype=float, na_value=np.nan)
         finite = values[np.isfinite(values)]
-        if finite.size == 0:
+        top = float(np.max(np.abs(finite))) if finite.size else 0.0
+        if top == 0.0:  # empty or all zeros: nothing can overflow (and 0 / 0 would warn)
             continue
-        top = float(np.max(np.abs(finite)))
         if top > SAFE_MAX or not np.isfinite(np.var(finite / top) * top):
             raise DataValidationError(
                 f"column {c!r} has values up to {top:.3g} in magnitude, beyond the safe range "
@@ -162,8 +162,9 @@ def check_binary(values: pd.Series | np.ndarray, name: str = "treatment") -> np.
         shown = sorted(map(str, seen))[:10]
         raise DataValidationError(
             f"{name} must be binary with values 0 and 1; values seen: {shown}"
-            f"{' ...' if len(seen) > 10 else ''}. Recode it (e.g. df[{name!r}] == value) or use "
-            "an estimator for multi-valued treatments."
+            f"{' ...' if len(seen) > 10 else ''}. Recode it as 0/1 (for example compare the "
+            "column with the level of interest, (column == level).astype(int)), or use an "
+            "estimator for multi-valued treatments (PlugIn on discrete data)."
         )
     return arr.astype(np.int64)
 

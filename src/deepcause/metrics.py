@@ -1,4 +1,8 @@
-"""Error metrics for effect estimates, counterfactuals and generated distributions.
+"""Error metrics for effect estimates, counterfactuals, generated distributions and images.
+
+Image metrics (attribute TV, feature MMD, and the counterfactual-image axioms of Monteiro et
+al. 2023: effectiveness, composition, reversibility, realism, exact pixel error) take images
+``(n, C, H, W)`` and an attribute reader; see :mod:`deepcause._image_metrics`.
 
 >>> ate_error(4.2, 4.0)
 0.2
@@ -14,6 +18,17 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from ._image_metrics import (
+    attribute_tv,
+    composition,
+    counterfactual_pixel_error,
+    effectiveness,
+    features_of,
+    frechet_distance,
+    realism,
+    reversibility,
+    save_image_grid,
+)
 from .exceptions import DataValidationError
 
 __all__ = [
@@ -25,6 +40,15 @@ __all__ = [
     "wasserstein_1d",
     "interventional_mean_error",
     "counterfactual_rmse",
+    "attribute_tv",
+    "feature_mmd",
+    "frechet_distance",
+    "realism",
+    "effectiveness",
+    "composition",
+    "reversibility",
+    "counterfactual_pixel_error",
+    "save_image_grid",
 ]
 
 
@@ -223,6 +247,24 @@ def mmd_rbf(
     else:
         sxx, syy = kxx.mean(), kyy.mean()
     return float(sxx + syy - 2.0 * kxy.mean())
+
+
+def feature_mmd(x: Any, y: Any, reader: Any = None, **kwargs: Any) -> float:
+    """Squared MMD (:func:`mmd_rbf`) between the reader features of two image samples.
+
+    ``x``, ``y``: images ``(n, C, H, W)`` with a ``reader`` (an object with
+    ``features(images)``, e.g. from :func:`deepcause.simulate.train_attribute_readers`), or
+    ``(n, k)`` features without; ``kwargs`` go to :func:`mmd_rbf`. The metrics of image
+    samples and counterfactual images (:func:`attribute_tv`, :func:`realism`,
+    :func:`effectiveness`, :func:`composition`, :func:`reversibility`,
+    :func:`counterfactual_pixel_error`) are described in :mod:`deepcause._image_metrics`.
+
+    >>> rng = np.random.default_rng(0)
+    >>> f, g = rng.normal(size=(200, 3)), rng.normal(size=(200, 3))
+    >>> bool(feature_mmd(f, g) == feature_mmd(g, f))
+    True
+    """
+    return mmd_rbf(features_of(reader, x, "x"), features_of(reader, y, "y"), **kwargs)
 
 
 def wasserstein_1d(u: Any, v: Any) -> float:

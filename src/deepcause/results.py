@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._html import Report, estimate_report
 from ._summary import Summary
 
 __all__ = ["EffectEstimate", "Diagnostics", "Summary", "coef_table", "query_label", "POPULATIONS"]
@@ -363,6 +365,52 @@ class EffectEstimate:
                 "bootstrap() for an interval"
             )
         return Summary(self.method or "EffectEstimate", rows, self.coef_table(alpha), notes)
+
+    def report(
+        self,
+        path: str | Path | None = None,
+        *,
+        alpha: float = 0.05,
+        title: str | None = None,
+        code: str | None = None,
+    ) -> Report:
+        """A self-contained HTML report of this estimate; written to ``path`` when given.
+
+        The estimate-only parts: the estimand drawn as mathematics, the estimate table, the
+        diagnostics with overlap and balance plots, and ``code`` (how it was made). A result
+        does not keep its data or estimator, so the graph, refutations and sensitivity
+        analysis come from :func:`deepcause.report.build_report` (or ``deepcause report``).
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Where to write the HTML file (overwritten if it exists).
+        alpha : float, default 0.05
+            Level of the confidence interval shown.
+        title : str, optional
+            The report's title (default: the quantity and the method).
+        code : str, optional
+            The code that produced the estimate, shown verbatim.
+
+        Returns
+        -------
+        deepcause.report.Report
+            ``.html`` is the document, ``.save(path)`` writes it.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> est = EffectEstimate(2.0, 0.5, quantity="ATE", method="AIPW", n=100)
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "estimate.html"
+        >>> est.report(out, code="est = AIPW().fit(df, ...).effect()").titles
+        ['Estimand', 'Estimate', 'Diagnostics', 'Reproduce']
+        >>> "AIPW().fit(df" in out.read_text(encoding="utf-8")
+        True
+        """
+        rep = estimate_report(self, alpha=alpha, title=title, code=code)
+        if path is not None:
+            rep.save(path)
+        return rep
 
     def __str__(self) -> str:
         return self.summary().as_text()

@@ -1,4 +1,4 @@
-"""Command-line interface: ``deepcause identify | estimate | bounds | sample | demo``.
+"""Command-line interface: ``deepcause identify | estimate | refute | report | bounds | sample | demo``.
 
 Each subcommand lives in its own module exposing ``register(subparsers)``; the module sets
 ``func`` on its parser, which receives the parsed arguments and returns an exit code.
@@ -19,12 +19,12 @@ import sys
 from collections.abc import Sequence
 
 from ..exceptions import DeepCauseError, NotIdentifiableError
-from . import bounds, demo, estimate, identify, sample
+from . import bounds, demo, estimate, identify, refute, report, sample
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_NOT_IDENTIFIABLE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
 # the subcommand modules, in the order of the help text; each defines register(subparsers)
-SUBCOMMANDS = (identify, estimate, bounds, sample, demo)
+SUBCOMMANDS = (identify, estimate, refute, report, bounds, sample, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

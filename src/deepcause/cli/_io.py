@@ -95,9 +95,24 @@ def read_table(path: str | Path, sep: str | None = None, encoding: str = "utf-8"
     header = next(csv.reader([first], delimiter=sep or ","))
     _check_header(path, [h.strip() for h in header], sep)
     df = _read(path, text, sep)
+    _check_short_rows(path, text, sep or ",", len(header))
     if df.empty:
         raise DataValidationError(f"{path} has a header but no data rows")
     return df
+
+
+def _check_short_rows(path: Path, text: str, sep: str, width: int) -> None:
+    """Refuse rows with fewer fields than the header (pandas would pad them with NaN)."""
+    lines = pd.Series(text.splitlines())
+    plain = ~lines.str.contains('"', regex=False) & (lines.str.strip() != "")
+    short = plain & (lines.str.count(re.escape(sep)) < width - 1)
+    if short.any():
+        line = int(short.idxmax()) + 1
+        got = int(lines[line - 1].count(sep)) + 1
+        raise DataValidationError(
+            f"{path} line {line}: expected {width} fields (as in the header), saw {got}; "
+            "fix that row or pass the right --sep"
+        )
 
 
 def _read(path: Path, text: str, sep: str | None) -> pd.DataFrame:

@@ -16,14 +16,17 @@ import argparse
 import json
 import sys
 import warnings
-from pathlib import Path
 
 import pandas as pd
 
-from ..exceptions import DataValidationError, NotIdentifiableError
+from ..estimate.api import estimate_effect
+from ..estimate.iv.api import estimate_iv_effect, is_iv_method
+from ..estimate.registry import available_methods
+from ..exceptions import DataValidationError
 from ..graph.causal_graph import CausalGraph
-from ..results import POPULATIONS
+from ..results import POPULATIONS, EffectEstimate
 from ._graph_args import add_graph_arguments, graph_from_args
+from ._io import add_table_arguments, non_negative_int, open_unit_float, read_table
 
 _EPILOG = """\
 examples:
@@ -47,54 +50,48 @@ def _graph(args: argparse.Namespace, data: pd.DataFrame) -> CausalGraph:
     return CausalGraph.from_edges(directed, nodes=[*others, args.treatment, args.outcome])
 
 
-def _cmd(args: argparse.Namespace) -> int:
-    from ..estimate.api import estimate_effect
-    from ..estimate.iv.api import estimate_iv_effect, is_iv_method
-    from ..estimate.registry import available_methods
+def _estimate(args: argparse.Namespace, data: pd.DataFrame) -> EffectEstimate:
+    if is_iv_method(args.method):
+        # IV needs no back-door identification: the instruments are checked against the graph
+        # (or found in it) instead
+        return estimate_iv_effect(
+            data,
+            graph_from_args(args),
+            args.treatment,
+            args.outcome,
+            method=args.method,
+            instruments=args.instrument,
+            covariates=args.covariate,
+            treatment_value=args.t1,
+            control_value=args.t0,
+            bootstrap=args.bootstrap,
+            random_state=args.seed,
+        )
+    return estimate_effect(
+        data,
+        _graph(args, data),
+        args.treatment,
+        args.outcome,
+        method=args.method,
+        population=args.population,
+        bootstrap=args.bootstrap,
+        random_state=args.seed,
+        extra_columns="error" if args.strict else "ignore",
+    )
 
+
+def _cmd(args: argparse.Namespace) -> int:
     if args.list_methods:
         print("\n".join(available_methods()))
         return 0
     if not (args.data and args.treatment and args.outcome):
         raise DataValidationError("deepcause estimate needs DATA, --treatment and --outcome")
-    path = Path(args.data)
-    if not path.is_file():
-        raise DataValidationError(f"data file {str(path)!r} does not exist")
-    data = pd.read_csv(path)
+    if args.treatment == args.outcome:
+        raise DataValidationError("--treatment and --outcome name the same column")
+    data = read_table(args.data, sep=args.sep, encoding=args.encoding)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            if is_iv_method(args.method):
-                # IV needs no back-door identification: the instruments are checked against
-                # the graph (or found in it) instead
-                result = estimate_iv_effect(
-                    data,
-                    graph_from_args(args),
-                    args.treatment,
-                    args.outcome,
-                    method=args.method,
-                    instruments=args.instrument,
-                    covariates=args.covariate,
-                    treatment_value=args.t1,
-                    control_value=args.t0,
-                    bootstrap=args.bootstrap,
-                    random_state=args.seed,
-                )
-            else:
-                result = estimate_effect(
-                    data,
-                    _graph(args, data),
-                    args.treatment,
-                    args.outcome,
-                    method=args.method,
-                    population=args.population,
-                    bootstrap=args.bootstrap,
-                    random_state=args.seed,
-                    extra_columns="error" if args.strict else "ignore",
-                )
-        except NotIdentifiableError as exc:
-            print(f"not identifiable: {exc}", file=sys.stderr)
-            return 3
+        result = _estimate(args, data)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     alpha = 1 - args.level
@@ -112,15 +109,11 @@ def _cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "estimate",
-        help="estimate a causal effect from a CSV file and a graph",
-        description="Identify the effect of --treatment on --outcome and estimate it.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_estimate_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments of ``deepcause estimate`` that also define a report: data, graph, roles,
+    method, population, instruments, bootstrap, level, seed and ``--strict``."""
     p.add_argument("data", nargs="?", help="CSV file with a header row")
+    add_table_arguments(p)
     add_graph_arguments(p, required=False, example="Z -> T -> Y; Z -> Y")
     p.add_argument("--treatment", "-t", help="treatment column")
     p.add_argument("--outcome", "-o", help="outcome column")
@@ -145,10 +138,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     iv.add_argument("--covariate", action="append", help="exogenous covariate column (repeatable)")
     iv.add_argument("--t0", type=float, default=0.0, help="reference treatment value (default 0)")
     iv.add_argument("--t1", type=float, default=1.0, help="treatment value compared (default 1)")
-    p.add_argument("--bootstrap", "-b", type=int, default=0, help="bootstrap resamples")
-    p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument(
+        "--bootstrap", "-b", type=non_negative_int, default=0, help="bootstrap resamples"
+    )
+    p.add_argument(
+        "--level", type=open_unit_float, default=0.95, help="confidence level (default 0.95)"
+    )
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
     p.add_argument("--strict", action="store_true", help="error on columns not in the graph")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "estimate",
+        help="estimate a causal effect from a CSV file and a graph",
+        description="Identify the effect of --treatment on --outcome and estimate it.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_estimate_arguments(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", dest="format", action="store_const", const="json", help="print JSON")
     out.add_argument(

@@ -12,6 +12,14 @@ column is the treatment, the outcome, the covariates, the instruments, ...), the
 ('t', 'y', ('x',), 2.0)
 >>> str(ds.graph)
 'x -> t; x -> y; t -> y'
+
+Data with image nodes are a mapping ``{node: array}`` (an image node ``(n, C, H, W)``, a
+tabular node 1-D), stored read-only:
+
+>>> import numpy as np
+>>> ds = CausalDataset({"x": np.zeros((4, 1, 8, 8)), "y": np.arange(4.0)}, {"treatment": "x", "outcome": "y"})
+>>> ds.n, ds.data["x"].shape
+(4, (4, 1, 8, 8))
 """
 
 from __future__ import annotations
@@ -73,7 +81,31 @@ def _columns(role: str, value: Any) -> tuple[str, ...]:
     return cols
 
 
-def _check_roles(roles: Mapping[str, Any], data: pd.DataFrame) -> Mapping[str, tuple[str, ...]]:
+def _check_data(data: Any) -> pd.DataFrame | Mapping[str, np.ndarray]:
+    """A data frame as it is; a mapping node -> array as read-only arrays with equal rows."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if not isinstance(data, Mapping) or not data:
+        raise DataValidationError(
+            "data must be a pandas DataFrame or a non-empty mapping {node: array} (image nodes "
+            f"(n, C, H, W), tabular nodes (n,)); got {type(data).__name__}"
+        )
+    arrays = {str(k): np.asarray(v) for k, v in data.items()}
+    rows = {k: (v.shape[0] if v.ndim else -1) for k, v in arrays.items()}
+    if len(set(rows.values())) != 1 or min(rows.values()) < 1:
+        raise DataValidationError(
+            f"every array of the data mapping needs the same number of rows (n >= 1); got {rows}"
+        )
+    return MappingProxyType({k: _freeze(v) for k, v in arrays.items()})
+
+
+def _n_rows(data: pd.DataFrame | Mapping[str, np.ndarray]) -> int:
+    return len(data) if isinstance(data, pd.DataFrame) else len(next(iter(data.values())))
+
+
+def _check_roles(
+    roles: Mapping[str, Any], data: pd.DataFrame | Mapping[str, np.ndarray]
+) -> Mapping[str, tuple[str, ...]]:
     if not isinstance(roles, Mapping):
         raise DataValidationError(
             f"roles must be a mapping role -> column names, e.g. {{'treatment': 't'}}; "
@@ -86,11 +118,12 @@ def _check_roles(roles: Mapping[str, Any], data: pd.DataFrame) -> Mapping[str, t
             hint = f" (did you mean {close[0]!r}?)" if close else f"; known roles: {list(ROLES)}"
             raise DataValidationError(f"unknown role {role!r}{hint}")
         cols = _columns(role, value)
-        missing = [c for c in cols if c not in data.columns]
+        present = list(data.columns if isinstance(data, pd.DataFrame) else data)
+        missing = [c for c in cols if c not in present]
         if missing:
             raise DataValidationError(
                 f"role {role!r} names column(s) {missing} that are not in the data; "
-                f"the data have {list(data.columns)[:12]}"
+                f"the data have {present[:12]}"
             )
         if cols:
             out[role] = cols
@@ -102,8 +135,9 @@ class CausalDataset:
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        The observed data, one row per unit.
+    data : pandas.DataFrame or mapping
+        The observed data, one row per unit: a data frame, or (for data with image nodes) a
+        mapping node -> array with one row per unit (stored read-only); roles then name nodes.
     roles : mapping
         Role -> column name(s); roles are the keys of :data:`ROLES` (``treatment``,
         ``outcome``, ``covariates``, ``instruments``, ``mediators``,
@@ -142,7 +176,7 @@ class CausalDataset:
 
     def __init__(
         self,
-        data: pd.DataFrame,
+        data: pd.DataFrame | Mapping[str, np.ndarray],
         roles: Mapping[str, Any],
         truth: Mapping[str, Any] | None = None,
         scm: Any = None,  # a deepcause.simulate.SCM (simulate sits above datasets)
@@ -151,8 +185,7 @@ class CausalDataset:
         extras: Mapping[str, Any] | None = None,
         description: str = "",
     ) -> None:
-        if not isinstance(data, pd.DataFrame):
-            raise DataValidationError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+        data = _check_data(data)
         if graph is not None and not isinstance(graph, (CausalGraph, str)):
             raise DataValidationError(
                 f"graph must be a CausalGraph or graph text; got {type(graph).__name__}"
@@ -161,10 +194,10 @@ class CausalDataset:
         for key in ("mu0", "mu1"):
             if key in extras:
                 extras[key] = np.asarray(extras[key], dtype=float).ravel()
-                if len(extras[key]) != len(data):
+                if len(extras[key]) != _n_rows(data):
                     raise DataValidationError(
                         f"extras[{key!r}] has {len(extras[key])} values but the data have "
-                        f"{len(data)} rows"
+                        f"{_n_rows(data)} rows"
                     )
         setter = object.__setattr__
         setter(self, "data", data)
@@ -180,6 +213,11 @@ class CausalDataset:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"CausalDataset is read-only; cannot delete {name!r}")
+
+    @property
+    def n(self) -> int:
+        """Number of units (rows of the data)."""
+        return _n_rows(self.data)
 
     # ------------------------------------------------------------------ roles
     def _one(self, role: str) -> str | None:
@@ -263,7 +301,7 @@ class CausalDataset:
         roles = ", ".join(
             f"{r}={c[0]!r}" if r in _SINGLE else f"{r}={len(c)}" for r, c in self.roles.items()
         )
-        return f"CausalDataset(n={len(self.data)}, {roles}, truth={{{truth}}})"
+        return f"CausalDataset(n={self.n}, {roles}, truth={{{truth}}})"
 
 
 def _is_number(v: Any) -> bool:

@@ -18,6 +18,7 @@ from .diagnostics import plot_balance, plot_overlap
 from .doubly_robust import AIPW
 from .frontdoor import FrontDoor
 from .matching import Matching
+from .mediation import MediationAnalysis
 from .metalearners import DRLearner, SLearner, TLearner, XLearner
 from .plugin import PlugIn
 from .weighting import IPW
@@ -29,6 +30,7 @@ __all__ = [
     "AIPW",
     "IPW",
     "Matching",
+    "MediationAnalysis",
     "estimate_effect",
     "plot_balance",
     "plot_overlap",

@@ -46,6 +46,8 @@ ESTIMATORS: dict[str, str] = {
     "deepiv": "deepcause.estimate.iv.deepiv:DeepIV",
     "cbiv": "deepcause.estimate.iv.cbiv:CBIV",
     "heckman": "deepcause.estimate.selection:HeckmanSelection",
+    "selection_ipw": "deepcause.estimate.selection:SelectionIPW",
+    "shadow": "deepcause.estimate.selection:ShadowVariableEstimator",
 }
 
 

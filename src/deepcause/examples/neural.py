@@ -36,8 +36,8 @@ def main(quick: bool = False, *, out: TextIO = sys.stdout) -> dict[str, Any]:
     est = CFR(
         ipm="wasserstein",
         alpha=1.0,
-        representation=(64, 64),
-        heads=(32,),
+        representation_hidden_sizes=(64, 64),
+        head_hidden_sizes=(32,),
         n_members=n_members,
         random_state=0,
         verbose=False,
@@ -45,7 +45,8 @@ def main(quick: bool = False, *, out: TextIO = sys.stdout) -> dict[str, Any]:
     start, threads = time.perf_counter(), torch.get_num_threads()
     torch.set_num_threads(1)  # small networks: one thread is fastest, even on a busy machine
     try:
-        ate = est.fit(train.data, treatment="t", outcome="y", covariates=covs).ate()
+        est.fit(train.data, treatment="t", outcome="y", covariates=covs)
+        ate = est.effect(treatment=1, control=0)
     finally:
         torch.set_num_threads(threads)
     print(
@@ -54,7 +55,7 @@ def main(quick: bool = False, *, out: TextIO = sys.stdout) -> dict[str, Any]:
     )
     res: dict[str, Any] = {"ate": ate.value, "true_ate": true_ate}
     for name, part in (("in-sample", train), ("out-of-sample", test)):
-        cate = est.predict_cate(part.data[covs].to_numpy(dtype=float))
+        cate = est.predict_cate(part.data)  # covariates selected by name
         truth = part.mu1 - part.mu0
         res[f"pehe_{name}"] = float(np.sqrt(np.mean((cate - truth) ** 2)))
         res[f"cate_sd_{name}"] = float(truth.std())

@@ -6,6 +6,7 @@ counterfactuals by abduction-action-prediction, and save/load.
 
 from __future__ import annotations
 
+from .causal_vae import CausalVAE
 from .districts import DistrictStrategy, JointDistrictStrategy, LatentConfoundingError
 from .idgen import IDGenSampler
 from .io import load_mechanism, save_mechanism, save_model
@@ -25,6 +26,7 @@ __all__ = [
     "AdditiveNoiseMechanism",
     "CategoricalMechanism",
     "CausalGenerativeModel",
+    "CausalVAE",
     "DiffusionMechanism",
     "DistrictStrategy",
     "FlowMechanism",

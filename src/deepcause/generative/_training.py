@@ -15,30 +15,13 @@ import math
 from typing import Any
 
 import numpy as np
-import torch
 
 from .._progress import Verbose, progress
+from .._torch import seed_from, seeded, torch, torch_generator
 
-__all__ = ["train_mechanism", "torch_seed", "resolve_device", "validation_split"]
+__all__ = ["train_mechanism", "validation_split"]
 
 _VALIDATION_SEED = 12345
-
-
-def torch_seed(random_state: int | np.random.Generator | None) -> int:
-    """A 63-bit torch seed from any numpy-style ``random_state``."""
-    rng = (
-        random_state
-        if isinstance(random_state, np.random.Generator)
-        else np.random.default_rng(random_state)
-    )
-    return int(rng.integers(0, 2**63 - 1))
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when available, else CPU."""
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _split(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,7 +41,7 @@ def validation_split(
     >>> len(tr), len(va), len(set(tr.tolist()) & set(va.tolist()))
     (850, 150, 0)
     """
-    return _split(n, torch.Generator(device="cpu").manual_seed(torch_seed(random_state)))
+    return _split(n, torch_generator(seed_from(random_state)))  # as train_mechanism derives it
 
 
 def train_mechanism(
@@ -77,14 +60,12 @@ def train_mechanism(
     ``reinitialise=False`` keeps the current weights (continue training / warm start).
     """
     n = x.shape[0]
-    seed = torch_seed(random_state)
-    devices = [x.device] if x.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    seed = seed_from(random_state)
+    with seeded(seed, x.device):
         if reinitialise:
             mech.build(int(mech.dim), int(mech.context_dim), mech.n_classes)  # seeded init
         mech.to(x.device)
-        gen = torch.Generator(device="cpu").manual_seed(seed)
+        gen = torch.Generator(device="cpu").manual_seed(seed)  # the rows validation_split gives
         train_idx, val_idx = (t.to(x.device) for t in _split(n, gen))
         n_val = val_idx.shape[0]
         x_tr, c_tr = x[train_idx], context[train_idx]
@@ -136,8 +117,7 @@ def train_mechanism(
 def _validation_loss(mech: Any, x: torch.Tensor, context: torch.Tensor) -> float:
     """Held-out loss with fixed loss noise so epochs are comparable."""
     mech.eval()
-    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
-        torch.manual_seed(_VALIDATION_SEED)
+    with seeded(_VALIDATION_SEED, x.device):
         value = float(mech.loss(x, context))
     mech.train()
     return value

@@ -45,15 +45,15 @@ from typing import Any
 import torch
 
 from .._progress import progress
+from .._torch import mlp, seed_from, seeded
 from ..exceptions import DeepCauseError
-from ._training import torch_seed
 from .mechanisms import AdditiveNoiseMechanism, CategoricalMechanism, Mechanism
-from .mechanisms.base import mlp
 
 __all__ = [
     "DistrictStrategy",
     "JointDistrictStrategy",
     "LatentConfoundingError",
+    "QUERY_ROUTES",
     "district_strategy_class",
 ]
 
@@ -120,7 +120,7 @@ class DistrictStrategy(torch.nn.Module, ABC):
 class JointDistrictStrategy(DistrictStrategy):
     """Joint training of one confounded district with a shared latent (importance-weighted ELBO).
 
-    ``latent_dim``: width of the shared latent ``z``; ``hidden``: MLP widths of the district's
+    ``latent_dim``: width of the shared latent ``z``; ``hidden_sizes``: MLP widths of the district's
     mechanisms ``f_v(parents, z)`` and of the inference network ``q(z | district, parents)``;
     ``max_epochs`` (the model's ``max_epochs`` overrides it when set), ``batch_size`` (None:
     ``n / 8`` rows clipped to 128..512),
@@ -133,7 +133,7 @@ class JointDistrictStrategy(DistrictStrategy):
         district: Iterable[str],
         *,
         latent_dim: int = 2,
-        hidden: tuple[int, ...] | list[int] = (64, 64),
+        hidden_sizes: tuple[int, ...] | list[int] = (64, 64),
         max_epochs: int = 100,
         batch_size: int | None = None,
         learning_rate: float = 3e-3,
@@ -141,19 +141,19 @@ class JointDistrictStrategy(DistrictStrategy):
     ) -> None:
         super().__init__(model, district)
         self.latent_dim = int(latent_dim)
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
         self.max_epochs = int(max_epochs)
         self.batch_size = batch_size
         self.learning_rate = float(learning_rate)
         self.n_importance = int(n_importance)
         self.inputs = _district_inputs(model, self.district)
         width = sum(model.specs_[v].width for v in self.inputs)
-        self.encoder = mlp(width, 2 * self.latent_dim, self.hidden)
+        self.encoder = mlp(width, self.hidden_sizes, 2 * self.latent_dim, activation="silu")
 
     def get_config(self) -> dict[str, Any]:
         return {
             "latent_dim": self.latent_dim,
-            "hidden": list(self.hidden),
+            "hidden_sizes": list(self.hidden_sizes),
             "max_epochs": self.max_epochs,
             "batch_size": self.batch_size,
             "learning_rate": self.learning_rate,
@@ -167,18 +167,17 @@ class JointDistrictStrategy(DistrictStrategy):
     # ------------------------------------------------------------------ training
     def fit(self, model: _Model, data: Mapping[str, torch.Tensor], random_state: int) -> None:
         device = model.device_
-        seed = torch_seed(random_state)
+        seed = seed_from(random_state)
         epochs = self.max_epochs if model.max_epochs is None else int(model.max_epochs)
         mechs: dict[str, Mechanism] = {}
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed % (2**62))
+        with seeded(seed % (2**62)):
             for v in self.district:
                 spec = model.specs_[v]
                 width = sum(model.specs_[p].width for p in model.parents_[v]) + self.latent_dim
                 mech: Mechanism = (
-                    CategoricalMechanism(hidden=self.hidden)
+                    CategoricalMechanism(hidden_sizes=self.hidden_sizes)
                     if spec.discrete
-                    else AdditiveNoiseMechanism(noise="gaussian", hidden=self.hidden)
+                    else AdditiveNoiseMechanism(noise="gaussian", hidden_sizes=self.hidden_sizes)
                 )
                 levels = len(spec.levels or []) if spec.discrete else None
                 mechs[v] = mech.build(spec.dim, width, levels).to(device)
@@ -241,6 +240,12 @@ def _district_inputs(model: _Model, district: tuple[str, ...]) -> list[str]:
     for v in district:
         members.update(model.parents_[v])
     return [v for v in model.order_ if v in members]
+
+
+# latent_strategy names answered query by query instead of district by district: name -> a
+# factory ``route(model, data)`` returning an object with ``sample(n, do, given, random_state)``
+# (``"idgen"``, registered by :mod:`deepcause.generative.idgen`)
+QUERY_ROUTES: dict[str, Any] = {}
 
 
 def district_strategy_class(strategy: Any) -> type[DistrictStrategy] | None:

@@ -12,17 +12,27 @@ graph order) and samples by pushing samples through them:
   drops it (marginalisation);
 * a fraction ``N / D`` whose denominator marginalises part of the numerator is a conditional:
   ``N`` is sampled with the conditioning variables free, a conditional generator is trained
-  on these samples and evaluated at the requested values (trained in ``fit`` when the
-  numerator's inputs are free variables of the estimand, else at sampling time).
+  on these samples and evaluated at the requested values (trained in ``fit``, on inputs drawn
+  jointly as whole rows of the data, when the numerator's inputs are inputs of the estimand;
+  else at sampling time).
 
-Each generator is evaluated where the formula asks, which need not be where the data are (the
-napkin formula pairs ``W1`` from its marginal with a fixed ``W2``): when more than
-``SUPPORT_WARN_SHARE`` of the requested inputs of a factor lie beyond the 99.9% quantile of the
-training inputs' Mahalanobis distances, sampling warns (:class:`PositivityWarning`), as the
-samples then rest on the generator's extrapolation.
+Conditional queries ``P(y | do(x), z)`` (``given=``) are identified by IDC; its estimand is such
+a fraction, so the same machinery samples them (``sample(n, do=..., given=...)``).
 
-Variables the estimand leaves free besides the treatment (e.g. ``W2`` in the napkin formula,
-which holds for any value) are drawn from their observed joint distribution.
+Merge: factors that share variables share one generator: ``P(A | B)`` is read off the chained
+generator of ``P(A, A' | B)`` when ``A`` comes first in graph order (the napkin's denominator
+``P(X | W1, W2)`` from its numerator ``P(X, Y | W1, W2)``).
+
+Support: variables the estimand leaves free besides the treatment and ``given`` (``W2`` in
+the napkin formula, which holds for any value) are drawn from the data, and a top-level
+fraction's generator is trained *without* them (valid because the estimand does not depend on
+them): it is then queried at ``do(X = x)`` alone, on its training support, instead of at ``x``
+paired with an unrelated ``W2``. This cut the napkin bias from 0.17 to about 0.05 s.d.
+(additive) and from 0.24 to 0.01 s.d. (flow) on the generative suite. The factors inside the
+numerator are still evaluated where the formula asks (the napkin pairs ``W1`` from its marginal
+with a fixed ``W2``; no identity avoids that), so when more than ``SUPPORT_WARN_SHARE`` of the
+requested inputs of a factor lie beyond the 99.9% quantile of the training inputs' Mahalanobis
+distances, ``fit``/``sample`` warn (:class:`PositivityWarning`).
 
 When to use which route: :class:`~deepcause.generative.CausalGenerativeModel` with bidirected
 edges trains the district-wise neural causal model once and samples any identifiable ``do()``
@@ -48,19 +58,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import BaseEstimator
 
 from .._progress import Verbose
+from .._torch import seed_from
 from .._validation import require_columns, require_dataframe
 from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
-from ._training import torch_seed
-from .districts import LatentConfoundingError
+from .districts import QUERY_ROUTES, LatentConfoundingError
 from .model import CausalGenerativeModel, _check_n
 
-__all__ = ["IDGenSampler"]
+__all__ = ["IDGenSampler", "IDGenRoute"]
 
 Values = dict[str, np.ndarray]
 
@@ -134,6 +145,28 @@ class _InputSupport:
         return float(np.mean(self._distance(X) > self.threshold))
 
 
+def _values(spec: Mapping[str, Any], names: list[str], n: int, arg: str, role: str) -> Values:
+    """``n`` values per node of ``spec``, which must set exactly ``names``."""
+    missing = [t for t in names if t not in spec]
+    extra = [k for k in spec if k not in names]
+    if missing or extra:
+        raise DataValidationError(
+            f"{arg}= must set exactly the {role} nodes {names}; missing {missing}, not a {role} "
+            f"node {extra}"
+        )
+    out: Values = {}
+    for t in names:
+        arr = np.asarray(spec[t])
+        if arr.ndim == 0:
+            arr = np.full(n, arr.item())
+        if arr.shape != (n,):
+            raise DataValidationError(
+                f"{arg}-value for {t!r} has shape {arr.shape}; give a scalar or {n} values"
+            )
+        out[t] = arr
+    return out
+
+
 class IDGenSampler(BaseEstimator):
     """Query-specific sampler of ``P(outcome | do(treatment))`` (ID-GEN; see the module doc).
 
@@ -149,6 +182,7 @@ class IDGenSampler(BaseEstimator):
         graph: CausalGraph | str,
         treatment: str | Iterable[str],
         outcome: str | Iterable[str],
+        given: str | Iterable[str] | None = None,
         *,
         mechanisms: str | Mapping[str, str] = "auto",
         max_epochs: int | None = None,
@@ -158,13 +192,16 @@ class IDGenSampler(BaseEstimator):
         self.graph = graph
         self.treatment = treatment
         self.outcome = outcome
+        self.given = given
         self.mechanisms = mechanisms
         self.max_epochs = max_epochs
         self.random_state = random_state
         self.verbose = verbose
 
     @staticmethod
-    def _names(x: str | Iterable[str]) -> list[str]:
+    def _names(x: str | Iterable[str] | None) -> list[str]:
+        if x is None:
+            return []
         return [x] if isinstance(x, str) else list(x)
 
     def fit(self, data: pd.DataFrame) -> IDGenSampler:
@@ -176,30 +213,58 @@ class IDGenSampler(BaseEstimator):
         self.outcome_ = self._names(self.outcome)
         graph.check_nodes(self.treatment_, role="treatment")
         graph.check_nodes(self.outcome_, role="outcome")
+        self.given_ = self._names(self.given)
+        if self.given_:
+            graph.check_nodes(self.given_, role="given")
         require_columns(df, list(graph.nodes), role="node")
-        self.estimand_ = identify(graph, self.treatment_, self.outcome_)
+        self.estimand_ = identify(graph, self.treatment_, self.outcome_, self.given_ or None)
         self.data_ = df[list(graph.nodes)].reset_index(drop=True)
         self._rng_ = np.random.default_rng(self.random_state)
         self._supports: dict[int, _InputSupport] = {}
-        self.generators_: dict[P, CausalGenerativeModel] = {}
-        for factor in dict.fromkeys(_factors(self.estimand_.expression)):
-            self.generators_[factor] = self._fit_conditional(
-                self.data_,
-                sorted(factor.variables, key=graph.nodes.index),
-                factor.given,
-                torch_seed(self._rng_),
-            )
-        # fractions whose inputs are free variables of the estimand (drawn from the data at
-        # sampling time) are trained once here, on the data's values of those inputs
-        free = _io(self.estimand_.expression)[0] - set(self.treatment_)
+        self.generators_ = self._fit_factors(_factors(self.estimand_.expression))
+        # the estimand holds for any value of its free inputs besides the treatment and the
+        # conditioning variables (e.g. W2 in the napkin formula)
+        inputs = _io(self.estimand_.expression)[0]
+        self.invariant_ = frozenset(inputs - set(self.treatment_) - set(self.given_))
+        # fractions whose inputs are inputs of the estimand are trained once here, on inputs
+        # drawn jointly (whole rows of the data): the generator then sees them on their support
         self.fractions_: dict[Fraction, CausalGenerativeModel] = {}
         for frac in dict.fromkeys(_fractions(self.estimand_.expression)):
             n_in = _io(frac.numerator)[0]
-            if n_in <= free:
+            if n_in <= inputs:
                 rows = self._rng_.integers(0, len(self.data_), len(self.data_))
                 base = {k: self.data_[k].to_numpy()[rows] for k in n_in}
                 self.fractions_[frac] = self._fraction_model(frac, base, self._rng_)
         return self
+
+    def _fit_factors(self, factors: Iterable[P]) -> dict[P, CausalGenerativeModel]:
+        """One generator per factor, merged where factors share variables (the merge step).
+
+        A factor ``P(A | B)`` whose ``A`` is the first ``|A|`` variables, in graph order, of a
+        larger factor ``P(A ∪ A' | B)`` is served by that factor's chained generator (sampling
+        the chain and keeping ``A`` is sampling the marginal ``P(A | B)`` exactly): no second
+        generator is trained, and numerator and denominator of a fraction use one model.
+        """
+        pos = self.graph_.nodes.index
+        out: dict[P, CausalGenerativeModel] = {}
+        chains: list[tuple[list[str], frozenset[str], CausalGenerativeModel]] = []
+        for f in sorted(dict.fromkeys(factors), key=lambda f: -len(f.variables)):
+            chain = sorted(f.variables, key=pos)
+            for big, given, model in chains:
+                if given == f.given and big[: len(chain)] == chain:
+                    out[f] = model
+                    break
+            else:
+                out[f] = self._fit_conditional(self.data_, chain, f.given, seed_from(self._rng_))
+                chains.append((chain, f.given, out[f]))
+        return out
+
+    def _drop(self, e: Fraction) -> frozenset[str]:
+        """Inputs a fraction's generator leaves out: the invariant inputs of a top-level
+        fraction. The estimand takes the same value at any of their values, so they are drawn
+        with the rest (from the data) rather than fixed, and the generator, trained without
+        them, is never evaluated at an off-support pairing of them with the treatment."""
+        return self.invariant_ if e is self.estimand_.expression else frozenset()
 
     def _fit_conditional(
         self, df: pd.DataFrame, outputs: list[str], inputs: Iterable[str], seed: int
@@ -242,43 +307,33 @@ class IDGenSampler(BaseEstimator):
                     PositivityWarning,
                     stacklevel=4,
                 )
-        return model.sample(n, do=inputs, random_state=torch_seed(rng))
+        return model.sample(n, do=inputs, random_state=seed_from(rng))
 
     # ------------------------------------------------------------------ sampling
     def sample(
-        self, n: int, do: Mapping[str, Any], random_state: int | None = None
+        self,
+        n: int,
+        do: Mapping[str, Any],
+        random_state: int | None = None,
+        given: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
-        """``n`` samples of the outcome (plus the treatment columns) under ``do``.
+        """``n`` samples of the outcome (plus the treatment and given columns) under ``do``.
 
-        ``do`` gives every treatment node a value (or an array of ``n`` values).
+        ``do`` gives every treatment node a value (or an array of ``n`` values); ``given`` does
+        the same for the conditioning nodes of a conditional query ``P(outcome | do(x), z)``.
         """
         if not hasattr(self, "generators_"):
             raise NotFittedError("this IDGenSampler is not fitted yet; call fit(data) first")
         n = _check_n(n)
-        missing = [t for t in self.treatment_ if t not in do]
-        extra = [k for k in do if k not in self.treatment_]
-        if missing or extra:
-            raise DataValidationError(
-                f"do= must set exactly the treatment {self.treatment_}; missing {missing}, "
-                f"not a treatment {extra}"
-            )
         rng = np.random.default_rng(self._rng_ if random_state is None else random_state)
-        given: Values = {}
-        for t in self.treatment_:
-            arr = np.asarray(do[t])
-            if arr.ndim == 0:
-                arr = np.full(n, arr.item())
-            if arr.shape != (n,):
-                raise DataValidationError(
-                    f"do-value for {t!r} has shape {arr.shape}; give a scalar or {n} values"
-                )
-            given[t] = arr
-        free = sorted(_io(self.estimand_.expression)[0] - set(given))
-        if free:  # the estimand holds for any value of these: draw them from the data
+        values = _values(do, self.treatment_, n, "do", "treatment")
+        values.update(_values(given or {}, self.given_, n, "given", "given"))
+        free = sorted(self.invariant_)
+        if free:  # the estimand holds for any value of these: draw them (jointly) from the data
             rows = rng.integers(0, len(self.data_), n)
-            given.update({v: self.data_[v].to_numpy()[rows] for v in free})
-        drawn = self._draw(self.estimand_.expression, given, n, rng)
-        out = pd.DataFrame({**{t: given[t] for t in self.treatment_}})
+            values.update({v: self.data_[v].to_numpy()[rows] for v in free})
+        drawn = self._draw(self.estimand_.expression, values, n, rng)
+        out = pd.DataFrame({k: values[k] for k in [*self.treatment_, *self.given_]})
         for y in self.outcome_:
             out[y] = drawn[y]
         out.attrs["identified"] = True
@@ -333,7 +388,8 @@ class IDGenSampler(BaseEstimator):
             rows = rng.integers(0, n, len(self.data_))
             model = self._fraction_model(e, {k: given[k][rows] for k in n_in}, rng)
         rest = [v for v in self.graph_.nodes if v in n_out - cond]
-        s = self._sample_model(model, e, {k: given[k] for k in n_in | cond}, n, rng)
+        keys = (n_in | cond) - self._drop(e)
+        s = self._sample_model(model, e, {k: given[k] for k in keys}, n, rng)
         return {v: s[v].to_numpy() for v in rest}
 
     def _fraction_model(
@@ -353,5 +409,78 @@ class IDGenSampler(BaseEstimator):
         joint = self._draw(e.numerator, base, m, rng)
         rest = [v for v in self.graph_.nodes if v in n_out - cond]
         cols = {**base, **joint}
-        frame = pd.DataFrame({k: cols[k] for k in [*sorted(n_in | cond), *rest]})
-        return self._fit_conditional(frame, rest, n_in | cond, torch_seed(rng))
+        keys = (n_in | cond) - self._drop(e)
+        frame = pd.DataFrame({k: cols[k] for k in [*sorted(keys), *rest]})
+        return self._fit_conditional(frame, rest, keys, seed_from(rng))
+
+
+class IDGenRoute:
+    """``CausalGenerativeModel(graph, latent_strategy="idgen")``: ID-GEN behind the model's API.
+
+    ``fit`` only stores the data; each query ``sample(n, do=..., given=...)`` trains (on first
+    use, then reuses) an :class:`IDGenSampler` for ``P(descendants of do | do(...), given)``,
+    the nodes whose distribution a ``do()`` changes (what the ``"joint"`` route guarantees
+    too), with the model's ``mechanisms``, ``max_epochs``, ``random_state`` and ``verbose``.
+    Non-identifiable queries raise :class:`~deepcause.exceptions.NotIdentifiableError`.
+
+    >>> from deepcause.simulate.suite import get_case
+    >>> case = get_case("bow_mediator")
+    >>> m = CausalGenerativeModel(case.graph, latent_strategy="idgen", max_epochs=10,
+    ...                           random_state=0).fit(case.sample(400, random_state=0))
+    >>> list(m.sample(50, do={"X": 1.0}, random_state=0).columns)
+    ['X', 'M', 'Y']
+    """
+
+    def __init__(self, model: CausalGenerativeModel, data: pd.DataFrame) -> None:
+        if model.node_columns:
+            raise DataValidationError(
+                "latent_strategy='idgen' takes one column per node; drop node_columns or use "
+                "latent_strategy='joint'"
+            )
+        self.model = model
+        self.graph = as_graph(model.graph)
+        require_columns(data, list(self.graph.nodes), role="node")
+        self.data = data[list(self.graph.nodes)].reset_index(drop=True)
+        self.samplers: dict[tuple[tuple[str, ...], tuple[str, ...]], IDGenSampler] = {}
+
+    def sampler(self, do: Iterable[str], given: Iterable[str]) -> IDGenSampler:
+        """The (fitted) sampler of the query with treatment ``do`` and conditioning ``given``."""
+        order = self.graph.topological_order()
+        t = tuple(v for v in order if v in set(do))
+        z = tuple(v for v in order if v in set(given))
+        if (t, z) not in self.samplers:
+            if not t:
+                raise DataValidationError(
+                    "latent_strategy='idgen' samples interventional queries: give do={node: value}"
+                )
+            self.graph.check_nodes([*t, *z], role="do/given")
+            desc = self.graph.descendants(list(t))
+            outcome = [v for v in order if v in desc and v not in t and v not in z]
+            if not outcome:
+                raise DataValidationError(f"nothing to sample: {list(t)} has no descendants")
+            m = self.model
+            s = IDGenSampler(self.graph, list(t), outcome, list(z) or None,
+                             mechanisms=m.mechanisms, max_epochs=m.max_epochs,
+                             random_state=m.random_state, verbose=m.verbose)  # fmt: skip
+            self.samplers[(t, z)] = s.fit(self.data)
+        return self.samplers[(t, z)]
+
+    def sample(
+        self,
+        n: int,
+        do: Mapping[str, Any] | None,
+        given: Mapping[str, Any] | None,
+        random_state: Any,
+    ) -> pd.DataFrame:
+        """Samples of the query's nodes (treatment, given, outcome, in graph order)."""
+        do, given = dict(do or {}), dict(given or {})
+        with torch.enable_grad():  # the model's sample() runs under no_grad; training needs it
+            s = self.sampler(do, given)
+        out = s.sample(n, do, random_state=random_state, given=given)
+        order = [v for v in self.graph.topological_order() if v in out.columns]
+        res = out[order]
+        res.attrs.update(out.attrs)
+        return res
+
+
+QUERY_ROUTES["idgen"] = IDGenRoute

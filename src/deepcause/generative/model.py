@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping
+from numbers import Integral
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,7 +54,9 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
+from .._parameters import Interval, ParameterValidationMixin, StrOptions
 from .._progress import Verbose
+from .._torch import RANDOM_STATE, resolve_device, seed_from, seeded
 from .._validation import check_finite, require_columns, require_dataframe
 from ..exceptions import (
     DataValidationError,
@@ -64,8 +68,12 @@ from ..exceptions import (
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ._encoding import DoSpec, apply_shift, infer_spec, is_discrete_column, parse_do
-from ._training import resolve_device, torch_seed
-from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
+from .districts import (
+    QUERY_ROUTES,
+    DistrictStrategy,
+    LatentConfoundingError,
+    district_strategy_class,
+)
 from .io import read_model, save_model
 from .mechanisms import CategoricalMechanism, Mechanism, make_mechanism
 
@@ -74,15 +82,25 @@ __all__ = ["CausalGenerativeModel", "load_model", "DEFAULT_CONTINUOUS"]
 DEFAULT_CONTINUOUS = "additive"
 
 
-class CausalGenerativeModel(BaseEstimator):
+class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
     """Deep causal generative model over a causal graph (see the module docstring).
 
     Parameters: ``graph`` (CausalGraph or text), ``mechanisms`` (``"auto"``, a mechanism name
     for all continuous nodes, or a dict per node), ``node_columns`` (vector nodes),
     ``max_epochs`` (overrides the mechanisms' default when not None), ``latent_strategy``
-    (district strategy for bidirected edges: ``"joint"`` or a ``DistrictStrategy`` subclass), ``device`` (``"auto"``: CUDA when present),
-    ``random_state`` and ``verbose`` (progress bars).
+    (district strategy for bidirected edges: ``"joint"``, a ``DistrictStrategy`` subclass, or
+    ``"idgen"``: per-query ID-GEN, :class:`~deepcause.generative.idgen.IDGenRoute`), ``device`` (``"auto"``: CUDA when present),
+    ``random_state`` and ``verbose`` (progress bars). ``max_epochs=0`` and other values outside
+    ``_parameter_constraints`` are refused by ``fit``.
     """
+
+    _parameter_constraints = {
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "latent_strategy": [str, type],
+        "device": [str, torch.device],
+        "random_state": RANDOM_STATE,
+        "verbose": ["boolean", StrOptions({"auto"})],
+    }
 
     def __init__(
         self,
@@ -108,7 +126,12 @@ class CausalGenerativeModel(BaseEstimator):
     # ================================================================== fitting
     def fit(self, data: pd.DataFrame) -> CausalGenerativeModel:
         """Train every node's mechanism on the observational ``data``; returns ``self``."""
+        self._validate_params()
         df = require_dataframe(data)
+        if isinstance(self.latent_strategy, str) and self.latent_strategy in QUERY_ROUTES:
+            self.route_ = QUERY_ROUTES[self.latent_strategy](self, df)  # e.g. "idgen"
+            return self
+        self.route_ = None
         graph = as_graph(self.graph)
         self.graph_ = graph
         self.order_ = graph.topological_order()
@@ -123,8 +146,8 @@ class CausalGenerativeModel(BaseEstimator):
             v: infer_spec(v, df, columns[v], discrete=mechs[v].discrete) for v in self.order_
         }
         rng = np.random.default_rng(self.random_state)
-        seeds = {v: torch_seed(rng) for v in self.order_}
-        self._rng_ = np.random.default_rng(torch_seed(rng))
+        seeds = {v: seed_from(rng) for v in self.order_}
+        self._rng_ = np.random.default_rng(seed_from(rng))
         data_t = {v: self.specs_[v].encode_frame(df, self.device_) for v in self.order_}
 
         self.districts_ = self._make_districts(graph)
@@ -135,8 +158,7 @@ class CausalGenerativeModel(BaseEstimator):
                 continue
             spec, mech = self.specs_[v], mechs[v]
             ctx = self.context(v, data_t)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seeds[v] % (2**62))
+            with seeded(seeds[v] % (2**62)):
                 mech.build(spec.dim, ctx.shape[1], len(spec.levels) if spec.discrete else None)
             mech.to(self.device_)
             mech.fit(data_t[v], ctx, random_state=seeds[v], verbose=self.verbose, desc=v)
@@ -209,6 +231,11 @@ class CausalGenerativeModel(BaseEstimator):
 
     # ================================================================== encoding helpers
     def _check_fitted(self) -> None:
+        if getattr(self, "route_", None) is not None:
+            raise LatentConfoundingError(
+                f"latent_strategy={self.latent_strategy!r} answers sample(n, do=..., given=...) "
+                "only; use latent_strategy='joint' for counterfactuals, log_prob and save"
+            )
         if not hasattr(self, "mechanisms_"):
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit(data) first"
@@ -268,7 +295,7 @@ class CausalGenerativeModel(BaseEstimator):
         return torch.cat(parts, dim=1)
 
     def _generator(self, random_state: Any) -> torch.Generator:
-        seed = torch_seed(self._rng_ if random_state is None else random_state)
+        seed = seed_from(self._rng_ if random_state is None else random_state)
         return torch.Generator(device=self.device_).manual_seed(seed)
 
     def _latents(self, n: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
@@ -287,14 +314,25 @@ class CausalGenerativeModel(BaseEstimator):
         random_state: Any = None,
         remove_edges: Iterable[tuple[str, str]] | None = None,
         allow_unidentified: bool = False,
+        given: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
         """``n`` samples from the observational (``do=None``) or interventional distribution.
 
         ``do`` maps nodes to a value, an array of ``n`` values, or a callable shift applied to
         the node's natural value. ``remove_edges`` (DECAF-style fair generation) cuts edges
         ``(parent, child)`` at generation time: the child sees an independent draw of the parent
-        from its generated marginal instead of the unit's own value.
+        from its generated marginal instead of the unit's own value. ``given`` (conditional
+        queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node) needs
+        ``latent_strategy="idgen"``.
         """
+        if getattr(self, "route_", None) is not None:
+            return self.route_.sample(n, do, given, random_state)
+        if given:
+            raise DataValidationError(
+                "given= (a conditional query P(y | do(x), z)) is answered by "
+                "latent_strategy='idgen'; refit with CausalGenerativeModel(graph, "
+                "latent_strategy='idgen')"
+            )
         self._check_fitted()
         n = _check_n(n)
         identified = None
@@ -439,9 +477,10 @@ class CausalGenerativeModel(BaseEstimator):
         return total.cpu().numpy()
 
     # ================================================================== persistence
-    def save(self, path: str) -> None:
-        """Save to the directory ``path`` (``config.json`` + ``weights.pt``)."""
-        save_model(self, path)
+    def save(self, path: str | Path) -> Path:
+        """Save to the directory ``path`` and return it (the checked format of
+        :mod:`deepcause._persistence`)."""
+        return save_model(self, path)
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> CausalGenerativeModel:
@@ -457,7 +496,7 @@ def load_model(path: str, device: str = "auto") -> CausalGenerativeModel:
     >>> df = pd.DataFrame({"X": np.arange(40.0), "Y": np.arange(40.0) % 3})
     >>> m = CausalGenerativeModel("X -> Y", max_epochs=2, random_state=0).fit(df)
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     m.save(d)
+    ...     _ = m.save(d)
     ...     load_model(d).sample(3, random_state=0).shape
     (3, 2)
     """

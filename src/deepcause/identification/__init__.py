@@ -12,9 +12,12 @@ from .bounds import Bounds, bounds
 from .counterfactual import CounterfactualEstimand, cf, identify_counterfactual
 from .estimand import Estimand
 from .expressions import ONE, Expression, Fraction, P, Product, Sum, simplify
+from .mediation import MediationEstimand, identify_mediation
 
 __all__ = [
     "identify",
+    "identify_mediation",
+    "MediationEstimand",
     "bounds",
     "Bounds",
     "identify_counterfactual",

@@ -2,7 +2,8 @@
 
 One SCM type (:class:`SCM` of :class:`Node` objects) underlies every design; each design module
 builds its SCM (``backdoor_scm``, ``frontdoor_scm``, ``selection_scm``, ``demand_scm``,
-``linear_iv_scm``, ``covariate_shift_scm``) and its ``make_*`` function returns a
+``linear_iv_scm``, ``covariate_shift_scm``, and the image SCMs of :mod:`.images`) and its
+``make_*`` function returns a
 :class:`~deepcause.datasets.CausalDataset` whose ``truth`` is computed by intervening on
 ``ds.scm``.
 
@@ -14,6 +15,9 @@ builds its SCM (``backdoor_scm``, ``frontdoor_scm``, ``selection_scm``, ``demand
 
 from __future__ import annotations
 
+from ._readers import AttributeReader, train_attribute_readers
+from ._render import COLOR_NAMES, PALETTE, read_color, read_digit, render_digits
+from .acic import acic_scm, make_acic
 from .backdoor import (
     backdoor_scm,
     make_confounded_binary,
@@ -21,6 +25,20 @@ from .backdoor import (
     make_nonlinear_confounded,
 )
 from .frontdoor import frontdoor_scm, make_frontdoor
+from .ihdp import ihdp_covariates, make_ihdp
+from .images import (
+    ImageSCM,
+    RenderSpec,
+    colored_digits_napkin,
+    confounded_digit_label,
+    frontdoor_image_mediator,
+    make_colored_digits_napkin,
+    make_confounded_digit_label,
+    make_frontdoor_image_mediator,
+    make_morpho_digits,
+    morpho_digits,
+    sample_attributes,
+)
 from .iv import (
     demand_grid,
     demand_psi,
@@ -31,12 +49,30 @@ from .iv import (
     make_demand,
     make_linear_iv,
 )
+from .kang_schafer import kang_schafer_scm, make_kang_schafer
+from .lalonde_style import lalonde_style_scm, make_lalonde_style
+from .pendulum import (
+    PendulumReader,
+    make_pendulum,
+    pendulum_scm,
+    render_pendulum,
+    shadow_geometry,
+    train_pendulum_readers,
+)
 from .scm import SCM, Intervention, Node, gaussian, gumbel, laplace, no_noise, student_t, uniform
 from .selection import make_selection, selection_scm
 from .shift import TEST_RATES, beta_stable, covariate_shift_scm, make_covariate_shift
 from .suite import FAMILIES, GRAPHS, LATENT_CASES, SimulatorCase, get_case, simulator_suite
 
 __all__ = [
+    "make_ihdp",
+    "ihdp_covariates",
+    "make_kang_schafer",
+    "kang_schafer_scm",
+    "make_acic",
+    "acic_scm",
+    "make_lalonde_style",
+    "lalonde_style_scm",
     "SCM",
     "Node",
     "Intervention",
@@ -72,4 +108,28 @@ __all__ = [
     "GRAPHS",
     "FAMILIES",
     "LATENT_CASES",
+    "ImageSCM",
+    "RenderSpec",
+    "colored_digits_napkin",
+    "confounded_digit_label",
+    "frontdoor_image_mediator",
+    "morpho_digits",
+    "make_colored_digits_napkin",
+    "make_confounded_digit_label",
+    "make_frontdoor_image_mediator",
+    "make_morpho_digits",
+    "sample_attributes",
+    "render_digits",
+    "read_digit",
+    "read_color",
+    "PALETTE",
+    "COLOR_NAMES",
+    "AttributeReader",
+    "train_attribute_readers",
+    "pendulum_scm",
+    "make_pendulum",
+    "render_pendulum",
+    "shadow_geometry",
+    "PendulumReader",
+    "train_pendulum_readers",
 ]

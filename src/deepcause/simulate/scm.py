@@ -5,7 +5,11 @@ samples observational data, samples under interventions (:meth:`SCM.sample` with
 computes unit-level counterfactuals with the *same* noise (:meth:`SCM.counterfactual`). Nodes may
 be vectors (``dim > 1``; their data columns are ``name_0 ... name_{dim-1}``) and may be
 ``latent``: latent nodes are simulated like any other but left out of the returned data, and
-:attr:`SCM.graph` projects them out into bidirected edges.
+:attr:`SCM.graph` projects them out into bidirected edges. Nodes may also be array-valued
+(``shape=(C, H, W)`` for an image): an SCM with such a node returns a mapping
+``{node: numpy array}`` instead of a data frame (image nodes ``(n, C, H, W)`` float32 in
+``[0, 1]``, scalar nodes 1-D, vector nodes ``(n, dim)``); ``as_arrays=True`` asks for the
+mapping from any SCM.
 
 Interventions (``do=``) follow the library's convention: a scalar or vector value is a hard
 intervention, an array with one row per sample gives per-unit values, and a callable is a shift
@@ -102,7 +106,10 @@ class Node:
     draws the exogenous noise; the default is standard Gaussian of the node's dimension
     (:func:`no_noise` makes a deterministic node). ``latent`` nodes are simulated but not
     returned; ``discrete`` nodes come back as integers; ``column_names`` names the data
-    columns (default: the node name, or ``name_0 ... name_{dim-1}`` for vectors).
+    columns (default: the node name, or ``name_0 ... name_{dim-1}`` for vectors). ``shape``
+    makes an array-valued node (an image ``(C, H, W)``): ``fn`` returns ``(n, *shape)`` values
+    in ``[0, 1]`` (kept as float32), its noise may have any shape with ``n`` rows (default
+    standard Gaussian of ``(n, *shape)``) and its parents see ``(n, *shape)`` arrays.
 
     Examples
     --------
@@ -110,6 +117,9 @@ class Node:
     >>> y = Node("y", ("x",), lambda pa, u: pa["x"].sum(1) + u, gaussian(0.1))
     >>> x.columns, y.parents
     (('age', 'income'), ('x',))
+    >>> img = Node("img", shape=(3, 16, 16), noise=uniform(0, 1))
+    >>> img.is_array, img.columns, img.value_shape(5)
+    (True, ('img',), (5, 3, 16, 16))
     """
 
     name: str
@@ -122,6 +132,7 @@ class Node:
     latent: bool = False
     discrete: bool = False
     column_names: tuple[str, ...] | None = None
+    shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -139,16 +150,51 @@ class Node:
                     f"give {self.dim} distinct names"
                 )
             object.__setattr__(self, "column_names", names)
+        if self.shape is not None:
+            self._check_shape()
+
+    def _check_shape(self) -> None:
+        shape = tuple(self.shape)
+        ok = len(shape) >= 1 and all(
+            isinstance(s, int | np.integer) and not isinstance(s, bool) and s >= 1 for s in shape
+        )
+        if not ok:
+            raise GraphError(
+                f"node {self.name!r} has shape={self.shape!r}; give positive integers, "
+                "e.g. shape=(3, 16, 16) for an RGB image"
+            )
+        if self.dim != 1 or self.discrete or self.column_names is not None:
+            raise GraphError(
+                f"node {self.name!r} is array-valued (shape={shape}); drop dim, discrete and "
+                "column_names, which describe tabular nodes"
+            )
+        object.__setattr__(self, "shape", tuple(int(s) for s in shape))
+
+    @property
+    def is_array(self) -> bool:
+        """True for an array-valued node (one with a ``shape``, e.g. an image)."""
+        return self.shape is not None
+
+    def value_shape(self, n: int) -> tuple[int, ...]:
+        """Shape of ``n`` values of this node: ``(n,)``, ``(n, dim)`` or ``(n, *shape)``."""
+        if self.shape is not None:
+            return (n, *self.shape)
+        return (n,) if self.dim == 1 else (n, self.dim)
 
     def draw_noise(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` noise values for this node."""
         if self.noise is None:
+            if self.shape is not None:
+                return rng.standard_normal((n, *self.shape))
             return _squeeze(rng.standard_normal((n, self.dim)))
         return np.asarray(self.noise(rng, n))
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Data columns: ``column_names`` if given, else the name or ``name_0 ... name_{dim-1}``."""
+        """Data columns: ``column_names`` if given, else the name or ``name_0 ... name_{dim-1}``.
+
+        An array-valued node is one column: its name.
+        """
         if self.column_names is not None:
             return self.column_names
         if self.dim == 1:
@@ -248,9 +294,9 @@ class SCM:
             if name in do and not callable(do[name]):
                 values[name] = _broadcast(do[name], n, nd)
                 continue
-            natural = _shape(np.asarray(nd.fn(pa, noise[name]), dtype=float), n, nd)
+            natural = _shape(_as_values(nd.fn(pa, noise[name]), nd), n, nd)
             values[name] = (
-                _shape(np.asarray(do[name](natural), float), n, nd) if name in do else natural
+                _shape(_as_values(do[name](natural), nd), n, nd) if name in do else natural
             )
         return values
 
@@ -260,10 +306,22 @@ class SCM:
         do: Mapping[str, Intervention] | None = None,
         random_state: Any = None,
         include_latent: bool = False,
-    ) -> pd.DataFrame:
-        """Draw ``n`` samples, observational or under the intervention ``do``."""
+        as_arrays: bool | None = None,
+    ) -> pd.DataFrame | dict[str, np.ndarray]:
+        """Draw ``n`` samples, observational or under the intervention ``do``.
+
+        Returns a data frame, or a mapping ``{node: array}`` when a returned node is
+        array-valued or ``as_arrays=True`` (see :meth:`to_arrays`). An intervention on an image
+        node takes one image ``(C, H, W)`` or one per sample ``(n, C, H, W)``.
+
+        >>> scm = SCM([Node("img", shape=(1, 2, 2), fn=lambda pa, u: np.full((len(u), 1, 2, 2), u[:, None, None, None]), noise=uniform(0, 1)),
+        ...            Node("y", ("img",), lambda pa, u: pa["img"].mean(axis=(1, 2, 3)) + u)])
+        >>> out = scm.sample(3, do={"img": np.ones((1, 2, 2))}, random_state=0)
+        >>> out["img"].shape, out["img"].dtype, out["y"].shape
+        ((3, 1, 2, 2), dtype('float32'), (3,))
+        """
         values = self.propagate(self.sample_noise(n, random_state), do)
-        return self.to_frame(values, include_latent=include_latent)
+        return self._output(values, include_latent, as_arrays)
 
     def counterfactual(
         self,
@@ -271,19 +329,21 @@ class SCM:
         do: Mapping[str, Intervention],
         random_state: Any = None,
         include_latent: bool = False,
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        as_arrays: bool | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Factual and counterfactual data for the same units (the same noise).
 
         Pass a number of units (noise is drawn with ``random_state``) or a noise dict from
-        :meth:`sample_noise`. Returns ``(factual, counterfactual)`` data frames.
+        :meth:`sample_noise`. Returns ``(factual, counterfactual)`` data frames, or mappings
+        ``{node: array}`` as :meth:`sample` does.
         """
         noise = (
             self.sample_noise(n_or_noise, random_state)
             if not isinstance(n_or_noise, Mapping)
             else n_or_noise
         )
-        factual = self.to_frame(self.propagate(noise), include_latent=include_latent)
-        cf = self.to_frame(self.propagate(noise, do), include_latent=include_latent)
+        factual = self._output(self.propagate(noise), include_latent, as_arrays)
+        cf = self._output(self.propagate(noise, do), include_latent, as_arrays)
         return factual, cf
 
     def do(self, interventions: Mapping[str, Intervention]) -> SCM:
@@ -302,13 +362,22 @@ class SCM:
                     fn = (lambda f, g: lambda pa, u: g(np.asarray(f(pa, u), float)))(old, value)
                     nd = replace(nd, fn=fn)
                 else:
-                    arr = np.asarray(value, dtype=float)
-                    if arr.ndim > (0 if nd.dim == 1 else 1):
-                        raise DataValidationError(
-                            f"SCM.do({name!r}=...) needs one value for every unit (a scalar, or a "
-                            f"vector of length {nd.dim}); use sample(n, do=...) for per-unit values"
+                    arr = _as_values(value, nd)
+                    if arr.ndim > len(nd.value_shape(1)) - 1:
+                        one = (
+                            f"one array of shape {nd.shape}"
+                            if nd.is_array
+                            else f"a scalar, or a vector of length {nd.dim}"
                         )
-                    fn = (lambda a: lambda pa, u: np.broadcast_to(a, np.shape(u)).copy())(arr)
+                        raise DataValidationError(
+                            f"SCM.do({name!r}=...) needs one value for every unit ({one}); "
+                            "use sample(n, do=...) for per-unit values"
+                        )
+                    fn = (
+                        lambda a, node: (
+                            lambda pa, u: np.broadcast_to(a, node.value_shape(len(u))).copy()
+                        )
+                    )(arr, nd)
                     nd = replace(nd, parents=(), fn=fn)
             new_nodes.append(nd)
         return SCM(new_nodes)
@@ -322,6 +391,11 @@ class SCM:
             nd = self.nodes[name]
             if nd.latent and not include_latent:
                 continue
+            if nd.is_array:
+                raise DataValidationError(
+                    f"node {name!r} is array-valued (shape={nd.shape}) and cannot be a data "
+                    "frame column; use to_arrays (or sample(..., as_arrays=True))"
+                )
             v = values[name]
             if nd.dim == 1:
                 cols[nd.columns[0]] = v.astype(np.int64) if nd.discrete else v
@@ -329,6 +403,42 @@ class SCM:
                 for i, c in enumerate(nd.columns):
                     cols[c] = v[:, i]
         return pd.DataFrame(cols)
+
+    def to_arrays(
+        self, values: Mapping[str, np.ndarray], include_latent: bool = False
+    ) -> dict[str, np.ndarray]:
+        """Node values as a mapping ``{node: array}`` in topological order.
+
+        Array-valued nodes are ``(n, *shape)`` float32 arrays, scalar nodes 1-D (int64 when
+        ``discrete``), vector nodes ``(n, dim)``.
+
+        >>> scm = SCM([Node("x", discrete=True, fn=lambda pa, u: u > 0)])
+        >>> scm.to_arrays(scm.propagate(scm.sample_noise(3, random_state=0)))["x"].dtype
+        dtype('int64')
+        """
+        out: dict[str, np.ndarray] = {}
+        for name in self.order:
+            nd = self.nodes[name]
+            if nd.latent and not include_latent:
+                continue
+            v = values[name]
+            out[name] = v.astype(np.int64) if nd.discrete else v
+        return out
+
+    @property
+    def has_arrays(self) -> bool:
+        """True when some observed node is array-valued (an image)."""
+        return any(self.nodes[n].is_array for n in self.observed)
+
+    def _output(
+        self, values: Mapping[str, np.ndarray], include_latent: bool, as_arrays: bool | None
+    ) -> pd.DataFrame | dict[str, np.ndarray]:
+        if as_arrays is None:
+            shown = self.order if include_latent else self.observed
+            as_arrays = any(self.nodes[n].is_array for n in shown)
+        if as_arrays:
+            return self.to_arrays(values, include_latent=include_latent)
+        return self.to_frame(values, include_latent=include_latent)
 
     # ------------------------------------------------------------------ checks
     def _check_do(self, do: Mapping[str, Any]) -> None:
@@ -353,11 +463,24 @@ def _check_n(n: int) -> int:
     return int(n)
 
 
+def _as_values(v: Any, nd: Node) -> np.ndarray:
+    """Values as float arrays; an array-valued node's as float32 checked to lie in [0, 1]."""
+    if not nd.is_array:
+        return np.asarray(v, dtype=float)
+    arr = np.asarray(v, dtype=np.float32)
+    if arr.size and not (np.all(np.isfinite(arr)) and arr.min() >= -1e-6 and arr.max() <= 1 + 1e-6):
+        raise DataValidationError(
+            f"values of array node {nd.name!r} must be finite and lie in [0, 1]; got range "
+            f"[{float(np.nanmin(arr)):.3g}, {float(np.nanmax(arr)):.3g}] (rescale the images)"
+        )
+    return np.clip(arr, 0.0, 1.0)
+
+
 def _shape(v: np.ndarray, n: int, nd: Node) -> np.ndarray:
-    want = (n,) if nd.dim == 1 else (n, nd.dim)
+    want = nd.value_shape(n)
     if v.shape == want:
         return v
-    if nd.dim == 1 and v.shape == (n, 1):
+    if nd.dim == 1 and not nd.is_array and v.shape == (n, 1):
         return v[:, 0]
     if v.shape == () or v.shape == want[1:]:
         return np.broadcast_to(v, want).copy()
@@ -367,15 +490,16 @@ def _shape(v: np.ndarray, n: int, nd: Node) -> np.ndarray:
 
 
 def _broadcast(value: Any, n: int, nd: Node) -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
+    arr = _as_values(value, nd)
     try:
         return _shape(arr, n, nd)
     except DataValidationError:
-        want = (
-            "a scalar or an array of length n"
-            if nd.dim == 1
-            else f"a vector of length {nd.dim} or an (n, {nd.dim}) array"
-        )
+        if nd.is_array:
+            want = f"one array of shape {nd.shape} or one per sample, shape (n, *{nd.shape})"
+        elif nd.dim == 1:
+            want = "a scalar or an array of length n"
+        else:
+            want = f"a vector of length {nd.dim} or an (n, {nd.dim}) array"
         raise DataValidationError(
             f"do-value for {nd.name!r} has shape {arr.shape}; expected {want} (n = {n})"
         ) from None

@@ -25,13 +25,16 @@ L-BFGS with analytic gradients.
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import linalg, optimize
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, clone
 
+from .._parameters import Interval, ParameterValidationMixin, StrOptions
+from .._progress import progress
 from ..exceptions import DataValidationError, NotFittedError
 from ._features import BoundedPolynomialFeatures
 
@@ -423,7 +426,7 @@ class NonlinearDecorrelationWeights(_BaseWeights):
         return self
 
 
-class DeepGlobalBalancingWeights(_BaseWeights):
+class DeepGlobalBalancingWeights(ParameterValidationMixin, _BaseWeights):
     """Global balancing weights learned jointly with an autoencoder representation: the
     weighting part of DGBR (deep global balancing regression, Kuang et al. 2018).
 
@@ -431,104 +434,113 @@ class DeepGlobalBalancingWeights(_BaseWeights):
     ``x_j > median(x_j)``, but what is balanced between its two groups is a learned
     nonlinear representation ``phi`` of the other columns (the encoder applied to the
     standardized ``X`` with column ``j`` set to its mean; each of the ``dim`` outputs is
-    standardized so that the balance cannot be bought by shrinking it). The encoder and a
-    decoder are trained together with the weights on the joint loss
+    standardized so that the balance cannot be bought by shrinking it). The encoder (tanh
+    layers of widths ``hidden_sizes``) and a mirrored decoder are trained together with the
+    weights on the joint loss
 
     ``sum_j ||mean_w(phi_-j | T_j = 1) - mean_w(phi_-j | T_j = 0)||^2
     + reconstruction_weight * weighted mean ||x - decoder(phi(x))||^2 + ess_penalty n / ESS``
 
-    (full-batch Adam in float32, ``n_epochs`` steps, learning rate ``lr``). The reconstruction term keeps
-    ``phi`` informative, so balancing it balances nonlinear functions of the covariates, not
-    only their means. DGBR's third term, the weighted loss of a predictor on ``phi``, is left
-    to the estimator that receives the weights (:class:`~deepcause.stable.StableRegressor`),
-    so that the weights serve any estimator. Needs PyTorch (``pip install deepcause[deep]``).
+    (full-batch Adam in float32, ``max_epochs`` steps at ``learning_rate``, on ``device``). The
+    reconstruction term keeps ``phi`` informative, so balancing it balances nonlinear
+    functions of the covariates, not only their means. DGBR's third term, the weighted loss of
+    a predictor on ``phi``, is left to the estimator that receives the weights
+    (:class:`~deepcause.stable.StableRegressor`), so that the weights serve any estimator.
+    Needs PyTorch (``pip install deepcause[deep]``).
 
     >>> rng = np.random.default_rng(4)
     >>> z = rng.normal(size=(400, 1))
     >>> X = np.hstack([z + 0.5 * rng.normal(size=(400, 2)), rng.normal(size=(400, 1))])
-    >>> dg = DeepGlobalBalancingWeights(n_epochs=200, random_state=0).fit(X)
+    >>> dg = DeepGlobalBalancingWeights(max_epochs=200, random_state=0).fit(X)
     >>> bool(abs(np.cov(X.T, aweights=dg.weights_)[0, 1]) < 0.7 * abs(np.cov(X.T)[0, 1]))
     True
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "dim": [Interval(Integral, 1, None, closed="left"), None],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "ess_penalty": [Interval(Real, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "random_state": [Interval(Integral, 0, None, closed="left"), np.random.Generator, None],
+        "device": [str],
+        "verbose": ["boolean", StrOptions({"auto"})],
+    }
+
     def __init__(
         self,
-        hidden: int = 32,
+        hidden_sizes: tuple[int, ...] = (32,),
         dim: int | None = None,
         reconstruction_weight: float = 1.0,
         ess_penalty: float = 1e-3,
-        n_epochs: int = 300,
-        lr: float = 0.05,
-        random_state: int | None = 0,
+        max_epochs: int = 300,
+        learning_rate: float = 0.05,
+        random_state: int | None = None,
+        device: str = "auto",
+        verbose: bool | str = "auto",
     ) -> None:
-        self.hidden = hidden
+        self.hidden_sizes = hidden_sizes
         self.dim = dim
         self.reconstruction_weight = reconstruction_weight
         self.ess_penalty = ess_penalty
-        self.n_epochs = n_epochs
-        self.lr = lr
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
         self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
 
     def fit(self, X: Any, y: Any = None) -> DeepGlobalBalancingWeights:
-        from .._optional import require_torch
+        from .._torch import (
+            check_hidden_sizes,
+            mlp,
+            resolve_device,
+            seed_from,
+            seeded,
+            tensor,
+            torch,
+        )
 
-        torch = require_torch("DeepGlobalBalancingWeights")
+        self._validate_params()
+        check_hidden_sizes(self, "hidden_sizes")
         X = _check_X(X)
         n, p = X.shape
-        for name in ("hidden", "n_epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise DataValidationError(f"{name} must be a positive integer; got {value!r}")
-        dim = p if self.dim is None else int(self.dim)
-        if dim < 1:
-            raise DataValidationError(f"dim must be a positive integer; got {self.dim!r}")
-        treat_np = _column_treatments(X)
-        seed = int(np.random.default_rng(self.random_state).integers(0, 2**63 - 1))
-        gen = torch.Generator().manual_seed(seed)
-        dt = torch.float32
-        F = torch.as_tensor(_standardize(X), dtype=dt)
-        treat = torch.as_tensor(treat_np, dtype=dt)
-        hidden = int(self.hidden)
-
-        def layer(fan_in: int, fan_out: int) -> list[Any]:
-            bound = 1.0 / np.sqrt(fan_in)
-            w = (torch.rand(fan_in, fan_out, generator=gen, dtype=dt) * 2 - 1) * bound
-            return [w.requires_grad_(), torch.zeros(fan_out, dtype=dt, requires_grad=True)]
-
-        enc = layer(p, hidden) + layer(hidden, dim)
-        dec = layer(dim, hidden) + layer(hidden, p)
-        theta = torch.zeros(n, dtype=dt, requires_grad=True)
-        params = [theta, *enc, *dec]
-        opt = torch.optim.Adam(params, lr=float(self.lr))
-
-        def mlp(h: Any, ps: list[Any]) -> Any:
-            return torch.tanh(h @ ps[0] + ps[1]) @ ps[2] + ps[3]
+        sizes, device = tuple(self.hidden_sizes), resolve_device(self.device)
+        with seeded(seed_from(self.random_state)):
+            encoder = mlp(p, sizes, p if self.dim is None else self.dim, activation="tanh")
+            decoder = mlp(encoder[-1].out_features, sizes[::-1], p, activation="tanh")
+        encoder, decoder = encoder.to(device), decoder.to(device)
+        F = tensor(_standardize(X), device=device)
+        treat = tensor(_column_treatments(X), device=device)
+        theta = torch.zeros(n, requires_grad=True, device=device)
+        params = [theta, *encoder.parameters(), *decoder.parameters()]
+        opt = torch.optim.Adam(params, lr=float(self.learning_rate))
+        first, rest = encoder[0], encoder[1:]
 
         def loss_fn() -> Any:
             q = torch.softmax(theta, 0)
-            pre = F @ enc[0] + enc[1]  # (n, hidden)
-            code = torch.tanh(pre) @ enc[2] + enc[3]
+            pre = first(F)  # (n, first width)
+            code = rest(pre)
             mu, sd = code.mean(0), code.std(0) + 1e-6
             # encoder of X with column j set to its mean (0 after standardizing), all j at once
-            pre_masked = pre.unsqueeze(0) - F.T.unsqueeze(2) * enc[0].unsqueeze(1)
-            phi = (torch.tanh(pre_masked) @ enc[2] + enc[3] - mu) / sd  # (p, n, dim)
+            pre_masked = pre.unsqueeze(0) - F.T.unsqueeze(2) * first.weight.T.unsqueeze(1)
+            phi = (rest(pre_masked) - mu) / sd  # (p, n, dim)
             w1 = q[:, None] * treat  # (n, p)
             w0 = q[:, None] * (1.0 - treat)
             m1 = torch.einsum("nj,jnd->jd", w1, phi) / w1.sum(0)[:, None]
             m0 = torch.einsum("nj,jnd->jd", w0, phi) / w0.sum(0)[:, None]
             balance = ((m1 - m0) ** 2).sum()
-            recon = (q * ((mlp(code, dec) - F) ** 2).sum(1)).sum()
+            recon = (q * ((decoder(code) - F) ** 2).sum(1)).sum()
             return (
                 balance
                 + float(self.reconstruction_weight) * recon
                 + float(self.ess_penalty) * n * (q * q).sum()
             )
 
-        for _ in range(int(self.n_epochs)):
+        for _ in progress(range(int(self.max_epochs)), verbose=self.verbose, desc="DGBR"):
             opt.zero_grad()
             loss = loss_fn()
             loss.backward()
             opt.step()
         self.loss_ = float(loss.detach())
-        self._store(torch.softmax(theta.detach(), 0).numpy() * n)
+        self._store(torch.softmax(theta.detach(), 0).cpu().double().numpy() * n)
         return self

@@ -53,7 +53,11 @@ class CheckCase:
     mean_truth : float, optional
         True ``E[Y | do(T=1)]``.
     covariates : tuple of str
-        Columns ``predict_cate`` selects (empty: not applicable).
+        Columns ``predict_cate`` (or an IV structural function) selects (empty: not
+        applicable).
+    outcome_mean_truth : float, optional
+        True ``E[Y]`` without intervention, what a selection estimator's ``mean()`` (no
+        treatment) estimates: the mean over selected and unselected units.
 
     Examples
     --------
@@ -68,6 +72,7 @@ class CheckCase:
     effect_truth: float | None = None
     mean_truth: float | None = None
     covariates: tuple[str, ...] = field(default=())
+    outcome_mean_truth: float | None = None
 
 
 @functools.lru_cache(maxsize=8)
@@ -136,25 +141,48 @@ def frontdoor_case(n: int = 3000, random_state: int = 0) -> CheckCase:
     )
 
 
-@functools.lru_cache(maxsize=4)
-def iv_case(n: int = 1000, random_state: int = 0) -> CheckCase:
-    """Linear IV model with two instruments and two exogenous covariates (effect 2).
+def _do_mean(scm: Any, outcome: str, do: Mapping[str, Any], n: int = 200_000) -> float:
+    """``E[outcome | do(...)]`` of an SCM, on a large fresh draw under the intervention."""
+    return float(scm.sample(n, do=do, random_state=_TRUTH_SEED)[outcome].mean())
 
-    >>> iv_case().roles["treatment"]
-    'd'
+
+_TRUTH_SEED = 20_250_101
+
+
+@functools.lru_cache(maxsize=4)
+def iv_case(
+    n: int = 1000, random_state: int = 0, n_instruments: int = 2, n_controls: int = 2
+) -> CheckCase:
+    """Linear IV model with an unobserved confounder (structural effect 2).
+
+    ``effect_truth`` is the slope of the structural function ``E[y | do(d), x]`` and
+    ``mean_truth`` is ``E[y | do(d=1)]`` on a large fresh draw of the SCM under ``do(d=1)``.
+    With ``n_instruments=1, n_controls=0`` it is the Wald estimator's design.
+
+    >>> case = iv_case()
+    >>> case.roles["treatment"], case.roles["instruments"], case.effect_truth
+    ('d', ['z1', 'z2'], 2.0)
+    >>> round(case.mean_truth, 1)
+    2.0
     """
-    ds = make_linear_iv(n, random_state=random_state)
+    ds = make_linear_iv(
+        n, n_instruments=n_instruments, n_controls=n_controls, random_state=random_state
+    )
+    covs = list(ds.covariates)
+    roles: dict[str, Any] = {
+        "treatment": ds.treatment,
+        "outcome": ds.outcome,
+        "instruments": list(ds.instruments),
+    }
+    if covs:
+        roles["covariates"] = covs
     return CheckCase(
-        "linear IV",
+        f"linear IV ({n_instruments} instrument(s), {n_controls} covariate(s))",
         ds.data,
-        {
-            "treatment": ds.treatment[0],
-            "outcome": ds.outcome,
-            "instruments": list(ds.instruments),
-            "covariates": list(ds.controls),
-        },
+        roles,
         effect_truth=float(ds.truth["effect"]),
-        covariates=tuple(ds.controls),
+        mean_truth=_do_mean(ds.scm, ds.outcome, {ds.treatment: 1.0}),
+        covariates=tuple(covs),
     )
 
 
@@ -162,15 +190,31 @@ def iv_case(n: int = 1000, random_state: int = 0) -> CheckCase:
 def selection_case(n: int = 2000, random_state: int = 0, mechanism: str = "mar") -> CheckCase:
     """Outcome observed only for selected units (``s``); the effect of ``t`` is 2.
 
-    >>> selection_case().roles["selection"]
-    's'
+    The roles follow the mechanism: with ``"unobservables"`` (the Heckman model) ``z`` is the
+    excluded instrument of the selection equation; with ``"mar"`` both ``x`` and ``z`` make
+    selection ignorable; with ``"outcome"`` ``w`` is the shadow variable. ``effect_truth`` is
+    the ATE, ``mean_truth`` ``E[y | do(t=1)]`` (a large draw of the SCM under ``do(t=1)``)
+    and ``outcome_mean_truth`` the population mean ``E[y]`` over selected and unselected
+    units.
+
+    >>> case = selection_case(mechanism="unobservables")
+    >>> case.roles["selection"], case.roles["instruments"], round(case.effect_truth, 6)
+    ('s', ['z'], 2.0)
     """
     ds = make_selection(n, mechanism, random_state=random_state)
+    roles: dict[str, Any] = {"treatment": "t", "outcome": "y", "selection": "s"}
+    roles |= {
+        "mar": {"covariates": ["x", "z"]},
+        "unobservables": {"covariates": ["x"], "instruments": ["z"]},
+        "outcome": {"covariates": ["x"], "instruments": ["w"]},
+    }[mechanism]
     return CheckCase(
         f"selection ({mechanism})",
         ds.data,
-        {"treatment": "t", "outcome": "y", "covariates": ["x", "z"], "selection": "s"},
+        roles,
         effect_truth=float(ds.truth["ATE"]),
+        mean_truth=_do_mean(ds.scm, "y", {"t": 1}),
+        outcome_mean_truth=float(ds.truth["E[Y]"]),
     )
 
 
@@ -203,7 +247,7 @@ FAST_SETTINGS: dict[str, tuple[dict[str, Any], Callable[[], CheckCase]]] = {
     "dragonnet": ({**_NEURAL, "random_state": 0}, backdoor_case),
     "cevae": ({**_NEURAL, "random_state": 0}, backdoor_case),
     "2sls": ({}, iv_case),
-    "wald": ({}, iv_case),
+    "wald": ({}, functools.partial(iv_case, n_instruments=1, n_controls=0)),
     "poly2sls": ({}, iv_case),
     "kerneliv": ({"n_components": 100, "random_state": 0}, iv_case),
     "dfiv": (_DEEP_IV, iv_case),

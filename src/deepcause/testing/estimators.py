@@ -176,6 +176,17 @@ def check_bad_data(est: Any, case: CheckCase) -> None:
             **{treatment: np.where(np.arange(len(df)) % 5 == 0, 2, t)}
         )
         bad["a single treatment arm"] = df.assign(**{treatment: np.ones(len(df), dtype=int)})
+    else:  # continuous or any-valued treatments (IV, selection): a constant one is refused
+        bad["a constant treatment"] = df.assign(**{treatment: 1.0})
+    if roles.get("instruments"):
+        bad["a constant instrument"] = df.assign(**{roles["instruments"][0]: 1.0})
+    if "selection" in roles:
+        s = roles["selection"]
+        bad["a selection indicator with values 0, 1, 2"] = df.assign(**{s: df[s] * 2})
+        first_selected = df.index[df[s] == 1][0]
+        bad["an outcome missing for a selected row"] = df.assign(
+            **{outcome: df[outcome].mask(df.index == first_selected)}
+        )
     for what, frame in bad.items():
         _raises(
             DataValidationError,
@@ -185,16 +196,18 @@ def check_bad_data(est: Any, case: CheckCase) -> None:
 
 
 def check_unsupported_populations(est: Any, case: CheckCase) -> None:
-    """Unknown populations are DataValidationErrors; unsupported ones EstimandNotSupported."""
+    """Unknown populations are DataValidationErrors; unsupported ones EstimandNotSupported,
+    in ``effect`` and ``mean`` alike (IV and selection estimators target ``"all"`` only)."""
     fitted = _fit(_fresh(est), case)
     _raises(DataValidationError, lambda: fitted.effect(population="everyone"), "population='?'")
     for population in POPULATIONS:
         if population not in type(est)._populations:
-            _raises(
-                EstimandNotSupportedError,
-                lambda p=population: fitted.effect(population=p),
-                f"effect(population={population!r})",
-            )
+            for name in ("effect", "mean"):
+                _raises(
+                    EstimandNotSupportedError,
+                    lambda p=population, n=name: getattr(fitted, n)(population=p),
+                    f"{name}(population={population!r})",
+                )
 
 
 def check_rejects_unused_roles(est: Any, case: CheckCase) -> None:
@@ -266,7 +279,8 @@ def _applies(est: Any, case: CheckCase) -> dict[str, bool]:
     return {
         "check_unsupported_populations": set(POPULATIONS) != set(getattr(cls, "_populations", ())),
         "check_rejects_unused_roles": any(r not in getattr(cls, "_roles", ROLES) for r in ROLES),
-        "check_unsupported_estimand": bool(getattr(cls, "supported_kinds", ()))
+        # supported_kinds = () (IV: roles only) still refuses every kind, naming it
+        "check_unsupported_estimand": hasattr(cls, "supported_kinds")
         and any(k not in cls.supported_kinds for k, _ in _KIND_GRAPHS),
         "check_invalid_parameter": bool(getattr(cls, "_parameter_constraints", {})),
         "check_predict_cate_by_name": hasattr(est, "predict_cate") and len(case.covariates) > 1,

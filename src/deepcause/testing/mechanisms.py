@@ -11,7 +11,7 @@ save/load round trip reproduces samples bit for bit. Raises ``AssertionError`` n
 failed property.
 
 >>> from deepcause.generative import AdditiveNoiseMechanism
->>> check_mechanism(AdditiveNoiseMechanism(noise="gaussian", hidden=(8,), max_epochs=2))
+>>> check_mechanism(AdditiveNoiseMechanism(noise="gaussian", hidden_sizes=(8,), max_epochs=2))
 """
 
 from __future__ import annotations

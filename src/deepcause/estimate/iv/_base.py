@@ -138,8 +138,9 @@ def _refuse_positional(estimand: Any, estimator: str) -> None:
         raise DataValidationError(
             f"{estimator}.fit takes Instrument results by keyword: fit(df, ..., instruments=[...])"
         )
+    kind = getattr(estimand, "kind", type(estimand).__name__)
     raise EstimandNotSupportedError(
-        f"{estimator} takes instruments, not an identified Estimand (IV needs no back-door "
+        f"{estimator} takes instruments, not an identified {kind} Estimand (IV needs no "
         "identification): pass graph=g to find the instruments in the graph, or instruments=[...]"
     )
 
@@ -378,6 +379,8 @@ class BaseIVEstimator(EffectEstimator):
         "graph",
     )
     _populations: ClassVar[tuple[str, ...]] = ("all",)
+    #: no identified estimand is taken (instruments are roles): every kind is refused
+    supported_kinds: ClassVar[tuple[str, ...]] = ()
     #: short name used in results (``EffectEstimate.method``)
     method_name: ClassVar[str] = ""
 

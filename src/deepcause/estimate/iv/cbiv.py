@@ -27,7 +27,7 @@ with ``alpha=0``, 717 with 1e-4, 869 with 1e-3 (the default), 4,064 with 0.01 an
 
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
->>> est = CBIV(cv=2, n_epochs=5, random_state=0, verbose=False)
+>>> est = CBIV(cv=2, max_epochs=5, random_state=0, verbose=False)
 >>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(300, random_state=1)
 >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
@@ -37,7 +37,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,10 +45,22 @@ from sklearn.base import clone, is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
+from ..._parameters import HasMethods, Interval
 from ..._progress import Verbose, progress
+from ..._torch import (
+    Scaler,
+    batches,
+    check_hidden_sizes,
+    mlp,
+    resolve_device,
+    seed_from,
+    seeded,
+    tensor,
+    torch,
+)
 from ...exceptions import DataValidationError
 from ._base import BaseIVEstimator, IVData
-from ._torch import Scaler, batches, check_positive, derive_seed, mlp, seeded, tensor, torch
+from ._torch import IV_CONSTRAINTS, scaled_inputs
 
 __all__ = ["CBIV"]
 
@@ -77,63 +89,70 @@ class CBIV(BaseIVEstimator):
     first_stage : scikit-learn regressor (or classifier, for a binary treatment) of the
         treatment on instruments and controls; ``None``: histogram gradient boosting.
     cv : folds for the out-of-fold first-stage predictions.
-    representation_hidden, outcome_hidden : widths of ``Phi`` (its last width is the
-        representation size) and of the outcome head ``g``.
+    representation_hidden_sizes, outcome_hidden_sizes : widths of ``Phi`` (its last width is
+        the representation size) and of the outcome head ``g``.
     alpha : weight of the balance penalty (0: no balancing).
     balance_steps : updates of the critic ``q`` per update of the outcome networks.
-    n_epochs, batch_size, learning_rate, weight_decay : Adam settings.
+    max_epochs, batch_size, learning_rate, weight_decay : Adam settings (every epoch runs).
     activation : ``"relu"``, ``"elu"`` or ``"tanh"``.
-    random_state, verbose : seed (same seed, same fit on the CPU) and progress bar.
+    random_state, device, verbose : seed (same seed, same fit on the CPU), ``"auto"`` (a
+        CUDA GPU when present), ``"cpu"`` or ``"cuda"``, and progress bar.
 
     Fitted attributes: ``treatment_hat_`` (out-of-fold ``t_hat``), ``loss_``, ``balance_``
     (per epoch: outcome MSE and CLUB bound, standardized units).
     """
 
     method_name: ClassVar[str] = "CB-IV"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **IV_CONSTRAINTS,
+        "first_stage": [HasMethods(["fit", "predict"]), None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "balance_steps": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
         first_stage: Any = None,
         cv: int = 5,
-        representation_hidden: Sequence[int] = (64, 32),
-        outcome_hidden: Sequence[int] = (64, 32),
+        representation_hidden_sizes: tuple[int, ...] = (64, 32),
+        outcome_hidden_sizes: tuple[int, ...] = (64, 32),
         alpha: float = 1e-3,
         balance_steps: int = 2,
-        n_epochs: int = 100,
+        max_epochs: int = 100,
         batch_size: int = 256,
         learning_rate: float = 3e-3,
         weight_decay: float = 1e-5,
         activation: str = "elu",
         random_state: int | None = None,
+        device: str = "auto",
         verbose: Verbose = "auto",
     ) -> None:
         self.first_stage = first_stage
         self.cv = cv
-        self.representation_hidden = representation_hidden
-        self.outcome_hidden = outcome_hidden
+        self.representation_hidden_sizes = representation_hidden_sizes
+        self.outcome_hidden_sizes = outcome_hidden_sizes
         self.alpha = alpha
         self.balance_steps = balance_steps
-        self.n_epochs = n_epochs
+        self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.activation = activation
         self.random_state = random_state
+        self.device = device
         self.verbose = verbose
 
-    def _check_params(self, data: IVData) -> None:
-        check_positive(batch_size=self.batch_size, learning_rate=self.learning_rate)
-        if float(self.alpha) < 0:
-            raise ValueError(f"alpha must be non-negative, got {self.alpha}")
-        if int(self.cv) < 2:
-            raise ValueError(f"cv must be at least 2, got {self.cv}")
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_hidden_sizes(self, "representation_hidden_sizes", "outcome_hidden_sizes")
+
+    def _check_data(self, data: IVData) -> None:
         if data.T.shape[1] != 1:
             raise DataValidationError(
                 f"CBIV models one treatment column, got {list(data.treatment_names)}; fit one "
                 "model per treatment or use DFIV/DeepIV for several."
             )
-        if len(tuple(self.representation_hidden)) == 0:
-            raise ValueError("representation_hidden needs at least one layer width")
 
     # ------------------------------------------------------------------ stage 1
     def _treatment_hat(self, data: IVData, seed: int) -> np.ndarray:
@@ -142,7 +161,7 @@ class CBIV(BaseIVEstimator):
         model = self.first_stage
         if model is None:
             model = (HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor)(
-                random_state=seed
+                random_state=seed % 2**32  # scikit-learn takes 32-bit seeds
             )
         classify = is_classifier(model)
         if classify and not binary:
@@ -150,7 +169,7 @@ class CBIV(BaseIVEstimator):
                 "first_stage is a classifier but the treatment is not binary 0/1; pass a regressor"
             )
         splitter = (StratifiedKFold if classify else KFold)(
-            int(self.cv), shuffle=True, random_state=seed
+            int(self.cv), shuffle=True, random_state=seed % 2**32
         )
         ZX = np.hstack([data.Z, data.X])
         target = t.astype(int) if classify else t
@@ -160,27 +179,30 @@ class CBIV(BaseIVEstimator):
 
     # ------------------------------------------------------------------ fit
     def _fit_prepared(self, data: IVData) -> None:
-        self._check_params(data)
+        self._check_data(data)
         if data.n < 20:
             raise DataValidationError(f"CBIV needs at least 20 rows, got {data.n}")
-        seed = derive_seed(self.random_state)
+        seed = seed_from(self.random_state)
         self.treatment_hat_ = self._treatment_hat(data, seed)
         kx = data.X.shape[1]
         self.t_scaler_ = Scaler.fit(data.T)
         self.x_scaler_ = Scaler.fit(data.X) if kx else Scaler.identity(0)
         self.y_mean_, self.y_scale_ = float(data.y.mean()), float(data.y.std() or 1.0)
-        t_hat = tensor(self.t_scaler_.transform(self.treatment_hat_[:, None]))
-        X = tensor(self.x_scaler_.transform(data.X)) if kx else torch.zeros(data.n, 0)
-        y = tensor((data.y - self.y_mean_) / self.y_scale_)[:, None]
+        self.device_ = resolve_device(self.device)
+        t_hat, X = scaled_inputs(self, self.treatment_hat_[:, None], data.X)
+        y = tensor((data.y - self.y_mean_) / self.y_scale_, device=self.device_)[:, None]
         act = self.activation
         gen = torch.Generator().manual_seed(seed)
         balance = kx > 0 and float(self.alpha) > 0
-        with seeded(seed, torch.device("cpu")):
-            hidden = tuple(self.representation_hidden)
+        with seeded(seed, self.device_):
+            hidden = tuple(self.representation_hidden_sizes)
             self.representation_ = mlp(kx, hidden, None, act) if kx else None
             width = int(hidden[-1]) if kx else 0
-            self.outcome_net_ = mlp(width + 1, tuple(self.outcome_hidden), 1, act)
+            self.outcome_net_ = mlp(width + 1, tuple(self.outcome_hidden_sizes), 1, act)
             critic = _GaussianCritic(width, max(width // 2, 4), act) if balance else None
+            for net in (self.representation_, self.outcome_net_, critic):
+                if net is not None:
+                    net.to(self.device_)
             self._train(X, t_hat, y, critic, gen)
 
     def _rep(self, X: torch.Tensor) -> torch.Tensor:
@@ -196,7 +218,7 @@ class CBIV(BaseIVEstimator):
         alpha = float(self.alpha)
         self.loss_, self.balance_ = [], []
         n = len(y)
-        for _ in progress(range(int(self.n_epochs)), verbose=self.verbose, desc="CB-IV"):
+        for _ in progress(range(int(self.max_epochs)), verbose=self.verbose, desc="CB-IV"):
             mse_sum = club_sum = 0.0
             for idx in batches(n, int(self.batch_size), gen):
                 r = self._rep(X[idx])
@@ -225,10 +247,10 @@ class CBIV(BaseIVEstimator):
 
     # ------------------------------------------------------------------ predict
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
-        Tt = tensor(self.t_scaler_.transform(T))
-        Xt = tensor(self.x_scaler_.transform(X)) if X.shape[1] else torch.zeros(len(T), 0)
+        Tt, Xt = scaled_inputs(self, T, X)
         with torch.no_grad():
-            out = self.outcome_net_(torch.cat([self._rep(Xt), Tt], 1))[:, 0].double().numpy()
+            out = self.outcome_net_(torch.cat([self._rep(Xt), Tt], 1))[:, 0].cpu().double()
+        out = out.numpy()
         return self.y_mean_ + self.y_scale_ * out
 
     def _effect_diagnostics(self) -> dict[str, Any]:

@@ -15,8 +15,9 @@ the IV loss. ``gradient="averaged"`` minimises ``(y - mean_S h(t_s, x))^2`` over
 draws: lower variance but biased towards the regression on ``E[T | Z, X]`` (the bias shrinks as
 ``1 / n_samples``).
 
-Both networks stop early on a held-out ``validation_fraction`` of the rows (stage-1 negative
-log-likelihood; stage-2 one-sample-group loss), keeping the best epoch. The defaults (two groups
+Both networks train for at most ``max_epochs`` epochs each and stop early on a held-out
+``validation_fraction`` of the rows (stage-1 negative log-likelihood; stage-2
+one-sample-group loss), keeping the best epoch. The defaults (two groups
 of 4 draws, 100 epochs, learning rate 3e-3, response network 128-64) were chosen on the demand
 design of :mod:`deepcause.simulate.iv` (on-support MSE about 870 at n = 5000, rho = 0.5 and 0.9,
 against about 4,000 with 50 epochs at learning rate 1e-3 and one draw per group). ``effect``
@@ -24,7 +25,7 @@ has no analytic standard error; use :meth:`bootstrap` for an interval.
 
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(500, rho=0.5, random_state=0)
->>> est = DeepIV(first_stage_epochs=5, second_stage_epochs=5, random_state=0, verbose=False)
+>>> est = DeepIV(max_epochs=5, random_state=0, verbose=False)
 >>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(300, random_state=1)
 >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
@@ -34,25 +35,18 @@ True
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..._progress import Verbose, progress
+from ..._parameters import Interval, StrOptions
+from ..._progress import Verbose
+from ..._torch import check_hidden_sizes, fit_adam, mlp, seed_from, seeded, tensor, torch
 from ._base import BaseIVEstimator, IVData
-from ._torch import (
-    batches,
-    check_positive,
-    derive_seed,
-    mlp,
-    seeded,
-    standardized_tensors,
-    tensor,
-    torch,
-)
+from ._torch import IV_CONSTRAINTS, scaled_inputs, standardized_tensors
 
 __all__ = ["DeepIV"]
 
@@ -98,29 +92,39 @@ class DeepIV(BaseIVEstimator):
     Parameters
     ----------
     n_components : Gaussians in the mixture density network.
-    first_stage_hidden, second_stage_hidden : hidden widths of the two networks.
-    first_stage_epochs, second_stage_epochs : maximum epochs (early stopping on validation).
+    treatment_hidden_sizes, response_hidden_sizes : hidden widths of the treatment (stage 1,
+        mixture density) and response (stage 2) networks.
+    max_epochs : maximum epochs of each stage (early stopping on validation).
     gradient : ``"two_sample"`` (unbiased) or ``"averaged"`` (biased, lower variance).
     n_samples : treatment draws per row and group.
     batch_size, learning_rate, weight_decay, dropout : optimisation settings (Adam).
     validation_fraction : held-out rows for early stopping (0 disables it).
     patience : epochs without validation improvement before stopping.
     activation : ``"relu"``, ``"elu"`` or ``"tanh"``.
-    random_state, verbose : seed (same seed, same fit on the CPU) and progress bars.
+    random_state, device, verbose : seed (same seed, same fit on the CPU), ``"auto"`` (a
+        CUDA GPU when present), ``"cpu"`` or ``"cuda"``, and progress bars.
 
     Fitted attributes: ``first_stage_loss_``, ``second_stage_loss_`` (validation loss per
-    epoch), ``n_epochs_`` (epochs run by each stage).
+    epoch), ``epochs_`` (epochs run by each stage).
     """
 
     method_name: ClassVar[str] = "DeepIV"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **IV_CONSTRAINTS,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "gradient": [StrOptions({"two_sample", "averaged"})],
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 0.5, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
         n_components: int = 10,
-        first_stage_hidden: Sequence[int] = (64, 32),
-        second_stage_hidden: Sequence[int] = (128, 64),
-        first_stage_epochs: int = 100,
-        second_stage_epochs: int = 100,
+        treatment_hidden_sizes: tuple[int, ...] = (64, 32),
+        response_hidden_sizes: tuple[int, ...] = (128, 64),
+        max_epochs: int = 100,
         gradient: str = "two_sample",
         n_samples: int = 4,
         batch_size: int = 256,
@@ -131,13 +135,13 @@ class DeepIV(BaseIVEstimator):
         patience: int = 20,
         activation: str = "relu",
         random_state: int | None = None,
+        device: str = "auto",
         verbose: Verbose = "auto",
     ) -> None:
         self.n_components = n_components
-        self.first_stage_hidden = first_stage_hidden
-        self.second_stage_hidden = second_stage_hidden
-        self.first_stage_epochs = first_stage_epochs
-        self.second_stage_epochs = second_stage_epochs
+        self.treatment_hidden_sizes = treatment_hidden_sizes
+        self.response_hidden_sizes = response_hidden_sizes
+        self.max_epochs = max_epochs
         self.gradient = gradient
         self.n_samples = n_samples
         self.batch_size = batch_size
@@ -148,84 +152,60 @@ class DeepIV(BaseIVEstimator):
         self.patience = patience
         self.activation = activation
         self.random_state = random_state
+        self.device = device
         self.verbose = verbose
 
-    def _check_params(self) -> None:
-        if self.gradient not in ("two_sample", "averaged"):
-            raise ValueError(f"gradient must be 'two_sample' or 'averaged', got {self.gradient!r}")
-        check_positive(
-            n_components=self.n_components,
-            n_samples=self.n_samples,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
+    def _train(self, net, step_loss, n_train: int, val_loss, desc: str, gen):
+        """Adam over shuffled batches; the weights of the best validation epoch are kept."""
+        result = fit_adam(
+            net,
+            step_loss,
+            val_loss,
+            n_train,
+            learning_rate=float(self.learning_rate),
+            weight_decay=float(self.weight_decay),
+            batch_size=int(self.batch_size),
+            max_epochs=int(self.max_epochs),
+            patience=int(self.patience),
+            generator=gen,
+            verbose=self.verbose,
+            desc=desc,
         )
-        if not 0.0 <= float(self.validation_fraction) < 0.5:
-            raise ValueError(
-                f"validation_fraction must be in [0, 0.5), got {self.validation_fraction}"
-            )
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    # ------------------------------------------------------------------ training loop
-    def _train(self, net, loss_fn, n_train: int, val_loss, epochs: int, desc: str, gen):
-        """Adam over shuffled batches; keep the weights of the best validation epoch."""
-        opt = torch.optim.Adam(
-            net.parameters(), lr=float(self.learning_rate), weight_decay=float(self.weight_decay)
-        )
-        best, best_state, history, stale = math.inf, None, [], 0
-        for _ in progress(range(int(epochs)), verbose=self.verbose, desc=desc):
-            net.train()
-            for idx in batches(n_train, int(self.batch_size), gen):
-                loss = loss_fn(idx)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            net.eval()
-            with torch.no_grad():
-                current = float(val_loss())
-            history.append(current)
-            if current < best - 1e-9:
-                best, best_state, stale = current, copy.deepcopy(net.state_dict()), 0
-            else:
-                stale += 1
-                if stale >= int(self.patience):
-                    break
-        if best_state is not None:
-            net.load_state_dict(best_state)
-        net.eval()
-        return history
+        return list(result.history)
 
     # ------------------------------------------------------------------ fit
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_hidden_sizes(self, "treatment_hidden_sizes", "response_hidden_sizes")
+
     def _fit_prepared(self, data: IVData) -> None:
-        self._check_params()
         kt, kx, kz = data.T.shape[1], data.X.shape[1], data.Z.shape[1]
         T, X, ZX, y_std = standardized_tensors(self, data, "DeepIV")
-        y = tensor(y_std)
-        seed = derive_seed(self.random_state)
+        y = tensor(y_std, device=self.device_)
+        seed = seed_from(self.random_state)
         perm = torch.as_tensor(np.random.default_rng(seed).permutation(data.n))
         n_val = int(round(float(self.validation_fraction) * data.n))
         tr, va = (perm[n_val:], perm[:n_val]) if n_val else (perm, perm)
         act, s = self.activation, int(self.n_samples)
         gen = torch.Generator().manual_seed(seed)
-        with seeded(seed, torch.device("cpu")):
+        with seeded(seed, self.device_):
             self.treatment_net_ = _MixtureDensity(
-                kz + kx, tuple(self.first_stage_hidden), int(self.n_components), kt, act
-            )
+                kz + kx, tuple(self.treatment_hidden_sizes), int(self.n_components), kt, act
+            ).to(self.device_)
             mdn = self.treatment_net_
             self.first_stage_loss_ = self._train(
                 mdn,
                 lambda idx: mdn.nll(ZX[tr[idx]], T[tr[idx]]),
                 len(tr),
                 lambda: mdn.nll(ZX[va], T[va]),
-                int(self.first_stage_epochs),
                 "DeepIV stage 1",
                 gen,
             )
             for p in mdn.parameters():
                 p.requires_grad_(False)
             self.response_net_ = mlp(
-                kt + kx, tuple(self.second_stage_hidden), 1, act, float(self.dropout)
-            )
+                kt + kx, tuple(self.response_hidden_sizes), 1, act, float(self.dropout)
+            ).to(self.device_)
             net = self.response_net_
 
             def group_mean(rows: torch.Tensor) -> torch.Tensor:
@@ -244,24 +224,22 @@ class DeepIV(BaseIVEstimator):
                 loss,
                 len(tr),
                 lambda: ((y[va] - group_mean(va)) ** 2).mean(),
-                int(self.second_stage_epochs),
                 "DeepIV stage 2",
                 gen,
             )
-        self.n_epochs_ = (len(self.first_stage_loss_), len(self.second_stage_loss_))
+        self.epochs_ = (len(self.first_stage_loss_), len(self.second_stage_loss_))
 
     # ------------------------------------------------------------------ predict
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
-        Tt = tensor(self.t_scaler_.transform(T))
-        Xt = tensor(self.x_scaler_.transform(X)) if X.shape[1] else torch.zeros(len(T), 0)
+        Tt, Xt = scaled_inputs(self, T, X)
         with torch.no_grad():
-            out = self.response_net_(torch.cat([Tt, Xt], dim=1))[:, 0].double().numpy()
+            out = self.response_net_(torch.cat([Tt, Xt], dim=1))[:, 0].cpu().double().numpy()
         return self.y_mean_ + self.y_scale_ * out
 
     def _effect_diagnostics(self) -> dict[str, Any]:
         return {
             "gradient": self.gradient,
-            "epochs": self.n_epochs_,
+            "epochs": self.epochs_,
             "first_stage_val_nll": min(self.first_stage_loss_, default=None),
             "second_stage_val_loss": min(self.second_stage_loss_, default=None),
         }

@@ -25,7 +25,7 @@ feature learning, so treat it as a lower bound and use :meth:`bootstrap` for a f
 
 >>> from deepcause.simulate.iv import make_demand, demand_test_points
 >>> ds = make_demand(1000, rho=0.5, random_state=0)
->>> est = DFIV(n_epochs=20, random_state=0, verbose=False)
+>>> est = DFIV(max_epochs=20, random_state=0, verbose=False)
 >>> est = est.fit(ds.data, treatment="p", outcome="y", instruments=["c"], covariates=["t", "s"])
 >>> test = demand_test_points(500, random_state=1)
 >>> mse = float(((est.predict(test[["p"]], test[["t", "s"]]) - test["h"]) ** 2).mean())
@@ -35,29 +35,27 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 
+from ..._parameters import Interval
 from ..._progress import Verbose, progress
+from ..._torch import check_hidden_sizes, mlp, seed_from, seeded, tensor, torch
 from ._base import BaseIVEstimator, IVData
 from ._torch import (
-    check_positive,
-    derive_seed,
-    mlp,
+    IV_CONSTRAINTS,
     ridge,
-    seeded,
+    scaled_inputs,
     standardized_tensors,
-    tensor,
-    torch,
 )
 
 __all__ = ["DFIV"]
 
 
 def _with_const(F: torch.Tensor) -> torch.Tensor:
-    return torch.cat([F, torch.ones(len(F), 1, dtype=F.dtype)], dim=1)
+    return torch.cat([F, torch.ones(len(F), 1, dtype=F.dtype, device=F.device)], dim=1)
 
 
 def _outer(A: torch.Tensor, B: torch.Tensor | None) -> torch.Tensor:
@@ -72,21 +70,23 @@ class DFIV(BaseIVEstimator):
 
     Parameters
     ----------
-    treatment_hidden, treatment_features : hidden widths and output width of the treatment
-        feature network ``psi_T`` (input: the treatments, and the controls when
-        ``control_hidden`` is None).
-    control_hidden, control_features : the control feature network ``psi_X`` (input: the
-        controls) combined with ``psi_T`` by an outer product; ``None`` feeds the controls to
-        ``psi_T`` instead.
-    instrument_hidden : widths of the instrument feature network ``phi`` (input: instruments
-        and controls); the last width is the number of instrument features.
+    treatment_hidden_sizes, treatment_features : hidden widths and output width of the
+        treatment feature network ``psi_T`` (input: the treatments, and the controls when
+        ``control_hidden_sizes`` is None).
+    control_hidden_sizes, control_features : the control feature network ``psi_X`` (input:
+        the controls) combined with ``psi_T`` by an outer product; ``None`` feeds the controls
+        to ``psi_T`` instead.
+    instrument_hidden_sizes : widths of the instrument feature network ``phi`` (input:
+        instruments and controls); the last width is the number of instrument features.
     stage1_ridge, stage2_ridge : ridge penalties ``lambda_1``, ``lambda_2`` (per row).
-    n_epochs, stage1_steps, stage2_steps : alternating optimisation schedule.
+    max_epochs, stage1_steps, stage2_steps : alternating optimisation schedule (every epoch
+        runs; the epochs are full-batch and there is no early stopping).
     learning_rate, weight_decay : Adam settings of both optimisers.
     split : share of the rows used by stage 1 (the rest fit stage 2).
     activation : ``"relu"``, ``"elu"`` or ``"tanh"``.
     random_state : seed of the split and the network weights (same seed, same fit, bit for
         bit on the CPU).
+    device : ``"auto"`` (a CUDA GPU when present), ``"cpu"`` or ``"cuda"``.
     verbose : progress bar over epochs (``"auto"``: only on a terminal).
 
     Fitted attributes: ``stage1_loss_``, ``stage2_loss_`` (per epoch, standardized units),
@@ -94,17 +94,27 @@ class DFIV(BaseIVEstimator):
     """
 
     method_name: ClassVar[str] = "DFIV"
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **IV_CONSTRAINTS,
+        "treatment_features": [Interval(Integral, 1, None, closed="left")],
+        "control_features": [Interval(Integral, 1, None, closed="left")],
+        "stage1_ridge": [Interval(Real, 0, None, closed="neither")],
+        "stage2_ridge": [Interval(Real, 0, None, closed="neither")],
+        "stage1_steps": [Interval(Integral, 0, None, closed="left")],
+        "stage2_steps": [Interval(Integral, 0, None, closed="left")],
+        "split": [Interval(Real, 0.1, 0.9, closed="both")],
+    }
 
     def __init__(
         self,
-        treatment_hidden: Sequence[int] = (16,),
+        treatment_hidden_sizes: tuple[int, ...] = (16,),
         treatment_features: int = 1,
-        control_hidden: Sequence[int] | None = (64, 32),
+        control_hidden_sizes: tuple[int, ...] | None = (64, 32),
         control_features: int = 16,
-        instrument_hidden: Sequence[int] = (64, 32, 16),
+        instrument_hidden_sizes: tuple[int, ...] = (64, 32, 16),
         stage1_ridge: float = 0.01,
         stage2_ridge: float = 1e-4,
-        n_epochs: int = 100,
+        max_epochs: int = 100,
         stage1_steps: int = 10,
         stage2_steps: int = 1,
         learning_rate: float = 1e-3,
@@ -112,16 +122,17 @@ class DFIV(BaseIVEstimator):
         split: float = 0.5,
         activation: str = "relu",
         random_state: int | None = None,
+        device: str = "auto",
         verbose: Verbose = "auto",
     ) -> None:
-        self.treatment_hidden = treatment_hidden
+        self.treatment_hidden_sizes = treatment_hidden_sizes
         self.treatment_features = treatment_features
-        self.control_hidden = control_hidden
+        self.control_hidden_sizes = control_hidden_sizes
         self.control_features = control_features
-        self.instrument_hidden = instrument_hidden
+        self.instrument_hidden_sizes = instrument_hidden_sizes
         self.stage1_ridge = stage1_ridge
         self.stage2_ridge = stage2_ridge
-        self.n_epochs = n_epochs
+        self.max_epochs = max_epochs
         self.stage1_steps = stage1_steps
         self.stage2_steps = stage2_steps
         self.learning_rate = learning_rate
@@ -129,24 +140,15 @@ class DFIV(BaseIVEstimator):
         self.split = split
         self.activation = activation
         self.random_state = random_state
+        self.device = device
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self) -> None:
-        check_positive(
-            stage1_ridge=self.stage1_ridge,
-            stage2_ridge=self.stage2_ridge,
-            learning_rate=self.learning_rate,
-            treatment_features=self.treatment_features,
-            control_features=self.control_features,
-        )
-        for name in ("n_epochs", "stage1_steps", "stage2_steps"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be a non-negative integer")
-        if not 0.1 <= float(self.split) <= 0.9:
-            raise ValueError(f"split must be in [0.1, 0.9], got {self.split}")
-        if len(tuple(self.instrument_hidden)) == 0:
-            raise ValueError("instrument_hidden needs at least one layer width")
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_hidden_sizes(self, "treatment_hidden_sizes", "instrument_hidden_sizes")
+        if self.control_hidden_sizes is not None:
+            check_hidden_sizes(self, "control_hidden_sizes")
 
     # ------------------------------------------------------------------ features
     def _psi(self, T: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
@@ -175,27 +177,30 @@ class DFIV(BaseIVEstimator):
 
     # ------------------------------------------------------------------ fit
     def _fit_prepared(self, data: IVData) -> None:
-        self._check_params()
         kt, kx, kz = data.T.shape[1], data.X.shape[1], data.Z.shape[1]
         T, X, ZX, y_std = standardized_tensors(self, data, "DFIV")
-        y = tensor(y_std, torch.float64)[:, None]
-        seed = derive_seed(self.random_state)
+        y = tensor(y_std, torch.float64, device=self.device_)[:, None]
+        seed = seed_from(self.random_state)
         perm = np.random.default_rng(seed).permutation(data.n)
         n1 = int(round(float(self.split) * data.n))
-        i1, i2 = torch.as_tensor(perm[:n1]), torch.as_tensor(perm[n1:])
+        i1 = torch.as_tensor(perm[:n1], device=self.device_)
+        i2 = torch.as_tensor(perm[n1:], device=self.device_)
         act = self.activation
-        with seeded(seed, torch.device("cpu")):
-            use_controls = kx > 0 and self.control_hidden is not None
+        with seeded(seed, self.device_):
+            use_controls = kx > 0 and self.control_hidden_sizes is not None
             t_in = kt if use_controls else kt + kx
             self.treatment_net_ = mlp(
-                t_in, tuple(self.treatment_hidden), int(self.treatment_features), act
+                t_in, tuple(self.treatment_hidden_sizes), int(self.treatment_features), act
             )
             self.control_net_ = (
-                mlp(kx, tuple(self.control_hidden), int(self.control_features), act)
+                mlp(kx, tuple(self.control_hidden_sizes), int(self.control_features), act)
                 if use_controls
                 else None
             )
-            self.instrument_net_ = mlp(kz + kx, tuple(self.instrument_hidden), None, act)
+            self.instrument_net_ = mlp(kz + kx, tuple(self.instrument_hidden_sizes), None, act)
+            for net in (self.treatment_net_, self.control_net_, self.instrument_net_):
+                if net is not None:
+                    net.to(self.device_)
             self._train(T, X, ZX, y, i1, i2)
         self._finalize(T, X, ZX, y, i1, i2)
 
@@ -209,7 +214,7 @@ class DFIV(BaseIVEstimator):
         T1, X1, ZX1, X2, ZX2, y2 = T[i1], X[i1], ZX[i1], X[i2], ZX[i2], y[i2]
         lam1, lam2 = float(self.stage1_ridge), float(self.stage2_ridge)
         self.stage1_loss_, self.stage2_loss_ = [], []
-        for _ in progress(range(int(self.n_epochs)), verbose=self.verbose, desc="DFIV"):
+        for _ in progress(range(int(self.max_epochs)), verbose=self.verbose, desc="DFIV"):
             with torch.no_grad():
                 target = self._psi_t(T1, X1)
             for _ in range(int(self.stage1_steps)):
@@ -247,21 +252,19 @@ class DFIV(BaseIVEstimator):
             # sandwich covariance of u with the structural residual on half 2
             resid = y[i2] - self._psi(T[i2], X[i2]) @ u
             m = len(design)
-            bread = torch.linalg.inv(
-                design.T @ design + m * lam2 * torch.eye(design.shape[1], dtype=design.dtype)
-            )
+            eye = torch.eye(design.shape[1], dtype=design.dtype, device=design.device)
+            bread = torch.linalg.inv(design.T @ design + m * lam2 * eye)
             meat = (design * resid**2).T @ design
             cov = bread @ meat @ bread
-        self.coef_ = u.numpy().ravel()
-        self.coef_cov_ = cov.numpy()
+        self.coef_ = u.cpu().numpy().ravel()
+        self.coef_cov_ = cov.cpu().numpy()
         self.n_features_ = int(len(self.coef_))
 
     # ------------------------------------------------------------------ predict
     def _features(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
-        Tt = tensor(self.t_scaler_.transform(T))
-        Xt = tensor(self.x_scaler_.transform(X)) if X.shape[1] else torch.zeros(len(T), 0)
+        Tt, Xt = scaled_inputs(self, T, X)
         with torch.no_grad():
-            return self._psi(Tt, Xt).numpy()
+            return self._psi(Tt, Xt).cpu().numpy()
 
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
         return self.y_mean_ + self.y_scale_ * (self._features(T, X) @ self.coef_)

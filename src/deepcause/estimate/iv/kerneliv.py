@@ -43,6 +43,7 @@ import numpy as np
 from ..._parameters import Interval, StrOptions
 from ...exceptions import DataValidationError, InvalidParameterError
 from ._base import BaseIVEstimator, IVData
+from ._strength import partial_f, warn_weak_instruments
 
 __all__ = ["KernelIV"]
 
@@ -92,6 +93,27 @@ class _Stage:
     xi: float
     loss: float
     stage1_loss: float
+    #: sandwich pieces: S = H M' diag(u^2) M H, r = H M' u^2 / n2, s0 = sum u^2 / n2^2
+    S: np.ndarray | None = None
+    r: np.ndarray | None = None
+    s0: float = 0.0
+
+    def variance(self, g: np.ndarray, with_intercept: bool) -> float:
+        """Sandwich variance of ``g @ alpha`` (plus the intercept ``y_mean`` if asked)."""
+        v = float(g @ self.S @ g)
+        return v + 2.0 * float(g @ self.r) + self.s0 if with_intercept else v
+
+
+def _sandwich_pieces(
+    M: np.ndarray, P: np.ndarray, yc: np.ndarray, alpha: np.ndarray, xi: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Stage 2 as a 2SLS with ridge: residuals ``u = y - h(t, x)`` (structural, as in 2SLS),
+    bread ``H = (M'M + n xi)^-1`` with the predicted embeddings ``M``; stage 1 held fixed."""
+    n2 = len(M)
+    u2 = (yc - P @ alpha) ** 2
+    H = np.linalg.pinv(M.T @ M + n2 * xi * np.eye(M.shape[1]), hermitian=True)
+    HM = H @ M.T
+    return (HM * u2) @ HM.T, HM @ u2 / n2, float(u2.sum()) / n2**2
 
 
 def _ridge_path_stage1(
@@ -154,6 +176,8 @@ class KernelIV(BaseIVEstimator):
         half-decade grid).
     cross_fit : bool, default True
         Average the fits with the two halves' roles swapped.
+    weak_instrument_threshold : float, default 10
+        Warn (``WeakInstrumentWarning``, as 2SLS) when the first-stage F is below this.
     random_state : int, Generator or None, default None
         Seed for the split, landmarks or random features.
 
@@ -165,6 +189,20 @@ class KernelIV(BaseIVEstimator):
         Chosen ridge penalties per split.
     validation_loss_ : float
         Stage-2 held-out loss of the chosen setting.
+    first_stage_f_ : dict
+        Treatment -> cross-fitted first-stage F: each treatment is predicted out of sample
+        from the stage-1 instrument features (ridge, halves swapped) and the F statistic of
+        that prediction given the covariates is reported (F(1, n - k) when the instruments
+        are irrelevant, so Stock-Yogo's 10 applies as for one instrument).
+
+    Notes
+    -----
+    ``effect()`` and ``mean()`` carry a sandwich standard error that treats stage 2 as a ridge
+    2SLS on the predicted embeddings with the stage-1 fit, lengthscales and penalties held
+    fixed. It measures sampling noise, not the regularisation bias: with few rows the
+    lengthscale search can pick a wiggly or an over-smoothed ``h`` and the interval then
+    misses (on a 1,000-row linear design the error was 2 to 6 standard errors for some
+    seeds). Check the estimate with ``bootstrap()`` and fixed ``lengthscales``.
     search_path_ : list
         ``(lengthscales, loss)`` of every setting the search tried.
 
@@ -199,6 +237,7 @@ class KernelIV(BaseIVEstimator):
         "lambda_grid": [None, list, tuple, np.ndarray],
         "xi_grid": [None, list, tuple, np.ndarray],
         "cross_fit": ["boolean"],
+        "weak_instrument_threshold": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -214,6 +253,7 @@ class KernelIV(BaseIVEstimator):
         lambda_grid: Sequence[float] | None = None,
         xi_grid: Sequence[float] | None = None,
         cross_fit: bool = True,
+        weak_instrument_threshold: float = 10.0,
         random_state: int | None = None,
     ) -> None:
         self.n_components = n_components
@@ -226,6 +266,7 @@ class KernelIV(BaseIVEstimator):
         self.lambda_grid = lambda_grid
         self.xi_grid = xi_grid
         self.cross_fit = cross_fit
+        self.weak_instrument_threshold = weak_instrument_threshold
         self.random_state = random_state
 
     # ------------------------------------------------------------------ helpers
@@ -266,8 +307,11 @@ class KernelIV(BaseIVEstimator):
         seed: int,
         cross_fit: bool,
         m: int,
+        final: bool = False,
     ) -> tuple[_FeatureMap, list[_Stage]]:
-        """Fit KIV with fixed lengthscales on standardized inputs; one or two splits."""
+        """Fit KIV with fixed lengthscales on standardized inputs; one or two splits.
+
+        ``final``: also the sandwich pieces of each split and the first-stage strength."""
         rng = np.random.default_rng(seed)
         n = len(y)
         perm = rng.permutation(n)
@@ -307,6 +351,12 @@ class KernelIV(BaseIVEstimator):
             )
             for (tr, _, _, _, lam), (losses, solve) in zip(runs, paths)
         ]
+        if final:
+            for stage, (tr, _, W_tr, _, _) in zip(stages, runs):
+                yc = y[tr] - stage.y_mean
+                M = Q[tr] @ W_tr
+                stage.S, stage.r, stage.s0 = _sandwich_pieces(M, P[tr], yc, stage.alpha, stage.xi)
+            self._first_stage_strength(Q, A, halves, lam_grid)
         return fa, stages
 
     def _search(self, A: np.ndarray, B: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
@@ -347,10 +397,31 @@ class KernelIV(BaseIVEstimator):
         self.search_path_ = [(dict(zip(self.input_names_, key)), v[0]) for key, v in cache.items()]
         return ls
 
+    def _first_stage_strength(
+        self, Q: np.ndarray, A: np.ndarray, halves: tuple[np.ndarray, np.ndarray], grid: np.ndarray
+    ) -> None:
+        """Cross-fitted first-stage F per treatment (``first_stage_f_``).
+
+        Each treatment is predicted out of sample from the stage-1 instrument features ``Q``
+        (ridge on one half, penalty by held-out error on the other, and the roles swapped);
+        the F statistic of that prediction, partialled on the covariates, is the first-stage F
+        of 2SLS with it as the one instrument (F(1, n - k) under irrelevant instruments)."""
+        kt = self.n_treatments_
+        T, X = A[:, :kt] - A[:, :kt].mean(0), A[:, kt:]
+        a, b = halves
+        T_hat = np.empty_like(T)
+        for fit_on, held_out in ((a, b), (b, a)):
+            _, W, _ = _ridge_path_stage1(Q[fit_on], T[fit_on], Q[held_out], T[held_out], grid)
+            T_hat[held_out] = Q[held_out] @ W
+        self.first_stage_f_ = {
+            name: partial_f(T[:, j], T_hat[:, j], X) for j, name in enumerate(self.treatment_names_)
+        }
+
     # ------------------------------------------------------------------ fit / predict
     def _fit_prepared(self, data: IVData) -> None:
         self.n_treatments_ = data.T.shape[1]
         self.n_covariates_ = data.X.shape[1]
+        self.treatment_names_ = data.treatment_names
         self.input_names_ = (*data.treatment_names, *data.covariate_names, *data.instrument_names)
         fixed = self._fixed_lengthscales(len(self.input_names_))
         if data.n < 20:
@@ -364,15 +435,37 @@ class KernelIV(BaseIVEstimator):
         seed = int(np.random.default_rng(self.random_state).integers(2**31 - 1))
         ls = fixed if fixed is not None else self._search(A, B, data.y, seed)
         self.feature_map_, self.stages_ = self._run(
-            A, B, data.y, ls, seed, bool(self.cross_fit), int(self.n_components)
+            A, B, data.y, ls, seed, bool(self.cross_fit), int(self.n_components), final=True
+        )
+        warn_weak_instruments(
+            self.first_stage_f_, self.weak_instrument_threshold, "KernelIV", stacklevel=4
         )
         self.lengthscales_ = dict(zip(self.input_names_, map(float, ls)))
         self.lambda_ = [s.lam for s in self.stages_]
         self.xi_ = [s.xi for s in self.stages_]
         self.validation_loss_ = float(np.mean([s.loss for s in self.stages_]))
 
+    def _features(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
+        return self.feature_map_((np.hstack([T, X]) - self.tx_mean_) / self.tx_scale_)
+
+    def _stage_std_error(self, g: np.ndarray, with_intercept: bool) -> float:
+        """Standard error of the average over the splits of ``g @ alpha`` (+ ``y_mean``);
+        the splits' outcome rows are disjoint, so their errors are taken as independent."""
+        k = len(self.stages_)
+        var = sum(s.variance(g - with_intercept * s.phi_mean, with_intercept) for s in self.stages_)
+        return float(np.sqrt(max(var, 0.0))) / k
+
+    def _effect_std_error(self, T0: np.ndarray, T1: np.ndarray, X: np.ndarray) -> float:
+        g = (self._features(T1, X) - self._features(T0, X)).mean(0)
+        return self._stage_std_error(g, with_intercept=False)
+
+    def _mean_std_error(self, T: np.ndarray, X: np.ndarray) -> float:
+        return self._stage_std_error(self._features(T, X).mean(0), with_intercept=True)
+
     def _effect_diagnostics(self) -> dict[str, Any]:
         return {
+            "first_stage_f": min(self.first_stage_f_.values()),
+            "first_stage_f_by_treatment": dict(self.first_stage_f_),
             "lengthscales": dict(self.lengthscales_),
             "lambda": list(self.lambda_),
             "xi": list(self.xi_),
@@ -383,7 +476,6 @@ class KernelIV(BaseIVEstimator):
         return {"lengthscales": list(self.lengthscales_.values())}
 
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:
-        A = (np.hstack([T, X]) - self.tx_mean_) / self.tx_scale_
-        P = self.feature_map_(A)
+        P = self._features(T, X)
         preds = [s.y_mean + (P - s.phi_mean) @ s.alpha for s in self.stages_]
         return np.mean(preds, axis=0)

@@ -22,7 +22,6 @@ over-identification tests when there are more instruments than treatments.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -34,9 +33,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 from ..._parameters import HasMethods, Interval, StrOptions, check_is_fitted
-from ...exceptions import DataValidationError, WeakInstrumentWarning
+from ...exceptions import DataValidationError
 from ...results import coef_table
 from ._base import BaseIVEstimator, IVData
+from ._strength import warn_weak_instruments
 
 __all__ = ["TwoStageLeastSquares", "WaldEstimator", "PolynomialTwoStageLeastSquares"]
 
@@ -256,16 +256,9 @@ class TwoStageLeastSquares(BaseIVEstimator):
         }
 
     def _warn_weak(self) -> None:
-        weak = {k: v for k, v in self.first_stage_f_.items() if v < self.weak_instrument_threshold}
-        if weak:
-            shown = ", ".join(f"{k!r}: F = {v:.2f}" for k, v in weak.items())
-            warnings.warn(
-                f"weak instrument(s) for {shown} (below {self.weak_instrument_threshold:g}); "
-                "2SLS is biased towards OLS and its confidence intervals are unreliable. Find "
-                "stronger instruments or use weak-IV-robust inference (Anderson-Rubin).",
-                WeakInstrumentWarning,
-                stacklevel=4,
-            )
+        warn_weak_instruments(
+            self.first_stage_f_, self.weak_instrument_threshold, self.method_name or "2SLS"
+        )
 
     # ------------------------------------------------------------------ prediction
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:

@@ -1,10 +1,12 @@
 """Neural effect estimators (needs the ``deep`` extra: ``pip install deepcause[deep]``).
 
-``TARNet``, ``CFR``, ``DragonNet`` and ``CEVAE`` share one contract with the other estimators
-(:class:`deepcause.estimate.BaseEffectEstimator`): ``fit`` on a DataFrame + estimand, column
-names or arrays; ``ate()``, ``att()``, ``atc()`` return an :class:`~deepcause.EffectEstimate`;
-``predict_cate(X)``; ``save(path)`` / :func:`load` (JSON config + tensors read with
-``torch.load(weights_only=True)``).
+``TARNet``, ``CFR``, ``DragonNet`` and ``CEVAE`` share the one effect contract of every
+estimator (:mod:`deepcause.estimate._contract`): ``fit(data, estimand)`` or
+``fit(data, treatment=, outcome=, covariates=)`` (``fit_arrays(X=, t=, y=)`` for arrays);
+``effect(treatment=1, control=0, population=...)`` and ``mean(treatment=t)`` return an
+:class:`~deepcause.results.EffectEstimate`; ``predict_cate(data)`` and
+``predict_potential_outcomes(data)`` select the covariates by name; ``save(path)`` returns the
+path and :func:`load` reads it back (the checked format of :mod:`deepcause._persistence`).
 
 Intervals come from a *bootstrap ensemble* (``uncertainty="bootstrap"``, the default): each of
 the ``n_members`` networks is trained on a bootstrap resample drawn within each treatment arm

@@ -13,9 +13,9 @@ of ``t ~ q(t | x)``, ``y ~ q(y | x, t)``, ``z ~ q(z | x, t, y)``.
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
 >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
->>> est = CEVAE(hidden=(32,), latent_dim=4, n_members=2, max_epochs=60, n_samples=20,
-...             random_state=0).fit(X, t, y)
->>> abs(est.ate().value - 2.0) < 0.5
+>>> est = CEVAE(hidden_sizes=(32,), latent_dim=4, n_members=2, max_epochs=60, n_samples=20,
+...             random_state=0).fit_arrays(X=X, t=t, y=y)
+>>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.5
 True
 """
 
@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Integral
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
+from ..._parameters import Interval, StrOptions
 from ..._progress import Verbose
+from ..._torch import Scaler, mlp, nn, torch
 from ...exceptions import DataValidationError
-from ._base import NeuralEffectEstimator, hidden_sizes
-from ._training import Batch, Scaler, mlp
+from ._base import NeuralEffectEstimator
+from ._training import Batch
+
+F = nn.functional
 
 __all__ = ["CEVAE"]
 
@@ -147,7 +149,7 @@ class CEVAE(NeuralEffectEstimator):
     Parameters
     ----------
     latent_dim : dimension of the latent confounder ``z``.
-    hidden : layer widths of every model and inference network.
+    hidden_sizes : layer widths of every model and inference network.
     outcome_distribution : ``"gaussian"`` (outcome standardized, scale learned per arm) or
         ``"bernoulli"`` (outcome must be 0/1; effects are differences of probabilities).
     n_samples : Monte-Carlo draws per unit when predicting potential outcomes.
@@ -156,11 +158,18 @@ class CEVAE(NeuralEffectEstimator):
     """
 
     method_name = "CEVAE"
+    _parameter_constraints = {
+        **NeuralEffectEstimator._parameter_constraints,
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "outcome_distribution": [StrOptions({"gaussian", "bernoulli"})],
+    }
+    _size_parameters = ("hidden_sizes",)
 
     def __init__(
         self,
         latent_dim: int = 20,
-        hidden: Sequence[int] = (200, 200),
+        hidden_sizes: tuple[int, ...] = (200, 200),
         outcome_distribution: str = "gaussian",
         n_samples: int = 100,
         activation: str = "elu",
@@ -169,7 +178,7 @@ class CEVAE(NeuralEffectEstimator):
         batch_size: int | None = 128,
         max_epochs: int = 300,
         patience: int = 20,
-        val_fraction: float = 0.2,
+        validation_fraction: float = 0.2,
         n_members: int = 5,
         uncertainty: str | None = "bootstrap",
         device: str = "auto",
@@ -177,7 +186,7 @@ class CEVAE(NeuralEffectEstimator):
         verbose: Verbose = "auto",
     ) -> None:
         self.latent_dim = latent_dim
-        self.hidden = hidden
+        self.hidden_sizes = hidden_sizes
         self.outcome_distribution = outcome_distribution
         self.n_samples = n_samples
         self.activation = activation
@@ -186,23 +195,12 @@ class CEVAE(NeuralEffectEstimator):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
-        self.val_fraction = val_fraction
+        self.validation_fraction = validation_fraction
         self.n_members = n_members
         self.uncertainty = uncertainty
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.outcome_distribution not in ("gaussian", "bernoulli"):
-            raise DataValidationError(
-                "outcome_distribution must be 'gaussian' or 'bernoulli', got "
-                f"{self.outcome_distribution!r}"
-            )
-        for name in ("latent_dim", "n_samples"):
-            if int(getattr(self, name)) < 1:
-                raise DataValidationError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     def _check_outcome(self, y: np.ndarray, name: str) -> None:
         if self.outcome_distribution == "bernoulli" and not set(np.unique(y)) <= {0.0, 1.0}:
@@ -232,7 +230,7 @@ class CEVAE(NeuralEffectEstimator):
         return CEVAENet(
             binary,
             continuous,
-            hidden_sizes(self.hidden, "hidden"),
+            self.hidden_sizes,
             int(self.latent_dim),
             self.activation,
             self.outcome_distribution == "bernoulli",

@@ -11,20 +11,19 @@ accurate model of this package.
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
 >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
->>> est = CFR(alpha=1.0, representation=(32, 32), heads=(16,), n_members=2, max_epochs=60,
-...           random_state=0).fit(X, t, y)
->>> abs(est.ate().value - 2.0) < 0.3
+>>> est = CFR(alpha=1.0, representation_hidden_sizes=(32, 32), head_hidden_sizes=(16,),
+...           n_members=2, max_epochs=60, random_state=0).fit_arrays(X=X, t=t, y=y)
+>>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.3
 True
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from numbers import Integral, Real
 
-import torch
-
+from ..._parameters import Interval, StrOptions
 from ..._progress import Verbose
-from ...exceptions import DataValidationError
+from ..._torch import torch
 from ._ipm import IPMS
 from .tarnet import TARNet
 
@@ -46,6 +45,15 @@ class CFR(TARNet):
     """
 
     method_name = "CFR"
+    _parameter_constraints = {
+        **TARNet._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "ipm": [StrOptions(set(IPMS))],
+        "bandwidth": [Interval(Real, 0, None, closed="neither"), None],
+        "sinkhorn_epsilon": [Interval(Real, 0, None, closed="neither")],
+        "sinkhorn_iter": [Interval(Integral, 1, None, closed="left")],
+        "normalize_representation": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -55,8 +63,8 @@ class CFR(TARNet):
         sinkhorn_epsilon: float = 0.05,
         sinkhorn_iter: int = 30,
         normalize_representation: bool = False,
-        representation: Sequence[int] = (200, 200, 200),
-        heads: Sequence[int] = (100, 100),
+        representation_hidden_sizes: tuple[int, ...] = (200, 200, 200),
+        head_hidden_sizes: tuple[int, ...] = (100, 100),
         activation: str = "elu",
         dropout: float = 0.0,
         reweight: bool = True,
@@ -65,7 +73,7 @@ class CFR(TARNet):
         batch_size: int | None = 128,
         max_epochs: int = 300,
         patience: int = 20,
-        val_fraction: float = 0.2,
+        validation_fraction: float = 0.2,
         n_members: int = 5,
         uncertainty: str | None = "bootstrap",
         device: str = "auto",
@@ -73,8 +81,8 @@ class CFR(TARNet):
         verbose: Verbose = "auto",
     ) -> None:
         super().__init__(
-            representation=representation,
-            heads=heads,
+            representation_hidden_sizes=representation_hidden_sizes,
+            head_hidden_sizes=head_hidden_sizes,
             activation=activation,
             dropout=dropout,
             reweight=reweight,
@@ -83,7 +91,7 @@ class CFR(TARNet):
             batch_size=batch_size,
             max_epochs=max_epochs,
             patience=patience,
-            val_fraction=val_fraction,
+            validation_fraction=validation_fraction,
             n_members=n_members,
             uncertainty=uncertainty,
             device=device,
@@ -96,13 +104,6 @@ class CFR(TARNet):
         self.sinkhorn_epsilon = sinkhorn_epsilon
         self.sinkhorn_iter = sinkhorn_iter
         self.normalize_representation = normalize_representation
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.ipm not in IPMS:
-            raise DataValidationError(f"ipm must be one of {sorted(IPMS)}, got {self.ipm!r}")
-        if float(self.alpha) < 0:
-            raise DataValidationError(f"alpha must be >= 0, got {self.alpha}")
 
     def _normalized(self) -> bool:
         return bool(self.normalize_representation)

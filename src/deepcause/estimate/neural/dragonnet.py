@@ -13,25 +13,27 @@ the targeted-maximum-likelihood estimate. Effects use the perturbed heads when
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
 >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
->>> est = DragonNet(representation=(32, 32), heads=(16,), n_members=2, max_epochs=60,
-...                 random_state=0).fit(X, t, y)
->>> abs(est.ate().value - 2.0) < 0.3
+>>> est = DragonNet(representation_hidden_sizes=(32, 32), head_hidden_sizes=(16,), n_members=2,
+...                 max_epochs=60, random_state=0).fit_arrays(X=X, t=t, y=y)
+>>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.3
 True
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
+from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
+from ..._parameters import Interval
 from ..._progress import Verbose
-from ...exceptions import DataValidationError
-from ._base import NeuralEffectEstimator, hidden_sizes
-from ._training import Batch, mlp
+from ..._torch import mlp, nn, torch
+from ._base import NeuralEffectEstimator
+from ._training import Batch
+
+F = nn.functional
 
 __all__ = ["DragonNet"]
 
@@ -70,8 +72,8 @@ class DragonNet(NeuralEffectEstimator):
 
     Parameters
     ----------
-    representation, heads : layer widths of the shared representation and of each outcome
-        head (the propensity head is linear on the representation, as in the paper).
+    representation_hidden_sizes, head_hidden_sizes : layer widths of the shared
+        representation and of each outcome head (the propensity head is linear on the representation, as in the paper).
     alpha : weight of the propensity (cross-entropy) loss.
     targeted_regularization : add the targeted-regularization term and use the perturbed
         heads for effects.
@@ -81,11 +83,19 @@ class DragonNet(NeuralEffectEstimator):
     """
 
     method_name = "DragonNet"
+    _parameter_constraints = {
+        **NeuralEffectEstimator._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "targeted_regularization": ["boolean"],
+        "propensity_margin": [Interval(Real, 0, 0.5, closed="left")],
+    }
+    _size_parameters = ("representation_hidden_sizes", "head_hidden_sizes")
 
     def __init__(
         self,
-        representation: Sequence[int] = (200, 200, 200),
-        heads: Sequence[int] = (100, 100),
+        representation_hidden_sizes: tuple[int, ...] = (200, 200, 200),
+        head_hidden_sizes: tuple[int, ...] = (100, 100),
         alpha: float = 1.0,
         targeted_regularization: bool = True,
         beta: float = 1.0,
@@ -97,15 +107,15 @@ class DragonNet(NeuralEffectEstimator):
         batch_size: int | None = 128,
         max_epochs: int = 300,
         patience: int = 20,
-        val_fraction: float = 0.2,
+        validation_fraction: float = 0.2,
         n_members: int = 5,
         uncertainty: str | None = "bootstrap",
         device: str = "auto",
         random_state: int | None = None,
         verbose: Verbose = "auto",
     ) -> None:
-        self.representation = representation
-        self.heads = heads
+        self.representation_hidden_sizes = representation_hidden_sizes
+        self.head_hidden_sizes = head_hidden_sizes
         self.alpha = alpha
         self.targeted_regularization = targeted_regularization
         self.beta = beta
@@ -117,28 +127,18 @@ class DragonNet(NeuralEffectEstimator):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
-        self.val_fraction = val_fraction
+        self.validation_fraction = validation_fraction
         self.n_members = n_members
         self.uncertainty = uncertainty
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        if not 0 <= float(self.propensity_margin) < 0.5:
-            raise DataValidationError(
-                f"propensity_margin must be in [0, 0.5), got {self.propensity_margin}"
-            )
-        for name in ("alpha", "beta"):
-            if float(getattr(self, name)) < 0:
-                raise DataValidationError(f"{name} must be >= 0, got {getattr(self, name)}")
-
     def _build(self, n_features: int) -> nn.Module:
         return DragonHeads(
             n_features,
-            hidden_sizes(self.representation, "representation"),
-            hidden_sizes(self.heads, "heads"),
+            self.representation_hidden_sizes,
+            self.head_hidden_sizes,
             self.activation,
             float(self.dropout),
         )
@@ -164,10 +164,12 @@ class DragonNet(NeuralEffectEstimator):
             q0, q1 = q0 - net.epsilon / (1.0 - g), q1 + net.epsilon / g
         return q0, q1
 
-    def predict_propensity(self, X: object) -> np.ndarray:
-        """Estimated ``P(T = 1 | x)`` averaged over the members, as a numpy array."""
-        arr = self._check_predict_input(X)
-        x = self._tensor(self.x_scaler_.transform(arr))
+    def predict_propensity(self, data: Any) -> np.ndarray:
+        """Estimated ``P(T = 1 | x)`` averaged over the members, for the rows of ``data``.
+
+        ``data`` holds the covariates used in ``fit`` (selected by name).
+        """
+        x = self._tensor(self.x_scaler_.transform(self._rows(data)))
         with torch.no_grad():
             g = torch.stack([torch.sigmoid(net(x)[2]) for net in self.networks_]).mean(0)
         return g.cpu().double().numpy()

@@ -4,14 +4,16 @@ The representation ``phi(x)`` is learned from both arms; the head for arm ``t`` 
 ``E[Y | x, T=t]`` and is trained only on that arm's rows (the factual loss). The effect of a
 unit is the difference of its two heads.
 
->>> import numpy as np
+>>> import numpy as np, pandas as pd
 >>> from deepcause.estimate.neural import TARNet
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(300, 3)); t = rng.binomial(1, 0.5, 300)
 >>> y = X[:, 0] + 2.0 * t + rng.normal(scale=0.1, size=300)
->>> est = TARNet(representation=(32, 32), heads=(16,), n_members=2, max_epochs=60,
-...              random_state=0).fit(X, t, y)
->>> abs(est.ate().value - 2.0) < 0.3
+>>> df = pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(t=t, y=y)
+>>> est = TARNet(representation_hidden_sizes=(32, 32), head_hidden_sizes=(16,), n_members=2,
+...              max_epochs=60, random_state=0)
+>>> est = est.fit(df, treatment="t", outcome="y", covariates=["x1", "x2", "x3"])
+>>> abs(est.effect(treatment=1, control=0).value - 2.0) < 0.3
 True
 """
 
@@ -20,12 +22,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
-from torch import nn
 
 from ..._progress import Verbose
-from ._base import NeuralEffectEstimator, hidden_sizes
-from ._training import Batch, mlp
+from ..._torch import mlp, nn, torch
+from ._base import NeuralEffectEstimator
+from ._training import Batch
 
 __all__ = ["TARNet", "TwoHeadNet"]
 
@@ -61,14 +62,15 @@ class TARNet(NeuralEffectEstimator):
 
     Parameters
     ----------
-    representation, heads : layer widths of the shared representation and of each arm's head.
+    representation_hidden_sizes, head_hidden_sizes : layer widths of the shared
+        representation (its last width is the representation size) and of each arm's head.
     activation : ``"elu"`` (default), ``"relu"`` or ``"tanh"``.
     dropout : dropout rate in every hidden layer.
     reweight : weight the factual loss so both arms count equally (``t/2u + (1-t)/2(1-u)``
         with ``u`` the treated share, as in Shalit et al.).
     learning_rate, weight_decay, batch_size : Adam settings; ``batch_size=None`` is full-batch.
     max_epochs, patience : early stopping on the validation loss, best weights restored.
-    val_fraction : share of each arm held out for early stopping when ``uncertainty=None``
+    validation_fraction : share of each arm held out for early stopping when ``uncertainty=None``
         (with the bootstrap, the out-of-bag rows are the validation set).
     n_members : networks in the ensemble; predictions are their average.
     uncertainty : ``"bootstrap"`` — members fit bootstrap resamples, effects get the bootstrap
@@ -80,11 +82,16 @@ class TARNet(NeuralEffectEstimator):
     """
 
     method_name = "TARNet"
+    _parameter_constraints = {
+        **NeuralEffectEstimator._parameter_constraints,
+        "reweight": ["boolean"],
+    }
+    _size_parameters = ("representation_hidden_sizes", "head_hidden_sizes")
 
     def __init__(
         self,
-        representation: Sequence[int] = (200, 200, 200),
-        heads: Sequence[int] = (100, 100),
+        representation_hidden_sizes: tuple[int, ...] = (200, 200, 200),
+        head_hidden_sizes: tuple[int, ...] = (100, 100),
         activation: str = "elu",
         dropout: float = 0.0,
         reweight: bool = True,
@@ -93,15 +100,15 @@ class TARNet(NeuralEffectEstimator):
         batch_size: int | None = 128,
         max_epochs: int = 300,
         patience: int = 20,
-        val_fraction: float = 0.2,
+        validation_fraction: float = 0.2,
         n_members: int = 5,
         uncertainty: str | None = "bootstrap",
         device: str = "auto",
         random_state: int | None = None,
         verbose: Verbose = "auto",
     ) -> None:
-        self.representation = representation
-        self.heads = heads
+        self.representation_hidden_sizes = representation_hidden_sizes
+        self.head_hidden_sizes = head_hidden_sizes
         self.activation = activation
         self.dropout = dropout
         self.reweight = reweight
@@ -110,7 +117,7 @@ class TARNet(NeuralEffectEstimator):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience
-        self.val_fraction = val_fraction
+        self.validation_fraction = validation_fraction
         self.n_members = n_members
         self.uncertainty = uncertainty
         self.device = device
@@ -124,14 +131,14 @@ class TARNet(NeuralEffectEstimator):
     def _build(self, n_features: int) -> nn.Module:
         return TwoHeadNet(
             n_features,
-            hidden_sizes(self.representation, "representation"),
-            hidden_sizes(self.heads, "heads"),
+            self.representation_hidden_sizes,
+            self.head_hidden_sizes,
             self.activation,
             float(self.dropout),
             normalize=self._normalized(),
         )
 
-    def _prepare(self, data) -> None:  # noqa: ANN001 - BackdoorData
+    def _learn_settings(self, data) -> None:  # noqa: ANN001 - BackdoorData
         self.treated_share_ = float(np.mean(data.t))
 
     def _extra_config(self) -> dict:

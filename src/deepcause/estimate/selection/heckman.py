@@ -32,9 +32,10 @@ from scipy.special import log_ndtr
 
 from ..._parameters import Interval, StrOptions, check_is_fitted
 from ..._validation import require_columns
-from ...exceptions import DataValidationError, EstimandNotSupportedError
+from ...exceptions import DataValidationError
 from ...graph.causal_graph import CausalGraph
 from ...results import EffectEstimate, coef_table
+from .._base import _roles_from_estimand
 from ._common import (
     ExclusionRestrictionWarning,
     SelectionData,
@@ -167,6 +168,8 @@ class HeckmanSelection(SelectionEstimator):
     """
 
     _roles: ClassVar[tuple[str, ...]] = (*SelectionEstimator._roles, "graph")
+    #: estimand kinds ``fit(data, estimand)`` takes (treatment, outcome, covariates from it)
+    supported_kinds: ClassVar[tuple[str, ...]] = ("backdoor",)
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "method": [StrOptions({"twostep", "mle"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -199,16 +202,11 @@ class HeckmanSelection(SelectionEstimator):
         graph: Any = None,
     ) -> SelectionData:
         if estimand is not None:
-            if not hasattr(estimand, "adjustment_set"):
-                raise EstimandNotSupportedError(
-                    f"HeckmanSelection takes a back-door estimand or roles by keyword, got "
-                    f"{type(estimand).__name__}"
-                )
-            if len(estimand.treatment) != 1 or len(estimand.outcome) != 1:
-                raise DataValidationError("the Heckman model takes one treatment and one outcome")
-            treatment, outcome = estimand.treatment[0], estimand.outcome[0]
+            treatment, outcome, adjust = _roles_from_estimand(
+                estimand, "HeckmanSelection", self.supported_kinds
+            )
             if covariates is None:
-                covariates = [c for c in (estimand.adjustment_set or ()) if c != treatment]
+                covariates = [c for c in adjust if c != treatment]
             if selection is None:
                 data, selection = _detect_selection(data, outcome)
         if graph is not None and (covariates is None or instruments is None):

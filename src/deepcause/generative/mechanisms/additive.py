@@ -23,10 +23,8 @@ Abduction is exact in every case: ``e = x - f(parents)``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-import torch
-from torch import nn
 from torch.distributions import (
     Categorical,
     Distribution,
@@ -35,8 +33,10 @@ from torch.distributions import (
     Normal,
 )
 
+from ..._parameters import StrOptions
+from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
-from .base import Mechanism, mlp
+from .base import Mechanism
 
 __all__ = ["AdditiveNoiseMechanism", "ContextNet"]
 
@@ -46,11 +46,11 @@ _NOISES = ("empirical", "gaussian")
 class ContextNet(nn.Module):
     """An MLP from the context to ``d_out`` outputs; a learned constant when there is no context."""
 
-    def __init__(self, context_dim: int, d_out: int, hidden: tuple[int, ...]) -> None:
+    def __init__(self, context_dim: int, d_out: int, hidden_sizes: tuple[int, ...]) -> None:
         super().__init__()
         self.d_out = d_out
         if context_dim > 0:
-            self.net: nn.Module | None = mlp(context_dim, d_out, hidden)
+            self.net: nn.Module | None = mlp(context_dim, hidden_sizes, d_out, activation="silu")
             self.const = None
         else:
             self.net = None
@@ -69,33 +69,36 @@ class AdditiveNoiseMechanism(Mechanism):
     invertible = True
     inverse_atol = 1e-3
     _KDE_POINTS = 1000
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **Mechanism._parameter_constraints,
+        "noise": [StrOptions(set(_NOISES))],
+    }
+    _size_parameters = ("hidden_sizes",)
 
     def __init__(
         self,
         dim: int | None = None,
         context_dim: int | None = None,
         *,
-        hidden: tuple[int, ...] = (64, 64),
+        hidden_sizes: tuple[int, ...] = (64, 64),
         noise: str = "empirical",
         **train: Any,
     ) -> None:
         super().__init__(dim, context_dim, **train)
-        if noise not in _NOISES:
-            raise ValueError(f"noise must be one of {_NOISES}, got {noise!r}")
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden_sizes = hidden_sizes
         self.noise = noise
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
         return {
             **super().hyperparameters(),
-            "hidden": list(self.hidden),
+            "hidden_sizes": self.hidden_sizes,
             "noise": self.noise,
         }
 
     def _build(self) -> None:
         d = int(self.dim)
-        self.mean = ContextNet(int(self.context_dim), d, self.hidden)
+        self.mean = ContextNet(int(self.context_dim), d, tuple(self.hidden_sizes))
         # log-scale = 10 * raw: preconditioning so Adam moves the scale as fast as the weights
         self.log_scale_raw = nn.Parameter(torch.zeros(d))
         self.register_buffer("residuals", torch.zeros((0, d)))

@@ -22,42 +22,41 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
-import torch
-from torch import nn
 from torch.distributions import Distribution
 
+from ..._parameters import Interval, ParameterValidationMixin
+from ..._torch import check_hidden_sizes, nn, torch
 from ...exceptions import DeepCauseError, NotFittedError
 from .._training import train_mechanism
 
-__all__ = ["Mechanism", "NotInvertibleError", "mlp"]
+__all__ = ["Mechanism", "NotInvertibleError"]
 
 
 class NotInvertibleError(DeepCauseError, NotImplementedError):
     """The mechanism cannot map observations back to noise (or cannot evaluate densities)."""
 
 
-def mlp(
-    d_in: int, d_out: int, hidden: tuple[int, ...], activation: type[nn.Module] = nn.SiLU
-) -> nn.Sequential:
-    """A plain multi-layer perceptron ``d_in -> hidden... -> d_out``."""
-    layers: list[nn.Module] = []
-    d = d_in
-    for h in hidden:
-        layers += [nn.Linear(d, h), activation()]
-        d = h
-    layers.append(nn.Linear(d, d_out))
-    return nn.Sequential(*layers)
-
-
-class Mechanism(nn.Module, ABC):
+class Mechanism(ParameterValidationMixin, nn.Module, ABC):
     """Base class of node mechanisms. Subclasses set the class flags and implement the hooks.
 
     Class flags: ``discrete`` (node values are level indices), ``invertible`` (``encode`` exists
     and ``decode(encode(x)) == x`` up to ``inverse_atol``), ``has_log_prob`` (``log_prob`` of the
-    distribution is available).
+    distribution is available). Training hyper-parameters (``max_epochs``, ``batch_size``,
+    ``learning_rate``, ``weight_decay``, ``patience``) and each subclass's own (``hidden_sizes``,
+    ...) are checked against ``_parameter_constraints`` when the layers are built.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+    }
+    _size_parameters: ClassVar[tuple[str, ...]] = ()
 
     discrete: ClassVar[bool] = False
     invertible: ClassVar[bool] = True
@@ -78,11 +77,11 @@ class Mechanism(nn.Module, ABC):
         patience: int = 20,
     ) -> None:
         super().__init__()
-        self.max_epochs = int(max_epochs)
-        self.batch_size = int(batch_size)
-        self.learning_rate = float(learning_rate)
-        self.weight_decay = float(weight_decay)
-        self.patience = int(patience)
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.patience = patience
         self.dim: int | None = None
         self.context_dim: int | None = None
         self.n_classes: int | None = None
@@ -97,6 +96,7 @@ class Mechanism(nn.Module, ABC):
     # ----------------------------------------------------------------- construction
     def build(self, dim: int, context_dim: int, n_classes: int | None = None) -> Mechanism:
         """Create the layers for a node of ``dim`` components with ``context_dim`` inputs."""
+        self._validate_params()
         if self.discrete and (n_classes is None or n_classes < 2):
             raise ValueError(f"{type(self).__name__} needs n_classes >= 2, got {n_classes}")
         if not self.discrete and n_classes is not None:
@@ -121,6 +121,14 @@ class Mechanism(nn.Module, ABC):
             raise NotFittedError(
                 f"{type(self).__name__} has no layers yet; call build(dim, context_dim) or fit it"
             )
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_hidden_sizes(self, *self._size_parameters)
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """The hyper-parameters (as :meth:`hyperparameters`), scikit-learn style."""
+        return self.hyperparameters()
 
     def hyperparameters(self) -> dict[str, Any]:
         """JSON-serialisable hyper-parameters (the ``__init__`` keywords except the shapes)."""
@@ -210,6 +218,7 @@ class Mechanism(nn.Module, ABC):
         desc: str = "",
     ) -> Mechanism:
         """Build (if needed) and train on ``x`` given ``context``; returns ``self``."""
+        self._validate_params()
         n = x.shape[0]
         if context is None:
             context = torch.zeros((n, 0), dtype=torch.float32, device=x.device)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch.distributions import Categorical, Distribution
 
+from ..._torch import torch
 from .additive import ContextNet
 from .base import Mechanism
 
@@ -43,6 +43,7 @@ class CategoricalMechanism(Mechanism):
     discrete = True
     invertible = False
     inverse_atol = 0.0
+    _size_parameters = ("hidden_sizes",)
 
     def __init__(
         self,
@@ -50,18 +51,20 @@ class CategoricalMechanism(Mechanism):
         context_dim: int | None = None,
         n_classes: int | None = None,
         *,
-        hidden: tuple[int, ...] = (64, 64),
+        hidden_sizes: tuple[int, ...] = (64, 64),
         **train: Any,
     ) -> None:
         super().__init__(dim, context_dim, n_classes, **train)
-        self.hidden = tuple(int(h) for h in hidden)
+        self.hidden_sizes = hidden_sizes
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "hidden": list(self.hidden)}
+        return {**super().hyperparameters(), "hidden_sizes": self.hidden_sizes}
 
     def _build(self) -> None:
-        self.logits = ContextNet(int(self.context_dim), int(self.n_classes), self.hidden)
+        self.logits = ContextNet(
+            int(self.context_dim), int(self.n_classes), tuple(self.hidden_sizes)
+        )
 
     def forward(self, context: torch.Tensor) -> Distribution:
         self._require_built()

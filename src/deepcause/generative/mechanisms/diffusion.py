@@ -9,7 +9,7 @@ latent ``x_T`` (:meth:`encode`). The round trip is approximate (the DDIM inversi
 returned by ``forward`` samples but its ``log_prob`` raises :class:`NotInvertibleError`.
 
 >>> import torch
->>> m = DiffusionMechanism(dim=1, context_dim=1, steps=20)
+>>> m = DiffusionMechanism(dim=1, context_dim=1, steps=20, hidden_sizes=(16,))
 >>> d = m(torch.zeros(3, 1))
 >>> tuple(d.sample().shape)
 (3, 1)
@@ -18,12 +18,14 @@ returned by ``forward`` samples but its ``log_prob`` raises :class:`NotInvertibl
 from __future__ import annotations
 
 import math
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
-import torch
 from torch.distributions import Distribution, constraints
 
-from .base import Mechanism, NotInvertibleError, mlp
+from ..._parameters import Interval
+from ..._torch import mlp, torch
+from .base import Mechanism, NotInvertibleError
 
 __all__ = ["DiffusionMechanism", "DiffusionDistribution"]
 
@@ -66,13 +68,21 @@ class DiffusionMechanism(Mechanism):
     invertible = True
     has_log_prob = False
     inverse_atol = 0.1
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **Mechanism._parameter_constraints,
+        "steps": [Interval(Integral, 2, None, closed="left")],
+        "beta_min": [Interval(Real, 0, 1, closed="neither")],
+        "beta_max": [Interval(Real, 0, 1, closed="neither")],
+        "time_features": [Interval(Integral, 1, None, closed="left")],
+    }
+    _size_parameters = ("hidden_sizes",)
 
     def __init__(
         self,
         dim: int | None = None,
         context_dim: int | None = None,
         *,
-        hidden: tuple[int, ...] = (128, 128, 128),
+        hidden_sizes: tuple[int, ...] = (128, 128, 128),
         steps: int = 100,
         beta_min: float = 1e-4,
         beta_max: float = 0.1,
@@ -82,19 +92,17 @@ class DiffusionMechanism(Mechanism):
         train.setdefault("max_epochs", 400)
         train.setdefault("patience", 40)
         super().__init__(dim, context_dim, **train)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.steps = int(steps)
-        self.beta_min = float(beta_min)
-        self.beta_max = float(beta_max)
-        self.time_features = int(time_features)
-        if self.steps < 2:
-            raise ValueError(f"steps must be at least 2, got {steps}")
+        self.hidden_sizes = hidden_sizes
+        self.steps = steps
+        self.beta_min = beta_min
+        self.beta_max = beta_max
+        self.time_features = time_features
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
         return {
             **super().hyperparameters(),
-            "hidden": list(self.hidden),
+            "hidden_sizes": self.hidden_sizes,
             "steps": self.steps,
             "beta_min": self.beta_min,
             "beta_max": self.beta_max,
@@ -103,7 +111,7 @@ class DiffusionMechanism(Mechanism):
 
     def _build(self) -> None:
         d_in = int(self.dim) + self.time_features + int(self.context_dim)
-        self.eps_net = mlp(d_in, int(self.dim), self.hidden)
+        self.eps_net = mlp(d_in, tuple(self.hidden_sizes), int(self.dim), activation="silu")
         betas = torch.linspace(self.beta_min, self.beta_max, self.steps, dtype=torch.float64)
         alpha_bar = torch.cumprod(1.0 - betas, dim=0).float()
         self.register_buffer("alpha_bar", alpha_bar, persistent=False)

@@ -29,17 +29,18 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
-import torch
 import zuko
-from torch import nn
 from torch.distributions import AffineTransform, Distribution
 from zuko.flows.gaussianization import ElementWiseTransform
 from zuko.lazy import LazyComposedTransform
 from zuko.transforms import MonotonicAffineTransform, MonotonicRQSTransform
 
-from .._training import torch_seed, train_mechanism, validation_split
+from ..._parameters import Interval, StrOptions
+from ..._torch import nn, seed_from, torch
+from .._training import train_mechanism, validation_split
 from .additive import ContextNet
 from .base import Mechanism
 
@@ -62,7 +63,7 @@ class FlowMechanism(Mechanism):
     """``x = mu(pa) + sigma(pa) * S^{-1}(C_pa^{-1}(z))``, ``z ~ N(0, I)``; see the module doc.
 
     ``flow``: ``"nsf"`` (rational-quadratic splines, ``bins`` per transform) or ``"maf"``
-    (affine autoregressive); ``transforms`` per flow; ``hidden``: MLP widths;
+    (affine autoregressive); ``transforms`` per flow; ``hidden_sizes``: MLP widths;
     ``conditional``: ``False``, ``True`` or ``"auto"``; ``selection_z``: the z-statistic the
     parent-dependent flow must exceed under ``"auto"``. Training defaults: batch 512, step 5e-3.
     """
@@ -70,6 +71,15 @@ class FlowMechanism(Mechanism):
     name = "flow"
     invertible = True
     inverse_atol = 1e-3
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **Mechanism._parameter_constraints,
+        "flow": [StrOptions(set(_FLOWS))],
+        "transforms": [Interval(Integral, 1, None, closed="left")],
+        "bins": [Interval(Integral, 2, None, closed="left")],
+        "conditional": ["boolean", StrOptions({"auto"})],
+        "selection_z": [Interval(Real, None, None, closed="neither")],
+    }
+    _size_parameters = ("hidden_sizes",)
 
     def __init__(
         self,
@@ -78,7 +88,7 @@ class FlowMechanism(Mechanism):
         *,
         flow: str = "nsf",
         transforms: int = 3,
-        hidden: tuple[int, ...] = (64, 64),
+        hidden_sizes: tuple[int, ...] = (64, 64),
         bins: int = 8,
         conditional: bool | str = "auto",
         selection_z: float = 3.0,
@@ -87,16 +97,12 @@ class FlowMechanism(Mechanism):
         train.setdefault("batch_size", 512)
         train.setdefault("learning_rate", 5e-3)
         super().__init__(dim, context_dim, **train)
-        if flow not in _FLOWS:
-            raise ValueError(f"flow must be one of {sorted(_FLOWS)}, got {flow!r}")
-        if not (isinstance(conditional, bool) or conditional == "auto"):
-            raise ValueError(f"conditional must be False, True or 'auto', got {conditional!r}")
         self.flow_type = flow
-        self.transforms = int(transforms)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.bins = int(bins)
+        self.transforms = transforms
+        self.hidden_sizes = hidden_sizes
+        self.bins = bins
         self.conditional = conditional
-        self.selection_z = float(selection_z)
+        self.selection_z = selection_z
         self.selection_: dict[str, Any] | None = None
         self._maybe_build()
 
@@ -105,7 +111,7 @@ class FlowMechanism(Mechanism):
             **super().hyperparameters(),
             "flow": self.flow_type,
             "transforms": self.transforms,
-            "hidden": list(self.hidden),
+            "hidden_sizes": self.hidden_sizes,
             "bins": self.bins,
             "conditional": self.conditional,
             "selection_z": self.selection_z,
@@ -131,7 +137,7 @@ class FlowMechanism(Mechanism):
                 "features": d,
                 "context": context,
                 "transforms": self.transforms,
-                "hidden_features": self.hidden,
+                "hidden_features": tuple(self.hidden_sizes),
             }
             if self.flow_type == "nsf":
                 kwargs["bins"] = self.bins
@@ -143,7 +149,7 @@ class FlowMechanism(Mechanism):
         d, c = int(self.dim), int(self.context_dim)
         # location-scale layer (splines shift mass slowly); the log-scale offset is multiplied
         # by 10 so Adam moves it as fast as the weights
-        self.affine = ContextNet(c, 2 * d, self.hidden)
+        self.affine = ContextNet(c, 2 * d, tuple(self.hidden_sizes))
         self.log_scale_raw = nn.Parameter(torch.zeros(d))
         self.noise_flow = self._make_flow(0)
         self.context_flow = self._make_flow(c) if c > 0 and self.conditional is not False else None
@@ -194,8 +200,7 @@ class FlowMechanism(Mechanism):
         desc: str = "",
     ) -> FlowMechanism:
         """Train; under ``conditional="auto"`` also decide whether the parent-dependent flow stays."""
-
-        seed = torch_seed(random_state)  # one seed: both stages share the validation rows
+        seed = seed_from(random_state)  # one seed: both stages share the validation rows
         super().fit(x, context, random_state=seed, verbose=verbose, desc=desc)
         self.selection_ = None
         if self.conditional != "auto" or self.context_flow is None or context is None:

@@ -1,0 +1,295 @@
+"""Choose estimator defaults on generated data only (issue #12 item 8).
+
+Protocol: every replication is a fresh draw of a published design with known truth; the
+bundled IHDP replications 1-10 (and every other bundled real data set) are never used.
+
+* ``ihdp_a`` / ``ihdp_b``: Hill (2011) response surfaces A and B over the real IHDP covariates
+  (747 units, 139 treated), ``make_ihdp(setting, random_state=SEED + r)``; truth: the
+  conditional ATE ``mean(mu1 - mu0)`` of the draw.
+* ``kang_schafer``: Kang & Schafer (2007), 1,000 units, observed transformed covariates
+  ``x1..x4`` (both nuisance models misspecified), effect 0; truth: sample ATE (0).
+* ``acic_full`` / ``acic_limited``: the ACIC-2016-style design (nonlinear response and treatment
+  model, high effect heterogeneity, 35% treated), full or limited overlap, 1,000 units;
+  truth: the sample ATE ``mean(mu1 - mu0)``.
+
+For each replication every candidate setting is fitted with the estimator API shared by the old
+and the new contract (``fit(df, treatment=..., outcome=..., covariates=...)`` then ``.ate()``),
+and we record |ATE error|, whether the 95% interval covers the truth, its width, the CPU time
+of fit + ate (``time.process_time``, one BLAS/OpenMP thread), warnings and refusals.
+
+    OMP_NUM_THREADS=1 python benchmarks/study_defaults.py --reps 20
+    python benchmarks/study_defaults.py --reps 2 --designs ihdp_b --settings aipw_default,t_ridge
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression, RidgeCV
+
+from deepcause.estimate import AIPW, TLearner
+from deepcause.simulate.acic import make_acic
+from deepcause.simulate.ihdp import make_ihdp
+from deepcause.simulate.kang_schafer import make_kang_schafer
+
+SEED = 120_000  # replication r of every design uses random_state SEED + r
+RESULTS = os.path.join(os.path.dirname(__file__), "results", "study_defaults.md")
+
+DESIGNS: dict[str, Callable[[int], Any]] = {
+    "ihdp_a": lambda s: make_ihdp("A", random_state=s),
+    "ihdp_b": lambda s: make_ihdp("B", random_state=s),
+    "kang_schafer": lambda s: make_kang_schafer(1000, random_state=s, pop_n=1000),
+    "acic_full": lambda s: make_acic(1000, random_state=s, pop_n=1000),
+    "acic_limited": lambda s: make_acic(1000, overlap="limited", random_state=s, pop_n=1000),
+}
+
+
+def _gb(seed: int) -> GradientBoostingRegressor:
+    return GradientBoostingRegressor(
+        n_estimators=200, max_depth=3, learning_rate=0.05, subsample=0.8, random_state=seed
+    )
+
+
+def _rf(seed: int) -> RandomForestRegressor:
+    return RandomForestRegressor(
+        n_estimators=200, min_samples_leaf=5, max_features=0.5, random_state=seed, n_jobs=1
+    )
+
+
+def _ridge(seed: int) -> RidgeCV:
+    return RidgeCV(alphas=np.logspace(-3, 3, 13))
+
+
+# name -> (description, factory(seed) -> estimator)
+SETTINGS: dict[str, tuple[str, Callable[[int], Any]]] = {
+    "aipw_default": ("AIPW, library defaults (GB outcome, logistic e, clip auto, 5 folds)",
+                     lambda s: AIPW(random_state=s)),
+    "aipw_clip0.01": ("AIPW, GB outcome, clip [0.01, 0.99]",
+                      lambda s: AIPW(clip=0.01, random_state=s)),
+    "aipw_clip0.05": ("AIPW, GB outcome, clip [0.05, 0.95]",
+                      lambda s: AIPW(clip=0.05, random_state=s)),
+    "aipw_noclip": ("AIPW, GB outcome, no clipping", lambda s: AIPW(clip=None, random_state=s)),
+    "aipw_2folds": ("AIPW, GB outcome, clip 0.01, 2 folds",
+                    lambda s: AIPW(clip=0.01, n_folds=2, random_state=s)),
+    "aipw_10folds": ("AIPW, GB outcome, clip 0.01, 10 folds",
+                     lambda s: AIPW(clip=0.01, n_folds=10, random_state=s)),
+    "aipw_rf": ("AIPW, random-forest outcome, clip 0.01",
+                lambda s: AIPW(outcome_model=_rf(s), clip=0.01, random_state=s)),
+    "aipw_ridge": ("AIPW, ridge (CV) outcome, clip 0.01",
+                   lambda s: AIPW(outcome_model=_ridge(s), clip=0.01, random_state=s)),
+    "aipw_logit_c0.1": ("AIPW, GB outcome, logistic e with C=0.1, clip 0.01",
+                        lambda s: AIPW(propensity_model=LogisticRegression(C=0.1, max_iter=1000),
+                                       clip=0.01, random_state=s)),
+    "t_gb": ("T-learner, GB (library default)", lambda s: TLearner(random_state=s)),
+    "t_rf": ("T-learner, random forest", lambda s: TLearner(model=_rf(s), random_state=s)),
+    "t_ridge": ("T-learner, ridge (CV)", lambda s: TLearner(model=_ridge(s), random_state=s)),
+}  # fmt: skip
+
+
+@dataclass
+class Cell:
+    """Results of one (design, setting) pair over replications."""
+
+    errors: list[float] = field(default_factory=list)
+    covered: list[bool] = field(default_factory=list)
+    widths: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    warned: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def run_one(make: Callable[[int], Any], ds: Any, truth: float, cell: Cell, seed: int) -> None:
+    """Fit one setting on one data set and add its error, coverage and CPU time to ``cell``."""
+    start = time.process_time()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            est = make(seed).fit(
+                ds.data,
+                treatment=ds.treatment,
+                outcome=ds.outcome,
+                covariates=list(ds.covariates),
+            )
+            res = est.ate()
+        except Exception as exc:  # a refusal is a result of the study, not a crash
+            cell.failed.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+            return
+    cell.cpu.append(time.process_time() - start)
+    cell.warned += any(issubclass(w.category, UserWarning) for w in caught)
+    cell.errors.append(abs(res.value - truth))
+    lo, hi = res.conf_int()
+    if np.isfinite(lo) and np.isfinite(hi):
+        cell.covered.append(bool(lo <= truth <= hi))
+        cell.widths.append(hi - lo)
+
+
+def run_study(
+    designs: list[str],
+    settings: list[str],
+    reps: int,
+    quiet: bool,
+    on_design: Callable[[list[str], dict], None] | None = None,
+) -> dict:
+    """All (design, setting) cells over ``reps`` replications; design draws shared by settings.
+
+    ``on_design(done, study)`` is called after each design (to save partial results).
+    """
+    cells = {(d, s): Cell() for d in designs for s in settings}
+    truths: dict[str, list[float]] = {d: [] for d in designs}
+    naive: dict[str, list[float]] = {d: [] for d in designs}
+    for d in designs:
+        for r in range(reps):
+            ds = DESIGNS[d](SEED + r)
+            truth = float(ds.truth["ATE"])
+            y, t = ds.data[ds.outcome].to_numpy(), ds.data[ds.treatment].to_numpy()
+            truths[d].append(truth)
+            naive[d].append(abs(y[t == 1].mean() - y[t == 0].mean() - truth))
+            for s in settings:
+                run_one(SETTINGS[s][1], ds, truth, cells[(d, s)], r)
+            if not quiet:
+                done = ", ".join(f"{s}={cells[(d, s)].errors[-1]:.3f}" for s in settings
+                                 if cells[(d, s)].errors)  # fmt: skip
+                print(f"[{d} rep {r + 1}/{reps}] {done}", file=sys.stderr, flush=True)
+        if on_design is not None:
+            on_design(designs[: designs.index(d) + 1], {"cells": cells, "truths": truths,
+                                                         "naive": naive})  # fmt: skip
+    return {"cells": cells, "truths": truths, "naive": naive}
+
+
+def _fmt(values: list[float], digits: int = 3) -> str:
+    return f"{np.mean(values):.{digits}f}" if values else "—"
+
+
+def _coverage(cell: Cell) -> str:
+    if not cell.covered:
+        return "no interval"
+    return f"{np.mean(cell.covered):.0%} ({sum(cell.covered)}/{len(cell.covered)})"
+
+
+def design_table(d: str, settings: list[str], study: dict) -> list[str]:
+    """Markdown rows for one design."""
+    truths, naive = study["truths"][d], study["naive"][d]
+    lines = [
+        f"### {d}",
+        "",
+        f"{len(truths)} replications; true ATE mean {np.mean(truths):.3f} (range "
+        f"{np.min(truths):.3f} to {np.max(truths):.3f}); naive difference-in-means mean "
+        f"|error| {np.mean(naive):.3f}.",
+        "",
+        "| setting | mean abs. error | median abs. error | RMSE | 95% coverage | mean CI width "
+        "| CPU s / rep | warned | refused |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in settings:
+        c = study["cells"][(d, s)]
+        err = np.asarray(c.errors)
+        rmse = f"{np.sqrt(np.mean(err**2)):.3f}" if len(err) else "—"
+        med = f"{np.median(err):.3f}" if len(err) else "—"
+        lines.append(
+            f"| {s} | {_fmt(c.errors)} | {med} | {rmse} | {_coverage(c)} | {_fmt(c.widths)} "
+            f"| {_fmt(c.cpu, 2)} | {c.warned} | {len(c.failed)} |"
+        )
+    fails = {f for s in settings for f in study["cells"][(d, s)].failed}
+    lines += [f"- refusal: {f}" for f in sorted(fails)]
+    return [*lines, ""]
+
+
+def summary_table(designs: list[str], settings: list[str], study: dict) -> list[str]:
+    """Mean |ATE error| of every setting on every design, with its mean rank over designs."""
+    ranks = {s: [] for s in settings}
+    for d in designs:
+        means = {s: np.mean(study["cells"][(d, s)].errors or [np.inf]) for s in settings}
+        order = sorted(settings, key=lambda s: means[s])
+        for i, s in enumerate(order):
+            ranks[s].append(i + 1)
+    head = "| setting | " + " | ".join(designs) + " | mean rank | CPU s / rep (all) |"
+    lines = [head, "|---" * (len(designs) + 3) + "|"]
+    for s in sorted(settings, key=lambda s: np.mean(ranks[s])):
+        errs = [_fmt(study["cells"][(d, s)].errors) for d in designs]
+        cpu = [x for d in designs for x in study["cells"][(d, s)].cpu]
+        lines.append(
+            f"| {s} | " + " | ".join(errs) + f" | {np.mean(ranks[s]):.1f} | {_fmt(cpu, 2)} |"
+        )
+    return lines
+
+
+def report(designs: list[str], settings: list[str], study: dict, command: str) -> str:
+    """The whole results file: command, protocol, settings, summary and per-design tables."""
+    protocol = (__doc__ or "").split("\n\n    ")[0].strip()
+    lines = [
+        f"<!-- produced by: {command} -->",
+        "",
+        "# Defaults study on generated data (issue #12 item 8)",
+        "",
+        f"Command: `{command}` (replication r uses `random_state = {SEED} + r` for the design "
+        "and `random_state = r` for the estimator).",
+        "",
+        protocol,
+        "",
+        "## Settings",
+        "",
+        *[f"- `{s}`: {SETTINGS[s][0]}" for s in settings],
+        "",
+        "## Mean |ATE error| by design (rows sorted by mean rank over designs)",
+        "",
+        *summary_table(designs, settings, study),
+        "",
+        "## Per design",
+        "",
+    ]
+    for d in designs:
+        lines += design_table(d, settings, study)
+    return "\n".join(lines) + "\n"
+
+
+def _select(text: str | None, table: dict, what: str) -> list[str]:
+    if not text:
+        return list(table)
+    chosen = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [x for x in chosen if x not in table]
+    if unknown:
+        raise SystemExit(f"unknown {what} {unknown}; choose from {', '.join(table)}")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=20, help="replications per design")
+    parser.add_argument("--designs", help=f"comma-separated subset of {', '.join(DESIGNS)}")
+    parser.add_argument("--settings", help="comma-separated subset of the candidate settings")
+    parser.add_argument("--out", default=RESULTS, help="markdown file to write ('-': stdout)")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if args.reps < 1:
+        parser.error(f"--reps must be a positive integer, got {args.reps}")
+    designs = _select(args.designs, DESIGNS, "design(s)")
+    settings = _select(args.settings, SETTINGS, "setting(s)")
+    command = "OMP_NUM_THREADS=1 python benchmarks/study_defaults.py " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
+
+    def save(done: list[str], study: dict) -> None:
+        text = report(done, settings, study, command.strip())
+        if args.out == "-":
+            if done == designs:
+                print(text)
+            return
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"wrote {args.out} ({len(done)}/{len(designs)} designs)", file=sys.stderr)
+
+    run_study(designs, settings, args.reps, args.quiet, on_design=save)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
