@@ -117,7 +117,8 @@ def test_ipw_overlap_weights_target_constant_effect():
 
 def test_limited_overlap_warns_and_clips():
     ds = make_confounded_binary(2000, overlap=0.2, population_truth=False, random_state=1)
-    est = _fit(AIPW(), ds)
+    with pytest.warns(PositivityWarning, match=r"limited overlap .* effective sample size"):
+        est = _fit(AIPW(), ds)  # the shared overlap check, in fit
     with pytest.warns(PositivityWarning, match=r"treated unit\(s\) with propensity"):
         res = est.ate()
     d = res.diagnostics

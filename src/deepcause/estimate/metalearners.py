@@ -11,9 +11,19 @@
 
 Every learner has ``predict_cate(data)`` (covariates selected from a DataFrame by name),
 ``effect(...)`` (the CATE averaged over a population, or over the rows of ``X=``) and
-``mean(treatment=a)`` (the outcome models averaged over a population). The S/T/X-learners give
-point estimates; call ``bootstrap()`` for intervals. Nuisance models are any scikit-learn
-estimators.
+``mean(treatment=a)`` (the outcome models averaged over a population). Nuisance models are any
+scikit-learn estimators.
+
+Intervals of the X-learner (the S- and T-learners report none: measured coverage 38-62%,
+see their docstrings): the standard error of a population effect or mean is that of
+its efficient influence function, the AIPW score
+``mu1 - mu0 + t (y - mu1) / e - (1 - t) (y - mu0) / (1 - e)`` (and its ATT/ATC analogues),
+evaluated with the learner's own outcome models refitted out of fold (2 folds) and the
+cross-fitted propensity of the overlap check (clipped to [0.01, 0.99]); the interval is centred
+at the plug-in estimate. It is valid when the plug-in's bias is small against the standard
+error (a well-specified or fast-converging outcome model); flexible learners on confounded
+data carry regularization bias it does not include — ``benchmarks/results/bench_coverage.md``
+gives the measured coverage. ``bootstrap()`` refits the learner on resamples instead.
 
 >>> import numpy as np, pandas as pd
 >>> from sklearn.linear_model import LinearRegression
@@ -35,7 +45,7 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -124,13 +134,25 @@ def _design(X: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- base class
 _MODEL = [HasMethods(["fit", "predict"]), None]
-_POINT_NOTE = "point estimate; call bootstrap() for a standard error and interval"
+SCORE_FOLDS = 2  # folds of the out-of-fold outcome predictions behind the interval
+SCORE_CLIP = 0.01  # propensity clipping in the interval's score
+_SCORE_NOTE = (
+    "interval: influence function of the AIPW score (out-of-fold outcome models, the overlap "
+    "check's propensity) around the plug-in estimate; it omits the plug-in's regularization "
+    "bias (see bench_coverage); bootstrap() for an alternative"
+)
+_NO_INTERVAL_NOTE = (
+    "no valid interval: the plug-in's regularization bias dominates its standard error (the "
+    "AIPW-score interval around it covered the truth in 38-62% of bench_coverage's datasets); "
+    "use DRLearner or AIPW for an interval"
+)
 
 
 class _MetaLearner(BaseEffectEstimator):
     """Shared CATE plumbing: ``predict_cate``, population effects and means."""
 
     _method = "MetaLearner"
+    _valid_interval = True
 
     def predict_cate(self, data: Any) -> np.ndarray:
         """CATE ``tau(x)`` for each row of ``data``.
@@ -167,6 +189,33 @@ class _MetaLearner(BaseEffectEstimator):
     def _fit_models(self, data: BackdoorData) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _score_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-fold ``(mu0, mu1)`` of the learner's own outcome models (cached)."""
+        if getattr(self, "score_outcomes_", None) is None:
+            data = self.data_
+            folds = make_folds(data.t, SCORE_FOLDS, self.random_state)
+            mus = np.empty((2, data.n))
+            for k in range(SCORE_FOLDS):
+                test = folds == k
+                part = clone(self)
+                part.data_ = data.take(np.flatnonzero(~test))
+                part._fit_models(part.data_)
+                X = _design(data.X[test])
+                mus[0, test], mus[1, test] = part._predict_arm(X, 0), part._predict_arm(X, 1)
+            self.score_outcomes_ = (mus[0], mus[1])
+        return self.score_outcomes_
+
+    def _score_se(self, c: np.ndarray, quantity: str) -> float | None:
+        """Influence-function standard error from the AIPW score (see the module docstring)."""
+        report = getattr(self, "overlap_", None)
+        if report is None or not self._valid_interval:  # bootstrap refit, or no valid interval
+            return None
+        data = self.data_
+        e = np.clip(report.propensity, SCORE_CLIP, 1 - SCORE_CLIP)
+        mu0, mu1 = self._score_outcomes()
+        _, psi = aipw_arm_means(data.y, data.t, e, mu0, mu1, quantity)
+        return contrast_se(psi, c)
+
     def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
         data = self.data_
         mask = self._population_mask(data.t, quantity)
@@ -177,13 +226,14 @@ class _MetaLearner(BaseEffectEstimator):
             value = sum(c[a] * float(np.mean(self._predict_arm(X, a))) for a in (0, 1) if c[a])
         return EffectEstimate(
             value=value,
-            std_error=None,
+            std_error=self._score_se(c, quantity),
             quantity=quantity,
             method=self._method,
             n=data.n,
             estimand=data.estimand,
             diagnostics=Diagnostics(
-                notes=(_POINT_NOTE,), extra={"cate_std": float(np.std(self.cate_[mask]))}
+                notes=(_SCORE_NOTE if self._valid_interval else _NO_INTERVAL_NOTE,),
+                extra={"cate_std": float(np.std(self.cate_[mask]))},
             ),
         )
 
@@ -202,12 +252,20 @@ class _MetaLearner(BaseEffectEstimator):
 class SLearner(_MetaLearner):
     """Single outcome model ``mu(x, t)``; ``tau(x) = mu(x, 1) - mu(x, 0)``.
 
+    No valid interval: ``std_error`` is None (with a note in the summary). Its plug-in
+    estimate carries the outcome model's regularization bias; the AIPW-score interval
+    around it covered the truth in 38-62% of ``bench_coverage``'s datasets (nominal
+    95%). Use :class:`DRLearner` or :class:`~deepcause.estimate.AIPW` for an interval.
+
     Parameters
     ----------
     model : regressor, optional
         Fitted on ``[X, t]`` (default: gradient boosting).
     random_state : int, Generator or None, default None
         Seed for the model.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -221,14 +279,21 @@ class SLearner(_MetaLearner):
     """
 
     _method = "S-learner"
+    _valid_interval = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "model": _MODEL,
         "random_state": RANDOM_STATE,
     }
 
-    def __init__(self, model: Any = None, random_state: Any = None) -> None:
+    def __init__(
+        self,
+        model: Any = None,
+        random_state: Any = None,
+        allow_no_overlap: bool = False,
+    ) -> None:
         self.model = model
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_models(self, data: BackdoorData) -> None:
         base = default_regressor() if self.model is None else self.model
@@ -245,6 +310,11 @@ class SLearner(_MetaLearner):
 class TLearner(_MetaLearner):
     """One outcome model per treatment arm (outcome regression / g-computation).
 
+    No valid interval: ``std_error`` is None (with a note in the summary). Its plug-in
+    estimate carries the outcome model's regularization bias; the AIPW-score interval
+    around it covered the truth in 38-62% of ``bench_coverage``'s datasets (nominal
+    95%). Use :class:`DRLearner` or :class:`~deepcause.estimate.AIPW` for an interval.
+
     Parameters
     ----------
     model : regressor, optional
@@ -253,6 +323,9 @@ class TLearner(_MetaLearner):
         A separate regressor for the control arm.
     random_state : int, Generator or None, default None
         Seed for the models.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -265,6 +338,7 @@ class TLearner(_MetaLearner):
     """
 
     _method = "T-learner"
+    _valid_interval = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "model": _MODEL,
         "control_model": _MODEL,
@@ -272,11 +346,16 @@ class TLearner(_MetaLearner):
     }
 
     def __init__(
-        self, model: Any = None, control_model: Any = None, random_state: Any = None
+        self,
+        model: Any = None,
+        control_model: Any = None,
+        random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.model = model
         self.control_model = control_model
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_models(self, data: BackdoorData) -> None:
         base = default_regressor() if self.model is None else self.model
@@ -313,6 +392,10 @@ class TLearner(_MetaLearner):
 class XLearner(_MetaLearner):
     """X-learner (Künzel, Sekhon, Bickel & Yu 2019).
 
+    Interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): 100% on all
+    three designs, twice the width of AIPW's: conservative (the AIPW score's variance, not the
+    X-learner's).
+
     Stage 1 fits ``mu_0``, ``mu_1`` per arm; stage 2 regresses the imputed effects
     ``D1 = Y - mu_0(X)`` (treated) and ``D0 = mu_1(X) - Y`` (controls) on ``X``; the CATE is
     ``e(x) tau_0(x) + (1 - e(x)) tau_1(x)`` with the propensity score ``e``.
@@ -327,6 +410,9 @@ class XLearner(_MetaLearner):
         For ``e(x)`` (default: logistic regression).
     random_state : int, Generator or None, default None
         Seed for every model.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -337,6 +423,12 @@ class XLearner(_MetaLearner):
     >>> bool(abs(est.fit(df, treatment="t", outcome="y").effect().value - 2.0) < 0.3)
     True
     """
+
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): "
+        "100% on all three designs, twice the width of AIPW's: conservative (the AIPW "
+        "score's variance, not the X-learner's)"
+    )
 
     _method = "X-learner"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -352,11 +444,13 @@ class XLearner(_MetaLearner):
         effect_model: Any = None,
         propensity_model: Any = None,
         random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.outcome_model = outcome_model
         self.effect_model = effect_model
         self.propensity_model = propensity_model
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_models(self, data: BackdoorData) -> None:
         out = default_regressor() if self.outcome_model is None else self.outcome_model
@@ -385,6 +479,9 @@ class XLearner(_MetaLearner):
 class DRLearner(_MetaLearner):
     """DR-learner (Kennedy 2023) with cross-fitted nuisances.
 
+    Interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): 100%, 88%
+    (nonlinear) and 88% (limited overlap): slightly anti-conservative on those.
+
     Pseudo-outcome ``phi = mu1 - mu0 + t (y - mu1) / e - (1 - t) (y - mu0) / (1 - e)`` from
     out-of-fold ``mu0, mu1, e``; the CATE model regresses ``phi`` on ``X``. Population effects
     and potential-outcome means are the (unnormalized) cross-fitted AIPW estimates with
@@ -405,6 +502,9 @@ class DRLearner(_MetaLearner):
         Propensity scores are clipped to ``[clip, 1 - clip]``.
     random_state : int, Generator or None, default None
         Seed for folds and models.
+    allow_no_overlap : bool, default False
+        Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
+        covariate region without comparison units; the result is labelled extrapolated.
 
     Examples
     --------
@@ -417,6 +517,12 @@ class DRLearner(_MetaLearner):
     >>> bool(abs(res.value - 2.0) < 4 * res.std_error)
     True
     """
+
+    _interval_note = (
+        "interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): "
+        "100%, 88% (nonlinear) and 88% (limited overlap): slightly anti-conservative on "
+        "those"
+    )
 
     _method = "DR-learner"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -436,6 +542,7 @@ class DRLearner(_MetaLearner):
         n_folds: int = 5,
         clip: float = 0.01,
         random_state: Any = None,
+        allow_no_overlap: bool = False,
     ) -> None:
         self.outcome_model = outcome_model
         self.propensity_model = propensity_model
@@ -443,6 +550,7 @@ class DRLearner(_MetaLearner):
         self.n_folds = n_folds
         self.clip = clip
         self.random_state = random_state
+        self.allow_no_overlap = allow_no_overlap
 
     def _fit_models(self, data: BackdoorData) -> None:
         out = default_regressor() if self.outcome_model is None else self.outcome_model
