@@ -2,7 +2,14 @@
 
 A *continuous* node is one or more float columns, standardised with the training mean and std
 (tensor ``(n, dim)``); a *discrete* node is one column whose sorted distinct values are its
-levels (tensor ``(n,)`` of level indices, one-hot encoded when used as a parent).
+levels (tensor ``(n,)`` of level indices, one-hot encoded when used as a parent); an *image*
+node is an array ``(n, C, H, W)`` scaled to ``[-1, 1]`` by its training range and flattened
+(tensor ``(n, C*H*W)``; ``NodeSpec.shape`` keeps ``(C, H, W)``), so that node tensors are 2-D
+everywhere and image mechanisms reshape them.
+
+Data come as a data frame (one column per tabular node or component) or as a mapping
+``{node: array}`` (:func:`split_data`): 1-D arrays for tabular nodes, ``(n, C, H, W)`` for
+images. What goes in comes out (:class:`Samples` for mappings).
 """
 
 from __future__ import annotations
@@ -19,7 +26,16 @@ import torch
 
 from ..exceptions import DataValidationError, UnknownNodeError
 
-__all__ = ["NodeSpec", "infer_spec", "is_discrete_column", "parse_do", "MAX_LEVELS"]
+__all__ = [
+    "NodeSpec",
+    "Samples",
+    "image_spec",
+    "infer_spec",
+    "is_discrete_column",
+    "parse_do",
+    "split_data",
+    "MAX_LEVELS",
+]
 
 MAX_LEVELS = 20  # integer columns with at most this many distinct values are discrete
 
@@ -52,15 +68,27 @@ class NodeSpec:
     dtype: str | None = None
     mean: list[float] | None = None
     std: list[float] | None = None
+    shape: list[int] | None = None  # (C, H, W) of an image node
+
+    @property
+    def is_image(self) -> bool:
+        return self.shape is not None
 
     @property
     def dim(self) -> int:
+        if self.shape is not None:
+            return int(np.prod(self.shape))
         return 1 if self.discrete else len(self.columns)
 
     @property
     def width(self) -> int:
         """Number of context features this node contributes as a parent."""
-        return len(self.levels) if self.discrete else len(self.columns)
+        return len(self.levels) if self.discrete else self.dim
+
+    @property
+    def context_shape(self) -> int | list[int]:
+        """How a child's mechanism reads this parent: ``(C, H, W)`` or a width."""
+        return list(self.shape) if self.shape is not None else self.width
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -88,7 +116,11 @@ class NodeSpec:
                 codes = np.repeat(codes, n)
             return torch.as_tensor(codes, device=device)
         arr = np.asarray(values, dtype=float)
-        if arr.ndim == 1 and self.dim > 1 and n is not None and arr.shape[0] == self.dim:
+        if self.shape is not None:
+            if arr.ndim == 3 and n is not None:
+                arr = np.broadcast_to(arr, (n, *arr.shape))
+            arr = arr.reshape(arr.shape[0], -1)
+        elif arr.ndim == 1 and self.dim > 1 and n is not None and arr.shape[0] == self.dim:
             arr = np.broadcast_to(arr, (n, self.dim))
         elif arr.ndim == 0 and n is not None:
             arr = np.full((n, self.dim), float(arr))
@@ -102,6 +134,10 @@ class NodeSpec:
         a = t.detach().cpu().numpy()
         if self.discrete:
             return np.asarray(self.levels, dtype=object)[a]
+        if self.shape is not None:
+            lo, hi = self.mean[0] - self.std[0], self.mean[0] + self.std[0]
+            a = a * np.float32(self.std[0]) + np.float32(self.mean[0])
+            return np.clip(a, lo, hi).astype(np.float32).reshape(len(a), *self.shape)
         a = a.astype(np.float64) * np.asarray(self.std) + np.asarray(self.mean)
         return a[:, 0] if self.dim == 1 else a
 
@@ -114,7 +150,7 @@ class NodeSpec:
             with contextlib.suppress(TypeError, ValueError):
                 col = col.astype(self.dtype or "object")
             return {self.columns[0]: col.to_numpy()}
-        if self.dim == 1:
+        if self.dim == 1 or self.shape is not None:
             return {self.columns[0]: values}
         return {c: values[:, i] for i, c in enumerate(self.columns)}
 
@@ -157,6 +193,79 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
         bad = [c for c, s in zip(columns, std) if s == 0]
         raise DataValidationError(f"column(s) {bad} of node {name!r} are constant; drop them")
     return NodeSpec(name, list(columns), False, None, None, values.mean(0).tolist(), std.tolist())
+
+
+class Samples(dict):
+    """A mapping ``{node: array}`` returned for mapping input; ``attrs`` as on a data frame.
+
+    >>> s = Samples({"X": np.zeros(2)})
+    >>> s.attrs["identified"] = True
+    >>> sorted(s), s.attrs
+    (['X'], {'identified': True})
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.attrs: dict[str, Any] = {}
+
+
+def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, np.ndarray], bool]:
+    """``(tabular frame, {image node: (n, C, H, W) float array}, was_mapping)`` from ``data``.
+
+    A data frame passes through; a mapping gives 1-D arrays as frame columns and 4-D arrays
+    as images.
+
+    >>> df, images, mapping = split_data({"y": np.arange(3), "img": np.zeros((3, 1, 2, 2))})
+    >>> list(df.columns), images["img"].shape, mapping
+    (['y'], (3, 1, 2, 2), True)
+    """
+    if isinstance(data, pd.DataFrame):
+        return data, {}, False
+    if not isinstance(data, Mapping):
+        raise DataValidationError(
+            f"{role} must be a pandas DataFrame or a mapping {{node: array}}, got "
+            f"{type(data).__name__}"
+        )
+    columns: dict[str, np.ndarray] = {}
+    images: dict[str, np.ndarray] = {}
+    lengths = {}
+    for key, value in data.items():
+        arr = value.to_numpy() if isinstance(value, pd.Series) else np.asarray(value)
+        if arr.ndim == 4:
+            if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(
+                arr.dtype, np.complexfloating
+            ):
+                raise DataValidationError(f"{role}[{key!r}]: image arrays must be real numbers")
+            if not np.all(np.isfinite(arr)):
+                raise DataValidationError(
+                    f"{role}[{key!r}] contains NaN or inf pixels; drop or repair those images"
+                )
+            images[str(key)] = arr
+        elif arr.ndim == 1:
+            columns[str(key)] = arr
+        else:
+            raise DataValidationError(
+                f"{role}[{key!r}] has shape {arr.shape}; give image nodes as (n, C, H, W) "
+                "arrays and tabular nodes as 1-D arrays"
+            )
+        lengths[str(key)] = len(arr)
+    if len(set(lengths.values())) > 1:
+        raise DataValidationError(f"{role}: the arrays have different lengths {lengths}")
+    n = next(iter(lengths.values()), 0)
+    return pd.DataFrame(columns, index=pd.RangeIndex(n)), images, True
+
+
+def image_spec(name: str, images: np.ndarray) -> NodeSpec:
+    """The :class:`NodeSpec` of an image node: pixels scaled to ``[-1, 1]`` by their range.
+
+    >>> image_spec("img", np.linspace(0, 1, 8).reshape(2, 1, 2, 2)).shape
+    [1, 2, 2]
+    """
+    lo, hi = float(images.min()), float(images.max())
+    if hi <= lo:
+        raise DataValidationError(f"the images of node {name!r} are all one value {lo}; drop it")
+    mid, half = (lo + hi) / 2, (hi - lo) / 2
+    return NodeSpec(name, [name], False, None, "float32", [mid], [half], list(images.shape[1:]))
 
 
 @dataclass(frozen=True)
@@ -207,6 +316,14 @@ def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -
     if spec.discrete:
         ok = arr.ndim == 0 or (arr.ndim == 1 and arr.shape[0] in (1, n))
         want = f"a level of the node or an array of {n} levels"
+    elif spec.shape is not None:
+        shape = tuple(spec.shape)
+        ok = arr.shape == shape or (arr.ndim == 4 and arr.shape[1:] == shape and len(arr) in (1, n))
+        want = (
+            f"one image of shape {shape} or an array of shape ({n}, {', '.join(map(str, shape))})"
+        )
+        if ok and arr.ndim == 4 and len(arr) == 1:
+            arr = arr[0]
     elif spec.dim == 1:
         ok = arr.ndim == 0 or (arr.ndim == 1 and arr.shape[0] in (1, n)) or arr.shape == (n, 1)
         want = f"a number or an array of length n = {n}"

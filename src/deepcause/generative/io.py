@@ -74,6 +74,7 @@ def save_model(model: CausalGenerativeModel, path: str | Path) -> Path:
             for s in model.districts_
         ],
         "rng_state": model._rng_.bit_generator.state,
+        "mapping_input": bool(getattr(model, "mapping_input_", False)),
     }
     tensors: dict[str, Any] = {}
     for v, m in model.mechanisms_.items():
@@ -101,6 +102,7 @@ def read_model(model_class: type, path: str | Path, device: str = "auto") -> Cau
         model.device_ = resolve_device(device)
         model.parents_ = {v: list(p) for v, p in state["parents"].items()}
         model.specs_ = {v: NodeSpec(**s) for v, s in state["specs"].items()}
+        model.mapping_input_ = bool(state.get("mapping_input", False))
         model.mechanisms_ = {}
         for v, config in state["mechanisms"].items():
             mech = mechanism_from_config(config)

@@ -57,7 +57,7 @@ from sklearn.base import BaseEstimator
 from .._parameters import Interval, ParameterValidationMixin, StrOptions
 from .._progress import Verbose
 from .._torch import RANDOM_STATE, resolve_device, seed_from, seeded
-from .._validation import check_finite, require_columns, require_dataframe
+from .._validation import check_finite, require_columns
 from ..exceptions import (
     DataValidationError,
     DeepCauseWarning,
@@ -67,7 +67,16 @@ from ..exceptions import (
 )
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
-from ._encoding import DoSpec, apply_shift, infer_spec, is_discrete_column, parse_do
+from ._encoding import (
+    DoSpec,
+    Samples,
+    apply_shift,
+    image_spec,
+    infer_spec,
+    is_discrete_column,
+    parse_do,
+    split_data,
+)
 from .districts import (
     QUERY_ROUTES,
     DistrictStrategy,
@@ -75,11 +84,18 @@ from .districts import (
     district_strategy_class,
 )
 from .io import read_model, save_model
-from .mechanisms import CategoricalMechanism, Mechanism, make_mechanism
+from .mechanisms import (
+    IMAGE_MECHANISMS,
+    CategoricalMechanism,
+    ImageParentMechanism,
+    Mechanism,
+    make_mechanism,
+)
 
 __all__ = ["CausalGenerativeModel", "load_model", "DEFAULT_CONTINUOUS"]
 
 DEFAULT_CONTINUOUS = "additive"
+DEFAULT_IMAGE = "image_vae"
 
 
 class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
@@ -124,11 +140,21 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
         self.verbose = verbose
 
     # ================================================================== fitting
-    def fit(self, data: pd.DataFrame) -> CausalGenerativeModel:
-        """Train every node's mechanism on the observational ``data``; returns ``self``."""
+    def fit(self, data: pd.DataFrame | Mapping[str, Any]) -> CausalGenerativeModel:
+        """Train every node's mechanism on the observational ``data``; returns ``self``.
+
+        ``data``: a data frame, or a mapping ``{node: array}`` with ``(n, C, H, W)`` images
+        for image nodes and 1-D arrays for tabular ones (then ``sample`` and
+        ``counterfactual`` return mappings too).
+        """
         self._validate_params()
-        df = require_dataframe(data)
+        df, images, self.mapping_input_ = split_data(data)
         if isinstance(self.latent_strategy, str) and self.latent_strategy in QUERY_ROUTES:
+            if images:
+                raise DataValidationError(
+                    f"latent_strategy={self.latent_strategy!r} takes tabular nodes only; image "
+                    f"nodes {sorted(images)} need latent_strategy='joint'"
+                )
             self.route_ = QUERY_ROUTES[self.latent_strategy](self, df)  # e.g. "idgen"
             return self
         self.route_ = None
@@ -136,19 +162,23 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
         self.graph_ = graph
         self.order_ = graph.topological_order()
         self.device_ = resolve_device(self.device)
-        columns = self._node_columns(graph, df)
-        check_finite(df, [c for cols in columns.values() for c in cols])
+        columns = self._node_columns(graph, df, images)
+        check_finite(df, [c for v, cols in columns.items() if v not in images for c in cols])
         if len(df) < 2:
             raise DataValidationError(f"need at least 2 rows to fit, got {len(df)}")
         self.parents_ = {v: [p for p in self.order_ if p in graph.parents(v)] for v in self.order_}
-        mechs = {v: self._resolve_mechanism(v, df, columns[v]) for v in self.order_}
+        mechs = {v: self._resolve_mechanism(v, df, columns[v], images) for v in self.order_}
         self.specs_ = {
-            v: infer_spec(v, df, columns[v], discrete=mechs[v].discrete) for v in self.order_
+            v: image_spec(v, images[v])
+            if v in images
+            else infer_spec(v, df, columns[v], discrete=mechs[v].discrete)
+            for v in self.order_
         }
+        mechs = {v: self._adapt_to_images(v, m) for v, m in mechs.items()}
         rng = np.random.default_rng(self.random_state)
         seeds = {v: seed_from(rng) for v in self.order_}
         self._rng_ = np.random.default_rng(seed_from(rng))
-        data_t = {v: self.specs_[v].encode_frame(df, self.device_) for v in self.order_}
+        data_t = self._encode_nodes(df, images, self.order_)
 
         self.districts_ = self._make_districts(graph)
         latent_nodes = {v for s in self.districts_ for v in s.district}
@@ -168,13 +198,44 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
             strategy.fit(self, data_t, random_state=(seeds[strategy.district[0]] + i) % (2**63 - 1))
         return self
 
-    def _node_columns(self, graph: CausalGraph, df: pd.DataFrame) -> dict[str, list[str]]:
+    def _encode_nodes(
+        self, df: pd.DataFrame, images: Mapping[str, np.ndarray], nodes: Iterable[str]
+    ) -> dict[str, torch.Tensor]:
+        out = {}
+        for v in nodes:
+            spec = self.specs_[v]
+            if spec.is_image:
+                out[v] = spec.encode_values(self._checked_image(v, images), self.device_)
+            else:
+                out[v] = spec.encode_frame(df, self.device_)
+        return out
+
+    def _checked_image(self, v: str, images: Mapping[str, np.ndarray]) -> np.ndarray:
+        shape = tuple(self.specs_[v].shape)
+        if v not in images or images[v].shape[1:] != shape:
+            got = images[v].shape if v in images else "no array"
+            raise DataValidationError(
+                f"image node {v!r} needs an array of shape (n, {', '.join(map(str, shape))}); "
+                f"got {got}"
+            )
+        return images[v]
+
+    def _node_columns(
+        self, graph: CausalGraph, df: pd.DataFrame, images: Mapping[str, np.ndarray]
+    ) -> dict[str, list[str]]:
         given = dict(self.node_columns or {})
         unknown = [v for v in given if v not in graph]
         if unknown:
             graph.check_nodes(unknown, role="node_columns key")
+        clash = sorted(set(given) & set(images))
+        if clash:
+            raise DataValidationError(
+                f"node(s) {clash} are given as images; drop them from node_columns"
+            )
         columns = {v: list(given.get(v, [v])) for v in graph.nodes}
         for v, cols in columns.items():
+            if v in images:
+                continue
             if not cols:
                 raise DataValidationError(f"node_columns[{v!r}] is empty; list its columns")
             missing = [c for c in cols if c not in df.columns]
@@ -193,18 +254,32 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
             raise DataValidationError(f"column(s) {dup} belong to more than one node")
         return columns
 
-    def _resolve_mechanism(self, node: str, df: pd.DataFrame, cols: list[str]) -> Mechanism:
+    def _resolve_mechanism(
+        self, node: str, df: pd.DataFrame, cols: list[str], images: Mapping[str, Any]
+    ) -> Mechanism:
         spec = self.mechanisms
         overrides = {} if self.max_epochs is None else {"max_epochs": int(self.max_epochs)}
-        discrete = len(cols) == 1 and is_discrete_column(df[cols[0]])
         if isinstance(spec, Mapping):
             unknown = [v for v in spec if v not in self.graph_]
             if unknown:
                 self.graph_.check_nodes(unknown, role="mechanisms key")
             if node in spec:
-                return make_mechanism(spec[node], **overrides)
+                mech = make_mechanism(spec[node], **overrides)
+                if (node in images) != bool(getattr(mech, "image_node", False)):
+                    kind = "an image" if node in images else "a tabular"
+                    raise DataValidationError(
+                        f"node {node!r} is {kind} node but mechanism {mech.name!r} models "
+                        f"{'tabular' if node in images else 'image'} nodes; image nodes take "
+                        f"{sorted(IMAGE_MECHANISMS)}"
+                    )
+                return mech
             spec = "auto"
-        if discrete:
+        if node in images:
+            name = spec if spec in IMAGE_MECHANISMS else DEFAULT_IMAGE
+            return make_mechanism(name, **overrides)
+        if spec in IMAGE_MECHANISMS:
+            spec = "auto"
+        if len(cols) == 1 and is_discrete_column(df[cols[0]]):
             return CategoricalMechanism(**overrides)
         name = DEFAULT_CONTINUOUS if spec == "auto" else spec
         if name == "categorical":
@@ -213,6 +288,18 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
                 "models discrete nodes — give it per node: mechanisms={'node': 'categorical'}"
             )
         return make_mechanism(name, **overrides)
+
+    def _adapt_to_images(self, node: str, mech: Mechanism) -> Mechanism:
+        """Tell image mechanisms their shapes; put a conv encoder in front of tabular
+        mechanisms with image parents."""
+        shapes = [self.specs_[p].context_shape for p in self.parents_[node]]
+        if self.specs_[node].is_image:
+            mech.image_shape = tuple(self.specs_[node].shape)
+            mech.context_shapes = shapes
+            return mech
+        if any(self.specs_[p].is_image for p in self.parents_[node]):
+            return ImageParentMechanism(head=mech, context_shapes=shapes)
+        return mech
 
     def _make_districts(self, graph: CausalGraph) -> list[DistrictStrategy]:
         confounded = [d for d in graph.districts() if len(d) > 1]
@@ -242,41 +329,56 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
             )
 
     def encode(
-        self, data: pd.DataFrame, nodes: Iterable[str] | None = None
+        self, data: pd.DataFrame | Mapping[str, Any], nodes: Iterable[str] | None = None
     ) -> dict[str, torch.Tensor]:
-        """Encoded tensors of ``nodes`` (default all) from a data frame in training units."""
+        """Encoded tensors of ``nodes`` (default all) from data (a frame or a mapping)."""
         self._check_fitted()
-        df = require_dataframe(data)
+        df, images, _ = split_data(data)
         nodes = list(self.order_ if nodes is None else nodes)
-        cols = [c for v in nodes for c in self.specs_[v].columns]
+        cols = [c for v in nodes if not self.specs_[v].is_image for c in self.specs_[v].columns]
         require_columns(df, cols)
         check_finite(df, cols)
-        return {v: self.specs_[v].encode_frame(df, self.device_) for v in nodes}
+        return self._encode_nodes(df, images, nodes)
 
     def decode(
         self,
         values: Mapping[str, torch.Tensor],
         index: Any = None,
         do: Mapping[str, DoSpec] | None = None,
-    ) -> pd.DataFrame:
-        """A data frame (original columns and units) from encoded node tensors.
+        as_mapping: bool | None = None,
+    ) -> pd.DataFrame | Samples:
+        """Data in original columns and units from encoded node tensors: a data frame, or a
+        :class:`~deepcause.generative._encoding.Samples` mapping ``{node: array}`` when the
+        model was fitted on a mapping (``as_mapping`` overrides).
 
         Hard interventions in ``do`` are written back exactly as given (no float32 round trip).
         """
+        as_mapping = getattr(self, "mapping_input_", False) if as_mapping is None else as_mapping
         cols: dict[str, Any] = {}
         for v in self.order_:
             cols.update(self.specs_[v].to_columns(values[v]))
-        df = pd.DataFrame(cols, index=index)
+        n = next(iter(values.values())).shape[0]
         for v, spec in (do or {}).items():
             node = self.specs_[v]
             if spec.value is None or node.discrete:
                 continue
             raw = np.asarray(spec.raw, dtype=float)
-            if node.dim == 1:
-                df[node.columns[0]] = np.broadcast_to(raw.reshape(-1), (len(df),))
+            if node.is_image:
+                raw = raw.reshape(-1, *node.shape).astype(np.float32)
+                cols[v] = np.broadcast_to(raw, (n, *node.shape)).copy()
+            elif node.dim == 1:
+                cols[node.columns[0]] = np.broadcast_to(raw.reshape(-1), (n,))
             else:
-                df[node.columns] = np.broadcast_to(raw, (len(df), node.dim))
-        return df
+                full = np.broadcast_to(raw, (n, node.dim))
+                cols.update({c: full[:, i] for i, c in enumerate(node.columns)})
+        if as_mapping:
+            return Samples({k: np.asarray(a) for k, a in cols.items()})
+        if any(self.specs_[v].is_image for v in self.order_):
+            raise DataValidationError(
+                "the model has image nodes, which do not fit in a data frame; give a mapping "
+                "{node: array}"
+            )
+        return pd.DataFrame(cols, index=index)
 
     def context(
         self,
@@ -336,6 +438,11 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
         self._check_fitted()
         n = _check_n(n)
         identified = None
+        if do is not None and not isinstance(do, Mapping):
+            raise DataValidationError(
+                f"do must be a mapping from node to value, array or callable, got "
+                f"{type(do).__name__}"
+            )
         if self.districts_ and do:
             identified = self._identified(do, allow_unidentified)
         specs = parse_do(do, self.specs_, n, self.device_)
@@ -412,8 +519,11 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
     # ================================================================== counterfactuals
     @torch.no_grad()
     def counterfactual(
-        self, factual: pd.DataFrame, do: Mapping[str, Any], random_state: Any = None
-    ) -> pd.DataFrame:
+        self,
+        factual: pd.DataFrame | Mapping[str, Any],
+        do: Mapping[str, Any],
+        random_state: Any = None,
+    ) -> pd.DataFrame | Samples:
         """Unit-level counterfactuals of the rows of ``factual`` under ``do``.
 
         Abduction (each unit's noise from its factual values: exact for invertible mechanisms,
@@ -421,7 +531,7 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
         that are not descendants of the intervened ones keep their factual values.
         """
         self._check_fitted()
-        df = require_dataframe(factual, "factual")
+        df, images, as_mapping = split_data(factual, "factual")
         if not do:
             raise DataValidationError("counterfactual() needs a non-empty do= intervention")
         n = len(df)
@@ -429,7 +539,7 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
         affected = self.graph_.descendants(set(specs))
         abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]
         self._check_counterfactual_identifiable(abducted)
-        fact = self.encode(df)
+        fact = self.encode(factual)
         gen = self._generator(random_state)
         values: dict[str, torch.Tensor] = {}
         for v in self.order_:
@@ -444,7 +554,7 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
                 u = mech.abduct(fact[v], self.context(v, fact), gen)
                 ctx = self.context(v, values, n=n)
                 values[v] = self._maybe_shift(v, mech.decode(u, ctx), specs)
-        return self.decode(values, index=df.index, do=specs)
+        return self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
 
     def _check_counterfactual_identifiable(self, nodes: Iterable[str]) -> None:
         confounded = sorted(v for v in nodes if self.graph_.spouses(v))
@@ -458,7 +568,7 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
 
     # ================================================================== densities
     @torch.no_grad()
-    def log_prob(self, data: pd.DataFrame) -> np.ndarray:
+    def log_prob(self, data: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
         """Log-density of each row under the fitted model (in the data's original units)."""
         self._check_fitted()
         if self.districts_:
@@ -467,7 +577,8 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
                 "with bidirected edges"
             )
         values = self.encode(data)
-        total = torch.zeros(len(data), device=self.device_, dtype=torch.float64)
+        n = next(iter(values.values())).shape[0]
+        total = torch.zeros(n, device=self.device_, dtype=torch.float64)
         for v in self.order_:
             lp = self._mechanism(v).log_prob(values[v], self.context(v, values)).double()
             spec = self.specs_[v]

@@ -1,8 +1,10 @@
 """Node mechanisms: conditional distributions of one node given its parents.
 
 ``MECHANISMS`` maps the short names used by :class:`~deepcause.generative.CausalGenerativeModel`
-and the CLI (``"additive"``, ``"flow"``, ``"diffusion"``, ``"categorical"``) to classes; saved
-models are rebuilt from this table only, so loading never executes stored code.
+and the CLI (``"additive"``, ``"flow"``, ``"diffusion"``, ``"categorical"``; for image nodes
+``"image_vae"``, ``"image_diffusion"``; ``"image_parents"`` wraps a tabular mechanism whose
+node has image parents) to classes; saved models are rebuilt from this table only, so loading
+never executes stored code. ``IMAGE_MECHANISMS`` names the mechanisms of image nodes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from .diffusion import DiffusionMechanism
 from .flow import FlowMechanism
 
 __all__ = [
+    "IMAGE_MECHANISMS",
     "MECHANISMS",
+    "ImageDiffusionMechanism",
+    "ImageParentMechanism",
+    "ImageVAEMechanism",
     "AdditiveNoiseMechanism",
     "CategoricalMechanism",
     "DiffusionMechanism",
@@ -66,3 +72,16 @@ def mechanism_from_config(config: dict) -> Mechanism:
     if config.get("dim") is not None:
         mech.build(int(config["dim"]), int(config["context_dim"]), config.get("n_classes"))
     return mech
+
+
+# image mechanisms last: image_parents builds its head through make_mechanism above
+from .image_diffusion import ImageDiffusionMechanism  # noqa: E402
+from .image_parents import ImageParentMechanism  # noqa: E402
+from .image_vae import ImageVAEMechanism  # noqa: E402
+
+IMAGE_MECHANISMS: dict[str, type[Mechanism]] = {
+    "image_vae": ImageVAEMechanism,
+    "image_diffusion": ImageDiffusionMechanism,
+}
+MECHANISMS.update(IMAGE_MECHANISMS)
+MECHANISMS["image_parents"] = ImageParentMechanism

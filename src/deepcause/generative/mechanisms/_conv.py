@@ -1,0 +1,178 @@
+"""Building blocks of the image mechanisms: conv encoders, the parent encoder, an implicit law.
+
+Node tensors are 2-D everywhere in :mod:`deepcause.generative`: an image node ``(n, C, H, W)``
+travels flattened as ``(n, C*H*W)`` and a mechanism's context is the concatenation of its
+parents' tensors (then a district latent, if any). :class:`ContextEncoder` undoes that: given
+the parents' layout (``context_shapes``: a width for a tabular parent, ``(C, H, W)`` for an
+image parent) it reshapes each image parent, runs it through a small conv net and returns one
+feature vector per unit (tabular parts pass through unchanged).
+
+>>> enc = ContextEncoder([2, (1, 8, 8)], context_dim=2 + 64, features=4)
+>>> enc(torch.zeros(3, 66)).shape, enc.out_dim
+(torch.Size([3, 6]), 6)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from torch.distributions import Distribution, constraints
+
+from ..._torch import nn, torch
+from ...exceptions import DataValidationError
+from .base import NotInvertibleError
+
+__all__ = [
+    "ContextEncoder",
+    "ImplicitDistribution",
+    "check_image_shape",
+    "conv_decoder",
+    "conv_encoder",
+    "normalise_shapes",
+]
+
+
+def normalise_shapes(shapes: Sequence[Any] | None) -> list[int | tuple[int, int, int]]:
+    """Context layout from config/JSON: ints stay widths, 3-sequences become image shapes."""
+    out: list[int | tuple[int, int, int]] = []
+    for s in shapes or ():
+        if isinstance(s, int | float):
+            out.append(int(s))
+        else:
+            c, h, w = (int(v) for v in s)
+            out.append((c, h, w))
+    return out
+
+
+def check_image_shape(owner: object, dim: int) -> tuple[int, int, int]:
+    """The ``(C, H, W)`` of an image mechanism, checked against its flattened ``dim``."""
+    shape = getattr(owner, "image_shape", None)
+    if shape is None or len(shape) != 3:
+        raise DataValidationError(
+            f"{type(owner).__name__} needs image_shape=(C, H, W) (set by CausalGenerativeModel "
+            "for image nodes), got {shape!r}"
+        )
+    c, h, w = (int(v) for v in shape)
+    if c * h * w != dim or min(h, w) < 4:
+        raise DataValidationError(
+            f"{type(owner).__name__}: image_shape {shape} does not match a node of {dim} values "
+            "(or is smaller than 4x4)"
+        )
+    return c, h, w
+
+
+def conv_encoder(channels: int, width: int, out: int) -> nn.Sequential:
+    """``(n, C, H, W) -> (n, out)``: three convs (two stride-2), pooling to 4x4, a linear map."""
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 3, padding=1),
+        nn.SiLU(),
+        nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),
+        nn.SiLU(),
+        nn.Conv2d(2 * width, 2 * width, 4, stride=2, padding=1),
+        nn.SiLU(),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(2 * width * 16, out),
+    )
+
+
+class conv_decoder(nn.Module):  # noqa: N801 - a layer factory used like the function above
+    """``(n, d_in) -> (n, C, H, W)`` logits: a linear map to a quarter-size grid, two
+    transposed convs, a final conv, cropped to ``H x W``."""
+
+    def __init__(self, d_in: int, shape: tuple[int, int, int], width: int) -> None:
+        super().__init__()
+        c, h, w = shape
+        self.shape = shape
+        self.grid = (math.ceil(h / 4), math.ceil(w / 4))
+        self.width = width
+        self.inp = nn.Sequential(
+            nn.Linear(d_in, 128), nn.SiLU(), nn.Linear(128, 2 * width * self.grid[0] * self.grid[1])
+        )
+        self.up = nn.Sequential(
+            nn.SiLU(),
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),
+            nn.SiLU(),
+            nn.ConvTranspose2d(width, width, 4, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(width, c, 3, padding=1),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.inp(z).view(z.shape[0], 2 * self.width, *self.grid)
+        return self.up(h)[:, :, : self.shape[1], : self.shape[2]]
+
+
+class ContextEncoder(nn.Module):
+    """Flat context -> features: conv-encoded image parents, tabular parents unchanged.
+
+    ``context_shapes`` lists the parents in context order (a width or ``(C, H, W)``); context
+    columns beyond them (a district latent) pass through as tabular features.
+    """
+
+    def __init__(
+        self, context_shapes: Sequence[Any], context_dim: int, features: int = 32, width: int = 16
+    ) -> None:
+        super().__init__()
+        self.parts: list[tuple[int, tuple[int, int, int] | None]] = []
+        for s in normalise_shapes(context_shapes):
+            self.parts.append((math.prod(s), s) if isinstance(s, tuple) else (s, None))
+        rest = int(context_dim) - sum(w for w, _ in self.parts)
+        if rest < 0:
+            raise DataValidationError(
+                f"context of width {context_dim} is narrower than its parents' layout "
+                f"{list(context_shapes)}"
+            )
+        if rest:
+            self.parts.append((rest, None))
+        self.convs = nn.ModuleList(
+            conv_encoder(s[0], width, features) for _, s in self.parts if s is not None
+        )
+        self.out_dim = sum(features if s is not None else w for w, s in self.parts)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        out, start, k = [], 0, 0
+        for w, s in self.parts:
+            piece = context[:, start : start + w]
+            start += w
+            if s is not None:
+                piece = self.convs[k](piece.reshape(-1, *s))
+                k += 1
+            out.append(piece)
+        if not out:
+            return context[:, :0]
+        return torch.cat(out, dim=1)
+
+
+class ImplicitDistribution(Distribution):
+    """The law of ``mechanism.decode(noise, context)`` with ``noise ~ sample_noise``: sampling
+    only (``log_prob`` raises :class:`~deepcause.generative.NotInvertibleError`)."""
+
+    arg_constraints: dict[str, constraints.Constraint] = {}
+    has_rsample = False
+
+    def __init__(self, mechanism: Any, context: torch.Tensor) -> None:
+        self.mechanism = mechanism
+        self.context = context
+        super().__init__(
+            batch_shape=torch.Size([context.shape[0]]),
+            event_shape=torch.Size([int(mechanism.dim)]),
+            validate_args=False,
+        )
+
+    @torch.no_grad()
+    def sample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> torch.Tensor:
+        shape = torch.Size(sample_shape)
+        reps = math.prod(shape) if shape else 1
+        n = self.context.shape[0]
+        ctx = self.context.repeat(reps, 1)
+        x = self.mechanism.decode(self.mechanism.sample_noise(reps * n), ctx)
+        return x.reshape(*shape, n, int(self.mechanism.dim))
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        raise NotInvertibleError(
+            f"{type(self.mechanism).__name__} has no tractable log-density (an implicit image "
+            "model); use a tabular mechanism when you need log_prob"
+        )
