@@ -167,7 +167,7 @@ class EffectEstimator(ParameterValidationMixin, BaseEstimator):
             from .distributed import fit_dask
 
             return fit_dask(self, data, estimand, roles)
-        for attribute in ("_contrast", "engine_"):  # left by an earlier out-of-core fit
+        for attribute in ("_contrast", "_mean", "_bootstrap_index", "engine_"):  # Dask fit's
             self.__dict__.pop(attribute, None)
         self._validate_params()
         self.fitted_from_arrays_ = False

@@ -59,13 +59,6 @@ class DaskBackdoorData:
         """(controls, treated) counts before each partition (for the fold rule)."""
         return np.vstack([np.zeros((1, 2), dtype=np.int64), np.cumsum(self.counts, axis=0)[:-1]])
 
-    def take(self, index: np.ndarray) -> Any:
-        """Refused: resampling rows needs them in memory."""
-        raise DataValidationError(
-            "bootstrap resamples rows in memory; on the Dask engine use effect()'s "
-            "influence-function standard error, or compute() a sample and use the pandas path"
-        )
-
 
 def check_frame_columns(frame: Any, columns: Sequence[str], role: str) -> None:
     """Every column exists and is numeric (or boolean); categorical columns are refused."""
@@ -189,6 +182,13 @@ def prepare_backdoor(
         )
     counts = np.array([[r["arm0"][0], r["arm1"][0]] for r in results], dtype=np.int64)
     return DaskBackdoorData(
-        tuple(parts), counts, tuple(covariates), treatment, outcome, estimand, mean, scale,
+        tuple(parts),
+        counts,
+        tuple(covariates),
+        treatment,
+        outcome,
+        estimand,
+        mean,
+        scale,
         tuple(arms),
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from ...exceptions import DataValidationError
 from .._folds import fold_seed
-from .._nuisance import default_outcome_model, default_propensity_model
+from .._nuisance import LARGE_N, default_outcome_model, default_propensity_model
 from ._data import prepare_backdoor
 from ._linear import linear_spec
 from ._nuisance import fit_nuisances
@@ -24,13 +24,22 @@ __all__ = ["fit_dask", "DASK_ESTIMATORS"]
 DASK_ESTIMATORS = ("IPW", "AIPW", "TLearner", "PlugIn", "TwoStageLeastSquares")
 
 
+def _refuse_bootstrap(rng: Any) -> Any:
+    raise DataValidationError(
+        "bootstrap resamples rows in memory; on the Dask engine use effect()'s "
+        "influence-function standard error, or compute() a sample and use the pandas path"
+    )
+
+
 def _weighting(est: Any, data: Any, kind: str) -> None:
     model = est.propensity_model
     ps = linear_spec(default_propensity_model() if model is None else model, "propensity_model")
     om = None
     if kind == "aipw":
         model = est.outcome_model
-        om = linear_spec(default_outcome_model(data.n) if model is None else model, "outcome_model")
+        # the default outcome model of large tables (Ridge(alpha=1)) at every size
+        model = default_outcome_model(LARGE_N + 1) if model is None else model
+        om = linear_spec(model, "outcome_model")
     nuis = fit_nuisances(data, ps, om, est.n_folds, fold_seed(est.random_state))
     method = "AIPW"
     if kind == "ipw":
@@ -50,7 +59,10 @@ def _tlearner(est: Any, data: Any) -> None:
     specs = (linear_spec(base0, "control_model"), linear_spec(est.model, "model"))
     engine = fit_tlearner(data, specs)
     est.engine_ = engine
-    est.model0_, est.model1_ = as_sklearn(base0, engine.coef[0]), as_sklearn(est.model, engine.coef[1])
+    est.model0_, est.model1_ = (
+        as_sklearn(base0, engine.coef[0]),
+        as_sklearn(est.model, engine.coef[1]),
+    )
     est._contrast = engine.contrast
 
 
@@ -64,6 +76,7 @@ def fit_dask(est: Any, frame: Any, estimand: Any, roles: dict[str, Any]) -> Any:
         )
     est._validate_params()
     est.fitted_from_arrays_ = False
+    est._bootstrap_index = _refuse_bootstrap
     if name == "PlugIn":
         from ._other import fit_plugin
 

@@ -127,7 +127,10 @@ def fit_nuisances(
                 data.parts, _fit_pass, plan, beta, False, desc=f"Newton {iterations + 1}"
             )
         step = np.stack(
-            [newton_step(beta[k], res["score"][k], res["info"][k], propensity) for k in range(n_folds)]
+            [
+                newton_step(beta[k], res["score"][k], res["info"][k], propensity)
+                for k in range(n_folds)
+            ]
         )
         beta = beta + step
         iterations += 1

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ...graph.causal_graph import CausalGraph
 from ...exceptions import DataValidationError, EstimandNotSupportedError
+from ...graph.causal_graph import CausalGraph
 from ..iv._base import IVData, _check_against_graph, _resolve_roles
 from ..plugin import PlugInData
 from ._data import check_frame_columns
@@ -244,8 +244,17 @@ def fit_tsls(est: Any, frame: Any, estimand: Any, roles: dict[str, Any]) -> Any:
     est.overid_test_ = _overid(B, n, beta, uu, meats[0], dof) if overid else None
     means = B.G[0] / n  # one row of column means stands for the rows (the design is linear)
     row = lambda name: means[B.idx(name)][None, :]  # noqa: E731
-    data = IVData(row("Z"), row("T"), means[-1:], row("X"), tuple(znames), tuple(tnames),
-                  tuple(xnames), outcome, graph)
+    data = IVData(
+        row("Z"),
+        row("T"),
+        means[-1:],
+        row("X"),
+        tuple(znames),
+        tuple(tnames),
+        tuple(xnames),
+        outcome,
+        graph,
+    )
     est.data_ = _TableIVData(**{f: getattr(data, f) for f in data.__dataclass_fields__}, rows=n)
     est._mean = _refuse_mean
     est._warn_weak()

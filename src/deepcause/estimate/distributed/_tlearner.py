@@ -64,7 +64,9 @@ class TLearnerEngine:
             method="T-learner",
             n=self.data.n,
             estimand=self.data.estimand,
-            diagnostics=Diagnostics(notes=(_POINT_NOTE,), extra={"cate_std": spread, "engine": "dask"}),
+            diagnostics=Diagnostics(
+                notes=(_POINT_NOTE,), extra={"cate_std": spread, "engine": "dask"}
+            ),
         )
 
 
