@@ -26,7 +26,7 @@ numbers equal the pandas path's to about 1e-10.
 True
 """
 
-from ._engine import dask_scheduler, is_dask_frame
+from ._engine import dask_scheduler, is_dask_frame, read_dask_table
 from ._fit import DASK_ESTIMATORS, fit_dask
 
-__all__ = ["DASK_ESTIMATORS", "dask_scheduler", "fit_dask", "is_dask_frame"]
+__all__ = ["DASK_ESTIMATORS", "dask_scheduler", "fit_dask", "is_dask_frame", "read_dask_table"]

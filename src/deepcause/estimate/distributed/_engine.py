@@ -31,6 +31,7 @@ __all__ = [
     "partitions_of",
     "run_pass",
     "reduce_results",
+    "read_dask_table",
 ]
 
 
@@ -168,3 +169,28 @@ def run_pass(
             future.release()
     # reduced in partition order, so that the sums do not depend on the completion order
     return reduce_results(results) if reduce else results
+
+
+def read_dask_table(path: str, sep: str | None = None) -> Any:
+    """A Dask DataFrame from Parquet (``.parquet`` files, a directory or a glob) or CSV files.
+
+    >>> read_dask_table("no/such/*.csv")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: no file matches 'no/such/*.csv'; give a Parquet or CSV file, directory or glob
+    """
+    import glob
+    import os
+
+    matches = sorted(glob.glob(path)) or ([path] if os.path.exists(path) else [])
+    if not matches:
+        raise DataValidationError(
+            f"no file matches {path!r}; give a Parquet or CSV file, directory or glob"
+        )
+    require_dask()
+    import dask.dataframe as dd
+
+    first = matches[0]
+    if os.path.isdir(first) or first.endswith((".parquet", ".pq")):
+        return dd.read_parquet(matches if len(matches) > 1 else first)
+    return dd.read_csv(matches, sep=sep or ",")
