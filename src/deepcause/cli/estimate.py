@@ -13,6 +13,7 @@ estimated, 1 bad input (missing column, bad graph, unsupported population, ...),
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import warnings
@@ -34,6 +35,7 @@ examples:
   deepcause estimate lalonde.csv -t treat -o re78 --method matching --population treated --json
   deepcause estimate data.csv -f model.txt -t T -o Y --method ipw --bootstrap 500
   deepcause estimate card.csv -t educ -o lwage --method 2sls -z nearc4 --covariate exper
+  deepcause estimate "data/*.parquet" -t T -o Y --engine dask --scheduler tcp://host:8786
 
 Without --graph/--graph-file every other column is taken as a confounder of T and Y.
 Methods: see --list-methods. Warnings (e.g. limited overlap) are printed to stderr.
@@ -88,9 +90,15 @@ def _cmd(args: argparse.Namespace) -> int:
         raise DataValidationError("deepcause estimate needs DATA, --treatment and --outcome")
     if args.treatment == args.outcome:
         raise DataValidationError("--treatment and --outcome name the same column")
-    data = read_table(args.data, sep=args.sep, encoding=args.encoding)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, contextlib.ExitStack() as stack:
         warnings.simplefilter("always")
+        if args.engine == "dask":  # out of core: the table is read partition by partition
+            from ..estimate.distributed import dask_scheduler, read_dask_table
+
+            data = read_dask_table(args.data, sep=args.sep)
+            stack.enter_context(dask_scheduler(args.scheduler))
+        else:
+            data = read_table(args.data, sep=args.sep, encoding=args.encoding)
         result = _estimate(args, data)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
@@ -157,6 +165,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_estimate_arguments(p)
+    p.add_argument(
+        "--engine",
+        choices=["pandas", "dask"],
+        default="pandas",
+        help="pandas (in memory, default) or dask (out of core: Parquet/CSV files or a glob; "
+        "IPW, AIPW, T-learner, PlugIn, 2SLS with linear/logistic models)",
+    )
+    p.add_argument(
+        "--scheduler", help="address of a dask.distributed scheduler (with --engine dask)"
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", dest="format", action="store_const", const="json", help="print JSON")
     out.add_argument(

@@ -169,6 +169,12 @@ class EffectEstimator(ParameterValidationMixin, BaseEstimator):
                 f"{name}.fit does not take {', '.join(r + '=' for r in unknown)}; its roles are "
                 f"{', '.join(r + '=' for r in self._roles)}"
             )
+        if type(data).__module__.startswith("dask"):  # a Dask DataFrame: out of core
+            from .distributed import fit_dask
+
+            return fit_dask(self, data, estimand, roles)
+        for attribute in ("_contrast", "_mean", "_bootstrap_index", "engine_"):  # Dask fit's
+            self.__dict__.pop(attribute, None)
         self._validate_params()
         self.fitted_from_arrays_ = False
         self.data_ = self._prepare(data, estimand, **roles)

@@ -31,6 +31,7 @@ from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegr
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from ..exceptions import DataValidationError
+from ._folds import assign_folds, fold_seed
 
 __all__ = [
     "default_propensity_model",
@@ -120,22 +121,21 @@ def standardize(X: np.ndarray) -> np.ndarray:
 
 
 def make_folds(t: np.ndarray, n_folds: int, random_state: Any = None) -> np.ndarray:
-    """Fold id (0..n_folds-1) per unit, stratified by treatment arm, shuffled by the seed."""
+    """Fold id (0..n_folds-1) per unit, stratified by treatment arm, shuffled by the seed.
+
+    The rule is :func:`deepcause.estimate._folds.assign_folds` (the same on the Dask path).
+    """
     if not isinstance(n_folds, int | np.integer) or n_folds < 1:
         raise DataValidationError(f"n_folds must be a positive integer, got {n_folds!r}")
-    rng = np.random.default_rng(random_state)
-    folds = np.empty(len(t), dtype=np.int32)
-    offset = 0
     for arm in (0, 1):
-        idx = np.flatnonzero(t == arm)
-        if n_folds > 1 and idx.size < n_folds:
+        size = int(np.sum(t == arm))
+        if n_folds > 1 and size < n_folds:
             raise DataValidationError(
-                f"treatment group {arm} has {idx.size} units, fewer than n_folds={n_folds}; "
+                f"treatment group {arm} has {size} units, fewer than n_folds={n_folds}; "
                 "lower n_folds"
             )
-        folds[rng.permutation(idx)] = (np.arange(idx.size) + offset) % n_folds
-        offset += idx.size
-    return folds
+    # the rule shared with the Dask path (deepcause.estimate._folds)
+    return assign_folds(t, n_folds, fold_seed(random_state))
 
 
 def _fold_pairs(folds: np.ndarray, n_folds: int):

@@ -35,6 +35,8 @@ __all__ = ["estimate_effect", "default_method"]
 
 
 def _is_binary(series: pd.Series) -> bool:
+    if hasattr(series, "compute"):  # a Dask column: its distinct values, reduced
+        series = series.map_partitions(pd.Series.drop_duplicates).compute()
     values = set(pd.unique(series.dropna()).tolist())
     return len(values) <= 2 and values <= {0, 1}
 
@@ -94,6 +96,7 @@ def estimate_effect(
     bootstrap: int = 0,
     random_state: Any = 0,
     extra_columns: str = "ignore",
+    scheduler: Any = None,
 ) -> EffectEstimate:
     """Identify the effect of ``treatment`` on ``outcome`` in ``graph`` and estimate it.
 
@@ -120,6 +123,11 @@ def estimate_effect(
         Seed of the estimator (when it has one) and of the bootstrap.
     extra_columns : {"ignore", "error"}, default "ignore"
         What to do with data columns that are not graph nodes.
+    scheduler : str or distributed.Client, optional
+        For a ``dask.dataframe.DataFrame`` (the out-of-core engine,
+        :mod:`deepcause.estimate.distributed`): the address of a ``dask.distributed``
+        scheduler (``"tcp://host:8786"``) or a client; default the current client, or Dask's
+        local scheduler.
 
     Returns
     -------
@@ -136,7 +144,30 @@ def estimate_effect(
     >>> res.method, round(res.value, 4)
     ('PlugIn', 0.0537)
     """
+    options = dict(
+        treatment_value=treatment_value,
+        control_value=control_value,
+        params=params,
+        bootstrap=bootstrap,
+        random_state=random_state,
+        extra_columns=extra_columns,
+    )
+    if type(data).__module__.startswith("dask"):  # out of core, on the given scheduler
+        from .distributed import dask_scheduler
+
+        with dask_scheduler(scheduler):
+            return _estimate(data, graph, treatment, outcome, method, population, options)
     data = require_dataframe(data)
+    return _estimate(data, graph, treatment, outcome, method, population, options)
+
+
+def _estimate(
+    data: Any, graph: Any, treatment: str, outcome: str, method: Any, population: str, options: dict
+) -> EffectEstimate:
+    """The body of :func:`estimate_effect` (``options``: its keyword arguments)."""
+    treatment_value, control_value = options["treatment_value"], options["control_value"]
+    params, bootstrap = options["params"], options["bootstrap"]
+    random_state, extra_columns = options["random_state"], options["extra_columns"]
     g = graph if isinstance(graph, CausalGraph) else CausalGraph(graph)
     ignored = _check_graph_columns(g, data, extra_columns)
     if is_iv_method(method):  # IV needs no back-door identification
