@@ -1,7 +1,8 @@
 """Node mechanisms: conditional distributions of one node given its parents.
 
 ``MECHANISMS`` maps the short names used by :class:`~deepcause.generative.CausalGenerativeModel`
-and the CLI (``"additive"``, ``"flow"``, ``"diffusion"``, ``"categorical"``) to classes; saved
+and the CLI (``"additive"``, ``"location_scale"``, ``"flow"``, ``"log"``, ``"diffusion"``,
+``"categorical"``) to classes; saved
 models are rebuilt from this table only, so loading never executes stored code.
 """
 
@@ -11,7 +12,8 @@ from .additive import AdditiveNoiseMechanism
 from .base import Mechanism, NotInvertibleError
 from .categorical import CategoricalMechanism
 from .diffusion import DiffusionMechanism
-from .flow import FlowMechanism
+from .flow import FlowMechanism, LocationScaleMechanism
+from .transformed import LogMechanism
 
 __all__ = [
     "MECHANISMS",
@@ -19,6 +21,8 @@ __all__ = [
     "CategoricalMechanism",
     "DiffusionMechanism",
     "FlowMechanism",
+    "LocationScaleMechanism",
+    "LogMechanism",
     "Mechanism",
     "NotInvertibleError",
     "make_mechanism",
@@ -27,7 +31,9 @@ __all__ = [
 
 MECHANISMS: dict[str, type[Mechanism]] = {
     "additive": AdditiveNoiseMechanism,
+    "location_scale": LocationScaleMechanism,
     "flow": FlowMechanism,
+    "log": LogMechanism,
     "diffusion": DiffusionMechanism,
     "categorical": CategoricalMechanism,
 }
