@@ -13,7 +13,8 @@ score is the log-density of data the weights never saw) in the same units:
   significantly; the node is reported under the name of the model it kept.
 
 The simplest candidate (in the order above) whose held-out log-likelihood is not significantly
-below the best one (paired z-statistic over the held-out rows below ``Z_THRESHOLD``) wins: a
+below the best one (paired z-statistic of the per-row differences, winsorised at their 2.5% and
+97.5% quantiles so that a few outlying rows cannot mask a clear gap, below ``Z_THRESHOLD``) wins: a
 more flexible mechanism adds estimation error to every counterfactual, so it must earn its
 place. Every candidate is invertible, so abduction stays exact whatever is chosen. Root nodes
 keep the additive mechanism (its empirical noise reproduces their marginal exactly and they are
@@ -186,6 +187,10 @@ def _simplest_not_worse(scores: dict[str, torch.Tensor]) -> str:
         if not math.isfinite(means[name]):
             continue
         gap = scores[best] - ll
+        lo, hi = torch.quantile(
+            gap, torch.tensor([0.025, 0.975], dtype=gap.dtype, device=gap.device)
+        )
+        gap = gap.clamp(float(lo), float(hi))  # a few outlying rows must not hide a clear gap
         z = float(gap.mean()) / max(float(gap.std()) / math.sqrt(gap.shape[0]), 1e-12)
         if z < Z_THRESHOLD:
             return name
