@@ -15,6 +15,8 @@ from .mechanisms import (
     CategoricalMechanism,
     DiffusionMechanism,
     FlowMechanism,
+    LocationScaleMechanism,
+    LogMechanism,
     Mechanism,
     NotInvertibleError,
 )
@@ -31,6 +33,8 @@ __all__ = [
     "IDGenSampler",
     "JointDistrictStrategy",
     "LatentConfoundingError",
+    "LocationScaleMechanism",
+    "LogMechanism",
     "Mechanism",
     "NotInvertibleError",
     "load_mechanism",

@@ -56,6 +56,12 @@ class LogMechanism(Mechanism):
     ``base``: ``"additive"`` (default), ``"location_scale"`` or ``"flow"``; ``offset``: the
     lower bound of the node (``None``: 0, or the node's zero when a model sets it); training
     hyper-parameters go to the base mechanism.
+
+    Examples
+    --------
+    >>> m = LogMechanism(dim=1, context_dim=1, base="location_scale", offset=-1.0)
+    >>> m.inner.name, m.get_config()["hyperparameters"]["base"]
+    ('location_scale', 'location_scale')
     """
 
     name = "log"
