@@ -16,6 +16,8 @@ from .mechanisms import (
     CategoricalMechanism,
     DiffusionMechanism,
     FlowMechanism,
+    LocationScaleMechanism,
+    LogMechanism,
     Mechanism,
     NotInvertibleError,
 )
@@ -33,6 +35,8 @@ __all__ = [
     "IDGenSampler",
     "JointDistrictStrategy",
     "LatentConfoundingError",
+    "LocationScaleMechanism",
+    "LogMechanism",
     "Mechanism",
     "NotInvertibleError",
     "load_mechanism",

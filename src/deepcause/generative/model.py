@@ -7,11 +7,12 @@ abducts each unit's noise, acts and predicts; ``log_prob(df)`` sums the nodes' l
 
 Choosing mechanisms (``mechanisms=``): ``"auto"`` gives :class:`CategoricalMechanism` to
 discrete columns (bool, category, strings, integers with at most 20 levels, floats with two
-values) and :class:`AdditiveNoiseMechanism` with empirical residual noise to continuous ones.
-That default won our tests: it trains fastest, recovers interventional means and unit-level
-counterfactuals of additive-noise SCMs best, and captures non-Gaussian noise exactly; pass
-``"flow"`` (conditional spline flow) for non-additive or heteroscedastic mechanisms, or
-``"diffusion"``. A single name applies to every continuous node; a dict
+values) and chooses each continuous node's mechanism by held-out likelihood among additive noise,
+additive noise on ``log x`` (positive nodes: multiplicative noise), location-scale and
+conditional flow (:mod:`deepcause.generative.selection`; the choice is reported in
+``mechanism_choice_``); every candidate is invertible, so counterfactual abduction stays exact.
+Pass a name (``"additive"``, ``"location_scale"``, ``"flow"``, ``"log"``, ``"diffusion"``) to
+skip the selection. A single name applies to every continuous node; a dict
 ``{node: name | Mechanism}`` sets nodes one by one (the rest stay ``"auto"``).
 
 Vector nodes: ``node_columns={"img": ["img_0", ..., "img_15"]}`` makes several columns one node;
@@ -56,7 +57,7 @@ from sklearn.base import BaseEstimator
 
 from .._parameters import Interval, ParameterValidationMixin, StrOptions
 from .._progress import Verbose
-from .._torch import RANDOM_STATE, resolve_device, seed_from, seeded
+from .._torch import RANDOM_STATE, resolve_device, seed_from
 from .._validation import check_finite, require_columns
 from ..exceptions import (
     DataValidationError,
@@ -91,6 +92,7 @@ from .mechanisms import (
     Mechanism,
     make_mechanism,
 )
+from .selection import AutoMechanism, fit_node
 
 __all__ = ["CausalGenerativeModel", "load_model", "DEFAULT_CONTINUOUS"]
 
@@ -183,16 +185,16 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
         self.districts_ = self._make_districts(graph)
         latent_nodes = {v for s in self.districts_ for v in s.district}
         self.mechanisms_: dict[str, Mechanism] = {}
+        self.mechanism_choice_: dict[str, dict[str, Any]] = {}
         for v in self.order_:
             if v in latent_nodes:
                 continue
-            spec, mech = self.specs_[v], mechs[v]
-            ctx = self.context(v, data_t)
-            with seeded(seeds[v] % (2**62)):
-                mech.build(spec.dim, ctx.shape[1], len(spec.levels) if spec.discrete else None)
-            mech.to(self.device_)
-            mech.fit(data_t[v], ctx, random_state=seeds[v], verbose=self.verbose, desc=v)
-            self.mechanisms_[v] = mech
+            self.mechanisms_[v], choice = fit_node(
+                mechs[v], self.specs_[v], data_t[v], self.context(v, data_t), seeds[v],
+                device=self.device_, verbose=self.verbose, desc=v,
+            )  # fmt: skip
+            if choice is not None:
+                self.mechanism_choice_[v] = choice
         for i, strategy in enumerate(self.districts_):
             strategy.to(self.device_)
             strategy.fit(self, data_t, random_state=(seeds[strategy.district[0]] + i) % (2**63 - 1))
@@ -256,7 +258,7 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
 
     def _resolve_mechanism(
         self, node: str, df: pd.DataFrame, cols: list[str], images: Mapping[str, Any]
-    ) -> Mechanism:
+    ) -> Mechanism | AutoMechanism:
         spec = self.mechanisms
         overrides = {} if self.max_epochs is None else {"max_epochs": int(self.max_epochs)}
         if isinstance(spec, Mapping):
@@ -281,7 +283,11 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
             spec = "auto"
         if len(cols) == 1 and is_discrete_column(df[cols[0]]):
             return CategoricalMechanism(**overrides)
-        name = DEFAULT_CONTINUOUS if spec == "auto" else spec
+        if spec == "auto":
+            if any(p in images for p in self.graph_.parents(node)):
+                return make_mechanism(DEFAULT_CONTINUOUS, **overrides)
+            return AutoMechanism(**overrides)
+        name = spec
         if name == "categorical":
             raise DataValidationError(
                 f"node {node!r} is continuous (columns {cols}); the categorical mechanism only "
@@ -289,7 +295,7 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
             )
         return make_mechanism(name, **overrides)
 
-    def _adapt_to_images(self, node: str, mech: Mechanism) -> Mechanism:
+    def _adapt_to_images(self, node: str, mech: Mechanism | AutoMechanism) -> Any:
         """Tell image mechanisms their shapes; put a conv encoder in front of tabular
         mechanisms with image parents."""
         shapes = [self.specs_[p].context_shape for p in self.parents_[node]]

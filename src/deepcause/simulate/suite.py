@@ -10,7 +10,9 @@ of :attr:`SimulatorCase.graph`.
 Graphs: ``chain``, ``fork``, ``collider``, ``diamond`` and a 10-node ``ladder``, each with three
 mechanism families: ``linear`` (linear-Gaussian), ``nonlinear`` (nonlinear additive, non-Gaussian
 noise) and ``heteroscedastic`` (non-additive: the noise scale depends on the parents); plus
-``binary`` (0/1 nodes), ``vector`` (a 16-dimensional mediator) and the latent-confounder graphs
+``binary`` (0/1 nodes), ``vector`` (a 16-dimensional mediator), ``mediator_multiplicative``
+(positive nodes with multiplicative noise ``f(pa) * exp(u)``), ``mediator_location_scale``
+(parent-dependent scale, skewed noise) and the latent-confounder graphs
 ``frontdoor`` (W -> X -> M -> Y, W -> Y, X <-> Y), ``napkin`` (W1 -> W2 -> X -> Y, W1 <-> X,
 W1 <-> Y) and ``bow_mediator`` (X -> M -> Y, X <-> Y), where ``P(Y | do(X))`` is identifiable,
 and ``bow`` (X -> Y, X <-> Y), where it is not.
@@ -242,6 +244,43 @@ def _vector() -> SimulatorCase:
     return SimulatorCase("vector_mediator", "vector", SCM(nodes), "X", "Y", (-1.0, 1.0))
 
 
+def _noise_scale_cases() -> list[SimulatorCase]:
+    """Mediator graphs X -> M -> Y, X -> Y whose noise is not additive (both invertible).
+
+    ``multiplicative``: positive nodes ``M = f(X) exp(u)``, ``Y = g(X, M) exp(u)``;
+    ``location_scale``: ``M`` and ``Y`` have a parent-dependent scale and skewed noise.
+    """
+
+    def m_mult(pa: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+        x = pa["X"]
+        return np.exp(0.6 * x + 0.3 * np.sin(2 * x)) * np.exp(u)
+
+    def y_mult(pa: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+        return (0.5 + pa["M"] ** 0.7 + 0.5 * _sigmoid(2 * pa["X"])) * np.exp(u)
+
+    def m_scale(pa: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+        x = pa["X"]
+        return np.sin(x) + 0.5 * x + (0.2 + 0.6 * _sigmoid(2 * x)) * u
+
+    def y_scale(pa: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+        m, x = pa["M"], pa["X"]
+        return 0.8 * m + np.tanh(x) + np.sqrt(0.05 + 0.3 * m**2) * u
+
+    mult = [Node("M", ("X",), m_mult, gaussian(0.4)), Node("Y", ("X", "M"), y_mult, laplace(0.3))]
+    scale = [Node("M", ("X",), m_scale, gumbel(0.6)), Node("Y", ("M", "X"), y_scale, laplace(0.5))]
+    return [
+        SimulatorCase(
+            f"mediator_{family}",
+            family,
+            SCM([Node("X", noise=gaussian(1.0)), *nodes]),
+            "X",
+            "Y",
+            (-1.0, 1.0),
+        )
+        for family, nodes in (("multiplicative", mult), ("location_scale", scale))
+    ]
+
+
 def _latent(name: str) -> SimulatorCase:
     """Graphs with a hidden confounder ``U`` (a latent node of the simulator)."""
     if name == "frontdoor":
@@ -315,6 +354,7 @@ def simulator_suite(families: Iterable[str] | None = None) -> list[SimulatorCase
     cases = [_structured(g, f) for f in FAMILIES for g in GRAPHS]
     cases += [_structured(g, "binary") for g in ("chain", "diamond")]
     cases.append(_vector())
+    cases += _noise_scale_cases()
     cases += [_latent(name) for name in LATENT_CASES]
     if families is None:
         return cases

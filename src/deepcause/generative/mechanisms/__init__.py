@@ -1,10 +1,11 @@
 """Node mechanisms: conditional distributions of one node given its parents.
 
 ``MECHANISMS`` maps the short names used by :class:`~deepcause.generative.CausalGenerativeModel`
-and the CLI (``"additive"``, ``"flow"``, ``"diffusion"``, ``"categorical"``; for image nodes
-``"image_vae"``, ``"image_diffusion"``; ``"image_parents"`` wraps a tabular mechanism whose
-node has image parents) to classes; saved models are rebuilt from this table only, so loading
-never executes stored code. ``IMAGE_MECHANISMS`` names the mechanisms of image nodes.
+and the CLI (``"additive"``, ``"location_scale"``, ``"flow"``, ``"log"``, ``"diffusion"``,
+``"categorical"``; for image nodes ``"image_vae"``, ``"image_diffusion"``; ``"image_parents"``
+wraps a tabular mechanism whose node has image parents) to classes; saved models are rebuilt
+from this table only, so loading never executes stored code. ``IMAGE_MECHANISMS`` names the
+mechanisms of image nodes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from .additive import AdditiveNoiseMechanism
 from .base import Mechanism, NotInvertibleError
 from .categorical import CategoricalMechanism
 from .diffusion import DiffusionMechanism
-from .flow import FlowMechanism
+from .flow import FlowMechanism, LocationScaleMechanism
+from .transformed import LogMechanism
 
 __all__ = [
     "IMAGE_MECHANISMS",
@@ -25,6 +27,8 @@ __all__ = [
     "CategoricalMechanism",
     "DiffusionMechanism",
     "FlowMechanism",
+    "LocationScaleMechanism",
+    "LogMechanism",
     "Mechanism",
     "NotInvertibleError",
     "make_mechanism",
@@ -33,7 +37,9 @@ __all__ = [
 
 MECHANISMS: dict[str, type[Mechanism]] = {
     "additive": AdditiveNoiseMechanism,
+    "location_scale": LocationScaleMechanism,
     "flow": FlowMechanism,
+    "log": LogMechanism,
     "diffusion": DiffusionMechanism,
     "categorical": CategoricalMechanism,
 }

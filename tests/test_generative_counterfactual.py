@@ -1,0 +1,121 @@
+"""Unit-level counterfactuals of ``mechanisms="auto"`` against exact simulator truth.
+
+Truth: the suite's SCMs propagated with each unit's own noise under the intervention; the model
+sees only observational data. ``auto`` picks each node's mechanism by held-out likelihood.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepcause.exceptions import DataValidationError
+from deepcause.generative import CausalGenerativeModel, load_model
+from deepcause.generative.mechanisms import LocationScaleMechanism, LogMechanism
+from deepcause.metrics import counterfactual_rmse, mmd_rbf
+from deepcause.simulate.suite import get_case, simulator_suite
+from deepcause.testing.mechanisms import check_mechanism
+
+N_TRAIN, N_CF = 3000, 500
+_MISSES = {  # measured with auto (benchmarks/results/bench_generative.md): not yet below 0.1
+    "ladder_nonlinear": "0.112 s.d. (flow 0.093)",
+    "ladder_heteroscedastic": "0.144 s.d. (flow 0.078): the selection keeps a worse node model",
+}
+INVERTIBLE = [
+    pytest.param(c, marks=pytest.mark.xfail(reason=_MISSES[c.name], strict=False))
+    if c.name in _MISSES
+    else c
+    for c in simulator_suite()
+    if c.invertible and not c.has_latent
+]
+
+
+def _cf_rmse(case, mechanisms="auto", n_train=N_TRAIN, **kw):  # noqa: ANN001, ANN003
+    """(model, mean counterfactual RMSE / sd of the outcome over the case's do values)."""
+    df = case.sample(n_train, random_state=0)
+    model = CausalGenerativeModel(
+        case.graph, mechanisms=mechanisms, node_columns=case.node_columns, random_state=0, **kw
+    ).fit(df)
+    noise = case.scm.sample_noise(N_CF, random_state=5)
+    factual = case.scm.to_frame(case.scm.propagate(noise))
+    ycols = case.outcome_columns()
+    sd = float(np.linalg.norm(df[ycols].std().to_numpy()))
+    errs = []
+    for v in case.do_values:
+        truth = case.scm.to_frame(case.scm.propagate(noise, {case.treatment: v}))
+        cf = model.counterfactual(factual, do={case.treatment: v}, random_state=0)
+        errs.append(counterfactual_rmse(cf[ycols].to_numpy(), truth[ycols].to_numpy(), scale=sd))
+    return model, float(np.mean(errs))
+
+
+def test_multiplicative_noise_is_fitted_on_the_log_scale_and_counterfactuals_are_exact():
+    case = get_case("mediator_multiplicative")
+    model, rmse = _cf_rmse(case, max_epochs=60)
+    choice = model.mechanism_choice_
+    assert choice["M"]["mechanism"] == choice["Y"]["mechanism"] == "log", choice
+    assert choice["X"]["reason"] == "root node"
+    ll = choice["Y"]["val_log_lik"]
+    assert {"additive", "log", "location_scale"} <= set(ll) and ll["log"] > ll["additive"]
+    _, rmse_additive = _cf_rmse(case, "additive", max_epochs=60)
+    assert rmse < 0.1 < rmse_additive / 2, (rmse, rmse_additive)
+
+
+def test_heteroscedastic_noise_gets_a_location_scale_mechanism():
+    case = get_case("mediator_location_scale")
+    model, rmse = _cf_rmse(case, max_epochs=60)
+    for node in ("M", "Y"):
+        assert model.mechanism_choice_[node]["mechanism"] in ("location_scale", "flow"), node
+    _, rmse_additive = _cf_rmse(case, "additive", max_epochs=60)
+    assert rmse < 0.1 < rmse_additive, (rmse, rmse_additive)
+
+
+@pytest.mark.slow  # about 20 s
+def test_auto_reports_every_choice_and_interventions_stay_right():
+    case = get_case("chain_nonlinear")
+    model, rmse = _cf_rmse(case, max_epochs=60)
+    assert rmse < 0.1
+    for node in ("B", "C"):
+        report = model.mechanism_choice_[node]
+        kind = {"location_scale": "flow"}.get(report["mechanism"], report["mechanism"])
+        assert model.mechanisms_[node].name == kind  # a flow that kept no conditional part
+        assert report["mechanism"] in report["val_log_lik"] and report["n_val"] > 0
+    truth = case.truth(2000, 1.0, random_state=1)["C"].to_numpy()
+    s = model.sample(2000, do={"A": 1.0}, random_state=2)["C"].to_numpy()
+    assert mmd_rbf(s, truth) < 0.01
+
+
+def test_log_and_location_scale_mechanisms_are_exactly_invertible():
+    for mech in (LogMechanism(offset=-10.0, max_epochs=5), LocationScaleMechanism(max_epochs=5)):
+        check_mechanism(mech)
+    for base in ("additive", "location_scale", "flow"):
+        pa = torch.randn(400, 1)
+        x = torch.exp(0.5 * pa + 0.3 * torch.randn(400, 1))
+        m = LogMechanism(base=base, max_epochs=10).fit(x, pa, random_state=0)
+        with torch.no_grad():
+            back = m.decode(m.encode(x, pa), pa)
+        assert float((back - x).abs().max()) < 1e-3, base
+        lp = m.log_prob(x[:5], pa[:5])
+        torch.testing.assert_close(m(pa[:5]).log_prob(x[:5]), lp)  # the Jacobian is in both
+    with pytest.raises(DataValidationError, match="above its offset"):
+        m.encode(-x[:3], pa[:3])
+
+
+def test_a_log_node_by_name_saves_and_loads(tmp_path):
+    case = get_case("mediator_multiplicative")
+    df = case.sample(400, random_state=0)
+    model = CausalGenerativeModel(
+        case.graph, mechanisms={"Y": "log"}, max_epochs=5, random_state=0
+    ).fit(df)
+    assert model.mechanisms_["Y"].name == "log" and model.mechanisms_["Y"].offset < 0
+    again = load_model(model.save(tmp_path / "m"))
+    a = model.counterfactual(df.head(20), do={"X": 0.5})
+    np.testing.assert_allclose(a, again.counterfactual(df.head(20), do={"X": 0.5}), rtol=1e-6)
+    assert (a["Y"] > 0).all()
+
+
+@pytest.mark.slow  # about 10 minutes on one core: every invertible case of the suite
+@pytest.mark.parametrize("case", INVERTIBLE, ids=lambda c: getattr(c, "name", str(c)))
+def test_auto_counterfactuals_are_unit_accurate_on_every_invertible_case(case):
+    model, rmse = _cf_rmse(case, n_train=5000)
+    assert rmse < 0.1, (case.name, rmse, model.mechanism_choice_)
