@@ -86,18 +86,12 @@ from .districts import (
 )
 from .io import read_model, save_model
 from .mechanisms import (
-    IMAGE_MECHANISMS,
-    CategoricalMechanism,
     ImageParentMechanism,
     Mechanism,
-    make_mechanism,
 )
-from .selection import AutoMechanism, fit_node
+from .selection import DEFAULT_CONTINUOUS, AutoMechanism, fit_node, resolve_mechanism
 
 __all__ = ["CausalGenerativeModel", "load_model", "DEFAULT_CONTINUOUS"]
-
-DEFAULT_CONTINUOUS = "additive"
-DEFAULT_IMAGE = "image_vae"
 
 
 class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
@@ -259,41 +253,16 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
     def _resolve_mechanism(
         self, node: str, df: pd.DataFrame, cols: list[str], images: Mapping[str, Any]
     ) -> Mechanism | AutoMechanism:
-        spec = self.mechanisms
-        overrides = {} if self.max_epochs is None else {"max_epochs": int(self.max_epochs)}
-        if isinstance(spec, Mapping):
-            unknown = [v for v in spec if v not in self.graph_]
+        if isinstance(self.mechanisms, Mapping):
+            unknown = [v for v in self.mechanisms if v not in self.graph_]
             if unknown:
                 self.graph_.check_nodes(unknown, role="mechanisms key")
-            if node in spec:
-                mech = make_mechanism(spec[node], **overrides)
-                if (node in images) != bool(getattr(mech, "image_node", False)):
-                    kind = "an image" if node in images else "a tabular"
-                    raise DataValidationError(
-                        f"node {node!r} is {kind} node but mechanism {mech.name!r} models "
-                        f"{'tabular' if node in images else 'image'} nodes; image nodes take "
-                        f"{sorted(IMAGE_MECHANISMS)}"
-                    )
-                return mech
-            spec = "auto"
-        if node in images:
-            name = spec if spec in IMAGE_MECHANISMS else DEFAULT_IMAGE
-            return make_mechanism(name, **overrides)
-        if spec in IMAGE_MECHANISMS:
-            spec = "auto"
-        if len(cols) == 1 and is_discrete_column(df[cols[0]]):
-            return CategoricalMechanism(**overrides)
-        if spec == "auto":
-            if any(p in images for p in self.graph_.parents(node)):
-                return make_mechanism(DEFAULT_CONTINUOUS, **overrides)
-            return AutoMechanism(**overrides)
-        name = spec
-        if name == "categorical":
-            raise DataValidationError(
-                f"node {node!r} is continuous (columns {cols}); the categorical mechanism only "
-                "models discrete nodes — give it per node: mechanisms={'node': 'categorical'}"
-            )
-        return make_mechanism(name, **overrides)
+        discrete = node not in images and len(cols) == 1 and is_discrete_column(df[cols[0]])
+        image_parent = any(p in images for p in self.graph_.parents(node))
+        return resolve_mechanism(
+            self.mechanisms, node, cols, self.max_epochs,
+            image=node in images, discrete=discrete, image_parent=image_parent,
+        )  # fmt: skip
 
     def _adapt_to_images(self, node: str, mech: Mechanism | AutoMechanism) -> Any:
         """Tell image mechanisms their shapes; put a conv encoder in front of tabular

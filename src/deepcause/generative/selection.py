@@ -36,12 +36,25 @@ The choice is reported per node in ``model.mechanism_choice_``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from .._torch import seed_from, seeded, torch
+from ..exceptions import DataValidationError
 from ._encoding import NodeSpec
 from ._training import validation_split
-from .mechanisms import AdditiveNoiseMechanism, FlowMechanism, LogMechanism, Mechanism
+from .mechanisms import (
+    IMAGE_MECHANISMS,
+    AdditiveNoiseMechanism,
+    CategoricalMechanism,
+    FlowMechanism,
+    LogMechanism,
+    Mechanism,
+    make_mechanism,
+)
+
+DEFAULT_CONTINUOUS = "additive"
+DEFAULT_IMAGE = "image_vae"
 
 __all__ = ["AutoMechanism", "fit_node", "select_mechanism", "Z_THRESHOLD"]
 
@@ -207,3 +220,59 @@ def _simplest_not_worse(scores: dict[str, torch.Tensor]) -> str:
         if z < Z_THRESHOLD:
             return name
     return best
+
+
+def resolve_mechanism(
+    spec: Any,
+    node: str,
+    cols: list[str],
+    max_epochs: int | None,
+    *,
+    image: bool,
+    discrete: bool,
+    image_parent: bool,
+) -> Mechanism | AutoMechanism:
+    """The (untrained) mechanism of ``node`` named by the model's ``mechanisms`` argument.
+
+    A per-node mapping names a mechanism (checked against the node's kind); otherwise image
+    nodes get ``image_vae`` (or the image mechanism named), discrete nodes the categorical one,
+    and continuous nodes the named one or, for ``"auto"``, an :class:`AutoMechanism` placeholder
+    that :func:`fit_node` resolves by held-out likelihood (nodes with image parents get the
+    additive head behind the conv encoder).
+
+    >>> type(resolve_mechanism("auto", "Y", ["Y"], 5, image=False, discrete=False,
+    ...                        image_parent=False)).__name__
+    'AutoMechanism'
+    >>> resolve_mechanism({"Y": "flow"}, "Y", ["Y"], 5, image=False, discrete=False,
+    ...                   image_parent=False).name
+    'flow'
+    """
+    overrides = {} if max_epochs is None else {"max_epochs": int(max_epochs)}
+    if isinstance(spec, Mapping):
+        if node in spec:
+            mech = make_mechanism(spec[node], **overrides)
+            if image != bool(getattr(mech, "image_node", False)):
+                kind = "an image" if image else "a tabular"
+                raise DataValidationError(
+                    f"node {node!r} is {kind} node but mechanism {mech.name!r} models "
+                    f"{'tabular' if image else 'image'} nodes; image nodes take "
+                    f"{sorted(IMAGE_MECHANISMS)}"
+                )
+            return mech
+        spec = "auto"
+    if image:
+        return make_mechanism(spec if spec in IMAGE_MECHANISMS else DEFAULT_IMAGE, **overrides)
+    if spec in IMAGE_MECHANISMS:
+        spec = "auto"
+    if discrete:
+        return CategoricalMechanism(**overrides)
+    if spec == "auto":
+        if image_parent:
+            return make_mechanism(DEFAULT_CONTINUOUS, **overrides)
+        return AutoMechanism(**overrides)
+    if spec == "categorical":
+        raise DataValidationError(
+            f"node {node!r} is continuous (columns {cols}); the categorical mechanism only "
+            "models discrete nodes — give it per node: mechanisms={'node': 'categorical'}"
+        )
+    return make_mechanism(spec, **overrides)
