@@ -232,8 +232,9 @@ class MediationAnalysis(EffectEstimator):
     >>> df = scm.sample(2000, random_state=1)
     >>> est = MediationAnalysis(outcome_model=LinearRegression(), n_folds=2).fit(
     ...     df, treatment="X", mediators=["M"], outcome="Y", covariates=["W"])
-    >>> [round(e.value, 1) for e in (est.natural_direct_effect(), est.natural_indirect_effect())]
-    [1.0, 1.0]
+    >>> nde, nie = est.natural_direct_effect(), est.natural_indirect_effect()
+    >>> bool(abs(nde.value - 1) < 0.2 and abs(nie.value - 1) < 0.2)  # truth: NDE 1, NIE 1
+    True
     """
 
     _roles: ClassVar[tuple[str, ...]] = ("treatment", "outcome", "covariates", "mediators")

@@ -75,6 +75,11 @@ class _GaussianCritic(torch.nn.Module):
 class CBIV(BaseIVEstimator):
     """CB-IV: treatment regression + confounder-balanced outcome regression (module docs).
 
+    Interval caveat: CB-IV reports no interval of its own and its bootstrap interval covers only
+    the refit noise; on the linear IV test design the estimate was biased (about 1.5 for an
+    effect of 2, 99% bootstrap interval [1.4, 1.7]). Use 2SLS when the structural function is
+    linear.
+
     Parameters
     ----------
     first_stage : scikit-learn regressor (or classifier, for a binary treatment) of the

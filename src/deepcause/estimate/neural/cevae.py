@@ -136,6 +136,11 @@ class CEVAENet(nn.Module):
 class CEVAE(NeuralEffectEstimator):
     """Causal effect variational autoencoder.
 
+    Interval caveat: the ensemble and bootstrap intervals measure sampling and training noise
+    only; CEVAE's latent-variable model can be biased beyond them (on the 400-unit confounded
+    test design the 99% bootstrap interval was about [2.4, 5.9] for an ATE of 2). Prefer AIPW or
+    the other neural estimators when the covariates are the confounders themselves.
+
     Parameters
     ----------
     latent_dim : dimension of the latent confounder ``z``.
