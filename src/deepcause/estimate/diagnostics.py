@@ -44,6 +44,11 @@ def implied_weights(e: np.ndarray, t: np.ndarray, quantity: str) -> np.ndarray:
 
     ATE: 1/e (treated), 1/(1-e) (controls); ATT: 1, e/(1-e); ATC: (1-e)/e, 1;
     ATO (overlap weights, Li, Morgan & Zaslavsky 2018): 1-e, e.
+
+    Examples
+    --------
+    >>> implied_weights(np.array([0.5, 0.25]), np.array([1, 0]), "ATT").tolist()
+    [1.0, 0.3333333333333333]
     """
     t1 = t == 1
     if quantity == "ATE":
@@ -58,7 +63,15 @@ def implied_weights(e: np.ndarray, t: np.ndarray, quantity: str) -> np.ndarray:
 
 
 def overlap_summary(e: np.ndarray, t: np.ndarray, eps: float = EXTREME) -> dict[str, Any]:
-    """Counts of extreme scores (< eps or > 1-eps) and min/max of the scores in each arm."""
+    """Counts of extreme scores (< eps or > 1-eps) and min/max of the scores in each arm.
+
+    Examples
+    --------
+    >>> e, t = np.array([0.01, 0.5, 0.6, 0.995]), np.array([0, 0, 1, 1])
+    >>> s = overlap_summary(e, t, eps=0.02)
+    >>> s["n_extreme"], s["treated"]["n_above"], s["control"]["n_below"]
+    (2, 1, 1)
+    """
     out: dict[str, Any] = {"threshold": eps}
     low, high = e < eps, e > 1 - eps
     for arm, name in ((1, "treated"), (0, "control")):
@@ -83,7 +96,14 @@ def _weighted_moments(X: np.ndarray, w: np.ndarray) -> np.ndarray:
 def standardized_differences(
     X: np.ndarray, t: np.ndarray, w: np.ndarray | None = None
 ) -> np.ndarray:
-    """Standardized mean differences (treated - control) / pooled unweighted s.d., per column."""
+    """Standardized mean differences (treated - control) / pooled unweighted s.d., per column.
+
+    Examples
+    --------
+    >>> X, t = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> standardized_differences(X, t).round(3).tolist()
+    [2.828]
+    """
     t1 = t == 1
     X1, X0 = X[t1], X[~t1]
     sd = np.sqrt((X1.var(axis=0, ddof=1) + X0.var(axis=0, ddof=1)) / 2.0)
@@ -98,7 +118,14 @@ def standardized_differences(
 def balance_table(
     X: np.ndarray, t: np.ndarray, names: Sequence[str], w: np.ndarray | None
 ) -> pd.DataFrame:
-    """SMD of every covariate before and after weighting (``w`` = None: unweighted only)."""
+    """SMD of every covariate before and after weighting (``w`` = None: unweighted only).
+
+    Examples
+    --------
+    >>> X, t = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> balance_table(X, t, ["age"], None).columns.tolist()[:1]
+    ['smd_before']
+    """
     table = pd.DataFrame(
         {"smd_before": standardized_differences(X, t)},
         index=pd.Index(list(names), name="covariate"),
@@ -108,7 +135,13 @@ def balance_table(
 
 
 def effective_sample_size(w: np.ndarray, t: np.ndarray) -> dict[str, float]:
-    """Kish effective sample size (sum w)^2 / sum w^2 of each arm."""
+    """Kish effective sample size (sum w)^2 / sum w^2 of each arm.
+
+    Examples
+    --------
+    >>> effective_sample_size(np.array([1.0, 1.0, 1.0, 3.0]), np.array([0, 0, 1, 1]))
+    {'treated': 1.6, 'control': 2.0}
+    """
     out = {}
     for arm, name in ((1, "treated"), (0, "control")):
         wg = w[t == arm]
@@ -162,6 +195,11 @@ def warn_positivity(
 
     ATT needs controls for every treated unit, so scores near 1 matter; ATC needs the reverse
     (scores near 0); the ATE needs both. Overlap-weighted targets (ATO) never warn.
+
+    Examples
+    --------
+    >>> warn_positivity(np.array([0.5, 0.6]), np.array([0, 1]), "ATE", "IPW", "")
+    0
     """
     if quantity == "ATO":
         return 0
