@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..exceptions import NotIdentifiableError, QueryError
-from ..graph.algorithms import proper_causal_nodes
+from ..graph.algorithms import proper_causal_nodes, reach
 from ..graph.causal_graph import CausalGraph
 from ..graph.criteria import find_adjustment_set, frontdoor_sets
 from ._names import _sorted
@@ -83,14 +83,7 @@ def _ancestors(pa: dict, start: Iterable[str], within: frozenset[str], cut=_EMPT
 
 def _component(sp: dict, node: str, within: frozenset[str]) -> frozenset[str]:
     """The district of ``node`` in the subgraph induced by ``within``."""
-    seen = {node}
-    stack = [node]
-    while stack:
-        for t in sp[stack.pop()]:
-            if t not in seen and t in within:
-                seen.add(t)
-                stack.append(t)
-    return frozenset(seen)
+    return reach((node,), sp, within)
 
 
 def _districts(s: _Struct, within: frozenset[str]) -> list[frozenset[str]]:
