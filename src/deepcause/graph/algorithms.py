@@ -44,6 +44,20 @@ def proper_causal_nodes(ch: Adj, pa: Adj, xs: frozenset[str], ys: frozenset[str]
     return reach(ys & down, pa, within=down)  # ancestors of Y through down only (avoid X)
 
 
+def intercepts(ch: Adj, xs: Iterable[str], ys: Container[str], z: Container[str]) -> bool:
+    """Whether ``z`` blocks every directed path from ``xs`` to ``ys`` (``ch``: the children)."""
+    seen = set(xs)
+    stack = list(seen)
+    while stack:
+        for c in ch[stack.pop()]:
+            if c in ys:
+                return False
+            if c not in seen and c not in z:
+                seen.add(c)
+                stack.append(c)
+    return True
+
+
 def find_cycle(remaining: set[str], pa: Adj, index: dict[str, int]) -> tuple[str, ...]:
     """A directed cycle among ``remaining`` nodes (each has a parent among them)."""
     # every remaining node has a parent among the remaining ones: walk parents until repeat
