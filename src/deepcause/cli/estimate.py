@@ -17,6 +17,7 @@ import contextlib
 import json
 import sys
 import warnings
+from typing import Any
 
 import pandas as pd
 
@@ -52,34 +53,31 @@ def _graph(args: argparse.Namespace, data: pd.DataFrame) -> CausalGraph:
     return CausalGraph.from_edges(directed, nodes=[*others, args.treatment, args.outcome])
 
 
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of every estimation entry point, from :func:`add_estimate_arguments`."""
+    return {"method": args.method, "bootstrap": args.bootstrap, "random_state": args.seed}
+
+
+def _iv_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of the IV entry points (instruments, covariates, contrast)."""
+    return {
+        "instruments": args.instrument,
+        "covariates": args.covariate,
+        "treatment_value": args.t1,
+        "control_value": args.t0,
+    }
+
+
 def _estimate(args: argparse.Namespace, data: pd.DataFrame) -> EffectEstimate:
+    query = (args.treatment, args.outcome)
     if is_iv_method(args.method):
         # IV needs no back-door identification: the instruments are checked against the graph
         # (or found in it) instead
-        return estimate_iv_effect(
-            data,
-            graph_from_args(args),
-            args.treatment,
-            args.outcome,
-            method=args.method,
-            instruments=args.instrument,
-            covariates=args.covariate,
-            treatment_value=args.t1,
-            control_value=args.t0,
-            bootstrap=args.bootstrap,
-            random_state=args.seed,
-        )
-    return estimate_effect(
-        data,
-        _graph(args, data),
-        args.treatment,
-        args.outcome,
-        method=args.method,
-        population=args.population,
-        bootstrap=args.bootstrap,
-        random_state=args.seed,
-        extra_columns="error" if args.strict else "ignore",
-    )
+        graph = graph_from_args(args)
+        return estimate_iv_effect(data, graph, *query, **_iv_options(args), **_run_options(args))
+    extra = "error" if args.strict else "ignore"
+    options = {"population": args.population, "extra_columns": extra, **_run_options(args)}
+    return estimate_effect(data, _graph(args, data), *query, **options)
 
 
 def _cmd(args: argparse.Namespace) -> int:

@@ -36,7 +36,7 @@ from ..graph.causal_graph import CausalGraph
 from ..report import DEFAULT_REFUTERS, build_report
 from ._graph_args import graph_from_args
 from ._io import check_output, positive_int, read_table
-from .estimate import _graph, add_estimate_arguments
+from .estimate import _graph, _iv_options, _run_options, add_estimate_arguments
 
 _EPILOG = """\
 examples:
@@ -91,20 +91,15 @@ def _cmd(args: argparse.Namespace) -> int:
             graph,
             args.treatment,
             args.outcome,
-            method=args.method,
             population=args.population,
-            treatment_value=args.t1,
-            control_value=args.t0,
-            instruments=args.instrument,
-            covariates=args.covariate,
-            bootstrap=args.bootstrap,
             refute=not args.no_refute,
             refuters=args.refuter,
             n_simulations=args.simulations,
             alpha=1 - args.level,
-            random_state=args.seed,
             extra_columns="error" if args.strict else "ignore",
             code=code,
+            **_iv_options(args),
+            **_run_options(args),
         )
     for message in sorted({str(w.message) for w in caught}):
         print(f"warning: {message}", file=sys.stderr)

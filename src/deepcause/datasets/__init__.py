@@ -8,29 +8,8 @@
 
 from __future__ import annotations
 
+from . import loaders
 from .dataset import ROLES, CausalDataset
-from .loaders import (
-    load_acic2016,
-    load_card,
-    load_ihdp,
-    load_jobs,
-    load_kidney_stones,
-    load_lalonde,
-    load_mroz,
-    load_nhefs,
-    load_sachs,
-)
+from .loaders import *  # noqa: F403 (re-exports loaders.__all__)
 
-__all__ = [
-    "CausalDataset",
-    "ROLES",
-    "load_ihdp",
-    "load_lalonde",
-    "load_jobs",
-    "load_acic2016",
-    "load_nhefs",
-    "load_kidney_stones",
-    "load_sachs",
-    "load_card",
-    "load_mroz",
-]
+__all__ = ["CausalDataset", "ROLES", *loaders.__all__]

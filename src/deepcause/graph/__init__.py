@@ -8,24 +8,8 @@
 
 from __future__ import annotations
 
+from . import criteria
 from .causal_graph import CausalGraph
-from .criteria import (
-    Instrument,
-    backdoor_sets,
-    explain_instrument,
-    find_adjustment_set,
-    frontdoor_sets,
-    instruments,
-    is_valid_adjustment_set,
-)
+from .criteria import *  # noqa: F403 (re-exports criteria.__all__)
 
-__all__ = [
-    "CausalGraph",
-    "Instrument",
-    "backdoor_sets",
-    "explain_instrument",
-    "find_adjustment_set",
-    "frontdoor_sets",
-    "instruments",
-    "is_valid_adjustment_set",
-]
+__all__ = ["CausalGraph", *criteria.__all__]

@@ -19,13 +19,14 @@ Adj = dict[str, frozenset[str]]
 _EMPTY: frozenset[str] = frozenset()
 
 
-def reach(start: Iterable[str], adj: Adj) -> frozenset[str]:
-    """All nodes reachable from ``start`` (inclusive) following ``adj``."""
+def reach(start: Iterable[str], adj: Adj, within: Container[str] | None = None) -> frozenset[str]:
+    """All nodes reachable from ``start`` (inclusive) following ``adj``, stepping only onto
+    nodes of ``within`` when it is given (e.g. the district of a node inside a node set)."""
     seen = set(start)
     stack = list(seen)
     while stack:
         for w in adj[stack.pop()]:
-            if w not in seen:
+            if w not in seen and (within is None or w in within):
                 seen.add(w)
                 stack.append(w)
     return frozenset(seen)
@@ -40,14 +41,21 @@ def proper_causal_nodes(ch: Adj, pa: Adj, xs: frozenset[str], ys: frozenset[str]
             if c not in xs and c not in down:
                 down.add(c)
                 stack.append(c)
-    up = set(ys & down)
-    stack = list(up)
-    while stack:  # ancestors of Y through nodes of down only (paths avoid X)
-        for p in pa[stack.pop()]:
-            if p in down and p not in up:
-                up.add(p)
-                stack.append(p)
-    return frozenset(up)
+    return reach(ys & down, pa, within=down)  # ancestors of Y through down only (avoid X)
+
+
+def intercepts(ch: Adj, xs: Iterable[str], ys: Container[str], z: Container[str]) -> bool:
+    """Whether ``z`` blocks every directed path from ``xs`` to ``ys`` (``ch``: the children)."""
+    seen = set(xs)
+    stack = list(seen)
+    while stack:
+        for c in ch[stack.pop()]:
+            if c in ys:
+                return False
+            if c not in seen and c not in z:
+                seen.add(c)
+                stack.append(c)
+    return True
 
 
 def find_cycle(remaining: set[str], pa: Adj, index: dict[str, int]) -> tuple[str, ...]:
@@ -177,16 +185,7 @@ def project(
     """Latent projection: (kept nodes, parents, children, spouses) without ``lat``."""
     keep = tuple(n for n in nodes if n not in lat)
     # src[v]: v plus latents with a directed path to v through latents only
-    src: dict[str, frozenset[str]] = {}
-    for v in keep:
-        seen = {v}
-        stack = [v]
-        while stack:
-            for p in pa[stack.pop()]:
-                if p in lat and p not in seen:
-                    seen.add(p)
-                    stack.append(p)
-        src[v] = frozenset(seen)
+    src = {v: reach((v,), pa, within=lat) for v in keep}
     new_pa: dict[str, frozenset[str]] = {}
     for v in keep:
         new_pa[v] = frozenset(p for s in src[v] for p in pa[s] if p not in lat)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..exceptions import QueryError
-from .algorithms import ball_reach, proper_causal_nodes
+from .algorithms import ball_reach, intercepts, proper_causal_nodes
 from .algorithms import reach as _reach
 from .causal_graph import CausalGraph
 from .separators import SeparatorSearch
@@ -281,16 +281,7 @@ def _optimal_set(g: CausalGraph, adj: _Adjustment) -> frozenset[str]:
 # ---------------------------------------------------------------------------------- front door
 def _intercepts(g: CausalGraph, xs: frozenset[str], ys: frozenset[str], z: frozenset[str]) -> bool:
     """Whether ``z`` blocks every directed path from ``xs`` to ``ys``."""
-    seen = set(xs)
-    stack = list(xs)
-    while stack:
-        for c in g._ch[stack.pop()]:
-            if c in ys:
-                return False
-            if c not in seen and c not in z:
-                seen.add(c)
-                stack.append(c)
-    return True
+    return intercepts(g._ch, xs, ys, z)
 
 
 def _frontdoor_backdoor_ok(g: CausalGraph, z: frozenset[str], xs, ys) -> bool:

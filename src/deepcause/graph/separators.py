@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from .algorithms import reach
 from .causal_graph import CausalGraph
 
 __all__ = ["SeparatorSearch"]
@@ -72,13 +73,7 @@ class SeparatorSearch:
         for n in g._nodes:
             if n not in anc or n in done:
                 continue
-            district = {n}
-            stack = [n]
-            while stack:
-                for w in sp[stack.pop()]:
-                    if w in anc and w not in district:
-                        district.add(w)
-                        stack.append(w)
+            district = reach((n,), sp, within=anc)
             done |= district
             members = set(district)
             for d in district:

@@ -7,11 +7,11 @@ P(Y | do(X)) = Σ_{Z} P(Y | X, Z) P(Z)
 
 from __future__ import annotations
 
+from . import estimand
 from .algorithm import identify
 from .bounds import Bounds, bounds
 from .counterfactual import CounterfactualEstimand, cf, identify_counterfactual
-from .estimand import Estimand
-from .expressions import ONE, Expression, Fraction, P, Product, Sum, simplify
+from .estimand import *  # noqa: F403 (re-exports estimand.__all__)
 from .mediation import MediationEstimand, identify_mediation
 
 __all__ = [
@@ -23,12 +23,5 @@ __all__ = [
     "identify_counterfactual",
     "cf",
     "CounterfactualEstimand",
-    "Estimand",
-    "Expression",
-    "P",
-    "Sum",
-    "Product",
-    "Fraction",
-    "ONE",
-    "simplify",
+    *estimand.__all__,
 ]

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..exceptions import NotIdentifiableError, QueryError
-from ..graph.algorithms import proper_causal_nodes
+from ..graph.algorithms import intercepts, proper_causal_nodes, reach
 from ..graph.causal_graph import CausalGraph
 from ..graph.criteria import find_adjustment_set, frontdoor_sets
 from ._names import _sorted
@@ -83,14 +83,7 @@ def _ancestors(pa: dict, start: Iterable[str], within: frozenset[str], cut=_EMPT
 
 def _component(sp: dict, node: str, within: frozenset[str]) -> frozenset[str]:
     """The district of ``node`` in the subgraph induced by ``within``."""
-    seen = {node}
-    stack = [node]
-    while stack:
-        for t in sp[stack.pop()]:
-            if t not in seen and t in within:
-                seen.add(t)
-                stack.append(t)
-    return frozenset(seen)
+    return reach((node,), sp, within)
 
 
 def _districts(s: _Struct, within: frozenset[str]) -> list[frozenset[str]]:
@@ -117,16 +110,7 @@ def _m_connected(
 
     With ``targets=None`` it returns every node m-connected to ``src`` instead."""
     pa, ch, sp = s.pa, s.ch, s.sp
-    an = set(cond)
-    stack = list(cond)
-    while stack:
-        n = stack.pop()
-        if n in no_in:
-            continue
-        for p in pa[n]:
-            if p not in an and p not in no_out:
-                an.add(p)
-                stack.append(p)
+    an = _ancestors(pa, cond, s.nodes - no_out, cut=no_in)  # in G with those edges removed
     seen: set[tuple[str, bool]] = set()
     reached: set[str] = set()
     todo = [(n, False) for n in src]
@@ -322,16 +306,7 @@ def _frontdoor_possible(s: _Struct, x: frozenset[str], y: frozenset[str]) -> boo
         return False
     confounded = _m_connected(s, x, None, _EMPTY, _EMPTY, x)  # reachable in G_{underline X}
     free = causal - y - confounded  # type: ignore[operator]
-    seen = set(x)
-    stack = list(x)
-    while stack:  # does every directed path X -> Y pass through ``free``?
-        for c in ch[stack.pop()]:
-            if c in y:
-                return False
-            if c not in seen and c not in free:
-                seen.add(c)
-                stack.append(c)
-    return True
+    return intercepts(ch, x, y, free)  # does every directed path X -> Y pass through free?
 
 
 def _frontdoor_set(g: CausalGraph, x: frozenset[str], y: frozenset[str]) -> frozenset[str] | None:

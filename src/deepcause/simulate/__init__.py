@@ -15,6 +15,7 @@ builds its SCM (``backdoor_scm``, ``frontdoor_scm``, ``selection_scm``, ``demand
 
 from __future__ import annotations
 
+from . import images, scm
 from ._readers import AttributeReader, train_attribute_readers
 from ._render import COLOR_NAMES, PALETTE, read_color, read_digit, render_digits
 from .acic import acic_scm, make_acic
@@ -26,19 +27,7 @@ from .backdoor import (
 )
 from .frontdoor import frontdoor_scm, make_frontdoor
 from .ihdp import ihdp_covariates, make_ihdp
-from .images import (
-    ImageSCM,
-    RenderSpec,
-    colored_digits_napkin,
-    confounded_digit_label,
-    frontdoor_image_mediator,
-    make_colored_digits_napkin,
-    make_confounded_digit_label,
-    make_frontdoor_image_mediator,
-    make_morpho_digits,
-    morpho_digits,
-    sample_attributes,
-)
+from .images import *  # noqa: F403 (re-exports images.__all__)
 from .iv import (
     demand_grid,
     demand_psi,
@@ -59,7 +48,7 @@ from .pendulum import (
     shadow_geometry,
     train_pendulum_readers,
 )
-from .scm import SCM, Intervention, Node, gaussian, gumbel, laplace, no_noise, student_t, uniform
+from .scm import *  # noqa: F403 (re-exports scm.__all__)
 from .selection import make_selection, selection_scm
 from .shift import TEST_RATES, beta_stable, covariate_shift_scm, make_covariate_shift
 from .suite import FAMILIES, GRAPHS, LATENT_CASES, SimulatorCase, get_case, simulator_suite
@@ -73,15 +62,7 @@ __all__ = [
     "acic_scm",
     "make_lalonde_style",
     "lalonde_style_scm",
-    "SCM",
-    "Node",
-    "Intervention",
-    "gaussian",
-    "uniform",
-    "laplace",
-    "gumbel",
-    "student_t",
-    "no_noise",
+    *scm.__all__,
     "backdoor_scm",
     "make_confounded_binary",
     "make_nonlinear_confounded",
@@ -108,17 +89,7 @@ __all__ = [
     "GRAPHS",
     "FAMILIES",
     "LATENT_CASES",
-    "ImageSCM",
-    "RenderSpec",
-    "colored_digits_napkin",
-    "confounded_digit_label",
-    "frontdoor_image_mediator",
-    "morpho_digits",
-    "make_colored_digits_napkin",
-    "make_confounded_digit_label",
-    "make_frontdoor_image_mediator",
-    "make_morpho_digits",
-    "sample_attributes",
+    *images.__all__,
     "render_digits",
     "read_digit",
     "read_color",

@@ -147,6 +147,18 @@ def colored_digits_napkin(size: int = 16) -> ImageSCM:
     return ImageSCM(nodes, attributes, RenderSpec(s, colored=True))
 
 
+def _digit_of(name: str, parent: str, p: float, k: int) -> Node:
+    """A latent digit: ``k * parent + {0..k-1}`` with probability ``p``, else uniform on 0-9."""
+    return Node(
+        name,
+        (parent,),
+        lambda pa, u: _pick(u, p, k * pa[parent] + np.floor(k * u[:, 1]), 10),
+        uniform(0, 1, dim=2),
+        latent=True,
+        discrete=True,
+    )
+
+
 def confounded_digit_label(size: int = 16, hidden: bool = False) -> ImageSCM:
     """Back-door design: a colour group ``C`` confounds a digit image ``X`` and a label ``Y``.
 
@@ -184,16 +196,7 @@ def confounded_digit_label(size: int = 16, hidden: bool = False) -> ImageSCM:
 
     nodes = [
         _category("C", 3, latent=bool(hidden)),
-        Node(
-            "X_digit",
-            ("C",),
-            lambda pa, u: np.where(
-                u[:, 0] < 0.7, 3 * pa["C"] + np.floor(3 * u[:, 1]), np.floor(10 * u[:, 1])
-            ),
-            coin,
-            latent=True,
-            discrete=True,
-        ),
+        _digit_of("X_digit", "C", 0.7, 3),
         Node(
             "X_color",
             ("C",),
@@ -233,7 +236,6 @@ def frontdoor_image_mediator(size: int = 16) -> ImageSCM:
     'X -> M; M -> Y; X <-> Y'
     """
     s = _size(size)
-    coin = uniform(0, 1, dim=2)
 
     def outcome(pa: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
         big = (read_digit(pa["M"]) >= 5).astype(float)
@@ -248,16 +250,7 @@ def frontdoor_image_mediator(size: int = 16) -> ImageSCM:
             uniform(0, 1),
             discrete=True,
         ),
-        Node(
-            "M_digit",
-            ("X",),
-            lambda pa, u: np.where(
-                u[:, 0] < 0.8, 5 * pa["X"] + np.floor(5 * u[:, 1]), np.floor(10 * u[:, 1])
-            ),
-            coin,
-            latent=True,
-            discrete=True,
-        ),
+        _digit_of("M_digit", "X", 0.8, 5),
         _category("M_color", K, latent=True),
         _colored("M", "M_digit", "M_color", s),
         Node("Y", ("M", "U"), outcome, uniform(0, 1), discrete=True),
@@ -364,6 +357,14 @@ def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**31))
 
 
+def _start(
+    design: Any, args: tuple, n: int, truth_n: int, random_state: Any
+) -> tuple[ImageSCM, np.random.Generator, int, int]:
+    """The SCM ``design(*args)``, the generator and the checked sizes of a ``make_*`` function."""
+    n, truth_n = check_int("n", n), check_int("truth_n", truth_n)
+    return design(*args), np.random.default_rng(random_state), n, truth_n
+
+
 def make_colored_digits_napkin(
     n: int, size: int = 16, truth_n: int = 20_000, random_state: Any = None
 ) -> CausalDataset:
@@ -394,9 +395,7 @@ def make_colored_digits_napkin(
     >>> ds.data["X"].shape, ds.truth["P(Y_color|do(X))"].shape, ds.treatment
     ((100, 3, 16, 16), (4, 6), 'X')
     """
-    n, truth_n = check_int("n", n), check_int("truth_n", truth_n)
-    scm = colored_digits_napkin(size)
-    rng = np.random.default_rng(random_state)
+    scm, rng, n, truth_n = _start(colored_digits_napkin, (size,), n, truth_n, random_state)
     data = scm.sample(n, random_state=rng, as_arrays=True)
     refs = _reference_images((0, 1, 3, 5), (0, 3, 1, 2), scm.spec.size)
     seed = _seed(rng)
@@ -432,20 +431,16 @@ def make_confounded_digit_label(
     >>> sorted(ds.data), ds.covariates, ds.truth["E[Y|do(X)]"].shape
     (['C', 'X', 'Y'], ('C',), (4,))
     """
-    n, truth_n = check_int("n", n), check_int("truth_n", truth_n)
-    scm = confounded_digit_label(size, hidden)
-    rng = np.random.default_rng(random_state)
+    args = (size, hidden)
+    scm, rng, n, truth_n = _start(confounded_digit_label, args, n, truth_n, random_state)
     data = scm.sample(n, random_state=rng, as_arrays=True)
     refs = _reference_images((1, 3, 7, 8), (0, 1, 2, 0), scm.spec.size)
     table = _do_tables(scm, "X", refs, "Y", 2, truth_n, _seed(rng))
     roles = {"treatment": "X", "outcome": "Y", "covariates": () if hidden else ("C",)}
+    about = "back-door: colour group C confounds digit image X and label Y"
+    truth = {"E[Y|do(X)]": table[:, 1]}
     return CausalDataset(
-        data,
-        roles,
-        {"E[Y|do(X)]": table[:, 1]},
-        scm=scm,
-        extras={"x_reference": refs},
-        description="back-door: colour group C confounds digit image X and label Y",
+        data, roles, truth, scm=scm, extras={"x_reference": refs}, description=about
     )
 
 
@@ -467,20 +462,15 @@ def make_frontdoor_image_mediator(
     >>> ds.mediators, round(ds.truth["ATE"], 1)
     (('M',), 0.3)
     """
-    n, truth_n = check_int("n", n), check_int("truth_n", truth_n)
-    scm = frontdoor_image_mediator(size)
-    rng = np.random.default_rng(random_state)
+    scm, rng, n, truth_n = _start(frontdoor_image_mediator, (size,), n, truth_n, random_state)
     data = scm.sample(n, random_state=rng, as_arrays=True)
     noise = scm.sample_noise(truth_n, _seed(rng))
     do1 = float(scm.propagate(noise, {"X": 1})["Y"].mean())
     do0 = float(scm.propagate(noise, {"X": 0})["Y"].mean())
-    return CausalDataset(
-        data,
-        {"treatment": "X", "outcome": "Y", "mediators": "M"},
-        {"E[Y|do(X=1)]": do1, "E[Y|do(X=0)]": do0, "ATE": do1 - do0},
-        scm=scm,
-        description="front-door: X -> M (digit image) -> Y with X, Y confounded by hidden U",
-    )
+    roles = {"treatment": "X", "outcome": "Y", "mediators": "M"}
+    truth = {"E[Y|do(X=1)]": do1, "E[Y|do(X=0)]": do0, "ATE": do1 - do0}
+    about = "front-door: X -> M (digit image) -> Y with X, Y confounded by hidden U"
+    return CausalDataset(data, roles, truth, scm=scm, description=about)
 
 
 def make_morpho_digits(
@@ -504,9 +494,7 @@ def make_morpho_digits(
     >>> bool(np.array_equal(f["image"], ds.data["image"]))
     True
     """
-    n, truth_n = check_int("n", n), check_int("truth_n", truth_n)
-    scm = morpho_digits(size)
-    rng = np.random.default_rng(random_state)
+    scm, rng, n, truth_n = _start(morpho_digits, (size,), n, truth_n, random_state)
     noise = scm.sample_noise(n, rng)
     data = scm.to_arrays(scm.propagate(noise))
     pop = scm.sample_noise(truth_n, _seed(rng))

@@ -16,22 +16,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
-from torch.distributions import Distribution, constraints
-
+from ..._parameters import Interval
 from ..._torch import nn, torch
 from ...exceptions import DataValidationError
-from .base import NotInvertibleError
 
 __all__ = [
+    "ENCODER_CONSTRAINTS",
     "ContextEncoder",
-    "ImplicitDistribution",
     "check_image_shape",
     "conv_decoder",
     "conv_encoder",
     "normalise_shapes",
 ]
+
+
+ENCODER_CONSTRAINTS: dict[str, list[Any]] = {
+    "features": [Interval(Integral, 1, None, closed="left")],
+    "width": [Interval(Integral, 1, None, closed="left")],
+}
+"""Parameter constraints of the conv parent encoder (``features`` per image parent, ``width``)."""
 
 
 def normalise_shapes(shapes: Sequence[Any] | None) -> list[int | tuple[int, int, int]]:
@@ -144,35 +150,3 @@ class ContextEncoder(nn.Module):
         if not out:
             return context[:, :0]
         return torch.cat(out, dim=1)
-
-
-class ImplicitDistribution(Distribution):
-    """The law of ``mechanism.decode(noise, context)`` with ``noise ~ sample_noise``: sampling
-    only (``log_prob`` raises :class:`~deepcause.generative.NotInvertibleError`)."""
-
-    arg_constraints: dict[str, constraints.Constraint] = {}
-    has_rsample = False
-
-    def __init__(self, mechanism: Any, context: torch.Tensor) -> None:
-        self.mechanism = mechanism
-        self.context = context
-        super().__init__(
-            batch_shape=torch.Size([context.shape[0]]),
-            event_shape=torch.Size([int(mechanism.dim)]),
-            validate_args=False,
-        )
-
-    @torch.no_grad()
-    def sample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> torch.Tensor:
-        shape = torch.Size(sample_shape)
-        reps = math.prod(shape) if shape else 1
-        n = self.context.shape[0]
-        ctx = self.context.repeat(reps, 1)
-        x = self.mechanism.decode(self.mechanism.sample_noise(reps * n), ctx)
-        return x.reshape(*shape, n, int(self.mechanism.dim))
-
-    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        raise NotInvertibleError(
-            f"{type(self.mechanism).__name__} has no tractable log-density (an implicit image "
-            "model); use a tabular mechanism when you need log_prob"
-        )

@@ -25,14 +25,14 @@ from abc import ABC, abstractmethod
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
-from torch.distributions import Distribution
+from torch.distributions import Distribution, constraints
 
 from ..._parameters import Interval, ParameterValidationMixin
 from ..._torch import check_hidden_sizes, nn, torch
 from ...exceptions import DeepCauseError, NotFittedError
 from .._training import train_mechanism
 
-__all__ = ["Mechanism", "NotInvertibleError"]
+__all__ = ["Mechanism", "NotInvertibleError", "ImplicitDistribution"]
 
 
 class NotInvertibleError(DeepCauseError, NotImplementedError):
@@ -241,3 +241,44 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
     """Sum over the last axis of the standard normal log-density."""
     return (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
+class ImplicitDistribution(Distribution):
+    """The law of ``mechanism.decode(noise, context)`` with ``noise ~ sample_noise``: sampling
+    only (``log_prob`` raises :class:`~deepcause.generative.NotInvertibleError`).
+
+    Examples
+    --------
+    >>> from deepcause.generative.mechanisms import DiffusionMechanism
+    >>> m = DiffusionMechanism(dim=1, context_dim=1, steps=5, hidden_sizes=(8,))
+    >>> d = m(torch.zeros(2, 1))
+    >>> isinstance(d, ImplicitDistribution), tuple(d.sample((3,)).shape)
+    (True, (3, 2, 1))
+    """
+
+    arg_constraints: dict[str, constraints.Constraint] = {}
+    has_rsample = False
+    _fix = " (an implicit image model); use a tabular mechanism when you need log_prob"
+
+    def __init__(self, mechanism: Any, context: torch.Tensor) -> None:
+        self.mechanism = mechanism
+        self.context = context
+        super().__init__(
+            batch_shape=torch.Size([context.shape[0]]),
+            event_shape=torch.Size([int(mechanism.dim)]),
+            validate_args=False,
+        )
+
+    @torch.no_grad()
+    def sample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> torch.Tensor:
+        shape = torch.Size(sample_shape)
+        reps = math.prod(shape) if shape else 1
+        n = self.context.shape[0]
+        ctx = self.context.repeat(reps, 1)
+        x = self.mechanism.decode(self.mechanism.sample_noise(reps * n), ctx)
+        return x.reshape(*shape, n, int(self.mechanism.dim))
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        raise NotInvertibleError(
+            f"{type(self.mechanism).__name__} has no tractable log-density{self._fix}"
+        )

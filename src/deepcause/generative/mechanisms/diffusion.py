@@ -21,44 +21,17 @@ import math
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
-from torch.distributions import Distribution, constraints
-
 from ..._parameters import Interval
 from ..._torch import mlp, torch
-from .base import Mechanism, NotInvertibleError
+from .base import ImplicitDistribution, Mechanism
 
 __all__ = ["DiffusionMechanism", "DiffusionDistribution"]
 
 
-class DiffusionDistribution(Distribution):
+class DiffusionDistribution(ImplicitDistribution):
     """The law of ``decode(z, context)`` with ``z ~ N(0, I)``: sampling only."""
 
-    arg_constraints: dict[str, constraints.Constraint] = {}
-    has_rsample = False
-
-    def __init__(self, mechanism: DiffusionMechanism, context: torch.Tensor) -> None:
-        self.mechanism = mechanism
-        self.context = context
-        super().__init__(
-            batch_shape=torch.Size([context.shape[0]]),
-            event_shape=torch.Size([int(mechanism.dim)]),
-            validate_args=False,
-        )
-
-    @torch.no_grad()
-    def sample(self, sample_shape: torch.Size | tuple[int, ...] = ()) -> torch.Tensor:
-        shape = torch.Size(sample_shape)
-        reps = math.prod(shape) if shape else 1
-        n = self.context.shape[0]
-        ctx = self.context.repeat(reps, 1)
-        z = torch.randn((reps * n, int(self.mechanism.dim)), device=ctx.device)
-        return self.mechanism.decode(z, ctx).reshape(*shape, n, int(self.mechanism.dim))
-
-    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        raise NotInvertibleError(
-            "DiffusionMechanism has no tractable log-density; use FlowMechanism or "
-            "AdditiveNoiseMechanism when you need log_prob"
-        )
+    _fix = "; use FlowMechanism or AdditiveNoiseMechanism when you need log_prob"
 
 
 class DiffusionMechanism(Mechanism):
@@ -126,7 +99,7 @@ class DiffusionMechanism(Mechanism):
             emb = torch.cat([emb, (t.float() / self.steps)[:, None]], dim=-1)
         return self.eps_net(torch.cat([x_t, emb, context], dim=-1))
 
-    def forward(self, context: torch.Tensor) -> Distribution:
+    def forward(self, context: torch.Tensor) -> DiffusionDistribution:
         self._require_built()
         return DiffusionDistribution(self, context)
 

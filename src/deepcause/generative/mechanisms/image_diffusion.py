@@ -87,6 +87,12 @@ class ImageDiffusionMechanism(ImageMechanism):
         "beta_min": [Interval(Real, 0, 1, closed="neither")],
         "beta_max": [Interval(Real, 0, 1, closed="neither")],
     }
+    _train_defaults: ClassVar[dict[str, Any]] = {
+        "max_epochs": 150,
+        "batch_size": 64,
+        "learning_rate": 1e-3,
+        "patience": 20,
+    }
 
     def __init__(
         self,
@@ -99,10 +105,6 @@ class ImageDiffusionMechanism(ImageMechanism):
         beta_max: float = 0.1,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("max_epochs", 150)
-        kwargs.setdefault("batch_size", 64)
-        kwargs.setdefault("learning_rate", 1e-3)
-        kwargs.setdefault("patience", 20)
         super().__init__(dim, context_dim, **kwargs)
         self.steps = steps
         self.sample_steps = sample_steps

@@ -21,15 +21,13 @@ whenever one of its parents is an image.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from numbers import Integral
 from typing import Any, ClassVar
 
 from torch.distributions import Distribution
 
-from ..._parameters import Interval
 from ..._torch import torch
 from . import make_mechanism, mechanism_from_config  # defined before the registry imports us
-from ._conv import ContextEncoder, normalise_shapes
+from ._conv import ENCODER_CONSTRAINTS, ContextEncoder, normalise_shapes
 from .base import Mechanism
 
 __all__ = ["ImageParentMechanism"]
@@ -50,8 +48,7 @@ class ImageParentMechanism(Mechanism):
     name = "image_parents"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **Mechanism._parameter_constraints,
-        "features": [Interval(Integral, 1, None, closed="left")],
-        "width": [Interval(Integral, 1, None, closed="left")],
+        **ENCODER_CONSTRAINTS,
     }
 
     def __init__(

@@ -27,14 +27,14 @@ from torch.distributions import Distribution
 from ..._parameters import Interval
 from ..._torch import mlp, torch
 from ._conv import (
+    ENCODER_CONSTRAINTS,
     ContextEncoder,
-    ImplicitDistribution,
     check_image_shape,
     conv_decoder,
     conv_encoder,
     normalise_shapes,
 )
-from .base import Mechanism
+from .base import ImplicitDistribution, Mechanism
 
 __all__ = ["ImageMechanism", "ImageVAEMechanism"]
 
@@ -49,9 +49,9 @@ class ImageMechanism(Mechanism):
     image_node = True
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **Mechanism._parameter_constraints,
-        "features": [Interval(Integral, 1, None, closed="left")],
-        "width": [Interval(Integral, 1, None, closed="left")],
+        **ENCODER_CONSTRAINTS,
     }
+    _train_defaults: ClassVar[dict[str, Any]] = {}  # training settings a subclass changes
 
     def __init__(
         self,
@@ -64,7 +64,7 @@ class ImageMechanism(Mechanism):
         width: int = 16,
         **train: Any,
     ) -> None:
-        super().__init__(dim, context_dim, **train)
+        super().__init__(dim, context_dim, **{**self._train_defaults, **train})
         self.image_shape = None if image_shape is None else tuple(int(v) for v in image_shape)
         self.context_shapes = normalise_shapes(context_shapes)
         self.features = features
@@ -107,6 +107,12 @@ class ImageVAEMechanism(ImageMechanism):
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="neither")],
     }
+    _train_defaults: ClassVar[dict[str, Any]] = {
+        "max_epochs": 60,
+        "batch_size": 64,
+        "learning_rate": 2e-3,
+        "patience": 8,
+    }
 
     def __init__(
         self,
@@ -117,10 +123,6 @@ class ImageVAEMechanism(ImageMechanism):
         beta: float = 1.0,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("max_epochs", 60)
-        kwargs.setdefault("batch_size", 64)
-        kwargs.setdefault("learning_rate", 2e-3)
-        kwargs.setdefault("patience", 8)
         super().__init__(dim, context_dim, **kwargs)
         self.latent_dim = latent_dim
         self.beta = beta
