@@ -175,6 +175,14 @@ class IDGenSampler(BaseEstimator):
     factor's :class:`~deepcause.generative.CausalGenerativeModel`), ``random_state``,
     ``verbose``. Raises :class:`~deepcause.exceptions.NotIdentifiableError` in ``fit`` when the
     query is not identifiable.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"X": [0.0, 1.0, 2.0], "Y": [1.0, 0.0, 2.0]})
+    >>> IDGenSampler("X -> Y; X <-> Y", "X", "Y").fit(df)
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.NotIdentifiableError: ...
     """
 
     def __init__(
