@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..exceptions import DataValidationError, UnknownNodeError
+from ..exceptions import DataValidationError, PositivityWarning, UnknownNodeError
 
 __all__ = [
     "NodeSpec",
@@ -308,7 +309,28 @@ def parse_do(
             out[node] = DoSpec(node, shift=value)
             continue
         out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device), raw=value)
+        _warn_extrapolation(spec, value)
     return out
+
+
+#: a hard do() value this many training standard deviations from the mean is extrapolation
+EXTRAPOLATION_SDS = 4.0
+
+
+def _warn_extrapolation(spec: NodeSpec, value: Any) -> None:
+    """PositivityWarning when a continuous do() value lies outside the training support."""
+    if spec.discrete or spec.shape is not None or not spec.mean or not spec.std:
+        return
+    arr = np.asarray(value, dtype=float).reshape(-1, len(spec.mean))
+    z = np.abs(arr - np.asarray(spec.mean)) / np.maximum(np.asarray(spec.std), 1e-12)
+    if z.size and float(z.max()) > EXTRAPOLATION_SDS:
+        warnings.warn(
+            f"do({spec.name}) sets values up to {float(z.max()):.3g} training standard deviations "
+            f"from the mean of {spec.name!r} (mean {spec.mean[0]:.4g}, s.d. {spec.std[0]:.4g}): "
+            "the mechanisms extrapolate beyond the data they were trained on",
+            PositivityWarning,
+            stacklevel=4,
+        )
 
 
 def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -> torch.Tensor:
@@ -350,6 +372,11 @@ def apply_shift(
     raw = spec.decode_values(natural)
     n = natural.shape[0]
     new = np.asarray(shift(raw), dtype=object if spec.discrete else float)
+    if not spec.discrete and not np.isfinite(new).all():
+        raise DataValidationError(
+            f"the shift function for node {spec.name!r} returned non-finite values (NaN or inf) "
+            f"for {int((~np.isfinite(new)).sum())} of {new.size} values; return finite numbers"
+        )
     if new.shape != raw.shape:
         raise DataValidationError(
             f"the shift function for node {spec.name!r} returned shape {new.shape}; it must return "
