@@ -37,8 +37,8 @@ from ._nuisance import (
     make_folds,
     standardize,
 )
-from .diagnostics import backdoor_diagnostics, implied_weights, warn_positivity
-from .weighting import contrast_se, handling_text, prepare_scores, score_notes
+from .diagnostics import implied_weights, warn_positivity
+from .weighting import handling_text, prepare_scores, scored_effect
 
 __all__ = ["AIPW", "aipw_arm_means"]
 
@@ -185,25 +185,8 @@ class AIPW(BaseEffectEstimator):
         warn_positivity(self.propensity_[keep], data.t[keep], quantity, "AIPW", handling_text(info))
         sub = (lambda a: a) if keep.all() else (lambda a: a[keep])
         t = sub(data.t)
-        means, psi = aipw_arm_means(
+        arm_means = aipw_arm_means(
             sub(data.y), t, sub(e), sub(self.mu0_), sub(self.mu1_), quantity, self.normalize
         )
         w = implied_weights(sub(e), t, quantity)
-        diag = backdoor_diagnostics(
-            sub(data.X),
-            t,
-            data.covariate_names,
-            sub(self.propensity_),
-            w,
-            notes=score_notes(info),
-            **info,
-        )
-        return EffectEstimate(
-            value=float(means @ c),
-            std_error=contrast_se(psi, c),
-            quantity=quantity if "trim_bounds" not in info else f"{quantity} (trimmed)",
-            method="AIPW",
-            n=len(t),
-            estimand=data.estimand,
-            diagnostics=diag,
-        )
+        return scored_effect(data, self.propensity_, keep, info, w, arm_means, c, quantity, "AIPW")
