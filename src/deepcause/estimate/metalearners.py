@@ -71,14 +71,16 @@ __all__ = ["SLearner", "TLearner", "XLearner", "DRLearner"]
 
 # --------------------------------------------------------------------------- nuisance helpers
 def default_final_regressor(random_state: Any = None) -> GradientBoostingRegressor:
-    """Default model for noisy pseudo-outcomes: shallower, larger leaves (less variance)."""
-    return GradientBoostingRegressor(
-        n_estimators=100,
-        max_depth=2,
-        learning_rate=0.05,
-        subsample=0.8,
-        min_samples_leaf=50,
-        random_state=random_state,
+    """Default model for noisy pseudo-outcomes: shallower, larger leaves (less variance).
+
+    :func:`~deepcause.estimate._nuisance.default_regressor` with 100 trees of depth 2 and at
+    least 50 units a leaf.
+
+    >>> default_final_regressor(0).get_params()["min_samples_leaf"]
+    50
+    """
+    return default_regressor(random_state).set_params(
+        n_estimators=100, max_depth=2, min_samples_leaf=50
     )
 
 
