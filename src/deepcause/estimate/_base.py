@@ -144,6 +144,38 @@ def _roles_from_estimand(
     return treat[0], out[0], list(estimand.adjustment_set or ())
 
 
+def _backdoor_roles(
+    columns: Sequence[Any],
+    estimand: Any,
+    roles: tuple[Any, Any, Any],
+    estimator: str,
+    supported_kinds: Sequence[str],
+) -> tuple[Any, Any, list[Any]]:
+    """``(treatment, outcome, covariates)`` from an estimand or from the given roles.
+
+    Without covariates every other column of ``columns`` is a covariate.
+
+    >>> _backdoor_roles(["t", "y", "x"], None, ("t", "y", None), "IPW", ("backdoor",))
+    ('t', 'y', ['x'])
+    """
+    treatment, outcome, covariates = roles
+    if estimand is not None:
+        if treatment is not None or outcome is not None or covariates is not None:
+            raise DataValidationError(
+                f"{estimator}.fit takes an estimand or roles (treatment=, outcome=, "
+                "covariates=), not both"
+            )
+        return _roles_from_estimand(estimand, estimator, supported_kinds)
+    if treatment is None or outcome is None:
+        raise DataValidationError(
+            f"{estimator}.fit needs an estimand or treatment= and outcome= column names"
+        )
+    if covariates is None:
+        covariates = [c for c in columns if c not in (treatment, outcome)]
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    return treatment, outcome, covariates
+
+
 def resolve_backdoor_data(
     data: Any,
     estimand: Any = None,
@@ -164,20 +196,9 @@ def resolve_backdoor_data(
     ('x',)
     """
     df = require_dataframe(data)
-    if estimand is not None:
-        if treatment is not None or outcome is not None or covariates is not None:
-            raise DataValidationError(
-                f"{estimator}.fit takes an estimand or roles (treatment=, outcome=, "
-                "covariates=), not both"
-            )
-        treatment, outcome, covariates = _roles_from_estimand(estimand, estimator, supported_kinds)
-    if treatment is None or outcome is None:
-        raise DataValidationError(
-            f"{estimator}.fit needs an estimand or treatment= and outcome= column names"
-        )
-    if covariates is None:
-        covariates = [c for c in df.columns if c not in (treatment, outcome)]
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    treatment, outcome, covariates = _backdoor_roles(
+        df.columns, estimand, (treatment, outcome, covariates), estimator, supported_kinds
+    )
     require_columns(df, [treatment], role="treatment")
     require_columns(df, [outcome], role="outcome")
     require_columns(df, covariates, role="covariate")

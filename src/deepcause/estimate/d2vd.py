@@ -48,10 +48,8 @@ from .._parameters import Interval, StrOptions
 from ..exceptions import DataValidationError
 from ..results import EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
-from .dcb import _soft
-from .diagnostics import backdoor_diagnostics
-from .doubly_robust import aipw_arm_means
-from .weighting import contrast_se
+from .dcb import _fista, _soft
+from .doubly_robust import aipw_contrast
 
 __all__ = ["D2VD"]
 
@@ -232,22 +230,18 @@ class D2VD(BaseEffectEstimator):
         Af = A[:, free]
         Aw = np.column_stack([np.ones(n), Af]) * np.sqrt(w)[:, None]
         L = 2 * np.linalg.eigvalsh(Aw.T @ Aw / n)[-1] + 1e-12
-        x = np.r_[c0, coef[free]]
-        z, x_old, s = x.copy(), x.copy(), 1.0
-        for _ in range(iters):
+
+        def prox_grad(z: np.ndarray) -> np.ndarray:
             r = b - z[0] - Af @ z[1:]
             grad = -2 * np.r_[np.mean(w * r), Af.T @ (w * r) / n]
             x = z - grad / L
             x[1:] = _soft(x[1:], pen / L)
-            s_new = (1 + np.sqrt(1 + 4 * s * s)) / 2
-            z = x + (s - 1) / s_new * (x - x_old)
-            if np.max(np.abs(x - x_old)) < 1e-10:
-                x_old = x
-                break
-            x_old, s = x, s_new
+            return x
+
+        x = _fista(prox_grad, np.r_[c0, coef[free]], iters, 1e-10)
         out = np.zeros_like(coef)
-        out[free] = x_old[1:]
-        return float(x_old[0]), out
+        out[free] = x[1:]
+        return float(x[0]), out
 
     def _beta_step(
         self, U, t, y_adj, g, b0, beta, free, weight, eta=None
@@ -373,23 +367,15 @@ class D2VD(BaseEffectEstimator):
         data = self.data_
         p = self.propensity_scores_
         g = data.y - self.adjusted_outcome_  # the outcome model U alpha, in both arms
-        means, psi = aipw_arm_means(data.y, data.t, p, g, g, quantity, normalize=False)
-        return EffectEstimate(
-            value=float(means @ c),
-            std_error=contrast_se(psi, c),
-            quantity=quantity,
-            method=self._method,
-            n=data.n,
-            estimand=data.estimand,
-            diagnostics=backdoor_diagnostics(
-                data.X,
-                data.t,
-                data.covariate_names,
-                p,
-                None,
-                confounders=self.confounders_,
-                adjustment_variables=self.adjustment_variables_,
-                irrelevant_variables=self.irrelevant_variables_,
-                iterations=len(self.objective_trace_) - 1,
-            ),
+        return aipw_contrast(
+            data,
+            c,
+            quantity,
+            self._method,
+            (p, g, g),
+            None,
+            confounders=self.confounders_,
+            adjustment_variables=self.adjustment_variables_,
+            irrelevant_variables=self.irrelevant_variables_,
+            iterations=len(self.objective_trace_) - 1,
         )

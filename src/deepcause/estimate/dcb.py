@@ -42,6 +42,7 @@ ignores the estimation of the weights and the bias of an imperfect balance; see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -60,6 +61,27 @@ def _soft(x: np.ndarray, k: float) -> np.ndarray:
     return np.sign(x) * np.maximum(np.abs(x) - k, 0.0)
 
 
+def _fista(
+    prox_grad: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, iters: int, tol: float
+) -> np.ndarray:
+    """Accelerated proximal gradient (FISTA) from ``x0``; ``prox_grad(z)`` is one prox step.
+
+    Stops after ``iters`` steps or once a step moves no coordinate by ``tol`` or more.
+
+    >>> _fista(lambda z: z / 2, np.array([1.0]), 200, 1e-12).round(6).tolist()
+    [0.0]
+    """
+    z, x_old, s = x0.copy(), x0.copy(), 1.0
+    for _ in range(iters):
+        x = prox_grad(z)
+        s_new = (1 + np.sqrt(1 + 4 * s * s)) / 2
+        z = x + (s - 1) / s_new * (x - x_old)
+        if np.max(np.abs(x - x_old)) < tol:
+            return x
+        x_old, s = x, s_new
+    return x_old
+
+
 def _beta_step(
     X: np.ndarray,
     y: np.ndarray,
@@ -76,16 +98,7 @@ def _beta_step(
     H = np.outer(d, d) + alpha * (X.T * (1 + W)) @ X / n + ridge * np.eye(p)
     g = alpha * X.T @ ((1 + W) * y) / n
     L = 2 * np.linalg.eigvalsh(H)[-1]
-    z, b_old, s = beta.copy(), beta.copy(), 1.0
-    for _ in range(iters):
-        b = _soft(z - (2 * H @ z - 2 * g) / L, lasso / L)
-        s_new = (1 + np.sqrt(1 + 4 * s * s)) / 2
-        z = b + (s - 1) / s_new * (b - b_old)
-        if np.max(np.abs(b - b_old)) < 1e-12:
-            b_old = b
-            break
-        b_old, s = b, s_new
-    return b_old
+    return _fista(lambda z: _soft(z - (2 * H @ z - 2 * g) / L, lasso / L), beta, iters, 1e-12)
 
 
 def _w_step(v: np.ndarray, q: np.ndarray, c: float, delta: float) -> np.ndarray:

@@ -38,9 +38,9 @@ from ._nuisance import (
     standardize,
 )
 from .diagnostics import backdoor_diagnostics, implied_weights, warn_positivity
-from .weighting import contrast_se, handling_text, prepare_scores, score_notes
+from .weighting import contrast_se, handling_text, prepare_scores, scored_effect
 
-__all__ = ["AIPW", "aipw_arm_means"]
+__all__ = ["AIPW", "aipw_arm_means", "aipw_contrast"]
 
 
 def aipw_arm_means(
@@ -83,6 +83,45 @@ def aipw_arm_means(
         means[arm] = float(mus[arm][pop].mean() + wr.sum() / s)
         psi[:, arm] = (n / n_p) * (np.where(pop, mus[arm] - means[arm], 0.0) + n_p * wr / s)
     return means, psi
+
+
+def aipw_contrast(
+    data: BackdoorData,
+    c: np.ndarray,
+    quantity: str,
+    method: str,
+    nuisances: tuple[np.ndarray, np.ndarray, np.ndarray],
+    weights: np.ndarray | None,
+    **diagnostics: Any,
+) -> EffectEstimate:
+    """Unnormalized AIPW contrast ``c`` from given ``(e, mu0, mu1)`` with back-door diagnostics.
+
+    For estimators that supply their own nuisances (the DR-learner, D2VD); ``weights`` and
+    ``diagnostics`` go to :func:`~deepcause.estimate.diagnostics.backdoor_diagnostics`.
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(400, random_state=0, population_truth=False).data
+    >>> data = AIPW(n_folds=2, random_state=0).fit(df, treatment="t", outcome="y").data_
+    >>> e, mu0 = np.full(data.n, 0.5), np.zeros(data.n)
+    >>> res = aipw_contrast(data, np.array([-1.0, 1.0]), "ATE", "demo", (e, mu0, mu0), None)
+    >>> bool(np.isclose(res.value, 2 * np.mean((2 * data.t - 1) * data.y)))
+    True
+    """
+    e, mu0, mu1 = nuisances
+    means, psi = aipw_arm_means(data.y, data.t, e, mu0, mu1, quantity, normalize=False)
+    return EffectEstimate(
+        value=float(means @ c),
+        std_error=contrast_se(psi, c),
+        quantity=quantity,
+        method=method,
+        n=data.n,
+        estimand=data.estimand,
+        diagnostics=backdoor_diagnostics(
+            data.X, data.t, data.covariate_names, e, weights, **diagnostics
+        ),
+    )
 
 
 class AIPW(BaseEffectEstimator):
@@ -185,25 +224,8 @@ class AIPW(BaseEffectEstimator):
         warn_positivity(self.propensity_[keep], data.t[keep], quantity, "AIPW", handling_text(info))
         sub = (lambda a: a) if keep.all() else (lambda a: a[keep])
         t = sub(data.t)
-        means, psi = aipw_arm_means(
+        arm_means = aipw_arm_means(
             sub(data.y), t, sub(e), sub(self.mu0_), sub(self.mu1_), quantity, self.normalize
         )
         w = implied_weights(sub(e), t, quantity)
-        diag = backdoor_diagnostics(
-            sub(data.X),
-            t,
-            data.covariate_names,
-            sub(self.propensity_),
-            w,
-            notes=score_notes(info),
-            **info,
-        )
-        return EffectEstimate(
-            value=float(means @ c),
-            std_error=contrast_se(psi, c),
-            quantity=quantity if "trim_bounds" not in info else f"{quantity} (trimmed)",
-            method="AIPW",
-            n=len(t),
-            estimand=data.estimand,
-            diagnostics=diag,
-        )
+        return scored_effect(data, self.propensity_, keep, info, w, arm_means, c, quantity, "AIPW")

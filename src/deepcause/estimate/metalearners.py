@@ -62,8 +62,8 @@ from ._nuisance import (
     make_folds,
     seeded,
 )
-from .diagnostics import backdoor_diagnostics, implied_weights
-from .doubly_robust import aipw_arm_means
+from .diagnostics import implied_weights
+from .doubly_robust import aipw_arm_means, aipw_contrast
 from .weighting import contrast_se
 
 __all__ = ["SLearner", "TLearner", "XLearner", "DRLearner"]
@@ -71,14 +71,16 @@ __all__ = ["SLearner", "TLearner", "XLearner", "DRLearner"]
 
 # --------------------------------------------------------------------------- nuisance helpers
 def default_final_regressor(random_state: Any = None) -> GradientBoostingRegressor:
-    """Default model for noisy pseudo-outcomes: shallower, larger leaves (less variance)."""
-    return GradientBoostingRegressor(
-        n_estimators=100,
-        max_depth=2,
-        learning_rate=0.05,
-        subsample=0.8,
-        min_samples_leaf=50,
-        random_state=random_state,
+    """Default model for noisy pseudo-outcomes: shallower, larger leaves (less variance).
+
+    :func:`~deepcause.estimate._nuisance.default_regressor` with 100 trees of depth 2 and at
+    least 50 units a leaf.
+
+    >>> default_final_regressor(0).get_params()["min_samples_leaf"]
+    50
+    """
+    return default_regressor(random_state).set_params(
+        n_estimators=100, max_depth=2, min_samples_leaf=50
     )
 
 
@@ -571,23 +573,10 @@ class DRLearner(_MetaLearner):
         return self.final_model_.predict(X)
 
     def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
-        data = self.data_
-        t, e = data.t, self.propensity_scores_
-        means, psi = aipw_arm_means(data.y, t, e, self.mu0_, self.mu1_, quantity, normalize=False)
-        mask = self._population_mask(t, quantity)
-        return EffectEstimate(
-            value=float(means @ c),
-            std_error=contrast_se(psi, c),
-            quantity=quantity,
-            method=self._method,
-            n=data.n,
-            estimand=data.estimand,
-            diagnostics=backdoor_diagnostics(
-                data.X,
-                t,
-                data.covariate_names,
-                e,
-                implied_weights(e, t, quantity),
-                cate_std=float(np.std(self.cate_[mask])),
-            ),
+        t, e = self.data_.t, self.propensity_scores_
+        cate_std = float(np.std(self.cate_[self._population_mask(t, quantity)]))
+        nuisances = (e, self.mu0_, self.mu1_)
+        weights = implied_weights(e, t, quantity)
+        return aipw_contrast(
+            self.data_, c, quantity, self._method, nuisances, weights, cate_std=cate_std
         )

@@ -32,7 +32,14 @@ from ._nuisance import (
 )
 from .diagnostics import backdoor_diagnostics, implied_weights, warn_positivity
 
-__all__ = ["IPW", "prepare_scores", "weighted_arm_means", "contrast_se", "score_notes"]
+__all__ = [
+    "IPW",
+    "prepare_scores",
+    "weighted_arm_means",
+    "contrast_se",
+    "score_notes",
+    "scored_effect",
+]
 
 
 def prepare_scores(
@@ -129,6 +136,53 @@ def contrast_se(psi: np.ndarray, c: np.ndarray) -> float:
     """
     v = psi @ c
     return float(np.sqrt(v @ v) / len(v))
+
+
+def scored_effect(
+    data: BackdoorData,
+    propensity: np.ndarray,
+    keep: np.ndarray,
+    info: dict[str, Any],
+    w: np.ndarray,
+    arm_means: tuple[np.ndarray, np.ndarray],
+    c: np.ndarray,
+    quantity: str,
+    method: str,
+) -> EffectEstimate:
+    """The contrast ``c`` of a propensity-score estimator (IPW, AIPW) with its diagnostics.
+
+    ``propensity`` holds the unclipped scores of all units, ``keep`` marks the units left after
+    trimming, ``info`` is the score handling of :func:`prepare_scores`, ``w`` the implied
+    weights of the kept units and ``arm_means`` their (means, influence functions).
+
+    Examples
+    --------
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(400, random_state=0, population_truth=False).data
+    >>> est = IPW().fit(df, treatment="t", outcome="y")
+    >>> data, e = est.data_, est.propensity_
+    >>> e_clip, keep, info = prepare_scores(e, data.t, "ATE", est.clip, est.trim)
+    >>> w = implied_weights(e_clip, data.t, "ATE")
+    >>> means = weighted_arm_means(data.y, data.t, w, "ATE", est.normalize)
+    >>> res = scored_effect(data, e, keep, info, w, means, np.array([-1.0, 1.0]), "ATE", "IPW")
+    >>> res.value == est.effect(treatment=1, control=0).value
+    True
+    """
+    sub = (lambda a: a) if keep.all() else (lambda a: a[keep])  # no copies when untrimmed
+    t = sub(data.t)
+    diag = backdoor_diagnostics(
+        sub(data.X), t, data.covariate_names, sub(propensity), w, notes=score_notes(info), **info
+    )
+    means, psi = arm_means
+    return EffectEstimate(
+        value=float(means @ c),
+        std_error=contrast_se(psi, c),
+        quantity=quantity if "trim_bounds" not in info else f"{quantity} (trimmed)",
+        method=method,
+        n=len(t),
+        estimand=data.estimand,
+        diagnostics=diag,
+    )
 
 
 class IPW(BaseEffectEstimator):
@@ -229,22 +283,5 @@ class IPW(BaseEffectEstimator):
         warn_positivity(sub(self.propensity_), sub(data.t), quantity, name, handling)
         t, y = sub(data.t), sub(data.y)
         w = implied_weights(sub(e), t, quantity)
-        means, psi = weighted_arm_means(y, t, w, quantity, self.normalize)
-        diag = backdoor_diagnostics(
-            sub(data.X),
-            t,
-            data.covariate_names,
-            sub(self.propensity_),
-            w,
-            notes=score_notes(info),
-            **info,
-        )
-        return EffectEstimate(
-            value=float(means @ c),
-            std_error=contrast_se(psi, c),
-            quantity=quantity if "trim_bounds" not in info else f"{quantity} (trimmed)",
-            method=name,
-            n=int(keep.sum()),
-            estimand=data.estimand,
-            diagnostics=diag,
-        )
+        arm_means = weighted_arm_means(y, t, w, quantity, self.normalize)
+        return scored_effect(data, self.propensity_, keep, info, w, arm_means, c, quantity, name)

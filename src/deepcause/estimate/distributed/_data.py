@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import DataValidationError
-from .._base import _roles_from_estimand
+from .._base import _backdoor_roles
 from ._engine import partitions_of, run_pass
 
 __all__ = ["DaskBackdoorData", "prepare_backdoor", "merge_moments", "check_frame_columns"]
@@ -117,22 +117,11 @@ def _roles(
     estimator: str,
     supported_kinds: Sequence[str],
 ) -> tuple[str, str, list[str]]:
-    treatment, outcome = roles.get("treatment"), roles.get("outcome")
-    covariates = roles.get("covariates")
+    given = (roles.get("treatment"), roles.get("outcome"), roles.get("covariates"))
+    names = _backdoor_roles(frame.columns, estimand, given, estimator, supported_kinds)
     if estimand is not None:
-        if treatment is not None or outcome is not None or covariates is not None:
-            raise DataValidationError(
-                f"{estimator}.fit takes an estimand or roles (treatment=, outcome=, "
-                "covariates=), not both"
-            )
-        return _roles_from_estimand(estimand, estimator, supported_kinds)
-    if treatment is None or outcome is None:
-        raise DataValidationError(
-            f"{estimator}.fit needs an estimand or treatment= and outcome= column names"
-        )
-    if covariates is None:
-        covariates = [c for c in frame.columns if c not in (treatment, outcome)]
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+        return names
+    treatment, outcome, covariates = names
     return str(treatment), str(outcome), [str(c) for c in covariates]
 
 

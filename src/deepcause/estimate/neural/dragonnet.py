@@ -19,37 +19,28 @@ import numpy as np
 
 from ..._parameters import Interval
 from ..._progress import Verbose
-from ..._torch import mlp, nn, torch
+from ..._torch import nn, torch
 from ._base import NeuralEffectEstimator
 from ._training import Batch
+from .tarnet import TwoHeadNet
 
 F = nn.functional
 
 __all__ = ["DragonNet"]
 
 
-class DragonHeads(nn.Module):
-    """``x -> phi(x) -> (Q0, Q1, logit g)`` plus the targeted-regularization ``epsilon``."""
+class DragonHeads(TwoHeadNet):
+    """TARNet's ``x -> phi(x) -> (Q0, Q1)`` plus ``logit g`` and the targeted-regularization
+    ``epsilon``; the arguments are :class:`TwoHeadNet`'s (without ``normalize``)."""
 
-    def __init__(
-        self,
-        n_features: int,
-        representation: Sequence[int],
-        heads: Sequence[int],
-        activation: str,
-        dropout: float,
-    ) -> None:
-        super().__init__()
-        self.phi = mlp(n_features, representation, None, activation, dropout)
-        width = representation[-1]
-        self.q0 = mlp(width, heads, 1, activation, dropout)
-        self.q1 = mlp(width, heads, 1, activation, dropout)
-        self.g = nn.Linear(width, 1)
+    def __init__(self, n_features: int, representation: Sequence[int], *layers: Any) -> None:
+        super().__init__(n_features, representation, *layers)
+        self.g = nn.Linear(representation[-1], 1)
         self.epsilon = nn.Parameter(torch.zeros(()))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        r = self.phi(x)
-        return self.q0(r)[:, 0], self.q1(r)[:, 0], self.g(r)[:, 0]
+        r, q0, q1 = super().forward(x)
+        return q0, q1, self.g(r)[:, 0]
 
 
 def _bounded(logit: torch.Tensor, margin: float) -> torch.Tensor:

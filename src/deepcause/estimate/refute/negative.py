@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..._validation import require_columns
 from ...exceptions import DataValidationError
-from .refuters import _check_roles, _run
+from .refuters import _Job, _setup
 from .results import RefutationResult
 
 __all__ = [
@@ -87,10 +87,10 @@ def dummy_outcome(
     ...               kind="noise", n_simulations=4, random_state=0).passed
     True
     """
-    df = _check_roles(data, treatment, outcome, covariates)
+    df, base = _setup(data, treatment, outcome, covariates, roles)
     if kind not in _KINDS:
         raise DataValidationError(f"kind must be one of {list(_KINDS)}, got {kind!r}")
-    base = dict(treatment=treatment, outcome=outcome, covariates=covariates, **roles)
+    job = _Job(estimator, df, base, n_simulations, random_state, alpha, contrast, population)
     sd_y = float(df[outcome].std()) or 1.0
     X = _covariate_matrix(df, list(covariates or [])) if kind == "covariates" else None
     if X is not None and X.shape[1] == 0:
@@ -107,50 +107,39 @@ def dummy_outcome(
         return df.assign(**{outcome: sd_y * (signal + noise) / np.sqrt(2.0)}), base
 
     what = "Gaussian noise" if X is None else "a random function of the covariates plus noise"
-    return _run(
-        f"dummy outcome ({kind})",
-        f"the effect of {treatment!r} on {what} is 0",
-        estimator,
-        df,
-        base,
-        make,
-        n_simulations=n_simulations,
-        random_state=random_state,
-        alpha=alpha,
-        reference_is_zero=True,
-        scale="standardized",
-        ask=dict(contrast=contrast, population=population),
-    )
+    expectation = f"the effect of {treatment!r} on {what} is 0"
+    return job.run(f"dummy outcome ({kind})", expectation, make, zero=True)
+
+
+def _control_setup(
+    data: Any,
+    treatment: str,
+    outcome: str,
+    negative_control: str,
+    covariates: Sequence[str] | None,
+    roles: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The checked data and roles of a negative-control refuter."""
+    df, base = _setup(data, treatment, outcome, covariates, roles)
+    require_columns(df, [negative_control], role="negative control")
+    if negative_control in (treatment, outcome, *(covariates or [])):
+        raise DataValidationError(
+            f"negative_control {negative_control!r} must differ from the treatment, the outcome "
+            "and the covariates"
+        )
+    return df, base
 
 
 def _control_run(
-    name: str,
-    expectation: str,
-    estimator: Any,
-    df: pd.DataFrame,
-    original_roles: dict[str, Any],
-    control_roles: dict[str, Any],
-    alpha: float,
-    ask: dict[str, Any],
+    job: _Job, name: str, expectation: str, control_roles: dict[str, Any]
 ) -> RefutationResult:
-    def make(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
-        return df, control_roles
+    """One fit with the control in place of the treatment or the outcome; the answer is 0."""
 
-    return _run(
-        name,
-        expectation,
-        estimator,
-        df,
-        original_roles,
-        make,
-        n_simulations=1,
-        random_state=0,
-        alpha=alpha,
-        reference_is_zero=True,
-        scale="standardized",
-        ask=ask,
-        notes=(f"control fitted with {_roles_text(control_roles)}",),
-    )
+    def make(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+        return job.df, control_roles
+
+    notes = (f"control fitted with {_roles_text(control_roles)}",)
+    return job.run(name, expectation, make, zero=True, notes=notes)
 
 
 def _roles_text(roles: dict[str, Any]) -> str:
@@ -198,25 +187,13 @@ def negative_control_outcome(
     ...                          covariates=["x2"]).passed      # x1 omitted: confounded
     False
     """
-    df = _check_roles(data, treatment, outcome, covariates)
-    require_columns(df, [negative_control], role="negative control")
-    if negative_control in (treatment, outcome, *(covariates or [])):
-        raise DataValidationError(
-            f"negative_control {negative_control!r} must differ from the treatment, the outcome "
-            "and the covariates"
-        )
-    base = dict(treatment=treatment, outcome=outcome, covariates=covariates, **roles)
-    control = {**base, "outcome": negative_control}
-    return _control_run(
-        "negative-control outcome",
-        f"the effect of {treatment!r} on {negative_control!r}, which it cannot affect, is 0",
-        estimator,
-        df,
-        base,
-        control,
-        alpha,
-        dict(contrast=contrast, population=population),
+    df, base = _control_setup(data, treatment, outcome, negative_control, covariates, roles)
+    job = _Job(estimator, df, base, 1, 0, alpha, contrast, population)
+    expectation = (
+        f"the effect of {treatment!r} on {negative_control!r}, which it cannot affect, is 0"
     )
+    control = {**base, "outcome": negative_control}
+    return _control_run(job, "negative-control outcome", expectation, control)
 
 
 def negative_control_exposure(
@@ -258,30 +235,12 @@ def negative_control_exposure(
     ...                           covariates=["x1", "x2"]).passed
     True
     """
-    df = _check_roles(data, treatment, outcome, covariates)
-    require_columns(df, [negative_control], role="negative control")
-    if negative_control in (treatment, outcome, *(covariates or [])):
-        raise DataValidationError(
-            f"negative_control {negative_control!r} must differ from the treatment, the outcome "
-            "and the covariates"
-        )
-    base = dict(treatment=treatment, outcome=outcome, covariates=covariates, **roles)
+    df, base = _control_setup(data, treatment, outcome, negative_control, covariates, roles)
+    job = _Job(estimator, df, base, 1, 0, alpha, contrast, population)
+    expectation = f"the effect of {negative_control!r}, which cannot affect {outcome!r}, is 0"
     extra = [treatment] if adjust_for_treatment else []
-    control = {
-        **base,
-        "treatment": negative_control,
-        "covariates": [*(covariates or []), *extra],
-    }
-    return _control_run(
-        "negative-control exposure",
-        f"the effect of {negative_control!r}, which cannot affect {outcome!r}, is 0",
-        estimator,
-        df,
-        base,
-        control,
-        alpha,
-        dict(contrast=contrast, population=population),
-    )
+    control = {**base, "treatment": negative_control, "covariates": [*(covariates or []), *extra]}
+    return _control_run(job, "negative-control exposure", expectation, control)
 
 
 def _is_binary(series: pd.Series) -> bool:

@@ -145,38 +145,58 @@ def _simulate(
     return values, errors, failures
 
 
-def _run(
-    name: str,
-    expectation: str,
-    estimator: Any,
-    df: pd.DataFrame,
-    roles: dict[str, Any],
-    make: Callable[[np.random.Generator], tuple[pd.DataFrame, dict[str, Any]]],
-    *,
-    n_simulations: int,
-    random_state: Any,
-    alpha: float,
-    reference_is_zero: bool,
-    scale: str,
-    ask: dict[str, Any],
-    notes: Sequence[str] = (),
-) -> RefutationResult:
-    n_simulations = _check_int("n_simulations", n_simulations, 1)
-    original = fit_effect(estimator, df, **ask, **roles)
-    rng = np.random.default_rng(random_state)
-    values, errors, failures = _simulate(estimator, make, n_simulations, rng, ask, name)
-    facts = [f"{n_simulations} simulation(s); {failures} refit(s) failed", *notes]
-    return RefutationResult(
-        refuter=name,
-        original=original,
-        estimates=values,
-        reference=0.0 if reference_is_zero else original.value,
-        expectation=expectation,
-        std_errors=errors,
-        scale=scale,
-        alpha=alpha,
-        notes=tuple(facts),
-    )
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """What every refuter shares: the estimator, the checked data, its roles and settings."""
+
+    estimator: Any
+    df: pd.DataFrame
+    base: dict[str, Any]
+    n_simulations: int
+    random_state: Any
+    alpha: float
+    contrast: tuple[Any, Any]
+    population: str
+
+    def run(
+        self,
+        name: str,
+        expectation: str,
+        make: Callable[[np.random.Generator], tuple[pd.DataFrame, dict[str, Any]]],
+        *,
+        zero: bool,
+        notes: Sequence[str] = (),
+    ) -> RefutationResult:
+        """Fit the original, refit on the data ``make`` draws and compare.
+
+        ``zero``: the expected new effect is 0 (judged on the standardized scale); otherwise
+        it is the original estimate (judged against the spread of the refits).
+        """
+        n_simulations = _check_int("n_simulations", self.n_simulations, 1)
+        ask = dict(contrast=self.contrast, population=self.population)
+        original = fit_effect(self.estimator, self.df, **ask, **self.base)
+        rng = np.random.default_rng(self.random_state)
+        values, errors, failures = _simulate(self.estimator, make, n_simulations, rng, ask, name)
+        facts = [f"{n_simulations} simulation(s); {failures} refit(s) failed", *notes]
+        return RefutationResult(
+            refuter=name,
+            original=original,
+            estimates=values,
+            reference=0.0 if zero else original.value,
+            expectation=expectation,
+            std_errors=errors,
+            scale="standardized" if zero else "spread",
+            alpha=self.alpha,
+            notes=tuple(facts),
+        )
+
+
+def _setup(
+    data: Any, treatment: Any, outcome: Any, covariates: Any, roles: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The checked data and the roles to fit with."""
+    df = _check_roles(data, treatment, outcome, covariates)
+    return df, dict(treatment=treatment, outcome=outcome, covariates=covariates, **roles)
 
 
 def placebo_treatment(
@@ -237,27 +257,15 @@ def placebo_treatment(
     ...                   n_simulations=4, random_state=0).passed
     True
     """
-    df = _check_roles(data, treatment, outcome, covariates)
-    base = dict(treatment=treatment, outcome=outcome, covariates=covariates, **roles)
+    df, base = _setup(data, treatment, outcome, covariates, roles)
+    job = _Job(estimator, df, base, n_simulations, random_state, alpha, contrast, population)
     column = df[treatment].to_numpy()
 
     def make(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
         return df.assign(**{treatment: rng.permutation(column)}), base
 
-    return _run(
-        "placebo treatment",
-        f"the effect of a randomly permuted {treatment!r} is 0",
-        estimator,
-        df,
-        base,
-        make,
-        n_simulations=n_simulations,
-        random_state=random_state,
-        alpha=alpha,
-        reference_is_zero=True,
-        scale="standardized",
-        ask=dict(contrast=contrast, population=population),
-    )
+    expectation = f"the effect of a randomly permuted {treatment!r} is 0"
+    return job.run("placebo treatment", expectation, make, zero=True)
 
 
 def random_common_cause(
@@ -294,29 +302,17 @@ def random_common_cause(
     ...                     n_simulations=3, random_state=0).passed
     True
     """
-    df = _check_roles(data, treatment, outcome, covariates)
+    df, base = _setup(data, treatment, outcome, covariates, roles)
     if _RANDOM_COLUMN in df.columns:
         raise DataValidationError(f"the data already have a column {_RANDOM_COLUMN!r}; rename it")
-    base = dict(treatment=treatment, outcome=outcome, covariates=covariates, **roles)
+    job = _Job(estimator, df, base, n_simulations, random_state, alpha, contrast, population)
     extended = {**base, "covariates": [*(covariates or []), _RANDOM_COLUMN]}
 
     def make(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
         return df.assign(**{_RANDOM_COLUMN: rng.standard_normal(len(df))}), extended
 
-    return _run(
-        "random common cause",
-        "adding an independent random covariate leaves the estimate unchanged",
-        estimator,
-        df,
-        base,
-        make,
-        n_simulations=n_simulations,
-        random_state=random_state,
-        alpha=alpha,
-        reference_is_zero=False,
-        scale="spread",
-        ask=dict(contrast=contrast, population=population),
-    )
+    expectation = "adding an independent random covariate leaves the estimate unchanged"
+    return job.run("random common cause", expectation, make, zero=False)
 
 
 def _resampler(
@@ -370,26 +366,15 @@ def data_subsets(
     ...              n_simulations=4, random_state=0).passed
     True
     """
-    df = _check_roles(data, treatment, outcome, covariates)
+    df, base = _setup(data, treatment, outcome, covariates, roles)
     if not 0 < subset_fraction < 1:
         raise DataValidationError(f"subset_fraction must be in (0, 1), got {subset_fraction!r}")
-    base = dict(treatment=treatment, outcome=outcome, covariates=covariates, **roles)
+    job = _Job(estimator, df, base, n_simulations, random_state, alpha, contrast, population)
     size = max(2, int(round(subset_fraction * len(df))))
-    return _run(
-        "data subsets",
-        f"refits on random {subset_fraction:.0%} subsets agree with the original estimate",
-        estimator,
-        df,
-        base,
-        _resampler(df, base, size, replace=False, noise=0.0),
-        n_simulations=n_simulations,
-        random_state=random_state,
-        alpha=alpha,
-        reference_is_zero=False,
-        scale="spread",
-        ask=dict(contrast=contrast, population=population),
-        notes=(f"subsets of {size} of {len(df)} rows",),
-    )
+    make = _resampler(df, base, size, replace=False, noise=0.0)
+    expectation = f"refits on random {subset_fraction:.0%} subsets agree with the original estimate"
+    notes = (f"subsets of {size} of {len(df)} rows",)
+    return job.run("data subsets", expectation, make, zero=False, notes=notes)
 
 
 def bootstrap_refuter(
@@ -429,26 +414,17 @@ def bootstrap_refuter(
     ...                   n_simulations=5, random_state=0).passed
     True
     """
-    df = _check_roles(data, treatment, outcome, covariates)
+    df, base = _setup(data, treatment, outcome, covariates, roles)
     if not np.isfinite(covariate_noise) or covariate_noise < 0:
         raise DataValidationError(f"covariate_noise must be >= 0, got {covariate_noise!r}")
-    base = dict(treatment=treatment, outcome=outcome, covariates=covariates, **roles)
-    res = _run(
-        "bootstrap",
+    job = _Job(estimator, df, base, n_simulations, random_state, alpha, contrast, population)
+    make = _resampler(df, base, len(df), replace=True, noise=float(covariate_noise))
+    expectation = (
         "refits on bootstrap resamples"
         + (f" with {covariate_noise:g} sd of covariate noise" if covariate_noise else "")
-        + " agree with the original estimate",
-        estimator,
-        df,
-        base,
-        _resampler(df, base, len(df), replace=True, noise=float(covariate_noise)),
-        n_simulations=n_simulations,
-        random_state=random_state,
-        alpha=alpha,
-        reference_is_zero=False,
-        scale="spread",
-        ask=dict(contrast=contrast, population=population),
+        + " agree with the original estimate"
     )
+    res = job.run("bootstrap", expectation, make, zero=False)
     sd = float(np.nanstd(res.estimates, ddof=1)) if res.estimates.size > 1 else np.nan
     if res.original.std_error and np.isfinite(sd):
         note = f"bootstrap sd {sd:.4g} vs reported standard error {res.original.std_error:.4g}"
