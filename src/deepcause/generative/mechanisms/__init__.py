@@ -64,7 +64,16 @@ def make_mechanism(spec: str | Mechanism | type[Mechanism], **overrides: object)
 
 
 def mechanism_from_config(config: dict) -> Mechanism:
-    """Rebuild an (untrained) mechanism from :meth:`Mechanism.get_config` output."""
+    """Rebuild an (untrained) mechanism from :meth:`Mechanism.get_config` output.
+
+    Examples
+    --------
+    >>> m = AdditiveNoiseMechanism(max_epochs=3, hidden_sizes=(8,))
+    >>> type(mechanism_from_config(m.get_config())).__name__
+    'AdditiveNoiseMechanism'
+    >>> mechanism_from_config(m.get_config()).max_epochs
+    3
+    """
     kind = config.get("type")
     if kind not in MECHANISMS:
         raise ValueError(

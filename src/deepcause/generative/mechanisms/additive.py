@@ -38,7 +38,7 @@ from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
 from .base import Mechanism
 
-__all__ = ["AdditiveNoiseMechanism", "ContextNet"]
+__all__ = ["AdditiveNoiseMechanism"]
 
 _NOISES = ("empirical", "gaussian")
 
@@ -63,7 +63,19 @@ class ContextNet(nn.Module):
 
 
 class AdditiveNoiseMechanism(Mechanism):
-    """``x = f(parents) + e``: MLP mean plus ``empirical`` (default) or ``gaussian`` noise."""
+    """``x = f(parents) + e``: MLP mean plus ``empirical`` (default) or ``gaussian`` noise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x, c = torch.randn(200, 1), torch.randn(200, 2)
+    >>> m = AdditiveNoiseMechanism(max_epochs=2).build(1, 2)
+    >>> _ = m.fit(x, c, random_state=0, verbose=False)
+    >>> bool(torch.allclose(m.decode(m.encode(x, c), c), x, atol=1e-4))  # exact abduction
+    True
+    >>> m(c).sample().shape
+    torch.Size([200, 1])
+    """
 
     name = "additive"
     invertible = True

@@ -36,7 +36,14 @@ __all__ = ["Mechanism", "NotInvertibleError", "ImplicitDistribution"]
 
 
 class NotInvertibleError(DeepCauseError, NotImplementedError):
-    """The mechanism cannot map observations back to noise (or cannot evaluate densities)."""
+    """The mechanism cannot map observations back to noise (or cannot evaluate densities).
+
+    Examples
+    --------
+    >>> from deepcause.exceptions import DeepCauseError
+    >>> issubclass(NotInvertibleError, DeepCauseError)
+    True
+    """
 
 
 class Mechanism(ParameterValidationMixin, nn.Module, ABC):
@@ -47,6 +54,15 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
     distribution is available). Training hyper-parameters (``max_epochs``, ``batch_size``,
     ``learning_rate``, ``weight_decay``, ``patience``) and each subclass's own (``hidden_sizes``,
     ...) are checked against ``_parameter_constraints`` when the layers are built.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from deepcause.generative.mechanisms import AdditiveNoiseMechanism
+    >>> m = AdditiveNoiseMechanism(max_epochs=1).build(1, 2)  # a subclass; Mechanism is abstract
+    >>> _ = m.fit(torch.randn(50, 1), torch.randn(50, 2), random_state=0, verbose=False)
+    >>> m(torch.zeros(3, 2)).sample().shape  # forward(parents) is a torch Distribution
+    torch.Size([3, 1])
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {

@@ -37,7 +37,17 @@ def _gumbel(
 
 
 class CategoricalMechanism(Mechanism):
-    """Softmax classifier over the node's levels, sampled with the Gumbel-max trick."""
+    """Softmax classifier over the node's levels, sampled with the Gumbel-max trick.
+
+    Examples
+    --------
+    >>> import torch
+    >>> c, y = torch.randn(200, 2), torch.randint(0, 3, (200, 1)).float()
+    >>> m = CategoricalMechanism(max_epochs=2).build(1, 2, n_classes=3)
+    >>> _ = m.fit(y, c, random_state=0, verbose=False)
+    >>> m(c).sample().shape
+    torch.Size([200])
+    """
 
     name = "categorical"
     discrete = True

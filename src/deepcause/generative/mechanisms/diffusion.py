@@ -25,7 +25,7 @@ from ..._parameters import Interval
 from ..._torch import mlp, torch
 from .base import ImplicitDistribution, Mechanism
 
-__all__ = ["DiffusionMechanism", "DiffusionDistribution"]
+__all__ = ["DiffusionMechanism"]
 
 
 class DiffusionDistribution(ImplicitDistribution):
@@ -35,7 +35,17 @@ class DiffusionDistribution(ImplicitDistribution):
 
 
 class DiffusionMechanism(Mechanism):
-    """DDPM-trained conditional noise predictor, sampled and inverted with DDIM."""
+    """DDPM-trained conditional noise predictor, sampled and inverted with DDIM.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x, c = torch.randn(200, 1), torch.randn(200, 2)
+    >>> m = DiffusionMechanism(max_epochs=2).build(1, 2)
+    >>> _ = m.fit(x, c, random_state=0, verbose=False)
+    >>> m(c).sample().shape
+    torch.Size([200, 1])
+    """
 
     name = "diffusion"
     invertible = True
