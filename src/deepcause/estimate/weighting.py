@@ -45,7 +45,15 @@ __all__ = [
 def prepare_scores(
     e_raw: np.ndarray, t: np.ndarray, quantity: str, clip: Any, trim: Any
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Trim (drop units) then clip scores; returns (clipped e, kept mask, description)."""
+    """Trim (drop units) then clip scores; returns (clipped e, kept mask, description).
+
+    Examples
+    --------
+    >>> e, keep, info = prepare_scores(np.array([0.01, 0.5, 0.99]), np.array([0, 1, 1]), "ATE",
+    ...                                clip=0.05, trim=None)
+    >>> e.tolist(), int(keep.sum())
+    ([0.05, 0.5, 0.95], 3)
+    """
     keep = np.ones(len(e_raw), dtype=bool)
     info: dict[str, Any] = {}
     bounds = trim_bounds(trim, e_raw)

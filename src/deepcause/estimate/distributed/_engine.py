@@ -76,6 +76,12 @@ def dask_scheduler(scheduler: Any = None) -> Iterator[Any]:
     ``None`` keeps the default client (or Dask's local scheduler when there is none); a string
     is the address of a ``dask.distributed`` scheduler (``"tcp://host:8786"``) to connect to
     for the duration of the block; a ``distributed.Client`` is used as it is.
+
+    Examples
+    --------
+    >>> with dask_scheduler(None) as client:  # no client: Dask's local scheduler
+    ...     print(client)
+    None
     """
     if scheduler is None:
         yield _current_client()

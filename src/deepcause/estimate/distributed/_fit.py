@@ -67,7 +67,20 @@ def _tlearner(est: Any, data: Any) -> None:
 
 
 def fit_dask(est: Any, frame: Any, estimand: Any, roles: dict[str, Any]) -> Any:
-    """Fit ``est`` on the Dask DataFrame ``frame`` out of core; returns ``est``."""
+    """Fit ``est`` on the Dask DataFrame ``frame`` out of core; returns ``est``.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> from deepcause.estimate import IPW
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(2000, random_state=0, population_truth=False).data
+    >>> frame = dd.from_pandas(df, npartitions=4)
+    >>> est = IPW(random_state=0).fit(frame, treatment="t", outcome="y")  # calls fit_dask
+    >>> pandas = IPW(random_state=0).fit(df, treatment="t", outcome="y").ate().value
+    >>> bool(abs(est.ate().value - pandas) < 1e-3)  # exact solver vs lbfgs at tol 1e-4
+    True
+    """
     name = type(est).__name__
     if name not in DASK_ESTIMATORS:
         raise DataValidationError(
