@@ -77,6 +77,18 @@ class ImageDiffusionMechanism(ImageMechanism):
 
     ``steps`` noise levels (linear betas ``beta_min .. beta_max``), ``sample_steps`` of them
     used by DDIM, ``width`` U-Net channels at full resolution.
+
+    Examples
+    --------
+    Used through :class:`~deepcause.generative.CausalGenerativeModel` for image nodes:
+
+    >>> from deepcause.generative import CausalGenerativeModel
+    >>> from deepcause.simulate import make_confounded_digit_label
+    >>> ds = make_confounded_digit_label(100, truth_n=200, random_state=0)
+    >>> m = CausalGenerativeModel(ds.graph, mechanisms={"X": "image_diffusion"}, max_epochs=1,
+    ...                           random_state=0, verbose=False).fit(ds.data)
+    >>> type(m.mechanisms_["X"]).__name__, m.sample(2, random_state=0)["X"].shape
+    ('ImageDiffusionMechanism', (2, 3, 16, 16))
     """
 
     name = "image_diffusion"

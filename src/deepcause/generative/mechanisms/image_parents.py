@@ -43,7 +43,20 @@ def _head(head: Any) -> Mechanism:
 
 class ImageParentMechanism(Mechanism):
     """A tabular ``head`` mechanism (name, instance or saved config) reading image parents
-    through a conv encoder (``features`` outputs per image parent, ``width`` channels)."""
+    through a conv encoder (``features`` outputs per image parent, ``width`` channels).
+
+    Examples
+    --------
+    Used through :class:`~deepcause.generative.CausalGenerativeModel` for image nodes:
+
+    >>> from deepcause.generative import CausalGenerativeModel
+    >>> from deepcause.simulate import make_confounded_digit_label
+    >>> ds = make_confounded_digit_label(100, truth_n=200, random_state=0)
+    >>> m = CausalGenerativeModel(ds.graph, mechanisms={"X": "image_vae"}, max_epochs=1,
+    ...                           random_state=0, verbose=False).fit(ds.data)
+    >>> type(m.mechanisms_["Y"]).__name__, m.sample(2, random_state=0)["X"].shape
+    ('ImageParentMechanism', (2, 3, 16, 16))
+    """
 
     name = "image_parents"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {

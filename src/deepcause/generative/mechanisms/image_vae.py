@@ -42,7 +42,14 @@ __all__ = ["ImageMechanism", "ImageVAEMechanism"]
 class ImageMechanism(Mechanism):
     """Shared set-up of image mechanisms: ``image_shape``, the parents' layout
     (``context_shapes``), the parent encoder (``features`` per image parent, ``width``
-    channels), sampling-only distributions."""
+    channels), sampling-only distributions.
+
+    Examples
+    --------
+    >>> from deepcause.generative.mechanisms import ImageVAEMechanism
+    >>> ImageVAEMechanism.__mro__[1].__name__, ImageVAEMechanism.image_node
+    ('ImageMechanism', True)
+    """
 
     invertible = False
     has_log_prob = False
@@ -99,6 +106,18 @@ class ImageVAEMechanism(ImageMechanism):
     """Conditional VAE: conv encoder ``q(z | x, pa)``, conv decoder ``x = g(z, pa)``.
 
     ``latent_dim`` is the size of the exogenous noise ``z``; ``beta`` weighs the KL term.
+
+    Examples
+    --------
+    Used through :class:`~deepcause.generative.CausalGenerativeModel` for image nodes:
+
+    >>> from deepcause.generative import CausalGenerativeModel
+    >>> from deepcause.simulate import make_confounded_digit_label
+    >>> ds = make_confounded_digit_label(100, truth_n=200, random_state=0)
+    >>> m = CausalGenerativeModel(ds.graph, mechanisms={"X": "image_vae"}, max_epochs=1,
+    ...                           random_state=0, verbose=False).fit(ds.data)
+    >>> type(m.mechanisms_["X"]).__name__, m.sample(2, random_state=0)["X"].shape
+    ('ImageVAEMechanism', (2, 3, 16, 16))
     """
 
     name = "image_vae"
