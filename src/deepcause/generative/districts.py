@@ -125,6 +125,22 @@ class JointDistrictStrategy(DistrictStrategy):
     ``max_epochs`` (the model's ``max_epochs`` overrides it when set), ``batch_size`` (None:
     ``n / 8`` rows clipped to 128..512),
     ``learning_rate`` (Adam) and ``n_importance`` (importance samples per row).
+
+    Examples
+    --------
+    The default ``latent_strategy="joint"`` of :class:`~deepcause.generative.CausalGenerativeModel`:
+
+    >>> import numpy as np, pandas as pd
+    >>> from deepcause.generative import CausalGenerativeModel
+    >>> rng = np.random.default_rng(0)
+    >>> u = rng.normal(size=300)
+    >>> x = u + rng.normal(size=300)
+    >>> m_ = x + rng.normal(size=300)
+    >>> df = pd.DataFrame({"X": x, "M": m_, "Y": m_ + u + rng.normal(size=300)})
+    >>> model = CausalGenerativeModel("X -> M -> Y; X <-> Y", max_epochs=1, random_state=0,
+    ...                               verbose=False).fit(df)
+    >>> [type(s).__name__ for s in model.districts_], model.districts_[0].district
+    (['JointDistrictStrategy'], ('X', 'Y'))
     """
 
     def __init__(

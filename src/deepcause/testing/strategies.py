@@ -23,6 +23,15 @@ def admgs(
     Directed edges only go from earlier to later nodes of a random order, so every drawn graph
     is acyclic; each node pair gets a directed edge with probability ``p_directed`` and,
     independently, a bidirected edge with probability ``p_bidirected`` (to 1/256).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5, deadline=None)
+    ... @given(admgs(max_nodes=5))
+    ... def check(g):
+    ...     assert 2 <= len(g.nodes) <= 5 and g.topological_order()
+    >>> check()
     """
     n = draw(st.integers(min_nodes, max_nodes))
     names = node_names(n)
