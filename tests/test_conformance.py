@@ -14,10 +14,6 @@ from deepcause.results import EffectEstimate
 from deepcause.testing import check_estimator, estimator_checks, registered_cases
 from deepcause.testing.cases import backdoor_case
 
-# Families converted to the one contract on other branches (issue #11): delete after merging.
-CONVERTED_ON_ANOTHER_BRANCH = {
-}  # fmt: skip
-_XFAIL = pytest.mark.xfail(strict=False, reason="family converted on another branch")
 # checks that train networks several times: slow
 _SLOW_METHODS = {"tarnet", "cfr", "dragonnet", "cevae", "dfiv", "deepiv", "cbiv", "kerneliv"}
 
@@ -31,7 +27,7 @@ def build(method: str, params: dict) -> BaseEstimator:
 def _params() -> list:
     out = []
     for method, params, case in registered_cases():
-        marks = [_XFAIL] if method in CONVERTED_ON_ANOTHER_BRANCH else []
+        marks = []
         if method in _SLOW_METHODS:
             marks.append(pytest.mark.slow)
         try:  # the list of checks depends on the class (predict_cate, save, roles, ...)

@@ -16,10 +16,6 @@ from deepcause.estimate.registry import get_estimator_class
 from deepcause.results import EffectEstimate, Summary
 from deepcause.testing import registered_cases
 
-# Families converted to the one contract on other branches (issue #11): delete after merging.
-CONVERTED_ON_ANOTHER_BRANCH = {
-}  # fmt: skip
-_XFAIL = pytest.mark.xfail(strict=False, reason="family converted on another branch")
 # networks, and D2VD's unpenalized refit (about 0.6 s per fit, 21 fits): slow
 _SLOW_METHODS = {
     "tarnet",
@@ -55,7 +51,7 @@ ALPHA = 0.01  # 99% intervals: one test per estimator, so a 1-in-20 miss would b
 def _params() -> list:
     out = []
     for method, params, case in registered_cases():
-        marks = [_XFAIL] if method in CONVERTED_ON_ANOTHER_BRANCH else []
+        marks = []
         if method in _KNOWN_MISS:
             marks.append(pytest.mark.xfail(strict=True, reason=f"{method} interval misses"))
         if method in _SLOW_METHODS:
