@@ -30,7 +30,6 @@ applied to the node's natural value (``lambda x: x + 1``).
 from __future__ import annotations
 
 import difflib
-import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -39,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CycleError, DataValidationError, GraphError, UnknownNodeError
+from ..graph._build import kahn_order
 from ..graph.causal_graph import CausalGraph
 from .noise import NoiseFn, _squeeze, gaussian, gumbel, laplace, no_noise, student_t, uniform
 
@@ -473,22 +473,12 @@ def _topological(nodes: Mapping[str, Node]) -> tuple[str, ...]:
     are simulated (and draw their noise) exactly in the order they were given.
     """
     index = {n: i for i, n in enumerate(nodes)}
-    indeg = {n: len(nd.parents) for n, nd in nodes.items()}
     children: dict[str, list[str]] = {n: [] for n in nodes}
     for n, nd in nodes.items():
         for p in nd.parents:
             children[p].append(n)
-    ready = [index[n] for n in nodes if indeg[n] == 0]
-    heapq.heapify(ready)
-    names = list(nodes)
-    order: list[str] = []
-    while ready:
-        n = names[heapq.heappop(ready)]
-        order.append(n)
-        for c in children[n]:
-            indeg[c] -= 1
-            if indeg[c] == 0:
-                heapq.heappush(ready, index[c])
+    parents = {n: nd.parents for n, nd in nodes.items()}
+    order = kahn_order(list(nodes), parents, children, index)
     if len(order) < len(nodes):
         rest = [n for n in nodes if n not in order]
         raise CycleError(f"the SCM has a directed cycle among {rest}", cycle=tuple(rest))
