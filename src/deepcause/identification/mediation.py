@@ -205,9 +205,7 @@ class MediationEstimand:
         >>> MediationEstimand("X", ("M",), "Y").mean(t, treatment=1, mediator_treatment=0)
         1.4
         """
-        cells = _Cells(prepare(data, {self.treatment, self.outcome, *self.mediators,
-                                      *self.covariates}, weights), self)  # fmt: skip
-        return cells.mean(treatment, mediator_treatment)
+        return self._cells(data, weights).mean(treatment, mediator_treatment)
 
     def evaluate(
         self,
@@ -227,14 +225,17 @@ class MediationEstimand:
         >>> MediationEstimand("X", ("M",), "Y").evaluate(t).round(6).tolist()
         [1.0, 0.4, 1.4]
         """
-        variables = {self.treatment, self.outcome, *self.mediators, *self.covariates}
-        cells = _Cells(prepare(data, variables, weights), self)
+        cells = self._cells(data, weights)
         y11, y10, y00 = (cells.mean(a, b) for a, b in ((treatment, treatment),
                          (treatment, control), (control, control)))  # fmt: skip
         return pd.Series(
             {"NDE": y10 - y00, "NIE": y11 - y10, "TE": y11 - y00},
             name=f"{self.outcome}: {self.treatment}={treatment} vs {control}",
         )
+
+    def _cells(self, data: pd.DataFrame | pd.Series, weights: str | None) -> _Cells:
+        variables = {self.treatment, self.outcome, *self.mediators, *self.covariates}
+        return _Cells(prepare(data, variables, weights), self)
 
 
 def nested_label(outcome: str, treatment: str, mediators: Iterable[str], x: Any, xm: Any) -> str:
