@@ -269,15 +269,7 @@ class _Cells:
         self.p_w = self.p_xw.sum(axis=0)
 
     def _level(self, value: Any) -> int:
-        domain = self.data.domains[self.est.treatment]
-        hits = np.flatnonzero(pd.Index(domain) == value)
-        if hits.size == 0:
-            shown = [py_value(v) for v in domain[:20]]
-            raise DataValidationError(
-                f"treatment value {self.est.treatment}={value!r} never occurs in the data "
-                f"(observed values: {shown})"
-            )
-        return int(hits[0])
+        return self.data.position(self.est.treatment, value, "treatment value")
 
     def mean(self, x: Any, xm: Any) -> float:
         i, j = self._level(x), self._level(xm)
