@@ -348,10 +348,8 @@ class SCM:
     ) -> pd.DataFrame:
         """Turn a dict of node values into a data frame with one column per node component."""
         cols: dict[str, np.ndarray] = {}
-        for name in self.order:
+        for name in self._shown(include_latent):
             nd = self.nodes[name]
-            if nd.latent and not include_latent:
-                continue
             if nd.is_array:
                 raise DataValidationError(
                     f"node {name!r} is array-valued (shape={nd.shape}) and cannot be a data "
@@ -378,13 +376,14 @@ class SCM:
         dtype('int64')
         """
         out: dict[str, np.ndarray] = {}
-        for name in self.order:
-            nd = self.nodes[name]
-            if nd.latent and not include_latent:
-                continue
+        for name in self._shown(include_latent):
             v = values[name]
-            out[name] = v.astype(np.int64) if nd.discrete else v
+            out[name] = v.astype(np.int64) if self.nodes[name].discrete else v
         return out
+
+    def _shown(self, include_latent: bool) -> tuple[str, ...]:
+        """The nodes an output shows, in topological order."""
+        return self.order if include_latent else self.observed
 
     @property
     def has_arrays(self) -> bool:
@@ -395,8 +394,7 @@ class SCM:
         self, values: Mapping[str, np.ndarray], include_latent: bool, as_arrays: bool | None
     ) -> pd.DataFrame | dict[str, np.ndarray]:
         if as_arrays is None:
-            shown = self.order if include_latent else self.observed
-            as_arrays = any(self.nodes[n].is_array for n in shown)
+            as_arrays = any(self.nodes[n].is_array for n in self._shown(include_latent))
         if as_arrays:
             return self.to_arrays(values, include_latent=include_latent)
         return self.to_frame(values, include_latent=include_latent)
