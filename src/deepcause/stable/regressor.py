@@ -13,6 +13,7 @@ from sklearn.linear_model import LinearRegression
 
 from ..exceptions import DataValidationError, NotFittedError
 from ._base import check_X, default_nonlinear_regressor, misspecification_pvalue
+from ._features import check_fitted_X
 from .weights import NonlinearDecorrelationWeights, _poly_ridge_drop_one_predictions
 
 __all__ = ["StableRegressor", "StableVariableSelector"]
@@ -263,14 +264,7 @@ class StableRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "estimator_"):
-            raise NotFittedError("StableRegressor is not fitted yet; call fit() first")
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise DataValidationError(
-                f"X must have {self.n_features_in_} columns like the training data; got shape "
-                f"{X.shape}"
-            )
+        X = check_fitted_X(self, X, "estimator_")
         if self.support_.any():  # all columns, unless variables were selected
             X = X[:, self.support_]
         return self.estimator_.predict(X)

@@ -222,6 +222,12 @@ class SRDOWeights(BaseWeights):
         """
         X = check_X(X)
         k, n_folds = self._check_params()
+        if y is not None:
+            y = np.asarray(y, dtype=float).ravel()
+            if len(y) != len(X) or not np.all(np.isfinite(y)):
+                raise DataValidationError(
+                    f"y must hold {len(X)} finite values like the rows of X; got {len(y)} values"
+                )
         n = len(X)
         self.log_ratio_ = self._log_ratio(X, k, n_folds)
         w, self.tempering_ = _tempered(self.log_ratio_, float(self.min_ess) * n)
@@ -245,12 +251,7 @@ class SRDOWeights(BaseWeights):
             self._warn_if_linear(X, y)
         return self
 
-    def _warn_if_linear(self, X: np.ndarray, y: Any) -> None:
-        y = np.asarray(y, dtype=float).ravel()
-        if len(y) != len(X) or not np.all(np.isfinite(y)):
-            raise DataValidationError(
-                f"y must hold {len(X)} finite values like the rows of X; got {len(y)} values"
-            )
+    def _warn_if_linear(self, X: np.ndarray, y: np.ndarray) -> None:
         pval = misspecification_pvalue(X, y, default_nonlinear_regressor(), 2, self.random_state)
         self.misspecification_pvalue_ = pval
         if pval >= float(self.alpha):
