@@ -88,3 +88,14 @@ def test_srdo_rejects_bad_settings(bad):
         SRDOWeights(**bad).fit(X)
     with pytest.raises(DataValidationError, match="finite values"):
         SRDOWeights().fit(X, np.r_[y[:-1], np.nan])
+
+
+def test_srdo_gives_no_verdict_where_the_specification_test_has_no_power():
+    ds = make_covariate_shift(600, p=20, r=2.5, kind="linear", random_state=4)
+    X, y = ds.data[list(ds.covariates)].to_numpy(), ds.data[ds.outcome].to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StableLearningWarning)
+        sw = SRDOWeights().fit(X, y)  # 1,770 degree-3 columns > 600 / 4
+    assert np.isnan(sw.misspecification_pvalue_)
+    small = SRDOWeights().fit(X[:, :4])  # without y: no test at all
+    assert not hasattr(small, "misspecification_pvalue_")
