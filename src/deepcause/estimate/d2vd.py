@@ -25,6 +25,12 @@ on all units is ``mean(Y+)``; the potential-outcome means add ``U alpha`` back (
 estimator with the outcome model ``U alpha`` in both arms), with influence-function standard
 errors; ``predict_cate`` returns ``gamma_0 + U gamma``.
 
+Because the confounders never enter the outcome model, the estimate rests on the linear-logistic
+propensity model and on overlap. ``fit`` checks this (:func:`decomposition_z`: a Hausman-type
+comparison with AIPW that adjusts the outcome for all covariates) and refuses with
+:class:`DecompositionError` where the decomposition fails (see :class:`D2VD` for the designs it
+is for).
+
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
 >>> U = rng.normal(size=(3000, 6))
