@@ -114,6 +114,7 @@ class SRDOWeights(BaseWeights):
     ``logit`` (with the class-size offset removed) are tempered: ``w = exp(a logit)`` with the
     largest ``a <= 1`` that keeps the effective sample size at ``min_ess * n`` or more; the
     weights are then capped at ``clip`` times their mean (``None``: no cap) and have mean 1.
+    ``random_state`` seeds the permutations and the folds.
 
     For: linear (or any weighted) regression whose model is misspecified while the covariates
     are correlated, with correlations that shift between environments (the covariate-shift
@@ -128,7 +129,7 @@ class SRDOWeights(BaseWeights):
     than ``n / 4`` columns (``p = 20`` at ``n = 2000``): it then has next to no power (on
     ``bench_stable``'s p = 20 design it missed the misspecification in 9 seeds of 10).
 
-    Fitted: ``weights_`` (mean 1), ``effective_sample_size_``, ``log_ratio_`` (the averaged
+    Fitted: ``weights_`` (mean 1), ``effective_sample_size_``, ``log_ratio_`` (the
     cross-fitted log-odds), ``tempering_`` (``a``), ``dependence_before_`` and
     ``dependence_after_`` (largest absolute pairwise correlation, unweighted and weighted) and,
     when ``y`` is given, ``misspecification_pvalue_``.
@@ -195,14 +196,15 @@ class SRDOWeights(BaseWeights):
         """Cross-fitted log-odds ``log P(copy | x) / P(data | x)`` of every row of ``X``."""
         n, p = X.shape
         rng = np.random.default_rng(self.random_state)
-        # k permuted copies, each column of each copy permuted independently
-        order = np.argsort(rng.random((k, n, p)), axis=1)
-        copies = np.take_along_axis(np.broadcast_to(X, (k, n, p)), order, axis=1)
         logit = np.empty(n)
         folds = KFold(n_folds, shuffle=True, random_state=int(rng.integers(2**31)))
         for train, test in folds.split(X):
-            both = np.vstack([X[train], copies[:, train].reshape(-1, p)])
-            label = np.r_[np.zeros(len(train)), np.ones(k * len(train))]
+            m = len(train)
+            # k copies of the training rows, each column of each copy permuted independently
+            order = np.argsort(rng.random((k, m, p)), axis=1)
+            copies = np.take_along_axis(np.broadcast_to(X[train], (k, m, p)), order, axis=1)
+            both = np.vstack([X[train], copies.reshape(-1, p)])
+            label = np.r_[np.zeros(m), np.ones(k * m)]
             clf = self._classifier().fit(both, label)
             prob = np.clip(clf.predict_proba(X[test])[:, 1], 1e-12, 1 - 1e-12)
             logit[test] = np.log(prob) - np.log1p(-prob) - np.log(k)  # remove the k:1 prior
