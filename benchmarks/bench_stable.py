@@ -6,7 +6,8 @@ Train at bias rate r = 2.5 (n = 2000); test on 10 environments r in
 over seeds): average RMSE over the environments (true root mean squared error, not MSE),
 stability error (std of the RMSE over the environments), ||beta_S_hat - beta_S||_1, seed-to-seed
 sd and worst seed of the average RMSE, effective sample size of the weights, seconds per fit
-(wall clock) and CPU seconds per fit (process time; the machine may be shared).
+(wall clock), CPU seconds per fit (process time; the machine may be shared) and the number of
+seeds whose fit warned that the reweighting cannot help (``StableLearningWarning``).
 
 Run: ``python benchmarks/bench_stable.py [--seeds 10] [--settings poly:10,poly:20,linear:10,exp:10]``
 
@@ -32,6 +33,7 @@ from deepcause.stable import (
     GlobalBalancingWeights,
     NonlinearDecorrelationWeights,
     SRDOWeights,
+    StableLearningWarning,
     StableRegressor,
 )
 
@@ -101,14 +103,15 @@ def run_setting(kind: str, p: int, seeds: int, methods: list[str]) -> dict[str, 
         for name in methods:
             model = METHODS[name](info)
             t0, c0 = time.perf_counter(), time.process_time()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 model.fit(X, y)
+            warned = any(issubclass(c.category, StableLearningWarning) for c in caught)
             dt, dc = time.perf_counter() - t0, time.process_time() - c0
             rmse = [np.sqrt(np.mean((model.predict(Xt) - yt) ** 2)) for Xt, yt, _ in tests]
             beta_err = float(np.abs(model.coef_[info["stable"]] - info["beta_s"]).sum())
             ess = getattr(model, "effective_sample_size_", float(len(y)))
-            out[name].append((np.mean(rmse), np.std(rmse), beta_err, ess, dt, dc))
+            out[name].append((np.mean(rmse), np.std(rmse), beta_err, ess, dt, dc, warned))
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -118,14 +121,15 @@ def table(kind: str, p: int, seeds: int, methods: list[str]) -> str:
         f"### f(S) = {'S beta_S + S1 S2 S3' if kind in ('poly', 'wide') else 'S beta_S + exp(S1 S2 S3)' if kind == 'exp' else 'S beta_S (linear)'}, p = {p}, {seeds} seeds",
         "",
         "| method | avg RMSE | stability error | beta_S L1 error | seed sd | worst seed | ESS "
-        "| seconds | CPU s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| seconds | CPU s | warned |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, a in res.items():
         lines.append(
             f"| {name} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} | {a[:, 2].mean():.3f} | "
             f"{a[:, 0].std(ddof=1) if len(a) > 1 else 0.0:.3f} | {a[:, 0].max():.3f} | "
-            f"{a[:, 3].mean():.0f} | {a[:, 4].mean():.2f} | {a[:, 5].mean():.2f} |"
+            f"{a[:, 3].mean():.0f} | {a[:, 4].mean():.2f} | {a[:, 5].mean():.2f} | "
+            f"{int(a[:, 6].sum())}/{len(a)} |"
         )
     return "\n".join(lines)
 

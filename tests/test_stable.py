@@ -201,14 +201,14 @@ def test_do_no_harm_keeps_ols_when_linear_model_is_right():
 
 
 def test_misspecification_test_has_nominal_size():
-    from deepcause.stable.regressor import _default_nonlinear_regressor, _misspecification_pvalue
+    from deepcause.stable._base import default_nonlinear_regressor, misspecification_pvalue
 
     rng = np.random.default_rng(7)
     pvals = []
     for _ in range(40):
         X = rng.normal(size=(300, 3))
         y = X @ [1.0, -1.0, 0.5] + rng.normal(size=300)
-        pvals.append(_misspecification_pvalue(X, y, _default_nonlinear_regressor(), 2, 0))
+        pvals.append(misspecification_pvalue(X, y, default_nonlinear_regressor(), 2, 0))
     # under H0 the p-values are roughly uniform: few below 0.05, median near 0.5
     assert np.mean(np.array(pvals) < 0.05) <= 0.15
     assert 0.25 < np.median(pvals) < 0.75

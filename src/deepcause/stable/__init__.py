@@ -7,6 +7,7 @@ an unweighted refit; plus the selection-bias simulation of this line of work.
 """
 
 from .regressor import StableRegressor, StableVariableSelector
+from .srdo import StableLearningWarning
 from .weights import (
     DeepGlobalBalancingWeights,
     DWRWeights,
@@ -23,6 +24,7 @@ __all__ = [
     "GlobalBalancingWeights",
     "DeepGlobalBalancingWeights",
     "SRDOWeights",
+    "StableLearningWarning",
     "NonlinearDecorrelationWeights",
     "effective_sample_size",
 ]

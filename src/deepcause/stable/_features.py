@@ -19,7 +19,29 @@ from sklearn.preprocessing import PolynomialFeatures
 
 from ..exceptions import DataValidationError, NotFittedError
 
-__all__ = ["BoundedPolynomialFeatures"]
+__all__ = ["BoundedPolynomialFeatures", "check_fitted_X"]
+
+
+def check_fitted_X(estimator: Any, X: Any, fitted_attribute: str) -> np.ndarray:
+    """``X`` as a float array, after checking that ``estimator`` is fitted (it has
+    ``fitted_attribute``) and that ``X`` has the ``n_features_in_`` columns it was fitted on.
+
+    >>> bpf = BoundedPolynomialFeatures(2).fit(np.ones((3, 2)))
+    >>> check_fitted_X(bpf, [[1, 2, 3]], "powers_")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: X must have 2 columns like the training data; got shape (1, 3)
+    """
+    if not hasattr(estimator, fitted_attribute):
+        name = type(estimator).__name__
+        raise NotFittedError(f"{name} is not fitted yet; call fit() first")
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != estimator.n_features_in_:
+        raise DataValidationError(
+            f"X must have {estimator.n_features_in_} columns like the training data; got shape "
+            f"{X.shape}"
+        )
+    return X
 
 
 def _reduced_powers(p: int, degree: int, max_features: int) -> np.ndarray:
@@ -72,14 +94,7 @@ class BoundedPolynomialFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "powers_"):
-            raise NotFittedError("BoundedPolynomialFeatures is not fitted yet; call fit() first")
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise DataValidationError(
-                f"X must have {self.n_features_in_} columns like the training data; got shape "
-                f"{X.shape}"
-            )
+        X = check_fitted_X(self, X, "powers_")
         if self._full is not None:
             return self._full.transform(X)
         out = np.ones((X.shape[0], len(self.powers_)))

@@ -3,6 +3,7 @@ stable variables found by :class:`StableVariableSelector`."""
 
 from __future__ import annotations
 
+from inspect import signature
 from typing import Any
 
 import numpy as np
@@ -11,8 +12,9 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.linear_model import LinearRegression
 
 from ..exceptions import DataValidationError, NotFittedError
-from ._features import BoundedPolynomialFeatures
-from .weights import NonlinearDecorrelationWeights, _check_X, _poly_ridge_drop_one_predictions
+from ._base import check_X, default_nonlinear_regressor, misspecification_pvalue
+from ._features import check_fitted_X
+from .weights import NonlinearDecorrelationWeights, _poly_ridge_drop_one_predictions
 
 __all__ = ["StableRegressor", "StableVariableSelector"]
 
@@ -71,7 +73,7 @@ class StableVariableSelector(SelectorMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> StableVariableSelector:
         from scipy import stats
 
-        X = _check_X(X, minimum_columns=1)
+        X = check_X(X, minimum_columns=1)
         y = np.asarray(y, dtype=float).ravel()
         if len(X) != len(y):
             raise DataValidationError(f"X has {len(X)} rows but y has {len(y)} values")
@@ -120,43 +122,13 @@ class StableVariableSelector(SelectorMixin, BaseEstimator):
         return self.support_
 
 
-def _misspecification_pvalue(
-    X: np.ndarray, y: np.ndarray, regressor: Any, n_folds: int, random_state: Any
-) -> float:
-    """One-sided p-value of H0: the linear model is correctly specified.
-
-    The OLS residuals are predicted from ``X`` by ``regressor`` out of fold; under H0 the
-    out-of-fold predictions are independent noise, so their correlation with the residuals
-    is zero (t test of the slope of the residual on the prediction).
-    """
-    from scipy import stats
-    from sklearn.model_selection import KFold, cross_val_predict
-
-    resid = y - LinearRegression().fit(X, y).predict(X)
-    folds = KFold(int(n_folds), shuffle=True, random_state=random_state)
-    pred = cross_val_predict(clone(regressor), X, resid, cv=folds)
-    pred = pred - pred.mean()
-    if not np.any(pred):
-        return 1.0
-    slope = float(pred @ resid / (pred @ pred))
-    e = resid - slope * pred
-    se = float(np.sqrt(e @ e / (len(y) - 2) / (pred @ pred)))
-    return float(stats.norm.sf(slope / se))
-
-
-def _default_nonlinear_regressor() -> Any:
-    from sklearn.linear_model import Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(BoundedPolynomialFeatures(3), StandardScaler(), Ridge(alpha=10.0))
-
-
 class StableRegressor(RegressorMixin, BaseEstimator):
     """Fit ``estimator`` with ``sample_weight`` from a decorrelation ``weighting``.
 
     ``weighting`` is any object with ``fit(X)`` setting ``weights_`` (default
-    :class:`~deepcause.stable.NonlinearDecorrelationWeights`); ``estimator`` any regressor
+    :class:`~deepcause.stable.NonlinearDecorrelationWeights`; when its ``fit`` takes ``y``
+    and ``do_no_harm`` is off it gets ``fit(X, y)``, which lets
+    :class:`~deepcause.stable.SRDOWeights` warn where it cannot help); ``estimator`` any regressor
     whose ``fit`` accepts ``sample_weight`` (default ``LinearRegression``). Fitted attributes:
     ``estimator_``, ``weighting_``, ``weights_`` and ``effective_sample_size_`` (of the
     weights actually used in the fit), and ``coef_`` / ``intercept_`` when the estimator has
@@ -260,16 +232,17 @@ class StableRegressor(RegressorMixin, BaseEstimator):
                     "estimator=None or LinearRegression()"
                 )
             reg = (
-                _default_nonlinear_regressor()
+                default_nonlinear_regressor()
                 if self.nonlinear_regressor is None
                 else self.nonlinear_regressor
             )
-            self.misspecification_pvalue_ = _misspecification_pvalue(
-                X, y, reg, 2, self.random_state
-            )
+            self.misspecification_pvalue_ = misspecification_pvalue(X, y, reg, 2, self.random_state)
             self.used_weights_ = self.misspecification_pvalue_ < float(self.alpha)
         if self.used_weights_:
-            self.weighting_ = weighting.fit(X)
+            # y lets a weighting check that it can help (SRDO warns on a correct linear
+            # model); do_no_harm has made that check already
+            passes_y = not self.do_no_harm and "y" in signature(weighting.fit).parameters
+            self.weighting_ = weighting.fit(X, y) if passes_y else weighting.fit(X)
             sample_weight = np.asarray(self.weighting_.weights_, dtype=float)
         else:  # correctly specified: the weights are not needed and not computed
             self.weighting_ = weighting
@@ -291,14 +264,7 @@ class StableRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "estimator_"):
-            raise NotFittedError("StableRegressor is not fitted yet; call fit() first")
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise DataValidationError(
-                f"X must have {self.n_features_in_} columns like the training data; got shape "
-                f"{X.shape}"
-            )
+        X = check_fitted_X(self, X, "estimator_")
         if self.support_.any():  # all columns, unless variables were selected
             X = X[:, self.support_]
         return self.estimator_.predict(X)

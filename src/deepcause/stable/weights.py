@@ -12,8 +12,9 @@ any estimator's ``fit(X, y, sample_weight=...)`` (see :class:`~deepcause.stable.
 * :class:`DeepGlobalBalancingWeights` — DGBR's weights (Kuang et al. 2018): global
   balancing of a learned autoencoder representation, trained jointly with the weights (torch).
 * :class:`SRDOWeights` — sample reweighting decorrelation operator (Shen et al. 2020): a
-  classifier tells the data from a column-wise permuted copy (independent columns); the odds
-  estimate the density ratio ``prod_j p(x_j) / p(x)``.
+  classifier tells the data from column-wise permuted copies (independent columns); the
+  cross-fitted odds, tempered to keep the effective sample size, estimate the density ratio
+  ``prod_j p(x_j) / p(x)`` (in :mod:`deepcause.stable.srdo`, re-exported here).
 * :class:`NonlinearDecorrelationWeights` — ours: DWR's loss extended with the covariance of
   each variable with a cross-fitted nonlinear prediction of it from the other variables (so
   dependence that is not linear is removed too), and an explicit effective-sample-size
@@ -31,12 +32,14 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import linalg, optimize
 from scipy.special import softmax
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 
 from .._parameters import Interval, ParameterValidationMixin, StrOptions
 from .._progress import progress
-from ..exceptions import DataValidationError, NotFittedError
+from ..exceptions import DataValidationError
+from ._base import BaseWeights, check_X, effective_sample_size
 from ._features import BoundedPolynomialFeatures
+from .srdo import SRDOWeights
 
 __all__ = [
     "effective_sample_size",
@@ -48,33 +51,6 @@ __all__ = [
 ]
 
 MAX_FEATURES = 2000  # polynomial columns of the default regressions (exact degree 3 up to p = 20)
-
-
-def effective_sample_size(weights: Any) -> float:
-    """Kish effective sample size ``(sum w)^2 / sum w^2``.
-
-    >>> effective_sample_size([1.0, 1.0, 1.0, 1.0]), effective_sample_size([1.0, 0.0, 0.0, 0.0])
-    (4.0, 1.0)
-    """
-    w = np.asarray(weights, dtype=float)
-    return float(w.sum() ** 2 / np.sum(w * w))
-
-
-def _check_X(X: Any, minimum_columns: int = 2) -> np.ndarray:
-    arr = np.asarray(X, dtype=float)
-    if arr.ndim != 2 or arr.shape[0] < 10 or arr.shape[1] < minimum_columns:
-        raise DataValidationError(
-            f"X must be a 2-d array with at least 10 rows and {minimum_columns} columns; got "
-            f"shape {arr.shape}"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise DataValidationError("X contains NaN or infinite values; impute or drop them")
-    sd = arr.std(0)
-    if np.any(sd == 0):
-        raise DataValidationError(
-            f"X columns {np.flatnonzero(sd == 0).tolist()} are constant; drop them"
-        )
-    return arr
 
 
 def _standardize(F: np.ndarray) -> np.ndarray:
@@ -193,24 +169,7 @@ def _column_treatments(X: np.ndarray) -> np.ndarray:
     return treat
 
 
-class _BaseWeights(BaseEstimator):
-    def _store(self, w: np.ndarray) -> None:
-        w = np.asarray(w, dtype=float)
-        self.weights_ = w / w.mean()
-        self.effective_sample_size_ = effective_sample_size(self.weights_)
-
-    def fit_weights(self, X: Any) -> np.ndarray:
-        """``fit(X).weights_``."""
-        return self.fit(X).weights_
-
-    @property
-    def ess_(self) -> float:
-        if not hasattr(self, "weights_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit() first")
-        return self.effective_sample_size_
-
-
-class DWRWeights(_BaseWeights):
+class DWRWeights(BaseWeights):
     """Decorrelation weights of DWR (Kuang et al. 2020).
 
     Minimises ``sum_{j != k} Cov_w(x_j^a, x_k^b)^2`` over moments ``a, b <= order`` of the
@@ -231,7 +190,7 @@ class DWRWeights(_BaseWeights):
         self.max_iter = max_iter
 
     def fit(self, X: Any, y: Any = None) -> DWRWeights:
-        X = _check_X(X)
+        X = check_X(X)
         n, p = X.shape
         F = _standardize(np.hstack([X**a for a in range(1, int(self.order) + 1)]))
         var = np.tile(np.arange(p), int(self.order))
@@ -243,7 +202,7 @@ class DWRWeights(_BaseWeights):
         return self
 
 
-class GlobalBalancingWeights(_BaseWeights):
+class GlobalBalancingWeights(BaseWeights):
     """Global balancing weights of GBR (Kuang et al. 2018).
 
     Each column ``j`` in turn is a binary "treatment" ``x_j > median(x_j)`` (binary columns
@@ -267,7 +226,7 @@ class GlobalBalancingWeights(_BaseWeights):
         self.max_iter = max_iter
 
     def fit(self, X: Any, y: Any = None) -> GlobalBalancingWeights:
-        X = _check_X(X)
+        X = check_X(X)
         n, p = X.shape
         F = _standardize(X)
         treat = _column_treatments(X)
@@ -292,65 +251,7 @@ class GlobalBalancingWeights(_BaseWeights):
         return self
 
 
-class SRDOWeights(_BaseWeights):
-    """Sample reweighting decorrelation operator (Shen et al. 2020).
-
-    Builds a decorrelated copy of ``X`` by permuting every column independently, trains
-    ``classifier`` (default: logistic regression on the columns, their squares and pairwise
-    products) to tell it from ``X`` and sets ``w = P(copy | x) / P(data | x)``, the estimated
-    ratio ``prod_j p(x_j) / p(x)``. ``clip`` caps the weights at that multiple of their
-    mean (``None``: no cap).
-
-    >>> rng = np.random.default_rng(2)
-    >>> z = rng.normal(size=(500, 1))
-    >>> X = np.hstack([z + 0.5 * rng.normal(size=(500, 1)), z + 0.5 * rng.normal(size=(500, 1))])
-    >>> w = SRDOWeights(random_state=0).fit(X).weights_
-    >>> bool(abs(np.corrcoef(X.T)[0, 1]) > 0.6 > abs(np.cov(X.T, aweights=w)[0, 1]
-    ...      / np.sqrt(np.prod(np.diag(np.cov(X.T, aweights=w))))))
-    True
-    """
-
-    def __init__(
-        self, classifier: Any = None, clip: float | None = None, random_state: int | None = 0
-    ) -> None:
-        self.classifier = classifier
-        self.clip = clip
-        self.random_state = random_state
-
-    def fit(self, X: Any, y: Any = None) -> SRDOWeights:
-        X = _check_X(X)
-        n, p = X.shape
-        rng = np.random.default_rng(self.random_state)
-        shuffled = np.column_stack([X[rng.permutation(n), j] for j in range(p)])
-        if self.classifier is None:
-            from sklearn.linear_model import LogisticRegression
-            from sklearn.pipeline import make_pipeline
-            from sklearn.preprocessing import StandardScaler
-
-            clf = make_pipeline(
-                BoundedPolynomialFeatures(2),
-                StandardScaler(),
-                LogisticRegression(max_iter=2000),
-            )
-        else:
-            clf = clone(self.classifier)
-        both = np.vstack([X, shuffled])
-        label = np.r_[np.zeros(n), np.ones(n)]
-        clf.fit(both, label)
-        prob = np.clip(clf.predict_proba(X)[:, 1], 1e-8, 1 - 1e-8)
-        w = prob / (1.0 - prob)
-        w = w / w.mean()
-        if self.clip is not None:
-            for _ in range(50):  # cap, renormalise, repeat until the cap holds
-                w = np.minimum(w, float(self.clip))
-                w = w / w.mean()
-                if w.max() <= float(self.clip) * (1 + 1e-9):
-                    break
-        self._store(w)
-        return self
-
-
-class NonlinearDecorrelationWeights(_BaseWeights):
+class NonlinearDecorrelationWeights(BaseWeights):
     """Decorrelation of every variable from the others, linearly and nonlinearly (ours).
 
     For each column ``j`` a ``regressor`` (default: ridge regression, ``alpha=10``, on the
@@ -409,7 +310,7 @@ class NonlinearDecorrelationWeights(_BaseWeights):
         return G
 
     def fit(self, X: Any, y: Any = None) -> NonlinearDecorrelationWeights:
-        X = _check_X(X)
+        X = check_X(X)
         n, p = X.shape
         G = self._nonlinear_predictions(X)
         sd = G.std(0)
@@ -426,7 +327,7 @@ class NonlinearDecorrelationWeights(_BaseWeights):
         return self
 
 
-class DeepGlobalBalancingWeights(ParameterValidationMixin, _BaseWeights):
+class DeepGlobalBalancingWeights(ParameterValidationMixin, BaseWeights):
     """Global balancing weights learned jointly with an autoencoder representation: the
     weighting part of DGBR (deep global balancing regression, Kuang et al. 2018).
 
@@ -502,7 +403,7 @@ class DeepGlobalBalancingWeights(ParameterValidationMixin, _BaseWeights):
 
         self._validate_params()
         check_hidden_sizes(self, "hidden_sizes")
-        X = _check_X(X)
+        X = check_X(X)
         n, p = X.shape
         sizes, device = tuple(self.hidden_sizes), resolve_device(self.device)
         with seeded(seed_from(self.random_state)):
