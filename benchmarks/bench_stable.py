@@ -57,20 +57,20 @@ class _Oracle:
 METHODS = {
     "OLS": lambda info: LinearRegression(),
     "Lasso (CV)": lambda info: LassoCV(cv=5, random_state=0),
-    "DWR": lambda info: StableRegressor(weighting=DWRWeights()),
-    "GBR": lambda info: StableRegressor(weighting=GlobalBalancingWeights()),
+    "DWR": lambda info: StableRegressor(random_state=0, weighting=DWRWeights()),
+    "GBR": lambda info: StableRegressor(random_state=0, weighting=GlobalBalancingWeights()),
     "DGBR (autoencoder global balancing)": lambda info: StableRegressor(
-        weighting=DeepGlobalBalancingWeights()
+        random_state=0, weighting=DeepGlobalBalancingWeights()
     ),
-    "SRDO": lambda info: StableRegressor(weighting=SRDOWeights()),
+    "SRDO": lambda info: StableRegressor(random_state=0, weighting=SRDOWeights(random_state=0)),
     "ours: nonlinear decorrelation": lambda info: StableRegressor(
-        weighting=NonlinearDecorrelationWeights()
+        random_state=0, weighting=NonlinearDecorrelationWeights(random_state=0)
     ),
     "ours + do-no-harm test": lambda info: StableRegressor(
-        weighting=NonlinearDecorrelationWeights(), do_no_harm=True
+        random_state=0, weighting=NonlinearDecorrelationWeights(random_state=0), do_no_harm=True
     ),
     "ours: stable variable selection + OLS refit": lambda info: StableRegressor(
-        select_variables=True
+        random_state=0, select_variables=True
     ),
     "oracle: OLS on S only": lambda info: _Oracle(info["stable"]),
 }

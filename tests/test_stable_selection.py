@@ -68,8 +68,10 @@ def test_selection_refit_beats_ols_and_reweighting_on_beta_and_stability():
         return np.array([np.sqrt(np.mean((model.predict(Xt) - yt) ** 2)) for Xt, yt, _ in tests])
 
     ols = LinearRegression().fit(X, y)
-    ours = StableRegressor(select_variables=True).fit(X, y)
-    weighted = StableRegressor(weighting=NonlinearDecorrelationWeights(n_folds=2)).fit(X, y)
+    ours = StableRegressor(random_state=0, select_variables=True).fit(X, y)
+    weighted = StableRegressor(
+        random_state=0, weighting=NonlinearDecorrelationWeights(n_folds=2)
+    ).fit(X, y)
     assert _beta_error(ours, info) < 0.5 * _beta_error(ols, info)
     assert _beta_error(ours, info) < _beta_error(weighted, info)
     assert rmse(ours).std() < 0.5 * rmse(ols).std()
@@ -80,7 +82,7 @@ def test_selection_refit_beats_ols_and_reweighting_on_beta_and_stability():
 
 def test_selection_does_no_harm_in_the_linear_case():
     X, y, info = _draw(800, p=10, r=2.5, kind="linear", random_state=3)
-    ours = StableRegressor(select_variables=True).fit(X, y)
+    ours = StableRegressor(random_state=0, select_variables=True).fit(X, y)
     ols = LinearRegression().fit(X, y)
     np.testing.assert_array_equal(ours.support_, info["stable"])
     assert _beta_error(ours, info) <= _beta_error(ols, info) + 0.01
@@ -102,7 +104,9 @@ def test_selector_with_no_signal_selects_nothing_and_regressor_predicts_the_mean
     rng = np.random.default_rng(7)
     X = rng.normal(size=(300, 3))
     y = rng.normal(size=300)
-    model = StableRegressor(select_variables=True, selector=StableVariableSelector(n_folds=3))
+    model = StableRegressor(
+        random_state=0, select_variables=True, selector=StableVariableSelector(n_folds=3)
+    )
     model.fit(X, y)
     assert not model.support_.any()
     np.testing.assert_allclose(model.predict(X[:4]), y.mean())
@@ -120,7 +124,7 @@ def test_selection_errors_are_clear():
     with pytest.raises(DataValidationError, match="n_folds"):
         StableVariableSelector(n_folds=1).fit(X, y)
     with pytest.raises(DataValidationError, match="alternatives"):
-        StableRegressor(select_variables=True, do_no_harm=True).fit(X, y)
-    fitted = StableRegressor(select_variables=True).fit(X, y)
+        StableRegressor(random_state=0, select_variables=True, do_no_harm=True).fit(X, y)
+    fitted = StableRegressor(random_state=0, select_variables=True).fit(X, y)
     with pytest.raises(DataValidationError, match="10 columns"):
         fitted.predict(X[:, :4])

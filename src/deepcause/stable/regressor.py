@@ -62,7 +62,7 @@ class StableVariableSelector(SelectorMixin, BaseEstimator):
         degree: int = 3,
         ridge_alpha: float = 1.0,
         n_folds: int = 5,
-        random_state: int | None = 0,
+        random_state: int | None = None,
     ) -> None:
         self.alpha = alpha
         self.degree = degree
@@ -167,7 +167,7 @@ class StableRegressor(RegressorMixin, BaseEstimator):
         nonlinear_regressor: Any = None,
         select_variables: bool = False,
         selector: Any = None,
-        random_state: int | None = 0,
+        random_state: int | None = None,
     ) -> None:
         self.estimator = estimator
         self.weighting = weighting

@@ -153,7 +153,7 @@ class SRDOWeights(BaseWeights):
         min_ess: float = 0.2,
         clip: float | None = 3.0,
         alpha: float = 0.01,
-        random_state: int | None = 0,
+        random_state: int | None = None,
     ) -> None:
         self.classifier = classifier
         self.C = C

@@ -281,7 +281,7 @@ class NonlinearDecorrelationWeights(BaseWeights):
         nonlinear_weight: float = 1.0,
         n_folds: int = 5,
         max_iter: int = 500,
-        random_state: int | None = 0,
+        random_state: int | None = None,
     ) -> None:
         self.regressor = regressor
         self.ess_penalty = ess_penalty
