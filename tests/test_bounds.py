@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import deepcause
+from deepcause._summary import Summary
 from deepcause.cli import main
 from deepcause.exceptions import DataValidationError, QueryError
 from deepcause.identification.bounds import UnsupportedGraphError
@@ -329,8 +330,16 @@ def test_result_summary_and_frame():
     df = _IV_TABLE.sample(200, replace=True, weights="probability", random_state=0)
     b = deepcause.bounds("Z -> X -> Y; X <-> Y", df.drop(columns="probability"),
                          treatment={"X": 1}, outcome={"Y": 1}, n_boot=20, random_state=1)  # fmt: skip
-    text = b.summary()
-    assert "lower 95% CI" in text and "P(Y=1 | do(X=1))" in text
+    summary = b.summary()
+    assert isinstance(summary, Summary)
+    text = summary.as_text()
+    assert "ci_lower (95%)" in text and "P(Y=1 | do(X=1))" in text and str(b) == text
+    lo_ci, hi_ci = b.lower_ci(), b.upper_ci()
+    assert summary.table.loc["lower"].tolist() == [b.lower, *lo_ci]
+    assert summary.table.loc["upper"].tolist() == [b.upper, *hi_ci]
+    assert list(summary.notes) == list(b.notes)
+    for render in (summary.as_markdown, summary.as_html, summary.as_latex):
+        assert "do(X=1)" in render()
     frame = b.to_frame()
     assert frame.shape[0] == 1 and {"lower", "upper", "sharp", "upper_ci_high"} <= set(frame)
     again = deepcause.bounds("Z -> X -> Y; X <-> Y", df.drop(columns="probability"),

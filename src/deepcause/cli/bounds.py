@@ -62,7 +62,7 @@ def _cmd(args: argparse.Namespace) -> int:
         n_boot=args.n_boot,
         random_state=args.seed,
     )
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary().as_text())
     return 0
 
 

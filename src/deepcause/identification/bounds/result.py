@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..._summary import Summary
+
 __all__ = ["Bounds"]
 
 
@@ -49,12 +51,16 @@ class Bounds:
     ...            method="lp", sharp=True)
     >>> b.width, b.conf_int()
     (0.5, (-0.2, 0.3))
-    >>> print(b)
+    >>> print(b)  # doctest: +NORMALIZE_WHITESPACE
     Bounds on P(Y=1 | do(X=1)) - P(Y=1 | do(X=0))
-      lower   -0.2
-      upper   0.3
-      width   0.5
-      method  lp (sharp)
+    =============================================
+    quantity  ate
+    method    lp (sharp)
+    width     0.5
+    <BLANKLINE>
+           bound
+    lower  -0.2
+    upper  0.3
     """
 
     lower: float
@@ -120,29 +126,32 @@ class Bounds:
         d["notes"] = "; ".join(d["notes"])
         return pd.DataFrame([d])
 
-    def summary(self, alpha: float | None = None) -> str:
-        """Readable text: the bounds, their bootstrap intervals and the caveats."""
+    def summary(self, alpha: float | None = None) -> Summary:
+        """A :class:`~deepcause._summary.Summary` (text, Markdown, HTML, LaTeX): the bounds,
+        the bootstrap intervals of the endpoints (samples only) and the caveats as notes.
+
+        >>> b = Bounds(0.1, 0.6, quantity="probability", query="P(Y=1 | do(X=1))",
+        ...            method="lp", sharp=True)
+        >>> print(b.summary().as_markdown().splitlines()[0])
+        **Bounds on P(Y=1 | do(X=1))**
+        """
         d = self.to_dict(alpha)
-        rows = [("lower", f"{self.lower:.6g}"), ("upper", f"{self.upper:.6g}"),
-                ("width", f"{self.width:.6g}"),
-                ("method", f"{self.method} ({'sharp' if self.sharp else 'valid, not sharp'})")]  # fmt: skip
-        if self.n is not None and self.lower_boot is not None:
-            level = f"{100 * (1 - d['alpha']):g}% CI"
-            rows += [
-                (f"lower {level}", f"[{d['lower_ci_low']:.4g}, {d['lower_ci_high']:.4g}]"),
-                (f"upper {level}", f"[{d['upper_ci_low']:.4g}, {d['upper_ci_high']:.4g}]"),
-            ]
+        rows = [("quantity", self.quantity),
+                ("method", f"{self.method} ({'sharp' if self.sharp else 'valid, not sharp'})"),
+                ("width", f"{self.width:.6g}")]  # fmt: skip
         if self.n is not None:
             rows.append(("n", str(self.n)))
         if self.misfit > 0:
-            rows.append(("misfit (L1)", f"{self.misfit:.3g}"))
-        width = max(len(k) for k, _ in rows)
-        lines = [f"Bounds on {self.query}"] + [f"  {k:<{width}}  {v}" for k, v in rows]
-        lines += [f"  note {i}: {note}" for i, note in enumerate(self.notes, 1)]
-        return "\n".join(lines)
+            rows.append(("misfit", f"{self.misfit:.3g}"))
+        table = pd.DataFrame({"bound": [self.lower, self.upper]}, index=["lower", "upper"])
+        if self.n is not None and self.lower_boot is not None:
+            level = f"{100 * (1 - d['alpha']):g}%"
+            table[f"ci_lower ({level})"] = [d["lower_ci_low"], d["upper_ci_low"]]
+            table[f"ci_upper ({level})"] = [d["lower_ci_high"], d["upper_ci_high"]]
+        return Summary(f"Bounds on {self.query}", rows, table, list(self.notes))
 
     def __str__(self) -> str:
-        return self.summary()
+        return self.summary().as_text()
 
     def __repr__(self) -> str:
         return (
