@@ -47,6 +47,13 @@ def _read(path: str | None, args: argparse.Namespace) -> pd.DataFrame | None:
     return None if path is None else read_table(path, sep=args.sep, encoding=args.encoding)
 
 
+def _ncm(*args: Any) -> tuple:
+    """Neural-causal-model bounds (``--method ncm``, or continuous data); imports torch."""
+    from ..generative.ncm_bounds import NCMBounds
+
+    return NCMBounds()(*args)
+
+
 def _cmd(args: argparse.Namespace) -> int:
     result = bounds(
         graph_from_args(args),
@@ -61,6 +68,7 @@ def _cmd(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         n_boot=args.n_boot,
         random_state=args.seed,
+        ncm=_ncm,
     )
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary().as_text())
     return 0
@@ -70,7 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bounds",
         help="bounds on P(Y=y | do(X=x)), an effect, or PNS/PN/PS from discrete data",
-        description="Sharp (linear-programming), natural, Balke-Pearl or Tian-Pearl bounds.",
+        description="Sharp (linear-programming), natural, Balke-Pearl, Tian-Pearl or neural "
+        "causal model bounds.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -83,11 +92,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quantity", "-q", default="probability",
                    choices=["probability", "ate", "pns", "pn", "ps"])  # fmt: skip
     p.add_argument("--experimental", "-e", help="CSV of experimental samples or P(y | do(x))")
-    p.add_argument("--method", "-m", choices=["lp", "natural", "balke-pearl", "tian-pearl"])
+    p.add_argument("--method", "-m", choices=["lp", "natural", "balke-pearl", "tian-pearl", "ncm"])
     p.add_argument("--monotonic", action="store_true", help="assume monotonicity (pns/pn/ps)")
     p.add_argument("--alpha", type=float, default=0.05, help="level of the bootstrap intervals")
     p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples (samples only)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and of the NCMs")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd)
 
