@@ -10,7 +10,8 @@ continuous one. The latent ``u_D`` takes ``K`` states with learned probabilities
 mixture). For discrete variables this loses nothing: the compatible models form a polytope
 whose vertices put mass on at most (number of cells + 1) joint response types, and every
 mechanism ``p(v | pa, u)`` is a mixture of deterministic response functions, so ``K = cells + 1``
-states reach the sharp bounds (the default, capped at 32). The finite latent also keeps the
+states reach the sharp bounds (the default is at least that, up to 64, and at least 32: spare
+states make the extremes easier to reach). The finite latent also keeps the
 likelihood and the query exact -- no Monte-Carlo error -- for discrete data; continuous nodes
 are integrated by reparameterised sampling. A continuous outcome's mean ``E[Y | do(t)]`` is
 bounded only under a bounded support: as for Manski's bounds, ``Y`` is assumed to stay within
@@ -343,8 +344,8 @@ class NCMBounds:
 
     Parameters
     ----------
-    latent_states : states of each confounded district's latent (``None``: cells + 1 for
-        discrete data, capped at 32; 16 with continuous variables).
+    latent_states : states of each confounded district's latent (``None``: 32, or cells + 1
+        up to 64, for discrete data; 16 with continuous variables).
     hidden_sizes : widths of each mechanism's MLP.
     max_steps, warmup : Adam steps per endpoint, and shared fit-only steps before them.
     lambda_start, lambda_end, anneal : the query weight decays geometrically from
@@ -379,7 +380,7 @@ class NCMBounds:
         anneal: float = 0.85,
         patience: int = 100,
         tol: float = 1e-5,
-        learning_rate: float = 1e-2,
+        learning_rate: float = 2e-2,
         batch_size: int = 512,
         draws: int = 64,
         n_eval: int = 4096,
@@ -402,7 +403,7 @@ class NCMBounds:
         data_ = _encode_data(require_dataframe(data), g.topological_order())
         query = _encode_query(data_, terms)
         cells = int(np.prod([n.width for n in data_.nodes.values()])) if data_.discrete else 0
-        states = self.latent_states or (min(32, cells + 1) if data_.discrete else 16)
+        states = self.latent_states or (min(64, max(32, cells + 1)) if data_.discrete else 16)
         seed = seed_from(random_state) % (2**62)
         with seeded(seed):
             base = _NCM(g, data_.nodes, states, self.hidden_sizes)

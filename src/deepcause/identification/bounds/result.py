@@ -31,7 +31,8 @@ class Bounds:
     lower, upper : the bounds computed on the data (for samples: on the empirical distribution).
     quantity : ``"probability"``, ``"ate"``, ``"pns"``, ``"pn"`` or ``"ps"``.
     query : readable text of the query, e.g. ``"P(Y=1 | do(X=1))"``.
-    method : ``"lp"``, ``"natural"``, ``"balke-pearl"``, ``"tian-pearl"`` or ``"monotonicity"``.
+    method : ``"lp"``, ``"natural"``, ``"balke-pearl"``, ``"tian-pearl"``, ``"monotonicity"`` or
+        ``"ncm"`` (neural causal models: an inner approximation, never sharp).
     sharp : whether no narrower interval is compatible with the graph and the data (the
         tightest possible), as opposed to merely valid.
     lower_boot, upper_boot : bootstrap replicates of the endpoints (``None`` for a probability
@@ -39,7 +40,9 @@ class Bounds:
     alpha : level of the default confidence intervals.
     n : sample size (``None`` for a probability table).
     misfit : L1 distance from the data to the nearest distribution the graph allows (the LP
-        bounds then hold for that nearest distribution); 0 when the data fit the graph.
+        bounds then hold for that nearest distribution); 0 when the data fit the graph. For
+        ``"ncm"``: the larger L1 distance of the two neural models' distributions to the data
+        (discrete data; 0 for continuous data, whose fit is reported in the notes).
     notes : caveats, printed by :meth:`summary`.
 
     The percentile bootstrap of an endpoint that is a max/min of several expressions is only
@@ -137,7 +140,7 @@ class Bounds:
         """
         d = self.to_dict(alpha)
         rows = [("quantity", self.quantity),
-                ("method", f"{self.method} ({'sharp' if self.sharp else 'valid, not sharp'})"),
+                ("method", f"{self.method} ({self._kind()})"),
                 ("width", f"{self.width:.6g}")]  # fmt: skip
         if self.n is not None:
             rows.append(("n", str(self.n)))
@@ -149,6 +152,11 @@ class Bounds:
             table[f"ci_lower ({level})"] = [d["lower_ci_low"], d["upper_ci_low"]]
             table[f"ci_upper ({level})"] = [d["lower_ci_high"], d["upper_ci_high"]]
         return Summary(f"Bounds on {self.query}", rows, table, list(self.notes))
+
+    def _kind(self) -> str:
+        if self.sharp:
+            return "sharp"
+        return "inner approximation, not sharp" if self.method == "ncm" else "valid, not sharp"
 
     def __str__(self) -> str:
         return self.summary().as_text()
