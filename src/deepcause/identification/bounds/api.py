@@ -54,6 +54,15 @@ def _prune(graph: CausalGraph, keep: set[str]) -> CausalGraph:
         nodes -= drop
 
 
+def _relevant(g: CausalGraph, treatment: object, outcome: object) -> tuple[str, ...]:
+    """The nodes the bounds depend on (all of them when the query is malformed: the checks
+    that refuse it come later)."""
+    if not (isinstance(treatment, Mapping) and isinstance(outcome, Mapping)):
+        return g.nodes
+    keep = {*treatment, *outcome}
+    return _prune(g, keep).nodes if keep <= set(g.nodes) else g.nodes
+
+
 def _check_options(
     quantity: str, method: str | None, alpha: float, n_boot: int, monotonic: bool, data: object
 ) -> tuple[str, bool]:
@@ -241,7 +250,7 @@ def bounds(
     _check_sources(data, experimental, quantity, method)
     query = (treatment, outcome, control, quantity)
     neural = auto and quantity in _NCM and experimental is None and ncm is not None
-    wide = continuous_columns(data, g.nodes) if neural else []
+    wide = continuous_columns(data, _relevant(g, treatment, outcome)) if neural else []
     if method == "ncm" or wide:
         why = f"the column(s) {wide} are continuous or many-valued" if wide else None
         return _ncm_bounds(g, data, query, ncm, random_state, why)
