@@ -238,6 +238,7 @@ class MediationAnalysis(EffectEstimator):
     """
 
     _roles: ClassVar[tuple[str, ...]] = ("treatment", "outcome", "covariates", "mediators")
+    supported_kinds: ClassVar[tuple[str, ...]] = ("mediation",)
     _populations: ClassVar[tuple[str, ...]] = ("all",)
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "outcome_model": [None, HasMethods(["fit", "predict"])],
