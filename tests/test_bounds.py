@@ -516,3 +516,14 @@ def test_ncm_needs_a_solver_below_the_top_level():
     with pytest.raises(QueryError, match="deepcause.bounds"):
         bounds("Z -> X -> Y; X <-> Y", _IV_TABLE, treatment={"X": 1}, outcome={"Y": 1},
                method="ncm")  # fmt: skip
+
+
+def test_ncm_bounds_are_reproducible_with_random_state():
+    from deepcause.generative.ncm_bounds import NCMBounds
+
+    solver = NCMBounds(max_steps=40, warmup=10)
+    runs = [deepcause.bounds("Z -> X -> Y; X <-> Y", _IV_TABLE, treatment={"X": 1},
+                             outcome={"Y": 1}, method="ncm", random_state=seed, ncm=solver)
+            for seed in (3, 3, 4)]  # fmt: skip
+    assert (runs[0].lower, runs[0].upper) == (runs[1].lower, runs[1].upper)
+    assert (runs[0].lower, runs[0].upper) != (runs[2].lower, runs[2].upper)
