@@ -108,7 +108,23 @@ def _posterior_latents(model: _Model, fact: Mapping[str, torch.Tensor],
 def confounded_counterfactual(model: _Model, fact: Mapping[str, torch.Tensor], specs: Mapping,
                               affected: Sequence[str], gen: torch.Generator) -> dict[str, torch.Tensor]:  # fmt: skip
     """Encoded counterfactual values: a draw from ``P(affected_{do} | the other nodes)`` per
-    unit (see the module docstring); ``specs`` are the parsed hard interventions."""
+    unit (see the module docstring); ``specs`` are the parsed hard interventions.
+
+    Called by :meth:`CausalGenerativeModel.counterfactual
+    <deepcause.generative.CausalGenerativeModel.counterfactual>` after
+    :func:`check_identifiable`:
+
+    >>> import numpy as np, pandas as pd
+    >>> from deepcause.generative import CausalGenerativeModel
+    >>> rng = np.random.default_rng(0)
+    >>> u, x_noise, m_noise, y_noise = rng.normal(size=(4, 200))
+    >>> x = u + x_noise
+    >>> df = pd.DataFrame({"X": x, "M": x + m_noise, "Y": x + m_noise + u + y_noise})
+    >>> model = CausalGenerativeModel("X -> M -> Y; X <-> Y", mechanisms="additive",
+    ...                               max_epochs=1, random_state=0, verbose=False).fit(df)
+    >>> model.counterfactual(df.head(3), do={"X": 1.0}, random_state=0)["X"].tolist()
+    [1.0, 1.0, 1.0]
+    """
     n = next(iter(fact.values())).shape[0]
     latents = _posterior_latents(model, fact, set(model.order_) - set(affected), n, gen)
     values: dict[str, torch.Tensor] = {}
