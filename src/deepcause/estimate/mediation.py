@@ -256,7 +256,7 @@ class MediationAnalysis(EffectEstimator):
         method: str = "auto",
         n_folds: int = 5,
         clip: float = 0.01,
-        random_state: Any = 0,
+        random_state: Any = None,
     ) -> None:
         self.outcome_model = outcome_model
         self.propensity_model = propensity_model
