@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import deepcause
+from deepcause._summary import Summary
 from deepcause.cli import main
 from deepcause.exceptions import DataValidationError, QueryError
 from deepcause.identification.bounds import UnsupportedGraphError
@@ -294,8 +295,11 @@ _IV_TABLE = pd.DataFrame({"Z": [0, 0, 1, 1], "X": [0, 1, 0, 1], "Y": [0, 1, 1, 1
         (lambda d: d, {"quantity": "risk"}, QueryError, "quantity must be one of"),
         (lambda d: d, {"method": "natural", "quantity": "pns"}, QueryError, "tian-pearl"),
         (lambda d: d, {"monotonic": True}, QueryError, "monotonic=True"),
-        (lambda d: d, {"graph": "Z -> X -> Y; X <-> Y; Z <-> W; W -> Y"}, UnsupportedGraphError,
-         "method='natural'"),
+        (lambda d: d, {"graph": "Z -> X -> Y; X <-> Y; Z <-> W; W -> Y", "method": "lp"},
+         UnsupportedGraphError, "method='natural'"),
+        (lambda d: d, {"method": "ncm", "quantity": "pns"}, QueryError, "tian-pearl"),
+        (lambda d: d, {"method": "ncm", "experimental": _IV_TABLE[["X", "Y", "probability"]]},
+         QueryError, "method='lp'"),
     ],
 )  # fmt: skip
 def test_bad_input_is_refused_in_one_line(change, kwargs, error, match):
@@ -329,8 +333,16 @@ def test_result_summary_and_frame():
     df = _IV_TABLE.sample(200, replace=True, weights="probability", random_state=0)
     b = deepcause.bounds("Z -> X -> Y; X <-> Y", df.drop(columns="probability"),
                          treatment={"X": 1}, outcome={"Y": 1}, n_boot=20, random_state=1)  # fmt: skip
-    text = b.summary()
-    assert "lower 95% CI" in text and "P(Y=1 | do(X=1))" in text
+    summary = b.summary()
+    assert isinstance(summary, Summary)
+    text = summary.as_text()
+    assert "ci_lower (95%)" in text and "P(Y=1 | do(X=1))" in text and str(b) == text
+    lo_ci, hi_ci = b.lower_ci(), b.upper_ci()
+    assert summary.table.loc["lower"].tolist() == [b.lower, *lo_ci]
+    assert summary.table.loc["upper"].tolist() == [b.upper, *hi_ci]
+    assert list(summary.notes) == list(b.notes)
+    for render in (summary.as_markdown, summary.as_html, summary.as_latex):
+        assert "do(X=1)" in render()
     frame = b.to_frame()
     assert frame.shape[0] == 1 and {"lower", "upper", "sharp", "upper_ci_high"} <= set(frame)
     again = deepcause.bounds("Z -> X -> Y; X <-> Y", df.drop(columns="probability"),
@@ -426,3 +438,92 @@ def test_causation_lp_reproduces_tian_pearl_on_the_bow(quantity):
             lp = deepcause.bounds("X -> Y; X <-> Y", obs, **kw)
             tp = deepcause.bounds("X -> Y; X <-> Y", obs, method="tian-pearl", **kw)
             assert abs(lp.lower - tp.lower) < 1e-9 and abs(lp.upper - tp.upper) < 1e-9
+
+
+# --------------------------------------------------------------------------- neural causal models
+# Xia et al. (2021) bounds: two neural causal models trained to fit the data while pushing the
+# query down / up. They form an inner approximation of the sharp interval (up to the fit
+# error), so they are compared with the LP (the sharp bounds) and with the truth.
+TWO_DISTRICTS = ({"Z": [], "X": ["Z"], "M": ["X"], "Y": ["M"]}, [{"Z", "X"}, {"M", "Y"}])
+
+
+def _iv_scm_away_from_zero(rng):
+    """A binary IV SCM whose instrument values both have probability >= 0.2 (the IV bounds
+    move by about fit error / P(z), so a tiny P(z) would turn a small fit error into a gap)."""
+    while True:
+        scm = _scm(rng, IV, conc=1.0)
+        if scm.joint().sum(axis=(1, 2)).min() >= 0.2:
+            return scm
+
+
+def test_ncm_bounds_are_within_0_05_of_the_lp_on_binary_iv_scms():
+    rng = np.random.default_rng(11)
+    for seed in range(2):
+        scm = _iv_scm_away_from_zero(rng)
+        lp, ncm = _ate(scm, "X", "Y"), _ate(scm, "X", "Y", method="ncm", random_state=seed)
+        assert ncm.method == "ncm" and not ncm.sharp and ncm.misfit < 0.01, ncm
+        assert abs(ncm.lower - lp.lower) < 0.05 and abs(ncm.upper - lp.upper) < 0.05, (lp, ncm)
+        assert lp.lower - 0.01 <= ncm.lower <= ncm.upper <= lp.upper + 0.01  # inner
+        truth = scm.prob({"X": 1}, {"Y": 1}) - scm.prob({"X": 0}, {"Y": 1})
+        assert ncm.lower - 0.01 <= truth <= ncm.upper + 0.01
+
+
+def _check_ncm_truth(spec, seed, x, y, **kw):
+    scm = _scm(np.random.default_rng(seed), spec, conc=1.0)
+    truth = scm.prob({x: 1}, {y: 1}) - scm.prob({x: 0}, {y: 1})
+    ncm = _ate(scm, x, y, random_state=seed, **kw)
+    nat = _ate(scm, x, y, method="natural")
+    assert ncm.method == "ncm" and ncm.misfit < 0.01, ncm
+    assert ncm.lower - 0.01 <= truth <= ncm.upper + 0.01, (ncm, truth)
+    assert nat.lower - 0.01 <= ncm.lower and ncm.upper <= nat.upper + 0.01
+    return ncm
+
+
+@pytest.mark.slow
+def test_ncm_is_chosen_beyond_the_polytope_case_and_contains_the_truth():
+    ncm = _check_ncm_truth(TWO_DISTRICTS, 3, "X", "Y")  # two confounded districts: no LP
+    assert "linear program does not apply" in ncm.notes[0] and "district" in ncm.notes[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["MEDIATOR", "DISTRICT4", "COND_IV"])
+def test_ncm_bounds_contain_the_truth_on_random_discrete_scms(name):
+    for seed in range(2):
+        _check_ncm_truth(SPECS[name], seed, *QUERIES[name], method="ncm")
+
+
+def test_ncm_bounds_a_continuous_outcome_within_its_observed_range():
+    from deepcause.generative.ncm_bounds import NCMBounds
+
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=1500)
+    x = (u + rng.normal(size=1500) > 0).astype(int)
+    df = pd.DataFrame({"X": x, "Y": 1.0 * x + u + 0.5 * rng.normal(size=1500)})
+    b = deepcause.bounds("X -> Y; X <-> Y", df, treatment={"X": 1}, outcome={"Y": "mean"},
+                         random_state=0, ncm=NCMBounds(max_steps=400, warmup=100))  # fmt: skip
+    p1 = x.mean()  # natural bounds with Y in its observed range [min, max]
+    natural = (p1 * df.Y[x == 1].mean() + (1 - p1) * df.Y.min(),
+               p1 * df.Y[x == 1].mean() + (1 - p1) * df.Y.max())  # fmt: skip
+    assert b.method == "ncm" and b.query == "E[Y | do(X=1)]" and "continuous" in b.notes[0]
+    assert natural[0] - 0.05 <= b.lower < 1.0 < b.upper <= natural[1] + 0.05  # truth: 1
+    with pytest.raises(QueryError, match="'mean'"):
+        deepcause.bounds("X -> Y; X <-> Y", df, treatment={"X": 1}, outcome={"Y": 1})
+
+
+def test_ncm_needs_a_solver_below_the_top_level():
+    from deepcause.identification.bounds import bounds
+
+    with pytest.raises(QueryError, match="deepcause.bounds"):
+        bounds("Z -> X -> Y; X <-> Y", _IV_TABLE, treatment={"X": 1}, outcome={"Y": 1},
+               method="ncm")  # fmt: skip
+
+
+def test_ncm_bounds_are_reproducible_with_random_state():
+    from deepcause.generative.ncm_bounds import NCMBounds
+
+    solver = NCMBounds(max_steps=40, warmup=10)
+    runs = [deepcause.bounds("Z -> X -> Y; X <-> Y", _IV_TABLE, treatment={"X": 1},
+                             outcome={"Y": 1}, method="ncm", random_state=seed, ncm=solver)
+            for seed in (3, 3, 4)]  # fmt: skip
+    assert (runs[0].lower, runs[0].upper) == (runs[1].lower, runs[1].upper)
+    assert (runs[0].lower, runs[0].upper) != (runs[2].lower, runs[2].upper)

@@ -17,8 +17,10 @@ from ..identification.bounds import bounds
 from ._graph_args import add_graph_arguments, graph_from_args
 from ._io import add_command, add_table_arguments, read_table
 
-_HELP = "bounds on P(Y=y | do(X=x)), an effect, or PNS/PN/PS from discrete data"
-_DESCRIPTION = "Sharp (linear-programming), natural, Balke-Pearl or Tian-Pearl bounds."
+_HELP = "bounds on P(Y=y | do(X=x)), an effect, or PNS/PN/PS"
+_DESCRIPTION = (
+    "Sharp (linear-programming), natural, Balke-Pearl, Tian-Pearl or neural causal model bounds."
+)
 _EPILOG = """\
 examples:
   deepcause bounds --data iv.csv -g "Z -> X -> Y; X <-> Y" --treatment X=1 --outcome Y=1
@@ -49,6 +51,13 @@ def _read(path: str | None, args: argparse.Namespace) -> pd.DataFrame | None:
     return None if path is None else read_table(path, sep=args.sep, encoding=args.encoding)
 
 
+def _ncm(*args: Any) -> tuple:
+    """Neural-causal-model bounds (``--method ncm``, or continuous data); imports torch."""
+    from ..generative.ncm_bounds import NCMBounds
+
+    return NCMBounds()(*args)
+
+
 def _cmd(args: argparse.Namespace) -> int:
     result = bounds(
         graph_from_args(args),
@@ -63,8 +72,9 @@ def _cmd(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         n_boot=args.n_boot,
         random_state=args.seed,
+        ncm=_ncm,
     )
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary().as_text())
     return 0
 
 
@@ -79,11 +89,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quantity", "-q", default="probability",
                    choices=["probability", "ate", "pns", "pn", "ps"])  # fmt: skip
     p.add_argument("--experimental", "-e", help="CSV of experimental samples or P(y | do(x))")
-    p.add_argument("--method", "-m", choices=["lp", "natural", "balke-pearl", "tian-pearl"])
+    p.add_argument("--method", "-m", choices=["lp", "natural", "balke-pearl", "tian-pearl", "ncm"])
     p.add_argument("--monotonic", action="store_true", help="assume monotonicity (pns/pn/ps)")
     p.add_argument("--alpha", type=float, default=0.05, help="level of the bootstrap intervals")
     p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples (samples only)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and of the NCMs")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd)
 

@@ -91,8 +91,10 @@ class DistrictStrategy(torch.nn.Module, ABC):
       :class:`JointDistrictStrategy` is ``latent_strategy="joint"`` (the default). Only the
       built-in strategy can be saved (a saved model never names code to run).
 
-    Counterfactuals are refused for nodes with bidirected edges, and ``log_prob`` for models
-    with confounded districts (:class:`LatentConfoundingError`).
+    Counterfactuals of nodes with bidirected edges use ``sample_latent`` and the mechanisms'
+    ``log_prob`` given the latent (:mod:`~deepcause.generative.confounded_counterfactual`)
+    and are refused when ID* does not identify them; ``log_prob`` is refused for models with
+    confounded districts (:class:`LatentConfoundingError`).
 
     >>> issubclass(JointDistrictStrategy, DistrictStrategy)
     True

@@ -32,7 +32,9 @@ in, with a warning and ``df.attrs["identified"] = False``);
 recursion, correct by construction for one identifiable query; ``latent_strategy="idgen"``
 puts it behind this class's ``sample`` (one sampler per query,
 :class:`~deepcause.generative.idgen.IDGenRoute`). Counterfactuals of nodes with bidirected edges
-are refused.
+are drawn from their identified distribution given the unit's unaffected values when ID* says
+it is identifiable, and refused with ID*'s reason otherwise
+(:mod:`deepcause.generative.confounded_counterfactual`).
 
 The node-by-node fitting, encoding and sampling live in the joint-model core
 (:class:`~deepcause.generative._core.MechanismModel`, the base class), which ID-GEN also uses
@@ -42,7 +44,7 @@ persistence. (Examples: :class:`CausalGenerativeModel`.)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,7 @@ import torch
 from ..exceptions import DataValidationError
 from ._core import MechanismModel
 from ._encoding import Samples, parse_do, split_data
+from .confounded_counterfactual import check_identifiable, confounded_counterfactual
 from .districts import LatentConfoundingError
 from .idgen import IDGenRoute
 from .io import read_model, save_model
@@ -120,7 +123,10 @@ class CausalGenerativeModel(MechanismModel):
 
         Abduction (each unit's noise from its factual values: exact for invertible mechanisms,
         a posterior draw for categorical ones), action (``do``), prediction (decode). Nodes
-        that are not descendants of the intervened ones keep their factual values.
+        that are not descendants of the intervened ones keep their factual values. When an
+        affected node has hidden confounders, see
+        :mod:`~deepcause.generative.confounded_counterfactual` (checked by ID*; a draw given
+        the unit's unaffected values; hard interventions only).
         """
         self._check_fitted()
         df, images, as_mapping = split_data(factual, "factual")
@@ -130,9 +136,12 @@ class CausalGenerativeModel(MechanismModel):
         specs = parse_do(do, self.specs_, n, self.device_)
         affected = self.graph_.descendants(set(specs))
         abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]
-        self._check_counterfactual_identifiable(abducted)
         fact = self.encode(factual)
         gen = self._generator(random_state)
+        if any(self.graph_.spouses(v) for v in abducted):  # hidden confounders: ID* decides
+            check_identifiable(self, do, abducted)
+            values = confounded_counterfactual(self, fact, specs, abducted, gen)
+            return self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
         values: dict[str, torch.Tensor] = {}
         for v in self.order_:
             if v in specs and specs[v].value is not None:
@@ -147,16 +156,6 @@ class CausalGenerativeModel(MechanismModel):
                 ctx = self.context(v, values, n=n)
                 values[v] = self._maybe_shift(v, mech.decode(u, ctx), specs)
         return self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
-
-    def _check_counterfactual_identifiable(self, nodes: Iterable[str]) -> None:
-        confounded = sorted(v for v in nodes if self.graph_.spouses(v))
-        if confounded:
-            raise LatentConfoundingError(
-                f"counterfactuals are not identifiable from this model for node(s) {confounded}: "
-                "they share hidden confounders (bidirected edges), so a unit's noise cannot be "
-                "recovered from its data. Interventional samples (sample(n, do=...)) may still be "
-                "available."
-            )
 
     # ================================================================== densities
     @torch.no_grad()

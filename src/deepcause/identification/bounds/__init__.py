@@ -1,13 +1,17 @@
 """Bounds on causal quantities that the graph does not point-identify.
 
 :func:`bounds` returns a :class:`Bounds` interval for ``P(y | do(x))``, an average effect, or
-the probabilities of causation (PNS, PN, PS), from discrete data (samples or a joint
-probability table) and optionally experimental data:
+the probabilities of causation (PNS, PN, PS), from data (samples or a joint probability table)
+and optionally experimental data:
 
 - ``method="lp"``: sharp bounds by linear programming over response functions, generated from
   any discrete ADMG whose confounded nodes form one district (:mod:`.lp`);
 - ``method="natural"``: Manski's natural bounds, any graph; ``"balke-pearl"``: the closed form
   for the binary instrumental-variable graph (:mod:`.closed_form`);
+- ``method="ncm"``: neural causal model bounds (Xia et al. 2021), an inner approximation of
+  the sharp bounds for any graph and for continuous variables; the solver lives in
+  :mod:`deepcause.generative.ncm_bounds` and :func:`deepcause.bounds` supplies it (it is the
+  default when the linear program does not apply);
 - PNS/PN/PS: by the same linear program with a cross-world objective (:mod:`.counterfactual`),
   or ``method="tian-pearl"``: Tian & Pearl's closed-form bounds, and point values under
   monotonicity (:mod:`.causation`).

@@ -18,7 +18,14 @@ import pandas as pd
 from ..._validation import require_columns, require_dataframe
 from ...exceptions import DataValidationError, QueryError
 
-__all__ = ["Joint", "Interventional", "joint_from_data", "interventional_from_data", "positions"]
+__all__ = [
+    "Joint",
+    "Interventional",
+    "continuous_columns",
+    "joint_from_data",
+    "interventional_from_data",
+    "positions",
+]
 
 PROB = "probability"
 MAX_LEVELS = 50
@@ -83,12 +90,12 @@ def _levels(col: pd.Series, name: str) -> tuple[Any, ...]:
     if pd.api.types.is_float_dtype(col) and not np.all(np.mod(values.astype(float), 1) == 0):
         raise DataValidationError(
             f"column {name!r} is continuous (non-integer values such as {values[0]!r}); bounds "
-            f"need discrete variables: discretise it first, e.g. with pd.cut"
+            f"need discrete variables: discretise it first (pd.cut) or use method='ncm'"
         )
     if len(values) > MAX_LEVELS:
         raise DataValidationError(
             f"column {name!r} has {len(values)} distinct values (more than {MAX_LEVELS}); bounds "
-            f"need discrete variables with few levels: discretise it first, e.g. with pd.cut"
+            f"need few levels: discretise it first (pd.cut) or use method='ncm'"
         )
     try:
         return tuple(sorted(values.tolist()))
@@ -159,6 +166,25 @@ def joint_from_data(data: object, names: Sequence[str], nodes: Sequence[str] = (
         return Joint(names, levels, prob, None)
     np.add.at(prob, _codes(df, names, levels), 1.0)
     return Joint(names, levels, prob / len(df), len(df))
+
+
+def continuous_columns(data: object, names: Sequence[str]) -> list[str]:
+    """The columns of ``names`` in samples that are continuous or have more than
+    ``MAX_LEVELS`` values (a probability table is discrete by construction).
+
+    >>> continuous_columns(pd.DataFrame({"X": [0, 1], "Y": [0.5, 1.2]}), ["X", "Y"])
+    ['Y']
+    """
+    if not isinstance(data, pd.DataFrame) or PROB in data.columns:
+        return []
+    out = []
+    for v in (v for v in names if v in data.columns):
+        col = data[v]
+        values = pd.unique(col.dropna())
+        fractional = pd.api.types.is_float_dtype(col) and not np.all(np.mod(values, 1) == 0)
+        if fractional or len(values) > MAX_LEVELS:
+            out.append(v)
+    return out
 
 
 def _conditional(counts: np.ndarray, k: int) -> np.ndarray:

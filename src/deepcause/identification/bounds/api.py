@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -12,9 +12,11 @@ import pandas as pd
 from ...exceptions import DataValidationError, QueryError
 from ...graph.causal_graph import CausalGraph
 from ._data import (
+    PROB,
     Interventional,
     Joint,
     _levels,
+    continuous_columns,
     interventional_from_data,
     joint_from_data,
     positions,
@@ -33,8 +35,11 @@ from .result import Bounds
 __all__ = ["bounds"]
 
 QUANTITIES = ("probability", "ate", "pns", "pn", "ps")
-METHODS = ("lp", "natural", "balke-pearl", "tian-pearl")
+METHODS = ("lp", "natural", "balke-pearl", "tian-pearl", "ncm")
 _CAUSATION = ("pns", "pn", "ps")
+_NCM = ("probability", "ate")  # quantities the neural causal models bound
+# (graph, data, [(sign, do, outcome)], random_state) -> (lower, upper, misfit, notes)
+NCMSolver = Callable[[CausalGraph, pd.DataFrame, list, Any], tuple[float, float, float, list]]
 _LP = ("lp", "balke-pearl")  # methods that use every node of the pruned graph
 
 
@@ -47,6 +52,15 @@ def _prune(graph: CausalGraph, keep: set[str]) -> CausalGraph:
         if not drop:
             return graph.subgraph(nodes)
         nodes -= drop
+
+
+def _relevant(g: CausalGraph, treatment: object, outcome: object) -> tuple[str, ...]:
+    """The nodes the bounds depend on (all of them when the query is malformed: the checks
+    that refuse it come later)."""
+    if not (isinstance(treatment, Mapping) and isinstance(outcome, Mapping)):
+        return g.nodes
+    keep = {*treatment, *outcome}
+    return _prune(g, keep).nodes if keep <= set(g.nodes) else g.nodes
 
 
 def _check_options(
@@ -67,8 +81,8 @@ def _check_options(
     if method is None:
         if causal and (monotonic or data is None):
             return "tian-pearl", False
-        return "lp", causal
-    allowed = ("lp", "tian-pearl") if causal else ("lp", "natural", "balke-pearl")
+        return "lp", True
+    allowed = ("lp", "tian-pearl") if causal else ("lp", "natural", "balke-pearl", "ncm")
     if method not in allowed or (monotonic and method != "tian-pearl"):
         raise QueryError(
             f"quantity={quantity!r}{' with monotonic=True' if monotonic else ''} is bounded by "
@@ -81,7 +95,7 @@ def _check_sources(data: object, experimental: object, quantity: str, method: st
     if data is None and not (quantity == "pns" and experimental is not None):
         raise DataValidationError("data is required (None is allowed only for PNS from "
                                   "experimental data alone)")  # fmt: skip
-    if experimental is not None and method in ("natural", "balke-pearl"):
+    if experimental is not None and method in ("natural", "balke-pearl", "ncm"):
         raise QueryError(f"method={method!r} cannot use experimental data; use method='lp'")
 
 
@@ -173,17 +187,18 @@ def bounds(
     alpha: float = 0.05,
     n_boot: int = 200,
     random_state: Any = None,
+    ncm: NCMSolver | None = None,
 ) -> Bounds:
-    """Bounds on a causal quantity from discrete data and a causal graph.
+    """Bounds on a causal quantity from data and a causal graph.
 
     Parameters
     ----------
     graph : an ADMG (``"Z -> X -> Y; X <-> Y"``); ``A <-> B`` is an unobserved common cause.
-    data : discrete samples (one column per node), or a joint probability table (the nodes
-        plus a ``probability`` column summing to 1). ``None`` only for PNS from
-        ``experimental`` alone.
+    data : samples (one column per node), or a joint probability table (the nodes plus a
+        ``probability`` column summing to 1). ``None`` only for PNS from ``experimental`` alone.
     treatment, outcome : value assignments, e.g. ``{"X": 1}`` and ``{"Y": 1}``; the outcome is
-        the event that every named variable takes its value.
+        the event that every named variable takes its value. For a continuous outcome (neural
+        causal model bounds only) ``{"Y": "mean"}`` asks for ``E[Y | do(treatment)]``.
     control : the comparison treatment for ``"ate"`` and the probabilities of causation
         (defaults to the other value of a single binary treatment).
     quantity : ``"probability"`` = P(outcome | do(treatment)); ``"ate"`` = that minus
@@ -199,11 +214,23 @@ def bounds(
         any graph); ``"balke-pearl"`` (closed form, binary IV graph, ``"ate"``);
         ``"tian-pearl"`` (closed-form pns/pn/ps bounds from P(x, y) and P(y | do(x)), the
         latter from ``experimental`` or from the graph when identifiable; the default with
-        ``monotonic=True`` or ``data=None``).
+        ``monotonic=True`` or ``data=None``); ``"ncm"``: neural causal model bounds
+        (Xia et al. 2021; :class:`deepcause.generative.ncm_bounds.NCMBounds` states the
+        optimisation, the stopping rule and why the interval is an inner approximation of the
+        sharp one, ``sharp=False``), for ``"probability"`` and ``"ate"`` on any graph, with
+        continuous or many-valued variables too. Without ``method``, NCM bounds are used when
+        the linear program does not apply (continuous or many-valued columns, confounded
+        nodes in several districts), with a note saying why.
     monotonic : for pns/pn/ps, assume treatment never prevents the outcome; the quantities
         are then point values (the assumption is checked against the data).
     alpha, n_boot, random_state : level and number of bootstrap resamples of the rows (for
-        samples) for the confidence intervals of the endpoints.
+        samples) for the confidence intervals of the endpoints; ``random_state`` also seeds the
+        neural causal models (which get no bootstrap: ``n_boot`` is ignored there).
+    ncm : the neural-causal-model solver, called as ``ncm(graph, data, terms, random_state)``
+        and returning ``(lower, upper, misfit, notes)``; :func:`deepcause.bounds` passes
+        :class:`deepcause.generative.ncm_bounds.NCMBounds` (torch is imported only then); pass
+        ``NCMBounds(max_steps=..., latent_states=...)`` to configure the training. Without
+        one, ``method="ncm"`` is refused.
 
     Returns
     -------
@@ -221,10 +248,21 @@ def bounds(
     g = graph if isinstance(graph, CausalGraph) else CausalGraph(graph)
     method, auto = _check_options(quantity, method, alpha, n_boot, monotonic, data)
     _check_sources(data, experimental, quantity, method)
-    small, joint, exp, (t, c, o) = _prepare(g, data, treatment, outcome, control, quantity,
-                                            experimental, method)  # fmt: skip
-    plan = _make_plan(small, joint if data is not None else None, (t, c, o), quantity,
-                      (method, auto), monotonic, exp is not None)  # fmt: skip
+    query = (treatment, outcome, control, quantity)
+    neural = auto and quantity in _NCM and experimental is None and ncm is not None
+    wide = continuous_columns(data, _relevant(g, treatment, outcome)) if neural else []
+    if method == "ncm" or wide:
+        why = f"the column(s) {wide} are continuous or many-valued" if wide else None
+        return _ncm_bounds(g, data, query, ncm, random_state, why)
+    try:
+        small, joint, exp, (t, c, o) = _prepare(g, data, treatment, outcome, control, quantity,
+                                                experimental, method)  # fmt: skip
+        plan = _make_plan(small, joint if data is not None else None, (t, c, o), quantity,
+                          (method, auto), monotonic, exp is not None)  # fmt: skip
+    except UnsupportedGraphError as exc:
+        if not neural or quantity in _CAUSATION:
+            raise
+        return _ncm_bounds(g, data, query, ncm, random_state, str(exc).split(";")[0])
     obs = joint if data is not None else None
     lo, hi, misfit = plan.compute(obs, exp)
     lb, ub = _bootstrap(plan, obs, exp, n_boot, random_state)
@@ -294,3 +332,48 @@ def _make_plan(small: CausalGraph, obs: Joint | None, query: tuple, quantity: st
                              "one outcome; use method='lp'")  # fmt: skip
         return balke_pearl_plan(small, x, y, ti, c[x], yi)
     return causation_plan(small, obs, (x, y, ti, c[x], yi), quantity, monotonic, has_exp)
+
+
+def _ncm_bounds(g: CausalGraph, data: Any, query: tuple, ncm: NCMSolver | None,
+                random_state: Any, why: str | None) -> Bounds:  # fmt: skip
+    """Neural-causal-model bounds (``why``: the reason the linear program was not used)."""
+    treatment, outcome, control, quantity = query
+    if ncm is None:
+        raise QueryError("method='ncm' needs the neural solver: call deepcause.bounds(...), or "
+                         "pass ncm=deepcause.generative.ncm_bounds.NCMBounds()")  # fmt: skip
+    if quantity not in _NCM:
+        raise QueryError(f"method='ncm' bounds quantity 'probability' or 'ate', not "
+                         f"{quantity!r}; use method='lp' or 'tian-pearl'")  # fmt: skip
+    if not isinstance(data, pd.DataFrame):
+        raise DataValidationError("method='ncm' needs data as a DataFrame of samples or a "
+                                  "probability table")  # fmt: skip
+    xs, ys = _names(g, treatment, "treatment"), _names(g, outcome, "outcome")
+    if set(xs) & set(ys):
+        raise QueryError(f"{sorted(set(xs) & set(ys))} is both treatment and outcome")
+    small = _prune(g, set(xs) | set(ys))
+    if quantity == "ate" and control is None:
+        levels = pd.unique(data[xs[0]]) if len(xs) == 1 and xs[0] in data.columns else []
+        if len(levels) != 2:
+            raise QueryError("quantity='ate' compares two treatment values: pass control={...}")
+        other = [v for v in levels if str(v) != str(treatment[xs[0]])]
+        control = {xs[0]: other[0] if len(other) == 1 else levels[0]}
+    if control is not None and sorted(_names(g, control, "control")) != sorted(xs):
+        raise QueryError("control must assign the same variables as treatment")
+    terms = [(1.0, dict(treatment), dict(outcome))]
+    terms += [(-1.0, dict(control), dict(outcome))] if quantity == "ate" else []
+    lo, hi, misfit, notes = ncm(small, data, terms, random_state)
+    if why:
+        notes = [f"neural causal model bounds because the linear program does not apply: "
+                 f"{why}", *notes]  # fmt: skip
+    text = " - ".join(_ncm_text(do, outcome) for _, do, _ in terms)
+    n = None if PROB in data.columns else len(data)
+    return Bounds(lo, hi, quantity=quantity, query=text, method="ncm", sharp=False, n=n,
+                  misfit=misfit, notes=tuple(notes))  # fmt: skip
+
+
+def _ncm_text(do: Mapping[str, Any], outcome: Mapping[str, Any]) -> str:
+    fmt = ", ".join(f"{v}={x}" for v, x in do.items())
+    (y, target), *_ = outcome.items()
+    if isinstance(target, str) and target == "mean":
+        return f"E[{y} | do({fmt})]"
+    return f"P({', '.join(f'{v}={x}' for v, x in outcome.items())} | do({fmt}))"

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..._summary import Summary
+
 __all__ = ["Bounds"]
 
 
@@ -29,7 +31,8 @@ class Bounds:
     lower, upper : the bounds computed on the data (for samples: on the empirical distribution).
     quantity : ``"probability"``, ``"ate"``, ``"pns"``, ``"pn"`` or ``"ps"``.
     query : readable text of the query, e.g. ``"P(Y=1 | do(X=1))"``.
-    method : ``"lp"``, ``"natural"``, ``"balke-pearl"``, ``"tian-pearl"`` or ``"monotonicity"``.
+    method : ``"lp"``, ``"natural"``, ``"balke-pearl"``, ``"tian-pearl"``, ``"monotonicity"`` or
+        ``"ncm"`` (neural causal models: an inner approximation, never sharp).
     sharp : whether no narrower interval is compatible with the graph and the data (the
         tightest possible), as opposed to merely valid.
     lower_boot, upper_boot : bootstrap replicates of the endpoints (``None`` for a probability
@@ -37,7 +40,9 @@ class Bounds:
     alpha : level of the default confidence intervals.
     n : sample size (``None`` for a probability table).
     misfit : L1 distance from the data to the nearest distribution the graph allows (the LP
-        bounds then hold for that nearest distribution); 0 when the data fit the graph.
+        bounds then hold for that nearest distribution); 0 when the data fit the graph. For
+        ``"ncm"``: the larger L1 distance of the two neural models' distributions to the data
+        (discrete data; 0 for continuous data, whose fit is reported in the notes).
     notes : caveats, printed by :meth:`summary`.
 
     The percentile bootstrap of an endpoint that is a max/min of several expressions is only
@@ -49,12 +54,16 @@ class Bounds:
     ...            method="lp", sharp=True)
     >>> b.width, b.conf_int()
     (0.5, (-0.2, 0.3))
-    >>> print(b)
+    >>> print(b)  # doctest: +NORMALIZE_WHITESPACE
     Bounds on P(Y=1 | do(X=1)) - P(Y=1 | do(X=0))
-      lower   -0.2
-      upper   0.3
-      width   0.5
-      method  lp (sharp)
+    =============================================
+    quantity  ate
+    method    lp (sharp)
+    width     0.5
+    <BLANKLINE>
+           bound
+    lower  -0.2
+    upper  0.3
     """
 
     lower: float
@@ -120,29 +129,37 @@ class Bounds:
         d["notes"] = "; ".join(d["notes"])
         return pd.DataFrame([d])
 
-    def summary(self, alpha: float | None = None) -> str:
-        """Readable text: the bounds, their bootstrap intervals and the caveats."""
+    def summary(self, alpha: float | None = None) -> Summary:
+        """A :class:`~deepcause._summary.Summary` (text, Markdown, HTML, LaTeX): the bounds,
+        the bootstrap intervals of the endpoints (samples only) and the caveats as notes.
+
+        >>> b = Bounds(0.1, 0.6, quantity="probability", query="P(Y=1 | do(X=1))",
+        ...            method="lp", sharp=True)
+        >>> print(b.summary().as_markdown().splitlines()[0])
+        **Bounds on P(Y=1 | do(X=1))**
+        """
         d = self.to_dict(alpha)
-        rows = [("lower", f"{self.lower:.6g}"), ("upper", f"{self.upper:.6g}"),
-                ("width", f"{self.width:.6g}"),
-                ("method", f"{self.method} ({'sharp' if self.sharp else 'valid, not sharp'})")]  # fmt: skip
-        if self.n is not None and self.lower_boot is not None:
-            level = f"{100 * (1 - d['alpha']):g}% CI"
-            rows += [
-                (f"lower {level}", f"[{d['lower_ci_low']:.4g}, {d['lower_ci_high']:.4g}]"),
-                (f"upper {level}", f"[{d['upper_ci_low']:.4g}, {d['upper_ci_high']:.4g}]"),
-            ]
+        rows = [("quantity", self.quantity),
+                ("method", f"{self.method} ({self._kind()})"),
+                ("width", f"{self.width:.6g}")]  # fmt: skip
         if self.n is not None:
             rows.append(("n", str(self.n)))
         if self.misfit > 0:
-            rows.append(("misfit (L1)", f"{self.misfit:.3g}"))
-        width = max(len(k) for k, _ in rows)
-        lines = [f"Bounds on {self.query}"] + [f"  {k:<{width}}  {v}" for k, v in rows]
-        lines += [f"  note {i}: {note}" for i, note in enumerate(self.notes, 1)]
-        return "\n".join(lines)
+            rows.append(("misfit", f"{self.misfit:.3g}"))
+        table = pd.DataFrame({"bound": [self.lower, self.upper]}, index=["lower", "upper"])
+        if self.n is not None and self.lower_boot is not None:
+            level = f"{100 * (1 - d['alpha']):g}%"
+            table[f"ci_lower ({level})"] = [d["lower_ci_low"], d["upper_ci_low"]]
+            table[f"ci_upper ({level})"] = [d["lower_ci_high"], d["upper_ci_high"]]
+        return Summary(f"Bounds on {self.query}", rows, table, list(self.notes))
+
+    def _kind(self) -> str:
+        if self.sharp:
+            return "sharp"
+        return "inner approximation, not sharp" if self.method == "ncm" else "valid, not sharp"
 
     def __str__(self) -> str:
-        return self.summary()
+        return self.summary().as_text()
 
     def __repr__(self) -> str:
         return (
