@@ -10,16 +10,9 @@ import numpy as np
 import pandas as pd
 
 from ..._summary import Summary
+from ...results import _freeze_array as _frozen
 
 __all__ = ["Bounds"]
-
-
-def _frozen(values: Any) -> np.ndarray | None:
-    if values is None:
-        return None
-    arr = np.array(values, dtype=float, copy=True).ravel()
-    arr.flags.writeable = False
-    return arr
 
 
 @dataclass(frozen=True, eq=False)
