@@ -1,6 +1,7 @@
 """``fit`` of the scalable estimators on a Dask DataFrame (called by ``EffectEstimator.fit``).
 
-IPW and AIPW (cross-fitted, logistic propensity and linear outcome models), the T-learner
+IPW and AIPW (cross-fitted, logistic propensity and linear outcome models, or XGBoost models
+trained by its Dask interface), the T-learner
 (regression adjustment with linear models), PlugIn (discrete data: the probability table of
 the estimand's variables is reduced across partitions) and two-stage least squares take a
 ``dask.dataframe.DataFrame``; other estimators refuse it with the list of those that do.
@@ -14,12 +15,13 @@ from ...exceptions import DataValidationError
 from .._folds import fold_seed
 from .._nuisance import LARGE_N, default_outcome_model, default_propensity_model
 from ._data import prepare_backdoor
-from ._linear import linear_spec
+from ._boosted import BoostedSpec, boosted_spec
+from ._linear import LinearSpec, linear_spec
 from ._nuisance import fit_nuisances
 from ._tlearner import as_sklearn, fit_tlearner
 from ._weighting import WeightingEngine
 
-__all__ = ["fit_dask", "DASK_ESTIMATORS"]
+__all__ = ["fit_dask", "nuisance_spec", "DASK_ESTIMATORS"]
 
 DASK_ESTIMATORS = ("IPW", "AIPW", "TLearner", "PlugIn", "TwoStageLeastSquares")
 
@@ -31,15 +33,27 @@ def _refuse_bootstrap(rng: Any) -> Any:
     )
 
 
+def nuisance_spec(model: Any, role: str, random_state: Any) -> LinearSpec | BoostedSpec:
+    """What the engine fits for a nuisance model: XGBoost (boosted) or linear, else refused.
+
+    >>> from sklearn.linear_model import Ridge
+    >>> nuisance_spec(Ridge(alpha=2.0), "outcome_model", 0)
+    LinearSpec(kind='ridge', penalty=2.0, fit_intercept=True)
+    """
+    boosted = boosted_spec(model, role, random_state)
+    return linear_spec(model, role) if boosted is None else boosted
+
+
 def _weighting(est: Any, data: Any, kind: str) -> None:
     model = est.propensity_model
-    ps = linear_spec(default_propensity_model() if model is None else model, "propensity_model")
+    model = default_propensity_model() if model is None else model
+    ps = nuisance_spec(model, "propensity_model", est.random_state)
     om = None
     if kind == "aipw":
         model = est.outcome_model
         # the default outcome model of large tables (Ridge(alpha=1)) at every size
         model = default_outcome_model(LARGE_N + 1) if model is None else model
-        om = linear_spec(model, "outcome_model")
+        om = nuisance_spec(model, "outcome_model", est.random_state)
     nuis = fit_nuisances(data, ps, om, est.n_folds, fold_seed(est.random_state))
     method = "AIPW"
     if kind == "ipw":
