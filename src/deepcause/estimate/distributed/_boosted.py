@@ -64,7 +64,7 @@ def boosted_spec(model: Any, role: str, random_state: Any = None) -> BoostedSpec
     classifier = BOOSTED_CLASSES[kind]
     if classifier != (role == "propensity_model"):
         wanted = "XGBClassifier" if role == "propensity_model" else "XGBRegressor"
-        raise DataValidationError(f"{role} must be a {wanted} (or its Dask class), got {kind}")
+        raise DataValidationError(f"{role} must be an {wanted} (or its Dask class), got {kind}")
     return BoostedSpec(seeded(model, random_state).get_params(deep=False), classifier)
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from ...exceptions import DataValidationError
 from .._folds import fold_seed
 from .._nuisance import LARGE_N, default_outcome_model, default_propensity_model
-from ._data import prepare_backdoor
 from ._boosted import BoostedSpec, boosted_spec
+from ._data import prepare_backdoor
 from ._linear import LinearSpec, linear_spec
 from ._nuisance import fit_nuisances
 from ._tlearner import as_sklearn, fit_tlearner
