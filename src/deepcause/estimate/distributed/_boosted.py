@@ -32,7 +32,14 @@ from ...exceptions import DataValidationError
 from .._nuisance import seeded
 from ._engine import _current_client
 
-__all__ = ["BoostedSpec", "boosted_spec", "fit_fold_models", "predict_folds", "BOOSTED_CLASSES"]
+__all__ = [
+    "BoostedSpec",
+    "boosted_spec",
+    "as_xgboost",
+    "fit_fold_models",
+    "predict_folds",
+    "BOOSTED_CLASSES",
+]
 
 # class name -> whether it is a classifier (propensity) or a regressor (outcome)
 BOOSTED_CLASSES = {
@@ -66,6 +73,22 @@ def boosted_spec(model: Any, role: str, random_state: Any = None) -> BoostedSpec
         wanted = "XGBClassifier" if role == "propensity_model" else "XGBRegressor"
         raise DataValidationError(f"{role} must be an {wanted} (or its Dask class), got {kind}")
     return BoostedSpec(seeded(model, random_state).get_params(deep=False), classifier)
+
+
+def as_xgboost(booster: Any) -> Any:
+    """An in-memory ``xgboost.XGBRegressor`` carrying a fitted ``booster`` (for ``predict``).
+
+    >>> from xgboost import XGBRegressor
+    >>> X = np.arange(8.0)[:, None]
+    >>> b = XGBRegressor(n_estimators=2, random_state=0).fit(X, X[:, 0]).get_booster()
+    >>> bool((as_xgboost(b).predict(X) == b.inplace_predict(X)).all())
+    True
+    """
+    import xgboost
+
+    model = xgboost.XGBRegressor()
+    model.load_model(bytearray(booster.save_raw("json")))
+    return model
 
 
 def require_client() -> Any:

@@ -14,11 +14,11 @@ from typing import Any
 from ...exceptions import DataValidationError
 from .._folds import fold_seed
 from .._nuisance import LARGE_N, default_outcome_model, default_propensity_model
-from ._boosted import BoostedSpec, boosted_spec
+from ._boosted import BoostedSpec, as_xgboost, boosted_spec
 from ._data import prepare_backdoor
 from ._linear import LinearSpec, linear_spec
 from ._nuisance import fit_nuisances
-from ._tlearner import as_sklearn, fit_tlearner
+from ._tlearner import as_sklearn, fit_boosted_tlearner, fit_tlearner
 from ._weighting import WeightingEngine
 
 __all__ = ["fit_dask", "nuisance_spec", "DASK_ESTIMATORS"]
@@ -66,10 +66,19 @@ def _weighting(est: Any, data: Any, kind: str) -> None:
 def _tlearner(est: Any, data: Any) -> None:
     if est.model is None:
         raise DataValidationError(
-            "TLearner on the Dask engine needs a linear model: TLearner(LinearRegression()) or "
-            "TLearner(Ridge(alpha=...))"
+            "TLearner on the Dask engine needs a linear or XGBoost model: "
+            "TLearner(LinearRegression()), TLearner(Ridge(alpha=...)) or TLearner(XGBRegressor())"
         )
     base0 = est.model if est.control_model is None else est.control_model
+    boosted = (
+        boosted_spec(base0, "control_model", est.random_state),
+        boosted_spec(est.model, "model", est.random_state),
+    )
+    if all(boosted):
+        est.engine_ = fit_boosted_tlearner(data, boosted)
+        est.model0_, est.model1_ = (as_xgboost(b) for b in est.engine_.boosters)
+        est._contrast = est.engine_.contrast
+        return
     specs = (linear_spec(base0, "control_model"), linear_spec(est.model, "model"))
     engine = fit_tlearner(data, specs)
     est.engine_ = engine

@@ -47,9 +47,9 @@ class LinearSpec:
 
 
 def _refuse(model: Any, role: str) -> DataValidationError:
-    boosted = ""
-    if role in ("propensity_model", "outcome_model"):  # AIPW and IPW: XGBoost too
-        boosted = ", or XGBoost's XGBRegressor/XGBClassifier (or their Dask classes)"
+    boosted = ", or XGBoost's XGBRegressor/XGBClassifier (or their Dask classes)"
+    if role in ("model", "control_model"):  # the T-learner: both arms linear or both XGBoost
+        boosted = ", or XGBRegressor for both arms"
     return DataValidationError(
         f"the Dask engine fits {role} exactly from distributed sufficient statistics and takes "
         f"LinearRegression or Ridge (outcomes) and LogisticRegression with an L2 penalty "

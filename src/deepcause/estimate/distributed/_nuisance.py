@@ -25,7 +25,7 @@ from ._data import DaskBackdoorData
 from ._engine import run_pass
 from ._linear import LinearSpec, newton_step, sigmoid, solve_gram
 
-__all__ = ["FoldPlan", "Nuisances", "design", "fit_nuisances", "MAX_NEWTON"]
+__all__ = ["FoldPlan", "Nuisances", "design", "fit_frame", "fit_nuisances", "MAX_NEWTON"]
 
 MAX_NEWTON = 100
 NEWTON_TOL = 1e-10  # largest coefficient change of the last Newton step
@@ -156,18 +156,24 @@ def _fold_part(part: Any, index: int, plan: FoldPlan) -> pd.DataFrame:
     return frame.assign(t=t, y=y, fold=folds.astype(np.int64))
 
 
+def fit_frame(data: DaskBackdoorData, plan: FoldPlan) -> tuple[Any, list[str]]:
+    """A Dask DataFrame of the (standardized when ``plan`` says so) covariates ``z1..zp``,
+    ``t``, ``y`` and ``fold``, one partition per partition of ``data``; and the ``z`` names."""
+    import dask
+    import dask.dataframe as dd
+
+    meta = _fold_part(pd.DataFrame(np.zeros((0, len(data.mean) + 2))), 0, plan)
+    parts = [dask.delayed(_fold_part)(part, i, plan) for i, part in enumerate(data.parts)]
+    frame = dd.from_delayed(parts, meta=meta, verify_meta=False)
+    return frame, [c for c in meta.columns if c.startswith("z")]
+
+
 def _fit_boosted(
     data: DaskBackdoorData, plan: FoldPlan, specs: dict[str, BoostedSpec]
 ) -> dict[str, Any]:
     """Boosters of every fold (and arm, for outcomes) trained on the other folds' rows."""
-    import dask
-    import dask.dataframe as dd
-
     client = require_client()
-    meta = _fold_part(pd.DataFrame(np.zeros((0, len(data.mean) + 2))), 0, plan)
-    parts = [dask.delayed(_fold_part)(part, i, plan) for i, part in enumerate(data.parts)]
-    frame = dd.from_delayed(parts, meta=meta, verify_meta=False)
-    features = [c for c in meta.columns if c.startswith("z")]
+    frame, features = fit_frame(data, plan)
     out: dict[str, Any] = {}
     if "propensity" in specs:
         out["propensity"] = fit_fold_models(
