@@ -64,6 +64,17 @@ def boosted_spec(model: Any, role: str, random_state: Any = None) -> BoostedSpec
     ``random_state`` seeds a model whose own ``random_state`` is None exactly as the in-memory
     path does (:func:`deepcause.estimate._nuisance.seeded`), so both fit the same parameters.
     A regressor given as propensity model (or a classifier as outcome model) is refused.
+
+    Examples
+    --------
+    >>> from xgboost import XGBClassifier
+    >>> boosted_spec(XGBClassifier(max_depth=2, random_state=7), "propensity_model").params[
+    ...     "random_state"]
+    7
+    >>> boosted_spec(XGBClassifier(), "outcome_model")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: outcome_model must be an XGBRegressor (or its Dask class), got XGBClassifier
     """
     kind = type(model).__name__
     if not (type(model).__module__ or "").startswith("xgboost") or kind not in BOOSTED_CLASSES:
