@@ -12,8 +12,12 @@ LightGBM, histogram with 255 bins, seed 0). Reported: wall time of the fit and o
 10^5-row held-out table (another seed of the same design), held-out R^2 and RMSE of the
 regressor, and held-out log-loss and AUC of the classifier against the true propensity's.
 
+With ``--aipw N``: AIPW (2 folds) with XGBoost nuisances on N rows, on the Dask path
+(2 workers) and in memory, against the simulator's truth (appended to the results).
+
 Run: ``OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_scale_boosting.py``
-(``--n 1e6 --repeats 2``); the table goes to ``benchmarks/results/bench_scale_boosting.md``.
+(``--n 1e6 --repeats 2``, then ``--aipw 1e6``); the table goes to
+``benchmarks/results/bench_scale_boosting.md``.
 """
 
 from __future__ import annotations
@@ -101,12 +105,77 @@ def run(library: str, train: Path, test, e_true: np.ndarray) -> dict[str, float]
     return out
 
 
+AIPW_HEADER = "## AIPW with XGBoost nuisances, end to end"
+
+
+def aipw_end_to_end(n: int) -> None:
+    """AIPW (2 folds) with XGBoost nuisances on the Dask path (2 workers) and in memory."""
+    import dask.dataframe as dd
+    import pandas as pd
+    from distributed import Client, LocalCluster
+    from xgboost import XGBClassifier, XGBRegressor
+
+    from deepcause.estimate import AIPW
+    from deepcause.simulate import make_confounded_binary
+
+    kw = dict(SETTINGS, max_depth=6, tree_method="hist", max_bin=256)
+    est = AIPW(XGBClassifier(**kw), XGBRegressor(**kw), n_folds=2, random_state=0)
+    truth = make_confounded_binary(
+        n, n_covariates=P, outcome="nonlinear", random_state=0, population_truth=False
+    ).truth["ATE"]
+    lines = [
+        AIPW_HEADER,
+        "",
+        f"{n:,} rows, `AIPW(XGBClassifier, XGBRegressor, n_folds=2)`, "
+        f"settings as above; sample truth (mean of mu1 - mu0) {truth:.4f}.",
+        "",
+        "| path | time (s) | ATE | std. error | ATE - truth |",
+        "|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        path, _ = write_data(Path(tmp) / "train", n, seed=0)
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+            ) as cluster,
+            Client(cluster),
+        ):
+            tic = time.perf_counter()
+            res = est.fit(dd.read_parquet(path), treatment="t", outcome="y").effect()
+            rows = [("Dask, 2 workers", time.perf_counter() - tic, res)]
+        frame = pd.read_parquet(path)
+        tic = time.perf_counter()
+        res = est.fit(frame, treatment="t", outcome="y").effect()
+        rows.append(
+            ("pandas (XGBRegressor/XGBClassifier, n_jobs=1)", time.perf_counter() - tic, res)
+        )
+    for name, seconds, r in rows:
+        lines.append(
+            f"| {name} | {seconds:.0f} | {r.value:.5f} | {r.std_error:.5f} | "
+            f"{r.value - truth:+.5f} |"
+        )
+    lines += [
+        "",
+        f"Dask minus pandas: {rows[0][2].value - rows[1][2].value:+.2e}.",
+        "",
+        f"Command: `... benchmarks/bench_scale_boosting.py --aipw {n:.0e}`",
+        "",
+    ]
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    text = text.split(AIPW_HEADER)[0].rstrip() + "\n\n" + "\n".join(lines)
+    RESULTS.write_text(text)
+    print("\n".join(lines))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=float, default=1e6)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--libraries", nargs="+", default=["xgboost", "lightgbm"])
+    parser.add_argument("--aipw", type=float, default=0, help="only AIPW end to end, N rows")
     args = parser.parse_args(argv)
+    if args.aipw:
+        return aipw_end_to_end(int(args.aipw))
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 

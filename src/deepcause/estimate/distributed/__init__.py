@@ -13,12 +13,13 @@ follow the same rule as in memory (:mod:`deepcause.estimate._folds`), and influe
 overlap and balance statistics are reduced partition-wise. On data that fit in memory the
 numbers equal the pandas path's to about 1e-10.
 
-Nonlinear nuisances of AIPW and IPW are XGBoost's models (``XGBClassifier`` /
+Nonlinear nuisances of AIPW, IPW and the T-learner are XGBoost's models (``XGBClassifier`` /
 ``XGBRegressor`` or their ``xgboost.dask`` classes; XGBoost was chosen over LightGBM by
 measurement): each fold's model is trained by XGBoost's Dask interface on the other folds'
 rows, on a ``dask.distributed`` client, and predicts its fold's rows inside the passes
 (:mod:`._boosted`). On one worker the numbers equal the pandas path's with the same local
-model exactly.
+model exactly; on several, XGBoost's merged quantile sketches make them differ (reproducibly:
+the partitions are placed on the workers by a fixed rule).
 
 >>> import dask.dataframe as dd
 >>> from sklearn.linear_model import LinearRegression, LogisticRegression

@@ -11,6 +11,10 @@ with the same parameters; the in-memory path fits the local class itself). Each 
 trained on the other folds' rows (a filter of the Dask DataFrame; the folds follow the shared
 rule of :mod:`deepcause.estimate._folds`) by ``dask.distributed``; its booster then predicts
 the fold's rows partition by partition inside the passes of the influence-function reduction.
+Unlike the passes, training holds the training rows in the workers' memory (XGBoost's
+``DaskDMatrix``). On one worker the boosters equal the in-memory ones; on several, XGBoost
+merges per-worker quantile sketches, so they differ slightly, reproducibly (the partitions are
+placed on the workers by a fixed rule, :func:`_placed`).
 
 >>> import numpy as np
 >>> from xgboost import XGBRegressor
@@ -126,12 +130,29 @@ def fit_fold_models(
     cls = xgb_dask.DaskXGBClassifier if spec.classifier else xgb_dask.DaskXGBRegressor
     boosters = []
     for k in range(n_folds):
-        rows = frame if n_folds == 1 else frame[frame["fold"] != k]
+        rows = _placed(frame if n_folds == 1 else frame[frame["fold"] != k], client)
         model = cls(**spec.params)
         model.client = client
         model.fit(rows[features], rows[target])
         boosters.append(model.get_booster())
     return tuple(boosters)
+
+
+def _placed(frame: Any, client: Any) -> Any:
+    """``frame`` computed on the workers, partition ``i`` on worker ``i mod W`` (by address).
+
+    XGBoost sketches the quantiles of each worker's rows and merges them, so the fit depends on
+    which worker holds which partition: a fixed placement makes it reproducible on a cluster.
+    XGBoost holds the training rows in the workers' memory anyway.
+    """
+    import dask.dataframe as dd
+
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    futures = [
+        client.compute(part, workers=[workers[i % len(workers)]], allow_other_workers=False)
+        for i, part in enumerate(frame.to_delayed())
+    ]
+    return dd.from_delayed(futures, meta=frame._meta, verify_meta=False)
 
 
 def predict_folds(boosters: tuple[Any, ...], Z: np.ndarray, folds: np.ndarray) -> np.ndarray:
