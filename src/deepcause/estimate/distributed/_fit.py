@@ -1,8 +1,8 @@
 """``fit`` of the scalable estimators on a Dask DataFrame (called by ``EffectEstimator.fit``).
 
 IPW and AIPW (cross-fitted, logistic propensity and linear outcome models, or XGBoost models
-trained by its Dask interface), the T-learner
-(regression adjustment with linear models), PlugIn (discrete data: the probability table of
+trained by its Dask interface), the T-learner (regression adjustment with linear or XGBoost
+models), PlugIn (discrete data: the probability table of
 the estimand's variables is reduced across partitions) and two-stage least squares take a
 ``dask.dataframe.DataFrame``; other estimators refuse it with the list of those that do.
 """

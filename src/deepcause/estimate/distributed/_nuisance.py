@@ -140,13 +140,14 @@ def fit_nuisances(
         for name, spec in (("propensity", propensity), ("outcome", outcome))
         if isinstance(spec, BoostedSpec)
     }
+    client = require_client() if boosted else None  # refuse before any pass
     linear = _fit_linear(
         data,
         plan,
         None if "propensity" in boosted else propensity,
         None if "outcome" in boosted else outcome,
     )
-    return replace(linear, **_fit_boosted(data, plan, boosted)) if boosted else linear
+    return replace(linear, **_fit_boosted(data, plan, boosted, client)) if boosted else linear
 
 
 def _fold_part(part: Any, index: int, plan: FoldPlan) -> pd.DataFrame:
@@ -169,10 +170,9 @@ def fit_frame(data: DaskBackdoorData, plan: FoldPlan) -> tuple[Any, list[str]]:
 
 
 def _fit_boosted(
-    data: DaskBackdoorData, plan: FoldPlan, specs: dict[str, BoostedSpec]
+    data: DaskBackdoorData, plan: FoldPlan, specs: dict[str, BoostedSpec], client: Any
 ) -> dict[str, Any]:
     """Boosters of every fold (and arm, for outcomes) trained on the other folds' rows."""
-    client = require_client()
     frame, features = fit_frame(data, plan)
     out: dict[str, Any] = {}
     if "propensity" in specs:
