@@ -13,6 +13,14 @@ follow the same rule as in memory (:mod:`deepcause.estimate._folds`), and influe
 overlap and balance statistics are reduced partition-wise. On data that fit in memory the
 numbers equal the pandas path's to about 1e-10.
 
+Nonlinear nuisances of AIPW, IPW and the T-learner are XGBoost's models (``XGBClassifier`` /
+``XGBRegressor`` or their ``xgboost.dask`` classes; XGBoost was chosen over LightGBM by
+measurement): each fold's model is trained by XGBoost's Dask interface on the other folds'
+rows, on a ``dask.distributed`` client, and predicts its fold's rows inside the passes
+(:mod:`._boosted`). On one worker the numbers equal the pandas path's with the same local
+model exactly; on several, XGBoost's merged quantile sketches make them differ (reproducibly:
+the partitions are placed on the workers by a fixed rule).
+
 >>> import dask.dataframe as dd
 >>> from sklearn.linear_model import LinearRegression, LogisticRegression
 >>> from deepcause.estimate import AIPW
@@ -24,6 +32,15 @@ numbers equal the pandas path's to about 1e-10.
 >>> in_memory = est.fit(df, treatment="t", outcome="y").effect()
 >>> bool(abs(on_dask.value - in_memory.value) < 1e-8)
 True
+
+With XGBoost nuisances (needs a ``dask.distributed`` client, e.g. ``Client()``):
+
+>>> from xgboost import XGBClassifier, XGBRegressor
+>>> boosted = AIPW(XGBClassifier(max_depth=3), XGBRegressor(max_depth=4), random_state=0)
+>>> from distributed import Client  # doctest: +SKIP
+>>> with Client(processes=False):  # doctest: +SKIP
+...     frame = dd.from_pandas(df, npartitions=4)
+...     res = boosted.fit(frame, treatment="t", outcome="y").effect()
 """
 
 from ._engine import dask_scheduler, is_dask_frame, read_dask_table

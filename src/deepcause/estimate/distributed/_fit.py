@@ -1,7 +1,8 @@
 """``fit`` of the scalable estimators on a Dask DataFrame (called by ``EffectEstimator.fit``).
 
-IPW and AIPW (cross-fitted, logistic propensity and linear outcome models), the T-learner
-(regression adjustment with linear models), PlugIn (discrete data: the probability table of
+IPW and AIPW (cross-fitted, logistic propensity and linear outcome models, or XGBoost models
+trained by its Dask interface), the T-learner (regression adjustment with linear or XGBoost
+models), PlugIn (discrete data: the probability table of
 the estimand's variables is reduced across partitions) and two-stage least squares take a
 ``dask.dataframe.DataFrame``; other estimators refuse it with the list of those that do.
 """
@@ -13,13 +14,14 @@ from typing import Any
 from ...exceptions import DataValidationError
 from .._folds import fold_seed
 from .._nuisance import LARGE_N, default_outcome_model, default_propensity_model
+from ._boosted import BoostedSpec, as_xgboost, boosted_spec
 from ._data import prepare_backdoor
-from ._linear import linear_spec
+from ._linear import LinearSpec, linear_spec
 from ._nuisance import fit_nuisances
-from ._tlearner import as_sklearn, fit_tlearner
+from ._tlearner import as_sklearn, fit_boosted_tlearner, fit_tlearner
 from ._weighting import WeightingEngine
 
-__all__ = ["fit_dask", "DASK_ESTIMATORS"]
+__all__ = ["fit_dask", "nuisance_spec", "DASK_ESTIMATORS"]
 
 DASK_ESTIMATORS = ("IPW", "AIPW", "TLearner", "PlugIn", "TwoStageLeastSquares")
 
@@ -31,15 +33,27 @@ def _refuse_bootstrap(rng: Any) -> Any:
     )
 
 
+def nuisance_spec(model: Any, role: str, random_state: Any) -> LinearSpec | BoostedSpec:
+    """What the engine fits for a nuisance model: XGBoost (boosted) or linear, else refused.
+
+    >>> from sklearn.linear_model import Ridge
+    >>> nuisance_spec(Ridge(alpha=2.0), "outcome_model", 0)
+    LinearSpec(kind='ridge', penalty=2.0, fit_intercept=True)
+    """
+    boosted = boosted_spec(model, role, random_state)
+    return linear_spec(model, role) if boosted is None else boosted
+
+
 def _weighting(est: Any, data: Any, kind: str) -> None:
     model = est.propensity_model
-    ps = linear_spec(default_propensity_model() if model is None else model, "propensity_model")
+    model = default_propensity_model() if model is None else model
+    ps = nuisance_spec(model, "propensity_model", est.random_state)
     om = None
     if kind == "aipw":
         model = est.outcome_model
         # the default outcome model of large tables (Ridge(alpha=1)) at every size
         model = default_outcome_model(LARGE_N + 1) if model is None else model
-        om = linear_spec(model, "outcome_model")
+        om = nuisance_spec(model, "outcome_model", est.random_state)
     nuis = fit_nuisances(data, ps, om, est.n_folds, fold_seed(est.random_state))
     method = "AIPW"
     if kind == "ipw":
@@ -52,10 +66,19 @@ def _weighting(est: Any, data: Any, kind: str) -> None:
 def _tlearner(est: Any, data: Any) -> None:
     if est.model is None:
         raise DataValidationError(
-            "TLearner on the Dask engine needs a linear model: TLearner(LinearRegression()) or "
-            "TLearner(Ridge(alpha=...))"
+            "TLearner on the Dask engine needs a linear or XGBoost model: "
+            "TLearner(LinearRegression()), TLearner(Ridge(alpha=...)) or TLearner(XGBRegressor())"
         )
     base0 = est.model if est.control_model is None else est.control_model
+    boosted = (
+        boosted_spec(base0, "control_model", est.random_state),
+        boosted_spec(est.model, "model", est.random_state),
+    )
+    if all(boosted):
+        est.engine_ = fit_boosted_tlearner(data, boosted)
+        est.model0_, est.model1_ = (as_xgboost(b) for b in est.engine_.boosters)
+        est._contrast = est.engine_.contrast
+        return
     specs = (linear_spec(base0, "control_model"), linear_spec(est.model, "model"))
     engine = fit_tlearner(data, specs)
     est.engine_ = engine

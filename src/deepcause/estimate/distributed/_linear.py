@@ -47,11 +47,14 @@ class LinearSpec:
 
 
 def _refuse(model: Any, role: str) -> DataValidationError:
+    boosted = ", or XGBoost's XGBRegressor/XGBClassifier (or their Dask classes)"
+    if role in ("model", "control_model"):  # the T-learner: both arms linear or both XGBoost
+        boosted = ", or XGBRegressor for both arms"
     return DataValidationError(
         f"the Dask engine fits {role} exactly from distributed sufficient statistics and takes "
         f"LinearRegression or Ridge (outcomes) and LogisticRegression with an L2 penalty "
-        f"(propensity), got {model!r}; pass one of those, or compute() a sample and use the "
-        "in-memory path"
+        f"(propensity){boosted}, got {model!r}; pass one of those, or compute() a sample and "
+        "use the in-memory path"
     )
 
 

@@ -1,4 +1,4 @@
-"""Cross-fitted linear and logistic nuisances of a back-door problem, fitted out of core.
+"""Cross-fitted nuisances of a back-door problem, fitted out of core.
 
 Every fold's models are fitted together: one pass reduces, for every fold ``k``, the Gram
 matrices of ``[1, Z, y]`` of each (fold, arm) cell (the training Gram of fold ``k`` is the sum
@@ -6,23 +6,26 @@ over the other folds) and the score and information of every fold's logistic reg
 its current coefficients; Newton's method then needs one pass per iteration for all folds.
 ``Z`` are the covariates standardized with the first pass's moments, exactly as the
 in-memory AIPW and IPW standardize them, and the folds follow the shared rule of
-:mod:`deepcause.estimate._folds`.
+:mod:`deepcause.estimate._folds`. Gradient-boosted (XGBoost) nuisances are trained fold by
+fold on the same standardized covariates by :mod:`._boosted`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ...exceptions import DataValidationError
 from .._folds import assign_folds
+from ._boosted import BoostedSpec, fit_fold_models, predict_folds, require_client
 from ._data import DaskBackdoorData
 from ._engine import run_pass
 from ._linear import LinearSpec, newton_step, sigmoid, solve_gram
 
-__all__ = ["FoldPlan", "Nuisances", "design", "fit_nuisances", "MAX_NEWTON"]
+__all__ = ["FoldPlan", "Nuisances", "design", "fit_frame", "fit_nuisances", "MAX_NEWTON"]
 
 MAX_NEWTON = 100
 NEWTON_TOL = 1e-10  # largest coefficient change of the last Newton step
@@ -43,13 +46,29 @@ class FoldPlan:
 
 @dataclass(frozen=True)
 class Nuisances:
-    """Fitted coefficients on ``[1, Z]``: ``propensity`` (folds, p+1) or None, ``outcome``
-    (folds, 2 arms, p+1) or None, and the Newton iterations used."""
+    """Fitted nuisances of every fold and the Newton iterations used.
+
+    ``propensity``: coefficients on ``[1, Z]`` (folds, p+1), or one XGBoost booster per fold,
+    or None; ``outcome``: coefficients (folds, 2 arms, p+1), or per arm a tuple of one booster
+    per fold, or None.
+    """
 
     plan: FoldPlan
-    propensity: np.ndarray | None
-    outcome: np.ndarray | None
+    propensity: Any
+    outcome: Any
     iterations: int
+
+    def scores(self, Z1: np.ndarray, folds: np.ndarray) -> np.ndarray:
+        """Each row's propensity score from its fold's model."""
+        if isinstance(self.propensity, np.ndarray):
+            return sigmoid(np.einsum("ij,ij->i", Z1, self.propensity[folds]))
+        return predict_folds(self.propensity, Z1[:, 1:], folds)
+
+    def means(self, Z1: np.ndarray, folds: np.ndarray) -> np.ndarray:
+        """(n, 2 arms) outcome means of each row from its fold's models."""
+        if isinstance(self.outcome, np.ndarray):
+            return np.einsum("ij,iaj->ia", Z1, self.outcome[folds])
+        return np.column_stack([predict_folds(arm, Z1[:, 1:], folds) for arm in self.outcome])
 
 
 def design(part: Any, index: int, plan: FoldPlan):
@@ -102,12 +121,13 @@ def _solve_outcomes(grams: np.ndarray, spec: LinearSpec) -> np.ndarray:
 
 def fit_nuisances(
     data: DaskBackdoorData,
-    propensity: LinearSpec | None,
-    outcome: LinearSpec | None,
+    propensity: LinearSpec | BoostedSpec | None,
+    outcome: LinearSpec | BoostedSpec | None,
     n_folds: int,
     seed: int,
 ) -> Nuisances:
-    """Fit the propensity (logistic, Newton) and per-arm outcome models of every fold."""
+    """Fit the propensity (logistic by Newton, or boosted) and per-arm outcome models of every
+    fold (linear from Gram matrices, or boosted)."""
     totals = tuple(int(c) for c in data.counts.sum(axis=0))
     if n_folds > 1 and min(totals) < n_folds:
         raise DataValidationError(
@@ -115,6 +135,68 @@ def fit_nuisances(
             "lower n_folds"
         )
     plan = FoldPlan(data.mean, data.scale, data.starts, totals, n_folds, seed)
+    boosted = {
+        name: spec
+        for name, spec in (("propensity", propensity), ("outcome", outcome))
+        if isinstance(spec, BoostedSpec)
+    }
+    client = require_client() if boosted else None  # refuse before any pass
+    linear = _fit_linear(
+        data,
+        plan,
+        None if "propensity" in boosted else propensity,
+        None if "outcome" in boosted else outcome,
+    )
+    return replace(linear, **_fit_boosted(data, plan, boosted, client)) if boosted else linear
+
+
+def _fold_part(part: Any, index: int, plan: FoldPlan) -> pd.DataFrame:
+    """One partition as standardized covariates ``z1..zp`` with ``t``, ``y`` and ``fold``."""
+    Z1, t, y, _, folds = design(part, index, plan)
+    frame = pd.DataFrame(Z1[:, 1:], columns=[f"z{j}" for j in range(1, Z1.shape[1])])
+    return frame.assign(t=t, y=y, fold=folds.astype(np.int64))
+
+
+def fit_frame(data: DaskBackdoorData, plan: FoldPlan) -> tuple[Any, list[str]]:
+    """A Dask DataFrame of the (standardized when ``plan`` says so) covariates ``z1..zp``,
+    ``t``, ``y`` and ``fold``, one partition per partition of ``data``; and the ``z`` names."""
+    import dask
+    import dask.dataframe as dd
+
+    meta = _fold_part(pd.DataFrame(np.zeros((0, len(data.mean) + 2))), 0, plan)
+    parts = [dask.delayed(_fold_part)(part, i, plan) for i, part in enumerate(data.parts)]
+    frame = dd.from_delayed(parts, meta=meta, verify_meta=False)
+    return frame, [c for c in meta.columns if c.startswith("z")]
+
+
+def _fit_boosted(
+    data: DaskBackdoorData, plan: FoldPlan, specs: dict[str, BoostedSpec], client: Any
+) -> dict[str, Any]:
+    """Boosters of every fold (and arm, for outcomes) trained on the other folds' rows."""
+    frame, features = fit_frame(data, plan)
+    out: dict[str, Any] = {}
+    if "propensity" in specs:
+        out["propensity"] = fit_fold_models(
+            frame, features, "t", specs["propensity"], plan.n_folds, client
+        )
+    if "outcome" in specs:
+        out["outcome"] = tuple(
+            fit_fold_models(
+                frame[frame["t"] == arm], features, "y", specs["outcome"], plan.n_folds, client
+            )
+            for arm in (0, 1)
+        )
+    return out
+
+
+def _fit_linear(
+    data: DaskBackdoorData,
+    plan: FoldPlan,
+    propensity: LinearSpec | None,
+    outcome: LinearSpec | None,
+) -> Nuisances:
+    """Logistic propensity (Newton, one pass per step) and linear outcomes (one Gram pass)."""
+    n_folds = plan.n_folds
     size = len(data.mean) + 1
     beta = np.zeros((n_folds, size)) if propensity is not None else None
     outcome_coef, iterations = None, 0

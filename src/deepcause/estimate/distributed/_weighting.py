@@ -25,7 +25,6 @@ from ..diagnostics import EXTREME, implied_weights
 from ..weighting import handling_text, score_notes
 from ._data import DaskBackdoorData
 from ._engine import run_pass
-from ._linear import sigmoid
 from ._nuisance import Nuisances, design
 
 __all__ = ["WeightingEngine", "arm_terms"]
@@ -87,13 +86,13 @@ class WeightingEngine:
 
     def _rows(self, part: Any, index: int, s: dict[str, Any]):
         Z1, t, y, X, folds = design(part, index, self.nuisances.plan)
-        e_raw = sigmoid(np.einsum("ij,ij->i", Z1, self.nuisances.propensity[folds]))
+        e_raw = self.nuisances.scores(Z1, folds)
         keep = np.ones(len(t), dtype=bool)
         if s["trim"] is not None:
             keep = (e_raw >= s["trim"][0]) & (e_raw <= s["trim"][1])
         mu = None
         if self.nuisances.outcome is not None:
-            mu = np.einsum("ij,iaj->ia", Z1, self.nuisances.outcome[folds])[keep]
+            mu = self.nuisances.means(Z1, folds)[keep]
         e = np.clip(e_raw[keep], *s["clip"])
         terms = arm_terms(self.kind, y[keep], t[keep], e, mu, s["quantity"], self.normalize)
         return terms, t, e_raw, keep, e, X
