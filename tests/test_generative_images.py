@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from deepcause.exceptions import DataValidationError, NotIdentifiableError
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError, load_model
 from deepcause.generative.mechanisms import (
     ImageDiffusionMechanism,
+    ImageGANMechanism,
     ImageParentMechanism,
     ImageVAEMechanism,
+    NotInvertibleError,
 )
 from deepcause.metrics import attribute_tv
 from deepcause.simulate._readers import train_attribute_readers
@@ -185,3 +188,70 @@ def test_vae_images_under_do_match_truth(trained):
         # measured: 0.38-0.45 (digit and colour jointly) against 0.75 between do(C=0) and
         # do(C=2) and 0.07 between two true samples
         assert tv < 0.5 and tv < 0.7 * attribute_tv(other, true, reader)
+
+
+# --------------------------------------------------------------------------- conditional GAN
+GAN_EPOCHS = 40
+GAN_TV_BOUND = 0.5  # measured: see test_gan_images_under_do_match_truth
+
+
+@pytest.fixture(scope="module")
+def gan(small):
+    ds, _ = small
+    data = {k: v[:200] for k, v in ds.data.items()}
+    m = CausalGenerativeModel(
+        GRAPH, mechanisms={"X": "image_gan"}, max_epochs=2, random_state=0, verbose=False
+    )
+    return ds, m.fit(data)
+
+
+def test_gan_same_seed_same_images_and_persistence(gan, tmp_path):
+    ds, m = gan
+    assert isinstance(m.mechanisms_["X"], ImageGANMechanism)
+    a, b = (m.sample(12, do={"C": 1}, random_state=4) for _ in range(2))
+    c = m.sample(12, do={"C": 1}, random_state=5)
+    assert a["X"].shape == (12, 3, 16, 16) and np.array_equal(a["X"], b["X"])
+    assert not np.array_equal(a["X"], c["X"])
+    assert a["X"].min() >= 0.0 and a["X"].max() <= 1.0
+    hist = m.mechanisms_["X"].training_history_
+    assert len(hist["critic"]) == 2 and np.isfinite(hist["generator"]).all()
+    m.save(tmp_path / "gan")
+    back = load_model(tmp_path / "gan")
+    assert np.array_equal(back.sample(12, do={"C": 1}, random_state=4)["X"], a["X"])
+    assert not any("critic" in k for k in back.mechanisms_["X"].state_dict())  # generator only
+    # the same fit twice gives the same generator
+    again = CausalGenerativeModel(
+        GRAPH, mechanisms={"X": "image_gan"}, max_epochs=2, random_state=0, verbose=False
+    ).fit({k: v[:200] for k, v in ds.data.items()})
+    assert np.array_equal(again.sample(12, do={"C": 1}, random_state=4)["X"], a["X"])
+
+
+def test_gan_counterfactuals_and_densities_refused(gan):
+    ds, m = gan
+    fact = {k: v[:5] for k, v in ds.data.items()}
+    with pytest.raises(NotInvertibleError, match="image_gan .*cannot be abducted"):
+        m.counterfactual(fact, do={"C": 0})
+    with pytest.raises(NotInvertibleError, match="log-densit"):
+        m.mechanisms_["X"].log_prob(torch.zeros(2, 768), torch.zeros(2, 3))
+    # a counterfactual that does not pass through the GAN node still works
+    cf = m.counterfactual(fact, do={"X": ds.extras["x_reference"][0]})
+    assert cf["Y"].shape == (5,)
+
+
+@pytest.mark.slow
+def test_gan_images_under_do_match_truth():
+    """Attribute TV of do(C = c) images, against two true samples of other interventions."""
+    ds = make_confounded_digit_label(2000, truth_n=200, random_state=1)
+    m = CausalGenerativeModel(
+        GRAPH, mechanisms={"X": "image_gan"}, max_epochs=GAN_EPOCHS, random_state=0, verbose=False
+    ).fit(ds.data)
+    scm = confounded_digit_label()
+    reader = train_attribute_readers(scm, n=1500)
+    tvs, baselines = [], []
+    for c in range(3):
+        gen = m.sample(1000, do={"C": c}, random_state=2)["X"]
+        true = scm.sample(1000, do={"C": c}, random_state=3, as_arrays=True)["X"]
+        other = scm.sample(1000, do={"C": (c + 1) % 3}, random_state=4, as_arrays=True)["X"]
+        tvs.append(attribute_tv(gen, true, reader))
+        baselines.append(attribute_tv(other, true, reader))
+    assert max(tvs) < GAN_TV_BOUND and max(tvs) < 0.7 * min(baselines)
