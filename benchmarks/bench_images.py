@@ -91,6 +91,12 @@ def _nearest(ds: Any, value: Any, k: int) -> np.ndarray:
     return np.asarray(ds.data["Y"])[x == value]
 
 
+def _note(ds: Any, route: str, k: int) -> str:
+    if route != "conditioning":
+        return ""
+    return f"{k} nearest images" if np.asarray(ds.data["X"]).ndim == 4 else f"{k} units with X = x"
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = fn()
@@ -138,12 +144,14 @@ def run_scm(name: str, design: dict, reader: Any, args: argparse.Namespace) -> l
                                  "sample s": np.nan, "note": model[:160]})  # fmt: skip
                     continue
                 out, seconds = _timed(
-                    lambda m=model, v=value, q=qi: m.sample(args.n_samples, do={"X": v}, random_state=q)
+                    lambda m=model, v=value, q=qi: m.sample(
+                        args.n_samples, do={"X": v}, random_state=q
+                    )
                 )
                 gen = np.asarray(out["Y"])
             tv, mmd = _score(gen, true_y, reader)
             rows.append({**row, "TV": tv, "MMD": mmd, "fit s": fit, "sample s": seconds,
-                         "note": f"{len(gen)} nearest units" if route == "conditioning" else ""})  # fmt: skip
+                         "note": _note(ds, route, len(gen))})  # fmt: skip
             print(f"  {label} {route}: TV {tv:.3f}", file=sys.stderr, flush=True)
     return rows
 

@@ -23,6 +23,7 @@ from deepcause.examples import (
     fairness,
     graph,
     identification,
+    images,
     iv,
     neural,
     selection,
@@ -33,6 +34,7 @@ WRAPPERS = {
     "quickstart_identify.py": identification,
     "lalonde_estimation.py": estimation,
     "fairness_decaf.py": fairness,
+    "colored_digits_idgen.py": images,
 }
 
 
