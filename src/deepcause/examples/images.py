@@ -123,7 +123,7 @@ def napkin_grid(
 
 def main(quick: bool = False, *, out: TextIO = sys.stdout) -> dict[str, Any]:
     """The back-door section; returns model, truth and conditioning per query and the errors
-    (``quick``: 1,000 units and 15 epochs instead of 2,000 and 30).
+    (``quick``: 2,000 units and 40 epochs instead of 3,000 and 60).
 
     Examples
     --------
@@ -140,7 +140,7 @@ def main(quick: bool = False, *, out: TextIO = sys.stdout) -> dict[str, Any]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        n, epochs = (1000, 15) if quick else (2000, 30)
+        n, epochs = (2000, 40) if quick else (3000, 60)
         return _backdoor(CausalGenerativeModel, n, epochs, out)
     finally:
         torch.set_num_threads(threads)
