@@ -1,10 +1,10 @@
 """Conditional GAN mechanism for image nodes: an implicit generator, no abduction.
 
-The structural equation of an image node is ``x = g(z, pa)``: the conv decoder of
+The structural equation of an image node is ``x = clip(g(z, pa))``: the conv decoder of
 :mod:`~deepcause.generative.mechanisms._conv` (the one the VAE uses) from a latent
 ``z ~ N(0, I)`` (``latent_dim`` values, the node's exogenous noise) and the encoded parents
-(tabular parents as they are, image parents through the conv parent encoder), squashed by
-``tanh`` to the node's ``[-1, 1]`` pixel scale. It is trained adversarially, as the
+(tabular parents as they are, image parents through the conv parent encoder), clipped to
+the node's ``[-1, 1]`` pixel scale. It is trained adversarially, as the
 generators of CausalGAN (Kocaoglu et al. 2018) and of GAN-based neural causal models (Xia et
 al. 2023): a critic ``D(x, pa)`` (the conv encoder with spectral normalisation on every layer,
 Miyato et al. 2018, and a projection of the encoded parents onto its features, Miyato &
@@ -53,7 +53,9 @@ def _spectral(module: nn.Module) -> nn.Module:
 
 
 class _Critic(nn.Module):
-    """Projection critic ``D(x, pa) = w' h(x) + <V f(pa), h(x)>`` with spectral norm."""
+    """Projection critic ``D(x, pa) = w' [h(x), s] + <V f(pa), h(x)>`` with spectral norm;
+    ``s`` is the batch's mean per-pixel standard deviation (the minibatch-std feature of
+    Karras et al. 2018), which lets the critic see a generator that collapsed to few modes."""
 
     def __init__(self, mech: ImageGANMechanism) -> None:
         super().__init__()
@@ -63,20 +65,21 @@ class _Critic(nn.Module):
         self.context = ContextEncoder(
             mech.context_shapes, int(mech.context_dim), mech.features, max(8, mech.width // 2)
         )
-        self.out = _SN(nn.Linear(hidden, 1))
+        self.out = _SN(nn.Linear(hidden + 1, 1))
         c_out = self.context.out_dim
         self.embed = _SN(nn.Linear(c_out, hidden, bias=False)) if c_out else None
 
     def forward(self, image: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         h = nn.functional.silu(self.body(image))
-        score = self.out(h).squeeze(1)
+        spread = image.std(0).mean().expand(image.shape[0], 1) if len(image) > 1 else h[:, :1] * 0
+        score = self.out(torch.cat([h, spread], dim=1)).squeeze(1)
         if self.embed is not None:
             score = score + (self.embed(self.context(context)) * h).sum(1)
         return score
 
 
 class ImageGANMechanism(ImageMechanism):
-    """Conditional GAN: generator ``x = tanh(g(z, pa))``, spectral-norm projection critic.
+    """Conditional GAN: generator ``x = clip(g(z, pa))``, spectral-norm projection critic.
 
     ``latent_dim`` is the size of the exogenous noise ``z``; ``critic_steps`` critic updates
     per generator update; ``ema`` the decay of the generator's weight average (0: keep the last
@@ -144,13 +147,15 @@ class ImageGANMechanism(ImageMechanism):
         return (int(self.latent_dim),)
 
     def _generate(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """The generator's raw output: the critic sees it unclipped while training (a ``tanh``
+        saturates on the mostly-dark backgrounds and stops the gradient); samples are clipped."""
         feats = self.context_encoder(context)
-        return torch.tanh(self.decoder(torch.cat([noise, feats], dim=1)))
+        return self.decoder(torch.cat([noise, feats], dim=1))
 
     def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """The generated image ``tanh(g(z, pa))`` in ``[-1, 1]``, flattened."""
+        """The generated image ``g(z, pa)`` clipped to ``[-1, 1]``, flattened."""
         self._require_built()
-        return self._generate(noise, context).flatten(1)
+        return self._generate(noise, context).clamp(-1.0, 1.0).flatten(1)
 
     def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """Not defined: a GAN is trained by a two-player game (:meth:`fit`)."""
