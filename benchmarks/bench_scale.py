@@ -138,14 +138,14 @@ def run_one(kind: str, path: str, workers: int) -> dict:
     t0 = time.perf_counter()
     if kind == "econml":
         import pandas as pd
-        from econml.dr import DRLearner
+        from econml.dr import LinearDRLearner
         from sklearn.linear_model import LinearRegression, LogisticRegression
 
         df = pd.read_parquet(path)
-        est = DRLearner(
+        # no effect modifiers (X=None): the final stage is a constant, i.e. the ATE
+        est = LinearDRLearner(
             model_propensity=LogisticRegression(),
             model_regression=LinearRegression(),
-            model_final=LinearRegression(),
             cv=5,
             random_state=0,
         )
@@ -190,13 +190,21 @@ def _subprocess(kind: str, path: Path, workers: int, timeout: float) -> dict | s
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def scale(sizes: list[int], tmp: Path, timeout: float) -> list[str]:
+RUNS = {
+    "dask1": ("dask", 1),
+    "dask2": ("dask", 2),
+    "pandas": ("pandas", 0),
+    "econml": ("econml", 0),
+}
+
+
+def scale(sizes: list[int], tmp: Path, timeout: float, runs: list[str]) -> list[str]:
     rows = []
     for n in sizes:
         t0 = time.perf_counter()
         path = write_table(tmp / f"scale_{n}", n)
         print(f"wrote {n:.0e} rows in {time.perf_counter() - t0:.0f} s", flush=True)
-        for kind, workers in (("dask", 1), ("dask", 2), ("pandas", 0), ("econml", 0)):
+        for kind, workers in (RUNS[r] for r in runs):
             if kind != "dask" and n > 10**7:
                 res: dict | str = "skipped (does not fit in memory)"
             else:
@@ -218,12 +226,35 @@ def scale(sizes: list[int], tmp: Path, timeout: float) -> list[str]:
     return rows
 
 
+def _key(row: str) -> tuple[str, str]:
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    return cells[0], cells[1]
+
+
+def _old_rows() -> dict[str, list[str]]:
+    """Table rows of the current results file: ``agree`` and ``big`` (kept by ``--keep``)."""
+    if not RESULTS.exists():
+        return {}
+    sections: dict[str, list[str]] = {"agree": [], "big": []}
+    current = None
+    for line in RESULTS.read_text().splitlines():
+        if line.startswith("## "):
+            current = "agree" if "Dask path vs pandas" in line else "big"
+        elif current and line.startswith("| ") and not line.startswith(("| estimator", "| rows")):
+            sections[current].append(line)
+    return sections
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agree", type=float, default=1e6, help="rows of the agreement check")
     parser.add_argument("--sizes", type=float, nargs="*", default=[1e7])
     parser.add_argument("--tmp", default="/tmp/deepcause_bench_scale")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--runs", nargs="*", choices=sorted(RUNS), default=list(RUNS))
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the rows of the results file not re-run now"
+    )
     parser.add_argument("--run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
@@ -232,8 +263,12 @@ def main() -> None:
         return
     tmp = Path(args.tmp)
     tmp.mkdir(parents=True, exist_ok=True)
-    agree = agreement(int(args.agree), tmp) if args.agree else []
-    big = scale([int(s) for s in args.sizes], tmp, args.timeout)
+    old = _old_rows() if args.keep else {}
+    agree = agreement(int(args.agree), tmp) if args.agree else old.get("agree", [])
+    big = scale([int(s) for s in args.sizes], tmp, args.timeout, args.runs)
+    new_keys = {_key(r) for r in big}
+    big = [r for r in old.get("big", []) if _key(r) not in new_keys] + big
+    big.sort(key=lambda r: float(_key(r)[0]))
     text = [
         "# bench_scale: the Dask engine",
         "",

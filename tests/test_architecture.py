@@ -209,3 +209,33 @@ def test_allowlist_entries_are_still_needed():
 def test_no_import_cycles():
     cycles = _cycles()
     assert not cycles, "import cycles:\n" + "\n".join("  " + " <-> ".join(c) for c in cycles)
+
+
+def _registrations(path: Path) -> list[str]:
+    """Module-level ``NAME[key] = value`` where ``NAME`` is imported from another module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {
+        a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom)
+        for a in node.names
+    }  # fmt: skip
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Name)
+        and target.value.id in imported
+    ]
+
+
+def test_no_module_fills_another_modules_registry_at_import():
+    """Hooks are plain imports (issue 11): no module registers itself in a dict of another."""
+    found = [r for p in MODULES.values() for r in _registrations(p)]
+    assert not found, "import-time registrations: " + ", ".join(found)
+
+
+def test_the_generative_model_imports_idgen_directly():
+    """``latent_strategy="idgen"`` reaches ID-GEN by import; ID-GEN builds on the core."""
+    assert "deepcause.generative.idgen" in GRAPH["deepcause.generative.model"]
+    assert "deepcause.generative.model" not in GRAPH["deepcause.generative.idgen"]

@@ -47,7 +47,16 @@ def test_conformance(method, check):
 
 def test_every_registered_method_is_enumerated():
     methods = {m for m, _, _ in registered_cases()}
-    assert {"aipw", "ipw", "plugin", "frontdoor", "2sls", "tarnet", "heckman"} <= methods
+    assert {
+        "aipw",
+        "ipw",
+        "plugin",
+        "frontdoor",
+        "2sls",
+        "tarnet",
+        "heckman",
+        "mediation",
+    } <= methods
 
 
 # scikit-learn ensembles define __len__ (an AttributeError before fit): `model or default`

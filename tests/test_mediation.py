@@ -316,7 +316,7 @@ def small():
 
 
 def test_contract_fit_returns_self_is_deterministic_and_clones(small):
-    est = MediationAnalysis(outcome_model=LinearRegression(), n_folds=2)
+    est = MediationAnalysis(outcome_model=LinearRegression(), n_folds=2, random_state=0)
     roles = dict(treatment="X", mediators=["M"], outcome="Y", covariates=["W"])
     assert est.fit(small, **roles) is est
     again = clone(est).fit(small, **roles)

@@ -21,11 +21,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from deepcause._persistence import CONFIG_FILE, WEIGHTS_FILE  # noqa: E402
+from deepcause.estimate.iv.dfiv import DFIV  # noqa: E402
 from deepcause.estimate.neural import CFR, TARNet, load  # noqa: E402
 from deepcause.exceptions import ModelFileError  # noqa: E402
 from deepcause.generative import CausalGenerativeModel  # noqa: E402
 from deepcause.generative.io import load_mechanism, save_mechanism  # noqa: E402
 from deepcause.generative.mechanisms import AdditiveNoiseMechanism  # noqa: E402
+from deepcause.simulate.iv import make_linear_iv  # noqa: E402
 
 
 def _data(seed: int) -> pd.DataFrame:
@@ -57,9 +59,16 @@ def _fit_generative(seed: int) -> CausalGenerativeModel:
     return model.fit(df)
 
 
+def _fit_iv(seed: int) -> DFIV:
+    data = make_linear_iv(200, n_controls=1, random_state=seed).data
+    est = DFIV(max_epochs=2, device="cpu", random_state=seed, verbose=False)
+    return est.fit(data, treatment="d", outcome="y", instruments=["z1", "z2"], covariates=["x1"])
+
+
 FAMILIES = {
     "neural": (lambda s: _fit_neural(TARNet, s), lambda p: load(p, device="cpu")),
     "generative": (_fit_generative, lambda p: CausalGenerativeModel.load(p, device="cpu")),
+    "neural IV": (_fit_iv, lambda p: DFIV.load(p, device="cpu")),
 }
 
 

@@ -14,6 +14,7 @@ from scipy import stats
 from scipy.special import expit
 
 from deepcause.cli import main
+from deepcause.cli.refute import EXIT_REFUTED
 from deepcause.estimate import IPW
 from deepcause.estimate._contract import EffectEstimator
 from deepcause.estimate.refute import (
@@ -463,7 +464,7 @@ def test_cli_refute_text_and_errors(tmp_path, confounded, capsys):
             "negative_control_outcome",
         ]
     )
-    assert code == 0
+    assert code == EXIT_REFUTED == 4  # a failed refutation is not a success
     text = capsys.readouterr().out
     assert "FAIL" in text and "0 of 1 refutation(s) passed" in text
     code = main(
@@ -481,3 +482,20 @@ def test_cli_refute_text_and_errors(tmp_path, confounded, capsys):
         ]
     )
     assert code == 1 and "needs a control" in capsys.readouterr().err
+
+
+def test_cli_refute_json_exit_code_follows_the_verdicts(tmp_path, confounded, capsys):
+    """The omitted confounder u fails the negative controls: exit 4, the JSON still printed;
+    with u as a covariate (no confounding left) every refutation passes: exit 0."""
+    argv = ["refute", "-t", "t", "-o", "y", "-m", "ipw", "-n", "3", "--json"]
+    argv += ["-r", "negative_control_outcome", "-r", "negative_control_exposure"]
+    hidden = _csv(tmp_path, confounded.drop(columns="u"))
+    assert main([argv[0], hidden, "-g", GRAPH, *argv[1:]]) == EXIT_REFUTED
+    verdicts = [r["verdict"] for r in json.loads(capsys.readouterr().out)["refutations"]]
+    assert "fail" in verdicts
+    seen = GRAPH + "; u -> t; u -> y; u -> nco; u -> nce"
+    observed = tmp_path / "observed.csv"
+    confounded.to_csv(observed, index=False)
+    assert main([argv[0], str(observed), "-g", seen, *argv[1:]]) == 0
+    verdicts = [r["verdict"] for r in json.loads(capsys.readouterr().out)["refutations"]]
+    assert verdicts == ["pass", "pass"]

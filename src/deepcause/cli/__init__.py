@@ -5,8 +5,9 @@ Each subcommand lives in its own module exposing ``register(subparsers)``; the m
 
 Exit codes, the same for every subcommand: 0 success, 1 a problem with the data, a file or an
 argument value (one line on stderr naming it and the fix), 2 usage (unknown option, missing
-argument), 3 the causal query is not identifiable, 70 an internal error (a bug: a short
-message and how to report it; ``--debug`` anywhere on the line shows the traceback).
+argument), 3 the causal query is not identifiable, 4 a refutation failed (``deepcause refute``:
+the verdicts are printed), 70 an internal error (a bug: a short message and how to report it;
+``--debug`` anywhere on the line shows the traceback).
 
 >>> main(["estimate", "no_such_file.csv", "-t", "t", "-o", "y"])
 1

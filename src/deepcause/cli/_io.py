@@ -1,4 +1,5 @@
-"""Reading tables and checking output paths for the subcommands: every problem is one line.
+"""Reading tables and checking output paths for the subcommands (every problem is one line),
+and the argparse helpers they share.
 
 ``read_table`` refuses what pandas would turn into a traceback or a silent surprise (a missing,
 empty, binary or non-UTF-8 file, ragged rows, duplicated headers, a wrong delimiter), naming
@@ -31,6 +32,7 @@ import pandas as pd
 from ..exceptions import DataValidationError
 
 __all__ = [
+    "add_command",
     "add_table_arguments",
     "read_table",
     "check_output",
@@ -40,6 +42,20 @@ __all__ = [
 ]
 
 _DELIMITERS = (";", "\t", "|", ",")
+
+
+def add_command(
+    sub: argparse._SubParsersAction, name: str, summary: str, description: str, epilog: str
+) -> argparse.ArgumentParser:
+    """Add subcommand ``name``: ``summary`` in the command list, ``description`` and the
+    ``epilog`` of examples (its line breaks kept) in its ``--help``."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def add_table_arguments(parser: argparse.ArgumentParser) -> None:

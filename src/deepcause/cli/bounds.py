@@ -15,8 +15,10 @@ import pandas as pd
 from ..exceptions import QueryError
 from ..identification.bounds import bounds
 from ._graph_args import add_graph_arguments, graph_from_args
-from ._io import add_table_arguments, read_table
+from ._io import add_command, add_table_arguments, read_table
 
+_HELP = "bounds on P(Y=y | do(X=x)), an effect, or PNS/PN/PS from discrete data"
+_DESCRIPTION = "Sharp (linear-programming), natural, Balke-Pearl or Tian-Pearl bounds."
 _EPILOG = """\
 examples:
   deepcause bounds --data iv.csv -g "Z -> X -> Y; X <-> Y" --treatment X=1 --outcome Y=1
@@ -67,13 +69,7 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "bounds",
-        help="bounds on P(Y=y | do(X=x)), an effect, or PNS/PN/PS from discrete data",
-        description="Sharp (linear-programming), natural, Balke-Pearl or Tian-Pearl bounds.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "bounds", _HELP, _DESCRIPTION, _EPILOG)
     p.add_argument("--data", "-d", help="CSV of samples or of a joint probability table")
     add_table_arguments(p)
     add_graph_arguments(p, required=True, example="Z -> X -> Y; X <-> Y")

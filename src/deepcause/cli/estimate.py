@@ -28,8 +28,10 @@ from ..exceptions import DataValidationError
 from ..graph.causal_graph import CausalGraph
 from ..results import POPULATIONS, EffectEstimate
 from ._graph_args import add_graph_arguments, graph_from_args
-from ._io import add_table_arguments, non_negative_int, open_unit_float, read_table
+from ._io import add_command, add_table_arguments, non_negative_int, open_unit_float, read_table
 
+_HELP = "estimate a causal effect from a CSV file and a graph"
+_DESCRIPTION = "Identify the effect of --treatment on --outcome and estimate it."
 _EPILOG = """\
 examples:
   deepcause estimate data.csv --graph "Z -> T -> Y; Z -> Y" --treatment T --outcome Y
@@ -155,13 +157,7 @@ def add_estimate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "estimate",
-        help="estimate a causal effect from a CSV file and a graph",
-        description="Identify the effect of --treatment on --outcome and estimate it.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "estimate", _HELP, _DESCRIPTION, _EPILOG)
     add_estimate_arguments(p)
     p.add_argument(
         "--engine",

@@ -13,9 +13,12 @@ import sys
 from ..exceptions import NotIdentifiableError
 from ..identification.algorithm import identify
 from ._graph_args import add_graph_arguments, graph_from_args
+from ._io import add_command
 
 EXIT_NOT_IDENTIFIABLE = 3
 
+_HELP = "identify P(Y | do(X)[, W]) from a causal graph"
+_DESCRIPTION = "Identify a causal query with the ID/IDC algorithms and print the estimand."
 _EPILOG = """\
 examples:
   deepcause identify --graph "Z -> X -> Y; Z -> Y" --treatment X --outcome Y
@@ -68,13 +71,7 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "identify",
-        help="identify P(Y | do(X)[, W]) from a causal graph",
-        description="Identify a causal query with the ID/IDC algorithms and print the estimand.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "identify", _HELP, _DESCRIPTION, _EPILOG)
     add_graph_arguments(p, required=True, example="Z -> X -> Y; Z -> Y; X <-> Y")
     p.add_argument("--treatment", "-t", required=True, help="treatment node(s), comma-separated")
     p.add_argument("--outcome", "-o", required=True, help="outcome node(s), comma-separated")

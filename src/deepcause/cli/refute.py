@@ -7,8 +7,9 @@ graph (a node the treatment cannot reach that is no ancestor of the treatment or
 is a negative-control outcome; a binary node that is neither an ancestor nor a descendant of
 the outcome is a negative-control exposure).
 
-Exit codes: 0 refutations printed (whatever their verdicts), 1 bad input, 2 usage error,
-3 not identifiable.
+Exit codes: 0 every refutation passed, 4 (:data:`EXIT_REFUTED`) at least one failed (the
+results are printed either way, as tables or JSON), 1 bad input, 2 usage error, 3 not
+identifiable; a script can run ``deepcause refute ... || handle_failure``.
 
 >>> import tempfile, pathlib
 >>> from deepcause.cli import main
@@ -58,7 +59,13 @@ examples:
 Refuters (--refuter, repeatable; default: all that apply): placebo_treatment,
 random_common_cause, data_subsets, bootstrap, dummy_outcome, negative_control_outcome,
 negative_control_exposure. Without --graph every other column is a confounder of T and Y.
+
+exit codes: 0 every refutation passed, 4 a refutation failed (results printed), 1 bad input,
+2 usage error, 3 not identifiable.
 """
+
+#: exit code when at least one refutation fails (its verdict is printed with the others)
+EXIT_REFUTED = 4
 
 _GENERIC = (
     "placebo_treatment",
@@ -143,7 +150,7 @@ def _cmd(args: argparse.Namespace) -> int:
             "warnings": messages,
         }
         print(json.dumps(payload, indent=2, default=_json_default))
-        return 0
+        return _exit_code(results)
     for w in messages:
         print(f"warning: {w}", file=sys.stderr)
     if results:
@@ -153,7 +160,12 @@ def _cmd(args: argparse.Namespace) -> int:
         print(r.summary())
     passed = sum(r.passed for r in results)
     print(f"\n{passed} of {len(results)} refutation(s) passed")
-    return 0
+    return _exit_code(results)
+
+
+def _exit_code(results: list[Any]) -> int:
+    """0 when every refutation passed, :data:`EXIT_REFUTED` when one failed."""
+    return 0 if all(r.passed for r in results) else EXIT_REFUTED
 
 
 def _json_default(x: Any) -> Any:

@@ -35,9 +35,14 @@ from ..exceptions import DataValidationError
 from ..graph.causal_graph import CausalGraph
 from ..report import DEFAULT_REFUTERS, build_report
 from ._graph_args import graph_from_args
-from ._io import check_output, positive_int, read_table
+from ._io import add_command, check_output, positive_int, read_table
 from .estimate import _graph, _iv_options, _run_options, add_estimate_arguments
 
+_HELP = "write a self-contained HTML report: graph, estimate, diagnostics, refutations"
+_DESCRIPTION = (
+    "Estimate the effect of --treatment on --outcome, refute it, bound its sensitivity to "
+    "unmeasured confounding and write everything to one HTML file."
+)
 _EPILOG = """\
 examples:
   deepcause report data.csv -g "Z -> T -> Y; Z -> Y" -t T -o Y --out report.html
@@ -110,14 +115,7 @@ def _cmd(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``report`` subcommand."""
-    p = sub.add_parser(
-        "report",
-        help="write a self-contained HTML report: graph, estimate, diagnostics, refutations",
-        description="Estimate the effect of --treatment on --outcome, refute it, bound its "
-        "sensitivity to unmeasured confounding and write everything to one HTML file.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "report", _HELP, _DESCRIPTION, _EPILOG)
     add_estimate_arguments(p)
     p.add_argument("--out", required=True, help="the HTML file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")

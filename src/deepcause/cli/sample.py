@@ -15,8 +15,17 @@ import pandas as pd
 
 from ..exceptions import DataValidationError
 from ._graph_args import add_graph_arguments, graph_from_args
-from ._io import add_table_arguments, check_output, non_negative_int, positive_int, read_table
+from ._io import (
+    add_command,
+    add_table_arguments,
+    check_output,
+    non_negative_int,
+    positive_int,
+    read_table,
+)
 
+_HELP = "fit a causal generative model and sample under interventions"
+_DESCRIPTION = "Fit a causal generative model on a CSV file and write samples under do()."
 _EPILOG = """\
 examples:
   deepcause sample --data data.csv --graph "Z -> X -> Y; Z -> Y" --do "X=1" -n 1000 --out s.csv
@@ -127,13 +136,7 @@ def _match_levels(do: dict[str, object], df: pd.DataFrame) -> dict[str, object]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "sample",
-        help="fit a causal generative model and sample under interventions",
-        description="Fit a causal generative model on a CSV file and write samples under do().",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "sample", _HELP, _DESCRIPTION, _EPILOG)
     p.add_argument("--data", required=True, help="CSV file with one column per node")
     add_graph_arguments(p, required=True)
     p.add_argument("--do", action="append", help="intervention NODE=VALUE or NODE+=DELTA")

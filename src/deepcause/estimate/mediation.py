@@ -238,6 +238,7 @@ class MediationAnalysis(EffectEstimator):
     """
 
     _roles: ClassVar[tuple[str, ...]] = ("treatment", "outcome", "covariates", "mediators")
+    supported_kinds: ClassVar[tuple[str, ...]] = ("mediation",)
     _populations: ClassVar[tuple[str, ...]] = ("all",)
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "outcome_model": [None, HasMethods(["fit", "predict"])],
@@ -255,7 +256,7 @@ class MediationAnalysis(EffectEstimator):
         method: str = "auto",
         n_folds: int = 5,
         clip: float = 0.01,
-        random_state: Any = 0,
+        random_state: Any = None,
     ) -> None:
         self.outcome_model = outcome_model
         self.propensity_model = propensity_model

@@ -48,6 +48,7 @@ ESTIMATORS: dict[str, str] = {
     "heckman": "deepcause.estimate.selection:HeckmanSelection",
     "selection_ipw": "deepcause.estimate.selection:SelectionIPW",
     "shadow": "deepcause.estimate.selection:ShadowVariableEstimator",
+    "mediation": "deepcause.estimate.mediation:MediationAnalysis",
 }
 
 

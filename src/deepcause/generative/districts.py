@@ -53,11 +53,11 @@ __all__ = [
     "DistrictStrategy",
     "JointDistrictStrategy",
     "LatentConfoundingError",
-    "QUERY_ROUTES",
     "district_strategy_class",
 ]
 
-# the fitted CausalGenerativeModel a strategy works for (model.py imports this module)
+# the fitted model (deepcause.generative._core.MechanismModel, which imports this module) a
+# strategy works for
 _Model = Any
 
 
@@ -256,12 +256,6 @@ def _district_inputs(model: _Model, district: tuple[str, ...]) -> list[str]:
     for v in district:
         members.update(model.parents_[v])
     return [v for v in model.order_ if v in members]
-
-
-# latent_strategy names answered query by query instead of district by district: name -> a
-# factory ``route(model, data)`` returning an object with ``sample(n, do, given, random_state)``
-# (``"idgen"``, registered by :mod:`deepcause.generative.idgen`)
-QUERY_ROUTES: dict[str, Any] = {}
 
 
 def district_strategy_class(strategy: Any) -> type[DistrictStrategy] | None:

@@ -4,7 +4,8 @@ Following Rahman, Jordan & Kocaoglu (NeurIPS 2024), the query is first identifie
 (:func:`deepcause.identification.algorithm`, the ID recursion); the estimand is a tree of probability factors
 ``P(A | B)``, products, sums and fractions. :class:`IDGenSampler` trains one conditional
 generator per factor ``P(A | B)`` on the observational data (a
-:class:`~deepcause.generative.CausalGenerativeModel` over ``B -> A`` with the ``A`` chained in
+:class:`~deepcause.generative._core.MechanismModel`, the core of
+:class:`~deepcause.generative.CausalGenerativeModel`, over ``B -> A`` with the ``A`` chained in
 graph order) and samples by pushing samples through them:
 
 * a product is sampled factor after factor, each factor given the values drawn so far;
@@ -68,8 +69,8 @@ from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
-from .districts import QUERY_ROUTES, LatentConfoundingError
-from .model import CausalGenerativeModel, _check_n
+from ._core import MechanismModel, _check_n
+from .districts import LatentConfoundingError
 
 __all__ = ["IDGenSampler", "IDGenRoute"]
 
@@ -172,7 +173,7 @@ class IDGenSampler(BaseEstimator):
 
     Parameters: ``graph`` (CausalGraph or text, bidirected edges allowed), ``treatment`` and
     ``outcome`` (node names or lists), ``mechanisms`` and ``max_epochs`` (passed to each
-    factor's :class:`~deepcause.generative.CausalGenerativeModel`), ``random_state``,
+    factor's :class:`~deepcause.generative._core.MechanismModel`), ``random_state``,
     ``verbose``. Raises :class:`~deepcause.exceptions.NotIdentifiableError` in ``fit`` when the
     query is not identifiable.
 
@@ -236,7 +237,7 @@ class IDGenSampler(BaseEstimator):
         self.invariant_ = frozenset(inputs - set(self.treatment_) - set(self.given_))
         # fractions whose inputs are inputs of the estimand are trained once here, on inputs
         # drawn jointly (whole rows of the data): the generator then sees them on their support
-        self.fractions_: dict[Fraction, CausalGenerativeModel] = {}
+        self.fractions_: dict[Fraction, MechanismModel] = {}
         for frac in dict.fromkeys(_fractions(self.estimand_.expression)):
             n_in = _io(frac.numerator)[0]
             if n_in <= inputs:
@@ -245,7 +246,7 @@ class IDGenSampler(BaseEstimator):
                 self.fractions_[frac] = self._fraction_model(frac, base, self._rng_)
         return self
 
-    def _fit_factors(self, factors: Iterable[P]) -> dict[P, CausalGenerativeModel]:
+    def _fit_factors(self, factors: Iterable[P]) -> dict[P, MechanismModel]:
         """One generator per factor, merged where factors share variables (the merge step).
 
         A factor ``P(A | B)`` whose ``A`` is the first ``|A|`` variables, in graph order, of a
@@ -254,8 +255,8 @@ class IDGenSampler(BaseEstimator):
         generator is trained, and numerator and denominator of a fraction use one model.
         """
         pos = self.graph_.nodes.index
-        out: dict[P, CausalGenerativeModel] = {}
-        chains: list[tuple[list[str], frozenset[str], CausalGenerativeModel]] = []
+        out: dict[P, MechanismModel] = {}
+        chains: list[tuple[list[str], frozenset[str], MechanismModel]] = []
         for f in sorted(dict.fromkeys(factors), key=lambda f: -len(f.variables)):
             chain = sorted(f.variables, key=pos)
             for big, given, model in chains:
@@ -276,7 +277,7 @@ class IDGenSampler(BaseEstimator):
 
     def _fit_conditional(
         self, df: pd.DataFrame, outputs: list[str], inputs: Iterable[str], seed: int
-    ) -> CausalGenerativeModel:
+    ) -> MechanismModel:
         """A generator of ``outputs`` given ``inputs``: inputs -> every output, outputs chained."""
         inputs = sorted(inputs)
         edges = [(b, a) for b in inputs for a in outputs]
@@ -285,7 +286,7 @@ class IDGenSampler(BaseEstimator):
         mech = self.mechanisms
         if isinstance(mech, Mapping):
             mech = {k: v for k, v in mech.items() if k in g}
-        model = CausalGenerativeModel(
+        model = MechanismModel(
             g,
             mechanisms=mech,
             max_epochs=self.max_epochs,
@@ -297,7 +298,7 @@ class IDGenSampler(BaseEstimator):
         return model.fit(df[[*inputs, *outputs]])
 
     def _sample_model(
-        self, model: CausalGenerativeModel, what: Any, inputs: Values, n: int, rng: Any
+        self, model: MechanismModel, what: Any, inputs: Values, n: int, rng: Any
     ) -> pd.DataFrame:
         """``model.sample`` at the ``inputs`` values, warning when they are off the data."""
         support = self._supports.get(id(model))
@@ -402,7 +403,7 @@ class IDGenSampler(BaseEstimator):
 
     def _fraction_model(
         self, e: Fraction, base: Values, rng: np.random.Generator
-    ) -> CausalGenerativeModel:
+    ) -> MechanismModel:
         """Generator of ``N / D``: the numerator's outputs given the denominator's.
 
         ``base`` holds values of the numerator's inputs, one per training sample.
@@ -433,13 +434,14 @@ class IDGenRoute:
 
     >>> from deepcause.simulate.suite import get_case
     >>> case = get_case("bow_mediator")
+    >>> from deepcause.generative import CausalGenerativeModel
     >>> m = CausalGenerativeModel(case.graph, latent_strategy="idgen", max_epochs=10,
     ...                           random_state=0).fit(case.sample(400, random_state=0))
     >>> list(m.sample(50, do={"X": 1.0}, random_state=0).columns)
     ['X', 'M', 'Y']
     """
 
-    def __init__(self, model: CausalGenerativeModel, data: pd.DataFrame) -> None:
+    def __init__(self, model: MechanismModel, data: pd.DataFrame) -> None:
         if model.node_columns:
             raise DataValidationError(
                 "latent_strategy='idgen' takes one column per node; drop node_columns or use "
@@ -489,6 +491,3 @@ class IDGenRoute:
         res = out[order]
         res.attrs.update(out.attrs)
         return res
-
-
-QUERY_ROUTES["idgen"] = IDGenRoute

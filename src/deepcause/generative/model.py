@@ -29,71 +29,47 @@ mechanisms jointly with a shared latent, giving a full neural causal model that 
 :class:`~deepcause.exceptions.NotIdentifiableError` otherwise (``allow_unidentified=True`` opts
 in, with a warning and ``df.attrs["identified"] = False``);
 :class:`~deepcause.generative.idgen.IDGenSampler` trains query-specific generators along the ID
-recursion, correct by construction for one identifiable
-query. Counterfactuals of nodes with bidirected edges are refused.
-(Examples: :class:`CausalGenerativeModel`.)
+recursion, correct by construction for one identifiable query; ``latent_strategy="idgen"``
+puts it behind this class's ``sample`` (one sampler per query,
+:class:`~deepcause.generative.idgen.IDGenRoute`). Counterfactuals of nodes with bidirected edges
+are refused.
+
+The node-by-node fitting, encoding and sampling live in the joint-model core
+(:class:`~deepcause.generative._core.MechanismModel`, the base class), which ID-GEN also uses
+for its factor generators; this module adds the routes, counterfactuals, densities and
+persistence. (Examples: :class:`CausalGenerativeModel`.)
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
-from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
 
-from .._parameters import Interval, ParameterValidationMixin, StrOptions
-from .._progress import Verbose
-from .._torch import RANDOM_STATE, resolve_device, seed_from
-from .._validation import check_finite, require_columns
-from ..exceptions import (
-    DataValidationError,
-    DeepCauseWarning,
-    GraphError,
-    NotFittedError,
-    NotIdentifiableError,
-)
-from ..graph.causal_graph import CausalGraph, as_graph
-from ..identification.algorithm import identify
-from ._encoding import (
-    DoSpec,
-    Samples,
-    apply_shift,
-    image_spec,
-    infer_spec,
-    is_discrete_column,
-    parse_do,
-    split_data,
-)
-from .districts import (
-    QUERY_ROUTES,
-    DistrictStrategy,
-    LatentConfoundingError,
-    district_strategy_class,
-)
+from ..exceptions import DataValidationError
+from ._core import MechanismModel
+from ._encoding import Samples, parse_do, split_data
+from .districts import LatentConfoundingError
+from .idgen import IDGenRoute
 from .io import read_model, save_model
-from .mechanisms import (
-    ImageParentMechanism,
-    Mechanism,
-)
-from .selection import DEFAULT_CONTINUOUS, AutoMechanism, fit_node, resolve_mechanism
+from .selection import DEFAULT_CONTINUOUS
 
 __all__ = ["CausalGenerativeModel", "load_model", "DEFAULT_CONTINUOUS"]
 
 
-class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
+class CausalGenerativeModel(MechanismModel):
     """Deep causal generative model over a causal graph (see the module docstring).
 
     Parameters: ``graph`` (CausalGraph or text), ``mechanisms`` (``"auto"``, a mechanism name
     for all continuous nodes, or a dict per node), ``node_columns`` (vector nodes),
     ``max_epochs`` (overrides the mechanisms' default when not None), ``latent_strategy``
     (district strategy for bidirected edges: ``"joint"``, a ``DistrictStrategy`` subclass, or
-    ``"idgen"``: per-query ID-GEN, :class:`~deepcause.generative.idgen.IDGenRoute`), ``device`` (``"auto"``: CUDA when present),
+    ``"idgen"``: per-query ID-GEN, :class:`~deepcause.generative.idgen.IDGenRoute`),
+    ``device`` (``"auto"``: CUDA when present),
     ``random_state`` and ``verbose`` (progress bars). ``max_epochs=0`` and other values outside
     ``_parameter_constraints`` are refused by ``fit``.
 
@@ -111,390 +87,26 @@ class CausalGenerativeModel(ParameterValidationMixin, BaseEstimator):
     (2, 2)
     """
 
-    _parameter_constraints = {
-        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
-        "latent_strategy": [str, type],
-        "device": [str, torch.device],
-        "random_state": RANDOM_STATE,
-        "verbose": ["boolean", StrOptions({"auto"})],
-    }
-
-    def __init__(
-        self,
-        graph: CausalGraph | str,
-        mechanisms: str | Mapping[str, str | Mechanism] = "auto",
-        node_columns: Mapping[str, list[str]] | None = None,
-        *,
-        max_epochs: int | None = None,
-        latent_strategy: str | type[DistrictStrategy] = "joint",
-        device: str = "auto",
-        random_state: int | None = None,
-        verbose: Verbose = "auto",
-    ) -> None:
-        self.graph = graph
-        self.mechanisms = mechanisms
-        self.node_columns = node_columns
-        self.max_epochs = max_epochs
-        self.latent_strategy = latent_strategy
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-
     # ================================================================== fitting
     def fit(self, data: pd.DataFrame | Mapping[str, Any]) -> CausalGenerativeModel:
         """Train every node's mechanism on the observational ``data``; returns ``self``.
 
         ``data``: a data frame, or a mapping ``{node: array}`` with ``(n, C, H, W)`` images
         for image nodes and 1-D arrays for tabular ones (then ``sample`` and
-        ``counterfactual`` return mappings too).
+        ``counterfactual`` return mappings too). With ``latent_strategy="idgen"`` ``fit`` only
+        stores the data; each query trains its own sampler.
         """
         self._validate_params()
         df, images, self.mapping_input_ = split_data(data)
-        if isinstance(self.latent_strategy, str) and self.latent_strategy in QUERY_ROUTES:
+        if isinstance(self.latent_strategy, str) and self.latent_strategy == "idgen":
             if images:
                 raise DataValidationError(
-                    f"latent_strategy={self.latent_strategy!r} takes tabular nodes only; image "
-                    f"nodes {sorted(images)} need latent_strategy='joint'"
+                    f"latent_strategy='idgen' takes tabular nodes only; image nodes "
+                    f"{sorted(images)} need latent_strategy='joint'"
                 )
-            self.route_ = QUERY_ROUTES[self.latent_strategy](self, df)  # e.g. "idgen"
+            self.route_ = IDGenRoute(self, df)
             return self
-        self.route_ = None
-        graph = as_graph(self.graph)
-        self.graph_ = graph
-        self.order_ = graph.topological_order()
-        self.device_ = resolve_device(self.device)
-        columns = self._node_columns(graph, df, images)
-        check_finite(df, [c for v, cols in columns.items() if v not in images for c in cols])
-        if len(df) < 2:
-            raise DataValidationError(f"need at least 2 rows to fit, got {len(df)}")
-        self.parents_ = {v: [p for p in self.order_ if p in graph.parents(v)] for v in self.order_}
-        mechs = {v: self._resolve_mechanism(v, df, columns[v], images) for v in self.order_}
-        self.specs_ = {
-            v: image_spec(v, images[v])
-            if v in images
-            else infer_spec(v, df, columns[v], discrete=mechs[v].discrete)
-            for v in self.order_
-        }
-        mechs = {v: self._adapt_to_images(v, m) for v, m in mechs.items()}
-        rng = np.random.default_rng(self.random_state)
-        seeds = {v: seed_from(rng) for v in self.order_}
-        self._rng_ = np.random.default_rng(seed_from(rng))
-        data_t = self._encode_nodes(df, images, self.order_)
-
-        self.districts_ = self._make_districts(graph)
-        latent_nodes = {v for s in self.districts_ for v in s.district}
-        self.mechanisms_: dict[str, Mechanism] = {}
-        self.mechanism_choice_: dict[str, dict[str, Any]] = {}
-        for v in self.order_:
-            if v in latent_nodes:
-                continue
-            self.mechanisms_[v], choice = fit_node(
-                mechs[v], self.specs_[v], data_t[v], self.context(v, data_t), seeds[v],
-                device=self.device_, verbose=self.verbose, desc=v,
-            )  # fmt: skip
-            if choice is not None:
-                self.mechanism_choice_[v] = choice
-        for i, strategy in enumerate(self.districts_):
-            strategy.to(self.device_)
-            strategy.fit(self, data_t, random_state=(seeds[strategy.district[0]] + i) % (2**63 - 1))
-        return self
-
-    def _encode_nodes(
-        self, df: pd.DataFrame, images: Mapping[str, np.ndarray], nodes: Iterable[str]
-    ) -> dict[str, torch.Tensor]:
-        out = {}
-        for v in nodes:
-            spec = self.specs_[v]
-            if spec.is_image:
-                out[v] = spec.encode_values(self._checked_image(v, images), self.device_)
-            else:
-                out[v] = spec.encode_frame(df, self.device_)
-        return out
-
-    def _checked_image(self, v: str, images: Mapping[str, np.ndarray]) -> np.ndarray:
-        shape = tuple(self.specs_[v].shape)
-        if v not in images or images[v].shape[1:] != shape:
-            got = images[v].shape if v in images else "no array"
-            raise DataValidationError(
-                f"image node {v!r} needs an array of shape (n, {', '.join(map(str, shape))}); "
-                f"got {got}"
-            )
-        return images[v]
-
-    def _node_columns(
-        self, graph: CausalGraph, df: pd.DataFrame, images: Mapping[str, np.ndarray]
-    ) -> dict[str, list[str]]:
-        given = dict(self.node_columns or {})
-        unknown = [v for v in given if v not in graph]
-        if unknown:
-            graph.check_nodes(unknown, role="node_columns key")
-        clash = sorted(set(given) & set(images))
-        if clash:
-            raise DataValidationError(
-                f"node(s) {clash} are given as images; drop them from node_columns"
-            )
-        columns = {v: list(given.get(v, [v])) for v in graph.nodes}
-        for v, cols in columns.items():
-            if v in images:
-                continue
-            if not cols:
-                raise DataValidationError(f"node_columns[{v!r}] is empty; list its columns")
-            missing = [c for c in cols if c not in df.columns]
-            if missing:
-                hint = (
-                    " Every node of the graph must be measured; an unmeasured common cause is "
-                    "written as a bidirected edge (X <-> Y) instead of a node."
-                )
-                try:
-                    require_columns(df, missing, role=f"node {v!r}: column")
-                except DataValidationError as exc:
-                    raise DataValidationError(str(exc) + hint) from None
-        used = [c for cols in columns.values() for c in cols]
-        dup = sorted({c for c in used if used.count(c) > 1})
-        if dup:
-            raise DataValidationError(f"column(s) {dup} belong to more than one node")
-        return columns
-
-    def _resolve_mechanism(
-        self, node: str, df: pd.DataFrame, cols: list[str], images: Mapping[str, Any]
-    ) -> Mechanism | AutoMechanism:
-        if isinstance(self.mechanisms, Mapping):
-            unknown = [v for v in self.mechanisms if v not in self.graph_]
-            if unknown:
-                self.graph_.check_nodes(unknown, role="mechanisms key")
-        discrete = node not in images and len(cols) == 1 and is_discrete_column(df[cols[0]])
-        image_parent = any(p in images for p in self.graph_.parents(node))
-        return resolve_mechanism(
-            self.mechanisms, node, cols, self.max_epochs,
-            image=node in images, discrete=discrete, image_parent=image_parent,
-        )  # fmt: skip
-
-    def _adapt_to_images(self, node: str, mech: Mechanism | AutoMechanism) -> Any:
-        """Tell image mechanisms their shapes; put a conv encoder in front of tabular
-        mechanisms with image parents."""
-        shapes = [self.specs_[p].context_shape for p in self.parents_[node]]
-        if self.specs_[node].is_image:
-            mech.image_shape = tuple(self.specs_[node].shape)
-            mech.context_shapes = shapes
-            return mech
-        if any(self.specs_[p].is_image for p in self.parents_[node]):
-            return ImageParentMechanism(head=mech, context_shapes=shapes)
-        return mech
-
-    def _make_districts(self, graph: CausalGraph) -> list[DistrictStrategy]:
-        confounded = [d for d in graph.districts() if len(d) > 1]
-        if not confounded:
-            return []
-        cls = district_strategy_class(self.latent_strategy)
-        if cls is None:
-            edges = ", ".join(f"{a} <-> {b}" for a, b in graph.bidirected_edges)
-            raise LatentConfoundingError(
-                f"the graph has bidirected edges ({edges}) and latent strategy "
-                f"{self.latent_strategy!r} is not available (use 'joint' or a DistrictStrategy "
-                "subclass). Fitting each node on its parents would ignore the hidden confounders "
-                "and give wrong interventional samples."
-            )
-        return [cls(self, d) for d in confounded]
-
-    # ================================================================== encoding helpers
-    def _check_fitted(self) -> None:
-        if getattr(self, "route_", None) is not None:
-            raise LatentConfoundingError(
-                f"latent_strategy={self.latent_strategy!r} answers sample(n, do=..., given=...) "
-                "only; use latent_strategy='joint' for counterfactuals, log_prob and save"
-            )
-        if not hasattr(self, "mechanisms_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(data) first"
-            )
-
-    def encode(
-        self, data: pd.DataFrame | Mapping[str, Any], nodes: Iterable[str] | None = None
-    ) -> dict[str, torch.Tensor]:
-        """Encoded tensors of ``nodes`` (default all) from data (a frame or a mapping)."""
-        self._check_fitted()
-        df, images, _ = split_data(data)
-        nodes = list(self.order_ if nodes is None else nodes)
-        cols = [c for v in nodes if not self.specs_[v].is_image for c in self.specs_[v].columns]
-        require_columns(df, cols)
-        check_finite(df, cols)
-        return self._encode_nodes(df, images, nodes)
-
-    def decode(
-        self,
-        values: Mapping[str, torch.Tensor],
-        index: Any = None,
-        do: Mapping[str, DoSpec] | None = None,
-        as_mapping: bool | None = None,
-    ) -> pd.DataFrame | Samples:
-        """Data in original columns and units from encoded node tensors: a data frame, or a
-        :class:`~deepcause.generative._encoding.Samples` mapping ``{node: array}`` when the
-        model was fitted on a mapping (``as_mapping`` overrides).
-
-        Hard interventions in ``do`` are written back exactly as given (no float32 round trip).
-        """
-        as_mapping = getattr(self, "mapping_input_", False) if as_mapping is None else as_mapping
-        cols: dict[str, Any] = {}
-        for v in self.order_:
-            cols.update(self.specs_[v].to_columns(values[v]))
-        n = next(iter(values.values())).shape[0]
-        for v, spec in (do or {}).items():
-            node = self.specs_[v]
-            if spec.value is None or node.discrete:
-                continue
-            raw = np.asarray(spec.raw, dtype=float)
-            if node.is_image:
-                raw = raw.reshape(-1, *node.shape).astype(np.float32)
-                cols[v] = np.broadcast_to(raw, (n, *node.shape)).copy()
-            elif node.dim == 1:
-                cols[node.columns[0]] = np.broadcast_to(raw.reshape(-1), (n,))
-            else:
-                full = np.broadcast_to(raw, (n, node.dim))
-                cols.update({c: full[:, i] for i, c in enumerate(node.columns)})
-        if as_mapping:
-            return Samples({k: np.asarray(a) for k, a in cols.items()})
-        if any(self.specs_[v].is_image for v in self.order_):
-            raise DataValidationError(
-                "the model has image nodes, which do not fit in a data frame; give a mapping "
-                "{node: array}"
-            )
-        return pd.DataFrame(cols, index=index)
-
-    def context(
-        self,
-        node: str,
-        values: Mapping[str, torch.Tensor],
-        latents: Mapping[str, torch.Tensor] | None = None,
-        n: int | None = None,
-    ) -> torch.Tensor:
-        """The mechanism input of ``node``: its encoded parents, then its district's latent."""
-        parts = [self.specs_[p].one_hot(values[p]) for p in self.parents_[node]]
-        if latents and node in latents:
-            parts.append(latents[node])
-        if not parts:
-            n = n if n is not None else next(iter(values.values())).shape[0]
-            return torch.zeros((n, 0), device=self.device_)
-        return torch.cat(parts, dim=1)
-
-    def _generator(self, random_state: Any) -> torch.Generator:
-        seed = seed_from(self._rng_ if random_state is None else random_state)
-        return torch.Generator(device=self.device_).manual_seed(seed)
-
-    def _latents(self, n: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
-        out: dict[str, torch.Tensor] = {}
-        for strategy in self.districts_:
-            z = strategy.sample_latent(n, gen)
-            out.update({v: z for v in strategy.district})
-        return out
-
-    # ================================================================== sampling
-    @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        do: Mapping[str, Any] | None = None,
-        random_state: Any = None,
-        remove_edges: Iterable[tuple[str, str]] | None = None,
-        allow_unidentified: bool = False,
-        given: Mapping[str, Any] | None = None,
-    ) -> pd.DataFrame:
-        """``n`` samples from the observational (``do=None``) or interventional distribution.
-
-        ``do`` maps nodes to a value, an array of ``n`` values, or a callable shift applied to
-        the node's natural value. ``remove_edges`` (DECAF-style fair generation) cuts edges
-        ``(parent, child)`` at generation time: the child sees an independent draw of the parent
-        from its generated marginal instead of the unit's own value. ``given`` (conditional
-        queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node) needs
-        ``latent_strategy="idgen"``.
-        """
-        if getattr(self, "route_", None) is not None:
-            return self.route_.sample(n, do, given, random_state)
-        if given:
-            raise DataValidationError(
-                "given= (a conditional query P(y | do(x), z)) is answered by "
-                "latent_strategy='idgen'; refit with CausalGenerativeModel(graph, "
-                "latent_strategy='idgen')"
-            )
-        self._check_fitted()
-        n = _check_n(n)
-        identified = None
-        if do is not None and not isinstance(do, Mapping):
-            raise DataValidationError(
-                f"do must be a mapping from node to value, array or callable, got "
-                f"{type(do).__name__}"
-            )
-        if self.districts_ and do:
-            identified = self._identified(do, allow_unidentified)
-        specs = parse_do(do, self.specs_, n, self.device_)
-        cut = self._check_edges(remove_edges)
-        gen = self._generator(random_state)
-        noise = {v: self._mechanism(v).sample_noise(n, gen) for v in self.order_}
-        latents = self._latents(n, gen)
-        perms = {e: torch.randperm(n, generator=gen, device=self.device_) for e in cut}
-        values: dict[str, torch.Tensor] = {}
-        for v in self.order_:
-            if v in specs and specs[v].value is not None:
-                values[v] = specs[v].value
-                continue
-            seen = dict(values)
-            for p, c in cut:
-                if c == v:
-                    seen[p] = values[p][perms[(p, c)]]
-            x = self._mechanism(v).decode(noise[v], self.context(v, seen, latents, n=n))
-            values[v] = self._maybe_shift(v, x, specs)
-        out = self.decode(values, do=specs)
-        if identified is not None:
-            out.attrs["identified"] = identified
-        return out
-
-    def _identified(self, do: Mapping[str, Any], allow_unidentified: bool) -> bool:
-        """Whether ``P(descendants | do)`` is identifiable on a graph with bidirected edges.
-
-        Raises :class:`~deepcause.exceptions.NotIdentifiableError` when it is not, unless
-        ``allow_unidentified`` (then a warning; the samples are labelled unidentified).
-        """
-        treatment = [v for v in self.order_ if v in do]
-        descendants = self.graph_.descendants(treatment)
-        affected = [v for v in self.order_ if v in descendants and v not in do]
-        if not affected:
-            return True
-        try:
-            identify(self.graph_, treatment, affected)
-        except NotIdentifiableError as exc:
-            if not allow_unidentified:
-                raise
-            warnings.warn(
-                f"sampling an unidentified interventional distribution: {exc.args[0]}",
-                DeepCauseWarning,
-                stacklevel=3,
-            )
-            return False
-        return True
-
-    def _maybe_shift(self, v: str, x: torch.Tensor, specs: Mapping[str, DoSpec]) -> torch.Tensor:
-        if v in specs and specs[v].shift is not None:
-            return apply_shift(self.specs_[v], specs[v].shift, x, self.device_)
-        return x
-
-    def _mechanism(self, v: str) -> Mechanism:
-        mech = self.mechanisms_.get(v)
-        if mech is None:
-            raise LatentConfoundingError(
-                f"node {v!r} has no mechanism; its district strategy did not set one"
-            )
-        return mech
-
-    def _check_edges(self, edges: Iterable[tuple[str, str]] | None) -> list[tuple[str, str]]:
-        out = []
-        for edge in edges or ():
-            if not (isinstance(edge, tuple | list) and len(edge) == 2):
-                raise DataValidationError(f"remove_edges needs (parent, child) pairs, got {edge!r}")
-            p, c = edge
-            self.graph_.check_nodes([p, c], role="remove_edges node")
-            if p not in self.parents_[c]:
-                raise GraphError(f"cannot remove {p} -> {c}: the graph has no such edge")
-            out.append((p, c))
-        return out
+        return self._fit_nodes(df, images)
 
     # ================================================================== counterfactuals
     @torch.no_grad()
@@ -592,9 +204,3 @@ def load_model(path: str, device: str = "auto") -> CausalGenerativeModel:
     (3, 2)
     """
     return CausalGenerativeModel.load(path, device=device)
-
-
-def _check_n(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise DataValidationError(f"n must be a positive integer number of samples, got {n!r}")
-    return int(n)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from ..exceptions import CycleError, GraphError, UnknownNodeError
 from .algorithms import find_cycle
@@ -138,8 +138,17 @@ def adjacency(
     )
 
 
-def topological(nodes: tuple[str, ...], pa: Adj, ch: Adj, index: dict[str, int]) -> tuple[str, ...]:
-    """Nodes with parents first, ties by ``index``; a :class:`CycleError` naming a cycle."""
+def kahn_order(
+    nodes: Sequence[str],
+    pa: Mapping[str, Collection[str]],
+    ch: Mapping[str, Iterable[str]],
+    index: Mapping[str, int],
+) -> list[str]:
+    """Kahn's algorithm, the ready node with the smallest ``index`` first (``nodes[index[n]] == n``).
+
+    The order is shorter than ``nodes`` when the graph has a directed cycle: the nodes left out
+    are those on or below a cycle.
+    """
     indeg = {n: len(p) for n, p in pa.items()}
     heap = [index[n] for n, d in indeg.items() if d == 0]
     heapq.heapify(heap)
@@ -151,8 +160,14 @@ def topological(nodes: tuple[str, ...], pa: Adj, ch: Adj, index: dict[str, int])
             indeg[c] -= 1
             if indeg[c] == 0:
                 heapq.heappush(heap, index[c])
+    return order
+
+
+def topological(nodes: tuple[str, ...], pa: Adj, ch: Adj, index: dict[str, int]) -> tuple[str, ...]:
+    """Nodes with parents first, ties by ``index``; a :class:`CycleError` naming a cycle."""
+    order = kahn_order(nodes, pa, ch, index)
     if len(order) < len(nodes):
-        cycle = find_cycle({n for n, d in indeg.items() if d > 0}, pa, index)
+        cycle = find_cycle(set(nodes).difference(order), pa, index)
         text = " -> ".join(cycle)
         raise CycleError(
             f"the graph has a directed cycle {text}; a causal graph must be acyclic. "

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..exceptions import GraphError, QueryError
-from ._build import adjacency, topological, unknown_node
+from ._build import Adj, adjacency, topological, unknown_node
 from .algorithms import connecting_walk, m_separated, project
 from .algorithms import reach as _reach
 from .convert import dot_text, networkx_edges, to_networkx
@@ -32,6 +32,16 @@ __all__ = ["CausalGraph", "as_graph"]
 
 Nodes = str | Iterable[str]
 _EMPTY: frozenset[str] = frozenset()
+
+
+def _cut(xs: frozenset[str], near: Adj, far: Adj) -> None:
+    """Drop, in place, every edge between ``xs`` and the nodes listed in ``near[x]``: empty
+    ``near[x]`` and take ``xs`` out of each such neighbour's ``far`` set (``near is far`` for the
+    symmetric bidirected map)."""
+    for n in xs:
+        for m in near[n]:
+            far[m] = far[m] - xs
+        near[n] = _EMPTY
 
 
 class CausalGraph:
@@ -94,13 +104,7 @@ class CausalGraph:
         self._check_acyclic()
 
     # ------------------------------------------------------------------ construction helpers
-    def _set(
-        self,
-        nodes: tuple[str, ...],
-        pa: dict[str, frozenset[str]],
-        ch: dict[str, frozenset[str]],
-        sp: dict[str, frozenset[str]],
-    ) -> None:
+    def _set(self, nodes: tuple[str, ...], pa: Adj, ch: Adj, sp: Adj) -> None:
         setter = object.__setattr__
         setter(self, "_nodes", nodes)
         setter(self, "_index", {n: i for i, n in enumerate(nodes)})
@@ -110,13 +114,7 @@ class CausalGraph:
         setter(self, "_cache", {})
 
     @classmethod
-    def _derived(
-        cls,
-        nodes: tuple[str, ...],
-        pa: dict[str, frozenset[str]],
-        ch: dict[str, frozenset[str]],
-        sp: dict[str, frozenset[str]],
-    ) -> CausalGraph:
+    def _derived(cls, nodes: tuple[str, ...], pa: Adj, ch: Adj, sp: Adj) -> CausalGraph:
         """Build a graph from already-valid adjacency (no re-validation)."""
         g = object.__new__(cls)
         g._set(nodes, pa, ch, sp)
@@ -419,16 +417,9 @@ class CausalGraph:
         X -> Y; Z
         """
         xs = self._set_of(x)
-        pa = dict(self._pa)
-        ch = dict(self._ch)
-        sp = dict(self._sp)
-        for n in xs:
-            for p in pa[n]:
-                ch[p] = ch[p] - xs
-            pa[n] = _EMPTY
-            for s in sp[n]:
-                sp[s] = sp[s] - xs
-            sp[n] = _EMPTY
+        pa, ch, sp = dict(self._pa), dict(self._ch), dict(self._sp)
+        _cut(xs, pa, ch)
+        _cut(xs, sp, sp)
         return self._derived(self._nodes, pa, ch, sp)
 
     def remove_outgoing(self, x: Nodes) -> CausalGraph:
@@ -438,12 +429,8 @@ class CausalGraph:
         True
         """
         xs = self._set_of(x)
-        pa = dict(self._pa)
-        ch = dict(self._ch)
-        for n in xs:
-            for c in ch[n]:
-                pa[c] = pa[c] - xs
-            ch[n] = _EMPTY
+        pa, ch = dict(self._pa), dict(self._ch)
+        _cut(xs, ch, pa)
         return self._derived(self._nodes, pa, ch, self._sp)
 
     def remove_edges(

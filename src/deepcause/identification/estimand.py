@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..exceptions import DataValidationError, QueryError
 from ._names import _latex_name, _sorted
-from .evaluate import Context, Factor, Prepared, prepare, py_value, value_index
+from .evaluate import Context, Factor, Prepared, prepare, value_index
 from .expressions import (
     ONE,
     Expression,
@@ -215,18 +215,10 @@ class Estimand:
                 + (f"; missing {missing}" if missing else "")
                 + (f"; not {role} variables: {extra}" if extra else "")
             )
-        out = {}
-        for n in names:
-            domain = data.domains[n]
-            hits = np.flatnonzero(pd.Index(domain) == values[n])
-            if hits.size == 0:
-                shown = [py_value(v) for v in domain[:20]]
-                raise DataValidationError(
-                    f"positivity violation: {role} value {n}={values[n]!r} never occurs in the "
-                    f"data (observed values: {shown}); the query is undefined there"
-                )
-            out[n] = int(hits[0])
-        return out
+        what = f"positivity violation: {role} value"
+        return {
+            n: data.position(n, values[n], what, "; the query is undefined there") for n in names
+        }
 
     def evaluate(
         self,

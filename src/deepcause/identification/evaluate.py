@@ -79,6 +79,29 @@ class Prepared:
         self.w = w
         self._cache: dict[tuple[str, ...], np.ndarray] = {}
 
+    def position(self, var: str, value: Any, what: str, undefined: str = "") -> int:
+        """Index of ``value`` in the domain of ``var``; a :class:`DataValidationError` that starts
+        with ``what`` (e.g. ``"treatment value"``), lists the observed values and ends with
+        ``undefined`` when the value never occurs.
+
+        >>> prep = prepare(pd.DataFrame({"A": ["a", "b"]}), ["A"], None)
+        >>> prep.position("A", "b", "treatment value")
+        1
+        >>> prep.position("A", "c", "treatment value")
+        Traceback (most recent call last):
+        ...
+        deepcause.exceptions.DataValidationError: treatment value A='c' never occurs in the data (observed values: ['a', 'b'])
+        """
+        domain = self.domains[var]
+        hits = np.flatnonzero(pd.Index(domain) == value)
+        if hits.size == 0:
+            shown = [py_value(v) for v in domain[:20]]
+            raise DataValidationError(
+                f"{what} {var}={value!r} never occurs in the data (observed values: {shown})"
+                + undefined
+            )
+        return int(hits[0])
+
     def shape(self, names: Sequence[str]) -> tuple[int, ...]:
         """Number of distinct values of each of ``names``."""
         return tuple(len(self.domains[v]) for v in names)

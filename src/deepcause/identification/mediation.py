@@ -205,9 +205,7 @@ class MediationEstimand:
         >>> MediationEstimand("X", ("M",), "Y").mean(t, treatment=1, mediator_treatment=0)
         1.4
         """
-        cells = _Cells(prepare(data, {self.treatment, self.outcome, *self.mediators,
-                                      *self.covariates}, weights), self)  # fmt: skip
-        return cells.mean(treatment, mediator_treatment)
+        return self._cells(data, weights).mean(treatment, mediator_treatment)
 
     def evaluate(
         self,
@@ -227,14 +225,17 @@ class MediationEstimand:
         >>> MediationEstimand("X", ("M",), "Y").evaluate(t).round(6).tolist()
         [1.0, 0.4, 1.4]
         """
-        variables = {self.treatment, self.outcome, *self.mediators, *self.covariates}
-        cells = _Cells(prepare(data, variables, weights), self)
+        cells = self._cells(data, weights)
         y11, y10, y00 = (cells.mean(a, b) for a, b in ((treatment, treatment),
                          (treatment, control), (control, control)))  # fmt: skip
         return pd.Series(
             {"NDE": y10 - y00, "NIE": y11 - y10, "TE": y11 - y00},
             name=f"{self.outcome}: {self.treatment}={treatment} vs {control}",
         )
+
+    def _cells(self, data: pd.DataFrame | pd.Series, weights: str | None) -> _Cells:
+        variables = {self.treatment, self.outcome, *self.mediators, *self.covariates}
+        return _Cells(prepare(data, variables, weights), self)
 
 
 def nested_label(outcome: str, treatment: str, mediators: Iterable[str], x: Any, xm: Any) -> str:
@@ -268,15 +269,7 @@ class _Cells:
         self.p_w = self.p_xw.sum(axis=0)
 
     def _level(self, value: Any) -> int:
-        domain = self.data.domains[self.est.treatment]
-        hits = np.flatnonzero(pd.Index(domain) == value)
-        if hits.size == 0:
-            shown = [py_value(v) for v in domain[:20]]
-            raise DataValidationError(
-                f"treatment value {self.est.treatment}={value!r} never occurs in the data "
-                f"(observed values: {shown})"
-            )
-        return int(hits[0])
+        return self.data.position(self.est.treatment, value, "treatment value")
 
     def mean(self, x: Any, xm: Any) -> float:
         i, j = self._level(x), self._level(xm)

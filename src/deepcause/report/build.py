@@ -349,7 +349,18 @@ def _run(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est = _estimate(data, g, roles, opts)
-        sections = _sections(data, g, est, roles, opts, *_refutations(data, g, est, opts))
+        results, reason = _refutations(data, g, est, opts)
+        graph_body = (
+            _graph_html(g, est, roles, opts) if g is not None else '<p class="muted">No graph.</p>'
+        )
+        sections = [
+            Section("Causal graph", graph_body),
+            Section("Estimand", estimand_html(est.estimand, est.query)),
+            Section("Estimate", est.summary(opts["alpha"]).as_html()),
+            Section("Diagnostics", diagnostics_html(est.diagnostics)),
+            Section("Refutations", _refutation_html(results, reason)),
+            Section("Sensitivity", _sensitivity_html(data, est, opts["alpha"])),
+        ]
     return est, sections, caught
 
 
@@ -398,25 +409,3 @@ _DEFAULTS = dict(
     random_state=0,
     extra_columns="ignore",
 )
-
-
-def _sections(
-    data: pd.DataFrame,
-    g: Any,
-    est: EffectEstimate,
-    roles: dict[str, Any],
-    opts: dict[str, Any],
-    results: list[Any],
-    reason: str,
-) -> list[Section]:
-    graph_body = (
-        _graph_html(g, est, roles, opts) if g is not None else '<p class="muted">No graph.</p>'
-    )
-    return [
-        Section("Causal graph", graph_body),
-        Section("Estimand", estimand_html(est.estimand, est.query)),
-        Section("Estimate", est.summary(opts["alpha"]).as_html()),
-        Section("Diagnostics", diagnostics_html(est.diagnostics)),
-        Section("Refutations", _refutation_html(results, reason)),
-        Section("Sensitivity", _sensitivity_html(data, est, opts["alpha"])),
-    ]

@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from .._plots import _pyplot
 from ..graph.causal_graph import as_graph
 
 __all__ = ["plot_graph", "plot_refutations", "graph_layout", "graph_figsize"]
@@ -31,13 +32,7 @@ _NODE_SIZE = 1500
 
 
 def _axes(ax: Any, size: tuple[float, float]) -> Any:
-    if ax is not None:
-        return ax
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'deepcause[plot]'") from exc
-    return plt.subplots(figsize=size)[1]
+    return ax if ax is not None else _pyplot().subplots(figsize=size)[1]
 
 
 def graph_layout(graph: Any) -> dict[str, np.ndarray]:

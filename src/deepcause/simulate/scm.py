@@ -30,7 +30,6 @@ applied to the node's natural value (``lambda x: x + 1``).
 from __future__ import annotations
 
 import difflib
-import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -39,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import CycleError, DataValidationError, GraphError, UnknownNodeError
+from ..graph._build import kahn_order
 from ..graph.causal_graph import CausalGraph
 from .noise import NoiseFn, _squeeze, gaussian, gumbel, laplace, no_noise, student_t, uniform
 
@@ -348,10 +348,8 @@ class SCM:
     ) -> pd.DataFrame:
         """Turn a dict of node values into a data frame with one column per node component."""
         cols: dict[str, np.ndarray] = {}
-        for name in self.order:
+        for name in self._shown(include_latent):
             nd = self.nodes[name]
-            if nd.latent and not include_latent:
-                continue
             if nd.is_array:
                 raise DataValidationError(
                     f"node {name!r} is array-valued (shape={nd.shape}) and cannot be a data "
@@ -378,13 +376,14 @@ class SCM:
         dtype('int64')
         """
         out: dict[str, np.ndarray] = {}
-        for name in self.order:
-            nd = self.nodes[name]
-            if nd.latent and not include_latent:
-                continue
+        for name in self._shown(include_latent):
             v = values[name]
-            out[name] = v.astype(np.int64) if nd.discrete else v
+            out[name] = v.astype(np.int64) if self.nodes[name].discrete else v
         return out
+
+    def _shown(self, include_latent: bool) -> tuple[str, ...]:
+        """The nodes an output shows, in topological order."""
+        return self.order if include_latent else self.observed
 
     @property
     def has_arrays(self) -> bool:
@@ -395,8 +394,7 @@ class SCM:
         self, values: Mapping[str, np.ndarray], include_latent: bool, as_arrays: bool | None
     ) -> pd.DataFrame | dict[str, np.ndarray]:
         if as_arrays is None:
-            shown = self.order if include_latent else self.observed
-            as_arrays = any(self.nodes[n].is_array for n in shown)
+            as_arrays = any(self.nodes[n].is_array for n in self._shown(include_latent))
         if as_arrays:
             return self.to_arrays(values, include_latent=include_latent)
         return self.to_frame(values, include_latent=include_latent)
@@ -473,22 +471,12 @@ def _topological(nodes: Mapping[str, Node]) -> tuple[str, ...]:
     are simulated (and draw their noise) exactly in the order they were given.
     """
     index = {n: i for i, n in enumerate(nodes)}
-    indeg = {n: len(nd.parents) for n, nd in nodes.items()}
     children: dict[str, list[str]] = {n: [] for n in nodes}
     for n, nd in nodes.items():
         for p in nd.parents:
             children[p].append(n)
-    ready = [index[n] for n in nodes if indeg[n] == 0]
-    heapq.heapify(ready)
-    names = list(nodes)
-    order: list[str] = []
-    while ready:
-        n = names[heapq.heappop(ready)]
-        order.append(n)
-        for c in children[n]:
-            indeg[c] -= 1
-            if indeg[c] == 0:
-                heapq.heappush(ready, index[c])
+    parents = {n: nd.parents for n, nd in nodes.items()}
+    order = kahn_order(list(nodes), parents, children, index)
     if len(order) < len(nodes):
         rest = [n for n in nodes if n not in order]
         raise CycleError(f"the SCM has a directed cycle among {rest}", cycle=tuple(rest))

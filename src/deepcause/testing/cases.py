@@ -22,7 +22,15 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from ..estimate.registry import ESTIMATORS
-from ..simulate import make_confounded_binary, make_frontdoor, make_linear_iv, make_selection
+from ..simulate import (
+    SCM,
+    Node,
+    make_confounded_binary,
+    make_frontdoor,
+    make_linear_iv,
+    make_selection,
+    uniform,
+)
 
 __all__ = [
     "CheckCase",
@@ -30,6 +38,7 @@ __all__ = [
     "discrete_case",
     "frontdoor_case",
     "iv_case",
+    "mediation_case",
     "selection_case",
     "FAST_SETTINGS",
     "registered_cases",
@@ -218,6 +227,40 @@ def selection_case(n: int = 2000, random_state: int = 0, mechanism: str = "mar")
     )
 
 
+def _mediation_scm() -> SCM:
+    """W -> X -> M -> Y with W -> M, W -> Y, X -> Y; binary X (the mediation design)."""
+    return SCM(
+        [
+            Node("W"),
+            Node("X", ("W",), lambda pa, u: (u < 1 / (1 + np.exp(-0.8 * pa["W"]))) * 1,
+                 uniform(0.0, 1.0), discrete=True),
+            Node("M", ("X", "W"), lambda pa, u: pa["X"] + 0.5 * pa["W"] + u),
+            Node("Y", ("X", "M", "W"), lambda pa, u: pa["X"] + 1.5 * pa["M"] + pa["W"] + u),
+        ]
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4)
+def mediation_case(n: int = 1000, random_state: int = 0) -> CheckCase:
+    """A binary treatment ``X`` acting on ``Y`` directly and through a mediator ``M``, both
+    confounded by ``W`` (no hidden confounding): the total effect is 2.5 (1 direct, 1.5 through
+    ``M``); the truth intervenes on the SCM.
+
+    >>> case = mediation_case()
+    >>> case.roles["mediators"], round(case.effect_truth, 1), round(case.mean_truth, 1)
+    (['M'], 2.5, 2.5)
+    """
+    scm = _mediation_scm()
+    y1, y0 = (_do_mean(scm, "Y", {"X": x}) for x in (1, 0))
+    return CheckCase(
+        "mediation",
+        scm.sample(n, random_state=random_state),
+        {"treatment": "X", "outcome": "Y", "mediators": ["M"], "covariates": ["W"]},
+        effect_truth=y1 - y0,
+        mean_truth=y1,
+    )
+
+
 _NEURAL = {"n_members": 2, "max_epochs": 4, "batch_size": None, "verbose": False}
 _DEEP_IV = {"max_epochs": 5, "random_state": 0}
 
@@ -256,6 +299,10 @@ FAST_SETTINGS: dict[str, tuple[dict[str, Any], Callable[[], CheckCase]]] = {
     "heckman": ({}, functools.partial(selection_case, mechanism="unobservables")),
     "selection_ipw": ({}, selection_case),
     "shadow": ({}, functools.partial(selection_case, mechanism="outcome")),
+    "mediation": (
+        {"outcome_model": LinearRegression(), "n_folds": 2, "random_state": 0},
+        mediation_case,
+    ),
 }
 
 

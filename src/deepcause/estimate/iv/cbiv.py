@@ -50,7 +50,8 @@ from ..._torch import (
     torch,
 )
 from ...exceptions import DataValidationError
-from ._base import BaseIVEstimator, IVData
+from ._base import IVData
+from ._neural import NeuralIVEstimator
 from ._torch import IV_CONSTRAINTS, scaled_inputs
 
 __all__ = ["CBIV"]
@@ -72,7 +73,7 @@ class _GaussianCritic(torch.nn.Module):
         return (((t[perm] - mu) ** 2) - ((t - mu) ** 2)).div(var).mean()
 
 
-class CBIV(BaseIVEstimator):
+class CBIV(NeuralIVEstimator):
     """CB-IV: treatment regression + confounder-balanced outcome regression (module docs).
 
     Interval caveat: CB-IV reports no interval of its own and its bootstrap interval covers only
@@ -110,6 +111,9 @@ class CBIV(BaseIVEstimator):
     """
 
     method_name: ClassVar[str] = "CB-IV"
+    _networks: ClassVar[tuple[str, ...]] = ("representation_", "outcome_net_")
+    _fitted_arrays: ClassVar[tuple[str, ...]] = ("treatment_hat_",)
+    _fitted_values: ClassVar[tuple[str, ...]] = ("loss_", "balance_")
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **IV_CONSTRAINTS,
         "first_stage": [HasMethods(["fit", "predict"]), None],
@@ -202,15 +206,20 @@ class CBIV(BaseIVEstimator):
         gen = torch.Generator().manual_seed(seed)
         balance = kx > 0 and float(self.alpha) > 0
         with seeded(seed, self.device_):
-            hidden = tuple(self.representation_hidden_sizes)
-            self.representation_ = mlp(kx, hidden, None, act) if kx else None
-            width = int(hidden[-1]) if kx else 0
-            self.outcome_net_ = mlp(width + 1, tuple(self.outcome_hidden_sizes), 1, act)
+            width = self._build_networks(1, kx, 0)
             critic = _GaussianCritic(width, max(width // 2, 4), act) if balance else None
-            for net in (self.representation_, self.outcome_net_, critic):
-                if net is not None:
-                    net.to(self.device_)
+            if critic is not None:
+                critic.to(self.device_)
             self._train(X, t_hat, y, critic, gen)
+
+    def _build_networks(self, kt: int, kx: int, kz: int) -> int:
+        """Build ``Phi`` and ``g`` (untrained); returns the representation width."""
+        hidden, act = tuple(self.representation_hidden_sizes), self.activation
+        self.representation_ = mlp(kx, hidden, None, act).to(self.device_) if kx else None
+        width = int(hidden[-1]) if kx else 0
+        self.outcome_net_ = mlp(width + kt, tuple(self.outcome_hidden_sizes), 1, act)
+        self.outcome_net_.to(self.device_)
+        return width
 
     def _rep(self, X: torch.Tensor) -> torch.Tensor:
         return X if self.representation_ is None else self.representation_(X)

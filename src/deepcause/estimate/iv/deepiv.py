@@ -36,7 +36,8 @@ import numpy as np
 from ..._parameters import Interval, StrOptions
 from ..._progress import Verbose
 from ..._torch import check_hidden_sizes, fit_adam, mlp, seed_from, seeded, tensor, torch
-from ._base import BaseIVEstimator, IVData
+from ._base import IVData
+from ._neural import NeuralIVEstimator
 from ._torch import IV_CONSTRAINTS, scaled_inputs, standardized_tensors
 
 __all__ = ["DeepIV"]
@@ -77,7 +78,7 @@ class _MixtureDensity(torch.nn.Module):
         return mu + sd * torch.randn_like(mu)
 
 
-class DeepIV(BaseIVEstimator):
+class DeepIV(NeuralIVEstimator):
     """DeepIV: mixture-density first stage, sampled-treatment second stage (see module docs).
 
     Parameters
@@ -111,6 +112,12 @@ class DeepIV(BaseIVEstimator):
     """
 
     method_name: ClassVar[str] = "DeepIV"
+    _networks: ClassVar[tuple[str, ...]] = ("treatment_net_", "response_net_")
+    _fitted_values: ClassVar[tuple[str, ...]] = (
+        "first_stage_loss_",
+        "second_stage_loss_",
+        "epochs_",
+    )
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **IV_CONSTRAINTS,
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -188,13 +195,10 @@ class DeepIV(BaseIVEstimator):
         perm = torch.as_tensor(np.random.default_rng(seed).permutation(data.n))
         n_val = int(round(float(self.validation_fraction) * data.n))
         tr, va = (perm[n_val:], perm[:n_val]) if n_val else (perm, perm)
-        act, s = self.activation, int(self.n_samples)
+        s = int(self.n_samples)
         gen = torch.Generator().manual_seed(seed)
         with seeded(seed, self.device_):
-            self.treatment_net_ = _MixtureDensity(
-                kz + kx, tuple(self.treatment_hidden_sizes), int(self.n_components), kt, act
-            ).to(self.device_)
-            mdn = self.treatment_net_
+            self.treatment_net_ = mdn = self._mixture_net(kt, kx, kz)
             self.first_stage_loss_ = self._train(
                 mdn,
                 lambda idx: mdn.nll(ZX[tr[idx]], T[tr[idx]]),
@@ -205,10 +209,7 @@ class DeepIV(BaseIVEstimator):
             )
             for p in mdn.parameters():
                 p.requires_grad_(False)
-            self.response_net_ = mlp(
-                kt + kx, tuple(self.response_hidden_sizes), 1, act, float(self.dropout)
-            ).to(self.device_)
-            net = self.response_net_
+            self.response_net_ = net = self._response_net(kt, kx)
 
             def group_mean(rows: torch.Tensor) -> torch.Tensor:
                 draws = mdn.sample(ZX[rows], s)  # (s, rows, kt)
@@ -230,6 +231,18 @@ class DeepIV(BaseIVEstimator):
                 gen,
             )
         self.epochs_ = (len(self.first_stage_loss_), len(self.second_stage_loss_))
+
+    def _mixture_net(self, kt: int, kx: int, kz: int) -> _MixtureDensity:
+        hidden, k = tuple(self.treatment_hidden_sizes), int(self.n_components)
+        return _MixtureDensity(kz + kx, hidden, k, kt, self.activation).to(self.device_)
+
+    def _response_net(self, kt: int, kx: int) -> torch.nn.Module:
+        hidden, act = tuple(self.response_hidden_sizes), self.activation
+        return mlp(kt + kx, hidden, 1, act, float(self.dropout)).to(self.device_)
+
+    def _build_networks(self, kt: int, kx: int, kz: int) -> None:
+        self.treatment_net_ = self._mixture_net(kt, kx, kz)
+        self.response_net_ = self._response_net(kt, kx)
 
     # ------------------------------------------------------------------ predict
     def _predict(self, T: np.ndarray, X: np.ndarray) -> np.ndarray:

@@ -34,7 +34,8 @@ import numpy as np
 from ..._parameters import Interval
 from ..._progress import Verbose, progress
 from ..._torch import check_hidden_sizes, mlp, seed_from, seeded, tensor, torch
-from ._base import BaseIVEstimator, IVData
+from ._base import IVData
+from ._neural import NeuralIVEstimator
 from ._torch import (
     IV_CONSTRAINTS,
     ridge,
@@ -56,7 +57,7 @@ def _outer(A: torch.Tensor, B: torch.Tensor | None) -> torch.Tensor:
     return (A[:, :, None] * B[:, None, :]).reshape(len(A), -1)
 
 
-class DFIV(BaseIVEstimator):
+class DFIV(NeuralIVEstimator):
     """Deep Feature IV regression (see module docstring).
 
     Parameters
@@ -96,6 +97,9 @@ class DFIV(BaseIVEstimator):
     """
 
     method_name: ClassVar[str] = "DFIV"
+    _networks: ClassVar[tuple[str, ...]] = ("treatment_net_", "control_net_", "instrument_net_")
+    _fitted_arrays: ClassVar[tuple[str, ...]] = ("coef_", "coef_cov_")
+    _fitted_values: ClassVar[tuple[str, ...]] = ("n_features_", "stage1_loss_", "stage2_loss_")
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **IV_CONSTRAINTS,
         "treatment_features": [Interval(Integral, 1, None, closed="left")],
@@ -187,24 +191,27 @@ class DFIV(BaseIVEstimator):
         n1 = int(round(float(self.split) * data.n))
         i1 = torch.as_tensor(perm[:n1], device=self.device_)
         i2 = torch.as_tensor(perm[n1:], device=self.device_)
-        act = self.activation
         with seeded(seed, self.device_):
-            use_controls = kx > 0 and self.control_hidden_sizes is not None
-            t_in = kt if use_controls else kt + kx
-            self.treatment_net_ = mlp(
-                t_in, tuple(self.treatment_hidden_sizes), int(self.treatment_features), act
-            )
-            self.control_net_ = (
-                mlp(kx, tuple(self.control_hidden_sizes), int(self.control_features), act)
-                if use_controls
-                else None
-            )
-            self.instrument_net_ = mlp(kz + kx, tuple(self.instrument_hidden_sizes), None, act)
-            for net in (self.treatment_net_, self.control_net_, self.instrument_net_):
-                if net is not None:
-                    net.to(self.device_)
+            self._build_networks(kt, kx, kz)
             self._train(T, X, ZX, y, i1, i2)
         self._finalize(T, X, ZX, y, i1, i2)
+
+    def _build_networks(self, kt: int, kx: int, kz: int) -> None:
+        act = self.activation
+        use_controls = kx > 0 and self.control_hidden_sizes is not None
+        t_in = kt if use_controls else kt + kx
+        self.treatment_net_ = mlp(
+            t_in, tuple(self.treatment_hidden_sizes), int(self.treatment_features), act
+        )
+        self.control_net_ = (
+            mlp(kx, tuple(self.control_hidden_sizes), int(self.control_features), act)
+            if use_controls
+            else None
+        )
+        self.instrument_net_ = mlp(kz + kx, tuple(self.instrument_hidden_sizes), None, act)
+        for net in (self.treatment_net_, self.control_net_, self.instrument_net_):
+            if net is not None:
+                net.to(self.device_)
 
     def _train(self, T, X, ZX, y, i1, i2) -> None:
         lr, wd = float(self.learning_rate), float(self.weight_decay)

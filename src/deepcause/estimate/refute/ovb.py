@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..._plots import _pyplot
 from ..._summary import Summary
 from ..._validation import require_columns, require_dataframe
 from ...exceptions import DataValidationError
@@ -354,16 +355,6 @@ class OVBResult:
         ax.set_ylabel("partial R² of confounder(s) with the outcome")
         ax.set_title(f"adjusted estimate of {self.treatment}")
         return ax
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plotting needs matplotlib: pip install 'deepcause[plot]' (or pip install matplotlib)"
-        ) from exc
-    return plt
 
 
 def _benchmark_table(

@@ -393,15 +393,8 @@ class _Evaluator:
         return len(self.data.domains[s.variable])
 
     def position(self, var: str, value: Any) -> int:
-        domain = self.data.domains[var]
-        hits = np.flatnonzero(pd.Index(domain) == value)
-        if hits.size == 0:
-            shown = [py_value(v) for v in domain[:20]]
-            raise DataValidationError(
-                f"the value {var}={value!r} never occurs in the data (observed values: {shown}); "
-                "the estimand is undefined there: use values that occur, or more data"
-            )
-        return int(hits[0])
+        undefined = "; the estimand is undefined there: use values that occur, or more data"
+        return self.data.position(var, value, "the value", undefined)
 
     def marginal(self, pairs: tuple[Pair, ...]) -> _Factor:
         arr = self.data.marginal(tuple(k for k, _ in pairs))
