@@ -15,6 +15,7 @@ from deepcause.exceptions import (
 )
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
 from deepcause.generative.idgen import IDGenSampler
+from deepcause.simulate.images import make_confounded_digit_label, make_frontdoor_image_mediator
 from deepcause.simulate.suite import get_case
 
 N_TRAIN, N_SAMPLE, EPOCHS = 2000, 4000, 40
@@ -192,3 +193,66 @@ def test_idgen_route_refuses_non_identifiable_and_bad_input() -> None:
     joint.fit(get_case("chain_linear").sample(100, random_state=0))
     with pytest.raises(DataValidationError, match="latent_strategy='idgen'"):
         joint.sample(10, do={"A": 1.0}, given={"C": 0.0})
+
+
+# --------------------------------------------------------------------------- image nodes
+def test_image_treatment_one_image_or_per_unit_and_conditional_query() -> None:
+    """Back-door with an image treatment: P(Y | do(X = x)) = sum_C P(Y | x, C) P(C), and the
+    conditional query P(Y | do(X = x), C = c); images in, a mapping out."""
+    ds = make_confounded_digit_label(300, truth_n=100, random_state=0)
+    ref = ds.extras["x_reference"]
+    m = CausalGenerativeModel(ds.graph, latent_strategy="idgen", max_epochs=2, random_state=0)
+    m.fit(ds.data)
+    out = m.sample(12, do={"X": ref[0]}, random_state=1)
+    assert isinstance(out, dict) and list(out) == ["X", "Y"]
+    assert out["X"].shape == (12, 3, 16, 16) and np.array_equal(out["X"][5], ref[0])
+    again = m.sample(12, do={"X": ref[0]}, random_state=1)
+    assert np.array_equal(out["Y"], again["Y"])
+    per_unit = m.sample(8, do={"X": np.repeat(ref, 2, axis=0)}, random_state=1)
+    assert np.array_equal(per_unit["X"], np.repeat(ref, 2, axis=0))
+    with pytest.raises(DataValidationError, match=r"one image of shape \(3, 16, 16\)"):
+        m.sample(8, do={"X": ref[0][:, :8]})
+    cond = m.sample(10, do={"X": ref[1]}, given={"C": 2}, random_state=0)
+    assert list(cond) == ["C", "X", "Y"] and np.all(cond["C"] == 2)
+
+
+def test_image_factor_generators_are_selectable() -> None:
+    """Front door with an image mediator: the factor P(M | X) is an image generator of the
+    kind named in mechanisms (here the conditional GAN); P(Y | M, X') reads M by a conv net."""
+    ds = make_frontdoor_image_mediator(200, truth_n=100, random_state=0)
+    s = IDGenSampler(ds.graph, "X", "Y", mechanisms={"M": "image_gan"}, max_epochs=1,
+                     random_state=0).fit(ds.data)  # fmt: skip
+    kinds = {
+        str(f): {v: type(mech).__name__ for v, mech in g.mechanisms_.items()}
+        for f, g in s.generators_.items()
+    }
+    assert kinds["P(M | X)"]["M"] == "ImageGANMechanism"
+    assert kinds["P(Y | M, X)"]["Y"] == "ImageParentMechanism"
+    out = s.sample(6, {"X": 1}, random_state=0)
+    assert sorted(out) == ["X", "Y"] and out["Y"].shape == (6,)
+
+
+FRONTDOOR_BOUNDS = {"idgen": 0.1, "joint": 0.1}
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured (2,000 units, 30 epochs, ID-GEN): E[Y | do(X)] 0.477 / 0.479 against the "
+    "truth 0.378 / 0.642: the label head P(Y | M, X) does not learn the mediator's digit yet",
+)
+def test_frontdoor_image_mediator_against_truth() -> None:
+    """E[Y | do(X = x)] through the image mediator: ID-GEN and the district-joint model against
+    the simulator's truth, and the conditioning baseline E[Y | X = x] far off (confounded)."""
+    ds = make_frontdoor_image_mediator(2000, truth_n=20_000, random_state=0)
+    truth = {1: ds.truth["E[Y|do(X=1)]"], 0: ds.truth["E[Y|do(X=0)]"]}
+    cond = {x: float(ds.data["Y"][ds.data["X"] == x].mean()) for x in (0, 1)}
+    for strategy, bound in FRONTDOOR_BOUNDS.items():
+        m = CausalGenerativeModel(
+            ds.graph, latent_strategy=strategy, max_epochs=30, random_state=0, verbose=False
+        ).fit(ds.data)
+        errs = [abs(float(np.mean(m.sample(4000, do={"X": x}, random_state=x)["Y"])) - truth[x])
+                for x in (0, 1)]  # fmt: skip
+        cond_errs = [abs(cond[x] - truth[x]) for x in (0, 1)]
+        assert max(errs) < bound, (strategy, errs)
+        assert min(cond_errs) > 2 * max(errs), (strategy, errs, cond_errs)
