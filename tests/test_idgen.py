@@ -232,6 +232,8 @@ def test_image_factor_generators_are_selectable() -> None:
     assert sorted(out) == ["X", "Y"] and out["Y"].shape == (6,)
 
 
+# the district-joint model passes (bench_images.md, 3,000 units: errors 0.073 and 0.015 against
+# conditioning 0.117 and 0.103); ID-GEN does not yet (see the xfail reason)
 FRONTDOOR_BOUND = 0.1
 
 
