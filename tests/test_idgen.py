@@ -15,6 +15,7 @@ from deepcause.exceptions import (
 )
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
 from deepcause.generative.idgen import IDGenSampler
+from deepcause.simulate.images import make_confounded_digit_label, make_frontdoor_image_mediator
 from deepcause.simulate.suite import get_case
 
 N_TRAIN, N_SAMPLE, EPOCHS = 2000, 4000, 40
@@ -192,3 +193,100 @@ def test_idgen_route_refuses_non_identifiable_and_bad_input() -> None:
     joint.fit(get_case("chain_linear").sample(100, random_state=0))
     with pytest.raises(DataValidationError, match="latent_strategy='idgen'"):
         joint.sample(10, do={"A": 1.0}, given={"C": 0.0})
+
+
+# --------------------------------------------------------------------------- image nodes
+def test_image_treatment_one_image_or_per_unit_and_conditional_query() -> None:
+    """Back-door with an image treatment: P(Y | do(X = x)) = sum_C P(Y | x, C) P(C), and the
+    conditional query P(Y | do(X = x), C = c); images in, a mapping out."""
+    ds = make_confounded_digit_label(300, truth_n=100, random_state=0)
+    ref = ds.extras["x_reference"]
+    m = CausalGenerativeModel(ds.graph, latent_strategy="idgen", max_epochs=2, random_state=0)
+    m.fit(ds.data)
+    out = m.sample(12, do={"X": ref[0]}, random_state=1)
+    assert isinstance(out, dict) and list(out) == ["X", "Y"]
+    assert out["X"].shape == (12, 3, 16, 16) and np.array_equal(out["X"][5], ref[0])
+    again = m.sample(12, do={"X": ref[0]}, random_state=1)
+    assert np.array_equal(out["Y"], again["Y"])
+    per_unit = m.sample(8, do={"X": np.repeat(ref, 2, axis=0)}, random_state=1)
+    assert np.array_equal(per_unit["X"], np.repeat(ref, 2, axis=0))
+    with pytest.raises(DataValidationError, match=r"one image of shape \(3, 16, 16\)"):
+        m.sample(8, do={"X": ref[0][:, :8]})
+    cond = m.sample(10, do={"X": ref[1]}, given={"C": 2}, random_state=0)
+    assert list(cond) == ["C", "X", "Y"] and np.all(cond["C"] == 2)
+
+
+def test_image_factor_generators_are_selectable() -> None:
+    """Front door with an image mediator: the factor P(M | X) is an image generator of the
+    kind named in mechanisms (here the conditional GAN); P(Y | M, X') reads M by a conv net."""
+    ds = make_frontdoor_image_mediator(200, truth_n=100, random_state=0)
+    s = IDGenSampler(ds.graph, "X", "Y", mechanisms={"M": "image_gan"}, max_epochs=1,
+                     random_state=0).fit(ds.data)  # fmt: skip
+    kinds = {
+        str(f): {v: type(mech).__name__ for v, mech in g.mechanisms_.items()}
+        for f, g in s.generators_.items()
+    }
+    assert kinds["P(M | X)"]["M"] == "ImageGANMechanism"
+    assert kinds["P(Y | M, X)"]["Y"] == "ImageParentMechanism"
+    out = s.sample(6, {"X": 1}, random_state=0)
+    assert sorted(out) == ["X", "Y"] and out["Y"].shape == (6,)
+
+
+# the district-joint model passes (bench_images.md, 3,000 units: errors 0.073 and 0.015 against
+# conditioning 0.117 and 0.103); ID-GEN does not yet (see the xfail reason)
+FRONTDOOR_BOUND = 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "joint",
+        pytest.param(
+            "idgen",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="measured (2,000 units, 30 epochs): E[Y | do(X)] 0.477 / 0.479 against "
+                "the truth 0.378 / 0.642: the label head P(Y | M, X') does not read the digit "
+                "of the VAE-generated mediators",
+            ),
+        ),
+    ],
+)
+def test_frontdoor_image_mediator_against_truth(strategy) -> None:
+    """E[Y | do(X = x)] through the image mediator against the simulator's truth, and the
+    conditioning baseline E[Y | X = x] (confounded by the hidden U) measurably worse."""
+    ds = make_frontdoor_image_mediator(2000, truth_n=20_000, random_state=0)
+    truth = {1: ds.truth["E[Y|do(X=1)]"], 0: ds.truth["E[Y|do(X=0)]"]}
+    cond = {x: float(ds.data["Y"][ds.data["X"] == x].mean()) for x in (0, 1)}
+    m = CausalGenerativeModel(
+        ds.graph, latent_strategy=strategy, max_epochs=30, random_state=0, verbose=False
+    ).fit(ds.data)
+    errs = [abs(float(np.mean(m.sample(4000, do={"X": x}, random_state=x)["Y"])) - truth[x])
+            for x in (0, 1)]  # fmt: skip
+    cond_errs = [abs(cond[x] - truth[x]) for x in (0, 1)]
+    assert max(errs) < FRONTDOOR_BOUND, (errs, cond_errs)
+    assert np.mean(cond_errs) > 1.3 * np.mean(errs), (errs, cond_errs)
+
+
+@pytest.mark.slow
+def test_backdoor_image_treatment_against_truth_and_conditioning() -> None:
+    """P(Y | do(X = x)) for four reference images by ID-GEN (sum_C P(Y | x, C) P(C), the
+    label read off the image by a conv head) against the simulator, and the conditioning
+    baseline P(Y | X ~ x) (the 100 nearest training images, which share the colour group C)."""
+    ds = make_confounded_digit_label(2000, truth_n=10, random_state=0)
+    m = CausalGenerativeModel(
+        ds.graph, latent_strategy="idgen", max_epochs=20, random_state=0, verbose=False
+    ).fit(ds.data)
+    flat = ds.data["X"].reshape(2000, -1)
+    errs, cond = [], []
+    for i, ref in enumerate(ds.extras["x_reference"]):
+        truth = ds.scm.sample(2000, do={"X": ref}, random_state=100 + i)["Y"].mean()
+        y = m.sample(1000, do={"X": ref}, random_state=i)["Y"]
+        near = np.argsort(((flat - ref.reshape(1, -1)) ** 2).sum(1), kind="stable")[:100]
+        errs.append(abs(float(np.mean(y)) - truth))
+        cond.append(abs(float(ds.data["Y"][near].mean()) - truth))
+    # measured (bench_images.md, run 2): errors 0.072 0.059 0.058 0.317 (mean 0.127) against
+    # conditioning 0.157 0.029 0.181 0.442 (mean 0.202)
+    assert np.mean(errs) < 0.15, errs
+    assert np.mean(cond) > 1.3 * np.mean(errs), (errs, cond)

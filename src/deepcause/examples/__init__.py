@@ -4,10 +4,10 @@ Each module has a ``TITLE`` and ``main(quick=False, *, out=sys.stdout)`` that pr
 to ``out`` and returns its numbers (a dict, or a DataFrame for tables), so tests check the
 numbers against the truth instead of the text. :data:`SECTIONS` maps the section names of
 ``deepcause demo --only NAME`` to the modules, in the order the demo runs them. The neural,
-generative and fairness sections need PyTorch (the ``deep`` extra) when they run.
+generative, fairness and images sections need PyTorch (the ``deep`` extra) when they run.
 
 >>> list(SECTIONS)
-['graph', 'identification', 'estimation', 'iv', 'selection', 'neural', 'generative', 'fairness']
+['graph', 'identification', 'estimation', 'iv', 'selection', 'neural', 'generative', 'fairness', 'images']
 >>> import io
 >>> SECTIONS["graph"].main(out=io.StringIO())["frontdoor"]
 [['tar']]
@@ -17,7 +17,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import estimation, fairness, generative, graph, identification, iv, neural, selection
+from . import (
+    estimation,
+    fairness,
+    generative,
+    graph,
+    identification,
+    images,
+    iv,
+    neural,
+    selection,
+)
 
 __all__ = ["SECTIONS"]
 
@@ -30,4 +40,5 @@ SECTIONS: dict[str, ModuleType] = {
     "neural": neural,
     "generative": generative,
     "fairness": fairness,
+    "images": images,
 }

@@ -102,12 +102,7 @@ class CausalGenerativeModel(MechanismModel):
         self._validate_params()
         df, images, self.mapping_input_ = split_data(data)
         if isinstance(self.latent_strategy, str) and self.latent_strategy == "idgen":
-            if images:
-                raise DataValidationError(
-                    f"latent_strategy='idgen' takes tabular nodes only; image nodes "
-                    f"{sorted(images)} need latent_strategy='joint'"
-                )
-            self.route_ = IDGenRoute(self, df)
+            self.route_ = IDGenRoute(self, data)  # image nodes too (mapping in, mapping out)
             return self
         return self._fit_nodes(df, images)
 
