@@ -86,7 +86,6 @@ __all__ = ["NCMBounds", "MEAN"]
 PROB = "probability"
 MEAN = "mean"  # outcome={"Y": "mean"}: the query is E[Y | do(t)] (continuous outcomes)
 MAX_ROWS = 400_000  # enumerated (latent state x discrete value x draw) rows of one query
-MAX_GRID = 200_000  # cells of the full table for the fit check of discrete data
 
 # (sign, do: {node: value}, outcome: {node: value or "mean"}), values in the data's units
 Term = tuple[float, Mapping[str, Any], Mapping[str, Any]]
@@ -487,13 +486,17 @@ class NCMBounds:
 
 
 def _l1(model: _NCM, data: _Data) -> float:
-    """L1 distance between the model's ``P(v)`` over every cell and the data's."""
+    """L1 distance between the model's ``P(v)`` over every cell and the data's.
+
+    Cells the data never show contribute the model's mass on them, ``1 - Σ_observed P(v)``, so
+    only the observed cells are evaluated (the full grid can be far larger than the data).
+    """
     widths = [data.nodes[v].width for v in model.order]
-    if int(np.prod(widths)) > MAX_GRID:
-        return float("nan")
-    grid = torch.as_tensor(np.indices(widths).reshape(len(widths), -1))
-    p_model = model.log_lik({v: grid[i] for i, v in enumerate(model.order)}).exp()
-    cells = np.ravel_multi_index(tuple(data.rows[v].numpy() for v in model.order), widths)
-    p_data = torch.zeros(len(p_model))
-    p_data[torch.as_tensor(cells)] += data.weights
-    return float((p_model - p_data).abs().sum().detach())
+    flat = np.ravel_multi_index(tuple(data.rows[v].numpy() for v in model.order), widths)
+    cells, inverse = np.unique(flat, return_inverse=True)
+    p_data = np.bincount(inverse, weights=data.weights.numpy(), minlength=len(cells))
+    grid = np.unravel_index(cells, widths)
+    with torch.no_grad():
+        p_model = model.log_lik({v: torch.as_tensor(grid[i]) for i, v in enumerate(model.order)})
+    p_model = p_model.exp().double().numpy()
+    return float(np.abs(p_model - p_data).sum() + max(0.0, 1.0 - p_model.sum()))
