@@ -27,8 +27,14 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
+from sklearn.model_selection import GridSearchCV
 
 from ..exceptions import DataValidationError
 from ._folds import assign_folds, fold_seed
@@ -36,6 +42,8 @@ from ._folds import assign_folds, fold_seed
 __all__ = [
     "default_propensity_model",
     "default_outcome_model",
+    "default_outcome_stack",
+    "default_propensity_stack",
     "default_regressor",
     "standardize",
     "make_folds",
@@ -96,6 +104,53 @@ def default_outcome_model(
             max_iter=200, learning_rate=0.05, max_depth=3, early_stopping=False
         )
     return default_regressor()
+
+
+def _ridge_cv() -> RidgeCV:
+    return RidgeCV(alphas=np.logspace(-3, 3, 13))
+
+
+def default_outcome_stack(n: int = 0) -> list[Any]:
+    """The default outcome super learner of AIPW (:mod:`deepcause.estimate._stacking`).
+
+    Up to ``LARGE_N`` rows: ridge (alpha by leave-one-out CV) on the covariates and
+    :func:`default_outcome_model`'s boosting; above ``LARGE_N``: ``Ridge(alpha=1)`` alone.
+    Chosen on generated data only (``benchmarks/tune_defaults.py``; protocol and figures in
+    ``benchmarks/results/study_defaults.md``).
+
+    >>> [type(m).__name__ for m in default_outcome_stack(1_000)]
+    ['RidgeCV', 'GradientBoostingRegressor']
+    >>> [type(m).__name__ for m in default_outcome_stack(10**6)]
+    ['Ridge']
+    """
+    if n > LARGE_N:
+        return [Ridge(alpha=1.0)]
+    return [_ridge_cv(), default_outcome_model(n)]
+
+
+def default_propensity_stack(n: int = 0) -> list[Any]:
+    """The default propensity super learner of AIPW (:mod:`deepcause.estimate._stacking`).
+
+    Up to ``SMALL_N`` rows: L2 logistic regression with its penalty chosen by 3-fold CV of the
+    log-loss, and shallow gradient boosting (100 trees of depth 2); up to ``LARGE_N`` rows:
+    logistic regression (C=1) and histogram boosting; above: logistic regression alone.
+
+    >>> [type(m).__name__ for m in default_propensity_stack(1_000)]
+    ['GridSearchCV', 'GradientBoostingClassifier']
+    """
+    if n > LARGE_N:
+        return [default_propensity_model()]
+    if n > SMALL_N:
+        boost = HistGradientBoostingClassifier(
+            max_iter=100, learning_rate=0.1, max_depth=3, early_stopping=False
+        )
+        return [default_propensity_model(), boost]
+    grid = {"C": np.logspace(-3, 2, 6).tolist()}
+    logit = GridSearchCV(default_propensity_model(), grid, cv=3, scoring="neg_log_loss")
+    boost = GradientBoostingClassifier(
+        n_estimators=100, max_depth=2, learning_rate=0.1, subsample=0.8
+    )
+    return [logit, boost]
 
 
 # above this many covariate cells (rows x columns) the standardized working copy is float32,
