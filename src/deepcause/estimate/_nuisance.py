@@ -1,6 +1,10 @@
 """Nuisance models shared by the back-door estimators: defaults, folds, cross-fitting, clipping.
 
-Default learners (chosen on LaLonde/IHDP and for speed, see ``benchmarks/bench_estimation.py``):
+AIPW's defaults are super learners (:mod:`deepcause.estimate._stacking`) of the learners below,
+:func:`default_propensity_stack` and :func:`default_outcome_stack`, chosen on generated data only
+(``benchmarks/tune_defaults.py``, ``benchmarks/results/study_defaults.md``). The single default
+learners of the other estimators (chosen on LaLonde/IHDP and for speed, see
+``benchmarks/bench_estimation.py``):
 
 * propensity: ``LogisticRegression(C=1.0)`` on standardized covariates;
 * outcome: per treatment arm on standardized covariates, flexible up to ``LARGE_N`` rows:
