@@ -80,6 +80,8 @@ def default_propensity_model() -> LogisticRegression:
 
 SMALL_N = 5_000
 LARGE_N = 100_000
+# the propensity stack's inner 3-fold CV needs a few units of each arm in every training fold
+MIN_STACK_ARM = 20
 
 
 def default_regressor(random_state: Any = None) -> GradientBoostingRegressor:
@@ -132,17 +134,20 @@ def default_outcome_stack(n: int = 0) -> list[Any]:
     return [_ridge_cv(), default_outcome_model(n)]
 
 
-def default_propensity_stack(n: int = 0) -> list[Any]:
+def default_propensity_stack(n: int = 0, n_minority: int | None = None) -> list[Any]:
     """The default propensity super learner of AIPW (:mod:`deepcause.estimate._stacking`).
 
     Up to ``SMALL_N`` rows: L2 logistic regression with its penalty chosen by 3-fold CV of the
     log-loss, and shallow gradient boosting (100 trees of depth 2); up to ``LARGE_N`` rows:
-    logistic regression (C=1) and histogram boosting; above: logistic regression alone.
+    logistic regression (C=1) and histogram boosting; above, or when the smaller treatment arm
+    has fewer than ``MIN_STACK_ARM`` units (``n_minority``): logistic regression (C=1) alone.
 
     >>> [type(m).__name__ for m in default_propensity_stack(1_000)]
     ['GridSearchCV', 'GradientBoostingClassifier']
+    >>> [type(m).__name__ for m in default_propensity_stack(1_000, n_minority=12)]
+    ['LogisticRegression']
     """
-    if n > LARGE_N:
+    if n > LARGE_N or (n_minority is not None and n_minority < MIN_STACK_ARM):
         return [default_propensity_model()]
     if n > SMALL_N:
         boost = HistGradientBoostingClassifier(

@@ -229,7 +229,11 @@ class AIPW(BaseEffectEstimator):
         folds = make_folds(data.t, self.n_folds, self.random_state)
         # `is None`, not `or`: scikit-learn ensembles define __len__ (unfitted: AttributeError)
         ps = self.propensity_model
-        ps = default_propensity_stack(data.n) if ps is None else check_candidates(ps, "propensity")
+        if ps is None:
+            n_minority = int(min(data.t.sum(), data.n - data.t.sum()))
+            ps = default_propensity_stack(data.n, n_minority)
+        else:
+            ps = check_candidates(ps, "propensity")
         om = self.outcome_model
         om = default_outcome_stack(data.n) if om is None else check_candidates(om, "outcome")
         self.propensity_, self.propensity_weights_ = fit_propensity_nuisance(
