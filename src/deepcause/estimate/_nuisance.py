@@ -271,7 +271,16 @@ def crossfit_outcomes(
 
 
 def clip_bounds(clip: Any, quantity: str) -> tuple[float, float]:
-    """``(lower, upper)`` propensity bounds for ``clip`` = ``"auto"``, ``None`` or a number."""
+    """``(lower, upper)`` propensity bounds for ``clip`` = ``"auto"``, ``None`` or a number.
+
+    A number ``c`` bounds the scores on the side(s) the weights of ``quantity`` divide by: the
+    ATE's ``1/e`` and ``1/(1-e)`` both, the ATT's control odds ``e/(1-e)`` the upper side only
+    (a lower bound would only inflate the weight of controls unlike the treated), the ATC's
+    ``(1-e)/e`` the lower side only, and none for the overlap weights.
+
+    >>> clip_bounds(0.05, "ATE"), clip_bounds(0.05, "ATT"), clip_bounds(0.05, "ATC")
+    ((0.05, 0.95), (0.0, 0.95), (0.05, 1.0))
+    """
     if clip is None or clip is False:
         return 0.0, 1.0
     if isinstance(clip, str):
@@ -285,7 +294,9 @@ def clip_bounds(clip: Any, quantity: str) -> tuple[float, float]:
         raise DataValidationError(
             f"clip must be 'auto', None or a number in [0, 0.5), got {clip!r}"
         )
-    return c, 1.0 - c
+    lower = c if quantity in ("ATE", "ATC") else 0.0
+    upper = 1.0 - c if quantity in ("ATE", "ATT") else 1.0
+    return lower, upper
 
 
 def crump_threshold(e: np.ndarray) -> float:

@@ -147,8 +147,9 @@ class AIPW(BaseEffectEstimator):
     n_folds : int, default 5
         Cross-fitting folds (1 = no cross-fitting; the stack weights are then in-sample).
     clip : float, "auto" or None, default 0.05
-        Scores are clipped to ``[clip, 1 - clip]`` (a guard against division by almost zero;
-        the shared overlap check warns or refuses before that matters). ``"auto"``: the
+        Scores are clipped to ``[clip, 1 - clip]`` on the side(s) the weights divide by (the
+        ATE both, the ATT the upper side, the ATC the lower side): a guard against division by
+        almost zero; the shared overlap check warns or refuses before that matters. ``"auto"``: the
         previous default, all units [0.1, 0.9], treated upper 0.99, controls lower 0.01 (biased
         under limited overlap); None: no clipping.
     trim : None, float or "crump", default None
