@@ -353,7 +353,7 @@ def load_json(paths: list[str]) -> tuple[list[str], list[str], dict]:
             raws.append(json.load(fh))
     raws.sort(key=lambda raw: raw.get("first", 0))
     study: dict = {"cells": {}, "truths": {}, "naive": {}, "first": 0}
-    chunks: dict[tuple[str, int], list[float]] = {}
+    by_rep: dict[str, dict[int, tuple[float, float]]] = {}  # design -> r -> (truth, naive)
     for raw in raws:
         first = raw.get("first", 0)
         designs += [d for d in raw["designs"] if d not in designs]
@@ -366,13 +366,14 @@ def load_json(paths: list[str]) -> tuple[list[str], list[str], dict]:
                 else:
                     setattr(cell, name, getattr(cell, name) + value)
         for d in raw["designs"]:
-            if (d, first) in chunks:  # the same replications again (other settings)
-                if not np.allclose(chunks[(d, first)], raw["truths"][d]):
-                    raise SystemExit(f"design {d} from {first}: different replications")
-                continue
-            chunks[(d, first)] = raw["truths"][d]
-            study["truths"].setdefault(d, []).extend(raw["truths"][d])
-            study["naive"].setdefault(d, []).extend(raw["naive"][d])
+            reps = by_rep.setdefault(d, {})
+            for i, pair in enumerate(zip(raw["truths"][d], raw["naive"][d], strict=True)):
+                if first + i in reps and not np.isclose(reps[first + i][0], pair[0]):
+                    raise SystemExit(f"design {d} replication {first + i}: different draws")
+                reps[first + i] = pair
+    for d, reps in by_rep.items():
+        study["truths"][d] = [reps[r][0] for r in sorted(reps)]
+        study["naive"][d] = [reps[r][1] for r in sorted(reps)]
     for d in designs:
         for s in settings:
             study["cells"].setdefault((d, s), Cell())

@@ -13,7 +13,9 @@ bundled or real data set is used (not the bundled IHDP replications, not LaLonde
 2. Every combination (propensity candidate or a log-loss stack of two; outcome candidate or an
    NNLS stack; clipping level) gives a cross-fitted AIPW estimate (the ATT for
    ``lalonde_style``, the ATE otherwise) from those predictions; we record |error| against the
-   sample truth and whether the influence-function 95% interval covers it.
+   sample truth and whether the influence-function 95% interval covers it. A clipping level c
+   bounds the scores as the library does (``clip_bounds``: the ATE to [c, 1 - c], the ATT's
+   scores from above only).
 3. Selection rule, fixed before looking: rank the combinations by mean |error| within each
    design, average the ranks over the designs, take the best; clipping "auto" ([0.1, 0.9]) is
    excluded beforehand (it biases the ATE under limited overlap, issue #12).
@@ -40,6 +42,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, SplineTransformer
 
 from deepcause.estimate._nuisance import (
+    clip_bounds,
     crossfit_outcomes,
     crossfit_propensity,
     default_regressor,
@@ -87,6 +90,7 @@ PS_COMBOS = ["logit1", "logitcv", "gbc", "logitcv+gbc"]
 OUT_COMBOS = ["gb", "ridge", "spline", "inter", "ridge+gb", "spline+gb", "ridge+spline+gb",
               "ridge+spline+inter+gb"]  # fmt: skip
 CLIPS = [0.05, 0.01, 0.001]
+SYMMETRIC = False  # --symmetric-clip: the clipping rule the defaults were first chosen under
 
 
 def oof_predictions(design: str, r: int) -> dict:
@@ -142,7 +146,9 @@ def outcomes(rec: dict, combo: str) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate(rec: dict, ps: str, out: str, clip: float) -> tuple[float, bool]:
     """|error| and coverage of the AIPW estimate of one combination."""
-    e = np.clip(propensity(rec, ps), max(clip, 1e-6), min(1 - clip, 1 - 1e-6))
+    # the library's rule (ATT: upper side only); SYMMETRIC: [c, 1 - c] for every quantity
+    lo, hi = (clip, 1 - clip) if SYMMETRIC else clip_bounds(clip, rec["q"])
+    e = np.clip(propensity(rec, ps), max(lo, 1e-6), min(hi, 1 - 1e-6))
     mu0, mu1 = outcomes(rec, out)
     means, psi = aipw_arm_means(rec["y"], rec["t"], e, mu0, mu1, rec["q"], True)
     c = np.array([-1.0, 1.0])
@@ -178,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="-", help="markdown file ('-': stdout)")
     parser.add_argument("--cache", help="folder for the out-of-fold predictions (pickles)")
+    parser.add_argument("--symmetric-clip", action="store_true", help="clip c: [c, 1-c] always")
     args = parser.parse_args(argv)
+    global SYMMETRIC
+    SYMMETRIC = args.symmetric_clip
     data = {}
     for d, (_, _, reps) in DESIGNS.items():
         path = os.path.join(args.cache, f"oof_{d}_0_{reps}.pkl") if args.cache else None
