@@ -122,8 +122,8 @@ def test_limited_overlap_warns_and_clips():
     with pytest.warns(PositivityWarning, match=r"treated unit\(s\) with propensity"):
         res = est.ate()
     d = res.diagnostics
-    assert d.extra["clip_bounds"] == (0.1, 0.9)
-    assert any("clipped to [0.1, 0.9]" in note for note in d.notes)
+    assert d.extra["clip_bounds"] == (0.05, 0.95)
+    assert any("clipped to [0.05, 0.95]" in note for note in d.notes)
     assert d.extra["n_clipped"] > 0
     assert d.overlap["n_extreme"] > 0
     assert d.overlap["treated"]["max"] > 0.99

@@ -1,6 +1,10 @@
 """Nuisance models shared by the back-door estimators: defaults, folds, cross-fitting, clipping.
 
-Default learners (chosen on LaLonde/IHDP and for speed, see ``benchmarks/bench_estimation.py``):
+AIPW's defaults are super learners (:mod:`deepcause.estimate._stacking`) of the learners below,
+:func:`default_propensity_stack` and :func:`default_outcome_stack`, chosen on generated data only
+(``benchmarks/tune_defaults.py``, ``benchmarks/results/study_defaults.md``). The single default
+learners of the other estimators (chosen on LaLonde/IHDP and for speed, see
+``benchmarks/bench_estimation.py``):
 
 * propensity: ``LogisticRegression(C=1.0)`` on standardized covariates;
 * outcome: per treatment arm on standardized covariates, flexible up to ``LARGE_N`` rows:
@@ -27,8 +31,14 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
+from sklearn.model_selection import GridSearchCV
 
 from ..exceptions import DataValidationError
 from ._folds import assign_folds, fold_seed
@@ -36,6 +46,8 @@ from ._folds import assign_folds, fold_seed
 __all__ = [
     "default_propensity_model",
     "default_outcome_model",
+    "default_outcome_stack",
+    "default_propensity_stack",
     "default_regressor",
     "standardize",
     "make_folds",
@@ -68,6 +80,8 @@ def default_propensity_model() -> LogisticRegression:
 
 SMALL_N = 5_000
 LARGE_N = 100_000
+# the propensity stack's inner 3-fold CV needs a few units of each arm in every training fold
+MIN_STACK_ARM = 20
 
 
 def default_regressor(random_state: Any = None) -> GradientBoostingRegressor:
@@ -96,6 +110,56 @@ def default_outcome_model(
             max_iter=200, learning_rate=0.05, max_depth=3, early_stopping=False
         )
     return default_regressor()
+
+
+def _ridge_cv() -> RidgeCV:
+    return RidgeCV(alphas=np.logspace(-3, 3, 13))
+
+
+def default_outcome_stack(n: int = 0) -> list[Any]:
+    """The default outcome super learner of AIPW (:mod:`deepcause.estimate._stacking`).
+
+    Up to ``LARGE_N`` rows: ridge (alpha by leave-one-out CV) on the covariates and
+    :func:`default_outcome_model`'s boosting; above ``LARGE_N``: ``Ridge(alpha=1)`` alone.
+    Chosen on generated data only (``benchmarks/tune_defaults.py``; protocol and figures in
+    ``benchmarks/results/study_defaults.md``).
+
+    >>> [type(m).__name__ for m in default_outcome_stack(1_000)]
+    ['RidgeCV', 'GradientBoostingRegressor']
+    >>> [type(m).__name__ for m in default_outcome_stack(10**6)]
+    ['Ridge']
+    """
+    if n > LARGE_N:
+        return [Ridge(alpha=1.0)]
+    return [_ridge_cv(), default_outcome_model(n)]
+
+
+def default_propensity_stack(n: int = 0, n_minority: int | None = None) -> list[Any]:
+    """The default propensity super learner of AIPW (:mod:`deepcause.estimate._stacking`).
+
+    Up to ``SMALL_N`` rows: L2 logistic regression with its penalty chosen by 3-fold CV of the
+    log-loss, and shallow gradient boosting (100 trees of depth 2); up to ``LARGE_N`` rows:
+    logistic regression (C=1) and histogram boosting; above, or when the smaller treatment arm
+    has fewer than ``MIN_STACK_ARM`` units (``n_minority``): logistic regression (C=1) alone.
+
+    >>> [type(m).__name__ for m in default_propensity_stack(1_000)]
+    ['GridSearchCV', 'GradientBoostingClassifier']
+    >>> [type(m).__name__ for m in default_propensity_stack(1_000, n_minority=12)]
+    ['LogisticRegression']
+    """
+    if n > LARGE_N or (n_minority is not None and n_minority < MIN_STACK_ARM):
+        return [default_propensity_model()]
+    if n > SMALL_N:
+        boost = HistGradientBoostingClassifier(
+            max_iter=100, learning_rate=0.1, max_depth=3, early_stopping=False
+        )
+        return [default_propensity_model(), boost]
+    grid = {"C": np.logspace(-3, 2, 6).tolist()}
+    logit = GridSearchCV(default_propensity_model(), grid, cv=3, scoring="neg_log_loss")
+    boost = GradientBoostingClassifier(
+        n_estimators=100, max_depth=2, learning_rate=0.1, subsample=0.8
+    )
+    return [logit, boost]
 
 
 # above this many covariate cells (rows x columns) the standardized working copy is float32,
@@ -207,7 +271,16 @@ def crossfit_outcomes(
 
 
 def clip_bounds(clip: Any, quantity: str) -> tuple[float, float]:
-    """``(lower, upper)`` propensity bounds for ``clip`` = ``"auto"``, ``None`` or a number."""
+    """``(lower, upper)`` propensity bounds for ``clip`` = ``"auto"``, ``None`` or a number.
+
+    A number ``c`` bounds the scores on the side(s) the weights of ``quantity`` divide by: the
+    ATE's ``1/e`` and ``1/(1-e)`` both, the ATT's control odds ``e/(1-e)`` the upper side only
+    (a lower bound would only inflate the weight of controls unlike the treated), the ATC's
+    ``(1-e)/e`` the lower side only, and none for the overlap weights.
+
+    >>> clip_bounds(0.05, "ATE"), clip_bounds(0.05, "ATT"), clip_bounds(0.05, "ATC")
+    ((0.05, 0.95), (0.0, 0.95), (0.05, 1.0))
+    """
     if clip is None or clip is False:
         return 0.0, 1.0
     if isinstance(clip, str):
@@ -221,7 +294,9 @@ def clip_bounds(clip: Any, quantity: str) -> tuple[float, float]:
         raise DataValidationError(
             f"clip must be 'auto', None or a number in [0, 0.5), got {clip!r}"
         )
-    return c, 1.0 - c
+    lower = c if quantity in ("ATE", "ATC") else 0.0
+    upper = 1.0 - c if quantity in ("ATE", "ATT") else 1.0
+    return lower, upper
 
 
 def crump_threshold(e: np.ndarray) -> float:

@@ -1,7 +1,11 @@
 """``estimate_effect``: graph + data -> identified estimand -> a sensible estimator -> estimate.
 
 Default method: AIPW for a back-door estimand with one binary treatment and one outcome,
-FrontDoor for a front-door estimand, PlugIn for any other (discrete) identified estimand.
+FrontDoor for a front-door estimand, PlugIn for any other (discrete) identified estimand. The
+default AIPW (:class:`~deepcause.estimate.doubly_robust.AIPW`) cross-fits super-learner
+nuisances and uses the population's own efficient score (``population="treated"``: the ATT
+score with odds weights); its defaults were chosen on generated data only
+(``benchmarks/results/study_defaults.md``).
 
 Graph and data must agree: a graph node that is not a data column is an error (every node of
 the graph is an observed variable; unobserved confounding is written as ``A <-> B``). Data

@@ -209,7 +209,8 @@ class IPW(BaseEffectEstimator):
         Hajek (normalized) or Horvitz-Thompson weights.
     clip : "auto", None or float, default "auto"
         ``"auto"``: all units [0.1, 0.9], treated population upper 0.99, controls lower 0.01;
-        ``c`` clips to [c, 1-c]. Clipping is reported in the summary's notes.
+        ``c`` clips to [c, 1-c] on the side(s) the weights divide by (ATT: upper only, ATC:
+        lower only, overlap weights: none). Clipping is reported in the summary's notes.
     trim : None, float or "crump", default None
         Drop units with scores outside [a, 1-a] (``"crump"``: Crump et al. 2009's optimal
         level); trimming changes the target population.
