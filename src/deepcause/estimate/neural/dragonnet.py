@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._parameters import Interval
+from ..._parameters import Interval, StrOptions
 from ..._progress import Verbose
 from ..._torch import nn, torch
 from ._base import NeuralEffectEstimator
@@ -60,6 +60,11 @@ class DragonNet(NeuralEffectEstimator):
         heads for effects.
     beta : weight of the targeted-regularization term.
     propensity_margin : the propensity used in ``h`` is kept in ``[m, 1 - m]``.
+    population_estimate : ``"aipw"`` (default) — population effects are the augmented
+        inverse-propensity (doubly robust) score of the outcome heads and a propensity;
+        ``"plugin"`` — the mean of the heads' unit-level effects.
+    propensity : the propensity of the AIPW score: ``"head"`` (each member's propensity
+        head) or ``"overlap_check"`` (the cross-fitted score of the overlap check).
     Other parameters as in :class:`~deepcause.estimate.neural.TARNet`.
 
     Examples
@@ -82,6 +87,7 @@ class DragonNet(NeuralEffectEstimator):
         "beta": [Interval(Real, 0, None, closed="left")],
         "targeted_regularization": ["boolean"],
         "propensity_margin": [Interval(Real, 0, 0.5, closed="left")],
+        "propensity": [StrOptions({"head", "overlap_check"})],
     }
     _size_parameters = ("representation_hidden_sizes", "head_hidden_sizes")
 
@@ -103,6 +109,9 @@ class DragonNet(NeuralEffectEstimator):
         validation_fraction: float = 0.2,
         n_members: int = 5,
         uncertainty: str | None = "bootstrap",
+        population_estimate: str = "aipw",
+        propensity: str = "head",
+        allow_no_overlap: bool = False,
         device: str = "auto",
         random_state: int | None = None,
         verbose: Verbose = "auto",
@@ -123,6 +132,9 @@ class DragonNet(NeuralEffectEstimator):
         self.validation_fraction = validation_fraction
         self.n_members = n_members
         self.uncertainty = uncertainty
+        self.population_estimate = population_estimate
+        self.propensity = propensity
+        self.allow_no_overlap = allow_no_overlap
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -157,12 +169,21 @@ class DragonNet(NeuralEffectEstimator):
             q0, q1 = q0 - net.epsilon / (1.0 - g), q1 + net.epsilon / g
         return q0, q1
 
+    def _member_propensity(self, X: np.ndarray) -> np.ndarray:
+        """Each member's propensity head on the rows ``X``: shape (n_members, n)."""
+        x = self._tensor(self.x_scaler_.transform(X))
+        with torch.no_grad():
+            g = torch.stack([torch.sigmoid(net(x)[2]) for net in self.networks_])
+        return g.cpu().double().numpy()
+
+    def _train_propensity(self) -> np.ndarray:
+        if self.propensity == "overlap_check":
+            return super()._train_propensity()
+        return self._member_propensity(self.data_.X)
+
     def predict_propensity(self, data: Any) -> np.ndarray:
         """Estimated ``P(T = 1 | x)`` averaged over the members, for the rows of ``data``.
 
         ``data`` holds the covariates used in ``fit`` (selected by name).
         """
-        x = self._tensor(self.x_scaler_.transform(self._rows(data)))
-        with torch.no_grad():
-            g = torch.stack([torch.sigmoid(net(x)[2]) for net in self.networks_]).mean(0)
-        return g.cpu().double().numpy()
+        return self._member_propensity(self._rows(data)).mean(axis=0)

@@ -61,9 +61,20 @@ class TARNet(NeuralEffectEstimator):
     validation_fraction : share of each arm held out for early stopping when ``uncertainty=None``
         (with the bootstrap, the out-of-bag rows are the validation set).
     n_members : networks in the ensemble; predictions are their average.
-    uncertainty : ``"bootstrap"`` — members fit bootstrap resamples, effects get the bootstrap
-        standard error and a t interval on ``n_members - 1`` degrees of freedom; ``None`` —
-        members fit the full data and effects have no standard error.
+    uncertainty : ``"bootstrap"`` — members fit bootstrap resamples drawn within each arm
+        (early-stopped on their out-of-bag rows); ``None`` — members fit the data minus a
+        validation split. With ``population_estimate="plugin"`` the interval is the bootstrap
+        one (the members' spread, t on ``n_members - 1`` degrees of freedom) and ``None``
+        gives no standard error.
+    population_estimate : how population effects (ATE/ATT/ATC and ``mean``) average the
+        heads. ``"aipw"`` (default): the augmented inverse-propensity score of the heads with
+        the cross-fitted propensity of the overlap check (clipped to [0.01, 0.99]); its
+        interval is normal with ``se^2 = var(influence function) / n + var(members)``.
+        ``"plugin"``: the mean of the heads' unit-level effects (Shalit et al.).
+        ``predict_cate`` and ``effect(X=...)`` always use the heads.
+    allow_no_overlap : estimate even where the overlap check
+        (:mod:`deepcause.estimate.overlap`) finds a region without comparison units; the
+        result is labelled extrapolated. Default: refuse with :class:`~deepcause.exceptions.OverlapError`.
     device : ``"auto"`` (GPU when available), ``"cpu"``, ``"cuda"``...
     random_state : seed; the same seed gives the same numbers on CPU.
     verbose : progress bar over members (``"auto"``: only on a terminal).
@@ -105,6 +116,8 @@ class TARNet(NeuralEffectEstimator):
         validation_fraction: float = 0.2,
         n_members: int = 5,
         uncertainty: str | None = "bootstrap",
+        population_estimate: str = "aipw",
+        allow_no_overlap: bool = False,
         device: str = "auto",
         random_state: int | None = None,
         verbose: Verbose = "auto",
@@ -122,6 +135,8 @@ class TARNet(NeuralEffectEstimator):
         self.validation_fraction = validation_fraction
         self.n_members = n_members
         self.uncertainty = uncertainty
+        self.population_estimate = population_estimate
+        self.allow_no_overlap = allow_no_overlap
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
