@@ -64,54 +64,52 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "tarnet_default": ("TARNet", {}),
     "cfr_default": ("CFR", {}),
     "dragonnet_default": ("DragonNet", {}),
-    # the old (pre-study) defaults spelled out, for runs on the new source tree
-    "cfr_plugin": ("CFR", {"population_estimate": "plugin"}),
-    "dragonnet_plugin": ("DragonNet", {"population_estimate": "plugin"}),
 }
+#: the defaults before this study, spelled out for the new source tree (same numbers)
+_OLD = {
+    "representation_hidden_sizes": (200, 200, 200),
+    "head_hidden_sizes": (100, 100),
+    "n_members": 5,
+    "uncertainty": "bootstrap",
+    "population_estimate": "plugin",
+}
+SETTINGS["cfr_old"] = ("CFR", _OLD)
+SETTINGS["dragonnet_old"] = ("DragonNet", _OLD)
 
 
 def _grid() -> None:
     """Candidate settings of the study (added to :data:`SETTINGS`)."""
     small = {"representation_hidden_sizes": (100, 100), "head_hidden_sizes": (50,)}
-    for name in ("cfr", "dragonnet"):
-        cls = "CFR" if name == "cfr" else "DragonNet"
-        SETTINGS[f"{name}_aipw_small"] = (cls, {"population_estimate": "aipw", **small})
-        SETTINGS[f"{name}_aipw_small_3m"] = (
-            cls,
-            {"population_estimate": "aipw", "n_members": 3, **small},
-        )
-        SETTINGS[f"{name}_aipw_small_wd1e-3"] = (
-            cls,
-            {"population_estimate": "aipw", "weight_decay": 1e-3, **small},
-        )
-        SETTINGS[f"{name}_aipw_small_lr3e-4"] = (
-            cls,
-            {"population_estimate": "aipw", "learning_rate": 3e-4, **small},
-        )
-        SETTINGS[f"{name}_aipw_small_p10"] = (
-            cls,
-            {"population_estimate": "aipw", "patience": 10, **small},
-        )
-        SETTINGS[f"{name}_plugin_small"] = (cls, {"population_estimate": "plugin", **small})
-        SETTINGS[f"{name}_aipw_small_nob"] = (
-            cls,
-            {"population_estimate": "aipw", "uncertainty": None, "n_members": 3, **small},
-        )
-    SETTINGS["cfr_aipw_small_a0.3"] = (
-        "CFR",
-        {"population_estimate": "aipw", "alpha": 0.3, **small},
-    )
-    SETTINGS["dragonnet_aipw_small_overlapg"] = (
-        "DragonNet",
-        {"population_estimate": "aipw", "propensity": "overlap_check", **small},
-    )
+    nob = {"uncertainty": None, "n_members": 3}
+    for name, cls in (("tarnet", "TARNet"), ("cfr", "CFR"), ("dragonnet", "DragonNet")):
+        SETTINGS[f"{name}_small_nob"] = (cls, {**small, **nob})
+        SETTINGS[f"{name}_small_boot5"] = (cls, {**small})
+        SETTINGS[f"{name}_big_nob"] = (cls, {**nob})
+        SETTINGS[f"{name}_small_nob_wd1e-3"] = (cls, {**small, **nob, "weight_decay": 1e-3})
+        SETTINGS[f"{name}_small_nob_bs256"] = (cls, {**small, **nob, "batch_size": 256})
+    for alpha in (0.1, 0.3):
+        SETTINGS[f"cfr_small_nob_a{alpha}"] = ("CFR", {**small, **nob, "alpha": alpha})
 
 
 _grid()
 
 
-def run_one(setting: str, design: str, rep: int, threads: int) -> dict[str, Any]:
-    """Fit one setting on one replication and score it against the truth."""
+#: read-outs of one fitted model: parameters that only change how effects are computed
+VARIANTS: dict[str, dict[str, Any]] = {
+    "aipw": {"population_estimate": "aipw"},
+    "plugin": {"population_estimate": "plugin"},
+}
+DRAGONNET_VARIANTS = {
+    "aipw_overlapg": {"population_estimate": "aipw", "propensity": "overlap_check"}
+}
+
+
+def run_one(setting: str, design: str, rep: int, threads: int) -> list[dict[str, Any]]:
+    """Fit one setting on one replication and score each read-out against the truth.
+
+    A setting fitted by a source tree with ``population_estimate`` is read out as every
+    :data:`VARIANTS` (``setting+variant``; CPU time = fit + that read-out); otherwise once.
+    """
     import torch
 
     import deepcause.estimate.neural as neural
@@ -120,34 +118,47 @@ def run_one(setting: str, design: str, rep: int, threads: int) -> dict[str, Any]
     cls_name, kwargs = SETTINGS[setting]
     ds = _designs()[design](rep)
     covs = list(ds.roles["covariates"])
-    df = ds.data
-    truth = float(np.mean(ds.mu1 - ds.mu0))
+    df, tau = ds.data, ds.mu1 - ds.mu0
+    truth = float(np.mean(tau))
     model = getattr(neural, cls_name)(random_state=rep, verbose=False, **kwargs)
     start = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(df, treatment="t", outcome="y", covariates=covs)
-        est = model.effect(treatment=1, control=0)
-    cpu = time.process_time() - start
-    lo, hi = est.conf_int()
-    cate = model.predict_cate(df)
-    extra = est.diagnostics.extra
-    has_ci = bool(np.isfinite(lo) and np.isfinite(hi))
-    return {
-        "setting": setting,
-        "design": design,
-        "rep": rep,
-        "truth": truth,
-        "estimate": float(est.value),
-        "error": float(est.value - truth),
-        "covered": bool(lo <= truth <= hi) if has_ci else None,
-        "width": float(hi - lo) if has_ci else None,
-        "pehe": float(np.sqrt(np.mean((cate - (ds.mu1 - ds.mu0)) ** 2))),
-        "cpu": cpu,
-        "se": est.std_error,
-        "se_influence": extra.get("se_influence"),
-        "se_members": extra.get("se_members"),
-    }
+    fit_cpu = time.process_time() - start
+    pehe = float(np.sqrt(np.mean((model.predict_cate(df) - tau) ** 2)))
+    variants = {"": {}}
+    if "population_estimate" in model.get_params():
+        variants = {**VARIANTS, **(DRAGONNET_VARIANTS if cls_name == "DragonNet" else {})}
+    rows = []
+    for variant, params in variants.items():
+        model.set_params(**params)
+        start = time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = model.effect(treatment=1, control=0)
+        cpu = fit_cpu + time.process_time() - start
+        lo, hi = est.conf_int()
+        has_ci = bool(np.isfinite(lo) and np.isfinite(hi))
+        extra = est.diagnostics.extra
+        rows.append(
+            {
+                "setting": f"{setting}+{variant}" if variant else setting,
+                "design": design,
+                "rep": rep,
+                "truth": truth,
+                "estimate": float(est.value),
+                "error": float(est.value - truth),
+                "covered": bool(lo <= truth <= hi) if has_ci else None,
+                "width": float(hi - lo) if has_ci else None,
+                "pehe": pehe,
+                "cpu": cpu,
+                "se": est.std_error,
+                "se_influence": extra.get("se_influence"),
+                "se_members": extra.get("se_members"),
+            }
+        )
+    return rows
 
 
 def _reps(spec: str) -> list[int]:
@@ -207,10 +218,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     for rep in _reps(args.reps):
         for setting in args.settings.split(","):
-            row = {**run_one(setting, args.design, rep, args.threads), "tag": args.tag}
-            with open(args.out, "a") as fh:
-                fh.write(json.dumps(row) + "\n")
-            print(json.dumps(row), flush=True)
+            for row in run_one(setting, args.design, rep, args.threads):
+                row["tag"] = args.tag
+                with open(args.out, "a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+                print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

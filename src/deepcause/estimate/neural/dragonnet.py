@@ -93,8 +93,8 @@ class DragonNet(NeuralEffectEstimator):
 
     def __init__(
         self,
-        representation_hidden_sizes: tuple[int, ...] = (200, 200, 200),
-        head_hidden_sizes: tuple[int, ...] = (100, 100),
+        representation_hidden_sizes: tuple[int, ...] = (100, 100),
+        head_hidden_sizes: tuple[int, ...] = (50,),
         alpha: float = 1.0,
         targeted_regularization: bool = True,
         beta: float = 1.0,
@@ -107,8 +107,8 @@ class DragonNet(NeuralEffectEstimator):
         max_epochs: int = 300,
         patience: int = 20,
         validation_fraction: float = 0.2,
-        n_members: int = 5,
-        uncertainty: str | None = "bootstrap",
+        n_members: int = 3,
+        uncertainty: str | None = None,
         population_estimate: str = "aipw",
         propensity: str = "head",
         allow_no_overlap: bool = False,

@@ -103,8 +103,8 @@ class TARNet(NeuralEffectEstimator):
 
     def __init__(
         self,
-        representation_hidden_sizes: tuple[int, ...] = (200, 200, 200),
-        head_hidden_sizes: tuple[int, ...] = (100, 100),
+        representation_hidden_sizes: tuple[int, ...] = (100, 100),
+        head_hidden_sizes: tuple[int, ...] = (50,),
         activation: str = "elu",
         dropout: float = 0.0,
         reweight: bool = True,
@@ -114,8 +114,8 @@ class TARNet(NeuralEffectEstimator):
         max_epochs: int = 300,
         patience: int = 20,
         validation_fraction: float = 0.2,
-        n_members: int = 5,
-        uncertainty: str | None = "bootstrap",
+        n_members: int = 3,
+        uncertainty: str | None = None,
         population_estimate: str = "aipw",
         allow_no_overlap: bool = False,
         device: str = "auto",
