@@ -25,6 +25,7 @@ from deepcause.exceptions import (  # noqa: E402
 SMALL = {
     "device": "cpu",
     "n_members": 2,
+    "uncertainty": "bootstrap",  # the bars were set with bootstrap members
     "max_epochs": 120,
     "patience": 12,
     "batch_size": 256,
@@ -143,7 +144,8 @@ def test_load_rejects_other_class(scm, tmp_path):
 
 def test_effect_mean_and_populations_agree(scm):
     X, t, y, _ = scm
-    est = tiny(TARNet, random_state=0, population_estimate="plugin").fit_arrays(X=X, t=t, y=y)
+    est = tiny(TARNet, random_state=0, population_estimate="plugin", uncertainty="bootstrap")
+    est.fit_arrays(X=X, t=t, y=y)
     ate = est.effect(treatment=1, control=0)
     assert ate.query == "E[y | do(t=1)] − E[y | do(t=0)]" and ate.quantity == "ATE"
     assert est.ate().value == ate.value
@@ -234,7 +236,9 @@ def test_bad_input_gives_clear_errors(scm):
     ("cls", "params", "match"),
     [
         (TARNet, {"max_epochs": 0}, "max_epochs"),
-        (TARNet, {"n_members": 1}, "n_members >= 2"),
+        (TARNet, {"n_members": 1, "uncertainty": "bootstrap"}, "n_members >= 2"),
+        (TARNet, {"population_estimate": "tmle"}, "population_estimate"),
+        (DragonNet, {"propensity": "logistic"}, "propensity"),
         (TARNet, {"uncertainty": "magic"}, "uncertainty"),
         (TARNet, {"learning_rate": -1.0}, "learning_rate"),
         (TARNet, {"validation_fraction": 1.0}, "validation_fraction"),

@@ -61,7 +61,7 @@ from ...exceptions import (
 )
 from ...results import POPULATIONS, EffectEstimate
 from .._base import BackdoorData, BaseEffectEstimator, resolve_backdoor_data
-from ..overlap import OverlapReport
+from ..overlap import OverlapReport, check_overlap
 from ._training import Batch, stratified_bootstrap, stratified_split
 
 __all__ = ["NeuralEffectEstimator", "load"]
@@ -300,14 +300,14 @@ class NeuralEffectEstimator(BaseEffectEstimator):
     def _train_propensity(self) -> np.ndarray:
         """Propensities of the training rows for the AIPW score: (n,) or (n_members, n).
 
-        The cross-fitted score of the overlap check; DragonNet uses its propensity head.
+        The cross-fitted score of the overlap check (run here when ``fit`` did not, as in a
+        bootstrap refit); DragonNet uses its propensity head.
         """
         report: OverlapReport | None = getattr(self, "overlap_", None)
         if report is None or len(report.propensity) != self.data_.n:
-            raise ModelFileError(
-                f"{type(self).__name__}: the propensities of the overlap check are missing "
-                "(a model saved by an older version); refit it."
-            )
+            data = self.data_
+            report = check_overlap(data.X, data.t, data.covariate_names)
+            self.overlap_ = report
         return report.propensity
 
     def _population_scores(self, population: str) -> tuple[np.ndarray, np.ndarray]:
