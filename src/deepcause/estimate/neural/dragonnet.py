@@ -54,7 +54,8 @@ class DragonNet(NeuralEffectEstimator):
     Parameters
     ----------
     representation_hidden_sizes, head_hidden_sizes : layer widths of the shared
-        representation and of each outcome head (the propensity head is linear on the representation, as in the paper).
+        representation and of each outcome head (the propensity head is linear on the
+        representation, as in the paper).
     alpha : weight of the propensity (cross-entropy) loss.
     targeted_regularization : add the targeted-regularization term and use the perturbed
         heads for effects.
@@ -65,7 +66,9 @@ class DragonNet(NeuralEffectEstimator):
         ``"plugin"`` — the mean of the heads' unit-level effects.
     propensity : the propensity of the AIPW score: ``"head"`` (each member's propensity
         head) or ``"overlap_check"`` (the cross-fitted score of the overlap check).
-    Other parameters as in :class:`~deepcause.estimate.neural.TARNet`.
+    Other parameters as in :class:`~deepcause.estimate.neural.TARNet`, with the same defaults
+    (chosen on generated data, ``benchmarks/results/study_neural_defaults.md``; there the
+    AIPW score with the propensity head beat the plug-in and the overlap check's propensity).
 
     Examples
     --------

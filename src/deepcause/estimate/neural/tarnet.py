@@ -48,6 +48,12 @@ class TwoHeadNet(nn.Module):
 class TARNet(NeuralEffectEstimator):
     """Treatment-agnostic representation network with an ensemble interval.
 
+    The defaults (two 100-unit representation layers, one 50-unit layer per head, three
+    members trained on the data minus a 20% validation split, AIPW population effects) were
+    chosen on generated data only (IHDP-A/B response surfaces and the ACIC-2016-style design;
+    ``benchmarks/study_neural_defaults.py``, results in
+    ``benchmarks/results/study_neural_defaults.md``).
+
     Parameters
     ----------
     representation_hidden_sizes, head_hidden_sizes : layer widths of the shared
@@ -60,10 +66,10 @@ class TARNet(NeuralEffectEstimator):
     max_epochs, patience : early stopping on the validation loss, best weights restored.
     validation_fraction : share of each arm held out for early stopping when ``uncertainty=None``
         (with the bootstrap, the out-of-bag rows are the validation set).
-    n_members : networks in the ensemble; predictions are their average.
-    uncertainty : ``"bootstrap"`` — members fit bootstrap resamples drawn within each arm
-        (early-stopped on their out-of-bag rows); ``None`` — members fit the data minus a
-        validation split. With ``population_estimate="plugin"`` the interval is the bootstrap
+    n_members : networks in the ensemble; predictions are their average (default 3).
+    uncertainty : ``None`` (default) — members fit the data minus a validation split;
+        ``"bootstrap"`` — members fit bootstrap resamples drawn within each arm
+        (early-stopped on their out-of-bag rows). With ``population_estimate="plugin"`` the interval is the bootstrap
         one (the members' spread, t on ``n_members - 1`` degrees of freedom) and ``None``
         gives no standard error.
     population_estimate : how population effects (ATE/ATT/ATC and ``mean``) average the
