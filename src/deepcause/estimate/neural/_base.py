@@ -100,8 +100,8 @@ class NeuralEffectEstimator(BaseEffectEstimator):
 
     Examples
     --------
-    >>> from deepcause.estimate.neural import TARNet
-    >>> issubclass(TARNet, NeuralEffectEstimator), TARNet(n_members=3).get_params()["n_members"]
+    >>> from deepcause.estimate.neural import NeuralEffectEstimator as Base, TARNet
+    >>> issubclass(TARNet, Base), TARNet(n_members=3).get_params()["n_members"]
     (True, 3)
     """
 
