@@ -17,10 +17,13 @@ covariates=...)``; we record the ATE error, whether the 95% interval of ``effect
 truth (and its width), the in-sample ``sqrt(PEHE)`` of ``predict_cate`` against
 ``mu1 - mu0``, and the CPU seconds of fit + effect (``time.process_time``, one torch thread).
 
-One JSON line per (setting, design, replication) is appended to ``--out``; ``--summary``
-turns such files into markdown tables. Settings are named in :data:`SETTINGS`; ``*_default``
-means "the defaults of whatever deepcause is on PYTHONPATH" (run it once with the old source
-tree for the old defaults).
+One JSON line per (setting + read-out, design, replication) is appended to ``--out``;
+``--summary`` turns such files into markdown tables. Settings are named in :data:`SETTINGS`;
+``*_default`` means "the defaults of whatever deepcause is on PYTHONPATH" (run it once with the
+old source tree for the old defaults; ``cfr_old`` / ``dragonnet_old`` spell the old defaults
+out for the new tree). A fitted model is read out several ways at no extra training cost
+(:data:`VARIANTS`: ``+aipw``, ``+plugin``, for DragonNet also ``+aipw_overlapg``, the AIPW
+score with the overlap check's propensity instead of the propensity head).
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/study_neural_defaults.py \
         --design ihdp_b_report --reps 0-99 --settings cfr_default,dragonnet_default \
@@ -83,7 +86,10 @@ def _grid() -> None:
     nob = {"uncertainty": None, "n_members": 3}
     for name, cls in (("tarnet", "TARNet"), ("cfr", "CFR"), ("dragonnet", "DragonNet")):
         SETTINGS[f"{name}_small_nob"] = (cls, {**small, **nob})
-        SETTINGS[f"{name}_small_boot5"] = (cls, {**small})
+        SETTINGS[f"{name}_small_boot5"] = (
+            cls,
+            {**small, "n_members": 5, "uncertainty": "bootstrap"},
+        )
         SETTINGS[f"{name}_big_nob"] = (cls, {**nob})
         SETTINGS[f"{name}_small_nob_wd1e-3"] = (cls, {**small, **nob, "weight_decay": 1e-3})
         SETTINGS[f"{name}_small_nob_bs256"] = (cls, {**small, **nob, "batch_size": 256})

@@ -69,18 +69,20 @@ class TARNet(NeuralEffectEstimator):
     n_members : networks in the ensemble; predictions are their average (default 3).
     uncertainty : ``None`` (default) — members fit the data minus a validation split;
         ``"bootstrap"`` — members fit bootstrap resamples drawn within each arm
-        (early-stopped on their out-of-bag rows). With ``population_estimate="plugin"`` the interval is the bootstrap
-        one (the members' spread, t on ``n_members - 1`` degrees of freedom) and ``None``
-        gives no standard error.
+        (early-stopped on their out-of-bag rows). With ``population_estimate="plugin"`` the
+        interval is the bootstrap one (the members' spread, t on ``n_members - 1`` degrees
+        of freedom) and ``None`` gives no standard error.
     population_estimate : how population effects (ATE/ATT/ATC and ``mean``) average the
         heads. ``"aipw"`` (default): the augmented inverse-propensity score of the heads with
         the cross-fitted propensity of the overlap check (clipped to [0.01, 0.99]); its
         interval is normal with ``se^2 = var(influence function) / n + var(members)``.
         ``"plugin"``: the mean of the heads' unit-level effects (Shalit et al.).
-        ``predict_cate`` and ``effect(X=...)`` always use the heads.
+        ``predict_cate`` and ``effect(X=...)`` always use the heads (``effect(X=...)`` has an
+        interval only with ``uncertainty="bootstrap"``).
     allow_no_overlap : estimate even where the overlap check
         (:mod:`deepcause.estimate.overlap`) finds a region without comparison units; the
-        result is labelled extrapolated. Default: refuse with :class:`~deepcause.exceptions.OverlapError`.
+        result is labelled extrapolated. Default: refuse with
+        :class:`~deepcause.exceptions.OverlapError`.
     device : ``"auto"`` (GPU when available), ``"cpu"``, ``"cuda"``...
     random_state : seed; the same seed gives the same numbers on CPU.
     verbose : progress bar over members (``"auto"``: only on a terminal).
