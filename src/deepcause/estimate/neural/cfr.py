@@ -7,7 +7,9 @@ control representations together, so each head extrapolates less. Three distance
 ``benchmarks/results/study_neural_defaults.md``): population effects use the AIPW score, since
 on the ACIC-style design the balanced representation biased the plug-in average of the heads
 (|ATE error| 0.43 against 0.12 with AIPW); ``population_estimate="plugin"`` is Shalit et al.'s
-estimator.
+estimator. On generated IHDP-B data the plug-in read-out was the more accurate one (0.135
+against 0.152 over 100 replications; the AIPW interval covered 100/100, the plug-in one needs
+``uncertainty="bootstrap"``).
 """
 
 from __future__ import annotations
