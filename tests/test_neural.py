@@ -19,11 +19,13 @@ from deepcause.exceptions import (  # noqa: E402
     InvalidParameterError,
     ModelFileError,
     NotFittedError,
+    OverlapError,
 )
 
 SMALL = {
     "device": "cpu",
     "n_members": 2,
+    "uncertainty": "bootstrap",  # the bars were set with bootstrap members
     "max_epochs": 120,
     "patience": 12,
     "batch_size": 256,
@@ -142,7 +144,8 @@ def test_load_rejects_other_class(scm, tmp_path):
 
 def test_effect_mean_and_populations_agree(scm):
     X, t, y, _ = scm
-    est = tiny(TARNet, random_state=0).fit_arrays(X=X, t=t, y=y)
+    est = tiny(TARNet, random_state=0, population_estimate="plugin", uncertainty="bootstrap")
+    est.fit_arrays(X=X, t=t, y=y)
     ate = est.effect(treatment=1, control=0)
     assert ate.query == "E[y | do(t=1)] − E[y | do(t=0)]" and ate.quantity == "ATE"
     assert est.ate().value == ate.value
@@ -176,9 +179,13 @@ def test_dataframe_interface_and_uncertainty_none(scm):
     X, t, y, tau = scm
     df = pd.DataFrame(X, columns=[f"c{i}" for i in range(5)]).assign(treat=t, out=y)
     est = tiny(DragonNet, random_state=0, uncertainty=None, n_members=1)
+    est.set_params(population_estimate="plugin")
     est.fit(df, treatment="treat", outcome="out", covariates=[f"c{i}" for i in range(5)])
     ate = est.effect(treatment=1, control=0)
     assert ate.std_error is None and np.isnan(ate.conf_int()[0])
+    # the AIPW score has an influence-function interval even without the bootstrap
+    aipw = est.set_params(population_estimate="aipw")
+    assert aipw.effect().ci_method == "normal" and aipw.effect().std_error > 0
     # columns are matched by name, whatever their order
     shuffled = df[["c4", "c3", "c2", "c1", "c0"]]
     assert np.array_equal(est.predict_cate(shuffled), est.predict_cate(df))
@@ -229,7 +236,9 @@ def test_bad_input_gives_clear_errors(scm):
     ("cls", "params", "match"),
     [
         (TARNet, {"max_epochs": 0}, "max_epochs"),
-        (TARNet, {"n_members": 1}, "n_members >= 2"),
+        (TARNet, {"n_members": 1, "uncertainty": "bootstrap"}, "n_members >= 2"),
+        (TARNet, {"population_estimate": "tmle"}, "population_estimate"),
+        (DragonNet, {"propensity": "logistic"}, "propensity"),
         (TARNet, {"uncertainty": "magic"}, "uncertainty"),
         (TARNet, {"learning_rate": -1.0}, "learning_rate"),
         (TARNet, {"validation_fraction": 1.0}, "validation_fraction"),
@@ -344,7 +353,7 @@ def test_cli_estimate_method_dragonnet(tmp_path, capsys):
     args = ["estimate", str(path), "-g", "z -> t; z -> y; t -> y", "-t", "t", "-o", "y"]
     code = cli.main([*args, "--method", "dragonnet", "--json", "--seed", "1"])
     out = json.loads(capsys.readouterr().out)
-    assert code == 0 and out["method"] == "DragonNet" and out["ci_method"] == "t"
+    assert code == 0 and out["method"] == "DragonNet" and out["ci_method"] == "normal"
     assert abs(out["value"] - 2.0) < 0.3 and out["ci_lower"] < out["value"] < out["ci_upper"]
 
 
@@ -367,3 +376,52 @@ def test_fit_with_an_identified_estimand_and_unused_roles(scm):
     assert est.effect().estimand is not None
     with pytest.raises(DataValidationError, match="does not take instruments="):
         tiny(CFR).fit(df, treatment="t", outcome="y", instruments=["x0"])
+
+
+def _deterministic_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    t = (X[:, 0] > 0).astype(int)
+    return pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(t=t, y=X[:, 0] + 2 * t)
+
+
+@pytest.mark.parametrize("cls", [TARNet, CFR, DragonNet], ids=lambda c: c.__name__)
+def test_no_overlap_is_refused_in_fit_unless_allowed(cls):
+    # issue 12: CFR returned 0.39 (truth 2) for t = (x1 > 0) without a warning
+    df = _deterministic_frame()
+    with pytest.raises(OverlapError, match="x1 separates the arms") as info:
+        tiny(cls, random_state=0).fit(df, treatment="t", outcome="y")
+    assert "\n" not in str(info.value) and "allow_no_overlap=True" in str(info.value)
+    est = tiny(cls, random_state=0, allow_no_overlap=True).fit(df, treatment="t", outcome="y")
+    res = est.effect()
+    assert res.diagnostics.extra["extrapolated"] is True
+    assert res.diagnostics.extra["overlap_check"]["status"] == "none"
+    assert any("EXTRAPOLATED" in note for note in res.diagnostics.notes)
+    with pytest.raises(InvalidParameterError, match="allow_no_overlap"):
+        tiny(cls, allow_no_overlap="yes").fit(df, treatment="t", outcome="y")
+
+
+def test_overlap_report_survives_save_and_load(scm, tmp_path):
+    X, t, y, _ = scm
+    est = tiny(CFR, random_state=0).fit_arrays(X=X, t=t, y=y)
+    assert est.overlap_.status == "ok"
+    back = load(est.save(tmp_path / "m"), device="cpu")
+    assert back.overlap_.to_dict() == est.overlap_.to_dict()
+    assert np.array_equal(back.overlap_.propensity, est.overlap_.propensity)
+    assert back.effect().diagnostics.extra["overlap_check"]["status"] == "ok"
+
+
+def test_aipw_score_corrects_a_poor_outcome_model(scm):
+    """An outcome model trained for one epoch is badly biased; the AIPW score is not."""
+    X, t, y, tau = scm
+    est = tiny(TARNet, random_state=0, max_epochs=1, learning_rate=1e-5)
+    est.fit_arrays(X=X, t=t, y=y)
+    aipw = est.effect()
+    plugin = est.set_params(population_estimate="plugin")
+    assert abs(plugin.effect().value - tau.mean()) > 0.5  # the heads learned next to nothing
+    assert abs(aipw.value - tau.mean()) < 0.3
+    assert aipw.ci_method == "normal" and aipw.diagnostics.extra["se_influence"] > 0
+    m1, m0 = est.set_params(population_estimate="aipw").mean(treatment=1), est.mean(treatment=0)
+    assert m1.value - m0.value == pytest.approx(aipw.value)
+    att = est.effect(population="treated")
+    assert abs(att.value - tau[t == 1].mean()) < 0.4

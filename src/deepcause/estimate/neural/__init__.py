@@ -13,7 +13,11 @@ the ``n_members`` networks is trained on a bootstrap resample drawn within each 
 and early-stopped on its out-of-bag rows; estimates average the members, the standard error is
 the standard deviation of the members' estimates and the interval is Student-t with
 ``n_members - 1`` degrees of freedom. ``uncertainty=None`` trains every member on all rows and
-returns point estimates without a standard error.
+returns point estimates without a standard error. ``TARNet``, ``CFR`` and ``DragonNet``
+estimate population effects by default with the AIPW score of their heads
+(``population_estimate="aipw"``, normal interval from the influence function plus the
+members' spread) and run the shared overlap check in ``fit`` (``allow_no_overlap=True`` to
+extrapolate, labelled).
 """
 
 from __future__ import annotations

@@ -9,12 +9,26 @@ members' effects (the bootstrap standard error), with a Student-t interval on
 (minus a random validation split of ``validation_fraction``) and estimates come without a
 standard error — only when you ask for it.
 
+Population effects (ATE, ATT, ATC, ``mean``) are by default (``population_estimate="aipw"``)
+the augmented inverse-propensity score of the members' heads: per member,
+``E[Y(a)] = sum(s * mu_a + 1{t=a} * q / P(T=a | x) * (y - mu_a)) / sum(s)`` with ``s`` the
+population indicator and ``q = 1, e(x), 1 - e(x)`` for all units, the treated, the controls;
+the propensity is the overlap check's cross-fitted score (DragonNet: its propensity head),
+clipped to [0.01, 0.99]. The interval is then normal, with
+``se^2 = var(influence function) / n + var(members)``. ``population_estimate="plugin"`` gives
+the mean of the heads' unit-level effects and the ensemble interval above.
+
+The estimators that take ``allow_no_overlap`` run the shared overlap check
+(:mod:`deepcause.estimate.overlap`) in ``fit``: no overlap is refused unless
+``allow_no_overlap=True`` (the result is then labelled extrapolated), limited overlap warns.
+
 Subclasses define ``_build(n_features)`` (the network), ``_loss(net, batch)`` (objective and
 monitored validation loss) and ``_potential_outcomes(net, x)`` (standardized mu0, mu1).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,8 +60,8 @@ from ...exceptions import (
     ModelFileError,
 )
 from ...results import POPULATIONS, EffectEstimate
-from .._base import BackdoorData, resolve_backdoor_data
-from .._contract import EffectEstimator
+from .._base import BackdoorData, BaseEffectEstimator, resolve_backdoor_data
+from ..overlap import OverlapReport, check_overlap
 from ._training import Batch, stratified_bootstrap, stratified_split
 
 __all__ = ["NeuralEffectEstimator", "load"]
@@ -69,10 +83,15 @@ NEURAL_CONSTRAINTS: dict[str, list[Any]] = {
     "device": [str, torch.device],
     "random_state": RANDOM_STATE,
     "verbose": ["boolean", StrOptions({"auto"})],
+    "population_estimate": [StrOptions({"aipw", "plugin"})],
+    "allow_no_overlap": ["boolean"],
 }
 
+#: propensities are kept in [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP] in the AIPW score
+PROPENSITY_CLIP = 0.01
 
-class NeuralEffectEstimator(EffectEstimator):
+
+class NeuralEffectEstimator(BaseEffectEstimator):
     """Base class: ensemble training, standardization, effects, intervals, save/load.
 
     Subclasses (:class:`~deepcause.estimate.neural.TARNet`, ``CFR``, ``DragonNet``, ``CEVAE``)
@@ -81,8 +100,8 @@ class NeuralEffectEstimator(EffectEstimator):
 
     Examples
     --------
-    >>> from deepcause.estimate.neural import TARNet
-    >>> issubclass(TARNet, NeuralEffectEstimator), TARNet(n_members=3).get_params()["n_members"]
+    >>> from deepcause.estimate.neural import NeuralEffectEstimator as Base, TARNet
+    >>> issubclass(TARNet, Base), TARNet(n_members=3).get_params()["n_members"]
     (True, 3)
     """
 
@@ -272,54 +291,114 @@ class NeuralEffectEstimator(EffectEstimator):
             f"got {value!r}"
         )
 
-    def _member_means(self, population: str, X: Any) -> tuple[np.ndarray, int]:
-        """Per-member means of (mu0, mu1) over the asked rows, shape (n_members, 2), and n."""
-        if X is not None:
-            if population != "all":
-                raise EstimandNotSupportedError(
-                    "effect(X=...) averages over the given rows; leave population='all'"
-                )
-            mu = self._member_outcomes(self._rows(X))
-        else:
-            if getattr(self, "_outcomes_cache_", None) is None:
-                self._outcomes_cache_ = self._member_outcomes(self.data_.X)
-            mu = self._outcomes_cache_
-            rows = {"all": slice(None), "treated": self.data_.t == 1, "controls": self.data_.t == 0}
-            mu = mu[:, :, rows[population]]
-        return mu.mean(axis=2), mu.shape[2]
+    def _check_prepared(self, data: BackdoorData) -> None:
+        """The shared overlap check, for the estimators that take ``allow_no_overlap``."""
+        self.overlap_: OverlapReport | None = None
+        if "allow_no_overlap" in self.get_params(deep=False):
+            super()._check_prepared(data)
 
-    def _estimate(self, members: np.ndarray, quantity: str, n: int) -> EffectEstimate:
+    def _train_propensity(self) -> np.ndarray:
+        """Propensities of the training rows for the AIPW score: (n,) or (n_members, n).
+
+        The cross-fitted score of the overlap check (run here when ``fit`` did not, as in a
+        bootstrap refit); DragonNet uses its propensity head.
+        """
+        report: OverlapReport | None = getattr(self, "overlap_", None)
+        if report is None or len(report.propensity) != self.data_.n:
+            data = self.data_
+            report = check_overlap(data.X, data.t, data.covariate_names)
+            self.overlap_ = report
+        return report.propensity
+
+    def _population_scores(self, population: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-member scores (n_members, 2, n) and population indicator ``s`` (n,).
+
+        ``scores[k, a].sum() / s.sum()`` is member ``k``'s estimate of ``E[Y(a)]`` over the
+        population: the plug-in ``s * mu_a``, plus with ``population_estimate="aipw"`` the
+        augmentation ``1{t=a} q / p_a (y - mu_a)`` with ``p_a = P(T=a | x)`` and
+        ``q = 1, e, 1 - e`` for all units, the treated and the controls.
+        """
+        if getattr(self, "_outcomes_cache_", None) is None:
+            self._outcomes_cache_ = self._member_outcomes(self.data_.X)
+        mu, t, y = self._outcomes_cache_, self.data_.t, self.data_.y
+        s = {"all": np.ones(len(t)), "treated": t * 1.0, "controls": 1.0 - t}[population]
+        scores = s * mu
+        if getattr(self, "population_estimate", "plugin") == "aipw":
+            e = np.clip(self._train_propensity(), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+            q = {"all": np.ones_like(e), "treated": e, "controls": 1.0 - e}[population]
+            p = np.stack([1.0 - e, e], axis=-2)  # (..., 2, n)
+            arm = np.stack([t == 0, t == 1])
+            scores = scores + arm * (q[..., None, :] / p) * (y - mu)
+        return scores, s
+
+    def _estimate(
+        self, members: np.ndarray, quantity: str, n: int, influence: np.ndarray | None = None
+    ) -> EffectEstimate:
+        """Average the members; the interval is the bootstrap one, or with an influence
+        function (AIPW) the normal one with ``se^2 = var(IF)/n + var(members)``."""
         diagnostics = {
             "member_estimates": members.tolist(),
             "n_members": len(members),
             "uncertainty": self.uncertainty,
+            "population_estimate": getattr(self, "population_estimate", "plugin"),
             "epochs": [r.epochs for r in self.train_results_],
             "best_epochs": [r.best_epoch for r in self.train_results_],
         }
-        bootstrap = self.uncertainty == "bootstrap"
+        spread = float(np.std(members, ddof=1)) if len(members) > 1 else 0.0
+        method, dof, se = None, None, None
+        if influence is not None:
+            se_if = float(np.std(influence, ddof=1) / np.sqrt(len(influence)))
+            diagnostics.update(se_influence=se_if, se_members=spread)
+            se, method = float(np.hypot(se_if, spread)), "normal"
+        elif self.uncertainty == "bootstrap":
+            se, method, dof = spread, "t", len(members) - 1
         return EffectEstimate(
             value=float(members.mean()),
-            std_error=float(np.std(members, ddof=1)) if bootstrap else None,
+            std_error=se,
             quantity=quantity,
             method=self.method_name,
             n=n,
             estimand=self.data_.estimand,
-            ci_method="t" if bootstrap else None,
-            dof=len(members) - 1 if bootstrap else None,
+            ci_method=method,
+            dof=dof,
             diagnostics=diagnostics,
         )
 
+    def _population_effect(self, c: np.ndarray, population: str) -> EffectEstimate:
+        """``c[0] E[Y(0)] + c[1] E[Y(1)]`` over a population, guarded by the overlap check."""
+        quantity = POPULATIONS[population]
+        self._overlap_guard(quantity)
+        scores, s = self._population_scores(population)
+        n_pop = float(s.sum())
+        contrast = np.tensordot(scores, c, axes=([1], [0]))  # (n_members, n)
+        members = contrast.sum(axis=1) / n_pop
+        influence = None
+        if getattr(self, "population_estimate", "plugin") == "aipw":
+            theta = members.mean()
+            influence = (contrast.mean(axis=0) - s * theta) * len(s) / n_pop
+        result = self._estimate(members, quantity, int(n_pop), influence)
+        return self._overlap_labelled(result, quantity)
+
     def _effect(self, *, treatment: Any, control: Any, population: str, X: Any) -> EffectEstimate:
         self._check_fitted()
-        a, b = self._arm(treatment, "treatment"), self._arm(control, "control")
-        means, n = self._member_means(population, X)
-        quantity = POPULATIONS[population] if X is None else "CATE"
-        return self._estimate(means[:, a] - means[:, b], quantity, n)
+        c = np.zeros(2)
+        c[self._arm(treatment, "treatment")] += 1.0
+        c[self._arm(control, "control")] -= 1.0
+        if X is None:
+            return self._population_effect(c, population)
+        if population != "all":
+            raise EstimandNotSupportedError(
+                "effect(X=...) averages over the given rows; leave population='all'"
+            )
+        rows = self._rows(X)
+        return self._estimate(self._member_outcomes(rows).mean(axis=2) @ c, "CATE", len(rows))
 
     def _mean(self, *, treatment: Any, population: str) -> EffectEstimate:
         self._check_fitted()
-        means, n = self._member_means(population, None)
-        return self._estimate(means[:, self._arm(treatment, "treatment")], "mean", n)
+        c = np.zeros(2)
+        c[self._arm(treatment, "treatment")] = 1.0
+        result = self._population_effect(c, population)
+        return dataclasses.replace(result, quantity="mean")
 
     # ------------------------------------------------------------------ save / load
     def save(self, path: str | Path) -> Path:
@@ -345,12 +424,15 @@ class NeuralEffectEstimator(EffectEstimator):
             "fitted_from_arrays": bool(self.fitted_from_arrays_),
             "train_results": [r.__dict__ for r in self.train_results_],
             "extra": self._extra_config(),
+            "overlap": None if self.overlap_ is None else self.overlap_.to_dict(),
         }
         tensors = {
             "data.X": torch.tensor(data.X, dtype=torch.float64),
             "data.t": torch.tensor(data.t, dtype=torch.int64),
             "data.y": torch.tensor(data.y, dtype=torch.float64),
         }
+        if self.overlap_ is not None:
+            tensors["overlap.propensity"] = torch.tensor(self.overlap_.propensity)
         for k, net in enumerate(self.networks_):
             tensors.update({f"member{k}.{n}": v for n, v in net.state_dict().items()})
         return save_bundle(path, type(self).__name__, params, state, tensors)
@@ -371,6 +453,7 @@ class NeuralEffectEstimator(EffectEstimator):
         if X.shape != (len(t), self.n_features_in_) or len(names) != X.shape[1]:
             raise ValueError("the saved data do not match the saved covariate names")
         self.data_ = BackdoorData(X, t, y, names, state["treatment"], state["outcome"], None)
+        self.overlap_ = _restore_overlap(state.get("overlap"), bundle.tensors)
         self.train_results_ = [
             TrainResult(**{**r, "history": tuple(r["history"])}) for r in state["train_results"]
         ]
@@ -391,6 +474,21 @@ class NeuralEffectEstimator(EffectEstimator):
                 "deepcause.estimate.neural.load to read any saved model."
             )
         return model
+
+
+def _restore_overlap(saved: dict[str, Any] | None, tensors: dict[str, Any]) -> Any:
+    """The overlap report written by ``save`` (None when the check did not run)."""
+    if saved is None:
+        return None
+    propensity = tensors["overlap.propensity"].numpy()
+    return OverlapReport(
+        str(saved["status"]),
+        tuple(str(v) for v in saved["sides"]),
+        str(saved["region"]),
+        propensity,
+        float(saved["share_limited"]),
+        {str(k): float(v) for k, v in saved["ess"].items()},
+    )
 
 
 def _known_classes() -> dict[str, type[NeuralEffectEstimator]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._parameters import Interval
+from ..._parameters import Interval, StrOptions
 from ..._progress import Verbose
 from ..._torch import nn, torch
 from ._base import NeuralEffectEstimator
@@ -54,13 +54,21 @@ class DragonNet(NeuralEffectEstimator):
     Parameters
     ----------
     representation_hidden_sizes, head_hidden_sizes : layer widths of the shared
-        representation and of each outcome head (the propensity head is linear on the representation, as in the paper).
+        representation and of each outcome head (the propensity head is linear on the
+        representation, as in the paper).
     alpha : weight of the propensity (cross-entropy) loss.
     targeted_regularization : add the targeted-regularization term and use the perturbed
         heads for effects.
     beta : weight of the targeted-regularization term.
     propensity_margin : the propensity used in ``h`` is kept in ``[m, 1 - m]``.
-    Other parameters as in :class:`~deepcause.estimate.neural.TARNet`.
+    population_estimate : ``"aipw"`` (default) — population effects are the augmented
+        inverse-propensity (doubly robust) score of the outcome heads and a propensity;
+        ``"plugin"`` — the mean of the heads' unit-level effects.
+    propensity : the propensity of the AIPW score: ``"head"`` (each member's propensity
+        head) or ``"overlap_check"`` (the cross-fitted score of the overlap check).
+    Other parameters as in :class:`~deepcause.estimate.neural.TARNet`, with the same defaults
+    (chosen on generated data, ``benchmarks/results/study_neural_defaults.md``; there the
+    AIPW score with the propensity head beat the plug-in and the overlap check's propensity).
 
     Examples
     --------
@@ -82,13 +90,14 @@ class DragonNet(NeuralEffectEstimator):
         "beta": [Interval(Real, 0, None, closed="left")],
         "targeted_regularization": ["boolean"],
         "propensity_margin": [Interval(Real, 0, 0.5, closed="left")],
+        "propensity": [StrOptions({"head", "overlap_check"})],
     }
     _size_parameters = ("representation_hidden_sizes", "head_hidden_sizes")
 
     def __init__(
         self,
-        representation_hidden_sizes: tuple[int, ...] = (200, 200, 200),
-        head_hidden_sizes: tuple[int, ...] = (100, 100),
+        representation_hidden_sizes: tuple[int, ...] = (100, 100),
+        head_hidden_sizes: tuple[int, ...] = (50,),
         alpha: float = 1.0,
         targeted_regularization: bool = True,
         beta: float = 1.0,
@@ -101,8 +110,11 @@ class DragonNet(NeuralEffectEstimator):
         max_epochs: int = 300,
         patience: int = 20,
         validation_fraction: float = 0.2,
-        n_members: int = 5,
-        uncertainty: str | None = "bootstrap",
+        n_members: int = 3,
+        uncertainty: str | None = None,
+        population_estimate: str = "aipw",
+        propensity: str = "head",
+        allow_no_overlap: bool = False,
         device: str = "auto",
         random_state: int | None = None,
         verbose: Verbose = "auto",
@@ -123,6 +135,9 @@ class DragonNet(NeuralEffectEstimator):
         self.validation_fraction = validation_fraction
         self.n_members = n_members
         self.uncertainty = uncertainty
+        self.population_estimate = population_estimate
+        self.propensity = propensity
+        self.allow_no_overlap = allow_no_overlap
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -157,12 +172,21 @@ class DragonNet(NeuralEffectEstimator):
             q0, q1 = q0 - net.epsilon / (1.0 - g), q1 + net.epsilon / g
         return q0, q1
 
+    def _member_propensity(self, X: np.ndarray) -> np.ndarray:
+        """Each member's propensity head on the rows ``X``: shape (n_members, n)."""
+        x = self._tensor(self.x_scaler_.transform(X))
+        with torch.no_grad():
+            g = torch.stack([torch.sigmoid(net(x)[2]) for net in self.networks_])
+        return g.cpu().double().numpy()
+
+    def _train_propensity(self) -> np.ndarray:
+        if self.propensity == "overlap_check":
+            return super()._train_propensity()
+        return self._member_propensity(self.data_.X)
+
     def predict_propensity(self, data: Any) -> np.ndarray:
         """Estimated ``P(T = 1 | x)`` averaged over the members, for the rows of ``data``.
 
         ``data`` holds the covariates used in ``fit`` (selected by name).
         """
-        x = self._tensor(self.x_scaler_.transform(self._rows(data)))
-        with torch.no_grad():
-            g = torch.stack([torch.sigmoid(net(x)[2]) for net in self.networks_]).mean(0)
-        return g.cpu().double().numpy()
+        return self._member_propensity(self._rows(data)).mean(axis=0)

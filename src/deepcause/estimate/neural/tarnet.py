@@ -48,6 +48,12 @@ class TwoHeadNet(nn.Module):
 class TARNet(NeuralEffectEstimator):
     """Treatment-agnostic representation network with an ensemble interval.
 
+    The defaults (two 100-unit representation layers, one 50-unit layer per head, three
+    members trained on the data minus a 20% validation split, AIPW population effects) were
+    chosen on generated data only (IHDP-A/B response surfaces and the ACIC-2016-style design;
+    ``benchmarks/study_neural_defaults.py``, results in
+    ``benchmarks/results/study_neural_defaults.md``).
+
     Parameters
     ----------
     representation_hidden_sizes, head_hidden_sizes : layer widths of the shared
@@ -60,10 +66,23 @@ class TARNet(NeuralEffectEstimator):
     max_epochs, patience : early stopping on the validation loss, best weights restored.
     validation_fraction : share of each arm held out for early stopping when ``uncertainty=None``
         (with the bootstrap, the out-of-bag rows are the validation set).
-    n_members : networks in the ensemble; predictions are their average.
-    uncertainty : ``"bootstrap"`` — members fit bootstrap resamples, effects get the bootstrap
-        standard error and a t interval on ``n_members - 1`` degrees of freedom; ``None`` —
-        members fit the full data and effects have no standard error.
+    n_members : networks in the ensemble; predictions are their average (default 3).
+    uncertainty : ``None`` (default) — members fit the data minus a validation split;
+        ``"bootstrap"`` — members fit bootstrap resamples drawn within each arm
+        (early-stopped on their out-of-bag rows). With ``population_estimate="plugin"`` the
+        interval is the bootstrap one (the members' spread, t on ``n_members - 1`` degrees
+        of freedom) and ``None`` gives no standard error.
+    population_estimate : how population effects (ATE/ATT/ATC and ``mean``) average the
+        heads. ``"aipw"`` (default): the augmented inverse-propensity score of the heads with
+        the cross-fitted propensity of the overlap check (clipped to [0.01, 0.99]); its
+        interval is normal with ``se^2 = var(influence function) / n + var(members)``.
+        ``"plugin"``: the mean of the heads' unit-level effects (Shalit et al.).
+        ``predict_cate`` and ``effect(X=...)`` always use the heads (``effect(X=...)`` has an
+        interval only with ``uncertainty="bootstrap"``).
+    allow_no_overlap : estimate even where the overlap check
+        (:mod:`deepcause.estimate.overlap`) finds a region without comparison units; the
+        result is labelled extrapolated. Default: refuse with
+        :class:`~deepcause.exceptions.OverlapError`.
     device : ``"auto"`` (GPU when available), ``"cpu"``, ``"cuda"``...
     random_state : seed; the same seed gives the same numbers on CPU.
     verbose : progress bar over members (``"auto"``: only on a terminal).
@@ -92,8 +111,8 @@ class TARNet(NeuralEffectEstimator):
 
     def __init__(
         self,
-        representation_hidden_sizes: tuple[int, ...] = (200, 200, 200),
-        head_hidden_sizes: tuple[int, ...] = (100, 100),
+        representation_hidden_sizes: tuple[int, ...] = (100, 100),
+        head_hidden_sizes: tuple[int, ...] = (50,),
         activation: str = "elu",
         dropout: float = 0.0,
         reweight: bool = True,
@@ -103,8 +122,10 @@ class TARNet(NeuralEffectEstimator):
         max_epochs: int = 300,
         patience: int = 20,
         validation_fraction: float = 0.2,
-        n_members: int = 5,
-        uncertainty: str | None = "bootstrap",
+        n_members: int = 3,
+        uncertainty: str | None = None,
+        population_estimate: str = "aipw",
+        allow_no_overlap: bool = False,
         device: str = "auto",
         random_state: int | None = None,
         verbose: Verbose = "auto",
@@ -122,6 +143,8 @@ class TARNet(NeuralEffectEstimator):
         self.validation_fraction = validation_fraction
         self.n_members = n_members
         self.uncertainty = uncertainty
+        self.population_estimate = population_estimate
+        self.allow_no_overlap = allow_no_overlap
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
