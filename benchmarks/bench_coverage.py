@@ -12,6 +12,10 @@ the table says how many. Refusals (the overlap check) and failures are counted, 
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_coverage.py [--reps 70]
 [--slow-reps 20] [--out benchmarks/results/bench_coverage.md]``.
+
+``--family latent`` runs the IV and latent-variable estimators instead (KernelIV and CB-IV on
+three IV designs of ``deepcause.simulate.iv``, CEVAE on two back-door designs) and replaces
+only their section of ``--out`` (below the marker line), keeping the back-door table.
 """
 
 from __future__ import annotations
@@ -38,12 +42,16 @@ from deepcause.estimate import (
     TLearner,
     XLearner,
 )
+from deepcause.estimate.iv import CBIV, KernelIV
+from deepcause.estimate.neural import CEVAE
 from deepcause.exceptions import DeepCauseError, DeepCauseWarning
 from deepcause.simulate import (
     make_confounded_binary,
+    make_kang_schafer,
     make_limited_overlap,
     make_nonlinear_confounded,
 )
+from deepcause.simulate.iv import make_demand, make_linear_iv
 
 N = 500
 DESIGNS: dict[str, Callable] = {
@@ -68,11 +76,18 @@ SLOW: dict[str, Callable] = {
 }
 
 
-def run_one(make: Callable, data: pd.DataFrame, truth: float) -> dict:
-    """Fit one estimator on one dataset; the ATE, its interval and the CPU time."""
+def run_one(
+    make: Callable,
+    data: pd.DataFrame,
+    truth: float,
+    roles: dict | None = None,
+    query: dict | None = None,
+) -> dict:
+    """Fit one estimator on one dataset; the effect, its interval and the CPU time."""
     start = time.process_time()
+    roles = roles or {"treatment": "t", "outcome": "y"}
     try:
-        res = make().fit(data, treatment="t", outcome="y").effect()
+        res = make().fit(data, **roles).effect(**(query or {}))
     except DeepCauseError as err:
         refused = "no overlap" in str(err)
         return {"status": "refused" if refused else "failed", "cpu": time.process_time() - start}
@@ -87,6 +102,87 @@ def run_one(make: Callable, data: pd.DataFrame, truth: float) -> dict:
         "covered": lo <= truth <= hi,
         "width": hi - lo,
     }
+
+
+_TRUTH_SEED = 20_250_101
+
+
+def _iv_linear(seed: int, **design) -> tuple:
+    ds = make_linear_iv(1000, random_state=seed, **design)
+    roles = {"instruments": list(ds.instruments), "covariates": list(ds.covariates) or None}
+    return ds.data, {"treatment": "d", "outcome": "y", **roles}, {}, ds.truth["effect"]
+
+
+def _iv_demand(seed: int) -> tuple:
+    """Demand design, n = 2000: the average effect of moving the price from 15 to 20."""
+    ds = make_demand(2000, random_state=seed)
+    big = ds.scm.sample(100_000, random_state=_TRUTH_SEED)
+    gap = ds.structural(big.assign(p=20.0)) - ds.structural(big.assign(p=15.0))
+    roles = {"treatment": "p", "outcome": "y", "instruments": ["c"], "covariates": ["t", "s"]}
+    return ds.data, roles, {"treatment": 20.0, "control": 15.0}, float(np.mean(gap))
+
+
+def _backdoor(maker: Callable, n: int, **design) -> Callable:
+    def draw(seed: int) -> tuple:
+        ds = maker(n, random_state=seed, **design)
+        roles = {"treatment": ds.treatment, "outcome": ds.outcome, "covariates": list(ds.covariates)}
+        return ds.data, roles, {}, ds.truth["ATE"]
+
+    return draw
+
+
+#: family "latent": estimator -> (constructor, {design: draw(seed) -> data, roles, query, truth})
+LATENT: dict[str, tuple[Callable, dict[str, Callable]]] = {
+    "KernelIV": (
+        lambda: KernelIV(random_state=0),
+        {
+            "linear IV (2 z, 2 x)": _iv_linear,
+            "linear IV, heteroskedastic (1 z)": lambda s: _iv_linear(
+                s, n_instruments=1, n_controls=0, heteroskedastic=True
+            ),
+            "demand (nonlinear, p 15 -> 20)": _iv_demand,
+        },
+    ),
+    "CEVAE": (
+        lambda: CEVAE(random_state=0, verbose=False),
+        {
+            "confounded (linear)": _backdoor(
+                make_confounded_binary, N, n_covariates=5, population_truth=False
+            ),
+            "Kang-Schafer (x proxies of z)": _backdoor(
+                make_kang_schafer, 1000, effect=10.0, pop_n=2
+            ),
+        },
+    ),
+}
+LATENT["CB-IV"] = (lambda: CBIV(random_state=0, verbose=False), LATENT["KernelIV"][1])
+
+
+def _naive(data: pd.DataFrame, roles: dict) -> float | None:
+    """Difference in means of a binary treatment (None otherwise)."""
+    t, y = data[roles["treatment"]], data[roles["outcome"]]
+    if not set(np.unique(t)) <= {0, 1}:
+        return None
+    return float(y[t == 1].mean() - y[t == 0].mean())
+
+
+def simulate_latent(reps: int, only: list[str] | None = None) -> pd.DataFrame:
+    """One row per (design, replication, estimator) of the ``latent`` family."""
+    rows = []
+    for name, (make, designs) in LATENT.items():
+        if only and name not in only:
+            continue
+        for design, draw in designs.items():
+            for rep in range(reps):
+                data, roles, query, truth = draw(1000 + rep)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeepCauseWarning)
+                    row = run_one(make, data, truth, roles, query)
+                naive = _naive(data, roles)
+                row["naive error"] = np.nan if naive is None else abs(naive - truth)
+                rows.append({"design": design, "rep": rep, "estimator": name} | row)
+                print(f"{name} {design} rep {rep}: {row}", file=sys.stderr, flush=True)
+    return pd.DataFrame(rows)
 
 
 def simulate(reps: int, slow_reps: int) -> pd.DataFrame:
@@ -122,6 +218,7 @@ def table(raw: pd.DataFrame) -> pd.DataFrame:
                 "failed": int((g["status"] == "failed").sum()),
                 "coverage %": 100 * cov,
                 "mean |error|": g["error"].mean(),
+                **({"naive |error|": g["naive error"].mean()} if "naive error" in g else {}),
                 "mean width": ok["width"].mean() if len(ok) else np.nan,
                 "CPU s/fit": g["cpu"].mean(),
                 "in 90-98%": "yes" if 90 <= 100 * cov <= 98 else "NO",
@@ -144,13 +241,58 @@ def markdown(tab: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+MARKER = "<!-- latent family: bench_coverage.py --family latent -->"
+
+
+def _write_section(path: str, section: str, latent: bool) -> None:
+    """Replace the back-door table (above MARKER) or the latent section (below it)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            old = fh.read()
+    except FileNotFoundError:
+        old = ""
+    top, _, bottom = old.partition(MARKER)
+    bottom = bottom.strip()
+    text = (top.rstrip() + "\n\n" + MARKER + "\n\n" + section) if latent else section
+    if not latent and bottom:
+        text = section.rstrip() + "\n\n" + MARKER + "\n\n" + bottom + "\n"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _latent_header(args: argparse.Namespace, seconds: float) -> str:
+    only = f" --only {','.join(args.only)}" if args.only else ""
+    return (
+        "## IV and latent-variable estimators (nominal 95% intervals)\n\n"
+        "Command: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_coverage.py --family "
+        f"latent --reps {args.reps}{only}" + (f" --out {args.out}`" if args.out else "`") + "\n\n"
+        f"{args.reps} datasets per design; estimators with their defaults. IV designs "
+        "(`make_linear_iv`, n = 1000; `make_demand`, n = 2000): truth is the slope of the "
+        "structural function (linear) or the population mean of h(20, t, s) - h(15, t, s) "
+        "(demand), both by intervention on the SCM. CEVAE designs: `make_confounded_binary` "
+        "(n = 500, 5 covariates, sample ATE) and `make_kang_schafer` (n = 1000, effect 10, "
+        "the observed x are transforms of the confounders z); `naive |error|` is the "
+        "difference in means. Target coverage 90-98%. "
+        f"Wall time {seconds:.0f} s.\n\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=70)
     parser.add_argument("--slow-reps", type=int, default=20)
+    parser.add_argument("--family", choices=("backdoor", "latent"), default="backdoor")
+    parser.add_argument("--only", type=lambda v: v.split(","), default=None)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     start = time.time()
+    if args.family == "latent":
+        tab = table(simulate_latent(args.reps, args.only))
+        text = _latent_header(args, time.time() - start) + markdown(tab) + "\n"
+        print(text)
+        if args.out:
+            _write_section(args.out, text, latent=True)
+        return
     raw = simulate(args.reps, args.slow_reps)
     tab = table(raw)
     n_data = args.reps * len(DESIGNS)
@@ -168,8 +310,7 @@ def main(argv: list[str] | None = None) -> None:
     text = header + markdown(tab) + "\n"
     print(text)
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        _write_section(args.out, text, latent=False)
 
 
 if __name__ == "__main__":
