@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
 from ..._parameters import HasMethods, Interval
@@ -51,6 +52,7 @@ from ..._torch import (
 )
 from ...exceptions import DataValidationError
 from ._base import BaseIVEstimator, IVData
+from ._strength import partial_f, warn_weak_instruments
 from ._torch import IV_CONSTRAINTS, scaled_inputs
 
 __all__ = ["CBIV"]
@@ -116,6 +118,7 @@ class CBIV(BaseIVEstimator):
         "cv": [Interval(Integral, 2, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "balance_steps": [Interval(Integral, 1, None, closed="left")],
+        "weak_instrument_threshold": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -131,6 +134,7 @@ class CBIV(BaseIVEstimator):
         learning_rate: float = 3e-3,
         weight_decay: float = 1e-5,
         activation: str = "elu",
+        weak_instrument_threshold: float = 10.0,
         random_state: int | None = None,
         device: str = "auto",
         verbose: Verbose = "auto",
@@ -146,6 +150,7 @@ class CBIV(BaseIVEstimator):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.activation = activation
+        self.weak_instrument_threshold = weak_instrument_threshold
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -162,27 +167,50 @@ class CBIV(BaseIVEstimator):
             )
 
     # ------------------------------------------------------------------ stage 1
+    def _first_stage_candidates(self, binary: bool, seed: int) -> dict[str, Any]:
+        """The first-stage model(s): the given one, or a linear and a boosted model."""
+        if self.first_stage is not None:
+            return {type(self.first_stage).__name__: self.first_stage}
+        rs = seed % 2**32  # scikit-learn takes 32-bit seeds
+        if binary:
+            return {
+                "LogisticRegression": LogisticRegression(),
+                "HistGradientBoostingClassifier": HistGradientBoostingClassifier(random_state=rs),
+            }
+        return {
+            "LinearRegression": LinearRegression(),
+            "HistGradientBoostingRegressor": HistGradientBoostingRegressor(random_state=rs),
+        }
+
     def _treatment_hat(self, data: IVData, seed: int) -> np.ndarray:
+        """Out-of-fold ``E[T | Z, X]`` of the model with the smaller out-of-fold squared error,
+        linearly recalibrated (``t ~ a + b t_hat``) so that its error is uncorrelated with it:
+        an over-fitted first stage otherwise attenuates the effect, as measurement error does."""
         t = data.T[:, 0]
         binary = set(np.unique(t)) <= {0.0, 1.0}
-        model = self.first_stage
-        if model is None:
-            model = (HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor)(
-                random_state=seed % 2**32  # scikit-learn takes 32-bit seeds
-            )
-        classify = is_classifier(model)
-        if classify and not binary:
-            raise DataValidationError(
-                "first_stage is a classifier but the treatment is not binary 0/1; pass a regressor"
-            )
-        splitter = (StratifiedKFold if classify else KFold)(
-            int(self.cv), shuffle=True, random_state=seed % 2**32
-        )
         ZX = np.hstack([data.Z, data.X])
-        target = t.astype(int) if classify else t
-        method = "predict_proba" if classify else "predict"
-        pred = cross_val_predict(clone(model), ZX, target, cv=splitter, method=method)
-        return pred[:, 1] if classify else pred
+        preds = {}
+        for name, model in self._first_stage_candidates(binary, seed).items():
+            classify = is_classifier(model)
+            if classify and not binary:
+                raise DataValidationError(
+                    "first_stage is a classifier but the treatment is not binary 0/1; pass a "
+                    "regressor"
+                )
+            splitter = (StratifiedKFold if classify else KFold)(
+                int(self.cv), shuffle=True, random_state=seed % 2**32
+            )
+            target = t.astype(int) if classify else t
+            method = "predict_proba" if classify else "predict"
+            pred = cross_val_predict(clone(model), ZX, target, cv=splitter, method=method)
+            preds[name] = pred[:, 1] if classify else pred
+        self.first_stage_model_ = min(preds, key=lambda k: float(np.mean((t - preds[k]) ** 2)))
+        raw = preds[self.first_stage_model_]
+        design = np.column_stack([np.ones_like(raw), raw])
+        coef = np.linalg.lstsq(design, t, rcond=None)[0]
+        self.first_stage_calibration_ = float(coef[1])
+        self.first_stage_f_ = {data.treatment_names[0]: partial_f(t, raw, data.X)}
+        return design @ coef
 
     # ------------------------------------------------------------------ fit
     def _fit_prepared(self, data: IVData) -> None:
@@ -191,6 +219,9 @@ class CBIV(BaseIVEstimator):
             raise DataValidationError(f"CBIV needs at least 20 rows, got {data.n}")
         seed = seed_from(self.random_state)
         self.treatment_hat_ = self._treatment_hat(data, seed)
+        warn_weak_instruments(
+            self.first_stage_f_, self.weak_instrument_threshold, "CB-IV", stacklevel=4
+        )
         kx = data.X.shape[1]
         self.t_scaler_ = Scaler.fit(data.T)
         self.x_scaler_ = Scaler.fit(data.X) if kx else Scaler.identity(0)
@@ -262,6 +293,9 @@ class CBIV(BaseIVEstimator):
 
     def _effect_diagnostics(self) -> dict[str, Any]:
         return {
+            "first_stage_f": min(self.first_stage_f_.values()),
+            "first_stage_model": self.first_stage_model_,
+            "first_stage_calibration": self.first_stage_calibration_,
             "train_mse": self.loss_[-1] if self.loss_ else None,
             "balance_club": self.balance_[-1] if self.balance_ else None,
         }
