@@ -137,7 +137,11 @@ def _iv_demand(seed: int) -> tuple:
 def _backdoor(maker: Callable, n: int, **design) -> Callable:
     def draw(seed: int) -> tuple:
         ds = maker(n, random_state=seed, **design)
-        roles = {"treatment": ds.treatment, "outcome": ds.outcome, "covariates": list(ds.covariates)}
+        roles = {
+            "treatment": ds.treatment,
+            "outcome": ds.outcome,
+            "covariates": list(ds.covariates),
+        }
         return ds.data, roles, {}, ds.truth["ATE"]
 
     return draw

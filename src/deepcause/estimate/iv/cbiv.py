@@ -4,7 +4,12 @@ For heterogeneous effects with exogenous covariates ``X`` that confound the trea
 
 1. *treatment regression*: ``t_hat = E[T | Z, X]`` by a pluggable scikit-learn model,
    predicted out of fold (``cv`` folds) so that the fitted values carry no outcome noise; for
-   a binary 0/1 treatment a classifier gives ``P(T = 1 | Z, X)``;
+   a binary 0/1 treatment a classifier gives ``P(T = 1 | Z, X)``. By default a linear and a
+   gradient-boosted model are both fitted and the one with the smaller out-of-fold squared
+   error is kept. The out-of-fold predictions are then recalibrated linearly
+   (``t ~ a + b t_hat``): an over-fitted first stage has prediction errors correlated with its
+   predictions, which attenuates the effect like measurement error (with boosting alone the
+   effect of 2 in the linear IV design came out near 1.5);
 2. *confounder-balanced outcome regression*: a representation ``r = Phi(x)`` and an outcome
    head ``h(t, x) = g(Phi(x), t)`` fitted to ``y`` with the treatment replaced by ``t_hat``
    (the part of the treatment moved by the instruments only), plus ``alpha`` times a balance
@@ -16,8 +21,14 @@ For heterogeneous effects with exogenous covariates ``X`` that confound the trea
 
 Plugging ``E[T | Z, X]`` into ``g`` identifies ``h`` when it is linear in the treatment given
 ``x`` (any heterogeneity in ``x``), as in the binary-treatment setting of the paper; for a
-nonlinear dose response prefer :class:`~deepcause.estimate.iv.dfiv.DFIV` or DeepIV. ``effect``
-has no analytic standard error; use :meth:`bootstrap` for an interval.
+nonlinear dose response prefer :class:`~deepcause.estimate.iv.dfiv.DFIV` or DeepIV.
+
+Interval: ``effect`` has no analytic standard error (the summary says so); the interval is
+:meth:`bootstrap`'s, which refits the first stage, its calibration and the networks on every
+resample. On 50 datasets of the linear IV design (n = 500; 30 epochs, ``cv=2``; 20 resamples,
+normal interval) it covered the truth as reported in ``benchmarks/results/bench_coverage.md``.
+The instruments' strength is the cross-fitted first-stage F of ``t_hat`` given the covariates
+(``first_stage_f_``, with a ``WeakInstrumentWarning`` below ``weak_instrument_threshold``).
 
 Balancing trades information for independence: when a covariate both drives the treatment and
 modulates the effect (as the time of year ``t`` in the demand design), a strong penalty strips
@@ -77,15 +88,13 @@ class _GaussianCritic(torch.nn.Module):
 class CBIV(BaseIVEstimator):
     """CB-IV: treatment regression + confounder-balanced outcome regression (module docs).
 
-    Interval caveat: CB-IV reports no interval of its own and its bootstrap interval covers only
-    the refit noise; on the linear IV test design the estimate was biased (about 1.5 for an
-    effect of 2, 99% bootstrap interval [1.4, 1.7]). Use 2SLS when the structural function is
-    linear.
+    Interval: none of its own; :meth:`bootstrap` refits the whole procedure (module docs).
 
     Parameters
     ----------
     first_stage : scikit-learn regressor (or classifier, for a binary treatment) of the
-        treatment on instruments and controls; ``None``: histogram gradient boosting.
+        treatment on instruments and controls; ``None``: linear or histogram gradient
+        boosting, whichever has the smaller out-of-fold error.
     cv : folds for the out-of-fold first-stage predictions.
     representation_hidden_sizes, outcome_hidden_sizes : widths of ``Phi`` (its last width is
         the representation size) and of the outcome head ``g``.
@@ -93,11 +102,14 @@ class CBIV(BaseIVEstimator):
     balance_steps : updates of the critic ``q`` per update of the outcome networks.
     max_epochs, batch_size, learning_rate, weight_decay : Adam settings (every epoch runs).
     activation : ``"relu"``, ``"elu"`` or ``"tanh"``.
+    weak_instrument_threshold : warn (``WeakInstrumentWarning``) when the first-stage F is below.
     random_state, device, verbose : seed (same seed, same fit on the CPU), ``"auto"`` (a
         CUDA GPU when present), ``"cpu"`` or ``"cuda"``, and progress bar.
 
-    Fitted attributes: ``treatment_hat_`` (out-of-fold ``t_hat``), ``loss_``, ``balance_``
-    (per epoch: outcome MSE and CLUB bound, standardized units).
+    Fitted attributes: ``treatment_hat_`` (calibrated out-of-fold ``t_hat``),
+    ``first_stage_model_`` (name of the kept model), ``first_stage_calibration_`` (slope
+    ``b``), ``first_stage_f_``, ``loss_``, ``balance_`` (per epoch: outcome MSE and CLUB bound,
+    standardized units).
 
     Examples
     --------
