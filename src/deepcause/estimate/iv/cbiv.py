@@ -26,7 +26,8 @@ nonlinear dose response prefer :class:`~deepcause.estimate.iv.dfiv.DFIV` or Deep
 Interval: ``effect`` has no analytic standard error (the summary says so); the interval is
 :meth:`bootstrap`'s, which refits the first stage, its calibration and the networks on every
 resample. On 50 datasets of the linear IV design (n = 500; 30 epochs, ``cv=2``; 20 resamples,
-normal interval) it covered the truth as reported in ``benchmarks/results/bench_coverage.md``.
+normal interval) it covered the truth 96% of the time, mean |error| 0.062 against 0.040 for
+2SLS (``benchmarks/results/bench_coverage.md``).
 The instruments' strength is the cross-fitted first-stage F of ``t_hat`` given the covariates
 (``first_stage_f_``, with a ``WeakInstrumentWarning`` below ``weak_instrument_threshold``).
 

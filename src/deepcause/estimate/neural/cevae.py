@@ -34,7 +34,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _INTERVAL_NOTE = (
     "CEVAE's interval covers sampling and training noise, not the bias of its latent model: "
     "it is valid only when the covariates are proxies of a low-dimensional confounder that the "
-    "model fits (95% intervals covered 98% on a linear design, 65% on Kang-Schafer)"
+    "model fits (95% intervals covered 98% on a linear design, 68% on Kang-Schafer)"
 )
 
 
@@ -151,9 +151,9 @@ class CEVAE(NeuralEffectEstimator):
     on a bootstrap resample; Student-t on ``n_members - 1`` degrees of freedom). It covers
     sampling and training noise, not the bias of the latent-variable model. On 50 datasets of
     ``make_confounded_binary`` (n = 500) the 95% interval covered 98% (mean |error| 0.40, the
-    difference in means 2.72); on 31 datasets of ``make_kang_schafer`` (n = 1000, observed
-    covariates nonlinear transforms of the confounders) it covered only 65% (mean |error| 2.7
-    for an effect of 10, the difference in means 19.9): no valid interval there
+    difference in means 2.72); on 50 datasets of ``make_kang_schafer`` (n = 1000, observed
+    covariates nonlinear transforms of the confounders) it covered only 68% (mean |error| 2.6
+    for an effect of 10, the difference in means 20.1): no valid interval there
     (``benchmarks/results/bench_coverage.md``). When the covariates are the confounders
     themselves AIPW is simpler and at least as accurate.
 
