@@ -4,7 +4,12 @@ For heterogeneous effects with exogenous covariates ``X`` that confound the trea
 
 1. *treatment regression*: ``t_hat = E[T | Z, X]`` by a pluggable scikit-learn model,
    predicted out of fold (``cv`` folds) so that the fitted values carry no outcome noise; for
-   a binary 0/1 treatment a classifier gives ``P(T = 1 | Z, X)``;
+   a binary 0/1 treatment a classifier gives ``P(T = 1 | Z, X)``. By default a linear and a
+   gradient-boosted model are both fitted and the one with the smaller out-of-fold squared
+   error is kept. The out-of-fold predictions are then recalibrated linearly
+   (``t ~ a + b t_hat``): an over-fitted first stage has prediction errors correlated with its
+   predictions, which attenuates the effect like measurement error (with boosting alone the
+   effect of 2 in the linear IV design came out near 1.5);
 2. *confounder-balanced outcome regression*: a representation ``r = Phi(x)`` and an outcome
    head ``h(t, x) = g(Phi(x), t)`` fitted to ``y`` with the treatment replaced by ``t_hat``
    (the part of the treatment moved by the instruments only), plus ``alpha`` times a balance
@@ -16,8 +21,15 @@ For heterogeneous effects with exogenous covariates ``X`` that confound the trea
 
 Plugging ``E[T | Z, X]`` into ``g`` identifies ``h`` when it is linear in the treatment given
 ``x`` (any heterogeneity in ``x``), as in the binary-treatment setting of the paper; for a
-nonlinear dose response prefer :class:`~deepcause.estimate.iv.dfiv.DFIV` or DeepIV. ``effect``
-has no analytic standard error; use :meth:`bootstrap` for an interval.
+nonlinear dose response prefer :class:`~deepcause.estimate.iv.dfiv.DFIV` or DeepIV.
+
+Interval: ``effect`` has no analytic standard error (the summary says so); the interval is
+:meth:`bootstrap`'s, which refits the first stage, its calibration and the networks on every
+resample. On 50 datasets of the linear IV design (n = 500; 30 epochs, ``cv=2``; 20 resamples,
+normal interval) it covered the truth 96% of the time, mean |error| 0.062 against 0.040 for
+2SLS (``benchmarks/results/bench_coverage.md``).
+The instruments' strength is the cross-fitted first-stage F of ``t_hat`` given the covariates
+(``first_stage_f_``, with a ``WeakInstrumentWarning`` below ``weak_instrument_threshold``).
 
 Balancing trades information for independence: when a covariate both drives the treatment and
 modulates the effect (as the time of year ``t`` in the demand design), a strong penalty strips
@@ -34,6 +46,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
 from ..._parameters import HasMethods, Interval
@@ -52,6 +65,7 @@ from ..._torch import (
 from ...exceptions import DataValidationError
 from ._base import IVData
 from ._neural import NeuralIVEstimator
+from ._strength import partial_f, warn_weak_instruments
 from ._torch import IV_CONSTRAINTS, scaled_inputs
 
 __all__ = ["CBIV"]
@@ -76,15 +90,13 @@ class _GaussianCritic(torch.nn.Module):
 class CBIV(NeuralIVEstimator):
     """CB-IV: treatment regression + confounder-balanced outcome regression (module docs).
 
-    Interval caveat: CB-IV reports no interval of its own and its bootstrap interval covers only
-    the refit noise; on the linear IV test design the estimate was biased (about 1.5 for an
-    effect of 2, 99% bootstrap interval [1.4, 1.7]). Use 2SLS when the structural function is
-    linear.
+    Interval: none of its own; :meth:`bootstrap` refits the whole procedure (module docs).
 
     Parameters
     ----------
     first_stage : scikit-learn regressor (or classifier, for a binary treatment) of the
-        treatment on instruments and controls; ``None``: histogram gradient boosting.
+        treatment on instruments and controls; ``None``: linear or histogram gradient
+        boosting, whichever has the smaller out-of-fold error.
     cv : folds for the out-of-fold first-stage predictions.
     representation_hidden_sizes, outcome_hidden_sizes : widths of ``Phi`` (its last width is
         the representation size) and of the outcome head ``g``.
@@ -92,11 +104,14 @@ class CBIV(NeuralIVEstimator):
     balance_steps : updates of the critic ``q`` per update of the outcome networks.
     max_epochs, batch_size, learning_rate, weight_decay : Adam settings (every epoch runs).
     activation : ``"relu"``, ``"elu"`` or ``"tanh"``.
+    weak_instrument_threshold : warn (``WeakInstrumentWarning``) when the first-stage F is below.
     random_state, device, verbose : seed (same seed, same fit on the CPU), ``"auto"`` (a
         CUDA GPU when present), ``"cpu"`` or ``"cuda"``, and progress bar.
 
-    Fitted attributes: ``treatment_hat_`` (out-of-fold ``t_hat``), ``loss_``, ``balance_``
-    (per epoch: outcome MSE and CLUB bound, standardized units).
+    Fitted attributes: ``treatment_hat_`` (calibrated out-of-fold ``t_hat``),
+    ``first_stage_model_`` (name of the kept model), ``first_stage_calibration_`` (slope
+    ``b``), ``first_stage_f_``, ``loss_``, ``balance_`` (per epoch: outcome MSE and CLUB bound,
+    standardized units).
 
     Examples
     --------
@@ -113,13 +128,20 @@ class CBIV(NeuralIVEstimator):
     method_name: ClassVar[str] = "CB-IV"
     _networks: ClassVar[tuple[str, ...]] = ("representation_", "outcome_net_")
     _fitted_arrays: ClassVar[tuple[str, ...]] = ("treatment_hat_",)
-    _fitted_values: ClassVar[tuple[str, ...]] = ("loss_", "balance_")
+    _fitted_values: ClassVar[tuple[str, ...]] = (
+        "loss_",
+        "balance_",
+        "first_stage_model_",
+        "first_stage_calibration_",
+        "first_stage_f_",
+    )
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **IV_CONSTRAINTS,
         "first_stage": [HasMethods(["fit", "predict"]), None],
         "cv": [Interval(Integral, 2, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "balance_steps": [Interval(Integral, 1, None, closed="left")],
+        "weak_instrument_threshold": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -135,6 +157,7 @@ class CBIV(NeuralIVEstimator):
         learning_rate: float = 3e-3,
         weight_decay: float = 1e-5,
         activation: str = "elu",
+        weak_instrument_threshold: float = 10.0,
         random_state: int | None = None,
         device: str = "auto",
         verbose: Verbose = "auto",
@@ -150,6 +173,7 @@ class CBIV(NeuralIVEstimator):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.activation = activation
+        self.weak_instrument_threshold = weak_instrument_threshold
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -166,27 +190,50 @@ class CBIV(NeuralIVEstimator):
             )
 
     # ------------------------------------------------------------------ stage 1
+    def _first_stage_candidates(self, binary: bool, seed: int) -> dict[str, Any]:
+        """The first-stage model(s): the given one, or a linear and a boosted model."""
+        if self.first_stage is not None:
+            return {type(self.first_stage).__name__: self.first_stage}
+        rs = seed % 2**32  # scikit-learn takes 32-bit seeds
+        if binary:
+            return {
+                "LogisticRegression": LogisticRegression(),
+                "HistGradientBoostingClassifier": HistGradientBoostingClassifier(random_state=rs),
+            }
+        return {
+            "LinearRegression": LinearRegression(),
+            "HistGradientBoostingRegressor": HistGradientBoostingRegressor(random_state=rs),
+        }
+
     def _treatment_hat(self, data: IVData, seed: int) -> np.ndarray:
+        """Out-of-fold ``E[T | Z, X]`` of the model with the smaller out-of-fold squared error,
+        linearly recalibrated (``t ~ a + b t_hat``) so that its error is uncorrelated with it:
+        an over-fitted first stage otherwise attenuates the effect, as measurement error does."""
         t = data.T[:, 0]
         binary = set(np.unique(t)) <= {0.0, 1.0}
-        model = self.first_stage
-        if model is None:
-            model = (HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor)(
-                random_state=seed % 2**32  # scikit-learn takes 32-bit seeds
-            )
-        classify = is_classifier(model)
-        if classify and not binary:
-            raise DataValidationError(
-                "first_stage is a classifier but the treatment is not binary 0/1; pass a regressor"
-            )
-        splitter = (StratifiedKFold if classify else KFold)(
-            int(self.cv), shuffle=True, random_state=seed % 2**32
-        )
         ZX = np.hstack([data.Z, data.X])
-        target = t.astype(int) if classify else t
-        method = "predict_proba" if classify else "predict"
-        pred = cross_val_predict(clone(model), ZX, target, cv=splitter, method=method)
-        return pred[:, 1] if classify else pred
+        preds = {}
+        for name, model in self._first_stage_candidates(binary, seed).items():
+            classify = is_classifier(model)
+            if classify and not binary:
+                raise DataValidationError(
+                    "first_stage is a classifier but the treatment is not binary 0/1; pass a "
+                    "regressor"
+                )
+            splitter = (StratifiedKFold if classify else KFold)(
+                int(self.cv), shuffle=True, random_state=seed % 2**32
+            )
+            target = t.astype(int) if classify else t
+            method = "predict_proba" if classify else "predict"
+            pred = cross_val_predict(clone(model), ZX, target, cv=splitter, method=method)
+            preds[name] = pred[:, 1] if classify else pred
+        self.first_stage_model_ = min(preds, key=lambda k: float(np.mean((t - preds[k]) ** 2)))
+        raw = preds[self.first_stage_model_]
+        design = np.column_stack([np.ones_like(raw), raw])
+        coef = np.linalg.lstsq(design, t, rcond=None)[0]
+        self.first_stage_calibration_ = float(coef[1])
+        self.first_stage_f_ = {data.treatment_names[0]: partial_f(t, raw, data.X)}
+        return design @ coef
 
     # ------------------------------------------------------------------ fit
     def _fit_prepared(self, data: IVData) -> None:
@@ -195,6 +242,9 @@ class CBIV(NeuralIVEstimator):
             raise DataValidationError(f"CBIV needs at least 20 rows, got {data.n}")
         seed = seed_from(self.random_state)
         self.treatment_hat_ = self._treatment_hat(data, seed)
+        warn_weak_instruments(
+            self.first_stage_f_, self.weak_instrument_threshold, "CB-IV", stacklevel=4
+        )
         kx = data.X.shape[1]
         self.t_scaler_ = Scaler.fit(data.T)
         self.x_scaler_ = Scaler.fit(data.X) if kx else Scaler.identity(0)
@@ -271,6 +321,9 @@ class CBIV(NeuralIVEstimator):
 
     def _effect_diagnostics(self) -> dict[str, Any]:
         return {
+            "first_stage_f": min(self.first_stage_f_.values()),
+            "first_stage_model": self.first_stage_model_,
+            "first_stage_calibration": self.first_stage_calibration_,
             "train_mse": self.loss_[-1] if self.loss_ else None,
             "balance_club": self.balance_[-1] if self.balance_ else None,
         }
