@@ -385,7 +385,7 @@ def _deterministic_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(X, columns=["x1", "x2", "x3"]).assign(t=t, y=X[:, 0] + 2 * t)
 
 
-@pytest.mark.parametrize("cls", [TARNet, CFR, DragonNet], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [TARNet, CFR, DragonNet, CEVAE], ids=lambda c: c.__name__)
 def test_no_overlap_is_refused_in_fit_unless_allowed(cls):
     # issue 12: CFR returned 0.39 (truth 2) for t = (x1 > 0) without a warning
     df = _deterministic_frame()

@@ -164,6 +164,8 @@ class CEVAE(NeuralEffectEstimator):
     outcome_distribution : ``"gaussian"`` (outcome standardized, scale learned per arm) or
         ``"bernoulli"`` (outcome must be 0/1; effects are differences of probabilities).
     n_samples : Monte-Carlo draws per unit when predicting potential outcomes.
+    allow_no_overlap : estimate even where the shared overlap check finds arms that the proxies
+        separate (the result is labelled extrapolated); by default ``fit`` refuses.
     Other parameters as in :class:`~deepcause.estimate.neural.TARNet`. Covariates taking only the
     values 0 and 1 get a Bernoulli likelihood, the others a Gaussian one (standardized).
 
@@ -204,6 +206,7 @@ class CEVAE(NeuralEffectEstimator):
         validation_fraction: float = 0.2,
         n_members: int = 5,
         uncertainty: str | None = "bootstrap",
+        allow_no_overlap: bool = False,
         device: str = "auto",
         random_state: int | None = None,
         verbose: Verbose = "auto",
@@ -221,6 +224,7 @@ class CEVAE(NeuralEffectEstimator):
         self.validation_fraction = validation_fraction
         self.n_members = n_members
         self.uncertainty = uncertainty
+        self.allow_no_overlap = allow_no_overlap
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -268,9 +272,11 @@ class CEVAE(NeuralEffectEstimator):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         return net.potential_outcomes(x, int(self.n_samples))
 
-    def _estimate(self, members: np.ndarray, quantity: str, n: int) -> EffectEstimate:
+    def _estimate(
+        self, members: np.ndarray, quantity: str, n: int, influence: np.ndarray | None = None
+    ) -> EffectEstimate:
         """The ensemble estimate, with the interval caveat as a note of its summary."""
-        out = super()._estimate(members, quantity, n)
+        out = super()._estimate(members, quantity, n, influence)
         notes = (*out.diagnostics.notes, _INTERVAL_NOTE)
         return dataclasses.replace(
             out, diagnostics=dataclasses.replace(out.diagnostics, notes=notes)
