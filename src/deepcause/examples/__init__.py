@@ -6,8 +6,9 @@ numbers against the truth instead of the text. :data:`SECTIONS` maps the section
 ``deepcause demo --only NAME`` to the modules, in the order the demo runs them. The neural,
 generative and fairness sections need PyTorch (the ``deep`` extra) when they run.
 
->>> list(SECTIONS)
-['graph', 'identification', 'estimation', 'iv', 'selection', 'neural', 'generative', 'fairness']
+>>> list(SECTIONS)  # doctest: +NORMALIZE_WHITESPACE
+['graph', 'identification', 'estimation', 'iv', 'selection', 'neural', 'generative', 'fairness',
+ 'images']
 >>> import io
 >>> SECTIONS["graph"].main(out=io.StringIO())["frontdoor"]
 [['tar']]
@@ -17,7 +18,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import estimation, fairness, generative, graph, identification, iv, neural, selection
+from . import (
+    counterfactual_images,
+    estimation,
+    fairness,
+    generative,
+    graph,
+    identification,
+    iv,
+    neural,
+    selection,
+)
 
 __all__ = ["SECTIONS"]
 
@@ -31,3 +42,4 @@ SECTIONS: dict[str, ModuleType] = {
     "generative": generative,
     "fairness": fairness,
 }
+SECTIONS["images"] = counterfactual_images
