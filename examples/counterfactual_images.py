@@ -21,11 +21,5 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    main(
-        args.quick,
-        path=args.out,
-        mechanism=args.mechanism,
-        n=args.n,
-        epochs=args.epochs,
-        seed=args.seed,
-    )
+    opts = {k: getattr(args, k) for k in ("mechanism", "n", "epochs", "seed")}
+    main(args.quick, path=args.out, **opts)

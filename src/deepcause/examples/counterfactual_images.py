@@ -74,7 +74,7 @@ def main(
 
     n = n if n is not None else (1200 if quick else 3000)
     epochs = epochs if epochs is not None else (6 if quick else 20)
-    scm, train, test, noise = _units(n, 8 if quick else 200, 16 if quick else 28, seed)
+    scm, train, test, noise = _units(n, 100 if quick else 200, 16 if quick else 28, seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small networks train fastest on one thread
     try:
