@@ -52,8 +52,8 @@ from deepcause.metrics import (
 )
 from deepcause.simulate import (
     confounded_digit_label,
-    make_pendulum,
     morpho_digits,
+    pendulum_scm,
     train_attribute_readers,
     train_pendulum_readers,
 )
@@ -94,58 +94,61 @@ def _truth(scm: Any, noise: dict, do: Mapping[str, Any]) -> Data:
     return cf
 
 
+def _case(title: str, scm: Any, sizes: tuple[int, int], make_do: Any, *rest: Any) -> Case:
+    """Split the units, set the intervention ``make_do(factual)``, compute its exact truth."""
+    train, fact, noise = _split(scm, *sizes, 0)
+    do = make_do(fact)
+    return Case(title, str(scm.graph), train, fact, do, _truth(scm, noise, do), *rest)
+
+
+def _uniform(node: str, lo: float, hi: float) -> Any:
+    return lambda fact: {node: np.random.default_rng(1).uniform(lo, hi, len(fact[node]))}
+
+
 def morpho_case(n_train: int, n_test: int, size: int = 28) -> Case:
     scm = morpho_digits(size)
-    train, fact, noise = _split(scm, n_train, n_test, 0)
-    do = {"thickness": np.random.default_rng(1).uniform(1.0, 4.0, n_test)}
-    attrs = {a: v for a, v in scm.attributes["image"].items()}
-    return Case(
-        "morpho digits 28x28, do(thickness ~ U(1, 4))" if size == 28 else f"morpho {size}",
-        str(scm.graph),
-        train,
-        fact,
-        do,
-        _truth(scm, noise, do),
-        train_attribute_readers(scm, random_state=0),
+    reader = train_attribute_readers(scm, random_state=0)
+    title = f"morpho digits {size}x{size}, do(thickness ~ U(1, 4))"
+    attrs = dict(scm.attributes["image"])
+    return _case(
+        title,
+        scm,
+        (n_train, n_test),
+        _uniform("thickness", 1.0, 4.0),
+        reader,
         attrs,
         ("intensity",),
     )
 
 
 def pendulum_case(n_train: int, n_test: int, size: int = 28) -> Case:
-    ds = make_pendulum(n_train + n_test, size=size, random_state=0)
-    train = {k: v[:n_train] for k, v in ds.data.items()}
-    fact = {k: v[n_train:] for k, v in ds.data.items()}
-    noise = {k: v[n_train:] for k, v in ds.extras["noise"].items()}
-    do = {"angle": np.random.default_rng(1).uniform(*ANGLE_RANGE, n_test)}
-    return Case(
-        f"pendulum {size}x{size}, do(angle ~ U{ANGLE_RANGE})",
-        str(ds.graph),
-        train,
-        fact,
-        do,
-        _truth(ds.scm, noise, do),
-        train_pendulum_readers(size, random_state=0),
-        {c: c for c in PENDULUM_CONCEPTS},
+    title = f"pendulum {size}x{size}, do(angle ~ U{ANGLE_RANGE})"
+    reader = train_pendulum_readers(size, random_state=0)
+    attrs = {c: c for c in PENDULUM_CONCEPTS}
+    return _case(
+        title,
+        pendulum_scm(size),
+        (n_train, n_test),
+        _uniform("angle", *ANGLE_RANGE),
+        reader,
+        attrs,
         ("shadow_length", "shadow_position"),
     )
 
 
 def colored_case(n_train: int, n_test: int, size: int = 16) -> Case:
     scm = confounded_digit_label(size)
-    train, fact, noise = _split(scm, n_train, n_test, 0)
-    do = {"C": (fact["C"] + 1) % 3}
-    return Case(
-        f"coloured digits {size}x{size} (back-door), do(C = C + 1 mod 3)",
-        str(scm.graph),
-        train,
-        fact,
-        do,
-        _truth(scm, noise, do),
-        train_attribute_readers(scm, random_state=0),
+    title = f"coloured digits {size}x{size} (back-door), do(C = C + 1 mod 3)"
+    reader = train_attribute_readers(scm, random_state=0)
+    return _case(
+        title,
+        scm,
+        (n_train, n_test),
+        lambda f: {"C": (f["C"] + 1) % 3},
+        reader,
         dict(scm.attributes["X"]),
         (),
-        image="X",
+        "X",
     )
 
 
