@@ -10,9 +10,9 @@ pendulum-and-light scene (``do(angle)``) and the back-door coloured digits
 * ``CausalVAE`` on the pendulum (its ``intervene``);
 * ``fresh noise``: the first mechanism's (``image_vae``) deep SCM as a conditional generator
   that samples new noise under the counterfactual parents instead of abducting the unit's own;
-* ``editor``: a non-causal editor, the first mechanism's deep SCM with ``do()`` on the attribute and
-  its tabular descendants held at their factual values (on the coloured digits ``C`` has no
-  tabular mediator, so the editor coincides with the deep SCM there).
+* ``editor``: a non-causal editor, the first mechanism's deep SCM with ``do()`` on the
+  attribute and its tabular descendants held at their factual values (on the coloured digits
+  ``C`` has no tabular mediator, so the editor coincides with the deep SCM there).
 
 Metrics on ``--n-test`` held-out units (pixels in [0, 1]): effectiveness per attribute of the
 image (attribute readers on the counterfactual image against the true counterfactual's
