@@ -121,5 +121,6 @@ def test_images_section_beats_fresh_noise_and_saves_the_grid(tmp_path):
     res = counterfactual_images.main(quick=True, out=io.StringIO(), path=tmp_path / "g.png")
     assert res["path"].exists()
     for name in counterfactual_images.INTERVENTIONS:
-        # measured (quick): the model's counterfactual pixel RMSE well below fresh noise's
-        assert res[name]["model"] < 0.8 * res[name]["fresh noise"], (name, res[name])
+        # measured (quick, 6 epochs at 16x16): 0.095 / 0.126 (thin), 0.233 / 0.305 (thick),
+        # 0.105 / 0.135 (faint): the abducted counterfactuals beat fresh noise by ~24%
+        assert res[name]["model"] < 0.85 * res[name]["fresh noise"], (name, res[name])
