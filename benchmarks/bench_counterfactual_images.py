@@ -24,7 +24,7 @@ counterfactual pixel RMSE, fit and counterfactual time (wall clock, on a shared 
 
 Run: ``python benchmarks/bench_counterfactual_images.py [--n-train 3000] [--n-test 300]
 [--epochs 20] [--diffusion-epochs 10] [--scms morpho pendulum colored] [--jobs 3]
-[--mechanisms image_vae image_hvae image_diffusion]
+[--mechanisms image_vae image_hvae image_diffusion] [--beta 1.0]
 [--out benchmarks/results/bench_counterfactual_images.md]``; ``--quick`` for a smoke run.
 """
 
@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from deepcause.generative import CausalGenerativeModel, CausalVAE
+from deepcause.generative.mechanisms import MECHANISMS
 from deepcause.metrics import (
     composition,
     counterfactual_pixel_error,
@@ -161,9 +162,10 @@ CASES: dict[str, Callable[..., Case]] = {
 
 
 # ----------------------------------------------------------------------------- models
-def _deep_scm(case: Case, mech: str, epochs: int) -> Any:
+def _deep_scm(case: Case, mech: str, epochs: int, beta: float = 1.0) -> Any:
+    spec = MECHANISMS[mech](beta=beta) if mech != "image_diffusion" else mech
     model = CausalGenerativeModel(
-        case.graph, mechanisms={case.image: mech}, max_epochs=epochs, random_state=0, verbose=False
+        case.graph, mechanisms={case.image: spec}, max_epochs=epochs, random_state=0, verbose=False
     )
     return model.fit(case.train)
 
@@ -179,7 +181,7 @@ def counterfactual_fns(case: Case, args: argparse.Namespace) -> dict[str, tuple[
     for mech in args.mechanisms:
         epochs = args.diffusion_epochs if mech == "image_diffusion" else args.epochs
         t0 = time.perf_counter()
-        fitted[mech] = model = _deep_scm(case, mech, epochs)
+        fitted[mech] = model = _deep_scm(case, mech, epochs, args.beta)
         fns[f"deep SCM {mech}"] = (time.perf_counter() - t0, _bind_cf(model))
     base = args.mechanisms[0]  # the baselines reuse the first mechanism's fitted model
     model, fit_base = fitted[base], fns[f"deep SCM {base}"][0]
@@ -282,7 +284,7 @@ def markdown(results: list[tuple[str, list[dict[str, Any]]]], args: argparse.Nam
         f"Command: `OMP_NUM_THREADS=1 nice -n 10 {cmd.strip()}`",
         "",
         f"Budget: {args.n_train} training units, {args.n_test} test units per SCM; "
-        f"mechanisms {', '.join(args.mechanisms)}; {args.epochs} epochs (image_vae, "
+        f"mechanisms {', '.join(args.mechanisms)} (VAE KL weight beta = {args.beta}); {args.epochs} epochs (image_vae, "
         f"image_hvae, CausalVAE, tabular nodes), {args.diffusion_epochs} epochs "
         "(image_diffusion); the baselines reuse the first mechanism's model; torch one thread per SCM, "
         f"{args.jobs} SCM(s) in parallel on a 2-core machine shared with other jobs "
@@ -317,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--mechanisms", nargs="+", default=list(IMAGE_MECHANISMS), choices=IMAGE_MECHANISMS
     )
+    ap.add_argument("--beta", type=float, default=1.0, help="KL weight of the (H)VAE mechanisms")
     ap.add_argument("--n-train", type=int, default=3000)
     ap.add_argument("--n-test", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=20)
