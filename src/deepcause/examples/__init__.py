@@ -6,8 +6,9 @@ numbers against the truth instead of the text. :data:`SECTIONS` maps the section
 ``deepcause demo --only NAME`` to the modules, in the order the demo runs them. The neural,
 generative, fairness and images sections need PyTorch (the ``deep`` extra) when they run.
 
->>> list(SECTIONS)
-['graph', 'identification', 'estimation', 'iv', 'selection', 'neural', 'generative', 'fairness', 'images']
+>>> list(SECTIONS)  # doctest: +NORMALIZE_WHITESPACE
+['graph', 'identification', 'estimation', 'iv', 'selection', 'neural', 'generative', 'fairness',
+ 'images', 'counterfactual_images']
 >>> import io
 >>> SECTIONS["graph"].main(out=io.StringIO())["frontdoor"]
 [['tar']]
@@ -18,6 +19,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from . import (
+    counterfactual_images,
     estimation,
     fairness,
     generative,
@@ -41,4 +43,5 @@ SECTIONS: dict[str, ModuleType] = {
     "generative": generative,
     "fairness": fairness,
     "images": images,
+    "counterfactual_images": counterfactual_images,
 }

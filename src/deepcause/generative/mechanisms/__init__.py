@@ -2,8 +2,8 @@
 
 ``MECHANISMS`` maps the short names used by :class:`~deepcause.generative.CausalGenerativeModel`
 and the CLI (``"additive"``, ``"location_scale"``, ``"flow"``, ``"log"``, ``"diffusion"``,
-``"categorical"``; for image nodes ``"image_vae"``, ``"image_diffusion"``, ``"image_gan"``
-(sampling only: no abduction); ``"image_parents"``
+``"categorical"``; for image nodes ``"image_vae"``, ``"image_hvae"``, ``"image_diffusion"``,
+``"image_gan"`` (sampling only: no abduction); ``"image_parents"``
 wraps a tabular mechanism whose node has image parents) to classes; saved models are rebuilt
 from this table only, so loading never executes stored code. ``IMAGE_MECHANISMS`` names the
 mechanisms of image nodes.
@@ -23,6 +23,7 @@ __all__ = [
     "MECHANISMS",
     "ImageDiffusionMechanism",
     "ImageGANMechanism",
+    "ImageHVAEMechanism",
     "ImageParentMechanism",
     "ImageVAEMechanism",
     "AdditiveNoiseMechanism",
@@ -94,12 +95,14 @@ def mechanism_from_config(config: dict) -> Mechanism:
 # image mechanisms last: image_parents builds its head through make_mechanism above
 from .image_diffusion import ImageDiffusionMechanism  # noqa: E402
 from .image_gan import ImageGANMechanism  # noqa: E402
+from .image_hvae import ImageHVAEMechanism  # noqa: E402
 from .image_parents import ImageParentMechanism  # noqa: E402
 from .image_vae import ImageVAEMechanism  # noqa: E402
 
 IMAGE_MECHANISMS: dict[str, type[Mechanism]] = {
     "image_vae": ImageVAEMechanism,
     "image_diffusion": ImageDiffusionMechanism,
+    "image_hvae": ImageHVAEMechanism,
     "image_gan": ImageGANMechanism,
 }
 MECHANISMS.update(IMAGE_MECHANISMS)

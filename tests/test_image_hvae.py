@@ -1,0 +1,92 @@
+"""The hierarchical VAE image mechanism against the Morpho-style digits' exact counterfactuals.
+
+The simulator renders every image deterministically from the unit's noise, so each test
+unit's true counterfactual image under ``do(thickness)`` is known; the fresh-noise baseline
+(the same fitted model sampling new noise under the counterfactual parents instead of
+abducting the unit's own) shows that the bounds can fail.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepcause.exceptions import DataValidationError
+from deepcause.generative import CausalGenerativeModel, load_model
+from deepcause.generative.mechanisms import (
+    MECHANISMS,
+    ImageHVAEMechanism,
+    mechanism_from_config,
+)
+from deepcause.metrics import composition, counterfactual_pixel_error
+from deepcause.simulate import morpho_digits
+
+N_TRAIN, N_TEST = 1500, 200
+
+
+@pytest.fixture(scope="module")
+def morpho():
+    scm = morpho_digits(16)
+    noise = scm.sample_noise(N_TRAIN + N_TEST, np.random.default_rng(0))
+    data = scm.to_arrays(scm.propagate(noise))
+    train = {k: v[:N_TRAIN] for k, v in data.items()}
+    test = {k: v[N_TRAIN:] for k, v in data.items()}
+    model = CausalGenerativeModel(
+        scm.graph, mechanisms={"image": "image_hvae"}, max_epochs=8, random_state=0, verbose=False
+    )
+    return scm, {k: v[N_TRAIN:] for k, v in noise.items()}, test, model.fit(train)
+
+
+def test_registered_and_config_round_trip():
+    assert MECHANISMS["image_hvae"] is ImageHVAEMechanism
+    m = ImageHVAEMechanism(dim=256, context_dim=3, image_shape=(1, 16, 16), latent_dim=5)
+    assert m.noise_shape() == (5 + 2 * 4 * 4,)
+    back = mechanism_from_config(m.get_config())
+    assert isinstance(back, ImageHVAEMechanism) and back.noise_shape() == m.noise_shape()
+    back.load_state_dict(m.state_dict())
+    ctx, gen = torch.rand(4, 3), torch.Generator().manual_seed(1)
+    noise = m.sample_noise(4, gen)
+    assert torch.equal(m.decode(noise, ctx), back.decode(noise, ctx))
+    with pytest.raises(ValueError, match="spatial_channels"):
+        ImageHVAEMechanism(dim=256, context_dim=3, image_shape=(1, 16, 16), spatial_channels=0)
+    with pytest.raises(DataValidationError, match="image_shape"):
+        ImageHVAEMechanism(dim=256, context_dim=3)
+
+
+def test_abduction_round_trip_reconstructs(morpho):
+    """decode(abduct(x)) under the factual parents is the reconstruction: close to x."""
+    _, _, test, m = morpho
+    null = m.counterfactual(test, do={"thickness": test["thickness"]})
+    assert null["image"].shape == (N_TEST, 1, 16, 16)
+    np.testing.assert_allclose(null["intensity"], test["intensity"], atol=1e-4)
+    # measured 0.064 (8 epochs); a fresh sample under the factual parents is 0.107 away
+    assert composition(test["image"], null["image"])["l1"] < 0.09
+
+
+def test_counterfactual_against_exact_truth_and_fresh_noise(morpho):
+    scm, noise, test, m = morpho
+    do = {"thickness": np.random.default_rng(1).uniform(1.0, 4.0, N_TEST)}
+    _, truth = scm.counterfactual(noise, do=do, as_arrays=True)
+    cf = m.counterfactual(test, do=do)
+    parents = {p: cf[p] for p in ("digit", "thickness", "intensity")}
+    fresh = m.sample(N_TEST, do=parents, random_state=5)["image"]
+    err = counterfactual_pixel_error(cf["image"], truth["image"])
+    base = counterfactual_pixel_error(fresh, truth["image"])
+    # measured 0.150 against 0.246 for fresh noise (1500 units, 8 epochs; 16x16)
+    assert err < 0.2 and err < 0.75 * base
+    # the intervention changed the image: the counterfactual is not the factual image
+    assert counterfactual_pixel_error(test["image"], truth["image"]) > err
+
+
+def test_save_load_same_counterfactuals(morpho, tmp_path):
+    _, _, test, m = morpho
+    back = load_model(m.save(tmp_path / "hvae"))
+    assert isinstance(back.mechanisms_["image"], ImageHVAEMechanism)
+    fact = {k: v[:10] for k, v in test.items()}
+    a = m.counterfactual(fact, do={"thickness": 3.0})["image"]
+    b = back.counterfactual(fact, do={"thickness": 3.0})["image"]
+    np.testing.assert_array_equal(a, b)
+    s1 = m.sample(6, do={"thickness": 2.0}, random_state=3)["image"]
+    s2 = back.sample(6, do={"thickness": 2.0}, random_state=3)["image"]
+    np.testing.assert_array_equal(s1, s2)
