@@ -134,6 +134,8 @@ def test_images_section_beats_conditioning_and_prints_its_numbers():
     for value in (*model, *truth, *cond):
         assert f"{value:.3f}" in text
     assert f"model {res['error']['model']:.3f}" in text
+
+
 def test_images_section_beats_fresh_noise_and_saves_the_grid(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("matplotlib")
