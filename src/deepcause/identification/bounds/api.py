@@ -196,41 +196,28 @@ def bounds(
     graph : an ADMG (``"Z -> X -> Y; X <-> Y"``); ``A <-> B`` is an unobserved common cause.
     data : samples (one column per node), or a joint probability table (the nodes plus a
         ``probability`` column summing to 1). ``None`` only for PNS from ``experimental`` alone.
-    treatment, outcome : value assignments, e.g. ``{"X": 1}`` and ``{"Y": 1}``; the outcome is
-        the event that every named variable takes its value. For a continuous outcome (neural
-        causal model bounds only) ``{"Y": "mean"}`` asks for ``E[Y | do(treatment)]``.
-    control : the comparison treatment for ``"ate"`` and the probabilities of causation
-        (defaults to the other value of a single binary treatment).
-    quantity : ``"probability"`` = P(outcome | do(treatment)); ``"ate"`` = that minus
-        P(outcome | do(control)); ``"pns"``, ``"pn"``, ``"ps"``: probabilities of necessity and
-        sufficiency, necessity, sufficiency (Tian & Pearl 2000).
-    experimental : optional P(outcome | do(treatment)) as samples from a randomised experiment
-        or as a table (treatment and outcome columns plus ``probability``, summing to 1 within
-        each treatment value); used as extra constraints.
-    method : ``"lp"`` (the default): sharp bounds by linear programming over response
-        functions, for graphs whose confounded nodes form one district (for pns/pn/ps also
-        every node on a causal path from treatment to outcome must be in it; otherwise the
-        default falls back to ``"tian-pearl"`` with a note); ``"natural"`` (Manski bounds,
-        any graph); ``"balke-pearl"`` (closed form, binary IV graph, ``"ate"``);
-        ``"tian-pearl"`` (closed-form pns/pn/ps bounds from P(x, y) and P(y | do(x)), the
-        latter from ``experimental`` or from the graph when identifiable; the default with
-        ``monotonic=True`` or ``data=None``); ``"ncm"``: neural causal model bounds
-        (Xia et al. 2021; :class:`deepcause.generative.ncm_bounds.NCMBounds` states the
-        optimisation, the stopping rule and why the interval is an inner approximation of the
-        sharp one, ``sharp=False``), for ``"probability"`` and ``"ate"`` on any graph, with
-        continuous or many-valued variables too. Without ``method``, NCM bounds are used when
-        the linear program does not apply (continuous or many-valued columns, confounded
-        nodes in several districts), with a note saying why.
-    monotonic : for pns/pn/ps, assume treatment never prevents the outcome; the quantities
-        are then point values (the assumption is checked against the data).
-    alpha, n_boot, random_state : level and number of bootstrap resamples of the rows (for
-        samples) for the confidence intervals of the endpoints; ``random_state`` also seeds the
-        neural causal models (which get no bootstrap: ``n_boot`` is ignored there).
-    ncm : the neural-causal-model solver, called as ``ncm(graph, data, terms, random_state)``
-        and returning ``(lower, upper, misfit, notes)``; :func:`deepcause.bounds` passes
-        :class:`deepcause.generative.ncm_bounds.NCMBounds` (torch is imported only then); pass
-        ``NCMBounds(max_steps=..., latent_states=...)`` to configure the training. Without
-        one, ``method="ncm"`` is refused.
+    treatment, outcome : value assignments, e.g. ``{"X": 1}`` and ``{"Y": 1}`` (every named
+        variable takes its value); ``{"Y": "mean"}`` asks for E[Y | do(...)] (NCM only).
+    control : the comparison treatment (default: the other value of a binary treatment).
+    quantity : ``"probability"`` = P(outcome | do(treatment)); ``"ate"`` = that minus P(outcome
+        | do(control)); ``"pns"``, ``"pn"``, ``"ps"``: probabilities of causation (Tian & Pearl).
+    experimental : optional P(outcome | do(treatment)), experimental samples or a table
+        (``probability`` summing to 1 within each treatment value): extra constraints.
+    method : ``"lp"`` (default): sharp, linear programming over response functions, for
+        graphs whose confounded nodes form one district (pns/pn/ps fall back to
+        ``"tian-pearl"`` with a note when a causal path leaves it); ``"natural"`` (Manski,
+        any graph); ``"balke-pearl"`` (binary IV, ``"ate"``); ``"tian-pearl"`` (closed-form
+        pns/pn/ps; default with ``monotonic=True`` or ``data=None``); ``"ncm"``: neural causal
+        models (Xia et al. 2021; an inner approximation, ``sharp=False``, see
+        :class:`deepcause.generative.ncm_bounds.NCMBounds`), for ``"probability"``/``"ate"``
+        on any graph, continuous variables too, and the default where the LP does not apply.
+    monotonic : for pns/pn/ps, assume treatment never prevents the outcome (checked against
+        the data): point values.
+    alpha, n_boot, random_state : level and bootstrap resamples of the rows for the endpoints'
+        intervals (none for NCM bounds); ``random_state`` also seeds the neural causal models.
+    ncm : the neural-causal-model solver ``ncm(graph, data, terms, random_state) -> (lower,
+        upper, misfit, notes)``; :func:`deepcause.bounds` passes ``NCMBounds()`` (pass your
+        own ``NCMBounds(max_steps=...)`` to configure it); without one ``"ncm"`` is refused.
 
     Returns
     -------
@@ -264,15 +251,22 @@ def bounds(
             raise
         return _ncm_bounds(g, data, query, ncm, random_state, str(exc).split(";")[0])
     obs = joint if data is not None else None
+    return _solve(plan, obs, exp, _query_text(joint, quantity, t, c, o), quantity, alpha, n_boot,
+                  random_state)  # fmt: skip
+
+
+def _solve(plan: Any, obs: Any, exp: Any, query: str, quantity: str, alpha: float, n_boot: int,
+           random_state: Any) -> Bounds:  # fmt: skip
+    """Solve the plan on the data, bootstrap its endpoints and wrap the :class:`Bounds`."""
     lo, hi, misfit = plan.compute(obs, exp)
     lb, ub = _bootstrap(plan, obs, exp, n_boot, random_state)
     if misfit > 1e-8:
         plan.notes.append(f"the data are outside the graph's model (L1 distance {misfit:.3g}); "
                           f"the bounds are for the nearest compatible distributions")  # fmt: skip
     n = [s.n for s in (obs, exp) if s is not None and s.n is not None]
-    return Bounds(lo, hi, quantity=quantity, query=_query_text(joint, quantity, t, c, o),
-                  method=plan.method, sharp=plan.sharp, lower_boot=lb, upper_boot=ub,
-                  alpha=alpha, n=min(n) if n else None, misfit=misfit, notes=tuple(plan.notes))  # fmt: skip
+    return Bounds(lo, hi, quantity=quantity, query=query, method=plan.method, sharp=plan.sharp,
+                  lower_boot=lb, upper_boot=ub, alpha=alpha, n=min(n) if n else None,
+                  misfit=misfit, notes=tuple(plan.notes))  # fmt: skip
 
 
 def _prepare(g: CausalGraph, data: Any, treatment: Any, outcome: Any, control: Any,
