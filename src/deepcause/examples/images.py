@@ -91,6 +91,15 @@ def napkin_grid(
     conditioning baseline against the simulator's samples; with ``path``, saves a PNG whose
     row pairs are ``n_show`` generated and ``n_show`` true images of ``Y`` per query.
     Returns ``{"model": [...], "conditioning": [...], "path": ...}`` (TV per query).
+
+    Examples
+    --------
+    A fit of a few minutes on a CPU (run by ``examples/colored_digits_idgen.py``):
+
+    >>> import io
+    >>> res = napkin_grid("napkin.png", n=600, epochs=2, out=io.StringIO())  # doctest: +SKIP
+    >>> len(res["model"]), len(res["conditioning"])  # doctest: +SKIP
+    (4, 4)
     """
     require_torch("the image example")
     from ..generative import CausalGenerativeModel
