@@ -527,3 +527,19 @@ def test_ncm_bounds_are_reproducible_with_random_state():
             for seed in (3, 3, 4)]  # fmt: skip
     assert (runs[0].lower, runs[0].upper) == (runs[1].lower, runs[1].upper)
     assert (runs[0].lower, runs[0].upper) != (runs[2].lower, runs[2].upper)
+
+
+@pytest.mark.slow
+def test_cli_bounds_ncm_matches_the_api(tmp_path, capsys):
+    path = tmp_path / "iv.csv"
+    _IV_TABLE.to_csv(path, index=False)
+    args = ["bounds", "--data", str(path), "-g", "Z -> X -> Y; X <-> Y", "-t", "X=1",
+            "-o", "Y=1", "--quantity", "ate", "--method", "ncm", "--seed", "0", "--json"]  # fmt: skip
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    lp = deepcause.bounds("Z -> X -> Y; X <-> Y", _IV_TABLE, treatment={"X": 1},
+                          outcome={"Y": 1}, quantity="ate")  # fmt: skip
+    assert out["method"] == "ncm" and out["sharp"] is False
+    # an inner approximation of the sharp (LP) interval, up to the fit error
+    assert lp.lower - 0.01 <= out["lower"] <= out["upper"] <= lp.upper + 0.01
+    assert abs(out["lower"] - lp.lower) < 0.1 and abs(out["upper"] - lp.upper) < 0.1
