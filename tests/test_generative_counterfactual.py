@@ -12,8 +12,8 @@ import torch
 
 from deepcause.exceptions import DataValidationError
 from deepcause.generative import CausalGenerativeModel, load_model
-from deepcause.generative.selection import _simplest_not_worse
 from deepcause.generative.mechanisms import LocationScaleMechanism, LogMechanism
+from deepcause.generative.selection import _simplest_not_worse
 from deepcause.metrics import counterfactual_rmse, mmd_rbf
 from deepcause.simulate.scm import SCM, Node, gaussian
 from deepcause.simulate.suite import SimulatorCase, get_case, simulator_suite
