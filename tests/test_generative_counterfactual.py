@@ -84,6 +84,7 @@ def test_a_nested_additive_model_never_beats_a_better_location_scale_one():
     tiny = 0.002 + 0.2 * (r - r.mean())  # a positive gain with z about 0.3
     ls = {"additive": base, "location_scale": base + tiny}
     assert _simplest_not_worse(ls) == "location_scale"
+    assert _simplest_not_worse(ls, nested=False) == "additive"  # vector nodes: parsimony
     assert _simplest_not_worse({"additive": base + tiny, "location_scale": base}) == "additive"
     # log-additive is not nested in location-scale: parsimony keeps it unless clearly worse
     assert _simplest_not_worse({"log": base, "location_scale": base + tiny}) == "log"
