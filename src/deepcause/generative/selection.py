@@ -25,10 +25,9 @@ order in the scale's variation, which the likelihood sees only at second order (
 about half the variance of ``log sigma(pa)``). On the suite's 10-node ladders the old rule (the
 simplest candidate not significantly worse) kept additive nodes 0.002 to 0.06 nats below the
 location-scale fit whose counterfactuals were off by 0.15 to 0.19 s.d. Vector nodes keep the
-parsimony test against every candidate: the additive model's kernel density of its residuals is
-a poor density estimate in many dimensions, which biases its held-out likelihood down (on the
-suite's 16-dimensional mediator the flow won by likelihood and raised the interventional MMD²
-from 0.0002 to 0.0016), while its row-resampled noise is exact. Every candidate is
+parsimony test against every candidate (their behaviour is unchanged): the additive model's
+kernel density of its residuals is a poor density estimate in many dimensions, which biases its
+held-out likelihood down, while its row-resampled noise is exact. Every candidate is
 invertible, so abduction stays exact whatever is chosen. Root nodes
 keep the additive mechanism (its empirical noise reproduces their marginal exactly and they are
 never abducted), as do nodes with fewer than 50 rows (no held-out rows to decide on).
