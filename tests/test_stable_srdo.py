@@ -29,7 +29,7 @@ def test_srdo_keeps_its_sample_and_beats_ols_under_covariate_shift(seed):
     X, y = _draw(1500, "poly", 2.5, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning: this is the design SRDO is for
-        model = StableRegressor(weighting=SRDOWeights(random_state=seed)).fit(X, y)
+        model = StableRegressor(random_state=0, weighting=SRDOWeights(random_state=seed)).fit(X, y)
     ols = LinearRegression().fit(X, y)
     # no collapse (the old SRDO had 1 to 7 of 2,000): the cap 3 bounds the ESS below by n / 3
     assert model.effective_sample_size_ >= 1500 / 3
@@ -44,14 +44,16 @@ def test_srdo_keeps_its_sample_and_beats_ols_under_covariate_shift(seed):
 def test_srdo_warns_on_a_correct_linear_model_and_does_no_real_harm():
     X, y = _draw(1500, "linear", 2.5, 3)
     with pytest.warns(StableLearningWarning, match="no misspecification"):
-        model = StableRegressor(weighting=SRDOWeights(random_state=0)).fit(X, y)
+        model = StableRegressor(random_state=0, weighting=SRDOWeights(random_state=0)).fit(X, y)
     assert model.weighting_.misspecification_pvalue_ > 0.01
     ols = LinearRegression().fit(X, y)
     assert _avg_rmse(model, "linear", 3) < _avg_rmse(ols, "linear", 3) + 0.02
     # do_no_harm makes the check itself and does not pass y: no warning, plain OLS
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        safe = StableRegressor(weighting=SRDOWeights(random_state=0), do_no_harm=True).fit(X, y)
+        safe = StableRegressor(
+            random_state=0, weighting=SRDOWeights(random_state=0), do_no_harm=True
+        ).fit(X, y)
     assert not safe.used_weights_
 
 
