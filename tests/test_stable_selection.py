@@ -51,7 +51,7 @@ def test_selector_finds_the_stable_variables_and_drops_the_spurious_one():
     X, y, info = _draw(1000, p=10, r=2.5, kind="poly", random_state=1)
     # the biased V_b is strongly predictive in the training data...
     assert abs(LinearRegression().fit(X, y).coef_[-1]) > 0.3
-    sel = StableVariableSelector().fit(X, y)
+    sel = StableVariableSelector(random_state=0).fit(X, y)
     # ...but independent of y given S: the selection is exactly S
     np.testing.assert_array_equal(sel.support_, info["stable"])
     assert np.all(sel.pvalues_[info["stable"]] < 1e-6)
@@ -70,7 +70,7 @@ def test_selection_refit_beats_ols_and_reweighting_on_beta_and_stability():
     ols = LinearRegression().fit(X, y)
     ours = StableRegressor(random_state=0, select_variables=True).fit(X, y)
     weighted = StableRegressor(
-        random_state=0, weighting=NonlinearDecorrelationWeights(n_folds=2)
+        random_state=0, weighting=NonlinearDecorrelationWeights(n_folds=2, random_state=0)
     ).fit(X, y)
     assert _beta_error(ours, info) < 0.5 * _beta_error(ols, info)
     assert _beta_error(ours, info) < _beta_error(weighted, info)
@@ -105,7 +105,9 @@ def test_selector_with_no_signal_selects_nothing_and_regressor_predicts_the_mean
     X = rng.normal(size=(300, 3))
     y = rng.normal(size=300)
     model = StableRegressor(
-        random_state=0, select_variables=True, selector=StableVariableSelector(n_folds=3)
+        random_state=0,
+        select_variables=True,
+        selector=StableVariableSelector(n_folds=3, random_state=0),
     )
     model.fit(X, y)
     assert not model.support_.any()

@@ -218,7 +218,9 @@ class StableRegressor(RegressorMixin, BaseEstimator):
         if not np.all(np.isfinite(y)):
             raise DataValidationError("y contains NaN or infinite values")
         weighting = (
-            NonlinearDecorrelationWeights() if self.weighting is None else clone(self.weighting)
+            NonlinearDecorrelationWeights(random_state=self.random_state)
+            if self.weighting is None
+            else clone(self.weighting)
         )
         est = LinearRegression() if self.estimator is None else clone(self.estimator)
         if self.select_variables:
