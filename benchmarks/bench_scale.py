@@ -46,14 +46,16 @@ def write_table(path: Path, n: int, seed: int = 0) -> Path:
 
     path.mkdir(parents=True, exist_ok=True)
     chunks = -(-n // CHUNK)
-    if len(list(path.glob("*.parquet"))) == chunks:
-        return path
     for i in range(chunks):
+        part = path / f"part-{i:05d}.parquet"
+        if part.exists():  # resume an interrupted write (each part is written whole, then renamed)
+            continue
         rows = min(CHUNK, n - i * CHUNK)
         ds = make_confounded_binary(
             rows, n_covariates=P, random_state=seed * 100_000 + i, population_truth=False
         )
-        ds.data.to_parquet(path / f"part-{i:05d}.parquet", index=False)
+        ds.data.to_parquet(path / "partial.tmp", index=False)
+        (path / "partial.tmp").rename(part)
     return path
 
 
@@ -235,11 +237,13 @@ def _old_rows() -> dict[str, list[str]]:
     """Table rows of the current results file: ``agree`` and ``big`` (kept by ``--keep``)."""
     if not RESULTS.exists():
         return {}
-    sections: dict[str, list[str]] = {"agree": [], "big": []}
+    sections: dict = {"agree": [], "big": []}
     current = None
     for line in RESULTS.read_text().splitlines():
         if line.startswith("## "):
             current = "agree" if "Dask path vs pandas" in line else "big"
+            if current == "agree":
+                sections["agree_rows"] = line.split(", ")[1].split(" rows")[0]
         elif current and line.startswith("| ") and not line.startswith(("| estimator", "| rows")):
             sections[current].append(line)
     return sections
@@ -265,6 +269,7 @@ def main() -> None:
     tmp.mkdir(parents=True, exist_ok=True)
     old = _old_rows() if args.keep else {}
     agree = agreement(int(args.agree), tmp) if args.agree else old.get("agree", [])
+    agree_rows = f"{int(args.agree):.0e}" if args.agree else old.get("agree_rows", "?")
     big = scale([int(s) for s in args.sizes], tmp, args.timeout, args.runs)
     new_keys = {_key(r) for r in big}
     big = [r for r in old.get("big", []) if _key(r) not in new_keys] + big
@@ -275,7 +280,7 @@ def main() -> None:
         f"Command: `OMP_NUM_THREADS=1 python benchmarks/bench_scale.py {' '.join(sys.argv[1:])}`",
         f"Machine: {os.cpu_count()} CPU(s) visible to the process; LocalCluster workers are threads.",
         "",
-        f"## Dask path vs pandas path, {int(args.agree):.0e} rows (LocalCluster, 2 workers)",
+        f"## Dask path vs pandas path, {agree_rows} rows (LocalCluster, 2 workers)",
         "",
         "| estimator | Dask estimate | abs. difference | SE difference | Dask s | pandas s |",
         "|---|---|---|---|---|---|",
