@@ -78,11 +78,13 @@ from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
 from ._core import MechanismModel, _check_n
 from ._encoding import Samples, split_data
+from ._idgen_factors import ImageFeatureFactor, fit_factor
 from .districts import LatentConfoundingError
 
 __all__ = ["IDGenSampler", "IDGenRoute"]
 
 Values = dict[str, np.ndarray]
+Factor = MechanismModel | ImageFeatureFactor
 
 
 def _io(e: Expression) -> tuple[frozenset[str], frozenset[str]]:
@@ -256,7 +258,7 @@ class IDGenSampler(BaseEstimator):
         self.invariant_ = frozenset(inputs - set(self.treatment_) - set(self.given_))
         # fractions whose inputs are inputs of the estimand are trained once here, on inputs
         # drawn jointly (whole rows of the data): the generator then sees them on their support
-        self.fractions_: dict[Fraction, MechanismModel] = {}
+        self.fractions_: dict[Fraction, Factor] = {}
         for frac in dict.fromkeys(_fractions(self.estimand_.expression)):
             n_in = _io(frac.numerator)[0]
             if n_in <= inputs:
@@ -265,7 +267,7 @@ class IDGenSampler(BaseEstimator):
                 self.fractions_[frac] = self._fraction_model(frac, base, self._rng_)
         return self
 
-    def _fit_factors(self, factors: Iterable[P]) -> dict[P, MechanismModel]:
+    def _fit_factors(self, factors: Iterable[P]) -> dict[P, Factor]:
         """One generator per factor, merged where factors share variables (the merge step).
 
         A factor ``P(A | B)`` whose ``A`` is the first ``|A|`` variables, in graph order, of a
@@ -274,8 +276,8 @@ class IDGenSampler(BaseEstimator):
         generator is trained, and numerator and denominator of a fraction use one model.
         """
         pos = self.graph_.nodes.index
-        out: dict[P, MechanismModel] = {}
-        chains: list[tuple[list[str], frozenset[str], MechanismModel]] = []
+        out: dict[P, Factor] = {}
+        chains: list[tuple[list[str], frozenset[str], Factor]] = []
         for f in sorted(dict.fromkeys(factors), key=lambda f: -len(f.variables)):
             chain = sorted(f.variables, key=pos)
             for big, given, model in chains:
@@ -296,38 +298,24 @@ class IDGenSampler(BaseEstimator):
 
     def _fit_conditional(
         self, data: Values, outputs: list[str], inputs: Iterable[str], seed: int
-    ) -> MechanismModel:
-        """A generator of ``outputs`` given ``inputs``: inputs -> every output, outputs chained.
+    ) -> Factor:
+        """A generator of ``outputs`` given ``inputs``: inputs -> every output, outputs chained
+        (:func:`~deepcause.generative._idgen_factors.fit_factor`).
 
         Image nodes get the image mechanisms named in ``mechanisms`` (``"auto"``: the
         default image mechanism), so diffusion or GAN factor generators are one argument."""
-        inputs = sorted(inputs)
-        edges = [(b, a) for b in inputs for a in outputs]
-        edges += [(a, c) for i, a in enumerate(outputs) for c in outputs[i + 1 :]]
-        g = CausalGraph.from_edges(edges, nodes=[*inputs, *outputs])
-        mech = self.mechanisms
-        if isinstance(mech, Mapping):
-            mech = {k: v for k, v in mech.items() if k in g}
-        model = MechanismModel(
-            g,
-            mechanisms=mech,
-            max_epochs=self.max_epochs,
-            random_state=seed,
-            verbose=self.verbose,
-        )
-        tabular = [k for k in inputs if data[k].ndim == 1]
+        model = fit_factor(
+            data, outputs, inputs, seed,
+            mechanisms=self.mechanisms, max_epochs=self.max_epochs, verbose=self.verbose,
+        )  # fmt: skip
+        tabular = sorted(k for k in inputs if data[k].ndim == 1)
         if tabular:  # the support check reads the tabular inputs
             self._supports[id(model)] = _InputSupport(
                 np.column_stack([data[k] for k in tabular]).astype(float)
             )
-        cols = {k: data[k] for k in [*inputs, *outputs]}
-        if all(v.ndim == 1 for v in cols.values()):
-            return model.fit(pd.DataFrame(cols))
-        return model.fit(cols)
+        return model
 
-    def _sample_model(
-        self, model: MechanismModel, what: Any, inputs: Values, n: int, rng: Any
-    ) -> Values:
+    def _sample_model(self, model: Factor, what: Any, inputs: Values, n: int, rng: Any) -> Values:
         """``model.sample`` at the ``inputs`` values, warning when they are off the data."""
         support = self._supports.get(id(model))
         if support is not None:
@@ -434,9 +422,7 @@ class IDGenSampler(BaseEstimator):
         s = self._sample_model(model, e, {k: given[k] for k in keys}, n, rng)
         return {v: s[v] for v in rest}
 
-    def _fraction_model(
-        self, e: Fraction, base: Values, rng: np.random.Generator
-    ) -> MechanismModel:
+    def _fraction_model(self, e: Fraction, base: Values, rng: np.random.Generator) -> Factor:
         """Generator of ``N / D``: the numerator's outputs given the denominator's.
 
         ``base`` holds values of the numerator's inputs, one per training sample.
