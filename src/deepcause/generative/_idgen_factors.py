@@ -60,7 +60,7 @@ def _model(
     g = CausalGraph.from_edges(edges, nodes=[*inputs, *outputs])
     mech = kw.pop("mechanisms", "auto")
     if isinstance(mech, Mapping):
-        mech = {k: v for k, v in mech.items() if k in outputs or (k in g and k not in inputs)}
+        mech = {k: v for k, v in mech.items() if k in outputs}  # inputs are not modelled
     model = MechanismModel(g, mechanisms=mech, node_columns=node_columns, random_state=seed, **kw)
     model._given = frozenset(inputs)
     return model.fit(data)
