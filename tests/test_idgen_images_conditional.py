@@ -13,7 +13,8 @@ from scipy.special import expit
 from deepcause.exceptions import NotIdentifiableError
 from deepcause.generative import CausalGenerativeModel
 from deepcause.generative.idgen import IDGenSampler
-from deepcause.simulate import read_digit
+from deepcause.metrics import attribute_tv
+from deepcause.simulate import read_color, read_digit, train_attribute_readers
 from deepcause.simulate.images import (
     make_colored_digits_napkin,
     make_confounded_digit_label,
@@ -58,7 +59,7 @@ def test_tabular_idc_with_hidden_confounder_against_truth() -> None:
                 assert (got[cond] == z).all() and (got["X"] == x).all()
                 errs.append(abs(got[out].mean() - want))
                 base.append(abs(df.loc[(df["X"] == x) & (df[cond] == z), out].mean() - want))
-    # measured: errors 0.001-0.037 (mean 0.011), baseline 0.001-0.127 (mean 0.077)
+    # measured (3 s CPU): errors 0.001-0.037 (mean 0.011), baseline 0.001-0.127 (mean 0.076)
     assert max(errs) < 0.06, errs
     assert np.mean(base) > 3 * np.mean(errs), (errs, base)
 
@@ -113,7 +114,8 @@ def test_conditional_on_an_image_mediator_against_truth() -> None:
             rows = np.flatnonzero(data["X"] == x)
             near = rows[np.argsort(np.abs(seen[rows] - _read(ref[None])[0]))[:100]]
             base.append(abs(data["Y"][near].mean() - want))
-    # measured (1,500 units, 20 epochs): errors max 0.094, mean 0.069; baseline mean 0.21
+    # measured (1,500 units, 20 epochs, ~5 s CPU): errors 0.051-0.103 (mean 0.072); the
+    # baseline 0.129-0.334 (mean 0.203)
     assert max(errs) < 0.12, errs
     assert np.mean(base) > 2 * np.mean(errs), (errs, base)
 
@@ -185,7 +187,8 @@ def test_frontdoor_image_mediator_conditional_against_truth() -> None:
             errs.append(abs(got.mean() - want))
             rows = (ds.data["X"] == x) & (seen == big[i])
             base.append(abs(ds.data["Y"][rows].mean() - want))
-    # measured (2,000 units, 30 epochs): PENDING
+    # measured (2,000 units, 30 epochs, 11 s CPU): errors mean 0.040, max 0.078; the baseline
+    # mean 0.118
     assert max(errs) < 0.15, errs
     assert np.mean(base) > 1.3 * np.mean(errs), (errs, base)
 
@@ -215,3 +218,37 @@ def test_backdoor_conditional_on_colour_group_against_truth() -> None:
     # stand-in for C); the baseline 0.244
     assert np.mean(errs) < 0.2, errs
     assert np.mean(base) > 1.3 * np.mean(errs), (errs, base)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured (2,000 units, 20 epochs, 49 s CPU): colour TV of P(Y | do(W2 = w), X = x) "
+    "0.567-0.582 on three queries against the conditioning baseline's 0.178-0.324 and 0.01-0.02 "
+    "between two true samples: the chained image VAEs (X | W1, W2; Y | X, W1, W2; then Y | W2, X "
+    "trained on generated pairs) blur the digits and colours the reader reads (bench_images.md: "
+    "the same on the unconditional napkin query)",
+)
+def test_napkin_image_conditional_on_image_against_truth() -> None:
+    """``make_colored_digits_napkin``: P(Y | do(W2 = w), X = x), an image outcome given an
+    image (IDC: a fraction whose generator is trained on generated pairs). Truth: the SCM
+    under do(W2 = w) conditioned by rejection on X's colour (its digit is w under do(W2));
+    baseline: the Y images of the data rows with W2 = w and X of that colour (confounded
+    through W1 <-> Y). Compared on Y's colour by the attribute reader."""
+    ds = make_colored_digits_napkin(2000, truth_n=10, random_state=0)
+    reader = train_attribute_readers(ds.scm, n=2000)
+    m = CausalGenerativeModel(ds.graph, latent_strategy="idgen", max_epochs=20, random_state=0,
+                              verbose=False).fit(ds.data)  # fmt: skip
+    x_color = read_color(ds.data["X"])
+    tvs, base = [], []
+    for w, c in ((2, 2), (4, 0), (1, 4)):
+        truth = ds.scm.sample(40_000, do={"W2": w}, random_state=3, include_latent=True,
+                              as_arrays=True)  # fmt: skip
+        keep = truth["X_color"] == c
+        ref, want = truth["X"][np.flatnonzero(keep)[0]], truth["Y"][keep][:3000]
+        got = m.sample(1000, do={"W2": w}, given={"X": ref}, random_state=1)["Y"]
+        tvs.append(attribute_tv(got, want, reader, "color"))
+        rows = (ds.data["W2"] == w) & (x_color == c)
+        base.append(attribute_tv(ds.data["Y"][rows], want, reader, "color"))
+    assert max(tvs) < 0.15, tvs
+    assert np.mean(base) > 1.3 * np.mean(tvs), (tvs, base)
