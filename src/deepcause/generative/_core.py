@@ -71,6 +71,9 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
     True
     """
 
+    _given: frozenset[str] = frozenset()
+    """Nodes always set by ``do=`` (ID-GEN's factor inputs): no mechanism is fitted for them."""
+
     _parameter_constraints = {
         "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
         "latent_strategy": [str, type],
@@ -140,7 +143,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         self.mechanisms_: dict[str, Mechanism] = {}
         self.mechanism_choice_: dict[str, dict[str, Any]] = {}
         for v in self.order_:
-            if v in latent_nodes:
+            if v in latent_nodes or v in self._given:
                 continue
             self.mechanisms_[v], choice = fit_node(
                 mechs[v], self.specs_[v], data_t[v], self.context(v, data_t), seeds[v],
@@ -384,7 +387,9 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         specs = parse_do(do, self.specs_, n, self.device_)
         cut = self._check_edges(remove_edges)
         gen = self._generator(random_state)
-        noise = {v: self._mechanism(v).sample_noise(n, gen) for v in self.order_}
+        noise = {
+            v: self._mechanism(v).sample_noise(n, gen) for v in self.order_ if v not in self._given
+        }
         latents = self._latents(n, gen)
         perms = {e: torch.randperm(n, generator=gen, device=self.device_) for e in cut}
         values: dict[str, torch.Tensor] = {}
