@@ -22,9 +22,10 @@ One JSON line per (setting + read-out, design, replication) is appended to ``--o
 ``*_default`` means "the defaults of whatever deepcause is on PYTHONPATH" (run it once with the
 old source tree for the old defaults; ``cfr_old`` / ``dragonnet_old`` spell the old defaults
 out for the new tree). A fitted model is read out several ways at no extra training cost
-(:data:`VARIANTS`: ``+aipw``, ``+plugin``; :data:`CLASS_VARIANTS`: for DragonNet and CFR
-also ``+aipw_overlapg``, the AIPW score with the overlap check's propensity, and for CFR
-``+aipw_stack``, with AIPW's cross-fitted propensity super learner).
+(:data:`VARIANTS`: ``+aipw``, ``+plugin``; :data:`CLASS_VARIANTS`: for DragonNet also
+``+aipw_overlapg``, the AIPW score with the overlap check's propensity; for CFR
+``+aipw_c0.01``, its propensity clipped to [0.01, 0.99] (CFR's read-out before
+``study_cfr_readout.py``), and ``+aipw_stack``, AIPW's cross-fitted propensity super learner).
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/study_neural_defaults.py \
         --design ihdp_b_report --reps 0-99 --settings cfr_default,dragonnet_default \
@@ -110,9 +111,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
 #: per class: the AIPW score with each of its other propensities
 CLASS_VARIANTS = {
     "DragonNet": {"aipw_overlapg": {"population_estimate": "aipw", "propensity": "overlap_check"}},
-    "CFR": {
-        "aipw_overlapg": {"population_estimate": "aipw", "propensity": "overlap_check"},
-        "aipw_stack": {"population_estimate": "aipw", "propensity": "stack"},
+    "CFR": {  # the default is the overlap check's propensity clipped to [0.05, 0.95]
+        "aipw_c0.01": {
+            "population_estimate": "aipw",
+            "propensity": "overlap_check",
+            "propensity_clip": 0.01,
+        },
+        "aipw_stack": {
+            "population_estimate": "aipw",
+            "propensity": "stack",
+            "propensity_clip": 0.01,
+        },
     },
 }
 

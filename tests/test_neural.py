@@ -240,6 +240,7 @@ def test_bad_input_gives_clear_errors(scm):
         (TARNet, {"population_estimate": "tmle"}, "population_estimate"),
         (DragonNet, {"propensity": "logistic"}, "propensity"),
         (TARNet, {"propensity": "head"}, "propensity"),  # TARNet and CFR have no head
+        (CFR, {"propensity_clip": 0.5}, "propensity_clip"),
         (TARNet, {"uncertainty": "magic"}, "uncertainty"),
         (TARNet, {"learning_rate": -1.0}, "learning_rate"),
         (TARNet, {"validation_fraction": 1.0}, "validation_fraction"),
@@ -429,12 +430,12 @@ def test_aipw_score_corrects_a_poor_outcome_model(scm):
 
 
 def test_stacked_propensity_readout_is_seeded_and_saved(scm, tmp_path):
-    """CFR's default AIPW propensity: the cross-fitted super learner, close to the truth,
-    fixed by the fit (a model fitted with random_state=None reloads to the same effect)."""
+    """propensity="stack": the cross-fitted super learner, close to the truth, fixed by the
+    fit (a model fitted with random_state=None reloads to the same effect)."""
     X, t, y, tau = scm
     truth_e = 1.0 / (1.0 + np.exp(-(0.8 * X[:, 0] - 0.6 * X[:, 1])))
-    est = tiny(CFR, max_epochs=1, learning_rate=1e-5, uncertainty=None).fit_arrays(X=X, t=t, y=y)
-    assert est.get_params()["propensity"] == "stack"
+    est = tiny(CFR, max_epochs=1, learning_rate=1e-5, uncertainty=None, propensity="stack")
+    est.fit_arrays(X=X, t=t, y=y)
     e = est._train_propensity()
     assert e.shape == t.shape and np.corrcoef(e, truth_e)[0, 1] > 0.9
     stack = est.effect()
@@ -443,3 +444,15 @@ def test_stacked_propensity_readout_is_seeded_and_saved(scm, tmp_path):
     other = est.set_params(propensity="overlap_check").effect()
     assert other.value != stack.value and abs(other.value - tau.mean()) < 0.3
     assert TARNet().get_params()["propensity"] == "overlap_check"
+    assert (TARNet().propensity_clip, CFR().propensity_clip) == (0.01, 0.05)
+
+
+def test_propensity_clip_bounds_the_aipw_weights(scm):
+    X, t, y, tau = scm
+    est = tiny(CFR, random_state=0, uncertainty=None).fit_arrays(X=X, t=t, y=y)
+    e = est._train_propensity()
+    wide = est.effect().value
+    clipped = est.set_params(propensity_clip=0.3).effect().value
+    assert wide != clipped  # some propensities of this design lie beyond [0.3, 0.7]
+    assert np.mean((e < 0.3) | (e > 0.7)) > 0.05
+    assert abs(clipped - tau.mean()) < 0.5

@@ -13,8 +13,9 @@ Population effects (ATE, ATT, ATC, ``mean``) are by default (``population_estima
 the augmented inverse-propensity score of the members' heads: per member,
 ``E[Y(a)] = sum(s * mu_a + 1{t=a} * q / P(T=a | x) * (y - mu_a)) / sum(s)`` with ``s`` the
 population indicator and ``q = 1, e(x), 1 - e(x)`` for all units, the treated, the controls;
-the propensity is the overlap check's cross-fitted score (DragonNet: its propensity head),
-clipped to [0.01, 0.99]. The interval is then normal, with
+the propensity is the overlap check's cross-fitted score (DragonNet: its propensity head;
+``propensity="stack"``: AIPW's cross-fitted super learner), clipped to
+``[propensity_clip, 1 - propensity_clip]`` (0.01; CFR 0.05). The interval is then normal, with
 ``se^2 = var(influence function) / n + var(members)``. ``population_estimate="plugin"`` gives
 the mean of the heads' unit-level effects and the ensemble interval above.
 
@@ -90,7 +91,8 @@ NEURAL_CONSTRAINTS: dict[str, list[Any]] = {
     "allow_no_overlap": ["boolean"],
 }
 
-#: propensities are kept in [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP] in the AIPW score
+#: propensities are kept in [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP] in the AIPW score, unless
+#: the estimator has its own ``propensity_clip``
 PROPENSITY_CLIP = 0.01
 
 
@@ -336,7 +338,8 @@ class NeuralEffectEstimator(BaseEffectEstimator):
         s = {"all": np.ones(len(t)), "treated": t * 1.0, "controls": 1.0 - t}[population]
         scores = s * mu
         if getattr(self, "population_estimate", "plugin") == "aipw":
-            e = np.clip(self._train_propensity(), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+            clip = float(getattr(self, "propensity_clip", PROPENSITY_CLIP))
+            e = np.clip(self._train_propensity(), clip, 1 - clip)
             q = {"all": np.ones_like(e), "treated": e, "controls": 1.0 - e}[population]
             p = np.stack([1.0 - e, e], axis=-2)  # (..., 2, n)
             arm = np.stack([t == 0, t == 1])
