@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dump", default="/tmp/cfr_mu")
     parser.add_argument("--readouts", help="score every dumped fit in this folder")
     parser.add_argument("--out", default="/tmp/cfr_readout.jsonl")
+    parser.add_argument("--tag", default="tune")
     args = parser.parse_args(argv)
     from study_neural_defaults import _reps
 
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     with open(args.out, "w") as fh:
         for path in sorted(glob.glob(os.path.join(args.readouts, "*.npz"))):
             for r in readouts(path):
-                fh.write(json.dumps(r) + "\n")
+                fh.write(json.dumps({"tag": args.tag, **r}) + "\n")
 
 
 if __name__ == "__main__":
