@@ -22,8 +22,10 @@ One JSON line per (setting + read-out, design, replication) is appended to ``--o
 ``*_default`` means "the defaults of whatever deepcause is on PYTHONPATH" (run it once with the
 old source tree for the old defaults; ``cfr_old`` / ``dragonnet_old`` spell the old defaults
 out for the new tree). A fitted model is read out several ways at no extra training cost
-(:data:`VARIANTS`: ``+aipw``, ``+plugin``, for DragonNet also ``+aipw_overlapg``, the AIPW
-score with the overlap check's propensity instead of the propensity head).
+(:data:`VARIANTS`: ``+aipw``, ``+plugin``; :data:`CLASS_VARIANTS`: for DragonNet also
+``+aipw_overlapg``, the AIPW score with the overlap check's propensity; for CFR
+``+aipw_c0.01``, its propensity clipped to [0.01, 0.99] (CFR's read-out before
+``study_cfr_readout.py``), and ``+aipw_stack``, AIPW's cross-fitted propensity super learner).
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/study_neural_defaults.py \
         --design ihdp_b_report --reps 0-99 --settings cfr_default,dragonnet_default \
@@ -93,6 +95,7 @@ def _grid() -> None:
         SETTINGS[f"{name}_big_nob"] = (cls, {**nob})
         SETTINGS[f"{name}_small_nob_wd1e-3"] = (cls, {**small, **nob, "weight_decay": 1e-3})
         SETTINGS[f"{name}_small_nob_bs256"] = (cls, {**small, **nob, "batch_size": 256})
+        SETTINGS[f"{name}_small_nob_m5"] = (cls, {**small, **nob, "n_members": 5})
     for alpha in (0.1, 0.3):
         SETTINGS[f"cfr_small_nob_a{alpha}"] = ("CFR", {**small, **nob, "alpha": alpha})
 
@@ -105,8 +108,21 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "aipw": {"population_estimate": "aipw"},
     "plugin": {"population_estimate": "plugin"},
 }
-DRAGONNET_VARIANTS = {
-    "aipw_overlapg": {"population_estimate": "aipw", "propensity": "overlap_check"}
+#: per class: the AIPW score with each of its other propensities
+CLASS_VARIANTS = {
+    "DragonNet": {"aipw_overlapg": {"population_estimate": "aipw", "propensity": "overlap_check"}},
+    "CFR": {  # the default is the overlap check's propensity clipped to [0.05, 0.95]
+        "aipw_c0.01": {
+            "population_estimate": "aipw",
+            "propensity": "overlap_check",
+            "propensity_clip": 0.01,
+        },
+        "aipw_stack": {
+            "population_estimate": "aipw",
+            "propensity": "stack",
+            "propensity_clip": 0.01,
+        },
+    },
 }
 
 
@@ -135,7 +151,7 @@ def run_one(setting: str, design: str, rep: int, threads: int) -> list[dict[str,
     pehe = float(np.sqrt(np.mean((model.predict_cate(df) - tau) ** 2)))
     variants = {"": {}}
     if "population_estimate" in model.get_params():
-        variants = {**VARIANTS, **(DRAGONNET_VARIANTS if cls_name == "DragonNet" else {})}
+        variants = {**VARIANTS, **CLASS_VARIANTS.get(cls_name, {})}
     rows = []
     for variant, params in variants.items():
         model.set_params(**params)

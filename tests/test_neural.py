@@ -239,6 +239,8 @@ def test_bad_input_gives_clear_errors(scm):
         (TARNet, {"n_members": 1, "uncertainty": "bootstrap"}, "n_members >= 2"),
         (TARNet, {"population_estimate": "tmle"}, "population_estimate"),
         (DragonNet, {"propensity": "logistic"}, "propensity"),
+        (TARNet, {"propensity": "head"}, "propensity"),  # TARNet and CFR have no head
+        (CFR, {"propensity_clip": 0.5}, "propensity_clip"),
         (TARNet, {"uncertainty": "magic"}, "uncertainty"),
         (TARNet, {"learning_rate": -1.0}, "learning_rate"),
         (TARNet, {"validation_fraction": 1.0}, "validation_fraction"),
@@ -425,3 +427,32 @@ def test_aipw_score_corrects_a_poor_outcome_model(scm):
     assert m1.value - m0.value == pytest.approx(aipw.value)
     att = est.effect(population="treated")
     assert abs(att.value - tau[t == 1].mean()) < 0.4
+
+
+def test_stacked_propensity_readout_is_seeded_and_saved(scm, tmp_path):
+    """propensity="stack": the cross-fitted super learner, close to the truth, fixed by the
+    fit (a model fitted with random_state=None reloads to the same effect)."""
+    X, t, y, tau = scm
+    truth_e = 1.0 / (1.0 + np.exp(-(0.8 * X[:, 0] - 0.6 * X[:, 1])))
+    est = tiny(CFR, max_epochs=1, learning_rate=1e-5, uncertainty=None, propensity="stack")
+    est.fit_arrays(X=X, t=t, y=y)
+    e = est._train_propensity()
+    assert e.shape == t.shape and np.corrcoef(e, truth_e)[0, 1] > 0.9
+    stack = est.effect()
+    assert abs(stack.value - tau.mean()) < 0.3  # the heads learned next to nothing
+    assert load(est.save(tmp_path / "cfr"), device="cpu").effect().value == stack.value
+    other = est.set_params(propensity="overlap_check").effect()
+    assert other.value != stack.value and abs(other.value - tau.mean()) < 0.3
+    assert TARNet().get_params()["propensity"] == "overlap_check"
+    assert (TARNet().propensity_clip, CFR().propensity_clip) == (0.01, 0.05)
+
+
+def test_propensity_clip_bounds_the_aipw_weights(scm):
+    X, t, y, tau = scm
+    est = tiny(CFR, random_state=0, uncertainty=None).fit_arrays(X=X, t=t, y=y)
+    e = est._train_propensity()
+    wide = est.effect().value
+    clipped = est.set_params(propensity_clip=0.3).effect().value
+    assert wide != clipped  # some propensities of this design lie beyond [0.3, 0.7]
+    assert np.mean((e < 0.3) | (e > 0.7)) > 0.05
+    assert abs(clipped - tau.mean()) < 0.5

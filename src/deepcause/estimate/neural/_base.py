@@ -13,8 +13,9 @@ Population effects (ATE, ATT, ATC, ``mean``) are by default (``population_estima
 the augmented inverse-propensity score of the members' heads: per member,
 ``E[Y(a)] = sum(s * mu_a + 1{t=a} * q / P(T=a | x) * (y - mu_a)) / sum(s)`` with ``s`` the
 population indicator and ``q = 1, e(x), 1 - e(x)`` for all units, the treated, the controls;
-the propensity is the overlap check's cross-fitted score (DragonNet: its propensity head),
-clipped to [0.01, 0.99]. The interval is then normal, with
+the propensity is the overlap check's cross-fitted score (DragonNet: its propensity head;
+``propensity="stack"``: AIPW's cross-fitted super learner), clipped to
+``[propensity_clip, 1 - propensity_clip]`` (0.01; CFR 0.05). The interval is then normal, with
 ``se^2 = var(influence function) / n + var(members)``. ``population_estimate="plugin"`` gives
 the mean of the heads' unit-level effects and the ensemble interval above.
 
@@ -29,6 +30,7 @@ monitored validation loss) and ``_potential_outcomes(net, x)`` (standardized mu0
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar
@@ -61,10 +63,12 @@ from ...exceptions import (
 )
 from ...results import POPULATIONS, EffectEstimate
 from .._base import BackdoorData, BaseEffectEstimator, resolve_backdoor_data
+from .._nuisance import default_propensity_stack, make_folds, standardize
+from .._stacking import fit_propensity_nuisance
 from ..overlap import OverlapReport, check_overlap
 from ._training import Batch, stratified_bootstrap, stratified_split
 
-__all__ = ["NeuralEffectEstimator", "load"]
+__all__ = ["NeuralEffectEstimator", "load", "stacked_propensity"]
 
 _POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
 
@@ -87,7 +91,8 @@ NEURAL_CONSTRAINTS: dict[str, list[Any]] = {
     "allow_no_overlap": ["boolean"],
 }
 
-#: propensities are kept in [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP] in the AIPW score
+#: propensities are kept in [PROPENSITY_CLIP, 1 - PROPENSITY_CLIP] in the AIPW score, unless
+#: the estimator has its own ``propensity_clip``
 PROPENSITY_CLIP = 0.01
 
 
@@ -192,6 +197,8 @@ class NeuralEffectEstimator(BaseEffectEstimator):
         root = self.random_state
         root = int(root) if isinstance(root, Integral) else seed_from(root)
         seeds = np.random.SeedSequence(root).generate_state(int(self.n_members))
+        self.propensity_seed_ = root
+        self._propensity_cache_: dict[str, np.ndarray] = {}
         self.networks_: list[nn.Module] = []
         self.train_results_: list[TrainResult] = []
         name = type(self).__name__
@@ -300,9 +307,16 @@ class NeuralEffectEstimator(BaseEffectEstimator):
     def _train_propensity(self) -> np.ndarray:
         """Propensities of the training rows for the AIPW score: (n,) or (n_members, n).
 
-        The cross-fitted score of the overlap check (run here when ``fit`` did not, as in a
-        bootstrap refit); DragonNet uses its propensity head.
+        ``propensity="stack"``: :func:`stacked_propensity` (computed once, seeded by the fit);
+        otherwise the cross-fitted score of the overlap check (run here when ``fit`` did not,
+        as in a bootstrap refit); DragonNet's default is its propensity head.
         """
+        if getattr(self, "propensity", "overlap_check") == "stack":
+            cache = self.__dict__.setdefault("_propensity_cache_", {})
+            if "stack" not in cache:
+                seed = getattr(self, "propensity_seed_", None)
+                cache["stack"] = stacked_propensity(self.data_.X, self.data_.t, seed)
+            return cache["stack"]
         report: OverlapReport | None = getattr(self, "overlap_", None)
         if report is None or len(report.propensity) != self.data_.n:
             data = self.data_
@@ -324,7 +338,8 @@ class NeuralEffectEstimator(BaseEffectEstimator):
         s = {"all": np.ones(len(t)), "treated": t * 1.0, "controls": 1.0 - t}[population]
         scores = s * mu
         if getattr(self, "population_estimate", "plugin") == "aipw":
-            e = np.clip(self._train_propensity(), PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
+            clip = float(getattr(self, "propensity_clip", PROPENSITY_CLIP))
+            e = np.clip(self._train_propensity(), clip, 1 - clip)
             q = {"all": np.ones_like(e), "treated": e, "controls": 1.0 - e}[population]
             p = np.stack([1.0 - e, e], axis=-2)  # (..., 2, n)
             arm = np.stack([t == 0, t == 1])
@@ -425,6 +440,7 @@ class NeuralEffectEstimator(BaseEffectEstimator):
             "train_results": [r.__dict__ for r in self.train_results_],
             "extra": self._extra_config(),
             "overlap": None if self.overlap_ is None else self.overlap_.to_dict(),
+            "propensity_seed": getattr(self, "propensity_seed_", None),
         }
         tensors = {
             "data.X": torch.tensor(data.X, dtype=torch.float64),
@@ -454,6 +470,8 @@ class NeuralEffectEstimator(BaseEffectEstimator):
             raise ValueError("the saved data do not match the saved covariate names")
         self.data_ = BackdoorData(X, t, y, names, state["treatment"], state["outcome"], None)
         self.overlap_ = _restore_overlap(state.get("overlap"), bundle.tensors)
+        self.propensity_seed_ = state.get("propensity_seed")
+        self._propensity_cache_ = {}
         self.train_results_ = [
             TrainResult(**{**r, "history": tuple(r["history"])}) for r in state["train_results"]
         ]
@@ -474,6 +492,34 @@ class NeuralEffectEstimator(BaseEffectEstimator):
                 "deepcause.estimate.neural.load to read any saved model."
             )
         return model
+
+
+def stacked_propensity(X: np.ndarray, t: np.ndarray, seed: int | None) -> np.ndarray:
+    """Cross-fitted ``P(T=1 | x)`` of AIPW's default propensity super learner.
+
+    :func:`~deepcause.estimate._nuisance.default_propensity_stack` on standardized
+    covariates, out of fold over 5 folds stratified by arm (in-sample when an arm has fewer
+    than 5 units); ``seed`` fixes the folds and the learners.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 2))
+    >>> t = rng.binomial(1, 1 / (1 + np.exp(-X[:, 0])))
+    >>> e = stacked_propensity(X, t, seed=0)
+    >>> e.shape, bool(np.corrcoef(e, X[:, 0])[0, 1] > 0.9)
+    ((400,), True)
+    """
+    t = np.asarray(t).astype(int)
+    n_minority = int(min(t.sum(), len(t) - t.sum()))
+    n_folds = 5 if n_minority >= 5 else 1
+    model = default_propensity_stack(len(t), n_minority)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter of the nuisance fits
+        e, _ = fit_propensity_nuisance(
+            model, standardize(X), t, make_folds(t, n_folds, seed), n_folds, seed
+        )
+    return e
 
 
 def _restore_overlap(saved: dict[str, Any] | None, tensors: dict[str, Any]) -> Any:

@@ -65,7 +65,8 @@ class DragonNet(NeuralEffectEstimator):
         inverse-propensity (doubly robust) score of the outcome heads and a propensity;
         ``"plugin"`` — the mean of the heads' unit-level effects.
     propensity : the propensity of the AIPW score: ``"head"`` (each member's propensity
-        head) or ``"overlap_check"`` (the cross-fitted score of the overlap check).
+        head), ``"overlap_check"`` (the cross-fitted score of the overlap check) or
+        ``"stack"`` (AIPW's cross-fitted propensity super learner, as in CFR).
     Other parameters as in :class:`~deepcause.estimate.neural.TARNet`, with the same defaults
     (chosen on generated data, ``benchmarks/results/study_neural_defaults.md``; there the
     AIPW score with the propensity head beat the plug-in and the overlap check's propensity).
@@ -90,7 +91,7 @@ class DragonNet(NeuralEffectEstimator):
         "beta": [Interval(Real, 0, None, closed="left")],
         "targeted_regularization": ["boolean"],
         "propensity_margin": [Interval(Real, 0, 0.5, closed="left")],
-        "propensity": [StrOptions({"head", "overlap_check"})],
+        "propensity": [StrOptions({"head", "overlap_check", "stack"})],
     }
     _size_parameters = ("representation_hidden_sizes", "head_hidden_sizes")
 
@@ -180,9 +181,9 @@ class DragonNet(NeuralEffectEstimator):
         return g.cpu().double().numpy()
 
     def _train_propensity(self) -> np.ndarray:
-        if self.propensity == "overlap_check":
-            return super()._train_propensity()
-        return self._member_propensity(self.data_.X)
+        if self.propensity == "head":
+            return self._member_propensity(self.data_.X)
+        return super()._train_propensity()
 
     def predict_propensity(self, data: Any) -> np.ndarray:
         """Estimated ``P(T = 1 | x)`` averaged over the members, for the rows of ``data``.

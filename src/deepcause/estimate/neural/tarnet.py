@@ -8,9 +8,11 @@ unit is the difference of its two heads.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 
 import numpy as np
 
+from ..._parameters import Interval, StrOptions
 from ..._progress import Verbose
 from ..._torch import mlp, nn, torch
 from ._base import NeuralEffectEstimator
@@ -74,11 +76,16 @@ class TARNet(NeuralEffectEstimator):
         of freedom) and ``None`` gives no standard error.
     population_estimate : how population effects (ATE/ATT/ATC and ``mean``) average the
         heads. ``"aipw"`` (default): the augmented inverse-propensity score of the heads with
-        the cross-fitted propensity of the overlap check (clipped to [0.01, 0.99]); its
-        interval is normal with ``se^2 = var(influence function) / n + var(members)``.
+        the propensity chosen by ``propensity``, clipped to
+        ``[propensity_clip, 1 - propensity_clip]``; its interval is normal with ``se^2 = var(influence function) / n + var(members)``.
         ``"plugin"``: the mean of the heads' unit-level effects (Shalit et al.).
         ``predict_cate`` and ``effect(X=...)`` always use the heads (``effect(X=...)`` has an
         interval only with ``uncertainty="bootstrap"``).
+    propensity : the propensity of the AIPW score: ``"overlap_check"`` (default; the
+        cross-fitted spline-logistic score of the overlap check) or ``"stack"`` (AIPW's
+        default propensity super learner, cross-fitted over 5 folds:
+        :func:`~deepcause.estimate.neural._base.stacked_propensity`).
+    propensity_clip : bounds of the AIPW score's propensity (default 0.01; CFR 0.05).
     allow_no_overlap : estimate even where the overlap check
         (:mod:`deepcause.estimate.overlap`) finds a region without comparison units; the
         result is labelled extrapolated. Default: refuse with
@@ -106,6 +113,8 @@ class TARNet(NeuralEffectEstimator):
     _parameter_constraints = {
         **NeuralEffectEstimator._parameter_constraints,
         "reweight": ["boolean"],
+        "propensity": [StrOptions({"overlap_check", "stack"})],
+        "propensity_clip": [Interval(Real, 0, 0.5, closed="left")],
     }
     _size_parameters = ("representation_hidden_sizes", "head_hidden_sizes")
 
@@ -125,6 +134,8 @@ class TARNet(NeuralEffectEstimator):
         n_members: int = 3,
         uncertainty: str | None = None,
         population_estimate: str = "aipw",
+        propensity: str = "overlap_check",
+        propensity_clip: float = 0.01,
         allow_no_overlap: bool = False,
         device: str = "auto",
         random_state: int | None = None,
@@ -144,6 +155,8 @@ class TARNet(NeuralEffectEstimator):
         self.n_members = n_members
         self.uncertainty = uncertainty
         self.population_estimate = population_estimate
+        self.propensity = propensity
+        self.propensity_clip = propensity_clip
         self.allow_no_overlap = allow_no_overlap
         self.device = device
         self.random_state = random_state
