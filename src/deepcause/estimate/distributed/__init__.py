@@ -43,7 +43,16 @@ With XGBoost nuisances (needs a ``dask.distributed`` client, e.g. ``Client()``):
 ...     res = boosted.fit(frame, treatment="t", outcome="y").effect()
 """
 
+from ._boosted import BOOSTED_SETTINGS, boosted_nuisances
 from ._engine import dask_scheduler, is_dask_frame, read_dask_table
 from ._fit import DASK_ESTIMATORS, fit_dask
 
-__all__ = ["DASK_ESTIMATORS", "dask_scheduler", "fit_dask", "is_dask_frame", "read_dask_table"]
+__all__ = [
+    "BOOSTED_SETTINGS",
+    "DASK_ESTIMATORS",
+    "boosted_nuisances",
+    "dask_scheduler",
+    "fit_dask",
+    "is_dask_frame",
+    "read_dask_table",
+]

@@ -43,6 +43,8 @@ __all__ = [
     "fit_fold_models",
     "predict_folds",
     "BOOSTED_CLASSES",
+    "BOOSTED_SETTINGS",
+    "boosted_nuisances",
 ]
 
 # class name -> whether it is a classifier (propensity) or a regressor (outcome)
@@ -52,6 +54,55 @@ BOOSTED_CLASSES = {
     "XGBClassifier": True,
     "DaskXGBClassifier": True,
 }
+
+
+# Settings of boosted_nuisances, chosen by measurement (benchmarks/bench_scale_boosting.py
+# --study; results/bench_scale_boosting.md): XGBoost's usual depth-6, 100-tree, rate-0.1 models
+# leave AIPW biased by the product of two nuisance errors that do not shrink with n (+0.020,
+# 8 standard errors, at 10^6 rows). Shallow trees with more, larger steps fit the smooth
+# propensity and outcome surfaces of the generated designs more closely at the same cost.
+BOOSTED_SETTINGS = {
+    "propensity": dict(n_estimators=300, learning_rate=0.3, max_depth=1),
+    "outcome": dict(n_estimators=500, learning_rate=0.3, max_depth=2),
+}
+
+
+def boosted_nuisances(random_state: Any = None, n_jobs: int = 1) -> tuple[Any, Any]:
+    """``(XGBClassifier, XGBRegressor)`` nuisance models with the measured settings.
+
+    For :class:`~deepcause.estimate.AIPW` / :class:`~deepcause.estimate.IPW` on a Dask
+    DataFrame (or in memory): the propensity model boosts stumps, 300 rounds at rate 0.3; the
+    outcome model depth-2 trees, 500 rounds at rate 0.3 (``BOOSTED_SETTINGS``; histogram
+    method, 256 bins). On ``make_confounded_binary`` (10 covariates, nonlinear outcome) they
+    cut the nuisance errors and with them the doubly robust estimate's bias, which with
+    XGBoost's usual depth-6, 100-tree models is the product of the two errors and reached 8
+    standard errors at 10^6 rows (``benchmarks/results/bench_scale_boosting.md``).
+
+    Parameters
+    ----------
+    random_state : int or None, default None
+        Seed of both models (None: the estimator seeds them from its own ``random_state``).
+    n_jobs : int, default 1
+        Threads per model (per worker on the Dask engine).
+
+    Returns
+    -------
+    tuple
+        Unfitted ``xgboost.XGBClassifier`` and ``xgboost.XGBRegressor``.
+
+    Examples
+    --------
+    >>> ps, om = boosted_nuisances(random_state=0)
+    >>> ps.get_params()["max_depth"], om.get_params()["n_estimators"]
+    (1, 500)
+    """
+    import xgboost
+
+    common = dict(tree_method="hist", max_bin=256, random_state=random_state, n_jobs=n_jobs)
+    return (
+        xgboost.XGBClassifier(**common, **BOOSTED_SETTINGS["propensity"]),
+        xgboost.XGBRegressor(**common, **BOOSTED_SETTINGS["outcome"]),
+    )
 
 
 @dataclass(frozen=True)
