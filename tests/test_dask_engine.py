@@ -302,6 +302,7 @@ def test_boosted_crossfitting_is_honest(client):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::deepcause.exceptions.PositivityWarning")  # a few e < 0.01
 def test_boosted_dask_aipw_is_unbiased_within_its_errors(client):
     """AIPW with the measured boosted nuisances, on 2 workers, is within 3 standard errors of
     the truth on each of three small designs; the check fails for underfitted boosters (10

@@ -16,6 +16,13 @@ Unlike the passes, training holds the training rows in the workers' memory (XGBo
 merges per-worker quantile sketches, so they differ slightly, reproducibly (the partitions are
 placed on the workers by a fixed rule, :func:`_placed`).
 
+Cross-fitting does not remove the bias of a doubly robust estimate whose two nuisance models
+err in the same direction: AIPW's error is, besides sampling noise, the mean product of the
+propensity's and the outcome model's errors, and boosted models of fixed capacity shrink both
+towards their means along the confounding direction, so the product does not shrink with n.
+:func:`boosted_nuisances` gives settings chosen by measuring that product
+(``benchmarks/bench_scale_boosting.py --study``).
+
 >>> import numpy as np
 >>> from xgboost import XGBRegressor
 >>> spec = boosted_spec(XGBRegressor(n_estimators=10), "outcome_model", random_state=0)
