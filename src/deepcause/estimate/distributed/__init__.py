@@ -22,7 +22,7 @@ model exactly; on several, XGBoost's merged quantile sketches make them differ (
 the partitions are placed on the workers by a fixed rule). :func:`boosted_nuisances` gives
 an ``(XGBClassifier, XGBRegressor)`` pair with settings chosen by measurement: with XGBoost's
 usual depth-6, 100-tree models the doubly robust estimate keeps the product of the two
-nuisance errors as a bias (8 standard errors at 10^6 rows on a generated design; 1.7 with
+nuisance errors as a bias (7 standard errors at 10^6 rows on a generated design; 1.7 with
 these settings, see ``benchmarks/results/bench_scale_boosting.md``).
 
 >>> import dask.dataframe as dd

@@ -65,9 +65,10 @@ BOOSTED_CLASSES = {
 
 # Settings of boosted_nuisances, chosen by measurement (benchmarks/bench_scale_boosting.py
 # --study; results/bench_scale_boosting.md): XGBoost's usual depth-6, 100-tree, rate-0.1 models
-# leave AIPW biased by the product of two nuisance errors that do not shrink with n (+0.020,
-# 8 standard errors, at 10^6 rows). Shallow trees with more, larger steps fit the smooth
-# propensity and outcome surfaces of the generated designs more closely at the same cost.
+# leave AIPW biased by the product of two nuisance errors that do not shrink with n (product
+# term +0.017, 7 standard errors, at 10^6 rows; 1.7 with these). Shallow trees with more,
+# larger steps fit the smooth propensity and outcome surfaces of the generated designs more
+# closely, for about 1.3x the tree levels.
 BOOSTED_SETTINGS = {
     "propensity": dict(n_estimators=300, learning_rate=0.3, max_depth=1),
     "outcome": dict(n_estimators=500, learning_rate=0.3, max_depth=2),
@@ -81,9 +82,11 @@ def boosted_nuisances(random_state: Any = None, n_jobs: int = 1) -> tuple[Any, A
     DataFrame (or in memory): the propensity model boosts stumps, 300 rounds at rate 0.3; the
     outcome model depth-2 trees, 500 rounds at rate 0.3 (``BOOSTED_SETTINGS``; histogram
     method, 256 bins). On ``make_confounded_binary`` (10 covariates, nonlinear outcome) they
-    cut the nuisance errors and with them the doubly robust estimate's bias, which with
-    XGBoost's usual depth-6, 100-tree models is the product of the two errors and reached 8
-    standard errors at 10^6 rows (``benchmarks/results/bench_scale_boosting.md``).
+    cut the nuisance errors and with them the doubly robust estimate's bias, which is the
+    product of the two errors: with XGBoost's usual depth-6, 100-tree models that product
+    was 7 standard errors at 10^6 rows, with these settings 1.7
+    (``benchmarks/results/bench_scale_boosting.md``). On larger tables give both models more
+    rounds (``set_params(n_estimators=1000)``: 1.1 at 10^6 rows, 1.7x the time).
 
     Parameters
     ----------
