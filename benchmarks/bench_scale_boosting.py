@@ -176,7 +176,7 @@ def aipw_end_to_end(n: int, names: list[str], paths: list[str]) -> None:
     lines = [
         "",
         f"{n:,} rows (seed 0), `AIPW(XGBClassifier, XGBRegressor, n_folds=2)` with the settings "
-        f"{', '.join(names)} (see the study below); truth (every unit's mu1 - mu0) {truth:.4f}.",
+        f"{', '.join(names)} (`NUISANCES`; the diagnosis below); truth (every unit's mu1 - mu0) {truth:.4f}.",
         "",
         "| settings | path | time (s) | ATE | std. error | ATE - truth | (ATE - truth) / s.e. |",
         "|---|---|---|---|---|---|---|",
