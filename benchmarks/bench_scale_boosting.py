@@ -234,7 +234,8 @@ def study(sizes: list[int], seeds: int, names: list[str]) -> None:
                 err = res.value - ds.truth["ATE"]
                 rows.append((n, seed, name, err, res.std_error, seconds, decompose(ds, est)))
                 print(rows[-1], flush=True)
-    put_section(STUDY_HEADER, _study_lines(rows, sizes, seeds, names))
+    rows_text = ", ".join(f"{n:,}" for n in sizes)
+    put_section(f"{STUDY_HEADER} ({rows_text} rows)", _study_lines(rows, sizes, seeds, names))
 
 
 def _study_lines(rows, sizes, seeds, names) -> list[str]:
