@@ -12,6 +12,9 @@ import dask.dataframe as dd  # noqa: E402
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge  # noqa: E402
 
 from deepcause.estimate import AIPW, IPW, PlugIn, TLearner, estimate_effect  # noqa: E402
+from deepcause.estimate._nuisance import make_folds  # noqa: E402
+from deepcause.estimate.distributed import boosted_nuisances  # noqa: E402
+from deepcause.estimate.distributed._nuisance import design  # noqa: E402
 from deepcause.estimate.iv import TwoStageLeastSquares  # noqa: E402
 from deepcause.exceptions import DataValidationError, EstimandNotSupportedError  # noqa: E402
 from deepcause.simulate import make_confounded_binary  # noqa: E402
@@ -264,8 +267,6 @@ def test_boosted_tlearner_matches_pandas(client, nonlinear):
 
 def _dask_nuisances(est):
     """Out-of-fold ``(t, y, e, mu, folds)`` of a fitted Dask AIPW, row by row (test helper)."""
-    from deepcause.estimate.distributed._nuisance import design
-
     nuis, rows = est.engine_.nuisances, []
     for i, part in enumerate(est.data_.parts):
         Z1, t, y, _, folds = design(part.compute(), i, nuis.plan)
@@ -277,8 +278,6 @@ def test_boosted_crossfitting_is_honest(client):
     """Each fold's boosters never saw the fold: on pure noise, out-of-fold predictions of
     deliberately overfitting models carry no information about the fold's own labels."""
     xgboost = pytest.importorskip("xgboost")
-    from deepcause.estimate._nuisance import make_folds
-
     rng = np.random.default_rng(0)
     n = 2000
     df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["x1", "x2", "x3"])
@@ -309,8 +308,6 @@ def test_boosted_dask_aipw_is_unbiased_within_its_errors(client):
     depth-2 trees at rate 0.1), whose errors in the two nuisances multiply into a bias."""
     pytest.importorskip("xgboost")
     from xgboost import XGBClassifier, XGBRegressor
-
-    from deepcause.estimate.distributed import boosted_nuisances
 
     underfit = dict(n_estimators=10, max_depth=2, learning_rate=0.1, n_jobs=1)
     z = {"measured": [], "underfit": []}
