@@ -86,7 +86,7 @@ def boosted_nuisances(random_state: Any = None, n_jobs: int = 1) -> tuple[Any, A
     product of the two errors: with XGBoost's usual depth-6, 100-tree models that product
     was 7 standard errors at 10^6 rows, with these settings 1.7
     (``benchmarks/results/bench_scale_boosting.md``). On larger tables give both models more
-    rounds (``set_params(n_estimators=1000)``: 1.1 at 10^6 rows, 1.7x the time).
+    rounds (``set_params(n_estimators=1000)``: 1.0-1.1 at 10^6 rows, 1.7-2x the time).
 
     Parameters
     ----------
