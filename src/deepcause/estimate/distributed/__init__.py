@@ -19,7 +19,11 @@ measurement): each fold's model is trained by XGBoost's Dask interface on the ot
 rows, on a ``dask.distributed`` client, and predicts its fold's rows inside the passes
 (:mod:`._boosted`). On one worker the numbers equal the pandas path's with the same local
 model exactly; on several, XGBoost's merged quantile sketches make them differ (reproducibly:
-the partitions are placed on the workers by a fixed rule).
+the partitions are placed on the workers by a fixed rule). :func:`boosted_nuisances` gives
+an ``(XGBClassifier, XGBRegressor)`` pair with settings chosen by measurement: with XGBoost's
+usual depth-6, 100-tree models the doubly robust estimate keeps the product of the two
+nuisance errors as a bias (7 standard errors at 10^6 rows on a generated design; 1.7 with
+these settings, see ``benchmarks/results/bench_scale_boosting.md``).
 
 >>> import dask.dataframe as dd
 >>> from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -35,15 +39,23 @@ True
 
 With XGBoost nuisances (needs a ``dask.distributed`` client, e.g. ``Client()``):
 
->>> from xgboost import XGBClassifier, XGBRegressor
->>> boosted = AIPW(XGBClassifier(max_depth=3), XGBRegressor(max_depth=4), random_state=0)
+>>> boosted = AIPW(*boosted_nuisances(), random_state=0)
 >>> from distributed import Client  # doctest: +SKIP
 >>> with Client(processes=False):  # doctest: +SKIP
 ...     frame = dd.from_pandas(df, npartitions=4)
 ...     res = boosted.fit(frame, treatment="t", outcome="y").effect()
 """
 
+from ._boosted import BOOSTED_SETTINGS, boosted_nuisances
 from ._engine import dask_scheduler, is_dask_frame, read_dask_table
 from ._fit import DASK_ESTIMATORS, fit_dask
 
-__all__ = ["DASK_ESTIMATORS", "dask_scheduler", "fit_dask", "is_dask_frame", "read_dask_table"]
+__all__ = [
+    "BOOSTED_SETTINGS",
+    "DASK_ESTIMATORS",
+    "boosted_nuisances",
+    "dask_scheduler",
+    "fit_dask",
+    "is_dask_frame",
+    "read_dask_table",
+]

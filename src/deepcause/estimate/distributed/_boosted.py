@@ -16,6 +16,13 @@ Unlike the passes, training holds the training rows in the workers' memory (XGBo
 merges per-worker quantile sketches, so they differ slightly, reproducibly (the partitions are
 placed on the workers by a fixed rule, :func:`_placed`).
 
+Cross-fitting does not remove the bias of a doubly robust estimate whose two nuisance models
+err in the same direction: AIPW's error is, besides sampling noise, the mean product of the
+propensity's and the outcome model's errors, and boosted models of fixed capacity shrink both
+towards their means along the confounding direction, so the product does not shrink with n.
+:func:`boosted_nuisances` gives settings chosen by measuring that product
+(``benchmarks/bench_scale_boosting.py --study``).
+
 >>> import numpy as np
 >>> from xgboost import XGBRegressor
 >>> spec = boosted_spec(XGBRegressor(n_estimators=10), "outcome_model", random_state=0)
@@ -43,6 +50,8 @@ __all__ = [
     "fit_fold_models",
     "predict_folds",
     "BOOSTED_CLASSES",
+    "BOOSTED_SETTINGS",
+    "boosted_nuisances",
 ]
 
 # class name -> whether it is a classifier (propensity) or a regressor (outcome)
@@ -52,6 +61,58 @@ BOOSTED_CLASSES = {
     "XGBClassifier": True,
     "DaskXGBClassifier": True,
 }
+
+
+# Settings of boosted_nuisances, chosen by measurement (benchmarks/bench_scale_boosting.py
+# --study; results/bench_scale_boosting.md): XGBoost's usual depth-6, 100-tree, rate-0.1 models
+# leave AIPW biased by the product of two nuisance errors that do not shrink with n (product
+# term +0.017, 7 standard errors, at 10^6 rows; 1.7 with these). Shallow trees with more,
+# larger steps fit the smooth propensity and outcome surfaces of the generated designs more
+# closely, for about 1.3x the tree levels.
+BOOSTED_SETTINGS = {
+    "propensity": dict(n_estimators=300, learning_rate=0.3, max_depth=1),
+    "outcome": dict(n_estimators=500, learning_rate=0.3, max_depth=2),
+}
+
+
+def boosted_nuisances(random_state: Any = None, n_jobs: int = 1) -> tuple[Any, Any]:
+    """``(XGBClassifier, XGBRegressor)`` nuisance models with the measured settings.
+
+    For :class:`~deepcause.estimate.AIPW` / :class:`~deepcause.estimate.IPW` on a Dask
+    DataFrame (or in memory): the propensity model boosts stumps, 300 rounds at rate 0.3; the
+    outcome model depth-2 trees, 500 rounds at rate 0.3 (``BOOSTED_SETTINGS``; histogram
+    method, 256 bins). On ``make_confounded_binary`` (10 covariates, nonlinear outcome) they
+    cut the nuisance errors and with them the doubly robust estimate's bias, which is the
+    product of the two errors: with XGBoost's usual depth-6, 100-tree models that product
+    was 7 standard errors at 10^6 rows, with these settings 1.7
+    (``benchmarks/results/bench_scale_boosting.md``). On larger tables give both models more
+    rounds (``set_params(n_estimators=1000)``: 1.0-1.1 at 10^6 rows, 1.7-2x the time).
+
+    Parameters
+    ----------
+    random_state : int or None, default None
+        Seed of both models (None: the estimator seeds them from its own ``random_state``).
+    n_jobs : int, default 1
+        Threads per model (per worker on the Dask engine).
+
+    Returns
+    -------
+    tuple
+        Unfitted ``xgboost.XGBClassifier`` and ``xgboost.XGBRegressor``.
+
+    Examples
+    --------
+    >>> ps, om = boosted_nuisances(random_state=0)
+    >>> ps.get_params()["max_depth"], om.get_params()["n_estimators"]
+    (1, 500)
+    """
+    import xgboost
+
+    common = dict(tree_method="hist", max_bin=256, random_state=random_state, n_jobs=n_jobs)
+    return (
+        xgboost.XGBClassifier(**common, **BOOSTED_SETTINGS["propensity"]),
+        xgboost.XGBRegressor(**common, **BOOSTED_SETTINGS["outcome"]),
+    )
 
 
 @dataclass(frozen=True)
