@@ -71,6 +71,8 @@ FAST: dict[str, Callable] = {
 }
 SLOW: dict[str, Callable] = {
     "AIPW": lambda: AIPW(random_state=0),
+    # the same fit with the interval for the sample ATE, the truth of these designs
+    "AIPW (interval='sample')": lambda: AIPW(random_state=0, interval="sample"),
     "ApproximateResidualBalancing": lambda: ApproximateResidualBalancing(random_state=0),
     "SLearner": lambda: SLearner(random_state=0),
     "TLearner": lambda: TLearner(random_state=0),

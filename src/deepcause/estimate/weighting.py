@@ -207,10 +207,14 @@ class IPW(BaseEffectEstimator):
         Default: logistic regression on standardized covariates.
     normalize : bool, default True
         Hajek (normalized) or Horvitz-Thompson weights.
-    clip : "auto", None or float, default "auto"
-        ``"auto"``: all units [0.1, 0.9], treated population upper 0.99, controls lower 0.01;
-        ``c`` clips to [c, 1-c] on the side(s) the weights divide by (ATT: upper only, ATC:
-        lower only, overlap weights: none). Clipping is reported in the summary's notes.
+    clip : float, "auto" or None, default 0.02
+        ``c`` clips to [c, 1-c] on the side(s) the weights divide by (ATE both, ATT: upper
+        only, ATC: lower only, overlap weights: none): a guard against division by almost
+        zero, chosen on generated data only by AIPW's protocol (``benchmarks/tune_defaults.py
+        --ipw``, ``benchmarks/results/tune_defaults_ipw.md``). ``"auto"``: the previous
+        default, all units [0.1, 0.9], treated population upper 0.99, controls lower 0.01
+        (biased under limited overlap); None: no clipping. Clipping is reported in the
+        summary's notes.
     trim : None, float or "crump", default None
         Drop units with scores outside [a, 1-a] (``"crump"``: Crump et al. 2009's optimal
         level); trimming changes the target population.
@@ -259,7 +263,7 @@ class IPW(BaseEffectEstimator):
         self,
         propensity_model: Any = None,
         normalize: bool = True,
-        clip: Any = "auto",
+        clip: Any = 0.02,
         trim: Any = None,
         n_folds: int = 1,
         random_state: Any = None,
