@@ -116,12 +116,12 @@ def interval_target(interval: str, c: np.ndarray, quantity: str) -> str:
     """What an AIPW-type interval is for, in words (the summary's ``interval`` row).
 
     >>> interval_target("sample", np.array([-1.0, 1.0]), "ATE")
-    'for the sample ATE (mean of mu1(x) - mu0(x) over these units; covariates held fixed)'
+    "for the sample ATE (these units' covariates held fixed)"
     """
-    what = quantity if c[0] == -c[1] else f"potential-outcome mean ({quantity} population)"
+    what = quantity if c[0] == -c[1] else f"mean ({quantity} population)"
     if interval == "sample":
-        return f"for the sample {what} (mean of mu1(x) - mu0(x) over these units; covariates held fixed)"
-    return f"for the population {what} (new units drawn like these; effect heterogeneity included)"
+        return f"for the sample {what} (these units' covariates held fixed)"
+    return f"for the population {what} (units drawn like these)"
 
 
 def with_interval(
@@ -342,7 +342,7 @@ class AIPW(BaseEffectEstimator):
         )
         w = implied_weights(sub(e), t, quantity)
         res = scored_effect(data, self.propensity_, keep, info, w, arm_means, c, quantity, "AIPW")
-        res = with_interval(res, self.interval, c, quantity)
+        res = with_interval(res, self.interval, c, res.quantity)  # "ATE (trimmed)" too
         stacks = {
             "propensity_stack_weights": self.propensity_weights_,
             "outcome_stack_weights": self.outcome_weights_,
