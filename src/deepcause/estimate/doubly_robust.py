@@ -190,7 +190,8 @@ class AIPW(BaseEffectEstimator):
     were chosen on generated data only (``benchmarks/tune_defaults.py``; protocol and figures in
     ``benchmarks/results/study_defaults.md``): on 100 generated IHDP-B replications (not used
     to choose) the mean |ATE error| is 0.095 with 95% interval coverage 99/100, about 2.7 s of
-    CPU each.
+    CPU each; on 100 fresh ones (seed 150000) 0.088, with coverage of the sample ATE 98/100 by
+    the default population interval and 97/100 by ``interval="sample"`` (half as wide).
 
     Parameters
     ----------
@@ -272,7 +273,8 @@ class AIPW(BaseEffectEstimator):
     """
 
     _interval_note = (
-        "interval coverage (nominal 95%, generated data): 99% on IHDP-B (100 replications), "
+        "interval coverage (nominal 95%, generated data, truth the sample ATE): 99% and 98% "
+        "on IHDP-B (2 x 100 replications; interval='sample' 97%, study_defaults), "
         "90% IHDP-A, 95% ACIC-style full overlap, 94% limited overlap (study_defaults); 62.5% "
         "on make_limited_overlap (0.25, bench_coverage, 8 datasets) and 60% on Kang-Schafer "
         "(both nuisance models misspecified): not valid there"
