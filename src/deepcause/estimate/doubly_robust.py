@@ -276,7 +276,7 @@ class AIPW(BaseEffectEstimator):
         "interval coverage (nominal 95%, generated data, truth the sample ATE): 99% and 98% "
         "on IHDP-B (2 x 100 replications; interval='sample' 97%, study_defaults), "
         "90% IHDP-A, 95% ACIC-style full overlap, 94% limited overlap (study_defaults); 62.5% "
-        "on make_limited_overlap (0.25, bench_coverage, 8 datasets) and 60% on Kang-Schafer "
+        "on make_limited_overlap (0.25, bench_coverage, 8 datasets; either interval) and 60% on Kang-Schafer "
         "(both nuisance models misspecified): not valid there"
     )
 
