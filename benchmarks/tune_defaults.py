@@ -22,6 +22,9 @@ bundled or real data set is used (not the bundled IHDP replications, not LaLonde
 
     OMP_NUM_THREADS=1 python benchmarks/tune_defaults.py --cache /tmp/oof \\
         --out benchmarks/results/tune_defaults.md
+
+``--ipw`` applies the same rule to IPW's clipping level (its other defaults fixed) and writes
+``benchmarks/results/tune_defaults_ipw.md``.
 """
 
 from __future__ import annotations
