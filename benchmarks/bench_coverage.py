@@ -71,6 +71,8 @@ FAST: dict[str, Callable] = {
 }
 SLOW: dict[str, Callable] = {
     "AIPW": lambda: AIPW(random_state=0),
+    # the same fit with the interval for the sample ATE, the truth of these designs
+    "AIPW (interval='sample')": lambda: AIPW(random_state=0, interval="sample"),
     "ApproximateResidualBalancing": lambda: ApproximateResidualBalancing(random_state=0),
     "SLearner": lambda: SLearner(random_state=0),
     "TLearner": lambda: TLearner(random_state=0),
@@ -209,14 +211,18 @@ def simulate_latent(reps: int, only: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def simulate(reps: int, slow_reps: int) -> pd.DataFrame:
-    """One row per (design, replication, estimator)."""
+def simulate(
+    reps: int, slow_reps: int, only: list[str] | None = None, designs: list[str] | None = None
+) -> pd.DataFrame:
+    """One row per (design, replication, estimator); ``only``/``designs``: name prefixes."""
     rows = []
-    for design, maker in DESIGNS.items():
+    picked = {k: v for k, v in DESIGNS.items() if not designs or k.startswith(tuple(designs))}
+    for design, maker in picked.items():
         for rep in range(reps):
             ds = maker(N, random_state=1000 + rep, population_truth=False)
             truth = ds.truth["ATE"]
             todo = {**FAST, **(SLOW if rep < slow_reps else {})}
+            todo = {k: v for k, v in todo.items() if not only or k.startswith(tuple(only))}
             for name, make in todo.items():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeepCauseWarning)
@@ -311,7 +317,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--family", choices=("backdoor", "latent"), default="backdoor")
     parser.add_argument("--only", type=lambda v: v.split(","), default=None)
     parser.add_argument("--out", default=None)
-    parser.add_argument("--raw", default=None, help="CSV of the latent family's raw rows")
+    parser.add_argument("--raw", default=None, help="CSV of the raw rows")
+    parser.add_argument(
+        "--designs", type=lambda v: v.split(","), default=None, help="back-door design prefixes"
+    )
+    parser.add_argument("--from-raw", default=None, help="back-door: tabulate these raw CSVs")
     args = parser.parse_args(argv)
     start = time.time()
     if args.family == "latent":
@@ -329,7 +339,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.out:
             _write_section(args.out, text, latent=True)
         return
-    raw = simulate(args.reps, args.slow_reps)
+    if args.from_raw:  # tables of stored back-door runs (e.g. one process per design)
+        raw = pd.concat([pd.read_csv(f) for f in args.from_raw.split(",")], ignore_index=True)
+        print(markdown(table(raw)))
+        return
+    raw = simulate(args.reps, args.slow_reps, args.only, args.designs)
+    if args.raw:
+        raw.to_csv(args.raw, index=False)
     tab = table(raw)
     n_data = args.reps * len(DESIGNS)
     header = (

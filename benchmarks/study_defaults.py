@@ -52,7 +52,7 @@ from deepcause.simulate.ihdp import make_ihdp
 from deepcause.simulate.kang_schafer import make_kang_schafer
 from deepcause.simulate.lalonde_style import make_lalonde_style
 
-SEED = 120_000  # replication r of every design uses random_state SEED + r
+SEED = 120_000  # replication r of every design uses random_state SEED + r (--seed changes it)
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "study_defaults.md")
 
 DESIGNS: dict[str, Callable[[int], Any]] = {
@@ -125,6 +125,9 @@ class Cell:
     cpu: list[float] = field(default_factory=list)
     warned: int = 0
     failed: list[str] = field(default_factory=list)
+    # the interval="sample" interval of the same fit (estimators with that parameter)
+    covered_sample: list[bool] = field(default_factory=list)
+    widths_sample: list[float] = field(default_factory=list)
 
 
 def run_one(
@@ -142,6 +145,10 @@ def run_one(
                 covariates=list(ds.covariates),
             )
             res = est.ate() if quantity == "ATE" else est.att()
+            sample = None
+            if "interval" in est.get_params(deep=False):  # same fit, the other interval
+                est.set_params(interval="sample")
+                sample = est.ate() if quantity == "ATE" else est.att()
         except Exception as exc:  # a refusal is a result of the study, not a crash
             cell.failed.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
             return
@@ -152,6 +159,10 @@ def run_one(
     if np.isfinite(lo) and np.isfinite(hi):
         cell.covered.append(bool(lo <= truth <= hi))
         cell.widths.append(hi - lo)
+    if sample is not None:
+        lo, hi = sample.conf_int()
+        cell.covered_sample.append(bool(lo <= truth <= hi))
+        cell.widths_sample.append(hi - lo)
 
 
 def run_study(
@@ -194,10 +205,10 @@ def _fmt(values: list[float], digits: int = 3) -> str:
     return f"{np.mean(values):.{digits}f}" if values else "—"
 
 
-def _coverage(cell: Cell) -> str:
-    if not cell.covered:
+def _coverage(covered: list[bool]) -> str:
+    if not covered:
         return "no interval"
-    return f"{np.mean(cell.covered):.0%} ({sum(cell.covered)}/{len(cell.covered)})"
+    return f"{np.mean(covered):.0%} ({sum(covered)}/{len(covered)})"
 
 
 def design_table(d: str, settings: list[str], study: dict) -> list[str]:
@@ -211,8 +222,8 @@ def design_table(d: str, settings: list[str], study: dict) -> list[str]:
         f"|error| {np.mean(naive):.3f}.",
         "",
         "| setting | mean abs. error | median abs. error | RMSE | 95% coverage | mean CI width "
-        "| CPU s / rep | warned | refused |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| coverage, interval='sample' | its mean width | CPU s / rep | warned | refused |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in settings:
         c = study["cells"][(d, s)]
@@ -220,7 +231,8 @@ def design_table(d: str, settings: list[str], study: dict) -> list[str]:
         rmse = f"{np.sqrt(np.mean(err**2)):.3f}" if len(err) else "—"
         med = f"{np.median(err):.3f}" if len(err) else "—"
         lines.append(
-            f"| {s} | {_fmt(c.errors)} | {med} | {rmse} | {_coverage(c)} | {_fmt(c.widths)} "
+            f"| {s} | {_fmt(c.errors)} | {med} | {rmse} | {_coverage(c.covered)} "
+            f"| {_fmt(c.widths)} | {_coverage(c.covered_sample)} | {_fmt(c.widths_sample)} "
             f"| {_fmt(c.cpu, 2)} | {c.warned} | {len(c.failed)} |"
         )
     fails = {f for s in settings for f in study["cells"][(d, s)].failed}
@@ -338,7 +350,7 @@ def save_json(path: str, designs: list[str], settings: list[str], study: dict) -
     """Raw per-replication results of ``study`` (to merge runs with ``--merge``)."""
     cells = {f"{d}|{s}": asdict(c) for (d, s), c in study["cells"].items() if d in designs}
     raw = {"designs": designs, "settings": settings, "cells": cells, "first": study["first"],
-           "truths": study["truths"], "naive": study["naive"]}  # fmt: skip
+           "truths": study["truths"], "naive": study["naive"], "seed": SEED}  # fmt: skip
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(raw, fh)
 
@@ -354,6 +366,11 @@ def load_json(paths: list[str]) -> tuple[list[str], list[str], dict]:
     raws.sort(key=lambda raw: raw.get("first", 0))
     study: dict = {"cells": {}, "truths": {}, "naive": {}, "first": 0}
     by_rep: dict[str, dict[int, tuple[float, float]]] = {}  # design -> r -> (truth, naive)
+    seeds = {raw.get("seed", 120_000) for raw in raws}
+    if len(seeds) > 1:
+        raise SystemExit(f"the runs drew from different --seed values {sorted(seeds)}")
+    global SEED
+    SEED = seeds.pop()
     for raw in raws:
         first = raw.get("first", 0)
         designs += [d for d in raw["designs"] if d not in designs]
@@ -381,12 +398,16 @@ def load_json(paths: list[str]) -> tuple[list[str], list[str], dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global SEED
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=20, help="replications per design")
     parser.add_argument("--designs", help=f"comma-separated subset of {', '.join(DESIGNS)}")
     parser.add_argument("--settings", help="comma-separated subset of the candidate settings")
     parser.add_argument("--out", default=RESULTS, help="markdown file to write ('-': stdout)")
     parser.add_argument("--first", type=int, default=0, help="first replication (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=SEED, help=f"replication r draws random_state SEED + r ({SEED})"
+    )
     parser.add_argument("--json", help="also write the raw results to this JSON file")
     parser.add_argument("--merge", help="comma-separated JSON files: report them, fit nothing")
     parser.add_argument(
@@ -396,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    SEED = args.seed
     if args.lalonde:
         print("\n".join(lalonde_table()))
         return 0

@@ -22,6 +22,9 @@ bundled or real data set is used (not the bundled IHDP replications, not LaLonde
 
     OMP_NUM_THREADS=1 python benchmarks/tune_defaults.py --cache /tmp/oof \\
         --out benchmarks/results/tune_defaults.md
+
+``--ipw`` applies the same rule to IPW's clipping level (its other defaults fixed) and writes
+``benchmarks/results/tune_defaults_ipw.md``.
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ import warnings
 
 import numpy as np
 from scipy.optimize import minimize_scalar, nnls
+from scipy.stats import rankdata
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, SplineTransformer
 
+from deepcause.estimate import IPW
 from deepcause.estimate._nuisance import (
     clip_bounds,
     crossfit_outcomes,
@@ -91,6 +96,19 @@ OUT_COMBOS = ["gb", "ridge", "spline", "inter", "ridge+gb", "spline+gb", "ridge+
               "ridge+spline+inter+gb"]  # fmt: skip
 CLIPS = [0.05, 0.01, 0.001]
 SYMMETRIC = False  # --symmetric-clip: the clipping rule the defaults were first chosen under
+IPW_HEAD = """# Tuning IPW's clipping default on generated data (issue #12 items 2 and 8)
+
+Command: `OMP_NUM_THREADS=1 python benchmarks/tune_defaults.py --ipw --out
+benchmarks/results/tune_defaults_ipw.md`. The same tuning replications as AIPW's
+(`random_state = r`, r < 10 or 20 per design; no bundled or real data), IPW with its
+other defaults (logistic regression C = 1 on standardized covariates, in-sample scores, Hajek
+weights), one fit per replication and every clipping level applied to the same scores
+(`clip_bounds`: a number c bounds the ATE's scores to [c, 1 - c], the ATT's from above only;
+"auto" is the old default, [0.1, 0.9] for the ATE and upper 0.99 for the ATT). Rule (AIPW's,
+fixed beforehand): rank the levels by mean |error| within each design, average the ranks over
+the designs (tied levels share their mean rank), take the best; "auto" is excluded (it biases
+the ATE under limited overlap).
+Cells: mean |error| (lalonde_style in dollars / 1000) and 95% interval coverage."""
 
 
 def oof_predictions(design: str, r: int) -> dict:
@@ -180,12 +198,76 @@ def table(data: dict[str, list[dict]]) -> list[str]:
     return lines
 
 
+IPW_CLIPS = ["auto", 0.1, 0.05, 0.02, 0.01, 0.001, None]
+
+
+def ipw_errors(design: str, r: int) -> dict[str, tuple[float, bool]]:
+    """|error| and coverage of the library's IPW (its default propensity model, in-sample
+    scores) at every clipping level of ``IPW_CLIPS`` on replication ``r`` of ``design``."""
+    make, quantity, _ = DESIGNS[design]
+    ds = make(r)
+    truth = float(ds.truth[quantity])
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = IPW(random_state=r).fit(
+            ds.data, treatment=ds.treatment, outcome=ds.outcome, covariates=list(ds.covariates)
+        )
+        for clip in IPW_CLIPS:
+            res = est.set_params(clip=clip).effect(
+                population="all" if quantity == "ATE" else "treated"
+            )
+            lo, hi = res.conf_int()
+            out[str(clip)] = (abs(res.value - truth), bool(lo <= truth <= hi))
+    return out
+
+
+def ipw_table() -> list[str]:
+    """IPW's clipping levels: mean |error| (coverage) per design, rows by mean rank.
+
+    The rule is AIPW's: rank by mean |error| within each design, average over the designs,
+    take the best; "auto" is shown but excluded from the choice."""
+    res = {d: [ipw_errors(d, r) for r in range(reps)] for d, (_, _, reps) in DESIGNS.items()}
+    keys = [str(c) for c in IPW_CLIPS]
+    rows = {
+        k: {d: (np.mean([v[k][0] for v in res[d]]), np.mean([v[k][1] for v in res[d]]))
+            for d in DESIGNS}
+        for k in keys
+    }  # fmt: skip
+    ranked = [k for k in keys if k != "auto"]
+    ranks = {k: 0.0 for k in ranked}
+    for d in DESIGNS:  # tied levels (no score beyond either bound) share their mean rank
+        for k, rank in zip(ranked, rankdata([rows[k][d][0] for k in ranked]), strict=True):
+            ranks[k] += rank / len(DESIGNS)
+    lines = [
+        "| clip | " + " | ".join(DESIGNS) + " | mean rank |",
+        "|---" * (len(DESIGNS) + 2) + "|",
+    ]
+    for k in sorted(keys, key=lambda k: ranks.get(k, np.inf)):
+        cells = [
+            f"{rows[k][d][0] / (1000.0 if d == 'lalonde_style' else 1.0):.3f} ({rows[k][d][1]:.0%})"
+            for d in DESIGNS
+        ]
+        rank = f"{ranks[k]:.2f}" if k in ranks else "excluded"
+        lines.append(f"| {k} | " + " | ".join(cells) + f" | {rank} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="-", help="markdown file ('-': stdout)")
     parser.add_argument("--cache", help="folder for the out-of-fold predictions (pickles)")
     parser.add_argument("--symmetric-clip", action="store_true", help="clip c: [c, 1-c] always")
+    parser.add_argument("--ipw", action="store_true", help="tune IPW's clipping level instead")
     args = parser.parse_args(argv)
+    if args.ipw:
+        text = "\n".join([IPW_HEAD, "", *ipw_table(), ""])
+        if args.out == "-":
+            print(text)
+        else:
+            with open(args.out, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return 0
     global SYMMETRIC
     SYMMETRIC = args.symmetric_clip
     data = {}

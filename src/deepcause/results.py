@@ -357,7 +357,9 @@ class EffectEstimate:
         rows = [("query", self.query or self.quantity), ("method", self.method), ("n", str(self.n))]
         if self.estimand is not None:
             rows.append(("estimand", str(self.estimand)))
-        rows.append(("interval", f"{100 * (1 - alpha):g}% CI ({self.ci_method})"))
+        target = self.diagnostics.extra.get("interval_target") if self.bootstrap is None else None
+        interval = f"{100 * (1 - alpha):g}% CI ({self.ci_method})"
+        rows.append(("interval", interval + (f" {target}" if target else "")))
         notes = self.diagnostics.messages()
         if self.std_error is None and self.bootstrap is None:
             notes.append(

@@ -50,7 +50,7 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .._parameters import RANDOM_STATE, HasMethods, Interval
+from .._parameters import RANDOM_STATE, HasMethods, Interval, StrOptions
 from ..exceptions import DataValidationError, PositivityWarning
 from ..results import Diagnostics, EffectEstimate
 from ._base import BackdoorData, BaseEffectEstimator
@@ -63,7 +63,7 @@ from ._nuisance import (
     seeded,
 )
 from .diagnostics import implied_weights
-from .doubly_robust import aipw_arm_means, aipw_contrast
+from .doubly_robust import INTERVALS, aipw_arm_means, aipw_contrast
 from .weighting import contrast_se
 
 __all__ = ["SLearner", "TLearner", "XLearner", "DRLearner"]
@@ -507,6 +507,10 @@ class DRLearner(_MetaLearner):
     allow_no_overlap : bool, default False
         Estimate even where the overlap check (:mod:`deepcause.estimate.overlap`) finds a
         covariate region without comparison units; the result is labelled extrapolated.
+    interval : {"population", "sample"}, default "population"
+        The estimand of the population effects' intervals, as in
+        :class:`~deepcause.estimate.AIPW`: the population effect, or the sample (conditional)
+        effect of these units (Imbens 2004).
 
     Examples
     --------
@@ -534,6 +538,7 @@ class DRLearner(_MetaLearner):
         "n_folds": [Interval(Integral, 2, None, closed="left")],
         "clip": [Interval(Real, 0, 0.5, closed="neither")],
         "random_state": RANDOM_STATE,
+        "interval": [StrOptions(set(INTERVALS))],
     }
 
     def __init__(
@@ -545,6 +550,7 @@ class DRLearner(_MetaLearner):
         clip: float = 0.01,
         random_state: Any = None,
         allow_no_overlap: bool = False,
+        interval: str = "population",
     ) -> None:
         self.outcome_model = outcome_model
         self.propensity_model = propensity_model
@@ -553,6 +559,7 @@ class DRLearner(_MetaLearner):
         self.clip = clip
         self.random_state = random_state
         self.allow_no_overlap = allow_no_overlap
+        self.interval = interval
 
     def _fit_models(self, data: BackdoorData) -> None:
         out = default_regressor() if self.outcome_model is None else self.outcome_model
@@ -578,5 +585,6 @@ class DRLearner(_MetaLearner):
         nuisances = (e, self.mu0_, self.mu1_)
         weights = implied_weights(e, t, quantity)
         return aipw_contrast(
-            self.data_, c, quantity, self._method, nuisances, weights, cate_std=cate_std
-        )
+            self.data_, c, quantity, self._method, nuisances, weights, self.interval,
+            cate_std=cate_std,
+        )  # fmt: skip

@@ -196,10 +196,11 @@ def scored_effect(
 class IPW(BaseEffectEstimator):
     """Inverse probability weighting estimator of the ATE, ATT, ATC and overlap-weighted ATO.
 
-    Interval coverage (bench_coverage, nominal 95%, ATE): 99-100% with good overlap
-    (conservative: scores held fixed), 0% under limited overlap (make_limited_overlap, 0.25),
-    where clipping to [0.1, 0.9] biases the ATE; the interval is not valid there: use trim= or
-    population='overlap'.
+    Interval coverage (bench_coverage, nominal 95%, ATE, default clip 0.02): 99-100% with
+    good overlap (conservative: scores held fixed), 20% under limited overlap
+    (make_limited_overlap, 0.25: about a quarter of the units with scores beyond [0.02, 0.98]),
+    where the clipped weights bias the ATE (0% with the old [0.1, 0.9] clip); the interval is
+    not valid there: use trim= or population='overlap'.
 
     Parameters
     ----------
@@ -207,10 +208,14 @@ class IPW(BaseEffectEstimator):
         Default: logistic regression on standardized covariates.
     normalize : bool, default True
         Hajek (normalized) or Horvitz-Thompson weights.
-    clip : "auto", None or float, default "auto"
-        ``"auto"``: all units [0.1, 0.9], treated population upper 0.99, controls lower 0.01;
-        ``c`` clips to [c, 1-c] on the side(s) the weights divide by (ATT: upper only, ATC:
-        lower only, overlap weights: none). Clipping is reported in the summary's notes.
+    clip : float, "auto" or None, default 0.02
+        ``c`` clips to [c, 1-c] on the side(s) the weights divide by (ATE both, ATT: upper
+        only, ATC: lower only, overlap weights: none): a guard against division by almost
+        zero, chosen on generated data only by AIPW's protocol (``benchmarks/tune_defaults.py
+        --ipw``, ``benchmarks/results/tune_defaults_ipw.md``). ``"auto"``: the previous
+        default, all units [0.1, 0.9], treated population upper 0.99, controls lower 0.01
+        (biased under limited overlap); None: no clipping. Clipping is reported in the
+        summary's notes.
     trim : None, float or "crump", default None
         Drop units with scores outside [a, 1-a] (``"crump"``: Crump et al. 2009's optimal
         level); trimming changes the target population.
@@ -239,10 +244,10 @@ class IPW(BaseEffectEstimator):
     """
 
     _interval_note = (
-        "interval coverage (bench_coverage, nominal 95%, ATE): 99-100% with good overlap "
-        "(conservative: scores held fixed), 0% under limited overlap "
-        "(make_limited_overlap, 0.25), where clipping to [0.1, 0.9] biases the ATE; the "
-        "interval is not valid there: use trim= or population='overlap'"
+        "interval coverage (bench_coverage, nominal 95%, ATE, clip 0.02): 99-100% with good "
+        "overlap (conservative: scores held fixed), 20% under limited overlap "
+        "(make_limited_overlap, 0.25), where the clipped weights bias the ATE; the interval "
+        "is not valid there: use trim= or population='overlap'"
     )
 
     _populations: ClassVar[tuple[str, ...]] = ("all", "treated", "controls", "overlap")
@@ -259,7 +264,7 @@ class IPW(BaseEffectEstimator):
         self,
         propensity_model: Any = None,
         normalize: bool = True,
-        clip: Any = "auto",
+        clip: Any = 0.02,
         trim: Any = None,
         n_folds: int = 1,
         random_state: Any = None,

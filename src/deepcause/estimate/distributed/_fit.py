@@ -45,6 +45,11 @@ def nuisance_spec(model: Any, role: str, random_state: Any) -> LinearSpec | Boos
 
 
 def _weighting(est: Any, data: Any, kind: str) -> None:
+    if getattr(est, "interval", "population") != "population":
+        raise DataValidationError(
+            "interval='sample' is not available on the Dask engine: use interval='population' "
+            "or fit on a pandas DataFrame"
+        )
     model = est.propensity_model
     model = default_propensity_model() if model is None else model
     ps = nuisance_spec(model, "propensity_model", est.random_state)
