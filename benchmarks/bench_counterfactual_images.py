@@ -10,6 +10,9 @@ pendulum-and-light scene (``do(angle)``) and the back-door coloured digits
 * ``CausalVAE`` on the pendulum (its ``intervene``);
 * ``fresh noise``: the first mechanism's (``image_vae``) deep SCM as a conditional generator
   that samples new noise under the counterfactual parents instead of abducting the unit's own;
+* with ``--ablate``, ``latent not standardised``: the same fitted (H)VAE with the abduction
+  before the fix of issue 14 (the raw posterior mean as the noise, which carried the parents;
+  see :mod:`deepcause.generative.mechanisms._noise_moments`);
 * ``editor``: a non-causal editor, the first mechanism's deep SCM with ``do()`` on the
   attribute and its tabular descendants held at their factual values (on the coloured digits
   ``C`` has no tabular mediator, so the editor coincides with the deep SCM there).
@@ -24,7 +27,7 @@ counterfactual pixel RMSE, fit and counterfactual time (wall clock, on a shared 
 
 Run: ``python benchmarks/bench_counterfactual_images.py [--n-train 3000] [--n-test 300]
 [--epochs 20] [--diffusion-epochs 10] [--scms morpho pendulum colored] [--jobs 3]
-[--mechanisms image_vae image_hvae image_diffusion] [--beta 1.0]
+[--mechanisms image_vae image_hvae image_diffusion] [--beta 1.0] [--ablate]
 [--out benchmarks/results/bench_counterfactual_images.md]``; ``--quick`` for a smoke run.
 """
 
@@ -183,6 +186,11 @@ def counterfactual_fns(case: Case, args: argparse.Namespace) -> dict[str, tuple[
         t0 = time.perf_counter()
         fitted[mech] = model = _deep_scm(case, mech, epochs, args.beta)
         fns[f"deep SCM {mech}"] = (time.perf_counter() - t0, _bind_cf(model))
+        if args.ablate and hasattr(model.mechanisms_[case.image], "noise_moments"):
+            fns[f"deep SCM {mech}, latent not standardised"] = (
+                fns[f"deep SCM {mech}"][0],
+                _unstandardised_fn(model, case.image),
+            )
     base = args.mechanisms[0]  # the baselines reuse the first mechanism's fitted model
     model, fit_base = fitted[base], fns[f"deep SCM {base}"][0]
     fns[f"fresh noise ({base})"] = (fit_base, _fresh_fn(model, _parents(case, model), case.image))
@@ -202,6 +210,24 @@ def counterfactual_fns(case: Case, args: argparse.Namespace) -> dict[str, tuple[
 
 def _bind_cf(model: Any) -> Any:
     return lambda fact, do: model.counterfactual(fact, do=do)
+
+
+def _unstandardised_fn(model: Any, image: str) -> Any:
+    """The counterfactual with the latent's parent moments set to the identity: the abduction
+    before the fix (the raw posterior mean as the noise, which may carry the parents)."""
+    moments = model.mechanisms_[image].noise_moments
+
+    def cf(fact: Data, do: Mapping[str, Any]) -> Data:
+        fitted = {k: v.clone() for k, v in moments.state_dict().items()}
+        moments.mean_w.zero_()
+        moments.var_w.zero_()
+        moments.var_w[-1] = 1.0
+        try:
+            return model.counterfactual(fact, do=do)
+        finally:
+            moments.load_state_dict(fitted)
+
+    return cf
 
 
 def _fresh_fn(model: Any, parents: list[str], image: str) -> Any:
@@ -320,6 +346,11 @@ def main(argv: list[str] | None = None) -> None:
         "--mechanisms", nargs="+", default=list(IMAGE_MECHANISMS), choices=IMAGE_MECHANISMS
     )
     ap.add_argument("--beta", type=float, default=1.0, help="KL weight of the (H)VAE mechanisms")
+    ap.add_argument(
+        "--ablate",
+        action="store_true",
+        help="also score the (H)VAE counterfactuals with the latent's parent moments removed",
+    )
     ap.add_argument("--n-train", type=int, default=3000)
     ap.add_argument("--n-test", type=int, default=300)
     ap.add_argument("--epochs", type=int, default=20)
