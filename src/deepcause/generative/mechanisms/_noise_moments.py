@@ -39,7 +39,7 @@ from typing import Any
 
 from ..._torch import nn, torch
 
-__all__ = ["ParentMoments"]
+__all__ = ["ParentAdversary", "ParentMoments"]
 
 _RIDGE = 1e-4  # relative ridge of the least-squares fits (collinear or constant features)
 _FLOOR = 1e-3  # variance floor, as a fraction of the latent's overall variance
@@ -99,3 +99,47 @@ class ParentMoments(nn.Module):
         for k in missing:
             if prefix + k in keys:
                 keys.remove(prefix + k)
+
+
+class _Reverse(torch.autograd.Function):
+    """Identity forward, negated gradient backward (gradient reversal, Ganin & Lempitsky 2015)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        return -grad
+
+
+class ParentAdversary(nn.Module):
+    """A critic that reads the parent features off the noise; the encoder is trained against it.
+
+    :meth:`forward` is the critic's mean squared error predicting the (detached, batch
+    standardised) parent features from the noise, through a gradient reversal: one optimiser
+    step lowers it for the critic and raises it for the encoder, which therefore learns noise
+    from which the parents cannot be read (the latent adversary of Fader networks, Lample et
+    al. 2017). Zero in evaluation mode (validation losses stay the model's own) and without
+    parents.
+
+    >>> adv = ParentAdversary(2, 3)
+    >>> loss = adv(torch.randn(8, 2, requires_grad=True), torch.randn(8, 3))
+    >>> loss.shape, bool(loss > 0)
+    (torch.Size([]), True)
+    """
+
+    def __init__(self, dim: int, n_features: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.n_features = n_features
+        self.critic = nn.Sequential(
+            nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, max(1, n_features))
+        )
+
+    def forward(self, noise: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.n_features == 0 or noise.shape[0] < 2:
+            return noise.new_zeros(())
+        target = feats.detach()
+        target = (target - target.mean(0)) / target.std(0).clamp_min(1e-6)
+        guess = self.critic(_Reverse.apply(noise.flatten(1)))
+        return (guess - target).pow(2).mean()

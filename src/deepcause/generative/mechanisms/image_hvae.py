@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 from ..._parameters import Interval
 from ..._torch import nn, torch
-from ._noise_moments import ParentMoments
+from ._noise_moments import ParentAdversary, ParentMoments
 from .image_vae import ImageVAEMechanism
 
 __all__ = ["ImageHVAEMechanism"]
@@ -103,6 +103,7 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         k, w2 = int(self.spatial_channels), 2 * self.width
         size = int(self.latent_dim) + k * self.decoder.grid[0] * self.decoder.grid[1]
         self.noise_moments = ParentMoments(self.context_encoder.out_dim, size)  # of (z1, e2)
+        self.adversary = ParentAdversary(size, self.context_encoder.out_dim)
         self.prior2 = nn.Sequential(
             nn.SiLU(), nn.Conv2d(w2, w2, 3, padding=1), nn.SiLU(), nn.Conv2d(w2, 2 * k, 1)
         )
@@ -154,7 +155,9 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         ).sum((1, 2, 3))
         kl1 = _gaussian_kl(mu1, lv1, torch.zeros_like(mu1), torch.zeros_like(lv1))
         kl = kl1 + _gaussian_kl(mu2, lv2, mu_p, lv_p)
-        return (rec + self.beta * kl).mean() / int(self.dim)
+        e2 = ((mu2 - mu_p) * (-0.5 * lv_p).exp()).flatten(1)  # the noise (z1, e2): free of pa
+        adv = self.independence * self.adversary(torch.cat([mu1, e2], 1), feats)
+        return (rec + self.beta * kl).mean() / int(self.dim) + adv
 
     def _latent(self, x: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Posterior means and variances of ``(z1, e2)`` given the image and its parents, the

@@ -36,7 +36,7 @@ from ._conv import (
     conv_encoder,
     normalise_shapes,
 )
-from ._noise_moments import ParentMoments
+from ._noise_moments import ParentAdversary, ParentMoments
 from .base import ImplicitDistribution, Mechanism
 
 __all__ = ["ImageMechanism", "ImageVAEMechanism"]
@@ -128,6 +128,7 @@ class ImageVAEMechanism(ImageMechanism):
         **ImageMechanism._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="neither")],
+        "independence": [Interval(Real, 0, None, closed="left")],
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 60,
@@ -143,15 +144,18 @@ class ImageVAEMechanism(ImageMechanism):
         *,
         latent_dim: int = 16,
         beta: float = 1.0,
+        independence: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(dim, context_dim, **kwargs)
         self.latent_dim = latent_dim
         self.beta = beta
+        self.independence = independence  # weight of the noise's adversary (_noise_moments)
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "latent_dim": self.latent_dim, "beta": self.beta}
+        extra = {"latent_dim": self.latent_dim, "beta": self.beta}
+        return {**super().hyperparameters(), **extra, "independence": self.independence}
 
     def _build(self) -> None:
         shape, c_out = self._build_context()
@@ -159,6 +163,7 @@ class ImageVAEMechanism(ImageMechanism):
         self.posterior = mlp(128 + c_out, (128,), 2 * self.latent_dim, activation="silu")
         self.decoder = conv_decoder(self.latent_dim + c_out, shape, self.width)
         self.noise_moments = ParentMoments(c_out, int(self.latent_dim))  # noise independent of pa
+        self.adversary = ParentAdversary(int(self.latent_dim), c_out)
 
     def noise_shape(self) -> tuple[int, ...]:
         self._require_built()
@@ -193,7 +198,8 @@ class ImageVAEMechanism(ImageMechanism):
             self._logits(z, feats), target, reduction="none"
         ).sum((1, 2, 3))
         kl = 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
-        return (rec + self.beta * kl).mean() / int(self.dim)
+        adv = self.independence * self.adversary(mu, feats)  # the noise must not carry pa
+        return (rec + self.beta * kl).mean() / int(self.dim) + adv
 
     def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """Pixel means ``g(z, pa)`` in ``[-1, 1]``, flattened; ``z = m(pa) + s(pa) noise``."""
