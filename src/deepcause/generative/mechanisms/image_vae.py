@@ -108,7 +108,9 @@ class ImageMechanism(Mechanism):
 class ImageVAEMechanism(ImageMechanism):
     """Conditional VAE: conv encoder ``q(z | x, pa)``, conv decoder ``x = g(z, pa)``.
 
-    ``latent_dim`` is the size of the exogenous noise ``z``; ``beta`` weighs the KL term.
+    ``latent_dim`` is the size of the exogenous noise ``z``; ``beta`` weighs the KL term;
+    ``independence`` weighs an adversary that reads the parents off the noise (default 0, off;
+    see :class:`~deepcause.generative.mechanisms._noise_moments.ParentAdversary`).
 
     Examples
     --------
@@ -144,7 +146,7 @@ class ImageVAEMechanism(ImageMechanism):
         *,
         latent_dim: int = 16,
         beta: float = 1.0,
-        independence: float = 1.0,
+        independence: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(dim, context_dim, **kwargs)
