@@ -46,6 +46,15 @@ def test_parent_moments_identity_until_fitted_and_exact_round_trip():
         torch.testing.assert_close(e[rows].var(0), torch.full((4,), 0.25), atol=0.03, rtol=0)
 
 
+def test_parent_moments_without_parents_standardise_the_latent():
+    moments = ParentMoments(0, 2)
+    z = 3.0 + 2.0 * torch.randn(1000, 2, generator=torch.Generator().manual_seed(3))
+    moments.fit(z, torch.zeros_like(z), z[:, :0])
+    e = moments.standardise(z, z[:, :0])
+    torch.testing.assert_close(e.mean(0), torch.zeros(2), atol=1e-3, rtol=0)
+    torch.testing.assert_close(e.std(0), torch.ones(2), atol=1e-2, rtol=0)
+
+
 def test_parent_moments_load_without_buffers():
     """Mechanisms saved before the moments existed load with the identity moments."""
     m = ImageVAEMechanism(dim=48, context_dim=3, image_shape=(3, 4, 4), latent_dim=2)

@@ -62,7 +62,8 @@ class ParentMoments(nn.Module):
 
     @staticmethod
     def _design(feats: torch.Tensor) -> torch.Tensor:
-        return torch.cat([feats, torch.ones_like(feats[:, :1])], dim=1)
+        ones = torch.ones(feats.shape[0], 1, dtype=feats.dtype, device=feats.device)
+        return torch.cat([feats, ones], dim=1)  # features and an intercept
 
     @torch.no_grad()
     def fit(self, mean: torch.Tensor, var: torch.Tensor, feats: torch.Tensor) -> None:
