@@ -4,11 +4,11 @@
 with probability 0.6) and its digit (``3 C + {0, 1, 2}`` with probability 0.7); the render
 is deterministic given the unit's noise, so the true counterfactual image of every test unit
 under ``do(C = C + 1 mod 3)`` is known. Before issue 14's fix the abducted image latent carried
-the colour group (read off it with 80% accuracy), the decoder ignored ``C`` and the
+the colour group (read off it with 61-80% accuracy), the decoder ignored ``C`` and the
 counterfactual images kept the factual colour: colour effectiveness 0.34-0.41, at the level of
 keeping the factual image (0.40), and pixel RMSE equal to the fresh-noise baseline's. The
-parents' moments of the latent (:mod:`deepcause.generative.mechanisms._noise_moments`) make the
-noise independent of the parents.
+parents' moments of the latent (:mod:`deepcause.generative.mechanisms._noise_moments`) take
+the parents' share (mean and variance) out of the noise.
 """
 
 from __future__ import annotations
@@ -102,10 +102,15 @@ def test_noise_free_of_the_parent_and_counterfactual_against_truth(colored):
     kept = effectiveness(cf["X"], factual_colour, reader, "color")
     err = counterfactual_pixel_error(cf["X"], truth["X"])
     base = counterfactual_pixel_error(fresh, truth["X"])
-    # measured FILL
-    assert read_c < 0.45  # chance 1/3; the raw posterior means gave 0.76-0.80
-    assert kept < 0.5  # the counterfactual no longer keeps the factual colour (was 0.84-0.85)
-    assert err < 0.97 * base  # was 1.02x the fresh-noise baseline
+    # measured (1,500 units; before -> after the parents' moments, same fit): C read off the
+    # noise 0.610 -> 0.380 (chance 1/3); the counterfactual keeps the factual colour 0.793 ->
+    # 0.210; pixel RMSE 0.273 -> 0.240 against 0.253 for fresh noise (0.271 before); keeping
+    # the factual image 0.282. Colour effectiveness 0.323 -> 0.347 is still at chance at this
+    # budget (0.515 with image_hvae at 3,000 units, bench_counterfactual_images.md), so it is
+    # not asserted here.
+    assert read_c < 0.45
+    assert kept < 0.5
+    assert err < 0.97 * base
     assert counterfactual_pixel_error(test["X"], truth["X"]) > 1.1 * err  # the image must change
 
 
@@ -114,7 +119,7 @@ def test_null_intervention_and_persistence(colored, tmp_path):
     m, test, _, _, reader = colored
     fact = {k: v[:50] for k, v in test.items()}
     null = m.counterfactual(fact, do={"C": fact["C"]})["X"]
-    # measured FILL: the reconstruction keeps the factual colour
+    # measured 1.000: the reconstruction keeps the factual colour
     assert effectiveness(null, reader.predict(fact["X"])["color"], reader, "color") > 0.95
     back = load_model(m.save(tmp_path / "colored"))
     do = {"C": (fact["C"] + 2) % 3}
