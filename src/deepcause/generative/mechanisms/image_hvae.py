@@ -17,7 +17,8 @@ standardised lower latent under its prior: abduction (:meth:`ImageHVAEMechanism.
 the posterior means of both levels given the factual image and parents and standardises
 ``z2`` under the factual prior; the counterfactual decodes ``(z1, e2)`` under the new parents,
 so the lower latent moves with the parents through its prior while the unit keeps its
-residual detail. Node tensors are flattened images in ``[-1, 1]``; densities are not available.
+residual detail. As for the VAE, ``(z1, e2)`` is then standardised under the parents' moments
+fitted after training (:mod:`deepcause.generative.mechanisms._noise_moments`). Node tensors are flattened images in ``[-1, 1]``; densities are not available.
 
 >>> import torch
 >>> m = ImageHVAEMechanism(dim=64, context_dim=2, image_shape=(1, 8, 8), latent_dim=4)
@@ -35,6 +36,7 @@ from typing import Any, ClassVar
 
 from ..._parameters import Interval
 from ..._torch import nn, torch
+from ._noise_moments import ParentAdversary, ParentMoments
 from .image_vae import ImageVAEMechanism
 
 __all__ = ["ImageHVAEMechanism"]
@@ -99,6 +101,9 @@ class ImageHVAEMechanism(ImageVAEMechanism):
     def _build(self) -> None:
         super()._build()  # image encoder, top posterior, decoder (its input stage makes h)
         k, w2 = int(self.spatial_channels), 2 * self.width
+        size = int(self.latent_dim) + k * self.decoder.grid[0] * self.decoder.grid[1]
+        self.noise_moments = ParentMoments(self.context_encoder.out_dim, size)  # of (z1, e2)
+        self.adversary = ParentAdversary(size, self.context_encoder.out_dim)
         self.prior2 = nn.Sequential(
             nn.SiLU(), nn.Conv2d(w2, w2, 3, padding=1), nn.SiLU(), nn.Conv2d(w2, 2 * k, 1)
         )
@@ -150,26 +155,22 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         ).sum((1, 2, 3))
         kl1 = _gaussian_kl(mu1, lv1, torch.zeros_like(mu1), torch.zeros_like(lv1))
         kl = kl1 + _gaussian_kl(mu2, lv2, mu_p, lv_p)
-        return (rec + self.beta * kl).mean() / int(self.dim)
+        e2 = ((mu2 - mu_p) * (-0.5 * lv_p).exp()).flatten(1)  # the noise (z1, e2): free of pa
+        adv = self.independence * self.adversary(torch.cat([mu1, e2], 1), feats)
+        return (rec + self.beta * kl).mean() / int(self.dim) + adv
 
-    def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """Pixel means from the noise ``(z1, e2)`` under the parents: ``z2 = mu + sigma e2``
-        under the prior given ``z1`` and the parents (flattened, in ``[-1, 1]``)."""
-        self._require_built()
-        feats = self.context_encoder(context)
-        top = int(self.latent_dim)
-        h, mu_p, lv_p = self._top_down(noise[:, :top], feats)
-        z2 = mu_p + (0.5 * lv_p).exp() * noise[:, top:].reshape(mu_p.shape)
-        return (2.0 * torch.sigmoid(self._render(h, z2)) - 1.0).flatten(1)
-
-    def abduct(
-        self, x: torch.Tensor, context: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """Posterior means of both levels given the image and its parents, the lower one
-        standardised under its factual prior: the noise ``(z1, e2)``."""
-        self._require_built()
-        feats = self.context_encoder(context)
-        spatial, mu1, _ = self._bottom_up(x, feats)
+    def _latent(self, x: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Posterior means and variances of ``(z1, e2)`` given the image and its parents, the
+        lower level standardised under its prior given ``z1`` and the parents."""
+        spatial, mu1, lv1 = self._bottom_up(x, feats)
         h, mu_p, lv_p = self._top_down(mu1, feats)
-        mu2, _ = self._posterior2(spatial, h)
-        return torch.cat([mu1, ((mu2 - mu_p) * (-0.5 * lv_p).exp()).flatten(1)], dim=1)
+        mu2, lv2 = self._posterior2(spatial, h)
+        e2 = ((mu2 - mu_p) * (-0.5 * lv_p).exp()).flatten(1)
+        return torch.cat([mu1, e2], dim=1), torch.cat([lv1.exp(), (lv2 - lv_p).exp().flatten(1)], 1)
+
+    def _logits(self, z: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        """Pixel logits of ``(z1, e2)``: ``z2 = mu + sigma e2`` under the prior given ``z1``."""
+        top = int(self.latent_dim)
+        h, mu_p, lv_p = self._top_down(z[:, :top], feats)
+        z2 = mu_p + (0.5 * lv_p).exp() * z[:, top:].reshape(mu_p.shape)
+        return self._render(h, z2)

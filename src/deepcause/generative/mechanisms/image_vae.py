@@ -6,7 +6,9 @@ parents (tabular parents as they are, image parents through a conv encoder) to t
 Training maximises the ELBO with a Bernoulli likelihood on pixels scaled to ``[0, 1]`` and an
 encoder ``q(z | x, pa)``; abduction (:meth:`ImageVAEMechanism.abduct`) is the encoder's
 posterior mean, so a counterfactual keeps the unit's style and changes what the parents
-change (Pawlowski, Castro & Glocker 2020). Node tensors are flattened images scaled to
+change (Pawlowski, Castro & Glocker 2020). The noise is that latent standardised under the
+parents' moments of the latent, fitted after training, so that it is independent of the
+parents as in an SCM (:mod:`deepcause.generative.mechanisms._noise_moments`). Node tensors are flattened images scaled to
 ``[-1, 1]`` (see :mod:`deepcause.generative._encoding`); densities are not available.
 
 >>> import torch
@@ -34,6 +36,7 @@ from ._conv import (
     conv_encoder,
     normalise_shapes,
 )
+from ._noise_moments import ParentAdversary, ParentMoments
 from .base import ImplicitDistribution, Mechanism
 
 __all__ = ["ImageMechanism", "ImageVAEMechanism"]
@@ -105,7 +108,9 @@ class ImageMechanism(Mechanism):
 class ImageVAEMechanism(ImageMechanism):
     """Conditional VAE: conv encoder ``q(z | x, pa)``, conv decoder ``x = g(z, pa)``.
 
-    ``latent_dim`` is the size of the exogenous noise ``z``; ``beta`` weighs the KL term.
+    ``latent_dim`` is the size of the exogenous noise ``z``; ``beta`` weighs the KL term;
+    ``independence`` weighs an adversary that reads the parents off the noise (default 0, off;
+    see :class:`~deepcause.generative.mechanisms._noise_moments.ParentAdversary`).
 
     Examples
     --------
@@ -125,6 +130,7 @@ class ImageVAEMechanism(ImageMechanism):
         **ImageMechanism._parameter_constraints,
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="neither")],
+        "independence": [Interval(Real, 0, None, closed="left")],
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 60,
@@ -140,21 +146,26 @@ class ImageVAEMechanism(ImageMechanism):
         *,
         latent_dim: int = 16,
         beta: float = 1.0,
+        independence: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(dim, context_dim, **kwargs)
         self.latent_dim = latent_dim
         self.beta = beta
+        self.independence = independence  # weight of the noise's adversary (_noise_moments)
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "latent_dim": self.latent_dim, "beta": self.beta}
+        extra = {"latent_dim": self.latent_dim, "beta": self.beta}
+        return {**super().hyperparameters(), **extra, "independence": self.independence}
 
     def _build(self) -> None:
         shape, c_out = self._build_context()
         self.image_encoder = conv_encoder(shape[0], self.width, 128)
         self.posterior = mlp(128 + c_out, (128,), 2 * self.latent_dim, activation="silu")
         self.decoder = conv_decoder(self.latent_dim + c_out, shape, self.width)
+        self.noise_moments = ParentMoments(c_out, int(self.latent_dim))  # noise independent of pa
+        self.adversary = ParentAdversary(int(self.latent_dim), c_out)
 
     def noise_shape(self) -> tuple[int, ...]:
         self._require_built()
@@ -164,6 +175,18 @@ class ImageVAEMechanism(ImageMechanism):
         h = self.image_encoder(self._image(x))
         mu, log_var = self.posterior(torch.cat([h, feats], dim=1)).chunk(2, dim=1)
         return mu, log_var.clamp(-10.0, 5.0)
+
+    def _latent(self, x: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Posterior mean and variance of the latent, before the parents' moments."""
+        mu, log_var = self._posterior(x, feats)
+        return mu, log_var.exp()
+
+    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
+        """Fit the parents' moments of the latent (:mod:`._noise_moments`)."""
+        with torch.no_grad():
+            feats = self.context_encoder(context)
+            parts = [self._latent(a, f) for a, f in zip(x.split(512), feats.split(512))]
+            self.noise_moments.fit(*(torch.cat(p) for p in zip(*parts)), feats)
 
     def _logits(self, z: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
         return self.decoder(torch.cat([z, feats], dim=1))
@@ -177,17 +200,21 @@ class ImageVAEMechanism(ImageMechanism):
             self._logits(z, feats), target, reduction="none"
         ).sum((1, 2, 3))
         kl = 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
-        return (rec + self.beta * kl).mean() / int(self.dim)
+        adv = self.independence * self.adversary(mu, feats)  # the noise must not carry pa
+        return (rec + self.beta * kl).mean() / int(self.dim) + adv
 
     def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """Pixel means ``g(z, pa)`` in ``[-1, 1]``, flattened."""
+        """Pixel means ``g(z, pa)`` in ``[-1, 1]``, flattened; ``z = m(pa) + s(pa) noise``."""
         self._require_built()
-        logits = self._logits(noise, self.context_encoder(context))
+        feats = self.context_encoder(context)
+        logits = self._logits(self.noise_moments.restore(noise, feats), feats)  # see _latent
         return (2.0 * torch.sigmoid(logits) - 1.0).flatten(1)
 
     def abduct(
         self, x: torch.Tensor, context: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """The posterior mean of ``z`` given the observed image and its parents."""
+        """The posterior mean of ``z`` given the observed image and its parents, standardised
+        under the parents' moments of the latent (the noise ``(z - m(pa)) / s(pa)``)."""
         self._require_built()
-        return self._posterior(x, self.context_encoder(context))[0]
+        feats = self.context_encoder(context)
+        return self.noise_moments.standardise(self._latent(x, feats)[0], feats)
