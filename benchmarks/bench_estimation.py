@@ -266,6 +266,22 @@ def _replication_errors(name: str, params: dict, datasets: list, truth_key: str)
     return np.array(errs), first, cpu
 
 
+def _old_same(old: dict[str, list[str]], label: str, errors: np.ndarray) -> str:
+    """The old mean over the replications fitted now, when some were refused (else "").
+
+    >>> _old_same({"ipw": ["0.2", "0.3", "0.300, 0.100"]}, "ipw", np.array([np.nan, 0.5]))
+    ' (0.100 on the same 1)'
+    """
+    fitted = np.isfinite(errors)
+    try:
+        was = np.array([float(x) for x in _old(old, label, 2).split(", ")])
+    except ValueError:
+        return ""
+    if fitted.all() or not fitted.any() or len(was) != len(errors):
+        return ""
+    return f" ({was[fitted].mean():.3f} on the same {int(fitted.sum())})"
+
+
 def _replication_table(title: str, datasets: list, methods, truth_key: str, old: dict) -> None:
     print(f"\n## {title}\n")
     print(
@@ -276,8 +292,8 @@ def _replication_table(title: str, datasets: list, methods, truth_key: str, old:
     for label, (name, params) in methods.items():
         t0 = time.perf_counter()
         e, refusal, cpu = _replication_errors(name, params, datasets, truth_key)
-        olds = f"{_old(old, label, 0)} | {_old(old, label, 1)}"
         ok = e[np.isfinite(e)]
+        olds = f"{_old(old, label, 0)}{_old_same(old, label, e)} | {_old(old, label, 1)}"
         if not len(ok):
             print(f"| {label} | refused ({len(e)} of {len(e)}) | | {olds} | {refusal} | |")
             continue
