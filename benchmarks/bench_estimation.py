@@ -252,18 +252,21 @@ def section_lalonde(methods, old: dict) -> None:
 
 
 def _replication_errors(name: str, params: dict, datasets: list, truth_key: str):
-    """Per-dataset |ATE error| (nan where refused), the first refusal and the CPU seconds."""
-    errs, first, cpu = [], None, 0.0
+    """Per-dataset |ATE error| (nan where refused), refusals (class name per dataset, None
+    where fitted; the first message of each class) and the CPU seconds of the fits."""
+    errs, kinds, messages, cpu = [], [], {}, 0.0
     for ds in datasets:
         try:
             r, _, c = _timed(_fit, name, params, ds, "ATE")
         except Exception as exc:  # a refusal (or a failure): recorded, keep going
             errs.append(float("nan"))
-            first = first or _refusal(exc)
+            kinds.append(type(exc).__name__)
+            messages.setdefault(type(exc).__name__, _refusal(exc))
             continue
         cpu += c
         errs.append(abs(r.value - ds.truth[truth_key]))
-    return np.array(errs), first, cpu
+        kinds.append(None)
+    return np.array(errs), kinds, " / ".join(messages.values()), cpu
 
 
 def _old_same(old: dict[str, list[str]], label: str, errors: np.ndarray) -> str:
@@ -291,14 +294,15 @@ def _replication_table(title: str, datasets: list, methods, truth_key: str, old:
     print("|---|---:|---:|---:|---:|---|---:|")
     for label, (name, params) in methods.items():
         t0 = time.perf_counter()
-        e, refusal, cpu = _replication_errors(name, params, datasets, truth_key)
+        e, kinds, refusal, cpu = _replication_errors(name, params, datasets, truth_key)
         ok = e[np.isfinite(e)]
         olds = f"{_old(old, label, 0)}{_old_same(old, label, e)} | {_old(old, label, 1)}"
         if not len(ok):
-            print(f"| {label} | refused ({len(e)} of {len(e)}) | | {olds} | {refusal} | |")
+            per = ", ".join(kinds)
+            print(f"| {label} | refused ({len(e)} of {len(e)}) | | {olds} | {per}: {refusal} | |")
             continue
         se = ok.std(ddof=1) / np.sqrt(len(ok)) if len(ok) > 1 else float("nan")
-        per = ", ".join("refused" if not math.isfinite(x) else f"{x:.3f}" for x in e)
+        per = ", ".join(f"{x:.3f}" if k is None else f"refused ({k})" for x, k in zip(e, kinds))
         mean = f"{ok.mean():.3f} ± {se:.3f}"
         if len(ok) < len(e):
             mean += f" ({len(ok)} of {len(e)} fitted)"
