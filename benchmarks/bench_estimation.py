@@ -314,9 +314,9 @@ def _replication_table(title: str, datasets: list, methods, truth_key: str, old:
         )
 
 
-def _peer_replications(datasets, truth_key: str, old: dict) -> None:
+def _peer_errors(datasets, truth_key: str):
+    """``(peer, |ATE error| per dataset, CPU seconds)`` for each installed peer, as computed."""
     avail = _peers_available()
-    rows = []
     if avail["econml"]:
         for label, make in _econml_makers():
             errs = []
@@ -327,21 +327,26 @@ def _peer_replications(datasets, truth_key: str, old: dict) -> None:
                     X, T, Y = _arrays(ds)
                     est = make(0).fit(Y, T, X=X)
                     errs.append(abs(float(est.ate(X)) - ds.truth[truth_key]))
-            rows.append((label, np.array(errs), time.process_time() - c0))
+            yield label, np.array(errs), time.process_time() - c0
     if avail["dowhy"]:
         c0 = time.process_time()
         errs = [abs(_dowhy(ds, "ate") - ds.truth[truth_key]) for ds in datasets]
-        rows.append(("DoWhy IPW", np.array(errs), time.process_time() - c0))
-    if rows:
+        yield "DoWhy IPW", np.array(errs), time.process_time() - c0
+
+
+def _peer_replications(datasets, truth_key: str, old: dict) -> None:
+    if not any(_peers_available().values()):
+        return
+    print(
+        "\n| peer (defaults) | mean abs. ATE error ± s.e. | max | old mean ± s.e. | old max "
+        "| CPU s (all) |\n|---|---:|---:|---:|---:|---:|"
+    )
+    for label, e, cpu in _peer_errors(datasets, truth_key):
         print(
-            "\n| peer (defaults) | mean abs. ATE error ± s.e. | max | old mean ± s.e. | old max "
-            "| CPU s (all) |\n|---|---:|---:|---:|---:|---:|"
+            f"| {label} | {e.mean():.3f} ± {e.std(ddof=1) / np.sqrt(len(e)):.3f} | "
+            f"{e.max():.3f} | {_old(old, label, 0)} | {_old(old, label, 1)} | {cpu:.1f} |",
+            flush=True,
         )
-        for label, e, cpu in rows:
-            print(
-                f"| {label} | {e.mean():.3f} ± {e.std(ddof=1) / np.sqrt(len(e)):.3f} | "
-                f"{e.max():.3f} | {_old(old, label, 0)} | {_old(old, label, 1)} | {cpu:.1f} |"
-            )
 
 
 def section_ihdp(methods, old: dict) -> None:
