@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import warnings
 
 import numpy as np
 
+import deepcause
 from deepcause.datasets import load_acic2016, load_ihdp, load_lalonde
 from deepcause.estimate.registry import ESTIMATORS, make_estimator
 
@@ -74,8 +76,60 @@ def _fit(name: str, params: dict, ds, quantity: str, seed: int = 0):
         return est.effect(treatment=1, control=0, population=POPULATION[quantity])
 
 
+def _timed(fn, *args, **kwargs):
+    """``(fn(*args, **kwargs), wall seconds, CPU seconds of this process)``."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - w0, time.process_time() - c0
+
+
+def _refusal(exc: BaseException, width: int = 400) -> str:
+    """One table-safe line: the exception's class and the first line of its message."""
+    lines = str(exc).strip().splitlines() or [""]
+    text = f"{type(exc).__name__}: {lines[0]}".replace("|", "\\|")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _fmt(x: float, digits: int = 0) -> str:
     return "—" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
+
+
+# ----------------------------------------------------------------------------- old figures
+def read_old(path: str | None) -> dict[str, dict[str, list[str]]]:
+    """Rows of an earlier results file: ``{section key: {row label: cells after the label}}``.
+
+    Section keys are ``lalonde``, ``ihdp`` and ``acic`` (the ``## LaLonde``, ``## IHDP`` and
+    ``## ACIC`` headings); the seed-study bullets (``- aipw over seeds 0-4: ...``) are kept
+    under the label ``"<method> over seeds 0-4"`` with the figure as the only cell.
+
+    >>> import tempfile
+    >>> text = "## IHDP replications\\n\\n| method | err |\\n|---|---:|\\n| ipw | 0.094 |\\n"
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as f:
+    ...     _ = f.write(text)
+    >>> read_old(f.name)["ihdp"]["ipw"]
+    ['0.094']
+    """
+    out: dict[str, dict[str, list[str]]] = {"lalonde": {}, "ihdp": {}, "acic": {}}
+    if not path:
+        return out
+    key = None
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("## "):
+                head = line[3:].lower()
+                key = next((k for k in out if head.startswith(k)), None)
+            elif key and line.startswith("| ") and not line.startswith("|---"):
+                cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+                out[key].setdefault(cells[0], cells[1:])
+            elif key and line.startswith("- ") and " over seeds 0-4: " in line:
+                label, _, value = line[2:].partition(": ")
+                out[key][label] = [value.replace(" (sd)", "").strip()]
+    return out
+
+
+def _old(old: dict[str, list[str]], label: str, index: int) -> str:
+    cells = old.get(label)
+    return cells[index] if cells and len(cells) > index and cells[index] else "—"
 
 
 # ----------------------------------------------------------------------------- peers
@@ -90,29 +144,40 @@ def _peers_available() -> dict[str, bool]:
     return out
 
 
-def _peer_att_lalonde(ds) -> list[tuple[str, float, str]]:
+def _econml_makers():
+    from econml.dml import LinearDML
+    from econml.dr import DRLearner
+
+    return (
+        ("EconML LinearDML", lambda s: LinearDML(discrete_treatment=True, random_state=s)),
+        ("EconML DRLearner", lambda s: DRLearner(random_state=s)),
+    )
+
+
+def _arrays(ds):
+    X = ds.data[list(ds.covariates)].to_numpy(float)
+    return X, ds.data[ds.treatment].to_numpy(), ds.data[ds.outcome].to_numpy(float)
+
+
+def _peer_att_lalonde(ds) -> list[tuple[str, float, str, float]]:
+    """``(peer, ATT, note, CPU seconds)`` for each installed peer."""
     rows = []
     avail = _peers_available()
-    X = ds.data[list(ds.covariates)].to_numpy(float)
-    T = ds.data[ds.treatment].to_numpy()
-    Y = ds.data[ds.outcome].to_numpy(float)
+    X, T, Y = _arrays(ds)
     if avail["econml"]:
-        from econml.dml import LinearDML
-        from econml.dr import DRLearner
-
-        for label, make in (
-            ("EconML LinearDML", lambda s: LinearDML(discrete_treatment=True, random_state=s)),
-            ("EconML DRLearner", lambda s: DRLearner(random_state=s)),
-        ):
+        for label, make in _econml_makers():
             vals = []
+            c0 = time.process_time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 for s in range(3):
                     est = make(s).fit(Y, T, X=X)
                     vals.append(float(est.ate(X[T == 1])))
-            rows.append((label, float(np.mean(vals)), f"± {np.std(vals):,.0f} over 3 seeds"))
+            note = f"± {np.std(vals):,.0f} over 3 seeds"
+            rows.append((label, float(np.mean(vals)), note, time.process_time() - c0))
     if avail["dowhy"]:
-        rows.append(("DoWhy IPW", _dowhy(ds, "att"), ""))
+        value, _, cpu = _timed(_dowhy, ds, "att")
+        rows.append(("DoWhy IPW", value, "", cpu))
     return rows
 
 
@@ -140,99 +205,161 @@ def _dowhy(ds, target: str) -> float:
 
 
 # ----------------------------------------------------------------------------- sections
-def section_lalonde(methods) -> None:
+def _lalonde_row(label: str, name: str, params: dict, ds, old: dict) -> str:
+    olds = f"{_old(old, label, 0)} | {_old(old, label, 1)} | {_old(old, label, 3)}"
+    try:
+        r, wall, cpu = _timed(_fit, name, params, ds, "ATT")
+    except Exception as exc:  # a refusal (or a failure): shown in the row, keep going
+        return f"| {label} | refused: {_refusal(exc)} | | | | {olds} | | |"
+    lo, hi = r.conf_int()
+    cover = "yes" if lo <= LALONDE_TRUTH <= hi else "no"
+    return (
+        f"| {label} | {_fmt(r.value)} | [{_fmt(lo)}, {_fmt(hi)}] | {cover} | "
+        f"{_fmt(abs(r.value - LALONDE_TRUTH))} | {olds} | {cpu:.1f} | {wall:.1f} |"
+    )
+
+
+def section_lalonde(methods, old: dict) -> None:
     ds = load_lalonde("psid")
     print("\n## LaLonde: NSW treated (185) + PSID-1 controls (2490), ATT")
     print(f"\nExperimental benchmark {LALONDE_TRUTH:,.2f}; naive difference -15,204.78.\n")
-    print("| method | ATT | 95% CI | covers 1794 | abs. error | seconds |")
-    print("|---|---:|---:|:---:|---:|---:|")
+    print(
+        "| method | ATT | 95% CI | covers 1794 | abs. error | old ATT | old 95% CI | "
+        "old abs. error | CPU s | wall s |"
+    )
+    print("|---|---:|---:|:---:|---:|---:|---:|---:|---:|---:|")
     for label, (name, params) in methods.items():
-        t0 = time.perf_counter()
-        try:
-            r = _fit(name, params, ds, "ATT")
-        except Exception as exc:  # report, keep going
-            print(f"| {label} | error: {type(exc).__name__}: {str(exc)[:60]} | | | | |")
-            continue
-        lo, hi = r.conf_int()
-        cover = "yes" if lo <= LALONDE_TRUTH <= hi else "no"
-        print(
-            f"| {label} | {_fmt(r.value)} | [{_fmt(lo)}, {_fmt(hi)}] | {cover} | "
-            f"{_fmt(abs(r.value - LALONDE_TRUTH))} | {time.perf_counter() - t0:.1f} |"
-        )
+        print(_lalonde_row(label, name, params, ds, old), flush=True)
     print()
     for label, (name, params) in methods.items():
         if label not in SEED_STUDY:
             continue
-        vals = [_fit(name, params, ds, "ATT", seed=s).value for s in range(5)]
-        print(f"- {label} over seeds 0-4: {np.mean(vals):,.0f} ± {np.std(vals):,.0f} (sd)")
+        was = _old(old, f"{label} over seeds 0-4", 0)
+        try:
+            vals = [_fit(name, params, ds, "ATT", seed=s).value for s in range(5)]
+        except Exception as exc:
+            print(f"- {label} over seeds 0-4: refused: {_refusal(exc)} (old: {was})")
+            continue
+        print(
+            f"- {label} over seeds 0-4: {np.mean(vals):,.0f} ± {np.std(vals):,.0f} (sd; old: {was})"
+        )
     print("- weighting, balancing and matching estimators are deterministic (no seed)")
     peers = _peer_att_lalonde(ds)
     if peers:
-        print("\n| peer (defaults) | ATT | note |\n|---|---:|---|")
-        for label, v, note in peers:
-            print(f"| {label} | {_fmt(v)} | {note} |")
+        print("\n| peer (defaults) | ATT | note | old ATT | CPU s |\n|---|---:|---|---:|---:|")
+        for label, v, note, cpu in peers:
+            print(f"| {label} | {_fmt(v)} | {note} | {_old(old, label, 0)} | {cpu:.1f} |")
 
 
-def _replication_table(title: str, datasets: list, methods, truth_key: str) -> None:
-    print(f"\n## {title}\n")
-    print("| method | mean abs. ATE error ± s.e. | max | per replication |")
-    print("|---|---:|---:|---|")
-    for label, (name, params) in methods.items():
-        errs = []
+def _replication_errors(name: str, params: dict, datasets: list, truth_key: str):
+    """Per-dataset |ATE error| (nan where refused), refusals (class name per dataset, None
+    where fitted; the first message of each class) and the CPU seconds of the fits."""
+    errs, kinds, messages, cpu = [], [], {}, 0.0
+    for ds in datasets:
         try:
-            for ds in datasets:
-                errs.append(abs(_fit(name, params, ds, "ATE").value - ds.truth[truth_key]))
-        except Exception as exc:
-            print(f"| {label} | error: {type(exc).__name__}: {str(exc)[:60]} | | |")
+            r, _, c = _timed(_fit, name, params, ds, "ATE")
+        except Exception as exc:  # a refusal (or a failure): recorded, keep going
+            errs.append(float("nan"))
+            kinds.append(type(exc).__name__)
+            messages.setdefault(type(exc).__name__, _refusal(exc))
             continue
-        e = np.array(errs)
-        se = e.std(ddof=1) / np.sqrt(len(e)) if len(e) > 1 else float("nan")
-        per = ", ".join(f"{x:.3f}" for x in e)
-        print(f"| {label} | {e.mean():.3f} ± {se:.3f} | {e.max():.3f} | {per} |")
+        cpu += c
+        errs.append(abs(r.value - ds.truth[truth_key]))
+        kinds.append(None)
+    return np.array(errs), kinds, " / ".join(messages.values()), cpu
 
 
-def _peer_replications(datasets, truth_key: str) -> None:
+def _old_same(old: dict[str, list[str]], label: str, errors: np.ndarray) -> str:
+    """The old mean over the replications fitted now, when some were refused (else "").
+
+    >>> _old_same({"ipw": ["0.2", "0.3", "0.300, 0.100"]}, "ipw", np.array([np.nan, 0.5]))
+    ' (0.100 on the same 1)'
+    """
+    fitted = np.isfinite(errors)
+    try:
+        was = np.array([float(x) for x in _old(old, label, 2).split(", ")])
+    except ValueError:
+        return ""
+    if fitted.all() or not fitted.any() or len(was) != len(errors):
+        return ""
+    return f" ({was[fitted].mean():.3f} on the same {int(fitted.sum())})"
+
+
+def _replication_table(title: str, datasets: list, methods, truth_key: str, old: dict) -> None:
+    print(f"\n## {title}\n")
+    print(
+        "| method | mean abs. ATE error ± s.e. | max | old mean ± s.e. | old max | "
+        "per replication | CPU s (all) |"
+    )
+    print("|---|---:|---:|---:|---:|---|---:|")
+    for label, (name, params) in methods.items():
+        t0 = time.perf_counter()
+        e, kinds, refusal, cpu = _replication_errors(name, params, datasets, truth_key)
+        ok = e[np.isfinite(e)]
+        olds = f"{_old(old, label, 0)}{_old_same(old, label, e)} | {_old(old, label, 1)}"
+        if not len(ok):
+            per = ", ".join(kinds)
+            print(f"| {label} | refused ({len(e)} of {len(e)}) | | {olds} | {per}: {refusal} | |")
+            continue
+        se = ok.std(ddof=1) / np.sqrt(len(ok)) if len(ok) > 1 else float("nan")
+        per = ", ".join(f"{x:.3f}" if k is None else f"refused ({k})" for x, k in zip(e, kinds))
+        mean = f"{ok.mean():.3f} ± {se:.3f}"
+        if len(ok) < len(e):
+            mean += f" ({len(ok)} of {len(e)} fitted)"
+            per += f"; refused: {refusal}"
+        wall = time.perf_counter() - t0
+        print(
+            f"| {label} | {mean} | {ok.max():.3f} | {olds} | {per} | {cpu:.1f} ({wall:.0f} wall) |",
+            flush=True,
+        )
+
+
+def _peer_errors(datasets, truth_key: str):
+    """``(peer, |ATE error| per dataset, CPU seconds)`` for each installed peer, as computed."""
     avail = _peers_available()
-    rows = []
     if avail["econml"]:
-        from econml.dml import LinearDML
-        from econml.dr import DRLearner
-
-        for label, make in (
-            ("EconML LinearDML", lambda: LinearDML(discrete_treatment=True, random_state=0)),
-            ("EconML DRLearner", lambda: DRLearner(random_state=0)),
-        ):
+        for label, make in _econml_makers():
             errs = []
+            c0 = time.process_time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 for ds in datasets:
-                    X = ds.data[list(ds.covariates)].to_numpy(float)
-                    T = ds.data[ds.treatment].to_numpy()
-                    Y = ds.data[ds.outcome].to_numpy(float)
-                    est = make().fit(Y, T, X=X)
+                    X, T, Y = _arrays(ds)
+                    est = make(0).fit(Y, T, X=X)
                     errs.append(abs(float(est.ate(X)) - ds.truth[truth_key]))
-            rows.append((label, np.array(errs)))
+            yield label, np.array(errs), time.process_time() - c0
     if avail["dowhy"]:
+        c0 = time.process_time()
         errs = [abs(_dowhy(ds, "ate") - ds.truth[truth_key]) for ds in datasets]
-        rows.append(("DoWhy IPW", np.array(errs)))
-    if rows:
-        print("\n| peer (defaults) | mean abs. ATE error ± s.e. | max |\n|---|---:|---:|")
-        for label, e in rows:
-            print(
-                f"| {label} | {e.mean():.3f} ± {e.std(ddof=1) / np.sqrt(len(e)):.3f} | {e.max():.3f} |"
-            )
+        yield "DoWhy IPW", np.array(errs), time.process_time() - c0
 
 
-def section_ihdp(methods) -> None:
+def _peer_replications(datasets, truth_key: str, old: dict) -> None:
+    if not any(_peers_available().values()):
+        return
+    print(
+        "\n| peer (defaults) | mean abs. ATE error ± s.e. | max | old mean ± s.e. | old max "
+        "| CPU s (all) |\n|---|---:|---:|---:|---:|---:|"
+    )
+    for label, e, cpu in _peer_errors(datasets, truth_key):
+        print(
+            f"| {label} | {e.mean():.3f} ± {e.std(ddof=1) / np.sqrt(len(e)):.3f} | "
+            f"{e.max():.3f} | {_old(old, label, 0)} | {_old(old, label, 1)} | {cpu:.1f} |",
+            flush=True,
+        )
+
+
+def section_ihdp(methods, old: dict) -> None:
     datasets = [load_ihdp(r, split="all") for r in range(1, 11)]
-    _replication_table("IHDP replications 1-10 (in-sample ATE)", datasets, methods, "ATE")
-    _peer_replications(datasets, "ATE")
+    title = "IHDP replications 1-10 (in-sample ATE)"
+    _replication_table(title, datasets, methods, "ATE", old)
+    _peer_replications(datasets, "ATE", old)
 
 
-def section_acic(methods) -> None:
+def section_acic(methods, old: dict) -> None:
     datasets = [load_acic2016(i) for i in range(1, 6)]
-    _replication_table("ACIC 2016 instances 1-5 (ATE)", datasets, methods, "ATE")
-    _peer_replications(datasets, "ATE")
+    _replication_table("ACIC 2016 instances 1-5 (ATE)", datasets, methods, "ATE", old)
+    _peer_replications(datasets, "ATE", old)
 
 
 # ----------------------------------------------------------------------------- scaling
@@ -308,12 +435,25 @@ def section_scaling(sizes: list[int], only: list[str] | None = None) -> None:
             )
 
 
+def _header(args) -> None:
+    """What ran: interpreter, library location, peers, the IPW/AIPW defaults, time and load."""
+    print(f"# bench_estimation (python {sys.executable})")
+    print(f"\ndeepcause from {deepcause.__file__}; peers installed: {_peers_available()}")
+    for name in ("ipw", "aipw"):
+        print(f"- {name} defaults: {make_estimator(name).get_params()}")
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    print(f"- started {stamp}; load average {os.getloadavg()}; {os.cpu_count()} CPUs")
+    if args.old:
+        print(f"- old figures from {args.old}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sections", default="lalonde,ihdp,acic,scaling")
     p.add_argument("--methods", default=None, help="comma-separated registry names")
     p.add_argument("--sizes", default="1e4,1e5,1e6")
     p.add_argument("--with-1e7", action="store_true")
+    p.add_argument("--old", default=None, help="earlier results .md to show beside the new")
     p.add_argument("--child", nargs=2, metavar=("METHOD", "N"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -321,14 +461,14 @@ def main() -> None:
         return
     methods = _methods(args.methods.split(",") if args.methods else None)
     sections = args.sections.split(",")
-    print(f"# bench_estimation (python {sys.executable})")
-    print(f"\npeers installed: {_peers_available()}")
+    old = read_old(args.old)
+    _header(args)
     if "lalonde" in sections:
-        section_lalonde(methods)
+        section_lalonde(methods, old["lalonde"])
     if "ihdp" in sections:
-        section_ihdp(methods)
+        section_ihdp(methods, old["ihdp"])
     if "acic" in sections:
-        section_acic(methods)
+        section_acic(methods, old["acic"])
     if "scaling" in sections:
         sizes = [int(float(s)) for s in args.sizes.split(",")]
         if args.with_1e7:
