@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 from ..._parameters import Interval
 from ..._torch import nn, torch
+from ...exceptions import DataValidationError
 from .image_vae import ImageVAEMechanism
 
 __all__ = ["ImageHVAEMechanism"]
@@ -91,12 +92,18 @@ class ImageHVAEMechanism(ImageVAEMechanism):
     ) -> None:
         self.spatial_channels = spatial_channels
         kwargs.setdefault("beta", 0.5)  # KL weight: 0.5 keeps more of the unit in its latents
+        kwargs.setdefault("prior_modes", 0)  # its own conditional prior on the lower level
         super().__init__(dim, context_dim, **kwargs)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "spatial_channels": self.spatial_channels}
 
     def _build(self) -> None:
+        if self.prior_modes:
+            raise DataValidationError(
+                "image_hvae has no mixture prior (prior_modes must be 0); use "
+                "ImageVAEMechanism(prior_modes=k) for a multi-modal latent prior"
+            )
         super()._build()  # image encoder, top posterior, decoder (its input stage makes h)
         k, w2 = int(self.spatial_channels), 2 * self.width
         self.prior2 = nn.Sequential(
@@ -137,7 +144,9 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         return self.decoder.up(h + self.lift2(z2))[:, :, :height, :width]
 
     # ----------------------------------------------------------------- training and noise
-    def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    def elbo(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """One-sample ELBO of each image given its parents (both levels), shape ``(n,)``."""
+        self._require_built()
         feats = self.context_encoder(context)
         spatial, mu1, lv1 = self._bottom_up(x, feats)
         z1 = mu1 + torch.randn_like(mu1) * (0.5 * lv1).exp()
@@ -150,7 +159,7 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         ).sum((1, 2, 3))
         kl1 = _gaussian_kl(mu1, lv1, torch.zeros_like(mu1), torch.zeros_like(lv1))
         kl = kl1 + _gaussian_kl(mu2, lv2, mu_p, lv_p)
-        return (rec + self.beta * kl).mean() / int(self.dim)
+        return -(rec + self.beta * kl)
 
     def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """Pixel means from the noise ``(z1, e2)`` under the parents: ``z2 = mu + sigma e2``
