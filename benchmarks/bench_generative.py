@@ -157,6 +157,12 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=5000)
     ap.add_argument("--n-samples", type=int, default=2000)
     ap.add_argument("--n-cf", type=int, default=1000)
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="fresh replicate: data, model, truth and counterfactual noise seeds move with it",
+    )
     ap.add_argument("--no-gcm", action="store_true")
     ap.add_argument("--out")
     ap.add_argument(
@@ -190,6 +196,7 @@ def main() -> None:
     lines: list[str] = []
 
     def emit(row: dict) -> None:
+        row["seed"] = args.seed
         rows.append(row)
         line = _line(row)
         lines.append(line)
@@ -199,31 +206,37 @@ def main() -> None:
 
     print(_TABLE_HEAD)
     for case in cases:
-        df = case.sample(args.n_train, random_state=0)
+        s0 = 100 * args.seed  # seed 0 keeps the seeds of the original runs
+        df = case.sample(args.n_train, random_state=args.seed)
         t = case.treatment
         values = case.do_values
         truth_samples = [
-            case.truth(args.n_samples, v, random_state=10 + i) for i, v in enumerate(values)
+            case.truth(args.n_samples, v, random_state=s0 + 10 + i) for i, v in enumerate(values)
         ]
         truth_mean = [
-            float(case.truth(100_000, v, random_state=20 + i)[case.outcome_columns()[0]].mean())
+            float(
+                case.truth(100_000, v, random_state=s0 + 20 + i)[case.outcome_columns()[0]].mean()
+            )
             for i, v in enumerate(values)
         ]
         factual = cf_true = None
         if not case.has_latent:
-            noise = case.scm.sample_noise(args.n_cf, random_state=5)
+            noise = case.scm.sample_noise(args.n_cf, random_state=s0 + 5)
             factual = case.scm.to_frame(case.scm.propagate(noise))
             cf_true = [case.scm.to_frame(case.scm.propagate(noise, {t: v})) for v in values]
         for mech in args.mechanisms:
             model = CausalGenerativeModel(
-                case.graph, mechanisms=mech, node_columns=case.node_columns, random_state=0
+                case.graph,
+                mechanisms=mech,
+                node_columns=case.node_columns,
+                random_state=args.seed,
             )
             t0, c0 = time.perf_counter(), time.process_time()
             try:
                 model.fit(df)
                 fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
                 samples = [
-                    model.sample(args.n_samples, do={t: v}, random_state=i)
+                    model.sample(args.n_samples, do={t: v}, random_state=s0 + i)
                     for i, v in enumerate(values)
                 ]
             except NotIdentifiableError:

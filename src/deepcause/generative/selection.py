@@ -197,6 +197,8 @@ def select_mechanism(
     scores: dict[str, torch.Tensor] = {}
     for name, cand in _candidates(spec, x, overrides).items():
         rs = seed if name == "flow" else inner_seed
+        if name == "flow" and isinstance(fitted.get("additive"), AdditiveNoiseMechanism):
+            cand.warm_start_from(fitted["additive"])  # start at the nested additive fit
         mech, _ = fit_node(
             cand, spec, x, context, rs, device=device, verbose=verbose, desc=f"{desc} [{name}]"
         )
