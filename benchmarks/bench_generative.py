@@ -190,7 +190,8 @@ def main() -> None:
 
     torch.set_num_threads(1)  # the benchmark machine is shared; 1 thread per process
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
-    cases = [c for c in simulator_suite() if not args.cases or c.name in args.cases]
+    suite = {c.name: c for c in simulator_suite()}
+    cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())
     gcm_python = None if args.no_gcm else _gcm_python()
     rows: list[dict] = []
     lines: list[str] = []
