@@ -169,10 +169,23 @@ def main() -> None:
         "--merge", nargs="+", help="row files of partial runs to merge (*.json or --out *.md)"
     )
     ap.add_argument("--drop", nargs="+", help="with --merge: leave out these methods' rows")
+    ap.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="comma-separated row files (*.json) of two code versions: a per-case/seed table",
+    )
     ap.add_argument("--note", nargs="+", help="paragraphs for the header (how rows were made)")
     args = ap.parse_args()
     if args.gcm_worker:
         _gcm_worker(args.gcm_worker)
+        return
+    if args.compare:
+        before, after = (
+            [r for f in arg.split(",") for r in _read_rows(f, [])] for arg in args.compare
+        )
+        _write_comparison(args, before, after)
+        print(Path(args.out).read_text())
         return
     if args.merge:
         rows = [r for f in args.merge for r in _read_rows(f, args.drop or [])]
@@ -391,6 +404,33 @@ def _summary(rows: list[dict]) -> str:
                 f"{a['cf_rmse'].mean():.3f} | {b['cf_rmse'].mean():.3f} |"
             )
     return "\n".join(out)
+
+
+def _write_comparison(args, before: list[dict], after: list[dict]) -> None:
+    """Per case and seed: MMD², counterfactual RMSE and fit CPU time before and after."""
+    key = lambda r: (r["case"], int(r.get("seed", 0)))  # noqa: E731
+    old = {key(r): r for r in before}
+    new = {key(r): r for r in after}
+    lines = [
+        "| case | seed | MMD² before | MMD² after | CF RMSE before (sd) | CF RMSE after (sd) | "
+        "fit CPU s before | fit CPU s after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    nan = {"mmd": float("nan"), "cf_rmse": float("nan"), "fit_cpu_s": float("nan")}
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k, nan), new.get(k, nan)
+        lines.append(
+            f"| {k[0]} | {k[1]} | {a['mmd']:.4f} | {b['mmd']:.4f} | {a['cf_rmse']:.3f} | "
+            f"{b['cf_rmse']:.3f} | {a['fit_cpu_s']:.1f} | {b['fit_cpu_s']:.1f} |"
+        )
+    head = [
+        "# bench_generative: before/after across seeds",
+        "",
+        f"Command: `.venv/bin/python benchmarks/bench_generative.py {' '.join(_argv())}`",
+        *([""] + args.note if args.note else []),
+        "",
+    ]
+    Path(args.out).write_text("\n".join([*head, *lines, ""]))
 
 
 def _argv() -> list[str]:
