@@ -231,6 +231,4 @@ def test_a_vector_nodes_additive_candidate_is_scored_with_a_fair_density():
     report = model.mechanism_choice_["V"]
     ll = report["val_log_lik"]
     assert abs(ll["additive"] - ll["location_scale"]) < 0.5, ll
-    mech = model.mechanisms_["V"]
-    x = torch.as_tensor(df[case.node_columns["V"]].to_numpy(), dtype=torch.float32)
-    assert report["n_val"] == 300 and mech.dim == 16 and x.shape == (2000, 16)
+    assert report["n_val"] == 300 and model.mechanisms_["V"].dim == 16
