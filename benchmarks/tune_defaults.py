@@ -261,12 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ipw", action="store_true", help="tune IPW's clipping level instead")
     args = parser.parse_args(argv)
     if args.ipw:
-        text = "\n".join([IPW_HEAD, "", *ipw_table(), ""])
-        if args.out == "-":
-            print(text)
-        else:
-            with open(args.out, "w", encoding="utf-8") as fh:
-                fh.write(text)
+        _write("\n".join([IPW_HEAD, "", *ipw_table(), ""]), args.out)
         return 0
     global SYMMETRIC
     SYMMETRIC = args.symmetric_clip
@@ -295,12 +290,17 @@ def main(argv: list[str] | None = None) -> int:
         "Mean CPU s per cross-fit of each candidate: "
         + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()), "",
     ])  # fmt: skip
-    if args.out == "-":
+    _write(text, args.out)
+    return 0
+
+
+def _write(text: str, out: str) -> None:
+    """Print ``text`` (``out == "-"``) or write it to the file ``out``."""
+    if out == "-":
         print(text)
     else:
-        with open(args.out, "w", encoding="utf-8") as fh:
+        with open(out, "w", encoding="utf-8") as fh:
             fh.write(text)
-    return 0
 
 
 if __name__ == "__main__":

@@ -32,3 +32,21 @@ def run_demo(monkeypatch, capsys):  # noqa: ANN001, ANN201
         return seen["res"]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def scm_split():
+    """``scm_split(scm, n_train, n_test)`` draws ``n_train + n_test`` units of an image SCM
+    (noise seed 0) and returns ``(train, test, test_noise)``: the node arrays of the first
+    ``n_train`` units, those of the rest, and the rest's exogenous noise (for exact truth)."""
+
+    def split(scm, n_train: int, n_test: int):  # noqa: ANN001, ANN202
+        import numpy as np
+
+        noise = scm.sample_noise(n_train + n_test, np.random.default_rng(0))
+        data = scm.to_arrays(scm.propagate(noise))
+        train = {k: v[:n_train] for k, v in data.items()}
+        test = {k: v[n_train:] for k, v in data.items()}
+        return train, test, {k: v[n_train:] for k, v in noise.items()}
+
+    return split

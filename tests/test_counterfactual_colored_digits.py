@@ -72,13 +72,10 @@ N_TRAIN, N_TEST = 1500, 300
 
 
 @pytest.fixture(scope="module")
-def colored():
+def colored(scm_split):
     scm = confounded_digit_label(16)
-    noise = scm.sample_noise(N_TRAIN + N_TEST, np.random.default_rng(0))
-    data = scm.to_arrays(scm.propagate(noise))
-    train = {k: data[k][:N_TRAIN] for k in scm.graph.nodes}
-    test = {k: data[k][N_TRAIN:] for k in scm.graph.nodes}
-    unit_noise = {k: v[N_TRAIN:] for k, v in noise.items()}
+    train, test, unit_noise = scm_split(scm, N_TRAIN, N_TEST)
+    train, test = ({k: d[k] for k in scm.graph.nodes} for d in (train, test))
     do = {"C": (test["C"] + 1) % 3}
     _, truth = scm.counterfactual(unit_noise, do=do, include_latent=True, as_arrays=True)
     mech = ImageHVAEMechanism()  # its own 60 epochs with early stopping; Y gets max_epochs

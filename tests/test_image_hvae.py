@@ -26,16 +26,13 @@ N_TRAIN, N_TEST = 1500, 200
 
 
 @pytest.fixture(scope="module")
-def morpho():
+def morpho(scm_split):
     scm = morpho_digits(16)
-    noise = scm.sample_noise(N_TRAIN + N_TEST, np.random.default_rng(0))
-    data = scm.to_arrays(scm.propagate(noise))
-    train = {k: v[:N_TRAIN] for k, v in data.items()}
-    test = {k: v[N_TRAIN:] for k, v in data.items()}
+    train, test, unit_noise = scm_split(scm, N_TRAIN, N_TEST)
     model = CausalGenerativeModel(
         scm.graph, mechanisms={"image": "image_hvae"}, max_epochs=8, random_state=0, verbose=False
     )
-    return scm, {k: v[N_TRAIN:] for k, v in noise.items()}, test, model.fit(train)
+    return scm, unit_noise, test, model.fit(train)
 
 
 def test_registered_and_config_round_trip():
