@@ -57,8 +57,7 @@ def train_mechanism(
     """Train ``mech`` (a :class:`~deepcause.generative.mechanisms.base.Mechanism`) on
     ``(x, context)`` in place; returns the validation-loss history.
 
-    ``reinitialise=False`` keeps the current weights (continue training / warm start); they are
-    also the best state to beat, so a warm start is never made worse on the held-out rows.
+    ``reinitialise=False`` keeps the current weights (continue training / warm start).
     """
     n = x.shape[0]
     seed = seed_from(random_state)
@@ -79,8 +78,6 @@ def train_mechanism(
         n_batches = math.ceil(n_tr / bs)
         history: list[float] = []
         best, best_state, bad = math.inf, None, 0
-        if not reinitialise and n_val:  # a warm start is kept unless training improves on it
-            best, best_state = _validation_loss(mech, x_va, c_va), copy.deepcopy(mech.state_dict())
         mech.train()
         for _epoch in progress(range(mech.max_epochs), verbose=verbose, desc=desc or mech.name):
             order = torch.randperm(n_tr, generator=gen).to(x.device)

@@ -39,14 +39,13 @@ from zuko.lazy import LazyComposedTransform
 from zuko.transforms import MonotonicAffineTransform, MonotonicRQSTransform
 
 from ..._parameters import Interval, StrOptions
-from ..._torch import nn, seed_from, seeded, torch
+from ..._torch import nn, seed_from, torch
 from .._training import train_mechanism, validation_split
-from .additive import AdditiveNoiseMechanism, ContextNet
+from .additive import ContextNet
 from .base import Mechanism
 
 __all__ = ["FlowMechanism", "LocationScaleMechanism"]
 
-_WARM_STEP_DIVISOR = 5  # step size of a warm-started fit: learning_rate / 5
 _FLOWS = {"nsf": zuko.flows.NSF, "maf": zuko.flows.MAF}
 
 
@@ -66,9 +65,7 @@ class FlowMechanism(Mechanism):
     ``flow``: ``"nsf"`` (rational-quadratic splines, ``bins`` per transform) or ``"maf"``
     (affine autoregressive); ``transforms`` per flow; ``hidden_sizes``: MLP widths;
     ``conditional``: ``False``, ``True`` or ``"auto"``; ``selection_z``: the z-statistic the
-    parent-dependent flow must exceed under ``"auto"``; ``noise``: ``"empirical"`` (default)
-    samples the abducted noise of the training rows, ``"gaussian"`` the flow's base
-    distribution. Training defaults: batch 512, step 5e-3.
+    parent-dependent flow must exceed under ``"auto"``. Training defaults: batch 512, step 5e-3.
 
     Examples
     --------
@@ -92,7 +89,6 @@ class FlowMechanism(Mechanism):
         "bins": [Interval(Integral, 2, None, closed="left")],
         "conditional": ["boolean", StrOptions({"auto"})],
         "selection_z": [Interval(Real, None, None, closed="neither")],
-        "noise": [StrOptions({"empirical", "gaussian"})],
     }
     _size_parameters = ("hidden_sizes",)
 
@@ -107,7 +103,6 @@ class FlowMechanism(Mechanism):
         bins: int = 8,
         conditional: bool | str = "auto",
         selection_z: float = 3.0,
-        noise: str = "empirical",
         **train: Any,
     ) -> None:
         train.setdefault("batch_size", 512)
@@ -119,9 +114,7 @@ class FlowMechanism(Mechanism):
         self.bins = bins
         self.conditional = conditional
         self.selection_z = selection_z
-        self.noise = noise
         self.selection_: dict[str, Any] | None = None
-        self._warm_start: tuple[AdditiveNoiseMechanism, ...] = ()  # a tuple: not a sub-module
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -133,7 +126,6 @@ class FlowMechanism(Mechanism):
             "bins": self.bins,
             "conditional": self.conditional,
             "selection_z": self.selection_z,
-            "noise": self.noise,
         }
 
     def _make_flow(self, context: int) -> LazyComposedTransform:
@@ -173,32 +165,6 @@ class FlowMechanism(Mechanism):
         self.noise_flow = self._make_flow(0)
         self.context_flow = self._make_flow(c) if c > 0 and self.conditional is not False else None
         self.register_buffer("uses_context", torch.tensor(c > 0 and self.conditional is True))
-        self.register_buffer("noise_bank", torch.zeros((0, d)))
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
-        key = prefix + "noise_bank"
-        if key in state_dict and self.is_built:  # the bank's length is data-dependent
-            self.noise_bank = torch.zeros_like(state_dict[key], device=self.noise_bank.device)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
-        """With ``noise="empirical"``, keep the training rows' abducted noise to sample from."""
-        if self.noise == "empirical":
-            with torch.no_grad():
-                self.noise_bank = self.encode(x, context).detach().clone()
-
-    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Rows of the abducted training noise (``noise="empirical"``), else standard normal.
-
-        The flow's base distribution is exact only if the fitted noise flow is; the abducted
-        noise of the training rows is the noise the model itself assigns to the data, so
-        sampling it (as the additive mechanism resamples its residuals) keeps the node's
-        marginal noise law even where the spline's tails or peak are off."""
-        if self.noise != "empirical" or self.noise_bank.shape[0] == 0:
-            return super().sample_noise(n, generator)
-        bank = self.noise_bank
-        idx = torch.randint(0, bank.shape[0], (n,), generator=generator, device=bank.device)
-        return bank[idx]
 
     def _transform(self, context: torch.Tensor):  # noqa: ANN202 - a zuko Transform
         d = int(self.dim)
@@ -235,53 +201,6 @@ class FlowMechanism(Mechanism):
         return self._transform(context).inv(noise)
 
     # ----------------------------------------------------------------- training
-    def warm_start_from(self, additive: AdditiveNoiseMechanism) -> FlowMechanism:
-        """Start the next :meth:`fit` at a trained additive mechanism of the same node.
-
-        The location net takes the additive mean function (same hidden sizes), the log-scale
-        starts at its constant scale and both flows at the identity, so training begins at the
-        nested additive model and moves only as far as the held-out likelihood rewards: the
-        scale and noise shape are what is left to learn, and the mean function is not
-        re-estimated from scratch (fresh estimates scatter the counterfactuals of nodes whose
-        noise is additive). Returns ``self``.
-
-        >>> import torch
-        >>> pa = torch.randn(300, 2)
-        >>> x = pa.sum(1, keepdim=True) + 0.3 * torch.randn(300, 1)
-        >>> add = AdditiveNoiseMechanism(noise="gaussian", max_epochs=30).fit(x, pa, random_state=0)
-        >>> ls = FlowMechanism(max_epochs=1, conditional=False).warm_start_from(add)
-        >>> ls = ls.fit(x, pa, random_state=0)
-        >>> gap = ls.affine(pa)[:, 0] - add.mean(pa)[:, 0]  # location vs additive mean
-        >>> bool(gap.abs().mean() < 0.1)
-        True
-        """
-        if tuple(additive.hidden_sizes) != tuple(self.hidden_sizes) or not additive.is_built:
-            raise ValueError(
-                "warm_start_from needs a fitted additive mechanism with the same hidden_sizes "
-                f"({tuple(additive.hidden_sizes)} vs {tuple(self.hidden_sizes)})"
-            )
-        self._warm_start = (additive,)
-        return self
-
-    def _load_warm_start(self, seed: int) -> None:
-        """Build (seeded) and copy the additive mechanism's mean and scale into the layers."""
-        (src,) = self._warm_start
-        with seeded(seed % (2**62)):
-            self.build(int(src.dim), int(src.context_dim))
-        d = int(self.dim)
-        with torch.no_grad():
-            if src.mean.net is None:
-                self.affine.const[:d].copy_(src.mean.const)
-            else:
-                mine, theirs = list(self.affine.net), list(src.mean.net)
-                for a, b in zip(mine[:-1], theirs[:-1]):
-                    a.load_state_dict(b.state_dict())
-                mine[-1].weight.zero_()
-                mine[-1].bias.zero_()
-                mine[-1].weight[:d].copy_(theirs[-1].weight)
-                mine[-1].bias[:d].copy_(theirs[-1].bias)
-            self.log_scale_raw.copy_(src.log_scale_raw)
-
     def fit(
         self,
         x: torch.Tensor,
@@ -293,25 +212,7 @@ class FlowMechanism(Mechanism):
     ) -> FlowMechanism:
         """Train; under ``conditional="auto"`` also decide whether the parent-dependent flow stays."""
         seed = seed_from(random_state)  # one seed: both stages share the validation rows
-        if self._warm_start and context is not None:
-            self._validate_params()
-            self._load_warm_start(seed)
-            self.to(x.device)
-            lr, self.learning_rate = self.learning_rate, self.learning_rate / _WARM_STEP_DIVISOR
-            try:  # fine-tuning: Adam's first full-size steps would undo the warm start
-                train_mechanism(
-                    self,
-                    x,
-                    context,
-                    random_state=seed,
-                    verbose=verbose,
-                    desc=desc,
-                    reinitialise=False,
-                )
-            finally:
-                self.learning_rate, self._warm_start = lr, ()
-        else:
-            super().fit(x, context, random_state=seed, verbose=verbose, desc=desc)
+        super().fit(x, context, random_state=seed, verbose=verbose, desc=desc)
         self.selection_ = None
         if self.conditional != "auto" or self.context_flow is None or context is None:
             return self
