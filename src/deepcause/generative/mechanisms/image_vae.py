@@ -266,13 +266,13 @@ class ImageVAEMechanism(ImageMechanism):
         self.image_encoder = conv_encoder(shape[0], self.width, 128)
         self.posterior = mlp(128 + c_out, (128,), 2 * self.latent_dim, activation="silu")
         self.decoder = conv_decoder(self.latent_dim + c_out, shape, self.width)
-        self.noise_moments = ParentMoments(c_out, int(self.latent_dim))  # noise independent of pa
-        self.adversary = ParentAdversary(int(self.latent_dim), c_out)
         self.prior = (
             MixturePrior(c_out, int(self.prior_modes), int(self.latent_dim))
             if self.prior_modes
             else None
         )
+        self.noise_moments = ParentMoments(c_out, int(self.latent_dim))  # noise independent of pa
+        self.adversary = ParentAdversary(int(self.latent_dim), c_out)
 
     def noise_shape(self) -> tuple[int, ...]:
         self._require_built()
