@@ -140,7 +140,7 @@ def test_the_report_shows_the_analysis(report_file, design):
     assert text.count('class="badge pass"') == 6 and 'class="badge fail"' not in text
     assert "robustness value" in text and "E-value" in text
     # the exact command, with the data file's hash
-    assert "deepcause report" in text and "--simulations 4" in text and "sha256" in text
+    assert "deepcause report" in text and "--simulations 10" in text and "sha256" in text
 
 
 def test_an_omitted_confounder_fails_the_negative_control():
