@@ -233,8 +233,8 @@ class AIPW(BaseEffectEstimator):
         from the scores ``psi_i - (tau_hat(x_i) - tau_hat)`` with ``tau_hat(x)`` the
         cross-fitted outcome-model contrast. Narrower when effects are heterogeneous, too
         narrow for the population effect, and with less room for the estimator's bias
-        (ACIC-style limited overlap: 16/20 vs 18/20, ``study_defaults.md``). The default is ``"population"`` because the
-        query ``E[y | do(t=1)] - E[y | do(t=0)]`` is a population quantity and that interval
+        (ACIC-style limited overlap: 16/20 vs 18/20, ``study_defaults.md``). The default is
+        ``"population"`` because the query ``E[y | do(t=1)] - E[y | do(t=0)]`` is a population quantity and that interval
         is also valid, if conservative, for the sample effect; choose ``"sample"`` when the
         question is about these units (as in the IHDP benchmarks, whose covariates are fixed).
         The summary's ``interval`` row says which. ``bootstrap()`` always resamples units

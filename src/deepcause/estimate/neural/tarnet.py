@@ -77,7 +77,8 @@ class TARNet(NeuralEffectEstimator):
     population_estimate : how population effects (ATE/ATT/ATC and ``mean``) average the
         heads. ``"aipw"`` (default): the augmented inverse-propensity score of the heads with
         the propensity chosen by ``propensity``, clipped to
-        ``[propensity_clip, 1 - propensity_clip]``; its interval is normal with ``se^2 = var(influence function) / n + var(members)``.
+        ``[propensity_clip, 1 - propensity_clip]``; its interval is normal with
+        ``se^2 = var(influence function) / n + var(members)``.
         ``"plugin"``: the mean of the heads' unit-level effects (Shalit et al.).
         ``predict_cate`` and ``effect(X=...)`` always use the heads (``effect(X=...)`` has an
         interval only with ``uncertainty="bootstrap"``).

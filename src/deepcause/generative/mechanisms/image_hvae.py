@@ -18,7 +18,8 @@ the posterior means of both levels given the factual image and parents and stand
 ``z2`` under the factual prior; the counterfactual decodes ``(z1, e2)`` under the new parents,
 so the lower latent moves with the parents through its prior while the unit keeps its
 residual detail. As for the VAE, ``(z1, e2)`` is then standardised under the parents' moments
-fitted after training (:mod:`deepcause.generative.mechanisms._noise_moments`). Node tensors are flattened images in ``[-1, 1]``; densities are not available.
+fitted after training (:mod:`deepcause.generative.mechanisms._noise_moments`). Node tensors
+are flattened images in ``[-1, 1]``; densities are not available.
 
 >>> import torch
 >>> m = ImageHVAEMechanism(dim=64, context_dim=2, image_shape=(1, 8, 8), latent_dim=4)

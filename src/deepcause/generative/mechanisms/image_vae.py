@@ -8,8 +8,8 @@ encoder ``q(z | x, pa)``; abduction (:meth:`ImageVAEMechanism.abduct`) is the en
 posterior mean, so a counterfactual keeps the unit's style and changes what the parents
 change (Pawlowski, Castro & Glocker 2020). The noise is that latent standardised under the
 parents' moments of the latent, fitted after training, so that it is independent of the
-parents as in an SCM (:mod:`deepcause.generative.mechanisms._noise_moments`). Node tensors are flattened images scaled to
-``[-1, 1]`` (see :mod:`deepcause.generative._encoding`); densities are not available.
+parents as in an SCM (:mod:`deepcause.generative.mechanisms._noise_moments`). Node tensors
+are flattened images scaled to ``[-1, 1]`` (see :mod:`deepcause.generative._encoding`); densities are not available.
 
 >>> import torch
 >>> m = ImageVAEMechanism(dim=64, context_dim=2, image_shape=(1, 8, 8), latent_dim=4)
