@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from deepcause.exceptions import DeepCauseWarning
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
 
 
@@ -58,3 +59,11 @@ def test_unidentifiable_counterfactual_is_refused_with_the_reason():
 def test_shift_interventions_on_confounded_counterfactuals_are_refused(front_door_model):
     with pytest.raises(LatentConfoundingError, match="hard interventions"):
         front_door_model.counterfactual(_front_door(5, 4), do={"X": lambda x: x + 1})
+
+
+def test_a_mechanism_the_joint_strategy_replaces_is_named_in_a_warning():
+    model = CausalGenerativeModel("X -> M -> Y; X <-> Y", mechanisms={"X": "diffusion"},
+                                  max_epochs=1, random_state=0, verbose=False)  # fmt: skip
+    with pytest.warns(DeepCauseWarning, match=r"X \(diffusion\).*latent_strategy='idgen'"):
+        model.fit(_front_door(200, 5))
+    assert model.mechanisms_["X"].name == "additive"

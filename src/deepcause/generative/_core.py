@@ -140,6 +140,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
 
         self.districts_ = self._make_districts(graph)
         latent_nodes = {v for s in self.districts_ for v in s.district}
+        self._warn_district_mechanisms(mechs, latent_nodes)
         self.mechanisms_: dict[str, Mechanism] = {}
         self.mechanism_choice_: dict[str, dict[str, Any]] = {}
         for v in self.order_:
@@ -237,6 +238,28 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         if any(self.specs_[p].is_image for p in self.parents_[node]):
             return ImageParentMechanism(head=mech, context_shapes=shapes)
         return mech
+
+    def _warn_district_mechanisms(self, mechs: Mapping[str, Any], latent_nodes: set[str]) -> None:
+        """Say so when the joint district strategy replaces a mechanism the user chose."""
+        if self.latent_strategy != "joint":
+            return
+        kept = {"additive", "categorical", "image_parents"}
+        replaced = sorted(
+            f"{v} ({mechs[v].name})"
+            for v in latent_nodes
+            if isinstance(mechs[v], Mechanism)
+            and mechs[v].name not in kept
+            and not self.specs_[v].is_image
+        )
+        if replaced:
+            warnings.warn(
+                f"node(s) {', '.join(replaced)} have hidden confounders: latent_strategy='joint' "
+                "fits them with additive-Gaussian (or categorical) mechanisms of their parents "
+                "and the district latent, not the mechanism asked for; use "
+                "latent_strategy='idgen' to keep it for interventional queries",
+                DeepCauseWarning,
+                stacklevel=3,
+            )
 
     def _make_districts(self, graph: CausalGraph) -> list[DistrictStrategy]:
         confounded = [d for d in graph.districts() if len(d) > 1]

@@ -69,7 +69,9 @@ class CausalGenerativeModel(MechanismModel):
 
     Parameters: ``graph`` (CausalGraph or text), ``mechanisms`` (``"auto"``, a mechanism name
     for all continuous nodes, or a dict per node), ``node_columns`` (vector nodes),
-    ``max_epochs`` (overrides the mechanisms' default when not None), ``latent_strategy``
+    ``max_epochs`` (when not None, overrides the default of mechanisms given by name or class;
+    a mechanism given as an instance keeps its own ``max_epochs``, as a configured
+    scikit-learn estimator passed as a parameter keeps its settings), ``latent_strategy``
     (district strategy for bidirected edges: ``"joint"``, a ``DistrictStrategy`` subclass, or
     ``"idgen"``: per-query ID-GEN, :class:`~deepcause.generative.idgen.IDGenRoute`),
     ``device`` (``"auto"``: CUDA when present),

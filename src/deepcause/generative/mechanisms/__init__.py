@@ -49,7 +49,10 @@ MECHANISMS: dict[str, type[Mechanism]] = {
 
 
 def make_mechanism(spec: str | Mechanism | type[Mechanism], **overrides: object) -> Mechanism:
-    """An unbuilt mechanism from a name, a class or an instance (instances are copied).
+    """An unbuilt mechanism from a name, a class or an instance.
+
+    ``overrides`` (for example ``max_epochs``) apply to names and classes; an instance is
+    copied unbuilt with its own hyper-parameters, which are the user's explicit choice.
 
     >>> make_mechanism("flow").name
     'flow'
