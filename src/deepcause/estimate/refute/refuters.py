@@ -285,8 +285,8 @@ def random_common_cause(
     """Add an independent standard-normal covariate: the estimate should not move.
 
     A random variable is no confounder, so adjusting for it changes nothing but noise.
-    Passing: ``|mean(new) - original| <= z * sd(new)`` (the original lies inside the spread
-    of the refits). Parameters as in :func:`placebo_treatment`.
+    Passing: the original lies inside the refits' prediction interval
+    (:attr:`RefutationResult.rule`). Parameters as in :func:`placebo_treatment`.
 
     Returns
     -------
@@ -349,7 +349,8 @@ def data_subsets(
 ) -> RefutationResult:
     """Refit on random subsets of the rows (without replacement): the estimate should hold.
 
-    Passing: ``|mean(new) - original| <= z * sd(new)``. ``subset_fraction`` (default 0.8) is
+    Passing: the original lies in the refits' prediction interval
+    (:attr:`RefutationResult.rule`). ``subset_fraction`` (default 0.8) is
     the share of rows kept; other parameters as in :func:`placebo_treatment`.
 
     Returns
@@ -395,8 +396,8 @@ def bootstrap_refuter(
     """Refit on bootstrap resamples, optionally with noise added to the covariates.
 
     ``covariate_noise`` adds Gaussian noise with that share of each float covariate's standard
-    deviation (a check against small measurement error). Passing:
-    ``|mean(new) - original| <= z * sd(new)``; the note compares the bootstrap standard
+    deviation (a check against small measurement error). Passing: the original lies inside
+    the refits' prediction interval (:attr:`RefutationResult.rule`); the note compares the bootstrap standard
     deviation with the estimate's own standard error. Other parameters as in
     :func:`placebo_treatment`.
 

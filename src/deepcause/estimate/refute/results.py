@@ -63,8 +63,10 @@ class RefutationResult:
         compared with its own standard error, ``sum(((new_i - reference) / se_i)^2)`` against
         the chi-square(k) quantile — the test that every new estimate is the reference up to
         noise. ``"spread"`` (refuters that should leave the estimate unchanged):
-        ``|mean(new) - reference| <= z * sd(new)``, the check that the reference lies inside
-        the distribution of the refits.
+        ``|mean(new) - reference| <= t * sqrt(1 + 1/k) * sd(new)`` with ``t`` the Student
+        quantile on ``k - 1`` degrees of freedom: the reference lies inside the refits'
+        prediction interval (with few refits ``sd(new)`` is itself noisy, which a normal
+        quantile ignores).
     alpha : float
         Level of the check (default 0.05).
     notes : tuple of str
@@ -74,7 +76,7 @@ class RefutationResult:
     --------
     >>> import numpy as np
     >>> from deepcause.results import EffectEstimate
-    >>> res = RefutationResult("data subsets", EffectEstimate(2.0, 0.1), np.array([1.2, 1.3]),
+    >>> res = RefutationResult("data subsets", EffectEstimate(2.0, 0.1), np.array([1.2, 1.3, 1.25]),
     ...                        reference=2.0, expectation="refits on subsets agree",
     ...                        scale="spread")
     >>> res.passed, res.to_dict()["verdict"]
@@ -140,7 +142,11 @@ class RefutationResult:
         k = int(np.isfinite(self.estimates).sum())
         if self.scale == "standardized":
             return float(stats.chi2.ppf(1 - self.alpha, max(k, 1)))
-        return float(stats.norm.ppf(1 - self.alpha / 2))
+        if k < 2:  # one refit: its own standard error is the scale
+            return float(stats.norm.ppf(1 - self.alpha / 2))
+        # the reference inside the refits' (1 - alpha) prediction interval: sd(new) is
+        # estimated from k refits, hence Student's t with k - 1 degrees of freedom
+        return float(stats.t.ppf(1 - self.alpha / 2, k - 1) * math.sqrt(1 + 1 / k))
 
     @property
     def passed(self) -> bool:
@@ -158,10 +164,15 @@ class RefutationResult:
                 f"error)^2 <= {self.critical_value:.3g}, the chi-square({k}) {1 - self.alpha:g} "
                 "quantile (each new estimate is within its own noise of the reference)"
             )
-        what = "sd(new)" if self.estimates.size >= 2 else "the new estimate's standard error"
+        if self.estimates.size < 2:
+            return (
+                f"pass if |new - {ref}| <= {self.critical_value:.3g} x the new estimate's "
+                f"standard error (alpha = {self.alpha:g})"
+            )
         return (
-            f"pass if |mean(new) - {ref}| <= {self.critical_value:.3g} x {what} "
-            f"(alpha = {self.alpha:g})"
+            f"pass if |mean(new) - {ref}| <= {self.critical_value:.3g} x sd(new): {ref} lies "
+            f"in the refits' {1 - self.alpha:g} prediction interval (t quantile with k - 1 "
+            "degrees of freedom times sqrt(1 + 1/k))"
         )
 
     # ---------------------------------------------------------------- output
