@@ -10,6 +10,8 @@ has slope 0 in ``x'``.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,3 +69,12 @@ def test_a_mechanism_the_joint_strategy_replaces_is_named_in_a_warning():
     with pytest.warns(DeepCauseWarning, match=r"X \(diffusion\).*latent_strategy='idgen'"):
         model.fit(_front_door(200, 5))
     assert model.mechanisms_["X"].name == "additive"
+
+
+def test_evidence_without_densities_is_refused_with_the_reason(front_door_model):
+    """The latent's posterior weighs the unit's evidence by its density: a mechanism without
+    one (an image node's) cannot, and the refusal says what to do instead."""
+    model = copy.deepcopy(front_door_model)
+    model.mechanisms_["X"].has_log_prob = False  # as an image mechanism in the district
+    with pytest.raises(LatentConfoundingError, match=r"\['X'\].*no densities.*sample\(n, do"):
+        model.counterfactual(_front_door(5, 6), do={"X": 1.0})

@@ -93,6 +93,14 @@ def _posterior_latents(model: _Model, fact: Mapping[str, torch.Tensor],
     out: dict[str, torch.Tensor] = {}
     for strategy in model.districts_:
         seen = [v for v in strategy.district if v in evidence]
+        blind = [v for v in seen if not model.mechanisms_[v].has_log_prob]
+        if blind:
+            raise LatentConfoundingError(
+                f"this counterfactual needs the posterior of the hidden confounder of district "
+                f"{list(strategy.district)} given the unit's {blind}, and their mechanisms have "
+                "no densities (image mechanisms); sample the interventional query with "
+                "sample(n, do=...) instead, or give those nodes tabular mechanisms"
+            )
         k = N_PARTICLES if seen else 1
         z = strategy.sample_latent(k * n, gen)  # particle-major: row j * n + i is unit i
         if seen:
