@@ -154,17 +154,17 @@ def test_image_diffusion_null_intervention_returns_the_factual(small):
     """Composition: DDIM inversion with fixed-point refinement, then DDIM sampling under the
     same parents, reproduces the observed images; the plain inversion does not."""
     ds, _ = small
-    mech = ImageDiffusionMechanism(sample_steps=6, max_epochs=2)
+    mech = ImageDiffusionMechanism(sample_steps=40, max_epochs=2)  # default inversion_iters=2
     data = {k: v[:300] for k, v in ds.data.items()}
     m = CausalGenerativeModel(
         GRAPH, mechanisms={"X": mech}, max_epochs=2, random_state=0, verbose=False
     ).fit(data)
-    fact = {k: v[300:340] for k, v in ds.data.items()}
+    fact = {k: v[300:316] for k, v in ds.data.items()}
     with torch.no_grad():
         refined = np.abs(m.counterfactual(fact, do={"C": fact["C"]})["X"] - fact["X"]).mean()
         m.mechanisms_["X"].inversion_iters = 0
         plain = np.abs(m.counterfactual(fact, do={"C": fact["C"]})["X"] - fact["X"]).mean()
-    assert refined < 0.02 and plain > 2 * refined
+    assert refined < 0.01 and plain > 0.05  # measured 0.003 and 0.10 (pixels in [0, 1])
 
 
 # --------------------------------------------------------------------------- truth (slow)

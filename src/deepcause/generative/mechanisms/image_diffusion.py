@@ -113,7 +113,7 @@ class ImageDiffusionMechanism(ImageMechanism):
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 150,
-        "batch_size": 64,
+        "batch_size": 16,
         "learning_rate": 1e-3,
         "patience": 20,
     }
