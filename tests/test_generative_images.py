@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from deepcause.exceptions import DataValidationError, NotIdentifiableError
+from deepcause.exceptions import (
+    DataValidationError,
+    InvalidParameterError,
+    NotIdentifiableError,
+)
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError, load_model
 from deepcause.generative.mechanisms import (
     ImageDiffusionMechanism,
@@ -148,6 +152,11 @@ def test_image_diffusion_runs_through_the_model(small):
     assert a["X"].shape == (8, 3, 16, 16) and np.array_equal(a["X"], b["X"])
     cf = m.counterfactual({k: v[:4] for k, v in ds.data.items()}, do={"C": 0})  # DDIM inversion
     assert cf["X"].shape == (4, 3, 16, 16) and np.isfinite(cf["X"]).all()
+
+
+def test_image_diffusion_guidance_needs_unconditional_training():
+    with pytest.raises(InvalidParameterError, match="set p_uncond > 0"):
+        ImageDiffusionMechanism(dim=64, context_dim=1, image_shape=(1, 8, 8), guidance=2.0)
 
 
 def test_image_diffusion_null_intervention_returns_the_factual(small):

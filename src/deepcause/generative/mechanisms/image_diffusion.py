@@ -18,6 +18,11 @@ keeps every move invertible). Densities are not available.
 >>> x = m.sample_from_noise(2, torch.zeros(2, 1), torch.Generator().manual_seed(0))
 >>> tuple(x.shape)
 (2, 64)
+>>> g = ImageDiffusionMechanism(dim=64, context_dim=1, image_shape=(1, 8, 8), width=8,
+...                             sample_steps=4, guidance=2.0, p_uncond=0.1)
+>>> u = g.encode(x, torch.zeros(2, 1))  # guided inversion: one conditional, one unconditional
+>>> tuple(g.decode(u, torch.zeros(2, 1)).shape)
+(2, 64)
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any, ClassVar
 
 from ..._parameters import Interval
 from ..._torch import mlp, nn, torch
+from ...exceptions import InvalidParameterError
 from .image_vae import ImageMechanism
 
 __all__ = ["ImageDiffusionMechanism"]
@@ -159,6 +165,11 @@ class ImageDiffusionMechanism(ImageMechanism):
         }
 
     def _build(self) -> None:
+        if self.guidance != 1.0 and self.p_uncond == 0:
+            raise InvalidParameterError(
+                f"guidance={self.guidance} needs the unconditional noise: set p_uncond > 0 "
+                "(e.g. 0.1) or guidance=1"
+            )
         shape, c_out = self._build_context()
         cond = 4 * self.width
         self.time_net = mlp(32, (cond,), cond, activation="silu")
