@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from deepcause.exceptions import DataValidationError, NotIdentifiableError
+from deepcause.exceptions import (
+    DataValidationError,
+    InvalidParameterError,
+    NotIdentifiableError,
+)
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError, load_model
 from deepcause.generative.mechanisms import (
     ImageDiffusionMechanism,
@@ -148,6 +152,28 @@ def test_image_diffusion_runs_through_the_model(small):
     assert a["X"].shape == (8, 3, 16, 16) and np.array_equal(a["X"], b["X"])
     cf = m.counterfactual({k: v[:4] for k, v in ds.data.items()}, do={"C": 0})  # DDIM inversion
     assert cf["X"].shape == (4, 3, 16, 16) and np.isfinite(cf["X"]).all()
+
+
+def test_image_diffusion_guidance_needs_unconditional_training():
+    with pytest.raises(InvalidParameterError, match="set p_uncond > 0"):
+        ImageDiffusionMechanism(dim=64, context_dim=1, image_shape=(1, 8, 8), guidance=2.0)
+
+
+def test_image_diffusion_null_intervention_returns_the_factual(small):
+    """Composition: DDIM inversion with fixed-point refinement, then DDIM sampling under the
+    same parents, reproduces the observed images; the plain inversion does not."""
+    ds, _ = small
+    mech = ImageDiffusionMechanism(sample_steps=40, max_epochs=2)  # default inversion_iters=2
+    data = {k: v[:300] for k, v in ds.data.items()}
+    m = CausalGenerativeModel(
+        GRAPH, mechanisms={"X": mech}, max_epochs=2, random_state=0, verbose=False
+    ).fit(data)
+    fact = {k: v[300:316] for k, v in ds.data.items()}
+    with torch.no_grad():
+        refined = np.abs(m.counterfactual(fact, do={"C": fact["C"]})["X"] - fact["X"]).mean()
+        m.mechanisms_["X"].inversion_iters = 0
+        plain = np.abs(m.counterfactual(fact, do={"C": fact["C"]})["X"] - fact["X"]).mean()
+    assert refined < 0.01 and plain > 0.05  # measured 0.003 and 0.10 (pixels in [0, 1])
 
 
 # --------------------------------------------------------------------------- truth (slow)

@@ -7,14 +7,21 @@ tabular parents as they are, image parents through a conv encoder) is trained wi
 epsilon-prediction loss of DDPM over ``steps`` noise levels. The node's exogenous noise is the
 image-shaped ``x_T ~ N(0, I)``; :meth:`~ImageDiffusionMechanism.decode` runs the deterministic
 DDIM update (Song, Meng & Ermon 2021) over ``sample_steps`` of the levels down to ``x_0``, and
-abduction runs it upwards from the observed image (DDIM inversion), approximately inverting
-the sampler. Densities are not available.
+abduction runs it upwards from the observed image (DDIM inversion) with a few fixed-point
+refinements of every move, so that the sampler returns the observed image (the null
+intervention reproduces the factual; the predicted image is clipped only at the end, which
+keeps every move invertible). Densities are not available.
 
 >>> import torch
 >>> m = ImageDiffusionMechanism(dim=64, context_dim=1, image_shape=(1, 8, 8), width=8,
 ...                             sample_steps=4)
 >>> x = m.sample_from_noise(2, torch.zeros(2, 1), torch.Generator().manual_seed(0))
 >>> tuple(x.shape)
+(2, 64)
+>>> g = ImageDiffusionMechanism(dim=64, context_dim=1, image_shape=(1, 8, 8), width=8,
+...                             sample_steps=4, guidance=2.0, p_uncond=0.1)
+>>> u = g.encode(x, torch.zeros(2, 1))  # guided inversion: one conditional, one unconditional
+>>> tuple(g.decode(u, torch.zeros(2, 1)).shape)
 (2, 64)
 """
 
@@ -26,6 +33,7 @@ from typing import Any, ClassVar
 
 from ..._parameters import Interval
 from ..._torch import mlp, nn, torch
+from ...exceptions import InvalidParameterError
 from .image_vae import ImageMechanism
 
 __all__ = ["ImageDiffusionMechanism"]
@@ -76,7 +84,13 @@ class ImageDiffusionMechanism(ImageMechanism):
     """DDPM-trained conditional U-Net, sampled with DDIM and inverted by DDIM inversion.
 
     ``steps`` noise levels (linear betas ``beta_min .. beta_max``), ``sample_steps`` of them
-    used by DDIM, ``width`` U-Net channels at full resolution.
+    used by DDIM, ``width`` U-Net channels at full resolution. ``inversion_iters``
+    fixed-point refinements of every DDIM inversion move (0: the plain inversion; each adds
+    one network evaluation per move), ``ema`` the decay of the moving average of the weights
+    used after training (0: the last / best weights). ``p_uncond``: the share of training
+    rows whose parents are dropped (to learn the unconditional noise too); ``guidance``: the
+    classifier-free guidance weight of sampling and inversion (1: the conditional model; above
+    1 strengthens the parents' effect on the image, and needs ``p_uncond > 0``).
 
     Examples
     --------
@@ -98,10 +112,14 @@ class ImageDiffusionMechanism(ImageMechanism):
         "sample_steps": [Interval(Integral, 1, None, closed="left")],
         "beta_min": [Interval(Real, 0, 1, closed="neither")],
         "beta_max": [Interval(Real, 0, 1, closed="neither")],
+        "inversion_iters": [Interval(Integral, 0, None, closed="left")],
+        "ema": [Interval(Real, 0, 1, closed="left")],
+        "guidance": [Interval(Real, 0, None, closed="left")],
+        "p_uncond": [Interval(Real, 0, 1, closed="left")],
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 150,
-        "batch_size": 64,
+        "batch_size": 16,
         "learning_rate": 1e-3,
         "patience": 20,
     }
@@ -115,6 +133,10 @@ class ImageDiffusionMechanism(ImageMechanism):
         sample_steps: int = 25,
         beta_min: float = 5e-4,
         beta_max: float = 0.1,
+        inversion_iters: int = 2,
+        ema: float = 0.995,
+        guidance: float = 1.0,
+        p_uncond: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(dim, context_dim, **kwargs)
@@ -122,6 +144,11 @@ class ImageDiffusionMechanism(ImageMechanism):
         self.sample_steps = sample_steps
         self.beta_min = beta_min
         self.beta_max = beta_max
+        self.inversion_iters = inversion_iters
+        self.ema = ema
+        self.guidance = guidance
+        self.p_uncond = p_uncond
+        self._ema_state: dict[str, torch.Tensor] | None = None
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -131,9 +158,18 @@ class ImageDiffusionMechanism(ImageMechanism):
             "sample_steps": self.sample_steps,
             "beta_min": self.beta_min,
             "beta_max": self.beta_max,
+            "inversion_iters": self.inversion_iters,
+            "ema": self.ema,
+            "guidance": self.guidance,
+            "p_uncond": self.p_uncond,
         }
 
     def _build(self) -> None:
+        if self.guidance != 1.0 and self.p_uncond == 0:
+            raise InvalidParameterError(
+                f"guidance={self.guidance} needs the unconditional noise: set p_uncond > 0 "
+                "(e.g. 0.1) or guidance=1"
+            )
         shape, c_out = self._build_context()
         cond = 4 * self.width
         self.time_net = mlp(32, (cond,), cond, activation="silu")
@@ -143,43 +179,80 @@ class ImageDiffusionMechanism(ImageMechanism):
         self.register_buffer(
             "alpha_bar", torch.cumprod(1.0 - betas, dim=0).float(), persistent=False
         )
-        freqs = torch.exp(torch.linspace(0.0, math.log(1000.0), 16))
+        # time features sin/cos(t / steps * f), f from 1 to 1000: smooth in t at low f
+        freqs = torch.exp(torch.linspace(0.0, math.log(1000.0), 16)) / self.steps
         self.register_buffer("freqs", freqs.float(), persistent=False)
         # DDIM's subsequence of noise levels, from the last one down
         ts = torch.linspace(self.steps - 1, 0, min(self.sample_steps, self.steps)).round().long()
         self.register_buffer("schedule", torch.unique_consecutive(ts), persistent=False)
+        self._ema_state = None
 
-    def _eps(self, x_t: torch.Tensor, t: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+    def _eps(
+        self,
+        x_t: torch.Tensor,
+        t: torch.Tensor,
+        feats: torch.Tensor,
+        keep: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The predicted noise; ``keep`` (0/1 per row) drops the parents' conditioning."""
         angle = t.float()[:, None] * self.freqs[None, :]
         emb = self.time_net(torch.cat([torch.sin(angle), torch.cos(angle)], dim=1))
         if self.context_net is not None:
-            emb = emb + self.context_net(feats)
+            cond = self.context_net(feats)
+            emb = emb + (cond if keep is None else cond * keep[:, None])
         return self.unet(self._image(x_t), nn.functional.silu(emb)).flatten(1)
 
+    def _guided(self, x: torch.Tensor, t: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        """The noise the sampler and its inversion use at level ``t``: conditional, or with
+        ``guidance != 1`` classifier-free guided ``eps_u + guidance * (eps_c - eps_u)``."""
+        t = t.expand(x.shape[0])
+        if self.guidance == 1.0 or self.context_net is None:
+            return self._eps(x, t, feats)
+        keep = torch.cat([torch.ones_like(t), torch.zeros_like(t)]).float()
+        both = self._eps(x.repeat(2, 1), t.repeat(2), feats.repeat(2, 1), keep)
+        cond, uncond = both.chunk(2)
+        return uncond + self.guidance * (cond - uncond)
+
+    def _update_ema(self) -> None:
+        """Move the exponential moving average of the weights towards the current ones
+        (called once per training step; warm-up decay ``min(ema, (1 + k) / (10 + k))``)."""
+        params = {k: v.detach() for k, v in self.named_parameters()}
+        if self._ema_state is None:
+            self._ema_state = {k: v.clone() for k, v in params.items()}
+            self._ema_steps = 0
+        self._ema_steps += 1
+        decay = min(self.ema, (1.0 + self._ema_steps) / (10.0 + self._ema_steps))
+        for k, v in params.items():
+            self._ema_state[k].lerp_(v, 1.0 - decay)
+
+    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
+        """Load the moving average of the weights (if ``ema > 0``)."""
+        if self.ema > 0 and self._ema_state is not None:
+            with torch.no_grad():
+                for k, v in self.named_parameters():
+                    v.copy_(self._ema_state[k])
+        self._ema_state = None
+
     def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        if self.training and self.ema > 0:
+            self._update_ema()
         feats = self.context_encoder(context)
         t = torch.randint(0, self.steps, (x.shape[0],), device=x.device)
         eps = torch.randn_like(x)
         ab = self.alpha_bar[t][:, None]
         x_t = ab.sqrt() * x + (1.0 - ab).sqrt() * eps
-        return (self._eps(x_t, t, feats) - eps).pow(2).mean()
+        keep = None
+        if self.training and self.p_uncond > 0:  # learn the unconditional noise too
+            keep = (torch.rand(x.shape[0], device=x.device) >= self.p_uncond).float()
+        return (self._eps(x_t, t, feats, keep) - eps).pow(2).mean()
 
-    def _ddim(
-        self,
-        x: torch.Tensor,
-        t_eval: torch.Tensor,
-        ab_from: torch.Tensor,
-        ab_to: torch.Tensor,
-        feats: torch.Tensor,
-        clip: bool,
+    @staticmethod
+    def _move(
+        x: torch.Tensor, eps: torch.Tensor, ab_from: torch.Tensor, ab_to: torch.Tensor
     ) -> torch.Tensor:
-        """One deterministic DDIM move between noise levels ``ab_from`` and ``ab_to``, with the
-        noise predicted at time ``t_eval`` (``clip``: keep the predicted image in range)."""
-        eps = self._eps(x, t_eval.expand(x.shape[0]), feats)
+        """The deterministic DDIM move of ``x`` from noise level ``ab_from`` to ``ab_to``
+        with the noise estimate ``eps``."""
         x0 = (x - (1.0 - ab_from).sqrt() * eps) / ab_from.sqrt()
-        if clip:
-            x0 = x0.clamp(-1.0, 1.0)
-            eps = (x - ab_from.sqrt() * x0) / (1.0 - ab_from).sqrt().clamp_min(1e-8)
         return ab_to.sqrt() * x0 + (1.0 - ab_to).sqrt() * eps
 
     def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
@@ -190,19 +263,26 @@ class ImageDiffusionMechanism(ImageMechanism):
         one = torch.ones((), device=noise.device)
         for i, t in enumerate(sched):
             ab_to = ab[sched[i + 1]] if i + 1 < len(sched) else one
-            x = self._ddim(x, t, ab[t], ab_to, feats, clip=True)
-        return x.clamp(-1.0, 1.0)
+            x = self._move(x, self._guided(x, t, feats), ab[t], ab_to)
+        return x.clamp(-1.0, 1.0)  # clipped once at the end: the moves stay invertible
 
     def encode(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """DDIM inversion: from the image up to its latent ``x_T`` (approximate: the noise
-        is predicted at the level the move starts from)."""
+        """DDIM inversion: from the image up to its latent ``x_T``.
+
+        Each upward move starts from the noise predicted at the lower level (the usual
+        approximation), then ``inversion_iters`` fixed-point steps re-predict it at the upper
+        level and point, where :meth:`decode` will evaluate it, so that decoding the latent
+        returns the image (exactly at convergence)."""
         self._require_built()
         feats = self.context_encoder(context)
         sched = self.schedule.flip(0)
         ab_from = torch.ones((), device=x.device)
         for i, t in enumerate(sched):
-            x = self._ddim(x, sched[i - 1] if i else t, ab_from, self.alpha_bar[t], feats, False)
-            ab_from = self.alpha_bar[t]
+            ab_to = self.alpha_bar[t]
+            x_up = self._move(x, self._guided(x, sched[i - 1] if i else t, feats), ab_from, ab_to)
+            for _ in range(self.inversion_iters):
+                x_up = self._move(x, self._guided(x_up, t, feats), ab_from, ab_to)
+            x, ab_from = x_up, ab_to
         return x
 
     def abduct(
