@@ -23,14 +23,14 @@ from deepcause.simulate._readers import train_attribute_readers
 from deepcause.simulate.images import make_colored_digits_napkin
 
 # slow truth tests: the budgets and seeds of the napkin rows of
-# benchmarks/results/bench_images.md (run 4), bounds from what was measured there (mean
+# benchmarks/results/bench_images.md (runs 4-5), bounds from what was measured there (mean
 # attribute TV over the four reference queries; two truth samples differ by 0.06-0.08)
 SLOW = {
     # 3,000 units, 20 epochs (conditioning 0.471: NOT beaten yet). Measured mean TV 0.546
     # (branch napkin), 0.64-0.79 (the same code merged with main: initialisation order), 0.636
-    # (run 5, model seed 0), 0.774 with an 8-wide district latent: the spread is 0.55-0.79, so
-    # the bound sits 0.06 above it. The additive-Gaussian image route this replaced scores
-    # 0.893 (every query 0.867-0.934, run 1) and fails it.
+    # (run 5, model seed 0; 0.741 with seed 1), 0.774 with an 8-wide district latent: the spread
+    # is 0.55-0.79, so the bound sits 0.06 above it. The additive-Gaussian image route this
+    # replaced scores 0.893 (every query 0.867-0.934, run 1) and fails it.
     "joint": {"n": 3000, "max_epochs": 20, "mechanisms": "auto", "bound": 0.85},
     # 2,000 units, image VAEs with their own epochs (early stopping): measured 0.396
     # (conditioning 0.571, 1.44x worse)
