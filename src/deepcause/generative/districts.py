@@ -132,8 +132,14 @@ class JointDistrictStrategy(DistrictStrategy):
     mechanisms ``f_v(parents, z)`` and of the inference network ``q(z | district, parents)``;
     ``max_epochs`` (the model's ``max_epochs`` overrides it when set), ``batch_size`` (None:
     ``n / 8`` rows clipped to 128..512),
-    ``learning_rate`` (Adam) and ``n_importance`` (importance samples per row; None: 8, or 2
-    when the district has image nodes, whose mechanisms run once per importance sample).
+    ``learning_rate`` (Adam), ``n_importance`` (importance samples per row; None: 8, or 2
+    when the district has image nodes, whose mechanisms run once per importance sample) and
+    ``image_beta``, the KL weight of an ``image_vae`` chosen by name for a district node (a
+    mechanism instance keeps its own). With ``beta = 1`` the image VAE's own latent took the
+    whole image and its context (the parent image and the district latent) was ignored; at 4
+    the district latent carries the hidden colour (``Y``'s colour read off it: 0.999) and the
+    napkin's mean attribute TV drops from 0.636 to 0.593 (one seed, ``bench_images.md``,
+    run 5). With ``beta >= 1`` the ELBO stays a lower bound.
 
     A confounded image node gets the image mechanism named by the model's ``mechanisms``
     (``"auto"``: ``image_vae``, whose mixture prior keeps discrete modes such as colours
@@ -171,6 +177,7 @@ class JointDistrictStrategy(DistrictStrategy):
         batch_size: int | None = None,
         learning_rate: float = 3e-3,
         n_importance: int | None = None,
+        image_beta: float = 4.0,
     ) -> None:
         super().__init__(model, district)
         self.latent_dim = int(latent_dim)
@@ -178,6 +185,7 @@ class JointDistrictStrategy(DistrictStrategy):
         self.max_epochs = int(max_epochs)
         self.batch_size = batch_size
         self.learning_rate = float(learning_rate)
+        self.image_beta = float(image_beta)
         images = any(model.specs_[v].is_image for v in self.district)
         self.n_importance = int(n_importance or (2 if images else 8))
         self.inputs = _district_inputs(model, self.district)
@@ -198,6 +206,7 @@ class JointDistrictStrategy(DistrictStrategy):
             "batch_size": self.batch_size,
             "learning_rate": self.learning_rate,
             "n_importance": self.n_importance,
+            "image_beta": self.image_beta,
         }
 
     def sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
@@ -209,8 +218,8 @@ class JointDistrictStrategy(DistrictStrategy):
         device = model.device_
         seed = seed_from(random_state)
         with seeded(seed % (2**62)):
-            mechs = {v: _district_mechanism(model, v, self.latent_dim, self.hidden_sizes)
-                     for v in self.district}  # fmt: skip
+            mechs = {v: _district_mechanism(model, v, self.latent_dim, self.hidden_sizes,
+                                            self.image_beta) for v in self.district}  # fmt: skip
             mechs = {v: m.to(device) for v, m in mechs.items()}
             for layer in self.encoder.modules():  # fresh, seeded initialisation
                 if hasattr(layer, "reset_parameters"):
@@ -291,12 +300,12 @@ def _log_likelihood(mech: Mechanism, x: torch.Tensor, context: torch.Tensor) -> 
 
 
 def _district_mechanism(
-    model: _Model, v: str, latent_dim: int, hidden_sizes: tuple[int, ...]
+    model: _Model, v: str, latent_dim: int, hidden_sizes: tuple[int, ...], image_beta: float
 ) -> Mechanism:
     """The built mechanism of district node ``v`` given its parents and the district latent:
     categorical for a discrete node, the image mechanism named by the model's ``mechanisms``
-    for an image node (it must have an ``elbo``), additive Gaussian otherwise (image parents
-    as flat pixels)."""
+    for an image node (it must have an ``elbo``; an ``image_vae`` chosen by name gets the KL
+    weight ``image_beta``), additive Gaussian otherwise (image parents as flat pixels)."""
     spec = model.specs_[v]
     shapes = [model.specs_[p].context_shape for p in model.parents_[v]] + [latent_dim]
     width = sum(model.specs_[p].width for p in model.parents_[v]) + latent_dim
@@ -310,6 +319,11 @@ def _district_mechanism(
                 f"'image_hvae' for it (mechanisms={{{v!r}: 'image_vae'}})"
             )
         mech.image_shape, mech.context_shapes = tuple(spec.shape), shapes
+        named = not isinstance(model.mechanisms, Mapping) or not isinstance(
+            model.mechanisms.get(v), Mechanism
+        )
+        if named and mech.name == "image_vae":
+            mech.beta = image_beta
         return mech.build(spec.dim, width)
     # a tabular node reads image parents as flat pixels: a conv reader in front of its head,
     # trained in the same pass, leaned on the district latent (whose posterior sees the node)
