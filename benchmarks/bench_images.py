@@ -10,7 +10,9 @@ For each image SCM of :mod:`deepcause.simulate.images` and each of its queries, 
   training units whose treatment is nearest to ``x`` (pixel distance for an image treatment,
   equality for a label), which ignores the hidden confounders;
 * ``non-causal`` — a conditional generator of ``Y`` given ``X`` alone (the model
-  ``X -> Y``, or ``X -> M -> Y`` for the front-door design, without the confounding).
+  ``X -> Y``, or ``X -> M -> Y`` for the front-door design, without the confounding);
+* ``truth`` — ``--n-samples`` fresh draws of the intervened simulator (other seeds): the
+  estimator's noise floor, what a perfect sampler scores against the ``--truth-n`` truth draws.
 
 Scores, against ``--truth-n`` samples of the intervened simulator: the total-variation distance
 between the outcome's attribute distributions (digit and colour read off generated images by
@@ -46,7 +48,7 @@ from deepcause.simulate.images import (
     make_frontdoor_image_mediator,
 )
 
-ROUTES = ("joint", "idgen", "conditioning", "non-causal")
+ROUTES = ("joint", "idgen", "conditioning", "non-causal", "truth")
 
 
 def _designs(n: int, seed: int) -> dict[str, dict[str, Any]]:
@@ -92,6 +94,8 @@ def _nearest(ds: Any, value: Any, k: int) -> np.ndarray:
 
 
 def _note(ds: Any, route: str, k: int) -> str:
+    if route == "truth":
+        return f"{k} simulator draws (noise floor)"
     if route != "conditioning":
         return ""
     return f"{k} nearest images" if np.asarray(ds.data["X"]).ndim == 4 else f"{k} units with X = x"
@@ -144,6 +148,10 @@ def run_scm(name: str, design: dict, reader: Any, args: argparse.Namespace) -> l
             row = {"scm": name, "query": label, "model": route}
             if route == "conditioning":
                 (gen, seconds), fit = _timed(lambda v=value: _nearest(ds, v, args.k)), 0.0
+            elif route == "truth":  # the noise floor: a perfect sampler's score
+                draw = scm.sample(args.n_samples, do={"X": value}, random_state=500 + qi,
+                                  as_arrays=True)  # fmt: skip
+                gen, seconds, fit = np.asarray(draw["Y"]), 0.0, 0.0
             else:
                 model, fit = fitted[route]
                 if isinstance(model, str):

