@@ -181,7 +181,11 @@ class ImageMechanism(Mechanism):
         """Check the shapes, build ``self.context_encoder``; the image shape and feature width."""
         shape = check_image_shape(self, int(self.dim))
         self.context_encoder = ContextEncoder(
-            self.context_shapes, int(self.context_dim), self.features, max(8, self.width // 2)
+            self.context_shapes,
+            int(self.context_dim),
+            self.features,
+            max(8, self.width // 2),
+            stats=bool(getattr(self, "parent_stats", False)),
         )
         return shape, self.context_encoder.out_dim
 
@@ -226,6 +230,7 @@ class ImageVAEMechanism(ImageMechanism):
         "beta": [Interval(Real, 0, None, closed="neither")],
         "independence": [Interval(Real, 0, None, closed="left")],
         "prior_modes": [Interval(Integral, 0, None, closed="left")],
+        "parent_stats": ["boolean"],
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 60,
@@ -243,8 +248,10 @@ class ImageVAEMechanism(ImageMechanism):
         beta: float = 1.0,
         independence: float = 0.0,
         prior_modes: int = 12,
+        parent_stats: bool = True,
         **kwargs: Any,
     ) -> None:
+        self.parent_stats = parent_stats  # read by _build_context
         super().__init__(dim, context_dim, **kwargs)
         self.latent_dim = latent_dim
         self.beta = beta
@@ -259,6 +266,7 @@ class ImageVAEMechanism(ImageMechanism):
             "beta": self.beta,
             "independence": self.independence,
             "prior_modes": self.prior_modes,
+            "parent_stats": self.parent_stats,
         }
 
     def _build(self) -> None:
