@@ -150,6 +150,7 @@ class ImageMechanism(Mechanism):
         **ENCODER_CONSTRAINTS,
     }
     _train_defaults: ClassVar[dict[str, Any]] = {}  # training settings a subclass changes
+    _parent_width_divisor: ClassVar[int] = 2  # channels of the image parents' conv encoders
 
     def __init__(
         self,
@@ -184,7 +185,7 @@ class ImageMechanism(Mechanism):
             self.context_shapes,
             int(self.context_dim),
             self.features,
-            max(8, self.width // 2),
+            max(8, self.width // self._parent_width_divisor),
             stats=bool(getattr(self, "parent_stats", False)),
         )
         return shape, self.context_encoder.out_dim
@@ -238,6 +239,7 @@ class ImageVAEMechanism(ImageMechanism):
         "learning_rate": 2e-3,
         "patience": 8,
     }
+    _parent_width_divisor: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -245,6 +247,7 @@ class ImageVAEMechanism(ImageMechanism):
         context_dim: int | None = None,
         *,
         latent_dim: int = 16,
+        features: int = 64,
         beta: float = 1.0,
         independence: float = 0.0,
         prior_modes: int = 12,
@@ -252,7 +255,7 @@ class ImageVAEMechanism(ImageMechanism):
         **kwargs: Any,
     ) -> None:
         self.parent_stats = parent_stats  # read by _build_context
-        super().__init__(dim, context_dim, **kwargs)
+        super().__init__(dim, context_dim, features=features, **kwargs)
         self.latent_dim = latent_dim
         self.beta = beta
         self.independence = independence  # weight of the noise's adversary (_noise_moments)
