@@ -210,6 +210,12 @@ class ImageVAEMechanism(ImageMechanism):
     modes.
     ``independence`` weighs an adversary that reads the parents off the noise (default 0, off;
     see :class:`~deepcause.generative.mechanisms._noise_moments.ParentAdversary`).
+    Image parents are read by a conv encoder (``width`` channels, ``features`` outputs) and,
+    with ``parent_stats`` (default), their colour statistics
+    (:func:`~deepcause.generative.mechanisms._conv.colour_stats`): on ideal napkin pairs
+    (``Y | X`` with ``Y`` drawn from the true ``P(Y | do(X = x))``, 2,000 pairs) the attribute
+    TV fell 0.40 -> 0.30 with the statistics and -> 0.26 with 16 channels and 64 features
+    instead of 8 and 32 (``benchmarks/results/bench_images.md``, run 5).
 
     Examples
     --------
