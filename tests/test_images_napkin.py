@@ -28,7 +28,8 @@ from deepcause.simulate.images import make_colored_digits_napkin
 SLOW = {
     # 3,000 units, 20 epochs: measured 0.546 (conditioning 0.471: NOT beaten yet)
     "joint": {"n": 3000, "max_epochs": 20, "mechanisms": "auto", "bound": 0.62},
-    # 2,000 units, image VAEs with their own epochs (early stopping): measured 0.396
+    # 2,000 units, image VAEs with their own epochs (early stopping): measured 0.396 (run 4),
+    # 0.411 with the wider parent encoder and colour statistics (run 5)
     # (conditioning 0.571, 1.44x worse)
     "idgen": {"n": 2000, "max_epochs": 30, "mechanisms": "vae", "bound": 0.48},
 }
