@@ -33,7 +33,8 @@ SLOW = {
     # district default since run 5): 0.593 (seed 0; one seed only). The additive-Gaussian image
     # route this replaced scores 0.893 (every query 0.867-0.934, run 1) and fails it.
     "joint": {"n": 3000, "max_epochs": 20, "mechanisms": "auto", "bound": 0.85},
-    # 2,000 units, image VAEs with their own epochs (early stopping): measured 0.396
+    # 2,000 units, image VAEs with their own epochs (early stopping): measured 0.396 (run 4),
+    # 0.411 with the wider parent encoder and colour statistics (run 5)
     # (conditioning 0.571, 1.44x worse)
     "idgen": {"n": 2000, "max_epochs": 30, "mechanisms": "vae", "bound": 0.48},
 }

@@ -27,6 +27,7 @@ __all__ = [
     "ENCODER_CONSTRAINTS",
     "ContextEncoder",
     "check_image_shape",
+    "colour_stats",
     "conv_decoder",
     "conv_encoder",
     "normalise_shapes",
@@ -111,17 +112,46 @@ class conv_decoder(nn.Module):  # noqa: N801 - a layer factory used like the fun
         return self.up(h)[:, :, : self.shape[1], : self.shape[2]]
 
 
+def colour_stats(images: torch.Tensor) -> torch.Tensor:
+    """Per-channel colour statistics of images in ``[-1, 1]``, ``(n, C, H, W) -> (n, 3 C)``:
+    the channel means, the channel maxima and the stroke colour (channel means weighted by each
+    pixel's brightness, the maximum over channels), scaled back to ``[-1, 1]``.
+
+    A conv encoder can learn these, but slowly and only as far as its loss asks; a decoder that
+    must copy a parent's colour (the napkin's ``Y`` takes ``X``'s colour 30% of the time) gets
+    it here directly.
+
+    >>> red = -torch.ones(2, 3, 4, 4)
+    >>> red[:, 0, 1:3, 1:3] = 1.0
+    >>> colour_stats(red)[0, 6:].tolist()  # stroke colour: red
+    [1.0, -1.0, -1.0]
+    """
+    x = (images + 1.0) / 2.0
+    weight = x.amax(dim=1, keepdim=True)
+    stroke = (x * weight).sum((2, 3)) / weight.sum((2, 3)).clamp_min(1e-6)
+    parts = [x.mean((2, 3)), x.amax((2, 3)), stroke]
+    return 2.0 * torch.cat(parts, dim=1) - 1.0
+
+
 class ContextEncoder(nn.Module):
     """Flat context -> features: conv-encoded image parents, tabular parents unchanged.
 
     ``context_shapes`` lists the parents in context order (a width or ``(C, H, W)``); context
-    columns beyond them (a district latent) pass through as tabular features.
+    columns beyond them (a district latent) pass through as tabular features. ``stats=True``
+    appends to each image parent's conv features its colour statistics (:func:`colour_stats`,
+    ``3 C`` values), which make a parent's colour as easy to copy as a tabular parent.
     """
 
     def __init__(
-        self, context_shapes: Sequence[Any], context_dim: int, features: int = 32, width: int = 16
+        self,
+        context_shapes: Sequence[Any],
+        context_dim: int,
+        features: int = 32,
+        width: int = 16,
+        stats: bool = False,
     ) -> None:
         super().__init__()
+        self.stats = bool(stats)
         self.parts: list[tuple[int, tuple[int, int, int] | None]] = []
         for s in normalise_shapes(context_shapes):
             self.parts.append((math.prod(s), s) if isinstance(s, tuple) else (s, None))
@@ -136,7 +166,9 @@ class ContextEncoder(nn.Module):
         self.convs = nn.ModuleList(
             conv_encoder(s[0], width, features) for _, s in self.parts if s is not None
         )
-        self.out_dim = sum(features if s is not None else w for w, s in self.parts)
+        self.out_dim = sum(
+            features + 3 * s[0] * self.stats if s is not None else w for w, s in self.parts
+        )
 
     def forward(self, context: torch.Tensor) -> torch.Tensor:
         out, start, k = [], 0, 0
@@ -144,7 +176,10 @@ class ContextEncoder(nn.Module):
             piece = context[:, start : start + w]
             start += w
             if s is not None:
-                piece = self.convs[k](piece.reshape(-1, *s))
+                image = piece.reshape(-1, *s)
+                piece = self.convs[k](image)
+                if self.stats:
+                    piece = torch.cat([piece, colour_stats(image)], dim=1)
                 k += 1
             out.append(piece)
         if not out:
