@@ -78,6 +78,7 @@ class AdditiveNoiseMechanism(Mechanism):
     """
 
     name = "additive"
+    average_weights = True
     invertible = True
     inverse_atol = 1e-3
     _KDE_POINTS = 1000

@@ -80,6 +80,7 @@ class FlowMechanism(Mechanism):
     """
 
     name = "flow"
+    average_weights = True
     invertible = True
     inverse_atol = 1e-3
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
