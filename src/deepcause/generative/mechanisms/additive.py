@@ -78,7 +78,6 @@ class AdditiveNoiseMechanism(Mechanism):
     """
 
     name = "additive"
-    average_weights = True  # EMA of the weights: a smoother fitted function (see _training)
     invertible = True
     inverse_atol = 1e-3
     _KDE_POINTS = 1000

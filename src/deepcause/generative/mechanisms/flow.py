@@ -80,7 +80,6 @@ class FlowMechanism(Mechanism):
     """
 
     name = "flow"
-    average_weights = True  # EMA of the weights: a smoother fitted function (see _training)
     invertible = True
     inverse_atol = 1e-3
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
