@@ -6,11 +6,12 @@ Reproducible on CPU: the layers are rebuilt (fresh initialisation), batches shuf
 of the rows (at most 2000) is held out; the step size is halved whenever its loss stalls for
 ``patience / 4`` epochs, training stops after ``patience`` epochs without improvement and the
 best weights are restored. A mechanism whose ``average_weights`` is true (the base of
-:class:`~deepcause.generative.mechanisms.LogMechanism`) is validated and kept at an exponential moving average of its weights over the last
-``EMA_EPOCHS`` epochs (:class:`_WeightAverage`) instead of Adam's last iterate: on the
-suite's multiplicative mediator this took the seed-3 counterfactual RMSE from 0.112 to 0.045 s.d.
-Not the default elsewhere: on every additive and flow mechanism it biased a 60-epoch fit of
-``Y = 0.5 M^2 + e`` (interventional mean error 0.17-0.19 s.d. against a bound of 0.1, tests/test_generative_model.py).
+:class:`~deepcause.generative.mechanisms.LogMechanism`) is validated and kept at an exponential
+moving average of its weights over the last ``EMA_EPOCHS`` epochs (:class:`_WeightAverage`)
+instead of Adam's last iterate: on the suite's multiplicative mediator this took the seed-3
+counterfactual RMSE from 0.112 to 0.045 s.d. Not the default elsewhere: on every additive and
+flow mechanism it biased a 60-epoch fit of ``Y = 0.5 M^2 + e`` (interventional mean error
+0.17-0.19 s.d. against a bound of 0.1, tests/test_generative_model.py).
 """
 
 from __future__ import annotations
