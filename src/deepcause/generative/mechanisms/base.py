@@ -51,7 +51,8 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
 
     Class flags: ``discrete`` (node values are level indices), ``invertible`` (``encode`` exists
     and ``decode(encode(x)) == x`` up to ``inverse_atol``), ``has_log_prob`` (``log_prob`` of the
-    distribution is available). Training hyper-parameters (``max_epochs``, ``batch_size``,
+    distribution is available), ``average_weights`` (training keeps a moving average of the
+    weights, see :mod:`deepcause.generative._training`). Training hyper-parameters (``max_epochs``, ``batch_size``,
     ``learning_rate``, ``weight_decay``, ``patience``) and each subclass's own (``hidden_sizes``,
     ...) are checked against ``_parameter_constraints`` when the layers are built.
 
@@ -79,6 +80,7 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
     has_log_prob: ClassVar[bool] = True
     inverse_atol: ClassVar[float] = 1e-4
     name: ClassVar[str] = "mechanism"
+    average_weights: bool = False
 
     def __init__(
         self,
