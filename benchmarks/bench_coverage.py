@@ -11,7 +11,10 @@ ones (gradient-boosted nuisances: AIPW, the meta-learners, ARB) on ``--slow-reps
 the table says how many. Refusals (the overlap check) and failures are counted, not scored.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_coverage.py [--reps 70]
-[--slow-reps 20] [--out benchmarks/results/bench_coverage.md]``.
+[--slow-reps 20] [--out benchmarks/results/bench_coverage.md]``. ``--only``/``--designs``
+(name prefixes) select estimators and designs; ``--raw FILE`` appends each dataset's rows as
+they come, ``--first-rep N`` resumes a stopped run, ``--from-raw F1,F2`` tabulates stored rows.
+``AIPW (interval='sample')`` is scored on the AIPW fit itself (no refit, :data:`REUSE`).
 
 ``--family latent`` runs the IV and latent-variable estimators instead (KernelIV and CB-IV on
 three IV designs of ``deepcause.simulate.iv``, CEVAE on two back-door designs) and replaces
