@@ -11,7 +11,10 @@ ones (gradient-boosted nuisances: AIPW, the meta-learners, ARB) on ``--slow-reps
 the table says how many. Refusals (the overlap check) and failures are counted, not scored.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_coverage.py [--reps 70]
-[--slow-reps 20] [--out benchmarks/results/bench_coverage.md]``.
+[--slow-reps 20] [--out benchmarks/results/bench_coverage.md]``. ``--only``/``--designs``
+(name prefixes) select estimators and designs; ``--raw FILE`` appends each dataset's rows as
+they come, ``--first-rep N`` resumes a stopped run, ``--from-raw F1,F2`` tabulates stored rows.
+``AIPW (interval='sample')`` is scored on the AIPW fit itself (no refit, :data:`REUSE`).
 
 ``--family latent`` runs the IV and latent-variable estimators instead (KernelIV and CB-IV on
 three IV designs of ``deepcause.simulate.iv``, CEVAE on two back-door designs) and replaces
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 import warnings
@@ -71,13 +75,16 @@ FAST: dict[str, Callable] = {
 }
 SLOW: dict[str, Callable] = {
     "AIPW": lambda: AIPW(random_state=0),
-    # the same fit with the interval for the sample ATE, the truth of these designs
-    "AIPW (interval='sample')": lambda: AIPW(random_state=0, interval="sample"),
     "ApproximateResidualBalancing": lambda: ApproximateResidualBalancing(random_state=0),
     "SLearner": lambda: SLearner(random_state=0),
     "TLearner": lambda: TLearner(random_state=0),
     "XLearner": lambda: XLearner(random_state=0),
     "DRLearner": lambda: DRLearner(random_state=0),
+}
+#: the same fit scored with other parameters (no refit): name -> (fitted estimator, params)
+REUSE: dict[str, tuple[str, dict]] = {
+    # the interval for the sample ATE, the truth of these designs
+    "AIPW (interval='sample')": ("AIPW", {"interval": "sample"}),
 }
 
 
@@ -88,15 +95,21 @@ def run_one(
     roles: dict | None = None,
     query: dict | None = None,
     n_boot: int | None = None,
+    fitted: list | None = None,
+    prefit: bool = False,
 ) -> dict:
     """Fit one estimator on one dataset; the effect, its interval and the CPU time.
 
     With ``n_boot`` the interval is the normal one with the standard error of
-    ``bootstrap(n_boot)`` (every refit repeats the whole fit), for estimators without one."""
+    ``bootstrap(n_boot)`` (every refit repeats the whole fit), for estimators without one.
+    ``fitted``: a list the fitted estimator is appended to (for :data:`REUSE`); ``prefit``:
+    ``make()`` returns a fitted estimator (not refitted)."""
     start = time.process_time()
     roles = roles or {"treatment": "t", "outcome": "y"}
     try:
-        est = make().fit(data, **roles)
+        est = make() if prefit else make().fit(data, **roles)
+        if fitted is not None:
+            fitted.append(est)
         if n_boot:
             res = est.bootstrap(n_boot, random_state=0, verbose=False, **(query or {}))
             res = dataclasses.replace(res, ci_method="normal")
@@ -211,26 +224,48 @@ def simulate_latent(reps: int, only: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _one_dataset(ds, todo: dict[str, Callable]) -> list[dict]:
+    """Rows of every estimator in ``todo`` (and its :data:`REUSE` variants) on one dataset."""
+    truth, rows = ds.truth["ATE"], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeepCauseWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for name, make in todo.items():
+            fitted: list = []
+            rows.append({"estimator": name} | run_one(make, ds.data, truth, fitted=fitted))
+            for variant, (base, params) in REUSE.items():
+                if base == name and fitted:  # same fit, other interval: the fit's CPU time
+                    row = run_one(
+                        lambda f=fitted[0], p=params: f.set_params(**p), ds.data, truth, prefit=True
+                    )
+                    rows.append({"estimator": variant} | row | {"cpu": rows[-1]["cpu"]})
+    return rows
+
+
 def simulate(
-    reps: int, slow_reps: int, only: list[str] | None = None, designs: list[str] | None = None
+    reps: int,
+    slow_reps: int,
+    only: list[str] | None = None,
+    designs: list[str] | None = None,
+    first_rep: int = 0,
+    raw: str | None = None,
 ) -> pd.DataFrame:
-    """One row per (design, replication, estimator); ``only``/``designs``: name prefixes."""
-    rows = []
+    """One row per (design, replication, estimator); ``only``/``designs``: name prefixes.
+
+    Replications ``first_rep`` to ``reps - 1``; with ``raw`` the rows of each dataset are
+    appended to that CSV as they come (a long run can be stopped and resumed)."""
+    rows: list[dict] = []
     picked = {k: v for k, v in DESIGNS.items() if not designs or k.startswith(tuple(designs))}
     for design, maker in picked.items():
-        for rep in range(reps):
+        for rep in range(first_rep, reps):
             ds = maker(N, random_state=1000 + rep, population_truth=False)
-            truth = ds.truth["ATE"]
             todo = {**FAST, **(SLOW if rep < slow_reps else {})}
             todo = {k: v for k, v in todo.items() if not only or k.startswith(tuple(only))}
-            for name, make in todo.items():
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DeepCauseWarning)
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    rows.append(
-                        {"design": design, "rep": rep, "estimator": name}
-                        | run_one(make, ds.data, truth)
-                    )
+            new = [{"design": design, "rep": rep} | r for r in _one_dataset(ds, todo)]
+            rows += new
+            if raw:
+                header = not os.path.exists(raw)
+                pd.DataFrame(new).to_csv(raw, mode="a", header=header, index=False)
             print(f"{design} rep {rep}", file=sys.stderr, flush=True)
     return pd.DataFrame(rows)
 
@@ -321,6 +356,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--designs", type=lambda v: v.split(","), default=None, help="back-door design prefixes"
     )
+    parser.add_argument("--first-rep", type=int, default=0, help="back-door: resume here")
     parser.add_argument("--from-raw", default=None, help="back-door: tabulate these raw CSVs")
     args = parser.parse_args(argv)
     start = time.time()
@@ -343,9 +379,9 @@ def main(argv: list[str] | None = None) -> None:
         raw = pd.concat([pd.read_csv(f) for f in args.from_raw.split(",")], ignore_index=True)
         print(markdown(table(raw)))
         return
-    raw = simulate(args.reps, args.slow_reps, args.only, args.designs)
-    if args.raw:
-        raw.to_csv(args.raw, index=False)
+    if args.raw and os.path.exists(args.raw) and not args.first_rep:
+        os.remove(args.raw)  # a fresh run; --first-rep N appends to the stored rows
+    raw = simulate(args.reps, args.slow_reps, args.only, args.designs, args.first_rep, args.raw)
     tab = table(raw)
     n_data = args.reps * len(DESIGNS)
     header = (

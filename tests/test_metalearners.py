@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingRegressor
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from deepcause.estimate import AIPW
 from deepcause.estimate.metalearners import DRLearner, SLearner, TLearner, XLearner
 from deepcause.exceptions import DataValidationError, EstimandNotSupportedError, NotFittedError
 from deepcause.identification.estimand import Estimand, P, Product, Sum
-from deepcause.simulate import make_confounded_binary
+from deepcause.simulate import make_confounded_binary, make_limited_overlap
 
 POP = {"ATE": "all", "ATT": "treated", "ATC": "controls"}
 
@@ -135,3 +136,26 @@ def test_refuses_frontdoor_estimand_naming_the_right_estimator(constant):
     fd = Estimand(e, ("t",), ("y",), kind="frontdoor", mediators=("M",))
     with pytest.raises(EstimandNotSupportedError, match="FrontDoor"):
         TLearner().fit(constant.data, fd)
+
+
+@pytest.mark.filterwarnings("ignore::deepcause.exceptions.PositivityWarning")
+def test_drlearner_under_limited_overlap_is_aipw_and_says_it_may_under_cover():
+    # the previous defaults (per-arm gradient boosting, logistic propensity, clip 0.01) missed
+    # the truth by 0.66 on average on this design (bench_coverage, 70 datasets, 5 folds); with
+    # 2 folds by 0.55 and 0.11 on these two (mean 0.33; now 0.07 and 0.18): the outcome
+    # models' extrapolation into the sparse arm, amplified by weights up to 100
+    errors = []
+    for seed in (1000, 1001):
+        ds = make_limited_overlap(500, random_state=seed, population_truth=False)
+        dr = _fit(DRLearner(n_folds=2, random_state=0), ds).ate()
+        errors.append(abs(dr.value - ds.truth["ATE"]))
+        notes = " ".join(dr.diagnostics.notes)
+        assert "may under-cover" in notes and "85.7%" in notes
+    assert np.mean(errors) < 0.25
+    aipw = _fit(AIPW(n_folds=2, random_state=0), ds).ate()  # same nuisances and clipping
+    assert dr.value == pytest.approx(aipw.value, abs=1e-10)
+    assert dr.std_error == pytest.approx(aipw.std_error, abs=1e-10)
+    # full overlap: no under-coverage caveat
+    full = make_confounded_binary(500, random_state=1000, population_truth=False)
+    res = _fit(DRLearner(LinearRegression(), LogisticRegression(), n_folds=2), full).ate()
+    assert not any("under-cover" in n for n in res.diagnostics.notes)

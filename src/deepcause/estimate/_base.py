@@ -47,7 +47,7 @@ from .._validation import (
 from ..exceptions import DataValidationError, EstimandNotSupportedError
 from ..results import POPULATIONS, EffectEstimate
 from ._contract import EffectEstimator
-from .overlap import OverlapReport, check_overlap, overlap_error, warn_limited
+from .overlap import NOTE_SHARE, OverlapReport, check_overlap, overlap_error, warn_limited
 
 __all__ = ["BackdoorData", "BaseEffectEstimator", "resolve_backdoor_data", "kind_error"]
 
@@ -244,6 +244,9 @@ class BaseEffectEstimator(EffectEstimator):
     _populations: ClassVar[tuple[str, ...]] = ("all", "treated", "controls")
     #: a caveat about the estimator's interval (e.g. measured coverage), a note of every result
     _interval_note: ClassVar[str] = ""
+    #: a caveat for limited overlap (e.g. measured under-coverage), a note of the results when
+    #: at least ``overlap.NOTE_SHARE`` of the units have extreme propensities ({share}: percent)
+    _limited_overlap_note: ClassVar[str] = ""
     #: constraints of the parameters every back-door estimator has (merged into subclasses')
     _shared_constraints: ClassVar[dict[str, list[Any]]] = {"allow_no_overlap": ["boolean"]}
 
@@ -330,6 +333,8 @@ class BaseEffectEstimator(EffectEstimator):
                 f"limited overlap (overlap check): {100 * report.share_limited:.1f}% of units "
                 f"have an estimated propensity outside [0.01, 0.99]"
             )
+        if self._limited_overlap_note and report.share_limited >= NOTE_SHARE:
+            notes.append(self._limited_overlap_note.format(share=100 * report.share_limited))
         diag = dataclasses.replace(diag, notes=tuple(notes), extra=extra)
         return dataclasses.replace(result, diagnostics=diag)
 

@@ -384,8 +384,8 @@ def approximately_balancing_weights(
 class ApproximateResidualBalancing(_WeightingEstimator):
     """Approximate residual balancing (Athey, Imbens & Wager 2018).
 
-    Interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): 100%, 100% and
-    88% under limited overlap (0.25): slightly anti-conservative there.
+    Interval coverage (bench_coverage, nominal 95%, ATE, 70 datasets per design): 94.3%
+    (confounded), 95.7% (nonlinear) and 90.0% under limited overlap (0.25), at the low edge.
 
     For each re-weighted arm ``a``: fit a penalized outcome model on the arm, find the
     approximately balancing weights ``gamma`` (covariates standardized by their full-sample
@@ -418,9 +418,8 @@ class ApproximateResidualBalancing(_WeightingEstimator):
     """
 
     _interval_note = (
-        "interval coverage (bench_coverage, nominal 95%, ATE, 8 datasets per design): "
-        "100%, 100% and 88% under limited overlap (0.25): slightly anti-conservative "
-        "there"
+        "interval coverage (bench_coverage, nominal 95%, ATE, 70 datasets per design): "
+        "94.3%, 95.7% (nonlinear) and 90.0% under limited overlap (0.25), at the low edge"
     )
 
     _method = "ApproximateResidualBalancing"

@@ -45,12 +45,20 @@ __all__ = [
     "INTERVALS",
     "aipw_arm_means",
     "aipw_contrast",
+    "fit_aipw_nuisances",
     "interval_target",
     "with_interval",
 ]
 
 
 INTERVALS = ("population", "sample")
+#: the summary's caveat under limited overlap (AIPW and the DR-learner, same nuisances)
+LIMITED_OVERLAP_NOTE = (
+    "limited overlap ({share:.1f}% of units with an estimated propensity outside [0.01, "
+    "0.99]): the interval may under-cover. On bench_coverage's limited-overlap design (5-13% "
+    "such units) it covered the truth in 85.7% of 70 datasets at nominal 95% (bias, not "
+    "width); trim='crump' or IPW(population='overlap') narrow the question to units with overlap"
+)
 
 
 def aipw_arm_means(
@@ -141,6 +149,45 @@ def with_interval(
     return dataclasses.replace(res, diagnostics=dataclasses.replace(res.diagnostics, extra=extra))
 
 
+def fit_aipw_nuisances(
+    data: BackdoorData,
+    propensity_model: Any,
+    outcome_model: Any,
+    n_folds: int,
+    random_state: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Out-of-fold ``(e, mu0, mu1, propensity_weights, outcome_weights)`` as :class:`AIPW`.
+
+    Covariates standardized, folds stratified by treatment; a model may be a list (a super
+    learner, whose weights are returned; None for a single model), None is AIPW's default
+    stack (:func:`~deepcause.estimate._nuisance.default_propensity_stack`,
+    :func:`~deepcause.estimate._nuisance.default_outcome_stack`).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression, LogisticRegression
+    >>> from deepcause.simulate import make_confounded_binary
+    >>> df = make_confounded_binary(300, random_state=0, population_truth=False).data
+    >>> data = AIPW(n_folds=2, random_state=0).fit(df, treatment="t", outcome="y").data_
+    >>> e, mu0, mu1, we, wo = fit_aipw_nuisances(data, LogisticRegression(), None, 2, 0)
+    >>> e.shape, we is None, wo.shape   # the default outcome stack: one weight row per arm
+    ((300,), True, (2, 2))
+    """
+    X = standardize(data.X)
+    folds = make_folds(data.t, n_folds, random_state)
+    # `is None`, not `or`: scikit-learn ensembles define __len__ (unfitted: AttributeError)
+    ps, om = propensity_model, outcome_model
+    if ps is None:
+        n_minority = int(min(data.t.sum(), data.n - data.t.sum()))
+        ps = default_propensity_stack(data.n, n_minority)
+    else:
+        ps = check_candidates(ps, "propensity")
+    om = default_outcome_stack(data.n) if om is None else check_candidates(om, "outcome")
+    e, e_weights = fit_propensity_nuisance(ps, X, data.t, folds, n_folds, random_state)
+    mu0, mu1, mu_weights = fit_outcome_nuisance(om, X, data.t, data.y, folds, n_folds, random_state)
+    return e, mu0, mu1, e_weights, mu_weights
+
+
 def aipw_contrast(
     data: BackdoorData,
     c: np.ndarray,
@@ -149,13 +196,15 @@ def aipw_contrast(
     nuisances: tuple[np.ndarray, np.ndarray, np.ndarray],
     weights: np.ndarray | None,
     interval: str = "population",
+    normalize: bool = False,
     **diagnostics: Any,
 ) -> EffectEstimate:
-    """Unnormalized AIPW contrast ``c`` from given ``(e, mu0, mu1)`` with back-door diagnostics.
+    """AIPW contrast ``c`` from given ``(e, mu0, mu1)`` with back-door diagnostics.
 
     For estimators that supply their own nuisances (the DR-learner, D2VD); ``weights`` and
     ``diagnostics`` go to :func:`~deepcause.estimate.diagnostics.backdoor_diagnostics`;
-    ``interval`` is ``"population"`` or ``"sample"`` (see :func:`aipw_arm_means`).
+    ``interval`` is ``"population"`` or ``"sample"`` and ``normalize`` Hajek-normalizes the
+    weighted residuals (see :func:`aipw_arm_means`).
 
     Examples
     --------
@@ -168,7 +217,7 @@ def aipw_contrast(
     True
     """
     e, mu0, mu1 = nuisances
-    means, psi = aipw_arm_means(data.y, data.t, e, mu0, mu1, quantity, False, interval)
+    means, psi = aipw_arm_means(data.y, data.t, e, mu0, mu1, quantity, normalize, interval)
     res = EffectEstimate(
         value=float(means @ c),
         std_error=contrast_se(psi, c),
@@ -192,6 +241,11 @@ class AIPW(BaseEffectEstimator):
     to choose) the mean |ATE error| is 0.095 with 95% interval coverage 99/100, about 2.7 s of
     CPU each; on 100 fresh ones (seed 150000) 0.088, with coverage of the sample ATE 98/100 by
     the default population interval and 97/100 by ``interval="sample"`` (half as wide).
+
+    No valid interval under limited overlap: on ``bench_coverage``'s limited-overlap design
+    (5-13% of the units with an estimated propensity outside [0.01, 0.99]) the 95% interval
+    covered the truth in 85.7% of 70 datasets (the misses are bias, not width). When the
+    overlap check finds at least 5% such units, the summary says the interval may under-cover.
 
     Parameters
     ----------
@@ -276,10 +330,12 @@ class AIPW(BaseEffectEstimator):
     _interval_note = (
         "interval coverage (nominal 95%, generated data, truth the sample ATE): 99% and 98% "
         "on IHDP-B (2 x 100 replications; interval='sample' 97%, study_defaults), "
-        "90% IHDP-A, 95% ACIC-style full overlap, 94% limited overlap (study_defaults); 62.5% "
-        "on make_limited_overlap (0.25, bench_coverage, 8 datasets; either interval) and 60% on Kang-Schafer "
-        "(both nuisance models misspecified): not valid there"
+        "90% IHDP-A, 95% ACIC-style full overlap, 94% limited overlap (study_defaults); "
+        "bench_coverage (70 datasets per design): 95.7% confounded, 95.7% nonlinear, 85.7% "
+        "make_limited_overlap (0.25; either interval), and 60% on Kang-Schafer (both nuisance "
+        "models misspecified): not valid under limited overlap or misspecified nuisances"
     )
+    _limited_overlap_note = LIMITED_OVERLAP_NOTE
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "propensity_model": [HasMethods(["fit", "predict_proba"]), list, tuple, None],
@@ -315,23 +371,11 @@ class AIPW(BaseEffectEstimator):
         self.interval = interval
 
     def _fit_prepared(self, data: BackdoorData) -> None:
-        X = standardize(data.X)
-        folds = make_folds(data.t, self.n_folds, self.random_state)
-        # `is None`, not `or`: scikit-learn ensembles define __len__ (unfitted: AttributeError)
-        ps = self.propensity_model
-        if ps is None:
-            n_minority = int(min(data.t.sum(), data.n - data.t.sum()))
-            ps = default_propensity_stack(data.n, n_minority)
-        else:
-            ps = check_candidates(ps, "propensity")
-        om = self.outcome_model
-        om = default_outcome_stack(data.n) if om is None else check_candidates(om, "outcome")
-        self.propensity_, self.propensity_weights_ = fit_propensity_nuisance(
-            ps, X, data.t, folds, self.n_folds, self.random_state
+        nuisances = fit_aipw_nuisances(
+            data, self.propensity_model, self.outcome_model, self.n_folds, self.random_state
         )
-        self.mu0_, self.mu1_, self.outcome_weights_ = fit_outcome_nuisance(
-            om, X, data.t, data.y, folds, self.n_folds, self.random_state
-        )
+        self.propensity_, self.mu0_, self.mu1_ = nuisances[:3]
+        self.propensity_weights_, self.outcome_weights_ = nuisances[3:]
 
     def _contrast(self, c: np.ndarray, quantity: str) -> EffectEstimate:
         data = self.data_
