@@ -30,7 +30,8 @@ SLOW = {
     # (branch napkin), 0.64-0.79 (the same code merged with main: initialisation order), 0.636
     # (run 5, model seed 0; 0.741 with seed 1), 0.774 with an 8-wide district latent: the spread
     # is 0.55-0.79, so the bound sits 0.06 above it. With the image VAEs' KL weight 4 (the
-    # district default since run 5): 0.593 (seed 0; one seed only). The additive-Gaussian image
+    # district default since run 5): 0.593 (seed 0; one seed only); with the wider image-parent
+    # encoder of run 5 (ID-GEN) as well, 0.409 (merged main, seed 0). The additive-Gaussian image
     # route this replaced scores 0.893 (every query 0.867-0.934, run 1) and fails it.
     "joint": {"n": 3000, "max_epochs": 20, "mechanisms": "auto", "bound": 0.85},
     # 2,000 units, image VAEs with their own epochs (early stopping): measured 0.396 (run 4),
