@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from deepcause.estimate import DCB, SLearner, TLearner, XLearner
+from deepcause.estimate import AIPW, DCB, SLearner, TLearner, XLearner
 from deepcause.simulate import make_confounded_binary
 
 
@@ -31,13 +31,27 @@ def test_xlearner_interval_covers_over_seeds():
     covered, ses = [], []
     for seed in range(20):
         ds = make_confounded_binary(300, random_state=100 + seed, population_truth=False)
-        est = XLearner(LinearRegression(), random_state=0).fit(ds.data, treatment="t", outcome="y")
+        est = XLearner(LinearRegression(), propensity_model=LogisticRegression(), random_state=0)
+        est.fit(ds.data, treatment="t", outcome="y")
         res = est.effect()
         lo, hi = res.conf_int()
         covered.append(lo <= ds.truth["ATE"] <= hi)
         ses.append(res.std_error)
     assert np.mean(covered) >= 0.8  # 95% nominal; 20 seeds
     assert np.mean(ses) > 0.05
+
+
+def test_xlearner_interval_has_aipw_width_around_its_own_estimate():
+    # the score's nuisances are AIPW's (same folds, clipping), refitted with the data
+    small = make_confounded_binary(300, random_state=3, population_truth=False).data
+    ds = make_confounded_binary(400, random_state=2, population_truth=False)
+    xl = XLearner(random_state=0)
+    se_small = xl.fit(small, treatment="t", outcome="y").effect().std_error
+    res = xl.fit(ds.data, treatment="t", outcome="y").effect()
+    ref = AIPW(random_state=0).fit(ds.data, treatment="t", outcome="y").effect()
+    assert res.std_error == pytest.approx(ref.std_error, rel=1e-9)
+    assert res.std_error != pytest.approx(se_small, rel=1e-3)  # not the first fit's cache
+    assert res.value != pytest.approx(ref.value, rel=1e-6)  # centred at the X-learner
 
 
 def test_dcb_standard_error_does_not_collapse_on_wide_data():
