@@ -4,7 +4,11 @@ After diffusion-based causal models (Chao, Blöbaum & Kasiviswanathan 2023) and 
 generators of ID-GEN (Rahman, Jordan & Kocaoglu 2024): a U-Net ``eps(x_t, t, pa)`` (two
 resolutions, residual blocks, the time embedding plus the encoded parents added in every block;
 tabular parents as they are, image parents through a conv encoder) is trained with the
-epsilon-prediction loss of DDPM over ``steps`` noise levels. The node's exogenous noise is the
+v-prediction loss (Salimans & Ho 2022; ``v = sqrt(ab) eps - sqrt(1 - ab) x_0``) over ``steps``
+DDPM noise levels. With the epsilon-prediction loss the network learns ``eps ~ x_t`` at high
+noise, where the parents' effect on the target is scaled by ``sqrt(ab) ~ 0``, so samples from
+fresh noise ignored the parents (interventional sampling failed while counterfactuals, exact
+by inversion, did not); ``v`` targets ``-x_0`` there, which depends on the parents. The node's exogenous noise is the
 image-shaped ``x_T ~ N(0, I)``; :meth:`~ImageDiffusionMechanism.decode` runs the deterministic
 DDIM update (Song, Meng & Ermon 2021) over ``sample_steps`` of the levels down to ``x_0``, and
 abduction runs it upwards from the observed image (DDIM inversion) with a few fixed-point
@@ -31,7 +35,7 @@ import math
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
-from ..._parameters import Interval
+from ..._parameters import Interval, StrOptions
 from ..._torch import mlp, nn, torch
 from ...exceptions import InvalidParameterError
 from .image_vae import ImageMechanism
@@ -91,6 +95,8 @@ class ImageDiffusionMechanism(ImageMechanism):
     rows whose parents are dropped (to learn the unconditional noise too); ``guidance``: the
     classifier-free guidance weight of sampling and inversion (1: the conditional model; above
     1 strengthens the parents' effect on the image, and needs ``p_uncond > 0``).
+    ``prediction``: what the network predicts, ``"v"`` (default) or ``"eps"`` (the parents are
+    then lost at high noise, see the module doc); sampling and inversion use the implied noise.
 
     Examples
     --------
@@ -116,6 +122,7 @@ class ImageDiffusionMechanism(ImageMechanism):
         "ema": [Interval(Real, 0, 1, closed="left")],
         "guidance": [Interval(Real, 0, None, closed="left")],
         "p_uncond": [Interval(Real, 0, 1, closed="left")],
+        "prediction": [StrOptions({"v", "eps"})],
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 150,
@@ -137,6 +144,7 @@ class ImageDiffusionMechanism(ImageMechanism):
         ema: float = 0.995,
         guidance: float = 1.0,
         p_uncond: float = 0.0,
+        prediction: str = "v",
         **kwargs: Any,
     ) -> None:
         super().__init__(dim, context_dim, **kwargs)
@@ -148,6 +156,7 @@ class ImageDiffusionMechanism(ImageMechanism):
         self.ema = ema
         self.guidance = guidance
         self.p_uncond = p_uncond
+        self.prediction = prediction
         self._ema_state: dict[str, torch.Tensor] | None = None
         self._maybe_build()
 
@@ -162,6 +171,7 @@ class ImageDiffusionMechanism(ImageMechanism):
             "ema": self.ema,
             "guidance": self.guidance,
             "p_uncond": self.p_uncond,
+            "prediction": self.prediction,
         }
 
     def _build(self) -> None:
@@ -193,14 +203,20 @@ class ImageDiffusionMechanism(ImageMechanism):
         t: torch.Tensor,
         feats: torch.Tensor,
         keep: torch.Tensor | None = None,
+        raw: bool = False,
     ) -> torch.Tensor:
-        """The predicted noise; ``keep`` (0/1 per row) drops the parents' conditioning."""
+        """The predicted noise (``raw``: the network's output, ``v`` or ``eps``); ``keep``
+        (0/1 per row) drops the parents' conditioning."""
         angle = t.float()[:, None] * self.freqs[None, :]
         emb = self.time_net(torch.cat([torch.sin(angle), torch.cos(angle)], dim=1))
         if self.context_net is not None:
             cond = self.context_net(feats)
             emb = emb + (cond if keep is None else cond * keep[:, None])
-        return self.unet(self._image(x_t), nn.functional.silu(emb)).flatten(1)
+        out = self.unet(self._image(x_t), nn.functional.silu(emb)).flatten(1)
+        if raw or self.prediction == "eps":
+            return out
+        ab = self.alpha_bar[t][:, None]  # v = sqrt(ab) eps - sqrt(1 - ab) x_0
+        return (1.0 - ab).sqrt() * x_t + ab.sqrt() * out
 
     def _guided(self, x: torch.Tensor, t: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
         """The noise the sampler and its inversion use at level ``t``: conditional, or with
@@ -244,7 +260,9 @@ class ImageDiffusionMechanism(ImageMechanism):
         keep = None
         if self.training and self.p_uncond > 0:  # learn the unconditional noise too
             keep = (torch.rand(x.shape[0], device=x.device) >= self.p_uncond).float()
-        return (self._eps(x_t, t, feats, keep) - eps).pow(2).mean()
+        if self.prediction == "v":  # the target weighs x_0 at high noise, where eps is ~x_t
+            eps = ab.sqrt() * eps - (1.0 - ab).sqrt() * x
+        return (self._eps(x_t, t, feats, keep, raw=True) - eps).pow(2).mean()
 
     @staticmethod
     def _move(
