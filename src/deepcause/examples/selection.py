@@ -113,7 +113,7 @@ def _stable(n: int, out: TextIO) -> dict[str, list[float]]:
     models = {
         "OLS": LinearRegression(),
         "reweighted OLS": StableRegressor(random_state=0),
-        "stable variables": StableRegressor(select_variables=True),
+        "stable variables": StableRegressor(select_variables=True, random_state=0),
     }
     res = {}
     for name, model in models.items():
