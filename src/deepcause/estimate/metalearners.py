@@ -62,6 +62,7 @@ from .doubly_robust import (
     aipw_arm_means,
     aipw_contrast,
     fit_aipw_nuisances,
+    limited_overlap_note,
 )
 from .weighting import contrast_se
 
@@ -405,12 +406,7 @@ class XLearner(_MetaLearner):
         "nuisances in the score, so AIPW's width): 90.0% (confounded), 97.1% (nonlinear), "
         "78.6% (limited overlap: not valid there)"
     )
-    _limited_overlap_note = (
-        "limited overlap ({share:.1f}% of units with an estimated propensity outside [0.01, "
-        "0.99]): the interval may under-cover. On bench_coverage's limited-overlap design it "
-        "covered the truth in 78.6% of 70 datasets at nominal 95%; AIPW(trim='crump') or "
-        "IPW(population='overlap') narrow the question to units with overlap"
-    )
+    _limited_overlap_note = limited_overlap_note("78.6%")
 
     _method = "X-learner"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {

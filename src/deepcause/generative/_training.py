@@ -117,7 +117,7 @@ def train_mechanism(
         if best_state is not None:
             mech.load_state_dict(best_state)
         elif ema is not None:
-            ema.__enter__()  # no validation rows: keep the averaged weights
+            ema.load()  # no validation rows: keep the averaged weights
         mech.eval()
         mech.after_training(x, context)
     if not all(math.isfinite(v) for v in history[-1:]):
@@ -160,10 +160,15 @@ class _WeightAverage:
             a.lerp_(p, self.rate)
 
     @torch.no_grad()
-    def __enter__(self) -> _WeightAverage:
-        self.saved = [p.detach().clone() for p in self.params]
+    def load(self) -> None:
+        """Put the averaged weights into the module."""
         for a, p in zip(self.avg, self.params):
             p.copy_(a)
+
+    @torch.no_grad()
+    def __enter__(self) -> _WeightAverage:
+        self.saved = [p.detach().clone() for p in self.params]
+        self.load()
         return self
 
     @torch.no_grad()

@@ -186,8 +186,8 @@ class JointDistrictStrategy(DistrictStrategy):
         self.batch_size = batch_size
         self.learning_rate = float(learning_rate)
         self.image_beta = float(image_beta)
-        images = any(model.specs_[v].is_image for v in self.district)
-        self.n_importance = int(n_importance or (2 if images else 8))
+        self.has_images = any(model.specs_[v].is_image for v in self.district)
+        self.n_importance = int(n_importance or (2 if self.has_images else 8))
         self.inputs = _district_inputs(model, self.district)
         width = sum(model.specs_[v].width for v in self.inputs)
         shapes = [model.specs_[v].context_shape for v in self.inputs]
@@ -244,9 +244,8 @@ class JointDistrictStrategy(DistrictStrategy):
         params = [p for m in mechs.values() for p in m.parameters()]
         opt = torch.optim.Adam([*params, *self.encoder.parameters()], lr=self.learning_rate)
         n = next(iter(data.values())).shape[0]
-        images = any(model.specs_[v].is_image for v in self.district)
         # ~8+ steps per epoch; image mechanisms need many more, small steps
-        default = 64 if images else min(512, max(128, n // 8))
+        default = 64 if self.has_images else min(512, max(128, n // 8))
         bs = max(1, min(self.batch_size or default, n))
         gen = torch.Generator(device=device).manual_seed(seed)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))

@@ -66,6 +66,7 @@ from .mechanisms import (
     Mechanism,
     make_mechanism,
 )
+from .mechanisms.additive import kernel_points
 
 DEFAULT_CONTINUOUS = "additive"
 # "auto" for image nodes: the conditional VAE. Measured on the back-door digits design
@@ -259,9 +260,8 @@ def additive_log_lik(
         if x.shape[1] == 1:
             return kde
         res_tr = (x[train] - mech.mean(context[train])).double()
-        pts = res_tr[:: max(1, res_tr.shape[0] // mech._KDE_POINTS)]
+        pts, bw = kernel_points(res_tr, mech._KDE_POINTS)  # the mechanism's kernel density
         k, d = pts.shape
-        bw = 1.06 * pts.std(0).clamp_min(1e-6) * k ** (-0.2)  # the mechanism's bandwidth
         sq = torch.cdist(pts / bw, pts / bw).pow(2).fill_diagonal_(math.inf)
         norm = torch.log(bw).sum() + 0.5 * d * math.log(2 * math.pi) + math.log(k - 1)
         kde_fit = float((torch.logsumexp(-0.5 * sq, 1) - norm).mean())

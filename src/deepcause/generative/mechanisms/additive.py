@@ -38,9 +38,22 @@ from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
 from .base import Mechanism
 
-__all__ = ["AdditiveNoiseMechanism"]
+__all__ = ["AdditiveNoiseMechanism", "kernel_points"]
 
 _NOISES = ("empirical", "gaussian")
+
+
+def kernel_points(residuals: torch.Tensor, max_points: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The residuals a kernel density is centred on (every ``m // max_points``-th) and their
+    per-dimension bandwidth by Silverman's rule.
+
+    >>> pts, bw = kernel_points(torch.arange(10.0)[:, None], 5)
+    >>> pts.shape, round(float(bw), 3)
+    (torch.Size([5, 1]), 2.429)
+    """
+    pts = residuals[:: max(1, residuals.shape[0] // max_points)]
+    bw = 1.06 * pts.std(0).clamp_min(1e-6) * pts.shape[0] ** (-0.2)
+    return pts, bw
 
 
 class ContextNet(nn.Module):
@@ -151,10 +164,8 @@ class AdditiveNoiseMechanism(Mechanism):
         self._require_residuals()
         f = self.mean(context)
         if self.noise == "empirical":
-            m = self.residuals.shape[0]
-            pts = self.residuals[:: max(1, m // self._KDE_POINTS)]
+            pts, bw = kernel_points(self.residuals, self._KDE_POINTS)
             k = pts.shape[0]
-            bw = 1.06 * pts.std(0).clamp_min(1e-6) * k ** (-0.2)  # Silverman's rule
             comp = Independent(Normal(f[:, None, :] + pts[None], bw.expand(f.shape[0], k, -1)), 1)
             weights = Categorical(logits=torch.zeros(f.shape[0], k, device=f.device))
             return MixtureSameFamily(weights, comp)
