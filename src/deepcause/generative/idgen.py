@@ -328,7 +328,12 @@ class IDGenSampler(BaseEstimator):
         return self.invariant_ if e is self.estimand_.expression else frozenset()
 
     def _fit_conditional(
-        self, data: Values, outputs: list[str], inputs: Iterable[str], seed: int
+        self,
+        data: Values,
+        outputs: list[str],
+        inputs: Iterable[str],
+        seed: int,
+        rows: np.ndarray | None = None,
     ) -> Factor:
         """A generator of ``outputs`` given ``inputs``: inputs -> every output, outputs chained
         (:func:`~deepcause.generative._idgen_factors.fit_factor`).
@@ -336,7 +341,7 @@ class IDGenSampler(BaseEstimator):
         Image nodes get the image mechanisms named in ``mechanisms`` (``"auto"``: the
         default image mechanism), so diffusion or GAN factor generators are one argument."""
         model = fit_factor(
-            data, outputs, inputs, seed,
+            data, outputs, inputs, seed, rows,
             mechanisms=self.mechanisms, max_epochs=self.max_epochs, verbose=self.verbose,
         )  # fmt: skip
         tabular = sorted(k for k in inputs if data[k].ndim == 1)
@@ -463,15 +468,21 @@ class IDGenSampler(BaseEstimator):
             )
         keys = (_io(e.numerator)[0] | cond) - self._drop(e)
         order = self.graph_.nodes
-        drawn = [v for v in order if v in set(found.tabular) - keys]
         images = [v for v in order if v in found.image.variables - cond]
-        given = sorted((found.image.variables & cond) | set(found.tabular))
+        # the image factor P(A* | T) given only what m-separation leaves (the napkin's
+        # P(Y | X, W1, W2) = P(Y | X, W1)): a proxy input (W2 for X's digit) is a shortcut
+        given = set(found.image.variables & cond) | set(found.tabular)
+        for v in sorted(given, key=order.index, reverse=True):
+            if self.graph_.is_d_separated(images, v, given - {v}):
+                given.discard(v)
+        drawn = [v for v in order if v in given - keys]
         tabular = None
         if drawn:
-            rows = {k: v[found.rows] for k, v in self.data_.items()}
-            tabular = self._fit_conditional(rows, drawn, keys, seed_from(self._rng_))
+            tabular = self._fit_conditional(
+                self.data_, drawn, keys, seed_from(self._rng_), found.rows
+            )
         image = self._fit_conditional(self.data_, images, given, seed_from(self._rng_))
-        return TwoStageFraction(tabular, drawn, image, images, given)
+        return TwoStageFraction(tabular, drawn, image, images, sorted(given))
 
     def _fraction_model(self, e: Fraction, base: Values, rng: np.random.Generator) -> Factor:
         """Generator of ``N / D``: the numerator's outputs given the denominator's.
