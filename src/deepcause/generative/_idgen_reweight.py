@@ -136,10 +136,18 @@ class TwoStageFraction:
 
     Examples
     --------
-    Built by :class:`~deepcause.generative.idgen.IDGenSampler`; ``sample`` takes the inputs:
+    Built by :class:`~deepcause.generative.idgen.IDGenSampler` (the napkin's fraction:
+    ``W1, W2`` from the numerator's law given ``X``, then ``Y`` given them as in the data):
 
-    >>> TwoStageFraction.sample.__doc__.split(":")[0]
-    '``n`` draws of the drawn variables and the images at the inputs ``do``'
+    >>> from deepcause.generative.idgen import IDGenSampler
+    >>> from deepcause.simulate.images import make_colored_digits_napkin
+    >>> ds = make_colored_digits_napkin(200, truth_n=10, random_state=0)
+    >>> s = IDGenSampler(ds.graph, "X", "Y", max_epochs=1, random_state=0, verbose=False)
+    >>> (f,) = s.fit(ds.data).fractions_.values()
+    >>> type(f).__name__, f.drawn, f.given, f.images
+    ('TwoStageFraction', ['W1', 'W2'], ['W1', 'W2', 'X'], ['Y'])
+    >>> f.sample(3, {"X": ds.data["X"][:3]}, random_state=0)["Y"].shape
+    (3, 3, 16, 16)
     """
 
     def __init__(

@@ -469,8 +469,8 @@ class IDGenSampler(BaseEstimator):
         keys = (_io(e.numerator)[0] | cond) - self._drop(e)
         order = self.graph_.nodes
         images = [v for v in order if v in found.image.variables - cond]
-        # the image factor P(A* | T) given only what m-separation leaves (the napkin's
-        # P(Y | X, W1, W2) = P(Y | X, W1)): a proxy input (W2 for X's digit) is a shortcut
+        # the image factor P(A* | T) given only the variables m-separation cannot drop: an
+        # input it need not see is a shortcut the generator may learn instead of the images
         given = set(found.image.variables & cond) | set(found.tabular)
         for v in sorted(given, key=order.index, reverse=True):
             if self.graph_.is_d_separated(images, v, given - {v}):
