@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepcause.generative.idgen import IDGenSampler
 from deepcause.generative._idgen_reweight import reweighted_rows
+from deepcause.generative.idgen import IDGenSampler
 from deepcause.identification import identify
 from deepcause.simulate import read_color
 from deepcause.simulate.images import make_colored_digits_napkin

@@ -138,7 +138,9 @@ def fit_factor(
     tabular = [k for k in inputs if data[k].ndim == 1]
     two_stage = images and (tabular or head_rows is not None)
     if not two_stage or any(data[k].ndim > 1 for k in outputs):
-        cols = {k: data[k] if head_rows is None else data[k][head_rows] for k in [*inputs, *outputs]}
+        cols = {
+            k: data[k] if head_rows is None else data[k][head_rows] for k in [*inputs, *outputs]
+        }
         frame = pd.DataFrame(cols) if all(v.ndim == 1 for v in cols.values()) else cols
         return _model(frame, outputs, inputs, seed, **kw)
     rng = np.random.default_rng(seed)

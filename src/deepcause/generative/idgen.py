@@ -284,8 +284,8 @@ class IDGenSampler(BaseEstimator):
         reweighted = {
             f: rows
             for f in fixed
-            if self.reweight and (rows := reweighted_rows(f.numerator, self.data_, self._rng_))
-            is not None
+            if self.reweight
+            and (rows := reweighted_rows(f.numerator, self.data_, self._rng_)) is not None
         }
         self.generators_ = self._fit_factors(_factors(self.estimand_.expression, reweighted))
         self.fractions_: dict[Fraction, Factor] = {}
