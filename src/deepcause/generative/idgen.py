@@ -20,8 +20,9 @@ graph order) and samples by pushing samples through them:
 Reweighted rows (``reweight=True``, the default): when a fraction's numerator differs from the
 data only in the law of discrete tabular variables (one factor holds every image node and is
 conditioned on all the tabular ones, as the napkin's ``P(X, Y | W1, W2)``), its generator is
-trained on data rows resampled with the ratio of the two laws instead of on generated draws,
-and the numerator's factors get no generator
+trained on data rows resampled with the ratio of the two laws (its tabular part) and on the
+data's own image factor, instead of on generated draws, and the numerator's factors get no
+generator
 (:mod:`~deepcause.generative._idgen_reweight`): chained image generators each lose part of the
 images' weak associations (the napkin's colour copy, 42% in the data, fell to 18% through two
 chained image VAEs, chance 17%).
@@ -207,8 +208,9 @@ class IDGenSampler(BaseEstimator):
     ``outcome`` (node names or lists), ``mechanisms`` and ``max_epochs`` (passed to each
     factor's :class:`~deepcause.generative._core.MechanismModel`), ``reweight`` (train a
     fraction's generator on reweighted data rows where they are draws of its numerator; see the
-    module doc), ``random_state``, ``verbose``. Raises :class:`~deepcause.exceptions.NotIdentifiableError` in ``fit`` when the
-    query is not identifiable.
+    module doc), ``random_state``, ``verbose``. Raises
+    :class:`~deepcause.exceptions.NotIdentifiableError` in ``fit`` when the query is not
+    identifiable.
 
     Examples
     --------
@@ -282,10 +284,10 @@ class IDGenSampler(BaseEstimator):
         fixed = [f for f in dict.fromkeys(_fractions(self.estimand_.expression))
                  if _io(f.numerator)[0] <= inputs]  # fmt: skip
         reweighted = {
-            f: rows
+            f: found
             for f in fixed
             if self.reweight
-            and (rows := reweighted_rows(f.numerator, self.data_, self._rng_)) is not None
+            and (found := reweighted_rows(f.numerator, self.data_, self._rng_)) is not None
         }
         self.generators_ = self._fit_factors(_factors(self.estimand_.expression, reweighted))
         self.fractions_: dict[Fraction, Factor] = {}
