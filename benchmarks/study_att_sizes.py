@@ -8,20 +8,25 @@ in the default AIPW ATT depends on the size of the comparison group.
 
 Designs: ``make_lalonde_style(n, treated_share)`` with about 185 treated and a comparison group
 of 128 (``psid3``), 253 (``psid2``), 429 (``cps3``), 2,490 (``psid1``) or 16,000 (``cps1``)
-people; ``sel`` scales the selection score (1: the generator's; 0.5: milder, CPS-like).
+people; ``sel`` scales the selection score (1: the generator's; 0.5: milder, CPS-like);
+``_skew``: the earnings noise is a standardized log-normal (right-skewed like earnings, same
+s.d. 5,000, mean zero, so the truth is unchanged) instead of Gaussian.
 Replication r uses ``random_state = 160000 + r`` (disjoint from tuning, r < 20, and from the
 other studies' 120000-150000 ranges).
 
 Per replication every candidate nuisance learner is cross-fitted once (5 folds stratified by arm,
 fold seed r, the library's ``crossfit_*`` and seeding) and every combination is scored from
-those out-of-fold predictions: propensity ``logit1`` (logistic C=1, the old default) or
-``stack`` (the library's default propensity super learner for this n); outcome ``gb`` (the old
-boosting), ``ridge`` (RidgeCV), ``boost`` (the library's boosting for this n) or ``stack`` (the
-library's default: NNLS of ridge and boosting per arm); clip 0.05 / 0.01 / auto (upper 0.99).
-``stack / stack / 0.05`` is exactly ``AIPW(random_state=r)`` (checked in ``--check``).
-Besides |ATT error| and coverage we record the outcome model's own error where the ATT needs
-it: the bias and RMSE of ``mu0_hat`` on the treated against the generator's noiseless
-``mu0`` (its out-of-fold predictions, no weighting).
+those out-of-fold predictions (``--combos``): propensity ``logit1`` (logistic C=1, the old
+default) or ``stack`` (the library's default propensity super learner for this n); outcome
+``gb`` (the old boosting), ``ridge`` (RidgeCV), ``boost`` (the library's boosting for this n)
+or ``stack`` (the library's default: NNLS of ridge and boosting per arm); clip 0.05, 0.01 or
+auto (upper 0.99). ``stack/stack/0.05`` is ``AIPW(random_state=r)`` (the same ATT to 1e-4
+dollars on a psid3 and a cps3 draw). Besides |ATT error| and coverage we record where the
+ATT's error comes from: the RMSE of the out-of-fold ``mu0_hat`` on the treated against the
+generator's noiseless ``mu0``, the effective sample size of the controls' odds weights, and
+the coverage of the same AIPW with the true ``mu0`` (an oracle outcome model).
+
+``--lalonde`` is the real NSW + PSID-1/2/3 check (fold seeds 0-4), run after the study.
 
     OMP_NUM_THREADS=1 python benchmarks/study_att_sizes.py --designs psid3,psid2 --reps 20 \\
         --cache /tmp/attsizes
@@ -30,17 +35,19 @@ it: the bias and RMSE of ``mu0_hat`` on the treated against the generator's nois
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import pickle
 import sys
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression, RidgeCV
 
+from deepcause.datasets import load_lalonde
+from deepcause.estimate import AIPW
 from deepcause.estimate._nuisance import (
     clip_bounds,
     crossfit_outcomes,
@@ -57,46 +64,53 @@ from deepcause.estimate.weighting import contrast_se
 from deepcause.simulate import lalonde_style as ls
 from deepcause.simulate._common import POP_N
 from deepcause.simulate._truth import intercept_for_share, scm_dataset
-from deepcause.simulate.scm import SCM, Node, uniform
+from deepcause.simulate.scm import SCM, Node
 
 SEED = 160_000
 TREATED = 185
-# name -> (comparison-group size, selection strength)
+# name -> (comparison-group size, selection strength, skewed earnings noise)
 DESIGNS = {
-    "psid3": (128, 1.0),
-    "psid2": (253, 1.0),
-    "cps3": (429, 0.5),
-    "psid1": (2490, 1.0),
-    "cps1": (16000, 0.5),
-    "psid3_sel05": (128, 0.5),
-    "psid2_sel05": (253, 0.5),
+    "psid3": (128, 1.0, False),
+    "psid2": (253, 1.0, False),
+    "cps3": (429, 0.5, False),
+    "psid1": (2490, 1.0, False),
+    "cps1": (16000, 0.5, False),
+    "cps1_sel1": (16000, 1.0, False),
+    "psid3_sel05": (128, 0.5, False),
+    "psid2_sel05": (253, 0.5, False),
+    "psid3_skew": (128, 1.0, True),
+    "psid2_skew": (253, 1.0, True),
+    "psid1_skew": (2490, 1.0, True),
+    "cps3_skew": (429, 0.5, True),
 }
-PS_COMBOS = ["logit1", "stack"]
-CLIPS = [0.05, 0.01, "auto"]
 
 
-def _scm(share: float, sel: float) -> SCM:
-    """The LaLonde-style SCM with its selection score scaled by ``sel`` (1: the generator's)."""
-    if sel == 1.0:
-        return ls.lalonde_style_scm(share)
-    cov = SCM(ls._covariate_nodes())
-    pop = cov.propagate(cov.sample_noise(POP_N, 19_860_901))
-    a = intercept_for_share(sel * ls._score(pop), share)
+def _skewed(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Mean-zero, unit-variance, right-skewed noise (a standardized log-normal, sigma 1)."""
+    return (np.exp(rng.standard_normal(n)) - np.exp(0.5)) / np.sqrt((np.e - 1) * np.e)
+
+
+def _scm(share: float, sel: float, skew: bool) -> SCM:
+    """The LaLonde-style SCM with its selection score scaled by ``sel`` (1: the generator's)
+    and, with ``skew``, right-skewed earnings noise of the same s.d. (5,000)."""
     base = ls.lalonde_style_scm(share)
-    nodes = [
-        Node("e", ls._COVARIATES, lambda p, u: expit(a + sel * ls._score(p)), latent=True)
-        if node.name == "e"
-        else node
-        for node in base.nodes.values()
-    ]
+    nodes = list(base.nodes.values())
+    if sel != 1.0:
+        cov = SCM(ls._covariate_nodes())
+        pop = cov.propagate(cov.sample_noise(POP_N, 19_860_901))
+        a = intercept_for_share(sel * ls._score(pop), share)
+        e = Node("e", ls._COVARIATES, lambda p, u: expit(a + sel * ls._score(p)), latent=True)
+        nodes = [e if node.name == "e" else node for node in nodes]
+    if skew:
+        nodes = [replace(nd, noise=_skewed) if nd.name == "re78" else nd for nd in nodes]
     return SCM(nodes)
 
 
 def draw(design: str, r: int):
     """Replication ``r`` of ``design``: about 185 treated and the design's comparison group."""
-    controls, sel = DESIGNS[design]
+    controls, sel, skew = DESIGNS[design]
     n = TREATED + controls
-    scm = _scm(TREATED / n, sel)
+    scm = _scm(TREATED / n, sel, skew)
     return scm_dataset(
         scm, n, SEED + r, covariates=ls._COVARIATES, treatment="treat", outcome="re78",
         pop_n=1000, description=design,
@@ -139,10 +153,6 @@ def propensity(rec: dict, combo: str) -> np.ndarray:
     return P @ propensity_stack_weights(P, rec["t"])
 
 
-def outcome_names(rec: dict) -> list[str]:
-    return ["gb", "ridge", "boost", "stack"]
-
-
 def outcomes(rec: dict, combo: str) -> tuple[np.ndarray, np.ndarray]:
     if combo in ("gb", "ridge"):
         return rec["mu_" + combo]
@@ -156,43 +166,61 @@ def outcomes(rec: dict, combo: str) -> tuple[np.ndarray, np.ndarray]:
     return mus[0], mus[1]
 
 
+def _att(rec: dict, e: np.ndarray, mu0: np.ndarray, mu1: np.ndarray) -> tuple[float, float]:
+    """(error, standard error) of the cross-fitted AIPW ATT from these nuisances."""
+    means, psi = aipw_arm_means(rec["y"], rec["t"], e, mu0, mu1, "ATT", True)
+    c = np.array([-1.0, 1.0])
+    return float(means @ c) - rec["truth"], contrast_se(psi, c)
+
+
 def evaluate(rec: dict, ps: str, out: str, clip) -> dict:
-    """ATT error, coverage, and the outcome model's mu0 bias / RMSE on the treated."""
+    """ATT error and z, the outcome model's mu0 RMSE on the treated, the controls' effective
+    sample size, and the same ATT with the generator's true ``mu0`` (an oracle outcome model)."""
     lo, hi = clip_bounds(clip, "ATT")
     e = np.clip(propensity(rec, ps), lo, hi)
     mu0, mu1 = outcomes(rec, out)
-    means, psi = aipw_arm_means(rec["y"], rec["t"], e, mu0, mu1, "ATT", True)
-    c = np.array([-1.0, 1.0])
-    err = float(means @ c) - rec["truth"]
+    err, se = _att(rec, e, mu0, mu1)
+    oracle_err, oracle_se = _att(rec, e, rec["mu0"], mu1)
     treated = rec["t"] == 1
-    d = mu0[treated] - rec["mu0"][treated]
+    odds = (e / (1 - e))[~treated]
     return {
         "err": err,
-        "cover": bool(abs(err) <= 1.96 * contrast_se(psi, c)),
-        "mu0_bias": float(d.mean()),
-        "mu0_rmse": float(np.sqrt(np.mean(d**2))),
-        "reg_only": float(rec["y"][treated].mean() - mu0[treated].mean()) - rec["truth"],
+        "z": err / se,
+        "mu0_rmse": float(np.sqrt(np.mean((mu0 - rec["mu0"])[treated] ** 2))),
+        "ess": float(odds.sum() ** 2 / (odds**2).sum()),
+        "oracle_z": oracle_err / oracle_se,
     }
 
 
-def table(data: dict[str, list[dict]]) -> list[str]:
+def _combos(text: str) -> list[tuple[str, str, str | float]]:
+    out = []
+    for combo in text.split(","):
+        ps, model, clip = combo.split("/")
+        out.append((ps, model, clip if clip == "auto" else float(clip)))
+    return out
+
+
+COMBOS = "stack/stack/0.05,logit1/gb/auto,stack/ridge/0.05,stack/gb/0.05,stack/stack/0.01"
+
+
+def table(data: dict[str, list[dict]], combos: str = COMBOS) -> list[str]:
+    """One row per (design, combination); the first combination is the library default."""
     lines = [
         "| design | controls | propensity / outcome / clip | mean abs. error | RMSE | mean error"
-        " | coverage | outcome-only ATT RMSE | mu0 bias on treated (mean) | mu0 RMSE on treated |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        " | coverage | rms z | control ESS (median) | mu0 RMSE on treated | coverage, true mu0 |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for d, recs in data.items():
-        for ps, out, clip in itertools.product(PS_COMBOS, outcome_names(recs[0]), CLIPS):
+        for ps, out, clip in _combos(combos):
             res = [evaluate(rec, ps, out, clip) for rec in recs]
-            errs = np.array([x["err"] for x in res])
-            reg = np.array([x["reg_only"] for x in res])
+            errs, z = np.array([x["err"] for x in res]), np.array([x["z"] for x in res])
             lines.append(
                 f"| {d} ({len(recs)}) | {DESIGNS[d][0]:,} | {ps} / {out} / {clip} | "
                 f"{np.mean(np.abs(errs)):.0f} | {np.sqrt(np.mean(errs**2)):.0f} | "
-                f"{errs.mean():+.0f} | {np.mean([x['cover'] for x in res]):.0%} | "
-                f"{np.sqrt(np.mean(reg**2)):.0f} | "
-                f"{np.mean([x['mu0_bias'] for x in res]):+.0f} | "
-                f"{np.mean([x['mu0_rmse'] for x in res]):.0f} |"
+                f"{errs.mean():+.0f} | {np.mean(np.abs(z) <= 1.96):.0%} | "
+                f"{np.sqrt(np.mean(z**2)):.2f} | {np.median([x['ess'] for x in res]):.0f} | "
+                f"{np.mean([x['mu0_rmse'] for x in res]):.0f} | "
+                f"{np.mean([abs(x['oracle_z']) <= 1.96 for x in res]):.0%} |"
             )
     return lines
 
@@ -213,16 +241,63 @@ def load(design: str, reps: int, cache: str | None) -> list[dict]:
     return recs
 
 
+OLD_AIPW = {
+    "propensity_model": LogisticRegression(C=1.0, max_iter=1000),
+    "outcome_model": default_regressor(),
+    "clip": "auto",
+}
+
+
+def lalonde_check(seeds: range) -> list[str]:
+    """Real NSW + PSID-1/2/3 ATT of the default AIPW and of the pre-study one over fold seeds.
+
+    A check only, run after the study above: nothing here chooses a default.
+    """
+    lines = [
+        "| comparison group | controls | defaults | ATT per fold seed | mean ± sd | seeds whose"
+        " CI covers 1,794 | outcome stack weights (ridge, boosting), controls, seed 0 |",
+        "|---|---:|---|---|---:|---:|---|",
+    ]
+    for controls in ("psid", "psid2", "psid3"):
+        ds = load_lalonde(controls)
+        for label, params in (("new", {}), ("old", OLD_AIPW)):
+            vals, covers, weights = [], 0, "—"
+            for seed in seeds:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est = AIPW(random_state=seed, **params).fit(
+                        ds.data, treatment="treat", outcome="re78", covariates=ds.covariates
+                    )
+                    res = est.att()
+                vals.append(res.value)
+                lo, hi = res.conf_int()
+                covers += bool(lo <= ds.truth["ATT"] <= hi)
+                if seed == seeds[0] and est.outcome_weights_ is not None:
+                    weights = str(np.round(est.outcome_weights_[0], 2).tolist())
+            lines.append(
+                f"| NSW + {controls.upper()} | {len(ds.data) - 185:,} | {label} | "
+                + ", ".join(f"{v:,.0f}" for v in vals)
+                + f" | {np.mean(vals):,.0f} ± {np.std(vals, ddof=1):,.0f} | {covers}/{len(vals)}"
+                f" | {weights} |"
+            )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", default="psid3,psid2")
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--cache")
+    parser.add_argument("--combos", default=COMBOS, help="propensity/outcome/clip,...")
+    parser.add_argument("--lalonde", action="store_true", help="the real-data check (seeds 0-4)")
     args = parser.parse_args(argv)
+    if args.lalonde:
+        print("\n".join(lalonde_check(range(5))))
+        return 0
     if args.cache:
         os.makedirs(args.cache, exist_ok=True)
     data = {d: load(d, args.reps, args.cache) for d in args.designs.split(",")}
-    print("\n".join(table(data)))
+    print("\n".join(table(data, args.combos)))
     return 0
 
 
