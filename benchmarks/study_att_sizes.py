@@ -279,6 +279,23 @@ OLD_AIPW = {
 }
 
 
+def _real_fits(ds, params: dict, seeds: range) -> list:
+    """``(estimator, ATT result)`` of ``AIPW(random_state=seed, **params)`` per fold seed."""
+    fits = []
+    for seed in seeds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = AIPW(random_state=seed, **params).fit(
+                ds.data, treatment="treat", outcome="re78", covariates=ds.covariates
+            )
+            fits.append((est, est.att()))
+    return fits
+
+
+def _spread(vals: list[float]) -> str:
+    return f"{', '.join(f'{v:,.0f}' for v in vals)} | {np.mean(vals):,.0f} ± {np.std(vals, ddof=1):,.0f}"
+
+
 def lalonde_check(seeds: range) -> list[str]:
     """Real NSW + PSID-1/2/3 ATT of the default AIPW and of the pre-study one over fold seeds.
 
@@ -292,25 +309,27 @@ def lalonde_check(seeds: range) -> list[str]:
     for controls in ("psid", "psid2", "psid3"):
         ds = load_lalonde(controls)
         for label, params in (("new", {}), ("old", OLD_AIPW)):
-            vals, covers, weights = [], 0, "—"
-            for seed in seeds:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    est = AIPW(random_state=seed, **params).fit(
-                        ds.data, treatment="treat", outcome="re78", covariates=ds.covariates
-                    )
-                    res = est.att()
-                vals.append(res.value)
-                lo, hi = res.conf_int()
-                covers += bool(lo <= ds.truth["ATT"] <= hi)
-                if seed == seeds[0] and est.outcome_weights_ is not None:
-                    weights = str(np.round(est.outcome_weights_[0], 2).tolist())
+            fits = _real_fits(ds, params, seeds)
+            covers = sum(lo <= ds.truth["ATT"] <= hi for lo, hi in (r.conf_int() for _, r in fits))
+            w = fits[0][0].outcome_weights_
+            weights = "—" if w is None else str(np.round(w[0], 2).tolist())
             lines.append(
                 f"| NSW + {controls.upper()} | {len(ds.data) - 185:,} | {label} | "
-                + ", ".join(f"{v:,.0f}" for v in vals)
-                + f" | {np.mean(vals):,.0f} ± {np.std(vals, ddof=1):,.0f} | {covers}/{len(vals)}"
-                f" | {weights} |"
+                f"{_spread([r.value for _, r in fits])} | {covers}/{len(fits)} | {weights} |"
             )
+    return lines
+
+
+def lalonde_parts(seeds: range, controls: str = "psid2") -> list[str]:
+    """The default ATT on NSW + ``controls`` with one part at a time set to the old default
+    (a check after the study, as :func:`lalonde_check`)."""
+    ds = load_lalonde(controls)
+    variants = {"default": {}, **{f"{k}: old": {k: v} for k, v in OLD_AIPW.items()}}
+    lines = ["| variant | ATT per fold seed | mean ± sd |", "|---|---|---:|"]
+    for label, params in variants.items():
+        lines.append(
+            f"| {label} | {_spread([r.value for _, r in _real_fits(ds, params, seeds)])} |"
+        )
     return lines
 
 
@@ -324,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lalonde", action="store_true", help="the real-data check (seeds 0-4)")
     args = parser.parse_args(argv)
     if args.lalonde:
-        print("\n".join(lalonde_check(range(5))))
+        print("\n".join([*lalonde_check(range(5)), "", *lalonde_parts(range(5))]))
         return 0
     if args.cache:
         os.makedirs(args.cache, exist_ok=True)
