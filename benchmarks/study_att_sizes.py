@@ -226,6 +226,28 @@ def table(data: dict[str, list[dict]], combos: str = COMBOS) -> list[str]:
     return lines
 
 
+def paired_table(data: dict[str, list[dict]], a: str, b: str) -> list[str]:
+    """Paired comparison of two combinations on the same draws: mean |error| of each and the
+    mean difference of |error| (a - b) with its standard error, per design and pooled."""
+    (ca,), (cb,) = _combos(a), _combos(b)
+    lines = [f"| design | {a} | {b} | difference (a - b) ± s.e. |", "|---|---:|---:|---:|"]
+    pooled = []
+    for d, recs in data.items():
+        ea = np.abs([evaluate(rec, *ca)["err"] for rec in recs])
+        eb = np.abs([evaluate(rec, *cb)["err"] for rec in recs])
+        diff = ea - eb
+        pooled.append(diff / np.mean(eb))
+        lines.append(
+            f"| {d} | {ea.mean():.0f} | {eb.mean():.0f} | "
+            f"{diff.mean():+.0f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.0f} |"
+        )
+    rel = np.concatenate(pooled)
+    lines.append(
+        f"| pooled, relative to {b} | | | {rel.mean():+.1%} ± {rel.std(ddof=1) / np.sqrt(len(rel)):.1%} |"
+    )
+    return lines
+
+
 def library_table(data: dict[str, list[dict]]) -> list[str]:
     """What a user of the default sees: the shared overlap check's refusals of the ATT, and on
     the draws it answers, the default's RMSE, coverage and how many carry the summary's
@@ -340,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache")
     parser.add_argument("--combos", default=COMBOS, help="propensity/outcome/clip,...")
     parser.add_argument("--library", action="store_true", help="overlap refusals and caveats")
+    parser.add_argument("--paired", help="two combinations a:b compared on the same draws")
     parser.add_argument("--lalonde", action="store_true", help="the real-data check (seeds 0-4)")
     args = parser.parse_args(argv)
     if args.lalonde:
@@ -348,7 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache:
         os.makedirs(args.cache, exist_ok=True)
     data = {d: load(d, args.reps, args.cache) for d in args.designs.split(",")}
-    print("\n".join(library_table(data) if args.library else table(data, args.combos)))
+    if args.paired:
+        lines = paired_table(data, *args.paired.split(":"))
+    else:
+        lines = library_table(data) if args.library else table(data, args.combos)
+    print("\n".join(lines))
     return 0
 
 
