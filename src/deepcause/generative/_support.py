@@ -152,8 +152,7 @@ were trained on
         return (
             f"{what} sets values up to {float(z.max()):.3g} training standard deviations from the "
             f"mean of {spec.name!r} (mean {spec.mean[0]:.4g}, s.d. {spec.std[0]:.4g}; the model "
-            "stores no observed range: a vector node, or saved before ranges were recorded)"
-            + _TAIL
+            "stores no observed range: a vector node, or saved before ranges were recorded)" + _TAIL
         )
     low, high, x = spec.low, spec.high, arr[:, 0]
     where = f"the observed range [{low:.4g}, {high:.4g}] of {spec.name!r}"
