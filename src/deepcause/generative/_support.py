@@ -51,15 +51,12 @@ True
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from ..exceptions import PositivityWarning
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ._encoding import NodeSpec
 
 __all__ = [
     "EXTRAPOLATION_SDS",
@@ -106,7 +103,7 @@ def observed_range(values: np.ndarray) -> dict[str, Any]:
     return {"low": float(values.min()), "high": float(values.max()), "n_obs": int(len(values))}
 
 
-def extrapolation_message(spec: NodeSpec, value: Any, what: str | None = None) -> str | None:
+def extrapolation_message(spec: Any, value: Any, what: str | None = None) -> str | None:
     """Why ``value`` set on node ``spec`` is an extrapolation, or ``None`` if it is not.
 
     Parameters
@@ -186,9 +183,7 @@ def _p_text(p: float) -> str:
     return f"p = {p:.1g}" if p >= 1e-300 else "p < 1e-300"
 
 
-def warn_extrapolation(
-    spec: NodeSpec, value: Any, what: str | None = None, stacklevel: int = 2
-) -> None:
+def warn_extrapolation(spec: Any, value: Any, what: str | None = None, stacklevel: int = 2) -> None:
     """Warn (:class:`~deepcause.exceptions.PositivityWarning`) when ``value`` extrapolates.
 
     Parameters
