@@ -60,7 +60,23 @@ def _py(v: Any) -> Any:
 
 @dataclass
 class NodeSpec:
-    """Learned encoding of one node (JSON-serialisable through :meth:`to_dict`)."""
+    """Learned encoding of one node (JSON-serialisable through :meth:`to_dict`).
+
+    ``low``, ``high`` and ``n_obs`` are the observed range of a scalar continuous node's
+    training values and their number: ``do()`` values outside the range warn (see
+    :mod:`deepcause.generative._support`). They are ``None`` for vector, discrete and image
+    nodes and in models saved before ranges were recorded, which load unchanged and keep the
+    former 4-s.d. rule.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"x": [0.5, -1.0, 2.0, 1.0]})
+    >>> spec = infer_spec("x", df, ["x"], discrete=None)
+    >>> spec.low, spec.high, spec.n_obs
+    (-1.0, 2.0, 4)
+    >>> NodeSpec(**{k: v for k, v in spec.to_dict().items() if k != "low"}).low is None
+    True
+    """
 
     name: str
     columns: list[str]
@@ -291,7 +307,22 @@ def parse_do(
     n: int,
     device: torch.device,
 ) -> dict[str, DoSpec]:
-    """Check a ``do=`` mapping against the model's nodes and encode hard values for ``n`` units."""
+    """Check a ``do=`` mapping against the model's nodes and encode hard values for ``n`` units.
+
+    A hard value that extrapolates beyond the node's training data warns
+    (:class:`~deepcause.exceptions.PositivityWarning`, rule in
+    :mod:`deepcause.generative._support`); shift functions are checked when applied.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> spec = NodeSpec("x", ["x"], False, mean=[0.0], std=[1.0], low=-2.0, high=2.0, n_obs=50)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     out = parse_do({"x": 2.5}, {"x": spec}, 3, torch.device("cpu"))
+    >>> out["x"].value.tolist(), caught[0].category.__name__
+    ([[2.5], [2.5], [2.5]], 'PositivityWarning')
+    """
     if do is None:
         return {}
     if not isinstance(do, Mapping):
