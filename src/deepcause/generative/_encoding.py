@@ -346,7 +346,7 @@ def parse_do(
             out[node] = DoSpec(node, shift=value)
             continue
         out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device), raw=value)
-        warn_extrapolation(spec, value, stacklevel=3)  # at the caller of sample/counterfactual
+        warn_extrapolation(spec, value, stacklevel=4)  # the user, past no_grad
     return out
 
 
@@ -400,7 +400,7 @@ def apply_shift(
             f"an array of the same shape as its input {raw.shape}"
         )
     if spec.low is not None:  # models without a recorded range never checked shifts
-        warn_extrapolation(spec, new, f"the shift do({spec.name})", stacklevel=4)
+        warn_extrapolation(spec, new, f"the shift do({spec.name})", stacklevel=5)
     return spec.encode_values(new, device, n=n)
 
 
