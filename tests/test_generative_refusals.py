@@ -34,8 +34,11 @@ def test_do_just_below_every_observed_value_warns(model):
     spec = model.specs_["X"]
     low = spec.low
     assert abs(low - 0.05 - spec.mean[0]) / spec.std[0] < 4 and spec.n_obs == 400  # 3.8 s.d.
-    with pytest.warns(PositivityWarning, match=r"do\(X\) = -\S+ lies outside the observed range"):
+    with pytest.warns(
+        PositivityWarning, match=r"do\(X\) = -\S+ lies outside the observed range"
+    ) as w:
         model.sample(10, do={"X": low - 0.05}, random_state=0)
+    assert w[0].filename == __file__  # the warning points at the caller's line
     with pytest.warns(PositivityWarning, match="outside the observed range"):  # one shared value
         model.sample(3, do={"X": np.full(3, low - 0.05)}, random_state=0)
 
@@ -72,8 +75,9 @@ def test_per_unit_values_shifted_out_of_the_range_warn(model):
     held_out = np.random.default_rng(7).normal(size=2000)
     with pytest.warns(PositivityWarning, match=r"do\(X\) sets \d+ of 2000 values \(\d"):
         model.sample(2000, do={"X": held_out + 1.5}, random_state=0)
-    with pytest.warns(PositivityWarning, match=r"the shift do\(X\) sets"):
+    with pytest.warns(PositivityWarning, match=r"the shift do\(X\) sets") as w:
         model.sample(2000, do={"X": lambda x: x + 1.5}, random_state=0)
+    assert w[0].filename == __file__
     spec = model.specs_["X"]  # one unit far beyond the range is enough
     far = np.r_[held_out[:-1], spec.high + 1.5 * (spec.high - spec.low)]
     with pytest.warns(PositivityWarning, match="1.5 range widths beyond"):
