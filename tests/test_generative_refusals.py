@@ -84,6 +84,20 @@ def test_per_unit_values_shifted_out_of_the_range_warn(model):
         model.sample(2000, do={"X": far}, random_state=0)
 
 
+def test_a_shift_says_how_many_of_its_inputs_already_lay_outside(model):
+    """The training units themselves (float32 round trip and all) lie inside their range. Inputs
+    that do not (here tripled factual values; in sample() the model's own draws of an
+    undertrained node) make even an identity shift warn, and the note says why."""
+    rng = np.random.default_rng(0)  # the fixture's training data
+    x = rng.normal(size=400)
+    train = pd.DataFrame({"X": x, "Y": 2 * x + rng.normal(size=400)})
+    with pytest.warns(PositivityWarning) as w:
+        model.counterfactual(train, do={"X": lambda v: v + 1.5})
+    assert "already lay outside" not in str(w[0].message)
+    with pytest.warns(PositivityWarning, match="far.*of the values it shifted already lay"):
+        model.counterfactual(train.assign(X=x * 3), do={"X": lambda v: v})
+
+
 def test_models_saved_without_a_range_load_and_keep_the_former_rule(model, tmp_path):
     """A config written before ranges were recorded (its specs have no low/high/n_obs) loads;
     do() then warns by the former 4-s.d. rule only. New saves keep the range."""

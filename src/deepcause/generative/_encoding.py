@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from ..exceptions import DataValidationError, UnknownNodeError
-from ._support import observed_range, warn_extrapolation
+from ._support import observed_range, outside_range, warn_extrapolation
 
 __all__ = [
     "NodeSpec",
@@ -400,7 +400,9 @@ def apply_shift(
             f"an array of the same shape as its input {raw.shape}"
         )
     if spec.low is not None:  # models without a recorded range never checked shifts
-        warn_extrapolation(spec, new, f"the shift do({spec.name})", stacklevel=5)
+        before = int((outside_range(spec, raw) > 0).sum())  # sample(): the model's own draws
+        note = f" ({before} of the values it shifted already lay outside)" if before else ""
+        warn_extrapolation(spec, new, f"the shift do({spec.name})", stacklevel=5, note=note)
     return spec.encode_values(new, device, n=n)
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "FRESH_DRAW_ALPHA",
     "extrapolation_message",
     "observed_range",
+    "outside_range",
     "warn_extrapolation",
 ]
 
@@ -103,7 +104,27 @@ def observed_range(values: np.ndarray) -> dict[str, Any]:
     return {"low": float(values.min()), "high": float(values.max()), "n_obs": int(len(values))}
 
 
-def extrapolation_message(spec: Any, value: Any, what: str | None = None) -> str | None:
+def outside_range(spec: Any, values: Any) -> np.ndarray:
+    """Distance of each value beyond the node's observed range (0 inside; ``(n,)`` floats).
+
+    Values within ``1e-6`` range widths of an end count as inside: values that went through
+    the model's float32 encoding come back that close to, not exactly at, the training extremes.
+
+    Examples
+    --------
+    >>> from deepcause.generative._encoding import NodeSpec
+    >>> spec = NodeSpec("X", ["X"], False, mean=[0.0], std=[1.0], low=-1.0, high=1.0, n_obs=9)
+    >>> outside_range(spec, [-1.5, 0.0, 1.0 + 1e-9, 3.0]).tolist()
+    [0.5, 0.0, 0.0, 2.0]
+    """
+    x = np.asarray(values, dtype=float).reshape(-1)
+    beyond = np.maximum(spec.low - x, x - spec.high)
+    return np.where(beyond > 1e-6 * (spec.high - spec.low), beyond, 0.0)
+
+
+def extrapolation_message(
+    spec: Any, value: Any, what: str | None = None, note: str = ""
+) -> str | None:
     """Why ``value`` set on node ``spec`` is an extrapolation, or ``None`` if it is not.
 
     Parameters
@@ -114,6 +135,9 @@ def extrapolation_message(spec: Any, value: Any, what: str | None = None) -> str
         The value(s) set on the node in original units: one value, or one per unit.
     what : str, optional
         How the message names the intervention (default ``"do(<node>)"``).
+    note : str, optional
+        Appended to a per-unit message before its conclusion (a shift says how many of its
+        input values already lay outside the range).
 
     Returns
     -------
@@ -153,7 +177,7 @@ were trained on
         )
     low, high, x = spec.low, spec.high, arr[:, 0]
     where = f"the observed range [{low:.4g}, {high:.4g}] of {spec.name!r}"
-    beyond = np.maximum(low - x, x - high)
+    beyond = outside_range(spec, x)
     if float(np.ptp(x)) == 0.0:  # one value, shared by every unit
         if beyond[0] <= 0:
             return None
@@ -175,6 +199,7 @@ were trained on
         f"{what} sets {n_out} of {k} values ({n_out / k:.1%}) outside {where}, where fresh draws "
         f"of the training data would put about {2 / (spec.n_obs + 1):.1%} ({_p_text(p)}); the "
         f"farthest, {float(x[np.argmax(beyond)]):.4g}, lies {far:.2g} range widths beyond it"
+        + note
         + _TAIL
     )
 
@@ -183,7 +208,9 @@ def _p_text(p: float) -> str:
     return f"p = {p:.1g}" if p >= 1e-300 else "p < 1e-300"
 
 
-def warn_extrapolation(spec: Any, value: Any, what: str | None = None, stacklevel: int = 2) -> None:
+def warn_extrapolation(
+    spec: Any, value: Any, what: str | None = None, stacklevel: int = 2, note: str = ""
+) -> None:
     """Warn (:class:`~deepcause.exceptions.PositivityWarning`) when ``value`` extrapolates.
 
     Parameters
@@ -196,6 +223,8 @@ def warn_extrapolation(spec: Any, value: Any, what: str | None = None, stackleve
         How the message names the intervention.
     stacklevel : int, default 2
         Passed to :func:`warnings.warn` (counted from the caller of this function).
+    note : str, optional
+        See :func:`extrapolation_message`.
 
     Examples
     --------
@@ -211,6 +240,6 @@ def warn_extrapolation(spec: Any, value: Any, what: str | None = None, stackleve
     >>> print(caught[0].message)  # doctest: +ELLIPSIS
     do(X) sets values up to 5 training standard deviations from the mean of 'X' ...
     """
-    message = extrapolation_message(spec, value, what)
+    message = extrapolation_message(spec, value, what, note)
     if message is not None:
         warnings.warn(message, PositivityWarning, stacklevel=stacklevel + 1)
