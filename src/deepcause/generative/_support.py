@@ -33,7 +33,12 @@ noise:
   training standard deviations from the mean.
 
 Shift interventions are checked by the same rule on the values the shift returns (always a
-per-unit array); discrete nodes (unknown levels are refused) and image nodes are not checked.
+per-unit array): a shift must keep the units inside the support, as modified treatment policies
+require (Haneuse & Rotnitzky 2013), so ``x + 1 s.d.``, which moves 2-8% of the units of the
+tests beyond every training value, warns. In ``sample()`` a shift acts on the model's own draws
+of the node; the message says how many of them already lay outside. Values within ``1e-6``
+range widths of an end count as inside (:func:`outside_range`). Discrete nodes (unknown levels
+are refused) and image nodes are not checked.
 One query gives at most one warning per intervened node, a
 :class:`~deepcause.exceptions.PositivityWarning` that names the node, the value or the share of
 values outside, the observed range, and says that the answer is an extrapolation.
