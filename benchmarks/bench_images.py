@@ -4,8 +4,8 @@ For each image SCM of :mod:`deepcause.simulate.images` and each of its queries, 
 
 * ``joint`` — the district-joint neural causal model,
   ``CausalGenerativeModel(graph, latent_strategy="joint")``;
-* ``idgen`` — ID-GEN, ``CausalGenerativeModel(graph, latent_strategy="idgen")`` (reported as
-  refused, with the reason, while it takes tabular nodes only);
+* ``idgen`` — ID-GEN, ``CausalGenerativeModel(graph, latent_strategy="idgen")`` (a query it
+  refuses is reported with the reason);
 * ``conditioning`` — the conditioning baseline ``P(Y | X = x)``: the outcomes of the ``--k``
   training units whose treatment is nearest to ``x`` (pixel distance for an image treatment,
   equality for a label), which ignores the hidden confounders;

@@ -17,6 +17,16 @@ graph order) and samples by pushing samples through them:
   jointly as whole rows of the data, when the numerator's inputs are inputs of the estimand;
   else at sampling time).
 
+Reweighted rows (``reweight=True``, the default): when a fraction's numerator differs from the
+data only in the law of discrete tabular variables (one factor holds every image node and is
+conditioned on all the tabular ones, as the napkin's ``P(X, Y | W1, W2)``), its generator is
+trained on data rows resampled with the ratio of the two laws (its tabular part) and on the
+data's own image factor, instead of on generated draws, and the numerator's factors get no
+generator
+(:mod:`~deepcause.generative._idgen_reweight`): chained image generators each lose part of the
+images' weak associations (the napkin's colour copy, 42% in the data, fell to 18% through two
+chained image VAEs, chance 17%).
+
 Conditional queries ``P(y | do(x), z)`` (``given=``) are identified by IDC; its estimand is such
 a fraction, so the same machinery samples them (``sample(n, do=..., given=...)``).
 
@@ -84,12 +94,13 @@ from ..identification.expressions import Expression, Fraction, P, Product, Sum
 from ._core import MechanismModel, _check_n
 from ._encoding import Samples, split_data
 from ._idgen_factors import ImageFeatureFactor, fit_factor
+from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
 from .districts import LatentConfoundingError
 
 __all__ = ["IDGenSampler", "IDGenRoute"]
 
 Values = dict[str, np.ndarray]
-Factor = MechanismModel | ImageFeatureFactor
+Factor = MechanismModel | ImageFeatureFactor | TwoStageFraction
 
 
 def _io(e: Expression) -> tuple[frozenset[str], frozenset[str]]:
@@ -110,15 +121,18 @@ def _io(e: Expression) -> tuple[frozenset[str], frozenset[str]]:
     raise LatentConfoundingError(f"ID-GEN cannot sample the expression {e}")
 
 
-def _factors(e: Expression) -> list[P]:
+def _factors(e: Expression, skip: Mapping[Fraction, Any] | None = None) -> list[P]:
+    """The ``P`` factors of ``e``, leaving out those of the fractions in ``skip``."""
     if isinstance(e, P):
         return [e]
     if isinstance(e, Sum):
-        return _factors(e.expression)
+        return _factors(e.expression, skip)
     if isinstance(e, Product):
-        return [p for f in e.factors for p in _factors(f)]
+        return [p for f in e.factors for p in _factors(f, skip)]
     if isinstance(e, Fraction):
-        return _factors(e.numerator) + _factors(e.denominator)
+        if skip and e in skip:
+            return []
+        return _factors(e.numerator, skip) + _factors(e.denominator, skip)
     raise LatentConfoundingError(f"ID-GEN cannot sample the expression {e}")
 
 
@@ -192,9 +206,11 @@ class IDGenSampler(BaseEstimator):
 
     Parameters: ``graph`` (CausalGraph or text, bidirected edges allowed), ``treatment`` and
     ``outcome`` (node names or lists), ``mechanisms`` and ``max_epochs`` (passed to each
-    factor's :class:`~deepcause.generative._core.MechanismModel`), ``random_state``,
-    ``verbose``. Raises :class:`~deepcause.exceptions.NotIdentifiableError` in ``fit`` when the
-    query is not identifiable.
+    factor's :class:`~deepcause.generative._core.MechanismModel`), ``reweight`` (train a
+    fraction's generator on reweighted data rows where they are draws of its numerator; see the
+    module doc), ``random_state``, ``verbose``. Raises
+    :class:`~deepcause.exceptions.NotIdentifiableError` in ``fit`` when the query is not
+    identifiable.
 
     Examples
     --------
@@ -214,6 +230,7 @@ class IDGenSampler(BaseEstimator):
         *,
         mechanisms: str | Mapping[str, str] = "auto",
         max_epochs: int | None = None,
+        reweight: bool = True,
         random_state: int | None = None,
         verbose: Verbose = "auto",
     ) -> None:
@@ -223,6 +240,7 @@ class IDGenSampler(BaseEstimator):
         self.given = given
         self.mechanisms = mechanisms
         self.max_epochs = max_epochs
+        self.reweight = reweight
         self.random_state = random_state
         self.verbose = verbose
 
@@ -256,20 +274,30 @@ class IDGenSampler(BaseEstimator):
         self.n_rows_ = len(df) if not images else len(next(iter(images.values())))
         self._rng_ = np.random.default_rng(self.random_state)
         self._supports: dict[int, _InputSupport] = {}
-        self.generators_ = self._fit_factors(_factors(self.estimand_.expression))
         # the estimand holds for any value of its free inputs besides the treatment and the
         # conditioning variables (e.g. W2 in the napkin formula)
         inputs = _io(self.estimand_.expression)[0]
         self.invariant_ = frozenset(inputs - set(self.treatment_) - set(self.given_))
         # fractions whose inputs are inputs of the estimand are trained once here, on inputs
-        # drawn jointly (whole rows of the data): the generator then sees them on their support
+        # drawn jointly (whole rows of the data): the generator then sees them on their support;
+        # where reweighted data rows are draws of the numerator, on those (no factor generator)
+        fixed = [f for f in dict.fromkeys(_fractions(self.estimand_.expression))
+                 if _io(f.numerator)[0] <= inputs]  # fmt: skip
+        reweighted = {
+            f: found
+            for f in fixed
+            if self.reweight
+            and (found := reweighted_rows(f.numerator, self.data_, self._rng_)) is not None
+        }
+        self.generators_ = self._fit_factors(_factors(self.estimand_.expression, reweighted))
         self.fractions_: dict[Fraction, Factor] = {}
-        for frac in dict.fromkeys(_fractions(self.estimand_.expression)):
-            n_in = _io(frac.numerator)[0]
-            if n_in <= inputs:
-                rows = self._rng_.integers(0, self.n_rows_, self.n_rows_)
-                base = {k: self.data_[k][rows] for k in n_in}
-                self.fractions_[frac] = self._fraction_model(frac, base, self._rng_)
+        for frac in fixed:
+            if frac in reweighted:
+                self.fractions_[frac] = self._two_stage(frac, reweighted[frac])
+                continue
+            rows = self._rng_.integers(0, self.n_rows_, self.n_rows_)
+            base = {k: self.data_[k][rows] for k in _io(frac.numerator)[0]}
+            self.fractions_[frac] = self._fraction_model(frac, base, self._rng_)
         return self
 
     def _fit_factors(self, factors: Iterable[P]) -> dict[P, Factor]:
@@ -302,7 +330,12 @@ class IDGenSampler(BaseEstimator):
         return self.invariant_ if e is self.estimand_.expression else frozenset()
 
     def _fit_conditional(
-        self, data: Values, outputs: list[str], inputs: Iterable[str], seed: int
+        self,
+        data: Values,
+        outputs: list[str],
+        inputs: Iterable[str],
+        seed: int,
+        rows: np.ndarray | None = None,
     ) -> Factor:
         """A generator of ``outputs`` given ``inputs``: inputs -> every output, outputs chained
         (:func:`~deepcause.generative._idgen_factors.fit_factor`).
@@ -310,7 +343,7 @@ class IDGenSampler(BaseEstimator):
         Image nodes get the image mechanisms named in ``mechanisms`` (``"auto"``: the
         default image mechanism), so diffusion or GAN factor generators are one argument."""
         model = fit_factor(
-            data, outputs, inputs, seed,
+            data, outputs, inputs, seed, rows,
             mechanisms=self.mechanisms, max_epochs=self.max_epochs, verbose=self.verbose,
         )  # fmt: skip
         tabular = sorted(k for k in inputs if data[k].ndim == 1)
@@ -427,21 +460,51 @@ class IDGenSampler(BaseEstimator):
         s = self._sample_model(model, e, {k: given[k] for k in keys}, n, rng)
         return {v: s[v] for v in rest}
 
+    def _two_stage(self, e: Fraction, found: Reweighting) -> TwoStageFraction:
+        """The fraction's generator from reweighted data rows (:class:`TwoStageFraction`)."""
+        _, n_out = _io(e.numerator)
+        _, cond = _io(e.denominator)
+        if not cond <= n_out:
+            raise LatentConfoundingError(
+                f"ID-GEN: the denominator of {e} is not a marginal of its numerator"
+            )
+        keys = (_io(e.numerator)[0] | cond) - self._drop(e)
+        order = self.graph_.nodes
+        images = [v for v in order if v in found.image.variables - cond]
+        # the image factor P(A* | T) given only the variables m-separation cannot drop: an
+        # input it need not see is a shortcut the generator may learn instead of the images
+        given = set(found.image.variables & cond) | set(found.tabular)
+        for v in sorted(given, key=order.index, reverse=True):
+            if self.graph_.is_d_separated(images, v, given - {v}):
+                given.discard(v)
+        drawn = [v for v in order if v in given - keys]
+        tabular = None
+        if drawn:
+            tabular = self._fit_conditional(
+                self.data_, drawn, keys, seed_from(self._rng_), found.rows
+            )
+        image = self._fit_conditional(self.data_, images, given, seed_from(self._rng_))
+        return TwoStageFraction(tabular, drawn, image, images, sorted(given))
+
     def _fraction_model(self, e: Fraction, base: Values, rng: np.random.Generator) -> Factor:
         """Generator of ``N / D``: the numerator's outputs given the denominator's.
 
         ``base`` holds values of the numerator's inputs, one per training sample.
         """
+        m = len(next(iter(base.values()))) if base else self.n_rows_
+        joint = self._draw(e.numerator, base, m, rng)
+        return self._fit_fraction(e, {**base, **joint}, rng)
+
+    def _fit_fraction(self, e: Fraction, cols: Values, rng: np.random.Generator) -> Factor:
+        """The fraction's generator fitted on draws ``cols`` of its numerator (generated, or
+        reweighted data rows: :mod:`~deepcause.generative._idgen_reweight`)."""
         n_in, n_out = _io(e.numerator)
         _, cond = _io(e.denominator)
         if not cond <= n_out:
             raise LatentConfoundingError(
                 f"ID-GEN: the denominator of {e} is not a marginal of its numerator"
             )
-        m = len(next(iter(base.values()))) if base else self.n_rows_
-        joint = self._draw(e.numerator, base, m, rng)
         rest = [v for v in self.graph_.nodes if v in n_out - cond]
-        cols = {**base, **joint}
         keys = (n_in | cond) - self._drop(e)
         return self._fit_conditional(cols, rest, keys, seed_from(rng))
 

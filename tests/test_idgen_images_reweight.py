@@ -1,0 +1,65 @@
+"""ID-GEN's reweighted fraction rows (:mod:`deepcause.generative._idgen_reweight`): data rows
+resampled so that they are draws of a fraction's numerator, checked against the law the
+numerator defines on the coloured-digits napkin, and the cases that must fall back to
+generated draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepcause.generative._idgen_reweight import reweighted_rows
+from deepcause.generative.idgen import IDGenSampler
+from deepcause.identification import identify
+from deepcause.simulate import read_color
+from deepcause.simulate.images import make_colored_digits_napkin
+
+
+@pytest.fixture(scope="module")
+def napkin():
+    return make_colored_digits_napkin(3000, truth_n=10, random_state=0)
+
+
+def _joint(a, b, ka, kb):
+    return np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb) / len(a)
+
+
+def test_rows_follow_the_numerator_law(napkin):
+    """Numerator of the napkin: sum_W1 P(X, Y | W1, W2) P(W1) with W2 from the data, so W1 and
+    W2 independent with their data marginals, and (X, Y) given (W1, W2) as in the data."""
+    d = napkin.data
+    frac = identify(napkin.graph, ["X"], ["Y"]).expression
+    rows = reweighted_rows(frac.numerator, d, np.random.default_rng(0)).rows
+    assert rows.shape == (3000,)
+    w1, w2 = d["W1"].astype(int), d["W2"].astype(int)
+    indep = np.outer(np.bincount(w1, minlength=6), np.bincount(w2, minlength=10)) / 3000**2
+    tv = lambda p, q: 0.5 * np.abs(p - q).sum()  # noqa: E731
+    assert tv(_joint(w1, w2, 6, 10), indep) > 0.4  # the data: W2 copies W1 80% of the time
+    assert tv(_joint(w1[rows], w2[rows], 6, 10), indep) < 0.1
+    # within a (W1, W2) cell the rows are the data's own: Y copies X's colour as often
+    copy = read_color(d["X"]) == read_color(d["Y"])
+    diag = w1 == w2
+    assert abs(copy[rows][diag[rows]].mean() - copy[diag].mean()) < 0.05
+
+
+def test_numerators_that_do_not_qualify_fall_back(napkin):
+    d, rng = napkin.data, np.random.default_rng(0)
+    num = identify(napkin.graph, ["X"], ["Y"]).expression.numerator
+    continuous = {**d, "W1": d["W1"] + rng.normal(0, 0.1, 3000)}
+    assert reweighted_rows(num, continuous, rng) is None  # probabilities from counts only
+    tabular = {k: (v if v.ndim == 1 else v.mean((1, 2, 3))) for k, v in d.items()}
+    assert reweighted_rows(num, tabular, rng) is None  # no image factor: generated draws
+
+
+def test_sampler_skips_the_numerator_generators(napkin):
+    small = {k: v[:300] for k, v in napkin.data.items()}
+    on = IDGenSampler(napkin.graph, "X", "Y", max_epochs=1, random_state=0, verbose=False)
+    off = IDGenSampler(napkin.graph, "X", "Y", max_epochs=1, reweight=False, random_state=0,
+                       verbose=False)  # fmt: skip
+    assert on.fit(small).generators_ == {}
+    assert {str(f) for f in off.fit(small).generators_} == {
+        "P(X, Y | W1, W2)", "P(X | W1, W2)", "P(W1)"
+    }  # fmt: skip
+    ref = napkin.extras["x_reference"][0]
+    a, b = (on.sample(5, {"X": ref}, random_state=1)["Y"] for _ in range(2))
+    assert a.shape == (5, 3, 16, 16) and np.array_equal(a, b)
