@@ -5,7 +5,10 @@ For every SCM of the suite and every mechanism type: fit ``CausalGenerativeModel
 each query value and compare with samples from the intervened simulator: RBF-kernel MMD^2
 (median heuristic, on the outcome's columns), error of ``E[Y | do(x)]`` in units of std(Y)
 (truth from 100k simulator draws), unit-level counterfactual RMSE / std(Y) (no-latent cases;
-truth from the simulator with the same noise) and fit time. Latent-confounder graphs are fitted
+truth from the simulator with the same noise) and fit time. The last column lists the query
+values whose answer the fitted model flags as an extrapolation (a ``PositivityWarning``: the
+value lies outside the observed range of the treatment; ladder_nonlinear's ``do(X1 = -1)``);
+the other methods' rows of the same case repeat it (same data, same query). Latent-confounder graphs are fitted
 with their bidirected edges (district-wise joint training) and also with the ID-GEN sampler;
 the non-identifiable ``bow`` must be refused.
 
@@ -20,12 +23,14 @@ Run: ``.venv/bin/python benchmarks/bench_generative.py [--mechanisms additive fl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +130,21 @@ def run_gcm(python: str, case, df, values, n_samples, factual) -> dict | None:
 
 
 # ----------------------------------------------------------------------------- ours
+@contextlib.contextmanager
+def _flagging(flags: list[str], label: str):
+    """Record ``label`` in ``flags`` when the block warns that it extrapolates."""
+    from deepcause.exceptions import PositivityWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PositivityWarning)
+        yield
+    for w in caught:
+        if not issubclass(w.category, PositivityWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif label not in flags:
+            flags.append(label)
+
+
 def score(case, samples, values, obs, truth_mean, truth_samples, cf_pred=None, cf_true=None):
     from deepcause.metrics import counterfactual_rmse, interventional_mean_error, mmd_rbf
 
@@ -238,6 +258,7 @@ def main() -> None:
             noise = case.scm.sample_noise(args.n_cf, random_state=s0 + 5)
             factual = case.scm.to_frame(case.scm.propagate(noise))
             cf_true = [case.scm.to_frame(case.scm.propagate(noise, {t: v})) for v in values]
+        flags: list[str] = []  # the query values the fitted models flag as extrapolation
         for mech in args.mechanisms:
             model = CausalGenerativeModel(
                 case.graph,
@@ -249,10 +270,10 @@ def main() -> None:
             try:
                 model.fit(df)
                 fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
-                samples = [
-                    model.sample(args.n_samples, do={t: v}, random_state=s0 + i)
-                    for i, v in enumerate(values)
-                ]
+                samples = []
+                for i, v in enumerate(values):
+                    with _flagging(flags, f"{t}={v:g}"):
+                        samples.append(model.sample(args.n_samples, do={t: v}, random_state=s0 + i))
             except NotIdentifiableError:
                 emit(
                     {
@@ -268,7 +289,10 @@ def main() -> None:
                 continue
             cf_pred = None
             if factual is not None:
-                cf_pred = [model.counterfactual(factual, do={t: v}, random_state=0) for v in values]
+                cf_pred = []
+                for v in values:
+                    with _flagging(flags, f"{t}={v:g}"):
+                        cf_pred.append(model.counterfactual(factual, do={t: v}, random_state=0))
             m, e, c = score(case, samples, values, df, truth_mean, truth_samples, cf_pred, cf_true)
             emit(
                 {
@@ -279,6 +303,7 @@ def main() -> None:
                     "cf_rmse": c,
                     "fit_s": fit_s,
                     "fit_cpu_s": fit_cpu,
+                    "extrapolated": ", ".join(flags),
                 }
             )
             if case.has_latent and case.identifiable:
@@ -287,9 +312,10 @@ def main() -> None:
                     df
                 )
                 fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
-                s = [
-                    ig.sample(args.n_samples, {t: v}, random_state=i) for i, v in enumerate(values)
-                ]
+                s = []
+                for i, v in enumerate(values):
+                    with _flagging(flags, f"{t}={v:g}"):
+                        s.append(ig.sample(args.n_samples, {t: v}, random_state=i))
                 m, e, c = score(case, s, values, df, truth_mean, truth_samples)
                 emit(
                     {
@@ -300,6 +326,7 @@ def main() -> None:
                         "cf_rmse": c,
                         "fit_s": fit_s,
                         "fit_cpu_s": fit_cpu,
+                        "extrapolated": ", ".join(flags),
                     }
                 )
         if gcm_python is not None:
@@ -319,6 +346,7 @@ def main() -> None:
                         "cf_rmse": c,
                         "fit_s": out["fit_time"],
                         "fit_cpu_s": float("nan"),  # a subprocess: wall time only
+                        "extrapolated": ", ".join(flags),  # the same data and query
                     }
                 )
     if args.out:
@@ -328,15 +356,17 @@ def main() -> None:
 
 
 _TABLE_HEAD = (
-    "| case | method | MMD² | mean err (sd) | CF RMSE (sd) | fit s | fit CPU s |\n"
-    "|---|---|---|---|---|---|---|"
+    "| case | method | MMD² | mean err (sd) | CF RMSE (sd) | fit s | fit CPU s | "
+    "extrapolated do() |\n"
+    "|---|---|---|---|---|---|---|---|"
 )
 
 
 def _line(row: dict) -> str:
     return (
         f"| {row['case']} | {row['method']} | {row['mmd']:.4f} | {row['mean_err']:.3f} | "
-        f"{row['cf_rmse']:.3f} | {row['fit_s']:.1f} | {row.get('fit_cpu_s', float('nan')):.1f} |"
+        f"{row['cf_rmse']:.3f} | {row['fit_s']:.1f} | {row.get('fit_cpu_s', float('nan')):.1f} | "
+        f"{row.get('extrapolated') or '-'} |"
     )
 
 
@@ -346,14 +376,24 @@ def _read_rows(path: str, drop: list[str]) -> list[dict]:
         rows = json.loads(Path(path).read_text())
     else:
         rows = []
-        keys = ["case", "method", "mmd", "mean_err", "cf_rmse", "fit_s", "fit_cpu_s"]
+        keys = [
+            "case",
+            "method",
+            "mmd",
+            "mean_err",
+            "cf_rmse",
+            "fit_s",
+            "fit_cpu_s",
+            "extrapolated",
+        ]
         for line in Path(path).read_text().split("## Summary")[0].splitlines():
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if len(cells) < 6 or cells[0] in ("case", "---") or not line.startswith("|"):
                 continue
-            rows.append(
-                {k: (v if i < 2 else float(v)) for i, (k, v) in enumerate(zip(keys, cells))}
-            )
+            row = {
+                k: (v if i < 2 or i > 6 else float(v)) for i, (k, v) in enumerate(zip(keys, cells))
+            }
+            rows.append({**row, "extrapolated": row.get("extrapolated", "").strip("-")})
     return [
         r for r in rows if not any(r["method"].split(" ")[0] in (d, f"idgen-{d}") for d in drop)
     ]
@@ -380,6 +420,14 @@ def _summary(rows: list[dict]) -> str:
             f"{g['cf_rmse'].mean():.3f} | {g['fit_s'].max():.1f} | "
             f"{g['fit_cpu_s'].max():.1f} |"
         )
+    if "extrapolated" in df and df["extrapolated"].fillna("").astype(bool).any():
+        flagged = df[df["extrapolated"].fillna("").astype(bool)].drop_duplicates("case")
+        out += [
+            "",
+            "Queries outside the training data (the fitted model warns, PositivityWarning; every "
+            "method's answer there is an extrapolation): "
+            + "; ".join(f"{r.case} do({r.extrapolated})" for r in flagged.itertuples()),
+        ]
     gcm = df[df["method"] == "dowhy-gcm"].set_index("case")
     if not gcm.empty:
         out += [

@@ -12,6 +12,7 @@ from deepcause.exceptions import (
     GraphError,
     NotFittedError,
     NotIdentifiableError,
+    PositivityWarning,
     UnknownNodeError,
 )
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
@@ -111,7 +112,9 @@ def test_counterfactuals_recover_the_unit_level_answer(mech):
     model = _fit(scm.graph, df, mechanisms=mech, max_epochs=None if mech == "diffusion" else EPOCHS)
     samples = model.sample(N_SAMPLE, do={"X": 1.0}, random_state=2)
     assert interventional_mean_error(samples["Y"], do_truth["Y"]) < 0.1, mech
-    cf = model.counterfactual(factual, do={"X": lambda x: x + 1.0})
+    with pytest.warns(PositivityWarning, match=r"the shift do\(X\) sets 41 of 500"):
+        # x + 1 (0.8 s.d.) moves 8% of the units above every training X (fresh units: 0.1%)
+        cf = model.counterfactual(factual, do={"X": lambda x: x + 1.0})
     assert list(cf.columns) == list(factual.columns) and cf.index.equals(factual.index)
     np.testing.assert_allclose(cf["Z"], factual["Z"])  # non-descendants keep their values
     np.testing.assert_allclose(cf["X"], factual["X"] + 1.0, atol=1e-5)
@@ -138,7 +141,8 @@ def test_flow_counterfactuals_are_unit_accurate_on_a_heteroscedastic_scm():
     rmse = {}
     for mech in ("flow", "additive"):
         model = _fit("X -> Y", df, mechanisms=mech, max_epochs=None)
-        cf = model.counterfactual(factual, do={"X": lambda x: x + 1.0})
+        with pytest.warns(PositivityWarning, match="20 of 1000 values"):  # x + 1 s.d.: 2% of
+            cf = model.counterfactual(factual, do={"X": lambda x: x + 1.0})  # units above all x
         rmse[mech] = counterfactual_rmse(cf["Y"], truth["Y"], scale=scale)
     assert model.mechanisms_["Y"].name == "additive"
     assert rmse["flow"] < 0.1 < rmse["additive"], rmse
@@ -152,7 +156,8 @@ def test_shift_and_per_unit_interventions(diamond):
     np.testing.assert_allclose(s["X"], values, atol=1e-5)
     truth = scm.sample(n, do={"X": values}, random_state=1)
     assert interventional_mean_error(s["Y"], truth["Y"]) < 0.1
-    shifted = model.sample(n, do={"X": lambda x: x + 1.0}, random_state=0)
+    with pytest.warns(PositivityWarning, match="120 of 2000 values"):  # x + 0.8 s.d.: 6% of
+        shifted = model.sample(n, do={"X": lambda x: x + 1.0}, random_state=0)  # units beyond
     truth = scm.sample(n, do={"X": lambda x: x + 1.0}, random_state=1)
     assert interventional_mean_error(shifted["Y"], truth["Y"]) < 0.1
     natural = model.sample(n, random_state=0)  # same seed, same noise: the shift moves X by 1

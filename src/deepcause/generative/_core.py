@@ -387,7 +387,25 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node) needs
         ``CausalGenerativeModel(latent_strategy="idgen")``, whose fitted ``route_`` (an
         :class:`~deepcause.generative.idgen.IDGenRoute`) answers every query in place of the
-        mechanisms.
+        mechanisms. A ``do`` value outside the training data (one value beyond the observed
+        range of a scalar node; an array or shift that puts clearly more units outside it than
+        fresh draws would) warns, :class:`~deepcause.exceptions.PositivityWarning`: the answer
+        is an extrapolation (the rule: :mod:`deepcause.generative._support`).
+
+        Examples
+        --------
+        >>> import warnings
+        >>> from deepcause.generative import CausalGenerativeModel
+        >>> x = np.random.default_rng(0).normal(size=300)
+        >>> df = pd.DataFrame({"X": x, "Y": x + np.random.default_rng(1).normal(size=300)})
+        >>> m = CausalGenerativeModel("X -> Y", max_epochs=2, random_state=0, verbose=False)
+        >>> m.fit(df).sample(4, do={"X": 1.0}, random_state=0).shape
+        (4, 2)
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     _ = m.sample(4, do={"X": x.max() + 0.5}, random_state=0)
+        >>> print(caught[0].message)  # doctest: +ELLIPSIS
+        do(X) = 3.566 lies outside the observed range [-3.106, 3.066] of 'X' ...extrapolation...
         """
         if getattr(self, "route_", None) is not None:
             return self.route_.sample(n, do, given, random_state)

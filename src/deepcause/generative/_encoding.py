@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..exceptions import DataValidationError, PositivityWarning, UnknownNodeError
+from ..exceptions import DataValidationError, UnknownNodeError
+from ._support import observed_range, outside_range, warn_extrapolation
 
 __all__ = [
     "NodeSpec",
@@ -60,7 +60,23 @@ def _py(v: Any) -> Any:
 
 @dataclass
 class NodeSpec:
-    """Learned encoding of one node (JSON-serialisable through :meth:`to_dict`)."""
+    """Learned encoding of one node (JSON-serialisable through :meth:`to_dict`).
+
+    ``low``, ``high`` and ``n_obs`` are the observed range of a scalar continuous node's
+    training values and their number: ``do()`` values outside the range warn (see
+    :mod:`deepcause.generative._support`). They are ``None`` for vector, discrete and image
+    nodes and in models saved before ranges were recorded, which load unchanged and keep the
+    former 4-s.d. rule.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"x": [0.5, -1.0, 2.0, 1.0]})
+    >>> spec = infer_spec("x", df, ["x"], discrete=None)
+    >>> spec.low, spec.high, spec.n_obs
+    (-1.0, 2.0, 4)
+    >>> NodeSpec(**{k: v for k, v in spec.to_dict().items() if k != "low"}).low is None
+    True
+    """
 
     name: str
     columns: list[str]
@@ -70,6 +86,11 @@ class NodeSpec:
     mean: list[float] | None = None
     std: list[float] | None = None
     shape: list[int] | None = None  # (C, H, W) of an image node
+    # observed training range of a scalar continuous node (None: vector node, or a model saved
+    # before ranges were recorded); see deepcause.generative._support
+    low: float | None = None
+    high: float | None = None
+    n_obs: int | None = None
 
     @property
     def is_image(self) -> bool:
@@ -193,7 +214,8 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
     if np.any(std == 0):
         bad = [c for c, s in zip(columns, std) if s == 0]
         raise DataValidationError(f"column(s) {bad} of node {name!r} are constant; drop them")
-    return NodeSpec(name, list(columns), False, None, None, values.mean(0).tolist(), std.tolist())
+    mean, std = values.mean(0).tolist(), std.tolist()
+    return NodeSpec(name, list(columns), False, mean=mean, std=std, **observed_range(values))
 
 
 class Samples(dict):
@@ -285,7 +307,22 @@ def parse_do(
     n: int,
     device: torch.device,
 ) -> dict[str, DoSpec]:
-    """Check a ``do=`` mapping against the model's nodes and encode hard values for ``n`` units."""
+    """Check a ``do=`` mapping against the model's nodes and encode hard values for ``n`` units.
+
+    A hard value that extrapolates beyond the node's training data warns
+    (:class:`~deepcause.exceptions.PositivityWarning`, rule in
+    :mod:`deepcause.generative._support`); shift functions are checked when applied.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> spec = NodeSpec("x", ["x"], False, mean=[0.0], std=[1.0], low=-2.0, high=2.0, n_obs=50)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     out = parse_do({"x": 2.5}, {"x": spec}, 3, torch.device("cpu"))
+    >>> out["x"].value.tolist(), caught[0].category.__name__
+    ([[2.5], [2.5], [2.5]], 'PositivityWarning')
+    """
     if do is None:
         return {}
     if not isinstance(do, Mapping):
@@ -309,28 +346,8 @@ def parse_do(
             out[node] = DoSpec(node, shift=value)
             continue
         out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device), raw=value)
-        _warn_extrapolation(spec, value)
+        warn_extrapolation(spec, value, stacklevel=4)  # the user, past no_grad
     return out
-
-
-#: a hard do() value this many training standard deviations from the mean is extrapolation
-EXTRAPOLATION_SDS = 4.0
-
-
-def _warn_extrapolation(spec: NodeSpec, value: Any) -> None:
-    """PositivityWarning when a continuous do() value lies outside the training support."""
-    if spec.discrete or spec.shape is not None or not spec.mean or not spec.std:
-        return
-    arr = np.asarray(value, dtype=float).reshape(-1, len(spec.mean))
-    z = np.abs(arr - np.asarray(spec.mean)) / np.maximum(np.asarray(spec.std), 1e-12)
-    if z.size and float(z.max()) > EXTRAPOLATION_SDS:
-        warnings.warn(
-            f"do({spec.name}) sets values up to {float(z.max()):.3g} training standard deviations "
-            f"from the mean of {spec.name!r} (mean {spec.mean[0]:.4g}, s.d. {spec.std[0]:.4g}): "
-            "the mechanisms extrapolate beyond the data they were trained on",
-            PositivityWarning,
-            stacklevel=4,
-        )
 
 
 def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -> torch.Tensor:
@@ -382,6 +399,10 @@ def apply_shift(
             f"the shift function for node {spec.name!r} returned shape {new.shape}; it must return "
             f"an array of the same shape as its input {raw.shape}"
         )
+    if spec.low is not None:  # models without a recorded range never checked shifts
+        before = int((outside_range(spec, raw) > 0).sum())  # sample(): the model's own draws
+        note = f" ({before} of the values it shifted already lay outside)" if before else ""
+        warn_extrapolation(spec, new, f"the shift do({spec.name})", stacklevel=5, note=note)
     return spec.encode_values(new, device, n=n)
 
 

@@ -123,7 +123,20 @@ class CausalGenerativeModel(MechanismModel):
         that are not descendants of the intervened ones keep their factual values. When an
         affected node has hidden confounders, see
         :mod:`~deepcause.generative.confounded_counterfactual` (checked by ID*; a draw given
-        the unit's unaffected values; hard interventions only).
+        the unit's unaffected values; hard interventions only). ``do`` values outside the
+        training data warn as in :meth:`sample` (per-unit arrays and shifts only when clearly
+        more units leave the observed range than new units of the same distribution would).
+
+        Examples
+        --------
+        >>> x = np.random.default_rng(0).normal(size=300)
+        >>> df = pd.DataFrame({"X": x, "Y": 2 * x + np.random.default_rng(1).normal(size=300)})
+        >>> m = CausalGenerativeModel("X -> Y", mechanisms="additive", max_epochs=5,
+        ...                           random_state=0, verbose=False).fit(df)
+        >>> held_out = pd.DataFrame({"X": [0.0, 1.0], "Y": [0.5, 2.0]})
+        >>> cf = m.counterfactual(held_out, do={"X": held_out["X"] + 0.5})  # inside the data
+        >>> cf["X"].tolist()
+        [0.5, 1.5]
         """
         self._check_fitted()
         df, images, as_mapping = split_data(factual, "factual")

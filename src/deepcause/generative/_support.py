@@ -1,0 +1,250 @@
+"""When a ``do()`` value of a generative model is an extrapolation (issue 12, item 6).
+
+A fitted model records, for every scalar continuous node, the observed range
+``[low, high]`` of its training values and their number ``n_obs`` (:func:`observed_range`,
+stored in :class:`~deepcause.generative._encoding.NodeSpec` and saved with the model). The
+mechanisms have never seen a parent value outside that range, so an answer that needs one is an
+extrapolation. The rule (:func:`extrapolation_message`) separates extrapolation from sampling
+noise:
+
+* **One value** (a number, or an array whose values are all equal): outside ``[low, high]``
+  warns. The user chose that value; no observed unit had it.
+* **A per-unit array** of ``k`` distinct values (held-out units' own values, a shift of each
+  unit's value): a fresh draw of the training distribution falls outside the range of ``n_obs``
+  draws with probability ``2 / (n_obs + 1)``, so a few units outside is expected. Exactly, for
+  any continuous distribution, the number ``K`` of ``k`` fresh draws outside the range is
+  beta-binomial ``(k, 2, n_obs - 1)`` (the probability mass outside the range is the sum of the
+  two extreme uniform spacings, ``Beta(2, n_obs - 1)``). The array warns when its ``K`` has a
+  tail probability ``P(K' >= K)`` below :data:`FRESH_DRAW_ALPHA` = 0.001 under that law: at most
+  one query in a thousand made of genuinely new units from the training distribution warns
+  (measured on 2,000 simulated datasets each for normal, uniform, exponential, gamma, lognormal,
+  t3 and t5 data, ``n_obs`` from 200 to 5,000 and ``k`` from 200 to 5,000: false alarms between
+  0 and 0.35%; the law is exact only for iid fresh draws).
+* **Any value far outside**: a per-unit array also warns when one of its values lies beyond the
+  range by more than :data:`FAR_BEYOND_RANGE` = 1 range width (its distance to the nearer end
+  exceeds ``high - low``), however few such units there are. A distance cannot be judged
+  without assuming a distribution: with fresh draws this never fired for normal, uniform or
+  gamma(5) data and fired in at most 1% of queries for exponential and t5 data with ``k <=
+  n_obs`` (4-8% when ``k = 10 n_obs``), but in 5-8% of them for lognormal and t3 data at ``k =
+  n_obs`` (up to 47% at ``k = 10 n_obs``): with tails that heavy, units beyond twice the range
+  of the training data are themselves extrapolated.
+* **No stored range** (models saved before ranges were recorded, and vector nodes, whose joint
+  support is no box): the former rule, a hard value more than :data:`EXTRAPOLATION_SDS` = 4
+  training standard deviations from the mean.
+
+Shift interventions are checked by the same rule on the values the shift returns (always a
+per-unit array): a shift must keep the units inside the support, as modified treatment policies
+require (Haneuse & Rotnitzky 2013), so ``x + 1 s.d.``, which moves 2-8% of the units of the
+tests beyond every training value, warns. In ``sample()`` a shift acts on the model's own draws
+of the node; the message says how many of them already lay outside. Values within ``1e-6``
+range widths of an end count as inside (:func:`outside_range`). Discrete nodes (unknown levels
+are refused) and image nodes are not checked.
+One query gives at most one warning per intervened node, a
+:class:`~deepcause.exceptions.PositivityWarning` that names the node, the value or the share of
+values outside, the observed range, and says that the answer is an extrapolation.
+
+>>> import numpy as np
+>>> from deepcause.generative._encoding import NodeSpec
+>>> spec = NodeSpec("X", ["X"], False, mean=[0.0], std=[1.0], low=-2.5, high=2.8, n_obs=500)
+>>> print(extrapolation_message(spec, -3.0))
+do(X) = -3 lies outside the observed range [-2.5, 2.8] of 'X' (3 s.d. from the training mean): \
+the answer is an extrapolation beyond the data the mechanisms were trained on
+>>> extrapolation_message(spec, np.random.default_rng(0).normal(size=500)) is None
+True
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ..exceptions import PositivityWarning
+
+__all__ = [
+    "EXTRAPOLATION_SDS",
+    "FAR_BEYOND_RANGE",
+    "FRESH_DRAW_ALPHA",
+    "extrapolation_message",
+    "observed_range",
+    "outside_range",
+    "warn_extrapolation",
+]
+
+#: without a stored range: a hard value this many training s.d. from the mean is extrapolation
+EXTRAPOLATION_SDS = 4.0
+#: a per-unit array warns when fresh training draws would put this few units outside the range
+FRESH_DRAW_ALPHA = 1e-3
+#: ...or when a value lies beyond the observed range by more than this many range widths
+FAR_BEYOND_RANGE = 1.0
+
+_TAIL = ": the answer is an extrapolation beyond the data the mechanisms were trained on"
+
+
+def observed_range(values: np.ndarray) -> dict[str, Any]:
+    """``{"low", "high", "n_obs"}`` of a scalar node's training values (``{}`` for vectors).
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, dim)
+        The node's training values in original units.
+
+    Returns
+    -------
+    dict
+        The minimum, the maximum and the number of values, as JSON-friendly Python numbers;
+        empty when ``dim > 1``.
+
+    Examples
+    --------
+    >>> observed_range(np.array([[0.5], [-1.0], [2.0]]))
+    {'low': -1.0, 'high': 2.0, 'n_obs': 3}
+    >>> observed_range(np.zeros((3, 2)))
+    {}
+    """
+    if values.ndim != 2 or values.shape[1] != 1:
+        return {}
+    return {"low": float(values.min()), "high": float(values.max()), "n_obs": int(len(values))}
+
+
+def outside_range(spec: Any, values: Any) -> np.ndarray:
+    """Distance of each value beyond the node's observed range (0 inside; ``(n,)`` floats).
+
+    Values within ``1e-6`` range widths of an end count as inside: values that went through
+    the model's float32 encoding come back that close to, not exactly at, the training extremes.
+
+    Examples
+    --------
+    >>> from deepcause.generative._encoding import NodeSpec
+    >>> spec = NodeSpec("X", ["X"], False, mean=[0.0], std=[1.0], low=-1.0, high=1.0, n_obs=9)
+    >>> outside_range(spec, [-1.5, 0.0, 1.0 + 1e-9, 3.0]).tolist()
+    [0.5, 0.0, 0.0, 2.0]
+    """
+    x = np.asarray(values, dtype=float).reshape(-1)
+    beyond = np.maximum(spec.low - x, x - spec.high)
+    return np.where(beyond > 1e-6 * (spec.high - spec.low), beyond, 0.0)
+
+
+def extrapolation_message(
+    spec: Any, value: Any, what: str | None = None, note: str = ""
+) -> str | None:
+    """Why ``value`` set on node ``spec`` is an extrapolation, or ``None`` if it is not.
+
+    Parameters
+    ----------
+    spec : NodeSpec
+        The node's fitted encoding (its observed range when recorded; see the module doc).
+    value : float or array-like
+        The value(s) set on the node in original units: one value, or one per unit.
+    what : str, optional
+        How the message names the intervention (default ``"do(<node>)"``).
+    note : str, optional
+        Appended to a per-unit message before its conclusion (a shift says how many of its
+        input values already lay outside the range).
+
+    Returns
+    -------
+    str or None
+        The warning text (node, value or share of values, observed range); ``None`` for
+        discrete and image nodes and for values the rule does not flag.
+
+    Examples
+    --------
+    A per-unit array shifted so that a fifth of its units leave the range:
+
+    >>> from deepcause.generative._encoding import NodeSpec
+    >>> spec = NodeSpec("X", ["X"], False, mean=[0.0], std=[1.0], low=-3.0, high=3.0, n_obs=999)
+    >>> x = np.random.default_rng(1).normal(size=1000)
+    >>> extrapolation_message(spec, x) is None  # held-out units: 3 of 1,000 outside
+    True
+    >>> print(extrapolation_message(spec, x + 2.2, what="the shift do(X)"))
+    the shift do(X) sets 195 of 1000 values (19.5%) outside the observed range [-3, 3] of 'X', \
+where fresh draws of the training data would put about 0.2% (p = 7e-62); the farthest, 5.952, \
+lies 0.49 range widths beyond it: the answer is an extrapolation beyond the data the mechanisms \
+were trained on
+    """
+    if spec.discrete or spec.shape is not None or not spec.mean or not spec.std:
+        return None
+    what = what or f"do({spec.name})"
+    arr = np.asarray(value, dtype=float).reshape(-1, len(spec.mean))
+    if not arr.size:
+        return None
+    z = np.abs(arr - np.asarray(spec.mean)) / np.maximum(np.asarray(spec.std), 1e-12)
+    if spec.low is None or spec.high is None or not spec.n_obs or arr.shape[1] != 1:
+        if float(z.max()) <= EXTRAPOLATION_SDS:
+            return None
+        return (
+            f"{what} sets values up to {float(z.max()):.3g} training standard deviations from the "
+            f"mean of {spec.name!r} (mean {spec.mean[0]:.4g}, s.d. {spec.std[0]:.4g}; the model "
+            "stores no observed range: a vector node, or saved before ranges were recorded)" + _TAIL
+        )
+    low, high, x = spec.low, spec.high, arr[:, 0]
+    where = f"the observed range [{low:.4g}, {high:.4g}] of {spec.name!r}"
+    beyond = outside_range(spec, x)
+    if float(np.ptp(x)) == 0.0:  # one value, shared by every unit
+        if beyond[0] <= 0:
+            return None
+        return (
+            f"{what} = {x[0]:.4g} lies outside {where} ({float(z[0, 0]):.2g} s.d. from the "
+            "training mean)" + _TAIL
+        )
+    k, n_out = len(x), int((beyond > 0).sum())
+    if n_out == 0:
+        return None
+    law = stats.betabinom(k, 2, max(spec.n_obs - 1, 1))
+    p = float(law.sf(n_out - 1))  # P(K >= n_out) for fresh draws
+    if p < 1e-9:  # sf = 1 - cdf bottoms out near 1e-13: sum the pmf for the message's p
+        p = float(law.pmf(np.arange(n_out, k + 1)).sum())
+    far = float(beyond.max()) / (high - low)
+    if p >= FRESH_DRAW_ALPHA and far <= FAR_BEYOND_RANGE:
+        return None
+    return (
+        f"{what} sets {n_out} of {k} values ({n_out / k:.1%}) outside {where}, where fresh draws "
+        f"of the training data would put about {2 / (spec.n_obs + 1):.1%} ({_p_text(p)}); the "
+        f"farthest, {float(x[np.argmax(beyond)]):.4g}, lies {far:.2g} range widths beyond it"
+        + note
+        + _TAIL
+    )
+
+
+def _p_text(p: float) -> str:
+    return f"p = {p:.1g}" if p >= 1e-300 else "p < 1e-300"
+
+
+def warn_extrapolation(
+    spec: Any, value: Any, what: str | None = None, stacklevel: int = 2, note: str = ""
+) -> None:
+    """Warn (:class:`~deepcause.exceptions.PositivityWarning`) when ``value`` extrapolates.
+
+    Parameters
+    ----------
+    spec : NodeSpec
+        The node's fitted encoding.
+    value : float or array-like
+        The value(s) set on the node (see :func:`extrapolation_message`).
+    what : str, optional
+        How the message names the intervention.
+    stacklevel : int, default 2
+        Passed to :func:`warnings.warn` (counted from the caller of this function).
+    note : str, optional
+        See :func:`extrapolation_message`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from deepcause.generative._encoding import NodeSpec
+    >>> spec = NodeSpec("X", ["X"], False, mean=[0.0], std=[1.0])  # saved without a range
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_extrapolation(spec, 5.0)
+    ...     warn_extrapolation(spec, 3.0)  # within 4 s.d.: the former rule stays silent
+    >>> len(caught), caught[0].category.__name__
+    (1, 'PositivityWarning')
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    do(X) sets values up to 5 training standard deviations from the mean of 'X' ...
+    """
+    message = extrapolation_message(spec, value, what, note)
+    if message is not None:
+        warnings.warn(message, PositivityWarning, stacklevel=stacklevel + 1)
