@@ -131,8 +131,9 @@ _PENALTY = [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")]
 class D2VD(BaseEffectEstimator):
     """D²VD: separates confounders, adjustment and irrelevant variables and estimates effects.
 
-    Interval coverage (bench_coverage, nominal 95%, ATE): 99% with good overlap (conservative),
-    21% under limited overlap (0.25); the interval is not valid there.
+    Interval coverage (bench_coverage, nominal 95%, ATE, 70 datasets per design): 98.6% with
+    good overlap (conservative); under limited overlap (0.25) its fence refuses 46 of 70
+    datasets and the interval covers 58% of the 24 it accepts: it is not valid there.
 
     **Designs it is for.** The decomposition leaves the confounders to the propensity model
     alone (``alpha ⊙ beta = 0``: a confounder never enters the outcome model), so the estimate
@@ -238,9 +239,9 @@ class D2VD(BaseEffectEstimator):
     """
 
     _interval_note = (
-        "interval coverage (bench_coverage, nominal 95%, ATE): 99% with good overlap "
-        "(conservative), 21% under limited overlap (0.25); the interval is not valid "
-        "there"
+        "interval coverage (bench_coverage, nominal 95%, ATE): 98.6% with good overlap "
+        "(conservative); under limited overlap (0.25) 58% of the datasets it accepts (it "
+        "refuses 46 of 70): the interval is not valid there"
     )
 
     _method = "D2VD"
