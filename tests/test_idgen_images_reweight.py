@@ -49,10 +49,16 @@ def test_numerators_that_do_not_qualify_fall_back(napkin):
     assert reweighted_rows(num, continuous, rng) is None  # probabilities from counts only
     tabular = {k: (v if v.ndim == 1 else v.mean((1, 2, 3))) for k, v in d.items()}
     assert reweighted_rows(num, tabular, rng) is None  # no image factor: generated draws
+    # W2 a copy of W1: the numerator needs W1 independent of W2, whose off-diagonal cells the
+    # data never shows (a positivity gap rows cannot fill); a 10% copy error fills them
+    copied = {**d, "W2": d["W1"].copy()}
+    assert reweighted_rows(num, copied, rng) is None
+    noisy = np.where(rng.uniform(size=3000) < 0.9, d["W1"], rng.permutation(d["W1"]))
+    assert reweighted_rows(num, {**d, "W2": noisy}, rng) is not None
 
 
 def test_sampler_skips_the_numerator_generators(napkin):
-    small = {k: v[:300] for k, v in napkin.data.items()}
+    small = {k: v[:1500] for k, v in napkin.data.items()}  # every (W1, W2) cell present
     on = IDGenSampler(napkin.graph, "X", "Y", max_epochs=1, random_state=0, verbose=False)
     off = IDGenSampler(napkin.graph, "X", "Y", max_epochs=1, reweight=False, random_state=0,
                        verbose=False)  # fmt: skip

@@ -20,8 +20,11 @@ T)`` (fitted on the data rows): no image is generated to train another generator
 keep their associations. (Training the image generator on the resampled rows directly was
 tried: their repeats, 584 distinct rows of 2,000 on the napkin, let it drift to other digits.)
 The tabular variables must be discrete (the probabilities are read off counts); otherwise
-:func:`reweighted_rows` returns ``None`` and the caller falls back to generated draws. Rows of ``T`` cells the data never shows get no weight
-(a positivity gap the generated draws would fill by extrapolation).
+:func:`reweighted_rows` returns ``None`` and the caller falls back to generated draws. Cells of
+``T`` the data never shows cannot be resampled: when the numerator's law puts more than
+:data:`MAX_MISSING_MASS` of its mass on such cells (a positivity gap: e.g. ``W2`` a copy of
+``W1`` in the data while the numerator needs them independent), :func:`reweighted_rows` also
+returns ``None`` (the generated draws then fill the gap by extrapolation, as before).
 
 >>> rng = np.random.default_rng(0)
 >>> w1 = rng.integers(0, 3, 3000)
@@ -47,6 +50,8 @@ __all__ = ["Reweighting", "TwoStageFraction", "reweighted_rows"]
 
 MAX_LEVELS = 30
 """A tabular variable with more distinct values than this is not treated as discrete."""
+MAX_MISSING_MASS = 0.05
+"""The largest share of the numerator's law allowed on cells of ``T`` absent from the data."""
 
 
 def _product_factors(e: Expression) -> list[P] | None:
@@ -122,6 +127,10 @@ def reweighted_rows(
     q = _share(data, sorted(inputs))
     for f in others:
         q = q * _share(data, sorted(f.variables | f.given)) / _share(data, sorted(f.given))
+    cells = _cells(data, tabular)
+    _, first = np.unique(cells, return_index=True)
+    if q[first].sum() < 1.0 - MAX_MISSING_MASS:  # q's mass on the cells the data holds
+        return None
     w = q / _share(data, tabular)
     n = len(w)
     (image,) = (f for f in factors if f not in others)
@@ -145,7 +154,7 @@ class TwoStageFraction:
 
     >>> from deepcause.generative.idgen import IDGenSampler
     >>> from deepcause.simulate.images import make_colored_digits_napkin
-    >>> ds = make_colored_digits_napkin(200, truth_n=10, random_state=0)
+    >>> ds = make_colored_digits_napkin(1500, truth_n=10, random_state=0)
     >>> s = IDGenSampler(ds.graph, "X", "Y", max_epochs=1, random_state=0, verbose=False)
     >>> (f,) = s.fit(ds.data).fractions_.values()
     >>> type(f).__name__, f.drawn, f.given, f.images
