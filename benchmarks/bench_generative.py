@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -133,16 +132,12 @@ def run_gcm(python: str, case, df, values, n_samples, factual) -> dict | None:
 @contextlib.contextmanager
 def _flagging(flags: list[str], label: str):
     """Record ``label`` in ``flags`` when the block warns that it extrapolates."""
-    from deepcause.exceptions import PositivityWarning
+    from deepcause.generative._support import recording_extrapolation
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PositivityWarning)
+    with recording_extrapolation() as notes:
         yield
-    for w in caught:
-        if not issubclass(w.category, PositivityWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        elif label not in flags:
-            flags.append(label)
+    if notes and label not in flags:
+        flags.append(label)
 
 
 def score(case, samples, values, obs, truth_mean, truth_samples, cf_pred=None, cf_true=None):

@@ -17,14 +17,13 @@ factual images, a row of model counterfactuals and a row of true counterfactuals
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from .._optional import require_torch
-from ..exceptions import PositivityWarning
+from ..generative._support import recording_extrapolation
 from ..metrics import counterfactual_pixel_error, save_image_grid
 from ..simulate import morpho_digits
 
@@ -133,10 +132,6 @@ def _answer(model: Any, scm: Any, test: dict, noise: dict, seed: int) -> tuple[d
 def _fresh_noise(model: Any, parents: dict, seed: int) -> tuple[np.ndarray, list[str]]:
     """The baseline's images, and the extrapolation warnings of its ``do(parents)`` as notes
     (the model's counterfactual parents of some units can lie beyond the training range)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PositivityWarning)
+    with recording_extrapolation() as notes:
         images = model.sample(len(parents["digit"]), do=parents, random_state=seed)["image"]
-    for w in caught:  # anything else is passed on unchanged
-        if not issubclass(w.category, PositivityWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return images, [str(w.message) for w in caught if issubclass(w.category, PositivityWarning)]
+    return images, notes

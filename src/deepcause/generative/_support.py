@@ -55,7 +55,9 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -70,6 +72,7 @@ __all__ = [
     "extrapolation_message",
     "observed_range",
     "outside_range",
+    "recording_extrapolation",
     "warn_extrapolation",
 ]
 
@@ -248,3 +251,31 @@ def warn_extrapolation(
     message = extrapolation_message(spec, value, what, note)
     if message is not None:
         warnings.warn(message, PositivityWarning, stacklevel=stacklevel + 1)
+
+
+@contextlib.contextmanager
+def recording_extrapolation() -> Iterator[list[str]]:
+    """Collect the block's extrapolation warnings as messages instead of showing them.
+
+    Yields a list that receives the message of every
+    :class:`~deepcause.exceptions.PositivityWarning` raised in the block (for a report or a
+    benchmark column); any other warning is passed on unchanged.
+
+    Examples
+    --------
+    >>> from deepcause.generative._encoding import NodeSpec
+    >>> spec = NodeSpec("X", ["X"], False, mean=[0.0], std=[1.0], low=-1.0, high=1.0, n_obs=9)
+    >>> with recording_extrapolation() as notes:
+    ...     warn_extrapolation(spec, 2.0)
+    >>> len(notes), notes[0][:48]
+    (1, 'do(X) = 2 lies outside the observed range [-1, 1')
+    """
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PositivityWarning)
+        yield notes
+    for w in caught:
+        if issubclass(w.category, PositivityWarning):
+            notes.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

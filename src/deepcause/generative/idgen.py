@@ -462,13 +462,7 @@ class IDGenSampler(BaseEstimator):
 
     def _two_stage(self, e: Fraction, found: Reweighting) -> TwoStageFraction:
         """The fraction's generator from reweighted data rows (:class:`TwoStageFraction`)."""
-        _, n_out = _io(e.numerator)
-        _, cond = _io(e.denominator)
-        if not cond <= n_out:
-            raise LatentConfoundingError(
-                f"ID-GEN: the denominator of {e} is not a marginal of its numerator"
-            )
-        keys = (_io(e.numerator)[0] | cond) - self._drop(e)
+        _, cond, keys = self._fraction_io(e)
         order = self.graph_.nodes
         images = [v for v in order if v in found.image.variables - cond]
         # the image factor P(A* | T) given only the variables m-separation cannot drop: an
@@ -491,22 +485,22 @@ class IDGenSampler(BaseEstimator):
 
         ``base`` holds values of the numerator's inputs, one per training sample.
         """
+        n_out, cond, keys = self._fraction_io(e)
         m = len(next(iter(base.values()))) if base else self.n_rows_
         joint = self._draw(e.numerator, base, m, rng)
-        return self._fit_fraction(e, {**base, **joint}, rng)
+        rest = [v for v in self.graph_.nodes if v in n_out - cond]
+        return self._fit_conditional({**base, **joint}, rest, keys, seed_from(rng))
 
-    def _fit_fraction(self, e: Fraction, cols: Values, rng: np.random.Generator) -> Factor:
-        """The fraction's generator fitted on draws ``cols`` of its numerator (generated, or
-        reweighted data rows: :mod:`~deepcause.generative._idgen_reweight`)."""
+    def _fraction_io(self, e: Fraction) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """``(outputs of N, outputs of D, the generator's inputs)`` of the fraction ``N / D``;
+        ``D`` must be a marginal of ``N``."""
         n_in, n_out = _io(e.numerator)
         _, cond = _io(e.denominator)
         if not cond <= n_out:
             raise LatentConfoundingError(
                 f"ID-GEN: the denominator of {e} is not a marginal of its numerator"
             )
-        rest = [v for v in self.graph_.nodes if v in n_out - cond]
-        keys = (n_in | cond) - self._drop(e)
-        return self._fit_conditional(cols, rest, keys, seed_from(rng))
+        return n_out, cond, (n_in | cond) - self._drop(e)
 
 
 class IDGenRoute:
