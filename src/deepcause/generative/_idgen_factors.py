@@ -38,12 +38,35 @@ import torch
 from ..exceptions import PositivityWarning
 from ..graph.causal_graph import CausalGraph
 from ._core import MechanismModel
+from .mechanisms.base import Mechanism
+from .selection import resolve_mechanism
 
 __all__ = ["ImageFeatureFactor", "fit_factor"]
 
 Values = Mapping[str, np.ndarray]
 FEATURES = "__image_features__"
 """Name of the vector node that carries the image features in the second stage."""
+IMAGE_BETA = 4.0
+"""KL weight of an ``image_vae`` factor generator chosen by name (an instance keeps its own).
+Measured on the coloured-digits napkin (2,000 units, data seed 0, mean attribute TV of
+``P(Y | do(X = x))`` over four reference images): 0.414 with weight 1, 0.349 with 4; the
+generated digits are read as the intended one in 97-100% of samples instead of 82-97%."""
+
+
+def _image_vaes(mech: Any, data: Any, outputs: list[str], max_epochs: Any) -> Any:
+    """``mech`` with every image output's ``image_vae`` chosen by name (or by ``"auto"``) made
+    an instance with the KL weight :data:`IMAGE_BETA`."""
+    if not isinstance(data, Mapping) or not (isinstance(mech, Mapping) or mech == "auto"):
+        return mech
+    out = dict(mech) if isinstance(mech, Mapping) else {}
+    for o in outputs:
+        if np.ndim(data[o]) > 1 and not isinstance(out.get(o), Mechanism):
+            m = resolve_mechanism(mech, o, [o], max_epochs, image=True, discrete=False,
+                                  image_parent=False)  # fmt: skip
+            if m.name == "image_vae":
+                m.beta = IMAGE_BETA
+                out[o] = m
+    return out or mech
 
 
 def _model(
@@ -58,7 +81,7 @@ def _model(
     edges = [(b, a) for b in inputs for a in outputs]
     edges += [(a, c) for i, a in enumerate(outputs) for c in outputs[i + 1 :]]
     g = CausalGraph.from_edges(edges, nodes=[*inputs, *outputs])
-    mech = kw.pop("mechanisms", "auto")
+    mech = _image_vaes(kw.pop("mechanisms", "auto"), data, outputs, kw.get("max_epochs"))
     if isinstance(mech, Mapping):
         mech = {k: v for k, v in mech.items() if k in outputs}  # inputs are not modelled
     model = MechanismModel(g, mechanisms=mech, node_columns=node_columns, random_state=seed, **kw)
@@ -123,32 +146,24 @@ def fit_factor(
     outputs: list[str],
     inputs: Iterable[str],
     seed: int,
-    head_rows: np.ndarray | None = None,
     **kw: Any,
 ) -> MechanismModel | ImageFeatureFactor:
     """A generator of ``outputs`` given ``inputs`` fitted on ``data`` (see the module doc).
 
-    ``head_rows``: fit the outputs' law on these rows of ``data`` (with repeats: reweighted
-    rows, :mod:`~deepcause.generative._idgen_reweight`); tabular outputs with image inputs are
-    then fitted in two stages, the conv reader on every distinct row and the head on these.
     ``kw``: ``mechanisms``, ``max_epochs``, ``verbose`` of the factor models.
     """
     inputs = sorted(inputs)
     images = [k for k in inputs if data[k].ndim > 1]
     tabular = [k for k in inputs if data[k].ndim == 1]
-    two_stage = images and (tabular or head_rows is not None)
+    two_stage = images and tabular
     if not two_stage or any(data[k].ndim > 1 for k in outputs):
-        cols = {
-            k: data[k] if head_rows is None else data[k][head_rows] for k in [*inputs, *outputs]
-        }
+        cols = {k: data[k] for k in [*inputs, *outputs]}
         frame = pd.DataFrame(cols) if all(v.ndim == 1 for v in cols.values()) else cols
         return _model(frame, outputs, inputs, seed, **kw)
     rng = np.random.default_rng(seed)
     cols = {k: data[k] for k in [*images, *outputs]}
     reader = _model(cols, outputs, images, int(rng.integers(2**31)), **kw)
     factor = ImageFeatureFactor(reader, images, reader)
-    if head_rows is not None:
-        data = {k: data[k][head_rows] for k in [*inputs, *outputs]}
     feats = factor.features(data)
     names = [f"{FEATURES}{i}" for i in range(feats.shape[1])]
     frame = pd.DataFrame({**dict(zip(names, feats.T)), **{k: data[k] for k in tabular + outputs}})
