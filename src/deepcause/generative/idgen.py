@@ -19,10 +19,10 @@ graph order) and samples by pushing samples through them:
 
 Reweighted rows (``reweight=True``, the default): when a fraction's numerator differs from the
 data only in the law of discrete tabular variables (one factor holds every image node and is
-conditioned on all the tabular ones, as the napkin's ``P(X, Y | W1, W2)``), its generator is
-trained on data rows resampled with the ratio of the two laws (its tabular part) and on the
-data's own image factor, instead of on generated draws, and the numerator's factors get no
-generator
+conditioned on all the tabular ones, as the napkin's ``P(X, Y | W1, W2)``), its generator draws
+the tabular variables from the data's law reweighted by the ratio of the two laws and the images
+from the data's own image factor, instead of being trained on generated draws, and the
+numerator's factors get no generator
 (:mod:`~deepcause.generative._idgen_reweight`): chained image generators each lose part of the
 images' weak associations (the napkin's colour copy, 42% in the data, fell to 18% through two
 chained image VAEs, chance 17%).
