@@ -27,8 +27,8 @@ frontdoor] [--n-train 3000] [--epochs 30] [--image-mechanism image_vae] [--n-sam
 ``--epochs`` caps every mechanism's epochs; with ``--image-own-budget`` it caps the tabular
 ones only and the image mechanisms (given as instances) keep their own budget (``image_vae``:
 up to 60 epochs, early stopping on the held-out ELBO), as in the slow napkin tests;
-``--image-beta`` sets those instances' KL weight (the slow ID-GEN napkin test uses 4, the
-weight ID-GEN gives an ``image_vae`` chosen by name).
+``--image-beta`` sets those instances' KL weight (the slow ID-GEN napkin test uses 4; see
+``benchmarks/results/bench_images.md``, run 7).
 """
 
 from __future__ import annotations

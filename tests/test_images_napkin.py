@@ -34,12 +34,12 @@ SLOW = {
     # encoder of run 5 (ID-GEN) as well, 0.409 (merged main, seed 0). The additive-Gaussian image
     # route this replaced scores 0.893 (every query 0.867-0.934, run 1) and fails it.
     "joint": {"n": 3000, "max_epochs": 20, "mechanisms": "auto", "bound": 0.85},
-    # 4,000 units, image VAEs (KL weight 4) with their own epochs (early stopping). Run 7
-    # (bench_images.md; `score.py` of that section = this test's _route_scores, data seed 0,
-    # model seed 0): 0.221 (queries 0.120 / 0.435 / 0.228 / 0.102; conditioning 0.469, 2.1x).
-    # At 2,000 units 0.346 (conditioning 0.584); 8,000 units 0.166 (0.395, 2.4x). Before run 7
-    # (tabular stage fitted on resampled rows, KL weight 1, 2,000 units): 0.409-0.445. The
-    # bound leaves 0.06 for the spread between seeds measured at 2,000 units (0.04-0.08).
+    # 4,000 units, image VAEs (KL weight 4) with their own epochs (early stopping). Measured
+    # through this _route_scores (data seed 0, model seed 0; bench_images.md run 7): 0.221
+    # (queries 0.120 / 0.435 / 0.228 / 0.102; conditioning 0.469, 2.1x); 0.346 at 2,000 units
+    # (conditioning 0.584), 0.166 at 8,000 (0.395, 2.4x; data seed 1 through bench_images:
+    # 0.182, conditioning 0.448). Run 6 (resampled-row tabular stage, KL weight 1, 2,000 units):
+    # 0.445 / 0.443 at seeds 0 / 1. The bound is 0.06 above the measured 0.221.
     "idgen": {"n": 4000, "max_epochs": 30, "mechanisms": "vae", "bound": 0.28},
 }
 

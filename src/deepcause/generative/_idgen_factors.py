@@ -38,35 +38,12 @@ import torch
 from ..exceptions import PositivityWarning
 from ..graph.causal_graph import CausalGraph
 from ._core import MechanismModel
-from .mechanisms.base import Mechanism
-from .selection import resolve_mechanism
 
 __all__ = ["ImageFeatureFactor", "fit_factor"]
 
 Values = Mapping[str, np.ndarray]
 FEATURES = "__image_features__"
 """Name of the vector node that carries the image features in the second stage."""
-IMAGE_BETA = 4.0
-"""KL weight of an ``image_vae`` factor generator chosen by name (an instance keeps its own).
-Measured on the coloured-digits napkin (2,000 units, data seed 0, mean attribute TV of
-``P(Y | do(X = x))`` over four reference images): 0.414 with weight 1, 0.349 with 4; the
-generated digits are read as the intended one in 97-100% of samples instead of 82-97%."""
-
-
-def _image_vaes(mech: Any, data: Any, outputs: list[str], max_epochs: Any) -> Any:
-    """``mech`` with every image output's ``image_vae`` chosen by name (or by ``"auto"``) made
-    an instance with the KL weight :data:`IMAGE_BETA`."""
-    if not isinstance(data, Mapping) or not (isinstance(mech, Mapping) or mech == "auto"):
-        return mech
-    out = dict(mech) if isinstance(mech, Mapping) else {}
-    for o in outputs:
-        if np.ndim(data[o]) > 1 and not isinstance(out.get(o), Mechanism):
-            m = resolve_mechanism(mech, o, [o], max_epochs, image=True, discrete=False,
-                                  image_parent=False)  # fmt: skip
-            if m.name == "image_vae":
-                m.beta = IMAGE_BETA
-                out[o] = m
-    return out or mech
 
 
 def _model(
@@ -81,7 +58,7 @@ def _model(
     edges = [(b, a) for b in inputs for a in outputs]
     edges += [(a, c) for i, a in enumerate(outputs) for c in outputs[i + 1 :]]
     g = CausalGraph.from_edges(edges, nodes=[*inputs, *outputs])
-    mech = _image_vaes(kw.pop("mechanisms", "auto"), data, outputs, kw.get("max_epochs"))
+    mech = kw.pop("mechanisms", "auto")
     if isinstance(mech, Mapping):
         mech = {k: v for k, v in mech.items() if k in outputs}  # inputs are not modelled
     model = MechanismModel(g, mechanisms=mech, node_columns=node_columns, random_state=seed, **kw)

@@ -204,7 +204,8 @@ class TwoStageFraction:
     inputs of its own resamples its 8 candidates, biased towards ``p`` by O(1 / candidates):
     0.07 at most on a 3-cell law with weights 0.5-3, tested). (Fitting the tabular generator on the
     resampled rows instead, 584 distinct of 2,000 on the napkin with an image input, drew
-    ``W1`` given ``X`` 0.33-0.80 in TV from its law: the head memorised the repeats.)
+    ``W1`` given ``X`` 0.33-0.80 in TV from an estimate of its law: the head memorised the
+    repeats.)
 
     Examples
     --------
