@@ -22,11 +22,13 @@ feature_mmd`; on the label for tabular outcomes), fit time and the time of 1,000
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/bench_images.py [--scms napkin backdoor
 frontdoor] [--n-train 3000] [--epochs 30] [--image-mechanism image_vae] [--n-samples 1000]
-[--truth-n 2000] [--k 100] [--image-own-budget] [--out benchmarks/results/bench_images.md]``
+[--truth-n 2000] [--k 100] [--image-own-budget] [--image-beta 4] [--out benchmarks/results/bench_images.md]``
 
 ``--epochs`` caps every mechanism's epochs; with ``--image-own-budget`` it caps the tabular
 ones only and the image mechanisms (given as instances) keep their own budget (``image_vae``:
-up to 60 epochs, early stopping on the held-out ELBO), as in the slow napkin tests.
+up to 60 epochs, early stopping on the held-out ELBO), as in the slow napkin tests;
+``--image-beta`` sets those instances' KL weight (the slow ID-GEN napkin test uses 4; see
+``benchmarks/results/bench_images.md``, run 7).
 """
 
 from __future__ import annotations
@@ -128,7 +130,10 @@ def _fit_routes(ds: Any, design: dict, args: argparse.Namespace, first: Any) -> 
         nodes = [v for v in ds.data if keep is None or v in keep]
         data = {v: ds.data[v] for v in nodes}
         if args.image_own_budget:  # instances keep their own max_epochs and early stopping
-            mech = {v: make_mechanism(args.image_mechanism) for v in nodes if data[v].ndim > 1}
+            extra = {} if args.image_beta is None else {"beta": args.image_beta}
+            mech = {
+                v: make_mechanism(args.image_mechanism, **extra) for v in nodes if data[v].ndim > 1
+            }
         model = CausalGenerativeModel(graph, mechanisms=mech, latent_strategy=strategy, **kw)
         try:
             fitted, seconds = _timed(lambda m=model, d=data: m.fit(d))
@@ -215,6 +220,7 @@ def main() -> None:
     ap.add_argument("--routes", nargs="+", default=list(ROUTES), choices=ROUTES)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--image-own-budget", action="store_true")
+    ap.add_argument("--image-beta", type=float, default=None)
     ap.add_argument("--out", default="benchmarks/results/bench_images.md")
     args = ap.parse_args()
     torch.set_num_threads(1)

@@ -123,32 +123,24 @@ def fit_factor(
     outputs: list[str],
     inputs: Iterable[str],
     seed: int,
-    head_rows: np.ndarray | None = None,
     **kw: Any,
 ) -> MechanismModel | ImageFeatureFactor:
     """A generator of ``outputs`` given ``inputs`` fitted on ``data`` (see the module doc).
 
-    ``head_rows``: fit the outputs' law on these rows of ``data`` (with repeats: reweighted
-    rows, :mod:`~deepcause.generative._idgen_reweight`); tabular outputs with image inputs are
-    then fitted in two stages, the conv reader on every distinct row and the head on these.
     ``kw``: ``mechanisms``, ``max_epochs``, ``verbose`` of the factor models.
     """
     inputs = sorted(inputs)
     images = [k for k in inputs if data[k].ndim > 1]
     tabular = [k for k in inputs if data[k].ndim == 1]
-    two_stage = images and (tabular or head_rows is not None)
+    two_stage = images and tabular
     if not two_stage or any(data[k].ndim > 1 for k in outputs):
-        cols = {
-            k: data[k] if head_rows is None else data[k][head_rows] for k in [*inputs, *outputs]
-        }
+        cols = {k: data[k] for k in [*inputs, *outputs]}
         frame = pd.DataFrame(cols) if all(v.ndim == 1 for v in cols.values()) else cols
         return _model(frame, outputs, inputs, seed, **kw)
     rng = np.random.default_rng(seed)
     cols = {k: data[k] for k in [*images, *outputs]}
     reader = _model(cols, outputs, images, int(rng.integers(2**31)), **kw)
     factor = ImageFeatureFactor(reader, images, reader)
-    if head_rows is not None:
-        data = {k: data[k][head_rows] for k in [*inputs, *outputs]}
     feats = factor.features(data)
     names = [f"{FEATURES}{i}" for i in range(feats.shape[1])]
     frame = pd.DataFrame({**dict(zip(names, feats.T)), **{k: data[k] for k in tabular + outputs}})

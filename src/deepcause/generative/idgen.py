@@ -19,10 +19,10 @@ graph order) and samples by pushing samples through them:
 
 Reweighted rows (``reweight=True``, the default): when a fraction's numerator differs from the
 data only in the law of discrete tabular variables (one factor holds every image node and is
-conditioned on all the tabular ones, as the napkin's ``P(X, Y | W1, W2)``), its generator is
-trained on data rows resampled with the ratio of the two laws (its tabular part) and on the
-data's own image factor, instead of on generated draws, and the numerator's factors get no
-generator
+conditioned on all the tabular ones, as the napkin's ``P(X, Y | W1, W2)``), its generator draws
+the tabular variables from the data's law reweighted by the ratio of the two laws and the images
+from the data's own image factor, instead of being trained on generated draws, and the
+numerator's factors get no generator
 (:mod:`~deepcause.generative._idgen_reweight`): chained image generators each lose part of the
 images' weak associations (the napkin's colour copy, 42% in the data, fell to 18% through two
 chained image VAEs, chance 17%).
@@ -335,7 +335,6 @@ class IDGenSampler(BaseEstimator):
         outputs: list[str],
         inputs: Iterable[str],
         seed: int,
-        rows: np.ndarray | None = None,
     ) -> Factor:
         """A generator of ``outputs`` given ``inputs``: inputs -> every output, outputs chained
         (:func:`~deepcause.generative._idgen_factors.fit_factor`).
@@ -343,7 +342,7 @@ class IDGenSampler(BaseEstimator):
         Image nodes get the image mechanisms named in ``mechanisms`` (``"auto"``: the
         default image mechanism), so diffusion or GAN factor generators are one argument."""
         model = fit_factor(
-            data, outputs, inputs, seed, rows,
+            data, outputs, inputs, seed,
             mechanisms=self.mechanisms, max_epochs=self.max_epochs, verbose=self.verbose,
         )  # fmt: skip
         tabular = sorted(k for k in inputs if data[k].ndim == 1)
@@ -473,12 +472,11 @@ class IDGenSampler(BaseEstimator):
                 given.discard(v)
         drawn = [v for v in order if v in given - keys]
         tabular = None
-        if drawn:
-            tabular = self._fit_conditional(
-                self.data_, drawn, keys, seed_from(self._rng_), found.rows
-            )
+        if drawn:  # the data's law of every tabular variable not given, reweighted when sampled
+            free = [v for v in order if v in set(found.tabular) - keys]
+            tabular = self._fit_conditional(self.data_, free, keys, seed_from(self._rng_))
         image = self._fit_conditional(self.data_, images, given, seed_from(self._rng_))
-        return TwoStageFraction(tabular, drawn, image, images, sorted(given))
+        return TwoStageFraction(tabular, drawn, image, images, sorted(given), found.weights)
 
     def _fraction_model(self, e: Fraction, base: Values, rng: np.random.Generator) -> Factor:
         """Generator of ``N / D``: the numerator's outputs given the denominator's.
