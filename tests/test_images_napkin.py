@@ -30,10 +30,11 @@ SLOW = {
     # confounder (W1 <-> X, W1 <-> Y; before, one latent shared by W1, X and Y let X and Y share
     # a confounder the graph rules out), a 12-mode mixture prior per block, colour statistics
     # in the inference network. Measured mean TV 0.309 (model seed 0) and 0.306 (seed 1);
-    # conditioning 0.509 (1.65x worse). Command: `python measure.py 3000 40 SEED` (the
-    # _route_scores below with the model seed SEED), load 3.4-3.9 on 2 cores. At 20 epochs:
-    # 0.388 (seed 0; the shared-latent model 0.402, 0.409 in run 6). The bound sits 0.09 above
-    # the two seeds (two truth samples differ by 0.06-0.08); the shared-latent model fails it.
+    # conditioning 0.509 (1.65x worse). Command: `python benchmarks/study_napkin_joint.py 3000
+    # 40 SEED` (the _route_scores below with model seed SEED), load 3.4-3.9 on 2 cores; this test
+    # (seed 0): 311 s. At 20 epochs: 0.388 (seed 0; the one-latent model 0.402, 0.409 in run 6).
+    # The bound sits 0.09 above both seeds (two truth samples differ by 0.06-0.08); the
+    # one-latent model with the same prior and statistics, 40 epochs, fails it (0.525, seed 0).
     "joint": {"n": 3000, "max_epochs": 40, "mechanisms": "auto", "bound": 0.40},
     # 2,000 units, image VAEs with their own epochs (early stopping): measured 0.396 (run 4),
     # 0.411 with the wider parent encoder and colour statistics (run 5), 0.445 (seed 0; seed 1
