@@ -363,8 +363,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
     def _latents(self, n: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}
         for strategy in self.districts_:
-            z = strategy.sample_latent(n, gen)
-            out.update({v: z for v in strategy.district})
+            out.update(strategy.node_latents(strategy.sample_latent(n, gen)))
         return out
 
     # ================================================================== sampling

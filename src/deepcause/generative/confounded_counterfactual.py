@@ -105,11 +105,12 @@ def _posterior_latents(model: _Model, fact: Mapping[str, torch.Tensor],
         z = strategy.sample_latent(k * n, gen)  # particle-major: row j * n + i is unit i
         if seen:
             rep = {v: t.repeat(k, *([1] * (t.ndim - 1))) for v, t in fact.items()}
-            log_w = sum(model.mechanisms_[v].log_prob(rep[v], model.context(v, rep, {v: z},
+            lat = strategy.node_latents(z)
+            log_w = sum(model.mechanisms_[v].log_prob(rep[v], model.context(v, rep, lat,
                         n=k * n)).reshape(k, n) for v in seen)  # fmt: skip
             pick = torch.multinomial(torch.softmax(log_w.T.double(), 1), 1, generator=gen)
             z = z.reshape(k, n, -1)[pick.squeeze(1), torch.arange(n, device=z.device)]
-        out.update({v: z for v in strategy.district})
+        out.update(strategy.node_latents(z))
     return out
 
 

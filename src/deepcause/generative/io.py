@@ -139,7 +139,7 @@ def read_model(model_class: type, path: str | Path, device: str = "auto") -> Cau
             cls = district_strategy_class(d["strategy"])
             if cls is None:
                 raise ValueError(f"unknown district strategy {d['strategy']!r}")
-            strategy = cls(model, d["district"], **d["config"])
+            strategy = cls(model, d["district"], **{**cls.legacy_config, **d["config"]})
             strategy.load_state_dict(bundle.prefixed(f"districts.{i}."))
             model.districts_.append(strategy.to(model.device_))
         rng = np.random.default_rng()
