@@ -80,6 +80,7 @@ __all__ = ["AutoMechanism", "additive_log_lik", "fit_node", "select_mechanism", 
 
 Z_THRESHOLD = 2.5
 _MIN_ROWS = 50
+AUTO_MEMBERS = 1  # location networks per additive / location-scale candidate (an ensemble)
 
 
 class AutoMechanism:
@@ -136,11 +137,12 @@ def fit_node(
 
 def _candidates(spec: NodeSpec, x: torch.Tensor, overrides: dict[str, Any]) -> dict[str, Any]:
     """Unbuilt candidates in order of simplicity (the log one only for positive nodes)."""
-    out: dict[str, Any] = {"additive": AdditiveNoiseMechanism(**overrides)}
+    ens = {"members": AUTO_MEMBERS, **overrides}
+    out: dict[str, Any] = {"additive": AdditiveNoiseMechanism(**ens)}
     offset = [-m / s for m, s in zip(spec.mean or [], spec.std or [])]
     if spec.dim == 1 and offset and bool((x[:, 0] > offset[0]).all()):
         out["log"] = LogMechanism(offset=float(offset[0]), **overrides)
-    out["flow"] = FlowMechanism(conditional="auto", **overrides)
+    out["flow"] = FlowMechanism(conditional="auto", **ens)
     return out
 
 
