@@ -72,10 +72,9 @@ class _Variant(FlowMechanism):
     so the other layers draw the same initial weights)."""
 
     def __init__(self, variant: str, **kw) -> None:  # noqa: ANN003
-        self.variant = "base" if variant.startswith("ens") else variant
-        if variant.startswith("ens"):  # ensK: K location-scale networks, averaged
-            kw["members"] = int(variant[3:])
+        self.variant = "base" if variant == "ema" else variant
         super().__init__(conditional=False, **kw)
+        self.average_weights = variant == "ema"  # weight averaging (_training._WeightAverage)
 
     def _build(self) -> None:
         flow_module.ContextNet = _NETS[self.variant]
@@ -157,14 +156,14 @@ def main() -> None:
     e.add_argument("case")
     e.add_argument("node")
     e.add_argument("seeds", nargs="+", type=int)
-    e.add_argument("--variants", nargs="+", default=["base", "skip", "gam"], help="or ensK")
+    e.add_argument("--variants", nargs="+", default=["base", "skip", "gam"], help="or ema")
     e.add_argument("--model-seeds", nargs="+", type=int, help="default: the data seed")
     s = sub.add_parser("seeds")
     s.add_argument("case")
     s.add_argument("seeds", nargs="+", type=int)
     s.add_argument("--model-seeds", nargs="+", type=int, default=[0, 1, 2, 3])
     s.add_argument("--mechanisms", default="auto", help="a name or a JSON node -> name mapping")
-    s.add_argument("--members", type=int, default=1, help="auto: location networks averaged")
+    s.add_argument("--average", type=int, choices=(0, 1), help="auto: weight averaging or not")
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
@@ -172,7 +171,8 @@ def main() -> None:
     if args.cmd == "edge":
         edge(args.case, args.node, args.seeds, args.variants, args.model_seeds)
     else:
-        selection.AUTO_MEMBERS = args.members
+        if args.average is not None:
+            selection.AVERAGE_WEIGHTS = bool(args.average)
         mech = json.loads(args.mechanisms) if args.mechanisms.startswith("{") else args.mechanisms
         seeds(args.case, args.seeds, args.model_seeds, mech)
 

@@ -23,8 +23,6 @@ Abduction is exact in every case: ``e = x - f(parents)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from numbers import Integral
 from typing import Any, ClassVar
 
 from torch.distributions import (
@@ -35,12 +33,12 @@ from torch.distributions import (
     Normal,
 )
 
-from ..._parameters import Interval, StrOptions
+from ..._parameters import StrOptions
 from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
 from .base import Mechanism
 
-__all__ = ["AdditiveNoiseMechanism", "ContextNet", "kernel_points", "member_mean_loss"]
+__all__ = ["AdditiveNoiseMechanism", "kernel_points"]
 
 _NOISES = ("empirical", "gaussian")
 
@@ -59,78 +57,22 @@ def kernel_points(residuals: torch.Tensor, max_points: int) -> tuple[torch.Tenso
 
 
 class ContextNet(nn.Module):
-    """An MLP from the context to ``d_out`` outputs; a learned constant when there is no context.
+    """An MLP from the context to ``d_out`` outputs; a learned constant when there is no context."""
 
-    ``members > 1``: an ensemble of that many MLPs (independent initialisations) whose output is
-    their mean. While its weights train, :func:`member_mean_loss` scores each member on its own
-    (``member`` selects one); frozen or in evaluation mode it acts as the averaged function.
-
-    >>> net = ContextNet(2, 1, (8,), members=3)
-    >>> out = net(torch.zeros(4, 2))
-    >>> net.member = 0
-    >>> one = net(torch.zeros(4, 2))
-    >>> out.shape, bool(torch.allclose(out, one))
-    (torch.Size([4, 1]), False)
-    """
-
-    def __init__(
-        self, context_dim: int, d_out: int, hidden_sizes: tuple[int, ...], members: int = 1
-    ) -> None:
+    def __init__(self, context_dim: int, d_out: int, hidden_sizes: tuple[int, ...]) -> None:
         super().__init__()
         self.d_out = d_out
-        self.members = int(members) if context_dim > 0 else 1
-        self.member: int | None = None
-        self.const = None
-        if context_dim > 0 and self.members == 1:
+        if context_dim > 0:
             self.net: nn.Module | None = mlp(context_dim, hidden_sizes, d_out, activation="silu")
-        elif context_dim > 0:
-            self.net = nn.ModuleList(
-                [mlp(context_dim, hidden_sizes, d_out, activation="silu") for _ in range(members)]
-            )
+            self.const = None
         else:
             self.net = None
             self.const = nn.Parameter(torch.zeros(d_out))
 
     def forward(self, context: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.net, nn.ModuleList):
-            if self.member is not None:
-                return self.net[self.member](context)
-            return torch.stack([net(context) for net in self.net]).mean(0)
         if self.net is not None:
             return self.net(context)
         return self.const.expand(context.shape[0], self.d_out)
-
-    @property
-    def trains_members(self) -> bool:
-        """Whether losses should score the members one by one (an ensemble whose weights train)."""
-        return (
-            self.members > 1 and self.training and any(p.requires_grad for p in self.parameters())
-        )
-
-
-def member_mean_loss(net: ContextNet, loss: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """``loss()`` (a closure over ``net``), averaged over the members of an ensemble in training.
-
-    Each member is scored as if it were the whole network, so the members train independently
-    (apart from the parameters they share) and their average is an ensemble, not a wider net.
-
-    >>> net = ContextNet(1, 1, (4,), members=2)
-    >>> x = torch.ones(3, 1)
-    >>> value = member_mean_loss(net, lambda: net(x).pow(2).mean())
-    >>> a, b = (net.net[k](x).pow(2).mean() for k in range(2))
-    >>> bool(torch.isclose(value, (a + b) / 2)), net.member
-    (True, None)
-    """
-    if not net.trains_members:
-        return loss()
-    try:
-        total = 0.0
-        for k in range(net.members):
-            net.member = k
-            total = total + loss()
-    finally:
-        net.member = None
-    return total / net.members
 
 
 class AdditiveNoiseMechanism(Mechanism):
@@ -155,7 +97,6 @@ class AdditiveNoiseMechanism(Mechanism):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **Mechanism._parameter_constraints,
         "noise": [StrOptions(set(_NOISES))],
-        "members": [Interval(Integral, 1, None, closed="left")],
     }
     _size_parameters = ("hidden_sizes",)
 
@@ -166,13 +107,11 @@ class AdditiveNoiseMechanism(Mechanism):
         *,
         hidden_sizes: tuple[int, ...] = (64, 64),
         noise: str = "empirical",
-        members: int = 1,
         **train: Any,
     ) -> None:
         super().__init__(dim, context_dim, **train)
         self.hidden_sizes = hidden_sizes
         self.noise = noise
-        self.members = members
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -180,12 +119,11 @@ class AdditiveNoiseMechanism(Mechanism):
             **super().hyperparameters(),
             "hidden_sizes": self.hidden_sizes,
             "noise": self.noise,
-            "members": self.members,
         }
 
     def _build(self) -> None:
         d = int(self.dim)
-        self.mean = ContextNet(int(self.context_dim), d, tuple(self.hidden_sizes), self.members)
+        self.mean = ContextNet(int(self.context_dim), d, tuple(self.hidden_sizes))
         # log-scale = 10 * raw: preconditioning so Adam moves the scale as fast as the weights
         self.log_scale_raw = nn.Parameter(torch.zeros(d))
         self.register_buffer("residuals", torch.zeros((0, d)))
@@ -234,11 +172,8 @@ class AdditiveNoiseMechanism(Mechanism):
         return Independent(Normal(f, torch.exp(self.log_scale).expand_as(f)), 1)
 
     def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        def nll() -> torch.Tensor:
-            z, ladj = self._residual_to_noise(x - self.mean(context))
-            return (0.5 * z.pow(2).sum(-1) - ladj).mean()
-
-        return member_mean_loss(self.mean, nll)
+        z, ladj = self._residual_to_noise(x - self.mean(context))
+        return (0.5 * z.pow(2).sum(-1) - ladj).mean()
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         if self.noise != "empirical":

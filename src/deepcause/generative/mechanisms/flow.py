@@ -41,7 +41,7 @@ from zuko.transforms import MonotonicAffineTransform, MonotonicRQSTransform
 from ..._parameters import Interval, StrOptions
 from ..._torch import nn, seed_from, torch
 from .._training import train_mechanism, validation_split
-from .additive import ContextNet, member_mean_loss
+from .additive import ContextNet
 from .base import Mechanism
 
 __all__ = ["FlowMechanism", "LocationScaleMechanism"]
@@ -89,7 +89,6 @@ class FlowMechanism(Mechanism):
         "bins": [Interval(Integral, 2, None, closed="left")],
         "conditional": ["boolean", StrOptions({"auto"})],
         "selection_z": [Interval(Real, None, None, closed="neither")],
-        "members": [Interval(Integral, 1, None, closed="left")],
     }
     _size_parameters = ("hidden_sizes",)
 
@@ -104,7 +103,6 @@ class FlowMechanism(Mechanism):
         bins: int = 8,
         conditional: bool | str = "auto",
         selection_z: float = 3.0,
-        members: int = 1,
         **train: Any,
     ) -> None:
         train.setdefault("batch_size", 512)
@@ -116,7 +114,6 @@ class FlowMechanism(Mechanism):
         self.bins = bins
         self.conditional = conditional
         self.selection_z = selection_z
-        self.members = members
         self.selection_: dict[str, Any] | None = None
         self._maybe_build()
 
@@ -129,7 +126,6 @@ class FlowMechanism(Mechanism):
             "bins": self.bins,
             "conditional": self.conditional,
             "selection_z": self.selection_z,
-            "members": self.members,
         }
 
     def _make_flow(self, context: int) -> LazyComposedTransform:
@@ -164,7 +160,7 @@ class FlowMechanism(Mechanism):
         d, c = int(self.dim), int(self.context_dim)
         # location-scale layer (splines shift mass slowly); the log-scale offset is multiplied
         # by 10 so Adam moves it as fast as the weights
-        self.affine = ContextNet(c, 2 * d, tuple(self.hidden_sizes), self.members)
+        self.affine = ContextNet(c, 2 * d, tuple(self.hidden_sizes))
         self.log_scale_raw = nn.Parameter(torch.zeros(d))
         self.noise_flow = self._make_flow(0)
         self.context_flow = self._make_flow(c) if c > 0 and self.conditional is not False else None
@@ -194,7 +190,7 @@ class FlowMechanism(Mechanism):
         return 0.5 * z.pow(2).sum(-1) - ladj
 
     def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        return member_mean_loss(self.affine, lambda: self._nll(x, context).mean())
+        return self._nll(x, context).mean()
 
     def encode(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         self._require_built()
