@@ -1,20 +1,23 @@
-"""Diagnostics behind bench_generative_seeds.md (session 5): one node's edge error, model seeds.
+"""Diagnostics behind bench_generative_seeds.md (sessions 5-6): one node's edge error, model seeds.
 
 ``edge``: one node's location-scale mechanism refitted alone on the suite protocol's data
 (5,000 rows, data seed s), with its location network as on main (``base``), plus a
 zero-initialised linear skip connection (``skip``) or additive in the parents (``gam``: one
-small MLP per input column plus a linear term). Prints the held-out log-likelihood per row and the
-node's *local* counterfactual RMSE / bias in its s.d. at several do values: abduction on the
-factual row, decoding with the true counterfactual parents.
+small MLP per input column plus a linear term), or trained with weight averaging (``ema``).
+``--model-seeds`` refits with other training seeds (default: the data seed). Prints the
+held-out log-likelihood per row and the node's *local* counterfactual RMSE / bias in its s.d.
+at several do values: abduction on the factual row, decoding with the true counterfactual
+parents.
 
 ``seeds``: bench-protocol interventional MMD² of the outcome (2,000 samples, truth seeds
 100s+10+i, model seeds 100s+i) for every (data seed, model seed) pair, plus MMD² of 5,000 model
 samples against 5,000 independent truth draws and the error of E[outcome | do] between those
-samples (outcome s.d.).
+samples (outcome s.d.). ``--average 0|1`` overrides auto's weight averaging
+(``selection.AVERAGE_WEIGHTS``).
 
     PYTHONPATH=src python benchmarks/bench_generative_diag.py edge ladder_nonlinear Y1 0 1 2 3
     PYTHONPATH=src python benchmarks/bench_generative_diag.py seeds vector_mediator 0 1 2 3 \
-        --model-seeds 0 1 2 3 --mechanisms auto
+        --model-seeds 0 1 2 3 --mechanisms auto [--average 0]
 """
 
 from __future__ import annotations
