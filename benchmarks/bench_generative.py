@@ -178,6 +178,13 @@ def main() -> None:
         default=0,
         help="fresh replicate: data, model, truth and counterfactual noise seeds move with it",
     )
+    ap.add_argument(
+        "--auto-average",
+        type=int,
+        choices=(0, 1),
+        help="auto: candidates train with weight averaging (1) or without (0); default: the "
+        "library's (selection.AVERAGE_WEIGHTS)",
+    )
     ap.add_argument("--no-gcm", action="store_true")
     ap.add_argument("--out")
     ap.add_argument(
@@ -212,11 +219,13 @@ def main() -> None:
     import torch
 
     from deepcause.exceptions import NotIdentifiableError
-    from deepcause.generative import CausalGenerativeModel
+    from deepcause.generative import CausalGenerativeModel, selection
     from deepcause.generative.idgen import IDGenSampler
     from deepcause.simulate.suite import simulator_suite
 
     torch.set_num_threads(1)  # the benchmark machine is shared; 1 thread per process
+    if args.auto_average is not None:
+        selection.AVERAGE_WEIGHTS = bool(args.auto_average)
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
     suite = {c.name: c for c in simulator_suite()}
     cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())
