@@ -57,8 +57,10 @@ def test_sample_under_do_matches_the_truth_and_is_reproducible(data_csv, tmp_pat
     s = pd.read_csv(out)
     assert list(s.columns) == ["Z", "X", "Y", "G"]
     assert np.all(s["X"] == 1.0)
-    # E[Y | do(X=1)] = 2 - 2 E[Z] = 2, while E[Y | X = 1] = 2 - 2 * 0.8 = 0.4
-    assert s["Y"].mean() == pytest.approx(2.0, abs=0.15)
+    # E[Y | do(X=1)] = 2 - 2 E[Z] = 2, while E[Y | X = 1] = 2 - 2 * 0.8 = 0.4. Over data
+    # seeds 0-3 x model seeds 0-1 this command (1,000 rows, 40 epochs) gave 1.78-2.15 (auto's
+    # candidates with weight averaging; 1.78-2.13 without): 0.25 keeps the test far from 0.4
+    assert s["Y"].mean() == pytest.approx(2.0, abs=0.25)
     assert set(s["G"]) == {"high", "low"}
     out2 = tmp_path / "s2.csv"
     assert _run(data_csv, out2, "--do", "X=1", "-n", "2000") == 0
