@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from deepcause.examples.images import nearest_outcomes
 from deepcause.exceptions import DeepCauseError
 from deepcause.generative import CausalGenerativeModel
 from deepcause.generative.mechanisms import make_mechanism
@@ -95,8 +96,7 @@ def _nearest(ds: Any, value: Any, k: int) -> np.ndarray:
     """Outcomes of the ``k`` training units whose treatment is nearest to ``value``."""
     x = np.asarray(ds.data["X"])
     if x.ndim == 4:
-        d = ((x.reshape(len(x), -1) - np.asarray(value).reshape(1, -1)) ** 2).sum(1)
-        return np.asarray(ds.data["Y"])[np.argsort(d, kind="stable")[:k]]
+        return nearest_outcomes(x, np.asarray(ds.data["Y"]), value, k)
     return np.asarray(ds.data["Y"])[x == value]
 
 

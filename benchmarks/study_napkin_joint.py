@@ -24,17 +24,12 @@ import time
 import numpy as np
 import torch
 
+from deepcause.examples.images import nearest_outcomes
 from deepcause.generative import CausalGenerativeModel
 from deepcause.generative.districts import JointDistrictStrategy
 from deepcause.metrics import attribute_tv
 from deepcause.simulate._readers import train_attribute_readers
 from deepcause.simulate.images import make_colored_digits_napkin
-
-
-def _nearest(ds, ref, k=100):  # noqa: ANN001 - the conditioning baseline of the slow test
-    x = ds.data["X"].reshape(len(ds.data["X"]), -1)
-    d = ((x - ref.reshape(1, -1)) ** 2).sum(1)
-    return ds.data["Y"][np.argsort(d, kind="stable")[:k]]
 
 
 def _links(reader, d):  # noqa: ANN001
@@ -70,7 +65,9 @@ def main(argv: list[str]) -> None:
         gen = m.sample(1000, do={"X": ref}, random_state=qi)["Y"]
         sample_s.append(time.time() - t1)
         tv.append(attribute_tv(gen, true, reader))
-        cond.append(attribute_tv(_nearest(ds, ref), true, reader))
+        cond.append(
+            attribute_tv(nearest_outcomes(ds.data["X"], ds.data["Y"], ref, 100), true, reader)
+        )
         r, g, t = reader.predict(ref[None]), reader.predict(gen), reader.predict(true)
         rd, rc = r["digit"][0], r["color"][0]
         print(

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from deepcause.examples.images import nearest_outcomes
 from deepcause.exceptions import DataValidationError
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
 from deepcause.generative.mechanisms import ImageHVAEMechanism, ImageVAEMechanism
@@ -112,13 +113,6 @@ def test_score_noise_floor_between_truth_samples():
 
 
 # --------------------------------------------------------------------------- truth (slow)
-def _nearest(ds, ref, k=100):
-    """The conditioning baseline P(Y | X = x): outcomes of the k nearest training images."""
-    x = ds.data["X"].reshape(len(ds.data["X"]), -1)
-    d = ((x - ref.reshape(1, -1)) ** 2).sum(1)
-    return ds.data["Y"][np.argsort(d, kind="stable")[:k]]
-
-
 def _route_scores(route):
     """Mean attribute TV of the route's do() samples and of the conditioning baseline."""
     cfg = SLOW[route]
@@ -135,7 +129,9 @@ def _route_scores(route):
         true = ds.scm.sample(2000, do={"X": ref}, random_state=100 + qi, as_arrays=True)["Y"]
         gen = m.sample(1000, do={"X": ref}, random_state=qi)["Y"]
         model_tv.append(attribute_tv(gen, true, reader))
-        cond_tv.append(attribute_tv(_nearest(ds, ref), true, reader))
+        cond_tv.append(
+            attribute_tv(nearest_outcomes(ds.data["X"], ds.data["Y"], ref, 100), true, reader)
+        )  # P(Y | X ~ x)
     return float(np.mean(model_tv)), float(np.mean(cond_tv))
 
 

@@ -16,8 +16,8 @@ with ``q(T) = p(inputs) Π_{i != *} P(A_i | B_i)``, the data's is ``p(T) P(A* | 
 rows resampled with weights ``q(T) / p(T)`` are draws of the numerator. The fraction's generator
 (:class:`TwoStageFraction`) draws the tabular variables it needs from the numerator's law (the
 data's law given the fraction's inputs, reweighted by ``q / p`` by resampling) and then the
-images from the data's own factor ``P(A* | T)`` (fitted on the data rows): no image is generated to train another generator, so the images
-keep their associations. (Training the image generator on the resampled rows directly was
+images from the data's own factor ``P(A* | T)`` (fitted on the data rows): no image is
+generated to train another generator, so the images keep their associations. (Training the image generator on the resampled rows directly was
 tried: their repeats, 584 distinct rows of 2,000 on the napkin, let it drift to other digits.)
 The tabular variables must be discrete (the probabilities are read off counts); otherwise
 :func:`reweighted_rows` returns ``None`` and the caller falls back to generated draws. Cells of
