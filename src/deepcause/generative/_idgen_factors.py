@@ -164,10 +164,12 @@ def reader_mechanisms(
     TwoStageFraction`); ``mechanisms`` unchanged when an input is tabular. ``max_epochs``
     caps their training as it caps the mechanisms chosen by name.
 
-    Measured on the coloured-digits napkin (3,000 units, data seed 0): the numerator's law of
-    ``W1`` given the reference images, which puts 0.38 on the image's colour, was drawn 0.29 in
-    TV from it on average over the four references with the conv encoder alone, 0.22 with the
-    statistics (the conv encoder learns the colour's weak effect on ``W1`` poorly).
+    Measured on the coloured-digits napkin (3,000 units, data seed 0,
+    ``tests/test_idgen_tabular_stage.py``): ``W1`` drawn given each reference image against the
+    numerator's law (0.38 on the image's colour) had mean TV 0.295 with the conv encoder alone,
+    0.220 with the statistics (the conv encoder learns the colour's weak effect on ``W1``
+    poorly). The napkin's ``P(Y | do(X = x))`` hardly moved (``bench_images.md``, run 9): its
+    error is the image factor's.
 
     >>> data = {"W1": np.array([0, 1]), "X": np.zeros((2, 3, 4, 4)), "Z": np.array([0, 1])}
     >>> reader_mechanisms("auto", ["W1"], ["X"], data)["W1"].parent_stats
