@@ -235,6 +235,9 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             mech.image_shape = tuple(self.specs_[node].shape)
             mech.context_shapes = shapes
             return mech
+        if isinstance(mech, ImageParentMechanism):  # the caller's encoder settings
+            mech.context_shapes = shapes
+            return mech
         if any(self.specs_[p].is_image for p in self.parents_[node]):
             return ImageParentMechanism(head=mech, context_shapes=shapes)
         return mech

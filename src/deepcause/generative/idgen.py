@@ -93,7 +93,7 @@ from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
 from ._core import MechanismModel, _check_n
 from ._encoding import Samples, split_data
-from ._idgen_factors import ImageFeatureFactor, fit_factor
+from ._idgen_factors import ImageFeatureFactor, fit_factor, reader_mechanisms
 from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
 from .districts import LatentConfoundingError
 
@@ -335,6 +335,7 @@ class IDGenSampler(BaseEstimator):
         outputs: list[str],
         inputs: Iterable[str],
         seed: int,
+        mechanisms: str | Mapping[str, Any] | None = None,
     ) -> Factor:
         """A generator of ``outputs`` given ``inputs``: inputs -> every output, outputs chained
         (:func:`~deepcause.generative._idgen_factors.fit_factor`).
@@ -343,7 +344,8 @@ class IDGenSampler(BaseEstimator):
         default image mechanism), so diffusion or GAN factor generators are one argument."""
         model = fit_factor(
             data, outputs, inputs, seed,
-            mechanisms=self.mechanisms, max_epochs=self.max_epochs, verbose=self.verbose,
+            mechanisms=self.mechanisms if mechanisms is None else mechanisms,
+            max_epochs=self.max_epochs, verbose=self.verbose,
         )  # fmt: skip
         tabular = sorted(k for k in inputs if data[k].ndim == 1)
         if tabular:  # the support check reads the tabular inputs
@@ -474,7 +476,9 @@ class IDGenSampler(BaseEstimator):
         tabular = None
         if drawn:  # the data's law of every tabular variable not given, reweighted when sampled
             free = [v for v in order if v in set(found.tabular) - keys]
-            tabular = self._fit_conditional(self.data_, free, keys, seed_from(self._rng_))
+            # a conv encoder plus the image's colour statistics reads the tabular variables
+            mechs = reader_mechanisms(self.mechanisms, free, keys, self.data_, self.max_epochs)
+            tabular = self._fit_conditional(self.data_, free, keys, seed_from(self._rng_), mechs)
         image = self._fit_conditional(self.data_, images, given, seed_from(self._rng_))
         return TwoStageFraction(tabular, drawn, image, images, sorted(given), found.weights)
 

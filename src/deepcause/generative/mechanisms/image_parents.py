@@ -43,7 +43,9 @@ def _head(head: Any) -> Mechanism:
 
 class ImageParentMechanism(Mechanism):
     """A tabular ``head`` mechanism (name, instance or saved config) reading image parents
-    through a conv encoder (``features`` outputs per image parent, ``width`` channels).
+    through a conv encoder (``features`` outputs per image parent, ``width`` channels) and,
+    with ``parent_stats``, their colour statistics (default off; ID-GEN's napkin tabular stage
+    turns it on, see :mod:`deepcause.generative.idgen`).
 
     Examples
     --------
@@ -62,6 +64,7 @@ class ImageParentMechanism(Mechanism):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **Mechanism._parameter_constraints,
         **ENCODER_CONSTRAINTS,
+        "parent_stats": ["boolean"],
     }
 
     def __init__(
@@ -74,6 +77,7 @@ class ImageParentMechanism(Mechanism):
         context_shapes: Sequence[Any] = (),
         features: int = 32,
         width: int = 16,
+        parent_stats: bool = False,
         **train: Any,
     ) -> None:
         head_mech = _head(head)
@@ -84,6 +88,7 @@ class ImageParentMechanism(Mechanism):
         self.context_shapes = normalise_shapes(context_shapes)
         self.features = features
         self.width = width
+        self.parent_stats = parent_stats
         self.discrete = head_mech.discrete
         self.invertible = head_mech.invertible
         self.has_log_prob = head_mech.has_log_prob
@@ -98,11 +103,16 @@ class ImageParentMechanism(Mechanism):
             "context_shapes": [list(s) if isinstance(s, tuple) else s for s in self.context_shapes],
             "features": self.features,
             "width": self.width,
+            "parent_stats": self.parent_stats,
         }
 
     def _build(self) -> None:
         self.encoder = ContextEncoder(
-            self.context_shapes, int(self.context_dim), self.features, self.width
+            self.context_shapes,
+            int(self.context_dim),
+            self.features,
+            self.width,
+            stats=bool(getattr(self, "parent_stats", False)),
         )
         self.head.build(int(self.dim), self.encoder.out_dim, self.n_classes)
 
