@@ -1,0 +1,214 @@
+"""Counterfactuals of ``mechanisms="auto"`` on fresh invertible SCMs that are not in the suite.
+
+Held-out check for issue #14 item 6: these SCMs were written after the defaults were chosen and
+are not used to choose anything. Each case is a :class:`~deepcause.simulate.suite.SimulatorCase`
+scored with the protocol of ``bench_generative.py`` (``--seed s``: data and model
+``random_state = s``, 5,000 training rows, 1,000 counterfactual units from noise seed
+``100 s + 5``, 2,000 interventional samples against truth seeds ``100 s + 10 + i``). Printed per
+case and seed: interventional MMD² of the outcome, the outcome's counterfactual RMSE per do value
+(in the outcome's s.d.), the worst counterfactual RMSE over every other non-intervened node (in
+its own s.d., to locate where an error starts), auto's choice per node and fit CPU time.
+
+Cases:
+
+* ``fresh_chain_sin``: A -> B -> C -> D, sinusoidal mechanisms, Laplace / Student-t(5) /
+  uniform noise; do(A = -1), do(A = +1).
+* ``fresh_collider_mult``: Z -> X, Z -> Y, X -> Y, X -> K <- Y; X and Y positive with
+  multiplicative noise, K a collider; do(X = 0.6), do(X = 2.0).
+* ``fresh_hetero_two``: A -> B, (A, B) -> Y -> D; Y's noise scale depends on both parents
+  (Gumbel noise), D a saturating function of Y; do(B = -1), do(B = +1).
+
+    PYTHONPATH=src python benchmarks/bench_generative_fresh.py --seeds 0 1 2 [--cases ...] [--local]
+
+``--cases`` also takes suite case names (then the suite's do values); ``--local`` prints every
+node's local counterfactual error: its noise abducted on the factual row, decoded with the
+true counterfactual parents (RMSE / bias in encoded units per do value).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from deepcause.generative import CausalGenerativeModel
+from deepcause.metrics import counterfactual_rmse, mmd_rbf
+from deepcause.simulate.scm import SCM, Node, gaussian, gumbel, laplace, student_t, uniform
+from deepcause.simulate.suite import SimulatorCase, get_case
+
+N_TRAIN, N_CF, N_SAMPLES = 5000, 1000, 2000
+
+
+def _sigmoid(s: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-s))
+
+
+def fresh_cases() -> list[SimulatorCase]:
+    """The three fresh invertible SCMs (see the module docstring)."""
+    chain = SCM(
+        [
+            Node("A", noise=gaussian(1.0)),
+            Node(
+                "B", ("A",), lambda pa, u: np.sin(1.5 * pa["A"]) + 0.4 * pa["A"] + u, laplace(0.3)
+            ),
+            Node(
+                "C",
+                ("B",),
+                lambda pa, u: 0.7 * pa["B"] + 0.6 * np.cos(2.0 * pa["B"]) + u,
+                student_t(5.0, 0.3),
+            ),
+            Node(
+                "D",
+                ("C",),
+                lambda pa, u: np.sin(pa["C"]) + 0.5 * pa["C"] + u,
+                uniform(-0.5, 0.5),
+            ),
+        ]
+    )
+
+    def x_mult(pa: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+        return np.exp(0.4 * pa["Z"] + 0.2 * np.sin(2 * pa["Z"])) * np.exp(u)
+
+    def y_mult(pa: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+        x, z = pa["X"], pa["Z"]
+        return (0.3 + np.sqrt(x) + 0.6 * _sigmoid(1.5 * z) + 0.2 * x * _sigmoid(z)) * np.exp(u)
+
+    collider = SCM(
+        [
+            Node("Z", noise=gaussian(1.0)),
+            Node("X", ("Z",), x_mult, gaussian(0.35)),
+            Node("Y", ("X", "Z"), y_mult, laplace(0.2)),
+            Node("K", ("X", "Y"), lambda pa, u: np.log(pa["X"] + pa["Y"]) + u, gaussian(0.3)),
+        ]
+    )
+
+    def y_het(pa: dict[str, np.ndarray], u: np.ndarray) -> np.ndarray:
+        a, b = pa["A"], pa["B"]
+        scale = 0.15 + 0.5 * _sigmoid(a + b) + 0.2 * np.abs(a - b)
+        return 0.8 * np.tanh(a) + 0.5 * b + scale * u
+
+    hetero = SCM(
+        [
+            Node("A", noise=gaussian(1.0)),
+            Node("B", ("A",), lambda pa, u: 0.6 * pa["A"] + u, gaussian(0.8)),
+            Node("Y", ("A", "B"), y_het, gumbel(0.8)),
+            Node(
+                "D", ("Y",), lambda pa, u: 1.5 * np.tanh(pa["Y"]) + 0.3 * pa["Y"] + u, gaussian(0.3)
+            ),
+        ]
+    )
+    return [
+        SimulatorCase("fresh_chain_sin", "fresh", chain, "A", "D", (-1.0, 1.0)),
+        SimulatorCase("fresh_collider_mult", "fresh", collider, "X", "Y", (0.6, 2.0)),
+        SimulatorCase("fresh_hetero_two", "fresh", hetero, "B", "D", (-1.0, 1.0)),
+    ]
+
+
+def run(case: SimulatorCase, seed: int, mechanisms: str, n_train: int = N_TRAIN) -> dict:
+    """One fit of ``case`` at ``seed`` on the bench protocol; returns the row."""
+    s0, t, y = 100 * seed, case.treatment, case.outcome
+    df = case.sample(n_train, random_state=seed)
+    sd = df.std()
+    c0 = time.process_time()
+    model = CausalGenerativeModel(case.graph, mechanisms=mechanisms, random_state=seed).fit(df)
+    fit_cpu = time.process_time() - c0
+    noise = case.scm.sample_noise(N_CF, random_state=s0 + 5)
+    factual = case.scm.to_frame(case.scm.propagate(noise))
+    mmds, cf, worst = [], [], {}
+    for i, v in enumerate(case.do_values):
+        truth = case.truth(N_SAMPLES, v, random_state=s0 + 10 + i)[[y]].to_numpy(float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = model.sample(N_SAMPLES, do={t: v}, random_state=s0 + i)[[y]].to_numpy(float)
+            pred = model.counterfactual(factual, do={t: v}, random_state=0)
+        mmds.append(float(mmd_rbf(s, truth)))
+        true_cf = case.scm.to_frame(case.scm.propagate(noise, {t: v}))
+        for col in true_cf.columns:
+            if col == t:
+                continue
+            r = counterfactual_rmse(
+                pred[[col]].to_numpy(float), true_cf[[col]].to_numpy(float), scale=float(sd[col])
+            )
+            if col == y:
+                cf.append(r)
+            elif r > worst.get(col, -1.0):
+                worst[col] = r
+    local = _local_errors(model, case, noise, factual)
+    choice = {
+        k: r["mechanism"]
+        for k, r in (model.mechanism_choice_ or {}).items()
+        if r["reason"] != "root node"
+    }
+    return {
+        "case": case.name,
+        "seed": seed,
+        "mmd": float(np.mean(mmds)),
+        "cf": cf,
+        "other": worst,
+        "choice": choice,
+        "local": local,
+        "fit_cpu": fit_cpu,
+    }
+
+
+@torch.no_grad()
+def _local_errors(model, case: SimulatorCase, noise, factual) -> dict[str, list[float]]:  # noqa: ANN001
+    """Per non-root node and do value: its own counterfactual RMSE / bias (encoded units, about
+    the node's s.d.) when its noise is abducted on the factual row and decoded with the *true*
+    counterfactual parents, so an error is charged to the node that makes it."""
+    fe = model.encode(factual)
+    out: dict[str, list[float]] = {}
+    for v in case.do_values:
+        te = model.encode(case.scm.to_frame(case.scm.propagate(noise, {case.treatment: v})))
+        for node, mech in model.mechanisms_.items():
+            if node == case.treatment or not model.parents_[node]:
+                continue
+            u = mech.abduct(fe[node], model.context(node, fe))
+            e = (mech.decode(u, model.context(node, te)) - te[node]).numpy()
+            out.setdefault(node, []).extend([float(np.sqrt((e**2).mean())), float(e.mean())])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--cases", nargs="+")
+    ap.add_argument("--mechanisms", default="auto")
+    ap.add_argument("--n-train", type=int, default=N_TRAIN)
+    ap.add_argument("--local", action="store_true", help="print every node's local CF error")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
+    fresh = {c.name: c for c in fresh_cases()}
+    names = args.cases or list(fresh)
+    cases = [fresh[n] if n in fresh else get_case(n) for n in names]
+    print(
+        "| case | seed | MMD² | CF RMSE per do (sd) | mean | worst other node | choice | fit CPU s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for case in cases:
+        for seed in args.seeds:
+            r = run(case, seed, args.mechanisms, args.n_train)
+            other = max(r["other"].items(), key=lambda kv: kv[1])
+            print(
+                f"| {r['case']} | {seed} | {r['mmd']:.4f} | "
+                + " / ".join(f"{c:.3f}" for c in r["cf"])
+                + f" | {np.mean(r['cf']):.3f} | {other[0]} {other[1]:.3f} | "
+                + ", ".join(f"{k}:{v}" for k, v in r["choice"].items())
+                + f" | {r['fit_cpu']:.1f} |",
+                flush=True,
+            )
+            if args.local:
+                for node, errs in r["local"].items():
+                    print(
+                        f"|   local {node} | rmse/bias per do: "
+                        + "  ".join(f"{a:.3f}/{b:+.3f}" for a, b in zip(errs[::2], errs[1::2]))
+                    )
+
+
+if __name__ == "__main__":
+    main()
