@@ -63,7 +63,7 @@ def test_tabular_district_default_is_clique_blocks(napkin):
     (district,) = model.districts_
     assert district.cliques == [("W1", "X"), ("W1", "Y")] and district.latent_blocks == "cliques"
     assert not district.encoder_stats and district.priors is None
-    assert district.learning_rate == 1e-2
+    assert district.learning_rate == 1e-2 and district.posterior == "full"
     assert model.mechanisms_["X"].context_dim == 1 + district.block_dim
     one = JointDistrictStrategy(model, district.district, latent_blocks="district")
     assert one.cliques == [("W1", "X", "Y")] and one.latent_dim == one.block_dim
@@ -95,6 +95,7 @@ def test_image_district_defaults_round_trip_through_save(tmp_path):
     model.fit(ds.data)
     (district,) = model.districts_
     assert district.latent_blocks == "cliques" and district.encoder_stats
+    assert district.posterior == "diagonal" and district.learning_rate == 3e-3
     assert len(district.priors) == 2 and district.latent_modes == 12
     back = CausalGenerativeModel.load(str(model.save(tmp_path / "napkin")))
     ref = ds.extras["x_reference"][0]

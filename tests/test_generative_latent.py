@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from deepcause.exceptions import DataValidationError, DeepCauseWarning, NotIdentifiableError
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
@@ -124,18 +125,47 @@ def test_counterfactual_on_confounded_nodes_is_refused(bow) -> None:
         model.counterfactual(df.head(5), do={"X": 0.0})
 
 
-def test_unknown_latent_blocks_is_refused_in_one_line(bow) -> None:
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("latent_blocks", "latent_blocks must be 'cliques' or 'district', got 'edges'"),
+        ("posterior", "posterior must be 'full' or 'diagonal', got 'edges'"),
+    ],
+)
+def test_unknown_district_keyword_value_is_refused_in_one_line(bow, key, message) -> None:
     case, df, _ = bow
 
     class Edges(JointDistrictStrategy):
         def __init__(self, model, district):  # noqa: ANN001
-            super().__init__(model, district, latent_blocks="edges")
+            super().__init__(model, district, **{key: "edges"})
 
     model = CausalGenerativeModel(case.graph, max_epochs=1, latent_strategy=Edges)
     with pytest.raises(DataValidationError) as info:
         model.fit(df)
-    assert str(info.value) == "latent_blocks must be 'cliques' or 'district', got 'edges'"
+    assert str(info.value) == message
     assert isinstance(info.value, ValueError)
+
+
+def test_full_posterior_draws_through_a_cholesky_factor(bow) -> None:
+    """``z = mu + L eps`` with ``L`` lower-triangular, ``log |det L|`` from its diagonal; a
+    config saved before ``posterior`` existed loads with the diagonal one."""
+    _, _, model = bow
+    (district,) = model.districts_
+    assert district.posterior == "full" and district.latent_dim == 2
+    feats = torch.randn(5, 2)
+    eps = torch.randn(3, 5, 2)
+    with torch.no_grad():
+        z, log_det = district.posterior_draw(feats, eps)
+        out = district.encoder(feats)
+    sd = out[:, 2:4].clamp(-7.0, 3.0).exp()
+    expected = out[:, :2] + torch.stack(
+        [sd[:, 0] * eps[..., 0], out[:, 4] * eps[..., 0] + sd[:, 1] * eps[..., 1]], -1
+    )
+    assert torch.allclose(z, expected, atol=1e-6)
+    assert torch.allclose(log_det, sd.log().sum(1), atol=1e-6)
+    config = {k: v for k, v in district.get_config().items() if k != "posterior"}
+    old = JointDistrictStrategy(model, district.district, **{**district.legacy_config, **config})
+    assert old.posterior == "diagonal" and old.encoder[-1].out_features == 4
 
 
 def test_save_load_round_trip(bow, tmp_path) -> None:
