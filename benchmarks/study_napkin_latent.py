@@ -43,7 +43,7 @@ def _readout(m, data, full, reader, n):
     vals = {v: m.specs_[v].encode_values(data[v], m.device_) for v in dist.inputs}
     with torch.no_grad():
         feats = torch.cat([m.specs_[v].one_hot(vals[v]).float() for v in dist.inputs], 1)
-        mu = dist.encoder(feats).chunk(2, 1)[0].numpy()
+        mu = dist.encoder(feats)[:, : dist.latent_dim].numpy()  # the posterior mean
     h = n // 2
     ycol = reader(data["Y"])["color"].astype(int)
     for name, target in (

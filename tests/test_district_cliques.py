@@ -20,7 +20,7 @@ from deepcause.simulate.suite import get_case
 
 
 class _Cliques(JointDistrictStrategy):
-    """Clique blocks on a tabular district (the default there is one block)."""
+    """Clique blocks, named explicitly (the default since session 7)."""
 
     def __init__(self, model, district, **kwargs):  # noqa: ANN001
         super().__init__(model, district, **{"latent_blocks": "cliques", **kwargs})
@@ -55,13 +55,18 @@ def test_napkin_latent_blocks_follow_the_bidirected_cliques(napkin):
     assert torch.equal(parts["X"], z[:, :b]) and torch.equal(parts["Y"], z[:, b:])
 
 
-def test_tabular_district_default_is_one_block(napkin):
+def test_tabular_district_default_is_clique_blocks(napkin):
+    """Clique blocks everywhere (tabular districts too), N(0, I) per block, step size 1e-2;
+    one block for the whole district on request."""
     case, df = napkin
     model = _fit(case, df)
     (district,) = model.districts_
-    assert district.cliques == [("W1", "X", "Y")] and district.latent_blocks == "district"
+    assert district.cliques == [("W1", "X"), ("W1", "Y")] and district.latent_blocks == "cliques"
     assert not district.encoder_stats and district.priors is None
-    assert model.mechanisms_["X"].context_dim == 1 + district.latent_dim
+    assert district.learning_rate == 1e-2 and district.posterior == "full"
+    assert model.mechanisms_["X"].context_dim == 1 + district.block_dim
+    one = JointDistrictStrategy(model, district.district, latent_blocks="district")
+    assert one.cliques == [("W1", "X", "Y")] and one.latent_dim == one.block_dim
     with pytest.raises(DataValidationError, match="latent_blocks must be"):
         JointDistrictStrategy(model, district.district, latent_blocks="edges")
 
@@ -90,6 +95,7 @@ def test_image_district_defaults_round_trip_through_save(tmp_path):
     model.fit(ds.data)
     (district,) = model.districts_
     assert district.latent_blocks == "cliques" and district.encoder_stats
+    assert district.posterior == "diagonal" and district.learning_rate == 3e-3
     assert len(district.priors) == 2 and district.latent_modes == 12
     back = CausalGenerativeModel.load(str(model.save(tmp_path / "napkin")))
     ref = ds.extras["x_reference"][0]
