@@ -29,7 +29,7 @@ Run: ``python benchmarks/bench_counterfactual_images.py [--n-train 3000] [--n-te
 [--epochs 20] [--diffusion-epochs 10] [--scms morpho pendulum colored] [--jobs 3]
 [--mechanisms image_vae image_hvae image_diffusion] [--beta 1.0] [--image-epochs 60]
 [--independence W] [--ablate] [--diffusion-guidance W] [--diffusion-p-uncond P]
-[--diffusion-sample-steps K]
+[--diffusion-sample-steps K] [--diffusion-width W] [--diffusion-dropout P]
 [--out benchmarks/results/bench_counterfactual_images.md]``; ``--quick`` for a smoke run.
 """
 
@@ -67,7 +67,13 @@ from deepcause.simulate import (
 from deepcause.simulate.pendulum import ANGLE_RANGE, PENDULUM_CONCEPTS
 
 IMAGE_MECHANISMS = ("image_vae", "image_hvae", "image_diffusion")
-DIFFUSION_OPTIONS = {"guidance": float, "p_uncond": float, "sample_steps": int}
+DIFFUSION_OPTIONS = {
+    "guidance": float,
+    "p_uncond": float,
+    "sample_steps": int,
+    "width": int,
+    "dropout": float,
+}
 Data = dict[str, np.ndarray]
 
 

@@ -119,3 +119,19 @@ def test_model_saved_before_film_loads_with_the_plain_shift():
         for block in (new.unet.mid, new.unet.up1):
             block.film.bias.fill_(0.5)
         assert not torch.allclose(new._eps(x, t, ctx), old._eps(x, t, ctx))
+
+
+def test_dropout_acts_in_training_only_and_keeps_the_saved_state():
+    """``dropout`` adds no weights (a saved model loads whatever its value), changes the noise
+    prediction in training mode and not in evaluation mode."""
+    kw = {"dim": 64, "context_dim": 2, "image_shape": (1, 8, 8), "width": 8, "sample_steps": 4}
+    torch.manual_seed(0)
+    plain = ImageDiffusionMechanism(**kw)
+    dropped = ImageDiffusionMechanism(dropout=0.5, **kw)
+    dropped.load_state_dict(plain.state_dict())  # strict: the same keys
+    x, ctx, t = torch.randn(3, 64), torch.randn(3, 2), torch.tensor([0, 50, 199])
+    with torch.no_grad():
+        plain.eval(), dropped.eval()
+        assert torch.equal(plain._eps(x, t, ctx), dropped._eps(x, t, ctx))
+        dropped.train()
+        assert not torch.allclose(plain._eps(x, t, ctx), dropped._eps(x, t, ctx))
