@@ -326,7 +326,8 @@ def markdown(results: list[tuple[str, list[dict[str, Any]]]], args: argparse.Nam
     lines = [
         "# Counterfactual images against exact truth",
         "",
-        f"Command: `OMP_NUM_THREADS=1 nice -n 10 {cmd.strip()}`",
+        f"Command: `OMP_NUM_THREADS=1 nice -n {os.nice(0)} {cmd.strip()}` (niceness and "
+        f"load average at the end read by the script: {os.getloadavg()[0]:.1f})",
         "",
         f"Budget: {args.n_train} training units, {args.n_test} test units per SCM; "
         f"mechanisms {', '.join(args.mechanisms)} (VAE KL weight beta = {args.beta}, "

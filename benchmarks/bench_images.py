@@ -39,6 +39,7 @@ up to 60 epochs, early stopping on the held-out ELBO), as in the slow napkin tes
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -264,8 +265,9 @@ def main() -> None:
         [
             "# Image SCMs: P(Y | do(X = x)) against the simulator's truth",
             "",
-            f"Command: `nice -n 10 .venv/bin/python benchmarks/bench_images.py "
-            f"{' '.join(sys.argv[1:])}`",
+            f"Command: `nice -n {os.nice(0)} .venv/bin/python benchmarks/bench_images.py "
+            f"{' '.join(sys.argv[1:])}` (niceness and load average at the end read by the "
+            f"script: {os.getloadavg()[0]:.1f})",
             "",
             f"Total runtime {runtime / 60:.1f} min on 2 shared CPU cores (torch 1 thread); "
             f"n_train={args.n_train}, epochs={args.epochs}, image mechanism "
