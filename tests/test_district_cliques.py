@@ -19,13 +19,6 @@ from deepcause.simulate.images import make_colored_digits_napkin
 from deepcause.simulate.suite import get_case
 
 
-class _Cliques(JointDistrictStrategy):
-    """Clique blocks, named explicitly (the default since session 7)."""
-
-    def __init__(self, model, district, **kwargs):  # noqa: ANN001
-        super().__init__(model, district, **{"latent_blocks": "cliques", **kwargs})
-
-
 @pytest.fixture(scope="module")
 def napkin():
     case = get_case("napkin")
@@ -41,7 +34,7 @@ def _fit(case, df, strategy="joint"):  # noqa: ANN001
 
 def test_napkin_latent_blocks_follow_the_bidirected_cliques(napkin):
     case, df = napkin
-    model = _fit(case, df, _Cliques)
+    model = _fit(case, df)  # clique blocks: the default
     (district,) = model.districts_
     assert district.cliques == [("W1", "X"), ("W1", "Y")]
     b = district.block_dim
@@ -74,7 +67,7 @@ def test_tabular_district_default_is_clique_blocks(napkin):
 def test_mixture_prior_per_block(napkin):
     """Independent mixture priors per block: finite draws and densities."""
 
-    class _Modes(_Cliques):
+    class _Modes(JointDistrictStrategy):
         def __init__(self, model, district, **kwargs):  # noqa: ANN001
             super().__init__(model, district, **{"latent_modes": 3, **kwargs})
 
