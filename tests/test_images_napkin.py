@@ -11,6 +11,8 @@ readers) with the simulator's truth and with the conditioning baseline ``P(Y | X
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -115,8 +117,10 @@ def test_score_noise_floor_between_truth_samples():
 
 
 # --------------------------------------------------------------------------- truth (slow)
-def _route_scores(route):
-    """Mean attribute TV of the route's do() samples and of the conditioning baseline."""
+@functools.cache
+def _fitted(route):
+    """The route's model fitted at its slow budget, with the data and the readers (one fit per
+    route and session: the joint route's two slow tests share it)."""
     cfg = SLOW[route]
     ds = make_colored_digits_napkin(cfg["n"], truth_n=10, random_state=0)
     reader = train_attribute_readers(ds.scm, n=3000)
@@ -125,7 +129,12 @@ def _route_scores(route):
         mechs = {"X": ImageVAEMechanism(beta=4.0), "Y": ImageVAEMechanism(beta=4.0)}
     m = CausalGenerativeModel(ds.graph, mechanisms=mechs, latent_strategy=route,
                               max_epochs=cfg["max_epochs"], random_state=0, verbose=False)  # fmt: skip
-    m.fit(ds.data)
+    return m.fit(ds.data), ds, reader
+
+
+def _route_scores(route):
+    """Mean attribute TV of the route's do() samples and of the conditioning baseline."""
+    m, ds, reader = _fitted(route)
     model_tv, cond_tv = [], []
     for qi, ref in enumerate(ds.extras["x_reference"]):
         true = ds.scm.sample(2000, do={"X": ref}, random_state=100 + qi, as_arrays=True)["Y"]
@@ -153,3 +162,40 @@ def test_napkin_joint_do_against_truth():
     tv, cond = _route_scores("joint")
     assert tv < SLOW["joint"]["bound"]
     assert cond > 1.2 * tv
+
+
+def _colour_links(reader, d):  # noqa: ANN001
+    """Shares of units whose ``Y`` colour equals ``X``'s colour and equals ``W1``."""
+    x, y = reader.predict(d["X"]), reader.predict(d["Y"])
+    w1 = np.asarray(d["W1"]).astype(int)
+    return float(np.mean(y["color"] == x["color"])), float(np.mean(y["color"] == w1))
+
+
+def test_colour_links_of_the_data_are_far_from_chance():
+    """The links the joint route's strict xfail compares are real in the data (chance 1/6)."""
+    ds = make_colored_digits_napkin(1500, truth_n=10, random_state=0)
+    reader = train_attribute_readers(ds.scm, n=1500, random_state=0)
+    copy, w1 = _colour_links(reader, ds.data)
+    assert 0.36 < copy < 0.48 and 0.45 < w1 < 0.57
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="joint route: Y's colour follows its latent block only (copy share 0.18-0.20 "
+    "against the data's 0.42); bench_images.md run 10b",
+)
+def test_napkin_joint_reproduces_the_observed_colour_links():
+    """Matching the observed law is what pins down ``P(Y | do(X))`` for the joint route. Two
+    links carry the query's colour: ``Y``'s colour equals ``X``'s (the copy: 0.42 in the data
+    with chance matches) and equals ``W1`` (through the hidden ``U2``: 0.51). Measured on the
+    joint test's fit (bench_images.md runs 9b, 10b): copy 0.199, ``W1`` 0.468 against 0.415 and
+    0.505 — ``Y``'s colour is a function of the ``W1 <-> Y`` latent block alone at the image KL
+    weight 4; weight 1 raises the copy to 0.29-0.32 through the confounded ``X``-digit path and
+    loses the ``W1`` link. Both within 0.08 (a share's binomial s.d. from 2,000 samples is
+    ~0.01); strict xfail until the route reproduces them."""
+    model, ds, reader = _fitted("joint")
+    data = _colour_links(reader, ds.data)
+    fitted = _colour_links(reader, model.sample(2000, random_state=7))
+    assert abs(fitted[0] - data[0]) < 0.08, (fitted, data)  # the copy X -> Y
+    assert abs(fitted[1] - data[1]) < 0.08, (fitted, data)  # W1 <-> Y through U2
