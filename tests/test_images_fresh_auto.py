@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from deepcause.generative import CausalGenerativeModel
+from deepcause.generative._core import MechanismModel
+from deepcause.generative.mechanisms import ImageHVAEMechanism, ImageVAEMechanism
 from deepcause.metrics import counterfactual_pixel_error
 
 PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "fresh_image_scms.py"
@@ -52,6 +54,25 @@ def test_fresh_disc_scm_counterfactuals_are_exact(fresh):
     # the label is read off the image: a bigger disc, a bigger label, by the disc's mass
     gain = 0.05 * (cf["I"].sum(axis=(1, 2, 3)) - fact["I"].sum(axis=(1, 2, 3)))
     assert np.allclose(cf["L"] - fact["L"], gain, atol=1e-4)
+
+
+def test_auto_image_default_per_use(fresh):
+    """``"auto"``: the hierarchical VAE for the deep SCM's image nodes (its counterfactuals),
+    the mixture-prior VAE for the base model that ID-GEN's factors are (their colour modes)."""
+    scm = fresh.disc_label_scm(28)
+    train, fact, _ = _units(scm, 120, 8)
+    model = CausalGenerativeModel(str(scm.graph), max_epochs=1, random_state=0, verbose=False)
+    model.fit(train)
+    assert type(model.mechanisms_["I"]) is ImageHVAEMechanism
+    cf = model.counterfactual(fact, do={"R": np.full(8, 4.0)})
+    assert cf["I"].shape == (8, 1, 28, 28) and np.isfinite(cf["L"]).all()
+    base = MechanismModel(str(scm.graph), max_epochs=1, random_state=0, verbose=False).fit(train)
+    assert type(base.mechanisms_["I"]) is ImageVAEMechanism
+    assert base.mechanisms_["I"].prior_modes == 12
+    named = CausalGenerativeModel(
+        str(scm.graph), mechanisms="image_vae", max_epochs=1, random_state=0, verbose=False
+    ).fit(train)
+    assert type(named.mechanisms_["I"]) is ImageVAEMechanism  # a name still wins
 
 
 @pytest.mark.slow
