@@ -87,7 +87,9 @@ def test_auto_counterfactual_images_on_a_fresh_scm(fresh):
     rmse = counterfactual_pixel_error(cf["I"], truth["I"])
     base = counterfactual_pixel_error(fresh_img, truth["I"])
     assert np.isfinite(cf["L"]).all()
-    # measured (1,500 units, defaults): see benchmarks/results/bench_images_fresh.md
-    assert rmse < 0.5 * base and rmse < 0.12
+    # measured (1,500 units, defaults, image_hvae): RMSE 0.030 against fresh noise 0.231, label
+    # 0.157 s.d., fit 184 s; the mixture-prior image_vae (auto before session 8) gave 0.080
+    # against 0.245 at 3,000 units (benchmarks/results/bench_images_fresh.md): it fails here
+    assert rmse < 0.25 * base and rmse < 0.06
     label = np.sqrt(np.mean((cf["L"] - truth["L"]) ** 2)) / fact["L"].std()
-    assert label < 0.3
+    assert label < 0.25
