@@ -16,8 +16,10 @@ skip the selection. A single name applies to every continuous node; a dict
 ``{node: name | Mechanism}`` sets nodes one by one (the rest stay ``"auto"``). Image nodes
 (``(n, C, H, W)`` arrays) get ``"image_hvae"`` from ``"auto"`` (the hierarchical VAE, whose
 abduction keeps a unit's style in counterfactuals: ``benchmarks/results/bench_images_fresh.md``),
-except those in a district of the ``"joint"`` route and ID-GEN's factors, which keep
-``"image_vae"`` with its mixture prior (discrete modes such as colours set by hidden variables).
+except in graphs with bidirected edges (the ``"joint"`` route's nodes, ID-GEN's factors), which
+keep ``"image_vae"`` with its mixture prior (discrete modes such as colours set by hidden
+variables; the front door's image mediator: ``E[Y | do(X)]`` error 0.073 with it, 0.088 with
+``"image_hvae"``).
 
 Vector nodes: ``node_columns={"img": ["img_0", ..., "img_15"]}`` makes several columns one node;
 every other node is the column of the same name.
@@ -96,7 +98,7 @@ class CausalGenerativeModel(MechanismModel):
     (2, 2)
     """
 
-    _image_default = DEFAULT_IMAGE_SCM  # "auto" for image nodes outside districts
+    _image_default = DEFAULT_IMAGE_SCM  # "auto" for image nodes of graphs without <->
 
     # ================================================================== fitting
     def fit(self, data: pd.DataFrame | Mapping[str, Any]) -> CausalGenerativeModel:
