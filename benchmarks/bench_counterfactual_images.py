@@ -7,6 +7,8 @@ pendulum-and-light scene (``do(angle)``) and the back-door coloured digits
 
 * the deep SCM (``CausalGenerativeModel``) with each image mechanism: ``image_vae``,
   ``image_hvae`` and ``image_diffusion`` (abduction by the encoder / DDIM inversion);
+* ``image_vae_p0``: ``image_vae`` with the standard normal prior (``prior_modes=0``; its default
+  is a 12-mode mixture prior); ``--beta`` defaults to each mechanism's own KL weight;
 * ``CausalVAE`` on the pendulum (its ``intervene``);
 * ``fresh noise``: the first mechanism's (``image_vae``) deep SCM as a conditional generator
   that samples new noise under the counterfactual parents instead of abducting the unit's own;
@@ -27,7 +29,7 @@ counterfactual pixel RMSE, fit and counterfactual time (wall clock, on a shared 
 
 Run: ``python benchmarks/bench_counterfactual_images.py [--n-train 3000] [--n-test 300]
 [--epochs 20] [--diffusion-epochs 10] [--scms morpho pendulum colored] [--jobs 3]
-[--mechanisms image_vae image_hvae image_diffusion] [--beta 1.0] [--image-epochs 60]
+[--mechanisms image_vae image_hvae image_diffusion image_vae_p0] [--beta B] [--image-epochs 60]
 [--independence W] [--ablate] [--diffusion-guidance W] [--diffusion-p-uncond P]
 [--diffusion-sample-steps K] [--diffusion-width W] [--diffusion-dropout P]
 [--out benchmarks/results/bench_counterfactual_images.md]``; ``--quick`` for a smoke run.
