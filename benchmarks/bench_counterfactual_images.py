@@ -7,6 +7,8 @@ pendulum-and-light scene (``do(angle)``) and the back-door coloured digits
 
 * the deep SCM (``CausalGenerativeModel``) with each image mechanism: ``image_vae``,
   ``image_hvae`` and ``image_diffusion`` (abduction by the encoder / DDIM inversion);
+* ``image_vae_p0``: ``image_vae`` with the standard normal prior (``prior_modes=0``; its default
+  is a 12-mode mixture prior); ``--beta`` defaults to each mechanism's own KL weight;
 * ``CausalVAE`` on the pendulum (its ``intervene``);
 * ``fresh noise``: the first mechanism's (``image_vae``) deep SCM as a conditional generator
   that samples new noise under the counterfactual parents instead of abducting the unit's own;
@@ -27,7 +29,7 @@ counterfactual pixel RMSE, fit and counterfactual time (wall clock, on a shared 
 
 Run: ``python benchmarks/bench_counterfactual_images.py [--n-train 3000] [--n-test 300]
 [--epochs 20] [--diffusion-epochs 10] [--scms morpho pendulum colored] [--jobs 3]
-[--mechanisms image_vae image_hvae image_diffusion] [--beta 1.0] [--image-epochs 60]
+[--mechanisms image_vae image_hvae image_diffusion image_vae_p0] [--beta B] [--image-epochs 60]
 [--independence W] [--ablate] [--diffusion-guidance W] [--diffusion-p-uncond P]
 [--diffusion-sample-steps K] [--diffusion-width W] [--diffusion-dropout P]
 [--out benchmarks/results/bench_counterfactual_images.md]``; ``--quick`` for a smoke run.
@@ -67,6 +69,8 @@ from deepcause.simulate import (
 from deepcause.simulate.pendulum import ANGLE_RANGE, PENDULUM_CONCEPTS
 
 IMAGE_MECHANISMS = ("image_vae", "image_hvae", "image_diffusion")
+# extra rows: a mechanism with one setting changed from its default (name -> (mechanism, keys))
+VARIANTS = {"image_vae_p0": ("image_vae", {"prior_modes": 0})}
 DIFFUSION_OPTIONS = {
     "guidance": float,
     "p_uncond": float,
@@ -175,10 +179,15 @@ CASES: dict[str, Callable[..., Case]] = {
 
 # ----------------------------------------------------------------------------- models
 def _deep_scm(case: Case, mech: str, epochs: int, args: argparse.Namespace) -> Any:
-    keys: dict[str, Any] = {"beta": args.beta, "max_epochs": args.image_epochs}
+    keys: dict[str, Any] = {"max_epochs": args.image_epochs}
+    if args.beta is not None:
+        keys["beta"] = args.beta
     if args.independence is not None:
         keys["independence"] = args.independence
-    spec = MECHANISMS[mech](**keys) if mech != "image_diffusion" else _diffusion(epochs, args)
+    base, extra = VARIANTS.get(mech, (mech, {}))
+    spec = (
+        MECHANISMS[base](**keys, **extra) if base != "image_diffusion" else _diffusion(epochs, args)
+    )
     model = CausalGenerativeModel(
         case.graph, mechanisms={case.image: spec}, max_epochs=epochs, random_state=0, verbose=False
     )
@@ -330,7 +339,7 @@ def markdown(results: list[tuple[str, list[dict[str, Any]]]], args: argparse.Nam
         f"load average at the end read by the script: {os.getloadavg()[0]:.1f})",
         "",
         f"Budget: {args.n_train} training units, {args.n_test} test units per SCM; "
-        f"mechanisms {', '.join(args.mechanisms)} (VAE KL weight beta = {args.beta}, "
+        f"mechanisms {', '.join(args.mechanisms)} (VAE KL weight beta = {_beta(args)}, "
         f"noise adversary weight {_indep(args)}); at most {args.image_epochs} epochs "
         f"(image_vae, image_hvae; early stopping), {args.epochs} epochs (CausalVAE, "
         f"tabular nodes), {args.diffusion_epochs} epochs "
@@ -361,6 +370,10 @@ def _diffusion_keys(args: argparse.Namespace) -> str:
     return ", " + ", ".join(given) if given else ", its defaults"
 
 
+def _beta(args: argparse.Namespace) -> str:
+    return "each mechanism's default" if args.beta is None else str(args.beta)
+
+
 def _indep(args: argparse.Namespace) -> str:
     return "the mechanisms' default" if args.independence is None else str(args.independence)
 
@@ -375,9 +388,19 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scms", nargs="+", default=list(CASES), choices=list(CASES))
     ap.add_argument(
-        "--mechanisms", nargs="+", default=list(IMAGE_MECHANISMS), choices=IMAGE_MECHANISMS
+        "--mechanisms",
+        nargs="+",
+        default=list(IMAGE_MECHANISMS),
+        choices=[*IMAGE_MECHANISMS, *VARIANTS],
+        help="image_vae_p0: image_vae with the standard normal prior (prior_modes=0)",
     )
-    ap.add_argument("--beta", type=float, default=1.0, help="KL weight of the (H)VAE mechanisms")
+    ap.add_argument(
+        "--beta",
+        type=float,
+        default=None,
+        help="KL weight of the (H)VAE mechanisms (default: each mechanism's own: image_vae 1.0, "
+        "image_hvae 0.5)",
+    )
     ap.add_argument(
         "--image-epochs", type=int, default=60, help="(H)VAE epochs (early stopping, patience 8)"
     )

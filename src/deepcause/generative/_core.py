@@ -46,7 +46,7 @@ from ._encoding import (
 )
 from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
 from .mechanisms import ImageParentMechanism, Mechanism
-from .selection import AutoMechanism, fit_node, resolve_mechanism
+from .selection import DEFAULT_IMAGE, AutoMechanism, fit_node, resolve_mechanism
 
 __all__ = ["MechanismModel"]
 
@@ -73,6 +73,9 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
 
     _given: frozenset[str] = frozenset()
     """Nodes always set by ``do=`` (ID-GEN's factor inputs): no mechanism is fitted for them."""
+    _image_default: str = DEFAULT_IMAGE
+    """``"auto"``'s mechanism for image nodes of graphs without bidirected edges (ID-GEN's
+    factors: the mixture-prior VAE); graphs with bidirected edges always get ``DEFAULT_IMAGE``."""
 
     _parameter_constraints = {
         "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
@@ -225,6 +228,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         return resolve_mechanism(
             self.mechanisms, node, cols, self.max_epochs,
             image=node in images, discrete=discrete, image_parent=image_parent,
+            image_default=DEFAULT_IMAGE if self.graph_.bidirected_edges else self._image_default,
         )  # fmt: skip
 
     def _adapt_to_images(self, node: str, mech: Mechanism | AutoMechanism) -> Any:

@@ -82,10 +82,26 @@ DEFAULT_CONTINUOUS = "additive"
 # (do(C) images, attribute TV against the simulator): VAE 0.38-0.45 (3,000 units, 60 epochs),
 # conditional GAN 0.60-0.95 (2,000 units, 60 epochs: conditioning and modes not yet learned
 # at that budget); diffusion samples 25 U-Net passes per image (slow on CPU) and the GAN
-# cannot abduct, so the VAE is the one default that samples fast and supports counterfactuals
+# cannot abduct, so the VAE is the one default that samples fast and supports counterfactuals.
+# Its 12-mode mixture prior keeps discrete colour modes apart for ID-GEN's factors and the
+# district-joint nodes (the napkin; any graph with bidirected edges: the front door's image
+# mediator measured 0.073 / 0.088 error of E[Y | do(X)] with image_vae / image_hvae), which keep
+# it; CausalGenerativeModel's image nodes in graphs without bidirected edges get the
+# hierarchical VAE (DEFAULT_IMAGE_SCM): counterfactual pixel RMSE
+# morpho 0.115 -> 0.068 (2.1x -> 3.6x below fresh noise), fresh disc 0.080 -> 0.026, fresh
+# square -> ring 0.135 / 0.174 -> 0.037 / 0.047 (bench_images_fresh.md, session 8)
 DEFAULT_IMAGE = "image_vae"
+DEFAULT_IMAGE_SCM = "image_hvae"
 
-__all__ = ["AutoMechanism", "additive_log_lik", "fit_node", "select_mechanism", "Z_THRESHOLD"]
+__all__ = [
+    "AutoMechanism",
+    "DEFAULT_IMAGE",
+    "DEFAULT_IMAGE_SCM",
+    "additive_log_lik",
+    "fit_node",
+    "select_mechanism",
+    "Z_THRESHOLD",
+]
 
 Z_THRESHOLD = 2.5
 _MIN_ROWS = 50
@@ -320,11 +336,12 @@ def resolve_mechanism(
     image: bool,
     discrete: bool,
     image_parent: bool,
+    image_default: str = DEFAULT_IMAGE,
 ) -> Mechanism | AutoMechanism:
     """The (untrained) mechanism of ``node`` named by the model's ``mechanisms`` argument.
 
     A per-node mapping names a mechanism (checked against the node's kind); otherwise image
-    nodes get ``image_vae`` (or the image mechanism named), discrete nodes the categorical one,
+    nodes get ``image_default`` (or the image mechanism named), discrete nodes the categorical one,
     and continuous nodes the named one or, for ``"auto"``, an :class:`AutoMechanism` placeholder
     that :func:`fit_node` resolves by held-out likelihood (nodes with image parents get the
     additive head behind the conv encoder).
@@ -350,7 +367,7 @@ def resolve_mechanism(
             return mech
         spec = "auto"
     if image:
-        return make_mechanism(spec if spec in IMAGE_MECHANISMS else DEFAULT_IMAGE, **overrides)
+        return make_mechanism(spec if spec in IMAGE_MECHANISMS else image_default, **overrides)
     if spec in IMAGE_MECHANISMS:
         spec = "auto"
     if discrete:
