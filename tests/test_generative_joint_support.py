@@ -62,6 +62,10 @@ def test_units_pushed_off_the_joint_support_warn_and_are_the_ones_the_model_gets
     # a query on the support stays silent (filterwarnings = error): the units' own values
     plain = model.counterfactual(factual, do={"X": factual["X"].to_numpy() + 0.05})
     assert "off_support" not in plain.attrs
+    # beyond X's own range: the range rule warns, once; the joint rule leaves those units to it
+    with pytest.warns(PositivityWarning, match="outside the observed range") as rec:
+        model.counterfactual(factual, do={"X": float(factual["X"].max()) + 1.0})
+    assert len(rec) == 1
     # saved models do not store the reference rows: no check after loading (documented)
     again = load_model(model.save(tmp_path / "m"))
     with warnings.catch_warnings():
@@ -104,9 +108,13 @@ def test_fresh_draws_of_the_training_distribution_rarely_warn():
 
 def test_no_check_without_parents_with_few_rows_or_with_wide_contexts():
     assert JointSupport.fit(torch.zeros(500, 0)) is None
+    assert JointSupport.fit(torch.randn(500, 1)) is None  # one parent: the range rule's
     assert JointSupport.fit(torch.randn(150, 2)) is None
     assert JointSupport.fit(torch.randn(500, 65)) is None  # image parents: no check
-    df = pd.DataFrame({"X": np.arange(300.0), "Y": np.arange(300.0) % 7 + 0.5})
-    model = CausalGenerativeModel("X -> Y", mechanisms="additive", max_epochs=2).fit(df)
+    x = np.arange(300.0)
+    df = pd.DataFrame({"X": x, "W": np.sin(x), "Y": x % 7 + 0.5})
+    model = CausalGenerativeModel("X -> W; X -> Y; W -> Y", mechanisms="additive", max_epochs=2)
+    model.fit(df)
     assert model.mechanisms_["X"].joint_support_ is None  # a root node
+    assert model.mechanisms_["W"].joint_support_ is None  # one parent
     assert isinstance(model.mechanisms_["Y"].joint_support_, JointSupport)

@@ -45,7 +45,9 @@ others (``do(X = 2)`` for a unit with a low ``Z`` when ``X`` grows with ``Z``), 
 no training row was near. :class:`JointSupport` (fitted on every tabular node's training
 parents) flags such units: outside the union of balls that reach from each reference training
 row to its :data:`JOINT_SUPPORT_NEIGHBOURS`-th nearest other one (the support estimate of
-Kynkäänniemi et al. 2019's precision and recall), in the parents' standardised units. The
+Kynkäänniemi et al. 2019's precision and recall), in the parents' standardised units, among
+the units whose parents each lie inside their training range (the others are the range rule's;
+nodes with a single parent column are not checked: their joint support is that range). The
 counterfactual warns, once per node, when more units are flagged than fresh draws of the
 training distribution would be (the rate measured on held-out training rows, the same
 beta-binomial rule and :data:`FRESH_DRAW_ALPHA`), and records the flagged units in the
@@ -318,7 +320,9 @@ class JointSupport:
     ``n_cal``): ``Beta(n_beyond + 1, n_cal - n_beyond + 1)``. :meth:`message` warns when more
     units lie beyond than such fresh draws would put there (beta-binomial tail probability below
     :data:`FRESH_DRAW_ALPHA`, as the range rule). ``fit`` returns ``None`` (no check) for root
-    nodes, fewer than 200 rows or contexts of more than 64 columns (image parents).
+    nodes, one-column contexts (the joint support of one parent is its range: the range rule's),
+    fewer than 200 rows or contexts of more than 64 columns (image parents). Units with a parent
+    outside its training range are left to the range rule (warned once, not twice).
 
     Examples
     --------
@@ -344,19 +348,21 @@ is an extrapolation beyond the data the mechanisms were trained on
     def __init__(self, reference: torch.Tensor, scale: torch.Tensor) -> None:
         self.reference, self.scale = reference, scale
         self.radius = torch.zeros(len(reference))
+        self.low = self.high = torch.zeros(reference.shape[1])
         self.n_cal, self.n_beyond = 0, 0
 
     @classmethod
     def fit(cls, context: torch.Tensor, random_state: int = 0) -> JointSupport | None:
         """The support of the rows of ``context`` ``(n, d)``, or ``None`` when not checked."""
         n, d = context.shape
-        if d == 0 or d > _JOINT_MAX_DIM or n < _JOINT_MIN_ROWS:
+        if d < 2 or d > _JOINT_MAX_DIM or n < _JOINT_MIN_ROWS:
             return None
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(random_state)))
         n_cal = min(_JOINT_CALIBRATION, n // 4)
         ref = context[perm[n_cal:][:_JOINT_REFERENCE]].detach().float().cpu()
         scale = ref.std(0).clamp_min(1e-6)
         sup = cls(ref / scale, scale)
+        sup.low, sup.high = context.detach().float().cpu().aminmax(dim=0)
         k = min(JOINT_SUPPORT_NEIGHBOURS + 1, len(ref))  # the point itself is its nearest
         sup.radius = torch.cat(
             [torch.cdist(c, sup.reference).kthvalue(k, 1).values for c in sup.reference.split(2048)]
@@ -365,11 +371,16 @@ is an extrapolation beyond the data the mechanisms were trained on
         return sup
 
     def off_support(self, context: torch.Tensor) -> torch.Tensor:
-        """Boolean ``(n,)``: the rows of ``context`` inside no reference row's ball."""
-        x = context.detach().float().cpu() / self.scale
-        return torch.cat(
+        """Boolean ``(n,)``: the rows of ``context`` inside every column's training range (the
+        range rule's business otherwise) but inside no reference row's ball."""
+        x = context.detach().float().cpu()
+        tol = 1e-6 * (self.high - self.low)
+        in_box = ((x >= self.low - tol) & (x <= self.high + tol)).all(1)
+        x = x / self.scale
+        far = torch.cat(
             [(torch.cdist(c, self.reference) - self.radius).amin(1) > 0 for c in x.split(2048)]
         )
+        return far & in_box
 
     def message(self, node: str, parents: list[str], off: torch.Tensor) -> str | None:
         """The warning for the units flagged in ``off``, or ``None`` when fresh draws of the
