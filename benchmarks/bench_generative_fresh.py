@@ -7,7 +7,9 @@ scored with the protocol of ``bench_generative.py`` (``--seed s``: data and mode
 ``100 s + 5``, 2,000 interventional samples against truth seeds ``100 s + 10 + i``). Printed per
 case and seed: interventional MMD² of the outcome, the outcome's counterfactual RMSE per do value
 (in the outcome's s.d.), the worst counterfactual RMSE over every other non-intervened node (in
-its own s.d., to locate where an error starts), auto's choice per node and fit CPU time.
+its own s.d., to locate where an error starts), auto's choice per node, fit CPU time and the
+counterfactual's warnings (share of units off their parents' joint support per node, and the
+outcome's CF RMSE on the flagged and the other units when the outcome is flagged).
 
 Cases:
 
