@@ -131,13 +131,20 @@ def run_gcm(python: str, case, df, values, n_samples, factual) -> dict | None:
 # ----------------------------------------------------------------------------- ours
 @contextlib.contextmanager
 def _flagging(flags: list[str], label: str):
-    """Record ``label`` in ``flags`` when the block warns that it extrapolates."""
+    """Record ``label`` in ``flags`` when the block warns that it extrapolates beyond a node's
+    observed range (a counterfactual's joint-support warnings: :func:`_off_support`)."""
     from deepcause.generative._support import recording_extrapolation
 
     with recording_extrapolation() as notes:
         yield
-    if notes and label not in flags:
+    if any("off their joint support" not in n for n in notes) and label not in flags:
         flags.append(label)
+
+
+def _off_support(flags: list[str], label: str, cf) -> None:  # noqa: ANN001
+    """Record the nodes a counterfactual flagged as off their parents' joint support."""
+    for node, rec in cf.attrs.get("off_support", {}).items():
+        flags.append(f"{label} joint: {node} {rec['share']:.0%}")
 
 
 def score(case, samples, values, obs, truth_mean, truth_samples, cf_pred=None, cf_true=None):
@@ -297,6 +304,7 @@ def main() -> None:
                 for v in values:
                     with _flagging(flags, f"{t}={v:g}"):
                         cf_pred.append(model.counterfactual(factual, do={t: v}, random_state=0))
+                    _off_support(flags, f"{t}={v:g}", cf_pred[-1])
             m, e, c = score(case, samples, values, df, truth_mean, truth_samples, cf_pred, cf_true)
             emit(
                 {

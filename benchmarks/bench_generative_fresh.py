@@ -7,7 +7,9 @@ scored with the protocol of ``bench_generative.py`` (``--seed s``: data and mode
 ``100 s + 5``, 2,000 interventional samples against truth seeds ``100 s + 10 + i``). Printed per
 case and seed: interventional MMD² of the outcome, the outcome's counterfactual RMSE per do value
 (in the outcome's s.d.), the worst counterfactual RMSE over every other non-intervened node (in
-its own s.d., to locate where an error starts), auto's choice per node and fit CPU time.
+its own s.d., to locate where an error starts), auto's choice per node, fit CPU time and the
+counterfactual's warnings (share of units off their parents' joint support per node, and the
+outcome's CF RMSE on the flagged and the other units when the outcome is flagged).
 
 Cases:
 
@@ -36,6 +38,7 @@ import numpy as np
 import torch
 
 from deepcause.generative import CausalGenerativeModel
+from deepcause.generative._support import recording_extrapolation
 from deepcause.metrics import counterfactual_rmse, mmd_rbf
 from deepcause.simulate.scm import SCM, Node, gaussian, gumbel, laplace, student_t, uniform
 from deepcause.simulate.suite import SimulatorCase, get_case
@@ -118,15 +121,17 @@ def run(case: SimulatorCase, seed: int, mechanisms: str, n_train: int = N_TRAIN)
     fit_cpu = time.process_time() - c0
     noise = case.scm.sample_noise(N_CF, random_state=s0 + 5)
     factual = case.scm.to_frame(case.scm.propagate(noise))
-    mmds, cf, worst = [], [], {}
+    mmds, cf, worst, flags = [], [], {}, []
     for i, v in enumerate(case.do_values):
         truth = case.truth(N_SAMPLES, v, random_state=s0 + 10 + i)[[y]].to_numpy(float)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             s = model.sample(N_SAMPLES, do={t: v}, random_state=s0 + i)[[y]].to_numpy(float)
+        with recording_extrapolation() as notes:
             pred = model.counterfactual(factual, do={t: v}, random_state=0)
         mmds.append(float(mmd_rbf(s, truth)))
         true_cf = case.scm.to_frame(case.scm.propagate(noise, {t: v}))
+        flags.append(_flagged(pred, true_cf, y, float(sd[y]), notes))
         for col in true_cf.columns:
             if col == t:
                 continue
@@ -152,7 +157,26 @@ def run(case: SimulatorCase, seed: int, mechanisms: str, n_train: int = N_TRAIN)
         "choice": choice,
         "local": local,
         "fit_cpu": fit_cpu,
+        "flags": flags,
     }
+
+
+def _flagged(pred, true_cf, y: str, sd: float, notes: list[str]) -> str:  # noqa: ANN001
+    """The counterfactual's warnings in short: the share of units off their parents' joint
+    support per node (``result.attrs["off_support"]``), the outcome's CF RMSE on the flagged and
+    the other units when the outcome is flagged, and ``range`` for a marginal-range warning."""
+    off = pred.attrs.get("off_support", {})
+    parts = [f"{k} {r['share']:.0%}" for k, r in off.items()]
+    if y in off:
+        mask = off[y]["units"]
+        e = (pred[y].to_numpy(float) - true_cf[y].to_numpy(float)) / sd
+        rms = [
+            float(np.sqrt(np.mean(e[m] ** 2))) if m.any() else float("nan") for m in (mask, ~mask)
+        ]
+        parts.append(f"(Y flagged {rms[0]:.3f} / rest {rms[1]:.3f})")
+    if any("observed range" in n for n in notes):
+        parts.append("range")
+    return " ".join(parts) or "-"
 
 
 @torch.no_grad()
@@ -187,9 +211,10 @@ def main() -> None:
     names = args.cases or list(fresh)
     cases = [fresh[n] if n in fresh else get_case(n) for n in names]
     print(
-        "| case | seed | MMD² | CF RMSE per do (sd) | mean | worst other node | choice | fit CPU s |"
+        "| case | seed | MMD² | CF RMSE per do (sd) | mean | worst other node | choice | fit CPU s "
+        "| warnings per do: off-support share per node (outcome's CF RMSE flagged / rest) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for case in cases:
         for seed in args.seeds:
             r = run(case, seed, args.mechanisms, args.n_train)
@@ -199,7 +224,9 @@ def main() -> None:
                 + " / ".join(f"{c:.3f}" for c in r["cf"])
                 + f" | {np.mean(r['cf']):.3f} | {other[0]} {other[1]:.3f} | "
                 + ", ".join(f"{k}:{v}" for k, v in r["choice"].items())
-                + f" | {r['fit_cpu']:.1f} |",
+                + f" | {r['fit_cpu']:.1f} | "
+                + "; ".join(r["flags"])
+                + " |",
                 flush=True,
             )
             if args.local:

@@ -61,6 +61,7 @@ import torch
 from ..exceptions import DataValidationError
 from ._core import MechanismModel
 from ._encoding import Samples, parse_do, split_data
+from ._support import note_off_support
 from .confounded_counterfactual import check_identifiable, confounded_counterfactual
 from .districts import LatentConfoundingError
 from .idgen import IDGenRoute
@@ -134,6 +135,11 @@ class CausalGenerativeModel(MechanismModel):
         the unit's unaffected values; hard interventions only). ``do`` values outside the
         training data warn as in :meth:`sample` (per-unit arrays and shifts only when clearly
         more units leave the observed range than new units of the same distribution would).
+        A node whose new parent values leave their joint support in the training data for
+        more units than fresh draws would (each value inside its range, the combination not)
+        warns too, once per node, and its flagged units are recorded in the result's
+        ``attrs["off_support"]`` (``{node: {"share", "units"}}``; rule:
+        :class:`~deepcause.generative._support.JointSupport`).
 
         Examples
         --------
@@ -161,6 +167,7 @@ class CausalGenerativeModel(MechanismModel):
             values = confounded_counterfactual(self, fact, specs, abducted, gen)
             return self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
         values: dict[str, torch.Tensor] = {}
+        off: dict[str, Any] = {}  # nodes whose new parents leave their joint support
         for v in self.order_:
             if v in specs and specs[v].value is not None:
                 values[v] = specs[v].value
@@ -172,8 +179,12 @@ class CausalGenerativeModel(MechanismModel):
                 mech = self._mechanism(v)
                 u = mech.abduct(fact[v], self.context(v, fact), gen)
                 ctx = self.context(v, values, n=n)
+                note_off_support(v, self.parents_[v], mech, ctx, off)
                 values[v] = self._maybe_shift(v, mech.decode(u, ctx), specs)
-        return self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
+        out = self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
+        if off:
+            out.attrs["off_support"] = off
+        return out
 
     # ================================================================== densities
     @torch.no_grad()

@@ -65,6 +65,7 @@ from typing import Any
 from .._torch import seed_from, seeded, torch
 from ..exceptions import DataValidationError
 from ._encoding import NodeSpec
+from ._support import JointSupport
 from ._training import validation_split
 from .mechanisms import (
     IMAGE_MECHANISMS,
@@ -157,6 +158,9 @@ def fit_node(
         mech.build(spec.dim, context.shape[1], len(spec.levels) if spec.discrete else None)
     mech.to(device)
     mech.fit(x, context, random_state=seed, verbose=verbose, desc=desc)
+    # the parents' joint support, for counterfactuals' warnings (tabular nodes only)
+    image = bool(getattr(mech, "image_node", False))
+    mech.joint_support_ = None if image else JointSupport.fit(context, seed % (2**62))
     return mech, None
 
 
