@@ -234,7 +234,7 @@ class ImageVAEMechanism(ImageMechanism):
     coloured-digits napkin's ``Y | X, W1, W2`` (3,000 units, ``beta=1``; run 10 of
     ``bench_images.md``) the reconstructions keep ``Y``'s digit where it differs from ``X``'s
     on 45% of such units with 0.25 (11% without); prior samples then copy ``X``'s digit 88%
-    (data 89%), but the whole ID-GEN sampler did not improve (mean TV 0.166 against 0.155).
+    (data 89%), but the whole ID-GEN sampler did not improve (mean TV 0.166 against 0.155 at data seed 0, 0.237 at seed 1).
     The latent then also holds content the parents carry, so a counterfactual that changes an
     image parent may keep the factual content: meant for sampling. No effect without an image
     parent.
