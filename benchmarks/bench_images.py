@@ -33,12 +33,14 @@ is lower than that of the default 1,000 against 2,000, so the model's own error 
 ones only and the image mechanisms (given as instances) keep their own budget (``image_vae``:
 up to 60 epochs, early stopping on the held-out ELBO), as in the slow napkin tests;
 ``--image-beta`` sets those instances' KL weight (the slow ID-GEN napkin test uses 4; see
-``benchmarks/results/bench_images.md``, run 7).
+``benchmarks/results/bench_images.md``, run 7); ``--image-kwargs '{"decoder_dropout": 0.5}'``
+adds keywords of those instances (JSON).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -137,6 +139,7 @@ def _fit_routes(ds: Any, design: dict, args: argparse.Namespace, first: Any) -> 
         data = {v: ds.data[v] for v in nodes}
         if args.image_own_budget:  # instances keep their own max_epochs and early stopping
             extra = {} if args.image_beta is None else {"beta": args.image_beta}
+            extra.update(json.loads(args.image_kwargs))
             mech = {
                 v: make_mechanism(args.image_mechanism, **extra) for v in nodes if data[v].ndim > 1
             }
@@ -249,6 +252,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--image-own-budget", action="store_true")
     ap.add_argument("--image-beta", type=float, default=None)
+    ap.add_argument("--image-kwargs", default="{}", help="JSON keywords of those instances")
     ap.add_argument("--out", default="benchmarks/results/bench_images.md")
     args = ap.parse_args()
     torch.set_num_threads(1)
