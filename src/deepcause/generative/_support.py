@@ -51,8 +51,8 @@ nodes with a single parent column are not checked: their joint support is that r
 counterfactual warns, once per node, when more units are flagged than fresh draws of the
 training distribution would be (the rate measured on held-out training rows, the same
 beta-binomial rule and :data:`FRESH_DRAW_ALPHA`), and records the flagged units in the
-result's ``attrs["off_support"]`` (:func:`note_off_support`). Models loaded from disk do not
-store the reference rows and are not checked.
+result's ``attrs["off_support"]`` (:func:`note_off_support`). Saved models keep the reference
+rows (:meth:`JointSupport.to_state`), so a loaded model checks the same way.
 
 One query gives at most one warning per intervened node, a
 :class:`~deepcause.exceptions.PositivityWarning` that names the node, the value or the share of
@@ -313,11 +313,11 @@ class JointSupport:
     no training row was (a unit with a low ``Z`` pushed to ``do(X = 2)`` when ``X`` grows with
     ``Z``): the mechanism then extrapolates, and the range rule above cannot see it. ``fit``
     keeps up to 2,000 training contexts as reference points (parents as the mechanism sees them,
-    each column divided by its s.d. over the reference) and up to 1,000 other training rows to
-    calibrate: the ``threshold`` is the :data:`JOINT_SUPPORT_QUANTILE` (0.99) quantile of their
-    distances to the nearest reference point, so a fresh draw of the training distribution lies
-    beyond it with a probability whose law is known from the calibration count (``n_beyond`` of
-    ``n_cal``): ``Beta(n_beyond + 1, n_cal - n_beyond + 1)``. :meth:`message` warns when more
+    each column divided by its s.d. over the reference), each with a ball reaching to its
+    :data:`JOINT_SUPPORT_NEIGHBOURS`-th nearest other reference point, and counts how many of
+    up to 1,000 other training rows fall outside every ball (``n_beyond`` of ``n_cal``), so a
+    fresh draw of the training distribution falls outside with a probability whose law is
+    ``Beta(n_beyond + 1, n_cal - n_beyond + 1)``. :meth:`message` warns when more
     units lie beyond than such fresh draws would put there (beta-binomial tail probability below
     :data:`FRESH_DRAW_ALPHA`, as the range rule). ``fit`` returns ``None`` (no check) for root
     nodes, one-column contexts (the joint support of one parent is its range: the range rule's),
@@ -370,6 +370,29 @@ is an extrapolation beyond the data the mechanisms were trained on
         sup.n_cal, sup.n_beyond = n_cal, int(sup.off_support(context[perm[:n_cal]]).sum())
         return sup
 
+    def to_state(self) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+        """``(tensors, counts)`` for a saved model; :meth:`from_state` rebuilds the check.
+
+        >>> x = torch.randn(400, 2, generator=torch.Generator().manual_seed(0))
+        >>> sup = JointSupport.fit(x)
+        >>> back = JointSupport.from_state(*sup.to_state())
+        >>> bool((back.off_support(x * 3) == sup.off_support(x * 3)).all())
+        True
+        """
+        names = ("reference", "scale", "radius", "low", "high")
+        return {k: getattr(self, k) for k in names}, {
+            "n_cal": self.n_cal,
+            "n_beyond": self.n_beyond,
+        }
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], counts: dict[str, int]) -> JointSupport:
+        """The check saved by :meth:`to_state`."""
+        sup = cls(tensors["reference"].float(), tensors["scale"].float())
+        sup.radius, sup.low, sup.high = (tensors[k].float() for k in ("radius", "low", "high"))
+        sup.n_cal, sup.n_beyond = int(counts["n_cal"]), int(counts["n_beyond"])
+        return sup
+
     def off_support(self, context: torch.Tensor) -> torch.Tensor:
         """Boolean ``(n,)``: the rows of ``context`` inside every column's training range (the
         range rule's business otherwise) but inside no reference row's ball."""
@@ -408,15 +431,15 @@ def note_off_support(
 ) -> None:
     """Warn when a counterfactual's ``context`` for ``node`` leaves its parents' joint support.
 
-    ``mech.joint_support_`` (a :class:`JointSupport`, set when the model was fitted; absent in
-    loaded models) decides; a warning (:class:`~deepcause.exceptions.PositivityWarning`, one
+    ``mech.joint_support_`` (a :class:`JointSupport`, set when the model was fitted and
+    kept by saved models; ``None`` for nodes that are not checked) decides; a warning (:class:`~deepcause.exceptions.PositivityWarning`, one
     per node) is recorded in ``record[node]`` as ``{"share", "units"}`` (the flagged units,
     a boolean array) for the result's ``attrs["off_support"]``.
 
     Examples
     --------
     >>> class Mech:
-    ...     joint_support_ = None  # a loaded model: no check
+    ...     joint_support_ = None  # a node that is not checked (e.g. one parent)
     >>> rec = {}
     >>> note_off_support("Y", ["X"], Mech(), torch.zeros(3, 1), rec)
     >>> rec

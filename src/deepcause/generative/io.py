@@ -29,6 +29,7 @@ from .._torch import resolve_device
 from ..exceptions import ModelFileError
 from ..graph.causal_graph import as_graph
 from ._encoding import NodeSpec
+from ._support import JointSupport
 from .districts import district_strategy_class
 from .mechanisms import MECHANISMS, Mechanism, mechanism_from_config
 
@@ -93,10 +94,14 @@ def save_model(model: CausalGenerativeModel, path: str | Path) -> Path:
         ],
         "rng_state": model._rng_.bit_generator.state,
         "mapping_input": bool(getattr(model, "mapping_input_", False)),
+        "joint_support": {},
     }
     tensors: dict[str, Any] = {}
     for v, m in model.mechanisms_.items():
         tensors.update({f"mechanisms.{v}.{k}": t for k, t in m.state_dict().items()})
+        if getattr(m, "joint_support_", None) is not None:  # counterfactuals' support check
+            arrays, state["joint_support"][v] = m.joint_support_.to_state()
+            tensors.update({f"joint_support.{v}.{k}": t for k, t in arrays.items()})
     for i, s in enumerate(model.districts_):
         tensors.update({f"districts.{i}.{k}": t for k, t in s.state_dict().items()})
     return save_bundle(path, type(model).__name__, _model_params(model), state, tensors)
@@ -133,6 +138,12 @@ def read_model(model_class: type, path: str | Path, device: str = "auto") -> Cau
         for v, config in state["mechanisms"].items():
             mech = mechanism_from_config(config)
             mech.load_state_dict(bundle.prefixed(f"mechanisms.{v}."))
+            counts = state.get("joint_support", {}).get(v)  # absent in older saves
+            mech.joint_support_ = (
+                None
+                if counts is None
+                else JointSupport.from_state(bundle.prefixed(f"joint_support.{v}."), counts)
+            )
             model.mechanisms_[v] = mech.to(model.device_).eval()
         model.districts_ = []
         for i, d in enumerate(state["districts"]):
