@@ -76,9 +76,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import torch
 from scipy import stats
 
+from .._torch import torch
 from ..exceptions import PositivityWarning
 
 __all__ = [
@@ -220,10 +220,7 @@ were trained on
     k, n_out = len(x), int((beyond > 0).sum())
     if n_out == 0:
         return None
-    law = stats.betabinom(k, 2, max(spec.n_obs - 1, 1))
-    p = float(law.sf(n_out - 1))  # P(K >= n_out) for fresh draws
-    if p < 1e-9:  # sf = 1 - cdf bottoms out near 1e-13: sum the pmf for the message's p
-        p = float(law.pmf(np.arange(n_out, k + 1)).sum())
+    p = _fresh_draw_p(k, n_out, 2, max(spec.n_obs - 1, 1))
     far = float(beyond.max()) / (high - low)
     if p >= FRESH_DRAW_ALPHA and far <= FAR_BEYOND_RANGE:
         return None
@@ -234,6 +231,21 @@ were trained on
         + note
         + _TAIL
     )
+
+
+def _fresh_draw_p(k: int, n_out: int, a: float, b: float) -> float:
+    """``P(K >= n_out)`` for ``K`` of ``k`` fresh draws beyond a boundary crossed with
+    probability ``Beta(a, b)`` (beta-binomial), accurate below ``1e-9`` too (where ``sf = 1 -
+    cdf`` bottoms out near ``1e-13``: the pmf is summed instead).
+
+    >>> round(_fresh_draw_p(10, 0, 1, 1), 3), _fresh_draw_p(1000, 900, 2, 999) < 1e-300
+    (1.0, True)
+    """
+    law = stats.betabinom(k, a, b)
+    p = float(law.sf(n_out - 1))
+    if p < 1e-9:
+        p = float(law.pmf(np.arange(n_out, k + 1)).sum())
+    return p
 
 
 def _p_text(p: float) -> str:
@@ -345,11 +357,21 @@ is an extrapolation beyond the data the mechanisms were trained on
     True
     """
 
-    def __init__(self, reference: torch.Tensor, scale: torch.Tensor) -> None:
-        self.reference, self.scale = reference, scale
-        self.radius = torch.zeros(len(reference))
-        self.low = self.high = torch.zeros(reference.shape[1])
-        self.n_cal, self.n_beyond = 0, 0
+    _TENSORS = ("reference", "scale", "radius", "low", "high")
+
+    def __init__(
+        self,
+        reference: torch.Tensor,
+        scale: torch.Tensor,
+        radius: torch.Tensor,
+        low: torch.Tensor,
+        high: torch.Tensor,
+        n_cal: int = 0,
+        n_beyond: int = 0,
+    ) -> None:
+        self.reference, self.scale, self.radius = reference, scale, radius  # standardised rows
+        self.low, self.high = low, high  # each parent column's training range
+        self.n_cal, self.n_beyond = int(n_cal), int(n_beyond)  # calibration: rows outside
 
     @classmethod
     def fit(cls, context: torch.Tensor, random_state: int = 0) -> JointSupport | None:
@@ -361,13 +383,12 @@ is an extrapolation beyond the data the mechanisms were trained on
         n_cal = min(_JOINT_CALIBRATION, n // 4)
         ref = context[perm[n_cal:][:_JOINT_REFERENCE]].detach().float().cpu()
         scale = ref.std(0).clamp_min(1e-6)
-        sup = cls(ref / scale, scale)
-        sup.low, sup.high = context.detach().float().cpu().aminmax(dim=0)
+        ref = ref / scale
         k = min(JOINT_SUPPORT_NEIGHBOURS + 1, len(ref))  # the point itself is its nearest
-        sup.radius = torch.cat(
-            [torch.cdist(c, sup.reference).kthvalue(k, 1).values for c in sup.reference.split(2048)]
-        )
-        sup.n_cal, sup.n_beyond = n_cal, int(sup.off_support(context[perm[:n_cal]]).sum())
+        radius = torch.cat([torch.cdist(c, ref).kthvalue(k, 1).values for c in ref.split(2048)])
+        low, high = context.detach().float().cpu().aminmax(dim=0)
+        sup = cls(ref, scale, radius, low, high, n_cal)
+        sup.n_beyond = int(sup.off_support(context[perm[:n_cal]]).sum())
         return sup
 
     def to_state(self) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
@@ -379,19 +400,13 @@ is an extrapolation beyond the data the mechanisms were trained on
         >>> bool((back.off_support(x * 3) == sup.off_support(x * 3)).all())
         True
         """
-        names = ("reference", "scale", "radius", "low", "high")
-        return {k: getattr(self, k) for k in names}, {
-            "n_cal": self.n_cal,
-            "n_beyond": self.n_beyond,
-        }
+        counts = {"n_cal": self.n_cal, "n_beyond": self.n_beyond}
+        return {k: getattr(self, k) for k in self._TENSORS}, counts
 
     @classmethod
     def from_state(cls, tensors: dict[str, torch.Tensor], counts: dict[str, int]) -> JointSupport:
         """The check saved by :meth:`to_state`."""
-        sup = cls(tensors["reference"].float(), tensors["scale"].float())
-        sup.radius, sup.low, sup.high = (tensors[k].float() for k in ("radius", "low", "high"))
-        sup.n_cal, sup.n_beyond = int(counts["n_cal"]), int(counts["n_beyond"])
-        return sup
+        return cls(*(tensors[k].float() for k in cls._TENSORS), **counts)
 
     def off_support(self, context: torch.Tensor) -> torch.Tensor:
         """Boolean ``(n,)``: the rows of ``context`` inside every column's training range (the
@@ -412,10 +427,7 @@ is an extrapolation beyond the data the mechanisms were trained on
         if n_off == 0:
             return None
         a, b = self.n_beyond + 1, self.n_cal - self.n_beyond + 1
-        law = stats.betabinom(k, a, b)
-        p = float(law.sf(n_off - 1))
-        if p < 1e-9:  # as extrapolation_message: sum the pmf where 1 - cdf bottoms out
-            p = float(law.pmf(np.arange(n_off, k + 1)).sum())
+        p = _fresh_draw_p(k, n_off, a, b)
         if p >= FRESH_DRAW_ALPHA:
             return None
         return (

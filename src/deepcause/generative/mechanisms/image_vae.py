@@ -70,10 +70,12 @@ def _normal_log_prob(z: torch.Tensor, mean: torch.Tensor, log_sd: torch.Tensor) 
 def _conv_columns(encoder: ContextEncoder, features: int) -> torch.Tensor:
     """``(1, out_dim)`` mask of the encoder's outputs that are conv features of image parents
     (not their colour statistics, not tabular parents)."""
-    mask = []
+    mask: list[bool] = []
     for width, shape in encoder.parts:
-        stats = 3 * shape[0] * encoder.stats if shape is not None else 0
-        mask += [True] * features + [False] * stats if shape is not None else [False] * width
+        if shape is None:  # a tabular parent's columns
+            mask += [False] * width
+        else:  # an image parent: its conv features, then its colour statistics (if any)
+            mask += [True] * features + [False] * (3 * shape[0] * encoder.stats)
     return torch.tensor(mask, dtype=torch.bool).reshape(1, -1)
 
 
