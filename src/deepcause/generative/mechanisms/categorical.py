@@ -21,6 +21,7 @@ from typing import Any
 from torch.distributions import Categorical, Distribution
 
 from ..._torch import torch
+from .._training import MIN_STEPS_PER_EPOCH
 from .additive import ContextNet
 from .base import Mechanism
 
@@ -69,6 +70,7 @@ class CategoricalMechanism(Mechanism):
     """
 
     name = "categorical"
+    min_steps_per_epoch = MIN_STEPS_PER_EPOCH
     discrete = True
     invertible = False
     inverse_atol = 0.0
