@@ -5,9 +5,7 @@ Reproducible on CPU: the layers are rebuilt (fresh initialisation), batches shuf
 ``torch.random.fork_rng`` so the caller's global random state is left untouched. A random 15%
 of the rows (at most 2000) is held out; the step size is halved whenever its loss stalls for
 ``patience / 4`` epochs, training stops after ``patience`` epochs without improvement and the
-best weights are restored. On small data the batch shrinks so that an epoch has at least
-``min_steps_per_epoch`` steps (the tabular mechanisms: ``MIN_STEPS_PER_EPOCH``). A mechanism
-whose ``average_weights`` is true (the base of
+best weights are restored. A mechanism whose ``average_weights`` is true (the base of
 :class:`~deepcause.generative.mechanisms.LogMechanism`, and every candidate of
 ``mechanisms="auto"``, :mod:`deepcause.generative.selection`) is validated and kept at an
 exponential moving average of its weights over the last ``EMA_EPOCHS`` epochs
@@ -29,18 +27,10 @@ import numpy as np
 from .._progress import Verbose, progress
 from .._torch import seed_from, seeded, torch, torch_generator
 
-__all__ = ["MIN_STEPS_PER_EPOCH", "train_mechanism", "validation_split"]
+__all__ = ["train_mechanism", "validation_split"]
 
 _VALIDATION_SEED = 12345
 EMA_EPOCHS = 3.0
-# the tabular mechanisms' floor on optimiser steps per epoch (Mechanism.min_steps_per_epoch):
-# on 1,000 rows a flow's batch of 512 gave 2 steps per epoch, so patience and the weight
-# average (both counted in epochs) stopped and averaged over a few dozen steps. With 8 steps
-# the fresh SCMs' outcome counterfactuals at 1,000 rows went from 0.078 to 0.066 s.d. on
-# average (worst value per do 0.109 -> 0.097) and at 2,000 rows from 0.077 to 0.071 (worst
-# 0.115 -> 0.103); 5,000 rows keep their batches (4,250 training rows / 8 > 512), so the
-# suite's figures do not move (benchmarks/results/bench_generative.md, run 5)
-MIN_STEPS_PER_EPOCH = 8
 
 
 def _split(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,8 +83,7 @@ def train_mechanism(
             mech.parameters(), lr=mech.learning_rate, weight_decay=mech.weight_decay
         )
         n_tr = x_tr.shape[0]
-        floor = math.ceil(n_tr / max(1, int(getattr(mech, "min_steps_per_epoch", 1))))
-        bs = max(1, min(mech.batch_size, n_tr, floor))
+        bs = max(1, min(mech.batch_size, n_tr))
         n_batches = math.ceil(n_tr / bs)
         history: list[float] = []
         best, best_state, bad = math.inf, None, 0

@@ -36,7 +36,6 @@ from torch.distributions import (
 from ..._parameters import StrOptions
 from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
-from .._training import MIN_STEPS_PER_EPOCH
 from .base import Mechanism
 
 __all__ = ["AdditiveNoiseMechanism", "kernel_points"]
@@ -92,7 +91,6 @@ class AdditiveNoiseMechanism(Mechanism):
     """
 
     name = "additive"
-    min_steps_per_epoch = MIN_STEPS_PER_EPOCH
     invertible = True
     inverse_atol = 1e-3
     _KDE_POINTS = 1000

@@ -52,9 +52,7 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
     Class flags: ``discrete`` (node values are level indices), ``invertible`` (``encode`` exists
     and ``decode(encode(x)) == x`` up to ``inverse_atol``), ``has_log_prob`` (``log_prob`` of the
     distribution is available), ``average_weights`` (training keeps a moving average of the
-    weights, see :mod:`deepcause.generative._training`), ``min_steps_per_epoch`` (the batch
-    shrinks below ``batch_size`` on small data so that an epoch has at least this many steps;
-    the tabular mechanisms take ``_training.MIN_STEPS_PER_EPOCH``). Training hyper-parameters (``max_epochs``, ``batch_size``,
+    weights, see :mod:`deepcause.generative._training`). Training hyper-parameters (``max_epochs``, ``batch_size``,
     ``learning_rate``, ``weight_decay``, ``patience``) and each subclass's own (``hidden_sizes``,
     ...) are checked against ``_parameter_constraints`` when the layers are built.
 
@@ -83,7 +81,6 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
     inverse_atol: ClassVar[float] = 1e-4
     name: ClassVar[str] = "mechanism"
     average_weights: bool = False
-    min_steps_per_epoch: ClassVar[int] = 1
 
     def __init__(
         self,

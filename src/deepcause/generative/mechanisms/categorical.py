@@ -21,7 +21,6 @@ from typing import Any
 from torch.distributions import Categorical, Distribution
 
 from ..._torch import torch
-from .._training import MIN_STEPS_PER_EPOCH
 from .additive import ContextNet
 from .base import Mechanism
 
@@ -70,7 +69,6 @@ class CategoricalMechanism(Mechanism):
     """
 
     name = "categorical"
-    min_steps_per_epoch = MIN_STEPS_PER_EPOCH
     discrete = True
     invertible = False
     inverse_atol = 0.0

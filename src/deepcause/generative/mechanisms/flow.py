@@ -40,7 +40,7 @@ from zuko.transforms import MonotonicAffineTransform, MonotonicRQSTransform
 
 from ..._parameters import Interval, StrOptions
 from ..._torch import nn, seed_from, torch
-from .._training import MIN_STEPS_PER_EPOCH, train_mechanism, validation_split
+from .._training import train_mechanism, validation_split
 from .additive import ContextNet
 from .base import Mechanism
 
@@ -80,7 +80,6 @@ class FlowMechanism(Mechanism):
     """
 
     name = "flow"
-    min_steps_per_epoch = MIN_STEPS_PER_EPOCH
     invertible = True
     inverse_atol = 1e-3
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
