@@ -1,10 +1,14 @@
 """How data columns become node tensors and back, and how ``do=`` specifications are checked.
 
 A *continuous* node is one or more float columns, standardised with the training mean and std
-(tensor ``(n, dim)``); a *discrete* node is one column whose sorted distinct values are its
-levels (tensor ``(n,)`` of level indices, one-hot encoded when used as a parent); an *image*
-node is an array ``(n, C, H, W)`` scaled to ``[-1, 1]`` by its training range and flattened
-(tensor ``(n, C*H*W)``; ``NodeSpec.shape`` keeps ``(C, H, W)``), so that node tensors are 2-D
+(tensor ``(n, dim)``); one whose training values are all whole numbers (a count with more than
+``MAX_LEVELS`` levels, or whole-valued floats) is marked ``integer``: it is modelled and
+generated as continuous, and a child's joint-support check (:mod:`deepcause.generative._support`)
+reads its values rounded (:meth:`NodeSpec.snap`), since a counterfactual between two counts
+is an interpolation, not an extrapolation; a *discrete* node is one column whose sorted
+distinct values are its levels (tensor ``(n,)`` of level indices, one-hot encoded when used as
+a parent); an *image* node is an array ``(n, C, H, W)`` scaled to ``[-1, 1]`` by its training
+range and flattened (tensor ``(n, C*H*W)``; ``NodeSpec.shape`` keeps ``(C, H, W)``), so that node tensors are 2-D
 everywhere and image mechanisms reshape them.
 
 Data come as a data frame (one column per tabular node or component) or as a mapping
@@ -66,7 +70,8 @@ class NodeSpec:
     training values and their number: ``do()`` values outside the range warn (see
     :mod:`deepcause.generative._support`). They are ``None`` for vector, discrete and image
     nodes and in models saved before ranges were recorded, which load unchanged and keep the
-    former 4-s.d. rule.
+    former 4-s.d. rule. ``integer`` marks a scalar continuous node whose training values are
+    whole numbers (see the module docstring).
 
     Examples
     --------
@@ -76,6 +81,11 @@ class NodeSpec:
     (-1.0, 2.0, 4)
     >>> NodeSpec(**{k: v for k, v in spec.to_dict().items() if k != "low"}).low is None
     True
+    >>> counts = infer_spec("n", pd.DataFrame({"n": np.arange(30) % 25}), ["n"], discrete=None)
+    >>> counts.discrete, counts.integer
+    (False, True)
+    >>> counts.decode_values(counts.snap(torch.tensor([[0.31], [-1.2]])))
+    array([13.,  1.])
     """
 
     name: str
@@ -91,6 +101,9 @@ class NodeSpec:
     low: float | None = None
     high: float | None = None
     n_obs: int | None = None
+    # a one-column continuous node with whole-number training values (models saved before this
+    # field load as False)
+    integer: bool = False
 
     @property
     def is_image(self) -> bool:
@@ -163,6 +176,19 @@ class NodeSpec:
         a = a.astype(np.float64) * np.asarray(self.std) + np.asarray(self.mean)
         return a[:, 0] if self.dim == 1 else a
 
+    def snap(self, t: torch.Tensor) -> torch.Tensor:
+        """Encoded values of an integer node rounded to whole numbers in original units (other
+        nodes unchanged): where a child's joint-support check reads a counterfactual parent.
+
+        >>> spec = NodeSpec("n", ["n"], False, mean=[2.0], std=[2.0], integer=True)
+        >>> spec.snap(torch.tensor([[0.3], [-0.9]])).tolist()  # 2.6 -> 3, 0.2 -> 0
+        [[0.5], [-1.0]]
+        """
+        if not self.integer:
+            return t
+        mean, std = float(self.mean[0]), float(self.std[0])
+        return (torch.round(t.double() * std + mean) - mean).div(std).to(t.dtype)
+
     def to_columns(self, t: torch.Tensor) -> dict[str, Any]:
         values = self.decode_values(t)
         if self.discrete:
@@ -215,7 +241,10 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
         bad = [c for c, s in zip(columns, std) if s == 0]
         raise DataValidationError(f"column(s) {bad} of node {name!r} are constant; drop them")
     mean, std = values.mean(0).tolist(), std.tolist()
-    return NodeSpec(name, list(columns), False, mean=mean, std=std, **observed_range(values))
+    integer = len(columns) == 1 and bool(np.all(values == np.round(values)))
+    return NodeSpec(
+        name, list(columns), False, mean=mean, std=std, integer=integer, **observed_range(values)
+    )
 
 
 class Samples(dict):
