@@ -331,7 +331,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 continue
             raw = np.asarray(spec.raw, dtype=float)
             if node.is_image:
-                raw = raw.reshape(-1, *node.shape).astype(np.float32)
+                raw = raw.reshape(-1, *node.shape).astype(node.image_dtype)
                 cols[v] = np.broadcast_to(raw, (n, *node.shape)).copy()
             elif node.dim == 1:
                 cols[node.columns[0]] = np.broadcast_to(raw.reshape(-1), (n,))
