@@ -9,9 +9,10 @@ ID-GEN takes labelled (string) treatments beside image outcomes. Small fits (a f
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from deepcause.exceptions import DataValidationError
+from deepcause.exceptions import DataValidationError, InvalidParameterError
 from deepcause.generative import CausalGenerativeModel, IDGenSampler
 
 GRAPH = "A -> I; B -> I; I -> L"
@@ -89,3 +90,26 @@ def test_idgen_string_treatment_with_image_outcome():
     s = IDGenSampler("C -> I; A -> I", "C", "I", max_epochs=1, random_state=0, verbose=False)
     out = s.fit(data).sample(4, do={"C": "thick"}, random_state=0)
     assert out["I"].shape == (4, 1, 12, 12) and list(out["C"]) == ["thick"] * 4
+
+
+def test_misspelt_mechanism_name_is_refused_not_replaced():
+    data = _bars(60, 2)
+    data = {"B": data["B"], "I": data["I"]}  # no continuous node would trip over the name
+    with pytest.raises(InvalidParameterError, match="did you mean 'image_diffusion'"):
+        CausalGenerativeModel("B -> I", mechanisms="image_diffusoin", max_epochs=1).fit(data)
+    with pytest.raises(InvalidParameterError, match="did you mean 'image_hvae'"):
+        CausalGenerativeModel("B -> I", mechanisms={"I": "image_hvea"}, max_epochs=1).fit(data)
+
+
+def test_user_mistakes_get_one_line_errors(fitted):
+    data, m = fitted
+    empty = {k: v[:0] for k, v in data.items()}
+    with pytest.raises(DataValidationError, match="factual has no units"):
+        m.counterfactual(empty, do={"A": 0.0})
+    with pytest.raises(DataValidationError, match="must be an image array, got str"):
+        m.sample(2, do={"I": "bar.png"})
+    with pytest.raises(DataValidationError, match="must be numbers"):
+        m.sample(2, do={"A": "high"})
+    frame = pd.DataFrame({"A": data["A"], "B": data["B"], "I": list(data["I"]), "L": data["L"]})
+    with pytest.raises(DataValidationError, match="column 'I' holds arrays.*mapping"):
+        CausalGenerativeModel(GRAPH, max_epochs=1).fit(frame)

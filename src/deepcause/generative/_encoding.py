@@ -264,6 +264,13 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
     (['y'], (3, 1, 2, 2), True)
     """
     if isinstance(data, pd.DataFrame):
+        for c in data.columns:
+            first = data[c].iloc[0] if len(data) and data[c].dtype.kind == "O" else None
+            if isinstance(first, np.ndarray | list) and np.ndim(first) > 0:
+                raise DataValidationError(
+                    f"{role} column {c!r} holds arrays; give image nodes in a mapping "
+                    "{node: array} ((n, C, H, W) images, 1-D arrays for tabular nodes)"
+                )
         return data, {}, False
     if not isinstance(data, Mapping):
         raise DataValidationError(
@@ -375,7 +382,14 @@ def parse_do(
 
 
 def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -> torch.Tensor:
-    arr = np.asarray(value, dtype=object if spec.discrete else float)
+    try:
+        arr = np.asarray(value, dtype=object if spec.discrete else float)
+    except (TypeError, ValueError):
+        kind = "an image array" if spec.is_image else "numbers"
+        raise DataValidationError(
+            f"do-value for node {spec.name!r} must be {kind}, got {type(value).__name__} "
+            f"{str(value)[:40]!r}"
+        ) from None
     if spec.discrete:
         ok = arr.ndim == 0 or (arr.ndim == 1 and arr.shape[0] in (1, n))
         want = f"a level of the node or an array of {n} levels"

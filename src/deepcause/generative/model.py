@@ -157,6 +157,10 @@ class CausalGenerativeModel(MechanismModel):
         if not do:
             raise DataValidationError("counterfactual() needs a non-empty do= intervention")
         n = len(df)
+        if n == 0:
+            raise DataValidationError(
+                "factual has no units; give at least one row (or one array entry)"
+            )
         specs = parse_do(do, self.specs_, n, self.device_)
         affected = self.graph_.descendants(set(specs))
         abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]
