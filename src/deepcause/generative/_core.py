@@ -175,7 +175,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
     def _checked_image(self, v: str, images: Mapping[str, np.ndarray]) -> np.ndarray:
         shape = tuple(self.specs_[v].shape)
         if v not in images or images[v].shape[1:] != shape:
-            got = images[v].shape if v in images else "no array"
+            got = images[v].shape if v in images else "no array (give the data as a mapping)"
             raise DataValidationError(
                 f"image node {v!r} needs an array of shape (n, {', '.join(map(str, shape))}); "
                 f"got {got}"
