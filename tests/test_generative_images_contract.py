@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from deepcause.exceptions import DataValidationError, InvalidParameterError
-from deepcause.generative import CausalGenerativeModel, IDGenSampler
+from deepcause.generative import CausalGenerativeModel, IDGenSampler, LatentConfoundingError
 
 GRAPH = "A -> I; B -> I; I -> L"
 
@@ -113,3 +113,12 @@ def test_user_mistakes_get_one_line_errors(fitted):
     frame = pd.DataFrame({"A": data["A"], "B": data["B"], "I": list(data["I"]), "L": data["L"]})
     with pytest.raises(DataValidationError, match="column 'I' holds arrays.*mapping"):
         CausalGenerativeModel(GRAPH, max_epochs=1).fit(frame)
+
+
+def test_shift_refusal_names_only_the_confounded_nodes():
+    data = _bars(80, 3)
+    data = {"A": data["A"], "I": data["I"], "Z": data["L"]}
+    m = CausalGenerativeModel("A -> I; Z <-> I", max_epochs=1, random_state=0, verbose=False)
+    m.fit(data)
+    with pytest.raises(LatentConfoundingError, match=r"hidden confounders \(\['I'\]\)"):
+        m.counterfactual({k: v[:3] for k, v in data.items()}, do={"A": lambda a: a + 0.1})
