@@ -175,7 +175,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
     def _checked_image(self, v: str, images: Mapping[str, np.ndarray]) -> np.ndarray:
         shape = tuple(self.specs_[v].shape)
         if v not in images or images[v].shape[1:] != shape:
-            got = images[v].shape if v in images else "no array"
+            got = images[v].shape if v in images else "no array (give the data as a mapping)"
             raise DataValidationError(
                 f"image node {v!r} needs an array of shape (n, {', '.join(map(str, shape))}); "
                 f"got {got}"
@@ -331,7 +331,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 continue
             raw = np.asarray(spec.raw, dtype=float)
             if node.is_image:
-                raw = raw.reshape(-1, *node.shape).astype(np.float32)
+                raw = raw.reshape(-1, *node.shape).astype(node.image_dtype)
                 cols[v] = np.broadcast_to(raw, (n, *node.shape)).copy()
             elif node.dim == 1:
                 cols[node.columns[0]] = np.broadcast_to(raw.reshape(-1), (n,))

@@ -152,6 +152,7 @@ class NodeSpec:
             return torch.as_tensor(codes, device=device)
         arr = np.asarray(values, dtype=float)
         if self.shape is not None:
+            self._check_pixel_scale(arr)
             if arr.ndim == 3 and n is not None:
                 arr = np.broadcast_to(arr, (n, *arr.shape))
             arr = arr.reshape(arr.shape[0], -1)
@@ -164,6 +165,25 @@ class NodeSpec:
         z = (arr - np.asarray(self.mean)) / np.asarray(self.std)
         return torch.as_tensor(np.ascontiguousarray(z), dtype=torch.float32, device=device)
 
+    def _check_pixel_scale(self, arr: np.ndarray) -> None:
+        """Refuse images on another scale than the training images' (0-255 against 0-1):
+        pixels more than the training range's width beyond it."""
+        if not arr.size:
+            return
+        lo, hi = self.mean[0] - self.std[0], self.mean[0] + self.std[0]
+        got_lo, got_hi = float(arr.min()), float(arr.max())
+        if got_lo < lo - (hi - lo) or got_hi > hi + (hi - lo):
+            raise DataValidationError(
+                f"the images given for node {self.name!r} have pixels in [{got_lo:.4g}, "
+                f"{got_hi:.4g}] but the model was trained on pixels in [{lo:.4g}, {hi:.4g}]; "
+                "give images on the training scale (e.g. divide 8-bit images by 255)"
+            )
+
+    @property
+    def image_dtype(self) -> np.dtype:
+        """The dtype of an image node's arrays out: its training images' float dtype."""
+        return np.dtype(self.dtype or "float32")
+
     def decode_values(self, t: torch.Tensor) -> np.ndarray:
         """Raw values: ``(n,)`` for one-column nodes, ``(n, dim)`` for vector nodes."""
         a = t.detach().cpu().numpy()
@@ -171,8 +191,9 @@ class NodeSpec:
             return np.asarray(self.levels, dtype=object)[a]
         if self.shape is not None:
             lo, hi = self.mean[0] - self.std[0], self.mean[0] + self.std[0]
-            a = a * np.float32(self.std[0]) + np.float32(self.mean[0])
-            return np.clip(a, lo, hi).astype(np.float32).reshape(len(a), *self.shape)
+            kind = self.image_dtype.type
+            a = a.astype(kind) * kind(self.std[0]) + kind(self.mean[0])
+            return np.clip(a, kind(lo), kind(hi)).reshape(len(a), *self.shape)
         a = a.astype(np.float64) * np.asarray(self.std) + np.asarray(self.mean)
         return a[:, 0] if self.dim == 1 else a
 
@@ -272,6 +293,13 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
     (['y'], (3, 1, 2, 2), True)
     """
     if isinstance(data, pd.DataFrame):
+        for c in data.columns:
+            first = data[c].iloc[0] if len(data) and data[c].dtype.kind == "O" else None
+            if isinstance(first, np.ndarray | list) and np.ndim(first) > 0:
+                raise DataValidationError(
+                    f"{role} column {c!r} holds arrays; give image nodes in a mapping "
+                    "{node: array} ((n, C, H, W) images, 1-D arrays for tabular nodes)"
+                )
         return data, {}, False
     if not isinstance(data, Mapping):
         raise DataValidationError(
@@ -308,16 +336,19 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
 
 
 def image_spec(name: str, images: np.ndarray) -> NodeSpec:
-    """The :class:`NodeSpec` of an image node: pixels scaled to ``[-1, 1]`` by their range.
+    """The :class:`NodeSpec` of an image node: pixels scaled to ``[-1, 1]`` by their range;
+    images come out in the training images' float dtype (float32 for integer pixels).
 
-    >>> image_spec("img", np.linspace(0, 1, 8).reshape(2, 1, 2, 2)).shape
-    [1, 2, 2]
+    >>> spec = image_spec("img", np.linspace(0, 1, 8).reshape(2, 1, 2, 2))
+    >>> spec.shape, spec.dtype
+    ([1, 2, 2], 'float64')
     """
     lo, hi = float(images.min()), float(images.max())
     if hi <= lo:
         raise DataValidationError(f"the images of node {name!r} are all one value {lo}; drop it")
     mid, half = (lo + hi) / 2, (hi - lo) / 2
-    return NodeSpec(name, [name], False, None, "float32", [mid], [half], list(images.shape[1:]))
+    dtype = images.dtype.name if images.dtype.kind == "f" else "float32"
+    return NodeSpec(name, [name], False, None, dtype, [mid], [half], list(images.shape[1:]))
 
 
 @dataclass(frozen=True)
@@ -380,7 +411,14 @@ def parse_do(
 
 
 def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -> torch.Tensor:
-    arr = np.asarray(value, dtype=object if spec.discrete else float)
+    try:
+        arr = np.asarray(value, dtype=object if spec.discrete else float)
+    except (TypeError, ValueError):
+        kind = "an image array" if spec.is_image else "numbers"
+        raise DataValidationError(
+            f"do-value for node {spec.name!r} must be {kind}, got {type(value).__name__} "
+            f"{str(value)[:40]!r}"
+        ) from None
     if spec.discrete:
         ok = arr.ndim == 0 or (arr.ndim == 1 and arr.shape[0] in (1, n))
         want = f"a level of the node or an array of {n} levels"

@@ -69,8 +69,9 @@ def check_identifiable(model: _Model, do: Mapping[str, Any], affected: Sequence[
     deepcause.generative.districts.LatentConfoundingError: the counterfactual of node(s) ['Y'] is not identifiable...
     """
     if any(callable(v) for v in do.values()):
+        confounded = sorted(v for v in affected if model.graph_.spouses(v))
         raise LatentConfoundingError(
-            f"counterfactuals of nodes with hidden confounders ({sorted(affected)}) take hard "
+            f"counterfactuals of nodes with hidden confounders ({confounded}) take hard "
             "interventions only (values, not shift functions)"
         )
     values = {v: _scalar(x) for v, x in do.items()}

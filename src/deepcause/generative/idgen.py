@@ -176,6 +176,17 @@ class _InputSupport:
         return float(np.mean(self._distance(X) > self.threshold))
 
 
+def _numeric_inputs(data: Values, inputs: Iterable[str]) -> list[str]:
+    """The tabular inputs whose values are numbers (bool, integer, float), sorted: those the
+    support check reads (strings and other labels are left out).
+
+    >>> _numeric_inputs({"a": np.zeros(2), "c": np.array(["x", "y"]), "i": np.zeros((2, 1, 4, 4))},
+    ...                 ["i", "c", "a"])
+    ['a']
+    """
+    return sorted(k for k in inputs if data[k].ndim == 1 and data[k].dtype.kind in "biuf")
+
+
 def _values(
     spec: Mapping[str, Any], names: list[str], n: int, arg: str, role: str, data: Values
 ) -> Values:
@@ -348,10 +359,10 @@ class IDGenSampler(BaseEstimator):
             mechanisms=self.mechanisms if mechanisms is None else mechanisms,
             max_epochs=self.max_epochs, verbose=self.verbose,
         )  # fmt: skip
-        tabular = sorted(k for k in inputs if data[k].ndim == 1)
-        if tabular:  # the support check reads the tabular inputs
+        numeric = _numeric_inputs(data, inputs)
+        if numeric:  # the support check reads the numeric tabular inputs
             self._supports[id(model)] = _InputSupport(
-                np.column_stack([data[k] for k in tabular]).astype(float)
+                np.column_stack([data[k] for k in numeric]).astype(float)
             )
         return model
 
@@ -359,7 +370,7 @@ class IDGenSampler(BaseEstimator):
         """``model.sample`` at the ``inputs`` values, warning when they are off the data."""
         support = self._supports.get(id(model))
         if support is not None:
-            names = sorted(k for k in inputs if self.data_[k].ndim == 1)
+            names = _numeric_inputs(self.data_, inputs)
             share = support.share_outside(
                 np.column_stack([np.broadcast_to(inputs[k], (n,)) for k in names]).astype(float)
             )

@@ -177,6 +177,10 @@ class CausalGenerativeModel(MechanismModel):
         if not do:
             raise DataValidationError("counterfactual() needs a non-empty do= intervention")
         n = len(df)
+        if n == 0:
+            raise DataValidationError(
+                "factual has no units; give at least one row (or one array entry)"
+            )
         specs = parse_do(do, self.specs_, n, self.device_)
         affected = self.graph_.descendants(set(specs))
         abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]
@@ -185,7 +189,8 @@ class CausalGenerativeModel(MechanismModel):
         if any(self.graph_.spouses(v) for v in abducted):  # hidden confounders: ID* decides
             check_identifiable(self, do, abducted)
             values = confounded_counterfactual(self, fact, specs, abducted, gen)
-            return self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
+            out = self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
+            return self._keep_factual(out, df, images, affected)
         values: dict[str, torch.Tensor] = {}
         off: dict[str, Any] = {}  # nodes whose new parents leave their joint support
         drawn: list[str] = []  # nodes whose counterfactual depends on a posterior draw
@@ -206,11 +211,34 @@ class CausalGenerativeModel(MechanismModel):
                 values[v] = self._maybe_shift(v, mech.decode(u, ctx), specs)
                 if not mech.invertible or any(p in drawn for p in self.parents_[v]):
                     drawn.append(v)
-        out = self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
+        out = self._keep_factual(
+            self.decode(values, index=df.index, do=specs, as_mapping=as_mapping),
+            df, images, affected,
+        )  # fmt: skip
         if off:
             out.attrs["off_support"] = off
         if drawn:
             out.attrs["posterior_draw"] = drawn
+        return out
+
+    def _keep_factual(
+        self,
+        out: pd.DataFrame | Samples,
+        df: pd.DataFrame,
+        images: Mapping[str, np.ndarray],
+        affected: set[str],
+    ) -> pd.DataFrame | Samples:
+        """Write the unaffected continuous nodes' factual values back exactly as given (no
+        float32 round trip; images in the model's image dtype)."""
+        for v in self.order_:
+            spec = self.specs_[v]
+            if v in affected or spec.discrete:
+                continue
+            if spec.is_image:
+                out[v] = np.asarray(images[v], dtype=spec.image_dtype).copy()
+            else:
+                for c in spec.columns:
+                    out[c] = df[c].to_numpy(dtype=float, copy=True)
         return out
 
     # ================================================================== densities

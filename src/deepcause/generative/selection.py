@@ -69,6 +69,7 @@ from ._support import JointSupport
 from ._training import validation_split
 from .mechanisms import (
     IMAGE_MECHANISMS,
+    MECHANISMS,
     AdditiveNoiseMechanism,
     CategoricalMechanism,
     FlowMechanism,
@@ -358,6 +359,8 @@ def resolve_mechanism(
     'flow'
     """
     overrides = {} if max_epochs is None else {"max_epochs": int(max_epochs)}
+    if isinstance(spec, str) and spec != "auto" and spec not in MECHANISMS:
+        make_mechanism(spec)  # refuses a misspelt name (it is not replaced by a default)
     if isinstance(spec, Mapping):
         if node in spec:
             mech = make_mechanism(spec[node], **overrides)

@@ -11,6 +11,9 @@ mechanisms of image nodes.
 
 from __future__ import annotations
 
+import difflib
+
+from ...exceptions import InvalidParameterError
 from .additive import AdditiveNoiseMechanism
 from .base import Mechanism, NotInvertibleError
 from .categorical import CategoricalMechanism
@@ -56,6 +59,10 @@ def make_mechanism(spec: str | Mechanism | type[Mechanism], **overrides: object)
 
     >>> make_mechanism("flow").name
     'flow'
+    >>> make_mechanism("image_hvea")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.InvalidParameterError: unknown mechanism 'image_hvea' (did you mean 'image_hvae'?); ...
     """
     if isinstance(spec, Mechanism):
         return spec.clone_unbuilt()
@@ -63,9 +70,11 @@ def make_mechanism(spec: str | Mechanism | type[Mechanism], **overrides: object)
         return spec(**overrides)
     if isinstance(spec, str) and spec in MECHANISMS:
         return MECHANISMS[spec](**overrides)
-    raise ValueError(
-        f"unknown mechanism {spec!r}; use one of {sorted(MECHANISMS)}, a Mechanism subclass or "
-        "an instance"
+    close = difflib.get_close_matches(str(spec), list(MECHANISMS), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise InvalidParameterError(
+        f"unknown mechanism {spec!r}{hint}; use one of {sorted(MECHANISMS)}, a Mechanism "
+        "subclass or an instance"
     )
 
 

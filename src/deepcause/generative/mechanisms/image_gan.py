@@ -170,8 +170,8 @@ class ImageGANMechanism(ImageMechanism):
         raise NotInvertibleError(
             "image_gan is an implicit generator without an encoder: a unit's exogenous noise "
             "cannot be abducted from its image, so counterfactuals through this node are "
-            "refused; use mechanisms={node: 'image_vae'} or 'image_diffusion' for "
-            "counterfactuals (interventional sampling works with image_gan)"
+            "refused; use mechanisms={node: 'image_hvae'} (the default), 'image_vae' or "
+            "'image_diffusion' for counterfactuals (interventional sampling works with image_gan)"
         )
 
     # ----------------------------------------------------------------- training
