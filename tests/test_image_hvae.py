@@ -91,3 +91,29 @@ def test_save_load_same_counterfactuals(morpho, tmp_path):
     s1 = m.sample(6, do={"thickness": 2.0}, random_state=3)["image"]
     s2 = back.sample(6, do={"thickness": 2.0}, random_state=3)["image"]
     np.testing.assert_array_equal(s1, s2)
+
+
+def test_noise_mixture_state_and_older_saves():
+    """The fitted noise mixture is saved with the weights; a mechanism saved before it existed
+    (no ``noise_mixture.*`` tensors) loads and draws standard normal noise as it did."""
+    m = ImageHVAEMechanism(dim=64, context_dim=2, image_shape=(1, 8, 8), latent_dim=4)
+    assert m.noise_modes == 16 and m.get_config()["hyperparameters"]["noise_modes"] == 16
+    x, ctx = torch.rand(300, 64) * 2 - 1, torch.rand(300, 2)
+    m.after_training(x, ctx)  # fits the parents' moments, then the mixture of abducted noise
+    assert bool(m.noise_mixture.fitted)
+    back = mechanism_from_config(m.get_config())
+    back.load_state_dict(m.state_dict())
+    gen = lambda: torch.Generator().manual_seed(4)  # noqa: E731
+    assert torch.equal(m.sample_noise(50, gen()), back.sample_noise(50, gen()))
+    old = {k: v for k, v in m.state_dict().items() if not k.startswith("noise_mixture.")}
+    back = mechanism_from_config(m.get_config())
+    back.load_state_dict(old)  # strict loading still passes
+    assert not bool(back.noise_mixture.fitted)
+    assert torch.equal(back.sample_noise(50, gen()), torch.randn(50, 12, generator=gen()))
+    plain = ImageHVAEMechanism(
+        dim=64, context_dim=2, image_shape=(1, 8, 8), latent_dim=4, noise_modes=0
+    )
+    assert plain.noise_mixture is None
+    assert torch.equal(plain.sample_noise(50, gen()), torch.randn(50, 12, generator=gen()))
+    with pytest.raises(ValueError, match="noise_modes"):
+        ImageHVAEMechanism(dim=64, context_dim=2, image_shape=(1, 8, 8), noise_modes=-1)
