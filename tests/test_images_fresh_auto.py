@@ -132,8 +132,9 @@ def test_auto_do_samples_on_a_fresh_scm(fresh, disc_model, monkeypatch):
     mix = [w1({"R": r}, draw) for r in (3.0, 5.0)]
     monkeypatch.setattr(model.mechanisms_["I"], "noise_mixture", None)  # standard normal noise
     std = [w1({"R": r}, draw) for r in (3.0, 5.0)]
-    # measured (1,500 units): radius W1 MIX against STD for the standard normal (3,000 units:
-    # 0.08-0.09 against 0.29-0.35, the mixture-prior image_vae 0.16-0.17;
-    # benchmarks/results/bench_images_fresh.md, run 2)
+    # measured (1,500 units): radius W1 0.177 / 0.132 at do(R = 3 / 5) against 0.995 / 0.609
+    # with the standard normal (3,000 units: 0.08-0.13 against 0.29-0.38, the mixture-prior
+    # image_vae 0.16-0.17; benchmarks/results/bench_images_fresh.md, run 2). Brightness is not
+    # asserted: 0.223 / 0.373 against 1.053 / 0.155, better at one radius, worse at the other
     for m, s in zip(mix, std):
-        assert m["radius"] < 0.2 and m["radius"] < 0.6 * s["radius"]
+        assert m["radius"] < 0.25 and m["radius"] < 0.4 * s["radius"]
