@@ -124,7 +124,9 @@ class NoiseMixture(_FittedBuffers):
 
     Buffers (saved with the mechanism): ``weights`` ``(k,)``, ``means`` ``(k, dim)``, ``chol``
     ``(k, dim, dim)`` (Cholesky factors of the covariances) and ``fitted``; until fitted (and
-    in mechanisms saved before it existed) :meth:`sample` is the standard normal.
+    in mechanisms saved before it existed) :meth:`sample` is the standard normal. The factors
+    take ``k dim^2`` values: 0.8 MB for ``image_hvae`` at 28x28 (``dim`` 114, ``k`` 16), 18 MB
+    at 64x64 (``dim`` 528); larger images would want a low-rank or diagonal fit.
 
     >>> g = torch.Generator().manual_seed(0)
     >>> e = torch.randn(2000, 2, generator=g) * 0.1
