@@ -8,7 +8,9 @@ pendulum-and-light scene (``do(angle)``) and the back-door coloured digits
 * the deep SCM (``CausalGenerativeModel``) with each image mechanism: ``image_vae``,
   ``image_hvae`` and ``image_diffusion`` (abduction by the encoder / DDIM inversion);
 * ``image_vae_p0``: ``image_vae`` with the standard normal prior (``prior_modes=0``; its default
-  is a 12-mode mixture prior); ``--beta`` defaults to each mechanism's own KL weight;
+  is a 12-mode mixture prior); ``image_hvae_m0``: ``image_hvae`` drawing fresh noise from the
+  standard normal (``noise_modes=0``; its default is a mixture fitted to the abducted noise);
+  ``--beta`` defaults to each mechanism's own KL weight;
 * ``CausalVAE`` on the pendulum (its ``intervene``);
 * ``fresh noise``: the first mechanism's (``image_vae``) deep SCM as a conditional generator
   that samples new noise under the counterfactual parents instead of abducting the unit's own;
@@ -29,9 +31,9 @@ counterfactual pixel RMSE, fit and counterfactual time (wall clock, on a shared 
 
 Run: ``python benchmarks/bench_counterfactual_images.py [--n-train 3000] [--n-test 300]
 [--epochs 20] [--diffusion-epochs 10] [--scms morpho pendulum colored] [--jobs 3]
-[--mechanisms image_vae image_hvae image_diffusion image_vae_p0] [--beta B] [--image-epochs 60]
-[--independence W] [--ablate] [--diffusion-guidance W] [--diffusion-p-uncond P]
-[--diffusion-sample-steps K] [--diffusion-width W] [--diffusion-dropout P]
+[--mechanisms image_vae image_hvae image_diffusion image_vae_p0 image_hvae_m0] [--beta B]
+[--image-epochs 60] [--independence W] [--ablate] [--diffusion-guidance W]
+[--diffusion-p-uncond P] [--diffusion-sample-steps K] [--diffusion-width W] [--diffusion-dropout P]
 [--out benchmarks/results/bench_counterfactual_images.md]``; ``--quick`` for a smoke run.
 """
 
@@ -70,7 +72,10 @@ from deepcause.simulate.pendulum import ANGLE_RANGE, PENDULUM_CONCEPTS
 
 IMAGE_MECHANISMS = ("image_vae", "image_hvae", "image_diffusion")
 # extra rows: a mechanism with one setting changed from its default (name -> (mechanism, keys))
-VARIANTS = {"image_vae_p0": ("image_vae", {"prior_modes": 0})}
+VARIANTS = {
+    "image_vae_p0": ("image_vae", {"prior_modes": 0}),
+    "image_hvae_m0": ("image_hvae", {"noise_modes": 0}),
+}
 DIFFUSION_OPTIONS = {
     "guidance": float,
     "p_uncond": float,
@@ -392,7 +397,8 @@ def main(argv: list[str] | None = None) -> None:
         nargs="+",
         default=list(IMAGE_MECHANISMS),
         choices=[*IMAGE_MECHANISMS, *VARIANTS],
-        help="image_vae_p0: image_vae with the standard normal prior (prior_modes=0)",
+        help="image_vae_p0: image_vae with the standard normal prior (prior_modes=0); "
+        "image_hvae_m0: image_hvae drawing fresh noise from the standard normal (noise_modes=0)",
     )
     ap.add_argument(
         "--beta",

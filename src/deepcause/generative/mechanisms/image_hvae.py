@@ -21,6 +21,14 @@ residual detail. As for the VAE, ``(z1, e2)`` is then standardised under the par
 fitted after training (:mod:`deepcause.generative.mechanisms._noise_moments`). Node tensors
 are flattened images in ``[-1, 1]``; densities are not available.
 
+Fresh noise (``sample``, ``do()``) is drawn from a Gaussian mixture fitted after training to
+the training units' abducted noise (``noise_modes`` components,
+:class:`~deepcause.generative.mechanisms._noise_moments.NoiseMixture`), not from the standard
+normal: abduction keeps posterior means, whose values over the units fill a few directions of
+the noise with bounded or multi-modal laws, and standard normal draws decoded there leave the
+image's law (discs cut by the frame, blended colours). ``decode`` and ``abduct`` are the same
+either way, so counterfactuals do not change.
+
 >>> import torch
 >>> m = ImageHVAEMechanism(dim=64, context_dim=2, image_shape=(1, 8, 8), latent_dim=4)
 >>> m.noise_shape()  # 4 top values + 2 maps of 2x2
@@ -38,7 +46,7 @@ from typing import Any, ClassVar
 from ..._parameters import Interval
 from ..._torch import nn, torch
 from ...exceptions import DataValidationError
-from ._noise_moments import ParentAdversary, ParentMoments
+from ._noise_moments import NoiseMixture, ParentAdversary, ParentMoments
 from .image_vae import ImageVAEMechanism
 
 __all__ = ["ImageHVAEMechanism"]
@@ -61,6 +69,9 @@ class ImageHVAEMechanism(ImageVAEMechanism):
     maps at a quarter of the image resolution, ``beta`` the weight of both KL terms (default
     0.5: on morpho digits at 28x28 it took the counterfactual pixel RMSE from 2.95x to 3.6x below
     the fresh-noise baseline, ``benchmarks/results/bench_counterfactual_images_morpho_hvae_beta05.md``).
+    ``noise_modes`` (default 16; 0 for the standard normal) is the number of components of the
+    mixture that fresh noise is drawn from (see the module doc; measured in
+    ``benchmarks/results/bench_images_fresh.md``, run 2).
     The other keywords are those of :class:`~deepcause.generative.mechanisms.ImageVAEMechanism`.
 
     Examples
@@ -77,12 +88,22 @@ class ImageHVAEMechanism(ImageVAEMechanism):
     >>> cf = m.counterfactual({k: v[:3] for k, v in ds.data.items()}, do={"thickness": 3.0})
     >>> cf["image"].shape
     (3, 1, 16, 16)
+
+    Fresh noise comes from the mixture fitted to the abducted noise of the training units;
+    ``noise_modes=0`` draws it from the standard normal (the counterfactuals are the same):
+
+    >>> mech = m.mechanisms_["image"]
+    >>> mech.noise_modes, bool(mech.noise_mixture.fitted)
+    (16, True)
+    >>> mech.sample_noise(5, torch.Generator().manual_seed(0)).shape == (5, *mech.noise_shape())
+    True
     """
 
     name = "image_hvae"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **ImageVAEMechanism._parameter_constraints,
         "spatial_channels": [Interval(Integral, 1, None, closed="left")],
+        "noise_modes": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -91,15 +112,21 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         context_dim: int | None = None,
         *,
         spatial_channels: int = 2,
+        noise_modes: int = 16,
         **kwargs: Any,
     ) -> None:
         self.spatial_channels = spatial_channels
+        self.noise_modes = noise_modes
         kwargs.setdefault("beta", 0.5)  # KL weight: 0.5 keeps more of the unit in its latents
         kwargs.setdefault("prior_modes", 0)  # its own conditional prior on the lower level
         super().__init__(dim, context_dim, **kwargs)
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "spatial_channels": self.spatial_channels}
+        return {
+            **super().hyperparameters(),
+            "spatial_channels": self.spatial_channels,
+            "noise_modes": self.noise_modes,
+        }
 
     def _build(self) -> None:
         if self.prior_modes:
@@ -112,6 +139,7 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         size = int(self.latent_dim) + k * self.decoder.grid[0] * self.decoder.grid[1]
         self.noise_moments = ParentMoments(self.context_encoder.out_dim, size)  # of (z1, e2)
         self.adversary = ParentAdversary(size, self.context_encoder.out_dim)
+        self.noise_mixture = NoiseMixture(int(self.noise_modes), size) if self.noise_modes else None
         self.prior2 = nn.Sequential(
             nn.SiLU(), nn.Conv2d(w2, w2, 3, padding=1), nn.SiLU(), nn.Conv2d(w2, 2 * k, 1)
         )
@@ -124,6 +152,23 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         self._require_built()
         gh, gw = self.decoder.grid
         return (int(self.latent_dim) + int(self.spatial_channels) * gh * gw,)
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Fresh noise: from the mixture fitted to the training units' abducted noise
+        (``noise_modes > 0``, :class:`~._noise_moments.NoiseMixture`), else standard normal."""
+        if self.noise_mixture is None:
+            return super().sample_noise(n, generator)
+        return self.noise_mixture.sample(n, generator)
+
+    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
+        """Fit the parents' moments of ``(z1, e2)``, then the mixture of the abducted noise."""
+        super().after_training(x, context)
+        if self.noise_mixture is None:
+            return
+        with torch.no_grad():
+            noise = torch.cat([self.abduct(a, c) for a, c in zip(x.split(512), context.split(512))])
+        seed = int(torch.randint(0, 2**31 - 1, ()))  # the mechanism's seeded stream
+        self.noise_mixture.fit(noise, random_state=seed)
 
     # ----------------------------------------------------------------- the two levels
     def _bottom_up(self, x: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
