@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -85,9 +85,12 @@ __all__ = [
     "EXTRAPOLATION_SDS",
     "FAR_BEYOND_RANGE",
     "FRESH_DRAW_ALPHA",
+    "SUPPORT_WARN_SHARE",
+    "InputSupport",
     "JOINT_SUPPORT_NEIGHBOURS",
     "JointSupport",
     "note_off_support",
+    "numeric_inputs",
     "extrapolation_message",
     "observed_range",
     "outside_range",
@@ -465,3 +468,44 @@ def note_off_support(
     if message is not None:
         record[node] = {"share": float(off.float().mean()), "units": off.numpy()}
         warnings.warn(message, PositivityWarning, stacklevel=4)  # the user, past no_grad
+
+
+#: ID-GEN warns when more than this share of a generator's inputs lie outside its training inputs
+SUPPORT_WARN_SHARE = 0.2
+
+
+class InputSupport:
+    """Where a conditional generator's inputs were seen: Mahalanobis distances of the training
+    inputs, and the share of new inputs beyond their 99.9% quantile.
+
+    >>> rng = np.random.default_rng(0)
+    >>> w1 = rng.normal(size=2000)
+    >>> support = InputSupport(np.c_[w1, w1 + 0.1 * rng.normal(size=2000)])
+    >>> support.share_outside(np.c_[w1, w1])  # on the diagonal: inside
+    0.0
+    >>> support.share_outside(np.c_[w1, rng.normal(size=2000)]) > 0.5  # independent: outside
+    True
+    """
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.mean = X.mean(axis=0)
+        self.precision = np.linalg.pinv(np.atleast_2d(np.cov(X, rowvar=False)))
+        self.threshold = float(np.quantile(self._distance(X), 0.999))
+
+    def _distance(self, X: np.ndarray) -> np.ndarray:
+        D = X - self.mean
+        return np.einsum("ij,jk,ik->i", D, self.precision, D)
+
+    def share_outside(self, X: np.ndarray) -> float:
+        return float(np.mean(self._distance(X) > self.threshold))
+
+
+def numeric_inputs(data: Mapping[str, np.ndarray], inputs: Iterable[str]) -> list[str]:
+    """The tabular inputs whose values are numbers (bool, integer, float), sorted: those the
+    support check reads (strings and other labels are left out).
+
+    >>> numeric_inputs({"a": np.zeros(2), "c": np.array(["x", "y"]), "i": np.zeros((2, 1, 4, 4))},
+    ...                 ["i", "c", "a"])
+    ['a']
+    """
+    return sorted(k for k in inputs if data[k].ndim == 1 and data[k].dtype.kind in "biuf")

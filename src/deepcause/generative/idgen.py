@@ -96,6 +96,7 @@ from ._core import MechanismModel, _check_n
 from ._encoding import Samples, split_data
 from ._idgen_factors import ImageFeatureFactor, fit_factor, reader_mechanisms
 from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
+from ._support import SUPPORT_WARN_SHARE, InputSupport, numeric_inputs
 from .districts import LatentConfoundingError
 
 __all__ = ["IDGenSampler", "IDGenRoute"]
@@ -145,46 +146,6 @@ def _fractions(e: Expression) -> list[Fraction]:
     if isinstance(e, Fraction):
         return [e, *_fractions(e.numerator), *_fractions(e.denominator)]
     return []
-
-
-SUPPORT_WARN_SHARE = 0.2
-
-
-class _InputSupport:
-    """Where a conditional generator's inputs were seen: Mahalanobis distances of the training
-    inputs, and the share of new inputs beyond their 99.9% quantile.
-
-    >>> rng = np.random.default_rng(0)
-    >>> w1 = rng.normal(size=2000)
-    >>> support = _InputSupport(np.c_[w1, w1 + 0.1 * rng.normal(size=2000)])
-    >>> support.share_outside(np.c_[w1, w1])  # on the diagonal: inside
-    0.0
-    >>> support.share_outside(np.c_[w1, rng.normal(size=2000)]) > 0.5  # independent: outside
-    True
-    """
-
-    def __init__(self, X: np.ndarray) -> None:
-        self.mean = X.mean(axis=0)
-        self.precision = np.linalg.pinv(np.atleast_2d(np.cov(X, rowvar=False)))
-        self.threshold = float(np.quantile(self._distance(X), 0.999))
-
-    def _distance(self, X: np.ndarray) -> np.ndarray:
-        D = X - self.mean
-        return np.einsum("ij,jk,ik->i", D, self.precision, D)
-
-    def share_outside(self, X: np.ndarray) -> float:
-        return float(np.mean(self._distance(X) > self.threshold))
-
-
-def _numeric_inputs(data: Values, inputs: Iterable[str]) -> list[str]:
-    """The tabular inputs whose values are numbers (bool, integer, float), sorted: those the
-    support check reads (strings and other labels are left out).
-
-    >>> _numeric_inputs({"a": np.zeros(2), "c": np.array(["x", "y"]), "i": np.zeros((2, 1, 4, 4))},
-    ...                 ["i", "c", "a"])
-    ['a']
-    """
-    return sorted(k for k in inputs if data[k].ndim == 1 and data[k].dtype.kind in "biuf")
 
 
 def _values(
@@ -285,7 +246,7 @@ class IDGenSampler(BaseEstimator):
         }
         self.n_rows_ = len(df) if not images else len(next(iter(images.values())))
         self._rng_ = np.random.default_rng(self.random_state)
-        self._supports: dict[int, _InputSupport] = {}
+        self._supports: dict[int, InputSupport] = {}
         # the estimand holds for any value of its free inputs besides the treatment and the
         # conditioning variables (e.g. W2 in the napkin formula)
         inputs = _io(self.estimand_.expression)[0]
@@ -359,9 +320,9 @@ class IDGenSampler(BaseEstimator):
             mechanisms=self.mechanisms if mechanisms is None else mechanisms,
             max_epochs=self.max_epochs, verbose=self.verbose,
         )  # fmt: skip
-        numeric = _numeric_inputs(data, inputs)
+        numeric = numeric_inputs(data, inputs)
         if numeric:  # the support check reads the numeric tabular inputs
-            self._supports[id(model)] = _InputSupport(
+            self._supports[id(model)] = InputSupport(
                 np.column_stack([data[k] for k in numeric]).astype(float)
             )
         return model
@@ -370,7 +331,7 @@ class IDGenSampler(BaseEstimator):
         """``model.sample`` at the ``inputs`` values, warning when they are off the data."""
         support = self._supports.get(id(model))
         if support is not None:
-            names = _numeric_inputs(self.data_, inputs)
+            names = numeric_inputs(self.data_, inputs)
             share = support.share_outside(
                 np.column_stack([np.broadcast_to(inputs[k], (n,)) for k in names]).astype(float)
             )

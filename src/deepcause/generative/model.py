@@ -141,25 +141,16 @@ class CausalGenerativeModel(MechanismModel):
         ``attrs["off_support"]`` (``{node: {"share", "units"}}``; rule:
         :class:`~deepcause.generative._support.JointSupport`).
 
-        Nodes that are not invertible (categorical nodes: several noise values give the same
-        level) have no unique counterfactual: theirs is one draw of the noise from its
-        posterior given the unit (Gumbel-max, Oberst & Sontag 2019), so it changes with
-        ``random_state``; these nodes and their descendants that it reaches are listed in
-        ``attrs["posterior_draw"]`` (average over several ``random_state`` values for an
-        expectation). The draw keeps the level when the intervention does not change the
-        node's probabilities, but it is not monotone: for an ordered count modelled as
-        categorical (an integer column with at most 20 levels) a rise in the probabilities
-        can move a unit down. Name a continuous mechanism for such a node
-        (``mechanisms={"K": "location_scale"}``) to model it as a continuous node, whose
-        counterfactual is monotone in the noise (the unit keeps its quantile).
-
-        The counterfactual of a count modelled as continuous (an integer column with more than
-        20 levels, or whole-valued floats) is not identified either: a count bounds its noise
-        to an interval. The model abducts the noise at the observed count and does not round
-        the result: a point prediction between counts, closer to the truth on average than a
-        rounded one (``benchmarks/results/bench_generative.md``, run 5: outcome 0.145
-        against 0.176 s.d. with the count dequantised in training and rounded). Its children's joint-support check reads it
-        rounded (an interpolation between counts is not an extrapolation).
+        Categorical nodes are not invertible: their counterfactual is one posterior draw of
+        the noise given the unit (Gumbel-max, Oberst & Sontag 2019), so it changes with
+        ``random_state``; they and the descendants they reach are listed in
+        ``attrs["posterior_draw"]``. The draw keeps the level when the node's probabilities do
+        not change but is not monotone; name a continuous mechanism for an ordered count
+        (``mechanisms={"K": "location_scale"}``) to keep each unit's quantile. A count modelled
+        as continuous (more than 20 levels, or whole-valued floats) bounds its noise to an
+        interval: its noise is abducted at the observed count and the result is not rounded
+        (closer to the truth on average: ``benchmarks/results/bench_generative.md``, run 5);
+        its children's joint-support check reads it rounded.
 
         Examples
         --------
@@ -191,6 +182,27 @@ class CausalGenerativeModel(MechanismModel):
             values = confounded_counterfactual(self, fact, specs, abducted, gen)
             out = self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
             return self._keep_factual(out, df, images, affected)
+        values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen)
+        out = self._keep_factual(
+            self.decode(values, index=df.index, do=specs, as_mapping=as_mapping),
+            df, images, affected,
+        )  # fmt: skip
+        if off:
+            out.attrs["off_support"] = off
+        if drawn:
+            out.attrs["posterior_draw"] = drawn
+        return out
+
+    def _abduct_act_predict(
+        self,
+        fact: dict[str, torch.Tensor],
+        specs: dict[str, Any],
+        affected: set[str],
+        n: int,
+        gen: torch.Generator,
+    ) -> tuple[dict[str, torch.Tensor], dict[str, Any], list[str]]:
+        """The counterfactual node tensors in topological order (no hidden confounders), the
+        nodes whose new parents left their joint support, and those that are posterior draws."""
         values: dict[str, torch.Tensor] = {}
         off: dict[str, Any] = {}  # nodes whose new parents leave their joint support
         drawn: list[str] = []  # nodes whose counterfactual depends on a posterior draw
@@ -211,15 +223,7 @@ class CausalGenerativeModel(MechanismModel):
                 values[v] = self._maybe_shift(v, mech.decode(u, ctx), specs)
                 if not mech.invertible or any(p in drawn for p in self.parents_[v]):
                     drawn.append(v)
-        out = self._keep_factual(
-            self.decode(values, index=df.index, do=specs, as_mapping=as_mapping),
-            df, images, affected,
-        )  # fmt: skip
-        if off:
-            out.attrs["off_support"] = off
-        if drawn:
-            out.attrs["posterior_draw"] = drawn
-        return out
+        return values, off, drawn
 
     def _keep_factual(
         self,
