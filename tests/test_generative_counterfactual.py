@@ -7,7 +7,9 @@ sees only observational data. ``auto`` picks each node's mechanism by held-out l
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -274,42 +276,20 @@ def test_auto_candidates_average_their_weights_so_one_fit_is_not_an_outlier():
     assert abs(s.mean() - truth) / sd < 0.08, (s.mean() - truth) / sd
 
 
-def _mixed_scm() -> SCM:
-    """W -> T (binary), (T, W) -> Y, Y -> C (3 levels, Gumbel-max), (Y, C) -> M."""
-
-    def c_fn(pa, u):  # noqa: ANN001, ANN202
-        y = pa["Y"][:, None]
-        return np.argmax(np.concatenate([0 * y, 1.2 * y - 1.0, 2.4 * y - 3.0], 1) + u, 1)
-
-    return SCM(
-        [
-            Node("W", noise=gaussian(1.0)),
-            Node(
-                "T",
-                ("W",),
-                lambda pa, u: (0.9 * pa["W"] + u > 0).astype(np.int64),
-                lambda rng, n: rng.logistic(size=n),
-                discrete=True,
-            ),
-            Node(
-                "Y",
-                ("T", "W"),
-                lambda pa, u: 1.0 + 0.8 * pa["T"] + 0.6 * pa["W"] + 0.5 * pa["T"] * pa["W"] + u,
-                gaussian(0.4),
-            ),
-            Node("C", ("Y",), c_fn, lambda rng, n: rng.gumbel(size=(n, 3)), discrete=True),
-            Node(
-                "M",
-                ("Y", "C"),
-                lambda pa, u: 0.5 * pa["Y"] + 0.8 * (pa["C"] == 2) + u,
-                gaussian(0.3),
-            ),
-        ]
-    )
+def _fresh_case(name: str):  # noqa: ANN202
+    """A session-9 fresh SCM of ``benchmarks/bench_generative_fresh.py`` (kept out of the
+    library's simulators on purpose: nothing was tuned on them)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_generative_fresh.py"
+    spec = importlib.util.spec_from_file_location("bench_generative_fresh", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return next(c for c in module.run5_cases() if c.name == name)
 
 
 def test_counterfactuals_say_which_nodes_are_posterior_draws():
-    scm = _mixed_scm()
+    """fresh_mixed_binary: W -> T (binary), (T, W) -> Y (Student-t noise), Y -> C (3 levels,
+    Gumbel-max), (Y, C) -> M."""
+    scm = _fresh_case("fresh_mixed_binary").scm
     df = scm.sample(3000, random_state=0)
     model = CausalGenerativeModel(scm.graph, max_epochs=40, random_state=0).fit(df)
     noise = scm.sample_noise(500, random_state=5)
