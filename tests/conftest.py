@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +53,23 @@ def scm_split():
         return train, test, {k: v[n_train:] for k, v in noise.items()}
 
     return split
+
+
+@pytest.fixture(scope="session")
+def benchmark_module():
+    """``benchmark_module(name)`` imports ``benchmarks/NAME.py`` once per session (scripts kept
+    out of the library on purpose, e.g. fresh SCMs nothing was tuned on), registered in
+    ``sys.modules`` because dataclasses look their module up."""
+    loaded = {}
+
+    def load(name: str):  # noqa: ANN202
+        if name not in loaded:
+            path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules.setdefault(name, module)
+            spec.loader.exec_module(module)
+            loaded[name] = module
+        return loaded[name]
+
+    return load

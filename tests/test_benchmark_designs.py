@@ -6,10 +6,6 @@ calibration), never against numbers copied from the bundled replications.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -204,12 +200,8 @@ def test_generated_frames_are_writable():
 
 
 # --------------------------------------------------------------------------- the study script
-def test_study_defaults_script_runs_on_generated_data(tmp_path, monkeypatch):
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "study_defaults.py"
-    spec = importlib.util.spec_from_file_location("study_defaults", path)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "study_defaults", module)  # dataclasses look it up
-    spec.loader.exec_module(module)
+def test_study_defaults_script_runs_on_generated_data(tmp_path, benchmark_module):
+    module = benchmark_module("study_defaults")
     out = tmp_path / "study.md"
     argv = ["--reps", "2", "--designs", "ihdp_a", "--settings", "t_ridge,aipw_ridge"]
     assert module.main([*argv, "--out", str(out), "--quiet"]) == 0

@@ -7,9 +7,7 @@ sees only observational data. ``auto`` picks each node's mechanism by held-out l
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -276,20 +274,11 @@ def test_auto_candidates_average_their_weights_so_one_fit_is_not_an_outlier():
     assert abs(s.mean() - truth) / sd < 0.08, (s.mean() - truth) / sd
 
 
-def _fresh_case(name: str):  # noqa: ANN202
-    """A session-9 fresh SCM of ``benchmarks/bench_generative_fresh.py`` (kept out of the
-    library's simulators on purpose: nothing was tuned on them)."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_generative_fresh.py"
-    spec = importlib.util.spec_from_file_location("bench_generative_fresh", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return next(c for c in module.run5_cases() if c.name == name)
-
-
-def test_counterfactuals_say_which_nodes_are_posterior_draws():
+def test_counterfactuals_say_which_nodes_are_posterior_draws(benchmark_module):
     """fresh_mixed_binary: W -> T (binary), (T, W) -> Y (Student-t noise), Y -> C (3 levels,
     Gumbel-max), (Y, C) -> M."""
-    scm = _fresh_case("fresh_mixed_binary").scm
+    cases = benchmark_module("bench_generative_fresh").run5_cases()
+    scm = next(c for c in cases if c.name == "fresh_mixed_binary").scm
     df = scm.sample(3000, random_state=0)
     model = CausalGenerativeModel(scm.graph, max_epochs=40, random_state=0).fit(df)
     noise = scm.sample_noise(500, random_state=5)

@@ -8,10 +8,6 @@ written before the image defaults were scored on it; its counterfactual images a
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -21,16 +17,10 @@ from deepcause.generative.mechanisms import ImageHVAEMechanism, ImageVAEMechanis
 from deepcause.metrics import counterfactual_pixel_error, wasserstein_1d
 from deepcause.simulate.images import make_frontdoor_image_mediator
 
-PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "fresh_image_scms.py"
-
 
 @pytest.fixture(scope="module")
-def fresh():
-    spec = importlib.util.spec_from_file_location("fresh_image_scms", PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("fresh_image_scms", module)  # dataclasses look the module up
-    spec.loader.exec_module(module)
-    return module
+def fresh(benchmark_module):
+    return benchmark_module("fresh_image_scms")
 
 
 def _units(scm, n_train, n_test, seed=0):
