@@ -177,12 +177,13 @@ class CausalGenerativeModel(MechanismModel):
         abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]
         fact = self.encode(factual)
         gen = self._generator(random_state)
+        off: dict[str, Any] = {}
+        drawn: list[str] = []
         if any(self.graph_.spouses(v) for v in abducted):  # hidden confounders: ID* decides
             check_identifiable(self, do, abducted)
             values = confounded_counterfactual(self, fact, specs, abducted, gen)
-            out = self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
-            return self._keep_factual(out, df, images, affected)
-        values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen)
+        else:
+            values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen)
         out = self._keep_factual(
             self.decode(values, index=df.index, do=specs, as_mapping=as_mapping),
             df, images, affected,
