@@ -203,3 +203,44 @@ def test_fresh_latent_scms_against_truth(benchmark_module, strategy):
     m.fit(scm.sample(500, random_state=0))
     with pytest.raises(NotIdentifiableError, match="refused"):
         m.sample(10, do={"X": 1.0})
+
+
+@pytest.mark.parametrize("strategy", ["joint", "idgen"])
+def test_float32_columns_come_back_float32(strategy):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=200)
+    m_ = x + rng.normal(size=200)
+    df = pd.DataFrame({"X": x, "M": m_, "Y": m_ + rng.normal(size=200)}).astype(np.float32)
+    m = CausalGenerativeModel("X -> M -> Y; X <-> Y", latent_strategy=strategy, **FAST).fit(df)
+    out = m.sample(4, do={"X": 0.5}, random_state=0)
+    assert (out.dtypes == np.float32).all(), out.dtypes
+    if strategy == "joint":
+        cf = m.counterfactual(df.head(3), do={"M": 0.0}, random_state=0)
+        assert (cf.dtypes == np.float32).all(), cf.dtypes
+        data = {k: df[k].to_numpy() for k in df}
+        m = CausalGenerativeModel("X -> M -> Y", **FAST).fit(data)
+        assert all(v.dtype == np.float32 for v in m.sample(3, random_state=0).values())
+
+
+def test_save_load_keeps_dtypes_and_numbers(fitted, tmp_path):
+    df, m = fitted
+    df32 = df.assign(X=df["X"].astype(np.float32))
+    m = CausalGenerativeModel(GRAPH, **FAST).fit(df32)
+    loaded = CausalGenerativeModel.load(m.save(tmp_path / "m"))
+    a, b = (k.sample(20, do={"C": "lo"}, random_state=3) for k in (m, loaded))
+    pd.testing.assert_frame_equal(a, b)
+    assert a["C"].dtype == df["C"].dtype and a["X"].dtype == np.float32
+    a, b = (k.counterfactual(df32.head(5), do={"B": True}, random_state=3) for k in (m, loaded))
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("strategy", ["joint", "idgen"])
+def test_nullable_integer_and_string_columns_keep_their_dtypes(strategy):
+    rng = np.random.default_rng(3)
+    n = 200
+    k = pd.array(rng.integers(0, 3, n), dtype="Int64")
+    s = pd.array(rng.choice(["u", "v"], n), dtype="string")
+    df = pd.DataFrame({"K": k, "S": s, "Y": rng.normal(size=n) + np.asarray(k, dtype=float)})
+    m = CausalGenerativeModel("K -> Y; S -> Y; K -> S", latent_strategy=strategy, **FAST)
+    out = m.fit(df).sample(4, do={"K": 1}, random_state=0)
+    assert out["K"].dtype == "Int64" and out["S"].dtype == df["S"].dtype

@@ -351,9 +351,10 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 raw = raw.reshape(-1, *node.shape).astype(node.image_dtype)
                 cols[v] = np.broadcast_to(raw, (n, *node.shape)).copy()
             elif node.dim == 1:
+                raw = raw.astype(node.float_dtype, copy=False)
                 cols[node.columns[0]] = np.broadcast_to(raw.reshape(-1), (n,))
             else:
-                full = np.broadcast_to(raw, (n, node.dim))
+                full = np.broadcast_to(raw.astype(node.float_dtype, copy=False), (n, node.dim))
                 cols.update({c: full[:, i] for i, c in enumerate(node.columns)})
         if as_mapping:  # categorical nodes stay pd.Categorical (their input's kind)
             return Samples(

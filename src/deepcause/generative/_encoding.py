@@ -13,7 +13,9 @@ everywhere and image mechanisms reshape them.
 
 Data come as a data frame (one column per tabular node or component) or as a mapping
 ``{node: array}`` (:func:`split_data`): 1-D arrays for tabular nodes, ``(n, C, H, W)`` for
-images. What goes in comes out (:class:`Samples` for mappings).
+images. What goes in comes out (:class:`Samples` for mappings): discrete nodes in their training
+column's dtype (a categorical column with its categories and their order, also inside a
+mapping), continuous nodes as float64, or float32 when their training columns were float32.
 """
 
 from __future__ import annotations
@@ -184,6 +186,12 @@ class NodeSpec:
             )
 
     @property
+    def float_dtype(self) -> np.dtype:
+        """The dtype of a continuous tabular node's values out: its training columns' float
+        dtype (float32 in, float32 out); float64 otherwise and for models saved without it."""
+        return np.dtype(self.dtype or "float64")
+
+    @property
     def image_dtype(self) -> np.dtype:
         """The dtype of an image node's arrays out: its training images' float dtype."""
         return np.dtype(self.dtype or "float32")
@@ -226,7 +234,10 @@ class NodeSpec:
         values = self.decode_values(t)
         if self.discrete:
             return {self.columns[0]: as_training_dtype(values, self.dtype, self.categorical_dtype)}
-        if self.dim == 1 or self.shape is not None:
+        if self.shape is not None:
+            return {self.columns[0]: values}
+        values = values.astype(self.float_dtype, copy=False)
+        if self.dim == 1:
             return {self.columns[0]: values}
         return {c: values[:, i] for i, c in enumerate(self.columns)}
 
@@ -272,9 +283,13 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
         raise DataValidationError(f"column(s) {bad} of node {name!r} are constant; drop them")
     mean, std = values.mean(0).tolist(), std.tolist()
     integer = len(columns) == 1 and bool(np.all(values == np.round(values)))
+    kinds = {df[c].dtype for c in columns}  # float32 columns come back float32
+    kind = kinds.pop() if len(kinds) == 1 else None
+    narrow = isinstance(kind, np.dtype) and kind.kind == "f" and kind != np.float64
     return NodeSpec(
-        name, list(columns), False, mean=mean, std=std, integer=integer, **observed_range(values)
-    )
+        name, list(columns), False, dtype=kind.name if narrow else None, mean=mean, std=std,
+        integer=integer, **observed_range(values),
+    )  # fmt: skip
 
 
 def _check_levels(name: str, col: pd.Series, k: int) -> None:
@@ -311,6 +326,8 @@ def as_training_dtype(
     array([ True, False])
     >>> as_training_dtype(np.array([0.5, 2.0]), "int64")
     array([0.5, 2. ])
+    >>> as_training_dtype(np.array([2, 0]), "Int64").dtype
+    Int64Dtype()
     >>> out = as_training_dtype(["b"], "category", pd.CategoricalDtype(["b", "a"], ordered=True))
     >>> list(out.categories), out.ordered
     (['b', 'a'], True)
@@ -319,10 +336,11 @@ def as_training_dtype(
         return pd.Categorical(np.asarray(values, dtype=object), dtype=categorical)
     arr = np.asarray(values)
     with contextlib.suppress(TypeError, ValueError):
-        cast = pd.Series(arr).astype(dtype or "object").to_numpy()
-        same = pd.Series(cast, dtype=object).eq(pd.Series(arr, dtype=object)).all()
-        if same:
-            return cast
+        cast = pd.Series(arr).astype(dtype or "object")
+        if cast.astype(object).eq(pd.Series(arr, dtype=object)).all():
+            # pandas extension dtypes (Int64, string) stay extension arrays
+            extension = isinstance(cast.dtype, pd.api.extensions.ExtensionDtype)
+            return cast.array if extension else cast.to_numpy()
     return arr
 
 

@@ -257,9 +257,12 @@ class IDGenSampler(BaseEstimator):
         self.data_: Values = {
             v: images[v] if v in images else df[v].to_numpy() for v in graph.nodes
         }
-        # discrete columns come back out in their dtype (categorical, bool, integer, string)
+        # discrete columns come back out in their dtype (categorical, bool, integer, string),
+        # float32 columns as float32
         self.dtypes_ = {
-            v: df[v].dtype for v in graph.nodes if v not in images and is_discrete_column(df[v])
+            v: df[v].dtype
+            for v in graph.nodes
+            if v not in images and (is_discrete_column(df[v]) or _narrow_float(df[v].dtype))
         }
         self.n_rows_ = len(df) if not images else len(next(iter(images.values())))
         self._rng_ = np.random.default_rng(self.random_state)
@@ -392,10 +395,7 @@ class IDGenSampler(BaseEstimator):
         cols = {k: values[k] for k in [*self.treatment_, *self.given_]}
         cols.update({y: drawn[y] for y in self.outcome_})
         dtypes = getattr(self, "dtypes_", {})  # (samplers pickled before dtypes were kept)
-        cols = {
-            k: as_training_dtype(v, dtypes[k], _categorical(dtypes[k])) if k in dtypes else v
-            for k, v in cols.items()
-        }
+        cols = {k: _restore(v, dtypes[k]) if k in dtypes else v for k, v in cols.items()}
         out: pd.DataFrame | Samples = (
             Samples(
                 {k: v if isinstance(v, pd.Categorical) else np.array(v) for k, v in cols.items()}
@@ -517,8 +517,16 @@ class IDGenSampler(BaseEstimator):
         return n_out, cond, (n_in | cond) - self._drop(e)
 
 
-def _categorical(dtype: Any) -> pd.CategoricalDtype | None:
-    return dtype if isinstance(dtype, pd.CategoricalDtype) else None
+def _narrow_float(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype != np.float64
+
+
+def _restore(values: Any, dtype: Any) -> Any:
+    """Sampled values in their training column's dtype (see :func:`as_training_dtype`)."""
+    if _narrow_float(dtype):
+        return np.asarray(values).astype(dtype)
+    categorical = dtype if isinstance(dtype, pd.CategoricalDtype) else None
+    return as_training_dtype(values, dtype, categorical)
 
 
 class IDGenRoute:
