@@ -379,6 +379,8 @@ class IDGenSampler(BaseEstimator):
 
         ``do`` gives every treatment node a value (or an array of ``n`` values); ``given`` does
         the same for the conditioning nodes of a conditional query ``P(outcome | do(x), z)``.
+        Discrete and float32 columns come back in their training dtype (a categorical with its
+        categories, a bool treatment given as ``1`` as ``True``).
         """
         if not hasattr(self, "generators_"):
             raise NotFittedError("this IDGenSampler is not fitted yet; call fit(data) first")
