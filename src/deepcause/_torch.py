@@ -46,6 +46,7 @@ __all__ = [
     "TrainResult",
     "batches",
     "check_hidden_sizes",
+    "check_random_state",
     "fit_adam",
     "mlp",
     "resolve_device",
@@ -98,11 +99,36 @@ def resolve_device(device: Any = "auto") -> torch.device:
     return resolved
 
 
+def check_random_state(random_state: Any, role: str = "random_state") -> None:
+    """Refuse, in one line, a ``random_state`` that is not ``None``, a non-negative integer or
+    a numpy Generator (numpy would raise its own ``TypeError`` deep inside sampling).
+
+    >>> check_random_state(np.int64(3))
+    >>> check_random_state("a")
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.InvalidParameterError: random_state must be None, a non-negative integer or a numpy Generator, got 'a'
+    """
+    integer = isinstance(random_state, Integral) and not isinstance(random_state, bool)
+    ok = (
+        random_state is None
+        or isinstance(random_state, np.random.Generator)
+        or (integer and random_state >= 0)
+    )
+    if not ok:
+        raise InvalidParameterError(
+            f"{role} must be None, a non-negative integer or a numpy Generator, got "
+            f"{random_state!r}"
+        )
+
+
 def seed_from(random_state: int | np.random.Generator | None) -> int:
     """One integer seed (below 2**63) from an int, a numpy Generator or ``None`` (fresh entropy).
 
-    A Generator moves on by one draw, so successive calls give successive seeds.
+    A Generator moves on by one draw, so successive calls give successive seeds; anything else
+    is refused (:func:`check_random_state`).
     """
+    check_random_state(random_state)
     rng = (
         random_state
         if isinstance(random_state, np.random.Generator)

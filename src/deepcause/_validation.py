@@ -111,9 +111,12 @@ def check_scale(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
             )
 
 
-def check_finite(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None:
+def check_finite(
+    df: pd.DataFrame, columns: Sequence[str] | None = None, when: str = "before fitting"
+) -> None:
     """Raise if numeric columns contain NaN or inf, naming columns and row counts, or values
-    beyond the safe range (:func:`check_scale`).
+    beyond the safe range (:func:`check_scale`); ``when`` ends the advice (data given to a
+    fitted model: ``"first"``).
 
     >>> check_finite(pd.DataFrame({"x": [1.0, np.inf, np.nan], "t": [0, 1, 1]}))
     Traceback (most recent call last):
@@ -122,6 +125,12 @@ def check_finite(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None
     """
     cols = list(df.columns if columns is None else columns)
     sub = df[cols]
+    complex_ = [c for c in cols if pd.api.types.is_complex_dtype(sub[c])]
+    if complex_:
+        raise DataValidationError(
+            f"column(s) {complex_} hold complex numbers; give real numbers (e.g. the real and "
+            "imaginary parts as two columns)"
+        )
     problems = []
     bad_rows = np.zeros(len(df), dtype=bool)
     for c in cols:
@@ -137,7 +146,7 @@ def check_finite(df: pd.DataFrame, columns: Sequence[str] | None = None) -> None
     if problems:
         raise DataValidationError(
             f"missing or infinite values in {', '.join(problems)}; {int(bad_rows.sum())} rows "
-            "affected in all. Drop them (df.dropna()) or impute them before fitting."
+            f"affected in all. Drop them (df.dropna()) or impute them {when}."
         )
     check_scale(sub, cols)
 

@@ -29,6 +29,7 @@ from ..exceptions import (
     DataValidationError,
     DeepCauseWarning,
     GraphError,
+    InvalidParameterError,
     NotFittedError,
     NotIdentifiableError,
 )
@@ -48,7 +49,7 @@ from .districts import DistrictStrategy, LatentConfoundingError, district_strate
 from .mechanisms import ImageParentMechanism, Mechanism
 from .selection import DEFAULT_IMAGE, AutoMechanism, fit_node, resolve_mechanism
 
-__all__ = ["MechanismModel"]
+__all__ = ["MechanismModel", "sampling_refusal"]
 
 
 class MechanismModel(ParameterValidationMixin, BaseEstimator):
@@ -120,6 +121,17 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
     def _fit_nodes(self, df: pd.DataFrame, images: Mapping[str, np.ndarray]) -> MechanismModel:
         self.route_ = None
         graph = as_graph(self.graph)
+        if not graph.nodes:
+            raise GraphError(
+                f"the graph {self.graph!r} has no nodes; give its edges, e.g. 'X -> Y; Z -> Y'"
+            )
+        strategy = self.latent_strategy
+        known = district_strategy_class(strategy) is not None or strategy == "idgen"
+        if not known and not graph.bidirected_edges:  # (with them, _make_districts says why)
+            raise InvalidParameterError(
+                f"unknown latent_strategy {strategy!r}; use 'joint', 'idgen' or a "
+                "DistrictStrategy subclass"
+            )
         self.graph_ = graph
         self.order_ = graph.topological_order()
         self.device_ = resolve_device(self.device)
@@ -149,10 +161,15 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         for v in self.order_:
             if v in latent_nodes or v in self._given:
                 continue
-            self.mechanisms_[v], choice = fit_node(
-                mechs[v], self.specs_[v], data_t[v], self.context(v, data_t), seeds[v],
-                device=self.device_, verbose=self.verbose, desc=v,
-            )  # fmt: skip
+            try:
+                self.mechanisms_[v], choice = fit_node(
+                    mechs[v], self.specs_[v], data_t[v], self.context(v, data_t), seeds[v],
+                    device=self.device_, verbose=self.verbose, desc=v,
+                )  # fmt: skip
+            except DataValidationError as exc:  # a mechanism's refusal: say which node
+                if f"{v!r}" in str(exc):
+                    raise
+                raise DataValidationError(f"node {v!r}: {exc}") from None
             if choice is not None:
                 self.mechanism_choice_[v] = choice
         for i, strategy in enumerate(self.districts_):
@@ -304,7 +321,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         nodes = list(self.order_ if nodes is None else nodes)
         cols = [c for v in nodes if not self.specs_[v].is_image for c in self.specs_[v].columns]
         require_columns(df, cols)
-        check_finite(df, cols)
+        check_finite(df, cols, when="first")
         return self._encode_nodes(df, images, nodes)
 
     def decode(
@@ -334,12 +351,15 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 raw = raw.reshape(-1, *node.shape).astype(node.image_dtype)
                 cols[v] = np.broadcast_to(raw, (n, *node.shape)).copy()
             elif node.dim == 1:
+                raw = raw.astype(node.float_dtype, copy=False)
                 cols[node.columns[0]] = np.broadcast_to(raw.reshape(-1), (n,))
             else:
-                full = np.broadcast_to(raw, (n, node.dim))
+                full = np.broadcast_to(raw.astype(node.float_dtype, copy=False), (n, node.dim))
                 cols.update({c: full[:, i] for i, c in enumerate(node.columns)})
-        if as_mapping:
-            return Samples({k: np.asarray(a) for k, a in cols.items()})
+        if as_mapping:  # categorical nodes stay pd.Categorical (their input's kind)
+            return Samples(
+                {k: a if isinstance(a, pd.Categorical) else np.asarray(a) for k, a in cols.items()}
+            )
         if any(self.specs_[v].is_image for v in self.order_):
             raise DataValidationError(
                 "the model has image nodes, which do not fit in a data frame; give a mapping "
@@ -470,7 +490,10 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             identify(self.graph_, treatment, affected)
         except NotIdentifiableError as exc:
             if not allow_unidentified:
-                raise
+                raise sampling_refusal(
+                    exc, self.graph_, treatment,
+                    "allow_unidentified=True samples it anyway, labelled unidentified",
+                ) from None  # fmt: skip
             warnings.warn(
                 f"sampling an unidentified interventional distribution: {exc.args[0]}",
                 DeepCauseWarning,
@@ -503,6 +526,33 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 raise GraphError(f"cannot remove {p} -> {c}: the graph has no such edge")
             out.append((p, c))
         return out
+
+
+def sampling_refusal(
+    exc: NotIdentifiableError, graph: CausalGraph, treatment: Iterable[str], also: str = ""
+) -> NotIdentifiableError:
+    """``exc`` (from :func:`~deepcause.identification.identify`) for a refused
+    ``sample(do=...)``: a self-contained first line naming the query, the hidden confounders
+    behind it and what to do, then the identification engine's explanation.
+
+    >>> from deepcause.identification import identify
+    >>> graph = as_graph("Z -> X -> Y; X <-> Y")
+    >>> try:
+    ...     identify(graph, ["X"], ["Y"])
+    ... except NotIdentifiableError as exc:
+    ...     print(str(sampling_refusal(exc, graph, ["X"])).splitlines()[0])  # doctest: +ELLIPSIS
+    sample(do={X}) refused: P(Y | do(X)) is not identifiable from observational data ...
+    """
+    hedge = exc.hedge[0] if exc.hedge else frozenset(graph.nodes)
+    edges = [f"{a} <-> {b}" for a, b in graph.bidirected_edges if a in hedge and b in hedge]
+    hidden = f" (hidden confounders {', '.join(edges)})" if edges else ""
+    first = (
+        f"sample(do={{{', '.join(treatment)}}}) refused: {exc.query or 'the query'} is not "
+        f"identifiable from observational data on this graph{hidden}; intervene on other "
+        "nodes, measure a mediator or the confounders (add them to the graph and data), or "
+        f"bound the effect with deepcause.bounds{'; ' + also if also else ''} (details below)"
+    )
+    return NotIdentifiableError(f"{first}\n{exc}", query=exc.query, hedge=exc.hedge)
 
 
 def _check_n(n: Any) -> int:

@@ -13,7 +13,9 @@ everywhere and image mechanisms reshape them.
 
 Data come as a data frame (one column per tabular node or component) or as a mapping
 ``{node: array}`` (:func:`split_data`): 1-D arrays for tabular nodes, ``(n, C, H, W)`` for
-images. What goes in comes out (:class:`Samples` for mappings).
+images. What goes in comes out (:class:`Samples` for mappings): discrete nodes in their training
+column's dtype (a categorical column with its categories and their order, also inside a
+mapping), continuous nodes as float64, or float32 when their training columns were float32.
 """
 
 from __future__ import annotations
@@ -104,6 +106,10 @@ class NodeSpec:
     # a one-column continuous node with whole-number training values (models saved before this
     # field load as False)
     integer: bool = False
+    # a categorical column's categories (all of them, in their order) and whether they are
+    # ordered: outputs keep the input's CategoricalDtype (None: the levels, unordered)
+    categories: list[Any] | None = None
+    ordered: bool = False
 
     @property
     def is_image(self) -> bool:
@@ -180,6 +186,12 @@ class NodeSpec:
             )
 
     @property
+    def float_dtype(self) -> np.dtype:
+        """The dtype of a continuous tabular node's values out: its training columns' float
+        dtype (float32 in, float32 out); float64 otherwise and for models saved without it."""
+        return np.dtype(self.dtype or "float64")
+
+    @property
     def image_dtype(self) -> np.dtype:
         """The dtype of an image node's arrays out: its training images' float dtype."""
         return np.dtype(self.dtype or "float32")
@@ -210,16 +222,22 @@ class NodeSpec:
         mean, std = float(self.mean[0]), float(self.std[0])
         return (torch.round(t.double() * std + mean) - mean).div(std).to(t.dtype)
 
+    @property
+    def categorical_dtype(self) -> pd.CategoricalDtype | None:
+        """The training column's ``CategoricalDtype`` (None unless the column was categorical)."""
+        if self.dtype != "category":
+            return None
+        cats = self.levels if self.categories is None else self.categories
+        return pd.CategoricalDtype(cats, ordered=self.ordered)
+
     def to_columns(self, t: torch.Tensor) -> dict[str, Any]:
         values = self.decode_values(t)
         if self.discrete:
-            if self.dtype == "category":
-                return {self.columns[0]: pd.Categorical(values, categories=self.levels)}
-            col = pd.Series(values)
-            with contextlib.suppress(TypeError, ValueError):
-                col = col.astype(self.dtype or "object")
-            return {self.columns[0]: col.to_numpy()}
-        if self.dim == 1 or self.shape is not None:
+            return {self.columns[0]: as_training_dtype(values, self.dtype, self.categorical_dtype)}
+        if self.shape is not None:
+            return {self.columns[0]: values}
+        values = values.astype(self.float_dtype, copy=False)
+        if self.dim == 1:
             return {self.columns[0]: values}
         return {c: values[:, i] for i, c in enumerate(self.columns)}
 
@@ -243,13 +261,15 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
         levels = sorted(pd.unique(col).tolist(), key=lambda v: (str(type(v)), v))
         if len(levels) < 2:
             raise DataValidationError(
-                f"discrete node {name!r} takes a single value {levels}; drop it"
+                f"node {name!r} takes a single value {levels} in the data; a constant cannot be "
+                "modelled: drop it from the graph and the data"
             )
-        if len(levels) > 200:
-            raise DataValidationError(
-                f"node {name!r} has {len(levels)} distinct non-numeric values; encode it numerically"
-            )
-        return NodeSpec(name, list(columns), True, [_py(v) for v in levels], str(col.dtype))
+        _check_levels(name, col, len(levels))
+        spec = NodeSpec(name, list(columns), True, [_py(v) for v in levels], str(col.dtype))
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            spec.categories = [_py(v) for v in col.dtype.categories]
+            spec.ordered = bool(col.dtype.ordered)
+        return spec
     try:
         values = df[columns].to_numpy(dtype=float)
     except (TypeError, ValueError):
@@ -263,9 +283,65 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
         raise DataValidationError(f"column(s) {bad} of node {name!r} are constant; drop them")
     mean, std = values.mean(0).tolist(), std.tolist()
     integer = len(columns) == 1 and bool(np.all(values == np.round(values)))
+    kinds = {df[c].dtype for c in columns}  # float32 columns come back float32
+    kind = kinds.pop() if len(kinds) == 1 else None
+    narrow = isinstance(kind, np.dtype) and kind.kind == "f" and kind != np.float64
     return NodeSpec(
-        name, list(columns), False, mean=mean, std=std, integer=integer, **observed_range(values)
+        name, list(columns), False, dtype=kind.name if narrow else None, mean=mean, std=std,
+        integer=integer, **observed_range(values),
+    )  # fmt: skip
+
+
+def _check_levels(name: str, col: pd.Series, k: int) -> None:
+    """Refuse a discrete node that is numbers stored as text/object, or has ``k`` > 200
+    levels, saying why and what to do."""
+    textual = pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)
+    numbers = pd.to_numeric(col, errors="coerce") if textual else None
+    if numbers is not None and numbers.notna().all() and not is_discrete_column(numbers):
+        raise DataValidationError(
+            f"column {col.name!r} of node {name!r} holds numbers stored as {col.dtype} dtype; "
+            f"convert it to a numeric dtype (df[{col.name!r}].astype(float))"
+        )
+    if k <= 200:
+        return
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        raise DataValidationError(
+            f"node {name!r} has {k} distinct numeric values, too many for a categorical "
+            "mechanism; give it a continuous one (e.g. 'auto' or 'additive') or bin it"
+        )
+    raise DataValidationError(
+        f"node {name!r} has {k} distinct non-numeric values; encode it numerically"
     )
+
+
+def as_training_dtype(
+    values: Any, dtype: str | None, categorical: pd.CategoricalDtype | None = None
+) -> Any:
+    """Values of a discrete node in its training column's dtype: a ``pd.Categorical`` of the
+    training categories for a categorical column, else ``dtype`` when the values convert to it
+    without change (a ``do`` value ``1`` on a bool node becomes ``True``; a count generated as
+    continuous stays float); other values are returned unchanged.
+
+    >>> as_training_dtype(np.array([1, 0], dtype=object), "bool")
+    array([ True, False])
+    >>> as_training_dtype(np.array([0.5, 2.0]), "int64")
+    array([0.5, 2. ])
+    >>> as_training_dtype(np.array([2, 0]), "Int64").dtype
+    Int64Dtype()
+    >>> out = as_training_dtype(["b"], "category", pd.CategoricalDtype(["b", "a"], ordered=True))
+    >>> list(out.categories), out.ordered
+    (['b', 'a'], True)
+    """
+    if categorical is not None:
+        return pd.Categorical(np.asarray(values, dtype=object), dtype=categorical)
+    arr = np.asarray(values)
+    with contextlib.suppress(TypeError, ValueError):
+        cast = pd.Series(arr).astype(dtype or "object")
+        if cast.astype(object).eq(pd.Series(arr, dtype=object)).all():
+            # pandas extension dtypes (Int64, string) stay extension arrays
+            extension = isinstance(cast.dtype, pd.api.extensions.ExtensionDtype)
+            return cast.array if extension else cast.to_numpy()
+    return arr
 
 
 class Samples(dict):
@@ -285,14 +361,20 @@ class Samples(dict):
 def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, np.ndarray], bool]:
     """``(tabular frame, {image node: (n, C, H, W) float array}, was_mapping)`` from ``data``.
 
-    A data frame passes through; a mapping gives 1-D arrays as frame columns and 4-D arrays
-    as images.
+    A data frame passes through (duplicate column names are refused); a mapping gives 1-D
+    arrays as frame columns (a ``pd.Categorical`` or categorical Series stays categorical, so
+    its dtype comes back out) and 4-D arrays as images.
 
     >>> df, images, mapping = split_data({"y": np.arange(3), "img": np.zeros((3, 1, 2, 2))})
     >>> list(df.columns), images["img"].shape, mapping
     (['y'], (3, 1, 2, 2), True)
     """
     if isinstance(data, pd.DataFrame):
+        dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+        if dup:
+            raise DataValidationError(
+                f"{role} has duplicate column name(s) {dup}; give each column one name"
+            )
         for c in data.columns:
             first = data[c].iloc[0] if len(data) and data[c].dtype.kind == "O" else None
             if isinstance(first, np.ndarray | list) and np.ndim(first) > 0:
@@ -310,7 +392,12 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
     images: dict[str, np.ndarray] = {}
     lengths = {}
     for key, value in data.items():
-        arr = value.to_numpy() if isinstance(value, pd.Series) else np.asarray(value)
+        if isinstance(value, pd.Categorical) or isinstance(
+            getattr(value, "dtype", None), pd.CategoricalDtype
+        ):  # kept categorical: its dtype comes back out
+            arr = pd.Series(value).array
+        else:
+            arr = value.to_numpy() if isinstance(value, pd.Series) else np.asarray(value)
         if arr.ndim == 4:
             if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(
                 arr.dtype, np.complexfloating
@@ -411,6 +498,11 @@ def parse_do(
 
 
 def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -> torch.Tensor:
+    if value is None:
+        raise DataValidationError(
+            f"do-value for node {spec.name!r} is None; give a value, or leave {spec.name!r} out "
+            "of do="
+        )
     try:
         arr = np.asarray(value, dtype=object if spec.discrete else float)
     except (TypeError, ValueError):
@@ -474,5 +566,7 @@ def apply_shift(
 
 
 def _close(name: str, candidates: Sequence[str] | Mapping[str, Any]) -> str:
-    m = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=3, cutoff=0.5)
+    names = [str(c) for c in candidates]
+    m = [c for c in names if c.lower() == str(name).lower()]  # 'x' for 'X'
+    m = m or difflib.get_close_matches(str(name), names, n=3, cutoff=0.5)
     return f" (did you mean {', '.join(map(repr, m))}?)" if m else f"; nodes: {list(candidates)}"

@@ -86,14 +86,19 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._progress import Verbose
-from .._torch import seed_from
+from .._torch import check_random_state, seed_from
 from .._validation import require_columns
-from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
+from ..exceptions import (
+    DataValidationError,
+    NotFittedError,
+    NotIdentifiableError,
+    PositivityWarning,
+)
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
-from ._core import MechanismModel, _check_n
-from ._encoding import Samples, split_data
+from ._core import MechanismModel, _check_n, sampling_refusal
+from ._encoding import Samples, as_training_dtype, is_discrete_column, split_data
 from ._idgen_factors import ImageFeatureFactor, fit_factor, reader_mechanisms
 from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
 from ._support import SUPPORT_WARN_SHARE, InputSupport, numeric_inputs
@@ -162,6 +167,11 @@ def _values(
         )
     out: Values = {}
     for t in names:
+        if callable(spec[t]):
+            raise DataValidationError(
+                f"{arg}-value for {t!r} is a function: ID-GEN samples hard interventions "
+                "(values); use latent_strategy='joint' for shift interventions"
+            )
         arr, unit = np.asarray(spec[t]), data[t].shape[1:]
         if arr.shape == unit:
             arr = np.broadcast_to(arr, (n, *unit)) if unit else np.full(n, arr.item())
@@ -170,6 +180,8 @@ def _values(
             raise DataValidationError(
                 f"{arg}-value for {t!r} has shape {arr.shape}; give {one} or {n} of them"
             )
+        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+            raise DataValidationError(f"{arg}-value for {t!r} contains NaN or inf")
         out[t] = arr
     return out
 
@@ -229,6 +241,7 @@ class IDGenSampler(BaseEstimator):
         ``data``: a data frame, or a mapping ``{node: array}`` with ``(n, C, H, W)`` images
         for image nodes (then ``sample`` returns a mapping too).
         """
+        check_random_state(self.random_state)
         df, images, self.mapping_input_ = split_data(data)
         graph = as_graph(self.graph)
         self.graph_ = graph
@@ -243,6 +256,13 @@ class IDGenSampler(BaseEstimator):
         self.estimand_ = identify(graph, self.treatment_, self.outcome_, self.given_ or None)
         self.data_: Values = {
             v: images[v] if v in images else df[v].to_numpy() for v in graph.nodes
+        }
+        # discrete columns come back out in their dtype (categorical, bool, integer, string),
+        # float32 columns as float32
+        self.dtypes_ = {
+            v: df[v].dtype
+            for v in graph.nodes
+            if v not in images and (is_discrete_column(df[v]) or _narrow_float(df[v].dtype))
         }
         self.n_rows_ = len(df) if not images else len(next(iter(images.values())))
         self._rng_ = np.random.default_rng(self.random_state)
@@ -329,6 +349,7 @@ class IDGenSampler(BaseEstimator):
 
     def _sample_model(self, model: Factor, what: Any, inputs: Values, n: int, rng: Any) -> Values:
         """``model.sample`` at the ``inputs`` values, warning when they are off the data."""
+        out = model.sample(n, do=inputs, random_state=seed_from(rng))  # checks the values
         support = self._supports.get(id(model))
         if support is not None:
             names = numeric_inputs(self.data_, inputs)
@@ -344,7 +365,6 @@ class IDGenSampler(BaseEstimator):
                     PositivityWarning,
                     stacklevel=4,
                 )
-        out = model.sample(n, do=inputs, random_state=seed_from(rng))
         return {k: np.asarray(out[k]) for k in out}
 
     # ------------------------------------------------------------------ sampling
@@ -359,10 +379,13 @@ class IDGenSampler(BaseEstimator):
 
         ``do`` gives every treatment node a value (or an array of ``n`` values); ``given`` does
         the same for the conditioning nodes of a conditional query ``P(outcome | do(x), z)``.
+        Discrete and float32 columns come back in their training dtype (a categorical with its
+        categories, a bool treatment given as ``1`` as ``True``).
         """
         if not hasattr(self, "generators_"):
             raise NotFittedError("this IDGenSampler is not fitted yet; call fit(data) first")
         n = _check_n(n)
+        check_random_state(random_state)
         rng = np.random.default_rng(self._rng_ if random_state is None else random_state)
         values = _values(do, self.treatment_, n, "do", "treatment", self.data_)
         values.update(_values(given or {}, self.given_, n, "given", "given", self.data_))
@@ -373,8 +396,12 @@ class IDGenSampler(BaseEstimator):
         drawn = self._draw(self.estimand_.expression, values, n, rng)
         cols = {k: values[k] for k in [*self.treatment_, *self.given_]}
         cols.update({y: drawn[y] for y in self.outcome_})
+        dtypes = getattr(self, "dtypes_", {})  # (samplers pickled before dtypes were kept)
+        cols = {k: _restore(v, dtypes[k]) if k in dtypes else v for k, v in cols.items()}
         out: pd.DataFrame | Samples = (
-            Samples({k: np.array(v) for k, v in cols.items()})
+            Samples(
+                {k: v if isinstance(v, pd.Categorical) else np.array(v) for k, v in cols.items()}
+            )
             if self.mapping_input_
             else pd.DataFrame(cols)
         )
@@ -492,6 +519,18 @@ class IDGenSampler(BaseEstimator):
         return n_out, cond, (n_in | cond) - self._drop(e)
 
 
+def _narrow_float(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype != np.float64
+
+
+def _restore(values: Any, dtype: Any) -> Any:
+    """Sampled values in their training column's dtype (see :func:`as_training_dtype`)."""
+    if _narrow_float(dtype):
+        return np.asarray(values).astype(dtype)
+    categorical = dtype if isinstance(dtype, pd.CategoricalDtype) else None
+    return as_training_dtype(values, dtype, categorical)
+
+
 class IDGenRoute:
     """``CausalGenerativeModel(graph, latent_strategy="idgen")``: ID-GEN behind the model's API.
 
@@ -557,9 +596,19 @@ class IDGenRoute:
         random_state: Any,
     ) -> pd.DataFrame:
         """Samples of the query's nodes (treatment, given, outcome, in graph order)."""
+        for arg, spec in (("do", do), ("given", given)):
+            if spec is not None and not isinstance(spec, Mapping):
+                raise DataValidationError(
+                    f"{arg} must be a mapping from node to value or array, got {type(spec).__name__}"
+                )
+            self.graph.check_nodes(list(spec or {}), role=f"{arg}= node", allow_empty=True)
         do, given = dict(do or {}), dict(given or {})
         with torch.enable_grad():  # the model's sample() runs under no_grad; training needs it
-            s = self.sampler(do, given)
+            try:
+                s = self.sampler(do, given)
+            except NotIdentifiableError as exc:
+                t = [v for v in self.graph.topological_order() if v in do]
+                raise sampling_refusal(exc, self.graph, t) from None
         out = s.sample(n, do, random_state=random_state, given=given)
         order = [v for v in self.graph.topological_order() if v in out]
         res = out[order] if isinstance(out, pd.DataFrame) else Samples({v: out[v] for v in order})

@@ -243,7 +243,7 @@ class CausalGenerativeModel(MechanismModel):
                 out[v] = np.asarray(images[v], dtype=spec.image_dtype).copy()
             else:
                 for c in spec.columns:
-                    out[c] = df[c].to_numpy(dtype=float, copy=True)
+                    out[c] = df[c].to_numpy(dtype=spec.float_dtype, copy=True)
         return out
 
     # ================================================================== densities
