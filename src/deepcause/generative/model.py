@@ -132,7 +132,9 @@ class CausalGenerativeModel(MechanismModel):
         that are not descendants of the intervened ones keep their factual values. When an
         affected node has hidden confounders, see
         :mod:`~deepcause.generative.confounded_counterfactual` (checked by ID*; a draw given
-        the unit's unaffected values; hard interventions only). ``do`` values outside the
+        the unit's unaffected values; hard interventions only): every affected node is then
+        a draw with fresh noise, not the unit's own value, even one without hidden
+        confounders (an image mediator too), and ``attrs["posterior_draw"]`` lists them. ``do`` values outside the
         training data warn as in :meth:`sample` (per-unit arrays and shifts only when clearly
         more units leave the observed range than new units of the same distribution would).
         A node whose new parent values leave their joint support in the training data for
@@ -181,7 +183,9 @@ class CausalGenerativeModel(MechanismModel):
             check_identifiable(self, do, abducted)
             values = confounded_counterfactual(self, fact, specs, abducted, gen)
             out = self.decode(values, index=df.index, do=specs, as_mapping=as_mapping)
-            return self._keep_factual(out, df, images, affected)
+            out = self._keep_factual(out, df, images, affected)
+            out.attrs["posterior_draw"] = [v for v in self.order_ if v in abducted]  # fresh noise
+            return out
         values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen)
         out = self._keep_factual(
             self.decode(values, index=df.index, do=specs, as_mapping=as_mapping),
