@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from deepcause.exceptions import DataValidationError, UnknownNodeError
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
 
 
@@ -116,3 +117,28 @@ def test_front_door_through_an_image_mediator_beats_conditioning(fs):
         err = abs(float(got["Y"].mean()) - truth) / sd
         assert got.attrs["identified"] is True and got["M"].shape == (4000, 1, 20, 20)
         assert cond_err > 0.25 and err < 0.15 and err < cond_err / 2, (t, err, cond_err)
+
+
+def test_idgen_route_refuses_shift_interventions_before_training(fs):
+    """``latent_strategy="idgen"`` samples hard interventions: a shift (a function, which the
+    joint route takes) was a ``TypeError`` from ``float()`` after training the query's
+    generators; now one line that names the node and the route that takes shifts, before any
+    training (no sampler is stored)."""
+    data = fs.frontdoor_bar_scm(20).sample(60, random_state=0, as_arrays=True)
+    model = CausalGenerativeModel("T -> M -> Y; T <-> Y", latent_strategy="idgen", max_epochs=1,
+                                  random_state=0, verbose=False).fit(data)  # fmt: skip
+    with pytest.raises(DataValidationError, match=r"\['T'\] a function.*latent_strategy='joint'"):
+        model.sample(5, do={"T": lambda t: t + 1}, random_state=0)
+    assert not model.route_.samplers
+
+
+def test_idgen_route_names_a_node_that_is_not_in_the_graph(fs):
+    """``do={"U": ...}`` on a hidden confounder (not a node of the graph): the joint route says
+    so; the idgen route said "give do={node: value}" as if ``do`` were empty."""
+    data = fs.frontdoor_bar_scm(20).sample(60, random_state=0, as_arrays=True)
+    model = CausalGenerativeModel("T -> M -> Y; T <-> Y", latent_strategy="idgen", max_epochs=1,
+                                  random_state=0, verbose=False).fit(data)  # fmt: skip
+    with pytest.raises(UnknownNodeError, match="'U'"):
+        model.sample(5, do={"U": 1.0}, random_state=0)
+    with pytest.raises(UnknownNodeError, match="'W'"):
+        model.sample(5, do={"T": 0.0}, given={"W": 1.0}, random_state=0)
