@@ -28,9 +28,11 @@ setting lists the contract checks (same seed same draws, save / load, counterfac
 labels), and ``imgtreat`` checks that its unidentified variant (``P -> Y``, ``P <-> Y``) is
 refused by both routes.
 
-Run: ``PYTHONPATH=src:benchmarks python benchmarks/bench_images_fresh.py [--cases disc ring frontdoor bowfree imgtreat]
-[--settings auto idgen image_vae_p0 image_hvae image_hvae_m0] [--random-state 0] [--n-train 3000]
-[--n-test 200] [--n-samples 2000] [--out benchmarks/results/bench_images_fresh.md]``; ``--quick`` for a smoke run.
+Run: ``PYTHONPATH=src:benchmarks python benchmarks/bench_images_fresh.py
+[--cases disc ring frontdoor bowfree imgtreat]
+[--settings auto idgen image_vae_p0 image_hvae image_hvae_m0] [--random-state 0]
+[--n-train 3000] [--n-test 200] [--n-samples 2000]
+[--out benchmarks/results/bench_images_fresh.md]``; ``--quick`` for a smoke run.
 """
 
 from __future__ import annotations

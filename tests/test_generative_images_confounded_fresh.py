@@ -1,10 +1,11 @@
-"""Image nodes in graphs with hidden confounders, on fresh SCMs (``benchmarks/fresh_image_scms.py``).
+"""Image nodes in graphs with hidden confounders, on fresh SCMs.
 
-The SCMs (a front door with a bar image mediator, a back-door design with an RGB 16x24
-rectangle outcome, an image treatment with a mediator; the confounder ``U`` a latent node of
-the simulator) were written before any model was run on them (session 10). Fast tests fit one
-epoch on a few units: they check the contract (refusals, labels, seeds), not the fit; the slow
-test checks the fitted front door against the simulator's ``do()``.
+The SCMs (``benchmarks/fresh_image_scms.py``: a front door with a bar image mediator, a
+back-door design with an RGB 16x24 rectangle outcome, an image treatment with a mediator; the
+confounder ``U`` a latent node of the simulator) were written before any model was run on
+them (session 10). Fast tests fit one epoch on a few units: they check the contract
+(refusals, labels, seeds), not the fit; the slow test checks the fitted front door against
+the simulator's ``do()``.
 """
 
 from __future__ import annotations

@@ -134,9 +134,10 @@ class CausalGenerativeModel(MechanismModel):
         :mod:`~deepcause.generative.confounded_counterfactual` (checked by ID*; a draw given
         the unit's unaffected values; hard interventions only): every affected node is then
         a draw with fresh noise, not the unit's own value, even one without hidden
-        confounders (an image mediator too), and ``attrs["posterior_draw"]`` lists them. ``do`` values outside the
-        training data warn as in :meth:`sample` (per-unit arrays and shifts only when clearly
-        more units leave the observed range than new units of the same distribution would).
+        confounders (an image mediator too), and ``attrs["posterior_draw"]`` lists them.
+        ``do`` values outside the training data warn as in :meth:`sample` (per-unit arrays
+        and shifts only when clearly more units leave the observed range than new units of
+        the same distribution would).
         A node whose new parent values leave their joint support in the training data for
         more units than fresh draws would (each value inside its range, the combination not)
         warns too, once per node, and its flagged units are recorded in the result's
