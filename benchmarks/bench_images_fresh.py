@@ -19,9 +19,20 @@ were written before the defaults were scored on them. Each mechanism setting is 
   counterfactual images), the null intervention's L1 (composition) and the tabular nodes'
   counterfactual RMSE in s.d.
 
-Run: ``PYTHONPATH=src:benchmarks python benchmarks/bench_images_fresh.py [--cases disc ring]
-[--settings auto image_vae_p0 image_hvae image_hvae_m0] [--random-state 0] [--n-train 3000]
-[--n-test 200] [--n-samples 2000] [--out benchmarks/results/bench_images_fresh.md]``; ``--quick`` for a smoke run.
+Cases with hidden confounders (``frontdoor``, ``bowfree``, ``imgtreat``; session 10): settings
+``auto`` (the default ``latent_strategy="joint"``) and ``idgen`` (``latent_strategy="idgen"``,
+which trains per query: its ``sample_s`` includes training, its counterfactuals and ``save``
+are refused); the sampling table adds the conditioning baseline (``cond_*``: the 300 training
+units whose treatment is closest to the query's, i.e. ``P(. | X = x)`` read off the data), each
+setting lists the contract checks (same seed same draws, save / load, counterfactual seeds and
+labels), and ``imgtreat`` checks that its unidentified variant (``P -> Y``, ``P <-> Y``) is
+refused by both routes.
+
+Run: ``PYTHONPATH=src:benchmarks python benchmarks/bench_images_fresh.py
+[--cases disc ring frontdoor bowfree imgtreat]
+[--settings auto idgen image_vae_p0 image_hvae image_hvae_m0] [--random-state 0]
+[--n-train 3000] [--n-test 200] [--n-samples 2000]
+[--out benchmarks/results/bench_images_fresh.md]``; ``--quick`` for a smoke run.
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +67,13 @@ class FreshCase:
     attributes: Callable[[Data, Data], dict[str, dict]]
     queries: list[tuple[str, dict]]
     cf_do: Callable[[Data, np.random.Generator], dict]
+    # hidden-confounder cases: training units "like" a query (the conditioning baseline
+    # P(. | X = x) read off the data), more counterfactual interventions, extra checks
+    condition: Callable[[Data, dict], np.ndarray] | None = None
+    cf_more: list[tuple[str, Callable[[Data, np.random.Generator], dict]]] = field(
+        default_factory=list
+    )
+    checks: Callable[[Data, argparse.Namespace], list[str]] | None = None
 
 
 def disc_case() -> FreshCase:
@@ -97,13 +115,103 @@ def ring_case() -> FreshCase:
     )
 
 
-CASES = {"disc": disc_case, "ring": ring_case}
+def _nearest(key: Callable[[Data], np.ndarray], k: int = 300) -> Callable[[Data, dict], Any]:
+    """The ``k`` training units whose ``key`` is closest to the query's (conditioning on
+    the treatment's value instead of setting it)."""
+
+    def condition(train: Data, q: dict) -> np.ndarray:
+        want = float(np.ravel(key({v: np.asarray(x)[None] for v, x in q.items()}))[0])
+        return np.argsort(np.abs(key(train) - want))[:k]
+
+    return condition
+
+
+def frontdoor_case() -> FreshCase:
+    kinds = dict.fromkeys(("length", "cx", "cy", "brightness"), "continuous")
+    return FreshCase(
+        "frontdoor: T -> M (20x20 bar) -> Y, T <-> Y",
+        fs.frontdoor_bar_scm(20),
+        ("M",),
+        {"M": fs.train_reader(fs.bar_renders(20), kinds)},
+        fs.frontdoor_bar_attributes,
+        [("do(T = -1)", {"T": -1.0}), ("do(T = 1)", {"T": 1.0})],
+        lambda fact, rng: {"T": rng.uniform(-1.5, 1.5, len(fact["T"]))},
+        condition=_nearest(lambda d: np.asarray(d["T"], float)),
+    )
+
+
+def bowfree_case() -> FreshCase:
+    kinds = dict.fromkeys(("half_w", "blue", "cx", "cy"), "continuous")
+    return FreshCase(
+        "bowfree: Z -> X -> I (3x16x24 rectangle) <- W, X <-> W",
+        fs.bowfree_rect_scm(16, 24),
+        ("I",),
+        {"I": fs.train_reader(fs.rect_renders(16, 24), kinds)},
+        fs.bowfree_rect_attributes,
+        [("do(X = -1.2)", {"X": -1.2}), ("do(X = 1.2)", {"X": 1.2})],
+        lambda fact, rng: {"X": rng.uniform(-1.5, 1.5, len(fact["X"]))},
+        condition=_nearest(lambda d: np.asarray(d["X"], float)),
+        cf_more=[("do(Z = z')", lambda fact, rng: {"Z": rng.uniform(-1.5, 1.5, len(fact["Z"]))})],
+    )
+
+
+def image_treatment_case() -> FreshCase:
+    kinds = dict.fromkeys(("radius", "cx", "cy", "brightness"), "continuous")
+    small, large = (fs.draw_disc([9.0], [9.0], [r], [0.8], 18)[0] for r in (2.75, 5.25))
+    return FreshCase(
+        "imgtreat: P (18x18 disc) -> M -> Y, P <-> Y",
+        fs.image_treatment_scm(18),
+        ("P",),
+        {"P": fs.train_reader(fs.treat_disc_renders(18), kinds)},
+        lambda values, noise: {},
+        [("do(P = disc r 2.75)", {"P": small}), ("do(P = disc r 5.25)", {"P": large})],
+        lambda fact, rng: {"P": fact["P"][rng.permutation(len(fact["P"]))]},
+        condition=_nearest(lambda d: fs.disc_radius_of(d["P"])),
+        checks=unidentified_checks,
+    )
+
+
+def unidentified_checks(train: Data, args: argparse.Namespace) -> list[str]:
+    """``P -> Y; P <-> Y`` (the mediator dropped): ``do(P)`` must be refused by both routes
+    with a one-line reason (a one-epoch fit: the refusal does not depend on training)."""
+    from deepcause.identification import identify
+
+    graph, data = "P -> Y; P <-> Y", {"P": train["P"], "Y": train["Y"]}
+    lines = []
+    try:
+        identify(graph, "P", "Y")
+        lines.append("identify(P -> Y; P <-> Y): identified (WRONG)")
+    except Exception as exc:  # noqa: BLE001 - reported, not handled
+        lines.append(_refusal("identify(P -> Y; P <-> Y)", exc))
+    for route in ("joint", "idgen"):
+        m = CausalGenerativeModel(graph, latent_strategy=route, max_epochs=1, random_state=0)
+        try:
+            m.fit(data).sample(10, do={"P": train["P"][0]}, random_state=0)
+            lines.append(f"{route}: sample(do(P)) answered (WRONG: not identifiable)")
+        except Exception as exc:  # noqa: BLE001
+            lines.append(_refusal(f"{route}: sample(do(P))", exc))
+    return lines
+
+
+def _refusal(label: str, exc: BaseException) -> str:
+    msg = str(exc)
+    lines = "one line" if "\n" not in msg else f"{msg.count(chr(10)) + 1} lines"
+    return f"{label}: {type(exc).__name__} ({lines}): {msg}"
+
+
+CASES = {
+    "disc": disc_case,
+    "ring": ring_case,
+    "frontdoor": frontdoor_case,
+    "bowfree": bowfree_case,
+    "imgtreat": image_treatment_case,
+}
 
 
 def mechanisms(setting: str, images: tuple[str, ...]) -> Any:
     """The ``mechanisms`` argument of a setting: ``auto`` (the library default), or one image
     mechanism for every image node (tabular nodes ``auto`` as well)."""
-    if setting == "auto":
+    if setting in ("auto", "idgen"):
         return "auto"
     if setting == "image_vae_p0":
         return {v: ImageVAEMechanism(prior_modes=0) for v in images}
@@ -130,7 +238,7 @@ def _readings(case: FreshCase, values: Data, skip: dict) -> dict[str, np.ndarray
     """Every attribute read off the non-intervened images, and every tabular node."""
     out = {}
     for v in case.scm.graph.nodes:
-        if v in skip:
+        if v in skip or v not in values:  # idgen samples the do() nodes' descendants only
             continue
         if v in case.images:
             out.update({f"{v}.{a}": x for a, x in case.readers[v].predict(values[v]).items()})
@@ -144,25 +252,52 @@ def _kind(case: FreshCase, key: str) -> str:
     return case.readers[node].kinds[attr] if attr else "continuous"
 
 
-def score_sampling(case: FreshCase, model: Any, n: int, obs: dict) -> list[dict]:
-    rows = []
+def score_sampling(case: FreshCase, model: Any, n: int, train: Data) -> list[dict]:
+    """Per query and value: the model's mean error and W1 against the simulator's ``do()``,
+    the floor (a second simulator sample) and, with ``case.condition``, the conditioning
+    baseline (the training units whose treatment is closest to the query's)."""
+    obs, rows = _readings(case, train, {}), []
     for label, q in case.queries:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         gen = _readings(case, model.sample(n, do=q, random_state=1), q)
-        t_sample = time.perf_counter() - t0
+        t_sample, c_sample = time.perf_counter() - t0, time.process_time() - c0
         truth = _readings(case, case.scm.sample(n, do=q, random_state=2, as_arrays=True), q)
         again = _readings(case, case.scm.sample(n, do=q, random_state=3, as_arrays=True), q)
+        cond = None
+        if case.condition is not None:
+            idx = case.condition(train, q)
+            cond = _readings(case, {v: x[idx] for v, x in train.items()}, q)
         for key in truth:
+            if key not in gen:
+                continue
             sd, kind = float(obs[key].std()), _kind(case, key)
             m, w = _compare(gen[key], truth[key], sd, kind)
             fm, fw = _compare(again[key], truth[key], sd, kind)
-            rows.append(dict(query=label, value=key, mean=m, w1=w, floor_w1=fw, sample_s=t_sample))
+            row = dict(query=label, value=key, mean=m, w1=w, floor_w1=fw)
+            if cond is not None:
+                row["cond_mean"], row["cond_w1"] = _compare(cond[key], truth[key], sd, kind)
+            rows.append(dict(row, sample_s=t_sample, sample_cpu=c_sample))
     return rows
 
 
 def score_counterfactual(case: FreshCase, model: Any, test: tuple[Data, Data]) -> list[dict]:
+    """Rows of every counterfactual intervention of the case (``cf_do``, then ``cf_more``);
+    a refusal is one row with its message."""
+    rows = []
+    for label, make in [("cf_do", case.cf_do), *case.cf_more]:
+        try:
+            got = _score_one_counterfactual(case, model, test, make)
+        except Exception as exc:  # noqa: BLE001 - a refusal is a result here
+            got = [dict(value="refused", message=_refusal("counterfactual", exc))]
+        rows += [dict(r, do=label) for r in got]
+    return rows
+
+
+def _score_one_counterfactual(
+    case: FreshCase, model: Any, test: tuple[Data, Data], make: Callable
+) -> list[dict]:
     fact, noise = test
-    do = case.cf_do(fact, np.random.default_rng(7))
+    do = make(fact, np.random.default_rng(7))
     truth = _observed(case.scm, case.scm.propagate(noise, do))
     t0 = time.perf_counter()
     cf = model.counterfactual(fact, do=do)
@@ -172,6 +307,8 @@ def score_counterfactual(case: FreshCase, model: Any, test: tuple[Data, Data]) -
     true_attrs = case.attributes(case.scm.propagate(noise, do), noise)
     rows = []
     for v in case.scm.graph.nodes:
+        if v in do and v != node:
+            continue
         if v == node:
             continue
         if v not in case.images:
@@ -212,24 +349,56 @@ def run(case: FreshCase, setting: str, args: argparse.Namespace) -> dict:
     fact = {v: x[args.n_train :] for v, x in values.items()}
     test_noise = {k: u[args.n_train :] for k, u in noise.items()}
     t0, c0 = time.perf_counter(), time.process_time()
+    route = {"latent_strategy": "idgen"} if setting == "idgen" else {}
     model = CausalGenerativeModel(
         str(case.scm.graph),
         mechanisms=mechanisms(setting, case.images),
+        **route,
         max_epochs=args.max_epochs,
         random_state=args.random_state,
         verbose=False,
     ).fit(train)
     fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
-    obs = _readings(case, train, {})
-    chosen = {v: type(model.mechanisms_[v]).__name__ for v in case.images}
+    chosen = {
+        v: type(model.mechanisms_[v]).__name__ if hasattr(model, "mechanisms_") else "per query"
+        for v in case.images
+    }
     return {
         "setting": setting,
         "fit_s": fit_s,
         "fit_cpu": fit_cpu,
         "chosen": chosen,
-        "sampling": score_sampling(case, model, args.n_samples, obs),
+        "sampling": score_sampling(case, model, args.n_samples, train),
         "cf": score_counterfactual(case, model, (fact, test_noise)),
+        "contract": contract_checks(case, model, args),
     }
+
+
+def contract_checks(case: FreshCase, model: Any, args: argparse.Namespace) -> list[str]:
+    """Same seed same draws (every node), and a save / load round trip that draws the same."""
+    import tempfile
+
+    q = case.queries[0][1]
+    first, again = (model.sample(64, do=q, random_state=11) for _ in range(2))
+    same = all(np.array_equal(np.asarray(first[v]), np.asarray(again[v])) for v in first)
+    lines = [f"same seed, same draws ({', '.join(first)}): {same}"]
+    with tempfile.TemporaryDirectory() as d:
+        try:
+            model.save(d)
+            loaded = type(model).load(d).sample(64, do=q, random_state=11)
+            equal = all(np.array_equal(np.asarray(first[v]), np.asarray(loaded[v])) for v in first)
+            lines.append(f"save / load, same draws: {equal}")
+        except Exception as exc:  # noqa: BLE001 - a refusal is a result here
+            lines.append(_refusal("save", exc))
+    try:
+        fact = case.scm.sample(16, random_state=12, as_arrays=True)
+        do = case.cf_do(fact, np.random.default_rng(13))
+        a, b = (model.counterfactual(fact, do=do, random_state=14) for _ in range(2))
+        same = all(np.array_equal(np.asarray(a[v]), np.asarray(b[v])) for v in a)
+        lines.append(f"counterfactual, same seed, same values: {same}; attrs {dict(a.attrs)}")
+    except Exception as exc:  # noqa: BLE001
+        lines.append(_refusal("counterfactual", exc))
+    return lines
 
 
 # ----------------------------------------------------------------------------- report
@@ -266,12 +435,16 @@ def markdown(case: FreshCase, results: list[dict]) -> list[str]:
         keys = sorted({k for r in res["cf"] for k in r}, key=_order)
         lines += _table(res["cf"], keys)
         lines += ["", "do() sampling (mean error and W1 in observational s.d.; TV for colour):", ""]
-        lines += _table(res["sampling"], ["query", "value", "mean", "w1", "floor_w1", "sample_s"])
+        keys = ["query", "value", "mean", "w1", "floor_w1"]
+        if case.condition is not None:
+            keys += ["cond_mean", "cond_w1"]
+        lines += _table(res["sampling"], [*keys, "sample_s", "sample_cpu"])
+        lines += ["", *(f"- {c}" for c in res.get("contract", []))]
     return lines
 
 
 def _order(k: str) -> tuple[int, str]:
-    first = ["value", "rmse", "fresh", "factual", "composition"]
+    first = ["do", "value", "rmse", "fresh", "factual", "composition"]
     return (first.index(k), k) if k in first else (len(first) + (k == "cf_s"), k)
 
 
@@ -304,6 +477,14 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
         lines += markdown(case, results)
+        if case.checks is not None:
+            train = case.scm.sample(args.n_train, random_state=0, as_arrays=True)
+            lines += [
+                "",
+                "Unidentified variant:",
+                "",
+                *(f"- {c}" for c in case.checks(train, args)),
+            ]
     lines += [
         "",
         f"Niceness {os.nice(0)}, load average at the end {os.getloadavg()[0]:.1f} "

@@ -14,6 +14,18 @@ unit's counterfactual image are exact.
   centre and stroke width from its noise), ``T`` a tabular child of ``Y`` (its total
   brightness): ``S -> X -> Y -> T``.
 
+Three SCMs with a hidden confounder ``U`` (a latent node: the models see a bidirected edge),
+written in session 10 (branch ``s10-fresh``) before any model was run on them:
+
+* :func:`frontdoor_bar_scm` (20x20 grey): ``T -> M -> Y``, ``T <-> Y``; ``M`` a bar whose
+  length grows with ``T``, ``Y`` read off the bar's length plus ``U`` (front door);
+* :func:`bowfree_rect_scm` (3x16x24 RGB, not square): ``Z -> X -> I <- W``, ``X <-> W``; ``I``
+  a rectangle whose width follows ``X`` and whose colour follows ``W`` (``P(I | do(X))`` by
+  the back door through ``W``; the colour is confounded in ``P(I | X)``);
+* :func:`image_treatment_scm` (18x18 grey): ``P -> M -> Y``, ``P <-> Y``; the treatment ``P``
+  a disc whose radius follows ``U``, ``M`` its radius read off the pixels (front door with an
+  image treatment; without ``M`` the effect is not identifiable).
+
 :class:`ShapeReader` reads the attributes (radius, half side, centre, brightness, stroke
 width, colour class) of such renders; :func:`train_reader` fits one on renders whose
 attributes are drawn independently over their ranges.
@@ -41,8 +53,8 @@ def _expit(s: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-s))
 
 
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+def _grid(size: int, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[0:size, 0 : width or size].astype(np.float32) + 0.5
     return yy[None], xx[None]
 
 
@@ -190,8 +202,8 @@ def shape_features(images: np.ndarray) -> np.ndarray:
     """Moment features of shape renders: mass, peak, centroid, radial moments, colour."""
     x = np.asarray(images, np.float32)
     g = x.max(axis=1)
-    n, size = len(g), g.shape[-1]
-    yy, xx = _grid(size)
+    n = len(g)
+    yy, xx = _grid(*g.shape[-2:])
     mass = g.sum(axis=(1, 2)) + 1e-6
     peak = g.reshape(n, -1).max(1) + 1e-6
     cx, cy = (g * xx).sum((1, 2)) / mass, (g * yy).sum((1, 2)) / mass
@@ -275,5 +287,209 @@ def ring_renders(size: int = 16) -> Callable[[np.random.Generator, int], tuple]:
         k = rng.integers(0, 3, n)
         truth = {"radius": r, "cx": cx, "cy": cy, "width": w, "colour": k}
         return draw_ring(cx, cy, r, w, k, size), truth
+
+    return render
+
+
+# ----------------------------------------------------------------------------- hidden confounders
+# Written in session 10 (branch ``s10-fresh``) before any model was run on them. ``U`` is a
+# latent node in each: the graphs the models see (``scm.graph``) carry it as a bidirected edge.
+BAR_LENGTH = (3.0, 15.0)
+BAR_HALF_THICK = 1.5
+RECT_HALF_W = (2.0, 9.5)
+RECT_RED, RECT_BLUE = np.array([1.0, 0.3, 0.2]), np.array([0.2, 0.35, 1.0])
+TREAT_RADIUS = (2.0, 6.0)
+
+
+def draw_hbar(cx: Any, cy: Any, length: Any, bright: Any, size: int) -> np.ndarray:
+    """Anti-aliased horizontal grey bars (3 px thick) ``(n, 1, size, size)``."""
+    yy, xx = _grid(size)
+    col = lambda v: np.asarray(v, np.float32)[:, None, None]  # noqa: E731
+    along = np.clip(col(length) / 2 + 0.5 - np.abs(xx - col(cx)), 0.0, 1.0)
+    across = np.clip(BAR_HALF_THICK + 0.5 - np.abs(yy - col(cy)), 0.0, 1.0)
+    return (col(bright) * along * across)[:, None].astype(np.float32)
+
+
+def bar_length_of(images: np.ndarray) -> np.ndarray:
+    """A bar's length read off its pixels: mass over (peak x thickness)."""
+    g = np.asarray(images, np.float32).max(axis=1)
+    peak = np.maximum(g.reshape(len(g), -1).max(1), 1e-6)
+    return g.sum(axis=(1, 2)) / (peak * 2 * BAR_HALF_THICK)
+
+
+def _bar_noise(u: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+    """(centre x, centre y, brightness) of a bar from ``u[:, 1:4]`` in ``U(0, 1)``."""
+    c = size / 2
+    return c - 1 + 2 * u[:, 1], c - 4 + 8 * u[:, 2], 0.55 + 0.45 * u[:, 3]
+
+
+def _bar_length(t: np.ndarray, u: np.ndarray) -> np.ndarray:
+    lo, hi = BAR_LENGTH
+    return lo + (hi - lo) * _expit(1.2 * t + 1.5 * (u[:, 0] - 0.5))
+
+
+def frontdoor_bar_scm(size: int = 20) -> SCM:
+    """Front door with an image mediator: ``T -> M -> Y``, ``T <- U -> Y`` (``U`` hidden).
+
+    ``M`` is a horizontal bar (``size`` x ``size`` grey) whose length grows with ``T`` (plus its
+    own noise); centre and brightness are its noise (``U(0, 1)^4``). ``Y`` reads the bar's
+    length off the pixels: ``Y = 0.35 length(M) + U + 0.4 e``. ``P(Y | do(T))`` is identified
+    by the front door only (no back door can be blocked: ``U`` is hidden).
+    """
+
+    def bar(pa: dict, u: np.ndarray) -> np.ndarray:
+        cx, cy, b = _bar_noise(u, size)
+        return draw_hbar(cx, cy, _bar_length(pa["T"], u), b, size)
+
+    return SCM(
+        [
+            Node("U", noise=gaussian(1.0), latent=True),
+            Node("T", ("U",), lambda pa, u: pa["U"] + 0.6 * u),
+            Node("M", ("T",), bar, uniform(0, 1, dim=4), shape=(1, size, size)),
+            Node(
+                "Y",
+                ("M", "U"),
+                lambda pa, u: 0.35 * bar_length_of(pa["M"]) + pa["U"] + 0.4 * u,
+            ),
+        ]
+    )
+
+
+def frontdoor_bar_attributes(values: dict, noise: dict, size: int = 20) -> dict[str, dict]:
+    """True attributes of ``M`` for units with ``noise`` and node ``values``."""
+    cx, cy, b = _bar_noise(noise["M"], size)
+    length = _bar_length(values["T"], noise["M"])
+    return {"M": {"length": length, "cx": cx, "cy": cy, "brightness": b}}
+
+
+def bar_renders(size: int = 20) -> Callable[[np.random.Generator, int], tuple]:
+    """Bar renders with length, centre and brightness independent over their ranges."""
+
+    def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, dict]:
+        length = rng.uniform(*BAR_LENGTH, n)
+        cx, cy, b = _bar_noise(rng.uniform(size=(n, 4)), size)
+        truth = {"length": length, "cx": cx, "cy": cy, "brightness": b}
+        return draw_hbar(cx, cy, length, b, size), truth
+
+    return render
+
+
+def draw_rect(cx: Any, cy: Any, half_w: Any, blue: Any, height: int, width: int) -> np.ndarray:
+    """Anti-aliased rectangles (half height 3) coloured ``(1 - blue) red + blue blue``,
+    ``(n, 3, height, width)``."""
+    yy, xx = _grid(height, width)
+    col = lambda v: np.asarray(v, np.float32)[:, None, None]  # noqa: E731
+    mask = np.clip(col(half_w) + 0.5 - np.abs(xx - col(cx)), 0, 1) * np.clip(
+        3.5 - np.abs(yy - col(cy)), 0, 1
+    )
+    b = np.asarray(blue, np.float32)[:, None]
+    colour = ((1 - b) * RECT_RED + b * RECT_BLUE).astype(np.float32)
+    return _paint(mask, colour)
+
+
+def _rect_noise(u: np.ndarray, height: int, width: int) -> tuple[np.ndarray, ...]:
+    """(centre x, centre y) of a rectangle from ``u[:, 1:3]``."""
+    return width / 2 - 1 + 2 * u[:, 1], height / 2 - 2 + 4 * u[:, 2]
+
+
+def _rect_half_w(x: np.ndarray, u: np.ndarray) -> np.ndarray:
+    lo, hi = RECT_HALF_W
+    return lo + (hi - lo) * _expit(1.2 * x + 1.0 * (u[:, 0] - 0.5))
+
+
+def bowfree_rect_scm(height: int = 16, width: int = 24) -> SCM:
+    """An image outcome with a confounded cause: ``Z -> X -> I <- W``, ``X <- U -> W``.
+
+    ``I`` (``3 x height x width`` RGB) is a rectangle whose width grows with ``X`` and whose
+    colour is a red-blue blend with blue share ``expit(1.5 W)``; its noise (``U(0, 1)^3``) sets
+    the width's own noise and the centre. ``P(I | do(X))`` is identified (back door through
+    ``W``) and differs from ``P(I | X)``: the colour follows ``X`` in the data through ``U``,
+    not under ``do(X)``. ``Z`` is an instrument of ``X``.
+    """
+
+    def rect(pa: dict, u: np.ndarray) -> np.ndarray:
+        cx, cy = _rect_noise(u, height, width)
+        hw = _rect_half_w(pa["X"], u)
+        return draw_rect(cx, cy, hw, _expit(1.5 * pa["W"]), height, width)
+
+    return SCM(
+        [
+            Node("Z", noise=uniform(-1.5, 1.5)),
+            Node("U", noise=gaussian(1.0), latent=True),
+            Node("X", ("Z", "U"), lambda pa, u: 0.8 * pa["Z"] + 0.9 * pa["U"] + 0.4 * u),
+            Node("W", ("U",), lambda pa, u: pa["U"] + 0.5 * u),
+            Node("I", ("X", "W"), rect, uniform(0, 1, dim=3), shape=(3, height, width)),
+        ]
+    )
+
+
+def bowfree_rect_attributes(
+    values: dict, noise: dict, height: int = 16, width: int = 24
+) -> dict[str, dict]:
+    """True attributes of ``I`` for units with ``noise`` and node ``values``."""
+    cx, cy = _rect_noise(noise["I"], height, width)
+    hw = _rect_half_w(values["X"], noise["I"])
+    return {"I": {"half_w": hw, "blue": _expit(1.5 * values["W"]), "cx": cx, "cy": cy}}
+
+
+def rect_renders(height: int = 16, width: int = 24) -> Callable[[np.random.Generator, int], tuple]:
+    """Rectangle renders with half width, blue share and centre independent."""
+
+    def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, dict]:
+        hw, blue = rng.uniform(*RECT_HALF_W, n), rng.uniform(0, 1, n)
+        cx, cy = _rect_noise(rng.uniform(size=(n, 3)), height, width)
+        truth = {"half_w": hw, "blue": blue, "cx": cx, "cy": cy}
+        return draw_rect(cx, cy, hw, blue, height, width), truth
+
+    return render
+
+
+def disc_radius_of(images: np.ndarray) -> np.ndarray:
+    """A disc's radius read off its pixels: ``sqrt(mass / (peak pi))``."""
+    g = np.asarray(images, np.float32).max(axis=1)
+    peak = np.maximum(g.reshape(len(g), -1).max(1), 1e-6)
+    return np.sqrt(g.sum(axis=(1, 2)) / (peak * np.pi))
+
+
+def _treat_noise(u: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+    """(centre x, centre y, brightness) of the treatment disc from ``u[:, 1:4]``."""
+    c = size / 2
+    return c - 1.5 + 3 * u[:, 1], c - 1.5 + 3 * u[:, 2], 0.6 + 0.4 * u[:, 3]
+
+
+def image_treatment_scm(size: int = 18) -> SCM:
+    """An image treatment with a hidden confounder and a mediator: ``P -> M -> Y``,
+    ``P <- U -> Y`` (``U`` hidden; front door with the treatment an image).
+
+    ``P`` (``size`` x ``size`` grey) is a disc whose radius grows with ``U`` (plus its own
+    noise; centre and brightness are its noise, ``U(0, 1)^4``); ``M = radius(P) + 0.25 e``
+    reads the radius off the pixels; ``Y = 0.8 M + U + 0.3 e``. ``P(M, Y | do(P = p))`` is
+    identified through ``M``; with ``M`` dropped (``P -> Y``, ``P <-> Y``) it is not.
+    """
+    lo, hi = TREAT_RADIUS
+
+    def disc(pa: dict, u: np.ndarray) -> np.ndarray:
+        cx, cy, b = _treat_noise(u, size)
+        r = lo + (hi - lo) * _expit(1.4 * pa["U"] + 1.2 * (u[:, 0] - 0.5))
+        return draw_disc(cx, cy, r, b, size)
+
+    return SCM(
+        [
+            Node("U", noise=gaussian(1.0), latent=True),
+            Node("P", ("U",), disc, uniform(0, 1, dim=4), shape=(1, size, size)),
+            Node("M", ("P",), lambda pa, u: disc_radius_of(pa["P"]) + 0.25 * u),
+            Node("Y", ("M", "U"), lambda pa, u: 0.8 * pa["M"] + pa["U"] + 0.3 * u),
+        ]
+    )
+
+
+def treat_disc_renders(size: int = 18) -> Callable[[np.random.Generator, int], tuple]:
+    """Treatment-disc renders with radius, centre and brightness independent."""
+
+    def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, dict]:
+        r = rng.uniform(*TREAT_RADIUS, n)
+        cx, cy, b = _treat_noise(rng.uniform(size=(n, 4)), size)
+        truth = {"radius": r, "cx": cx, "cy": cy, "brightness": b}
+        return draw_disc(cx, cy, r, b, size), truth
 
     return render

@@ -96,12 +96,7 @@ def _posterior_latents(model: _Model, fact: Mapping[str, torch.Tensor],
         seen = [v for v in strategy.district if v in evidence]
         blind = [v for v in seen if not model.mechanisms_[v].has_log_prob]
         if blind:
-            raise LatentConfoundingError(
-                f"this counterfactual needs the posterior of the hidden confounder of district "
-                f"{list(strategy.district)} given the unit's {blind}, and their mechanisms have "
-                "no densities (image mechanisms); sample the interventional query with "
-                "sample(n, do=...) instead, or give those nodes tabular mechanisms"
-            )
+            raise LatentConfoundingError(_blind_reason(model, strategy.district, blind))
         k = N_PARTICLES if seen else 1
         z = strategy.sample_latent(k * n, gen)  # particle-major: row j * n + i is unit i
         if seen:
@@ -113,6 +108,22 @@ def _posterior_latents(model: _Model, fact: Mapping[str, torch.Tensor],
             z = z.reshape(k, n, -1)[pick.squeeze(1), torch.arange(n, device=z.device)]
         out.update(strategy.node_latents(z))
     return out
+
+
+def _blind_reason(model: _Model, district: Sequence[str], blind: Sequence[str]) -> str:
+    """One line: why the latent's posterior cannot be weighed, and what to do instead (an
+    image node keeps its image mechanism, so only the interventional query is left for it)."""
+    names = ", ".join(f"{v} ({type(model.mechanisms_[v]).__name__})" for v in blind)
+    images = [v for v in blind if model.specs_[v].is_image]
+    fix = "sample the interventional query with sample(n, do=...) instead"
+    if len(images) < len(blind):
+        tabular = [v for v in blind if v not in images]
+        fix += f", or give {tabular} mechanisms with densities (e.g. 'additive')"
+    return (
+        f"this counterfactual needs the posterior of the hidden confounder of district "
+        f"{list(district)} given the unit's {list(blind)}, and their mechanisms have no "
+        f"densities ({names}); {fix}"
+    )
 
 
 def confounded_counterfactual(model: _Model, fact: Mapping[str, torch.Tensor], specs: Mapping,

@@ -153,11 +153,24 @@ def _fractions(e: Expression) -> list[Fraction]:
     return []
 
 
+def _refuse_shifts(spec: Mapping[str, Any], arg: str) -> None:
+    """One line instead of a ``TypeError``: ID-GEN draws ``P(y | do(X = x))`` for given values,
+    not for a shift of each unit's natural value (a function of it)."""
+    shifts = [k for k, v in spec.items() if callable(v)]
+    if shifts:
+        raise DataValidationError(
+            f"{arg}= gives {shifts} a function (a shift intervention); ID-GEN samples hard "
+            "interventions only (a value, or one per sample): for shifts use "
+            "CausalGenerativeModel(graph, latent_strategy='joint')"
+        )
+
+
 def _values(
     spec: Mapping[str, Any], names: list[str], n: int, arg: str, role: str, data: Values
 ) -> Values:
     """``n`` values per node of ``spec``, which must set exactly ``names`` (an image node takes
     one image, broadcast to every unit, or ``n`` of them; its shape is read off ``data``)."""
+    _refuse_shifts(spec, arg)
     missing = [t for t in names if t not in spec]
     extra = [k for k in spec if k not in names]
     if missing or extra:
@@ -568,6 +581,7 @@ class IDGenRoute:
 
     def sampler(self, do: Iterable[str], given: Iterable[str]) -> IDGenSampler:
         """The (fitted) sampler of the query with treatment ``do`` and conditioning ``given``."""
+        self.graph.check_nodes([*do, *given], role="do/given", allow_empty=True)
         order = self.graph.topological_order()
         t = tuple(v for v in order if v in set(do))
         z = tuple(v for v in order if v in set(given))
@@ -576,7 +590,6 @@ class IDGenRoute:
                 raise DataValidationError(
                     "latent_strategy='idgen' samples interventional queries: give do={node: value}"
                 )
-            self.graph.check_nodes([*t, *z], role="do/given")
             desc = self.graph.descendants(list(t))
             outcome = [v for v in order if v in desc and v not in t and v not in z]
             if not outcome:
@@ -603,6 +616,8 @@ class IDGenRoute:
                 )
             self.graph.check_nodes(list(spec or {}), role=f"{arg}= node", allow_empty=True)
         do, given = dict(do or {}), dict(given or {})
+        _refuse_shifts(do, "do")  # before training the query's sampler
+        _refuse_shifts(given, "given")
         with torch.enable_grad():  # the model's sample() runs under no_grad; training needs it
             try:
                 s = self.sampler(do, given)

@@ -132,9 +132,12 @@ class CausalGenerativeModel(MechanismModel):
         that are not descendants of the intervened ones keep their factual values. When an
         affected node has hidden confounders, see
         :mod:`~deepcause.generative.confounded_counterfactual` (checked by ID*; a draw given
-        the unit's unaffected values; hard interventions only). ``do`` values outside the
-        training data warn as in :meth:`sample` (per-unit arrays and shifts only when clearly
-        more units leave the observed range than new units of the same distribution would).
+        the unit's unaffected values; hard interventions only): every affected node is then
+        a draw with fresh noise, not the unit's own value, even one without hidden
+        confounders (an image mediator too), and ``attrs["posterior_draw"]`` lists them.
+        ``do`` values outside the training data warn as in :meth:`sample` (per-unit arrays
+        and shifts only when clearly more units leave the observed range than new units of
+        the same distribution would).
         A node whose new parent values leave their joint support in the training data for
         more units than fresh draws would (each value inside its range, the combination not)
         warns too, once per node, and its flagged units are recorded in the result's
@@ -182,6 +185,7 @@ class CausalGenerativeModel(MechanismModel):
         if any(self.graph_.spouses(v) for v in abducted):  # hidden confounders: ID* decides
             check_identifiable(self, do, abducted)
             values = confounded_counterfactual(self, fact, specs, abducted, gen)
+            drawn = [v for v in self.order_ if v in abducted]  # fresh noise, not the unit's
         else:
             values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen)
         out = self._keep_factual(
