@@ -147,7 +147,11 @@ def test_idgen_refusals_are_one_line():
     calls = [
         (lambda: m.sample(3, do={"Q": 0.0}), UnknownNodeError, "do= node 'Q' is not a node"),
         (lambda: m.sample(3, do={"X": 0.0}, given={"Q": 1.0}), UnknownNodeError, "given= node"),
-        (lambda: m.sample(3, do={"X": lambda x: x + 1}), DataValidationError, "is a function"),
+        (
+            lambda: m.sample(3, do={"X": lambda x: x + 1}),
+            DataValidationError,
+            "a function .a shift",
+        ),
         (lambda: m.sample(3, do={"X": "a"}), DataValidationError, "must be numbers"),
         (lambda: m.sample(3, do=[("X", 1.0)]), DataValidationError, "must be a mapping"),
         (lambda: m.sample(3, do={"X": 0.0}, random_state="a"), InvalidParameterError, "random"),

@@ -180,11 +180,6 @@ def _values(
         )
     out: Values = {}
     for t in names:
-        if callable(spec[t]):
-            raise DataValidationError(
-                f"{arg}-value for {t!r} is a function: ID-GEN samples hard interventions "
-                "(values); use latent_strategy='joint' for shift interventions"
-            )
         arr, unit = np.asarray(spec[t]), data[t].shape[1:]
         if arr.shape == unit:
             arr = np.broadcast_to(arr, (n, *unit)) if unit else np.full(n, arr.item())
