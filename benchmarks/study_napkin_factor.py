@@ -1,0 +1,66 @@
+"""ID-GEN's image factor ``Y | W1, W2, X`` of the coloured-digits napkin, fitted alone.
+
+Fits the factor as :class:`~deepcause.generative.IDGenSampler` does
+(``fit_factor(data, ["Y"], ["W1", "W2", "X"], seed, mechanisms={"Y": ImageVAEMechanism(**kw)},
+max_epochs=EPOCHS)``) on ``N`` units of data seed 0, draws one prior sample of ``Y`` per unit of
+2,000 held-out units (data seed 7) at the unit's own ``W1, W2, X`` (two draws, averaged) and
+reads the samples with the simulator's readers: how often ``Y``'s digit is ``X``'s (truth 0.91),
+its colour ``X``'s, its colour ``W1`` (the ``U2`` link), and the last two on the off-diagonal
+cells ``W1 != W2`` that ID-GEN's numerator up-weights. The first row is the held-out data's.
+
+Usage: ``python benchmarks/study_napkin_factor.py N SEED [JSON] [EPOCHS]`` (``JSON``: keywords
+of ``ImageVAEMechanism``, e.g. ``'{"beta": 4}'``; ``EPOCHS`` default 30; ``SEED`` the model's)
+(results: ``benchmarks/results/bench_images.md``, run 13).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+
+from deepcause.generative._idgen_factors import fit_factor
+from deepcause.generative.mechanisms import ImageVAEMechanism
+from deepcause.simulate import read_color, read_digit
+from deepcause.simulate.images import make_colored_digits_napkin
+
+COLUMNS = ("digit=X", "colour=X", "colour=W1", "off: colour=W1", "off: colour=X")
+
+
+def shares(digit: np.ndarray, colour: np.ndarray, test: dict) -> np.ndarray:
+    """The shares of :data:`COLUMNS` for ``Y``'s digits and colours on the held-out units."""
+    xd, xc = read_digit(test["X"]), read_color(test["X"])
+    w1, w2 = np.asarray(test["W1"]), np.asarray(test["W2"])
+    off = w1 != w2
+    return np.array([
+        np.mean(digit == xd), np.mean(colour == xc), np.mean(colour == w1),
+        np.mean(colour[off] == w1[off]), np.mean(colour[off] == xc[off]),
+    ])  # fmt: skip
+
+
+def main() -> None:
+    n, seed = int(sys.argv[1]), int(sys.argv[2])
+    kw = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 30
+    train = make_colored_digits_napkin(n, truth_n=10, random_state=0).data
+    test = make_colored_digits_napkin(2000, truth_n=10, random_state=7).data
+    cpu = time.process_time()
+    factor = fit_factor(
+        train, ["Y"], ["W1", "W2", "X"], seed, mechanisms={"Y": ImageVAEMechanism(**kw)},
+        max_epochs=epochs, verbose=False,
+    )  # fmt: skip
+    cpu = time.process_time() - cpu
+    do = {k: test[k] for k in ("W1", "W2", "X")}
+    draws = [np.asarray(factor.sample(2000, do=do, random_state=100 + r)["Y"]) for r in range(2)]
+    model = np.mean([shares(read_digit(y), read_color(y), test) for y in draws], axis=0)
+    data = shares(read_digit(test["Y"]), read_color(test["Y"]), test)
+    print(f"kw={kw} model seed {seed}, {n} units, {epochs} epochs, fit CPU {cpu:.0f} s")
+    print("      | " + " | ".join(COLUMNS))
+    for name, row in (("data", data), ("model", model)):
+        print(f"{name:5s} | " + " | ".join(f"{v:.3f}" for v in row))
+
+
+if __name__ == "__main__":
+    main()
