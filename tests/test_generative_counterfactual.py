@@ -308,3 +308,20 @@ def test_counterfactuals_say_which_nodes_are_posterior_draws(benchmark_module):
     assert off.mean() < 0.3
     err = (to_c["M"].to_numpy() - true_m)[~off] / df["M"].std()
     assert np.sqrt(np.mean(err**2)) < 0.1
+
+
+@pytest.mark.slow  # about 2 minutes: three 7-node fits on 1,000 rows
+def test_small_data_chain_meets_the_target_on_every_node(benchmark_module):
+    """fresh_chain7_small (X0 -> ... -> X6, mild nonlinearities, five noise shapes) on 1,000
+    rows, the benchmark's protocol at data/model seeds 0-2: the worst node's counterfactual RMSE
+    (every non-intervened node, both do values, in the node's s.d.) averaged over the seeds is
+    below the 0.1 s.d. target. With patience counted in plain epochs (4 optimiser steps each at
+    1,000 rows) it was 0.113 (0.101, 0.120, 0.117: X6, X3, X3); measured 0.092 (0.098, 0.103,
+    0.076) with patience in epochs of at least 16 steps (deepcause.generative._training)."""
+    bench = benchmark_module("bench_generative_fresh")
+    case = next(c for c in bench.run5_cases() if c.name == "fresh_chain7_small")
+    worst = []
+    for seed in (0, 1, 2):
+        row = bench.run(case, seed, "auto", n_train=1000)
+        worst.append(max(max(row["cf"]), max(row["other"].values())))
+    assert np.mean(worst) < 0.1, worst
