@@ -10,8 +10,9 @@ the optimiser steps 4,096 rows give (:func:`patience_epochs`): with the default 
 1,000 rows make epochs of 4 steps, so a patience of 20 epochs gave up after 80 steps where
 5,000 rows (17 steps an epoch) allow 340, and small-data fits stopped after too few steps
 (benchmarks/results/bench_generative.md, run 7: on the suite at 1,000 rows the mean
-counterfactual RMSE fell from 0.107 / 0.108 to 0.098 / 0.102 s.d. at seeds 0 / 1, MMD² from
-0.0022 / 0.0013 to 0.0019 / 0.0012; fits cost 3.5 times as much). From 4,096 training rows on
+counterfactual RMSE fell from 0.107 / 0.108 to 0.100 / 0.102 s.d. at seeds 0 / 1, MMD² from
+0.0022 / 0.0013 to 0.0019 / 0.0013, the interventional mean error moved 0.042 / 0.034 -> 0.040 /
+0.036; fits cost about 2.2 times as much). From 4,096 training rows on
 (5,000 rows less the 750 validation rows) nothing changes. A mechanism whose
 ``average_weights`` is true (the base of :class:`~deepcause.generative.mechanisms.LogMechanism`,
 and every candidate of ``mechanisms="auto"``, :mod:`deepcause.generative.selection`) is
