@@ -216,7 +216,10 @@ def test_weight_averaging_validates_and_keeps_the_averaged_weights():
         torch.testing.assert_close(net.weight, start + 2.9 / 1.9)
     torch.testing.assert_close(net.weight, moved)  # and its own weights afterwards
     # a mechanism that averages ends on averaged weights, which follow a smoother path: the
-    # fitted mean of the same data varies less from one training seed to the next
+    # fitted mean of the same data varies less from one training seed to the next. Six seeds:
+    # with three, the spread's estimate is too noisy once training waits longer on this data
+    # (patience in steps, run 7 of bench_generative.md: seeds 0-2 gave 0.0123 without averaging,
+    # 0.0134 with; seeds 0-5 0.0195 and 0.0140)
     g = torch.Generator().manual_seed(3)
     pa = torch.randn(3000, 1, generator=g)
     x = 0.6 * pa + 0.3 * torch.sin(2 * pa) + 0.4 * torch.randn(3000, 1, generator=g)
@@ -224,7 +227,7 @@ def test_weight_averaging_validates_and_keeps_the_averaged_weights():
     spread = {}
     for average in (False, True):
         fits = []
-        for seed in range(3):
+        for seed in range(6):
             m = AdditiveNoiseMechanism().build(1, 1)
             m.average_weights = average
             train_mechanism(m, x, pa, random_state=seed, verbose=False)
@@ -308,3 +311,20 @@ def test_counterfactuals_say_which_nodes_are_posterior_draws(benchmark_module):
     assert off.mean() < 0.3
     err = (to_c["M"].to_numpy() - true_m)[~off] / df["M"].std()
     assert np.sqrt(np.mean(err**2)) < 0.1
+
+
+@pytest.mark.slow  # about 2 minutes: three 7-node fits on 1,000 rows
+def test_small_data_chain_meets_the_target_on_every_node(benchmark_module):
+    """fresh_chain7_small (X0 -> ... -> X6, mild nonlinearities, five noise shapes) on 1,000
+    rows, the benchmark's protocol at data/model seeds 0-2: the worst node's counterfactual RMSE
+    (every non-intervened node, both do values, in the node's s.d.) averaged over the seeds is
+    below the 0.1 s.d. target. With patience counted in plain epochs (4 optimiser steps each at
+    1,000 rows) it was 0.113 (0.101, 0.120, 0.117: X6, X3, X3); measured 0.093 (0.098, 0.103,
+    0.078) with patience in epochs of the steps 4,096 rows give (deepcause.generative._training)."""
+    bench = benchmark_module("bench_generative_fresh")
+    case = next(c for c in bench.run5_cases() if c.name == "fresh_chain7_small")
+    worst = []
+    for seed in (0, 1, 2):
+        row = bench.run(case, seed, "auto", n_train=1000)
+        worst.append(max(max(row["cf"]), max(row["other"].values())))
+    assert np.mean(worst) < 0.1, worst

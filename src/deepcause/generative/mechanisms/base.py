@@ -54,7 +54,10 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
     distribution is available), ``average_weights`` (training keeps a moving average of the
     weights, see :mod:`deepcause.generative._training`). Training hyper-parameters (``max_epochs``, ``batch_size``,
     ``learning_rate``, ``weight_decay``, ``patience``) and each subclass's own (``hidden_sizes``,
-    ...) are checked against ``_parameter_constraints`` when the layers are built.
+    ...) are checked against ``_parameter_constraints`` when the layers are built. ``patience``
+    (epochs without a better held-out loss before training stops) counts, for tabular
+    mechanisms, epochs of at least 16 optimiser steps: on small data sets, whose epochs have
+    fewer batches, training waits ``16 * patience`` steps (``_training.patience_epochs``).
 
     Examples
     --------
