@@ -483,14 +483,14 @@ class InputSupport:
     ``Beta(n_beyond + 1, n - n_beyond + 1)`` (``n_beyond`` of the ``n`` training inputs do; about
     0.1% by construction). :meth:`message` reports a share that is both above
     :data:`SUPPORT_WARN_SHARE` and above what fresh draws give (beta-binomial tail probability
-    below :data:`FRESH_DRAW_ALPHA`). The 2% was chosen on 84 ID-GEN queries against simulator
-    truth (``bench_generative.md``, "ID-GEN off-support warning"; two seeds, do values -2 to
-    2): of the 36 with more than 2% of a factor's inputs outside, 15 were more than 0.15 s.d.
-    off the truth (every biased front-door query of the tabular audit among them) and 13
-    within 0.10; of the 48 with at most 2%, 37 were within 0.10 and 6 beyond 0.15 (a mediator
-    model off at every value with no input outside, and its do(X = 1.5) at 1.0-1.5%). Any
-    threshold from 1.5% to 2.6% splits these queries the same way; the former 20% flagged 3.
-    Extrapolation makes an answer unreliable, not necessarily wrong.
+    below :data:`FRESH_DRAW_ALPHA`). The 2% was chosen on 108 ID-GEN queries against simulator
+    truth (``bench_generative.md``, "ID-GEN off-support warning"; six SCMs, two seeds, do
+    values -2 to 2): of the 36 with more than 2% of a factor's inputs outside at sampling, 14
+    were more than 0.15 s.d. off the truth (every biased front-door query of the tabular audit
+    among them) and 13 within 0.10; of the 72 others, 60 were within 0.10 and 6 beyond 0.15
+    (a mediator model off at every value with at most 0.1% outside, a fit error, and its
+    do(X = 1.5) at 1.0-1.5%). Any threshold from 1.5% to 2.6% splits them the same way; the
+    former 20% flagged 3. Extrapolation makes an answer unreliable, not necessarily wrong.
 
     >>> rng = np.random.default_rng(0)
     >>> w1 = rng.normal(size=2000)
