@@ -97,8 +97,9 @@ DEFAULT_CONTINUOUS = "additive"
 # image treatment inside a district with image_hvae leaves Y as confounded as conditioning, W1
 # 0.49-0.58 s.d. against image_vae's 0.12-0.15: bench_images_fresh.md run 6), which keep it;
 # CausalGenerativeModel's image nodes in graphs without bidirected edges get the hierarchical
-# VAE (DEFAULT_IMAGE_SCM): counterfactual pixel RMSE morpho 0.115 -> 0.068 (2.1x -> 3.6x below fresh noise), fresh disc 0.080 -> 0.026, fresh
-# square -> ring 0.135 / 0.174 -> 0.037 / 0.047 (bench_images_fresh.md, session 8)
+# VAE (DEFAULT_IMAGE_SCM): counterfactual pixel RMSE morpho 0.115 -> 0.068 (2.1x -> 3.6x below
+# fresh noise), fresh disc 0.080 -> 0.026, fresh square -> ring 0.135 / 0.174 -> 0.037 / 0.047
+# (bench_images_fresh.md, session 8)
 DEFAULT_IMAGE = "image_vae"
 DEFAULT_IMAGE_SCM = "image_hvae"
 
