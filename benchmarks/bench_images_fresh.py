@@ -30,7 +30,7 @@ refused by both routes.
 
 Run: ``PYTHONPATH=src:benchmarks python benchmarks/bench_images_fresh.py
 [--cases disc ring frontdoor bowfree imgtreat]
-[--settings auto idgen image_vae_p0 image_hvae image_hvae_m0] [--random-state 0]
+[--settings auto idgen image_vae_p0 image_hvae image_hvae_m0] [--random-state 0] [--data-seed 0]
 [--n-train 3000] [--n-test 200] [--n-samples 2000]
 [--out benchmarks/results/bench_images_fresh.md]``; ``--quick`` for a smoke run.
 """
@@ -343,7 +343,7 @@ def run(case: FreshCase, setting: str, args: argparse.Namespace) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    noise = case.scm.sample_noise(args.n_train + args.n_test, 0)
+    noise = case.scm.sample_noise(args.n_train + args.n_test, args.data_seed)
     values = _observed(case.scm, case.scm.propagate(noise))
     train = {v: x[: args.n_train] for v, x in values.items()}
     fact = {v: x[args.n_train :] for v, x in values.items()}
@@ -457,6 +457,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-samples", type=int, default=2000)
     ap.add_argument("--max-epochs", type=int, default=None, help="default: each mechanism's")
     ap.add_argument("--random-state", type=int, default=0, help="the models' random_state")
+    ap.add_argument(
+        "--data-seed", type=int, default=0, help="the training and held-out units' noise seed"
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="benchmarks/results/bench_images_fresh.md")
     args = ap.parse_args(argv)
@@ -478,7 +481,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         lines += markdown(case, results)
         if case.checks is not None:
-            train = case.scm.sample(args.n_train, random_state=0, as_arrays=True)
+            train = case.scm.sample(args.n_train, random_state=args.data_seed, as_arrays=True)
             lines += [
                 "",
                 "Unidentified variant:",

@@ -90,12 +90,16 @@ DEFAULT_CONTINUOUS = "additive"
 # at that budget); diffusion samples 25 U-Net passes per image (slow on CPU) and the GAN
 # cannot abduct, so the VAE is the one default that samples fast and supports counterfactuals.
 # Its 12-mode mixture prior keeps discrete colour modes apart for ID-GEN's factors and the
-# district-joint nodes (the napkin; any graph with bidirected edges: the front door's image
-# mediator measured 0.073 / 0.088 error of E[Y | do(X)] with image_vae / image_hvae), which keep
-# it; CausalGenerativeModel's image nodes in graphs without bidirected edges get the
-# hierarchical VAE (DEFAULT_IMAGE_SCM): counterfactual pixel RMSE
-# morpho 0.115 -> 0.068 (2.1x -> 3.6x below fresh noise), fresh disc 0.080 -> 0.026, fresh
-# square -> ring 0.135 / 0.174 -> 0.037 / 0.047 (bench_images_fresh.md, session 8)
+# district-joint nodes (the napkin; any graph with bidirected edges: the front door's digit
+# mediator, outside the district, measured mean error of E[Y | do(X)] 0.045 with image_vae,
+# 0.058 with image_hvae over 3 data x 2 model seeds, image_vae ahead at 5 of 6; image_hvae gets
+# the fresh bar mediator's own-noise spread closer but bowfree's rectangle centre no better; an
+# image treatment inside a district with image_hvae leaves Y as confounded as conditioning, W1
+# 0.49-0.58 s.d. against image_vae's 0.12-0.15: bench_images_fresh.md run 6), which keep it;
+# CausalGenerativeModel's image nodes in graphs without bidirected edges get the hierarchical
+# VAE (DEFAULT_IMAGE_SCM): counterfactual pixel RMSE morpho 0.115 -> 0.068 (2.1x -> 3.6x below
+# fresh noise), fresh disc 0.080 -> 0.026, fresh square -> ring 0.135 / 0.174 -> 0.037 / 0.047
+# (bench_images_fresh.md, session 8)
 DEFAULT_IMAGE = "image_vae"
 DEFAULT_IMAGE_SCM = "image_hvae"
 
