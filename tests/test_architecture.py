@@ -236,6 +236,9 @@ def test_no_module_fills_another_modules_registry_at_import():
 
 
 def test_the_generative_model_imports_idgen_directly():
-    """``latent_strategy="idgen"`` reaches ID-GEN by import; ID-GEN builds on the core."""
-    assert "deepcause.generative.idgen" in GRAPH["deepcause.generative.model"]
-    assert "deepcause.generative.model" not in GRAPH["deepcause.generative.idgen"]
+    """``latent_strategy="idgen"`` reaches ID-GEN by import (through its route adapter);
+    ID-GEN builds on the core."""
+    assert "deepcause.generative._idgen_route" in GRAPH["deepcause.generative.model"]
+    assert "deepcause.generative.idgen" in GRAPH["deepcause.generative._idgen_route"]
+    for module in ("deepcause.generative.idgen", "deepcause.generative._idgen_route"):
+        assert "deepcause.generative.model" not in GRAPH[module]

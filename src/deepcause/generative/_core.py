@@ -412,7 +412,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         from its generated marginal instead of the unit's own value. ``given`` (conditional
         queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node) needs
         ``CausalGenerativeModel(latent_strategy="idgen")``, whose fitted ``route_`` (an
-        :class:`~deepcause.generative.idgen.IDGenRoute`) answers every query in place of the
+        :class:`~deepcause.generative._idgen_route.IDGenRoute`) answers every query in place of the
         mechanisms. A ``do`` value outside the training data (one value beyond the observed
         range of a scalar node; an array or shift that puts clearly more units outside it than
         fresh draws would) warns, :class:`~deepcause.exceptions.PositivityWarning`: the answer

@@ -37,7 +37,7 @@ in, with a warning and ``df.attrs["identified"] = False``);
 :class:`~deepcause.generative.idgen.IDGenSampler` trains query-specific generators along the ID
 recursion, correct by construction for one identifiable query; ``latent_strategy="idgen"``
 puts it behind this class's ``sample`` (one sampler per query,
-:class:`~deepcause.generative.idgen.IDGenRoute`). Counterfactuals of nodes with bidirected edges
+:class:`~deepcause.generative._idgen_route.IDGenRoute`). Counterfactuals of nodes with bidirected edges
 are drawn from their identified distribution given the unit's unaffected values when ID* says
 it is identifiable, and refused with ID*'s reason otherwise
 (:mod:`deepcause.generative.confounded_counterfactual`).
@@ -61,10 +61,10 @@ import torch
 from ..exceptions import DataValidationError
 from ._core import MechanismModel
 from ._encoding import Samples, parse_do, split_data
+from ._idgen_route import IDGenRoute
 from ._support import note_off_support
 from .confounded_counterfactual import check_identifiable, confounded_counterfactual
 from .districts import LatentConfoundingError
-from .idgen import IDGenRoute
 from .io import read_model, save_model
 from .selection import DEFAULT_CONTINUOUS, DEFAULT_IMAGE_SCM
 
@@ -80,7 +80,7 @@ class CausalGenerativeModel(MechanismModel):
     a mechanism given as an instance keeps its own ``max_epochs``, as a configured
     scikit-learn estimator passed as a parameter keeps its settings), ``latent_strategy``
     (district strategy for bidirected edges: ``"joint"``, a ``DistrictStrategy`` subclass, or
-    ``"idgen"``: per-query ID-GEN, :class:`~deepcause.generative.idgen.IDGenRoute`),
+    ``"idgen"``: per-query ID-GEN, :class:`~deepcause.generative._idgen_route.IDGenRoute`),
     ``device`` (``"auto"``: CUDA when present),
     ``random_state`` and ``verbose`` (progress bars). ``max_epochs=0`` and other values outside
     ``_parameter_constraints`` are refused by ``fit``.
