@@ -1,9 +1,8 @@
 """CPU time per epoch of the joint district fit with an image treatment in the district.
 
 ``image_treatment_scm`` (``P`` a ``size`` x ``size`` disc image, ``P -> M -> Y``,
-``P <-> Y``): fits ``CausalGenerativeModel(graph, max_epochs=E)`` on ``n`` units (an explicit
-``max_epochs`` bypasses the district's step budget) and reports the CPU seconds spent in
-``JointDistrictStrategy._train`` per epoch, and the whole fit's. Results:
+``P <-> Y``): fits ``CausalGenerativeModel(graph, max_epochs=E)`` on ``n`` units and reports
+the CPU seconds spent in ``JointDistrictStrategy._train`` per epoch, and the whole fit's. Results:
 ``benchmarks/results/bench_images_fresh.md`` (run 7).
 
 Usage: ``PYTHONPATH=src:benchmarks OMP_NUM_THREADS=1 python benchmarks/time_district_epochs.py

@@ -139,21 +139,6 @@ class DistrictStrategy(torch.nn.Module, ABC):
         return {}
 
 
-def epochs_within(epochs: int, n: int, batch_size: int, max_steps: int | None) -> int:
-    """Epochs of ``ceil(n / batch_size)`` minibatch steps each under a budget of ``max_steps``
-    optimiser steps (None: no budget): ``min(epochs, max_steps // steps per epoch)``, at least 1.
-
-    Examples
-    --------
-    >>> from deepcause.generative.districts import epochs_within
-    >>> epochs_within(100, 3000, 64, 5000), epochs_within(100, 10000, 64, 5000)
-    (100, 31)
-    """
-    if max_steps is None:
-        return int(epochs)
-    return max(1, min(int(epochs), int(max_steps) // math.ceil(n / batch_size)))
-
-
 class JointDistrictStrategy(DistrictStrategy):
     """Joint training of one confounded district with latent confounders (importance-weighted ELBO).
 
@@ -172,13 +157,6 @@ class JointDistrictStrategy(DistrictStrategy):
     district has image nodes); ``hidden_sizes``: MLP widths of the district's mechanisms
     ``f_v(parents, z_v)`` and of the inference network ``q(z | district, parents)``;
     ``max_epochs`` (the model's ``max_epochs`` overrides it when set),
-    ``max_steps`` (None: no cap), a budget of optimiser steps that caps the default epoch
-    count on large data: ``min(max_epochs, max_steps // ceil(n / batch_size))`` epochs, at
-    least one (an explicit ``max_epochs`` of the model is honoured as given). The default 5,000
-    changes nothing up to 3,200 units with image nodes (batches of 64) or ~25,000 tabular rows,
-    and keeps larger fits near the cost of 3,000 units: at 10,000 units of a 28x28 image
-    treatment, 100 epochs would take ~1,800 CPU s for the district alone
-    (``benchmarks/results/bench_images_fresh.md``, run 7),
     ``batch_size`` (None: ``n / 8`` rows clipped to 128..512, 64 with image nodes),
     ``learning_rate`` (Adam; None: 1e-2, or 3e-3 when the district has image nodes);
     ``posterior``: the inference network's Gaussian, ``"full"`` (a Cholesky factor) or
@@ -245,7 +223,6 @@ class JointDistrictStrategy(DistrictStrategy):
         latent_dim: int = 2,
         hidden_sizes: tuple[int, ...] | list[int] = (64, 64),
         max_epochs: int = 100,
-        max_steps: int | None = 5000,
         batch_size: int | None = None,
         learning_rate: float | None = None,
         n_importance: int | None = None,
@@ -275,7 +252,6 @@ class JointDistrictStrategy(DistrictStrategy):
         self.latent_dim = self.block_dim * len(self.cliques)
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
         self.max_epochs = int(max_epochs)
-        self.max_steps = None if max_steps is None else int(max_steps)
         self.batch_size = batch_size
         self.learning_rate = float(
             (3e-3 if self.has_images else 1e-2) if learning_rate is None else learning_rate
@@ -310,7 +286,6 @@ class JointDistrictStrategy(DistrictStrategy):
             "latent_dim": self.block_dim,
             "hidden_sizes": list(self.hidden_sizes),
             "max_epochs": self.max_epochs,
-            "max_steps": self.max_steps,
             "batch_size": self.batch_size,
             "learning_rate": self.learning_rate,
             "n_importance": self.n_importance,
@@ -400,17 +375,13 @@ class JointDistrictStrategy(DistrictStrategy):
         """Adam on minibatches of the negative bound, cosine step sizes (under the caller's
         seeded global generator: image mechanisms draw their own latents from it)."""
         device = model.device_
+        epochs = self.max_epochs if model.max_epochs is None else int(model.max_epochs)
         params = [p for m in mechs.values() for p in m.parameters()]
         opt = torch.optim.Adam([*params, *self.parameters()], lr=self.learning_rate)
         n = next(iter(data.values())).shape[0]
         # ~8+ steps per epoch; image mechanisms need many more, small steps
         default = 64 if self.has_images else min(512, max(128, n // 8))
         bs = max(1, min(self.batch_size or default, n))
-        epochs = (
-            epochs_within(self.max_epochs, n, bs, self.max_steps)
-            if model.max_epochs is None
-            else int(model.max_epochs)
-        )
         gen = torch.Generator(device=device).manual_seed(seed)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
         self.train()
