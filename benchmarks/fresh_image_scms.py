@@ -362,16 +362,24 @@ def frontdoor_bar_attributes(values: dict, noise: dict, size: int = 20) -> dict[
     return {"M": {"length": length, "cx": cx, "cy": cy, "brightness": b}}
 
 
-def bar_renders(size: int = 20) -> Callable[[np.random.Generator, int], tuple]:
-    """Bar renders with length, centre and brightness independent over their ranges."""
+def _shape_renders(
+    draw: Callable, noise: Callable, name: str, span: tuple[float, float], size: int
+) -> Callable[[np.random.Generator, int], tuple]:
+    """Renders of a shape whose ``name`` attribute (uniform on ``span``), centre and brightness
+    (``noise`` of four uniforms) are independent over their ranges."""
 
     def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, dict]:
-        length = rng.uniform(*BAR_LENGTH, n)
-        cx, cy, b = _bar_noise(rng.uniform(size=(n, 4)), size)
-        truth = {"length": length, "cx": cx, "cy": cy, "brightness": b}
-        return draw_hbar(cx, cy, length, b, size), truth
+        value = rng.uniform(*span, n)
+        cx, cy, b = noise(rng.uniform(size=(n, 4)), size)
+        truth = {name: value, "cx": cx, "cy": cy, "brightness": b}
+        return draw(cx, cy, value, b, size), truth
 
     return render
+
+
+def bar_renders(size: int = 20) -> Callable[[np.random.Generator, int], tuple]:
+    """Bar renders with length, centre and brightness independent over their ranges."""
+    return _shape_renders(draw_hbar, _bar_noise, "length", BAR_LENGTH, size)
 
 
 def draw_rect(cx: Any, cy: Any, half_w: Any, blue: Any, height: int, width: int) -> np.ndarray:
@@ -485,11 +493,4 @@ def image_treatment_scm(size: int = 18) -> SCM:
 
 def treat_disc_renders(size: int = 18) -> Callable[[np.random.Generator, int], tuple]:
     """Treatment-disc renders with radius, centre and brightness independent."""
-
-    def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, dict]:
-        r = rng.uniform(*TREAT_RADIUS, n)
-        cx, cy, b = _treat_noise(rng.uniform(size=(n, 4)), size)
-        truth = {"radius": r, "cx": cx, "cy": cy, "brightness": b}
-        return draw_disc(cx, cy, r, b, size), truth
-
-    return render
+    return _shape_renders(draw_disc, _treat_noise, "radius", TREAT_RADIUS, size)
