@@ -46,7 +46,8 @@ def patience_epochs(mech: Any, steps_per_epoch: int) -> int:
     """Epochs without improvement before ``mech``'s training stops: its ``patience`` counted in
     epochs of at least ``min(PATIENCE_STEPS, PATIENCE_ROWS / batch_size)`` optimiser steps, what
     4,096 training rows give (16 steps at the default batch of 256, 8 at the flows' 512); in
-    plain epochs for image mechanisms.
+    plain epochs for image mechanisms and for those with ``patience_in_steps = False`` (the
+    tabular diffusion mechanism: not among the candidates the rule was measured on).
 
     >>> from deepcause.generative.mechanisms import AdditiveNoiseMechanism, FlowMechanism
     >>> m = AdditiveNoiseMechanism(patience=20)
@@ -54,8 +55,11 @@ def patience_epochs(mech: Any, steps_per_epoch: int) -> int:
     (80, 20)
     >>> patience_epochs(FlowMechanism(patience=20), 2)  # 1,000 rows at batch 512
     80
+    >>> from deepcause.generative.mechanisms import DiffusionMechanism
+    >>> patience_epochs(DiffusionMechanism(patience=20), 4)  # plain epochs
+    20
     """
-    if getattr(mech, "image_node", False):
+    if getattr(mech, "image_node", False) or not getattr(mech, "patience_in_steps", True):
         return int(mech.patience)
     unit = min(PATIENCE_STEPS, PATIENCE_ROWS / mech.batch_size)
     return max(1, round(mech.patience * max(1.0, unit / steps_per_epoch)))

@@ -51,6 +51,9 @@ class DiffusionMechanism(Mechanism):
     invertible = True
     has_log_prob = False
     inverse_atol = 0.1
+    # patience in plain epochs: the step-counted patience (_training.patience_epochs) was measured
+    # on auto's candidates only; this mechanism keeps the budget its tests were set on
+    patience_in_steps = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **Mechanism._parameter_constraints,
         "steps": [Interval(Integral, 2, None, closed="left")],
