@@ -357,9 +357,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 full = np.broadcast_to(raw.astype(node.float_dtype, copy=False), (n, node.dim))
                 cols.update({c: full[:, i] for i, c in enumerate(node.columns)})
         if as_mapping:  # categorical nodes stay pd.Categorical (their input's kind)
-            return Samples(
-                {k: a if isinstance(a, pd.Categorical) else np.asarray(a) for k, a in cols.items()}
-            )
+            return Samples.of(cols)
         if any(self.specs_[v].is_image for v in self.order_):
             raise DataValidationError(
                 "the model has image nodes, which do not fit in a data frame; give a mapping "

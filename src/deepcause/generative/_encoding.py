@@ -285,11 +285,19 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
     integer = len(columns) == 1 and bool(np.all(values == np.round(values)))
     kinds = {df[c].dtype for c in columns}  # float32 columns come back float32
     kind = kinds.pop() if len(kinds) == 1 else None
-    narrow = isinstance(kind, np.dtype) and kind.kind == "f" and kind != np.float64
     return NodeSpec(
-        name, list(columns), False, dtype=kind.name if narrow else None, mean=mean, std=std,
+        name, list(columns), False, dtype=kind.name if narrow_float(kind) else None, mean=mean, std=std,
         integer=integer, **observed_range(values),
     )  # fmt: skip
+
+
+def narrow_float(dtype: Any) -> bool:
+    """Whether ``dtype`` is a float narrower than float64 (a column to return in that dtype).
+
+    >>> narrow_float(np.dtype("float32")), narrow_float(np.dtype("float64")), narrow_float(None)
+    (True, False, False)
+    """
+    return isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype != np.float64
 
 
 def _check_levels(name: str, col: pd.Series, k: int) -> None:
@@ -356,6 +364,18 @@ class Samples(dict):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.attrs: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, columns: Mapping[str, Any]) -> Samples:
+        """Output columns as a mapping: arrays copied, ``pd.Categorical`` kept (its input's kind).
+
+        >>> s = Samples.of({"a": np.broadcast_to(1.0, (2,)), "c": pd.Categorical(["x", "y"])})
+        >>> s["a"].flags.writeable, type(s["c"]).__name__
+        (True, 'Categorical')
+        """
+        return cls(
+            {k: a if isinstance(a, pd.Categorical) else np.array(a) for k, a in columns.items()}
+        )
 
 
 def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, np.ndarray], bool]:

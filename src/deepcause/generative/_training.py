@@ -46,8 +46,9 @@ def patience_epochs(mech: Any, steps_per_epoch: int) -> int:
     """Epochs without improvement before ``mech``'s training stops: its ``patience`` counted in
     epochs of at least ``min(PATIENCE_STEPS, PATIENCE_ROWS / batch_size)`` optimiser steps, what
     4,096 training rows give (16 steps at the default batch of 256, 8 at the flows' 512); in
-    plain epochs for image mechanisms and for those with ``patience_in_steps = False`` (the
-    tabular diffusion mechanism: not among the candidates the rule was measured on).
+    plain epochs for mechanisms whose class sets ``patience_in_steps = False`` (image
+    mechanisms, and the tabular diffusion mechanism: not among the candidates the rule was
+    measured on).
 
     >>> from deepcause.generative.mechanisms import AdditiveNoiseMechanism, FlowMechanism
     >>> m = AdditiveNoiseMechanism(patience=20)
@@ -59,7 +60,7 @@ def patience_epochs(mech: Any, steps_per_epoch: int) -> int:
     >>> patience_epochs(DiffusionMechanism(patience=20), 4)  # plain epochs
     20
     """
-    if getattr(mech, "image_node", False) or not getattr(mech, "patience_in_steps", True):
+    if not getattr(mech, "patience_in_steps", True):
         return int(mech.patience)
     unit = min(PATIENCE_STEPS, PATIENCE_ROWS / mech.batch_size)
     return max(1, round(mech.patience * max(1.0, unit / steps_per_epoch)))

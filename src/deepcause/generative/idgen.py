@@ -93,16 +93,12 @@ from sklearn.base import BaseEstimator
 from .._progress import Verbose
 from .._torch import check_random_state, seed_from
 from .._validation import require_columns
-from ..exceptions import (
-    DataValidationError,
-    NotFittedError,
-    PositivityWarning,
-)
+from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
 from ._core import MechanismModel, _check_n
-from ._encoding import Samples, as_training_dtype, is_discrete_column, split_data
+from ._encoding import Samples, as_training_dtype, is_discrete_column, narrow_float, split_data
 from ._idgen_factors import ImageFeatureFactor, fit_factor, reader_mechanisms
 from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
 from ._support import InputSupport, numeric_inputs
@@ -274,7 +270,7 @@ class IDGenSampler(BaseEstimator):
         self.dtypes_ = {
             v: df[v].dtype
             for v in graph.nodes
-            if v not in images and (is_discrete_column(df[v]) or _narrow_float(df[v].dtype))
+            if v not in images and (is_discrete_column(df[v]) or narrow_float(df[v].dtype))
         }
         self.n_rows_ = len(df) if not images else len(next(iter(images.values())))
         self._rng_ = np.random.default_rng(self.random_state)
@@ -411,11 +407,7 @@ class IDGenSampler(BaseEstimator):
         dtypes = getattr(self, "dtypes_", {})  # (samplers pickled before dtypes were kept)
         cols = {k: _restore(v, dtypes[k]) if k in dtypes else v for k, v in cols.items()}
         out: pd.DataFrame | Samples = (
-            Samples(
-                {k: v if isinstance(v, pd.Categorical) else np.array(v) for k, v in cols.items()}
-            )
-            if self.mapping_input_
-            else pd.DataFrame(cols)
+            Samples.of(cols) if self.mapping_input_ else pd.DataFrame(cols)
         )
         out.attrs["identified"] = True
         out.attrs["estimand"] = str(self.estimand_)
@@ -532,13 +524,9 @@ class IDGenSampler(BaseEstimator):
         return n_out, cond, (n_in | cond) - self._drop(e)
 
 
-def _narrow_float(dtype: Any) -> bool:
-    return isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype != np.float64
-
-
 def _restore(values: Any, dtype: Any) -> Any:
     """Sampled values in their training column's dtype (see :func:`as_training_dtype`)."""
-    if _narrow_float(dtype):
+    if narrow_float(dtype):
         return np.asarray(values).astype(dtype)
     categorical = dtype if isinstance(dtype, pd.CategoricalDtype) else None
     return as_training_dtype(values, dtype, categorical)

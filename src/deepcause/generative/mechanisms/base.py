@@ -84,6 +84,7 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
     inverse_atol: ClassVar[float] = 1e-4
     name: ClassVar[str] = "mechanism"
     average_weights: bool = False
+    patience_in_steps: ClassVar[bool] = True  # see _training.patience_epochs
 
     def __init__(
         self,

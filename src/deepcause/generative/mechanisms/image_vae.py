@@ -158,6 +158,7 @@ class ImageMechanism(Mechanism):
     invertible = False
     has_log_prob = False
     image_node = True
+    patience_in_steps = False  # image mechanisms count patience in plain epochs
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **Mechanism._parameter_constraints,
         **ENCODER_CONSTRAINTS,
