@@ -20,6 +20,7 @@ import pytest
 from deepcause.exceptions import (
     DataValidationError,
     DeepCauseError,
+    DeepCauseWarning,
     GraphError,
     InvalidParameterError,
     NotIdentifiableError,
@@ -276,3 +277,67 @@ def test_nullable_integer_and_string_columns_keep_their_dtypes(strategy):
     m = CausalGenerativeModel("K -> Y; S -> Y; K -> S", latent_strategy=strategy, **FAST)
     out = m.fit(df).sample(4, do={"K": 1}, random_state=0)
     assert out["K"].dtype == "Int64" and out["S"].dtype == df["S"].dtype
+
+
+def _counts_frame(n: int = 300, seed: int = 4) -> pd.DataFrame:
+    """A count N with 40 levels (continuous, whole) -> Y, and a text label L <- N."""
+    rng = np.random.default_rng(seed)
+    count = rng.integers(0, 40, n)
+    label = np.where(count > 20, "high", "low")
+    return pd.DataFrame({"N": count, "L": label, "Y": 0.1 * count + rng.normal(size=n)})
+
+
+@pytest.mark.parametrize("strategy", ["joint", "idgen"])
+def test_integer_columns_with_many_levels_come_back_as_whole_numbers(strategy):
+    df = _counts_frame()
+    graph = "N -> Y; N -> L" + ("; N <-> Y" if strategy == "idgen" else "")
+    m = CausalGenerativeModel(graph, latent_strategy=strategy, **FAST).fit(df)
+    if strategy == "joint":
+        out = m.sample(50, random_state=0)
+        assert out["N"].dtype == np.int64, out["N"].dtype
+        cf = m.counterfactual(df.head(5), do={"L": "low"}, random_state=0)
+        assert cf["N"].dtype == np.int64 and (cf["N"] == df["N"].head(5)).all()
+        cf = m.counterfactual(df.head(5), do={"N": 3}, random_state=0)
+        assert cf["N"].dtype == np.int64 and (cf["N"] == 3).all()
+        # a do() value between counts stays what was asked for
+        assert (m.sample(5, do={"N": 2.5}, random_state=0)["N"] == 2.5).all()
+    else:  # N is the outcome of do(L): the ID-GEN route rounds its draws
+        m = CausalGenerativeModel("L -> N -> Y", latent_strategy="idgen", **FAST).fit(df)
+        out = m.sample(50, do={"L": "low"}, random_state=0)
+        assert out["N"].dtype == np.int64, out["N"].dtype
+
+
+def test_numpy_text_in_a_mapping_comes_back_as_numpy_text():
+    df = _counts_frame()
+    data = {"N": df["N"].to_numpy(), "L": df["L"].to_numpy(dtype=str), "Y": df["Y"].to_numpy()}
+    assert data["L"].dtype.kind == "U"
+    m = CausalGenerativeModel("N -> Y; N -> L", **FAST).fit(data)
+    for out in (
+        m.sample(5, random_state=0),
+        m.sample(5, do={"L": "high"}, random_state=0),
+        m.counterfactual({k: v[:4] for k, v in data.items()}, do={"N": 30}, random_state=0),
+    ):
+        assert out["L"].dtype.kind == "U" and set(out["L"]) <= {"high", "low"}, out["L"]
+    idgen = CausalGenerativeModel("N -> L; N -> Y", latent_strategy="idgen", **FAST).fit(data)
+    assert idgen.sample(5, do={"N": 30}, random_state=0)["L"].dtype.kind == "U"
+
+
+def test_allow_unidentified_warns_in_one_line():
+    rng = np.random.default_rng(0)
+    z, u = rng.normal(size=(2, 200))
+    x = z + u + rng.normal(size=200)
+    df = pd.DataFrame({"Z": z, "X": x, "Y": x + u + rng.normal(size=200)})
+    m = CausalGenerativeModel("Z -> X -> Y; X <-> Y", **FAST).fit(df)
+    with pytest.warns(DeepCauseWarning) as record:
+        out = m.sample(5, do={"X": 1.0}, allow_unidentified=True, random_state=0)
+    msg = str(record[0].message)
+    assert "\n" not in msg and msg.startswith("sample(do={X}): P(Y | do(X)) is not identifiable")
+    assert "X <-> Y" in msg and out.attrs["identified"] is False
+
+
+def test_idgen_do_on_a_leaf_says_why_in_one_line():
+    df = _counts_frame()
+    m = CausalGenerativeModel("N -> L; N -> Y; N <-> Y", latent_strategy="idgen", **FAST).fit(df)
+    with pytest.raises(DataValidationError) as exc:
+        m.sample(5, do={"Y": 1.0})
+    assert "changes no other node" in _one_line(exc)

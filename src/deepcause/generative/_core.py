@@ -351,8 +351,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 raw = raw.reshape(-1, *node.shape).astype(node.image_dtype)
                 cols[v] = np.broadcast_to(raw, (n, *node.shape)).copy()
             elif node.dim == 1:
-                raw = raw.astype(node.float_dtype, copy=False)
-                cols[node.columns[0]] = np.broadcast_to(raw.reshape(-1), (n,))
+                cols[node.columns[0]] = node.restore(np.broadcast_to(raw.reshape(-1), (n,)))
             else:
                 full = np.broadcast_to(raw.astype(node.float_dtype, copy=False), (n, node.dim))
                 cols.update({c: full[:, i] for i, c in enumerate(node.columns)})
@@ -467,7 +466,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 if c == v:
                     seen[p] = values[p][perms[(p, c)]]
             x = self._mechanism(v).decode(noise[v], self.context(v, seen, latents, n=n))
-            values[v] = self._maybe_shift(v, x, specs)
+            values[v] = self._maybe_shift(v, self.counted(v, x), specs)
         out = self.decode(values, do=specs)
         if identified is not None:
             out.attrs["identified"] = identified
@@ -493,12 +492,20 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                     "allow_unidentified=True samples it anyway, labelled unidentified",
                 ) from None  # fmt: skip
             warnings.warn(
-                f"sampling an unidentified interventional distribution: {exc.args[0]}",
+                f"sample(do={{{', '.join(treatment)}}}): {exc.query or 'the query'} is not "
+                f"identifiable from observational data on this graph{_hidden(exc, self.graph_)}; "
+                "sampled anyway (allow_unidentified=True) and labelled so (attrs['identified'] "
+                "is False): the samples are one of many laws the data allow",
                 DeepCauseWarning,
                 stacklevel=3,
             )
             return False
         return True
+
+    def counted(self, v: str, x: torch.Tensor) -> torch.Tensor:
+        """``x`` rounded to whole numbers if ``v`` was an integer column (children then see
+        the counts that come out, see :attr:`NodeSpec.whole`); else unchanged."""
+        return self.specs_[v].snap(x) if self.specs_[v].whole else x
 
     def _maybe_shift(self, v: str, x: torch.Tensor, specs: Mapping[str, DoSpec]) -> torch.Tensor:
         if v in specs and specs[v].shift is not None:
@@ -541,16 +548,20 @@ def sampling_refusal(
     ...     print(str(sampling_refusal(exc, graph, ["X"])).splitlines()[0])  # doctest: +ELLIPSIS
     sample(do={X}) refused: P(Y | do(X)) is not identifiable from observational data ...
     """
-    hedge = exc.hedge[0] if exc.hedge else frozenset(graph.nodes)
-    edges = [f"{a} <-> {b}" for a, b in graph.bidirected_edges if a in hedge and b in hedge]
-    hidden = f" (hidden confounders {', '.join(edges)})" if edges else ""
     first = (
         f"sample(do={{{', '.join(treatment)}}}) refused: {exc.query or 'the query'} is not "
-        f"identifiable from observational data on this graph{hidden}; intervene on other "
+        f"identifiable from observational data on this graph{_hidden(exc, graph)}; intervene on other "
         "nodes, measure a mediator or the confounders (add them to the graph and data), or "
         f"bound the effect with deepcause.bounds{'; ' + also if also else ''} (details below)"
     )
     return NotIdentifiableError(f"{first}\n{exc}", query=exc.query, hedge=exc.hedge)
+
+
+def _hidden(exc: NotIdentifiableError, graph: CausalGraph) -> str:
+    """`` (hidden confounders A <-> B, ...)`` inside the refused query's hedge, or ``""``."""
+    hedge = exc.hedge[0] if exc.hedge else frozenset(graph.nodes)
+    edges = [f"{a} <-> {b}" for a, b in graph.bidirected_edges if a in hedge and b in hedge]
+    return f" (hidden confounders {', '.join(edges)})" if edges else ""
 
 
 def _check_n(n: Any) -> int:

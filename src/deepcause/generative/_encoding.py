@@ -5,7 +5,9 @@ A *continuous* node is one or more float columns, standardised with the training
 ``MAX_LEVELS`` levels, or whole-valued floats) is marked ``integer``: it is modelled and
 generated as continuous, and a child's joint-support check (:mod:`deepcause.generative._support`)
 reads its values rounded (:meth:`NodeSpec.snap`), since a counterfactual between two counts
-is an interpolation, not an extrapolation; a *discrete* node is one column whose sorted
+is an interpolation, not an extrapolation. An integer-dtype column of that kind is generated
+rounded to whole numbers (children see the rounded values) and comes back in its dtype; a
+*discrete* node is one column whose sorted
 distinct values are its levels (tensor ``(n,)`` of level indices, one-hot encoded when used as
 a parent); an *image* node is an array ``(n, C, H, W)`` scaled to ``[-1, 1]`` by its training
 range and flattened (tensor ``(n, C*H*W)``; ``NodeSpec.shape`` keeps ``(C, H, W)``), so that node tensors are 2-D
@@ -15,7 +17,8 @@ Data come as a data frame (one column per tabular node or component) or as a map
 ``{node: array}`` (:func:`split_data`): 1-D arrays for tabular nodes, ``(n, C, H, W)`` for
 images. What goes in comes out (:class:`Samples` for mappings): discrete nodes in their training
 column's dtype (a categorical column with its categories and their order, also inside a
-mapping), continuous nodes as float64, or float32 when their training columns were float32.
+mapping), continuous nodes as float64, or float32 when their training columns were float32, or
+in their integer dtype when they were integer columns (counts with many levels).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ __all__ = [
 ]
 
 MAX_LEVELS = 20  # integer columns with at most this many distinct values are discrete
+NARROW_FLOATS = ("float16", "float32")  # float columns that come back in their own dtype
+TEXT_ARRAYS = "deepcause_text_arrays"  # split_data's note of numpy text columns (frame.attrs)
 
 
 def is_discrete_column(col: pd.Series) -> bool:
@@ -189,7 +194,37 @@ class NodeSpec:
     def float_dtype(self) -> np.dtype:
         """The dtype of a continuous tabular node's values out: its training columns' float
         dtype (float32 in, float32 out); float64 otherwise and for models saved without it."""
-        return np.dtype(self.dtype or "float64")
+        return np.dtype(self.dtype) if self.dtype in NARROW_FLOATS else np.dtype("float64")
+
+    @property
+    def whole(self) -> bool:
+        """A one-column continuous node trained on an integer column (a count with more than
+        ``MAX_LEVELS`` levels): generated values are rounded (:meth:`snap`) and come out in the
+        column's integer dtype.
+
+        >>> infer_spec("n", pd.DataFrame({"n": np.arange(30)}), ["n"], discrete=None).whole
+        True
+        >>> infer_spec("n", pd.DataFrame({"n": np.arange(30.0)}), ["n"], discrete=None).whole
+        False
+        """
+        return (
+            not self.discrete
+            and self.shape is None
+            and self.dtype is not None
+            and pd.api.types.is_integer_dtype(pd.api.types.pandas_dtype(self.dtype))
+        )
+
+    def restore(self, values: np.ndarray) -> Any:
+        """One continuous tabular column's values in the training column's dtype: float32 in,
+        float32 out; an integer column's whole values in its integer dtype (others stay float).
+
+        >>> spec = infer_spec("n", pd.DataFrame({"n": np.arange(30)}), ["n"], discrete=None)
+        >>> spec.restore(np.array([3.0, 4.0])).dtype, spec.restore(np.array([2.5])).dtype
+        (dtype('int64'), dtype('float64'))
+        """
+        if self.whole:
+            return as_training_dtype(np.asarray(values, dtype=float), self.dtype)
+        return np.asarray(values).astype(self.float_dtype, copy=False)
 
     @property
     def image_dtype(self) -> np.dtype:
@@ -236,9 +271,9 @@ class NodeSpec:
             return {self.columns[0]: as_training_dtype(values, self.dtype, self.categorical_dtype)}
         if self.shape is not None:
             return {self.columns[0]: values}
-        values = values.astype(self.float_dtype, copy=False)
         if self.dim == 1:
-            return {self.columns[0]: values}
+            return {self.columns[0]: self.restore(np.round(values) if self.whole else values)}
+        values = values.astype(self.float_dtype, copy=False)
         return {c: values[:, i] for i, c in enumerate(self.columns)}
 
     def one_hot(self, t: torch.Tensor) -> torch.Tensor:
@@ -265,7 +300,8 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
                 "modelled: drop it from the graph and the data"
             )
         _check_levels(name, col, len(levels))
-        spec = NodeSpec(name, list(columns), True, [_py(v) for v in levels], str(col.dtype))
+        dtype = str(column_dtype(df, columns[0]))
+        spec = NodeSpec(name, list(columns), True, [_py(v) for v in levels], dtype)
         if isinstance(col.dtype, pd.CategoricalDtype):
             spec.categories = [_py(v) for v in col.dtype.categories]
             spec.ordered = bool(col.dtype.ordered)
@@ -285,9 +321,11 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
     integer = len(columns) == 1 and bool(np.all(values == np.round(values)))
     kinds = {df[c].dtype for c in columns}  # float32 columns come back float32
     kind = kinds.pop() if len(kinds) == 1 else None
+    # an integer column with many levels comes back as whole numbers in its dtype
+    counts = len(columns) == 1 and pd.api.types.is_integer_dtype(df[columns[0]])
     return NodeSpec(
-        name, list(columns), False, dtype=kind.name if narrow_float(kind) else None, mean=mean, std=std,
-        integer=integer, **observed_range(values),
+        name, list(columns), False, dtype=str(kind) if narrow_float(kind) or counts else None,
+        mean=mean, std=std, integer=integer, **observed_range(values),
     )  # fmt: skip
 
 
@@ -336,6 +374,8 @@ def as_training_dtype(
     array([0.5, 2. ])
     >>> as_training_dtype(np.array([2, 0]), "Int64").dtype
     Int64Dtype()
+    >>> as_training_dtype(np.array(["ab", "c"], dtype=object), "<U2")
+    array(['ab', 'c'], dtype='<U2')
     >>> out = as_training_dtype(["b"], "category", pd.CategoricalDtype(["b", "a"], ordered=True))
     >>> list(out.categories), out.ordered
     (['b', 'a'], True)
@@ -343,6 +383,8 @@ def as_training_dtype(
     if categorical is not None:
         return pd.Categorical(np.asarray(values, dtype=object), dtype=categorical)
     arr = np.asarray(values)
+    if isinstance(dtype, str | np.dtype) and str(dtype)[:2] in ("<U", ">U"):  # numpy text
+        return arr.astype(str)
     with contextlib.suppress(TypeError, ValueError):
         cast = pd.Series(arr).astype(dtype or "object")
         if cast.astype(object).eq(pd.Series(arr, dtype=object)).all():
@@ -410,6 +452,7 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
         )
     columns: dict[str, np.ndarray] = {}
     images: dict[str, np.ndarray] = {}
+    text: dict[str, np.dtype] = {}
     lengths = {}
     for key, value in data.items():
         if isinstance(value, pd.Categorical) or isinstance(
@@ -430,6 +473,8 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
             images[str(key)] = arr
         elif arr.ndim == 1:
             columns[str(key)] = arr
+            if arr.dtype.kind == "U":  # numpy text comes back as numpy text, not object
+                text[str(key)] = arr.dtype
         else:
             raise DataValidationError(
                 f"{role}[{key!r}] has shape {arr.shape}; give image nodes as (n, C, H, W) "
@@ -439,7 +484,34 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
     if len(set(lengths.values())) > 1:
         raise DataValidationError(f"{role}: the arrays have different lengths {lengths}")
     n = next(iter(lengths.values()), 0)
-    return pd.DataFrame(columns, index=pd.RangeIndex(n)), images, True
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
+    frame.attrs[TEXT_ARRAYS] = text
+    return frame, images, True
+
+
+def column_dtype(df: pd.DataFrame, column: str) -> Any:
+    """The dtype ``column`` came in with: the frame's dtype, or numpy text (``<U``) for a text
+    array given in a mapping (which a data frame holds as object).
+
+    >>> df, _, _ = split_data({"s": np.array(["a", "bc"]), "k": np.array([1, 2])})
+    >>> column_dtype(df, "s"), column_dtype(df, "k")
+    (dtype('<U2'), dtype('int64'))
+    """
+    return df.attrs.get(TEXT_ARRAYS, {}).get(column, df[column].dtype)
+
+
+def column_values(df: pd.DataFrame, column: str) -> Any:
+    """``column`` as it came in: numpy text as numpy text, a categorical as ``pd.Categorical``,
+    other columns as numpy arrays.
+
+    >>> df, _, _ = split_data({"s": np.array(["a", "bc"]), "c": pd.Categorical(["x", "y"])})
+    >>> column_values(df, "s").dtype, type(column_values(df, "c")).__name__
+    (dtype('<U2'), 'Categorical')
+    """
+    if isinstance(df[column].dtype, pd.CategoricalDtype):
+        return df[column].array
+    text = df.attrs.get(TEXT_ARRAYS, {}).get(column)
+    return df[column].to_numpy() if text is None else df[column].to_numpy(dtype=text)
 
 
 def image_spec(name: str, images: np.ndarray) -> NodeSpec:

@@ -16,7 +16,7 @@ from .._validation import require_columns
 from ..exceptions import DataValidationError, NotIdentifiableError
 from ..graph.causal_graph import as_graph
 from ._core import MechanismModel, sampling_refusal
-from ._encoding import Samples, split_data
+from ._encoding import Samples, column_values, split_data
 from .idgen import IDGenSampler, _refuse_shifts
 
 __all__ = ["IDGenRoute"]
@@ -53,7 +53,7 @@ class IDGenRoute:
         self.data = (
             df[list(self.graph.nodes)].reset_index(drop=True)
             if isinstance(data, pd.DataFrame)
-            else {v: images[v] if v in images else df[v].to_numpy() for v in self.graph.nodes}
+            else {v: images[v] if v in images else column_values(df, v) for v in self.graph.nodes}
         )
         self.samplers: dict[tuple[tuple[str, ...], tuple[str, ...]], IDGenSampler] = {}
 
@@ -71,7 +71,11 @@ class IDGenRoute:
             desc = self.graph.descendants(list(t))
             outcome = [v for v in order if v in desc and v not in t and v not in z]
             if not outcome:
-                raise DataValidationError(f"nothing to sample: {list(t)} has no descendants")
+                raise DataValidationError(
+                    f"do({', '.join(t)}) changes no other node ({', '.join(t)} has no "
+                    "descendants outside the query): the other nodes keep their observational "
+                    "law; sample without do=, or use latent_strategy='joint'"
+                )
             m = self.model
             s = IDGenSampler(self.graph, list(t), outcome, list(z) or None,
                              mechanisms=m.mechanisms, max_epochs=m.max_epochs,

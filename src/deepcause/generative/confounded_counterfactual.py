@@ -157,5 +157,5 @@ def confounded_counterfactual(model: _Model, fact: Mapping[str, torch.Tensor], s
         else:
             mech = model.mechanisms_[v]
             ctx = model.context(v, values, latents, n=n)
-            values[v] = mech.decode(mech.sample_noise(n, gen), ctx)
+            values[v] = model.counted(v, mech.decode(mech.sample_noise(n, gen), ctx))
     return values

@@ -98,7 +98,14 @@ from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
 from ._core import MechanismModel, _check_n
-from ._encoding import Samples, as_training_dtype, is_discrete_column, narrow_float, split_data
+from ._encoding import (
+    Samples,
+    as_training_dtype,
+    column_dtype,
+    is_discrete_column,
+    narrow_float,
+    split_data,
+)
 from ._idgen_factors import ImageFeatureFactor, fit_factor, reader_mechanisms
 from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
 from ._support import InputSupport, numeric_inputs
@@ -266,11 +273,16 @@ class IDGenSampler(BaseEstimator):
             v: images[v] if v in images else df[v].to_numpy() for v in graph.nodes
         }
         # discrete columns come back out in their dtype (categorical, bool, integer, string),
-        # float32 columns as float32
+        # float32 columns as float32, integer columns with many levels as whole numbers
         self.dtypes_ = {
-            v: df[v].dtype
+            v: column_dtype(df, v)
             for v in graph.nodes
-            if v not in images and (is_discrete_column(df[v]) or narrow_float(df[v].dtype))
+            if v not in images
+            and (
+                is_discrete_column(df[v])
+                or narrow_float(df[v].dtype)
+                or pd.api.types.is_integer_dtype(df[v])
+            )
         }
         self.n_rows_ = len(df) if not images else len(next(iter(images.values())))
         self._rng_ = np.random.default_rng(self.random_state)
@@ -403,8 +415,8 @@ class IDGenSampler(BaseEstimator):
         self._shares = dict(getattr(self, "fit_off_support_", {}))
         drawn = self._draw(self.estimand_.expression, values, n, rng)
         cols = {k: values[k] for k in [*self.treatment_, *self.given_]}
-        cols.update({y: drawn[y] for y in self.outcome_})
         dtypes = getattr(self, "dtypes_", {})  # (samplers pickled before dtypes were kept)
+        cols.update({y: _counts(drawn[y], dtypes.get(y)) for y in self.outcome_})
         cols = {k: _restore(v, dtypes[k]) if k in dtypes else v for k, v in cols.items()}
         out: pd.DataFrame | Samples = (
             Samples.of(cols) if self.mapping_input_ else pd.DataFrame(cols)
@@ -522,6 +534,16 @@ class IDGenSampler(BaseEstimator):
                 f"ID-GEN: the denominator of {e} is not a marginal of its numerator"
             )
         return n_out, cond, (n_in | cond) - self._drop(e)
+
+
+def _counts(values: Any, dtype: Any) -> Any:
+    """Generated values of an integer column rounded to whole numbers (others unchanged).
+
+    >>> _counts(np.array([2.4, 2.6]), np.dtype("int64")), _counts(np.array([2.4]), None)
+    (array([2., 3.]), array([2.4]))
+    """
+    numeric = dtype is not None and pd.api.types.is_integer_dtype(dtype)
+    return np.round(np.asarray(values, dtype=float)) if numeric else values
 
 
 def _restore(values: Any, dtype: Any) -> Any:

@@ -225,7 +225,7 @@ class CausalGenerativeModel(MechanismModel):
                 # integer parents' counterfactuals lie between counts: check them at the count
                 on_grid = {p: self.specs_[p].snap(values[p]) for p in self.parents_[v]}
                 note_off_support(v, self.parents_[v], mech, self.context(v, on_grid, n=n), off)
-                values[v] = self._maybe_shift(v, mech.decode(u, ctx), specs)
+                values[v] = self._maybe_shift(v, self.counted(v, mech.decode(u, ctx)), specs)
                 if not mech.invertible or any(p in drawn for p in self.parents_[v]):
                     drawn.append(v)
         return values, off, drawn
@@ -247,7 +247,10 @@ class CausalGenerativeModel(MechanismModel):
                 out[v] = np.asarray(images[v], dtype=spec.image_dtype).copy()
             else:
                 for c in spec.columns:
-                    out[c] = df[c].to_numpy(dtype=spec.float_dtype, copy=True)
+                    values = df[c].to_numpy(dtype=float, copy=True)
+                    out[c] = (
+                        spec.restore(values) if spec.dim == 1 else values.astype(spec.float_dtype)
+                    )
         return out
 
     # ================================================================== densities
