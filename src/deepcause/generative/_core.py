@@ -35,16 +35,8 @@ from ..exceptions import (
 )
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
-from ._encoding import (
-    DoSpec,
-    Samples,
-    apply_shift,
-    image_spec,
-    infer_spec,
-    is_discrete_column,
-    parse_do,
-    split_data,
-)
+from ._do import DoSpec, apply_shift, parse_do
+from ._encoding import Samples, image_spec, infer_spec, is_discrete_column, split_data
 from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
 from .mechanisms import ImageParentMechanism, Mechanism
 from .selection import DEFAULT_IMAGE, AutoMechanism, fit_node, resolve_mechanism

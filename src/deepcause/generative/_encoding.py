@@ -1,4 +1,4 @@
-"""How data columns become node tensors and back, and how ``do=`` specifications are checked.
+"""How data columns become node tensors and back (``do=`` specifications: :mod:`._do`).
 
 A *continuous* node is one or more float columns, standardised with the training mean and std
 (tensor ``(n, dim)``); one whose training values are all whole numbers (a count with more than
@@ -24,8 +24,7 @@ in their integer dtype when they were integer columns (counts with many levels).
 from __future__ import annotations
 
 import contextlib
-import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +32,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..exceptions import DataValidationError, UnknownNodeError
-from ._support import observed_range, outside_range, warn_extrapolation
+from ..exceptions import DataValidationError
+from ._support import observed_range
 
 __all__ = [
     "NodeSpec",
@@ -42,7 +41,6 @@ __all__ = [
     "image_spec",
     "infer_spec",
     "is_discrete_column",
-    "parse_do",
     "split_data",
     "MAX_LEVELS",
 ]
@@ -528,137 +526,3 @@ def image_spec(name: str, images: np.ndarray) -> NodeSpec:
     mid, half = (lo + hi) / 2, (hi - lo) / 2
     dtype = images.dtype.name if images.dtype.kind == "f" else "float32"
     return NodeSpec(name, [name], False, None, dtype, [mid], [half], list(images.shape[1:]))
-
-
-@dataclass(frozen=True)
-class DoSpec:
-    """A checked intervention on one node: a hard value (encoded tensor) or a shift function."""
-
-    node: str
-    value: torch.Tensor | None = None
-    shift: Callable[[np.ndarray], Any] | None = None
-    raw: Any = None  # the hard value as given, written back exactly into the output
-
-
-def parse_do(
-    do: Mapping[str, Any] | None,
-    specs: Mapping[str, NodeSpec],
-    n: int,
-    device: torch.device,
-) -> dict[str, DoSpec]:
-    """Check a ``do=`` mapping against the model's nodes and encode hard values for ``n`` units.
-
-    A hard value that extrapolates beyond the node's training data warns
-    (:class:`~deepcause.exceptions.PositivityWarning`, rule in
-    :mod:`deepcause.generative._support`); shift functions are checked when applied.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> spec = NodeSpec("x", ["x"], False, mean=[0.0], std=[1.0], low=-2.0, high=2.0, n_obs=50)
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     out = parse_do({"x": 2.5}, {"x": spec}, 3, torch.device("cpu"))
-    >>> out["x"].value.tolist(), caught[0].category.__name__
-    ([[2.5], [2.5], [2.5]], 'PositivityWarning')
-    """
-    if do is None:
-        return {}
-    if not isinstance(do, Mapping):
-        raise DataValidationError(
-            f"do must be a mapping from node to value, array or callable, got {type(do).__name__}"
-        )
-    out: dict[str, DoSpec] = {}
-    for node, value in do.items():
-        if node not in specs:
-            owner = [s.name for s in specs.values() if node in s.columns and len(s.columns) > 1]
-            hint = (
-                f"; {node!r} is a column of vector node {owner[0]!r}, intervene on the node"
-                if owner
-                else _close(node, specs)
-            )
-            raise UnknownNodeError(
-                f"cannot intervene on {node!r}: it is not a node of the model{hint}"
-            )
-        spec = specs[node]
-        if callable(value):
-            out[node] = DoSpec(node, shift=value)
-            continue
-        out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device), raw=value)
-        warn_extrapolation(spec, value, stacklevel=4)  # the user, past no_grad
-    return out
-
-
-def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -> torch.Tensor:
-    if value is None:
-        raise DataValidationError(
-            f"do-value for node {spec.name!r} is None; give a value, or leave {spec.name!r} out "
-            "of do="
-        )
-    try:
-        arr = np.asarray(value, dtype=object if spec.discrete else float)
-    except (TypeError, ValueError):
-        kind = "an image array" if spec.is_image else "numbers"
-        raise DataValidationError(
-            f"do-value for node {spec.name!r} must be {kind}, got {type(value).__name__} "
-            f"{str(value)[:40]!r}"
-        ) from None
-    if spec.discrete:
-        ok = arr.ndim == 0 or (arr.ndim == 1 and arr.shape[0] in (1, n))
-        want = f"a level of the node or an array of {n} levels"
-    elif spec.shape is not None:
-        shape = tuple(spec.shape)
-        ok = arr.shape == shape or (arr.ndim == 4 and arr.shape[1:] == shape and len(arr) in (1, n))
-        want = (
-            f"one image of shape {shape} or an array of shape ({n}, {', '.join(map(str, shape))})"
-        )
-        if ok and arr.ndim == 4 and len(arr) == 1:
-            arr = arr[0]
-    elif spec.dim == 1:
-        ok = arr.ndim == 0 or (arr.ndim == 1 and arr.shape[0] in (1, n)) or arr.shape == (n, 1)
-        want = f"a number or an array of length n = {n}"
-    else:
-        ok = arr.shape in ((spec.dim,), (n, spec.dim))
-        want = f"a vector of length {spec.dim} or an array of shape ({n}, {spec.dim})"
-    if not ok:
-        raise DataValidationError(
-            f"do-value for node {spec.name!r} has shape {arr.shape}; expected {want}"
-        )
-    if not spec.discrete and not np.all(np.isfinite(arr.astype(float))):
-        raise DataValidationError(f"do-value for node {spec.name!r} contains NaN or inf")
-    if not spec.discrete and arr.ndim == 2 and spec.dim == 1:
-        arr = arr[:, 0]
-    if not spec.discrete and spec.dim == 1 and arr.ndim == 1 and arr.shape[0] == 1:
-        arr = arr.reshape(())
-    return spec.encode_values(arr, device, n=n)
-
-
-def apply_shift(
-    spec: NodeSpec, shift: Callable, natural: torch.Tensor, device: torch.device
-) -> torch.Tensor:
-    """Apply a shift intervention to encoded natural values, in the node's original units."""
-    raw = spec.decode_values(natural)
-    n = natural.shape[0]
-    new = np.asarray(shift(raw), dtype=object if spec.discrete else float)
-    if not spec.discrete and not np.isfinite(new).all():
-        raise DataValidationError(
-            f"the shift function for node {spec.name!r} returned non-finite values (NaN or inf) "
-            f"for {int((~np.isfinite(new)).sum())} of {new.size} values; return finite numbers"
-        )
-    if new.shape != raw.shape:
-        raise DataValidationError(
-            f"the shift function for node {spec.name!r} returned shape {new.shape}; it must return "
-            f"an array of the same shape as its input {raw.shape}"
-        )
-    if spec.low is not None:  # models without a recorded range never checked shifts
-        before = int((outside_range(spec, raw) > 0).sum())  # sample(): the model's own draws
-        note = f" ({before} of the values it shifted already lay outside)" if before else ""
-        warn_extrapolation(spec, new, f"the shift do({spec.name})", stacklevel=5, note=note)
-    return spec.encode_values(new, device, n=n)
-
-
-def _close(name: str, candidates: Sequence[str] | Mapping[str, Any]) -> str:
-    names = [str(c) for c in candidates]
-    m = [c for c in names if c.lower() == str(name).lower()]  # 'x' for 'X'
-    m = m or difflib.get_close_matches(str(name), names, n=3, cutoff=0.5)
-    return f" (did you mean {', '.join(map(repr, m))}?)" if m else f"; nodes: {list(candidates)}"

@@ -60,7 +60,8 @@ import torch
 
 from ..exceptions import DataValidationError
 from ._core import MechanismModel
-from ._encoding import Samples, parse_do, split_data
+from ._do import parse_do
+from ._encoding import Samples, split_data
 from ._idgen_route import IDGenRoute
 from ._support import note_off_support
 from .confounded_counterfactual import check_identifiable, confounded_counterfactual
