@@ -250,13 +250,14 @@ class ImageVAEMechanism(ImageMechanism):
     with a KL weight below 1, at which the latent carries details the image's own noise sets:
     on the fresh front door's 20x20 bar (centre x uniform over 2 px by its own noise) the
     latent at ``beta=1`` does not carry the centre (reconstructions keep 10% of its s.d.,
-    whatever the prior), at ``beta=0.1`` it does (96%), and standard normal draws then spread
+    whatever the prior), at ``beta=0.1`` it does (all of it), and standard normal draws spread
     the samples too wide (centre x W1 0.13-0.32 s.d., brightness 0.48-0.57). With
     ``beta=0.1, prior_modes=0, noise_modes=16`` the bar's centre x under ``do(T)`` is W1
-    0.10-0.13 s.d. from the simulator (default 0.81-0.84), its brightness 0.20-0.36
-    (0.55-0.70), but the length, which ``T`` sets, is no better (0.11-0.28 against 0.15-0.24)
-    and the confounded ``Y`` worse (0.06-0.16 against 0.04-0.07): the latent then holds part
-    of what the parent sets, and the mixture is not conditional on the parents
+    0.07-0.13 s.d. from the simulator (default 0.81-0.84), its brightness 0.18-0.36
+    (0.55-0.70), but the length, which ``T`` sets, is no better (0.11-0.28 against 0.12-0.27)
+    and the confounded ``Y`` worse through the joint route (0.06-0.16 against 0.04-0.07;
+    mixed through ``latent_strategy="idgen"``): the latent then holds part of what the parent
+    sets, and the mixture is not conditional on the parents
     (``benchmarks/results/bench_images_fresh.md``, run 8). Not the default.
 
     Examples
