@@ -30,7 +30,7 @@ refused by both routes.
 
 Run: ``PYTHONPATH=src:benchmarks python benchmarks/bench_images_fresh.py
 [--cases disc ring frontdoor bowfree imgtreat]
-[--settings auto idgen image_vae_p0 image_hvae image_hvae_m0] [--random-state 0] [--data-seed 0]
+[--settings auto idgen image_vae_p0 image_vae_nm image_vae_nm25 idgen:image_vae_nm image_hvae image_hvae_m0] [--random-state 0] [--data-seed 0]
 [--n-train 3000] [--n-test 200] [--n-samples 2000]
 [--out benchmarks/results/bench_images_fresh.md]``; ``--quick`` for a smoke run.
 """
@@ -210,13 +210,18 @@ CASES = {
 
 def mechanisms(setting: str, images: tuple[str, ...]) -> Any:
     """The ``mechanisms`` argument of a setting: ``auto`` (the library default), or one image
-    mechanism for every image node (tabular nodes ``auto`` as well)."""
+    mechanism for every image node (tabular nodes ``auto`` as well); ``idgen:NAME`` is setting
+    ``NAME`` through ``latent_strategy="idgen"``."""
+    setting = setting.removeprefix("idgen:")
     if setting in ("auto", "idgen"):
         return "auto"
     if setting == "image_vae_p0":
         return {v: ImageVAEMechanism(prior_modes=0) for v in images}
     if setting == "image_hvae_m0":  # fresh noise standard normal, not the fitted mixture
         return {v: ImageHVAEMechanism(noise_modes=0) for v in images}
+    if setting.startswith("image_vae_nm"):  # fresh noise from the abducted noise's mixture,
+        beta = {"image_vae_nm": 0.1, "image_vae_nm25": 0.25}[setting]  # KL weight below 1
+        return {v: ImageVAEMechanism(beta=beta, prior_modes=0, noise_modes=16) for v in images}
     return dict.fromkeys(images, setting)
 
 
@@ -349,7 +354,8 @@ def run(case: FreshCase, setting: str, args: argparse.Namespace) -> dict:
     fact = {v: x[args.n_train :] for v, x in values.items()}
     test_noise = {k: u[args.n_train :] for k, u in noise.items()}
     t0, c0 = time.perf_counter(), time.process_time()
-    route = {"latent_strategy": "idgen"} if setting == "idgen" else {}
+    idgen = setting == "idgen" or setting.startswith("idgen:")
+    route = {"latent_strategy": "idgen"} if idgen else {}
     model = CausalGenerativeModel(
         str(case.scm.graph),
         mechanisms=mechanisms(setting, case.images),

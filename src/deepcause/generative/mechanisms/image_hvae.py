@@ -103,7 +103,6 @@ class ImageHVAEMechanism(ImageVAEMechanism):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **ImageVAEMechanism._parameter_constraints,
         "spatial_channels": [Interval(Integral, 1, None, closed="left")],
-        "noise_modes": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -116,16 +115,14 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         **kwargs: Any,
     ) -> None:
         self.spatial_channels = spatial_channels
-        self.noise_modes = noise_modes
         kwargs.setdefault("beta", 0.5)  # KL weight: 0.5 keeps more of the unit in its latents
         kwargs.setdefault("prior_modes", 0)  # its own conditional prior on the lower level
-        super().__init__(dim, context_dim, **kwargs)
+        super().__init__(dim, context_dim, noise_modes=noise_modes, **kwargs)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {
             **super().hyperparameters(),
             "spatial_channels": self.spatial_channels,
-            "noise_modes": self.noise_modes,
         }
 
     def _build(self) -> None:
@@ -152,23 +149,6 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         self._require_built()
         gh, gw = self.decoder.grid
         return (int(self.latent_dim) + int(self.spatial_channels) * gh * gw,)
-
-    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Fresh noise: from the mixture fitted to the training units' abducted noise
-        (``noise_modes > 0``, :class:`~._noise_moments.NoiseMixture`), else standard normal."""
-        if self.noise_mixture is None:
-            return super().sample_noise(n, generator)
-        return self.noise_mixture.sample(n, generator)
-
-    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
-        """Fit the parents' moments of ``(z1, e2)``, then the mixture of the abducted noise."""
-        super().after_training(x, context)
-        if self.noise_mixture is None:
-            return
-        with torch.no_grad():
-            noise = torch.cat([self.abduct(a, c) for a, c in zip(x.split(512), context.split(512))])
-        seed = int(torch.randint(0, 2**31 - 1, ()))  # the mechanism's seeded stream
-        self.noise_mixture.fit(noise, random_state=seed)
 
     # ----------------------------------------------------------------- the two levels
     def _bottom_up(self, x: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:

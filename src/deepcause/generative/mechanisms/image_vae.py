@@ -53,7 +53,7 @@ from ._conv import (
     conv_encoder,
     normalise_shapes,
 )
-from ._noise_moments import ParentAdversary, ParentMoments
+from ._noise_moments import NoiseMixture, ParentAdversary, ParentMoments
 from .base import ImplicitDistribution, Mechanism
 from .categorical import _gumbel, posterior_gumbel
 
@@ -241,6 +241,24 @@ class ImageVAEMechanism(ImageMechanism):
     The latent then also holds content the parents carry, so a counterfactual that changes an
     image parent may keep the factual content: meant for sampling. No effect without an image
     parent.
+    ``noise_modes`` (default 0, off; needs ``prior_modes=0``): fresh noise (``sample``,
+    ``do()``) is drawn from a Gaussian mixture of that many components fitted after training
+    to the training units' abducted noise
+    (:class:`~deepcause.generative.mechanisms._noise_moments.NoiseMixture`, as
+    ``image_hvae`` does), not from the standard normal; ``decode`` and ``abduct`` do not
+    change. (A node trained in a district's joint fit keeps the standard normal.) It matters
+    with a KL weight below 1, at which the latent carries details the image's own noise sets:
+    on the fresh front door's 20x20 bar (centre x uniform over 2 px by its own noise) the
+    latent at ``beta=1`` does not carry the centre (reconstructions keep 10% of its s.d.,
+    whatever the prior), at ``beta=0.1`` it does (all of it), and standard normal draws spread
+    the samples too wide (centre x W1 0.13-0.32 s.d., brightness 0.48-0.57). With
+    ``beta=0.1, prior_modes=0, noise_modes=16`` the bar's centre x under ``do(T)`` is W1
+    0.07-0.13 s.d. from the simulator (default 0.81-0.84), its brightness 0.18-0.36
+    (0.55-0.70), but the length, which ``T`` sets, is no better (0.11-0.28 against 0.12-0.27)
+    and the confounded ``Y`` worse through the joint route (0.06-0.16 against 0.04-0.07;
+    mixed through ``latent_strategy="idgen"``): the latent then holds part of what the parent
+    sets, and the mixture is not conditional on the parents
+    (``benchmarks/results/bench_images_fresh.md``, run 8). Not the default.
 
     Examples
     --------
@@ -266,6 +284,14 @@ class ImageVAEMechanism(ImageMechanism):
     Traceback (most recent call last):
     ...
     deepcause.exceptions.InvalidParameterError: ImageVAEMechanism: the 'decoder_dropout' parameter of ImageVAEMechanism must be a float in the range [0.0, 1.0). Got 1.0 instead.
+
+    Fresh noise from the mixture of the abducted noise (fitted when the node is trained):
+
+    >>> m = CausalGenerativeModel(ds.graph, mechanisms={"X": ImageVAEMechanism(
+    ...     beta=0.1, prior_modes=0, noise_modes=4)}, max_epochs=1, random_state=0,
+    ...     verbose=False).fit(ds.data)
+    >>> bool(m.mechanisms_["X"].noise_mixture.fitted), m.sample(2, random_state=0)["X"].shape
+    (True, (2, 3, 16, 16))
     """
 
     name = "image_vae"
@@ -277,6 +303,7 @@ class ImageVAEMechanism(ImageMechanism):
         "prior_modes": [Interval(Integral, 0, None, closed="left")],
         "parent_stats": ["boolean"],
         "decoder_dropout": [Interval(Real, 0, 1, closed="left")],
+        "noise_modes": [Interval(Integral, 0, None, closed="left")],
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 60,
@@ -298,9 +325,11 @@ class ImageVAEMechanism(ImageMechanism):
         prior_modes: int = 12,
         parent_stats: bool = True,
         decoder_dropout: float = 0.0,
+        noise_modes: int = 0,
         **kwargs: Any,
     ) -> None:
         self.parent_stats = parent_stats  # read by _build_context
+        self.noise_modes = noise_modes
         super().__init__(dim, context_dim, features=features, **kwargs)
         self.latent_dim = latent_dim
         self.beta = beta
@@ -318,6 +347,7 @@ class ImageVAEMechanism(ImageMechanism):
             "prior_modes": self.prior_modes,
             "parent_stats": self.parent_stats,
             "decoder_dropout": self.decoder_dropout,
+            "noise_modes": self.noise_modes,
         }
 
     def _build(self) -> None:
@@ -325,6 +355,11 @@ class ImageVAEMechanism(ImageMechanism):
             raise DataValidationError(
                 f"{type(self).__name__} has its own ELBO without decoder dropout; set "
                 "decoder_dropout=0 or use ImageVAEMechanism"
+            )
+        if self.noise_modes and self.prior_modes:
+            raise DataValidationError(
+                f"{type(self).__name__}: noise_modes (fresh noise from a mixture of the abducted "
+                "noise) needs the standard normal prior; set prior_modes=0 or noise_modes=0"
             )
         shape, c_out = self._build_context()
         self.image_encoder = conv_encoder(shape[0], self.width, 128)
@@ -339,12 +374,20 @@ class ImageVAEMechanism(ImageMechanism):
         mask = _conv_columns(self.context_encoder, int(self.features))
         self.register_buffer("_conv_columns", mask, persistent=False)  # decoder_dropout's
         self.adversary = ParentAdversary(int(self.latent_dim), c_out)
+        self.noise_mixture = (
+            NoiseMixture(int(self.noise_modes), int(self.latent_dim)) if self.noise_modes else None
+        )
 
     def noise_shape(self) -> tuple[int, ...]:
         self._require_built()
         return (int(self.latent_dim) + int(self.prior_modes),)
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Fresh noise: from the mixture fitted to the training units' abducted noise
+        (``noise_modes > 0``, :class:`~._noise_moments.NoiseMixture`), from the mixture prior's
+        ``(g, e)`` (``prior_modes > 0``), else standard normal."""
+        if getattr(self, "noise_mixture", None) is not None:
+            return self.noise_mixture.sample(n, generator)
         if self.prior is None:
             return super().sample_noise(n, generator)
         device = next(self.parameters()).device
@@ -361,14 +404,20 @@ class ImageVAEMechanism(ImageMechanism):
         return mu, log_var.exp()
 
     def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
-        """Fit the parents' moments of the latent (:mod:`._noise_moments`); with a mixture
-        prior the noise is already relative to the parents and the moments stay the identity."""
+        """Fit the parents' moments of the latent (:mod:`._noise_moments`; with a mixture
+        prior the noise is already relative to the parents and the moments stay the identity),
+        then, with ``noise_modes > 0``, the mixture of the training units' abducted noise."""
         if getattr(self, "prior", None) is not None:
             return
         with torch.no_grad():
             feats = self.context_encoder(context)
             parts = [self._latent(a, f) for a, f in zip(x.split(512), feats.split(512))]
             self.noise_moments.fit(*(torch.cat(p) for p in zip(*parts)), feats)
+            if getattr(self, "noise_mixture", None) is None:
+                return
+            noise = torch.cat([self.abduct(a, c) for a, c in zip(x.split(512), context.split(512))])
+        seed = int(torch.randint(0, 2**31 - 1, ()))  # the mechanism's seeded stream
+        self.noise_mixture.fit(noise, random_state=seed)
 
     def _logits(self, z: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
         return self.decoder(torch.cat([z, feats], dim=1))
