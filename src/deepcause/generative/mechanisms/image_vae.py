@@ -304,7 +304,10 @@ class ImageVAEMechanism(ImageMechanism):
     doc). On a child block that sits in its parent block's quadrant on 70% of the units and in
     another on 30% (8x8 images, 800 units, ``beta=4``; ``tests/test_image_vae_latent.py``),
     prior samples leave the parent's quadrant on 0.00 of units at six model seeds without it
-    and on 0.26-0.37 with ``discrete_noise=4`` (truth 0.30).
+    and on 0.26-0.37 with ``discrete_noise=4`` (truth 0.30). On the coloured-digits napkin's
+    ``Y | W1, W2, X`` it did not bring back ``Y``'s 10% random digits (4 or 11 levels), and
+    ID-GEN's mean TV with 4 levels was 0.202 / 0.172 against 0.150 / 0.162 (data seeds 0 / 1;
+    run 14 of ``bench_images.md``), at ``K`` times the decoder's training cost.
 
     Examples
     --------
