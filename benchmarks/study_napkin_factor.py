@@ -10,7 +10,7 @@ cells ``W1 != W2`` that ID-GEN's numerator up-weights. The first row is the held
 
 Usage: ``python benchmarks/study_napkin_factor.py N SEED [JSON] [EPOCHS]`` (``JSON``: keywords
 of ``ImageVAEMechanism``, e.g. ``'{"beta": 4}'``; ``EPOCHS`` default 30; ``SEED`` the model's)
-(results: ``benchmarks/results/bench_images.md``, run 13).
+(results: ``benchmarks/results/bench_images.md``, runs 13 and 14).
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ digit) next to the data's.
 
 Usage: ``python benchmarks/study_napkin_joint.py N EPOCHS SEED [key=json ...]``; keys other than
 ``obs`` are :class:`~deepcause.generative.districts.JointDistrictStrategy` keywords, e.g.
-``latent_blocks='"district"' latent_modes=0 encoder_stats=false``; ``alone=1`` instead fits
+``latent_blocks='"district"' latent_modes=0 encoder_stats=false``; ``y_vae=JSON`` gives ``Y``
+an ``ImageVAEMechanism(**JSON)`` instead of ``"auto"``'s (e.g. ``y_vae='{"beta": 4,
+"discrete_noise": 4}'``); ``alone=1`` instead fits
 ``Y``'s image VAE alone on ``Y | X`` (other keys: its keywords) and prints its colour copy (results:
 ``benchmarks/results/bench_images.md``, last section).
 """
@@ -80,7 +82,7 @@ def _alone(ds, reader, epochs: int, seed: int, kw: dict) -> None:  # noqa: ANN00
 def main(argv: list[str]) -> None:
     n, epochs, seed = (int(a) for a in argv[:3])
     kw = {k: json.loads(v) for k, v in (a.split("=", 1) for a in argv[3:])}
-    obs, alone = kw.pop("obs", 1), kw.pop("alone", 0)
+    obs, alone, y_vae = kw.pop("obs", 1), kw.pop("alone", 0), kw.pop("y_vae", None)
 
     class Strategy(JointDistrictStrategy):
         def __init__(self, model, district, **more):  # noqa: ANN001
@@ -91,7 +93,8 @@ def main(argv: list[str]) -> None:
     reader = train_attribute_readers(ds.scm, n=3000)
     if alone:
         return _alone(ds, reader, epochs, seed, kw)
-    m = CausalGenerativeModel(ds.graph, mechanisms="auto", latent_strategy=Strategy,
+    mechs = "auto" if y_vae is None else {"Y": ImageVAEMechanism(**y_vae)}
+    m = CausalGenerativeModel(ds.graph, mechanisms=mechs, latent_strategy=Strategy,
                               max_epochs=epochs, random_state=seed, verbose=False)  # fmt: skip
     t0 = time.time()
     m.fit(ds.data)

@@ -59,5 +59,12 @@ def test_bar_centre_spread_against_the_simulator(fs):
 
 def test_noise_modes_needs_the_standard_normal_prior():
     """The mixture prior's noise holds Gumbel draws: a mixture fitted to it is refused."""
-    with pytest.raises(DataValidationError, match="prior_modes=0 or noise_modes=0"):
+    with pytest.raises(
+        DataValidationError, match="set prior_modes=0 and discrete_noise=0, or noise_modes=0"
+    ):
         ImageVAEMechanism(dim=64, context_dim=1, image_shape=(1, 8, 8), noise_modes=4)
+    with pytest.raises(DataValidationError, match="no discrete noise"):
+        ImageVAEMechanism(
+            dim=64, context_dim=1, image_shape=(1, 8, 8), prior_modes=0, discrete_noise=3,
+            noise_modes=4,
+        )  # fmt: skip

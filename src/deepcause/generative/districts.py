@@ -57,7 +57,7 @@ from .mechanisms import (
     Mechanism,
 )
 from .mechanisms._conv import ContextEncoder
-from .mechanisms.image_vae import MixturePrior
+from .mechanisms._image_priors import MixturePrior
 from .selection import resolve_mechanism
 
 __all__ = [
