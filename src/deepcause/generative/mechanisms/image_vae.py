@@ -359,7 +359,7 @@ class ImageVAEMechanism(ImageMechanism):
         (``noise_modes > 0``, :class:`~._noise_moments.NoiseMixture`), from the mixture prior's
         ``(g, e)`` (``prior_modes > 0``) and the discrete noise's Gumbels
         (``discrete_noise > 0``), else standard normal."""
-        if getattr(self, "noise_mixture", None) is not None:
+        if self.noise_mixture is not None:
             return self.noise_mixture.sample(n, generator)
         if self.prior is None and self.switch is None:
             return super().sample_noise(n, generator)
@@ -393,7 +393,7 @@ class ImageVAEMechanism(ImageMechanism):
             feats = self.context_encoder(context)
             parts = [self._latent(a, f) for a, f in zip(x.split(512), feats.split(512))]
             self.noise_moments.fit(*(torch.cat(p) for p in zip(*parts)), feats)
-            if getattr(self, "noise_mixture", None) is None:
+            if self.noise_mixture is None:
                 return
             noise = torch.cat([self.abduct(a, c) for a, c in zip(x.split(512), context.split(512))])
         seed = int(torch.randint(0, 2**31 - 1, ()))  # the mechanism's seeded stream
@@ -477,12 +477,14 @@ class ImageVAEMechanism(ImageMechanism):
         self._require_built()
         feats = self.context_encoder(context)
         if self.prior is None:
-            noise = self.noise_moments.standardise(self._latent(x, feats)[0], feats)
+            mu = self._latent(x, feats)[0]
+            noise = self.noise_moments.standardise(mu, feats)
         else:
-            noise = self.prior.abduct(self._posterior(x, feats)[0], feats, generator)
+            mu = self._posterior(x, feats)[0]
+            noise = self.prior.abduct(mu, feats, generator)
         if self.switch is None:
             return noise
-        mu = self._posterior(x, feats)[0]
+        # (discrete noise is ImageVAEMechanism's only, where _latent's mean is _posterior's)
         joint = torch.log_softmax(self.switch(feats), -1) + self._level_log_liks(
             mu, feats, (self._image(x) + 1.0) / 2.0
         )  # the level most responsible for the image at the posterior mean of z
