@@ -239,13 +239,13 @@ class CausalGenerativeModel(MechanismModel):
         affected: set[str],
     ) -> pd.DataFrame | Samples:
         """Write the unaffected continuous nodes' factual values back exactly as given (no
-        float32 round trip; images in the model's image dtype)."""
+        float32 round trip; images in the model's image dtype and range)."""
         for v in self.order_:
             spec = self.specs_[v]
             if v in affected or spec.discrete:
                 continue
             if spec.is_image:
-                out[v] = np.asarray(images[v], dtype=spec.image_dtype).copy()
+                out[v] = spec.restore_image(images[v], clip=False)
             else:
                 for c in spec.columns:
                     values = df[c].to_numpy(dtype=float, copy=True)
