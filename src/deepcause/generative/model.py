@@ -108,8 +108,9 @@ class CausalGenerativeModel(MechanismModel):
 
         ``data``: a data frame, or a mapping ``{node: array}`` with ``(n, C, H, W)`` images
         for image nodes and 1-D arrays for tabular ones (then ``sample`` and
-        ``counterfactual`` return mappings too). With ``latent_strategy="idgen"`` ``fit`` only
-        stores the data; each query trains its own sampler.
+        ``counterfactual`` return mappings too, images in the training images' dtype and
+        pixel range: :mod:`deepcause.generative._images`). With ``latent_strategy="idgen"``
+        ``fit`` only stores the data; each query trains its own sampler.
         """
         self._validate_params()
         df, images, self.mapping_input_ = split_data(data)
