@@ -86,6 +86,9 @@ def test_idgen_writes_do_images_back_in_the_training_dtype(eight_bit):
     out = m.fit(data).sample(3, do={"I": data["I"][0].astype(np.float64)}, random_state=0)
     assert out["I"].dtype == np.uint8 and out["Y"].shape == (3,)
     np.testing.assert_array_equal(out["I"][0], data["I"][0])
+    with pytest.raises(DataValidationError) as exc:  # the same query (its sampler is kept)
+        m.sample(3, do={"I": data["I"][0].transpose(1, 2, 0)})
+    assert "channels-last" in _one_line(exc)
 
 
 def test_saved_8bit_model_gives_the_same_uint8_images(eight_bit, tmp_path):

@@ -108,7 +108,7 @@ from ._encoding import (
 )
 from ._idgen_factors import ImageFeatureFactor, fit_factor, reader_mechanisms
 from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
-from ._images import restore_pixels
+from ._images import layout_hint, restore_pixels
 from ._support import InputSupport, numeric_inputs
 from .districts import LatentConfoundingError
 
@@ -193,8 +193,9 @@ def _values(
             arr = np.broadcast_to(arr, (n, *unit)) if unit else np.full(n, arr.item())
         if arr.shape != (n, *unit):
             one = f"one image of shape {unit}" if unit else "a scalar"
+            hint = layout_hint(arr.shape, unit) if unit else ""
             raise DataValidationError(
-                f"{arg}-value for {t!r} has shape {arr.shape}; give {one} or {n} of them"
+                f"{arg}-value for {t!r} has shape {arr.shape}; give {one} or {n} of them{hint}"
             )
         if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
             raise DataValidationError(f"{arg}-value for {t!r} contains NaN or inf")
