@@ -162,3 +162,7 @@ def test_unit_scaled_images_given_to_an_8bit_model_are_refused(eight_bit):
     # black-and-white 0/1 images are whole numbers on the 8-bit scale: accepted
     dark = (data["I"][0] > 0).astype(np.uint8)
     assert m.sample(2, do={"I": dark}, random_state=0)["I"].dtype == np.uint8
+    # a model of float pixels in [0, 7.5] (not whole numbers) takes a dim image in [0, 1]
+    bright = {**data, "I": data["I"] / 34.0}
+    fl = CausalGenerativeModel(GRAPH, **FAST).fit(bright)
+    assert fl.sample(2, do={"I": bright["I"][0] / 7.5}, random_state=0)["Y"].shape == (2,)

@@ -115,6 +115,9 @@ class NodeSpec:
     # ordered: outputs keep the input's CategoricalDtype (None: the levels, unordered)
     categories: list[Any] | None = None
     ordered: bool = False
+    # an image node whose training pixels were all whole numbers (8-bit images): images
+    # scaled to [0, 1] are refused (models saved before this field load as False)
+    whole_pixels: bool = False
 
     @property
     def is_image(self) -> bool:
@@ -183,7 +186,8 @@ class NodeSpec:
             return
         lo, hi = self.mean[0] - self.std[0], self.mean[0] + self.std[0]
         got = (float(arr.min()), float(arr.max()))
-        problem = scale_problem(got, (lo, hi), whole=bool(np.all(arr == np.rint(arr))))
+        whole = not self.whole_pixels or bool(np.all(arr == np.rint(arr)))
+        problem = scale_problem(got, (lo, hi), whole=whole)
         if problem:
             raise DataValidationError(f"the images given for node {self.name!r} have {problem}")
 
@@ -535,5 +539,8 @@ def image_spec(name: str, images: np.ndarray) -> NodeSpec:
     if hi <= lo:
         raise DataValidationError(f"the images of node {name!r} are all one value {lo}; drop it")
     mid, half = (lo + hi) / 2, (hi - lo) / 2
-    dtype = images.dtype.name
-    return NodeSpec(name, [name], False, None, dtype, [mid], [half], list(images.shape[1:]))
+    whole = images.dtype.kind in "biu" or bool(np.all(images == np.rint(images)))
+    return NodeSpec(
+        name, [name], False, None, images.dtype.name, [mid], [half], list(images.shape[1:]),
+        whole_pixels=whole,
+    )  # fmt: skip

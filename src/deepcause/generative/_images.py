@@ -73,8 +73,9 @@ def scale_problem(got: tuple[float, float], trained: tuple[float, float], whole:
     """Why images with pixels in ``got`` cannot be given to a model trained on pixels in
     ``trained`` (``""`` if they can): more than the training range's width beyond it (8-bit
     images for a model of ``[0, 1]`` images), or fractions inside ``[0, 1]`` for a model trained
-    on a range at least 2 wide (``[0, 1]`` images for a model of 8-bit images; ``whole``: the
-    given pixels are all whole numbers, which ``[0, 1]`` images are not).
+    on whole-number pixels over a range at least 2 wide (``[0, 1]`` images for a model of 8-bit
+    images; ``whole``: the given pixels are whole numbers, or the model's training pixels were
+    not, so that a dim image of a model of float pixels in ``[0, 10]`` is accepted).
 
     >>> scale_problem((0.0, 0.8), (0.0, 255.0), whole=False)  # doctest: +ELLIPSIS
     '...pixels in [0, 0.8] but the model was trained on pixels in [0, 255]; ...by 255)'
