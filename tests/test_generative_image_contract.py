@@ -65,6 +65,8 @@ def test_uint8_images_come_back_uint8_inside_the_training_range(eight_bit):
     cf = m.counterfactual({**fact, "I": fact["I"].astype(np.float64)}, do={"Y": 2.0})
     np.testing.assert_array_equal(cf["I"], fact["I"])
     assert cf["I"].dtype == np.uint8
+    cf = m.counterfactual(fact, do={"Y": 2.0})  # a copy, not the caller's array
+    assert not np.shares_memory(cf["I"], fact["I"])
 
 
 def test_other_integer_dtypes_and_boolean_masks_come_back_in_their_dtype():

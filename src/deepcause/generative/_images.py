@@ -101,7 +101,7 @@ def restore_pixels(
 ) -> np.ndarray:
     """Pixels in the training images' dtype: integer and boolean dtypes rounded and kept
     within the dtype's limits; clipped to ``[lo, hi]`` (the training range: generated images)
-    when given (images the user gave keep their values).
+    when given (images the user gave keep their values). Always a new array.
 
     >>> restore_pixels(np.array([0.2, 0.7]), "bool")
     array([False,  True])
@@ -112,5 +112,5 @@ def restore_pixels(
         low = limits[0] if lo is None else max(lo, limits[0])
         high = limits[1] if hi is None else min(hi, limits[1])
         return np.clip(np.rint(np.asarray(values, dtype=np.float64)), low, high).astype(kind)
-    a = np.asarray(values).astype(kind, copy=False)
+    a = np.array(values, dtype=kind)  # a copy: outputs never share memory with the inputs
     return a if lo is None or hi is None else np.clip(a, kind.type(lo), kind.type(hi))

@@ -240,7 +240,7 @@ class CausalGenerativeModel(MechanismModel):
         affected: set[str],
     ) -> pd.DataFrame | Samples:
         """Write the unaffected continuous nodes' factual values back exactly as given (no
-        float32 round trip; images in the model's image dtype and range)."""
+        float32 round trip; images in the model's image dtype, integers rounded)."""
         for v in self.order_:
             spec = self.specs_[v]
             if v in affected or spec.discrete:
