@@ -120,6 +120,8 @@ def test_channels_last_images_are_refused_with_the_fix():
         with pytest.raises(DataValidationError) as exc:
             CausalGenerativeModel(GRAPH, **FAST).fit({**data, "I": nhwc})
         assert "channels-last" in _one_line(exc) and "np.moveaxis(images, -1, 1)" in str(exc.value)
+    with pytest.raises(DataValidationError, match="channels-last"):  # in fit, not at sampling
+        CausalGenerativeModel(GRAPH, latent_strategy="idgen", **FAST).fit({**data, "I": nhwc})
 
 
 def test_channels_last_do_and_factual_images_say_so(eight_bit):

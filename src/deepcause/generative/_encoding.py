@@ -432,11 +432,12 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
 
     A data frame passes through (duplicate column names are refused); a mapping gives 1-D
     arrays as frame columns (a ``pd.Categorical`` or categorical Series stays categorical, so
-    its dtype comes back out) and 4-D arrays as images.
+    its dtype comes back out) and 4-D arrays as images (checked: channels first, at least 4x4
+    pixels, finite; :func:`~deepcause.generative._images.check_image_layout`).
 
-    >>> df, images, mapping = split_data({"y": np.arange(3), "img": np.zeros((3, 1, 2, 2))})
+    >>> df, images, mapping = split_data({"y": np.arange(3), "img": np.zeros((3, 1, 4, 4))})
     >>> list(df.columns), images["img"].shape, mapping
-    (['y'], (3, 1, 2, 2), True)
+    (['y'], (3, 1, 4, 4), True)
     """
     if isinstance(data, pd.DataFrame):
         dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
@@ -474,6 +475,7 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
                     f"{role}[{key!r}]: image arrays must be real numbers or booleans, got "
                     f"{arr.dtype} (convert them, e.g. images.astype(np.float32))"
                 )
+            check_image_layout(f"{role}[{key!r}]", arr.shape)
             if not np.all(np.isfinite(arr)):
                 raise DataValidationError(
                     f"{role}[{key!r}] contains NaN or inf pixels; drop or repair those images"
@@ -534,7 +536,6 @@ def image_spec(name: str, images: np.ndarray) -> NodeSpec:
     >>> image_spec("img", np.arange(32, dtype=np.uint8).reshape(2, 1, 4, 4)).dtype
     'uint8'
     """
-    check_image_layout(f"image node {name!r}", images.shape)
     lo, hi = float(images.min()), float(images.max())
     if hi <= lo:
         raise DataValidationError(f"the images of node {name!r} are all one value {lo}; drop it")

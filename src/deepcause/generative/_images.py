@@ -35,12 +35,13 @@ def _channels_last(shape: tuple[int, ...]) -> bool:
 
 
 def check_image_layout(role: str, shape: tuple[int, ...]) -> None:
-    """Refuse training images that are empty, channels-last or smaller than 4x4 pixels.
+    """Refuse images that are empty, channels-last or smaller than 4x4 pixels (in ``fit``, on
+    both routes, and in a counterfactual's factual units).
 
-    >>> check_image_layout("image node 'I'", (10, 16, 16, 3))
+    >>> check_image_layout("data['I']", (10, 16, 16, 3))
     Traceback (most recent call last):
     ...
-    deepcause.exceptions.DataValidationError: image node 'I' has shape (10, 16, 16, 3); images are (n, C, H, W) arrays and it looks channels-last (n, H, W, C): give np.moveaxis(images, -1, 1)
+    deepcause.exceptions.DataValidationError: data['I'] has shape (10, 16, 16, 3); images are (n, C, H, W) arrays and it looks channels-last (n, H, W, C): give np.moveaxis(images, -1, 1)
     """
     _, c, h, w = shape
     if min(c, h, w) == 0:
