@@ -37,6 +37,7 @@ from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ._do import DoSpec, apply_shift, parse_do
 from ._encoding import Samples, image_spec, infer_spec, is_discrete_column, split_data
+from ._images import layout_hint
 from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
 from .mechanisms import ImageParentMechanism, Mechanism
 from .selection import DEFAULT_IMAGE, AutoMechanism, fit_node, resolve_mechanism
@@ -185,9 +186,10 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         shape = tuple(self.specs_[v].shape)
         if v not in images or images[v].shape[1:] != shape:
             got = images[v].shape if v in images else "no array (give the data as a mapping)"
+            hint = layout_hint(images[v].shape, shape) if v in images else ""
             raise DataValidationError(
                 f"image node {v!r} needs an array of shape (n, {', '.join(map(str, shape))}); "
-                f"got {got}"
+                f"got {got}{hint}"
             )
         return images[v]
 
@@ -340,7 +342,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 continue
             raw = np.asarray(spec.raw, dtype=float)
             if node.is_image:
-                raw = raw.reshape(-1, *node.shape).astype(node.image_dtype)
+                raw = node.restore_image(raw.reshape(-1, *node.shape), clip=False)
                 cols[v] = np.broadcast_to(raw, (n, *node.shape)).copy()
             elif node.dim == 1:
                 cols[node.columns[0]] = node.restore(np.broadcast_to(raw.reshape(-1), (n,)))

@@ -20,6 +20,7 @@ import torch
 
 from ..exceptions import DataValidationError, UnknownNodeError
 from ._encoding import NodeSpec
+from ._images import layout_hint
 from ._support import outside_range, warn_extrapolation
 
 __all__ = ["DoSpec", "apply_shift", "parse_do"]
@@ -116,8 +117,9 @@ def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -
         ok = arr.shape in ((spec.dim,), (n, spec.dim))
         want = f"a vector of length {spec.dim} or an array of shape ({n}, {spec.dim})"
     if not ok:
+        hint = layout_hint(arr.shape, tuple(spec.shape)) if spec.is_image else ""
         raise DataValidationError(
-            f"do-value for node {spec.name!r} has shape {arr.shape}; expected {want}"
+            f"do-value for node {spec.name!r} has shape {arr.shape}; expected {want}{hint}"
         )
     if not spec.discrete and not np.all(np.isfinite(arr.astype(float))):
         raise DataValidationError(f"do-value for node {spec.name!r} contains NaN or inf")

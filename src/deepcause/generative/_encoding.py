@@ -18,7 +18,8 @@ Data come as a data frame (one column per tabular node or component) or as a map
 images. What goes in comes out (:class:`Samples` for mappings): discrete nodes in their training
 column's dtype (a categorical column with its categories and their order, also inside a
 mapping), continuous nodes as float64, or float32 when their training columns were float32, or
-in their integer dtype when they were integer columns (counts with many levels).
+in their integer dtype when they were integer columns (counts with many levels); image nodes
+in their training images' dtype and pixel range (:mod:`._images`: ``uint8`` in, ``uint8`` out).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import pandas as pd
 import torch
 
 from ..exceptions import DataValidationError
+from ._images import check_image_layout, restore_pixels, scale_problem
 from ._support import observed_range
 
 __all__ = [
@@ -113,6 +115,9 @@ class NodeSpec:
     # ordered: outputs keep the input's CategoricalDtype (None: the levels, unordered)
     categories: list[Any] | None = None
     ordered: bool = False
+    # an image node whose training pixels were all whole numbers (8-bit images): images
+    # scaled to [0, 1] are refused (models saved before this field load as False)
+    whole_pixels: bool = False
 
     @property
     def is_image(self) -> bool:
@@ -175,18 +180,16 @@ class NodeSpec:
         return torch.as_tensor(np.ascontiguousarray(z), dtype=torch.float32, device=device)
 
     def _check_pixel_scale(self, arr: np.ndarray) -> None:
-        """Refuse images on another scale than the training images' (0-255 against 0-1):
-        pixels more than the training range's width beyond it."""
+        """Refuse images on another scale than the training images' (0-255 against 0-1 or
+        the reverse; :func:`~deepcause.generative._images.scale_problem`)."""
         if not arr.size:
             return
         lo, hi = self.mean[0] - self.std[0], self.mean[0] + self.std[0]
-        got_lo, got_hi = float(arr.min()), float(arr.max())
-        if got_lo < lo - (hi - lo) or got_hi > hi + (hi - lo):
-            raise DataValidationError(
-                f"the images given for node {self.name!r} have pixels in [{got_lo:.4g}, "
-                f"{got_hi:.4g}] but the model was trained on pixels in [{lo:.4g}, {hi:.4g}]; "
-                "give images on the training scale (e.g. divide 8-bit images by 255)"
-            )
+        got = (float(arr.min()), float(arr.max()))
+        whole = not self.whole_pixels or bool(np.all(arr == np.rint(arr)))
+        problem = scale_problem(got, (lo, hi), whole=whole)
+        if problem:
+            raise DataValidationError(f"the images given for node {self.name!r} have {problem}")
 
     @property
     def float_dtype(self) -> np.dtype:
@@ -226,8 +229,15 @@ class NodeSpec:
 
     @property
     def image_dtype(self) -> np.dtype:
-        """The dtype of an image node's arrays out: its training images' float dtype."""
+        """The dtype of an image node's arrays out: its training images' dtype (models saved
+        before integer images kept theirs give float32 for them)."""
         return np.dtype(self.dtype or "float32")
+
+    def restore_image(self, values: Any, clip: bool = True) -> np.ndarray:
+        """Images in the training images' dtype (integers rounded), clipped to the training
+        pixel range unless ``clip=False`` (images the user gave: do-values, factuals)."""
+        lo, hi = self.mean[0] - self.std[0], self.mean[0] + self.std[0]
+        return restore_pixels(values, self.dtype, *((lo, hi) if clip else ()))
 
     def decode_values(self, t: torch.Tensor) -> np.ndarray:
         """Raw values: ``(n,)`` for one-column nodes, ``(n, dim)`` for vector nodes."""
@@ -235,10 +245,9 @@ class NodeSpec:
         if self.discrete:
             return np.asarray(self.levels, dtype=object)[a]
         if self.shape is not None:
-            lo, hi = self.mean[0] - self.std[0], self.mean[0] + self.std[0]
-            kind = self.image_dtype.type
+            kind = self.image_dtype.type if self.image_dtype.kind == "f" else np.float64
             a = a.astype(kind) * kind(self.std[0]) + kind(self.mean[0])
-            return np.clip(a, kind(lo), kind(hi)).reshape(len(a), *self.shape)
+            return self.restore_image(a).reshape(len(a), *self.shape)
         a = a.astype(np.float64) * np.asarray(self.std) + np.asarray(self.mean)
         return a[:, 0] if self.dim == 1 else a
 
@@ -423,11 +432,12 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
 
     A data frame passes through (duplicate column names are refused); a mapping gives 1-D
     arrays as frame columns (a ``pd.Categorical`` or categorical Series stays categorical, so
-    its dtype comes back out) and 4-D arrays as images.
+    its dtype comes back out) and 4-D arrays as images (checked: channels first, at least 4x4
+    pixels, finite; :func:`~deepcause.generative._images.check_image_layout`).
 
-    >>> df, images, mapping = split_data({"y": np.arange(3), "img": np.zeros((3, 1, 2, 2))})
+    >>> df, images, mapping = split_data({"y": np.arange(3), "img": np.zeros((3, 1, 4, 4))})
     >>> list(df.columns), images["img"].shape, mapping
-    (['y'], (3, 1, 2, 2), True)
+    (['y'], (3, 1, 4, 4), True)
     """
     if isinstance(data, pd.DataFrame):
         dup = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
@@ -460,10 +470,12 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
         else:
             arr = value.to_numpy() if isinstance(value, pd.Series) else np.asarray(value)
         if arr.ndim == 4:
-            if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(
-                arr.dtype, np.complexfloating
-            ):
-                raise DataValidationError(f"{role}[{key!r}]: image arrays must be real numbers")
+            if arr.dtype.kind not in "biuf":
+                raise DataValidationError(
+                    f"{role}[{key!r}]: image arrays must be real numbers or booleans, got "
+                    f"{arr.dtype} (convert them, e.g. images.astype(np.float32))"
+                )
+            check_image_layout(f"{role}[{key!r}]", arr.shape)
             if not np.all(np.isfinite(arr)):
                 raise DataValidationError(
                     f"{role}[{key!r}] contains NaN or inf pixels; drop or repair those images"
@@ -474,9 +486,10 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
             if arr.dtype.kind == "U":  # numpy text comes back as numpy text, not object
                 text[str(key)] = arr.dtype
         else:
+            hint = "; grey images need a channel axis: images[:, None]" if arr.ndim == 3 else ""
             raise DataValidationError(
                 f"{role}[{key!r}] has shape {arr.shape}; give image nodes as (n, C, H, W) "
-                "arrays and tabular nodes as 1-D arrays"
+                f"arrays and tabular nodes as 1-D arrays{hint}"
             )
         lengths[str(key)] = len(arr)
     if len(set(lengths.values())) > 1:
@@ -514,15 +527,21 @@ def column_values(df: pd.DataFrame, column: str) -> Any:
 
 def image_spec(name: str, images: np.ndarray) -> NodeSpec:
     """The :class:`NodeSpec` of an image node: pixels scaled to ``[-1, 1]`` by their range;
-    images come out in the training images' float dtype (float32 for integer pixels).
+    images come out in the training images' dtype and range (8-bit images as ``uint8``,
+    rounded; :mod:`deepcause.generative._images`).
 
-    >>> spec = image_spec("img", np.linspace(0, 1, 8).reshape(2, 1, 2, 2))
+    >>> spec = image_spec("img", np.linspace(0, 1, 32).reshape(2, 1, 4, 4))
     >>> spec.shape, spec.dtype
-    ([1, 2, 2], 'float64')
+    ([1, 4, 4], 'float64')
+    >>> image_spec("img", np.arange(32, dtype=np.uint8).reshape(2, 1, 4, 4)).dtype
+    'uint8'
     """
     lo, hi = float(images.min()), float(images.max())
     if hi <= lo:
         raise DataValidationError(f"the images of node {name!r} are all one value {lo}; drop it")
     mid, half = (lo + hi) / 2, (hi - lo) / 2
-    dtype = images.dtype.name if images.dtype.kind == "f" else "float32"
-    return NodeSpec(name, [name], False, None, dtype, [mid], [half], list(images.shape[1:]))
+    whole = images.dtype.kind in "biu" or bool(np.all(images == np.rint(images)))
+    return NodeSpec(
+        name, [name], False, None, images.dtype.name, [mid], [half], list(images.shape[1:]),
+        whole_pixels=whole,
+    )  # fmt: skip

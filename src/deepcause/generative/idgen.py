@@ -108,6 +108,7 @@ from ._encoding import (
 )
 from ._idgen_factors import ImageFeatureFactor, fit_factor, reader_mechanisms
 from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
+from ._images import layout_hint, restore_pixels
 from ._support import InputSupport, numeric_inputs
 from .districts import LatentConfoundingError
 
@@ -192,8 +193,9 @@ def _values(
             arr = np.broadcast_to(arr, (n, *unit)) if unit else np.full(n, arr.item())
         if arr.shape != (n, *unit):
             one = f"one image of shape {unit}" if unit else "a scalar"
+            hint = layout_hint(arr.shape, unit) if unit else ""
             raise DataValidationError(
-                f"{arg}-value for {t!r} has shape {arr.shape}; give {one} or {n} of them"
+                f"{arg}-value for {t!r} has shape {arr.shape}; give {one} or {n} of them{hint}"
             )
         if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
             raise DataValidationError(f"{arg}-value for {t!r} contains NaN or inf")
@@ -284,6 +286,7 @@ class IDGenSampler(BaseEstimator):
                 or pd.api.types.is_integer_dtype(df[v])
             )
         }
+        self.image_dtypes_ = {v: a.dtype.name for v, a in images.items()}  # given images too
         self.n_rows_ = len(df) if not images else len(next(iter(images.values())))
         self._rng_ = np.random.default_rng(self.random_state)
         self._supports: dict[int, InputSupport] = {}
@@ -418,6 +421,9 @@ class IDGenSampler(BaseEstimator):
         dtypes = getattr(self, "dtypes_", {})  # (samplers pickled before dtypes were kept)
         cols.update({y: _counts(drawn[y], dtypes.get(y)) for y in self.outcome_})
         cols = {k: _restore(v, dtypes[k]) if k in dtypes else v for k, v in cols.items()}
+        for k, kind in getattr(self, "image_dtypes_", {}).items():  # do/given images
+            if k in cols and k not in self.outcome_:
+                cols[k] = restore_pixels(cols[k], kind)
         out: pd.DataFrame | Samples = (
             Samples.of(cols) if self.mapping_input_ else pd.DataFrame(cols)
         )

@@ -108,8 +108,9 @@ class CausalGenerativeModel(MechanismModel):
 
         ``data``: a data frame, or a mapping ``{node: array}`` with ``(n, C, H, W)`` images
         for image nodes and 1-D arrays for tabular ones (then ``sample`` and
-        ``counterfactual`` return mappings too). With ``latent_strategy="idgen"`` ``fit`` only
-        stores the data; each query trains its own sampler.
+        ``counterfactual`` return mappings too, images in the training images' dtype and
+        pixel range: :mod:`deepcause.generative._images`). With ``latent_strategy="idgen"``
+        ``fit`` only stores the data; each query trains its own sampler.
         """
         self._validate_params()
         df, images, self.mapping_input_ = split_data(data)
@@ -239,13 +240,13 @@ class CausalGenerativeModel(MechanismModel):
         affected: set[str],
     ) -> pd.DataFrame | Samples:
         """Write the unaffected continuous nodes' factual values back exactly as given (no
-        float32 round trip; images in the model's image dtype)."""
+        float32 round trip; images in the model's image dtype, integers rounded)."""
         for v in self.order_:
             spec = self.specs_[v]
             if v in affected or spec.discrete:
                 continue
             if spec.is_image:
-                out[v] = np.asarray(images[v], dtype=spec.image_dtype).copy()
+                out[v] = spec.restore_image(images[v], clip=False)
             else:
                 for c in spec.columns:
                     values = df[c].to_numpy(dtype=float, copy=True)

@@ -375,7 +375,7 @@ def resolve_mechanism(
     if isinstance(spec, str) and spec != "auto" and spec not in MECHANISMS:
         make_mechanism(spec)  # refuses a misspelt name (it is not replaced by a default)
     if isinstance(spec, Mapping):
-        if node in spec:
+        if node in spec and not (isinstance(spec[node], str) and spec[node] == "auto"):
             mech = make_mechanism(spec[node], **overrides)
             if image != bool(getattr(mech, "image_node", False)):
                 kind = "an image" if image else "a tabular"
