@@ -51,6 +51,7 @@ import torch
 from .._progress import progress
 from .._torch import mlp, seed_from, seeded
 from ..exceptions import DataValidationError, DeepCauseError
+from ._training import _VALIDATION_SEED, Plateau, validation_split
 from .mechanisms import (
     AdditiveNoiseMechanism,
     CategoricalMechanism,
@@ -71,6 +72,8 @@ __all__ = [
 # strategy works for
 _Model = Any
 _LOG_2PI = math.log(2.0 * math.pi)
+_IMAGE_PATIENCE = 0  # epochs without a better held-out bound before an image district stops
+_HELD_OUT_PERCENT, _HELD_OUT_CAP = 10, 1000
 
 
 class LatentConfoundingError(DeepCauseError, NotImplementedError):
@@ -231,6 +234,7 @@ class JointDistrictStrategy(DistrictStrategy):
         encoder_stats: bool | None = None,
         latent_blocks: str = "cliques",
         posterior: str | None = None,
+        patience: int | None = None,
     ) -> None:
         super().__init__(model, district)
         self.block_dim = int(latent_dim)
@@ -252,6 +256,8 @@ class JointDistrictStrategy(DistrictStrategy):
         self.latent_dim = self.block_dim * len(self.cliques)
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
         self.max_epochs = int(max_epochs)
+        self.patience = int((_IMAGE_PATIENCE if self.has_images else 0) if patience is None
+                            else patience)  # fmt: skip
         self.batch_size = batch_size
         self.learning_rate = float(
             (3e-3 if self.has_images else 1e-2) if learning_rate is None else learning_rate
@@ -294,6 +300,7 @@ class JointDistrictStrategy(DistrictStrategy):
             "encoder_stats": self.encoder_stats,
             "latent_blocks": self.latent_blocks,
             "posterior": self.posterior,
+            "patience": self.patience,
         }
 
     def sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
@@ -373,12 +380,24 @@ class JointDistrictStrategy(DistrictStrategy):
         seed: int,
     ) -> None:
         """Adam on minibatches of the negative bound, cosine step sizes (under the caller's
-        seeded global generator: image mechanisms draw their own latents from it)."""
+        seeded global generator: image mechanisms draw their own latents from it); with
+        ``patience``, early stopping on the bound of held-out units (:meth:`_held_out_bound`)."""
         device = model.device_
         epochs = self.max_epochs if model.max_epochs is None else int(model.max_epochs)
         params = [p for m in mechs.values() for p in m.parameters()]
         opt = torch.optim.Adam([*params, *self.parameters()], lr=self.learning_rate)
         n = next(iter(data.values())).shape[0]
+        held_out: dict[str, torch.Tensor] = {}
+        if self.patience:
+            keep, out = (t.to(device) for t in validation_split(
+                n, seed, percent=_HELD_OUT_PERCENT, cap=_HELD_OUT_CAP))  # fmt: skip
+            if len(out):
+                held_out = {v: t[out] for v, t in data.items()}
+                data, n = {v: t[keep] for v, t in data.items()}, len(keep)
+        # the strategy and its mechanisms: the weights early stopping keeps
+        stopper = Plateau(torch.nn.ModuleList([self, *mechs.values()]), opt, self.patience,
+                          self.learning_rate, halve_every=0)  # fmt: skip
+        self.history_: list[float] = []
         # ~8+ steps per epoch; image mechanisms need many more, small steps
         default = 64 if self.has_images else min(512, max(128, n // 8))
         bs = max(1, min(self.batch_size or default, n))
@@ -401,6 +420,32 @@ class JointDistrictStrategy(DistrictStrategy):
                     f"joint training of district {list(self.district)} diverged; lower "
                     "learning_rate"
                 )
+            if held_out:
+                self.history_.append(self._held_out_bound(model, mechs, held_out))
+                if stopper.update(-self.history_[-1]):
+                    break
+        stopper.restore()
+
+    @torch.no_grad()
+    def _held_out_bound(
+        self, model: _Model, mechs: Mapping[str, Mechanism], values: Mapping[str, torch.Tensor]
+    ) -> float:
+        """The bound of held-out units with fixed noise (comparable between epochs), in
+        batches of 256; the global generator's state is left as it was."""
+        n = next(iter(values.values())).shape[0]
+        modules = [self, *mechs.values()]
+        for m in modules:
+            m.eval()
+        with seeded(_VALIDATION_SEED, model.device_):
+            gen = torch.Generator(device=model.device_).manual_seed(_VALIDATION_SEED)
+            total = sum(
+                float(self._iwae(model, mechs, {v: t[i : i + 256] for v, t in values.items()}, gen))
+                * min(256, n - i)  # fmt: skip
+                for i in range(0, n, 256)
+            )
+        for m in modules:
+            m.train()
+        return total / n
 
     def _iwae(
         self,
