@@ -2,7 +2,9 @@
 
 ``JointDistrictStrategy(patience=P)`` holds out 10% of the units (at most 1,000), evaluates the
 district's importance-weighted bound on them after every epoch with fixed noise, stops after
-``P`` epochs without a better bound and restores the weights of the best epoch.
+``P`` epochs without a better bound and restores the weights of the best epoch. Off by
+default (``benchmarks/results/bench_images_fresh.md``, run 9: it cost the 8,000-unit image
+treatment's confounded query).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def test_district_stops_on_a_plateau_of_the_held_out_bound_and_keeps_the_best_we
 
 
 def test_patience_zero_trains_the_whole_budget_on_every_unit():
-    """The tabular default: no held-out units, no history, the full epoch budget."""
+    """The default (patience 0, every district): no held-out units, no history."""
     model = CausalGenerativeModel(
         "X -> M -> Y; X <-> Y", max_epochs=3, random_state=0, verbose=False
     ).fit(_front_door(200))

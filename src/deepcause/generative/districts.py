@@ -72,8 +72,7 @@ __all__ = [
 # strategy works for
 _Model = Any
 _LOG_2PI = math.log(2.0 * math.pi)
-_IMAGE_PATIENCE = 0  # epochs without a better held-out bound before an image district stops
-_HELD_OUT_PERCENT, _HELD_OUT_CAP = 10, 1000
+_HELD_OUT_PERCENT, _HELD_OUT_CAP = 10, 1000  # units held out for ``patience``
 
 
 class LatentConfoundingError(DeepCauseError, NotImplementedError):
@@ -184,6 +183,21 @@ class JointDistrictStrategy(DistrictStrategy):
     blocks 0.413, one block with the mixture prior and colour statistics 0.359, clique blocks
     with both 0.388; at 40 epochs one block with both 0.525, clique blocks with both (the
     default) 0.309, 0.306 with seed 1 (``benchmarks/results/bench_images.md``, last section).
+    ``patience`` (0, the default: off): early stopping on held-out units (10%, at most 1,000,
+    not trained on), whose bound is scored after every epoch with fixed noise (kept in
+    ``history_``); training stops after ``patience`` epochs without a better bound and the
+    best epoch's weights are restored (:class:`~deepcause.generative._training.Plateau`,
+    the tabular mechanisms' rule). It is not the default because the bound stops improving
+    before the confounded query does: on the 18x18 image treatment of
+    ``benchmarks/fresh_image_scms.py`` (``P`` in the district ``{P, Y}``, run 9 of
+    ``benchmarks/results/bench_images_fresh.md``) patience 10 stopped at 37 / 42 epochs of 100
+    with 3,000 units (model seeds 0 / 1) and at 55 with 8,000 (district time -63 to -45%), and
+    the W1 of ``Y`` under ``do(P = disc r 2.75 / 5.25)`` went from 0.123 / 0.156, 0.115 /
+    0.149 and 0.130 / **0.066** (100 epochs, same units held out) to 0.125 / 0.151,
+    **0.142** / 0.154 and 0.116 / **0.101**; halving the step size every 2 epochs without improvement stopped at 60 epochs
+    (8,000 units) with 0.120 / 0.093. The 100 epochs' cosine-annealed end is what puts the
+    8,000-unit ``Y`` near the floor (0.054). At 28x28 and 10,000 units an epoch costs 15 CPU s
+    (``benchmarks/time_district_epochs.py``), ~25 CPU minutes for the 100 epochs either way.
 
     A confounded image node gets the image mechanism named by the model's ``mechanisms``
     (``"auto"``: ``image_vae``, whose mixture prior keeps discrete modes such as colours
@@ -234,7 +248,7 @@ class JointDistrictStrategy(DistrictStrategy):
         encoder_stats: bool | None = None,
         latent_blocks: str = "cliques",
         posterior: str | None = None,
-        patience: int | None = None,
+        patience: int = 0,
     ) -> None:
         super().__init__(model, district)
         self.block_dim = int(latent_dim)
@@ -256,8 +270,7 @@ class JointDistrictStrategy(DistrictStrategy):
         self.latent_dim = self.block_dim * len(self.cliques)
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
         self.max_epochs = int(max_epochs)
-        self.patience = int((_IMAGE_PATIENCE if self.has_images else 0) if patience is None
-                            else patience)  # fmt: skip
+        self.patience = int(patience)
         self.batch_size = batch_size
         self.learning_rate = float(
             (3e-3 if self.has_images else 1e-2) if learning_rate is None else learning_rate
@@ -396,7 +409,7 @@ class JointDistrictStrategy(DistrictStrategy):
                 data, n = {v: t[keep] for v, t in data.items()}, len(keep)
         # the strategy and its mechanisms: the weights early stopping keeps
         stopper = Plateau(torch.nn.ModuleList([self, *mechs.values()]), opt, self.patience,
-                          self.learning_rate, halve_every=0)  # fmt: skip
+                          self.learning_rate / 64, halve_every=0)  # fmt: skip
         self.history_: list[float] = []
         # ~8+ steps per epoch; image mechanisms need many more, small steps
         default = 64 if self.has_images else min(512, max(128, n // 8))
