@@ -35,7 +35,7 @@ import numpy as np
 from .._progress import Verbose, progress
 from .._torch import seed_from, seeded, torch, torch_generator
 
-__all__ = ["patience_epochs", "train_mechanism", "validation_split"]
+__all__ = ["Plateau", "patience_epochs", "train_mechanism", "validation_split"]
 
 _VALIDATION_SEED = 12345
 EMA_EPOCHS = 3.0
@@ -66,24 +66,85 @@ def patience_epochs(mech: Any, steps_per_epoch: int) -> int:
     return max(1, round(mech.patience * max(1.0, unit / steps_per_epoch)))
 
 
-def _split(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _split(
+    n: int, gen: torch.Generator, percent: int = 15, cap: int = 2000
+) -> tuple[torch.Tensor, torch.Tensor]:
     perm = torch.randperm(n, generator=gen)
-    n_val = min(2000, (3 * n) // 20) if n >= 50 else 0
+    n_val = min(cap, (percent * n) // 100) if n >= 50 else 0
     return perm[n_val:], perm[:n_val]
 
 
 def validation_split(
-    n: int, random_state: int | np.random.Generator | None
+    n: int, random_state: int | np.random.Generator | None, percent: int = 15, cap: int = 2000
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``(train, validation)`` row indices :func:`train_mechanism` uses for ``random_state``.
+    """The ``(train, validation)`` row indices :func:`train_mechanism` uses for ``random_state``
+    (``percent`` of the rows, at most ``cap``, held out; the defaults are its own).
 
     Pass an ``int`` (a generator's state moves on each call). No validation rows when n < 50.
 
     >>> tr, va = validation_split(1000, 0)
     >>> len(tr), len(va), len(set(tr.tolist()) & set(va.tolist()))
     (850, 150, 0)
+    >>> len(validation_split(3000, 0, percent=10, cap=200)[1])
+    200
     """
-    return _split(n, torch_generator(seed_from(random_state)))  # as train_mechanism derives it
+    return _split(n, torch_generator(seed_from(random_state)), percent, cap)
+
+
+class Plateau:
+    """Early stopping on a held-out loss, evaluated once per epoch (or any fixed period).
+
+    :meth:`update` records the loss; an improvement (by more than ``1e-4``) keeps a copy of
+    ``module``'s weights, and after ``patience`` evaluations without one it returns True
+    (stop). With ``halve_every`` (default ``patience // 4``; 0: never) the step sizes of
+    ``optimiser`` are halved each time that many evaluations pass without improvement, down
+    to ``min_lr``. :meth:`restore` puts the best weights back. Used by :func:`train_mechanism`
+    and by the joint district trainer (:mod:`deepcause.generative.districts`).
+
+    >>> lin = torch.nn.Linear(1, 1)
+    >>> opt = torch.optim.SGD(lin.parameters(), lr=1.0)
+    >>> stop = Plateau(lin, opt, patience=4, min_lr=0.1)
+    >>> [stop.update(v) for v in (3.0, 2.0, 2.5, 2.5, 2.0, 2.2)], stop.best, stop.bad
+    ([False, False, False, False, False, True], 2.0, 4)
+    >>> opt.param_groups[0]["lr"], stop.best_epoch  # halved after each bad evaluation
+    (0.125, 1)
+    """
+
+    def __init__(
+        self,
+        module: Any,
+        optimiser: torch.optim.Optimizer,
+        patience: int,
+        min_lr: float,
+        halve_every: int | None = None,
+    ) -> None:
+        self.module, self.optimiser = module, optimiser
+        self.patience, self.min_lr = int(patience), float(min_lr)
+        self.halve_every = max(1, self.patience // 4) if halve_every is None else int(halve_every)
+        self.best, self.bad, self.seen, self.best_epoch = math.inf, 0, 0, -1
+        self.state: dict[str, Any] | None = None
+
+    def update(self, loss: float) -> bool:
+        """Record one held-out loss; True when training should stop."""
+        self.seen += 1
+        if loss < self.best - 1e-4:
+            self.best, self.bad, self.best_epoch = loss, 0, self.seen - 1
+            self.state = copy.deepcopy(self.module.state_dict())
+            return False
+        self.bad += 1
+        if self.bad >= self.patience:
+            return True
+        if self.halve_every and self.bad % self.halve_every == 0:  # plateau: halve the step
+            for group in self.optimiser.param_groups:
+                group["lr"] = max(group["lr"] * 0.5, self.min_lr)
+        return False
+
+    def restore(self) -> bool:
+        """Load the best weights seen (False when no loss was recorded)."""
+        if self.state is None:
+            return False
+        self.module.load_state_dict(self.state)
+        return True
 
 
 def train_mechanism(
@@ -118,9 +179,8 @@ def train_mechanism(
         n_tr = x_tr.shape[0]
         bs = max(1, min(mech.batch_size, n_tr))
         n_batches = math.ceil(n_tr / bs)
-        patience = patience_epochs(mech, n_batches)
+        stopper = Plateau(mech, opt, patience_epochs(mech, n_batches), mech.learning_rate / 64)
         history: list[float] = []
-        best, best_state, bad = math.inf, None, 0
         ema = _WeightAverage(mech, n_batches) if getattr(mech, "average_weights", False) else None
         mech.train()
         for _epoch in progress(range(mech.max_epochs), verbose=verbose, desc=desc or mech.name):
@@ -135,23 +195,14 @@ def train_mechanism(
                     ema.update()
             if n_val == 0:
                 continue
+            # with weight averaging, the averaged weights are scored and kept
             with ema if ema is not None else contextlib.nullcontext():
                 val = _validation_loss(mech, x_va, c_va)
-                if val < best - 1e-4:
-                    best_state = copy.deepcopy(mech.state_dict())
+                stop = stopper.update(val)
             history.append(val)
-            if val < best - 1e-4:
-                best, bad = val, 0
-            else:
-                bad += 1
-                if bad >= patience:
-                    break
-                if bad % max(1, patience // 4) == 0:  # plateau: halve the step size
-                    for group in opt.param_groups:
-                        group["lr"] = max(group["lr"] * 0.5, mech.learning_rate / 64)
-        if best_state is not None:
-            mech.load_state_dict(best_state)
-        elif ema is not None:
+            if stop:
+                break
+        if not stopper.restore() and ema is not None:
             ema.load()  # no validation rows: keep the averaged weights
         mech.eval()
         mech.after_training(x, context)

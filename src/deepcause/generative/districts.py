@@ -51,6 +51,7 @@ import torch
 from .._progress import progress
 from .._torch import mlp, seed_from, seeded
 from ..exceptions import DataValidationError, DeepCauseError
+from ._training import _VALIDATION_SEED, Plateau, validation_split
 from .mechanisms import (
     AdditiveNoiseMechanism,
     CategoricalMechanism,
@@ -71,6 +72,7 @@ __all__ = [
 # strategy works for
 _Model = Any
 _LOG_2PI = math.log(2.0 * math.pi)
+_HELD_OUT_PERCENT, _HELD_OUT_CAP = 10, 1000  # units held out for ``patience``
 
 
 class LatentConfoundingError(DeepCauseError, NotImplementedError):
@@ -181,6 +183,21 @@ class JointDistrictStrategy(DistrictStrategy):
     blocks 0.413, one block with the mixture prior and colour statistics 0.359, clique blocks
     with both 0.388; at 40 epochs one block with both 0.525, clique blocks with both (the
     default) 0.309, 0.306 with seed 1 (``benchmarks/results/bench_images.md``, last section).
+    ``patience`` (0, the default: off): early stopping on held-out units (10%, at most 1,000,
+    not trained on), whose bound is scored after every epoch with fixed noise (kept in
+    ``history_``); training stops after ``patience`` epochs without a better bound and the
+    best epoch's weights are restored (:class:`~deepcause.generative._training.Plateau`,
+    the tabular mechanisms' rule). It is not the default because the bound stops improving
+    before the confounded query does: on the 18x18 image treatment of
+    ``benchmarks/fresh_image_scms.py`` (``P`` in the district ``{P, Y}``, run 9 of
+    ``benchmarks/results/bench_images_fresh.md``) patience 10 stopped at 37 / 42 epochs of 100
+    with 3,000 units (model seeds 0 / 1) and at 55 with 8,000 (district time -63 to -45%), and
+    the W1 of ``Y`` under ``do(P = disc r 2.75 / 5.25)`` went from 0.123 / 0.156, 0.115 /
+    0.149 and 0.130 / **0.066** (100 epochs, same units held out) to 0.125 / 0.151,
+    **0.142** / 0.154 and 0.116 / **0.101**; halving the step size every 2 epochs without improvement stopped at 60 epochs
+    (8,000 units) with 0.120 / 0.093. The 100 epochs' cosine-annealed end is what puts the
+    8,000-unit ``Y`` near the floor (0.054). At 28x28 and 10,000 units an epoch costs 15 CPU s
+    (``benchmarks/time_district_epochs.py``), ~25 CPU minutes for the 100 epochs either way.
 
     A confounded image node gets the image mechanism named by the model's ``mechanisms``
     (``"auto"``: ``image_vae``, whose mixture prior keeps discrete modes such as colours
@@ -231,6 +248,7 @@ class JointDistrictStrategy(DistrictStrategy):
         encoder_stats: bool | None = None,
         latent_blocks: str = "cliques",
         posterior: str | None = None,
+        patience: int = 0,
     ) -> None:
         super().__init__(model, district)
         self.block_dim = int(latent_dim)
@@ -252,6 +270,7 @@ class JointDistrictStrategy(DistrictStrategy):
         self.latent_dim = self.block_dim * len(self.cliques)
         self.hidden_sizes = tuple(int(h) for h in hidden_sizes)
         self.max_epochs = int(max_epochs)
+        self.patience = int(patience)
         self.batch_size = batch_size
         self.learning_rate = float(
             (3e-3 if self.has_images else 1e-2) if learning_rate is None else learning_rate
@@ -294,6 +313,7 @@ class JointDistrictStrategy(DistrictStrategy):
             "encoder_stats": self.encoder_stats,
             "latent_blocks": self.latent_blocks,
             "posterior": self.posterior,
+            "patience": self.patience,
         }
 
     def sample_latent(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
@@ -373,12 +393,24 @@ class JointDistrictStrategy(DistrictStrategy):
         seed: int,
     ) -> None:
         """Adam on minibatches of the negative bound, cosine step sizes (under the caller's
-        seeded global generator: image mechanisms draw their own latents from it)."""
+        seeded global generator: image mechanisms draw their own latents from it); with
+        ``patience``, early stopping on the bound of held-out units (:meth:`_held_out_bound`)."""
         device = model.device_
         epochs = self.max_epochs if model.max_epochs is None else int(model.max_epochs)
         params = [p for m in mechs.values() for p in m.parameters()]
         opt = torch.optim.Adam([*params, *self.parameters()], lr=self.learning_rate)
         n = next(iter(data.values())).shape[0]
+        held_out: dict[str, torch.Tensor] = {}
+        if self.patience:
+            keep, out = (t.to(device) for t in validation_split(
+                n, seed, percent=_HELD_OUT_PERCENT, cap=_HELD_OUT_CAP))  # fmt: skip
+            if len(out):
+                held_out = {v: t[out] for v, t in data.items()}
+                data, n = {v: t[keep] for v, t in data.items()}, len(keep)
+        # the strategy and its mechanisms: the weights early stopping keeps
+        stopper = Plateau(torch.nn.ModuleList([self, *mechs.values()]), opt, self.patience,
+                          self.learning_rate / 64, halve_every=0)  # fmt: skip
+        self.history_: list[float] = []
         # ~8+ steps per epoch; image mechanisms need many more, small steps
         default = 64 if self.has_images else min(512, max(128, n // 8))
         bs = max(1, min(self.batch_size or default, n))
@@ -401,6 +433,32 @@ class JointDistrictStrategy(DistrictStrategy):
                     f"joint training of district {list(self.district)} diverged; lower "
                     "learning_rate"
                 )
+            if held_out:
+                self.history_.append(self._held_out_bound(model, mechs, held_out))
+                if stopper.update(-self.history_[-1]):
+                    break
+        stopper.restore()
+
+    @torch.no_grad()
+    def _held_out_bound(
+        self, model: _Model, mechs: Mapping[str, Mechanism], values: Mapping[str, torch.Tensor]
+    ) -> float:
+        """The bound of held-out units with fixed noise (comparable between epochs), in
+        batches of 256; the global generator's state is left as it was."""
+        n = next(iter(values.values())).shape[0]
+        modules = [self, *mechs.values()]
+        for m in modules:
+            m.eval()
+        with seeded(_VALIDATION_SEED, model.device_):
+            gen = torch.Generator(device=model.device_).manual_seed(_VALIDATION_SEED)
+            total = sum(
+                float(self._iwae(model, mechs, {v: t[i : i + 256] for v, t in values.items()}, gen))
+                * min(256, n - i)  # fmt: skip
+                for i in range(0, n, 256)
+            )
+        for m in modules:
+            m.train()
+        return total / n
 
     def _iwae(
         self,
