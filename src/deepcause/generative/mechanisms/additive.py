@@ -10,7 +10,7 @@
 
 ``scale=True`` (scalar nodes with empirical noise; what ``mechanisms="auto"`` trains as its
 additive candidate) adds a parent-dependent noise scale shrunk toward a constant:
-``x = f(pa) + sigma(pa) * e`` with ``log sigma(pa)`` linear in ``[pa, f(pa), f(pa)^2]``, fitted
+``x = f(pa) + sigma(pa) * e`` with ``log sigma(pa)`` linear in ``[pa, f(pa)]``, fitted
 after the mean to the training rows' absolute residuals (Laplace quasi-likelihood, robust to
 heavy-tailed noise). The slopes are kept only when their Wald statistic ``W`` (sandwich
 covariance, ``k`` directions) is significant at ``SCALE_LEVEL`` (1%), and then multiplied by
