@@ -171,6 +171,19 @@ def score(case, samples, values, obs, truth_mean, truth_samples, cf_pred=None, c
     )
 
 
+def _choices(model) -> str:  # noqa: ANN001
+    """``mechanisms="auto"``'s choice per non-root continuous node, e.g. ``"B additive 0.93,
+    C location_scale"`` (the additive choice's scale shrinkage when it has one); kept in the
+    rows' JSON, not in the table."""
+    out = []
+    for node, rep in getattr(model, "mechanism_choice_", {}).items():
+        if rep.get("reason") == "root node":
+            continue
+        shrink = rep.get("scale_shrinkage")
+        out.append(f"{node} {rep['mechanism']}" + ("" if shrink is None else f" {shrink:.2f}"))
+    return ", ".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gcm-worker")
@@ -316,6 +329,7 @@ def main() -> None:
                     "fit_s": fit_s,
                     "fit_cpu_s": fit_cpu,
                     "extrapolated": ", ".join(flags),
+                    "choices": _choices(model),
                 }
             )
             if case.has_latent and case.identifiable:
