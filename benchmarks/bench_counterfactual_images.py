@@ -33,7 +33,8 @@ Run: ``python benchmarks/bench_counterfactual_images.py [--n-train 3000] [--n-te
 [--epochs 20] [--diffusion-epochs 10] [--scms morpho pendulum colored] [--jobs 3]
 [--mechanisms image_vae image_hvae image_diffusion image_vae_p0 image_hvae_m0] [--beta B]
 [--image-epochs 60] [--independence W] [--ablate] [--diffusion-guidance W]
-[--diffusion-p-uncond P] [--diffusion-sample-steps K] [--diffusion-width W] [--diffusion-dropout P]
+[--diffusion-p-uncond P] [--diffusion-sample-steps K] [--diffusion-inversion-iters K]
+[--diffusion-width W] [--diffusion-dropout P]
 [--out benchmarks/results/bench_counterfactual_images.md]``; ``--quick`` for a smoke run.
 """
 
@@ -80,6 +81,7 @@ DIFFUSION_OPTIONS = {
     "guidance": float,
     "p_uncond": float,
     "sample_steps": int,
+    "inversion_iters": int,
     "width": int,
     "dropout": float,
 }

@@ -203,7 +203,7 @@ def test_image_diffusion_null_intervention_returns_the_factual(small):
     """Composition: DDIM inversion with fixed-point refinement, then DDIM sampling under the
     same parents, reproduces the observed images; the plain inversion does not."""
     ds, _ = small
-    mech = ImageDiffusionMechanism(sample_steps=40, max_epochs=2)  # default inversion_iters=2
+    mech = ImageDiffusionMechanism(sample_steps=40, max_epochs=2, inversion_iters=2)
     data = {k: v[:300] for k, v in ds.data.items()}
     m = CausalGenerativeModel(
         GRAPH, mechanisms={"X": mech}, max_epochs=2, random_state=0, verbose=False

@@ -222,12 +222,12 @@ class CausalGenerativeModel(MechanismModel):
                 values[v] = self._maybe_shift(v, fact[v], specs)  # natural value is unchanged
             else:
                 mech = self._mechanism(v)
-                u = mech.abduct(fact[v], self.context(v, fact), gen)
                 ctx = self.context(v, values, n=n)
+                x = mech.counterfactual(fact[v], self.context(v, fact), ctx, gen)
                 # integer parents' counterfactuals lie between counts: check them at the count
                 on_grid = {p: self.specs_[p].snap(values[p]) for p in self.parents_[v]}
                 note_off_support(v, self.parents_[v], mech, self.context(v, on_grid, n=n), off)
-                values[v] = self._maybe_shift(v, self.counted(v, mech.decode(u, ctx)), specs)
+                values[v] = self._maybe_shift(v, self.counted(v, x), specs)
                 if not mech.invertible or any(p in drawn for p in self.parents_[v]):
                     drawn.append(v)
         return values, off, drawn

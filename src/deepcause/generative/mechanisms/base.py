@@ -222,6 +222,17 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
         """Noise consistent with the observed ``x`` (``encode`` for invertible mechanisms)."""
         return self.encode(x, context)
 
+    def counterfactual(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor,
+        new_context: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """The unit's values under the parents ``new_context``: the noise abducted from ``x``
+        at its factual parents ``context``, decoded at the new ones."""
+        return self.decode(self.abduct(x, context, generator), new_context)
+
     @torch.no_grad()
     def sample_from_noise(
         self, n: int, context: torch.Tensor, generator: torch.Generator | None = None

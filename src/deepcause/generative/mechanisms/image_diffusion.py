@@ -13,10 +13,13 @@ fresh noise ignored the parents (interventional sampling failed while counterfac
 by inversion, did not); ``v`` targets ``-x_0`` there, which depends on the parents. The node's exogenous noise is the
 image-shaped ``x_T ~ N(0, I)``; :meth:`~ImageDiffusionMechanism.decode` runs the deterministic
 DDIM update (Song, Meng & Ermon 2021) over ``sample_steps`` of the levels down to ``x_0``, and
-abduction runs it upwards from the observed image (DDIM inversion) with a few fixed-point
-refinements of every move, so that the sampler returns the observed image (the null
+abduction runs it upwards from the observed image (DDIM inversion) with a fixed-point
+refinement of every move, so that the sampler returns the observed image (the null
 intervention reproduces the factual; the predicted image is clipped only at the end, which
-keeps every move invertible). Densities are not available.
+keeps every move invertible). The exact inversion is not the more accurate counterfactual
+under a real intervention: one refinement (default) measured better than two or more, see
+``inversion_iters`` in :class:`ImageDiffusionMechanism`.
+Densities are not available.
 
 >>> import torch
 >>> m = ImageDiffusionMechanism(dim=64, context_dim=1, image_shape=(1, 8, 8), width=8,
@@ -120,8 +123,8 @@ class ImageDiffusionMechanism(ImageMechanism):
     ``steps`` noise levels (linear betas ``beta_min .. beta_max``), ``sample_steps`` of them
     used by DDIM, ``width`` U-Net channels at full resolution. ``inversion_iters``
     fixed-point refinements of every DDIM inversion move (0: the plain inversion; each adds
-    one network evaluation per move), ``ema`` the decay of the moving average of the weights
-    used after training (0: the last / best weights). ``p_uncond``: the share of training
+    one network evaluation per move; default 1, see below), ``ema`` the decay of the moving
+    average of the weights used after training (0: the last / best weights). ``p_uncond``: the share of training
     rows whose parents are dropped (to learn the unconditional noise too); ``guidance``: the
     classifier-free guidance weight of sampling and inversion (1: the conditional model; above
     1 strengthens the parents' effect on the image, and needs ``p_uncond > 0``).
@@ -137,10 +140,34 @@ class ImageDiffusionMechanism(ImageMechanism):
     ``noise_schedule``: ``"linear"`` betas, or ``"cosine"`` spacing of the same first and last
     levels (measured worse on the morpho digits, see ``bench_counterfactual_images.md``).
 
+    More refinements bring the decoded abducted noise closer to the observed image but made
+    the counterfactuals under a real intervention worse on every fit measured (run 13 of
+    ``bench_counterfactual_images.md``; same fit, ``inversion_iters`` 1 / 2 / 0): on the
+    morpho digits at 28x28 (15 epochs) under ``do(thickness)`` pixel RMSE 0.103 / 0.106 /
+    0.096 on the benchmark's units and 0.110 / 0.114 / 0.105 and 0.122 / 0.125 / 0.117 on two
+    validation splits, the units' glyph and shift kept in 80% / 78% / 80%, null-intervention
+    L1 0.002 / 0.001 / 0.011, thickness MAE 0.375 / 0.376 / 0.361 on the benchmark's units
+    (1 against 2: within 0.011 on every split); on the pendulum pixel RMSE 0.018 / 0.019 / 0.017, realism
+    (Fréchet distance) 0.039 / 0.043 / 0.141; counterfactual time 0.7 / 1 / 0.5. The plain
+    inversion (0) is the most accurate on the 28x28 morpho digits but loses realism and, on
+    small fits, the null intervention (L1 0.08 on 16x16 digits after 3 epochs; 0.023 with
+    one refinement, 0.007 with two). The converged inversion's noise is closer to white
+    (its standard deviation 0.95 / 0.99 / 0.82 with 1 / 2 / 0 refinements, 1.02 with 8).
+
+    ``residual`` (default off): the counterfactual adds back the factual reconstruction's
+    residual ``x - decode(abduct(x, pa), pa)`` (one more decoding), so the null intervention
+    returns the factual image by construction and composition no longer measures the
+    inversion. With ``inversion_iters=0`` it was the best variant measured in run 13 (same
+    fits): morpho 28x28 pixel RMSE 0.096 / 0.105 / 0.116 on the benchmark's and two
+    validation splits (default 0.103 / 0.110 / 0.122), thickness MAE 0.361 / 0.346 / 0.357
+    (0.375 / 0.368 / 0.372), realism FD 0.27 / 0.32 / 0.77 (0.29 / 0.37 / 0.80); pendulum
+    pixel RMSE 0.016 (0.018), FD 0.026 (0.039); not the default because it hides the
+    reconstruction error from the composition check and was measured on one fit per split.
+
     Limits: DDIM abduction keeps a unit's style only where the sampler's map from noise to
     image puts it in the same mode under the new parents. On the morpho digits (a finite set of
     glyphs x shifts per parent value) the exact noise predictor keeps the unit's glyph and shift
-    in 78% of the counterfactuals under ``do(thickness)``, pixel RMSE 0.072 against 0.106 for
+    in 78% of the counterfactuals under ``do(thickness)``, pixel RMSE 0.072 against 0.103 for
     this network at the benchmark's budget (``benchmarks/study_ddim_ceiling.py``).
 
     Examples
@@ -171,6 +198,7 @@ class ImageDiffusionMechanism(ImageMechanism):
         "film": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "noise_schedule": [StrOptions({"linear", "cosine"})],
+        "residual": ["boolean"],
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 150,
@@ -188,7 +216,7 @@ class ImageDiffusionMechanism(ImageMechanism):
         sample_steps: int = 25,
         beta_min: float = 5e-4,
         beta_max: float = 0.1,
-        inversion_iters: int = 2,
+        inversion_iters: int = 1,
         ema: float = 0.995,
         guidance: float = 1.0,
         p_uncond: float = 0.0,
@@ -196,6 +224,7 @@ class ImageDiffusionMechanism(ImageMechanism):
         film: bool = True,
         dropout: float = 0.0,
         noise_schedule: str = "linear",
+        residual: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(dim, context_dim, **kwargs)
@@ -211,6 +240,7 @@ class ImageDiffusionMechanism(ImageMechanism):
         self.film = film
         self.dropout = dropout
         self.noise_schedule = noise_schedule
+        self.residual = residual
         self._ema_state: dict[str, torch.Tensor] | None = None
         self._maybe_build()
 
@@ -229,6 +259,7 @@ class ImageDiffusionMechanism(ImageMechanism):
             "film": self.film,
             "dropout": self.dropout,
             "noise_schedule": self.noise_schedule,
+            "residual": self.residual,
         }
 
     def _build(self) -> None:
@@ -374,3 +405,19 @@ class ImageDiffusionMechanism(ImageMechanism):
     ) -> torch.Tensor:
         """Noise by DDIM inversion of the observed image."""
         return self.encode(x, context)
+
+    def counterfactual(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor,
+        new_context: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """The abducted noise decoded at ``new_context``; with ``residual``, plus what decoding
+        it at the factual ``context`` misses of ``x`` (the null intervention then returns
+        ``x`` by construction)."""
+        u = self.abduct(x, context, generator)
+        out = self.decode(u, new_context)
+        if not self.residual:
+            return out
+        return (out + x - self.decode(u, context)).clamp(-1.0, 1.0)
