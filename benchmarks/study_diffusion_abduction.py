@@ -28,16 +28,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_counterfactual_images as bench  # noqa: E402
 from study_ddim_ceiling import style_kept  # noqa: E402
-from study_diffusion_validation import scores  # noqa: E402
+from study_diffusion_validation import scores, validation_split  # noqa: E402
 
 from deepcause.generative import CausalGenerativeModel  # noqa: E402
-from deepcause.simulate import morpho_digits, train_attribute_readers  # noqa: E402
 
 
 def _levels(mech: Any, steps: int) -> torch.Tensor:
@@ -83,11 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--grid", default='[{"iters": 2}, {"iters": 1}, {"iters": 0}]')
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    scm = morpho_digits(28)
-    reader = train_attribute_readers(scm, random_state=0)
-    train, fact, noise = bench._split(scm, args.n_train, args.n_test, args.seed)
-    do = {"thickness": np.random.default_rng(args.seed + 1).uniform(1.0, 4.0, args.n_test)}
-    truth = bench._truth(scm, noise, do)
+    scm, reader, train, fact, noise, do, truth = validation_split(
+        args.seed, args.n_train, args.n_test
+    )
     if not Path(args.model).exists():
         model = CausalGenerativeModel(
             str(scm.graph),
