@@ -258,12 +258,7 @@ def select_mechanism(
         )
         if name == "flow":
             name = "flow" if (mech.selection_ or {}).get("conditional") else "location_scale"
-        with torch.no_grad():
-            if name == "additive":  # scored at a constant scale: see the module docstring
-                with mech.constant_scale(x, context) if mech.scale else contextlib.nullcontext():
-                    scores[name] = additive_log_lik(mech, x, context, train, val)
-            else:
-                scores[name] = mech.log_prob(x[val], context[val]).double()
+        scores[name] = _held_out_log_lik(name, mech, x, context, train, val)
         fitted[name] = mech
     chosen = _simplest_not_worse(scores, nested=spec.dim == 1)
     report = {
@@ -279,6 +274,23 @@ def select_mechanism(
     for k, v in ((flow.selection_ or {}).get("val_log_lik") or {}).items():
         report["val_log_lik"].setdefault("flow" if k == "conditional" else k, v)
     return fitted[chosen], report
+
+
+@torch.no_grad()
+def _held_out_log_lik(
+    name: str,
+    mech: Mechanism,
+    x: torch.Tensor,
+    context: torch.Tensor,
+    train: torch.Tensor,
+    val: torch.Tensor,
+) -> torch.Tensor:
+    """A fitted candidate's log-density of the held-out rows ``val`` (the additive candidate
+    at a constant scale: see the module docstring)."""
+    if name != "additive":
+        return mech.log_prob(x[val], context[val]).double()
+    with mech.constant_scale(x, context) if mech.scale else contextlib.nullcontext():
+        return additive_log_lik(mech, x, context, train, val)
 
 
 def additive_log_lik(
