@@ -65,8 +65,8 @@ def scores(model: CausalGenerativeModel, fact: dict, do: dict, truth: dict, read
 
 def validation_split(seed: int, n_train: int, n_test: int) -> tuple:
     """The morpho digits at 28x28 drawn with ``seed`` (the benchmark uses 0): the SCM, its
-    readers, the training units, the held-out factuals and their noise, ``do(thickness ~ U(1, 4))`` drawn with
-    ``seed + 1`` and the exact counterfactuals."""
+    readers, the training units, the held-out factuals and their noise, ``do(thickness ~
+    U(1, 4))`` drawn with ``seed + 1`` and the exact counterfactuals."""
     scm = morpho_digits(28)
     reader = train_attribute_readers(scm, random_state=0)
     train, fact, noise = bench._split(scm, n_train, n_test, seed)

@@ -185,18 +185,18 @@ class JointDistrictStrategy(DistrictStrategy):
     default) 0.309, 0.306 with seed 1 (``benchmarks/results/bench_images.md``, last section).
     ``patience`` (0, the default: off): early stopping on held-out units (10%, at most 1,000,
     not trained on), whose bound is scored after every epoch with fixed noise (kept in
-    ``history_``); training stops after ``patience`` epochs without a better bound and the
-    best epoch's weights are restored (:class:`~deepcause.generative._training.Plateau`,
-    the tabular mechanisms' rule). It is not the default because the bound stops improving
-    before the confounded query does: on the 18x18 image treatment of
-    ``benchmarks/fresh_image_scms.py`` (``P`` in the district ``{P, Y}``, run 9 of
-    ``benchmarks/results/bench_images_fresh.md``) patience 10 stopped at 37 / 42 epochs of 100
-    with 3,000 units (model seeds 0 / 1) and at 55 with 8,000 (district time -63 to -45%), and
-    the W1 of ``Y`` under ``do(P = disc r 2.75 / 5.25)`` went from 0.123 / 0.156, 0.115 /
-    0.149 and 0.130 / **0.066** (100 epochs, same units held out) to 0.125 / 0.151,
-    **0.142** / 0.154 and 0.116 / **0.101**; halving the step size every 2 epochs without improvement stopped at 60 epochs
-    (8,000 units) with 0.120 / 0.093. The 100 epochs' cosine-annealed end is what puts the
-    8,000-unit ``Y`` near the floor (0.054). At 28x28 and 10,000 units an epoch costs 15 CPU s
+    ``history_``); training stops after ``patience`` epochs without a better bound and the best
+    epoch's weights are restored (:class:`~deepcause.generative._training.Plateau`, the tabular
+    mechanisms' rule). It is not the default because the bound stops improving before the
+    confounded query does: on the 18x18 image treatment of ``benchmarks/fresh_image_scms.py``
+    (``P`` in the district ``{P, Y}``, run 9 of ``benchmarks/results/bench_images_fresh.md``)
+    patience 10 stopped at 37 / 42 epochs of 100 with 3,000 units (model seeds 0 / 1) and at 55
+    with 8,000 (district time -63 to -45%), and the W1 of ``Y`` under ``do(P = disc r 2.75 /
+    5.25)`` went from 0.123 / 0.156, 0.115 / 0.149 and 0.130 / **0.066** (100 epochs, same units
+    held out) to 0.125 / 0.151, **0.142** / 0.154 and 0.116 / **0.101**; halving the step size
+    every 2 epochs without improvement stopped at 60 epochs (8,000 units) with 0.120 / 0.093.
+    The 100 epochs' cosine-annealed end is what puts the 8,000-unit ``Y`` near the floor
+    (0.054). At 28x28 and 10,000 units an epoch costs 15 CPU s
     (``benchmarks/time_district_epochs.py``), ~25 CPU minutes for the 100 epochs either way.
 
     A confounded image node gets the image mechanism named by the model's ``mechanisms``

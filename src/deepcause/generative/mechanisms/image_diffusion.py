@@ -121,13 +121,14 @@ class ImageDiffusionMechanism(ImageMechanism):
     """DDPM-trained conditional U-Net, sampled with DDIM and inverted by DDIM inversion.
 
     ``steps`` noise levels (linear betas ``beta_min .. beta_max``), ``sample_steps`` of them
-    used by DDIM, ``width`` U-Net channels at full resolution. ``inversion_iters``
-    fixed-point refinements of every DDIM inversion move (0: the plain inversion; each adds
-    one network evaluation per move; default 1, see below), ``ema`` the decay of the moving
-    average of the weights used after training (0: the last / best weights). ``p_uncond``: the share of training
-    rows whose parents are dropped (to learn the unconditional noise too); ``guidance``: the
-    classifier-free guidance weight of sampling and inversion (1: the conditional model; above
-    1 strengthens the parents' effect on the image, and needs ``p_uncond > 0``).
+    used by DDIM, ``width`` U-Net channels at full resolution. ``inversion_iters`` fixed-point
+    refinements of every DDIM inversion move (0: the plain inversion; each adds one network
+    evaluation per move; default 1, see below), ``ema`` the decay of the moving average of the
+    weights used after training (0: the last / best weights). ``p_uncond``: the share of
+    training rows whose parents are dropped (to learn the unconditional noise too);
+    ``guidance``: the classifier-free guidance weight of sampling and inversion (1: the
+    conditional model; above 1 strengthens the parents' effect on the image, and needs
+    ``p_uncond > 0``).
     ``prediction``: what the network predicts, ``"v"`` (default) or ``"eps"`` (the parents are
     then lost at high noise, see the module doc); sampling and inversion use the implied noise.
     ``film``: the conditioning also scales and shifts each block's normalised features (zero at
@@ -147,8 +148,9 @@ class ImageDiffusionMechanism(ImageMechanism):
     0.096 on the benchmark's units and 0.110 / 0.114 / 0.105 and 0.122 / 0.125 / 0.117 on two
     validation splits, the units' glyph and shift kept in 80% / 78% / 80%, null-intervention
     L1 0.002 / 0.001 / 0.011, thickness MAE 0.375 / 0.376 / 0.361 on the benchmark's units
-    (1 against 2: within 0.011 on every split); on the pendulum pixel RMSE 0.018 / 0.019 / 0.017, realism
-    (Fréchet distance) 0.039 / 0.043 / 0.141; counterfactual time 0.7 / 1 / 0.5. The plain
+    (1 against 2: within 0.011 on every split); on the pendulum pixel RMSE 0.018 / 0.019 /
+    0.017, realism (Fréchet distance) 0.039 / 0.043 / 0.141; counterfactual time 0.7 / 1 /
+    0.5 of the time with two refinements. The plain
     inversion (0) is the most accurate on the 28x28 morpho digits but loses realism and, on
     small fits, the null intervention (L1 0.08 on 16x16 digits after 3 epochs; 0.023 with
     one refinement, 0.007 with two). The converged inversion's noise is closer to white
