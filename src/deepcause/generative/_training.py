@@ -205,7 +205,7 @@ def train_mechanism(
         if not stopper.restore() and ema is not None:
             ema.load()  # no validation rows: keep the averaged weights
         mech.eval()
-        mech.after_training(x, context)
+        mech.after_training(x, context, train_idx)
     if not all(math.isfinite(v) for v in history[-1:]):
         raise FloatingPointError(
             f"training of the {mech.name} mechanism{' for ' + desc if desc else ''} diverged "

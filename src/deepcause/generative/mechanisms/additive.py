@@ -55,7 +55,6 @@ from torch.distributions import (
 from ..._parameters import StrOptions
 from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
-from .._training import validation_split
 from .base import Mechanism
 
 __all__ = ["AdditiveNoiseMechanism", "kernel_points"]
@@ -194,13 +193,15 @@ class AdditiveNoiseMechanism(Mechanism):
             state_dict[key] = torch.zeros_like(self.scale_coef)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
+    def after_training(
+        self, x: torch.Tensor, context: torch.Tensor, train_rows: torch.Tensor | None = None
+    ) -> None:
         if self.noise != "empirical":
             return
         with torch.no_grad():
             f = self.mean(context)
             if self.scale_coef.shape[0] > 0 and x.shape[1] == 1:
-                self._fit_scale(x, context, f)
+                self._fit_scale(x, context, f, train_rows)
             self.residuals = ((x - f) * torch.exp(-self.log_sigma(context, f))).detach().clone()
 
     @contextlib.contextmanager
@@ -225,20 +226,13 @@ class AdditiveNoiseMechanism(Mechanism):
             self.scale_coef.copy_(coef)
             self.residuals = residuals
 
-    def fit(
+    def _fit_scale(
         self,
         x: torch.Tensor,
-        context: torch.Tensor | None = None,
-        *,
-        random_state: int | None = None,
-        verbose: bool | str = "auto",
-        desc: str = "",
-    ) -> AdditiveNoiseMechanism:
-        """Train the mean (and, with ``scale=True``, fit the log-scale on the training rows)."""
-        self._scale_seed = random_state
-        return super().fit(x, context, random_state=random_state, verbose=verbose, desc=desc)
-
-    def _fit_scale(self, x: torch.Tensor, context: torch.Tensor, f: torch.Tensor) -> None:
+        context: torch.Tensor,
+        f: torch.Tensor,
+        train_rows: torch.Tensor | None,
+    ) -> None:
         """Fit ``log sigma(pa)``, linear in the features, to the absolute residuals of the
         training rows (Laplace quasi-likelihood); keep its slopes when their robust Wald
         statistic ``W`` on ``k`` directions is significant, shrunk by ``max(0, 1 - k / W)``."""
@@ -246,8 +240,7 @@ class AdditiveNoiseMechanism(Mechanism):
         n = x.shape[0]
         if n < 50:
             return
-        train, _ = validation_split(n, getattr(self, "_scale_seed", None))
-        train = train.to(x.device)
+        train = torch.arange(n, device=x.device) if train_rows is None else train_rows
         a = (x - f)[train, 0].double().abs()
         feats = self._scale_features(context[train], f[train]).double()[:, 1:]
         mu, sd = feats.mean(0), feats.std(0).clamp_min(1e-6)

@@ -176,8 +176,11 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
         """A fresh, unbuilt mechanism with the same hyper-parameters."""
         return type(self)(**self.hyperparameters())
 
-    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
-        """Hook run once training ends (e.g. to store residuals); nothing by default."""
+    def after_training(
+        self, x: torch.Tensor, context: torch.Tensor, train_rows: torch.Tensor | None = None
+    ) -> None:
+        """Hook run once training ends (e.g. to store residuals) on every row, with
+        ``train_rows`` the rows training used (``None``: all); nothing by default."""
 
     # ----------------------------------------------------------------- the distribution
     @abstractmethod

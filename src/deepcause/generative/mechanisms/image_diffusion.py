@@ -340,7 +340,9 @@ class ImageDiffusionMechanism(ImageMechanism):
         for k, v in params.items():
             self._ema_state[k].lerp_(v, 1.0 - decay)
 
-    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
+    def after_training(
+        self, x: torch.Tensor, context: torch.Tensor, train_rows: torch.Tensor | None = None
+    ) -> None:
         """Load the moving average of the weights (if ``ema > 0``)."""
         if self.ema > 0 and self._ema_state is not None:
             with torch.no_grad():

@@ -116,10 +116,12 @@ class ImageParentMechanism(Mechanism):
         )
         self.head.build(int(self.dim), self.encoder.out_dim, self.n_classes)
 
-    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
+    def after_training(
+        self, x: torch.Tensor, context: torch.Tensor, train_rows: torch.Tensor | None = None
+    ) -> None:
         with torch.no_grad():
             feats = torch.cat([self.encoder(c) for c in context.split(512)])
-        self.head.after_training(x, feats)
+        self.head.after_training(x, feats, train_rows)
 
     def forward(self, context: torch.Tensor) -> Distribution:
         return self.head(self.encoder(context))

@@ -383,7 +383,9 @@ class ImageVAEMechanism(ImageMechanism):
         mu, log_var = self._posterior(x, feats)
         return mu, log_var.exp()
 
-    def after_training(self, x: torch.Tensor, context: torch.Tensor) -> None:
+    def after_training(
+        self, x: torch.Tensor, context: torch.Tensor, train_rows: torch.Tensor | None = None
+    ) -> None:
         """Fit the parents' moments of the latent (:mod:`._noise_moments`; with a mixture
         prior the noise is already relative to the parents and the moments stay the identity),
         then, with ``noise_modes > 0``, the mixture of the training units' abducted noise."""
