@@ -208,7 +208,11 @@ def _placed(frame: Any, client: Any) -> Any:
     """
     import dask.dataframe as dd
 
-    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    # asked of the scheduler each time: ``scheduler_info()`` answers from a cache that the
+    # client's periodic refresh may leave without per-worker entries
+    workers = sorted(client.nthreads())
+    if not workers:
+        raise RuntimeError("the Dask cluster has no workers: start some, then fit again")
     futures = [
         client.compute(part, workers=[workers[i % len(workers)]], allow_other_workers=False)
         for i, part in enumerate(frame.to_delayed())
