@@ -37,6 +37,7 @@ from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ._do import DoSpec, apply_shift, parse_do
 from ._encoding import Samples, image_spec, infer_spec, is_discrete_column, split_data
+from ._image_support import ImageSupport
 from ._images import layout_hint
 from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
 from .mechanisms import ImageParentMechanism, Mechanism
@@ -141,6 +142,14 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             for v in self.order_
         }
         mechs = {v: self._adapt_to_images(v, m) for v, m in mechs.items()}
+        # do() images' support (not for an ID-GEN factor's given inputs: it is evaluated at
+        # generated images, and the route checks the user's do() images itself)
+        supports = {
+            v: ImageSupport.fit(images[v])
+            for v in self.order_
+            if v in images and v not in self._given
+        }
+        self.image_support_ = {v: s for v, s in supports.items() if s is not None}
         rng = np.random.default_rng(self.random_state)
         seeds = {v: seed_from(rng) for v in self.order_}
         self._rng_ = np.random.default_rng(seed_from(rng))
@@ -442,7 +451,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             )
         if self.districts_ and do:
             identified = self._identified(do, allow_unidentified)
-        specs = parse_do(do, self.specs_, n, self.device_)
+        specs = parse_do(do, self.specs_, n, self.device_, getattr(self, "image_support_", None))
         cut = self._check_edges(remove_edges)
         gen = self._generator(random_state)
         noise = {

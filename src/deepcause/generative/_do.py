@@ -20,6 +20,7 @@ import torch
 
 from ..exceptions import DataValidationError, UnknownNodeError
 from ._encoding import NodeSpec
+from ._image_support import ImageSupport, warn_off_images
 from ._images import layout_hint
 from ._support import outside_range, warn_extrapolation
 
@@ -41,12 +42,15 @@ def parse_do(
     specs: Mapping[str, NodeSpec],
     n: int,
     device: torch.device,
+    image_supports: Mapping[str, ImageSupport] | None = None,
 ) -> dict[str, DoSpec]:
     """Check a ``do=`` mapping against the model's nodes and encode hard values for ``n`` units.
 
     A hard value that extrapolates beyond the node's training data warns
     (:class:`~deepcause.exceptions.PositivityWarning`, rule in
-    :mod:`deepcause.generative._support`); shift functions are checked when applied.
+    :mod:`deepcause.generative._support`; for image nodes with a support in
+    ``image_supports``, :mod:`deepcause.generative._image_support`); shift functions are
+    checked when applied.
 
     Examples
     --------
@@ -81,7 +85,10 @@ def parse_do(
             out[node] = DoSpec(node, shift=value)
             continue
         out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device), raw=value)
-        warn_extrapolation(spec, value, stacklevel=4)  # the user, past no_grad
+        if spec.is_image:
+            warn_off_images(image_supports, node, value, stacklevel=4)
+        else:
+            warn_extrapolation(spec, value, stacklevel=4)  # the user, past no_grad
     return out
 
 

@@ -17,6 +17,7 @@ from ..exceptions import DataValidationError, NotIdentifiableError
 from ..graph.causal_graph import as_graph
 from ._core import MechanismModel, sampling_refusal
 from ._encoding import Samples, column_values, split_data
+from ._image_support import ImageSupport, warn_off_images
 from .idgen import IDGenSampler, _refuse_shifts
 
 __all__ = ["IDGenRoute"]
@@ -56,6 +57,8 @@ class IDGenRoute:
             else {v: images[v] if v in images else column_values(df, v) for v in self.graph.nodes}
         )
         self.samplers: dict[tuple[tuple[str, ...], tuple[str, ...]], IDGenSampler] = {}
+        supports = {v: ImageSupport.fit(images[v]) for v in images if v in self.graph}
+        self.image_support = {v: s for v, s in supports.items() if s is not None}
 
     def sampler(self, do: Iterable[str], given: Iterable[str]) -> IDGenSampler:
         """The (fitted) sampler of the query with treatment ``do`` and conditioning ``given``."""
@@ -107,6 +110,8 @@ class IDGenRoute:
                 t = [v for v in self.graph.topological_order() if v in do]
                 raise sampling_refusal(exc, self.graph, t) from None
         out = s.sample(n, do, random_state=random_state, given=given)
+        for v, value in do.items():  # checked by the sampler: now an image of the node's shape
+            warn_off_images(self.image_support, v, value, stacklevel=4)  # the user
         order = [v for v in self.graph.topological_order() if v in out]
         res = out[order] if isinstance(out, pd.DataFrame) else Samples({v: out[v] for v in order})
         res.attrs.update(out.attrs)

@@ -38,7 +38,7 @@ require (Haneuse & Rotnitzky 2013), so ``x + 1 s.d.``, which moves 2-8% of the u
 tests beyond every training value, warns. In ``sample()`` a shift acts on the model's own draws
 of the node; the message says how many of them already lay outside. Values within ``1e-6``
 range widths of an end count as inside (:func:`outside_range`). Discrete nodes (unknown levels
-are refused) and image nodes are not checked.
+are refused) are not checked; image nodes by :mod:`deepcause.generative._image_support`.
 A counterfactual can also leave the **joint** support of a node's parents while every value
 stays inside its own range: it sets some parents and keeps each unit's own values of the
 others (``do(X = 2)`` for a unit with a low ``Z`` when ``X`` grows with ``Z``), a combination
@@ -94,6 +94,7 @@ __all__ = [
     "extrapolation_message",
     "observed_range",
     "outside_range",
+    "reference_split",
     "recording_extrapolation",
     "warn_extrapolation",
 ]
@@ -320,6 +321,19 @@ def recording_extrapolation() -> Iterator[list[str]]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def reference_split(n: int, random_state: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row indices ``(reference, calibration)`` of ``n`` training rows for a support check: up to
+    1,000 (at most a quarter) calibration rows, up to 2,000 reference rows among the others.
+
+    >>> ref, cal = reference_split(1000, random_state=0)
+    >>> len(ref), len(cal), len(set(ref.tolist()) & set(cal.tolist()))
+    (750, 250, 0)
+    """
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(random_state)))
+    n_cal = min(_JOINT_CALIBRATION, n // 4)
+    return perm[n_cal:][:_JOINT_REFERENCE], perm[:n_cal]
+
+
 class JointSupport:
     """The joint support of one node's parents, from the contexts its mechanism trained on.
 
@@ -382,16 +396,30 @@ is an extrapolation beyond the data the mechanisms were trained on
         n, d = context.shape
         if d < 2 or d > _JOINT_MAX_DIM or n < _JOINT_MIN_ROWS:
             return None
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(int(random_state)))
-        n_cal = min(_JOINT_CALIBRATION, n // 4)
-        ref = context[perm[n_cal:][:_JOINT_REFERENCE]].detach().float().cpu()
+        reference, calibration = reference_split(n, random_state)
+        ranges = context.detach().float().cpu().aminmax(dim=0)
+        return cls.from_split(context[reference], context[calibration], ranges=ranges)
+
+    @classmethod
+    def from_split(
+        cls,
+        reference: torch.Tensor,
+        calibration: torch.Tensor,
+        ranges: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> JointSupport:
+        """The support of the ``reference`` rows, its false-alarm rate counted on the
+        ``calibration`` rows (other training rows); ``ranges``: the columns' training ``(low,
+        high)`` (default: over the given rows)."""
+        ref = reference.detach().float().cpu()
         scale = ref.std(0).clamp_min(1e-6)
         ref = ref / scale
         k = min(JOINT_SUPPORT_NEIGHBOURS + 1, len(ref))  # the point itself is its nearest
         radius = torch.cat([torch.cdist(c, ref).kthvalue(k, 1).values for c in ref.split(2048)])
-        low, high = context.detach().float().cpu().aminmax(dim=0)
-        sup = cls(ref, scale, radius, low, high, n_cal)
-        sup.n_beyond = int(sup.off_support(context[perm[:n_cal]]).sum())
+        if ranges is None:
+            ranges = torch.cat([reference, calibration]).detach().float().cpu().aminmax(dim=0)
+        low, high = ranges
+        sup = cls(ref, scale, radius, low, high, len(calibration))
+        sup.n_beyond = int(sup.off_support(calibration).sum())
         return sup
 
     def to_state(self) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
@@ -411,32 +439,40 @@ is an extrapolation beyond the data the mechanisms were trained on
         """The check saved by :meth:`to_state`."""
         return cls(*(tensors[k].float() for k in cls._TENSORS), **counts)
 
+    def excess(self, context: torch.Tensor) -> torch.Tensor:
+        """``(n,)``: how far each row of ``context`` lies beyond the nearest reference row's
+        ball, in the standardised units (negative inside a ball)."""
+        x = context.detach().float().cpu() / self.scale
+        return torch.cat(
+            [(torch.cdist(c, self.reference) - self.radius).amin(1) for c in x.split(2048)]
+        )
+
     def off_support(self, context: torch.Tensor) -> torch.Tensor:
         """Boolean ``(n,)``: the rows of ``context`` inside every column's training range (the
         range rule's business otherwise) but inside no reference row's ball."""
+        far = self.excess(context) > 0
         x = context.detach().float().cpu()
         tol = 1e-6 * (self.high - self.low)
-        in_box = ((x >= self.low - tol) & (x <= self.high + tol)).all(1)
-        x = x / self.scale
-        far = torch.cat(
-            [(torch.cdist(c, self.reference) - self.radius).amin(1) > 0 for c in x.split(2048)]
-        )
-        return far & in_box
+        return far & ((x >= self.low - tol) & (x <= self.high + tol)).all(1)
+
+    def fresh_draw_p(self, off: torch.Tensor) -> tuple[float, float]:
+        """``(p, rate)``: the probability that fresh draws of the training data flag at least
+        as many rows as ``off`` does (beta-binomial over the calibrated rate), and that rate."""
+        a, b = self.n_beyond + 1, self.n_cal - self.n_beyond + 1
+        n_off = int(off.sum())
+        return (_fresh_draw_p(int(off.numel()), n_off, a, b) if n_off else 1.0), a / (a + b)
 
     def message(self, node: str, parents: list[str], off: torch.Tensor) -> str | None:
         """The warning for the units flagged in ``off``, or ``None`` when fresh draws of the
         training data would flag that many (tail probability at least ``FRESH_DRAW_ALPHA``)."""
         k, n_off = int(off.numel()), int(off.sum())
-        if n_off == 0:
-            return None
-        a, b = self.n_beyond + 1, self.n_cal - self.n_beyond + 1
-        p = _fresh_draw_p(k, n_off, a, b)
-        if p >= FRESH_DRAW_ALPHA:
+        p, rate = self.fresh_draw_p(off)
+        if n_off == 0 or p >= FRESH_DRAW_ALPHA:
             return None
         return (
             f"the counterfactual puts the parents ({', '.join(parents)}) of {node!r} off their "
             f"joint support in the training data for {n_off} of {k} units ({n_off / k:.1%}; "
-            f"fresh draws of the training data: about {a / (a + b):.1%}, {_p_text(p)}): a "
+            f"fresh draws of the training data: about {rate:.1%}, {_p_text(p)}): a "
             "combination of values no training row was near" + _TAIL
         )
 
@@ -467,7 +503,7 @@ def note_off_support(
     message = sup.message(node, parents, off)
     if message is not None:
         record[node] = {"share": float(off.float().mean()), "units": off.numpy()}
-        warnings.warn(message, PositivityWarning, stacklevel=4)  # the user, past no_grad
+        warnings.warn(message, PositivityWarning, stacklevel=5)  # the user, past no_grad
 
 
 #: ID-GEN warns when more than this share of a generator's inputs lie outside its training

@@ -29,6 +29,7 @@ from .._torch import resolve_device
 from ..exceptions import ModelFileError
 from ..graph.causal_graph import as_graph
 from ._encoding import NodeSpec
+from ._image_support import ImageSupport
 from ._support import JointSupport
 from .districts import district_strategy_class
 from .mechanisms import MECHANISMS, Mechanism, mechanism_from_config
@@ -95,6 +96,7 @@ def save_model(model: CausalGenerativeModel, path: str | Path) -> Path:
         "rng_state": model._rng_.bit_generator.state,
         "mapping_input": bool(getattr(model, "mapping_input_", False)),
         "joint_support": {},
+        "image_support": {},
     }
     tensors: dict[str, Any] = {}
     for v, m in model.mechanisms_.items():
@@ -102,6 +104,9 @@ def save_model(model: CausalGenerativeModel, path: str | Path) -> Path:
         if getattr(m, "joint_support_", None) is not None:  # counterfactuals' support check
             arrays, state["joint_support"][v] = m.joint_support_.to_state()
             tensors.update({f"joint_support.{v}.{k}": t for k, t in arrays.items()})
+    for v, sup in getattr(model, "image_support_", {}).items():  # do() images' support check
+        arrays, state["image_support"][v] = sup.to_state()
+        tensors.update({f"image_support.{v}.{k}": t for k, t in arrays.items()})
     for i, s in enumerate(model.districts_):
         tensors.update({f"districts.{i}.{k}": t for k, t in s.state_dict().items()})
     return save_bundle(path, type(model).__name__, _model_params(model), state, tensors)
@@ -145,6 +150,10 @@ def read_model(model_class: type, path: str | Path, device: str = "auto") -> Cau
                 else JointSupport.from_state(bundle.prefixed(f"joint_support.{v}."), counts)
             )
             model.mechanisms_[v] = mech.to(model.device_).eval()
+        model.image_support_ = {
+            v: ImageSupport.from_state(bundle.prefixed(f"image_support.{v}."), counts)
+            for v, counts in state.get("image_support", {}).items()  # absent in older saves
+        }
         model.districts_ = []
         for i, d in enumerate(state["districts"]):
             cls = district_strategy_class(d["strategy"])

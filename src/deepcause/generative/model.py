@@ -177,7 +177,7 @@ class CausalGenerativeModel(MechanismModel):
             raise DataValidationError(
                 "factual has no units; give at least one row (or one array entry)"
             )
-        specs = parse_do(do, self.specs_, n, self.device_)
+        specs = parse_do(do, self.specs_, n, self.device_, getattr(self, "image_support_", None))
         affected = self.graph_.descendants(set(specs))
         abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]
         fact = self.encode(factual)
