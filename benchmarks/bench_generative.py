@@ -205,14 +205,6 @@ def main() -> None:
         help="auto: candidates train with weight averaging (1) or without (0); default: the "
         "library's (selection.AVERAGE_WEIGHTS)",
     )
-    ap.add_argument(
-        "--auto-refit",
-        type=int,
-        choices=(0, 1),
-        help="auto: the chosen candidate is refitted on every row (1) or keeps its weights "
-        "trained on the rows the choice did not hold out (0); default: the library's "
-        "(selection.REFIT)",
-    )
     ap.add_argument("--no-gcm", action="store_true")
     ap.add_argument("--out")
     ap.add_argument(
@@ -254,8 +246,6 @@ def main() -> None:
     torch.set_num_threads(1)  # the benchmark machine is shared; 1 thread per process
     if args.auto_average is not None:
         selection.AVERAGE_WEIGHTS = bool(args.auto_average)
-    if args.auto_refit is not None:
-        selection.REFIT = bool(args.auto_refit)
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
     suite = {c.name: c for c in simulator_suite()}
     cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())

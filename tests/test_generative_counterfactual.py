@@ -13,17 +13,15 @@ import numpy as np
 import pytest
 import torch
 
-from deepcause.exceptions import DataValidationError, NotFittedError, PositivityWarning
+from deepcause.exceptions import DataValidationError, PositivityWarning
 from deepcause.generative import CausalGenerativeModel, load_model
-from deepcause.generative._encoding import NodeSpec
 from deepcause.generative._training import _WeightAverage, train_mechanism
 from deepcause.generative.mechanisms import (
     AdditiveNoiseMechanism,
-    FlowMechanism,
     LocationScaleMechanism,
     LogMechanism,
 )
-from deepcause.generative.selection import _simplest_not_worse, select_mechanism
+from deepcause.generative.selection import _simplest_not_worse
 from deepcause.metrics import counterfactual_rmse, mmd_rbf
 from deepcause.simulate.scm import SCM, Node, gaussian
 from deepcause.simulate.suite import SimulatorCase, get_case, simulator_suite
@@ -372,72 +370,3 @@ def test_small_data_heteroscedastic_counterfactuals_keep_the_noise_scale(seed):
     for name in ("chain_heteroscedastic", "diamond_heteroscedastic"):
         model, rmse = _cf_rmse(get_case(name), n_train=1000, seed=seed)
         assert rmse < 0.13, (name, rmse, model.mechanism_choice_)
-
-
-@pytest.fixture
-def rows_trained_on(monkeypatch):  # noqa: ANN201
-    """Per mechanism instance, the node values its training steps saw (not its validation)."""
-    seen: dict[int, set[float]] = {}
-    for cls in (AdditiveNoiseMechanism, FlowMechanism):
-        loss = cls.loss
-
-        def recording(self, x, context, _loss=loss):  # noqa: ANN001, ANN202
-            if self.training:
-                seen.setdefault(id(self), set()).update(x[:, 0].tolist())
-            return _loss(self, x, context)
-
-        monkeypatch.setattr(cls, "loss", recording)
-    return seen
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_the_chosen_mechanism_is_refitted_on_every_row(seed, rows_trained_on):
-    """The held-out rows choose the mechanism; the kept one then trains on them too (main kept
-    the weights fitted on the other 85%), reproducibly for a given seed."""
-    g = torch.Generator().manual_seed(seed)
-    pa = torch.randn(600, 1, generator=g)
-    x = torch.tanh(pa) + (0.2 + 0.2 * pa.abs()) * torch.randn(600, 1, generator=g)
-    spec = NodeSpec("Y", ["Y"], False, None, None, [0.0], [1.0])
-    mech, report = select_mechanism(spec, x, pa, seed, device=x.device, max_epochs=30)
-    assert rows_trained_on[id(mech)] == set(x[:, 0].tolist()), report["mechanism"]
-    again, _ = select_mechanism(spec, x, pa, seed, device=x.device, max_epochs=30)
-    with torch.no_grad():  # the refit replays the seeded run
-        torch.testing.assert_close(again.encode(x, pa), mech.encode(x, pa), rtol=0, atol=0)
-
-
-@pytest.mark.parametrize("kind", [AdditiveNoiseMechanism, LocationScaleMechanism])
-def test_refit_trains_on_every_row_for_the_steps_of_the_best_epoch(kind, rows_trained_on):
-    g = torch.Generator().manual_seed(0)
-    pa = torch.randn(500, 1, generator=g)
-    x = pa + 0.5 * torch.randn(500, 1, generator=g)
-    m = kind(max_epochs=30).fit(x, pa, random_state=0, verbose=False)
-    (run,) = m.training_runs_
-    assert len(rows_trained_on.pop(id(m))) == 425  # 15% held out
-    steps = []
-    m.loss = lambda x, c, _loss=m.loss: steps.append(1) or _loss(x, c)  # noqa: E731
-    m.refit(x, pa, verbose=False)
-    assert rows_trained_on[id(m)] == set(x[:, 0].tolist())
-    assert len(steps) == run.steps + 1  # the steps of the best epoch, and the final loss
-
-
-def test_refit_replays_each_stage_of_a_conditional_flow():
-    """A flow that kept its parent-dependent part keeps it after the refit (two stages
-    replayed, the first on all rows, the second on top of it frozen), abduction stays exact
-    and its likelihood of all rows does not fall; an unfitted mechanism is refused."""
-    g = torch.Generator().manual_seed(0)
-    pa = torch.randn(1000, 1, generator=g)
-    sign = torch.where(torch.rand(1000, 1, generator=g) < torch.sigmoid(2 * pa), 1.0, -1.0)
-    x = pa + 0.8 * sign + 0.2 * torch.randn(1000, 1, generator=g)
-    m = FlowMechanism(max_epochs=40).fit(x, pa, random_state=0, verbose=False)
-    assert m.selection_["conditional"] and len(m.training_runs_) == 2
-    with torch.no_grad():
-        before = float(m.log_prob(x, pa).mean())
-    m.refit(x, pa, verbose=False)
-    with torch.no_grad():
-        after = float(m.log_prob(x, pa).mean())
-        back = m.decode(m.encode(x, pa), pa)
-    assert bool(m.uses_context) and all(p.requires_grad for p in m.parameters())
-    assert after > before - 0.02, (before, after)
-    torch.testing.assert_close(back, x, atol=1e-3, rtol=0)
-    with pytest.raises(NotFittedError, match="call fit before refit"):
-        AdditiveNoiseMechanism().build(1, 1).refit(x, pa)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,14 +35,7 @@ import numpy as np
 from .._progress import Verbose, progress
 from .._torch import seed_from, seeded, torch, torch_generator
 
-__all__ = [
-    "Plateau",
-    "TrainingRun",
-    "patience_epochs",
-    "refit_mechanism",
-    "train_mechanism",
-    "validation_split",
-]
+__all__ = ["Plateau", "patience_epochs", "train_mechanism", "validation_split"]
 
 _VALIDATION_SEED = 12345
 EMA_EPOCHS = 3.0
@@ -155,31 +147,6 @@ class Plateau:
         return True
 
 
-@dataclass(frozen=True)
-class TrainingRun:
-    """What one early-stopped :func:`train_mechanism` call did up to its best epoch: the seed
-    of its initialisation and shuffling, its optimiser steps per epoch and the step size of
-    each epoch (halved on plateaus). :func:`refit_mechanism` replays it on every row.
-
-    >>> run = TrainingRun(seed=7, steps_per_epoch=4, learning_rates=(3e-3, 3e-3, 1.5e-3))
-    >>> run.steps, run.step_size(9)
-    (12, 0.0015)
-    """
-
-    seed: int
-    steps_per_epoch: int
-    learning_rates: tuple[float, ...]
-
-    @property
-    def steps(self) -> int:
-        """Optimiser steps up to and including the best epoch."""
-        return self.steps_per_epoch * len(self.learning_rates)
-
-    def step_size(self, step: int) -> float:
-        """The step size the run used at optimiser step ``step`` (counted from 0)."""
-        return self.learning_rates[min(step // self.steps_per_epoch, len(self.learning_rates) - 1)]
-
-
 def train_mechanism(
     mech: Any,
     x: torch.Tensor,
@@ -215,11 +182,17 @@ def train_mechanism(
         stopper = Plateau(mech, opt, patience_epochs(mech, n_batches), mech.learning_rate / 64)
         history: list[float] = []
         ema = _WeightAverage(mech, n_batches) if getattr(mech, "average_weights", False) else None
-        learning_rates: list[float] = []
         mech.train()
         for _epoch in progress(range(mech.max_epochs), verbose=verbose, desc=desc or mech.name):
-            learning_rates.append(float(opt.param_groups[0]["lr"]))
-            _epoch_steps(mech, opt, x_tr, c_tr, bs, gen, ema)
+            order = torch.randperm(n_tr, generator=gen).to(x.device)
+            for b in range(n_batches):
+                idx = order[b * bs : (b + 1) * bs]
+                opt.zero_grad(set_to_none=True)
+                loss = mech.loss(x_tr[idx], c_tr[idx])
+                loss.backward()
+                opt.step()
+                if ema is not None:
+                    ema.update()
             if n_val == 0:
                 continue
             # with weight averaging, the averaged weights are scored and kept
@@ -233,113 +206,12 @@ def train_mechanism(
             ema.load()  # no validation rows: keep the averaged weights
         mech.eval()
         mech.after_training(x, context, train_idx)
-    best = stopper.best_epoch
-    run = TrainingRun(seed, n_batches, tuple(learning_rates[: best + 1])) if best >= 0 else None
-    mech.training_runs_ = [run] if reinitialise else [*getattr(mech, "training_runs_", []), run]
     if not all(math.isfinite(v) for v in history[-1:]):
         raise FloatingPointError(
             f"training of the {mech.name} mechanism{' for ' + desc if desc else ''} diverged "
             "(non-finite loss); lower learning_rate or standardise the data"
         )
     return history
-
-
-def _epoch_steps(
-    mech: Any,
-    opt: torch.optim.Optimizer,
-    x: torch.Tensor,
-    context: torch.Tensor,
-    batch_size: int,
-    gen: torch.Generator,
-    ema: _WeightAverage | None,
-    step_sizes: list[float] | None = None,
-) -> None:
-    """One pass over ``x`` in shuffled mini-batches (only ``len(step_sizes)`` of them, at those
-    step sizes, when ``step_sizes`` is given)."""
-    n = x.shape[0]
-    order = torch.randperm(n, generator=gen).to(x.device)
-    n_steps = math.ceil(n / batch_size) if step_sizes is None else len(step_sizes)
-    for b in range(n_steps):
-        if step_sizes is not None:
-            for group in opt.param_groups:
-                group["lr"] = step_sizes[b]
-        idx = order[b * batch_size : (b + 1) * batch_size]
-        opt.zero_grad(set_to_none=True)
-        loss = mech.loss(x[idx], context[idx])
-        loss.backward()
-        opt.step()
-        if ema is not None:
-            ema.update()
-
-
-def refit_mechanism(
-    mech: Any,
-    x: torch.Tensor,
-    context: torch.Tensor,
-    run: TrainingRun,
-    *,
-    reinitialise: bool = True,
-    verbose: Verbose = "auto",
-    desc: str = "",
-) -> None:
-    """Retrain ``mech`` in place on *every* row of ``(x, context)`` by replaying ``run``.
-
-    No rows are held out: training makes the optimiser steps ``run`` made up to its best
-    epoch, at the same step sizes (step ``s`` at ``run.step_size(s)``), from the same seeded
-    initialisation, and keeps the final weights (their moving average, over the same number of
-    steps, when ``mech.average_weights``). The number of *steps* is kept rather than of epochs:
-    Adam's progress, the plateau halvings and the averaging's time constant are all counted in
-    steps, and more rows per epoch only lower the noise of each step. ``after_training`` then
-    sees every row as a training row. Used by :mod:`deepcause.generative.selection` to refit
-    the chosen mechanism on the rows its choice held out; reproducible (the seed is the run's).
-
-    >>> from deepcause.generative.mechanisms import AdditiveNoiseMechanism
-    >>> g = torch.Generator().manual_seed(0)
-    >>> pa = torch.randn(400, 1, generator=g)
-    >>> x = 2 * pa + 0.5 * torch.randn(400, 1, generator=g)
-    >>> m = AdditiveNoiseMechanism(max_epochs=30).fit(x, pa, random_state=0, verbose=False)
-    >>> run = m.training_runs_[0]
-    >>> run.steps_per_epoch, len(run.learning_rates) <= 30  # 340 training rows, batch 256
-    (2, True)
-    >>> refit_mechanism(m, x, pa, run, verbose=False)
-    >>> m.residuals.shape[0]  # the residuals of every row are the empirical noise
-    400
-    >>> first = m.mean(pa).detach().clone()
-    >>> refit_mechanism(m, x, pa, run, verbose=False)
-    >>> bool(torch.equal(first, m.mean(pa).detach()))  # same run, same weights
-    True
-    """
-    n = x.shape[0]
-    with seeded(run.seed, x.device):
-        if reinitialise:
-            mech.build(int(mech.dim), int(mech.context_dim), mech.n_classes)  # seeded init
-        mech.to(x.device)
-        gen = torch.Generator(device="cpu").manual_seed(run.seed)
-        opt = torch.optim.Adam(
-            [p for p in mech.parameters() if p.requires_grad],
-            lr=run.step_size(0),
-            weight_decay=mech.weight_decay,
-        )
-        bs = max(1, min(mech.batch_size, n))
-        n_batches = math.ceil(n / bs)
-        averaged = getattr(mech, "average_weights", False)
-        ema = _WeightAverage(mech, run.steps_per_epoch) if averaged else None
-        sizes = [run.step_size(s) for s in range(run.steps)]
-        mech.train()
-        epochs = range(math.ceil(run.steps / n_batches))
-        for epoch in progress(epochs, verbose=verbose, desc=desc or f"{mech.name} (all rows)"):
-            _epoch_steps(mech, opt, x, context, bs, gen, ema, sizes[epoch * n_batches :][:n_batches])
-        if ema is not None:
-            ema.load()
-        mech.eval()
-        with torch.no_grad():
-            final = float(mech.loss(x, context))
-        mech.after_training(x, context, None)
-    if not math.isfinite(final):
-        raise FloatingPointError(
-            f"refitting the {mech.name} mechanism{' for ' + desc if desc else ''} on all rows "
-            "diverged (non-finite loss); lower learning_rate or standardise the data"
-        )
 
 
 @torch.no_grad()

@@ -129,7 +129,6 @@ __all__ = [
 Z_THRESHOLD = 2.5
 _MIN_ROWS = 50
 AVERAGE_WEIGHTS = True  # candidates train with weight averaging (see _candidates)
-REFIT = True  # the chosen candidate is retrained on every row (see select_mechanism)
 
 
 class AutoMechanism:
@@ -262,8 +261,6 @@ def select_mechanism(
         scores[name] = _held_out_log_lik(name, mech, x, context, train, val)
         fitted[name] = mech
     chosen = _simplest_not_worse(scores, nested=spec.dim == 1)
-    if REFIT:  # the held-out rows have chosen: the kept mechanism learns from them too
-        fitted[chosen].refit(x, context, verbose=verbose, desc=f"{desc} [{chosen}, all rows]")
     report = {
         "mechanism": chosen,
         "val_log_lik": {k: float(v.mean()) for k, v in scores.items()},

@@ -30,7 +30,7 @@ from torch.distributions import Distribution, constraints
 from ..._parameters import Interval, ParameterValidationMixin
 from ..._torch import check_hidden_sizes, nn, torch
 from ...exceptions import DeepCauseError, NotFittedError
-from .._training import refit_mechanism, train_mechanism
+from .._training import train_mechanism
 
 __all__ = ["Mechanism", "NotInvertibleError", "ImplicitDistribution"]
 
@@ -267,46 +267,6 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
             self.to(x.device)
         train_mechanism(self, x, context, random_state=random_state, verbose=verbose, desc=desc)
         return self
-
-    def refit(
-        self,
-        x: torch.Tensor,
-        context: torch.Tensor | None = None,
-        *,
-        verbose: bool | str = "auto",
-        desc: str = "",
-    ) -> Mechanism:
-        """Retrain on every row of ``(x, context)``, the rows :meth:`fit` held out included,
-        for the optimiser steps (and step sizes) its early-stopped training made up to its best
-        epoch, from the same seeded initialisation (:func:`~deepcause.generative._training.
-        refit_mechanism`); returns ``self``. Pass the rows :meth:`fit` was given. A fit that
-        held no rows out (fewer than 50) is left as it is.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from deepcause.generative.mechanisms import AdditiveNoiseMechanism
-        >>> x, c = torch.randn(200, 1), torch.randn(200, 2)
-        >>> m = AdditiveNoiseMechanism(max_epochs=5).fit(x, c, random_state=0, verbose=False)
-        >>> _ = m.refit(x, c, verbose=False)
-        >>> bool(torch.allclose(m.decode(m.encode(x, c), c), x, atol=1e-4))
-        True
-        """
-        runs = self._fitted_runs()
-        if runs[0] is None:
-            return self
-        if context is None:
-            context = torch.zeros((x.shape[0], 0), dtype=torch.float32, device=x.device)
-        refit_mechanism(self, x, context, runs[0], verbose=verbose, desc=desc)
-        return self
-
-    def _fitted_runs(self) -> list[Any]:
-        """The :class:`~deepcause.generative._training.TrainingRun` of each stage of the last
-        :meth:`fit` (``None`` for a stage that held no rows out)."""
-        runs = getattr(self, "training_runs_", None)
-        if not runs:
-            raise NotFittedError(f"{type(self).__name__} was not fitted; call fit before refit")
-        return runs
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, context_dim={self.context_dim}" + (

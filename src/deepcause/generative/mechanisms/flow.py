@@ -40,7 +40,7 @@ from zuko.transforms import MonotonicAffineTransform, MonotonicRQSTransform
 
 from ..._parameters import Interval, StrOptions
 from ..._torch import nn, seed_from, torch
-from .._training import refit_mechanism, train_mechanism, validation_split
+from .._training import train_mechanism, validation_split
 from .additive import ContextNet
 from .base import Mechanism
 
@@ -257,52 +257,6 @@ class FlowMechanism(Mechanism):
             "z": z,
             "val_log_lik": {"location_scale": ll_simple, "conditional": ll_simple + mean},
         }
-        return self
-
-
-    def refit(
-        self,
-        x: torch.Tensor,
-        context: torch.Tensor | None = None,
-        *,
-        verbose: bool | str = "auto",
-        desc: str = "",
-    ) -> FlowMechanism:
-        """Retrain on every row, replaying each stage of :meth:`fit` (the location-scale
-        model, then the parent-dependent flow when ``fit`` kept it, on top of the frozen rest);
-        the kept/dropped decision of ``fit`` stands. See :meth:`Mechanism.refit`.
-
-        >>> import torch
-        >>> pa = torch.randn(300, 1)
-        >>> x = pa + (0.2 + 0.3 * pa.abs()) * torch.randn(300, 1)
-        >>> m = FlowMechanism(max_epochs=5).fit(x, pa, random_state=0, verbose=False)
-        >>> _ = m.refit(x, pa, verbose=False)
-        >>> bool(torch.allclose(m.decode(m.encode(x, pa), pa), x, atol=1e-3))
-        True
-        """
-        runs = self._fitted_runs()
-        if runs[0] is None:
-            return self
-        super().refit(x, context, verbose=verbose, desc=desc)  # the location-scale stage
-        if not (self.selection_ or {}).get("conditional"):
-            return self
-        frozen = [p for n, p in self.named_parameters() if not n.startswith("context_flow.")]
-        for p in frozen:
-            p.requires_grad_(False)
-        try:
-            self.uses_context.fill_(True)
-            refit_mechanism(
-                self,
-                x,
-                context,
-                runs[1],
-                reinitialise=False,
-                verbose=verbose,
-                desc=f"{desc or self.name} (conditional, all rows)",
-            )
-        finally:
-            for p in frozen:
-                p.requires_grad_(True)
         return self
 
 

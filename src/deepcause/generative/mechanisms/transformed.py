@@ -179,29 +179,3 @@ class LogMechanism(Mechanism):
         self.inner.fit(t, context, random_state=random_state, verbose=verbose, desc=desc)
         self.eval()
         return self
-
-
-    def refit(
-        self,
-        x: torch.Tensor,
-        context: torch.Tensor | None = None,
-        *,
-        verbose: bool | str = "auto",
-        desc: str = "",
-    ) -> LogMechanism:
-        """Retrain the base mechanism on every row of the standardised ``log(x - offset)`` (the
-        standardisation of :meth:`fit`, which saw every row); see :meth:`Mechanism.refit`.
-
-        >>> import torch
-        >>> pa = torch.randn(300, 1)
-        >>> x = torch.exp(0.5 * pa + 0.3 * torch.randn(300, 1))
-        >>> m = LogMechanism(max_epochs=5).fit(x, pa, random_state=0, verbose=False)
-        >>> _ = m.refit(x, pa, verbose=False)
-        >>> bool(torch.allclose(m.decode(m.encode(x, pa), pa), x, rtol=1e-3))
-        True
-        """
-        with torch.no_grad():
-            t = self._log(x)[0]
-        self.inner.refit(t, context, verbose=verbose, desc=desc)
-        self.eval()
-        return self
