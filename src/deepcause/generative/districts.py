@@ -40,6 +40,7 @@ NotIdentifiableError
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
@@ -51,7 +52,7 @@ import torch
 from .._progress import progress
 from .._torch import mlp, seed_from, seeded
 from ..exceptions import DataValidationError, DeepCauseError
-from ._training import _VALIDATION_SEED, Plateau, validation_split
+from ._training import _VALIDATION_SEED, Plateau, cpu_conv_speedups, validation_split
 from .mechanisms import (
     AdditiveNoiseMechanism,
     CategoricalMechanism,
@@ -380,7 +381,8 @@ class JointDistrictStrategy(DistrictStrategy):
                 if hasattr(layer, "reset_parameters"):
                     layer.reset_parameters()
             self.encoder.to(device)
-            self._train(model, mechs, data, seed)
+            with cpu_conv_speedups([self, *mechs.values()], device):
+                self._train(model, mechs, data, seed)
         self.eval()
         for v, m in mechs.items():
             model.mechanisms_[v] = m.eval()
@@ -398,7 +400,7 @@ class JointDistrictStrategy(DistrictStrategy):
         device = model.device_
         epochs = self.max_epochs if model.max_epochs is None else int(model.max_epochs)
         params = [p for m in mechs.values() for p in m.parameters()]
-        opt = torch.optim.Adam([*params, *self.parameters()], lr=self.learning_rate)
+        opt = torch.optim.Adam([*params, *self.parameters()], lr=self.learning_rate, foreach=True)
         n = next(iter(data.values())).shape[0]
         held_out: dict[str, torch.Tensor] = {}
         if self.patience:
@@ -477,16 +479,23 @@ class JointDistrictStrategy(DistrictStrategy):
         latents = self.node_latents(z.reshape(k * bs, self.latent_dim))
         for v, mech in mechs.items():
             ctx = model.context(v, rep, latents, n=k * bs)
-            log_w = log_w + _log_likelihood(mech, rep[v], ctx).reshape(k, bs)
+            log_w = log_w + _log_likelihood(mech, values[v], rep[v], ctx, k).reshape(k, bs)
         return (torch.logsumexp(log_w, dim=0) - math.log(k)).mean()
 
 
-def _log_likelihood(mech: Mechanism, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-    """``log p(x | context)`` per row; an image mechanism's one-sample ELBO (a lower bound,
-    which keeps the importance-weighted objective a lower bound of ``log Q[district]``)."""
-    if getattr(mech, "image_node", False):
-        return mech.elbo(x, context)
-    return mech.log_prob(x, context)
+def _log_likelihood(
+    mech: Mechanism, x: torch.Tensor, rep: torch.Tensor, context: torch.Tensor, k: int
+) -> torch.Tensor:
+    """``log p(rep | context)`` per row of the ``k`` stacked copies ``rep`` of the units ``x``
+    (one per importance sample); an image mechanism's one-sample ELBO (a lower bound, which
+    keeps the importance-weighted objective a lower bound of ``log Q[district]``), given the
+    units once when its ``elbo`` takes ``repeats`` (the built-in image VAEs: the image and its
+    image parents, the same in every copy, are then encoded once instead of ``k`` times)."""
+    if not getattr(mech, "image_node", False):
+        return mech.log_prob(rep, context)
+    if "repeats" in inspect.signature(mech.elbo).parameters:
+        return mech.elbo(x, context, repeats=k)
+    return mech.elbo(rep, context)
 
 
 def _district_mechanism(
