@@ -174,7 +174,8 @@ class JointDistrictStrategy(DistrictStrategy):
     -1.36 after 400 epochs; effect 0.91 against the truth 2.68); at 1e-2 the effect is
     2.50 / 2.44 / 2.31 (seeds 0/1/2), with the full posterior 2.67 / 2.61 / 2.61 (bound -1.37);
     ``n_importance`` (importance samples per row; None: 8, or 2 when the district has image
-    nodes, whose mechanisms run once per importance sample) and
+    nodes, whose decoders run once per importance sample; their images and image parents,
+    the same in every sample, are encoded once per unit) and
     ``image_beta``, the KL weight of an ``image_vae`` chosen by name for a district node (a
     mechanism instance keeps its own). With ``beta = 1`` the image VAE's own latent took the
     whole image and its context (the parent image and the district latent) was ignored; at 4
@@ -197,8 +198,10 @@ class JointDistrictStrategy(DistrictStrategy):
     held out) to 0.125 / 0.151, **0.142** / 0.154 and 0.116 / **0.101**; halving the step size
     every 2 epochs without improvement stopped at 60 epochs (8,000 units) with 0.120 / 0.093.
     The 100 epochs' cosine-annealed end is what puts the 8,000-unit ``Y`` near the floor
-    (0.054). At 28x28 and 10,000 units an epoch costs 15 CPU s
-    (``benchmarks/time_district_epochs.py``), ~25 CPU minutes for the 100 epochs either way.
+    (0.054). At 28x28 and 10,000 units an epoch costs 11 CPU s
+    (``benchmarks/time_district_epochs.py``; 18 before the images were encoded once per unit
+    and the training ran channels-last with subnormals flushed, run 10), ~18 CPU minutes for
+    the 100 epochs either way.
 
     A confounded image node gets the image mechanism named by the model's ``mechanisms``
     (``"auto"``: ``image_vae``, whose mixture prior keeps discrete modes such as colours
@@ -206,7 +209,9 @@ class JointDistrictStrategy(DistrictStrategy):
     its one-sample ELBO stands in for its log-likelihood (the bound stays a bound); image
     inputs of the inference network go through conv encoders. (An additive-Gaussian MLP over
     all pixels, the earlier choice, produced noise images no attribute reader could read.) A
-    tabular node with image parents reads their flat pixels through its MLP head.
+    tabular node with image parents reads their flat pixels through its MLP head. On the CPU
+    the training runs with channels-last conv weights and subnormal floats flushed to zero
+    (:func:`~deepcause.generative._training.cpu_conv_speedups`; both undone afterwards).
 
     Examples
     --------
