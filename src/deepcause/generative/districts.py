@@ -40,6 +40,7 @@ NotIdentifiableError
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from abc import ABC, abstractmethod
@@ -210,8 +211,9 @@ class JointDistrictStrategy(DistrictStrategy):
     inputs of the inference network go through conv encoders. (An additive-Gaussian MLP over
     all pixels, the earlier choice, produced noise images no attribute reader could read.) A
     tabular node with image parents reads their flat pixels through its MLP head. On the CPU
-    the training runs with channels-last conv weights and subnormal floats flushed to zero
-    (:func:`~deepcause.generative._training.cpu_conv_speedups`; both undone afterwards).
+    a district with image nodes trains with channels-last conv weights and subnormal floats
+    flushed to zero (:func:`~deepcause.generative._training.cpu_conv_speedups`; both undone
+    afterwards).
 
     Examples
     --------
@@ -386,7 +388,10 @@ class JointDistrictStrategy(DistrictStrategy):
                 if hasattr(layer, "reset_parameters"):
                     layer.reset_parameters()
             self.encoder.to(device)
-            with cpu_conv_speedups([self, *mechs.values()], device):
+            # image districts only: a tabular district (with at most an image parent's
+            # encoder) keeps its fit bit for bit (run 10 of bench_images_fresh.md)
+            fast = cpu_conv_speedups([self, *mechs.values()], device) if self.has_images else None
+            with fast or contextlib.nullcontext():
                 self._train(model, mechs, data, seed)
         self.eval()
         for v, m in mechs.items():
