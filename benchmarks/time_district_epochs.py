@@ -3,7 +3,7 @@
 ``image_treatment_scm`` (``P`` a ``size`` x ``size`` disc image, ``P -> M -> Y``,
 ``P <-> Y``): fits ``CausalGenerativeModel(graph, max_epochs=E)`` on ``n`` units and reports
 the CPU seconds spent in ``JointDistrictStrategy._train`` per epoch, and the whole fit's. Results:
-``benchmarks/results/bench_images_fresh.md`` (runs 7 and 9). With ``PATIENCE`` > 0 the district
+``benchmarks/results/bench_images_fresh.md`` (runs 7, 9 and 10). With ``PATIENCE`` > 0 the district
 holds out units and scores their bound after every epoch (``JointDistrictStrategy(patience=)``),
 so the validation's cost is included.
 

@@ -40,6 +40,8 @@ NotIdentifiableError
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
@@ -51,7 +53,7 @@ import torch
 from .._progress import progress
 from .._torch import mlp, seed_from, seeded
 from ..exceptions import DataValidationError, DeepCauseError
-from ._training import _VALIDATION_SEED, Plateau, validation_split
+from ._training import _VALIDATION_SEED, Plateau, cpu_conv_speedups, validation_split
 from .mechanisms import (
     AdditiveNoiseMechanism,
     CategoricalMechanism,
@@ -173,7 +175,8 @@ class JointDistrictStrategy(DistrictStrategy):
     -1.36 after 400 epochs; effect 0.91 against the truth 2.68); at 1e-2 the effect is
     2.50 / 2.44 / 2.31 (seeds 0/1/2), with the full posterior 2.67 / 2.61 / 2.61 (bound -1.37);
     ``n_importance`` (importance samples per row; None: 8, or 2 when the district has image
-    nodes, whose mechanisms run once per importance sample) and
+    nodes, whose decoders run once per importance sample; their images and image parents,
+    the same in every sample, are encoded once per unit) and
     ``image_beta``, the KL weight of an ``image_vae`` chosen by name for a district node (a
     mechanism instance keeps its own). With ``beta = 1`` the image VAE's own latent took the
     whole image and its context (the parent image and the district latent) was ignored; at 4
@@ -196,8 +199,10 @@ class JointDistrictStrategy(DistrictStrategy):
     held out) to 0.125 / 0.151, **0.142** / 0.154 and 0.116 / **0.101**; halving the step size
     every 2 epochs without improvement stopped at 60 epochs (8,000 units) with 0.120 / 0.093.
     The 100 epochs' cosine-annealed end is what puts the 8,000-unit ``Y`` near the floor
-    (0.054). At 28x28 and 10,000 units an epoch costs 15 CPU s
-    (``benchmarks/time_district_epochs.py``), ~25 CPU minutes for the 100 epochs either way.
+    (0.054). At 28x28 and 10,000 units an epoch costs 11 CPU s
+    (``benchmarks/time_district_epochs.py``; 18 before the images were encoded once per unit
+    and the training ran channels-last with subnormals flushed, run 10), ~18 CPU minutes for
+    the 100 epochs either way.
 
     A confounded image node gets the image mechanism named by the model's ``mechanisms``
     (``"auto"``: ``image_vae``, whose mixture prior keeps discrete modes such as colours
@@ -205,7 +210,10 @@ class JointDistrictStrategy(DistrictStrategy):
     its one-sample ELBO stands in for its log-likelihood (the bound stays a bound); image
     inputs of the inference network go through conv encoders. (An additive-Gaussian MLP over
     all pixels, the earlier choice, produced noise images no attribute reader could read.) A
-    tabular node with image parents reads their flat pixels through its MLP head.
+    tabular node with image parents reads their flat pixels through its MLP head. On the CPU
+    a district with image nodes trains with channels-last conv weights and subnormal floats
+    flushed to zero (:func:`~deepcause.generative._training.cpu_conv_speedups`; both undone
+    afterwards).
 
     Examples
     --------
@@ -380,7 +388,11 @@ class JointDistrictStrategy(DistrictStrategy):
                 if hasattr(layer, "reset_parameters"):
                     layer.reset_parameters()
             self.encoder.to(device)
-            self._train(model, mechs, data, seed)
+            # image districts only: a tabular district (with at most an image parent's
+            # encoder) keeps its fit bit for bit (run 10 of bench_images_fresh.md)
+            fast = cpu_conv_speedups([self, *mechs.values()], device) if self.has_images else None
+            with fast or contextlib.nullcontext():
+                self._train(model, mechs, data, seed)
         self.eval()
         for v, m in mechs.items():
             model.mechanisms_[v] = m.eval()
@@ -398,7 +410,7 @@ class JointDistrictStrategy(DistrictStrategy):
         device = model.device_
         epochs = self.max_epochs if model.max_epochs is None else int(model.max_epochs)
         params = [p for m in mechs.values() for p in m.parameters()]
-        opt = torch.optim.Adam([*params, *self.parameters()], lr=self.learning_rate)
+        opt = torch.optim.Adam([*params, *self.parameters()], lr=self.learning_rate, foreach=True)
         n = next(iter(data.values())).shape[0]
         held_out: dict[str, torch.Tensor] = {}
         if self.patience:
@@ -477,16 +489,23 @@ class JointDistrictStrategy(DistrictStrategy):
         latents = self.node_latents(z.reshape(k * bs, self.latent_dim))
         for v, mech in mechs.items():
             ctx = model.context(v, rep, latents, n=k * bs)
-            log_w = log_w + _log_likelihood(mech, rep[v], ctx).reshape(k, bs)
+            log_w = log_w + _log_likelihood(mech, values[v], rep[v], ctx, k).reshape(k, bs)
         return (torch.logsumexp(log_w, dim=0) - math.log(k)).mean()
 
 
-def _log_likelihood(mech: Mechanism, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-    """``log p(x | context)`` per row; an image mechanism's one-sample ELBO (a lower bound,
-    which keeps the importance-weighted objective a lower bound of ``log Q[district]``)."""
-    if getattr(mech, "image_node", False):
-        return mech.elbo(x, context)
-    return mech.log_prob(x, context)
+def _log_likelihood(
+    mech: Mechanism, x: torch.Tensor, rep: torch.Tensor, context: torch.Tensor, k: int
+) -> torch.Tensor:
+    """``log p(rep | context)`` per row of the ``k`` stacked copies ``rep`` of the units ``x``
+    (one per importance sample); an image mechanism's one-sample ELBO (a lower bound, which
+    keeps the importance-weighted objective a lower bound of ``log Q[district]``), given the
+    units once when its ``elbo`` takes ``repeats`` (the built-in image VAEs: the image and its
+    image parents, the same in every copy, are then encoded once instead of ``k`` times)."""
+    if not getattr(mech, "image_node", False):
+        return mech.log_prob(rep, context)
+    if "repeats" in inspect.signature(mech.elbo).parameters:
+        return mech.elbo(x, context, repeats=k)
+    return mech.elbo(rep, context)
 
 
 def _district_mechanism(

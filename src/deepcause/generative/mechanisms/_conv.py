@@ -170,16 +170,31 @@ class ContextEncoder(nn.Module):
             features + 3 * s[0] * self.stats if s is not None else w for w, s in self.parts
         )
 
-    def forward(self, context: torch.Tensor) -> torch.Tensor:
+    def forward(self, context: torch.Tensor, repeats: int = 1) -> torch.Tensor:
+        """Features of each context row, ``(rows, out_dim)``.
+
+        ``repeats > 1`` declares the rows ``repeats`` stacked copies of the same units
+        (copy-major, as ``t.repeat(repeats, 1)`` makes) whose image parents are equal across
+        copies (the columns after them, a district latent, may differ): the image parents are
+        encoded once per unit and their features repeated, the same values as encoding every
+        row at ``1 / repeats`` of the cost.
+
+        >>> enc = ContextEncoder([(1, 8, 8)], context_dim=64 + 2, features=4)
+        >>> ctx = torch.cat([torch.rand(3, 64).repeat(2, 1), torch.randn(6, 2)], dim=1)
+        >>> bool(torch.allclose(enc(ctx, repeats=2), enc(ctx), atol=1e-6))
+        True
+        """
         out, start, k = [], 0, 0
+        units = context.shape[0] // repeats
         for w, s in self.parts:
             piece = context[:, start : start + w]
             start += w
             if s is not None:
-                image = piece.reshape(-1, *s)
+                image = piece[:units].reshape(-1, *s)
                 piece = self.convs[k](image)
                 if self.stats:
                     piece = torch.cat([piece, colour_stats(image)], dim=1)
+                piece = piece.repeat(repeats, 1) if repeats > 1 else piece
                 k += 1
             out.append(piece)
         if not out:

@@ -47,7 +47,7 @@ from ..._parameters import Interval
 from ..._torch import nn, torch
 from ...exceptions import DataValidationError
 from ._noise_moments import NoiseMixture, ParentAdversary, ParentMoments
-from .image_vae import ImageVAEMechanism
+from .image_vae import ImageVAEMechanism, _repeat
 
 __all__ = ["ImageHVAEMechanism"]
 
@@ -151,12 +151,15 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         return (int(self.latent_dim) + int(self.spatial_channels) * gh * gw,)
 
     # ----------------------------------------------------------------- the two levels
-    def _bottom_up(self, x: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Spatial encoder features on the decoder's grid and ``q(z1 | x, pa)``."""
+    def _bottom_up(
+        self, x: torch.Tensor, feats: torch.Tensor, repeats: int = 1
+    ) -> tuple[torch.Tensor, ...]:
+        """Spatial encoder features on the decoder's grid and ``q(z1 | x, pa)``; ``feats``
+        may hold ``repeats`` stacked copies of ``x``'s units (the image is encoded once)."""
         spatial = self.image_encoder[:_SPATIAL](self._image(x))
-        h = self.image_encoder[_SPATIAL:](spatial)
+        h = _repeat(self.image_encoder[_SPATIAL:](spatial), repeats)
         mu, log_var = self.posterior(torch.cat([h, feats], dim=1)).chunk(2, dim=1)
-        spatial = nn.functional.adaptive_avg_pool2d(spatial, self.decoder.grid)
+        spatial = _repeat(nn.functional.adaptive_avg_pool2d(spatial, self.decoder.grid), repeats)
         return spatial, mu, log_var.clamp(-10.0, 5.0)
 
     def _top_down(self, z1: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -175,16 +178,18 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         return self.decoder.up(h + self.lift2(z2))[:, :, :height, :width]
 
     # ----------------------------------------------------------------- training and noise
-    def elbo(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """One-sample ELBO of each image given its parents (both levels), shape ``(n,)``."""
+    def elbo(self, x: torch.Tensor, context: torch.Tensor, repeats: int = 1) -> torch.Tensor:
+        """One-sample ELBO of each image given its parents (both levels), shape ``(n,)``;
+        ``repeats`` as :meth:`ImageVAEMechanism.elbo` (``k`` stacked copies of the parents,
+        ``k n`` values, the image and its image parents encoded once)."""
         self._require_built()
-        feats = self.context_encoder(context)
-        spatial, mu1, lv1 = self._bottom_up(x, feats)
+        feats = self.context_encoder(context, repeats)
+        spatial, mu1, lv1 = self._bottom_up(x, feats, repeats)
         z1 = mu1 + torch.randn_like(mu1) * (0.5 * lv1).exp()
         h, mu_p, lv_p = self._top_down(z1, feats)
         mu2, lv2 = self._posterior2(spatial, h)
         z2 = mu2 + torch.randn_like(mu2) * (0.5 * lv2).exp()
-        target = (self._image(x) + 1.0) / 2.0
+        target = _repeat((self._image(x) + 1.0) / 2.0, repeats)
         rec = nn.functional.binary_cross_entropy_with_logits(
             self._render(h, z2), target, reduction="none"
         ).sum((1, 2, 3))

@@ -83,6 +83,11 @@ def _conv_columns(encoder: ContextEncoder, features: int) -> torch.Tensor:
     return torch.tensor(mask, dtype=torch.bool).reshape(1, -1)
 
 
+def _repeat(t: torch.Tensor, repeats: int) -> torch.Tensor:
+    """``repeats`` stacked copies of ``t`` along the first axis (``t`` itself for one)."""
+    return t.repeat(repeats, *([1] * (t.ndim - 1))) if repeats > 1 else t
+
+
 class ImageMechanism(Mechanism):
     """Shared set-up of image mechanisms: ``image_shape``, the parents' layout
     (``context_shapes``), the parent encoder (``features`` per image parent, ``width``
@@ -373,8 +378,12 @@ class ImageVAEMechanism(ImageMechanism):
             return noise
         return torch.cat([noise, self.switch.sample_noise(n, none, generator)], dim=1)
 
-    def _posterior(self, x: torch.Tensor, feats: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        h = self.image_encoder(self._image(x))
+    def _posterior(
+        self, x: torch.Tensor, feats: torch.Tensor, repeats: int = 1
+    ) -> tuple[torch.Tensor, ...]:
+        """``q(z | x, pa)``'s mean and log-variance; ``feats`` may hold ``repeats`` stacked
+        copies of ``x``'s units (:meth:`elbo`), whose image is encoded once."""
+        h = _repeat(self.image_encoder(self._image(x)), repeats)
         mu, log_var = self.posterior(torch.cat([h, feats], dim=1)).chunk(2, dim=1)
         return mu, log_var.clamp(-10.0, 5.0)
 
@@ -417,20 +426,27 @@ class ImageVAEMechanism(ImageMechanism):
         ).sum((1, 2, 3))
         return -rec.reshape(k, n).T
 
-    def elbo(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    def elbo(self, x: torch.Tensor, context: torch.Tensor, repeats: int = 1) -> torch.Tensor:
         """One-sample ELBO of each image given its parents (nats, ``beta``-weighted KL),
         shape ``(n,)``: a lower bound of ``log p(x | pa)`` when ``beta = 1``. In training
         mode the decoder sees zeroed parent features on a ``decoder_dropout`` share of the
-        units (the encoder and the prior see them all)."""
+        units (the encoder and the prior see them all).
+
+        ``repeats = k > 1``: ``x`` holds ``n`` images and ``context`` ``k n`` rows, ``k``
+        stacked copies of their parents (``pa.repeat(k, 1)``, as a district's importance
+        samples, which differ only in the district latent); the result is the ELBO of
+        ``x.repeat(k, 1)`` given ``context`` (``k n`` values, the same random draws), with
+        the image and its image parents encoded once per unit instead of ``k`` times.
+        """
         self._require_built()
-        feats = self.context_encoder(context)
-        mu, log_var = self._posterior(x, feats)
+        feats = self.context_encoder(context, repeats)
+        mu, log_var = self._posterior(x, feats, repeats)
         z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
         shown = feats
         if self.training and self.decoder_dropout:  # drop the image parents' conv features
             drop = torch.rand((feats.shape[0], 1), device=feats.device) < self.decoder_dropout
             shown = feats.masked_fill(drop & self._conv_columns, 0.0)
-        target = (self._image(x) + 1.0) / 2.0
+        target = _repeat((self._image(x) + 1.0) / 2.0, repeats)
         if self.switch is None:
             rec = torch.nn.functional.binary_cross_entropy_with_logits(
                 self._logits(z, shown), target, reduction="none"
