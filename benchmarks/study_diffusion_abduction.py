@@ -22,7 +22,8 @@ and ``study_ddim_ceiling.style_kept``. A variant is a JSON object:
 - ``scale``: the abducted noise multiplied by this factor before decoding (below 1: shrunk
   towards the mode, a more typical image of the new parents);
 - ``resid``: 1 sets the mechanism's ``residual`` (the factual reconstruction's residual added
-  back), 0 (when absent too, whatever the fit's setting) clears it;
+  back), 0 (when absent too, whatever the fit's setting) clears it, a value between adds that
+  share of the residual;
 - ``guidance``: the mechanism's classifier-free ``guidance`` in inversion and decoding (needs
   a fit with ``--p-uncond`` above 0).
 
@@ -82,7 +83,16 @@ def use_variant(mech: Any, variant: dict[str, Any]) -> None:
     weights = {k: float(variant[k]) for k in refs if variant.get(k, 1.0) != 1.0}
     scale = float(variant.get("scale", 1.0))
     mech.inversion_iters = int(variant.get("iters", mech.inversion_iters))
-    mech.residual = bool(variant.get("resid", 0))  # explicit: not the fit's setting
+    resid = float(variant.get("resid", 0))  # explicit: not the fit's setting
+    mech.residual = resid == 1.0
+    if 0.0 < resid < 1.0:  # a share of the factual reconstruction's residual
+
+        def counterfactual(x: Any, context: Any, new_context: Any, generator: Any = None) -> Any:
+            u = mech.abduct(x, context, generator)
+            back = mech.decode(u, context)
+            return (mech.decode(u, new_context) + resid * (x - back)).clamp(-1.0, 1.0)
+
+        mech.counterfactual = counterfactual
     mech.guidance = float(variant.get("guidance", mech.guidance))
     mech.schedule = up.flip(0)  # encode() walks it upwards
 
