@@ -1,4 +1,4 @@
-"""Abduction / decoding variants of one image_diffusion fit on the morpho digits (run 13).
+"""Abduction / decoding variants of one image_diffusion fit on the morpho digits (runs 13-14).
 
 One fit of the deep SCM with ``image_diffusion`` (15 epochs, the benchmark's settings) on the
 units drawn with ``--seed`` (0: the benchmark's split; 11, 21: validation splits), saved to
@@ -14,9 +14,9 @@ and ``study_ddim_ceiling.style_kept``. A variant is a JSON object:
 - ``w``: contrast guidance in decoding, ``eps(x, pa_new) + (w - 1) (eps(x, pa_new) -
   eps(x, pa_factual))`` (a guidance on the parents' change; no unconditional model needed);
 - ``steps``: DDIM steps of inversion and decoding;
-- ``wm``: guidance in decoding away from the prediction at the units' mean parents,
-  ``eps(x, pa_new) + (wm - 1) (eps(x, pa_new) - eps(x, mean pa))`` (an unconditional model
-  stand-in: it strengthens the parents' effect, not the change from the factual parents);
+- ``wm``: guidance in decoding away from the prediction at the scored units' mean factual
+  parents, ``eps(x, pa_new) + (wm - 1) (eps(x, pa_new) - eps(x, mean pa))`` (an unconditional
+  model stand-in: it strengthens the parents' effect, not the change from the factual ones);
 - ``wu``: classifier-free guidance in decoding only (the inversion stays conditional), which
   needs a fit with ``--p-uncond`` above 0;
 - ``scale``: the abducted noise multiplied by this factor before decoding (below 1: shrunk
