@@ -40,10 +40,14 @@ from deepcause.simulate import morpho_digits, train_attribute_readers  # noqa: E
 EDIT_BINS = (0.0, 0.5, 1.0, 2.0, np.inf)
 
 
-def scores(model: CausalGenerativeModel, fact: dict, do: dict, truth: dict, reader) -> dict:
-    """The benchmark's metrics, the thickness slopes and the RMSE per edit size."""
+def scores(
+    model: CausalGenerativeModel, fact: dict, do: dict, truth: dict, reader, cf=None
+) -> dict:
+    """The benchmark's metrics, the thickness slopes and the RMSE per edit size (``cf``: the
+    counterfactual images if already computed)."""
     with torch.no_grad():
-        cf = model.counterfactual(fact, do=do)["image"]
+        if cf is None:
+            cf = model.counterfactual(fact, do=do)["image"]
         null = model.counterfactual(fact, do={"thickness": fact["thickness"]})["image"]
     row = {
         "pixel_rmse": counterfactual_pixel_error(cf, truth["image"]),
