@@ -73,3 +73,22 @@ def benchmark_module():
         return loaded[name]
 
     return load
+
+
+@pytest.fixture(scope="session")
+def bar_images():
+    """``bar_images(n=120, seed=0)``: a tiny image SCM as a mapping. ``T`` sets the column of a
+    vertical bar in an 8x8 grey image ``I`` (its brightness is ``I``'s own noise); ``Y`` reads
+    the bar's column off the image."""
+
+    def draw(n: int = 120, seed: int = 0) -> dict:
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        t = rng.normal(size=n)
+        col = np.clip(np.round(4 + 1.5 * t), 0, 7).astype(int)
+        img = np.zeros((n, 1, 8, 8))
+        img[np.arange(n), 0, :, col] = rng.uniform(0.5, 1.0, n)[:, None]
+        return {"T": t, "I": img, "Y": col + 0.1 * rng.normal(size=n)}
+
+    return draw

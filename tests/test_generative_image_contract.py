@@ -21,17 +21,6 @@ FAST = {"max_epochs": 1, "random_state": 0, "verbose": False}
 GRAPH = "T -> I; I -> Y"
 
 
-def _bars(n: int = 120, seed: int = 0) -> dict[str, np.ndarray]:
-    """T sets the column of a vertical bar in an 8x8 grey image I (its brightness is I's own
-    noise); Y reads the bar's column off the image."""
-    rng = np.random.default_rng(seed)
-    t = rng.normal(size=n)
-    col = np.clip(np.round(4 + 1.5 * t), 0, 7).astype(int)
-    img = np.zeros((n, 1, 8, 8))
-    img[np.arange(n), 0, :, col] = rng.uniform(0.5, 1.0, n)[:, None]
-    return {"T": t, "I": img, "Y": col + 0.1 * rng.normal(size=n)}
-
-
 def _one_line(exc: pytest.ExceptionInfo) -> str:
     msg = str(exc.value)
     assert isinstance(exc.value, DeepCauseError) and "\n" not in msg, msg
@@ -39,8 +28,8 @@ def _one_line(exc: pytest.ExceptionInfo) -> str:
 
 
 @pytest.fixture(scope="module")
-def eight_bit():
-    data = _bars()
+def eight_bit(bar_images):
+    data = bar_images()
     data["I"] = np.round(data["I"] * 255).astype(np.uint8)
     return data, CausalGenerativeModel(GRAPH, **FAST).fit(data)
 
@@ -69,8 +58,8 @@ def test_uint8_images_come_back_uint8_inside_the_training_range(eight_bit):
     assert not np.shares_memory(cf["I"], fact["I"])
 
 
-def test_other_integer_dtypes_and_boolean_masks_come_back_in_their_dtype():
-    data = _bars()
+def test_other_integer_dtypes_and_boolean_masks_come_back_in_their_dtype(bar_images):
+    data = bar_images()
     wide = {**data, "I": np.round(data["I"] * 4000).astype(np.uint16)}
     m = CausalGenerativeModel(GRAPH, **FAST).fit(wide)
     assert m.sample(4, random_state=0)["I"].dtype == np.uint16
@@ -102,8 +91,8 @@ def test_saved_8bit_model_gives_the_same_uint8_images(eight_bit, tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
-def test_auto_named_for_one_node_is_the_default():
-    data = _bars(60)
+def test_auto_named_for_one_node_is_the_default(bar_images):
+    data = bar_images(60)
     m = CausalGenerativeModel(GRAPH, mechanisms={"I": "auto", "Y": "auto"}, **FAST).fit(data)
     default = CausalGenerativeModel(GRAPH, **FAST).fit(data)
     assert m.mechanisms_["I"].name == default.mechanisms_["I"].name == "image_hvae"
@@ -113,8 +102,8 @@ def test_auto_named_for_one_node_is_the_default():
 
 
 # ------------------------------------------------------------------ one-line refusals
-def test_channels_last_images_are_refused_with_the_fix():
-    data = _bars(60)
+def test_channels_last_images_are_refused_with_the_fix(bar_images):
+    data = bar_images(60)
     for channels in (1, 3):
         nhwc = np.repeat(data["I"], channels, axis=1).transpose(0, 2, 3, 1)
         with pytest.raises(DataValidationError) as exc:
@@ -145,8 +134,8 @@ def test_grey_images_without_a_channel_axis_are_told_to_add_one(eight_bit):
     assert "channel axis" in _one_line(exc)
 
 
-def test_images_too_small_or_empty_are_refused_with_the_fix():
-    data = _bars(60)
+def test_images_too_small_or_empty_are_refused_with_the_fix(bar_images):
+    data = bar_images(60)
     with pytest.raises(DataValidationError) as exc:
         CausalGenerativeModel(GRAPH, **FAST).fit({**data, "I": data["I"][:, :, :3, :3]})
     assert "at least 4x4: upsample" in _one_line(exc)

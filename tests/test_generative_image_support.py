@@ -23,15 +23,6 @@ from deepcause.simulate.images import make_confounded_digit_label, make_morpho_d
 FAST = {"max_epochs": 1, "random_state": 0, "verbose": False}
 
 
-def _bars(n: int, seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    t = rng.normal(size=n)
-    col = np.clip(np.round(4 + 1.5 * t), 0, 7).astype(int)
-    img = np.zeros((n, 1, 8, 8))
-    img[np.arange(n), 0, :, col] = rng.uniform(0.5, 1.0, n)[:, None]
-    return {"T": t, "I": img, "Y": col + 0.1 * rng.normal(size=n)}
-
-
 def _horizontal(n: int = 1) -> np.ndarray:
     img = np.zeros((n, 1, 8, 8))
     img[:, 0, 3, :] = 0.8
@@ -46,24 +37,26 @@ def _warnings(call) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def bars():
-    data = _bars(600, 0)
+def bars(bar_images):
+    data = bar_images(600, 0)
     return data, CausalGenerativeModel("T -> I; I -> Y", **FAST).fit(data)
 
 
-def test_a_do_image_unlike_the_training_images_warns_and_a_training_image_does_not(bars):
+def test_a_do_image_unlike_the_training_images_warns_and_a_training_image_does_not(
+    bars, bar_images
+):
     data, m = bars
     said = _warnings(lambda: m.sample(5, do={"I": _horizontal()[0]}, random_state=0))
     assert len(said) == 1 and "unlike the training images of 'I'" in said[0], said
     assert "extrapolation" in said[0]
     assert not _warnings(lambda: m.sample(5, do={"I": data["I"][7]}, random_state=0))
-    fresh = _bars(300, 1)  # new units of the same SCM, one image each: no warning
-    assert not _warnings(lambda: m.counterfactual(fresh, do={"I": _bars(300, 2)["I"]}))
+    fresh = bar_images(300, 1)  # new units of the same SCM, one image each: no warning
+    assert not _warnings(lambda: m.counterfactual(fresh, do={"I": bar_images(300, 2)["I"]}))
 
 
-def test_a_counterfactual_with_many_unlike_images_warns_with_the_share(bars):
+def test_a_counterfactual_with_many_unlike_images_warns_with_the_share(bars, bar_images):
     _, m = bars
-    fresh = _bars(300, 1)
+    fresh = bar_images(300, 1)
     images = fresh["I"].copy()
     images[:150] = _horizontal(150)  # half the units get a horizontal bar
     said = _warnings(lambda: m.counterfactual(fresh, do={"I": images}))
@@ -79,16 +72,16 @@ def test_the_check_survives_save_and_load(bars, tmp_path):
     assert len(said) == 1 and "'I'" in said[0]
 
 
-def test_the_idgen_route_checks_its_do_images_too():
-    data = _bars(600, 0)
+def test_the_idgen_route_checks_its_do_images_too(bar_images):
+    data = bar_images(600, 0)
     m = CausalGenerativeModel("T -> I; I -> Y", latent_strategy="idgen", **FAST).fit(data)
     said = _warnings(lambda: m.sample(5, do={"I": _horizontal()[0]}, random_state=0))
     assert any("unlike the training images of 'I'" in s for s in said), said
     assert not _warnings(lambda: m.sample(5, do={"I": data["I"][3]}, random_state=0))
 
 
-def test_few_training_images_are_not_checked():
-    assert ImageSupport.fit(_bars(150, 0)["I"]) is None
+def test_few_training_images_are_not_checked(bar_images):
+    assert ImageSupport.fit(bar_images(150, 0)["I"]) is None
 
 
 @pytest.mark.parametrize("size", [16, 28])
