@@ -415,8 +415,9 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         :class:`~deepcause.generative._idgen_route.IDGenRoute`) answers every query in place of the
         mechanisms. A ``do`` value outside the training data (one value beyond the observed
         range of a scalar node; an array or shift that puts clearly more units outside it than
-        fresh draws would) warns, :class:`~deepcause.exceptions.PositivityWarning`: the answer
-        is an extrapolation (the rule: :mod:`deepcause.generative._support`).
+        fresh draws would; an image unlike the node's training images) warns,
+        :class:`~deepcause.exceptions.PositivityWarning`: the answer is an extrapolation (the
+        rules: :mod:`deepcause.generative._support`, :mod:`deepcause.generative._image_support`).
 
         Examples
         --------
