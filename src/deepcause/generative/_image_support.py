@@ -103,12 +103,13 @@ class ImageSupport:
         mean = ref.mean(0)
         k = min(IMAGE_SUPPORT_COMPONENTS, len(ref) - 1, ref.shape[1])
         _, _, vh = torch.linalg.svd(ref[:_PCA_ROWS] - mean, full_matrices=False)
-        sup = cls(mean, vh[:k].T.contiguous(), None, 0.0)  # type: ignore[arg-type]
-        sup.support = JointSupport.from_split(sup.features(ref), sup.features(cal))
-        excess = sup.support.excess(sup.features(cal))
-        sup.cal_max = float(excess.max())
+        components = vh[:k].T.contiguous()
+        feats_ref, feats_cal = (_features(x, mean, components) for x in (ref, cal))
+        support = JointSupport.from_split(feats_ref, feats_cal)
+        excess = support.excess(feats_cal)
+        sup = cls(mean, components, support, float(excess.max()))
         # an image's features have no range rule: every image outside the balls counts
-        sup.support.n_beyond = int((excess > sup._tolerance).sum())
+        support.n_beyond = int((excess > sup._tolerance).sum())
         return sup
 
     @property
@@ -117,16 +118,10 @@ class ImageSupport:
         and distances to them come back from ``cdist`` a rounding error above 0."""
         return 1e-3 * float(self.support.radius.median()) + 1e-6
 
-    def features(self, flat: torch.Tensor) -> torch.Tensor:
-        """``(n, k + 1)``: principal coordinates and the distance off the components."""
-        centred = flat - self.mean
-        coords = centred @ self.components
-        off = (centred - coords @ self.components.T).norm(dim=1, keepdim=True)
-        return torch.cat([coords, off], 1)
-
     def excess(self, images: Any) -> torch.Tensor:
         """``(n,)``: how far each image lies beyond the support's balls (negative inside)."""
-        return self.support.excess(self.features(_flat(np.asarray(images))))
+        feats = _features(_flat(np.asarray(images)), self.mean, self.components)
+        return self.support.excess(feats)
 
     def message(self, node: str, images: Any, what: str | None = None) -> str | None:
         """The warning for ``do()`` images ``(n, C, H, W)`` (or one ``(C, H, W)``) set on
@@ -187,6 +182,15 @@ def warn_off_images(
     message = sup.message(node, images)
     if message is not None:
         warnings.warn(message, PositivityWarning, stacklevel=stacklevel + 1)
+
+
+def _features(flat: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+    """``(n, k + 1)``: each flattened image's coordinates on the ``k`` principal ``components``
+    (about ``mean``) and its distance off them."""
+    centred = flat - mean
+    coords = centred @ components
+    off = (centred - coords @ components.T).norm(dim=1, keepdim=True)
+    return torch.cat([coords, off], 1)
 
 
 def _flat(images: np.ndarray) -> torch.Tensor:
