@@ -123,10 +123,10 @@ class ImageSupport:
         feats = _features(_flat(np.asarray(images)), self.mean, self.components)
         return self.support.excess(feats)
 
-    def message(self, node: str, images: Any, what: str | None = None) -> str | None:
+    def message(self, node: str, images: Any) -> str | None:
         """The warning for ``do()`` images ``(n, C, H, W)`` (or one ``(C, H, W)``) set on
         ``node``, or ``None`` when the rule of the module docstring does not flag them."""
-        what = what or f"do({node})"
+        what = f"do({node})"
         arr = np.asarray(images)
         arr = arr.reshape(-1, *arr.shape[-3:]) if arr.ndim >= 3 else arr.reshape(1, -1)
         if len(arr) == 0:

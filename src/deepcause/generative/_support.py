@@ -467,7 +467,7 @@ is an extrapolation beyond the data the mechanisms were trained on
         training data would flag that many (tail probability at least ``FRESH_DRAW_ALPHA``)."""
         k, n_off = int(off.numel()), int(off.sum())
         p, rate = self.fresh_draw_p(off)
-        if n_off == 0 or p >= FRESH_DRAW_ALPHA:
+        if p >= FRESH_DRAW_ALPHA:  # (no unit flagged: p = 1)
             return None
         return (
             f"the counterfactual puts the parents ({', '.join(parents)}) of {node!r} off their "
