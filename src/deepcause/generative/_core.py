@@ -407,7 +407,8 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         """``n`` samples from the observational (``do=None``) or interventional distribution.
 
         ``do`` maps nodes to a value, an array of ``n`` values, or a callable shift applied to
-        the node's natural value. ``remove_edges`` (DECAF-style fair generation) cuts edges
+        the node's natural value (a discrete node's values in its column's dtype: ``lambda b:
+        ~b`` flips a bool node). ``remove_edges`` (DECAF-style fair generation) cuts edges
         ``(parent, child)`` at generation time: the child sees an independent draw of the parent
         from its generated marginal instead of the unit's own value. ``given`` (conditional
         queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node) needs

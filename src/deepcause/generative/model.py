@@ -60,7 +60,7 @@ import torch
 
 from ..exceptions import DataValidationError
 from ._core import MechanismModel
-from ._do import parse_do
+from ._do import align_do, parse_do
 from ._encoding import Samples, split_data
 from ._idgen_route import IDGenRoute
 from ._support import note_off_support
@@ -137,7 +137,9 @@ class CausalGenerativeModel(MechanismModel):
         the unit's unaffected values; hard interventions only): every affected node is then
         a draw with fresh noise, not the unit's own value, even one without hidden
         confounders (an image mediator too), and ``attrs["posterior_draw"]`` lists them.
-        ``do`` values outside the training data warn as in :meth:`sample` (per-unit arrays
+        Per-unit ``do`` values are read in row order; a pandas Series follows the rows' index
+        labels instead (reordered to the rows when its labels come in another order, refused
+        when they differ). ``do`` values outside the training data warn as in :meth:`sample` (per-unit arrays
         and shifts only when clearly more units leave the observed range than new units of
         the same distribution would).
         A node whose new parent values leave their joint support in the training data for
@@ -177,6 +179,8 @@ class CausalGenerativeModel(MechanismModel):
             raise DataValidationError(
                 "factual has no units; give at least one row (or one array entry)"
             )
+        if not as_mapping and isinstance(do, Mapping):  # Series follow the rows' labels
+            do = align_do(do, df.index)
         specs = parse_do(do, self.specs_, n, self.device_, getattr(self, "image_support_", None))
         affected = self.graph_.descendants(set(specs))
         abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]

@@ -1,0 +1,136 @@
+"""Session 14's audit of the public path of CausalGenerativeModel (``bench_generative.md``, "API
+audit (session 14)"): the graph forms it takes, column labels that are not text, pandas Series
+as per-unit ``do`` values of a counterfactual, shift functions on discrete nodes.
+
+Every test here failed on the source before the audit; the fits are tiny (one or a few epochs,
+a few hundred rows): none of them is about accuracy, and the truth each compares with is the
+model's own answer given the same values another way.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from deepcause.exceptions import DataValidationError, DeepCauseError
+from deepcause.generative import CausalGenerativeModel
+
+FAST = {"max_epochs": 1, "random_state": 0, "verbose": False}
+
+
+def _frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """B (bool) -> X -> Y; B -> Y; K (3 integer levels) -> Y; C (ordered categorical) -> Y."""
+    rng = np.random.default_rng(seed)
+    b = rng.random(n) < 0.4
+    k = rng.integers(0, 3, n)
+    c = pd.Categorical(rng.choice(["lo", "hi"], n), categories=["lo", "hi"], ordered=True)
+    x = rng.normal(size=n) + b
+    y = x + b + k + (np.asarray(c) == "hi") + rng.normal(size=n)
+    return pd.DataFrame({"B": b, "K": k, "C": c, "X": x, "Y": y})
+
+
+GRAPH = "B -> X -> Y; B -> Y; K -> Y; C -> Y"
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[pd.DataFrame, CausalGenerativeModel]:
+    df = _frame()
+    return df, CausalGenerativeModel(GRAPH, **FAST).fit(df)
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    msg = str(exc.value)
+    assert isinstance(exc.value, DeepCauseError) and "\n" not in msg, msg
+    return msg
+
+
+def test_a_networkx_digraph_is_taken_as_the_graph() -> None:
+    """Before: "graph must be a CausalGraph or its text form ..., got DiGraph"."""
+    df = _frame()
+    text = CausalGenerativeModel(GRAPH, **FAST).fit(df)
+    edges = [("B", "X"), ("X", "Y"), ("B", "Y"), ("K", "Y"), ("C", "Y")]
+    graph = nx.DiGraph(edges)
+    m = CausalGenerativeModel(graph, **FAST).fit(df)
+    assert m.graph_ == text.graph_
+    pd.testing.assert_frame_equal(
+        m.sample(50, do={"X": 0.5}, random_state=1), text.sample(50, do={"X": 0.5}, random_state=1)
+    )
+    confounded = nx.DiGraph([("X", "M"), ("M", "Y")])
+    confounded.add_edge("X", "Y", bidirected=True)  # networkx's spelling of X <-> Y
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=200)
+    x = u + rng.normal(size=200)
+    mm = x + rng.normal(size=200)
+    data = pd.DataFrame({"X": x, "M": mm, "Y": mm + u + rng.normal(size=200)})
+    fd = CausalGenerativeModel(confounded, **FAST).fit(data)
+    assert [tuple(e) for e in fd.graph_.bidirected_edges] == [("X", "Y")]
+    assert fd.sample(5, do={"X": 0.0}, random_state=0).attrs["identified"] is True
+
+
+def test_number_labelled_columns_are_named_as_such() -> None:
+    """Before: "node '0': column '0' is not a column of the data (did you mean '0'?)"."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({0: rng.normal(size=50), 1: rng.normal(size=50)})
+    with pytest.raises(DataValidationError) as exc:
+        CausalGenerativeModel('"0" -> "1"', **FAST).fit(df)
+    msg = _one_line(exc)
+    assert "labelled 0 (type int)" in msg and "df.columns.astype(str)" in msg
+    assert "did you mean" not in msg
+    renamed = df.rename(columns=str)
+    assert CausalGenerativeModel('"0" -> "1"', **FAST).fit(renamed).sample(3).shape == (3, 2)
+
+
+def test_series_do_values_of_a_counterfactual_follow_the_rows_labels(fitted) -> None:
+    """Before: a Series was read by position, so a reordered one gave each unit another unit's
+    value (silently); one with other labels too."""
+    df, m = fitted
+    units = df.sample(8, random_state=3)  # index labels out of order
+    shifted = units["X"] + 1.0
+    by_label = m.counterfactual(units, do={"X": shifted.sort_index()}, random_state=0)
+    in_order = m.counterfactual(units, do={"X": shifted.to_numpy()}, random_state=0)
+    pd.testing.assert_frame_equal(by_label, in_order)
+    np.testing.assert_allclose(by_label["X"], units["X"] + 1.0)
+    assert list(by_label.index) == list(units.index)
+    with pytest.raises(DataValidationError) as exc:
+        m.counterfactual(units, do={"X": pd.Series(np.zeros(8))})  # labels 0..7
+    assert "index does not match" in _one_line(exc) and ".to_numpy()" in str(exc.value)
+    # a mapping has no row labels: a Series there is read by position, as before
+    mapping = {c: units[c].to_numpy() for c in ["B", "K", "X", "Y"]} | {"C": units["C"].array}
+    out = m.counterfactual(mapping, do={"X": pd.Series(shifted.to_numpy(), index=range(8, 16))})
+    np.testing.assert_allclose(out["X"], units["X"] + 1.0)
+
+
+def test_shift_functions_see_discrete_values_in_their_column_dtype(fitted) -> None:
+    """Before: a bool node's values reached the shift as an object array, so ``lambda b: ~b``
+    gave -2 and -1 ("value -2 is not a level of discrete node 'B'")."""
+    df, m = fitted
+    units = df.head(10)
+    seen = {}
+
+    def flip(b):
+        seen["B"] = b.dtype
+        return ~b
+
+    out = m.counterfactual(units, do={"B": flip}, random_state=0)
+    assert seen["B"] == np.dtype(bool)
+    np.testing.assert_array_equal(out["B"], ~units["B"].to_numpy())
+    assert out["B"].dtype == bool
+    same = m.counterfactual(units, do={"B": ~units["B"]}, random_state=0)
+    pd.testing.assert_frame_equal(out, same)
+    sampled = m.sample(20, do={"B": lambda b: ~b}, random_state=0)
+    assert sampled["B"].dtype == bool
+    kinds = {}
+
+    def record(name, f):
+        def g(v):
+            kinds[name] = v
+            return f(v)
+
+        return g
+
+    m.counterfactual(units, do={"K": record("K", lambda k: (k + 1) % 3)})
+    m.counterfactual(units, do={"C": record("C", lambda c: np.where(c == "lo", "hi", "lo"))})
+    assert kinds["K"].dtype == np.int64
+    assert isinstance(kinds["C"], pd.Categorical) and kinds["C"].ordered
