@@ -97,6 +97,7 @@ def save_model(model: CausalGenerativeModel, path: str | Path) -> Path:
         "mapping_input": bool(getattr(model, "mapping_input_", False)),
         "joint_support": {},
         "image_support": {},
+        "mechanism_choice": getattr(model, "mechanism_choice_", {}),
     }
     tensors: dict[str, Any] = {}
     for v, m in model.mechanisms_.items():
@@ -139,6 +140,7 @@ def read_model(model_class: type, path: str | Path, device: str = "auto") -> Cau
         model.parents_ = {v: list(p) for v, p in state["parents"].items()}
         model.specs_ = {v: NodeSpec(**s) for v, s in state["specs"].items()}
         model.mapping_input_ = bool(state.get("mapping_input", False))
+        model.mechanism_choice_ = dict(state.get("mechanism_choice", {}))  # {} in older saves
         model.mechanisms_ = {}
         for v, config in state["mechanisms"].items():
             mech = mechanism_from_config(config)
