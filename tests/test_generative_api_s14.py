@@ -175,3 +175,30 @@ def test_summary_of_the_two_latent_strategies() -> None:
     idgen = CausalGenerativeModel("X -> M -> Y; X <-> Y", latent_strategy="idgen", **FAST)
     text = str(idgen.fit(df).summary())
     assert "one ID-GEN sampler per query" in text
+
+
+def test_outputs_keep_the_inputs_column_order(tmp_path) -> None:
+    """Before: columns came out in topological order, so ``cf.to_numpy()`` compared with the
+    factual rows' ``to_numpy()`` paired the wrong columns (silently)."""
+    df = _frame()[["Y", "C", "X", "K", "B"]]  # not topological
+    m = CausalGenerativeModel(GRAPH, **FAST).fit(df.assign(note="id"))  # an extra column
+    assert list(m.sample(5, random_state=0).columns) == list(df.columns)
+    assert list(m.sample(5, do={"X": 0.0}, random_state=0).columns) == list(df.columns)
+    factual = df.head(6)[["X", "B", "Y", "K", "C"]]
+    cf = m.counterfactual(factual, do={"X": 0.0}, random_state=0)
+    assert list(cf.columns) == list(factual.columns) and cf.index.equals(factual.index)
+    np.testing.assert_array_equal(cf["K"], factual["K"])
+    back = CausalGenerativeModel.load(m.save(tmp_path / "m"))
+    assert list(back.sample(5, random_state=0).columns) == list(df.columns)
+    mapping = {c: df[c].to_numpy() for c in ["Y", "X", "K", "B"]} | {"C": df["C"].array}
+    fit_map = CausalGenerativeModel(GRAPH, **FAST).fit(mapping)
+    assert list(fit_map.sample(3, random_state=0)) == ["Y", "X", "K", "B", "C"]
+
+
+def test_a_column_vector_in_a_mapping_is_told_to_ravel() -> None:
+    """Before: "data['T'] has shape (50, 1); give ... tabular nodes as 1-D arrays" (no fix)."""
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=(50, 1))
+    with pytest.raises(DataValidationError) as exc:
+        CausalGenerativeModel("T -> Y", **FAST).fit({"T": t, "Y": rng.normal(size=50)})
+    assert "data['T'].ravel()" in _one_line(exc)

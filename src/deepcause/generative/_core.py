@@ -141,6 +141,8 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             else infer_spec(v, df, columns[v], discrete=mechs[v].discrete)
             for v in self.order_
         }
+        used = {c for spec in self.specs_.values() for c in spec.columns}
+        self.columns_ = [c for c in [*df.columns, *images] if c in used]  # outputs' order
         mechs = {v: self._adapt_to_images(v, m) for v, m in mechs.items()}
         # do() images' support (not for an ID-GEN factor's given inputs: it is evaluated at
         # generated images, and the route checks the user's do() images itself)
@@ -333,12 +335,15 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         index: Any = None,
         do: Mapping[str, DoSpec] | None = None,
         as_mapping: bool | None = None,
+        order: Iterable[str] | None = None,
     ) -> pd.DataFrame | Samples:
         """Data in original columns and units from encoded node tensors: a data frame, or a
         :class:`~deepcause.generative._encoding.Samples` mapping ``{node: array}`` when the
         model was fitted on a mapping (``as_mapping`` overrides).
 
         Hard interventions in ``do`` are written back exactly as given (no float32 round trip).
+        Columns come in the order of ``order`` (default: the training data's columns; models
+        saved without it: topological), then any others.
         """
         as_mapping = getattr(self, "mapping_input_", False) if as_mapping is None else as_mapping
         cols: dict[str, Any] = {}
@@ -358,6 +363,8 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             else:
                 full = np.broadcast_to(raw.astype(node.float_dtype, copy=False), (n, node.dim))
                 cols.update({c: full[:, i] for i, c in enumerate(node.columns)})
+        first = [c for c in (order or getattr(self, "columns_", None) or ()) if c in cols]
+        cols = {c: cols[c] for c in [*first, *(c for c in cols if c not in first)]}
         if as_mapping:  # categorical nodes stay pd.Categorical (their input's kind)
             return Samples.of(cols)
         if any(self.specs_[v].is_image for v in self.order_):

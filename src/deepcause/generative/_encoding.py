@@ -486,7 +486,13 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
             if arr.dtype.kind == "U":  # numpy text comes back as numpy text, not object
                 text[str(key)] = arr.dtype
         else:
-            hint = "; grey images need a channel axis: images[:, None]" if arr.ndim == 3 else ""
+            hint = (
+                "; grey images need a channel axis: images[:, None]"
+                if arr.ndim == 3
+                else f"; a column of one value per unit: give {role}[{key!r}].ravel()"
+                if arr.ndim == 2 and arr.shape[1] == 1
+                else ""
+            )
             raise DataValidationError(
                 f"{role}[{key!r}] has shape {arr.shape}; give image nodes as (n, C, H, W) "
                 f"arrays and tabular nodes as 1-D arrays{hint}"

@@ -95,6 +95,7 @@ def save_model(model: CausalGenerativeModel, path: str | Path) -> Path:
         ],
         "rng_state": model._rng_.bit_generator.state,
         "mapping_input": bool(getattr(model, "mapping_input_", False)),
+        "columns": getattr(model, "columns_", None),
         "joint_support": {},
         "image_support": {},
         "mechanism_choice": getattr(model, "mechanism_choice_", {}),
@@ -141,6 +142,7 @@ def read_model(model_class: type, path: str | Path, device: str = "auto") -> Cau
         model.specs_ = {v: NodeSpec(**s) for v, s in state["specs"].items()}
         model.mapping_input_ = bool(state.get("mapping_input", False))
         model.mechanism_choice_ = dict(state.get("mechanism_choice", {}))  # {} in older saves
+        model.columns_ = state.get("columns")  # None in older saves: topological order
         model.mechanisms_ = {}
         for v, config in state["mechanisms"].items():
             mech = mechanism_from_config(config)

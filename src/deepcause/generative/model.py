@@ -196,8 +196,9 @@ class CausalGenerativeModel(MechanismModel):
             drawn = [v for v in self.order_ if v in abducted]  # fresh noise, not the unit's
         else:
             values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen)
+        order = [*df.columns, *images]  # the factual's column order
         out = self._keep_factual(
-            self.decode(values, index=df.index, do=specs, as_mapping=as_mapping),
+            self.decode(values, index=df.index, do=specs, as_mapping=as_mapping, order=order),
             df, images, affected,
         )  # fmt: skip
         if off:
