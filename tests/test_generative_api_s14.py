@@ -202,3 +202,17 @@ def test_a_column_vector_in_a_mapping_is_told_to_ravel() -> None:
     with pytest.raises(DataValidationError) as exc:
         CausalGenerativeModel("T -> Y", **FAST).fit({"T": t, "Y": rng.normal(size=50)})
     assert "data['T'].ravel()" in _one_line(exc)
+
+
+def test_idgen_refusals_name_the_joint_route_for_observational_laws() -> None:
+    """Before: do() on a leaf advised "sample without do=", which the idgen route refuses, and
+    sample() without do= named no way to observational samples."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100)
+    df = pd.DataFrame({"X": x, "Y": x + rng.normal(size=100)})
+    m = CausalGenerativeModel("X -> Y", latent_strategy="idgen", **FAST).fit(df)
+    for do in ({"Y": 0.0}, None):
+        with pytest.raises(DataValidationError) as exc:
+            m.sample(5, do=do, random_state=0)
+        msg = _one_line(exc)
+        assert "latent_strategy='joint'" in msg and "sample without do=" not in msg

@@ -69,7 +69,8 @@ class IDGenRoute:
         if (t, z) not in self.samplers:
             if not t:
                 raise DataValidationError(
-                    "latent_strategy='idgen' samples interventional queries: give do={node: value}"
+                    "latent_strategy='idgen' samples interventional queries: give do={node: "
+                    "value}, or fit with latent_strategy='joint' for observational samples"
                 )
             desc = self.graph.descendants(list(t))
             outcome = [v for v in order if v in desc and v not in t and v not in z]
@@ -77,7 +78,8 @@ class IDGenRoute:
                 raise DataValidationError(
                     f"do({', '.join(t)}) changes no other node ({', '.join(t)} has no "
                     "descendants outside the query): the other nodes keep their observational "
-                    "law; sample without do=, or use latent_strategy='joint'"
+                    "law, which latent_strategy='idgen' does not sample; fit with "
+                    "latent_strategy='joint' for it"
                 )
             m = self.model
             s = IDGenSampler(self.graph, list(t), outcome, list(z) or None,
