@@ -96,6 +96,8 @@ def test_series_do_values_of_a_counterfactual_follow_the_rows_labels(fitted) -> 
     with pytest.raises(DataValidationError) as exc:
         m.counterfactual(units, do={"X": pd.Series(np.zeros(8))})  # labels 0..7
     assert "index does not match" in _one_line(exc) and ".to_numpy()" in str(exc.value)
+    one = m.counterfactual(units, do={"X": pd.Series([0.5], index=["x"])}, random_state=0)
+    np.testing.assert_allclose(one["X"], 0.5)  # one value is one value for every unit
     # a mapping has no row labels: a Series there is read by position, as before
     mapping = {c: units[c].to_numpy() for c in ["B", "K", "X", "Y"]} | {"C": units["C"].array}
     out = m.counterfactual(mapping, do={"X": pd.Series(shifted.to_numpy(), index=range(8, 16))})

@@ -96,9 +96,10 @@ def parse_do(
 def align_do(do: Mapping[str, Any], index: pd.Index) -> dict[str, Any]:
     """``do`` with its pandas Series values put in the order of the factual rows' ``index``.
 
-    A Series indexed like the rows passes unchanged; one with the same labels in another order
-    is reordered to the rows (as pandas aligns); one whose labels differ is refused, since
-    reading it by position would give units each other's values. Arrays are read by position.
+    A Series indexed like the rows (or of one value) passes unchanged; one with the same labels
+    in another order is reordered to the rows (as pandas aligns); one whose labels differ is
+    refused, since reading it by position would give units each other's values. Arrays are
+    read by position.
 
     >>> rows = pd.Index([10, 11, 12])
     >>> align_do({"x": pd.Series([2.0, 0.0, 1.0], index=[12, 10, 11])}, rows)["x"].tolist()
@@ -110,8 +111,8 @@ def align_do(do: Mapping[str, Any], index: pd.Index) -> dict[str, Any]:
     """
     out = dict(do)
     for node, value in do.items():
-        if not isinstance(value, pd.Series) or value.index.equals(index):
-            continue
+        if not isinstance(value, pd.Series) or len(value) == 1 or value.index.equals(index):
+            continue  # (one value is one value for every unit)
         same = (
             index.is_unique
             and value.index.is_unique
