@@ -9,6 +9,8 @@ model's own answer given the same values another way.
 
 from __future__ import annotations
 
+import warnings
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -218,3 +220,46 @@ def test_idgen_refusals_name_the_joint_route_for_observational_laws() -> None:
             m.sample(5, do=do, random_state=0)
         msg = _one_line(exc)
         assert "latent_strategy='joint'" in msg and "sample without do=" not in msg
+
+
+def _confounded_frame(n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=n)
+    x = u + rng.normal(size=n)
+    mm = np.tanh(x) + 0.3 * rng.normal(size=n)
+    return pd.DataFrame({"X": x, "M": mm, "Y": mm + u})
+
+
+WARNING_CALLS = {
+    # before: torch/utils/_contextlib.py (the no_grad wrapper)
+    "counterfactual shift": lambda m, fd: m.counterfactual(
+        _frame().head(200), do={"X": lambda v: v + 6}
+    ),
+    # before: deepcause/generative/model.py (fit)
+    "joint replaces a named mechanism": lambda m, fd: CausalGenerativeModel(
+        "X -> M -> Y; X <-> Y", mechanisms="flow", **FAST
+    ).fit(fd),
+    # before: torch/utils/_contextlib.py
+    "allow_unidentified": lambda m, fd: (
+        CausalGenerativeModel("X -> Y; X <-> Y", **FAST)
+        .fit(fd[["X", "Y"]])
+        .sample(5, do={"X": 0.0}, allow_unidentified=True)
+    ),
+    # before: deepcause/generative/idgen.py
+    "idgen positivity": lambda m, fd: (
+        CausalGenerativeModel("X -> M -> Y; X <-> Y", latent_strategy="idgen", **FAST)
+        .fit(fd)
+        .sample(500, do={"X": 2.5}, random_state=0)
+    ),
+}
+
+
+@pytest.mark.parametrize("call", list(WARNING_CALLS))
+def test_warnings_point_at_the_callers_line(fitted, call) -> None:
+    """Hand-counted ``stacklevel``s pointed these warnings at torch's ``no_grad`` wrapper or at
+    deepcause's own files; ``user_stacklevel`` finds the first frame outside both."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        WARNING_CALLS[call](fitted[1], _confounded_frame())
+    assert caught, call
+    assert {w.filename for w in caught} == {__file__}, [(w.filename, w.lineno) for w in caught]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -69,6 +71,27 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], role: str = "varia
         shown = list(map(str, df.columns[:20]))
         more = "" if len(df.columns) <= 20 else f" ... ({len(df.columns)} in all)"
         raise DataValidationError("; ".join(parts) + f"; available columns: {shown}{more}")
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))  # deepcause's own files
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a :func:`warnings.warn` call by this function's caller
+    point at the first frame outside deepcause and torch (whose ``no_grad`` decorator wraps
+    ``sample`` and ``counterfactual``): the user's line, however deep the warning is raised.
+
+    >>> def warns_here():  # a function outside deepcause: its own frame is the user's
+    ...     return user_stacklevel()
+    >>> warns_here()
+    1
+    """
+    torch = sys.modules.get("torch")
+    roots = (_PACKAGE, os.path.dirname(getattr(torch, "__file__", None) or _PACKAGE))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(roots):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _near(name: Any, columns: pd.Index) -> str:

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from .._parameters import Interval, ParameterValidationMixin, StrOptions
 from .._progress import Verbose
 from .._torch import RANDOM_STATE, resolve_device, seed_from
-from .._validation import check_finite, require_columns
+from .._validation import check_finite, require_columns, user_stacklevel
 from ..exceptions import (
     DataValidationError,
     DeepCauseWarning,
@@ -287,7 +287,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 "and the district latent, not the mechanism asked for; use "
                 "latent_strategy='idgen' to keep it for interventional queries",
                 DeepCauseWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
 
     def _make_districts(self, graph: CausalGraph) -> list[DistrictStrategy]:
@@ -509,7 +509,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 "sampled anyway (allow_unidentified=True) and labelled so (attrs['identified'] "
                 "is False): the samples are one of many laws the data allow",
                 DeepCauseWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             return False
         return True

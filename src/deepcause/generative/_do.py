@@ -87,9 +87,9 @@ def parse_do(
             continue
         out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device), raw=value)
         if spec.is_image:
-            warn_off_images(image_supports, node, value, stacklevel=4)
+            warn_off_images(image_supports, node, value)
         else:
-            warn_extrapolation(spec, value, stacklevel=4)  # the user, past no_grad
+            warn_extrapolation(spec, value)
     return out
 
 
@@ -206,7 +206,7 @@ def apply_shift(
     if spec.low is not None:  # models without a recorded range never checked shifts
         before = int((outside_range(spec, raw) > 0).sum())  # sample(): the model's own draws
         note = f" ({before} of the values it shifted already lay outside)" if before else ""
-        warn_extrapolation(spec, new, f"the shift do({spec.name})", stacklevel=5, note=note)
+        warn_extrapolation(spec, new, f"the shift do({spec.name})", note=note)
     return spec.encode_values(new, device, n=n)
 
 

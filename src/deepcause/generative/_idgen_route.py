@@ -113,7 +113,7 @@ class IDGenRoute:
                 raise sampling_refusal(exc, self.graph, t) from None
         out = s.sample(n, do, random_state=random_state, given=given)
         for v, value in do.items():  # checked by the sampler: now an image of the node's shape
-            warn_off_images(self.image_support, v, value, stacklevel=4)  # the user
+            warn_off_images(self.image_support, v, value)
         order = [v for v in self.graph.topological_order() if v in out]
         res = out[order] if isinstance(out, pd.DataFrame) else Samples({v: out[v] for v in order})
         res.attrs.update(out.attrs)

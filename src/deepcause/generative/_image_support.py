@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from .._torch import torch
+from .._validation import user_stacklevel
 from ..exceptions import PositivityWarning
 from ._support import (
     _JOINT_MIN_ROWS,
@@ -168,9 +169,7 @@ class ImageSupport:
         return cls(*(tensors[k].float() for k in cls._TENSORS), support, counts["cal_max"])
 
 
-def warn_off_images(
-    supports: dict[str, ImageSupport] | None, node: str, images: Any, stacklevel: int = 2
-) -> None:
+def warn_off_images(supports: dict[str, ImageSupport] | None, node: str, images: Any) -> None:
     """Warn (:class:`~deepcause.exceptions.PositivityWarning`) when ``do()`` images set on
     ``node`` lie off its training images (nodes without a support in ``supports``: no check).
 
@@ -181,7 +180,7 @@ def warn_off_images(
         return
     message = sup.message(node, images)
     if message is not None:
-        warnings.warn(message, PositivityWarning, stacklevel=stacklevel + 1)
+        warnings.warn(message, PositivityWarning, stacklevel=user_stacklevel())
 
 
 def _features(flat: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
