@@ -396,7 +396,9 @@ def _summary_notes(model: CausalGenerativeModel) -> list[str]:
         notes.append(
             f"held-out log-likelihood: mean per row on up to {n_val} held-out rows, on the "
             "node's standardised scale; the highest wins unless a simpler candidate is not "
-            "significantly worse (the rule: deepcause.generative.selection)"
+            "significantly worse (the rule: deepcause.generative.selection); 'flow' beside a "
+            "chosen 'location_scale' is the parent-dependent flow, kept only when "
+            "significantly higher"
         )
     return notes
 
