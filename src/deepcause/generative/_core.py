@@ -415,7 +415,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
 
         ``do`` maps nodes to a value, an array of ``n`` values, or a callable shift applied to
         the node's natural value (a discrete node's values in its column's dtype: ``lambda b:
-        ~b`` flips a bool node). ``remove_edges`` (DECAF-style fair generation) cuts edges
+        ~b`` flips a bool node). Columns come back in the training data's order. ``remove_edges`` (DECAF-style fair generation) cuts edges
         ``(parent, child)`` at generation time: the child sees an independent draw of the parent
         from its generated marginal instead of the unit's own value. ``given`` (conditional
         queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node) needs
