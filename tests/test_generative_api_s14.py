@@ -263,3 +263,22 @@ def test_warnings_point_at_the_callers_line(fitted, call) -> None:
         WARNING_CALLS[call](fitted[1], _confounded_frame())
     assert caught, call
     assert {w.filename for w in caught} == {__file__}, [(w.filename, w.lineno) for w in caught]
+
+
+def test_a_mappings_key_order_comes_back_with_its_images_in_place() -> None:
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=60)
+    data = {"T": t, "I": rng.random((60, 1, 8, 8)), "Y": t + rng.normal(size=60)}
+    m = CausalGenerativeModel("T -> I -> Y; T -> Y", **FAST).fit(data)
+    assert list(m.sample(3, do={"T": 0.5}, random_state=0)) == ["T", "I", "Y"]
+    units = {"Y": data["Y"][:3], "T": t[:3], "I": data["I"][:3]}
+    assert list(m.counterfactual(units, do={"T": 0.5})) == ["Y", "T", "I"]
+
+
+def test_text_in_a_continuous_column_of_the_units_is_refused_in_one_line(fitted) -> None:
+    """Before: numpy's "ValueError: could not convert string to float: 'u'"."""
+    df, m = fitted
+    units = df.head(3).assign(X=["u", "v", "w"])
+    with pytest.raises(DataValidationError) as exc:
+        m.counterfactual(units, do={"B": True})
+    assert "continuous node 'X'" in _one_line(exc) and "pd.to_numeric" in str(exc.value)

@@ -36,7 +36,14 @@ from ..exceptions import (
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ._do import DoSpec, apply_shift, parse_do
-from ._encoding import Samples, image_spec, infer_spec, is_discrete_column, split_data
+from ._encoding import (
+    Samples,
+    image_spec,
+    infer_spec,
+    input_order,
+    is_discrete_column,
+    split_data,
+)
 from ._image_support import ImageSupport
 from ._images import layout_hint
 from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
@@ -142,7 +149,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             for v in self.order_
         }
         used = {c for spec in self.specs_.values() for c in spec.columns}
-        self.columns_ = [c for c in [*df.columns, *images] if c in used]  # outputs' order
+        self.columns_ = [c for c in input_order(df, images) if c in used]  # outputs' order
         mechs = {v: self._adapt_to_images(v, m) for v, m in mechs.items()}
         # do() images' support (not for an ID-GEN factor's given inputs: it is evaluated at
         # generated images, and the route checks the user's do() images itself)

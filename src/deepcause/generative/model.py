@@ -63,7 +63,7 @@ from ..exceptions import DataValidationError
 from ..graph.causal_graph import CausalGraph, as_graph
 from ._core import MechanismModel
 from ._do import align_do, parse_do
-from ._encoding import Samples, split_data
+from ._encoding import Samples, input_order, split_data
 from ._idgen_route import IDGenRoute
 from ._support import note_off_support
 from .confounded_counterfactual import check_identifiable, confounded_counterfactual
@@ -196,7 +196,7 @@ class CausalGenerativeModel(MechanismModel):
             drawn = [v for v in self.order_ if v in abducted]  # fresh noise, not the unit's
         else:
             values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen)
-        order = [*df.columns, *images]  # the factual's column order
+        order = input_order(df, images)  # the factual's column order
         out = self._keep_factual(
             self.decode(values, index=df.index, do=specs, as_mapping=as_mapping, order=order),
             df, images, affected,
