@@ -282,3 +282,15 @@ def test_text_in_a_continuous_column_of_the_units_is_refused_in_one_line(fitted)
     with pytest.raises(DataValidationError) as exc:
         m.counterfactual(units, do={"B": True})
     assert "continuous node 'X'" in _one_line(exc) and "pd.to_numeric" in str(exc.value)
+
+
+def test_idgen_fit_refuses_missing_values_and_one_row() -> None:
+    """Before: ``fit`` stored them and the first ``sample`` refused them."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=50)
+    df = pd.DataFrame({"X": x, "Y": x + rng.normal(size=50)})
+    model = CausalGenerativeModel("X -> Y; X <-> Y", latent_strategy="idgen", **FAST)
+    with pytest.raises(DataValidationError, match="missing or infinite values in 'Y'"):
+        model.fit(df.assign(Y=np.where(np.arange(50) == 3, np.nan, df["Y"])))
+    with pytest.raises(DataValidationError, match="at least 2 rows"):
+        model.fit(df.head(1))

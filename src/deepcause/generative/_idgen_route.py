@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from .._validation import require_columns
+from .._validation import check_finite, require_columns
 from ..exceptions import DataValidationError, NotIdentifiableError
 from ..graph.causal_graph import as_graph
 from ._core import MechanismModel, sampling_refusal
@@ -50,7 +50,11 @@ class IDGenRoute:
         self.model = model
         self.graph = as_graph(model.graph)
         df, images, _ = split_data(data)
-        require_columns(df, [v for v in self.graph.nodes if v not in images], role="node")
+        tabular = [v for v in self.graph.nodes if v not in images]
+        require_columns(df, tabular, role="node")
+        check_finite(df, tabular)  # what fit can check before a query trains a sampler
+        if len(df) < 2:
+            raise DataValidationError(f"need at least 2 rows to fit, got {len(df)}")
         self.data = (
             df[list(self.graph.nodes)].reset_index(drop=True)
             if isinstance(data, pd.DataFrame)
