@@ -99,3 +99,36 @@ def test_false_alarms_and_detection_on_the_image_simulators(size):
     other = np.repeat(grey, 3, axis=1) * (train.max() / grey.max())
     assert np.mean([sup.message("X", img) is not None for img in other[:100]]) >= 0.5
     assert sup.message("X", other[:100]) is not None
+
+
+def _transpose(images: np.ndarray) -> np.ndarray:
+    return np.swapaxes(images, -1, -2).copy()  # vertical bars become horizontal ones
+
+
+def test_a_shift_that_turns_the_images_into_unlike_ones_warns(bars, bar_images):
+    _, m = bars
+    fresh = bar_images(300, 1)
+    said = _warnings(lambda: m.counterfactual(fresh, do={"I": _transpose}))
+    mine = [s for s in said if s.startswith("the shift do(I) sets ")]
+    assert len(mine) == 1 and "of 300 images" in mine[0], said
+    # a shift that keeps the images like the training ones: a slightly dimmer bar
+    assert not _warnings(lambda: m.counterfactual(fresh, do={"I": lambda x: x * 0.9}))
+
+
+def test_a_shift_is_not_blamed_for_the_models_own_unlike_draws(bars):
+    """One epoch of training: the model's own images of ``I`` are off the training images, the
+    identity shift leaves them so, and the check counts only what the shift moved farther."""
+    _, m = bars
+    natural = m.sample(300, random_state=0)["I"]
+    assert m.image_support_["I"].message("I", natural) is not None  # the draws themselves
+    assert not _warnings(lambda: m.sample(300, do={"I": lambda x: x}, random_state=0))
+    said = _warnings(lambda: m.sample(300, do={"I": _transpose}, random_state=0))
+    assert any(s.startswith("the shift do(I) sets ") for s in said), said
+
+
+def test_the_idgen_route_checks_its_given_images(bar_images):
+    data = bar_images(600, 0)
+    m = CausalGenerativeModel("T -> I; I -> Y", latent_strategy="idgen", **FAST).fit(data)
+    said = _warnings(lambda: m.sample(5, do={"T": 0.0}, given={"I": _horizontal()[0]}))
+    assert any(s.startswith("given(I) sets an image unlike") for s in said), said
+    assert not _warnings(lambda: m.sample(5, do={"T": 0.0}, given={"I": data["I"][3]}))

@@ -528,7 +528,8 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
 
     def _maybe_shift(self, v: str, x: torch.Tensor, specs: Mapping[str, DoSpec]) -> torch.Tensor:
         if v in specs and specs[v].shift is not None:
-            return apply_shift(self.specs_[v], specs[v].shift, x, self.device_)
+            supports = getattr(self, "image_support_", None)
+            return apply_shift(self.specs_[v], specs[v].shift, x, self.device_, supports)
         return x
 
     def _mechanism(self, v: str) -> Mechanism:

@@ -1,5 +1,6 @@
 """Checked ``do=`` specifications: a hard value per node (encoded like the node's training
-data, with a warning outside its observed range) or a shift function of the natural value.
+data, with a warning outside its observed range) or a shift function of the natural value
+(checked the same way when applied).
 
 >>> import pandas as pd
 >>> from deepcause.generative._encoding import infer_spec
@@ -176,11 +177,19 @@ def _encode_do_value(spec: NodeSpec, value: Any, n: int, device: torch.device) -
 
 
 def apply_shift(
-    spec: NodeSpec, shift: Callable, natural: torch.Tensor, device: torch.device
+    spec: NodeSpec,
+    shift: Callable,
+    natural: torch.Tensor,
+    device: torch.device,
+    image_supports: Mapping[str, ImageSupport] | None = None,
 ) -> torch.Tensor:
     """Apply a shift intervention to encoded natural values, in the node's original units; a
     discrete node's values reach ``shift`` in its training column's dtype (a bool array for a
     bool node, so ``lambda b: ~b`` flips it; a ``pd.Categorical`` for a categorical one).
+
+    Shifted values beyond the node's training data warn (scalar nodes: the observed range;
+    image nodes with a support in ``image_supports``: images farther off the training images
+    than the ones they were shifted from).
 
     >>> import pandas as pd
     >>> from deepcause.generative._encoding import infer_spec
@@ -203,7 +212,10 @@ def apply_shift(
             f"the shift function for node {spec.name!r} returned shape {new.shape}; it must return "
             f"an array of the same shape as its input {raw.shape}"
         )
-    if spec.low is not None:  # models without a recorded range never checked shifts
+    if spec.is_image:
+        what = f"the shift do({spec.name})"
+        warn_off_images(image_supports, spec.name, new, what=what, baseline=raw)
+    elif spec.low is not None:  # models without a recorded range never checked shifts
         before = int((outside_range(spec, raw) > 0).sum())  # sample(): the model's own draws
         note = f" ({before} of the values it shifted already lay outside)" if before else ""
         warn_extrapolation(spec, new, f"the shift do({spec.name})", note=note)

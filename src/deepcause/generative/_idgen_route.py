@@ -118,6 +118,8 @@ class IDGenRoute:
         out = s.sample(n, do, random_state=random_state, given=given)
         for v, value in do.items():  # checked by the sampler: now an image of the node's shape
             warn_off_images(self.image_support, v, value)
+        for v, value in given.items():  # the query's generators were trained on v's images too
+            warn_off_images(self.image_support, v, value, what=f"given({v})")
         order = [v for v in self.graph.topological_order() if v in out]
         res = out[order] if isinstance(out, pd.DataFrame) else Samples({v: out[v] for v in order})
         res.attrs.update(out.attrs)

@@ -20,7 +20,10 @@ one, calibrated on up to 1,000 other training images. The rule:
   :data:`~deepcause.generative._support.FRESH_DRAW_ALPHA`, the rule of the scalar checks).
 
 Both the ``"joint"`` route (``sample`` and ``counterfactual``) and the ``"idgen"`` route check
-their ``do()`` images; a node with fewer than 200 training images is not checked.
+their ``do()`` images, the ``"idgen"`` route the images of ``given=`` (a conditional query's
+generators were trained on the node's images too), and a shift on an image node its outputs
+(counted off only where farther than the image it shifted); a node with fewer than 200
+training images is not checked.
 
 >>> rng = np.random.default_rng(0)
 >>> size = rng.uniform(2, 6, 600)                 # discs of random size, centred
@@ -124,12 +127,20 @@ class ImageSupport:
         feats = _features(_flat(np.asarray(images)), self.mean, self.components)
         return self.support.excess(feats)
 
-    def message(self, node: str, images: Any) -> str | None:
-        """The warning for ``do()`` images ``(n, C, H, W)`` (or one ``(C, H, W)``) set on
-        ``node``, or ``None`` when the rule of the module docstring does not flag them."""
-        what = f"do({node})"
-        arr = np.asarray(images)
-        arr = arr.reshape(-1, *arr.shape[-3:]) if arr.ndim >= 3 else arr.reshape(1, -1)
+    def message(
+        self, node: str, images: Any, what: str | None = None, baseline: Any = None
+    ) -> str | None:
+        """The warning for images ``(n, C, H, W)`` (or one ``(C, H, W)``) set on ``node``, or
+        ``None`` when the rule of the module docstring does not flag them.
+
+        ``what`` names the setting in the message (default ``"do(<node>)"``). ``baseline``
+        (same shape as ``images``, one per unit) holds the images a shift started from: a unit
+        then counts as off only when its image lies beyond the balls *and* farther than its
+        baseline image, so a shift is not blamed for images that were already off (a model's
+        own draws of a blurry image mechanism can be).
+        """
+        what = what or f"do({node})"
+        arr = _units(images)
         if len(arr) == 0:
             return None
         if len(arr) == 1 or bool((arr == arr[:1]).all()):  # one image, shared by every unit
@@ -141,7 +152,10 @@ class ImageSupport:
                 f"{self.components.shape[1]} principal components and the distance off them)"
                 + _TAIL
             )
-        off = self.excess(arr) > self._tolerance
+        excess = self.excess(arr)
+        off = excess > self._tolerance
+        if baseline is not None:
+            off &= excess > self.excess(_units(baseline)) + self._tolerance
         p, rate = self.support.fresh_draw_p(off)
         if p >= FRESH_DRAW_ALPHA:
             return None
@@ -169,16 +183,23 @@ class ImageSupport:
         return cls(*(tensors[k].float() for k in cls._TENSORS), support, counts["cal_max"])
 
 
-def warn_off_images(supports: dict[str, ImageSupport] | None, node: str, images: Any) -> None:
-    """Warn (:class:`~deepcause.exceptions.PositivityWarning`) when ``do()`` images set on
-    ``node`` lie off its training images (nodes without a support in ``supports``: no check).
+def warn_off_images(
+    supports: dict[str, ImageSupport] | None,
+    node: str,
+    images: Any,
+    what: str | None = None,
+    baseline: Any = None,
+) -> None:
+    """Warn (:class:`~deepcause.exceptions.PositivityWarning`, at the caller's line) when
+    images set on ``node`` lie off its training images (nodes without a support in
+    ``supports``: no check); ``what`` and ``baseline`` as in :meth:`ImageSupport.message`.
 
     >>> warn_off_images({}, "X", np.zeros((1, 8, 8)))  # not checked: nothing to say
     """
     sup = (supports or {}).get(node)
     if sup is None:
         return
-    message = sup.message(node, images)
+    message = sup.message(node, images, what, baseline)
     if message is not None:
         warnings.warn(message, PositivityWarning, stacklevel=user_stacklevel())
 
@@ -190,6 +211,12 @@ def _features(flat: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) 
     coords = centred @ components
     off = (centred - coords @ components.T).norm(dim=1, keepdim=True)
     return torch.cat([coords, off], 1)
+
+
+def _units(images: Any) -> np.ndarray:
+    """Images as ``(n, C, H, W)`` (one ``(C, H, W)`` image as ``n = 1``)."""
+    arr = np.asarray(images)
+    return arr.reshape(-1, *arr.shape[-3:]) if arr.ndim >= 3 else arr.reshape(1, -1)
 
 
 def _flat(images: np.ndarray) -> torch.Tensor:
