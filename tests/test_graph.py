@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from deepcause import CausalGraph
 from deepcause.exceptions import CycleError, GraphError, QueryError, UnknownNodeError
+from deepcause.graph.causal_graph import as_graph
 from deepcause.testing import random_admg
 from deepcause.testing.strategies import admgs
 
@@ -273,6 +274,17 @@ class TestOperations:
             CausalGraph.from_networkx(nx.Graph([("A", "B")]))
         dot = g.to_dot()
         assert '"X" -> "Y";' in dot and "dir=both" in dot and '"Z";' in dot
+
+    def test_as_graph_takes_a_networkx_digraph(self):
+        """Every API that takes a graph (through as_graph) takes a networkx DiGraph as it is;
+        other objects are refused in one line naming the accepted forms (session 14)."""
+        g = CausalGraph("X -> Y; X <-> Y; Z")
+        assert as_graph(g.to_networkx()) == g
+        assert as_graph(nx.DiGraph([("A", "B")])) == CausalGraph("A -> B")
+        with pytest.raises(GraphError, match="DiGraph"):
+            as_graph(nx.Graph([("A", "B")]))  # undirected: refused by from_networkx
+        with pytest.raises(GraphError, match=r"networkx DiGraph.*CausalGraph\.from_edges"):
+            as_graph([("A", "B")])
 
 
 # ------------------------------------------------------------------------------- properties

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,15 +57,53 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], role: str = "varia
     Traceback (most recent call last):
     ...
     deepcause.exceptions.DataValidationError: variable 're75' is not a column of the data (did you mean 're74'?); available columns: ['re74']
+
+    A column whose name is a number, not text, is named as such:
+
+    >>> require_columns(pd.DataFrame({0: [1]}), ["0"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: variable '0' is not a column of the data: the data's column is labelled 0 (type int), not the text '0'; name the columns by text: df.columns = df.columns.astype(str); ...
     """
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        parts = [
-            f"{role} {c!r} is not a column of the data{_close(c, df.columns)}" for c in missing
-        ]
+        parts = [f"{role} {c!r} is not a column of the data{_near(c, df.columns)}" for c in missing]
         shown = list(map(str, df.columns[:20]))
         more = "" if len(df.columns) <= 20 else f" ... ({len(df.columns)} in all)"
         raise DataValidationError("; ".join(parts) + f"; available columns: {shown}{more}")
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))  # deepcause's own files
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a :func:`warnings.warn` call by this function's caller
+    point at the first frame outside deepcause and torch (whose ``no_grad`` decorator wraps
+    ``sample`` and ``counterfactual``): the user's line, however deep the warning is raised.
+
+    >>> def warns_here():  # a function outside deepcause: its own frame is the user's
+    ...     return user_stacklevel()
+    >>> warns_here()
+    1
+    """
+    torch = sys.modules.get("torch")
+    roots = (_PACKAGE, os.path.dirname(getattr(torch, "__file__", None) or _PACKAGE))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(roots):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _near(name: Any, columns: pd.Index) -> str:
+    """Why ``name`` may be missing: a column named by a non-text label that prints as it, or
+    close matches (:func:`_close`)."""
+    typed = [c for c in columns if not isinstance(c, str) and str(c) == str(name)]
+    if typed and isinstance(name, str):
+        return (
+            f": the data's column is labelled {typed[0]!r} (type {type(typed[0]).__name__}), not "
+            f"the text {name!r}; name the columns by text: df.columns = df.columns.astype(str)"
+        )
+    return _close(name, columns)
 
 
 SAFE_MAX = 1e150  # larger magnitudes overflow squares, products and variances to inf

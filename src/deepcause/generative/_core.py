@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from .._parameters import Interval, ParameterValidationMixin, StrOptions
 from .._progress import Verbose
 from .._torch import RANDOM_STATE, resolve_device, seed_from
-from .._validation import check_finite, require_columns
+from .._validation import check_finite, require_columns, user_stacklevel
 from ..exceptions import (
     DataValidationError,
     DeepCauseWarning,
@@ -36,7 +36,14 @@ from ..exceptions import (
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ._do import DoSpec, apply_shift, parse_do
-from ._encoding import Samples, image_spec, infer_spec, is_discrete_column, split_data
+from ._encoding import (
+    Samples,
+    image_spec,
+    infer_spec,
+    input_order,
+    is_discrete_column,
+    split_data,
+)
 from ._image_support import ImageSupport
 from ._images import layout_hint
 from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
@@ -141,6 +148,8 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             else infer_spec(v, df, columns[v], discrete=mechs[v].discrete)
             for v in self.order_
         }
+        used = {c for spec in self.specs_.values() for c in spec.columns}
+        self.columns_ = [c for c in input_order(df, images) if c in used]  # outputs' order
         mechs = {v: self._adapt_to_images(v, m) for v, m in mechs.items()}
         # do() images' support (not for an ID-GEN factor's given inputs: it is evaluated at
         # generated images, and the route checks the user's do() images itself)
@@ -285,7 +294,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 "and the district latent, not the mechanism asked for; use "
                 "latent_strategy='idgen' to keep it for interventional queries",
                 DeepCauseWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
 
     def _make_districts(self, graph: CausalGraph) -> list[DistrictStrategy]:
@@ -333,12 +342,15 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         index: Any = None,
         do: Mapping[str, DoSpec] | None = None,
         as_mapping: bool | None = None,
+        order: Iterable[str] | None = None,
     ) -> pd.DataFrame | Samples:
         """Data in original columns and units from encoded node tensors: a data frame, or a
         :class:`~deepcause.generative._encoding.Samples` mapping ``{node: array}`` when the
         model was fitted on a mapping (``as_mapping`` overrides).
 
         Hard interventions in ``do`` are written back exactly as given (no float32 round trip).
+        Columns come in the order of ``order`` (default: the training data's columns; models
+        saved without it: topological), then any others.
         """
         as_mapping = getattr(self, "mapping_input_", False) if as_mapping is None else as_mapping
         cols: dict[str, Any] = {}
@@ -358,6 +370,8 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             else:
                 full = np.broadcast_to(raw.astype(node.float_dtype, copy=False), (n, node.dim))
                 cols.update({c: full[:, i] for i, c in enumerate(node.columns)})
+        first = [c for c in (order or getattr(self, "columns_", None) or ()) if c in cols]
+        cols = {c: cols[c] for c in [*first, *(c for c in cols if c not in first)]}
         if as_mapping:  # categorical nodes stay pd.Categorical (their input's kind)
             return Samples.of(cols)
         if any(self.specs_[v].is_image for v in self.order_):
@@ -407,7 +421,8 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         """``n`` samples from the observational (``do=None``) or interventional distribution.
 
         ``do`` maps nodes to a value, an array of ``n`` values, or a callable shift applied to
-        the node's natural value. ``remove_edges`` (DECAF-style fair generation) cuts edges
+        the node's natural value (a discrete node's values in its column's dtype: ``lambda b:
+        ~b`` flips a bool node). Columns come back in the training data's order. ``remove_edges`` (DECAF-style fair generation) cuts edges
         ``(parent, child)`` at generation time: the child sees an independent draw of the parent
         from its generated marginal instead of the unit's own value. ``given`` (conditional
         queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node) needs
@@ -501,7 +516,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 "sampled anyway (allow_unidentified=True) and labelled so (attrs['identified'] "
                 "is False): the samples are one of many laws the data allow",
                 DeepCauseWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             return False
         return True

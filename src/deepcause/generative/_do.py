@@ -17,15 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from ..exceptions import DataValidationError, UnknownNodeError
-from ._encoding import NodeSpec
+from ._encoding import NodeSpec, as_training_dtype
 from ._image_support import ImageSupport, warn_off_images
 from ._images import layout_hint
 from ._support import outside_range, warn_extrapolation
 
-__all__ = ["DoSpec", "apply_shift", "parse_do"]
+__all__ = ["DoSpec", "align_do", "apply_shift", "parse_do"]
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,46 @@ def parse_do(
             continue
         out[node] = DoSpec(node, value=_encode_do_value(spec, value, n, device), raw=value)
         if spec.is_image:
-            warn_off_images(image_supports, node, value, stacklevel=4)
+            warn_off_images(image_supports, node, value)
         else:
-            warn_extrapolation(spec, value, stacklevel=4)  # the user, past no_grad
+            warn_extrapolation(spec, value)
+    return out
+
+
+def align_do(do: Mapping[str, Any], index: pd.Index) -> dict[str, Any]:
+    """``do`` with its pandas Series values put in the order of the factual rows' ``index``.
+
+    A Series indexed like the rows (or of one value) passes unchanged; one with the same labels
+    in another order is reordered to the rows (as pandas aligns); one whose labels differ is
+    refused, since reading it by position would give units each other's values. Arrays are
+    read by position.
+
+    >>> rows = pd.Index([10, 11, 12])
+    >>> align_do({"x": pd.Series([2.0, 0.0, 1.0], index=[12, 10, 11])}, rows)["x"].tolist()
+    [0.0, 1.0, 2.0]
+    >>> align_do({"x": pd.Series([0.0, 1.0, 2.0])}, rows)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: do['x'] is a pandas Series whose index does not match the factual rows' index ...
+    """
+    out = dict(do)
+    for node, value in do.items():
+        if not isinstance(value, pd.Series) or len(value) == 1 or value.index.equals(index):
+            continue  # (one value is one value for every unit)
+        same = (
+            index.is_unique
+            and value.index.is_unique
+            and len(value) == len(index)
+            and value.index.isin(index).all()
+        )
+        if not same:
+            raise DataValidationError(
+                f"do[{node!r}] is a pandas Series whose index does not match the factual rows' "
+                f"index (first labels {list(value.index[:3])} against {list(index[:3])}); give "
+                f"it indexed like the rows (e.g. factual[{node!r}] + 1), or "
+                f"do={{{node!r}: values.to_numpy()}} for values in row order"
+            )
+        out[node] = value.reindex(index)
     return out
 
 
@@ -145,14 +183,25 @@ def apply_shift(
     device: torch.device,
     image_supports: Mapping[str, ImageSupport] | None = None,
 ) -> torch.Tensor:
-    """Apply a shift intervention to encoded natural values, in the node's original units.
+    """Apply a shift intervention to encoded natural values, in the node's original units; a
+    discrete node's values reach ``shift`` in its training column's dtype (a bool array for a
+    bool node, so ``lambda b: ~b`` flips it; a ``pd.Categorical`` for a categorical one).
 
     Shifted values beyond the node's training data warn (scalar nodes: the observed range;
     image nodes with a support in ``image_supports``: images farther off the training images
-    than the ones they were shifted from)."""
+    than the ones they were shifted from).
+
+    >>> import pandas as pd
+    >>> from deepcause.generative._encoding import infer_spec
+    >>> spec = infer_spec("b", pd.DataFrame({"b": [True, False]}), ["b"], discrete=None)
+    >>> flip = apply_shift(spec, lambda b: ~b, torch.tensor([0, 1]), torch.device("cpu"))
+    >>> flip.tolist()  # level indices: False -> True, True -> False
+    [1, 0]
+    """
     raw = spec.decode_values(natural)
     n = natural.shape[0]
-    new = np.asarray(shift(raw), dtype=object if spec.discrete else float)
+    given = as_training_dtype(raw, spec.dtype, spec.categorical_dtype) if spec.discrete else raw
+    new = np.asarray(shift(given), dtype=object if spec.discrete else float)
     if not spec.discrete and not np.isfinite(new).all():
         raise DataValidationError(
             f"the shift function for node {spec.name!r} returned non-finite values (NaN or inf) "
@@ -165,11 +214,11 @@ def apply_shift(
         )
     if spec.is_image:
         what = f"the shift do({spec.name})"
-        warn_off_images(image_supports, spec.name, new, stacklevel=5, what=what, baseline=raw)
+        warn_off_images(image_supports, spec.name, new, what=what, baseline=raw)
     elif spec.low is not None:  # models without a recorded range never checked shifts
         before = int((outside_range(spec, raw) > 0).sum())  # sample(): the model's own draws
         note = f" ({before} of the values it shifted already lay outside)" if before else ""
-        warn_extrapolation(spec, new, f"the shift do({spec.name})", stacklevel=5, note=note)
+        warn_extrapolation(spec, new, f"the shift do({spec.name})", note=note)
     return spec.encode_values(new, device, n=n)
 
 

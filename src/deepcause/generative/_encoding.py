@@ -50,6 +50,7 @@ __all__ = [
 MAX_LEVELS = 20  # integer columns with at most this many distinct values are discrete
 NARROW_FLOATS = ("float16", "float32")  # float columns that come back in their own dtype
 TEXT_ARRAYS = "deepcause_text_arrays"  # split_data's note of numpy text columns (frame.attrs)
+KEY_ORDER = "deepcause_key_order"  # split_data's note of a mapping's key order (frame.attrs)
 
 
 def is_discrete_column(col: pd.Series) -> bool:
@@ -146,7 +147,14 @@ class NodeSpec:
     def encode_frame(self, df: pd.DataFrame, device: torch.device) -> torch.Tensor:
         if self.discrete:
             return self.encode_values(df[self.columns[0]].to_numpy(), device)
-        return self.encode_values(df[self.columns].to_numpy(dtype=float), device)
+        try:
+            values = df[self.columns].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise DataValidationError(
+                f"column(s) {self.columns} of continuous node {self.name!r} hold values that are "
+                "not numbers; give numbers, as in the training data (pd.to_numeric)"
+            ) from None
+        return self.encode_values(values, device)
 
     def encode_values(
         self, values: Any, device: torch.device, n: int | None = None
@@ -486,7 +494,13 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
             if arr.dtype.kind == "U":  # numpy text comes back as numpy text, not object
                 text[str(key)] = arr.dtype
         else:
-            hint = "; grey images need a channel axis: images[:, None]" if arr.ndim == 3 else ""
+            hint = (
+                "; grey images need a channel axis: images[:, None]"
+                if arr.ndim == 3
+                else f"; a column of one value per unit: give {role}[{key!r}].ravel()"
+                if arr.ndim == 2 and arr.shape[1] == 1
+                else ""
+            )
             raise DataValidationError(
                 f"{role}[{key!r}] has shape {arr.shape}; give image nodes as (n, C, H, W) "
                 f"arrays and tabular nodes as 1-D arrays{hint}"
@@ -497,7 +511,19 @@ def split_data(data: Any, role: str = "data") -> tuple[pd.DataFrame, dict[str, n
     n = next(iter(lengths.values()), 0)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
     frame.attrs[TEXT_ARRAYS] = text
+    frame.attrs[KEY_ORDER] = list(lengths)
     return frame, images, True
+
+
+def input_order(df: pd.DataFrame, images: Mapping[str, Any]) -> list[Any]:
+    """The columns and image nodes of :func:`split_data`'s output in the order they came in
+    (a data frame's columns, a mapping's keys).
+
+    >>> df, images, _ = split_data({"y": np.arange(3), "img": np.zeros((3, 1, 4, 4)), "t": [1, 2, 3]})
+    >>> input_order(df, images)
+    ['y', 'img', 't']
+    """
+    return df.attrs.get(KEY_ORDER) or [*df.columns, *images]
 
 
 def column_dtype(df: pd.DataFrame, column: str) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from .._validation import require_columns
+from .._validation import check_finite, require_columns
 from ..exceptions import DataValidationError, NotIdentifiableError
 from ..graph.causal_graph import as_graph
 from ._core import MechanismModel, sampling_refusal
@@ -50,7 +50,11 @@ class IDGenRoute:
         self.model = model
         self.graph = as_graph(model.graph)
         df, images, _ = split_data(data)
-        require_columns(df, [v for v in self.graph.nodes if v not in images], role="node")
+        tabular = [v for v in self.graph.nodes if v not in images]
+        require_columns(df, tabular, role="node")
+        check_finite(df, tabular)  # what fit can check before a query trains a sampler
+        if len(df) < 2:
+            raise DataValidationError(f"need at least 2 rows to fit, got {len(df)}")
         self.data = (
             df[list(self.graph.nodes)].reset_index(drop=True)
             if isinstance(data, pd.DataFrame)
@@ -69,7 +73,8 @@ class IDGenRoute:
         if (t, z) not in self.samplers:
             if not t:
                 raise DataValidationError(
-                    "latent_strategy='idgen' samples interventional queries: give do={node: value}"
+                    "latent_strategy='idgen' samples interventional queries: give do={node: "
+                    "value}, or fit with latent_strategy='joint' for observational samples"
                 )
             desc = self.graph.descendants(list(t))
             outcome = [v for v in order if v in desc and v not in t and v not in z]
@@ -77,7 +82,8 @@ class IDGenRoute:
                 raise DataValidationError(
                     f"do({', '.join(t)}) changes no other node ({', '.join(t)} has no "
                     "descendants outside the query): the other nodes keep their observational "
-                    "law; sample without do=, or use latent_strategy='joint'"
+                    "law, which latent_strategy='idgen' does not sample; fit with "
+                    "latent_strategy='joint' for it"
                 )
             m = self.model
             s = IDGenSampler(self.graph, list(t), outcome, list(z) or None,
@@ -111,9 +117,9 @@ class IDGenRoute:
                 raise sampling_refusal(exc, self.graph, t) from None
         out = s.sample(n, do, random_state=random_state, given=given)
         for v, value in do.items():  # checked by the sampler: now an image of the node's shape
-            warn_off_images(self.image_support, v, value, stacklevel=4)  # the user
+            warn_off_images(self.image_support, v, value)
         for v, value in given.items():  # the query's generators were trained on v's images too
-            warn_off_images(self.image_support, v, value, stacklevel=4, what=f"given({v})")
+            warn_off_images(self.image_support, v, value, what=f"given({v})")
         order = [v for v in self.graph.topological_order() if v in out]
         res = out[order] if isinstance(out, pd.DataFrame) else Samples({v: out[v] for v in order})
         res.attrs.update(out.attrs)

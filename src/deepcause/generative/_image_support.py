@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from .._torch import torch
+from .._validation import user_stacklevel
 from ..exceptions import PositivityWarning
 from ._support import (
     _JOINT_MIN_ROWS,
@@ -186,13 +187,12 @@ def warn_off_images(
     supports: dict[str, ImageSupport] | None,
     node: str,
     images: Any,
-    stacklevel: int = 2,
     what: str | None = None,
     baseline: Any = None,
 ) -> None:
-    """Warn (:class:`~deepcause.exceptions.PositivityWarning`) when images set on ``node``
-    lie off its training images (nodes without a support in ``supports``: no check);
-    ``what`` and ``baseline`` as in :meth:`ImageSupport.message`.
+    """Warn (:class:`~deepcause.exceptions.PositivityWarning`, at the caller's line) when
+    images set on ``node`` lie off its training images (nodes without a support in
+    ``supports``: no check); ``what`` and ``baseline`` as in :meth:`ImageSupport.message`.
 
     >>> warn_off_images({}, "X", np.zeros((1, 8, 8)))  # not checked: nothing to say
     """
@@ -201,7 +201,7 @@ def warn_off_images(
         return
     message = sup.message(node, images, what, baseline)
     if message is not None:
-        warnings.warn(message, PositivityWarning, stacklevel=stacklevel + 1)
+        warnings.warn(message, PositivityWarning, stacklevel=user_stacklevel())
 
 
 def _features(flat: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:

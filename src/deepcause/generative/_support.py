@@ -79,6 +79,7 @@ import numpy as np
 from scipy import stats
 
 from .._torch import torch
+from .._validation import user_stacklevel
 from ..exceptions import PositivityWarning
 
 __all__ = [
@@ -256,9 +257,7 @@ def _p_text(p: float) -> str:
     return f"p = {p:.1g}" if p >= 1e-300 else "p < 1e-300"
 
 
-def warn_extrapolation(
-    spec: Any, value: Any, what: str | None = None, stacklevel: int = 2, note: str = ""
-) -> None:
+def warn_extrapolation(spec: Any, value: Any, what: str | None = None, note: str = "") -> None:
     """Warn (:class:`~deepcause.exceptions.PositivityWarning`) when ``value`` extrapolates.
 
     Parameters
@@ -269,8 +268,6 @@ def warn_extrapolation(
         The value(s) set on the node (see :func:`extrapolation_message`).
     what : str, optional
         How the message names the intervention.
-    stacklevel : int, default 2
-        Passed to :func:`warnings.warn` (counted from the caller of this function).
     note : str, optional
         See :func:`extrapolation_message`.
 
@@ -290,7 +287,7 @@ def warn_extrapolation(
     """
     message = extrapolation_message(spec, value, what, note)
     if message is not None:
-        warnings.warn(message, PositivityWarning, stacklevel=stacklevel + 1)
+        warnings.warn(message, PositivityWarning, stacklevel=user_stacklevel())
 
 
 @contextlib.contextmanager
@@ -503,7 +500,7 @@ def note_off_support(
     message = sup.message(node, parents, off)
     if message is not None:
         record[node] = {"share": float(off.float().mean()), "units": off.numpy()}
-        warnings.warn(message, PositivityWarning, stacklevel=5)  # the user, past no_grad
+        warnings.warn(message, PositivityWarning, stacklevel=user_stacklevel())
 
 
 #: ID-GEN warns when more than this share of a generator's inputs lie outside its training

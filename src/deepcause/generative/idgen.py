@@ -92,7 +92,7 @@ from sklearn.base import BaseEstimator
 
 from .._progress import Verbose
 from .._torch import check_random_state, seed_from
-from .._validation import require_columns
+from .._validation import require_columns, user_stacklevel
 from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
@@ -385,7 +385,7 @@ class IDGenSampler(BaseEstimator):
             self._shares[key] = max(self._shares.get(key, 0.0), share)
             message = support.message(what, names, share, n)
             if message is not None:
-                warnings.warn(message, PositivityWarning, stacklevel=4)
+                warnings.warn(message, PositivityWarning, stacklevel=user_stacklevel())
         return {k: np.asarray(out[k]) for k in out}
 
     # ------------------------------------------------------------------ sampling

@@ -95,8 +95,10 @@ def save_model(model: CausalGenerativeModel, path: str | Path) -> Path:
         ],
         "rng_state": model._rng_.bit_generator.state,
         "mapping_input": bool(getattr(model, "mapping_input_", False)),
+        "columns": getattr(model, "columns_", None),
         "joint_support": {},
         "image_support": {},
+        "mechanism_choice": getattr(model, "mechanism_choice_", {}),
     }
     tensors: dict[str, Any] = {}
     for v, m in model.mechanisms_.items():
@@ -139,6 +141,8 @@ def read_model(model_class: type, path: str | Path, device: str = "auto") -> Cau
         model.parents_ = {v: list(p) for v, p in state["parents"].items()}
         model.specs_ = {v: NodeSpec(**s) for v, s in state["specs"].items()}
         model.mapping_input_ = bool(state.get("mapping_input", False))
+        model.mechanism_choice_ = dict(state.get("mechanism_choice", {}))  # {} in older saves
+        model.columns_ = state.get("columns")  # None in older saves: topological order
         model.mechanisms_ = {}
         for v, config in state["mechanisms"].items():
             mech = mechanism_from_config(config)

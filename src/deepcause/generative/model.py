@@ -58,10 +58,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .._summary import Summary
 from ..exceptions import DataValidationError
+from ..graph.causal_graph import CausalGraph, as_graph
 from ._core import MechanismModel
-from ._do import parse_do
-from ._encoding import Samples, split_data
+from ._do import align_do, parse_do
+from ._encoding import Samples, input_order, split_data
 from ._idgen_route import IDGenRoute
 from ._support import note_off_support
 from .confounded_counterfactual import check_identifiable, confounded_counterfactual
@@ -137,9 +139,11 @@ class CausalGenerativeModel(MechanismModel):
         the unit's unaffected values; hard interventions only): every affected node is then
         a draw with fresh noise, not the unit's own value, even one without hidden
         confounders (an image mediator too), and ``attrs["posterior_draw"]`` lists them.
-        ``do`` values outside the training data warn as in :meth:`sample` (per-unit arrays
-        and shifts only when clearly more units leave the observed range than new units of
-        the same distribution would).
+        Per-unit ``do`` values are read in row order; a pandas Series follows the rows' index
+        labels instead (reordered to the rows when its labels come in another order, refused
+        when they differ). ``do`` values outside the training data warn as in :meth:`sample`
+        (per-unit arrays and shifts only when clearly more units leave the observed range than
+        new units of the same distribution would). Columns come back in ``factual``'s order.
         A node whose new parent values leave their joint support in the training data for
         more units than fresh draws would (each value inside its range, the combination not)
         warns too, once per node, and its flagged units are recorded in the result's
@@ -177,6 +181,8 @@ class CausalGenerativeModel(MechanismModel):
             raise DataValidationError(
                 "factual has no units; give at least one row (or one array entry)"
             )
+        if not as_mapping and isinstance(do, Mapping):  # Series follow the rows' labels
+            do = align_do(do, df.index)
         specs = parse_do(do, self.specs_, n, self.device_, getattr(self, "image_support_", None))
         affected = self.graph_.descendants(set(specs))
         abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]
@@ -190,8 +196,9 @@ class CausalGenerativeModel(MechanismModel):
             drawn = [v for v in self.order_ if v in abducted]  # fresh noise, not the unit's
         else:
             values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen)
+        order = input_order(df, images)  # the factual's column order
         out = self._keep_factual(
-            self.decode(values, index=df.index, do=specs, as_mapping=as_mapping),
+            self.decode(values, index=df.index, do=specs, as_mapping=as_mapping, order=order),
             df, images, affected,
         )  # fmt: skip
         if off:
@@ -276,6 +283,41 @@ class CausalGenerativeModel(MechanismModel):
             total += lp
         return total.cpu().numpy()
 
+    # ================================================================== report
+    def summary(self) -> Summary:
+        """What was fitted, node by node: each node's kind, parents and mechanism, how it was
+        chosen and, for ``mechanisms="auto"``'s choices, every candidate's held-out
+        log-likelihood (per row, on the standardised scale; higher is better), with notes on
+        what the model's counterfactuals are. Renders as text, Markdown, HTML or LaTeX
+        (:class:`~deepcause._summary.Summary`); the same figures are in ``mechanism_choice_``.
+
+        Examples
+        --------
+        >>> x = np.random.default_rng(0).normal(size=300)
+        >>> df = pd.DataFrame({"X": x, "Y": x + np.random.default_rng(1).normal(size=300)})
+        >>> m = CausalGenerativeModel("X -> Y", max_epochs=2, random_state=0).fit(df)
+        >>> table = m.summary().table
+        >>> table.loc["X", "chosen by"], table.loc["Y", "parents"], len(table.columns)
+        ('root node', 'X', 6)
+        """
+        graph = as_graph(self.graph)
+        rows = [("graph", str(graph)), ("latent strategy", _strategy_text(self, graph))]
+        if getattr(self, "route_", None) is not None:
+            table = pd.DataFrame(
+                {"parents": [", ".join(graph.parents(v)) or "-" for v in graph.nodes]},
+                index=pd.Index(graph.nodes, name="node"),
+            )
+            note = (
+                "latent_strategy='idgen' trains one ID-GEN sampler per query when sample(do=...) "
+                "is called: no mechanism is fitted per node"
+            )
+            return Summary(type(self).__name__, rows, table, [note])
+        self._check_fitted()
+        table = pd.DataFrame(
+            [_node_row(self, v) for v in self.order_], index=pd.Index(self.order_, name="node")
+        )
+        return Summary(type(self).__name__, rows, table, _summary_notes(self))
+
     # ================================================================== persistence
     def save(self, path: str | Path) -> Path:
         """Save to the directory ``path`` and return it (the checked format of
@@ -286,6 +328,79 @@ class CausalGenerativeModel(MechanismModel):
     def load(cls, path: str, device: str = "auto") -> CausalGenerativeModel:
         """Load a model saved with :meth:`save` (no code is executed)."""
         return read_model(cls, path, device=device)
+
+
+def _strategy_text(model: CausalGenerativeModel, graph: CausalGraph) -> str:
+    """The summary's latent-strategy row: the strategy and its districts, or why none."""
+    if not graph.bidirected_edges:
+        return "none needed (no bidirected edges)"
+    districts = ["{" + ", ".join(sorted(d)) + "}" for d in graph.districts() if len(d) > 1]
+    return f"{model.latent_strategy} (districts {', '.join(districts)})"
+
+
+def _node_row(model: CausalGenerativeModel, v: str) -> dict[str, Any]:
+    """One node's row of :meth:`CausalGenerativeModel.summary`."""
+    spec, mech, choice = model.specs_[v], model.mechanisms_.get(v), model.mechanism_choice_.get(v)
+    if spec.is_image:
+        kind = f"image {'x'.join(map(str, spec.shape))} ({spec.image_dtype})"
+    elif spec.discrete:
+        kind = f"discrete, {len(spec.levels or [])} levels"
+    elif spec.dim > 1:
+        kind = f"vector of {spec.dim} columns"
+    else:
+        kind = "count (continuous, rounded)" if spec.whole else "continuous"
+    # the selection's name: a flow that kept its location-scale model is "location_scale"
+    name = choice["mechanism"] if choice else "-" if mech is None else mech.name
+    if mech is not None and getattr(mech, "head", None) is not None:
+        name = f"{name} + {mech.head.name}"  # a conv encoder of image parents, then the head
+    named = model.mechanisms if isinstance(model.mechanisms, str) else model.mechanisms.get(v)
+    if choice is not None:
+        how = choice["reason"]
+    elif any(v in s.district for s in model.districts_):
+        how = "district with hidden confounders (joint latent)"
+    elif named not in (None, "auto"):
+        how = "named in mechanisms="
+    else:
+        how = "default for its kind"
+    scores = (choice or {}).get("val_log_lik", {})
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    return {
+        "kind": kind,
+        "parents": ", ".join(model.parents_[v]) or "-",
+        "mechanism": name,
+        "chosen by": how,
+        "held-out log-lik": scores.get((choice or {}).get("mechanism"), np.nan),
+        "candidates": ", ".join(f"{k} {s:.3f}" for k, s in ranked) or "-",
+    }
+
+
+def _summary_notes(model: CausalGenerativeModel) -> list[str]:
+    """The caveats of :meth:`CausalGenerativeModel.summary`."""
+    notes = []
+    discrete = [v for v in model.order_ if model.specs_[v].discrete]
+    if discrete:
+        notes.append(
+            f"counterfactuals of discrete nodes ({', '.join(discrete)}) and of what they reach "
+            "are posterior draws (Gumbel-max): they change with random_state "
+            "(attrs['posterior_draw'])"
+        )
+    confounded = [v for s in model.districts_ for v in s.district]
+    if confounded:
+        notes.append(
+            f"nodes with hidden confounders ({', '.join(confounded)}): sample(do=...) is checked "
+            "for identifiability first; their counterfactuals are draws given the unit's "
+            "unaffected values when ID* identifies them, refused otherwise"
+        )
+    if any(c is not None and c.get("n_val") for c in model.mechanism_choice_.values()):
+        n_val = max(c.get("n_val", 0) for c in model.mechanism_choice_.values())
+        notes.append(
+            f"held-out log-likelihood: mean per row on up to {n_val} held-out rows, on the "
+            "node's standardised scale; the highest wins unless a simpler candidate is not "
+            "significantly worse (the rule: deepcause.generative.selection); 'flow' beside a "
+            "chosen 'location_scale' is the parent-dependent flow, kept only when "
+            "significantly higher"
+        )
+    return notes
 
 
 def load_model(path: str, device: str = "auto") -> CausalGenerativeModel:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import networkx as nx
+
 from ..exceptions import GraphError, QueryError
 from ._build import Adj, adjacency, topological, unknown_node
 from .algorithms import connecting_walk, m_separated, project
@@ -568,16 +570,25 @@ class CausalGraph:
 
 
 def as_graph(graph: Any, role: str = "graph") -> CausalGraph:
-    """``graph`` itself if it is a :class:`CausalGraph`, parsed if it is graph text.
+    """``graph`` itself if it is a :class:`CausalGraph`, parsed if it is graph text, converted
+    if it is a networkx ``DiGraph`` (:meth:`CausalGraph.from_networkx`).
 
-    >>> as_graph("X -> Y").nodes
-    ('X', 'Y')
+    >>> import networkx as nx
+    >>> as_graph("X -> Y").nodes, as_graph(nx.DiGraph([("X", "Y")])).nodes
+    (('X', 'Y'), ('X', 'Y'))
     """
     if isinstance(graph, CausalGraph):
         return graph
     if isinstance(graph, str):
         return CausalGraph(graph)
+    if isinstance(graph, nx.Graph):  # undirected and multi-graphs are refused by from_networkx
+        return CausalGraph.from_networkx(graph)
+    hint = (
+        " (a list of edges: CausalGraph.from_edges(edges))"
+        if isinstance(graph, list | tuple)
+        else ""
+    )
     raise GraphError(
-        f"{role} must be a CausalGraph or its text form like 'Z -> X; X -> Y', "
-        f"got {type(graph).__name__}"
+        f"{role} must be a CausalGraph, its text form like 'Z -> X; X -> Y' or a networkx "
+        f"DiGraph, got {type(graph).__name__}{hint}"
     )
