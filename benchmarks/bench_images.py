@@ -34,7 +34,9 @@ ones only and the image mechanisms (given as instances) keep their own budget (`
 up to 60 epochs, early stopping on the held-out ELBO), as in the slow napkin tests;
 ``--image-beta`` sets those instances' KL weight (the slow ID-GEN napkin test uses 4; see
 ``benchmarks/results/bench_images.md``, run 7); ``--image-kwargs '{"decoder_dropout": 0.5}'``
-adds keywords of those instances (JSON).
+adds keywords of those instances (JSON). ``--save-fraction PATH`` pickles the fitted ID-GEN
+sampler's fraction generator (the napkin's :class:`~deepcause.generative._idgen_reweight.
+TwoStageFraction`) of the last SCM run, for ``benchmarks/study_napkin_stages.py``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -173,6 +176,17 @@ def _draw(route: str, ds: Any, fitted: dict, value: Any, qi: int, n: int, args: 
     return np.asarray(out["Y"]), seconds, fit
 
 
+def _save_fraction(fitted: dict, path: str) -> None:
+    """Pickle the fitted ID-GEN route's only fraction generator to ``path``."""
+    model = fitted["idgen"][0]
+    if isinstance(model, str):
+        raise SystemExit(f"--save-fraction: ID-GEN did not fit ({model})")
+    (sampler,) = model.route_.samplers.values()
+    (fraction,) = sampler.fractions_.values()
+    with open(path, "wb") as fh:
+        pickle.dump(fraction, fh)
+
+
 def run_scm(name: str, design: dict, reader: Any, args: argparse.Namespace) -> list[dict]:
     """Rows (one per query and route) of TV, MMD, fit and sampling time; with
     ``--big-n-samples`` also the TV of that many samples against ``--big-truth-n`` truth draws
@@ -203,6 +217,8 @@ def run_scm(name: str, design: dict, reader: Any, args: argparse.Namespace) -> l
                 rows[-1]["big sample s"] = more[1]
             print(f"  {label} {route}: TV {tv:.3f} {rows[-1].get('TV big', '')}",
                   file=sys.stderr, flush=True)  # fmt: skip
+    if args.save_fraction and "idgen" in fitted:
+        _save_fraction(fitted, args.save_fraction)
     return rows
 
 
@@ -254,6 +270,7 @@ def main() -> None:
     ap.add_argument("--image-beta", type=float, default=None)
     ap.add_argument("--image-kwargs", default="{}", help="JSON keywords of those instances")
     ap.add_argument("--out", default="benchmarks/results/bench_images.md")
+    ap.add_argument("--save-fraction", default="", help="pickle ID-GEN's fraction generator")
     args = ap.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
