@@ -205,12 +205,6 @@ def main() -> None:
         help="auto: candidates train with weight averaging (1) or without (0); default: the "
         "library's (selection.AVERAGE_WEIGHTS)",
     )
-    ap.add_argument(
-        "--auto-members",
-        type=int,
-        help="auto: networks averaged in each candidate's mean / location-scale layer; "
-        "default: the library's (selection.ENSEMBLE_MEMBERS)",
-    )
     ap.add_argument("--no-gcm", action="store_true")
     ap.add_argument("--out")
     ap.add_argument(
@@ -252,8 +246,6 @@ def main() -> None:
     torch.set_num_threads(1)  # the benchmark machine is shared; 1 thread per process
     if args.auto_average is not None:
         selection.AVERAGE_WEIGHTS = bool(args.auto_average)
-    if args.auto_members is not None:
-        selection.ENSEMBLE_MEMBERS = int(args.auto_members)
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
     suite = {c.name: c for c in simulator_suite()}
     cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())

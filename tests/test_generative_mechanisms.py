@@ -115,11 +115,6 @@ ALL = {
     "flow-nsf": lambda: FlowMechanism(max_epochs=5),
     "flow-conditional": lambda: FlowMechanism(conditional=True, max_epochs=5),
     "flow-maf": lambda: FlowMechanism(flow="maf", max_epochs=5),
-    "additive-ensemble": lambda: AdditiveNoiseMechanism(scale=True, n_members=3, max_epochs=5),
-    "additive-gaussian-ensemble": lambda: AdditiveNoiseMechanism(
-        noise="gaussian", n_members=3, max_epochs=5
-    ),
-    "flow-ensemble": lambda: FlowMechanism(conditional=True, n_members=3, max_epochs=5),
     "diffusion": lambda: DiffusionMechanism(max_epochs=20, steps=30, hidden_sizes=(32, 32)),
     "categorical": lambda: CategoricalMechanism(max_epochs=5),
 }

@@ -129,7 +129,6 @@ __all__ = [
 Z_THRESHOLD = 2.5
 _MIN_ROWS = 50
 AVERAGE_WEIGHTS = True  # candidates train with weight averaging (see _candidates)
-ENSEMBLE_MEMBERS = 4  # networks averaged in each candidate's mean / location-scale layer
 
 
 class AutoMechanism:
@@ -189,7 +188,6 @@ def fit_node(
 
 def _candidates(spec: NodeSpec, x: torch.Tensor, overrides: dict[str, Any]) -> dict[str, Any]:
     """Unbuilt candidates in order of simplicity (the log one only for positive nodes)."""
-    overrides = {"n_members": ENSEMBLE_MEMBERS, **overrides}
     out: dict[str, Any] = {"additive": AdditiveNoiseMechanism(scale=spec.dim == 1, **overrides)}
     offset = [-m / s for m, s in zip(spec.mean or [], spec.std or [])]
     if spec.dim == 1 and offset and bool((x[:, 0] > offset[0]).all()):

@@ -23,13 +23,6 @@ divided by ``sigma(pa)`` are the empirical noise. At 1,000 rows the held-out lik
 tell a 1.7-fold scale variation from a constant one, yet a constant scale there biases
 counterfactuals by about 0.2 s.d. (benchmarks/results/bench_generative.md, runs 8 and 9).
 
-``n_members > 1`` makes ``f`` an ensemble: the average of ``n_members`` MLPs trained from
-different initialisations on the same batches (one batched pass, :class:`MemberMLP`; training
-minimises the sum of the members' losses, early stopping and weight averaging act on the
-average), so the fitted function depends less on where one network's training ended. The
-residuals, the noise scale and the empirical noise are those of the average; with
-``noise="gaussian"`` its scale is refitted to the average's training residuals.
-
 (For non-additive noise, or a scale that is not log-linear in those features, use
 :class:`FlowMechanism`.)
 
@@ -47,9 +40,7 @@ Abduction is exact in every case: ``e = (x - f(parents)) / sigma(parents)``.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
-from numbers import Integral
 from typing import Any, ClassVar
 
 from scipy import stats
@@ -61,7 +52,7 @@ from torch.distributions import (
     Normal,
 )
 
-from ..._parameters import Interval, StrOptions
+from ..._parameters import StrOptions
 from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
 from .base import Mechanism
@@ -86,96 +77,20 @@ def kernel_points(residuals: torch.Tensor, max_points: int) -> tuple[torch.Tenso
     return pts, bw
 
 
-class MemberMLP(nn.Module):
-    """``n_members`` MLPs ``n_in -> hidden_sizes... -> n_out`` (SiLU) evaluated in one pass.
-
-    The weights of layer ``j`` are one tensor of shape ``(n_members, in, out)`` and the members
-    run as a batched matrix product (:func:`torch.baddbmm`), so an ensemble of small networks
-    costs little more per step than one of them. Each member is initialised as
-    :class:`torch.nn.Linear` initialises itself (uniform, bound ``1 / sqrt(in)``), from torch's
-    global generator. ``forward(x)`` with ``x`` of shape ``(n, n_in)`` returns
-    ``(n_members, n, n_out)``.
-
-    >>> import torch
-    >>> torch.manual_seed(0) and None
-    >>> net = MemberMLP(2, (8,), 1, n_members=3)
-    >>> out = net(torch.randn(5, 2))
-    >>> tuple(out.shape), bool((out[0] != out[1]).any())  # members differ from initialisation
-    ((3, 5, 1), True)
-    """
-
-    def __init__(
-        self, n_in: int, hidden_sizes: tuple[int, ...], n_out: int, n_members: int
-    ) -> None:
-        super().__init__()
-        widths = [int(n_in), *(int(h) for h in hidden_sizes), int(n_out)]
-        self.weights = nn.ParameterList()
-        self.biases = nn.ParameterList()
-        for a, b in zip(widths[:-1], widths[1:]):
-            bound = 1.0 / math.sqrt(a)
-            self.weights.append(nn.Parameter(torch.empty(n_members, a, b).uniform_(-bound, bound)))
-            self.biases.append(nn.Parameter(torch.empty(n_members, 1, b).uniform_(-bound, bound)))
-        self.act = nn.SiLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.expand(self.weights[0].shape[0], *x.shape)
-        last = len(self.weights) - 1
-        for j, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b, h, w)
-            if j < last:
-                h = self.act(h)
-        return h
-
-
 class ContextNet(nn.Module):
-    """An MLP from the context to ``d_out`` outputs; a learned constant when there is no context.
+    """An MLP from the context to ``d_out`` outputs; a learned constant when there is no context."""
 
-    With ``n_members > 1`` it is an ensemble: ``n_members`` MLPs from different initialisations
-    (:class:`MemberMLP`, one batched pass), and its output is their average. :meth:`members`
-    gives each member's output, which a mechanism trains on (the sum of the members' losses);
-    :attr:`trains_members` says whether a training step should (an ensemble in training mode
-    whose weights are not frozen).
-
-    >>> import torch
-    >>> torch.manual_seed(0) and None
-    >>> net = ContextNet(2, 1, (8,), n_members=4)
-    >>> c = torch.randn(3, 2)
-    >>> bool(torch.allclose(net(c), net.members(c).mean(0)))
-    True
-    """
-
-    def __init__(
-        self, context_dim: int, d_out: int, hidden_sizes: tuple[int, ...], n_members: int = 1
-    ) -> None:
+    def __init__(self, context_dim: int, d_out: int, hidden_sizes: tuple[int, ...]) -> None:
         super().__init__()
         self.d_out = d_out
-        self.n_members = int(n_members) if context_dim > 0 else 1
-        if context_dim > 0 and self.n_members > 1:
-            self.net: nn.Module | None = MemberMLP(context_dim, hidden_sizes, d_out, self.n_members)
-            self.const = None
-        elif context_dim > 0:
-            self.net = mlp(context_dim, hidden_sizes, d_out, activation="silu")
+        if context_dim > 0:
+            self.net: nn.Module | None = mlp(context_dim, hidden_sizes, d_out, activation="silu")
             self.const = None
         else:
             self.net = None
             self.const = nn.Parameter(torch.zeros(d_out))
 
-    @property
-    def trains_members(self) -> bool:
-        """Whether a training step trains the members one by one (not their average)."""
-        return (
-            self.n_members > 1 and self.training and any(p.requires_grad for p in self.parameters())
-        )
-
-    def members(self, context: torch.Tensor) -> torch.Tensor:
-        """Each member's output, shape ``(n_members, n, d_out)``."""
-        if self.n_members > 1:
-            return self.net(context)
-        return self(context)[None]
-
     def forward(self, context: torch.Tensor) -> torch.Tensor:
-        if self.n_members > 1:
-            return self.net(context).mean(0)
         if self.net is not None:
             return self.net(context)
         return self.const.expand(context.shape[0], self.d_out)
@@ -206,14 +121,6 @@ class AdditiveNoiseMechanism(Mechanism):
     True
     >>> bool(torch.allclose(m.decode(m.encode(x, pa), pa), x, atol=1e-4))
     True
-
-    An ensemble of four mean networks, trained in one batched pass, abducts as exactly:
-
-    >>> m = AdditiveNoiseMechanism(n_members=4, max_epochs=30).fit(x, pa, random_state=0)
-    >>> tuple(m.mean.members(pa).shape)
-    (4, 1000, 1)
-    >>> bool(torch.allclose(m.decode(m.encode(x, pa), pa), x, atol=1e-4))
-    True
     """
 
     name = "additive"
@@ -224,7 +131,6 @@ class AdditiveNoiseMechanism(Mechanism):
         **Mechanism._parameter_constraints,
         "noise": [StrOptions(set(_NOISES))],
         "scale": ["boolean"],
-        "n_members": [Interval(Integral, 1, None, closed="left")],
     }
     _size_parameters = ("hidden_sizes",)
 
@@ -236,14 +142,12 @@ class AdditiveNoiseMechanism(Mechanism):
         hidden_sizes: tuple[int, ...] = (64, 64),
         noise: str = "empirical",
         scale: bool = False,
-        n_members: int = 1,
         **train: Any,
     ) -> None:
         super().__init__(dim, context_dim, **train)
         self.hidden_sizes = hidden_sizes
         self.noise = noise
         self.scale = scale
-        self.n_members = n_members
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -252,14 +156,11 @@ class AdditiveNoiseMechanism(Mechanism):
             "hidden_sizes": self.hidden_sizes,
             "noise": self.noise,
             "scale": self.scale,
-            "n_members": self.n_members,
         }
 
     def _build(self) -> None:
         d = int(self.dim)
-        self.mean = ContextNet(
-            int(self.context_dim), d, tuple(self.hidden_sizes), int(self.n_members)
-        )
+        self.mean = ContextNet(int(self.context_dim), d, tuple(self.hidden_sizes))
         # log-scale = 10 * raw: preconditioning so Adam moves the scale as fast as the weights
         self.log_scale_raw = nn.Parameter(torch.zeros(d))
         self.register_buffer("residuals", torch.zeros((0, d)))
@@ -296,12 +197,6 @@ class AdditiveNoiseMechanism(Mechanism):
         self, x: torch.Tensor, context: torch.Tensor, train_rows: torch.Tensor | None = None
     ) -> None:
         if self.noise != "empirical":
-            if self.mean.n_members > 1 and x.shape[0] > 1:  # the average's residuals are
-                # narrower than a member's: the Gaussian scale is refitted to them
-                rows = slice(None) if train_rows is None else train_rows
-                with torch.no_grad():
-                    sd = (x - self.mean(context))[rows].std(0).clamp_min(1e-6)
-                    self.log_scale_raw.copy_(torch.log(sd) / 10.0)
             return
         with torch.no_grad():
             f = self.mean(context)
@@ -419,9 +314,6 @@ class AdditiveNoiseMechanism(Mechanism):
         return Independent(Normal(f, torch.exp(self.log_scale).expand_as(f)), 1)
 
     def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        if self.mean.trains_members:  # an ensemble trains on the sum of its members' losses
-            z = (x - self.mean.members(context)) * torch.exp(-self.log_scale)
-            return (0.5 * z.pow(2).sum(-1) + self.log_scale.sum()).mean(-1).sum()
         z, ladj = self._residual_to_noise(x - self.mean(context))
         return (0.5 * z.pow(2).sum(-1) - ladj).mean()
 

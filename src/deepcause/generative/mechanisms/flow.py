@@ -65,11 +65,7 @@ class FlowMechanism(Mechanism):
     ``flow``: ``"nsf"`` (rational-quadratic splines, ``bins`` per transform) or ``"maf"``
     (affine autoregressive); ``transforms`` per flow; ``hidden_sizes``: MLP widths;
     ``conditional``: ``False``, ``True`` or ``"auto"``; ``selection_z``: the z-statistic the
-    parent-dependent flow must exceed under ``"auto"``; ``n_members``: with more than one, the
-    location-scale layer is the average of that many MLPs from different initialisations
-    (``mu`` and ``log sigma`` both averaged; trained on the sum of the members' losses through
-    the shared noise flow, see :class:`~deepcause.generative.mechanisms.additive.ContextNet`).
-    Training defaults: batch 512, step 5e-3.
+    parent-dependent flow must exceed under ``"auto"``. Training defaults: batch 512, step 5e-3.
 
     Examples
     --------
@@ -93,7 +89,6 @@ class FlowMechanism(Mechanism):
         "bins": [Interval(Integral, 2, None, closed="left")],
         "conditional": ["boolean", StrOptions({"auto"})],
         "selection_z": [Interval(Real, None, None, closed="neither")],
-        "n_members": [Interval(Integral, 1, None, closed="left")],
     }
     _size_parameters = ("hidden_sizes",)
 
@@ -108,7 +103,6 @@ class FlowMechanism(Mechanism):
         bins: int = 8,
         conditional: bool | str = "auto",
         selection_z: float = 3.0,
-        n_members: int = 1,
         **train: Any,
     ) -> None:
         train.setdefault("batch_size", 512)
@@ -120,7 +114,6 @@ class FlowMechanism(Mechanism):
         self.bins = bins
         self.conditional = conditional
         self.selection_z = selection_z
-        self.n_members = n_members
         self.selection_: dict[str, Any] | None = None
         self._maybe_build()
 
@@ -133,7 +126,6 @@ class FlowMechanism(Mechanism):
             "bins": self.bins,
             "conditional": self.conditional,
             "selection_z": self.selection_z,
-            "n_members": self.n_members,
         }
 
     def _make_flow(self, context: int) -> LazyComposedTransform:
@@ -168,17 +160,15 @@ class FlowMechanism(Mechanism):
         d, c = int(self.dim), int(self.context_dim)
         # location-scale layer (splines shift mass slowly); the log-scale offset is multiplied
         # by 10 so Adam moves it as fast as the weights
-        self.affine = ContextNet(c, 2 * d, tuple(self.hidden_sizes), int(self.n_members))
+        self.affine = ContextNet(c, 2 * d, tuple(self.hidden_sizes))
         self.log_scale_raw = nn.Parameter(torch.zeros(d))
         self.noise_flow = self._make_flow(0)
         self.context_flow = self._make_flow(c) if c > 0 and self.conditional is not False else None
         self.register_buffer("uses_context", torch.tensor(c > 0 and self.conditional is True))
 
-    def _transform(self, context: torch.Tensor, out: torch.Tensor | None = None):  # noqa: ANN202 - a zuko Transform
-        """The map node -> noise at ``context``; ``out`` replaces the location-scale layer's
-        output (a member's, in training)."""
+    def _transform(self, context: torch.Tensor):  # noqa: ANN202 - a zuko Transform
         d = int(self.dim)
-        out = self.affine(context) if out is None else out
+        out = self.affine(context)
         loc, log_scale = out[:, :d], out[:, d:] + 10.0 * self.log_scale_raw
         inv_scale = torch.exp(-log_scale)
         parts = [AffineTransform(-loc * inv_scale, inv_scale, event_dim=1)]
@@ -195,17 +185,9 @@ class FlowMechanism(Mechanism):
         return zuko.distributions.NormalizingFlow(self._transform(context), base)
 
     def _nll(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """Per-row negative log-density without the constant ``d/2 log(2 pi)``; for an ensemble
-        in training, the sum over its members of each member's (one pass over the rows
-        repeated ``n_members`` times; the noise flow is shared)."""
-        if not self.affine.trains_members:
-            z, ladj = self._transform(context).call_and_ladj(x)
-            return 0.5 * z.pow(2).sum(-1) - ladj
-        k, n = self.affine.n_members, x.shape[0]
-        out = self.affine.members(context).reshape(k * n, -1)
-        rows = (context.repeat(k, 1), x.repeat(k, 1))
-        z, ladj = self._transform(rows[0], out).call_and_ladj(rows[1])
-        return (0.5 * z.pow(2).sum(-1) - ladj).reshape(k, n).sum(0)
+        """Per-row negative log-density without the constant ``d/2 log(2 pi)``."""
+        z, ladj = self._transform(context).call_and_ladj(x)
+        return 0.5 * z.pow(2).sum(-1) - ladj
 
     def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         return self._nll(x, context).mean()

@@ -20,7 +20,7 @@ True
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any, ClassVar
 
 import zuko
@@ -33,7 +33,7 @@ from torch.distributions import (
     TransformedDistribution,
 )
 
-from ..._parameters import Interval, StrOptions
+from ..._parameters import StrOptions
 from ..._torch import torch
 from ...exceptions import DataValidationError
 from .additive import AdditiveNoiseMechanism
@@ -54,9 +54,8 @@ class LogMechanism(Mechanism):
     """``base`` mechanism on ``log(x - offset)`` (positive nodes); see the module docstring.
 
     ``base``: ``"additive"`` (default), ``"location_scale"`` or ``"flow"``; ``offset``: the
-    lower bound of the node (``None``: 0, or the node's zero when a model sets it);
-    ``n_members`` (ensemble size of the base's networks) and the training hyper-parameters go
-    to the base mechanism.
+    lower bound of the node (``None``: 0, or the node's zero when a model sets it); training
+    hyper-parameters go to the base mechanism.
 
     Examples
     --------
@@ -72,7 +71,6 @@ class LogMechanism(Mechanism):
         **Mechanism._parameter_constraints,
         "base": [StrOptions(set(_BASES))],
         "offset": [Real, None],
-        "n_members": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -82,26 +80,19 @@ class LogMechanism(Mechanism):
         *,
         base: str = "additive",
         offset: float | None = None,
-        n_members: int = 1,
         **train: Any,
     ) -> None:
         super().__init__(dim, context_dim, **train)
         self.base = base
         self.offset = offset
-        self.n_members = n_members
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {
-            **super().hyperparameters(),
-            "base": self.base,
-            "offset": self.offset,
-            "n_members": self.n_members,
-        }
+        return {**super().hyperparameters(), "base": self.base, "offset": self.offset}
 
     def _build(self) -> None:
         d = int(self.dim)
-        self.inner = _BASES[self.base](**super().hyperparameters(), n_members=int(self.n_members))
+        self.inner = _BASES[self.base](**super().hyperparameters())
         self.inner.build(d, int(self.context_dim))
         # exp() turns the log-mean's training noise into relative errors on large values: the
         # base trains with weight averaging (suite's multiplicative mediator, seed 3:
