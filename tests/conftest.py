@@ -92,3 +92,17 @@ def bar_images():
         return {"T": t, "I": img, "Y": col + 0.1 * rng.normal(size=n)}
 
     return draw
+
+
+@pytest.fixture(scope="session")
+def one_line():
+    """``one_line(excinfo)``: the message of the raised error, asserted to be a deepcause
+    error (:class:`~deepcause.exceptions.DeepCauseError`) that fits on one line."""
+    from deepcause.exceptions import DeepCauseError
+
+    def check(exc: pytest.ExceptionInfo) -> str:
+        msg = str(exc.value)
+        assert isinstance(exc.value, DeepCauseError) and "\n" not in msg, msg
+        return msg
+
+    return check

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepcause.exceptions import DataValidationError, DeepCauseError
+from deepcause.exceptions import DataValidationError
 from deepcause.generative import CausalGenerativeModel
 
 FAST = {"max_epochs": 1, "random_state": 0, "verbose": False}
@@ -42,12 +42,6 @@ def fitted() -> tuple[pd.DataFrame, CausalGenerativeModel]:
     return df, CausalGenerativeModel(GRAPH, **FAST).fit(df)
 
 
-def _one_line(exc: pytest.ExceptionInfo) -> str:
-    msg = str(exc.value)
-    assert isinstance(exc.value, DeepCauseError) and "\n" not in msg, msg
-    return msg
-
-
 def test_a_networkx_digraph_is_taken_as_the_graph() -> None:
     """Before: "graph must be a CausalGraph or its text form ..., got DiGraph"."""
     df = _frame()
@@ -71,20 +65,20 @@ def test_a_networkx_digraph_is_taken_as_the_graph() -> None:
     assert fd.sample(5, do={"X": 0.0}, random_state=0).attrs["identified"] is True
 
 
-def test_number_labelled_columns_are_named_as_such() -> None:
+def test_number_labelled_columns_are_named_as_such(one_line) -> None:
     """Before: "node '0': column '0' is not a column of the data (did you mean '0'?)"."""
     rng = np.random.default_rng(0)
     df = pd.DataFrame({0: rng.normal(size=50), 1: rng.normal(size=50)})
     with pytest.raises(DataValidationError) as exc:
         CausalGenerativeModel('"0" -> "1"', **FAST).fit(df)
-    msg = _one_line(exc)
+    msg = one_line(exc)
     assert "labelled 0 (type int)" in msg and "df.columns.astype(str)" in msg
     assert "did you mean" not in msg
     renamed = df.rename(columns=str)
     assert CausalGenerativeModel('"0" -> "1"', **FAST).fit(renamed).sample(3).shape == (3, 2)
 
 
-def test_series_do_values_of_a_counterfactual_follow_the_rows_labels(fitted) -> None:
+def test_series_do_values_of_a_counterfactual_follow_the_rows_labels(fitted, one_line) -> None:
     """Before: a Series was read by position, so a reordered one gave each unit another unit's
     value (silently); one with other labels too."""
     df, m = fitted
@@ -97,7 +91,7 @@ def test_series_do_values_of_a_counterfactual_follow_the_rows_labels(fitted) -> 
     assert list(by_label.index) == list(units.index)
     with pytest.raises(DataValidationError) as exc:
         m.counterfactual(units, do={"X": pd.Series(np.zeros(8))})  # labels 0..7
-    assert "index does not match" in _one_line(exc) and ".to_numpy()" in str(exc.value)
+    assert "index does not match" in one_line(exc) and ".to_numpy()" in str(exc.value)
     one = m.counterfactual(units, do={"X": pd.Series([0.5], index=["x"])}, random_state=0)
     np.testing.assert_allclose(one["X"], 0.5)  # one value is one value for every unit
     # a mapping has no row labels: a Series there is read by position, as before
@@ -199,16 +193,16 @@ def test_outputs_keep_the_inputs_column_order(tmp_path) -> None:
     assert list(fit_map.sample(3, random_state=0)) == ["Y", "X", "K", "B", "C"]
 
 
-def test_a_column_vector_in_a_mapping_is_told_to_ravel() -> None:
+def test_a_column_vector_in_a_mapping_is_told_to_ravel(one_line) -> None:
     """Before: "data['T'] has shape (50, 1); give ... tabular nodes as 1-D arrays" (no fix)."""
     rng = np.random.default_rng(0)
     t = rng.normal(size=(50, 1))
     with pytest.raises(DataValidationError) as exc:
         CausalGenerativeModel("T -> Y", **FAST).fit({"T": t, "Y": rng.normal(size=50)})
-    assert "data['T'].ravel()" in _one_line(exc)
+    assert "data['T'].ravel()" in one_line(exc)
 
 
-def test_idgen_refusals_name_the_joint_route_for_observational_laws() -> None:
+def test_idgen_refusals_name_the_joint_route_for_observational_laws(one_line) -> None:
     """Before: do() on a leaf advised "sample without do=", which the idgen route refuses, and
     sample() without do= named no way to observational samples."""
     rng = np.random.default_rng(0)
@@ -218,7 +212,7 @@ def test_idgen_refusals_name_the_joint_route_for_observational_laws() -> None:
     for do in ({"Y": 0.0}, None):
         with pytest.raises(DataValidationError) as exc:
             m.sample(5, do=do, random_state=0)
-        msg = _one_line(exc)
+        msg = one_line(exc)
         assert "latent_strategy='joint'" in msg and "sample without do=" not in msg
 
 
@@ -275,13 +269,13 @@ def test_a_mappings_key_order_comes_back_with_its_images_in_place() -> None:
     assert list(m.counterfactual(units, do={"T": 0.5})) == ["Y", "T", "I"]
 
 
-def test_text_in_a_continuous_column_of_the_units_is_refused_in_one_line(fitted) -> None:
+def test_text_in_a_continuous_column_of_the_units_is_refused_in_one_line(fitted, one_line) -> None:
     """Before: numpy's "ValueError: could not convert string to float: 'u'"."""
     df, m = fitted
     units = df.head(3).assign(X=["u", "v", "w"])
     with pytest.raises(DataValidationError) as exc:
         m.counterfactual(units, do={"B": True})
-    assert "continuous node 'X'" in _one_line(exc) and "pd.to_numeric" in str(exc.value)
+    assert "continuous node 'X'" in one_line(exc) and "pd.to_numeric" in str(exc.value)
 
 
 def test_idgen_fit_refuses_missing_values_and_one_row() -> None:

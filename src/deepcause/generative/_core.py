@@ -420,19 +420,18 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
     ) -> pd.DataFrame:
         """``n`` samples from the observational (``do=None``) or interventional distribution.
 
-        ``do`` maps nodes to a value, an array of ``n`` values, or a callable shift applied to
-        the node's natural value (a discrete node's values in its column's dtype: ``lambda b:
-        ~b`` flips a bool node). Columns come back in the training data's order. ``remove_edges`` (DECAF-style fair generation) cuts edges
-        ``(parent, child)`` at generation time: the child sees an independent draw of the parent
-        from its generated marginal instead of the unit's own value. ``given`` (conditional
-        queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node) needs
-        ``CausalGenerativeModel(latent_strategy="idgen")``, whose fitted ``route_`` (an
-        :class:`~deepcause.generative._idgen_route.IDGenRoute`) answers every query in place of the
-        mechanisms. A ``do`` value outside the training data (one value beyond the observed
-        range of a scalar node; an array or shift that puts clearly more units outside it than
-        fresh draws would; an image unlike the node's training images) warns,
-        :class:`~deepcause.exceptions.PositivityWarning`: the answer is an extrapolation (the
-        rules: :mod:`deepcause.generative._support`, :mod:`deepcause.generative._image_support`).
+        ``do`` maps nodes to a value, an array of ``n`` values, or a callable shift of the
+        node's natural value (a discrete node's in its column's dtype: ``lambda b: ~b`` flips a
+        bool node). Columns come back in the training data's order. ``remove_edges``
+        (DECAF-style fair generation) cuts edges ``(parent, child)`` at generation time: the
+        child sees an independent draw of the parent from its generated marginal. ``given``
+        (conditional queries ``P(· | do(x), z)``, values or arrays of ``n`` values per node)
+        needs ``latent_strategy="idgen"``, whose fitted ``route_``
+        (:class:`~deepcause.generative._idgen_route.IDGenRoute`) answers every query. A ``do``
+        value outside the training data (beyond a scalar node's observed range; an array or
+        shift that puts clearly more units outside it than fresh draws would; an image unlike
+        the node's training images) warns, :class:`~deepcause.exceptions.PositivityWarning`
+        (rules: :mod:`deepcause.generative._support`, :mod:`deepcause.generative._image_support`).
 
         Examples
         --------

@@ -519,7 +519,8 @@ def input_order(df: pd.DataFrame, images: Mapping[str, Any]) -> list[Any]:
     """The columns and image nodes of :func:`split_data`'s output in the order they came in
     (a data frame's columns, a mapping's keys).
 
-    >>> df, images, _ = split_data({"y": np.arange(3), "img": np.zeros((3, 1, 4, 4)), "t": [1, 2, 3]})
+    >>> data = {"y": np.arange(3), "img": np.zeros((3, 1, 4, 4)), "t": [1, 2, 3]}
+    >>> df, images, _ = split_data(data)
     >>> input_order(df, images)
     ['y', 'img', 't']
     """

@@ -139,14 +139,12 @@ class CausalGenerativeModel(MechanismModel):
         the unit's unaffected values; hard interventions only): every affected node is then
         a draw with fresh noise, not the unit's own value, even one without hidden
         confounders (an image mediator too), and ``attrs["posterior_draw"]`` lists them.
-        Per-unit ``do`` values are read in row order; a pandas Series follows the rows' index
-        labels instead (reordered to the rows when its labels come in another order, refused
-        when they differ). ``do`` values outside the training data warn as in :meth:`sample`
-        (per-unit arrays and shifts only when clearly more units leave the observed range than
-        new units of the same distribution would). Columns come back in ``factual``'s order.
-        A node whose new parent values leave their joint support in the training data for
-        more units than fresh draws would (each value inside its range, the combination not)
-        warns too, once per node, and its flagged units are recorded in the result's
+        Per-unit ``do`` values are read in row order, a pandas Series by the rows' index labels
+        (refused when its labels differ). ``do`` values outside the training data warn as in
+        :meth:`sample` (arrays and shifts when clearly more units leave the observed range
+        than fresh draws would). Columns come back in ``factual``'s order. A node whose new
+        parent values leave their joint support in the training data for more units than
+        fresh draws would warns too, once per node, and its flagged units are recorded in
         ``attrs["off_support"]`` (``{node: {"share", "units"}}``; rule:
         :class:`~deepcause.generative._support.JointSupport`).
 
@@ -156,10 +154,9 @@ class CausalGenerativeModel(MechanismModel):
         ``attrs["posterior_draw"]``. The draw keeps the level when the node's probabilities do
         not change but is not monotone; name a continuous mechanism for an ordered count
         (``mechanisms={"K": "location_scale"}``) to keep each unit's quantile. A count modelled
-        as continuous (more than 20 levels, or whole-valued floats) bounds its noise to an
-        interval: its noise is abducted at the observed count and the result is not rounded
-        (closer to the truth on average: ``benchmarks/results/bench_generative.md``, run 5);
-        its children's joint-support check reads it rounded.
+        as continuous (more than 20 levels, or whole-valued floats) has its noise abducted at
+        the observed count and is not rounded (closer to the truth on average:
+        ``bench_generative.md``, run 5); its children's joint-support check reads it rounded.
 
         Examples
         --------
