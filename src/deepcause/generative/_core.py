@@ -50,7 +50,7 @@ from .districts import DistrictStrategy, LatentConfoundingError, district_strate
 from .mechanisms import ImageParentMechanism, Mechanism
 from .selection import DEFAULT_IMAGE, AutoMechanism, fit_node, resolve_mechanism
 
-__all__ = ["MechanismModel", "sampling_refusal"]
+__all__ = ["MechanismModel", "check_training_rows", "sampling_refusal"]
 
 
 class MechanismModel(ParameterValidationMixin, BaseEstimator):
@@ -137,9 +137,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         self.order_ = graph.topological_order()
         self.device_ = resolve_device(self.device)
         columns = self._node_columns(graph, df, images)
-        check_finite(df, [c for v, cols in columns.items() if v not in images for c in cols])
-        if len(df) < 2:
-            raise DataValidationError(f"need at least 2 rows to fit, got {len(df)}")
+        check_training_rows(df, [c for v, cols in columns.items() if v not in images for c in cols])
         self.parents_ = {v: [p for p in self.order_ if p in graph.parents(v)] for v in self.order_}
         mechs = {v: self._resolve_mechanism(v, df, columns[v], images) for v in self.order_}
         self.specs_ = {
@@ -550,6 +548,19 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 raise GraphError(f"cannot remove {p} -> {c}: the graph has no such edge")
             out.append((p, c))
         return out
+
+
+def check_training_rows(df: pd.DataFrame, columns: list[str]) -> None:
+    """Refuse training data with missing or infinite values in ``columns`` or under 2 rows.
+
+    >>> check_training_rows(pd.DataFrame({"x": [1.0]}), ["x"])
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: need at least 2 rows to fit, got 1
+    """
+    check_finite(df, columns)
+    if len(df) < 2:
+        raise DataValidationError(f"need at least 2 rows to fit, got {len(df)}")
 
 
 def sampling_refusal(

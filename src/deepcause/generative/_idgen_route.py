@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 import torch
 
-from .._validation import check_finite, require_columns
+from .._validation import require_columns
 from ..exceptions import DataValidationError, NotIdentifiableError
 from ..graph.causal_graph import as_graph
-from ._core import MechanismModel, sampling_refusal
+from ._core import MechanismModel, check_training_rows, sampling_refusal
 from ._encoding import Samples, column_values, split_data
 from ._image_support import ImageSupport, warn_off_images
 from .idgen import IDGenSampler, _refuse_shifts
@@ -52,9 +52,7 @@ class IDGenRoute:
         df, images, _ = split_data(data)
         tabular = [v for v in self.graph.nodes if v not in images]
         require_columns(df, tabular, role="node")
-        check_finite(df, tabular)  # what fit can check before a query trains a sampler
-        if len(df) < 2:
-            raise DataValidationError(f"need at least 2 rows to fit, got {len(df)}")
+        check_training_rows(df, tabular)  # what fit can check before a query trains a sampler
         self.data = (
             df[list(self.graph.nodes)].reset_index(drop=True)
             if isinstance(data, pd.DataFrame)

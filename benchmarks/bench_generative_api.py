@@ -17,7 +17,7 @@ simulator re-run on 500 held-out units' own noise under the intervention; RMSE i
 the factual column, against the model's ``sample`` of the same units' interventional values
 with fresh noise (the unaffected nodes set to their factual values).
 
-    PYTHONPATH=src python benchmarks/bench_generative_api_s14.py --n 1500 --seeds 0 1
+    PYTHONPATH=src python benchmarks/bench_generative_api.py --n 1500 --seeds 0 1
 """
 
 from __future__ import annotations
