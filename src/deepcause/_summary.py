@@ -47,6 +47,14 @@ def latex_escape(text: str) -> str:
 
 
 def _cell(value: object) -> str:
+    """A table cell: numbers to 6 significant digits, a non-finite number as "—", a missing
+    value (``pd.NA``: nothing to report, e.g. no candidate scored) as "-".
+
+    >>> _cell(1.234567891), _cell(float("nan")), _cell(pd.NA)
+    ('1.23457', '—', '-')
+    """
+    if value is pd.NA:
+        return "-"
     if isinstance(value, float | np.floating):
         return "—" if not np.isfinite(value) else f"{value:.6g}"
     return str(value)

@@ -50,7 +50,11 @@ from .districts import DistrictStrategy, LatentConfoundingError, district_strate
 from .mechanisms import ImageParentMechanism, Mechanism
 from .selection import DEFAULT_IMAGE, AutoMechanism, fit_node, resolve_mechanism
 
-__all__ = ["MechanismModel", "check_training_rows", "sampling_refusal"]
+#: share of an integer column's generated values moved to its bounds above which ``sample`` and
+#: ``counterfactual`` warn (:meth:`MechanismModel.counted`)
+COUNT_CLIP_WARN_SHARE = 0.01
+
+__all__ = ["MechanismModel", "check_training_rows", "refuse_target", "sampling_refusal"]
 
 
 class MechanismModel(ParameterValidationMixin, BaseEstimator):
@@ -109,12 +113,14 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         self.verbose = verbose
 
     # ================================================================== fitting
-    def fit(self, data: pd.DataFrame | Mapping[str, Any]) -> MechanismModel:
+    def fit(self, data: pd.DataFrame | Mapping[str, Any], y: None = None) -> MechanismModel:
         """Train every node's mechanism on the observational ``data``; returns ``self``.
 
         ``data``: a data frame, or a mapping ``{node: array}`` with ``(n, C, H, W)`` images
         for image nodes and 1-D arrays for tabular ones (then ``sample`` returns a mapping too).
+        ``y``: scikit-learn's slot, ``None`` only (:func:`refuse_target`).
         """
+        refuse_target(self, y)
         self._validate_params()
         df, images, self.mapping_input_ = split_data(data)
         return self._fit_nodes(df, images)
@@ -519,9 +525,31 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         return True
 
     def counted(self, v: str, x: torch.Tensor) -> torch.Tensor:
-        """``x`` rounded to whole numbers if ``v`` was an integer column (children then see
-        the counts that come out, see :attr:`NodeSpec.whole`); else unchanged."""
-        return self.specs_[v].snap(x) if self.specs_[v].whole else x
+        """``x`` rounded to whole numbers and kept within the column's support if ``v`` was an
+        integer column (children then see the counts that come out, see
+        :attr:`NodeSpec.whole` and :meth:`NodeSpec.clip_counts`); else unchanged. Warns when a
+        bound moved more values than ``COUNT_CLIP_WARN_SHARE`` and than the training values
+        that lie at it (a count whose zeros are 10% of the data may have 10% of its draws set
+        to 0 silently): the model then puts more mass where the column cannot go (a negative
+        count, past ``uint8``'s 255) than the data show at its edge."""
+        spec = self.specs_[v]
+        if not spec.whole:
+            return x
+        x, moved = spec.clip_counts(x)
+        seen = spec.at_bounds or [0.0, 0.0]
+        for share, at, bound, side in zip(moved, seen, spec.count_bounds, ("below", "above")):
+            if share > max(COUNT_CLIP_WARN_SHARE, at):
+                warnings.warn(
+                    f"{share:.1%} of the generated values of count node {v!r} fell {side} "
+                    f"{bound}, the bound of its {spec.dtype} column"
+                    f"{' (no negative count was observed)' if bound == 0 else ''}, more than its "
+                    f"training values at it ({at:.1%}), and were set to {bound}: the answer "
+                    "rests on extrapolation there (a do() value far from the data, or a "
+                    "mechanism that misfits the count's tail)",
+                    DeepCauseWarning,
+                    stacklevel=user_stacklevel(),
+                )
+        return x
 
     def _maybe_shift(self, v: str, x: torch.Tensor, specs: Mapping[str, DoSpec]) -> torch.Tensor:
         if v in specs and specs[v].shift is not None:
@@ -548,6 +576,28 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 raise GraphError(f"cannot remove {p} -> {c}: the graph has no such edge")
             out.append((p, c))
         return out
+
+
+def refuse_target(model: Any, y: Any) -> None:
+    """Refuse a target given to ``fit`` beside the data (scikit-learn's ``fit(X, y)``): the graph
+    names every node, the outcome too, so its values are a column of the data. ``y=None`` is
+    accepted, as scikit-learn's unsupervised estimators accept it (a ``Pipeline`` passes it).
+
+    >>> refuse_target(MechanismModel("X -> Y"), np.zeros(3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    deepcause.exceptions.DataValidationError: MechanismModel.fit takes the data only: ...
+    """
+    if y is None:
+        return
+    name = getattr(y, "name", None)
+    name = name if isinstance(name, str) and name.isidentifier() else "<outcome>"
+    raise DataValidationError(
+        f"{type(model).__name__}.fit takes the data only: the graph names the outcome, so give "
+        f"its values as a column of the data (fit(df) with every node's column, e.g. "
+        f"df.assign({name}=y)), "
+        "not as a second argument y"
+    )
 
 
 def check_training_rows(df: pd.DataFrame, columns: list[str]) -> None:

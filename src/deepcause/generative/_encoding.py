@@ -119,6 +119,15 @@ class NodeSpec:
     # an image node whose training pixels were all whole numbers (8-bit images): images
     # scaled to [0, 1] are refused (models saved before this field load as False)
     whole_pixels: bool = False
+    # a whole-valued float column with at most MAX_LEVELS distinct values: their number (it is
+    # modelled as continuous, which summary() says; None otherwise and for older saves)
+    few_values: int | None = None
+    # a count column's (whole node's) share of training values at each of count_bounds: more
+    # generated values beyond a bound than this warn (None: older saves, other nodes)
+    at_bounds: list[float] | None = None
+    # an image node's channels that are one value in every training image: {channel: value}
+    # (JSON keys are text); generated images keep them exactly (older saves: None)
+    constant_channels: dict[str, float] | None = None
 
     @property
     def is_image(self) -> bool:
@@ -208,8 +217,9 @@ class NodeSpec:
     @property
     def whole(self) -> bool:
         """A one-column continuous node trained on an integer column (a count with more than
-        ``MAX_LEVELS`` levels): generated values are rounded (:meth:`snap`) and come out in the
-        column's integer dtype.
+        ``MAX_LEVELS`` levels): generated values are rounded, kept within the dtype's range (and
+        at least 0 for a column of non-negative counts: :meth:`clip_counts`) and come out in the
+        column's integer dtype (``uint8`` in, ``uint8`` out).
 
         >>> infer_spec("n", pd.DataFrame({"n": np.arange(30)}), ["n"], discrete=None).whole
         True
@@ -255,7 +265,10 @@ class NodeSpec:
         if self.shape is not None:
             kind = self.image_dtype.type if self.image_dtype.kind == "f" else np.float64
             a = a.astype(kind) * kind(self.std[0]) + kind(self.mean[0])
-            return self.restore_image(a).reshape(len(a), *self.shape)
+            images = self.restore_image(a).reshape(len(a), *self.shape)
+            for c, value in (self.constant_channels or {}).items():
+                images[:, int(c)] = value
+            return images
         a = a.astype(np.float64) * np.asarray(self.std) + np.asarray(self.mean)
         return a[:, 0] if self.dim == 1 else a
 
@@ -271,6 +284,35 @@ class NodeSpec:
             return t
         mean, std = float(self.mean[0]), float(self.std[0])
         return (torch.round(t.double() * std + mean) - mean).div(std).to(t.dtype)
+
+    @property
+    def count_bounds(self) -> tuple[float, float]:
+        """The values an integer column's generated counts are kept within (:attr:`whole` nodes):
+        its dtype's limits, and at least 0 when every training value was (a count).
+
+        >>> spec = infer_spec("n", pd.DataFrame({"n": np.arange(30, dtype=np.int16)}), ["n"], None)
+        >>> spec.count_bounds
+        (0, 32767)
+        """
+        limits = np.iinfo(np.dtype(pd.api.types.pandas_dtype(self.dtype).type))
+        low = max(int(limits.min), 0) if self.low is not None and self.low >= 0 else limits.min
+        return int(low), int(limits.max)
+
+    def clip_counts(self, t: torch.Tensor) -> tuple[torch.Tensor, list[float]]:
+        """Encoded values of a :attr:`whole` node rounded to whole numbers and kept within
+        :attr:`count_bounds`, and the shares of them the lower and the upper bound moved.
+
+        >>> spec = NodeSpec("n", ["n"], False, dtype="uint8", mean=[2.0], std=[2.0], low=0.0)
+        >>> t, moved = spec.clip_counts(torch.tensor([[0.3], [-1.6], [-0.2]]))  # 2.6, -1.2, 1.6
+        >>> (t * 2.0 + 2.0).ravel().tolist(), [round(s, 3) for s in moved]
+        ([3.0, 0.0, 2.0], [0.333, 0.0])
+        """
+        mean, std = float(self.mean[0]), float(self.std[0])
+        raw = torch.round(t.double() * std + mean)
+        low, high = self.count_bounds
+        n = max(raw.numel(), 1)
+        moved = [float((raw < low).sum()) / n, float((raw > high).sum()) / n]
+        return (raw.clamp(low, high) - mean).div(std).to(t.dtype), moved
 
     @property
     def categorical_dtype(self) -> pd.CategoricalDtype | None:
@@ -338,10 +380,15 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
     kind = kinds.pop() if len(kinds) == 1 else None
     # an integer column with many levels comes back as whole numbers in its dtype
     counts = len(columns) == 1 and pd.api.types.is_integer_dtype(df[columns[0]])
-    return NodeSpec(
+    distinct = len(np.unique(values)) if integer and not counts else None
+    spec = NodeSpec(
         name, list(columns), False, dtype=str(kind) if narrow_float(kind) or counts else None,
         mean=mean, std=std, integer=integer, **observed_range(values),
+        few_values=distinct if distinct is not None and distinct <= MAX_LEVELS else None,
     )  # fmt: skip
+    if spec.whole:
+        spec.at_bounds = [float(np.mean(values == bound)) for bound in spec.count_bounds]
+    return spec
 
 
 def narrow_float(dtype: Any) -> bool:
@@ -562,13 +609,21 @@ def image_spec(name: str, images: np.ndarray) -> NodeSpec:
     ([1, 4, 4], 'float64')
     >>> image_spec("img", np.arange(32, dtype=np.uint8).reshape(2, 1, 4, 4)).dtype
     'uint8'
+    >>> rgb = np.zeros((2, 3, 4, 4))
+    >>> rgb[:, 0] = np.linspace(0, 1, 32).reshape(2, 4, 4)
+    >>> rgb[:, 1] = 0.25  # a constant channel comes back as given
+    >>> image_spec("img", rgb).constant_channels
+    {'1': 0.25, '2': 0.0}
     """
     lo, hi = float(images.min()), float(images.max())
     if hi <= lo:
         raise DataValidationError(f"the images of node {name!r} are all one value {lo}; drop it")
     mid, half = (lo + hi) / 2, (hi - lo) / 2
     whole = images.dtype.kind in "biu" or bool(np.all(images == np.rint(images)))
+    first = images[0, :, 0, 0]
+    same = (images == first[None, :, None, None]).all(axis=(0, 2, 3))
+    constant = {str(c): _py(first[c]) for c in np.flatnonzero(same)}
     return NodeSpec(
         name, [name], False, None, images.dtype.name, [mid], [half], list(images.shape[1:]),
-        whole_pixels=whole,
+        whole_pixels=whole, constant_channels=constant or None,
     )  # fmt: skip

@@ -97,7 +97,7 @@ from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
-from ._core import MechanismModel, _check_n
+from ._core import MechanismModel, _check_n, refuse_target
 from ._encoding import (
     Samples,
     as_training_dtype,
@@ -252,12 +252,14 @@ class IDGenSampler(BaseEstimator):
             return []
         return [x] if isinstance(x, str) else list(x)
 
-    def fit(self, data: pd.DataFrame | Mapping[str, Any]) -> IDGenSampler:
+    def fit(self, data: pd.DataFrame | Mapping[str, Any], y: None = None) -> IDGenSampler:
         """Identify the query and train a generator for every factor ``P(A | B)``.
 
         ``data``: a data frame, or a mapping ``{node: array}`` with ``(n, C, H, W)`` images
-        for image nodes (then ``sample`` returns a mapping too).
+        for image nodes (then ``sample`` returns a mapping too). ``y``: ``None`` only (the
+        outcome is named in the constructor and is a column of ``data``).
         """
+        refuse_target(self, y)
         check_random_state(self.random_state)
         df, images, self.mapping_input_ = split_data(data)
         graph = as_graph(self.graph)

@@ -61,10 +61,11 @@ import torch
 from .._summary import Summary
 from ..exceptions import DataValidationError
 from ..graph.causal_graph import CausalGraph, as_graph
-from ._core import MechanismModel
+from ._core import MechanismModel, refuse_target
 from ._do import align_do, parse_do
 from ._encoding import Samples, input_order, split_data
 from ._idgen_route import IDGenRoute
+from ._images import warn_channel_scales
 from ._support import note_off_support
 from .confounded_counterfactual import check_identifiable, confounded_counterfactual
 from .districts import LatentConfoundingError
@@ -105,17 +106,22 @@ class CausalGenerativeModel(MechanismModel):
     _image_default = DEFAULT_IMAGE_SCM  # "auto" for image nodes of graphs without <->
 
     # ================================================================== fitting
-    def fit(self, data: pd.DataFrame | Mapping[str, Any]) -> CausalGenerativeModel:
+    def fit(self, data: pd.DataFrame | Mapping[str, Any], y: None = None) -> CausalGenerativeModel:
         """Train every node's mechanism on the observational ``data``; returns ``self``.
 
         ``data``: a data frame, or a mapping ``{node: array}`` with ``(n, C, H, W)`` images
         for image nodes and 1-D arrays for tabular ones (then ``sample`` and
         ``counterfactual`` return mappings too, images in the training images' dtype and
         pixel range: :mod:`deepcause.generative._images`). With ``latent_strategy="idgen"``
-        ``fit`` only stores the data; each query trains its own sampler.
+        ``fit`` only stores the data; each query trains its own sampler. ``y``: scikit-learn's
+        slot, ``None`` only: the graph names the outcome, whose values are a column of ``data``
+        (``fit(X, y)`` is refused in one line saying so).
         """
+        refuse_target(self, y)
         self._validate_params()
         df, images, self.mapping_input_ = split_data(data)
+        for v, arr in images.items():  # both routes (ID-GEN's factor models do not warn)
+            warn_channel_scales(f"data[{v!r}]", arr)
         if isinstance(self.latent_strategy, str) and self.latent_strategy == "idgen":
             self.route_ = IDGenRoute(self, data)  # image nodes too (mapping in, mapping out)
             return self
@@ -287,6 +293,10 @@ class CausalGenerativeModel(MechanismModel):
         log-likelihood (per row, on the standardised scale; higher is better), with notes on
         what the model's counterfactuals are. Renders as text, Markdown, HTML or LaTeX
         (:class:`~deepcause._summary.Summary`); the same figures are in ``mechanism_choice_``.
+        The table's ``"held-out log-lik"`` column is numeric (``Float64``), missing (``pd.NA``,
+        printed "-") for nodes no candidates were scored for (root nodes, named mechanisms,
+        discrete nodes, districts); ``"kind"`` says how each node is modelled (a float column
+        with a few whole values is continuous: "continuous (3 whole values, not rounded)").
 
         Examples
         --------
@@ -312,7 +322,7 @@ class CausalGenerativeModel(MechanismModel):
         self._check_fitted()
         table = pd.DataFrame(
             [_node_row(self, v) for v in self.order_], index=pd.Index(self.order_, name="node")
-        )
+        ).astype({"held-out log-lik": "Float64"})  # pd.NA (not NaN) where none was scored
         return Summary(type(self).__name__, rows, table, _summary_notes(self))
 
     # ================================================================== persistence
@@ -344,8 +354,12 @@ def _node_row(model: CausalGenerativeModel, v: str) -> dict[str, Any]:
         kind = f"discrete, {len(spec.levels or [])} levels"
     elif spec.dim > 1:
         kind = f"vector of {spec.dim} columns"
+    elif spec.whole:
+        kind = "count (continuous, rounded)"
+    elif spec.few_values:
+        kind = f"continuous ({spec.few_values} whole values, not rounded)"
     else:
-        kind = "count (continuous, rounded)" if spec.whole else "continuous"
+        kind = "continuous"
     # the selection's name: a flow that kept its location-scale model is "location_scale"
     name = choice["mechanism"] if choice else "-" if mech is None else mech.name
     if mech is not None and getattr(mech, "head", None) is not None:
@@ -366,7 +380,7 @@ def _node_row(model: CausalGenerativeModel, v: str) -> dict[str, Any]:
         "parents": ", ".join(model.parents_[v]) or "-",
         "mechanism": name,
         "chosen by": how,
-        "held-out log-lik": scores.get((choice or {}).get("mechanism"), np.nan),
+        "held-out log-lik": scores.get((choice or {}).get("mechanism"), pd.NA),
         "candidates": ", ".join(f"{k} {s:.3f}" for k, s in ranked) or "-",
     }
 
@@ -387,6 +401,14 @@ def _summary_notes(model: CausalGenerativeModel) -> list[str]:
             f"nodes with hidden confounders ({', '.join(confounded)}): sample(do=...) is checked "
             "for identifiability first; their counterfactuals are draws given the unit's "
             "unaffected values when ID* identifies them, refused otherwise"
+        )
+    few = [v for v in model.order_ if model.specs_[v].few_values]
+    if few:
+        named = ", ".join(f"{v!r}: 'categorical'" for v in few)
+        notes.append(
+            f"float column(s) with a few whole values ({', '.join(few)}) are modelled as "
+            "continuous: their samples and counterfactuals are not whole numbers; "
+            f"mechanisms={{{named}}} (or an integer column) makes them discrete"
         )
     if any(c is not None and c.get("n_val") for c in model.mechanism_choice_.values()):
         n_val = max(c.get("n_val", 0) for c in model.mechanism_choice_.values())
