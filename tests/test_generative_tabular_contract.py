@@ -300,15 +300,12 @@ def test_integer_columns_with_many_levels_come_back_as_whole_numbers():
     assert (m.sample(5, do={"N": 2.5}, random_state=0)["N"] == 2.5).all()
 
 
-# one epoch puts 16% of N's draws below 0 (N is uniform on 0..39): they are set to 0, with a
-# warning (test_generative_api_audit2.py checks it)
-@pytest.mark.filterwarnings("ignore:.*count node 'N' fell outside its support")
 def test_idgen_rounds_the_draws_of_an_integer_outcome():
     df = _counts_frame()  # N is the outcome of do(L)
     m = CausalGenerativeModel("L -> N -> Y", latent_strategy="idgen", **FAST).fit(df)
     out = m.sample(50, do={"L": "low"}, random_state=0)
     assert out["N"].dtype == np.int64, out["N"].dtype
-    assert out["N"].min() >= 0  # no negative count was observed
+    assert out["N"].min() >= 0  # no negative count was observed (one epoch puts 16% below)
 
 
 def test_numpy_text_in_a_mapping_comes_back_as_numpy_text():

@@ -50,10 +50,6 @@ from .districts import DistrictStrategy, LatentConfoundingError, district_strate
 from .mechanisms import ImageParentMechanism, Mechanism
 from .selection import DEFAULT_IMAGE, AutoMechanism, fit_node, resolve_mechanism
 
-#: share of an integer column's generated values moved to its bounds above which ``sample`` and
-#: ``counterfactual`` warn (:meth:`MechanismModel.counted`)
-COUNT_CLIP_WARN_SHARE = 0.01
-
 __all__ = ["MechanismModel", "check_training_rows", "refuse_target", "sampling_refusal"]
 
 
@@ -479,6 +475,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         latents = self._latents(n, gen)
         perms = {e: torch.randperm(n, generator=gen, device=self.device_) for e in cut}
         values: dict[str, torch.Tensor] = {}
+        clipped: dict[str, float] = {}  # integer nodes' draws moved to their bounds
         for v in self.order_:
             if v in specs and specs[v].value is not None:
                 values[v] = specs[v].value
@@ -488,10 +485,12 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 if c == v:
                     seen[p] = values[p][perms[(p, c)]]
             x = self._mechanism(v).decode(noise[v], self.context(v, seen, latents, n=n))
-            values[v] = self._maybe_shift(v, self.counted(v, x), specs)
+            values[v] = self._maybe_shift(v, self.counted(v, x, clipped), specs)
         out = self.decode(values, do=specs)
         if identified is not None:
             out.attrs["identified"] = identified
+        if clipped:
+            out.attrs["clipped_counts"] = clipped
         return out
 
     def _identified(self, do: Mapping[str, Any], allow_unidentified: bool) -> bool:
@@ -524,31 +523,22 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             return False
         return True
 
-    def counted(self, v: str, x: torch.Tensor) -> torch.Tensor:
+    def counted(
+        self, v: str, x: torch.Tensor, clipped: dict[str, float] | None = None
+    ) -> torch.Tensor:
         """``x`` rounded to whole numbers and kept within the column's support if ``v`` was an
         integer column (children then see the counts that come out, see
-        :attr:`NodeSpec.whole` and :meth:`NodeSpec.clip_counts`); else unchanged. Warns when a
-        bound moved more values than ``COUNT_CLIP_WARN_SHARE`` and than the training values
-        that lie at it (a count whose zeros are 10% of the data may have 10% of its draws set
-        to 0 silently): the model then puts more mass where the column cannot go (a negative
-        count, past ``uint8``'s 255) than the data show at its edge."""
+        :attr:`NodeSpec.whole` and :meth:`NodeSpec.clip_counts`); else unchanged. The share of
+        values a bound moved is put in ``clipped[v]`` when there are any: ``sample`` and
+        ``counterfactual`` return it in ``attrs["clipped_counts"]``. No warning: under a
+        ``do()`` the mass at a count's bound legitimately grows (a Poisson count's zeros), and
+        a ``do()`` value beyond the data warns already."""
         spec = self.specs_[v]
         if not spec.whole:
             return x
         x, moved = spec.clip_counts(x)
-        seen = spec.at_bounds or [0.0, 0.0]
-        for share, at, bound, side in zip(moved, seen, spec.count_bounds, ("below", "above")):
-            if share > max(COUNT_CLIP_WARN_SHARE, at):
-                warnings.warn(
-                    f"{share:.1%} of the generated values of count node {v!r} fell {side} "
-                    f"{bound}, the bound of its {spec.dtype} column"
-                    f"{' (no negative count was observed)' if bound == 0 else ''}, more than its "
-                    f"training values at it ({at:.1%}), and were set to {bound}: the answer "
-                    "rests on extrapolation there (a do() value far from the data, or a "
-                    "mechanism that misfits the count's tail)",
-                    DeepCauseWarning,
-                    stacklevel=user_stacklevel(),
-                )
+        if clipped is not None and sum(moved) > 0:
+            clipped[v] = sum(moved)
         return x
 
     def _maybe_shift(self, v: str, x: torch.Tensor, specs: Mapping[str, DoSpec]) -> torch.Tensor:

@@ -6,7 +6,9 @@ A *continuous* node is one or more float columns, standardised with the training
 generated as continuous, and a child's joint-support check (:mod:`deepcause.generative._support`)
 reads its values rounded (:meth:`NodeSpec.snap`), since a counterfactual between two counts
 is an interpolation, not an extrapolation. An integer-dtype column of that kind is generated
-rounded to whole numbers (children see the rounded values) and comes back in its dtype; a
+rounded to whole numbers and kept within its dtype's range, and at or above 0 when no negative
+value was observed (children see these values; :meth:`NodeSpec.clip_counts`), and comes back in
+its dtype (``uint8`` in, ``uint8`` out); a
 *discrete* node is one column whose sorted
 distinct values are its levels (tensor ``(n,)`` of level indices, one-hot encoded when used as
 a parent); an *image* node is an array ``(n, C, H, W)`` scaled to ``[-1, 1]`` by its training
@@ -122,9 +124,6 @@ class NodeSpec:
     # a whole-valued float column with at most MAX_LEVELS distinct values: their number (it is
     # modelled as continuous, which summary() says; None otherwise and for older saves)
     few_values: int | None = None
-    # a count column's (whole node's) share of training values at each of count_bounds: more
-    # generated values beyond a bound than this warn (None: older saves, other nodes)
-    at_bounds: list[float] | None = None
     # an image node's channels that are one value in every training image: {channel: value}
     # (JSON keys are text); generated images keep them exactly (older saves: None)
     constant_channels: dict[str, float] | None = None
@@ -381,14 +380,11 @@ def infer_spec(name: str, df: pd.DataFrame, columns: list[str], discrete: bool |
     # an integer column with many levels comes back as whole numbers in its dtype
     counts = len(columns) == 1 and pd.api.types.is_integer_dtype(df[columns[0]])
     distinct = len(np.unique(values)) if integer and not counts else None
-    spec = NodeSpec(
+    return NodeSpec(
         name, list(columns), False, dtype=str(kind) if narrow_float(kind) or counts else None,
         mean=mean, std=std, integer=integer, **observed_range(values),
         few_values=distinct if distinct is not None and distinct <= MAX_LEVELS else None,
     )  # fmt: skip
-    if spec.whole:
-        spec.at_bounds = [float(np.mean(values == bound)) for bound in spec.count_bounds]
-    return spec
 
 
 def narrow_float(dtype: Any) -> bool:

@@ -127,9 +127,11 @@ def _blind_reason(model: _Model, district: Sequence[str], blind: Sequence[str]) 
 
 
 def confounded_counterfactual(model: _Model, fact: Mapping[str, torch.Tensor], specs: Mapping,
-                              affected: Sequence[str], gen: torch.Generator) -> dict[str, torch.Tensor]:  # fmt: skip
+                              affected: Sequence[str], gen: torch.Generator,
+                              clipped: dict[str, float] | None = None) -> dict[str, torch.Tensor]:  # fmt: skip
     """Encoded counterfactual values: a draw from ``P(affected_{do} | the other nodes)`` per
-    unit (see the module docstring); ``specs`` are the parsed hard interventions.
+    unit (see the module docstring); ``specs`` are the parsed hard interventions; ``clipped``
+    collects the integer nodes' shares of draws moved to their bounds (``model.counted``).
 
     Called by :meth:`CausalGenerativeModel.counterfactual
     <deepcause.generative.CausalGenerativeModel.counterfactual>` after
@@ -157,5 +159,5 @@ def confounded_counterfactual(model: _Model, fact: Mapping[str, torch.Tensor], s
         else:
             mech = model.mechanisms_[v]
             ctx = model.context(v, values, latents, n=n)
-            values[v] = model.counted(v, mech.decode(mech.sample_noise(n, gen), ctx))
+            values[v] = model.counted(v, mech.decode(mech.sample_noise(n, gen), ctx), clipped)
     return values

@@ -193,12 +193,13 @@ class CausalGenerativeModel(MechanismModel):
         gen = self._generator(random_state)
         off: dict[str, Any] = {}
         drawn: list[str] = []
+        clipped: dict[str, float] = {}  # integer nodes' values moved to their bounds
         if any(self.graph_.spouses(v) for v in abducted):  # hidden confounders: ID* decides
             check_identifiable(self, do, abducted)
-            values = confounded_counterfactual(self, fact, specs, abducted, gen)
+            values = confounded_counterfactual(self, fact, specs, abducted, gen, clipped)
             drawn = [v for v in self.order_ if v in abducted]  # fresh noise, not the unit's
         else:
-            values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen)
+            values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen, clipped)
         order = input_order(df, images)  # the factual's column order
         out = self._keep_factual(
             self.decode(values, index=df.index, do=specs, as_mapping=as_mapping, order=order),
@@ -208,6 +209,8 @@ class CausalGenerativeModel(MechanismModel):
             out.attrs["off_support"] = off
         if drawn:
             out.attrs["posterior_draw"] = drawn
+        if clipped:
+            out.attrs["clipped_counts"] = clipped
         return out
 
     def _abduct_act_predict(
@@ -217,9 +220,11 @@ class CausalGenerativeModel(MechanismModel):
         affected: set[str],
         n: int,
         gen: torch.Generator,
+        clipped: dict[str, float],
     ) -> tuple[dict[str, torch.Tensor], dict[str, Any], list[str]]:
         """The counterfactual node tensors in topological order (no hidden confounders), the
-        nodes whose new parents left their joint support, and those that are posterior draws."""
+        nodes whose new parents left their joint support, and those that are posterior draws;
+        ``clipped`` collects the integer nodes' shares of values moved to their bounds."""
         values: dict[str, torch.Tensor] = {}
         off: dict[str, Any] = {}  # nodes whose new parents leave their joint support
         drawn: list[str] = []  # nodes whose counterfactual depends on a posterior draw
@@ -237,7 +242,7 @@ class CausalGenerativeModel(MechanismModel):
                 # integer parents' counterfactuals lie between counts: check them at the count
                 on_grid = {p: self.specs_[p].snap(values[p]) for p in self.parents_[v]}
                 note_off_support(v, self.parents_[v], mech, self.context(v, on_grid, n=n), off)
-                values[v] = self._maybe_shift(v, self.counted(v, x), specs)
+                values[v] = self._maybe_shift(v, self.counted(v, x, clipped), specs)
                 if not mech.invertible or any(p in drawn for p in self.parents_[v]):
                     drawn.append(v)
         return values, off, drawn
