@@ -584,9 +584,8 @@ def refuse_target(model: Any, y: Any) -> None:
     name = name if isinstance(name, str) and name.isidentifier() else "<outcome>"
     raise DataValidationError(
         f"{type(model).__name__}.fit takes the data only: the graph names the outcome, so give "
-        f"its values as a column of the data (fit(df) with every node's column, e.g. "
-        f"df.assign({name}=y)), "
-        "not as a second argument y"
+        "its values as a column of the data (fit(df) with every node's column, e.g. "
+        f"df.assign({name}=y)), not as a second argument y"
     )
 
 

@@ -285,7 +285,7 @@ class NodeSpec:
         return (torch.round(t.double() * std + mean) - mean).div(std).to(t.dtype)
 
     @property
-    def count_bounds(self) -> tuple[float, float]:
+    def count_bounds(self) -> tuple[int, int]:
         """The values an integer column's generated counts are kept within (:attr:`whole` nodes):
         its dtype's limits, and at least 0 when every training value was (a count).
 
