@@ -133,7 +133,9 @@ class CausalGenerativeModel(MechanismModel):
 
         Abduction (each unit's noise from its factual values: exact for invertible mechanisms,
         a posterior draw for categorical ones), action (``do``), prediction (decode). Nodes
-        that are not descendants of the intervened ones keep their factual values. When an
+        that are not descendants of the intervened ones keep their factual values, and so does
+        a unit's node whose counterfactual parents all equal its factual ones (composition:
+        ``do(X = X)`` returns the factual, images and categorical nodes too). When an
         affected node has hidden confounders, see
         :mod:`~deepcause.generative.confounded_counterfactual` (checked by ID*; a draw given
         the unit's unaffected values; hard interventions only): every affected node is then
