@@ -159,3 +159,22 @@ def test_unit_scaled_images_given_to_an_8bit_model_are_refused(eight_bit):
     bright = {**data, "I": data["I"] / 34.0}
     fl = CausalGenerativeModel(GRAPH, **FAST).fit(bright)
     assert fl.sample(2, do={"I": bright["I"][0] / 7.5}, random_state=0)["Y"].shape == (2,)
+
+
+# ------------------------------------------------------------------ composition (session 15)
+def test_units_whose_parents_do_not_change_keep_their_factual_images_and_labels(bar_images):
+    # do(T = T) must give back the factual (composition): before session 15 the image was the
+    # VAE's reconstruction and the binary child K a fresh posterior draw off it
+    data = bar_images(200, seed=3)
+    flip = np.random.default_rng(4).random(200) < 0.2
+    data["K"] = ((data["Y"] > 4) ^ flip).astype(np.int64)
+    m = CausalGenerativeModel("T -> I; I -> Y; I -> K", **FAST).fit(data)
+    fact = {k: v[:40] for k, v in data.items()}
+    t_new = fact["T"].copy()
+    t_new[20:] += 1.5  # units 20.. move, units ..19 keep their T
+    for do in ({"T": fact["T"]}, {"T": t_new}):
+        cf = m.counterfactual(fact, do=do, random_state=0)
+        n_kept = 40 if do["T"] is fact["T"] else 20
+        for v in ("I", "Y", "K"):
+            np.testing.assert_array_equal(cf[v][:n_kept], fact[v][:n_kept])
+    assert np.abs(cf["I"][20:] - fact["I"][20:]).max() > 0.1  # the others do change

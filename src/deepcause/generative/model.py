@@ -139,7 +139,9 @@ class CausalGenerativeModel(MechanismModel):
 
         Abduction (each unit's noise from its factual values: exact for invertible mechanisms,
         a posterior draw for categorical ones), action (``do``), prediction (decode). Nodes
-        that are not descendants of the intervened ones keep their factual values. When an
+        that are not descendants of the intervened ones keep their factual values, and so does
+        a unit's node whose counterfactual parents all equal its factual ones (composition:
+        ``do(X = X)`` returns the factual, images and categorical nodes too). When an
         affected node has hidden confounders, see
         :mod:`~deepcause.generative.confounded_counterfactual` (checked by ID*; a draw given
         the unit's unaffected values; hard interventions only): every affected node is then
@@ -194,16 +196,19 @@ class CausalGenerativeModel(MechanismModel):
         off: dict[str, Any] = {}
         drawn: list[str] = []
         clipped: dict[str, float] = {}  # integer nodes' values moved to their bounds
+        kept: dict[str, np.ndarray] = {}
         if any(self.graph_.spouses(v) for v in abducted):  # hidden confounders: ID* decides
             check_identifiable(self, do, abducted)
             values = confounded_counterfactual(self, fact, specs, abducted, gen, clipped)
             drawn = [v for v in self.order_ if v in abducted]  # fresh noise, not the unit's
         else:
-            values, off, drawn = self._abduct_act_predict(fact, specs, affected, n, gen, clipped)
+            values, off, drawn, kept = self._abduct_act_predict(
+                fact, specs, affected, n, gen, clipped
+            )
         order = input_order(df, images)  # the factual's column order
         out = self._keep_factual(
             self.decode(values, index=df.index, do=specs, as_mapping=as_mapping, order=order),
-            df, images, affected,
+            df, images, affected, kept,
         )  # fmt: skip
         if off:
             out.attrs["off_support"] = off
@@ -221,13 +226,17 @@ class CausalGenerativeModel(MechanismModel):
         n: int,
         gen: torch.Generator,
         clipped: dict[str, float],
-    ) -> tuple[dict[str, torch.Tensor], dict[str, Any], list[str]]:
+    ) -> tuple[dict[str, torch.Tensor], dict[str, Any], list[str], dict[str, np.ndarray]]:
         """The counterfactual node tensors in topological order (no hidden confounders), the
-        nodes whose new parents left their joint support, and those that are posterior draws;
-        ``clipped`` collects the integer nodes' shares of values moved to their bounds."""
+        nodes whose new parents left their joint support, those that are posterior draws, and
+        per affected node the units whose parents did not change (they keep their factual
+        value: composition, which abduction through a non-invertible mechanism, an image VAE's
+        reconstruction or a categorical posterior draw, would otherwise break); ``clipped``
+        collects the integer nodes' shares of values moved to their bounds."""
         values: dict[str, torch.Tensor] = {}
         off: dict[str, Any] = {}  # nodes whose new parents leave their joint support
         drawn: list[str] = []  # nodes whose counterfactual depends on a posterior draw
+        kept: dict[str, np.ndarray] = {}  # node -> units whose parents are unchanged
         for v in self.order_:
             if v in specs and specs[v].value is not None:
                 values[v] = specs[v].value
@@ -239,13 +248,18 @@ class CausalGenerativeModel(MechanismModel):
                 mech = self._mechanism(v)
                 ctx = self.context(v, values, n=n)
                 x = mech.counterfactual(fact[v], self.context(v, fact), ctx, gen)
+                same = _unchanged_units(self.parents_[v], values, fact)
+                if bool(same.any()):
+                    x = torch.where(same.reshape(-1, *[1] * (x.dim() - 1)), fact[v].to(x.dtype), x)
+                    if v not in specs:  # (a shifted node's value is not the factual one)
+                        kept[v] = same.cpu().numpy()
                 # integer parents' counterfactuals lie between counts: check them at the count
                 on_grid = {p: self.specs_[p].snap(values[p]) for p in self.parents_[v]}
                 note_off_support(v, self.parents_[v], mech, self.context(v, on_grid, n=n), off)
                 values[v] = self._maybe_shift(v, self.counted(v, x, clipped), specs)
                 if not mech.invertible or any(p in drawn for p in self.parents_[v]):
                     drawn.append(v)
-        return values, off, drawn
+        return values, off, drawn, kept
 
     def _keep_factual(
         self,
@@ -253,21 +267,26 @@ class CausalGenerativeModel(MechanismModel):
         df: pd.DataFrame,
         images: Mapping[str, np.ndarray],
         affected: set[str],
+        kept: Mapping[str, np.ndarray],
     ) -> pd.DataFrame | Samples:
-        """Write the unaffected continuous nodes' factual values back exactly as given (no
-        float32 round trip; images in the model's image dtype, integers rounded)."""
+        """Write the continuous nodes' factual values back exactly as given (no float32 round
+        trip; images in the model's image dtype, integers rounded): all units of unaffected
+        nodes, the ``kept`` units of affected ones."""
         for v in self.order_:
             spec = self.specs_[v]
-            if v in affected or spec.discrete:
+            rows = kept.get(v) if v in affected else slice(None)
+            if rows is None or spec.discrete:
                 continue
             if spec.is_image:
-                out[v] = spec.restore_image(images[v], clip=False)
+                given = spec.restore_image(images[v], clip=False)
+                out[v] = _put_rows(out[v], given, rows)
             else:
                 for c in spec.columns:
                     values = df[c].to_numpy(dtype=float, copy=True)
-                    out[c] = (
+                    given = (
                         spec.restore(values) if spec.dim == 1 else values.astype(spec.float_dtype)
                     )
+                    out[c] = _put_rows(out[c], given, rows)
         return out
 
     # ================================================================== densities
@@ -425,6 +444,34 @@ def _summary_notes(model: CausalGenerativeModel) -> list[str]:
             "significantly higher"
         )
     return notes
+
+
+def _unchanged_units(
+    parents: list[str], values: Mapping[str, torch.Tensor], fact: Mapping[str, torch.Tensor]
+) -> torch.Tensor:
+    """The units whose counterfactual parent values all equal their factual ones (a boolean
+    tensor ``(n,)``): a unit's node is a function of its parents and its own noise, so for them
+    it keeps its factual value.
+
+    >>> f = {"p": torch.tensor([[0.0], [1.0]])}
+    >>> _unchanged_units(["p"], {"p": torch.tensor([[0.0], [2.0]])}, f).tolist()
+    [True, False]
+    """
+    n = next(iter(fact.values())).shape[0]
+    same = torch.ones(n, dtype=torch.bool)
+    for p in parents:
+        equal = torch.broadcast_to(values[p], fact[p].shape) == fact[p]
+        same &= equal.reshape(n, -1).all(dim=1).cpu()
+    return same.to(fact[parents[0]].device) if parents else same
+
+
+def _put_rows(current: Any, given: np.ndarray, rows: slice | np.ndarray) -> Any:
+    """``given`` (the whole column) where ``rows``, ``current`` elsewhere, as a new array."""
+    if isinstance(rows, slice):
+        return given
+    out = np.array(current, dtype=given.dtype, copy=True)
+    out[rows] = given[rows]
+    return out
 
 
 def load_model(path: str, device: str = "auto") -> CausalGenerativeModel:
