@@ -73,8 +73,8 @@ training stops and the rows the choice is made on all move with the seed, and th
 fit's spread was the larger one (bench_generative.md, run 11); the members together train on
 every row and the choice is made on all of them. On the suite's 18 invertible cases at 1,000
 rows the mean counterfactual RMSE over three model seeds fell from 0.0981 / 0.0961 to 0.0820 /
-0.0860 s.d. (data seeds 0 / 1), the cases above 0.1 from 8.0 / 6.7 to 6.0 / 5.7, mean MMD² 0.00188
-/ 0.00161 -> 0.00167 / 0.00160, for about twice the fit CPU (bench_generative.md, run 13).
+0.0860 s.d. (data seeds 0 / 1), the cases above 0.1 from 8.0 / 6.7 to 6.0 / 5.7, mean MMD²
+0.00188 / 0.00161 -> 0.00167 / 0.00160, for about twice the fit CPU (bench_generative.md, run 13).
 Under cross-fitting the flow candidate is the location-scale model only: the parent-dependent flow of
 ``FlowMechanism(conditional="auto")`` is not averaged (it was chosen on none of 342 nodes in
 six suite runs at 1,000 rows); name ``"flow"`` for a node to get it. From 2,000 rows on (where
