@@ -75,8 +75,8 @@ every row and the choice is made on all of them. On the suite's 18 invertible ca
 rows the mean counterfactual RMSE over three model seeds fell from 0.0981 / 0.0961 to 0.0820 /
 0.0860 s.d. (data seeds 0 / 1), the cases above 0.1 from 8.0 / 6.7 to 6.0 / 5.7, mean MMD²
 0.00188 / 0.00161 -> 0.00167 / 0.00160, for about twice the fit CPU (bench_generative.md, run 13).
-Under cross-fitting the flow candidate is the location-scale model only: the parent-dependent flow of
-``FlowMechanism(conditional="auto")`` is not averaged (it was chosen on none of 342 nodes in
+Under cross-fitting the flow candidate is the location-scale model only: the parent-dependent
+flow of ``FlowMechanism(conditional="auto")`` is not averaged (it was chosen on none of 342 nodes in
 six suite runs at 1,000 rows); name ``"flow"`` for a node to get it. From 2,000 rows on (where
 the suite at 5,000 rows meets its target with one split) nothing changes; between 1,000 and
 2,000 rows the rule is not measured.
