@@ -205,6 +205,13 @@ def main() -> None:
         help="auto: candidates train with weight averaging (1) or without (0); default: the "
         "library's (selection.AVERAGE_WEIGHTS)",
     )
+    ap.add_argument(
+        "--auto-folds",
+        type=int,
+        help="auto: folds the candidates are cross-fitted on below 2,000 rows (1: one 15%% "
+        "validation split, the rule before run 13); default: the library's "
+        "(selection.CROSS_FIT_FOLDS)",
+    )
     ap.add_argument("--no-gcm", action="store_true")
     ap.add_argument("--out")
     ap.add_argument(
@@ -246,6 +253,8 @@ def main() -> None:
     torch.set_num_threads(1)  # the benchmark machine is shared; 1 thread per process
     if args.auto_average is not None:
         selection.AVERAGE_WEIGHTS = bool(args.auto_average)
+    if args.auto_folds is not None:
+        selection.CROSS_FIT_FOLDS = int(args.auto_folds)
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
     suite = {c.name: c for c in simulator_suite()}
     cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())

@@ -39,6 +39,7 @@ from .._torch import seed_from, seeded, torch, torch_generator
 __all__ = [
     "Plateau",
     "cpu_conv_speedups",
+    "held_out_rows",
     "patience_epochs",
     "train_mechanism",
     "validation_split",
@@ -120,9 +121,35 @@ def patience_epochs(mech: Any, steps_per_epoch: int) -> int:
     return max(1, round(mech.patience * max(1.0, unit / steps_per_epoch)))
 
 
+_HELD_OUT: list[torch.Tensor] = []  # validation rows fixed by held_out_rows (innermost last)
+
+
+@contextlib.contextmanager
+def held_out_rows(rows: torch.Tensor) -> Iterator[None]:
+    """Inside the block, :func:`train_mechanism` and :func:`validation_split` hold out the
+    row indices ``rows`` (and train on the others) instead of a random 15%: one fold of a
+    cross-fit (:func:`deepcause.generative.selection.select_mechanism`).
+
+    >>> with held_out_rows(torch.tensor([0, 5])):
+    ...     tr, va = validation_split(8, 0)
+    >>> va.tolist(), tr.tolist()
+    ([0, 5], [1, 2, 3, 4, 6, 7])
+    """
+    _HELD_OUT.append(torch.as_tensor(rows, dtype=torch.long).cpu())
+    try:
+        yield
+    finally:
+        _HELD_OUT.pop()
+
+
 def _split(
     n: int, gen: torch.Generator, percent: int = 15, cap: int = 2000
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    if _HELD_OUT:
+        val = _HELD_OUT[-1]
+        keep = torch.ones(n, dtype=torch.bool)
+        keep[val] = False
+        return torch.arange(n)[keep], val
     perm = torch.randperm(n, generator=gen)
     n_val = min(cap, (percent * n) // 100) if n >= 50 else 0
     return perm[n_val:], perm[:n_val]

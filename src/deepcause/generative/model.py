@@ -437,7 +437,8 @@ def _summary_notes(model: CausalGenerativeModel) -> list[str]:
     if any(c is not None and c.get("n_val") for c in model.mechanism_choice_.values()):
         n_val = max(c.get("n_val", 0) for c in model.mechanism_choice_.values())
         notes.append(
-            f"held-out log-likelihood: mean per row on up to {n_val} held-out rows, on the "
+            f"held-out log-likelihood: mean per row on up to {n_val} held-out rows (every row, "
+            "out of fold, when the candidates were cross-fitted: 'folds'), on the "
             "node's standardised scale; the highest wins unless a simpler candidate is not "
             "significantly worse (the rule: deepcause.generative.selection); 'flow' beside a "
             "chosen 'location_scale' is the parent-dependent flow, kept only when "

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from numbers import Integral
 from typing import Any, ClassVar
 
 from scipy import stats
@@ -52,7 +53,7 @@ from torch.distributions import (
     Normal,
 )
 
-from ..._parameters import StrOptions
+from ..._parameters import Interval, StrOptions
 from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
 from .base import Mechanism
@@ -78,19 +79,49 @@ def kernel_points(residuals: torch.Tensor, max_points: int) -> tuple[torch.Tenso
 
 
 class ContextNet(nn.Module):
-    """An MLP from the context to ``d_out`` outputs; a learned constant when there is no context."""
+    """An MLP from the context to ``d_out`` outputs; a learned constant when there is no context.
 
-    def __init__(self, context_dim: int, d_out: int, hidden_sizes: tuple[int, ...]) -> None:
+    With ``n_members > 1`` (and a context) it holds that many MLPs (``members``) and returns the
+    average of their outputs: one fixed function of the parents, so a mechanism built on it
+    abducts as exactly as with one network. The members are trained apart (cross-fitting,
+    :func:`deepcause.generative.selection.select_mechanism`) and loaded with
+    :meth:`load_members`.
+
+    >>> import torch
+    >>> net = ContextNet(2, 1, (8,), n_members=3)
+    >>> c = torch.randn(4, 2)
+    >>> outs = torch.stack([m(c) for m in net.members])
+    >>> bool(torch.allclose(net(c), outs.mean(0)))
+    True
+    """
+
+    def __init__(
+        self, context_dim: int, d_out: int, hidden_sizes: tuple[int, ...], n_members: int = 1
+    ) -> None:
         super().__init__()
         self.d_out = d_out
-        if context_dim > 0:
-            self.net: nn.Module | None = mlp(context_dim, hidden_sizes, d_out, activation="silu")
-            self.const = None
+        self.net: nn.Module | None = None
+        self.members: nn.ModuleList | None = None
+        self.const: nn.Parameter | None = None
+        if context_dim > 0 and n_members > 1:
+            self.members = nn.ModuleList(
+                mlp(context_dim, hidden_sizes, d_out, activation="silu") for _ in range(n_members)
+            )
+        elif context_dim > 0:
+            self.net = mlp(context_dim, hidden_sizes, d_out, activation="silu")
         else:
-            self.net = None
             self.const = nn.Parameter(torch.zeros(d_out))
 
+    def load_members(self, nets: list[ContextNet]) -> None:
+        """Copy the weights of one-network ``nets`` (one per member) into the members."""
+        if self.members is None or len(nets) != len(self.members):
+            raise ValueError("load_members needs a ContextNet with one member per network given")
+        for member, net in zip(self.members, nets):
+            member.load_state_dict(net.net.state_dict())
+
     def forward(self, context: torch.Tensor) -> torch.Tensor:
+        if self.members is not None:
+            return torch.stack([m(context) for m in self.members]).mean(0)
         if self.net is not None:
             return self.net(context)
         return self.const.expand(context.shape[0], self.d_out)
@@ -131,6 +162,7 @@ class AdditiveNoiseMechanism(Mechanism):
         **Mechanism._parameter_constraints,
         "noise": [StrOptions(set(_NOISES))],
         "scale": ["boolean"],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
     }
     _size_parameters = ("hidden_sizes",)
 
@@ -142,12 +174,14 @@ class AdditiveNoiseMechanism(Mechanism):
         hidden_sizes: tuple[int, ...] = (64, 64),
         noise: str = "empirical",
         scale: bool = False,
+        n_members: int = 1,
         **train: Any,
     ) -> None:
         super().__init__(dim, context_dim, **train)
         self.hidden_sizes = hidden_sizes
         self.noise = noise
         self.scale = scale
+        self.n_members = n_members
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -156,11 +190,14 @@ class AdditiveNoiseMechanism(Mechanism):
             "hidden_sizes": self.hidden_sizes,
             "noise": self.noise,
             "scale": self.scale,
+            "n_members": self.n_members,
         }
 
     def _build(self) -> None:
         d = int(self.dim)
-        self.mean = ContextNet(int(self.context_dim), d, tuple(self.hidden_sizes))
+        self.mean = ContextNet(
+            int(self.context_dim), d, tuple(self.hidden_sizes), int(self.n_members)
+        )
         # log-scale = 10 * raw: preconditioning so Adam moves the scale as fast as the weights
         self.log_scale_raw = nn.Parameter(torch.zeros(d))
         self.register_buffer("residuals", torch.zeros((0, d)))
@@ -203,6 +240,28 @@ class AdditiveNoiseMechanism(Mechanism):
             if self.scale_coef.shape[0] > 0 and x.shape[1] == 1:
                 self._fit_scale(x, context, f, train_rows)
             self.residuals = ((x - f) * torch.exp(-self.log_sigma(context, f))).detach().clone()
+
+    @torch.no_grad()
+    def load_average(
+        self, members: list[AdditiveNoiseMechanism], x: torch.Tensor, context: torch.Tensor
+    ) -> None:
+        """Make this mechanism (built with ``n_members = len(members)``) the average of the
+        fitted one-network ``members``: ``f`` the mean of their ``f``, then the residuals, the
+        noise scale and the empirical noise of that average on every row of ``(x, context)``.
+
+        >>> x, c = torch.randn(200, 1), torch.randn(200, 1)
+        >>> fits = [AdditiveNoiseMechanism(max_epochs=2).fit(x, c, random_state=k, verbose=False)
+        ...         for k in range(2)]
+        >>> m = AdditiveNoiseMechanism(n_members=2).build(1, 1)
+        >>> m.load_average(fits, x, c)
+        >>> avg = (fits[0].mean(c) + fits[1].mean(c)) / 2
+        >>> bool(torch.allclose(m.mean(c), avg)), bool(torch.allclose(m.encode(x, c), x - avg))
+        (True, True)
+        """
+        self.mean.load_members([m.mean for m in members])
+        self.log_scale_raw.copy_(torch.stack([m.log_scale_raw for m in members]).mean(0))
+        self.eval()
+        self.after_training(x, context)
 
     @contextlib.contextmanager
     def constant_scale(self, x: torch.Tensor, context: torch.Tensor) -> Iterator[None]:

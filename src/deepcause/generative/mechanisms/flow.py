@@ -89,6 +89,7 @@ class FlowMechanism(Mechanism):
         "bins": [Interval(Integral, 2, None, closed="left")],
         "conditional": ["boolean", StrOptions({"auto"})],
         "selection_z": [Interval(Real, None, None, closed="neither")],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
     }
     _size_parameters = ("hidden_sizes",)
 
@@ -103,6 +104,7 @@ class FlowMechanism(Mechanism):
         bins: int = 8,
         conditional: bool | str = "auto",
         selection_z: float = 3.0,
+        n_members: int = 1,
         **train: Any,
     ) -> None:
         train.setdefault("batch_size", 512)
@@ -114,6 +116,7 @@ class FlowMechanism(Mechanism):
         self.bins = bins
         self.conditional = conditional
         self.selection_z = selection_z
+        self.n_members = n_members
         self.selection_: dict[str, Any] | None = None
         self._maybe_build()
 
@@ -126,6 +129,7 @@ class FlowMechanism(Mechanism):
             "bins": self.bins,
             "conditional": self.conditional,
             "selection_z": self.selection_z,
+            "n_members": self.n_members,
         }
 
     def _make_flow(self, context: int) -> LazyComposedTransform:
@@ -160,7 +164,7 @@ class FlowMechanism(Mechanism):
         d, c = int(self.dim), int(self.context_dim)
         # location-scale layer (splines shift mass slowly); the log-scale offset is multiplied
         # by 10 so Adam moves it as fast as the weights
-        self.affine = ContextNet(c, 2 * d, tuple(self.hidden_sizes))
+        self.affine = ContextNet(c, 2 * d, tuple(self.hidden_sizes), int(self.n_members))
         self.log_scale_raw = nn.Parameter(torch.zeros(d))
         self.noise_flow = self._make_flow(0)
         self.context_flow = self._make_flow(c) if c > 0 and self.conditional is not False else None
@@ -199,6 +203,35 @@ class FlowMechanism(Mechanism):
     def decode(self, noise: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         self._require_built()
         return self._transform(context).inv(noise)
+
+    @torch.no_grad()
+    def load_average(
+        self, members: list[FlowMechanism], x: torch.Tensor, context: torch.Tensor
+    ) -> None:
+        """Make this location-scale mechanism (built with ``n_members = len(members)`` and
+        ``conditional=False``) the average of the fitted one-network location-scale
+        ``members``: ``mu(pa)`` and ``log sigma(pa)`` the means of theirs (still an affine map of
+        the node, so abduction stays exact), and the element-wise noise flow the spline whose
+        parameters are the means of theirs (a monotone spline, hence invertible). ``x`` and
+        ``context`` are not used (the signature is the additive mechanism's).
+
+        >>> x, c = torch.randn(200, 1), torch.randn(200, 1)
+        >>> fits = [LocationScaleMechanism(max_epochs=2).fit(x, c, random_state=k, verbose=False)
+        ...         for k in range(2)]
+        >>> m = LocationScaleMechanism(n_members=2).build(1, 1)
+        >>> m.load_average(fits, x, c)
+        >>> bool(torch.allclose(m.decode(m.encode(x, c), c), x, atol=1e-4))
+        True
+        """
+        if self.context_flow is not None or any(m.context_flow is not None for m in members):
+            raise ValueError("load_average averages location-scale flows (conditional=False) only")
+        self.affine.load_members([m.affine for m in members])
+        states = [m.noise_flow.state_dict() for m in members]
+        self.noise_flow.load_state_dict(
+            {k: torch.stack([st[k] for st in states]).mean(0) for k in states[0]}
+        )
+        self.log_scale_raw.copy_(torch.stack([m.log_scale_raw for m in members]).mean(0))
+        self.eval()
 
     # ----------------------------------------------------------------- training
     def fit(

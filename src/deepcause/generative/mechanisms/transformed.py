@@ -20,7 +20,7 @@ True
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import zuko
@@ -33,7 +33,7 @@ from torch.distributions import (
     TransformedDistribution,
 )
 
-from ..._parameters import StrOptions
+from ..._parameters import Interval, StrOptions
 from ..._torch import torch
 from ...exceptions import DataValidationError
 from .additive import AdditiveNoiseMechanism
@@ -71,6 +71,7 @@ class LogMechanism(Mechanism):
         **Mechanism._parameter_constraints,
         "base": [StrOptions(set(_BASES))],
         "offset": [Real, None],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -80,19 +81,26 @@ class LogMechanism(Mechanism):
         *,
         base: str = "additive",
         offset: float | None = None,
+        n_members: int = 1,
         **train: Any,
     ) -> None:
         super().__init__(dim, context_dim, **train)
         self.base = base
         self.offset = offset
+        self.n_members = n_members
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {**super().hyperparameters(), "base": self.base, "offset": self.offset}
+        return {
+            **super().hyperparameters(),
+            "base": self.base,
+            "offset": self.offset,
+            "n_members": self.n_members,
+        }
 
     def _build(self) -> None:
         d = int(self.dim)
-        self.inner = _BASES[self.base](**super().hyperparameters())
+        self.inner = _BASES[self.base](**super().hyperparameters(), n_members=self.n_members)
         self.inner.build(d, int(self.context_dim))
         # exp() turns the log-mean's training noise into relative errors on large values: the
         # base trains with weight averaging (suite's multiplicative mediator, seed 3:
@@ -153,6 +161,28 @@ class LogMechanism(Mechanism):
         self._require_built()
         t = self.inner.decode(noise, context)
         return self._offset + torch.exp((self.loc + self.scale * t).clamp(max=_MAX_EXPONENT))
+
+    @torch.no_grad()
+    def load_average(
+        self, members: list[LogMechanism], x: torch.Tensor, context: torch.Tensor
+    ) -> None:
+        """Make this mechanism (built with ``n_members = len(members)``) the average of the
+        fitted one-network ``members`` on the log scale: their common standardisation of
+        ``log(x - offset)`` and the average of their base mechanisms
+        (:meth:`AdditiveNoiseMechanism.load_average`) fitted to it.
+
+        >>> x, c = torch.exp(torch.randn(200, 1)), torch.randn(200, 1)
+        >>> fits = [LogMechanism(max_epochs=2).fit(x, c, random_state=k, verbose=False)
+        ...         for k in range(2)]
+        >>> m = LogMechanism(n_members=2).build(1, 1)
+        >>> m.load_average(fits, x, c)
+        >>> bool(torch.allclose(m.decode(m.encode(x, c), c), x, rtol=1e-3))
+        True
+        """
+        self.loc.copy_(members[0].loc)
+        self.scale.copy_(members[0].scale)
+        self.inner.load_average([m.inner for m in members], self._log(x)[0], context)
+        self.eval()
 
     # ------------------------------------------------------------------ training
     def fit(
