@@ -415,7 +415,7 @@ class JointDistrictStrategy(DistrictStrategy):
         held_out: dict[str, torch.Tensor] = {}
         if self.patience:
             keep, out = (t.to(device) for t in validation_split(
-                n, seed, percent=_HELD_OUT_PERCENT, cap=_HELD_OUT_CAP))  # fmt: skip
+                n, seed, percent=_HELD_OUT_PERCENT, cap=_HELD_OUT_CAP, min_rows=0))  # fmt: skip
             if len(out):
                 held_out = {v: t[out] for v, t in data.items()}
                 data, n = {v: t[keep] for v, t in data.items()}, len(keep)

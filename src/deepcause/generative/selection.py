@@ -2,7 +2,9 @@
 
 For every continuous node with parents, three families of candidates are trained on the same
 rows and scored on the same held-out rows (the validation rows of the training loop, so the
-score is the log-density of data the weights never saw) in the same units:
+score is the log-density of data the weights never saw; 15% of the rows, and on small data at
+least 150 rows or 30%: :func:`~deepcause.generative._training.validation_split`) in the same
+units:
 
 * ``"additive"``: ``x = f(pa) + sigma(pa) * e`` with empirical noise
   (:class:`AdditiveNoiseMechanism` with ``scale=True`` for scalar nodes): a log-linear noise

@@ -85,6 +85,7 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
     name: ClassVar[str] = "mechanism"
     average_weights: bool = False
     patience_in_steps: ClassVar[bool] = True  # see _training.patience_epochs
+    small_data_validation: ClassVar[bool] = True  # see _training.validation_split
 
     def __init__(
         self,

@@ -54,6 +54,7 @@ class DiffusionMechanism(Mechanism):
     # patience in plain epochs: the step-counted patience (_training.patience_epochs) was measured
     # on auto's candidates only; this mechanism keeps the budget its tests were set on
     patience_in_steps = False
+    small_data_validation = False  # the plain 15% held out, as before
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **Mechanism._parameter_constraints,
         "steps": [Interval(Integral, 2, None, closed="left")],

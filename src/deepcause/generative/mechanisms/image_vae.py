@@ -104,6 +104,7 @@ class ImageMechanism(Mechanism):
     has_log_prob = False
     image_node = True
     patience_in_steps = False  # image mechanisms count patience in plain epochs
+    small_data_validation = False  # and hold out a plain 15% (_training.validation_split)
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **Mechanism._parameter_constraints,
         **ENCODER_CONSTRAINTS,
