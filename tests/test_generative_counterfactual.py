@@ -151,11 +151,14 @@ def test_500_rows_hold_out_enough_rows_to_stop_and_choose_on(seed):
     """chain_nonlinear on 500 rows (data and model seed 0 / 1): with 15% held out (75 rows) the
     outcome's held-out rows scored even its true mechanism barely above a constant, so the
     additive candidate stopped at its second epoch, near its initial function, won the choice
-    on the same rows and missed the counterfactuals by 0.58 / 0.63 s.d. Small data now hold out
-    150 rows (30% of 500): about 0.13 / 0.20 (bench_generative.md, run 14)."""
+    on the same rows and missed the counterfactuals by 0.58 / 0.63 s.d. A single split now holds
+    out 150 rows (30% of 500): about 0.13 / 0.20 (bench_generative.md, run 14); below 2,000 rows
+    auto cross-fits its candidates (run 13): each member stops on its own third of the rows
+    and every row is scored out of fold."""
     model, rmse = _cf_rmse(get_case("chain_nonlinear"), n_train=500, seed=seed)
     assert rmse < 0.3, (rmse, model.mechanism_choice_["C"])
-    assert model.mechanism_choice_["C"]["n_val"] == 150
+    assert model.mechanism_choice_["C"]["n_val"] == 500
+    assert model.mechanism_choice_["C"]["folds"] == 3
 
 
 def _mild_heteroscedastic_case() -> SimulatorCase:

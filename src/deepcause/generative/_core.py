@@ -35,22 +35,23 @@ from ..exceptions import (
 )
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
+from ._data import Samples, input_order, split_data
 from ._do import DoSpec, apply_shift, parse_do
-from ._encoding import (
-    Samples,
-    image_spec,
-    infer_spec,
-    input_order,
-    is_discrete_column,
-    split_data,
-)
+from ._encoding import image_spec, infer_spec, is_discrete_column
 from ._image_support import ImageSupport
 from ._images import layout_hint
+from ._refusals import (
+    check_n,
+    check_training_rows,
+    hidden_confounders,
+    refuse_target,
+    sampling_refusal,
+)
 from .districts import DistrictStrategy, LatentConfoundingError, district_strategy_class
 from .mechanisms import ImageParentMechanism, Mechanism
 from .selection import DEFAULT_IMAGE, AutoMechanism, fit_node, resolve_mechanism
 
-__all__ = ["MechanismModel", "check_training_rows", "refuse_target", "sampling_refusal"]
+__all__ = ["MechanismModel"]
 
 
 class MechanismModel(ParameterValidationMixin, BaseEstimator):
@@ -345,7 +346,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
         order: Iterable[str] | None = None,
     ) -> pd.DataFrame | Samples:
         """Data in original columns and units from encoded node tensors: a data frame, or a
-        :class:`~deepcause.generative._encoding.Samples` mapping ``{node: array}`` when the
+        :class:`~deepcause.generative._data.Samples` mapping ``{node: array}`` when the
         model was fitted on a mapping (``as_mapping`` overrides).
 
         Hard interventions in ``do`` are written back exactly as given (no float32 round trip).
@@ -457,7 +458,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 "latent_strategy='idgen')"
             )
         self._check_fitted()
-        n = _check_n(n)
+        n = check_n(n)
         identified = None
         if do is not None and not isinstance(do, Mapping):
             raise DataValidationError(
@@ -468,14 +469,32 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
             identified = self._identified(do, allow_unidentified)
         specs = parse_do(do, self.specs_, n, self.device_, getattr(self, "image_support_", None))
         cut = self._check_edges(remove_edges)
-        gen = self._generator(random_state)
+        clipped: dict[str, float] = {}  # integer nodes' draws moved to their bounds
+        values = self._generate(n, specs, cut, self._generator(random_state), clipped)
+        out = self.decode(values, do=specs)
+        if identified is not None:
+            out.attrs["identified"] = identified
+        if clipped:
+            out.attrs["clipped_counts"] = clipped
+        return out
+
+    def _generate(
+        self,
+        n: int,
+        specs: Mapping[str, DoSpec],
+        cut: list[tuple[str, str]],
+        gen: torch.Generator,
+        clipped: dict[str, float],
+    ) -> dict[str, torch.Tensor]:
+        """Every node's ``n`` encoded draws in topological order under ``specs`` with the edges
+        ``cut`` (their children see a permuted draw of the parent); ``clipped`` collects the
+        integer nodes' shares of draws moved to their bounds."""
         noise = {
             v: self._mechanism(v).sample_noise(n, gen) for v in self.order_ if v not in self._given
         }
         latents = self._latents(n, gen)
         perms = {e: torch.randperm(n, generator=gen, device=self.device_) for e in cut}
         values: dict[str, torch.Tensor] = {}
-        clipped: dict[str, float] = {}  # integer nodes' draws moved to their bounds
         for v in self.order_:
             if v in specs and specs[v].value is not None:
                 values[v] = specs[v].value
@@ -486,12 +505,7 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                     seen[p] = values[p][perms[(p, c)]]
             x = self._mechanism(v).decode(noise[v], self.context(v, seen, latents, n=n))
             values[v] = self._maybe_shift(v, self.counted(v, x, clipped), specs)
-        out = self.decode(values, do=specs)
-        if identified is not None:
-            out.attrs["identified"] = identified
-        if clipped:
-            out.attrs["clipped_counts"] = clipped
-        return out
+        return values
 
     def _identified(self, do: Mapping[str, Any], allow_unidentified: bool) -> bool:
         """Whether ``P(descendants | do)`` is identifiable on a graph with bidirected edges.
@@ -514,7 +528,8 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 ) from None  # fmt: skip
             warnings.warn(
                 f"sample(do={{{', '.join(treatment)}}}): {exc.query or 'the query'} is not "
-                f"identifiable from observational data on this graph{_hidden(exc, self.graph_)}; "
+                "identifiable from observational data on this graph"
+                f"{hidden_confounders(exc, self.graph_)}; "
                 "sampled anyway (allow_unidentified=True) and labelled so (attrs['identified'] "
                 "is False): the samples are one of many laws the data allow",
                 DeepCauseWarning,
@@ -566,74 +581,3 @@ class MechanismModel(ParameterValidationMixin, BaseEstimator):
                 raise GraphError(f"cannot remove {p} -> {c}: the graph has no such edge")
             out.append((p, c))
         return out
-
-
-def refuse_target(model: Any, y: Any) -> None:
-    """Refuse a target given to ``fit`` beside the data (scikit-learn's ``fit(X, y)``): the graph
-    names every node, the outcome too, so its values are a column of the data. ``y=None`` is
-    accepted, as scikit-learn's unsupervised estimators accept it (a ``Pipeline`` passes it).
-
-    >>> refuse_target(MechanismModel("X -> Y"), np.zeros(3))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    deepcause.exceptions.DataValidationError: MechanismModel.fit takes the data only: ...
-    """
-    if y is None:
-        return
-    name = getattr(y, "name", None)
-    name = name if isinstance(name, str) and name.isidentifier() else "<outcome>"
-    raise DataValidationError(
-        f"{type(model).__name__}.fit takes the data only: the graph names the outcome, so give "
-        "its values as a column of the data (fit(df) with every node's column, e.g. "
-        f"df.assign({name}=y)), not as a second argument y"
-    )
-
-
-def check_training_rows(df: pd.DataFrame, columns: list[str]) -> None:
-    """Refuse training data with missing or infinite values in ``columns`` or under 2 rows.
-
-    >>> check_training_rows(pd.DataFrame({"x": [1.0]}), ["x"])
-    Traceback (most recent call last):
-    ...
-    deepcause.exceptions.DataValidationError: need at least 2 rows to fit, got 1
-    """
-    check_finite(df, columns)
-    if len(df) < 2:
-        raise DataValidationError(f"need at least 2 rows to fit, got {len(df)}")
-
-
-def sampling_refusal(
-    exc: NotIdentifiableError, graph: CausalGraph, treatment: Iterable[str], also: str = ""
-) -> NotIdentifiableError:
-    """``exc`` (from :func:`~deepcause.identification.identify`) for a refused
-    ``sample(do=...)``: a self-contained first line naming the query, the hidden confounders
-    behind it and what to do, then the identification engine's explanation.
-
-    >>> from deepcause.identification import identify
-    >>> graph = as_graph("Z -> X -> Y; X <-> Y")
-    >>> try:
-    ...     identify(graph, ["X"], ["Y"])
-    ... except NotIdentifiableError as exc:
-    ...     print(str(sampling_refusal(exc, graph, ["X"])).splitlines()[0])  # doctest: +ELLIPSIS
-    sample(do={X}) refused: P(Y | do(X)) is not identifiable from observational data ...
-    """
-    first = (
-        f"sample(do={{{', '.join(treatment)}}}) refused: {exc.query or 'the query'} is not "
-        f"identifiable from observational data on this graph{_hidden(exc, graph)}; intervene on other "
-        "nodes, measure a mediator or the confounders (add them to the graph and data), or "
-        f"bound the effect with deepcause.bounds{'; ' + also if also else ''} (details below)"
-    )
-    return NotIdentifiableError(f"{first}\n{exc}", query=exc.query, hedge=exc.hedge)
-
-
-def _hidden(exc: NotIdentifiableError, graph: CausalGraph) -> str:
-    """`` (hidden confounders A <-> B, ...)`` inside the refused query's hedge, or ``""``."""
-    hedge = exc.hedge[0] if exc.hedge else frozenset(graph.nodes)
-    edges = [f"{a} <-> {b}" for a, b in graph.bidirected_edges if a in hedge and b in hedge]
-    return f" (hidden confounders {', '.join(edges)})" if edges else ""
-
-
-def _check_n(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise DataValidationError(f"n must be a positive integer number of samples, got {n!r}")
-    return int(n)

@@ -17,9 +17,10 @@ from .._validation import require_columns, user_stacklevel
 from ..exceptions import DataValidationError, DeepCauseWarning, NotIdentifiableError
 from ..graph.causal_graph import as_graph
 from ..identification.algorithm import identify
-from ._core import MechanismModel, check_training_rows, sampling_refusal
-from ._encoding import Samples, column_values, input_order, split_data
+from ._core import MechanismModel
+from ._data import Samples, column_values, input_order, split_data
 from ._image_support import ImageSupport, warn_off_images
+from ._refusals import check_training_rows, sampling_refusal
 from .idgen import IDGenSampler, _refuse_shifts
 
 __all__ = ["IDGenRoute"]

@@ -97,18 +97,13 @@ from ..exceptions import DataValidationError, NotFittedError, PositivityWarning
 from ..graph.causal_graph import CausalGraph, as_graph
 from ..identification.algorithm import identify
 from ..identification.expressions import Expression, Fraction, P, Product, Sum
-from ._core import MechanismModel, _check_n, refuse_target
-from ._encoding import (
-    Samples,
-    as_training_dtype,
-    column_dtype,
-    is_discrete_column,
-    narrow_float,
-    split_data,
-)
+from ._core import MechanismModel
+from ._data import Samples, column_dtype, split_data
+from ._encoding import as_training_dtype, is_discrete_column, narrow_float
 from ._idgen_factors import ImageFeatureFactor, fit_factor, reader_mechanisms
 from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
 from ._images import layout_hint, restore_pixels
+from ._refusals import check_n, refuse_target
 from ._support import InputSupport, numeric_inputs
 from .districts import LatentConfoundingError
 
@@ -407,7 +402,7 @@ class IDGenSampler(BaseEstimator):
         """
         if not hasattr(self, "generators_"):
             raise NotFittedError("this IDGenSampler is not fitted yet; call fit(data) first")
-        n = _check_n(n)
+        n = check_n(n)
         check_random_state(random_state)
         rng = np.random.default_rng(self._rng_ if random_state is None else random_state)
         values = _values(do, self.treatment_, n, "do", "treatment", self.data_)

@@ -61,11 +61,12 @@ import torch
 from .._summary import Summary
 from ..exceptions import DataValidationError
 from ..graph.causal_graph import CausalGraph, as_graph
-from ._core import MechanismModel, refuse_target
+from ._core import MechanismModel
+from ._data import Samples, input_order, split_data
 from ._do import align_do, parse_do
-from ._encoding import Samples, input_order, split_data
 from ._idgen_route import IDGenRoute
 from ._images import warn_channel_scales
+from ._refusals import refuse_target
 from ._support import note_off_support
 from .confounded_counterfactual import check_identifiable, confounded_counterfactual
 from .districts import LatentConfoundingError
@@ -179,16 +180,8 @@ class CausalGenerativeModel(MechanismModel):
         """
         self._check_fitted()
         df, images, as_mapping = split_data(factual, "factual")
-        if not do:
-            raise DataValidationError("counterfactual() needs a non-empty do= intervention")
+        do, specs = self._counterfactual_do(df, do, as_mapping)
         n = len(df)
-        if n == 0:
-            raise DataValidationError(
-                "factual has no units; give at least one row (or one array entry)"
-            )
-        if not as_mapping and isinstance(do, Mapping):  # Series follow the rows' labels
-            do = align_do(do, df.index)
-        specs = parse_do(do, self.specs_, n, self.device_, getattr(self, "image_support_", None))
         affected = self.graph_.descendants(set(specs))
         abducted = [v for v in affected if not (v in specs and specs[v].value is not None)]
         fact = self.encode(factual)
@@ -210,13 +203,25 @@ class CausalGenerativeModel(MechanismModel):
             self.decode(values, index=df.index, do=specs, as_mapping=as_mapping, order=order),
             df, images, affected, kept,
         )  # fmt: skip
-        if off:
-            out.attrs["off_support"] = off
-        if drawn:
-            out.attrs["posterior_draw"] = drawn
-        if clipped:
-            out.attrs["clipped_counts"] = clipped
+        notes = {"off_support": off, "posterior_draw": drawn, "clipped_counts": clipped}
+        out.attrs.update({key: note for key, note in notes.items() if note})
         return out
+
+    def _counterfactual_do(
+        self, df: pd.DataFrame, do: Mapping[str, Any], as_mapping: bool
+    ) -> tuple[Mapping[str, Any], dict[str, Any]]:
+        """``do`` (a Series follows the rows' index labels) and its parsed specs for the units
+        ``df``; refuses an empty ``do`` or no units."""
+        if not do:
+            raise DataValidationError("counterfactual() needs a non-empty do= intervention")
+        if len(df) == 0:
+            raise DataValidationError(
+                "factual has no units; give at least one row (or one array entry)"
+            )
+        if not as_mapping and isinstance(do, Mapping):  # Series follow the rows' labels
+            do = align_do(do, df.index)
+        support = getattr(self, "image_support_", None)
+        return do, parse_do(do, self.specs_, len(df), self.device_, support)
 
     def _abduct_act_predict(
         self,

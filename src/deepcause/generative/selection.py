@@ -295,15 +295,7 @@ def select_mechanism(
         scores[name] = _held_out_log_lik(name, mech, x, context, train, val)
         fitted[name] = mech
     chosen = _simplest_not_worse(scores, nested=spec.dim == 1)
-    report = {
-        "mechanism": chosen,
-        "val_log_lik": {k: float(v.mean()) for k, v in scores.items()},
-        "n_val": int(val.shape[0]),
-        "reason": "held-out log-likelihood",
-    }
-    shrink = getattr(fitted["additive"], "scale_shrinkage_", None)
-    if chosen == "additive" and shrink is not None:
-        report["scale_shrinkage"] = shrink
+    report = _report(chosen, scores, fitted, int(val.shape[0]), "held-out log-likelihood")
     flow = next(m for k, m in fitted.items() if k in ("flow", "location_scale"))
     for k, v in ((flow.selection_ or {}).get("val_log_lik") or {}).items():
         report["val_log_lik"].setdefault("flow" if k == "conditional" else k, v)
@@ -355,17 +347,30 @@ def _select_cross_fitted(
         mech.joint_support_ = JointSupport.fit(context, seed % (2**62))
         scores[name], fitted[name] = torch.cat(parts), mech
     chosen = _simplest_not_worse(scores, nested=spec.dim == 1)
+    reason = f"out-of-fold log-likelihood ({k_folds} folds)"
+    return fitted[chosen], _report(chosen, scores, fitted, n, reason, folds=k_folds)
+
+
+def _report(
+    chosen: str,
+    scores: Mapping[str, torch.Tensor],
+    fitted: Mapping[str, Mechanism],
+    n_val: int,
+    reason: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """:func:`select_mechanism`'s report of a choice among scored candidates."""
     report = {
         "mechanism": chosen,
         "val_log_lik": {k: float(v.mean()) for k, v in scores.items()},
-        "n_val": n,
-        "folds": k_folds,
-        "reason": f"out-of-fold log-likelihood ({k_folds} folds)",
+        "n_val": n_val,
+        **extra,
+        "reason": reason,
     }
     shrink = getattr(fitted["additive"], "scale_shrinkage_", None)
     if chosen == "additive" and shrink is not None:
         report["scale_shrinkage"] = shrink
-    return fitted[chosen], report
+    return report
 
 
 @torch.no_grad()
