@@ -52,11 +52,12 @@ def _with_iters(model, iters: int, fn):  # noqa: ANN001, ANN202
         mech.inversion_iters = kept
 
 
-def _errors(model, test, do, truth) -> tuple[float, float, float]:
-    """Counterfactual pixel RMSE, fresh-noise RMSE and the null intervention's L1."""
+def _errors(model, test, do, truth, null_of) -> tuple[float, float, float]:
+    """Counterfactual pixel RMSE, fresh-noise RMSE and the null intervention's L1 through the
+    mechanism (``null_of``: the ``mechanism_null`` fixture)."""
     with torch.no_grad():
         cf = model.counterfactual(test, do=do)
-        null = model.counterfactual(test, do={"thickness": test["thickness"]})["image"]
+        null = null_of(model, test, "image")
         parents = {p: cf[p] for p in ("digit", "thickness", "intensity")}
         # the baseline sets the model's counterfactual intensities, some of which lie beyond
         # every training intensity (7 of 40 units here): the range rule rightly warns that
@@ -71,12 +72,12 @@ def _errors(model, test, do, truth) -> tuple[float, float, float]:
     )
 
 
-def test_counterfactual_against_exact_truth_and_fresh_noise(morpho):
+def test_counterfactual_against_exact_truth_and_fresh_noise(morpho, mechanism_null):
     """Abduction by DDIM inversion keeps the unit: the counterfactual is closer to the exact
     counterfactual image than a fresh sample under the same counterfactual parents, and the
     null intervention returns the factual image."""
     model, test, do, truth = morpho
-    err, fresh, null_l1 = _errors(model, test, do, truth)
+    err, fresh, null_l1 = _errors(model, test, do, truth, mechanism_null)
     assert model.counterfactual(test, do=do)["image"].shape == (N_TEST, 1, 16, 16)
     # measured 0.218 against 0.329 for fresh noise, null L1 0.023 (400 units, 3 epochs, width
     # 8, FiLM, one refinement; two refinements: 0.222, null L1 0.007)
@@ -86,30 +87,32 @@ def test_counterfactual_against_exact_truth_and_fresh_noise(morpho):
     assert counterfactual_pixel_error(test["image"], truth["image"]) > err
 
 
-def test_plain_inversion_does_not_return_the_factual(morpho):
+def test_plain_inversion_does_not_return_the_factual(morpho, mechanism_null):
     """The fixed-point refinement is what makes the null intervention exact on these digits:
     without it (``inversion_iters=0``) the same fit misses the factual image by 10x more
     than with two refinements."""
     model, test, do, truth = morpho
-    _, _, plain = _with_iters(model, 0, lambda: _errors(model, test, do, truth))
-    _, _, refined = _with_iters(model, 2, lambda: _errors(model, test, do, truth))
+    _, _, plain = _with_iters(model, 0, lambda: _errors(model, test, do, truth, mechanism_null))
+    _, _, refined = _with_iters(model, 2, lambda: _errors(model, test, do, truth, mechanism_null))
     assert plain > 0.04 and refined < 0.3 * plain  # measured 0.081 and 0.007 (0.085, 0.008 no FiLM)
 
 
-def test_default_refinement_beats_the_exact_inversion_on_counterfactuals(morpho):
+def test_default_refinement_beats_the_exact_inversion_on_counterfactuals(morpho, mechanism_null):
     """Exactness is not accuracy: on the same fit, the default inversion (one fixed-point
     refinement) is closer to the exact counterfactual images than the twice-refined inversion,
     which reproduces the factual image more closely (run 13 of
     ``bench_counterfactual_images.md``: the same order on the 28x28 benchmark, both validation
     splits and the pendulum)."""
     model, test, do, truth = morpho
-    err, _, null_l1 = _errors(model, test, do, truth)
-    err2, _, null_l1_2 = _with_iters(model, 2, lambda: _errors(model, test, do, truth))
+    err, _, null_l1 = _errors(model, test, do, truth, mechanism_null)
+    err2, _, null_l1_2 = _with_iters(
+        model, 2, lambda: _errors(model, test, do, truth, mechanism_null)
+    )
     # measured 0.2178 and 0.2224 (null L1 0.023 and 0.007); plain inversion 0.2105 (0.081)
     assert err < err2 - 0.002 and null_l1_2 < null_l1
 
 
-def test_residual_returns_the_factual_and_keeps_the_counterfactual(morpho):
+def test_residual_returns_the_factual_and_keeps_the_counterfactual(morpho, mechanism_null):
     """``residual=True`` adds back what decoding the abducted noise at the factual parents
     misses: the null intervention returns the factual image exactly even with the plain
     inversion (which misses it by L1 0.08 without the residual), and the counterfactual
@@ -118,7 +121,9 @@ def test_residual_returns_the_factual_and_keeps_the_counterfactual(morpho):
     mech = model.mechanisms_["image"]
     mech.residual = True
     try:
-        err, fresh, null_l1 = _with_iters(model, 0, lambda: _errors(model, test, do, truth))
+        err, fresh, null_l1 = _with_iters(
+            model, 0, lambda: _errors(model, test, do, truth, mechanism_null)
+        )
     finally:
         mech.residual = False
     assert null_l1 < 1e-4  # float rounding only; measured 3e-8
@@ -128,11 +133,11 @@ def test_residual_returns_the_factual_and_keeps_the_counterfactual(morpho):
 
 
 @pytest.mark.slow
-def test_counterfactual_against_exact_truth_longer_training(scm_split):
+def test_counterfactual_against_exact_truth_longer_training(scm_split, mechanism_null):
     """With more data and training the abducted counterfactual is about half the fresh-noise
     error (the 28x28 benchmark: 0.106 against 0.251, bench_counterfactual_images.md)."""
     model, test, do, truth = _fit(scm_split, 16, 1500, 100, 8, width=8, sample_steps=10)
-    err, fresh, null_l1 = _errors(model, test, do, truth)
+    err, fresh, null_l1 = _errors(model, test, do, truth, mechanism_null)
     # measured 0.137 against 0.283 for fresh noise, null L1 0.020 (1500 units, 8 epochs, FiLM,
     # one refinement; two: 0.141, null L1 0.011; ~25 s)
     assert err < 0.18 and err < 0.65 * fresh and null_l1 < 0.04
