@@ -223,6 +223,27 @@ def test_channels_on_another_scale_warn_and_constant_channels_come_back() -> Non
     assert (cf["I"][:, 1] == 0.25).all()
 
 
+def test_idgen_warns_of_channels_on_another_scale_once_alone_and_through_the_model() -> None:
+    """Before: ``IDGenSampler`` fitted an RGB image with channels on two scales silently (only
+    ``CausalGenerativeModel.fit`` checked them); through the model's idgen route the warning
+    comes once, from ``fit``, not again when a query trains its sampler."""
+    rng = np.random.default_rng(0)
+    n = 80
+    t = rng.normal(size=n)
+    img = rng.random((n, 3, 8, 8))
+    img[:, 0] *= 255
+    data = {"T": t, "I": img}
+    with pytest.warns(DeepCauseWarning, match=r"data\['I'\]: channel\(s\) 1, 2 vary") as w:
+        IDGenSampler("T -> I", treatment="T", outcome="I", **FAST).fit(data)
+    assert len(w) == 1 and w[0].filename == __file__
+    with pytest.warns(DeepCauseWarning, match="vary over") as w:
+        m = CausalGenerativeModel("T -> I", latent_strategy="idgen", **FAST).fit(data)
+    assert len(w) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the query's own sampler does not warn again
+        assert m.sample(5, do={"T": 0.0}, random_state=0)["I"].shape == (5, 3, 8, 8)
+
+
 def test_a_counterfactual_with_an_image_parent_warns_once() -> None:
     """A do-image unlike the training images of an 8x8 image parent: one warning per call
     (the image is checked once, by ``parse_do``; its child's joint-support check does not

@@ -20,6 +20,7 @@ from ..identification.algorithm import identify
 from ._core import MechanismModel
 from ._data import Samples, column_values, input_order, split_data
 from ._image_support import ImageSupport, warn_off_images
+from ._images import CHANNEL_SCALE_WARNING
 from ._refusals import check_training_rows, sampling_refusal
 from .idgen import IDGenSampler, _refuse_shifts
 
@@ -99,7 +100,9 @@ class IDGenRoute:
             s = IDGenSampler(self.graph, list(t), outcome, list(z) or None,
                              mechanisms=m.mechanisms, max_epochs=m.max_epochs,
                              random_state=m.random_state, verbose=m.verbose)  # fmt: skip
-            self.samplers[(t, z)] = s.fit(self.data)
+            with warnings.catch_warnings():  # the model warned of the channels at fit
+                warnings.filterwarnings("ignore", CHANNEL_SCALE_WARNING, DeepCauseWarning)
+                self.samplers[(t, z)] = s.fit(self.data)
         return self.samplers[(t, z)]
 
     def _outcome(

@@ -38,12 +38,14 @@ __all__ = [
     "layout_hint",
     "restore_pixels",
     "scale_problem",
+    "CHANNEL_SCALE_WARNING",
     "warn_channel_scales",
 ]
 
 MIN_SIDE = 4  # the conv encoders and decoders need at least 4x4 pixels
 CHANNEL_COUNTS = (1, 3, 4)  # grey, RGB, RGBA: what a channels-last last axis usually holds
 CHANNEL_SCALE_RATIO = 50  # a channel varying over less than 1/50 of the node's range: warned
+CHANNEL_SCALE_WARNING = r".*: channel\(s\) [0-9, ]+ vary over"  # its text, to filter it once
 
 
 def _channels_last(shape: tuple[int, ...]) -> bool:

@@ -29,11 +29,11 @@ def refuse_target(model: Any, y: Any) -> None:
     names every node, the outcome too, so its values are a column of the data. ``y=None`` is
     accepted, as scikit-learn's unsupervised estimators accept it (a ``Pipeline`` passes it).
 
-    >>> class MechanismModel: ...
-    >>> refuse_target(MechanismModel(), np.zeros(3))  # doctest: +ELLIPSIS
+    >>> from deepcause.generative import CausalGenerativeModel
+    >>> refuse_target(CausalGenerativeModel("X -> Y"), np.zeros(3))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    deepcause.exceptions.DataValidationError: MechanismModel.fit takes the data only: ...
+    deepcause.exceptions.DataValidationError: CausalGenerativeModel.fit takes the data only: ...
     """
     if y is None:
         return

@@ -102,7 +102,7 @@ from ._data import Samples, column_dtype, split_data
 from ._encoding import as_training_dtype, is_discrete_column, narrow_float
 from ._idgen_factors import ImageFeatureFactor, fit_factor, reader_mechanisms
 from ._idgen_reweight import Reweighting, TwoStageFraction, reweighted_rows
-from ._images import layout_hint, restore_pixels
+from ._images import layout_hint, restore_pixels, warn_channel_scales
 from ._refusals import check_n, refuse_target
 from ._support import InputSupport, numeric_inputs
 from .districts import LatentConfoundingError
@@ -257,6 +257,8 @@ class IDGenSampler(BaseEstimator):
         refuse_target(self, y)
         check_random_state(self.random_state)
         df, images, self.mapping_input_ = split_data(data)
+        for v, arr in images.items():
+            warn_channel_scales(f"data[{v!r}]", arr)
         graph = as_graph(self.graph)
         self.graph_ = graph
         self.treatment_ = self._names(self.treatment)
