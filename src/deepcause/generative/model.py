@@ -234,7 +234,7 @@ class CausalGenerativeModel(MechanismModel):
                 f"{node!r} is not a node of the model; its nodes are {list(self.order_)}"
             )
         if self.graph_.spouses(node):
-            raise DataValidationError(
+            raise LatentConfoundingError(
                 f"node {node!r} has hidden confounders (bidirected edges), so its noise is not "
                 "the unit's own; reconstruct() takes a node without them"
             )
