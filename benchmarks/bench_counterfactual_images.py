@@ -24,8 +24,14 @@ pendulum-and-light scene (``do(angle)``) and the back-door coloured digits
 Metrics on ``--n-test`` held-out units (pixels in [0, 1]): effectiveness per attribute of the
 image (attribute readers on the counterfactual image against the true counterfactual's
 attribute: accuracy for classes, MAE for continuous attributes), composition (the null
-intervention ``do(x = factual x)``: mean L1 to the factual image), reversibility (the
-counterfactual, then the reverse intervention: mean L1 to the factual image), realism (Fréchet
+intervention ``do(x = factual x)``: mean L1 to the factual image; through
+``CausalGenerativeModel.counterfactual`` this is 0 by construction, since a unit whose parents
+are unchanged keeps its factual image), the mechanism's own round trip ``mechanism_null_l1``
+(deep SCM rows: ``model.reconstruct``, the image's noise abducted by its mechanism and decoded
+under the factual parents, mean L1 to the factual image: what composition measured before that
+rule), reversibility (the counterfactual, then the reverse intervention: mean L1 to the
+factual image; ``rev_passthrough``, the share of units whose reverted image is the
+counterfactual image unchanged, checks that the mechanism ran), realism (Fréchet
 distance in the readers' feature space to the true counterfactual images), the exact
 counterfactual pixel RMSE, fit and counterfactual time (wall clock, on a shared machine).
 
@@ -212,15 +218,16 @@ def _parents(case: Case, model: Any) -> list[str]:
     return list(model.parents_[case.image])
 
 
-def counterfactual_fns(case: Case, args: argparse.Namespace) -> dict[str, tuple[float, Any]]:
-    """Each model's ``(fit seconds, cf(factual mapping, do) -> counterfactual mapping)``."""
-    fns: dict[str, tuple[float, Any]] = {}
+def counterfactual_fns(case: Case, args: argparse.Namespace) -> dict[str, tuple[Any, ...]]:
+    """Each model's ``(fit seconds, cf(factual mapping, do) -> counterfactual mapping[,
+    null(factual mapping) -> the mechanism's round trip of the image])``."""
+    fns: dict[str, tuple[Any, ...]] = {}
     fitted = {}
     for mech in args.mechanisms:
         epochs = args.diffusion_epochs if mech == "image_diffusion" else args.epochs
         t0 = time.perf_counter()
         fitted[mech] = model = _deep_scm(case, mech, epochs, args)
-        fns[f"deep SCM {mech}"] = (time.perf_counter() - t0, _bind_cf(model))
+        fns[f"deep SCM {mech}"] = (time.perf_counter() - t0, _bind_cf(model), _null_fn(model, case))
         if args.ablate and hasattr(model.mechanisms_[case.image], "noise_moments"):
             fns[f"deep SCM {mech}, latent not standardised"] = (
                 fns[f"deep SCM {mech}"][0],
@@ -245,6 +252,10 @@ def counterfactual_fns(case: Case, args: argparse.Namespace) -> dict[str, tuple[
 
 def _bind_cf(model: Any) -> Any:
     return lambda fact, do: model.counterfactual(fact, do=do)
+
+
+def _null_fn(model: Any, case: Case) -> Any:
+    return lambda fact: model.reconstruct(fact, case.image)
 
 
 def _unstandardised_fn(model: Any, image: str) -> Any:
@@ -287,8 +298,8 @@ def _causal_vae_fn(cvae: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- scoring
-def score(case: Case, fit_time: float, cf_fn: Any) -> dict[str, Any]:
-    """Every metric of one model on one case."""
+def score(case: Case, fit_time: float, cf_fn: Any, null_fn: Any = None) -> dict[str, Any]:
+    """Every metric of one model on one case (``null_fn``: the mechanism's round trip)."""
     fact, img = case.fact, case.image
     t0 = time.perf_counter()
     cf = cf_fn(fact, case.do)
@@ -302,11 +313,20 @@ def score(case: Case, fit_time: float, cf_fn: Any) -> dict[str, Any]:
         "pixel_rmse": counterfactual_pixel_error(cf[img], case.true_cf[img]),
         "composition_l1": composition(fact[img], null, case.reader)["l1"],
         "reversibility_l1": reversibility(fact[img], back, case.reader)["l1"],
+        "rev_passthrough": _passthrough(back, cf[img]),
         "realism_fd": realism(cf[img], case.true_cf[img], case.reader),
     }
+    if null_fn is not None:
+        row["mechanism_null_l1"] = composition(fact[img], null_fn(fact), case.reader)["l1"]
     for attr, v in case.attributes.items():
         row[f"eff_{attr}"] = effectiveness(cf[img], case.true_cf[v], case.reader, attr)
     return row
+
+
+def _passthrough(reverted: np.ndarray, start: np.ndarray) -> float:
+    """The share of units whose reverted image is exactly the image it was reverted from."""
+    same = np.asarray(reverted) == np.asarray(start)
+    return float(same.reshape(len(same), -1).all(axis=1).mean())
 
 
 def run_case(name: str, args: argparse.Namespace) -> tuple[str, list[dict[str, Any]]]:
@@ -317,8 +337,8 @@ def run_case(name: str, args: argparse.Namespace) -> tuple[str, list[dict[str, A
     case = CASES[name](args.n_train, args.n_test, size)
     rows = []
     truth = {"fit_s": 0.0, "cf_s": 0.0, "pixel_rmse": 0.0}
-    for model, (fit_time, fn) in counterfactual_fns(case, args).items():
-        rows.append({"model": model, **score(case, fit_time, fn)})
+    for model, (fit_time, *fns) in counterfactual_fns(case, args).items():
+        rows.append({"model": model, **score(case, fit_time, *fns)})
         print(f"[{name}] {model}: {rows[-1]}", file=sys.stderr, flush=True)
     rows.append({"model": "(reader on the true counterfactual)", **truth, **_reader_truth(case)})
     return case.name, rows
@@ -334,7 +354,16 @@ def _reader_truth(case: Case) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------- report
-COLUMNS = ("pixel_rmse", "composition_l1", "reversibility_l1", "realism_fd", "fit_s", "cf_s")
+COLUMNS = (
+    "pixel_rmse",
+    "composition_l1",
+    "mechanism_null_l1",
+    "reversibility_l1",
+    "rev_passthrough",
+    "realism_fd",
+    "fit_s",
+    "cf_s",
+)
 
 
 def markdown(results: list[tuple[str, list[dict[str, Any]]]], args: argparse.Namespace) -> str:
@@ -356,7 +385,11 @@ def markdown(results: list[tuple[str, list[dict[str, Any]]]], args: argparse.Nam
         "",
         "Effectiveness `eff_<attribute>`: accuracy for classes (higher is better), MAE for "
         "continuous attributes (lower is better), against the true counterfactual's attribute. "
-        "Composition / reversibility: mean L1 to the factual image; realism: Fréchet distance "
+        "Composition / reversibility: mean L1 to the factual image (composition through "
+        "`counterfactual` is 0 by construction; `mechanism_null_l1`: the image mechanism's own "
+        "abduction and decoding under the factual parents, `model.reconstruct`; "
+        "`rev_passthrough`: share of reverted images equal to the counterfactual they came "
+        "from); realism: Fréchet distance "
         "in reader features to the true counterfactual images; pixel RMSE to the exact "
         "counterfactual images.",
     ]

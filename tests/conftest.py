@@ -113,15 +113,10 @@ def mechanism_null():
     """``mechanism_null(model, units, node)``: ``node``'s values after abduction and prediction
     through its own mechanism under the units' factual parents, decoded (images as pixels).
     ``model.counterfactual`` returns such units' factual values by construction (composition),
-    so this is how a test measures how well a mechanism's abduction reproduces the unit."""
-    import torch
+    so this is how a test measures how well a mechanism's abduction reproduces the unit
+    (``CausalGenerativeModel.reconstruct``)."""
 
     def run(model, units, node):  # noqa: ANN001, ANN202
-        with torch.no_grad():
-            fact = model.encode(units)
-            ctx = model.context(node, fact)
-            gen = model._generator(None)
-            x = model.mechanisms_[node].counterfactual(fact[node], ctx, ctx, gen)
-        return model.specs_[node].decode_values(x)
+        return model.reconstruct(units, node)
 
     return run

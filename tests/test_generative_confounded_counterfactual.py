@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from deepcause.exceptions import DeepCauseWarning
+from deepcause.exceptions import DataValidationError, DeepCauseWarning
 from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
 
 
@@ -56,6 +56,21 @@ def test_unidentifiable_counterfactual_is_refused_with_the_reason():
     with pytest.raises(LatentConfoundingError, match="not identifiable") as info:
         bow.counterfactual(_front_door(5, 3)[["X", "Y"]], do={"X": 0.0})
     assert "ID*" in str(info.value) and "district" in str(info.value)
+
+
+def test_reconstruct_refuses_a_confounded_node_and_round_trips_the_others(
+    front_door_model, one_line
+):
+    """``reconstruct`` (a node's round trip through its own mechanism): exact for the additive
+    mediator, refused for ``Y``, whose noise is shared with ``X`` through the district."""
+    units = _front_door(50, 5)
+    np.testing.assert_allclose(front_door_model.reconstruct(units, "M"), units["M"], atol=1e-4)
+    with pytest.raises(LatentConfoundingError) as info:
+        front_door_model.reconstruct(units, "Y")
+    assert "hidden confounders" in one_line(info)
+    with pytest.raises(DataValidationError) as info:
+        front_door_model.reconstruct(units, "Z")
+    assert "not a node" in one_line(info)
 
 
 def test_shift_interventions_on_confounded_counterfactuals_are_refused(front_door_model):

@@ -11,7 +11,10 @@ Castro & Glocker (2023), *Measuring axiomatic soundness of counterfactual image 
   error for a continuous attribute);
 * **composition** — the null intervention (setting an attribute to its factual value),
   applied once or ``m`` times, returns the factual image: distance between the factual image
-  and that result (pixel L1 and distance in reader features);
+  and that result (pixel L1 and distance in reader features). Through
+  :meth:`~deepcause.generative.CausalGenerativeModel.counterfactual` it is 0 by construction
+  (a unit whose parents do not change keeps its factual image); the image mechanism's own
+  abduction and decoding is measured by ``composition(x, model.reconstruct(units, node))``;
 * **reversibility** — intervening and then reverting the intervention (with the factual
   value) returns the factual image: the same distances, on the reverted image;
 * **realism** — the Fréchet distance between Gaussians fitted to reader features of the
@@ -262,6 +265,15 @@ def composition(factual: Any, null_counterfactual: Any, reader: Any = None) -> d
     difference}`` plus ``"feature"`` (mean Euclidean distance of reader features) when a
     reader with ``features`` is given. A sound model gives 0.
 
+    What the number means depends on the model. ``CausalGenerativeModel.counterfactual``
+    returns a unit's factual value wherever its counterfactual parents equal its factual ones,
+    so its null intervention gives 0 for every mechanism: what a user gets, not a measure of
+    the mechanism. To compare image mechanisms, pass the mechanism's own round trip instead,
+    ``model.reconstruct(units, node)`` (noise abducted by the mechanism, decoded under the
+    factual parents): an image VAE's reconstruction error, the DDIM inversion's for
+    diffusion. Models without that rule (a conditional generator drawing fresh noise,
+    :class:`~deepcause.generative.CausalVAE`) are measured as they are.
+
     >>> x = np.zeros((3, 1, 2, 2))
     >>> round(composition(x, x + 0.1)["l1"], 6)
     0.1
@@ -274,6 +286,10 @@ def reversibility(factual: Any, reverted: Any, reader: Any = None) -> dict[str, 
 
     ``reverted`` is the counterfactual of the counterfactual image under the reverse
     intervention (back to the factual value). Returns the distances of :func:`composition`.
+    Through ``CausalGenerativeModel.counterfactual`` this is a real measurement: for a unit
+    whose image parents the intervention changed, the reverse step changes them back, so the
+    mechanism abducts the counterfactual image's noise and decodes it (the rule that keeps
+    units with unchanged parents at their given value does not apply).
 
     >>> x = np.ones((2, 3, 2, 2))
     >>> reversibility(x, x)
