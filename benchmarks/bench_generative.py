@@ -212,6 +212,13 @@ def main() -> None:
         "validation split, the rule before run 13); default: the library's "
         "(selection.CROSS_FIT_FOLDS)",
     )
+    ap.add_argument(
+        "--model-offset",
+        type=int,
+        default=0,
+        help="model seed = --seed + this (data, truth and counterfactual noise unchanged): "
+        "several model seeds per data seed (runs 11-15)",
+    )
     ap.add_argument("--no-gcm", action="store_true")
     ap.add_argument("--out")
     ap.add_argument(
@@ -264,6 +271,7 @@ def main() -> None:
 
     def emit(row: dict) -> None:
         row["seed"] = args.seed
+        row["model_offset"] = args.model_offset
         rows.append(row)
         line = _line(row)
         lines.append(line)
@@ -297,7 +305,7 @@ def main() -> None:
                 case.graph,
                 mechanisms=mech,
                 node_columns=case.node_columns,
-                random_state=args.seed,
+                random_state=args.seed + args.model_offset,
             )
             t0, c0 = time.perf_counter(), time.process_time()
             try:
