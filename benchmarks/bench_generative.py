@@ -213,6 +213,18 @@ def main() -> None:
         "(selection.CROSS_FIT_FOLDS)",
     )
     ap.add_argument(
+        "--auto-mean-loss",
+        choices=("gaussian", "spline"),
+        help="auto: the additive and log candidates' mean fitted under a Gaussian or a learned "
+        "spline noise density (run 15); default: the library's (selection.ADDITIVE_MEAN_LOSS)",
+    )
+    ap.add_argument(
+        "--auto-refit-noise",
+        type=int,
+        help="auto: full-batch steps refitting an averaged location-scale model's noise spline "
+        "(run 15); default: the library's (flow.REFIT_NOISE_STEPS, 0)",
+    )
+    ap.add_argument(
         "--model-offset",
         type=int,
         default=0,
@@ -262,6 +274,12 @@ def main() -> None:
         selection.AVERAGE_WEIGHTS = bool(args.auto_average)
     if args.auto_folds is not None:
         selection.CROSS_FIT_FOLDS = int(args.auto_folds)
+    if args.auto_mean_loss is not None:
+        selection.ADDITIVE_MEAN_LOSS = args.auto_mean_loss
+    if args.auto_refit_noise is not None:
+        from deepcause.generative.mechanisms import flow
+
+        flow.REFIT_NOISE_STEPS = int(args.auto_refit_noise)
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
     suite = {c.name: c for c in simulator_suite()}
     cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())

@@ -47,7 +47,10 @@ from .base import Mechanism
 __all__ = ["FlowMechanism", "LocationScaleMechanism"]
 
 _FLOWS = {"nsf": zuko.flows.NSF, "maf": zuko.flows.MAF}
-REFIT_NOISE_STEPS = 300  # load_average: full-batch steps refitting the noise flow (0: none)
+# load_average: full-batch steps refitting the noise flow to the averaged model's standardised
+# residuals (0: the mean of the members' spline parameters, as adopted in run 13). Measured only
+# together with a change of the additive candidate (bench_generative.md, run 15): not adopted.
+REFIT_NOISE_STEPS = 0
 
 
 def _zero_last_layers(transform: LazyComposedTransform) -> None:
