@@ -212,6 +212,25 @@ def main() -> None:
         "validation split, the rule before run 13); default: the library's "
         "(selection.CROSS_FIT_FOLDS)",
     )
+    ap.add_argument(
+        "--auto-mean-loss",
+        choices=("gaussian", "spline"),
+        help="auto: the additive and log candidates' mean fitted under a Gaussian or a learned "
+        "spline noise density (run 15); default: the library's (selection.ADDITIVE_MEAN_LOSS)",
+    )
+    ap.add_argument(
+        "--auto-refit-noise",
+        type=int,
+        help="auto: full-batch steps refitting an averaged location-scale model's noise spline "
+        "(run 15); default: the library's (flow.REFIT_NOISE_STEPS, 0)",
+    )
+    ap.add_argument(
+        "--model-offset",
+        type=int,
+        default=0,
+        help="model seed = --seed + this (data, truth and counterfactual noise unchanged): "
+        "several model seeds per data seed (runs 11-15)",
+    )
     ap.add_argument("--no-gcm", action="store_true")
     ap.add_argument("--out")
     ap.add_argument(
@@ -255,6 +274,12 @@ def main() -> None:
         selection.AVERAGE_WEIGHTS = bool(args.auto_average)
     if args.auto_folds is not None:
         selection.CROSS_FIT_FOLDS = int(args.auto_folds)
+    if args.auto_mean_loss is not None:
+        selection.ADDITIVE_MEAN_LOSS = args.auto_mean_loss
+    if args.auto_refit_noise is not None:
+        from deepcause.generative.mechanisms import flow
+
+        flow.REFIT_NOISE_STEPS = int(args.auto_refit_noise)
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
     suite = {c.name: c for c in simulator_suite()}
     cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())
@@ -264,6 +289,7 @@ def main() -> None:
 
     def emit(row: dict) -> None:
         row["seed"] = args.seed
+        row["model_offset"] = args.model_offset
         rows.append(row)
         line = _line(row)
         lines.append(line)
@@ -297,7 +323,7 @@ def main() -> None:
                 case.graph,
                 mechanisms=mech,
                 node_columns=case.node_columns,
-                random_state=args.seed,
+                random_state=args.seed + args.model_offset,
             )
             t0, c0 = time.perf_counter(), time.process_time()
             try:

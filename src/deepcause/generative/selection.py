@@ -156,6 +156,12 @@ _MIN_ROWS = 50
 AVERAGE_WEIGHTS = True  # candidates train with weight averaging (see _candidates)
 CROSS_FIT_FOLDS = 3  # small data: candidates cross-fitted on this many folds (1: never)
 CROSS_FIT_BELOW_ROWS = 2000  # ... when the node has fewer rows than this (see the module doc)
+# the additive (and log) candidates' f fitted under a Gaussian ("gaussian") or a learned spline
+# noise density ("spline"). "spline" measured at 1,000 rows, not adopted: additive-noise nodes'
+# counterfactuals improve (diamond_nonlinear 0.142 -> 0.050 s.d.), heteroscedastic cases get
+# worse (the additive model then wins their choice; fork_heteroscedastic 0.084 -> 0.156) and
+# fits cost about twice the CPU (bench_generative.md, run 15)
+ADDITIVE_MEAN_LOSS = "gaussian"
 
 
 class AutoMechanism:
@@ -217,10 +223,16 @@ def _candidates(
     spec: NodeSpec, x: torch.Tensor, overrides: dict[str, Any], conditional: bool | str = "auto"
 ) -> dict[str, Any]:
     """Unbuilt candidates in order of simplicity (the log one only for positive nodes)."""
-    out: dict[str, Any] = {"additive": AdditiveNoiseMechanism(scale=spec.dim == 1, **overrides)}
+    out: dict[str, Any] = {
+        "additive": AdditiveNoiseMechanism(
+            scale=spec.dim == 1, mean_loss=ADDITIVE_MEAN_LOSS, **overrides
+        )
+    }
     offset = [-m / s for m, s in zip(spec.mean or [], spec.std or [])]
     if spec.dim == 1 and offset and bool((x[:, 0] > offset[0]).all()):
-        out["log"] = LogMechanism(offset=float(offset[0]), **overrides)
+        out["log"] = LogMechanism(
+            offset=float(offset[0]), mean_loss=ADDITIVE_MEAN_LOSS, **overrides
+        )
     out["flow"] = FlowMechanism(conditional=conditional, **overrides)
     for mech in out.values():
         mech.average_weights = AVERAGE_WEIGHTS

@@ -72,6 +72,7 @@ class LogMechanism(Mechanism):
         "base": [StrOptions(set(_BASES))],
         "offset": [Real, None],
         "n_members": [Interval(Integral, 1, None, closed="left")],
+        "mean_loss": [StrOptions({"gaussian", "spline"})],
     }
 
     def __init__(
@@ -82,12 +83,14 @@ class LogMechanism(Mechanism):
         base: str = "additive",
         offset: float | None = None,
         n_members: int = 1,
+        mean_loss: str = "gaussian",
         **train: Any,
     ) -> None:
         super().__init__(dim, context_dim, **train)
         self.base = base
         self.offset = offset
         self.n_members = n_members
+        self.mean_loss = mean_loss
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -96,11 +99,15 @@ class LogMechanism(Mechanism):
             "base": self.base,
             "offset": self.offset,
             "n_members": self.n_members,
+            "mean_loss": self.mean_loss,
         }
 
     def _build(self) -> None:
         d = int(self.dim)
-        self.inner = _BASES[self.base](**super().hyperparameters(), n_members=self.n_members)
+        extra = {"mean_loss": self.mean_loss} if self.base == "additive" else {}
+        self.inner = _BASES[self.base](
+            **super().hyperparameters(), n_members=self.n_members, **extra
+        )
         self.inner.build(d, int(self.context_dim))
         # exp() turns the log-mean's training noise into relative errors on large values: the
         # base trains with weight averaging (suite's multiplicative mediator, seed 3:
