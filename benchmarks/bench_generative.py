@@ -219,12 +219,6 @@ def main() -> None:
         "spline noise density (run 15); default: the library's (selection.ADDITIVE_MEAN_LOSS)",
     )
     ap.add_argument(
-        "--auto-refit-noise",
-        type=int,
-        help="auto: full-batch steps refitting an averaged location-scale model's noise spline "
-        "(run 15); default: the library's (flow.REFIT_NOISE_STEPS, 0)",
-    )
-    ap.add_argument(
         "--model-offset",
         type=int,
         default=0,
@@ -276,10 +270,6 @@ def main() -> None:
         selection.CROSS_FIT_FOLDS = int(args.auto_folds)
     if args.auto_mean_loss is not None:
         selection.ADDITIVE_MEAN_LOSS = args.auto_mean_loss
-    if args.auto_refit_noise is not None:
-        from deepcause.generative.mechanisms import flow
-
-        flow.REFIT_NOISE_STEPS = int(args.auto_refit_noise)
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
     suite = {c.name: c for c in simulator_suite()}
     cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())

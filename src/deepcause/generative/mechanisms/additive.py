@@ -162,8 +162,9 @@ class AdditiveNoiseMechanism(Mechanism):
     torch.Size([200, 1])
 
     ``mean_loss="spline"`` fits ``f`` under a learned element-wise spline noise density
-    instead of a Gaussian one (what ``mechanisms="auto"`` trains); the noise is still the
-    empirical residuals and abduction stays exact:
+    instead of a Gaussian one (for non-Gaussian noise; ``mechanisms="auto"`` keeps the Gaussian
+    loss: ``selection.ADDITIVE_MEAN_LOSS``); the noise is still the empirical residuals and
+    abduction stays exact:
 
     >>> y = c[:, :1] + torch.distributions.Laplace(0.0, 0.3).sample((200, 1))
     >>> m = AdditiveNoiseMechanism(mean_loss="spline", max_epochs=3)

@@ -47,10 +47,6 @@ from .base import Mechanism
 __all__ = ["FlowMechanism", "LocationScaleMechanism"]
 
 _FLOWS = {"nsf": zuko.flows.NSF, "maf": zuko.flows.MAF}
-# load_average: full-batch steps refitting the noise flow to the averaged model's standardised
-# residuals (0: the mean of the members' spline parameters, as adopted in run 13). Measured only
-# together with a change of the additive candidate (bench_generative.md, run 15): not adopted.
-REFIT_NOISE_STEPS = 0
 
 
 def _zero_last_layers(transform: LazyComposedTransform) -> None:
@@ -235,29 +231,7 @@ class FlowMechanism(Mechanism):
             {k: torch.stack([st[k] for st in states]).mean(0) for k in states[0]}
         )
         self.log_scale_raw.copy_(torch.stack([m.log_scale_raw for m in members]).mean(0))
-        if REFIT_NOISE_STEPS > 0:
-            self._refit_noise(x, context, REFIT_NOISE_STEPS)
         self.eval()
-
-    def _refit_noise(self, x: torch.Tensor, context: torch.Tensor, steps: int) -> None:
-        """Fit the element-wise noise flow (and the constant log-scale) to the standardised
-        residuals of the averaged ``mu(pa)``, ``sigma(pa)`` on every row, by full-batch Adam
-        from the members' averaged spline. Counterfactuals do not depend on either (they
-        cancel in ``decode(encode(x, pa), pa')``); samples and densities do."""
-        d = int(self.dim)
-        with torch.no_grad():
-            out = self.affine(context)
-            loc, log_scale = out[:, :d], out[:, d:]
-        params = [*self.noise_flow.parameters(), self.log_scale_raw]
-        opt = torch.optim.Adam(params, lr=self.learning_rate)
-        with torch.enable_grad():
-            for _ in range(steps):
-                opt.zero_grad(set_to_none=True)
-                ls = log_scale + 10.0 * self.log_scale_raw
-                z, ladj = self.noise_flow(None).call_and_ladj((x - loc) * torch.exp(-ls))
-                loss = (0.5 * z.pow(2).sum(-1) - ladj + ls.sum(-1)).mean()
-                loss.backward()
-                opt.step()
 
     # ----------------------------------------------------------------- training
     def fit(
