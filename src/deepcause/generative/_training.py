@@ -41,7 +41,6 @@ from .._torch import seed_from, seeded, torch, torch_generator
 __all__ = [
     "Plateau",
     "cpu_conv_speedups",
-    "held_out_rows",
     "patience_epochs",
     "train_mechanism",
     "validation_split",
@@ -133,36 +132,16 @@ def patience_epochs(mech: Any, steps_per_epoch: int) -> int:
     return max(1, round(mech.patience * max(1.0, unit / steps_per_epoch)))
 
 
-_HELD_OUT: list[torch.Tensor] = []  # validation rows fixed by held_out_rows (innermost last)
-
-
-@contextlib.contextmanager
-def held_out_rows(rows: torch.Tensor) -> Iterator[None]:
-    """Inside the block, :func:`train_mechanism` and :func:`validation_split` hold out the
-    row indices ``rows`` (and train on the others) instead of a random 15%: one fold of a
-    cross-fit (:func:`deepcause.generative.selection.select_mechanism`).
-
-    >>> with held_out_rows(torch.tensor([0, 5])):
-    ...     tr, va = validation_split(8, 0)
-    >>> va.tolist(), tr.tolist()
-    ([0, 5], [1, 2, 3, 4, 6, 7])
-    """
-    _HELD_OUT.append(torch.as_tensor(rows, dtype=torch.long).cpu())
-    try:
-        yield
-    finally:
-        _HELD_OUT.pop()
-
-
 def _split(
     n: int,
     gen: torch.Generator,
     percent: int = 15,
     cap: int = 2000,
     min_rows: int = MIN_VALIDATION_ROWS,
+    held_out: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    if _HELD_OUT:
-        val = _HELD_OUT[-1]
+    if held_out is not None:
+        val = torch.as_tensor(held_out, dtype=torch.long).cpu()
         keep = torch.ones(n, dtype=torch.bool)
         keep[val] = False
         return torch.arange(n)[keep], val
@@ -180,6 +159,7 @@ def validation_split(
     percent: int = 15,
     cap: int = 2000,
     min_rows: int = MIN_VALIDATION_ROWS,
+    held_out: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``(train, validation)`` row indices :func:`train_mechanism` uses for ``random_state``
     (the defaults are its own for tabular mechanisms).
@@ -189,6 +169,8 @@ def validation_split(
     ``percent``; categorical and image mechanisms). Pass an ``int`` (a generator's state moves
     on each call). No validation rows when n < 50. The same permutation of the rows is cut at
     every size, so from 1,000 rows on (15% >= 150) the split is the plain ``percent`` one.
+    ``held_out`` (row indices; one fold of a cross-fit,
+    :func:`deepcause.generative.selection.select_mechanism`) replaces the random split.
 
     >>> tr, va = validation_split(1000, 0)
     >>> len(tr), len(va), len(set(tr.tolist()) & set(va.tolist()))
@@ -197,8 +179,11 @@ def validation_split(
     [0, 75, 150, 150]
     >>> len(validation_split(500, 0, min_rows=0)[1]), len(validation_split(3000, 0, 10, 200)[1])
     (75, 200)
+    >>> [t.tolist() for t in validation_split(8, 0, held_out=torch.tensor([0, 5]))]
+    [[1, 2, 3, 4, 6, 7], [0, 5]]
     """
-    return _split(n, torch_generator(seed_from(random_state)), percent, cap, min_rows)
+    gen = torch_generator(seed_from(random_state))
+    return _split(n, gen, percent, cap, min_rows, held_out)
 
 
 class Plateau:
@@ -266,11 +251,13 @@ def train_mechanism(
     verbose: Verbose = "auto",
     desc: str = "",
     reinitialise: bool = True,
+    held_out: torch.Tensor | None = None,
 ) -> list[float]:
     """Train ``mech`` (a :class:`~deepcause.generative.mechanisms.base.Mechanism`) on
     ``(x, context)`` in place; returns the validation-loss history.
 
-    ``reinitialise=False`` keeps the current weights (continue training / warm start).
+    ``reinitialise=False`` keeps the current weights (continue training / warm start);
+    ``held_out``: the validation rows (indices), instead of :func:`validation_split`'s.
     """
     n = x.shape[0]
     seed = seed_from(random_state)
@@ -284,7 +271,9 @@ def train_mechanism(
         # plain 15% (with the floor, examples/fairness_decaf.py's binary label at 800 rows and
         # 20 epochs kept a direct-effect gap of 0.151 instead of 0.257, real data 0.246)
         floor = MIN_VALIDATION_ROWS if getattr(mech, "small_data_validation", True) else 0
-        train_idx, val_idx = (t.to(x.device) for t in _split(n, gen, min_rows=floor))
+        train_idx, val_idx = (
+            t.to(x.device) for t in _split(n, gen, min_rows=floor, held_out=held_out)
+        )
         n_val = val_idx.shape[0]
         x_tr, c_tr = x[train_idx], context[train_idx]
         x_va, c_va = x[val_idx], context[val_idx]

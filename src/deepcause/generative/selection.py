@@ -108,7 +108,7 @@ from .._torch import seed_from, seeded, torch
 from ..exceptions import DataValidationError
 from ._encoding import NodeSpec
 from ._support import JointSupport
-from ._training import held_out_rows, validation_split
+from ._training import validation_split
 from .mechanisms import (
     IMAGE_MECHANISMS,
     MECHANISMS,
@@ -345,8 +345,8 @@ def _select_cross_fitted(
                 member.build(spec.dim, context.shape[1], None)
             member.to(device)
             val = val.to(device)
-            with held_out_rows(val):
-                member.fit(x, context, random_state=rs, verbose=verbose, desc=f"{desc} [{name}]")
+            member.fit(x, context, random_state=rs, verbose=verbose, desc=f"{desc} [{name}]",
+                       held_out=val)  # fmt: skip
             train = torch.ones(n, dtype=torch.bool, device=device)
             train[val] = False
             parts.append(_held_out_log_lik(name, member, x, context, train.nonzero()[:, 0], val))

@@ -253,8 +253,11 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
         random_state: int | None = None,
         verbose: bool | str = "auto",
         desc: str = "",
+        held_out: torch.Tensor | None = None,
     ) -> Mechanism:
-        """Build (if needed) and train on ``x`` given ``context``; returns ``self``."""
+        """Build (if needed) and train on ``x`` given ``context``; returns ``self``.
+        ``held_out``: the rows (indices) early stopping validates on, instead of a random split
+        (one fold of a cross-fit)."""
         self._validate_params()
         n = x.shape[0]
         if context is None:
@@ -266,7 +269,10 @@ class Mechanism(ParameterValidationMixin, nn.Module, ABC):
             else:
                 self.build(x.shape[1], context.shape[1])
             self.to(x.device)
-        train_mechanism(self, x, context, random_state=random_state, verbose=verbose, desc=desc)
+        train_mechanism(
+            self, x, context, random_state=random_state, verbose=verbose, desc=desc,
+            held_out=held_out,
+        )  # fmt: skip
         return self
 
     def extra_repr(self) -> str:

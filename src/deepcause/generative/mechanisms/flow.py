@@ -242,16 +242,17 @@ class FlowMechanism(Mechanism):
         random_state: int | None = None,
         verbose: bool | str = "auto",
         desc: str = "",
+        held_out: torch.Tensor | None = None,
     ) -> FlowMechanism:
         """Train; under ``conditional="auto"`` also decide whether the parent-dependent flow stays."""
         seed = seed_from(random_state)  # one seed: both stages share the validation rows
-        super().fit(x, context, random_state=seed, verbose=verbose, desc=desc)
+        super().fit(x, context, random_state=seed, verbose=verbose, desc=desc, held_out=held_out)
         self.selection_ = None
         if self.conditional != "auto" or self.context_flow is None or context is None:
             return self
         if x.shape[0] < 50:  # no validation rows to decide on: keep the location-scale model
             return self
-        _, val = validation_split(x.shape[0], seed)
+        _, val = validation_split(x.shape[0], seed, held_out=held_out)
         val = val.to(x.device)
         with torch.no_grad():
             nll_simple = self._nll(x[val], context[val])
@@ -271,6 +272,7 @@ class FlowMechanism(Mechanism):
                 verbose=verbose,
                 desc=f"{desc or self.name} (conditional)",
                 reinitialise=False,
+                held_out=held_out,
             )
         finally:
             self.patience = patience

@@ -200,6 +200,7 @@ class LogMechanism(Mechanism):
         random_state: int | None = None,
         verbose: bool | str = "auto",
         desc: str = "",
+        held_out: torch.Tensor | None = None,
     ) -> LogMechanism:
         """Standardise ``log(x - offset)`` and train the base mechanism on it; returns ``self``."""
         self._validate_params()
@@ -213,6 +214,8 @@ class LogMechanism(Mechanism):
             sd = logs.std(0) if x.shape[0] > 1 else torch.ones_like(self.scale)
             self.scale.copy_(sd.clamp_min(1e-6))
             t = (logs - self.loc) / self.scale
-        self.inner.fit(t, context, random_state=random_state, verbose=verbose, desc=desc)
+        self.inner.fit(
+            t, context, random_state=random_state, verbose=verbose, desc=desc, held_out=held_out
+        )
         self.eval()
         return self
