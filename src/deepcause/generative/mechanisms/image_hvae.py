@@ -77,9 +77,10 @@ class ImageHVAEMechanism(ImageVAEMechanism):
     enter every stage of the decoder (:class:`~deepcause.generative.mechanisms._conv.ParentMaps`)
     instead of only the flat map to the quarter-size grid. A parent that moves something (a
     cross's column) can then place it at every resolution; without them, on a 3x28x28 cross
-    whose column a root sets (run 12 of ``benchmarks/results/bench_images_fresh.md``), 34-48%
+    whose column a root sets (run 12 of ``benchmarks/results/bench_images_fresh.md``), 20-48%
     of the model's samples and counterfactuals under ``do(P)`` were dim smudges (none in the
-    truth), with them under 2%. Configs saved before it existed load without them
+    truth), with them 0-3%; the pixel RMSE did not improve (the abducted noise still carries
+    the factual column). Configs saved before it existed load without them
     (``legacy_config``).
     The other keywords are those of :class:`~deepcause.generative.mechanisms.ImageVAEMechanism`.
 
