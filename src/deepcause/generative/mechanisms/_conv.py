@@ -26,6 +26,7 @@ from ...exceptions import DataValidationError
 __all__ = [
     "ENCODER_CONSTRAINTS",
     "ContextEncoder",
+    "ParentMaps",
     "check_image_shape",
     "colour_stats",
     "conv_decoder",
@@ -110,6 +111,42 @@ class conv_decoder(nn.Module):  # noqa: N801 - a layer factory used like the fun
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.inp(z).view(z.shape[0], 2 * self.width, *self.grid)
         return self.up(h)[:, :, : self.shape[1], : self.shape[2]]
+
+
+class ParentMaps(nn.Module):
+    """Conditioning maps for every stage of :class:`conv_decoder`: a per-pixel two-layer net of
+    a conditioning vector (broadcast over the grid) and the pixel's coordinates, added to the
+    stage's activations (a spatial-broadcast decoder's input, Watters et al. 2019, at each
+    scale). A parent that sets where something is (a column, a frequency) then places it at
+    every resolution through the coordinates instead of through a flat linear map to the
+    quarter-size grid alone.
+
+    ``cond_dim`` values in, ``channels`` the decoder's stage widths (grid, half, full size),
+    ``grid`` the quarter-size grid; :meth:`forward` returns the map of stage ``k``.
+
+    >>> maps = ParentMaps(3, (8, 4, 4), grid=(2, 2))
+    >>> [tuple(maps(torch.zeros(5, 3), k).shape) for k in range(3)]
+    [(5, 8, 2, 2), (5, 4, 4, 4), (5, 4, 8, 8)]
+    """
+
+    def __init__(
+        self, cond_dim: int, channels: Sequence[int], grid: tuple[int, int], hidden: int = 32
+    ) -> None:
+        super().__init__()
+        self.grid = tuple(int(g) for g in grid)
+        self.cond = nn.ModuleList(nn.Linear(cond_dim, hidden) for _ in channels)
+        self.coords = nn.ModuleList(nn.Conv2d(2, hidden, 1, bias=False) for _ in channels)
+        self.out = nn.ModuleList(nn.Conv2d(hidden, c, 1) for c in channels)
+        for k in range(len(channels)):  # the stage's coordinates, in [-1, 1]
+            h, w = self.grid[0] * 2**k, self.grid[1] * 2**k
+            yy, xx = torch.meshgrid(
+                torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij"
+            )
+            self.register_buffer(f"xy{k}", torch.stack([xx, yy])[None], persistent=False)
+
+    def forward(self, cond: torch.Tensor, k: int) -> torch.Tensor:
+        pre = self.cond[k](cond)[:, :, None, None] + self.coords[k](getattr(self, f"xy{k}"))
+        return self.out[k](nn.functional.silu(pre))
 
 
 def colour_stats(images: torch.Tensor) -> torch.Tensor:
