@@ -175,6 +175,23 @@ def test_an_integer_column_stays_in_its_dtype_and_support() -> None:
     assert out["K"].dtype == np.int64 and out["K"].min() == 0
 
 
+def test_a_shift_on_a_small_unsigned_count_does_not_wrap_around(one_line) -> None:
+    """Before: a discrete uint8 node's values reached the shift as uint8, so ``k - 1`` gave 255
+    for k = 0 and the refusal named a level the user never asked for ("value 255 is not a
+    level"); now the shift sees int64 and the refusal names -1; a shift inside the levels works
+    and keeps the dtype."""
+    rng = np.random.default_rng(0)
+    k = rng.integers(0, 4, 300).astype(np.uint8)
+    df = pd.DataFrame({"K": k, "X": k + rng.normal(size=300)})
+    m = CausalGenerativeModel("K -> X", max_epochs=2, random_state=0, verbose=False).fit(df)
+    with pytest.raises(DataValidationError) as exc:
+        m.sample(50, do={"K": lambda v: v - 1}, random_state=0)
+    assert "value -1 is not a level" in one_line(exc) and "255" not in str(exc.value)
+    units = df[df["K"] > 0].head(20)
+    cf = m.counterfactual(units, do={"K": lambda v: v - 1})
+    assert cf["K"].dtype == np.uint8 and (cf["K"] == units["K"] - 1).all()
+
+
 @pytest.mark.parametrize("shape", [(30, 4, 4, 3), (30, 4, 4, 1), (30, 8, 8, 2)])
 def test_small_channels_last_images_are_named_as_such(shape, one_line) -> None:
     """Before: read channels first, they were "images of 4x3 pixels ...: upsample them"."""

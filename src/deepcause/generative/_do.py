@@ -185,7 +185,8 @@ def apply_shift(
 ) -> torch.Tensor:
     """Apply a shift intervention to encoded natural values, in the node's original units; a
     discrete node's values reach ``shift`` in its training column's dtype (a bool array for a
-    bool node, so ``lambda b: ~b`` flips it; a ``pd.Categorical`` for a categorical one).
+    bool node, so ``lambda b: ~b`` flips it; a ``pd.Categorical`` for a categorical one), numpy
+    integer columns as ``int64`` (a ``uint8`` count's ``k - 5`` is negative, not 251-255).
 
     Shifted values beyond the node's training data warn (scalar nodes: the observed range;
     image nodes with a support in ``image_supports``: images farther off the training images
@@ -201,6 +202,8 @@ def apply_shift(
     raw = spec.decode_values(natural)
     n = natural.shape[0]
     given = as_training_dtype(raw, spec.dtype, spec.categorical_dtype) if spec.discrete else raw
+    if isinstance(given, np.ndarray) and given.dtype.kind in "iu":
+        given = given.astype(np.int64)  # uint8's k - 5 would wrap around to 251-255
     new = np.asarray(shift(given), dtype=object if spec.discrete else float)
     if not spec.discrete and not np.isfinite(new).all():
         raise DataValidationError(
