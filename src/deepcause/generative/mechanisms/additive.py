@@ -62,7 +62,7 @@ from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
 from .base import Mechanism
 
-__all__ = ["AdditiveNoiseMechanism", "kernel_points"]
+__all__ = ["AdditiveNoiseMechanism", "element_wise_splines", "kernel_points"]
 
 SCALE_LEVEL = 0.01  # test level of the scale's slopes (scale=True)
 
@@ -83,15 +83,28 @@ def kernel_points(residuals: torch.Tensor, max_points: int) -> tuple[torch.Tenso
     return pts, bw
 
 
-def _spline_density(d: int, transforms: int = 3, bins: int = 8) -> LazyComposedTransform:
-    """An identity-initialised element-wise monotone spline flow of ``d`` components (the
-    noise model of :class:`~deepcause.generative.mechanisms.FlowMechanism`)."""
+def element_wise_splines(d: int, transforms: int = 3, bins: int = 8) -> LazyComposedTransform:
+    """``transforms`` element-wise monotone rational-quadratic spline steps of ``d`` components
+    (``bins`` per spline), not initialised: the noise flow of
+    :class:`~deepcause.generative.mechanisms.FlowMechanism` without parents, and the learned
+    noise density of ``AdditiveNoiseMechanism(mean_loss="spline")``.
+
+    >>> element_wise_splines(2)(None)(torch.zeros(4, 2)).shape
+    torch.Size([4, 2])
+    """
     univariate = partial(MonotonicRQSTransform, slope=1e-3)
     shapes = [(bins,), (bins,), (bins - 1,)]
-    steps = [
-        ElementWiseTransform(d, 0, univariate=univariate, shapes=shapes) for _ in range(transforms)
-    ]
-    flow = LazyComposedTransform(*steps)
+    return LazyComposedTransform(
+        *(
+            ElementWiseTransform(d, 0, univariate=univariate, shapes=shapes)
+            for _ in range(transforms)
+        )
+    )
+
+
+def _spline_density(d: int) -> LazyComposedTransform:
+    """:func:`element_wise_splines` initialised to the identity (a standard normal density)."""
+    flow = element_wise_splines(d)
     with torch.no_grad():
         for p in flow.parameters():
             p.zero_()

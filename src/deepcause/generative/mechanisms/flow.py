@@ -28,7 +28,6 @@ True
 from __future__ import annotations
 
 import math
-from functools import partial
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -36,12 +35,12 @@ import zuko
 from torch.distributions import AffineTransform, Distribution
 from zuko.flows.gaussianization import ElementWiseTransform
 from zuko.lazy import LazyComposedTransform
-from zuko.transforms import MonotonicAffineTransform, MonotonicRQSTransform
+from zuko.transforms import MonotonicAffineTransform
 
 from ..._parameters import Interval, StrOptions
 from ..._torch import nn, seed_from, torch
 from .._training import train_mechanism, validation_split
-from .additive import ContextNet
+from .additive import ContextNet, element_wise_splines
 from .base import Mechanism
 
 __all__ = ["FlowMechanism", "LocationScaleMechanism"]
@@ -136,14 +135,11 @@ class FlowMechanism(Mechanism):
         """Identity-initialised flow steps: autoregressive given ``context`` parents, else
         element-wise (the noise components' dependence is left to the parent-dependent flow)."""
         d = int(self.dim)
-        if context == 0:
-            if self.flow_type == "nsf":
-                univariate: Any = partial(MonotonicRQSTransform, slope=1e-3)
-                shapes: list[tuple[int, ...]] = [(self.bins,), (self.bins,), (self.bins - 1,)]
-            else:
-                univariate, shapes = MonotonicAffineTransform, [(), ()]
+        if context == 0 and self.flow_type == "nsf":
+            transform = element_wise_splines(d, self.transforms, self.bins)
+        elif context == 0:
             steps = [
-                ElementWiseTransform(d, 0, univariate=univariate, shapes=shapes)
+                ElementWiseTransform(d, 0, univariate=MonotonicAffineTransform, shapes=[(), ()])
                 for _ in range(self.transforms)
             ]
             transform = LazyComposedTransform(*steps)
