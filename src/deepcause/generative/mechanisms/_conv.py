@@ -112,6 +112,11 @@ class conv_decoder(nn.Module):  # noqa: N801 - a layer factory used like the fun
         h = self.inp(z).view(z.shape[0], 2 * self.width, *self.grid)
         return self.up(h)[:, :, : self.shape[1], : self.shape[2]]
 
+    def stages(self) -> tuple[nn.Module, nn.Module, nn.Module]:
+        """``up`` cut at its resolutions: quarter to half size, half to full size, to logits
+        (the stages :class:`ParentMaps` conditions, uncropped)."""
+        return self.up[0:2], self.up[2:4], self.up[4:]
+
 
 class ParentMaps(nn.Module):
     """Conditioning maps for every stage of :class:`conv_decoder`: a per-pixel two-layer net of

@@ -201,10 +201,10 @@ class ImageHVAEMechanism(ImageVAEMechanism):
         """Pixel logits from the grid ``h``, the lower latent and ``cond = (z1, pa)``, which
         with ``parent_maps`` enters every stage of the decoder with the pixel coordinates."""
         _, height, width = self.image_shape
-        a, up = h + self.lift2(z2), self.decoder.up
+        a = h + self.lift2(z2)
         if self.maps is None:
-            return up(a)[:, :, :height, :width]
-        for k, stage in enumerate((up[0:2], up[2:4], up[4:])):
+            return self.decoder.up(a)[:, :, :height, :width]
+        for k, stage in enumerate(self.decoder.stages()):
             a = stage(a + self.maps(cond, k))
         return a[:, :, :height, :width]
 
