@@ -13,7 +13,8 @@ reconstruction's excess over the pixels' own entropy (nats per image, the Bernou
 term) and the KL term (nats, unweighted) on the off- and on-digit units (run 16).
 
 Usage: ``python benchmarks/study_napkin_factor.py N SEED [JSON] [EPOCHS]`` (``JSON``: keywords
-of ``ImageVAEMechanism``, e.g. ``'{"beta": 4}'``; ``EPOCHS`` default 30; ``SEED`` the model's)
+of ``ImageVAEMechanism``, e.g. ``'{"beta": 4}'``, and ``"mechanism"`` another image
+mechanism's name, e.g. ``"image_vae_mixture"``; ``EPOCHS`` default 30; ``SEED`` the model's)
 (results: ``benchmarks/results/bench_images.md``, runs 13, 14 and 16).
 """
 
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 
 from deepcause.generative._idgen_factors import fit_factor
-from deepcause.generative.mechanisms import ImageVAEMechanism
+from deepcause.generative.mechanisms import ImageVAEMechanism, make_mechanism
 from deepcause.generative.mechanisms._image_priors import normal_log_prob
 from deepcause.simulate import read_color, read_digit
 from deepcause.simulate.images import make_colored_digits_napkin
@@ -91,12 +92,13 @@ def latent_report(factor, test: dict) -> str:
 def main() -> None:
     n, seed = int(sys.argv[1]), int(sys.argv[2])
     kw = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    kind = kw.pop("mechanism", "image_vae")  # e.g. "image_vae_mixture" (run 17)
     epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 30
     train = make_colored_digits_napkin(n, truth_n=10, random_state=0).data
     test = make_colored_digits_napkin(2000, truth_n=10, random_state=7).data
     cpu = time.process_time()
     factor = fit_factor(
-        train, ["Y"], ["W1", "W2", "X"], seed, mechanisms={"Y": ImageVAEMechanism(**kw)},
+        train, ["Y"], ["W1", "W2", "X"], seed, mechanisms={"Y": make_mechanism(kind, **kw)},
         max_epochs=epochs, verbose=False,
     )  # fmt: skip
     cpu = time.process_time() - cpu

@@ -23,7 +23,11 @@ import torch
 
 from deepcause.exceptions import DataValidationError, InvalidParameterError
 from deepcause.generative.io import load_mechanism, save_mechanism
-from deepcause.generative.mechanisms import ImageHVAEMechanism, ImageVAEMechanism
+from deepcause.generative.mechanisms import (
+    ImageHVAEMechanism,
+    ImageVAEMechanism,
+    ImageVAEMixtureMechanism,
+)
 
 OFF = 0.3  # share of units whose child block sits in another quadrant than the parent's
 
@@ -146,3 +150,54 @@ def test_discrete_noise_abducts_the_unit_level_and_round_trips():
         loaded.sample_from_noise(50, ctx, gen().manual_seed(1)),
         m.sample_from_noise(50, ctx, gen().manual_seed(1)),
     )
+
+
+def _fit_mixture(seed: int = 0) -> ImageVAEMixtureMechanism:
+    _, x, y = _design(800, seed=0)
+    m = ImageVAEMixtureMechanism(
+        image_shape=(1, 8, 8), context_shapes=[(1, 8, 8)], latent_dim=4, width=8, features=16,
+        beta=4.0, max_epochs=25,
+    )  # fmt: skip
+    return m.fit(_flat(y), _flat(x), random_state=seed, verbose=False)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_parent_free_mixture_keeps_the_random_event_at_kl_weight_4(seed):
+    # truth 0.30; ImageVAEMechanism(beta=4) gives 0.00 at every model seed (the test above).
+    # The parent-free component draws the quadrant regardless of X: measured MEASURED
+    m = _fit_mixture(seed)
+    a, x_new, _ = _design(2000, seed=1)
+    with torch.no_grad():
+        s = m.sample_from_noise(2000, _flat(x_new), torch.Generator().manual_seed(0))
+    assert abs(np.mean(_quadrant((s.numpy() + 1.0) / 2.0) != a) - OFF) < 0.08
+
+
+def test_parent_free_mixture_abducts_the_unit_component_and_round_trips():
+    m = _fit_mixture()
+    a, x, y = _design(600, seed=2)
+    with torch.no_grad():  # counterfactual at the factual parent: the unit's own quadrant back
+        u = m.abduct(_flat(y), _flat(x), torch.Generator().manual_seed(0))
+        back = _quadrant((m.decode(u, _flat(x)).numpy() + 1.0) / 2.0)
+    b = _quadrant(y)
+    off = b != a
+    # measured: MEASURED
+    assert np.mean(back[off] == b[off]) > 0.8 and np.mean(back[~off] == b[~off]) > 0.95
+    assert u.shape == (600, 2 * (4 + m.prior_modes) + 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        save_mechanism(m, tmp)
+        loaded = load_mechanism(tmp)
+    assert type(loaded) is ImageVAEMixtureMechanism
+    ctx, gen = _flat(x[:50]), torch.Generator
+    assert torch.equal(
+        loaded.sample_from_noise(50, ctx, gen().manual_seed(1)),
+        m.sample_from_noise(50, ctx, gen().manual_seed(1)),
+    )
+
+
+@pytest.mark.parametrize("key", ["decoder_dropout", "discrete_noise", "noise_modes"])
+def test_parent_free_mixture_refuses_options_of_its_components(key):
+    value = {"decoder_dropout": 0.5, "discrete_noise": 4, "noise_modes": 4}[key]
+    with pytest.raises(DataValidationError, match=key):
+        ImageVAEMixtureMechanism(
+            dim=64, context_dim=64, image_shape=(1, 8, 8), prior_modes=0, **{key: value}
+        )

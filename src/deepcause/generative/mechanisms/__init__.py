@@ -29,6 +29,7 @@ __all__ = [
     "ImageHVAEMechanism",
     "ImageParentMechanism",
     "ImageVAEMechanism",
+    "ImageVAEMixtureMechanism",
     "AdditiveNoiseMechanism",
     "CategoricalMechanism",
     "DiffusionMechanism",
@@ -112,12 +113,14 @@ from .image_gan import ImageGANMechanism  # noqa: E402
 from .image_hvae import ImageHVAEMechanism  # noqa: E402
 from .image_parents import ImageParentMechanism  # noqa: E402
 from .image_vae import ImageVAEMechanism  # noqa: E402
+from .image_vae_mixture import ImageVAEMixtureMechanism  # noqa: E402
 
 IMAGE_MECHANISMS: dict[str, type[Mechanism]] = {
     "image_vae": ImageVAEMechanism,
     "image_diffusion": ImageDiffusionMechanism,
     "image_hvae": ImageHVAEMechanism,
     "image_gan": ImageGANMechanism,
+    "image_vae_mixture": ImageVAEMixtureMechanism,
 }
 MECHANISMS.update(IMAGE_MECHANISMS)
 MECHANISMS["image_parents"] = ImageParentMechanism
