@@ -3,7 +3,8 @@
 ``MECHANISMS`` maps the short names used by :class:`~deepcause.generative.CausalGenerativeModel`
 and the CLI (``"additive"``, ``"location_scale"``, ``"flow"``, ``"log"``, ``"diffusion"``,
 ``"categorical"``; for image nodes ``"image_vae"``, ``"image_hvae"``, ``"image_diffusion"``,
-``"image_gan"`` (sampling only: no abduction); ``"image_parents"``
+``"image_gan"`` (sampling only: no abduction), ``"image_vae_mixture"`` (a conditional VAE
+mixed with a parent-free one); ``"image_parents"``
 wraps a tabular mechanism whose node has image parents) to classes; saved models are rebuilt
 from this table only, so loading never executes stored code. ``IMAGE_MECHANISMS`` names the
 mechanisms of image nodes.
