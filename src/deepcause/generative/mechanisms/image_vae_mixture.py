@@ -39,8 +39,14 @@ class ImageVAEMixtureMechanism(ImageVAEMechanism):
     Takes :class:`~deepcause.generative.mechanisms.ImageVAEMechanism`'s keywords; the
     parent-free component ``free_`` shares ``latent_dim``, ``beta``, ``prior_modes`` and
     ``width``. ``decoder_dropout``, ``discrete_noise`` and ``noise_modes`` are refused (the
-    mixture has its own ELBO and noise layout). See the module doc; measured on the
-    coloured-digits napkin in ``benchmarks/results/bench_images.md`` (run 17).
+    mixture has its own ELBO and noise layout). See the module doc. On a child block in its
+    parent's quadrant on 70% of units, elsewhere on 30% (``tests/test_image_vae_latent.py``,
+    ``beta=4``), prior samples leave the parent's quadrant on 0.21-0.23 of units (0.00 with
+    ``image_vae``). As ID-GEN's image factor of the coloured-digits napkin (8,000 units,
+    ``beta=4``) it drew ``Y``'s 10% random digits at data seed 0 (digit TV 0.098 -> 0.041) but
+    ``B``'s marginal colour cost more (mean TV 0.150 -> 0.183), and at seed 1 the gate sent too
+    many units to ``B`` (0.159 -> 0.224), at twice the training cost
+    (``benchmarks/results/bench_images.md``, run 17): not a default.
 
     Examples
     --------
