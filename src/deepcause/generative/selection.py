@@ -85,7 +85,7 @@ the suite at 5,000 rows meets its target with one split) nothing changes; betwee
 
 **Option: the spline mean after the choice.** With ``CHOSEN_ADDITIVE_MEAN_LOSS = "spline"``
 (default ``None``) a cross-fitted node that the choice keeps additive with a constant noise
-scale (``scale_shrinkage`` 0, or a vector node) is refitted on the same folds and seeds with
+scale (a scalar node with ``scale_shrinkage`` 0) is refitted on the same folds and seeds with
 ``AdditiveNoiseMechanism(mean_loss="spline")`` (its mean fitted under a learned noise density);
 the choice itself, and every node it sends elsewhere, stay as above (the report gains
 ``mean_loss``). Measured at 1,000 rows in bench_generative.md, run 16.
@@ -169,10 +169,11 @@ CROSS_FIT_BELOW_ROWS = 2000  # ... when the node has fewer rows than this (see t
 # worse (the additive model then wins their choice; fork_heteroscedastic 0.084 -> 0.156) and
 # fits cost about twice the CPU (bench_generative.md, run 15)
 ADDITIVE_MEAN_LOSS = "gaussian"
-# cross-fitted nodes: once the choice (made with ADDITIVE_MEAN_LOSS) keeps the additive
+# cross-fitted scalar nodes: once the choice (made with ADDITIVE_MEAN_LOSS) keeps the additive
 # candidate with a constant noise scale, refit it on the same folds with this mean loss (None:
 # keep it as scored). Refitting also the additive nodes kept with a log-linear scale (a3f9976)
-# made the suite's heteroscedastic outcomes worse (bench_generative.md, run 16)
+# made the suite's heteroscedastic outcomes worse, and vector nodes (365f9d0) the vector
+# mediator's (bench_generative.md, run 16)
 CHOSEN_ADDITIVE_MEAN_LOSS: str | None = None
 
 
@@ -355,9 +356,10 @@ def _select_cross_fitted(
     reason = f"out-of-fold log-likelihood ({k_folds} folds)"
     extra: dict[str, Any] = {"folds": k_folds}
     refit_loss = CHOSEN_ADDITIVE_MEAN_LOSS
-    # only where the training rows show no noise scale (a constant one, or a vector node):
-    # the spline density of the mean loss is one noise law for every row
-    constant = getattr(fitted["additive"], "scale_shrinkage_", None) in (None, 0.0)
+    # scalar nodes whose training rows show no noise scale: the spline density of the mean loss
+    # is one noise law for every row, of independent coordinates (run 16: refitting vector
+    # nodes and nodes kept with a log-linear scale made counterfactuals worse)
+    constant = spec.dim == 1 and getattr(fitted["additive"], "scale_shrinkage_", None) == 0.0
     refit_loss = None if refit_loss == cands["additive"].mean_loss else refit_loss
     if chosen == "additive" and constant and refit_loss is not None:
         cand = cands["additive"]
