@@ -219,6 +219,12 @@ def main() -> None:
         "spline noise density (run 15); default: the library's (selection.ADDITIVE_MEAN_LOSS)",
     )
     ap.add_argument(
+        "--auto-chosen-mean-loss",
+        choices=("gaussian", "spline"),
+        help="auto, cross-fitted nodes: refit a node the choice keeps additive with this mean "
+        "loss (run 16); default: the library's (selection.CHOSEN_ADDITIVE_MEAN_LOSS)",
+    )
+    ap.add_argument(
         "--model-offset",
         type=int,
         default=0,
@@ -270,6 +276,8 @@ def main() -> None:
         selection.CROSS_FIT_FOLDS = int(args.auto_folds)
     if args.auto_mean_loss is not None:
         selection.ADDITIVE_MEAN_LOSS = args.auto_mean_loss
+    if args.auto_chosen_mean_loss is not None:
+        selection.CHOSEN_ADDITIVE_MEAN_LOSS = args.auto_chosen_mean_loss
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
     suite = {c.name: c for c in simulator_suite()}
     cases = [suite[name] for name in args.cases] if args.cases else list(suite.values())
