@@ -64,6 +64,7 @@ from ._conv import (
     conv_encoder,
     normalise_shapes,
 )
+from ._cf_training import counterfactual_finetune
 from ._image_priors import CategoricalNoise, MixturePrior, normal_log_prob
 from ._noise_moments import NoiseMixture, ParentAdversary, ParentMoments
 from .base import ImplicitDistribution, Mechanism
@@ -275,6 +276,8 @@ class ImageVAEMechanism(ImageMechanism):
         "decoder_dropout": [Interval(Real, 0, 1, closed="left")],
         "noise_modes": [Interval(Integral, 0, None, closed="left")],
         "discrete_noise": [Options(Integral, {0}), Interval(Integral, 2, None, closed="left")],
+        "cf_weight": [Interval(Real, 0, None, closed="left")],
+        "cf_epochs": [Interval(Integral, 1, None, closed="left")],
     }
     _train_defaults: ClassVar[dict[str, Any]] = {
         "max_epochs": 60,
@@ -298,6 +301,8 @@ class ImageVAEMechanism(ImageMechanism):
         decoder_dropout: float = 0.0,
         noise_modes: int = 0,
         discrete_noise: int = 0,
+        cf_weight: float = 0.0,
+        cf_epochs: int = 10,
         **kwargs: Any,
     ) -> None:
         self.parent_stats = parent_stats  # read by _build_context
@@ -309,6 +314,8 @@ class ImageVAEMechanism(ImageMechanism):
         self.prior_modes = prior_modes
         self.decoder_dropout = decoder_dropout
         self.discrete_noise = discrete_noise
+        self.cf_weight = cf_weight  # counterfactual training (_cf_training)
+        self.cf_epochs = cf_epochs
         self._maybe_build()
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -322,6 +329,8 @@ class ImageVAEMechanism(ImageMechanism):
             "decoder_dropout": self.decoder_dropout,
             "noise_modes": self.noise_modes,
             "discrete_noise": self.discrete_noise,
+            "cf_weight": self.cf_weight,
+            "cf_epochs": self.cf_epochs,
         }
 
     def _build(self) -> None:
@@ -396,20 +405,34 @@ class ImageVAEMechanism(ImageMechanism):
     def after_training(
         self, x: torch.Tensor, context: torch.Tensor, train_rows: torch.Tensor | None = None
     ) -> None:
-        """Fit the parents' moments of the latent (:mod:`._noise_moments`; with a mixture
-        prior the noise is already relative to the parents and the moments stay the identity),
-        then, with ``noise_modes > 0``, the mixture of the training units' abducted noise."""
-        if getattr(self, "prior", None) is not None:
+        """With ``cf_weight > 0``, counterfactual training on the training rows
+        (:mod:`._cf_training`; the parents' moments fitted before it, so that it trains the
+        counterfactual a user gets); then fit the parents' moments of the latent
+        (:mod:`._noise_moments`; with a mixture prior the noise is already relative to the
+        parents and the moments stay the identity) and, with ``noise_modes > 0``, the mixture
+        of the training units' abducted noise."""
+        if self.cf_weight:
+            rows = slice(None) if train_rows is None else train_rows
+            self._fit_moments(x[rows], context[rows])
+            counterfactual_finetune(
+                self, x[rows], context[rows], float(self.cf_weight), int(self.cf_epochs)
+            )
+        self._fit_moments(x, context)
+        if self.noise_mixture is None:
             return
         with torch.no_grad():
-            feats = self.context_encoder(context)
-            parts = [self._latent(a, f) for a, f in zip(x.split(512), feats.split(512))]
-            self.noise_moments.fit(*(torch.cat(p) for p in zip(*parts)), feats)
-            if self.noise_mixture is None:
-                return
             noise = torch.cat([self.abduct(a, c) for a, c in zip(x.split(512), context.split(512))])
         seed = int(torch.randint(0, 2**31 - 1, ()))  # the mechanism's seeded stream
         self.noise_mixture.fit(noise, random_state=seed)
+
+    @torch.no_grad()
+    def _fit_moments(self, x: torch.Tensor, context: torch.Tensor) -> None:
+        """The parents' moments of the latent (not with a mixture prior)."""
+        if getattr(self, "prior", None) is not None:
+            return
+        feats = self.context_encoder(context)
+        parts = [self._latent(a, f) for a, f in zip(x.split(512), feats.split(512))]
+        self.noise_moments.fit(*(torch.cat(p) for p in zip(*parts)), feats)
 
     def _logits(self, z: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
         return self.decoder(torch.cat([z, feats], dim=1))
