@@ -89,9 +89,7 @@ class ParentPredictor(nn.Module):
             out, target = pred[:, at : at + stop - start], context[:, start:stop]
             at += stop - start
             if one_hot:
-                total = total + nn.functional.cross_entropy(
-                    out, target.argmax(1), reduction="none"
-                )
+                total = total + nn.functional.cross_entropy(out, target.argmax(1), reduction="none")
             else:
                 total = total + 0.5 * (out - target).pow(2).sum(1)
         return total

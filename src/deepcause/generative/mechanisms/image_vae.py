@@ -56,6 +56,7 @@ from torch.distributions import Distribution
 from ..._parameters import Interval, Options
 from ..._torch import mlp, torch
 from ...exceptions import DataValidationError
+from ._cf_training import counterfactual_finetune
 from ._conv import (
     ENCODER_CONSTRAINTS,
     ContextEncoder,
@@ -64,7 +65,6 @@ from ._conv import (
     conv_encoder,
     normalise_shapes,
 )
-from ._cf_training import counterfactual_finetune
 from ._image_priors import CategoricalNoise, MixturePrior, normal_log_prob
 from ._noise_moments import NoiseMixture, ParentAdversary, ParentMoments
 from .base import ImplicitDistribution, Mechanism
@@ -215,6 +215,15 @@ class ImageVAEMechanism(ImageMechanism):
     ``Y | W1, W2, X`` it did not bring back ``Y``'s 10% random digits (4 or 11 levels), and
     ID-GEN's mean TV with 4 levels was 0.202 / 0.172 against 0.150 / 0.162 (data seeds 0 / 1;
     run 14 of ``bench_images.md``), at ``K`` times the decoder's training cost.
+    ``cf_weight`` (default 0, off) and ``cf_epochs`` (default 10): counterfactual training
+    after the ELBO fit (:mod:`~deepcause.generative.mechanisms._cf_training`; De Sousa
+    Ribeiro et al. 2023): predictors of the tabular parents fitted on the training images, then
+    ``cf_epochs`` epochs of fine-tuning on the ELBO plus ``cf_weight`` times the predictors'
+    negative log-likelihood of permuted parents ``pa*`` on ``decode(abduct(x, pa), pa*)``, so
+    that a counterfactual shows the parents it is given rather than those the abducted noise
+    carries. About ``2 cf_epochs`` epochs' extra cost. Image parents are not predicted; a
+    district's joint fit does not use it. Measured in ``bench_counterfactual_images.md``
+    (run 16).
 
     Examples
     --------
@@ -263,6 +272,15 @@ class ImageVAEMechanism(ImageMechanism):
     Traceback (most recent call last):
     ...
     deepcause.exceptions.InvalidParameterError: ImageVAEMechanism: the 'discrete_noise' parameter of ImageVAEMechanism must be a int among {0} or an int in the range [2, inf). Got 1 instead.
+
+    Counterfactual training after the ELBO fit (one epoch of each here; the predictor reads
+    the colour group ``C``):
+
+    >>> m = CausalGenerativeModel(ds.graph, mechanisms={"X": ImageVAEMechanism(
+    ...     cf_weight=1.0, cf_epochs=1)}, max_epochs=1, random_state=0, verbose=False
+    ...     ).fit(ds.data)
+    >>> m.counterfactual({k: v[:2] for k, v in ds.data.items()}, do={"C": 2})["X"].shape
+    (2, 3, 16, 16)
     """
 
     name = "image_vae"
