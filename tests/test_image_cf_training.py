@@ -92,9 +92,9 @@ def test_parameters_config_round_trip_and_refusals():
     back = mechanism_from_config(m.get_config())
     assert (back.cf_weight, back.cf_epochs) == (0.5, 3)
     with pytest.raises(InvalidParameterError, match="cf_weight"):
-        ImageVAEMechanism(cf_weight=-1.0)
+        ImageVAEMechanism(dim=64, context_dim=2, image_shape=(1, 8, 8), cf_weight=-1.0)
     with pytest.raises(InvalidParameterError, match="cf_epochs"):
-        ImageVAEMechanism(cf_epochs=0)
+        ImageVAEMechanism(dim=64, context_dim=2, image_shape=(1, 8, 8), cf_epochs=0)
 
 
 def test_no_tabular_parent_is_a_no_op():
