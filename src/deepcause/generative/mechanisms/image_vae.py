@@ -221,9 +221,13 @@ class ImageVAEMechanism(ImageMechanism):
     ``cf_epochs`` epochs of fine-tuning on the ELBO plus ``cf_weight`` times the predictors'
     negative log-likelihood of permuted parents ``pa*`` on ``decode(abduct(x, pa), pa*)``, so
     that a counterfactual shows the parents it is given rather than those the abducted noise
-    carries. About ``2 cf_epochs`` epochs' extra cost. Image parents are not predicted; a
-    district's joint fit does not use it. Measured in ``bench_counterfactual_images.md``
-    (run 16).
+    carries (+25-40% fit CPU on the coloured digits). Image parents are not predicted; a
+    district's joint fit does not use it. Not the default: in run 16 of
+    ``benchmarks/results/bench_counterfactual_images.md`` (weight 1) ``image_hvae``'s
+    counterfactuals showed the intervened colour more often (0.52 -> 0.61 of units) but were
+    no closer to the simulator's, blurrier (round-trip L1 doubled) and, on the morpho digits,
+    missed two of issue #14's targets they met without it (thickness MAE 0.21 -> 0.34, pixel
+    RMSE 3.5x -> 2.4x below fresh noise).
 
     Examples
     --------
