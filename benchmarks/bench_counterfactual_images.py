@@ -11,6 +11,8 @@ pendulum-and-light scene (``do(angle)``) and the back-door coloured digits
   is a 12-mode mixture prior); ``image_hvae_m0``: ``image_hvae`` drawing fresh noise from the
   standard normal (``noise_modes=0``; its default is a mixture fitted to the abducted noise);
   ``--beta`` defaults to each mechanism's own KL weight;
+* ``image_vae_cf`` / ``image_hvae_cf``: counterfactual training on (``cf_weight``, 1.0 or
+  ``--cf-weight``; :mod:`deepcause.generative.mechanisms._cf_training`); ``*_nocf``: off;
 * ``CausalVAE`` on the pendulum (its ``intervene``);
 * ``fresh noise``: the first mechanism's (``image_vae``) deep SCM as a conditional generator
   that samples new noise under the counterfactual parents instead of abducting the unit's own;
@@ -82,6 +84,10 @@ IMAGE_MECHANISMS = ("image_vae", "image_hvae", "image_diffusion")
 VARIANTS = {
     "image_vae_p0": ("image_vae", {"prior_modes": 0}),
     "image_hvae_m0": ("image_hvae", {"noise_modes": 0}),
+    "image_vae_cf": ("image_vae", {"cf_weight": 1.0}),
+    "image_hvae_cf": ("image_hvae", {"cf_weight": 1.0}),
+    "image_vae_nocf": ("image_vae", {"cf_weight": 0.0}),
+    "image_hvae_nocf": ("image_hvae", {"cf_weight": 0.0}),
 }
 DIFFUSION_OPTIONS = {
     "guidance": float,
@@ -198,6 +204,8 @@ def _deep_scm(case: Case, mech: str, epochs: int, args: argparse.Namespace) -> A
     if args.independence is not None:
         keys["independence"] = args.independence
     base, extra = VARIANTS.get(mech, (mech, {}))
+    if args.cf_weight is not None and extra.get("cf_weight"):
+        extra = {**extra, "cf_weight": args.cf_weight}
     spec = (
         MECHANISMS[base](**keys, **extra) if base != "image_diffusion" else _diffusion(epochs, args)
     )
@@ -455,6 +463,12 @@ def main(argv: list[str] | None = None) -> None:
         "--ablate",
         action="store_true",
         help="also score the (H)VAE counterfactuals with the latent's parent moments removed",
+    )
+    ap.add_argument(
+        "--cf-weight",
+        type=float,
+        default=None,
+        help="counterfactual training weight of the *_cf variants (default 1.0)",
     )
     ap.add_argument("--n-train", type=int, default=3000)
     ap.add_argument("--n-test", type=int, default=300)
