@@ -109,8 +109,8 @@ def test_front_door_through_an_image_mediator_beats_conditioning(fs, model_seed)
     the hidden ``U``; the model must be within 0.15 s.d. and under half the conditioning error
     at both values. Model seeds 0 and 3 are those at which a single fit of the district
     ``{T, Y}`` collapsed its latent (error 0.25-0.30 s.d., conditioning's answer; run 13 of
-    ``bench_images_fresh.md``): the default restarts with a KL warm-up keep a fit that uses
-    it."""
+    ``bench_images_fresh.md``): of the default three initialisations (one with a KL warm-up)
+    the bound keeps one whose latent carries the hidden cause. Fails on main at both seeds."""
     scm = fs.frontdoor_bar_scm(20)
     data, model = _fit(scm, 1500, max_epochs=None, model_seed=model_seed)
     sd = float(data["Y"].std())
