@@ -3,8 +3,8 @@
 A district's latent can collapse (the model then treats the district's nodes as unconfounded)
 at one initialisation and not at another, on the same data; ``JointDistrictStrategy(n_init=K)``
 trains ``K`` initialisations (every second one with a KL warm-up) and keeps the one whose
-bound of the training units (of the held-out units with ``patience``) is highest (``benchmarks/results/bench_images_fresh.md``,
-run 13).
+bound of the training units (of the held-out units with ``patience``) is highest
+(``benchmarks/results/bench_images_fresh.md``, run 13).
 """
 
 from __future__ import annotations

@@ -57,22 +57,15 @@ def _district_mechanism(
 ) -> Mechanism:
     """The built mechanism of district node ``v`` given its parents and the district latent:
     categorical for a discrete node, the image mechanism named by the model's ``mechanisms``
-    for an image node (it must have an ``elbo``; an ``image_vae`` chosen by name gets the KL
-    weight ``image_beta``), additive Gaussian otherwise (image parents as flat pixels)."""
-    from .districts import LatentConfoundingError  # noqa: PLC0415 (districts imports this module)
-
+    for an image node (``districts._joint_mechanism`` refuses one without an ``elbo``; an
+    ``image_vae`` chosen by name gets the KL weight ``image_beta``), additive Gaussian
+    otherwise (image parents as flat pixels)."""
     spec = model.specs_[v]
     shapes = [model.specs_[p].context_shape for p in model.parents_[v]] + [latent_dim]
     width = sum(model.specs_[p].width for p in model.parents_[v]) + latent_dim
     if spec.is_image:
         mech: Any = resolve_mechanism(model.mechanisms, v, [v], model.max_epochs, image=True,
                                       discrete=False, image_parent=False)  # fmt: skip
-        if not hasattr(mech, "elbo"):
-            raise LatentConfoundingError(
-                f"image node {v!r} has hidden confounders and mechanism {mech.name!r} gives no "
-                "likelihood bound for the district's joint training; use 'image_vae' or "
-                f"'image_hvae' for it (mechanisms={{{v!r}: 'image_vae'}})"
-            )
         mech.image_shape, mech.context_shapes = tuple(spec.shape), shapes
         named = not isinstance(model.mechanisms, Mapping) or not isinstance(
             model.mechanisms.get(v), Mechanism

@@ -431,13 +431,14 @@ class JointDistrictStrategy(DistrictStrategy):
         scored: bool,
     ) -> tuple[dict[str, Mechanism], float]:
         """One initialisation (``seeds``: its own and the held-out split's; KL warm-up over the
-        share ``warm`` of the epochs) trained; its mechanisms and (``scored``) its bound: the held-out units' best with ``patience``,
-        else the training units' (fixed noise, :meth:`_held_out_bound`)."""
+        share ``warm`` of the epochs) trained; its mechanisms and (``scored``) its bound: the
+        held-out units' best with ``patience``, else the training units' (fixed noise,
+        :meth:`_held_out_bound`)."""
         device, seed = model.device_, seeds[0]
         with seeded(seed % (2**62)):
             widths = {v: self.block_dim * sum(v in c for c in self.cliques) for v in self.district}
-            mechs = {v: _district_mechanism(model, v, widths[v], self.hidden_sizes,
-                                            self.image_beta) for v in self.district}  # fmt: skip
+            mechs = {v: _joint_mechanism(model, v, widths[v], self.hidden_sizes,
+                                         self.image_beta) for v in self.district}  # fmt: skip
             mechs = {v: m.to(device) for v, m in mechs.items()}
             for layer in self.modules():  # fresh, seeded initialisation
                 if hasattr(layer, "reset_parameters"):
@@ -554,6 +555,21 @@ class JointDistrictStrategy(DistrictStrategy):
             ctx = model.context(v, rep, latents, n=k * bs)
             log_w = log_w + _log_likelihood(mech, values[v], rep[v], ctx, k).reshape(k, bs)
         return (torch.logsumexp(log_w, dim=0) - math.log(k)).mean()
+
+
+def _joint_mechanism(
+    model: _Model, v: str, latent_dim: int, hidden_sizes: tuple[int, ...], image_beta: float
+) -> Mechanism:
+    """:func:`~deepcause.generative._district_nodes._district_mechanism`, refused for an image
+    node whose mechanism gives no likelihood bound (no ``elbo``)."""
+    mech = _district_mechanism(model, v, latent_dim, hidden_sizes, image_beta)
+    if model.specs_[v].is_image and not hasattr(mech, "elbo"):
+        raise LatentConfoundingError(
+            f"image node {v!r} has hidden confounders and mechanism {mech.name!r} gives no "
+            "likelihood bound for the district's joint training; use 'image_vae' or "
+            f"'image_hvae' for it (mechanisms={{{v!r}: 'image_vae'}})"
+        )
+    return mech
 
 
 def district_strategy_class(strategy: Any) -> type[DistrictStrategy] | None:
