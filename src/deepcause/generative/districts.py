@@ -218,11 +218,11 @@ class JointDistrictStrategy(DistrictStrategy):
     door through a 20x20 bar mediator (``T -> M -> Y``, ``T <-> Y``, 1,500 units, run 13 of
     ``benchmarks/results/bench_images_fresh.md``) single fits collapsed at model seeds 0 and 3
     of 0-3 (bound -1.76 nats a unit against -1.70; error of ``E[Y | do(T)]`` 0.25-0.30 s.d.,
-    conditioning's), and plain initialisations at 3 of 6; warmed-up ones did not collapse but
-    3 of 12 stopped at -1.74 to -1.77 (error 0.16-0.19), and on a tabular front door
-    (``benchmarks/bench_generative_tabular_latent.py``) all of them stopped below the plain
-    ones (-2.33 against -2.31 nats, error at ``do(X = -1)`` 0.21-0.25 s.d. against 0.03-0.10):
-    the bound picks, so neither kind is imposed. Cost: the district's epochs three times
+    conditioning's), and plain initialisations at 3 of 7; warmed-up ones did not collapse but
+    3 of 12 stopped at -1.75 to -1.77 (error up to 0.19), and on a tabular front door
+    (``benchmarks/bench_generative_tabular_latent.py``, 3,000 rows) every one scored below
+    the plain ones (by 0.01-0.02 nats; error at ``do(X = -1)`` 0.21-0.25 s.d. against
+    0.03-0.10): the bound picks, so neither kind is imposed. Cost: the district's epochs three times
     (whole fit about twice as long on the bar front door).
 
     A confounded image node gets the image mechanism named by the model's ``mechanisms``
