@@ -22,10 +22,12 @@ def fs(benchmark_module):
     return benchmark_module("fresh_image_scms")
 
 
-def _fit(scm, n: int, seed: int = 0, **kw) -> tuple[dict, CausalGenerativeModel]:
+def _fit(
+    scm, n: int, seed: int = 0, model_seed: int = 0, **kw
+) -> tuple[dict, CausalGenerativeModel]:
     data = scm.sample(n, random_state=seed, as_arrays=True)
     kw.setdefault("max_epochs", 1)
-    model = CausalGenerativeModel(str(scm.graph), random_state=0, verbose=False, **kw)
+    model = CausalGenerativeModel(str(scm.graph), random_state=model_seed, verbose=False, **kw)
     return data, model.fit(data)
 
 
@@ -99,20 +101,18 @@ def test_unidentified_image_treatment_is_refused_before_sampling(fs, route):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,  # passed on session 15's machine; the fit's outcome depends on the numerics
-    reason="recorded miss (bench_images_fresh.md, run 12 addendum): the joint route's district "
-    "latent collapses at 2 of 4 model seeds (0, 3: error 0.25-0.30 s.d., the conditioning "
-    "answer's 0.30-0.37) and not at seeds 1, 2 (0.02-0.06), same data",
-)
-def test_front_door_through_an_image_mediator_beats_conditioning(fs):
+@pytest.mark.parametrize("model_seed", [0, 3])
+def test_front_door_through_an_image_mediator_beats_conditioning(fs, model_seed):
     """The front door with a 20x20 bar mediator, default mechanisms and route (``"joint"``),
     1,500 units: ``E[Y | do(T = t)]`` for ``t = -1, 1`` against the simulator intervened on.
     Conditioning on ``T`` (the 200 units nearest ``t``) is off by about 0.3-0.4 s.d. through
     the hidden ``U``; the model must be within 0.15 s.d. and under half the conditioning error
-    at both values."""
+    at both values. Model seeds 0 and 3 are those at which a single fit of the district
+    ``{T, Y}`` collapsed its latent (error 0.25-0.30 s.d., conditioning's answer; run 13 of
+    ``bench_images_fresh.md``): of the default three initialisations (one with a KL warm-up)
+    the bound keeps one whose latent carries the hidden cause. Fails on main at both seeds."""
     scm = fs.frontdoor_bar_scm(20)
-    data, model = _fit(scm, 1500, max_epochs=None)
+    data, model = _fit(scm, 1500, max_epochs=None, model_seed=model_seed)
     sd = float(data["Y"].std())
     for t in (-1.0, 1.0):
         truth = scm.sample(4000, do={"T": t}, random_state=2, as_arrays=True)["Y"].mean()
