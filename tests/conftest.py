@@ -95,6 +95,24 @@ def bar_images():
 
 
 @pytest.fixture(scope="session")
+def front_door_frame():
+    """``front_door_frame(n, seed=0)``: a linear front door ``X -> M -> Y`` with a hidden
+    ``U`` behind ``X`` and ``Y`` (unit coefficients, standard normal noise) as a DataFrame."""
+
+    def draw(n: int, seed: int = 0):  # noqa: ANN202
+        import numpy as np
+        import pandas as pd
+
+        rng = np.random.default_rng(seed)
+        u = rng.normal(size=n)
+        x = u + rng.normal(size=n)
+        m = x + rng.normal(size=n)
+        return pd.DataFrame({"X": x, "M": m, "Y": m + u + rng.normal(size=n)})
+
+    return draw
+
+
+@pytest.fixture(scope="session")
 def one_line():
     """``one_line(excinfo)``: the message of the raised error, asserted to be a deepcause
     error (:class:`~deepcause.exceptions.DeepCauseError`) that fits on one line."""

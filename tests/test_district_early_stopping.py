@@ -10,19 +10,10 @@ treatment's confounded query).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from deepcause.generative import CausalGenerativeModel
 from deepcause.generative.districts import JointDistrictStrategy
-
-
-def _front_door(n: int = 600, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    u = rng.normal(size=n)
-    x = u + rng.normal(size=n)
-    m = x + rng.normal(size=n)
-    return pd.DataFrame({"X": x, "M": m, "Y": m + u + rng.normal(size=n)})
 
 
 class _Recording(JointDistrictStrategy):
@@ -38,10 +29,12 @@ class _Recording(JointDistrictStrategy):
         return super()._held_out_bound(model, mechs, values)
 
 
-def test_district_stops_on_a_plateau_of_the_held_out_bound_and_keeps_the_best_weights():
+def test_district_stops_on_a_plateau_of_the_held_out_bound_and_keeps_the_best_weights(
+    front_door_frame,
+):
     model = CausalGenerativeModel(
         "X -> M -> Y; X <-> Y", latent_strategy=_Recording, random_state=0, verbose=False
-    ).fit(_front_door())
+    ).fit(front_door_frame(600))
     (district,) = model.districts_
     history = np.asarray(district.history_)
     best = int(np.argmax(history))
@@ -58,11 +51,11 @@ def test_district_stops_on_a_plateau_of_the_held_out_bound_and_keeps_the_best_we
     assert len(district.seen_[2]["X"]) == 60
 
 
-def test_patience_zero_trains_the_whole_budget_on_every_unit():
+def test_patience_zero_trains_the_whole_budget_on_every_unit(front_door_frame):
     """The default (patience 0, every district): no held-out units, no history."""
     model = CausalGenerativeModel(
         "X -> M -> Y; X <-> Y", max_epochs=3, random_state=0, verbose=False
-    ).fit(_front_door(200))
+    ).fit(front_door_frame(200))
     (district,) = model.districts_
     assert district.patience == 0 and district.history_ == []
     assert district.get_config()["patience"] == 0

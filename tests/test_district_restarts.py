@@ -18,14 +18,6 @@ from deepcause.generative import CausalGenerativeModel
 from deepcause.generative.districts import JointDistrictStrategy
 
 
-def _front_door(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    u = rng.normal(size=n)
-    x = u + rng.normal(size=n)
-    m = x + rng.normal(size=n)
-    return pd.DataFrame({"X": x, "M": m, "Y": m + u + rng.normal(size=n)})
-
-
 def _strategy(**options):  # noqa: ANN003, ANN202
     class _Options(JointDistrictStrategy):
         def __init__(self, model, district, **kw):  # noqa: ANN001, ANN003
@@ -51,8 +43,8 @@ def _fitted_bound(model: CausalGenerativeModel, df: pd.DataFrame) -> float:
     return district._held_out_bound(model, mechs, model.encode(df))
 
 
-def test_restarts_keep_the_initialisation_with_the_best_bound():
-    df = _front_door()
+def test_restarts_keep_the_initialisation_with_the_best_bound(front_door_frame):
+    df = front_door_frame(300)
     model = _fit(df, n_init=3)
     bounds = model.districts_[0].init_bounds_
     assert len(bounds) == 3 and len(set(bounds)) == 3
@@ -63,8 +55,8 @@ def test_restarts_keep_the_initialisation_with_the_best_bound():
     assert _fitted_bound(single, df) == pytest.approx(bounds[0], abs=1e-6)
 
 
-def test_restarts_are_reproducible_under_random_state():
-    df = _front_door()
+def test_restarts_are_reproducible_under_random_state(front_door_frame):
+    df = front_door_frame(300)
     a, b = (_fit(df, seed=5, n_init=2) for _ in range(2))
     assert a.districts_[0].init_bounds_ == b.districts_[0].init_bounds_
     pd.testing.assert_frame_equal(
@@ -72,10 +64,10 @@ def test_restarts_are_reproducible_under_random_state():
     )
 
 
-def test_restarts_with_patience_are_scored_on_the_same_held_out_units():
+def test_restarts_with_patience_are_scored_on_the_same_held_out_units(front_door_frame):
     """With ``patience`` each initialisation's score is its best held-out bound, on units
     split by the district's seed (not the initialisation's), so the scores are comparable."""
-    df = _front_door(400)
+    df = front_door_frame(400)
     model = _fit(df, n_init=2, patience=2)
     district = model.districts_[0]
     assert district.init_bounds_[int(np.argmax(district.init_bounds_))] == pytest.approx(
@@ -83,10 +75,10 @@ def test_restarts_with_patience_are_scored_on_the_same_held_out_units():
     )
 
 
-def test_defaults_restart_tabular_districts_only():
+def test_defaults_restart_tabular_districts_only(front_door_frame):
     model = CausalGenerativeModel(
         "X -> M -> Y; X <-> Y", max_epochs=1, random_state=0, verbose=False
-    ).fit(_front_door(100))
+    ).fit(front_door_frame(100))
     config = model.districts_[0].get_config()
     assert config["n_init"] == 3 and config["kl_warmup"] == 0.2
     assert len(model.districts_[0].init_bounds_) == 3
@@ -96,7 +88,7 @@ def test_defaults_restart_tabular_districts_only():
     ("option", "value"),
     [("n_init", 0), ("n_init", -1), ("n_init", 2.5), ("kl_warmup", 1.0), ("kl_warmup", "0.2")],
 )
-def test_bad_restart_options_are_refused_in_one_line(option, value):
+def test_bad_restart_options_are_refused_in_one_line(option, value, front_door_frame):
     with pytest.raises(DataValidationError, match=option) as info:
-        _fit(_front_door(50), **{option: value})
+        _fit(front_door_frame(50), **{option: value})
     assert "\n" not in str(info.value)

@@ -109,7 +109,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._torch import seed_from, seeded, torch
 from ..exceptions import DataValidationError
@@ -345,13 +345,13 @@ def _select_cross_fitted(
     n = x.shape[0]
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed_from(seed)))
     folds = [f.sort().values.to(device) for f in perm.chunk(k_folds)]
-    fit = (spec, x, context, seed, device, verbose, desc, folds)
+    fit = _Folds(spec, x, context, seed, device, verbose, desc, folds)
     fitted: dict[str, Mechanism] = {}
     scores: dict[str, torch.Tensor] = {}
     cands = _candidates(spec, x, overrides, conditional=False)
     for name, cand in cands.items():
         name = "location_scale" if name == "flow" else name
-        fitted[name], scores[name] = _cross_fit(name, cand, *fit)
+        fitted[name], scores[name] = _cross_fit(name, cand, fit)
     chosen = _simplest_not_worse(scores, nested=spec.dim == 1)
     reason = f"out-of-fold log-likelihood ({k_folds} folds)"
     extra: dict[str, Any] = {"folds": k_folds}
@@ -365,25 +365,29 @@ def _select_cross_fitted(
         cand = cands["additive"]
         refit = type(cand)(**{**cand.hyperparameters(), "mean_loss": refit_loss})
         refit.average_weights = cand.average_weights
-        fitted["additive"], _ = _cross_fit("additive", refit, *fit)
+        fitted["additive"], _ = _cross_fit("additive", refit, fit)
         extra["mean_loss"] = refit_loss
     return fitted[chosen], _report(chosen, scores, fitted, n, reason, **extra)
 
 
-def _cross_fit(
-    name: str,
-    cand: Mechanism,
-    spec: NodeSpec,
-    x: torch.Tensor,
-    context: torch.Tensor,
-    seed: int,
-    device: torch.device,
-    verbose: Any,
-    desc: str,
-    folds: list[torch.Tensor],
-) -> tuple[Mechanism, torch.Tensor]:
-    """One candidate cross-fitted on ``folds``: the average of its members (member ``k`` trained
-    on the other folds, stopped on fold ``k``) and the out-of-fold log-density of every row."""
+class _Folds(NamedTuple):
+    """What every candidate of a cross-fitted node is fitted with (:func:`_cross_fit`)."""
+
+    spec: NodeSpec
+    x: torch.Tensor
+    context: torch.Tensor
+    seed: int
+    device: torch.device
+    verbose: Any
+    desc: str
+    folds: list[torch.Tensor]
+
+
+def _cross_fit(name: str, cand: Mechanism, fit: _Folds) -> tuple[Mechanism, torch.Tensor]:
+    """One candidate cross-fitted on ``fit.folds``: the average of its members (member ``k``
+    trained on the other folds, stopped on fold ``k``) and the out-of-fold log-density of every
+    row."""
+    spec, x, context, seed, device, verbose, desc, folds = fit
     n = x.shape[0]
     members, parts = [], []
     for k, val in enumerate(folds):
