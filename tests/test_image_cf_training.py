@@ -66,8 +66,9 @@ def test_predictor_learns_a_categorical_parent_then_freezes():
 def test_finetune_trains_the_counterfactual_towards_the_new_parents():
     """A VAE trained without seeing the parent keeps the colour in its latent (its
     counterfactual under a new colour level shows the factual colour); the fine-tuning lowers
-    the frozen predictor's NLL of the new levels on the counterfactual. (Whether the counterfactual then shows the new level depends on the
-    weight and the seed on this toy, where the decoder never saw the parent: weight 0.01 gave
+    the frozen predictor's NLL of the new levels on the counterfactual. (Whether the
+    counterfactual then shows the new level depends on the weight and the seed on this toy,
+    where the decoder never saw the parent: weight 0.01 gave
     0.34-0.65 over two seeds and the reconstructions' colour fell to 0.65-1.0 as the decoder
     learned to read the parent it had never seen; 0.1 and 1 fooled the predictor with one
     constant image; the coloured digits in ``test_counterfactual_colored_digits.py`` measure it.)"""

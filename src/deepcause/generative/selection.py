@@ -355,14 +355,12 @@ def _select_cross_fitted(
     chosen = _simplest_not_worse(scores, nested=spec.dim == 1)
     reason = f"out-of-fold log-likelihood ({k_folds} folds)"
     extra: dict[str, Any] = {"folds": k_folds}
-    refit_loss = CHOSEN_ADDITIVE_MEAN_LOSS
+    refit_loss, cand = CHOSEN_ADDITIVE_MEAN_LOSS, cands["additive"]
     # scalar nodes whose training rows show no noise scale: the spline density of the mean loss
     # is one noise law for every row, of independent coordinates (run 16: refitting vector
     # nodes and nodes kept with a log-linear scale made counterfactuals worse)
     constant = spec.dim == 1 and getattr(fitted["additive"], "scale_shrinkage_", None) == 0.0
-    refit_loss = None if refit_loss == cands["additive"].mean_loss else refit_loss
-    if chosen == "additive" and constant and refit_loss is not None:
-        cand = cands["additive"]
+    if chosen == "additive" and constant and refit_loss not in (None, cand.mean_loss):
         refit = type(cand)(**{**cand.hyperparameters(), "mean_loss": refit_loss})
         refit.average_weights = cand.average_weights
         fitted["additive"], _ = _cross_fit("additive", refit, fit)
