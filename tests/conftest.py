@@ -72,6 +72,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         )
 
 
+@pytest.fixture(scope="module")
+def one_district_init():
+    """Tabular districts fitted with one initialisation (``TABULAR_N_INIT = 1``, the single
+    fit every test was written against before restarts became the default) for the tests of a
+    module that do not test restarts: three cost three times the district's epochs."""
+    from deepcause.generative import _district_nodes
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_district_nodes, "TABULAR_N_INIT", 1)
+        yield
+
+
 @pytest.fixture
 def run_demo(monkeypatch, capsys):  # noqa: ANN001, ANN201
     """``run_demo(name)`` runs ``deepcause demo --only NAME --quick`` and returns what the
