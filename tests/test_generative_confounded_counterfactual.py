@@ -28,7 +28,7 @@ def _front_door(n: int, seed: int, x: float | None = None) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def front_door_model():
+def front_door_model(one_district_init):  # one initialisation of the district
     graph = "X -> M -> Y; X <-> Y"
     return CausalGenerativeModel(graph, mechanisms="additive", max_epochs=100, random_state=0,
                                  verbose=False).fit(_front_door(2000, 0))  # fmt: skip

@@ -13,6 +13,9 @@ from deepcause.graph import CausalGraph
 from deepcause.simulate.suite import SimulatorCase, get_case
 
 N_TRAIN, N_SAMPLE, EPOCHS = 2000, 4000, 40
+# one initialisation per district (restarts are tested in test_district_restarts.py; these
+# tests predate them and run 40 epochs, not the defaults): the fits' district CPU 16 s -> 5 s
+pytestmark = pytest.mark.usefixtures("one_district_init")
 
 
 def _effect(sample_fn, case: SimulatorCase) -> float:

@@ -166,6 +166,7 @@ EPOCHS_BOTH = {"joint": 100, "idgen": 40}
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_district_init")  # one initialisation of the joint route's district
 def test_both_latent_strategies_answer_the_same_query() -> None:
     """The napkin P(Y | do(X)) through one model class: the district-joint neural causal model
     and ID-GEN, both against the SCM's truth."""
