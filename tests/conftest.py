@@ -76,7 +76,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def one_district_init():
     """Tabular districts fitted with one initialisation (``TABULAR_N_INIT = 1``, the single
     fit every test was written against before restarts became the default) for the tests of a
-    module that do not test restarts: three cost three times the district's epochs."""
+    module that do not test restarts: three cost three times the district's epochs. Module
+    scope (module-scoped fitted models use it): once requested it holds until the module ends,
+    so request it for a whole module; a single test sets the constant with ``monkeypatch``."""
     from deepcause.generative import _district_nodes
 
     with pytest.MonkeyPatch.context() as mp:
