@@ -264,9 +264,13 @@ FRONTDOOR_BOUND = 0.1
 
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["joint", "idgen"])
-def test_frontdoor_image_mediator_against_truth(strategy) -> None:
+def test_frontdoor_image_mediator_against_truth(strategy, monkeypatch) -> None:
     """E[Y | do(X = x)] through the image mediator against the simulator's truth, and the
-    conditioning baseline E[Y | X = x] (confounded by the hidden U) measurably worse."""
+    conditioning baseline E[Y | X = x] (confounded by the hidden U) measurably worse. The
+    joint route's tabular district {X, Y} is trained once (``TABULAR_N_INIT = 1``): with three
+    initialisations the first is kept and the errors are the same (0.062 / 0.085 against
+    conditioning's 0.110 / 0.099), at 43 CPU s for the fit instead of 27."""
+    monkeypatch.setattr(_district_nodes, "TABULAR_N_INIT", 1)
     ds = make_frontdoor_image_mediator(2000, truth_n=20_000, random_state=0)
     truth = {1: ds.truth["E[Y|do(X=1)]"], 0: ds.truth["E[Y|do(X=0)]"]}
     cond = {x: float(ds.data["Y"][ds.data["X"] == x].mean()) for x in (0, 1)}
