@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.util
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -17,6 +20,70 @@ try:  # keep torch deterministic and light when several test workers share 2 cor
     torch.set_num_threads(1)
 except ImportError:  # torch is an optional extra
     pass
+
+_SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """Import, the ordinary way, the package of every library path given on the command line
+    before pytest collects it.
+
+    Under ``--import-mode=importlib`` pytest imports a module it collects (for its doctests)
+    from its file, and first its parent package when that is not imported yet; when the
+    package's ``__init__`` imports the module itself, pytest then executes the file a second
+    time and puts that copy in ``sys.modules`` and on the package (pytest-dev/pytest#10811,
+    #12208). The library keeps calling the first copy, so a test that monkeypatches a module
+    constant (``selection.CHOSEN_ADDITIVE_MEAN_LOSS``) patched a module nothing read: this is
+    how ``pytest src/deepcause/generative/selection.py tests/...`` made a test order-dependent
+    (session 18). ``pytest src tests`` collects each package's ``__init__`` first and was not
+    affected."""
+    for arg in session.config.args:
+        path = Path(session.config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if not path.is_relative_to(_SRC) or not path.exists():
+            continue
+        package = path if path.is_dir() else path.parent
+        parts = package.relative_to(_SRC).parts
+        while parts and not (_SRC.joinpath(*parts) / "__init__.py").is_file():
+            parts = parts[:-1]
+        if parts:
+            with contextlib.suppress(ImportError):  # reported by pytest's own collection
+                importlib.import_module(".".join(parts))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse to run when a library module was nevertheless executed twice (see
+    :func:`pytest_collection`): its functions then read other globals than the module a
+    test imports and patches."""
+    twice = set()
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("deepcause") or module is None:
+            continue
+        for obj in list(vars(module).values()):
+            func = inspect.unwrap(obj) if inspect.isfunction(obj) else None
+            owner = sys.modules.get(getattr(func, "__module__", None) or "")
+            library = owner is not None and owner.__name__.startswith("deepcause")
+            if library and func.__globals__ is not vars(owner):
+                twice.add(owner.__name__)
+    if twice:
+        raise pytest.UsageError(
+            f"library module(s) {sorted(twice)} were imported twice during collection; pass "
+            "their package directory (or src) to pytest instead of the module file"
+        )
+
+
+@pytest.fixture(scope="module")
+def one_district_init():
+    """Tabular districts fitted with one initialisation (``TABULAR_N_INIT = 1``, the single
+    fit every test was written against before restarts became the default) for the tests of a
+    module that do not test restarts: three cost three times the district's epochs. Module
+    scope (module-scoped fitted models use it): once requested it holds until the module ends,
+    so request it for a whole module; a single test sets the constant with ``monkeypatch``."""
+    from deepcause.generative import _district_nodes
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_district_nodes, "TABULAR_N_INIT", 1)
+        yield
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from deepcause.exceptions import (
     NotIdentifiableError,
     PositivityWarning,
 )
-from deepcause.generative import CausalGenerativeModel, LatentConfoundingError
+from deepcause.generative import CausalGenerativeModel, LatentConfoundingError, _district_nodes
 from deepcause.generative.idgen import IDGenSampler
 from deepcause.simulate.images import make_confounded_digit_label, make_frontdoor_image_mediator
 from deepcause.simulate.suite import get_case
@@ -166,9 +166,12 @@ EPOCHS_BOTH = {"joint": 100, "idgen": 40}
 
 
 @pytest.mark.slow
-def test_both_latent_strategies_answer_the_same_query() -> None:
+def test_both_latent_strategies_answer_the_same_query(monkeypatch) -> None:
     """The napkin P(Y | do(X)) through one model class: the district-joint neural causal model
-    and ID-GEN, both against the SCM's truth."""
+    and ID-GEN, both against the SCM's truth. The joint route's district is trained once
+    (``TABULAR_N_INIT = 1``; restarts: ``test_district_restarts.py``): errors 0.015 / 0.008 s.d.
+    with one initialisation or three, district CPU 26 -> 12 s."""
+    monkeypatch.setattr(_district_nodes, "TABULAR_N_INIT", 1)
     case = get_case("napkin")
     df = case.sample(2000, random_state=0)
     sd = float(df[case.outcome].std())
@@ -261,9 +264,13 @@ FRONTDOOR_BOUND = 0.1
 
 @pytest.mark.slow
 @pytest.mark.parametrize("strategy", ["joint", "idgen"])
-def test_frontdoor_image_mediator_against_truth(strategy) -> None:
+def test_frontdoor_image_mediator_against_truth(strategy, monkeypatch) -> None:
     """E[Y | do(X = x)] through the image mediator against the simulator's truth, and the
-    conditioning baseline E[Y | X = x] (confounded by the hidden U) measurably worse."""
+    conditioning baseline E[Y | X = x] (confounded by the hidden U) measurably worse. The
+    joint route's tabular district {X, Y} is trained once (``TABULAR_N_INIT = 1``): with three
+    initialisations the first is kept and the errors are the same (0.062 / 0.085 against
+    conditioning's 0.110 / 0.099), at 43 CPU s for the fit instead of 27."""
+    monkeypatch.setattr(_district_nodes, "TABULAR_N_INIT", 1)
     ds = make_frontdoor_image_mediator(2000, truth_n=20_000, random_state=0)
     truth = {1: ds.truth["E[Y|do(X=1)]"], 0: ds.truth["E[Y|do(X=0)]"]}
     cond = {x: float(ds.data["Y"][ds.data["X"] == x].mean()) for x in (0, 1)}

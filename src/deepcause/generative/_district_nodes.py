@@ -17,6 +17,9 @@ from .mechanisms import AdditiveNoiseMechanism, CategoricalMechanism, Mechanism
 from .selection import resolve_mechanism
 
 _Model = Any  # deepcause.generative._core.MechanismModel
+#: initialisations of a district without image nodes when ``n_init`` is None (see
+#: ``JointDistrictStrategy``; the test suite sets it to 1 where restarts are not under test)
+TABULAR_N_INIT = 3
 
 
 def _log_likelihood(
@@ -87,9 +90,10 @@ def _district_mechanism(
 
 
 def _restart_options(has_images: bool, n_init: Any, kl_warmup: Any) -> tuple[int, float]:
-    """``n_init`` and ``kl_warmup`` checked, None resolved: three initialisations for a district
-    without image nodes, one for a district with them (whose epochs cost 2-15 CPU s); a KL
-    warm-up over the first 20% of the epochs (for every second initialisation)."""
+    """``n_init`` and ``kl_warmup`` checked, None resolved: ``TABULAR_N_INIT`` (3)
+    initialisations for a district without image nodes, one for a district with them (whose
+    epochs cost 2-15 CPU s); a KL warm-up over the first 20% of the epochs (for every second
+    initialisation)."""
     if n_init is not None and (not isinstance(n_init, Integral) or n_init < 1):
         raise DataValidationError(
             f"n_init must be an integer >= 1 (initialisations of the district), got {n_init!r}"
@@ -98,5 +102,5 @@ def _restart_options(has_images: bool, n_init: Any, kl_warmup: Any) -> tuple[int
         raise DataValidationError(
             f"kl_warmup must be a share of the epochs in [0, 1), got {kl_warmup!r}"
         )
-    n = (1 if has_images else 3) if n_init is None else int(n_init)
+    n = (1 if has_images else TABULAR_N_INIT) if n_init is None else int(n_init)
     return n, float(0.2 if kl_warmup is None else kl_warmup)
