@@ -484,6 +484,13 @@ class ImageVAEMechanism(ImageMechanism):
         ``x.repeat(k, 1)`` given ``context`` (``k n`` values, the same random draws), with
         the image and its image parents encoded once per unit instead of ``k`` times.
         """
+        rec, kl = self._elbo_terms(x, context, repeats)
+        return -(rec + self.beta * kl)
+
+    def _elbo_terms(
+        self, x: torch.Tensor, context: torch.Tensor, repeats: int = 1
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`elbo`'s reconstruction loss and KL estimate (nats, one sample each), unweighted."""
         self._require_built()
         feats = self.context_encoder(context, repeats)
         mu, log_var = self._posterior(x, feats, repeats)
@@ -506,7 +513,7 @@ class ImageVAEMechanism(ImageMechanism):
             kl = 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
         else:  # one-sample estimate of KL(q || mixture prior)
             kl = normal_log_prob(z, mu, 0.5 * log_var) - self.prior.log_prob(z, feats)
-        return -(rec + self.beta * kl)
+        return rec, kl
 
     def loss(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         loss = -self.elbo(x, context).mean() / int(self.dim)
