@@ -56,7 +56,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from deepcause.generative import CausalGenerativeModel
+from deepcause.generative import CausalGenerativeModel, selection
 from deepcause.generative._support import recording_extrapolation
 from deepcause.metrics import counterfactual_rmse, mmd_rbf
 from deepcause.simulate.noise import NoiseFn
@@ -280,14 +280,23 @@ def run5_cases() -> list[SimulatorCase]:
     ]
 
 
-def run(case: SimulatorCase, seed: int, mechanisms: str, n_train: int | None = None) -> dict:
-    """One fit of ``case`` at ``seed`` on the bench protocol; returns the row."""
+def run(
+    case: SimulatorCase,
+    seed: int,
+    mechanisms: str,
+    n_train: int | None = None,
+    model_offset: int = 0,
+) -> dict:
+    """One fit of ``case`` at ``seed`` on the bench protocol (model ``random_state`` =
+    ``seed + model_offset``); returns the row."""
     s0, t, y = 100 * seed, case.treatment, case.outcome
     n_train = n_train or N_TRAIN_OF.get(case.name, N_TRAIN)
     df = case.sample(n_train, random_state=seed)
     sd = df.std()
     c0 = time.process_time()
-    model = CausalGenerativeModel(case.graph, mechanisms=mechanisms, random_state=seed).fit(df)
+    model = CausalGenerativeModel(
+        case.graph, mechanisms=mechanisms, random_state=seed + model_offset
+    ).fit(df)
     fit_cpu = time.process_time() - c0
     noise = case.scm.sample_noise(N_CF, random_state=s0 + 5)
     factual = case.scm.to_frame(case.scm.propagate(noise))
@@ -382,7 +391,21 @@ def main() -> None:
     ap.add_argument("--mechanisms", default="auto")
     ap.add_argument("--n-train", type=int, help="training rows (default 5,000; see N_TRAIN_OF)")
     ap.add_argument("--local", action="store_true", help="print every node's local CF error")
+    ap.add_argument(
+        "--model-offset",
+        type=int,
+        default=0,
+        help="model seed = seed + this (data, truth and counterfactual noise unchanged)",
+    )
+    ap.add_argument(
+        "--auto-chosen-mean-loss",
+        choices=("gaussian", "spline"),
+        help="auto, cross-fitted nodes: refit a node the choice keeps additive with this mean "
+        "loss; default: the library's (selection.CHOSEN_ADDITIVE_MEAN_LOSS)",
+    )
     args = ap.parse_args()
+    if args.auto_chosen_mean_loss:
+        selection.CHOSEN_ADDITIVE_MEAN_LOSS = args.auto_chosen_mean_loss
     torch.set_num_threads(1)
     os.environ.setdefault("DEEPCAUSE_PROGRESS", "0")
     fresh = {c.name: c for c in fresh_cases()}
@@ -396,7 +419,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for case in cases:
         for seed in args.seeds:
-            r = run(case, seed, args.mechanisms, args.n_train)
+            r = run(case, seed, args.mechanisms, args.n_train, args.model_offset)
             other = ", ".join(f"{k} {v:.3f}" for k, v in r["other"].items())
             print(
                 f"| {r['case']} | {seed} | {r['mmd']:.4f} | "
