@@ -180,7 +180,10 @@ def _choices(model) -> str:  # noqa: ANN001
         if rep.get("reason") == "root node":
             continue
         shrink = rep.get("scale_shrinkage")
-        out.append(f"{node} {rep['mechanism']}" + ("" if shrink is None else f" {shrink:.2f}"))
+        text = f"{node} {rep['mechanism']}" + ("" if shrink is None else f" {shrink:.2f}")
+        if "mean_loss_z" in rep:  # spline_if_better: the refit's z, kept or not
+            text += f" [{rep.get('mean_loss', 'gaussian')} z={rep['mean_loss_z']:.2f}]"
+        out.append(text)
     return ", ".join(out)
 
 
@@ -220,9 +223,10 @@ def main() -> None:
     )
     ap.add_argument(
         "--auto-chosen-mean-loss",
-        choices=("gaussian", "spline"),
+        choices=("gaussian", "spline", "spline_if_better"),
         help="auto, cross-fitted nodes: refit a node the choice keeps additive with this mean "
-        "loss (run 16); default: the library's (selection.CHOSEN_ADDITIVE_MEAN_LOSS)",
+        "loss (run 16; spline_if_better: kept when its out-of-fold likelihood is higher, run "
+        "20); default: the library's (selection.CHOSEN_ADDITIVE_MEAN_LOSS)",
     )
     ap.add_argument(
         "--model-offset",

@@ -40,6 +40,7 @@ Abduction is exact in every case: ``e = (x - f(parents)) / sigma(parents)``.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from functools import partial
 from numbers import Integral
@@ -62,7 +63,12 @@ from ..._torch import mlp, nn, torch
 from ...exceptions import NotFittedError
 from .base import Mechanism
 
-__all__ = ["AdditiveNoiseMechanism", "element_wise_splines", "kernel_points"]
+__all__ = [
+    "AdditiveNoiseMechanism",
+    "additive_log_lik",
+    "element_wise_splines",
+    "kernel_points",
+]
 
 SCALE_LEVEL = 0.01  # test level of the scale's slopes (scale=True)
 
@@ -450,3 +456,50 @@ class AdditiveNoiseMechanism(Mechanism):
         if self.noise == "empirical":
             return f + torch.exp(self.log_sigma(context, f)) * noise
         return f + self._noise_to_residual(noise)
+
+
+def additive_log_lik(
+    mech: AdditiveNoiseMechanism,
+    x: torch.Tensor,
+    context: torch.Tensor,
+    train: torch.Tensor,
+    val: torch.Tensor,
+) -> torch.Tensor:
+    """Held-out log-density of the additive mechanism, with a fair density for vector nodes.
+
+    The mechanism samples its noise from the training residuals (exact whatever their shape),
+    but its density is a kernel estimate with Silverman's bandwidth, a poor density estimate in
+    many dimensions: on the suite's 16-dimensional mediator it scores 30 nats below the
+    location-scale flow for Gaussian noise that it reproduces exactly. Scored so, the choice
+    would reward the flexible candidates for a density-estimation artefact. For vector nodes a
+    full-covariance Gaussian fitted to the residuals of the ``train`` rows replaces the kernel
+    estimate when it has the higher likelihood on those rows (the kernel one left-one-out);
+    scalar nodes keep the kernel estimate (its bias is a few thousandths of a nat on peaked
+    noise). Returns the log-densities of the ``val`` rows, shape ``(len(val),)``.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> pa = torch.randn(2000, 1, generator=g)
+    >>> x = torch.tanh(pa * torch.linspace(-1, 1, 16)) + 0.3 * torch.randn(2000, 16, generator=g)
+    >>> m = AdditiveNoiseMechanism(max_epochs=20).fit(x, pa, random_state=0)
+    >>> tr, va = torch.arange(1700), torch.arange(1700, 2000)
+    >>> with torch.no_grad():
+    ...     fair = float(additive_log_lik(m, x, pa, tr, va).mean())
+    ...     kde = float(m.log_prob(x[va], pa[va]).mean())  # Silverman's kernel estimate in 16-d
+    >>> fair - kde > 5.0  # nats per row
+    True
+    """
+    with torch.no_grad():
+        kde = mech.log_prob(x[val], context[val]).double()
+        if x.shape[1] == 1:
+            return kde
+        res_tr = (x[train] - mech.mean(context[train])).double()
+        pts, bw = kernel_points(res_tr, mech._KDE_POINTS)  # the mechanism's kernel density
+        k, d = pts.shape
+        sq = torch.cdist(pts / bw, pts / bw).pow(2).fill_diagonal_(math.inf)
+        norm = torch.log(bw).sum() + 0.5 * d * math.log(2 * math.pi) + math.log(k - 1)
+        kde_fit = float((torch.logsumexp(-0.5 * sq, 1) - norm).mean())
+        cov = torch.cov(res_tr.T) + 1e-9 * torch.eye(d, dtype=res_tr.dtype, device=res_tr.device)
+        gauss = torch.distributions.MultivariateNormal(res_tr.mean(0), cov)
+        if float(gauss.log_prob(pts).mean()) <= kde_fit:
+            return kde
+        return gauss.log_prob((x[val] - mech.mean(context[val])).double())
