@@ -504,7 +504,7 @@ def _paired_z(gap: torch.Tensor) -> float:
     2.5% and 97.5% quantiles so that a few outlying rows cannot hide a clear gap.
 
     >>> round(_paired_z(torch.tensor([0.1, 0.2, 0.3, 0.2] * 25)), 1)
-    14.0
+    28.1
     """
     lo, hi = torch.quantile(gap, torch.tensor([0.025, 0.975], dtype=gap.dtype, device=gap.device))
     gap = gap.clamp(float(lo), float(hi))
