@@ -490,7 +490,8 @@ class ImageVAEMechanism(ImageMechanism):
     def _elbo_terms(
         self, x: torch.Tensor, context: torch.Tensor, repeats: int = 1
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`elbo`'s reconstruction loss and KL estimate (nats, one sample each), unweighted."""
+        """:meth:`elbo`'s reconstruction loss and KL estimate (nats, one sample each),
+        unweighted."""
         self._require_built()
         feats = self.context_encoder(context, repeats)
         mu, log_var = self._posterior(x, feats, repeats)

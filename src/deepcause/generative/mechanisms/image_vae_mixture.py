@@ -67,11 +67,12 @@ class ImageVAEMixtureMechanism(ImageVAEMechanism):
     mixture has its own ELBO and noise layout). Own keywords (see the module doc):
     ``gate_beta`` (KL weight of the bounds the gate weighs, default ``beta``), ``free_beta``
     (``B``'s KL weight, default ``beta``), ``free_stats`` (``B`` sees its image parents' stroke
-    colour, default off) and ``gate_input`` (``"parents"``, the default, or ``"constant"``). On a child block in its parent's quadrant on 70% of units,
-    elsewhere on 30% (``tests/test_image_vae_latent.py``, ``beta=4``), prior samples leave the
-    parent's quadrant on 0.21-0.23 of units with ``gate_beta=4`` (run 17; 0.00 with
-    ``image_vae``), 0.22-0.23 with ``gate_beta=1`` or a constant gate. As ID-GEN's image factor
-    of the coloured-digits napkin (8,000 units, ``beta=4``) it draws ``Y``'s random digits but
+    colour, default off) and ``gate_input`` (``"parents"``, the default, or ``"constant"``).
+    On a child block in its parent's quadrant on 70% of units, elsewhere on 30%
+    (``tests/test_image_vae_latent.py``, ``beta=4``), prior samples leave the parent's quadrant
+    on 0.21-0.23 of units with ``gate_beta=4`` (run 17; 0.00 with ``image_vae``), 0.22-0.23
+    with ``gate_beta=1`` or a constant gate. As ID-GEN's image factor of the coloured-digits
+    napkin (8,000 units, ``beta=4``) it draws ``Y``'s random digits but
     the gate overshoots them, and the mean TV stays above ``image_vae``'s at both data seeds
     (0.166 / 0.189 with ``free_stats`` and a constant gate, against 0.150 / 0.159), at about
     twice the training cost (``benchmarks/results/bench_images.md``, runs 17-18): not a default.
